@@ -1,0 +1,15 @@
+//! The canonical records of the export format (export-format.md) and their per-record rules.
+
+pub mod element;
+pub mod fields;
+pub mod group_id;
+pub mod limits;
+pub mod parse;
+mod parse_element;
+pub mod problem;
+pub mod records;
+
+pub use element::Element;
+pub use parse::{parse_line, ExportRecord, Parsed};
+pub use problem::{FieldProblem, Rule};
+pub use records::*;

@@ -1,0 +1,460 @@
+//! One line of an export file → a typed record, applying every rule that needs only that line.
+//!
+//! Rules that need other records (duplicates, references, group times, owners) are applied by
+//! the validator in `source::validate`.
+
+use super::element::Element;
+use super::fields::{is_letters_key, json_kind, Fields};
+use super::limits::*;
+use super::problem::{FieldProblem, Rule};
+use super::records::*;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The outcome of parsing one line.
+#[derive(Debug, Clone)]
+pub struct Parsed<T> {
+    /// How reports name the record (its id, `owner→friend`, `group/member`), or `-`.
+    pub label: String,
+    /// The record's identity for duplicate and reference checks, when it could be read even
+    /// if the record is otherwise bad: the id, or the two ids joined by a NUL byte.
+    pub key: Option<String>,
+    /// The record, present exactly when `problems` is empty.
+    pub record: Option<T>,
+    /// Everything wrong with the line.
+    pub problems: Vec<FieldProblem>,
+    /// Fields the format does not know (a note, never an error).
+    pub unknown_fields: Vec<String>,
+}
+
+/// A record type of the export, parsed from one JSON object.
+pub trait ExportRecord: Sized {
+    /// Reads the identity of a record before its fields are checked: (label, key).
+    fn identity(map: &Map<String, Value>) -> (String, Option<String>);
+    /// Takes the fields, recording problems; `None` when a required piece is unusable.
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self>;
+}
+
+/// Parses one line (without its `\n`) as a record of type `T`.
+pub fn parse_line<T: ExportRecord>(line: &[u8]) -> Parsed<T> {
+    let map = match decode_object(line) {
+        Ok(m) => m,
+        Err(problem) => {
+            return Parsed {
+                label: "-".into(),
+                key: None,
+                record: None,
+                problems: vec![problem],
+                unknown_fields: Vec::new(),
+            }
+        }
+    };
+    let (label, key) = T::identity(&map);
+    let mut problems = Vec::new();
+    let mut fields = Fields::new(map, "", &mut problems);
+    let record = T::from_fields(&mut fields);
+    let unknown_fields = fields.unknown();
+    let record = if problems.is_empty() { record } else { None };
+    Parsed {
+        label,
+        key,
+        record,
+        problems,
+        unknown_fields,
+    }
+}
+
+/// Decodes a line into a JSON object, or says why it is not one.
+pub fn decode_object(line: &[u8]) -> Result<Map<String, Value>, FieldProblem> {
+    let text = std::str::from_utf8(line).map_err(|e| {
+        let at = e.valid_up_to();
+        FieldProblem::new(Rule::InvalidUtf8, "", format!("not valid UTF-8 (byte {})", at + 1))
+    })?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(FieldProblem::new(
+            Rule::InvalidJson,
+            "",
+            format!("expected a JSON object, got {}", json_kind(&other)),
+        )),
+        Err(e) => Err(FieldProblem::new(
+            Rule::InvalidJson,
+            "",
+            format!("not valid JSON: {e}"),
+        )),
+    }
+}
+
+/// A value from the data made safe to print on a terminal, and not too long.
+pub fn display_id(s: &str) -> String {
+    const MAX_CHARS: usize = 48;
+    let mut out: String = s.chars().take(MAX_CHARS).flat_map(char::escape_debug).collect();
+    if s.chars().count() > MAX_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    map.get(name).and_then(Value::as_str)
+}
+
+fn single_identity(map: &Map<String, Value>, name: &str) -> (String, Option<String>) {
+    match str_field(map, name) {
+        Some(id) => (display_id(id), Some(id.to_string())),
+        None => ("-".into(), None),
+    }
+}
+
+fn pair_identity(map: &Map<String, Value>, a: &str, b: &str, sep: &str) -> (String, Option<String>) {
+    match (str_field(map, a), str_field(map, b)) {
+        (Some(x), Some(y)) => (
+            format!("{}{sep}{}", display_id(x), display_id(y)),
+            Some(format!("{x}\0{y}")),
+        ),
+        (Some(x), None) => (format!("{}{sep}?", display_id(x)), None),
+        (None, Some(y)) => (format!("?{sep}{}", display_id(y)), None),
+        (None, None) => ("-".into(), None),
+    }
+}
+
+fn account_id(f: &mut Fields<'_>, name: &str) -> Option<String> {
+    f.req_str(name, 1, ACCOUNT_ID_MAX)
+}
+
+fn positive_time(f: &mut Fields<'_>, name: &str, required: bool) -> Option<i64> {
+    let t = if required { f.req_int(name) } else { f.opt_int(name) }?;
+    if t <= 0 {
+        f.problem(Rule::InvalidValue, name, format!("{t} is not a positive unix time"));
+        return None;
+    }
+    Some(t)
+}
+
+fn is_valid_yyyymmdd(v: u32) -> bool {
+    let (y, m, d) = (v / 10_000, (v / 100) % 100, v % 100);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1000..=9999).contains(&y) && (1..=days).contains(&d)
+}
+
+impl ExportRecord for Account {
+    fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
+        single_identity(map, "id")
+    }
+
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let id = account_id(f, "id");
+        let nick = f.opt_str("nick", 0, PROFILE_STRING_MAX);
+        let avatar_url = f.opt_str("avatar_url", 0, PROFILE_STRING_MAX);
+        let created_at = f.opt_int("created_at");
+        Some(Account {
+            id: id?,
+            nick,
+            avatar_url,
+            created_at,
+        })
+    }
+}
+
+impl ExportRecord for Profile {
+    fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
+        single_identity(map, "id")
+    }
+
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let id = account_id(f, "id");
+        let gender = f.opt_enum("gender");
+        let birthday = f.opt_u32("birthday");
+        if let Some(b) = birthday.filter(|b| !is_valid_yyyymmdd(*b)) {
+            f.problem(Rule::InvalidValue, "birthday", format!("{b} is not a YYYYMMDD date"));
+        }
+        let location = f.opt_str("location", 0, LOCATION_MAX);
+        let signature = f.opt_str("signature", 0, PROFILE_STRING_MAX);
+        let allow_friend = f.opt_enum("allow_friend");
+        let language = f.opt_u32("language");
+        let level = f.opt_u32("level");
+        let role = f.opt_u32("role");
+        let mut custom = BTreeMap::new();
+        for (key, value) in f.opt_object("custom").unwrap_or_default() {
+            let path = format!("custom.{}", display_id(&key));
+            if !is_letters_key(&key, CUSTOM_TAG_KEY_MAX) {
+                let why = format!("key must be 1..={CUSTOM_TAG_KEY_MAX} English letters");
+                f.problem(Rule::InvalidValue, &path, why);
+                continue;
+            }
+            match value {
+                Value::String(s) if s.len() <= PROFILE_STRING_MAX => {
+                    custom.insert(key, s);
+                }
+                Value::String(s) => {
+                    let why = format!("{} bytes, allowed 0..={PROFILE_STRING_MAX}", s.len());
+                    f.problem(Rule::BadLength, &path, why);
+                }
+                v => {
+                    let why = format!("expected a string, got {}", json_kind(&v));
+                    f.problem(Rule::WrongType, &path, why);
+                }
+            }
+        }
+        Some(Profile {
+            id: id?,
+            gender,
+            birthday,
+            location,
+            signature,
+            allow_friend,
+            language,
+            level,
+            role,
+            custom,
+        })
+    }
+}
+
+impl ExportRecord for Friend {
+    fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
+        pair_identity(map, "owner", "friend", "→")
+    }
+
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let owner = account_id(f, "owner");
+        let friend = account_id(f, "friend");
+        if owner.is_some() && owner == friend {
+            f.problem(Rule::FriendToSelf, "friend", "a friend entry to oneself");
+        }
+        let remark = f.opt_str("remark", 0, REMARK_MAX);
+        let mut groups = Vec::new();
+        for (i, v) in f.opt_array("groups").unwrap_or_default().into_iter().enumerate() {
+            let path = format!("groups[{i}]");
+            match v {
+                Value::String(s) if (1..=FRIEND_GROUP_NAME_MAX).contains(&s.len()) => {
+                    groups.push(s);
+                }
+                Value::String(s) => {
+                    let why = format!("{} bytes, allowed 1..={FRIEND_GROUP_NAME_MAX}", s.len());
+                    f.problem(Rule::BadLength, &path, why);
+                }
+                v => {
+                    let why = format!("expected a string, got {}", json_kind(&v));
+                    f.problem(Rule::WrongType, &path, why);
+                }
+            }
+        }
+        let distinct: BTreeSet<&String> = groups.iter().collect();
+        if distinct.len() > FRIEND_GROUPS_PER_OWNER_MAX {
+            let why = format!(
+                "{} distinct friend groups, allowed {FRIEND_GROUPS_PER_OWNER_MAX}",
+                distinct.len()
+            );
+            f.problem(Rule::TooManyFriendGroups, "groups", why);
+        }
+        let source = f.req_str("source", 1, ADD_SOURCE_MAX);
+        if let Some(s) = source.as_deref().filter(|s| !is_letters_key(s, ADD_SOURCE_MAX)) {
+            let why = format!("{:?}: English letters only", display_id(s));
+            f.problem(Rule::InvalidValue, "source", why);
+        }
+        let wording = f.opt_str("wording", 0, WORDING_MAX);
+        let added_at = f.opt_int("added_at");
+        let mut custom = BTreeMap::new();
+        for (key, value) in f.opt_object("custom").unwrap_or_default() {
+            let path = format!("custom.{}", display_id(&key));
+            if !is_letters_key(&key, CUSTOM_TAG_KEY_MAX) {
+                let why = format!("key must be 1..={CUSTOM_TAG_KEY_MAX} English letters");
+                f.problem(Rule::InvalidValue, &path, why);
+                continue;
+            }
+            match value {
+                Value::String(s) => {
+                    custom.insert(key, CustomValue::Text(s));
+                }
+                Value::Number(n) if n.is_i64() => {
+                    custom.insert(key, CustomValue::Int(n.as_i64().unwrap_or_default()));
+                }
+                v => {
+                    let why = format!("expected a string or an integer, got {}", json_kind(&v));
+                    f.problem(Rule::WrongType, &path, why);
+                }
+            }
+        }
+        Some(Friend {
+            owner: owner?,
+            friend: friend?,
+            remark,
+            groups,
+            source: source?,
+            wording,
+            added_at,
+            custom,
+        })
+    }
+}
+
+/// Reads `body` and `custom_data` of a message and checks the encoded size.
+fn message_body(f: &mut Fields<'_>) -> (Option<Vec<Element>>, Option<String>) {
+    let body = f.req_array("body").and_then(|elems| {
+        if elems.is_empty() {
+            f.problem(Rule::EmptyBody, "body", "a message needs at least one element");
+            return None;
+        }
+        super::parse_element::elements(f, elems)
+    });
+    let custom_data = f.opt_str("custom_data", 0, usize::MAX);
+    if let Some(body) = &body {
+        let size = super::element::encoded_size(body, custom_data.as_deref());
+        if size > MESSAGE_ENCODED_MAX {
+            let why = format!("{size} bytes once encoded for Tencent, allowed {MESSAGE_ENCODED_MAX}");
+            f.problem(Rule::BodyTooLarge, "body", why);
+        }
+    }
+    (body, custom_data)
+}
+
+impl ExportRecord for C2cMessage {
+    fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
+        single_identity(map, "id")
+    }
+
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let id = f.req_str("id", 1, OTHER_ID_MAX);
+        let from = account_id(f, "from");
+        let to = account_id(f, "to");
+        let sent_at = positive_time(f, "sent_at", true);
+        let seq = f.opt_u32("seq");
+        let random = f.opt_u32("random");
+        let (body, custom_data) = message_body(f);
+        Some(C2cMessage {
+            id: id?,
+            from: from?,
+            to: to?,
+            sent_at: sent_at?,
+            seq,
+            random,
+            body: body?,
+            custom_data,
+        })
+    }
+}
+
+impl ExportRecord for Group {
+    fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
+        single_identity(map, "id")
+    }
+
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let id = f.req_str("id", 1, OTHER_ID_MAX);
+        let kind = f.req_enum::<GroupType>("type");
+        if kind == Some(GroupType::Avchatroom) {
+            let why = "avchatroom groups cannot be imported into Tencent IM";
+            f.problem(Rule::Avchatroom, "type", why);
+        }
+        let name = f.req_str("name", 1, GROUP_NAME_MAX);
+        let owner = f.opt_str("owner", 1, ACCOUNT_ID_MAX);
+        let introduction = f.opt_str("introduction", 0, GROUP_INTRODUCTION_MAX);
+        let notification = f.opt_str("notification", 0, GROUP_NOTIFICATION_MAX);
+        let avatar_url = f.opt_str("avatar_url", 0, GROUP_AVATAR_MAX);
+        let max_members = f.opt_u32("max_members");
+        if max_members == Some(0) {
+            f.problem(Rule::InvalidValue, "max_members", "must be at least 1");
+        }
+        let join_option = f.opt_enum::<JoinOption>("join_option");
+        let created_at = positive_time(f, "created_at", true);
+        let custom_map = f.opt_object("custom").unwrap_or_default();
+        if custom_map.len() > GROUP_CUSTOM_KEYS_MAX {
+            let why = format!("{} keys, allowed {GROUP_CUSTOM_KEYS_MAX}", custom_map.len());
+            f.problem(Rule::InvalidValue, "custom", why);
+        }
+        let mut custom = BTreeMap::new();
+        for (key, value) in custom_map {
+            let path = format!("custom.{}", display_id(&key));
+            let key_ok = (1..=GROUP_CUSTOM_KEY_MAX).contains(&key.len())
+                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !key_ok {
+                let why = format!("key must be 1..={GROUP_CUSTOM_KEY_MAX} bytes of [A-Za-z0-9_]");
+                f.problem(Rule::InvalidValue, &path, why);
+                continue;
+            }
+            match value {
+                Value::String(s) if s.len() <= GROUP_CUSTOM_VALUE_MAX => {
+                    custom.insert(key, s);
+                }
+                Value::String(s) => {
+                    let why = format!("{} bytes, allowed 0..={GROUP_CUSTOM_VALUE_MAX}", s.len());
+                    f.problem(Rule::BadLength, &path, why);
+                }
+                v => {
+                    let why = format!("expected a string, got {}", json_kind(&v));
+                    f.problem(Rule::WrongType, &path, why);
+                }
+            }
+        }
+        Some(Group {
+            id: id?,
+            kind: kind?,
+            name: name?,
+            owner,
+            introduction,
+            notification,
+            avatar_url,
+            max_members,
+            join_option,
+            created_at: created_at?,
+            custom,
+        })
+    }
+}
+
+impl ExportRecord for GroupMember {
+    fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
+        pair_identity(map, "group", "member", "/")
+    }
+
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let group = f.req_str("group", 1, OTHER_ID_MAX);
+        let member = account_id(f, "member");
+        let role = f.opt_enum::<MemberRole>("role");
+        let joined_at = positive_time(f, "joined_at", false);
+        let unread = f.opt_u32("unread");
+        Some(GroupMember {
+            group: group?,
+            member: member?,
+            role,
+            joined_at,
+            unread,
+        })
+    }
+}
+
+impl ExportRecord for GroupMessage {
+    fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
+        single_identity(map, "id")
+    }
+
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let id = f.req_str("id", 1, OTHER_ID_MAX);
+        let group = f.req_str("group", 1, OTHER_ID_MAX);
+        let from = account_id(f, "from");
+        let sent_at = positive_time(f, "sent_at", true);
+        let random = f.opt_u32("random");
+        let (body, custom_data) = message_body(f);
+        Some(GroupMessage {
+            id: id?,
+            group: group?,
+            from: from?,
+            sent_at: sent_at?,
+            random,
+            body: body?,
+            custom_data,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;
