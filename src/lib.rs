@@ -1,1 +1,13 @@
+//! cutover: a terminal console that moves a self-hosted IM onto Tencent Cloud IM.
+//!
+//! Layers, each using only those before it: [`model`] (the export's records and rules),
+//! [`source`] (reading, validating and generating exports), then the [`commands`] that
+//! `main` runs.
+
+pub mod cli;
+pub mod commands;
 pub mod model;
+pub mod source;
+pub mod timefmt;
+
+pub use commands::{run, Outcome};

@@ -1,1 +1,25 @@
-fn main(){}
+//! The `cutover` binary: parse the command line, run it, map the outcome to an exit code.
+
+use clap::Parser;
+use cutover::{cli::Cli, Outcome};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = cutover::run(cli, &mut out);
+    let _ = out.flush();
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(e) => {
+            #[allow(clippy::print_stderr)] // main owns the terminal; this is the last word.
+            {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -77,11 +77,14 @@ pub fn decode_object(line: &[u8]) -> Result<Map<String, Value>, FieldProblem> {
             "",
             format!("expected a JSON object, got {}", json_kind(&other)),
         )),
-        Err(e) => Err(FieldProblem::new(
-            Rule::InvalidJson,
-            "",
-            format!("not valid JSON: {e}"),
-        )),
+        Err(e) => {
+            // serde_json ends its message with "at line 1 column N"; within one line only the
+            // column means anything to the reader.
+            let message = e.to_string();
+            let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+            let reason = format!("not valid JSON at column {}: {message}", e.column());
+            Err(FieldProblem::new(Rule::InvalidJson, "", reason))
+        }
     }
 }
 

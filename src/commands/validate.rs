@@ -1,0 +1,187 @@
+//! `cutover validate DIR`: the summary per file, then each problem as `FILE:LINE: …`.
+
+use crate::cli::ValidateArgs;
+use crate::commands::Outcome;
+use crate::source::{validate_export, ExportDir, Problem, ValidationReport};
+use crate::timefmt::utc;
+use anyhow::Context;
+use serde::Serialize;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+
+/// Collects problems: all of them to the problems file, the first few for the screen.
+struct ProblemSink {
+    shown: Vec<Problem>,
+    max_shown: usize,
+    file: Option<BufWriter<File>>,
+    file_error: Option<io::Error>,
+}
+
+impl ProblemSink {
+    fn take(&mut self, p: Problem) {
+        if let Some(w) = &mut self.file {
+            let written = serde_json::to_writer(&mut *w, &p)
+                .map_err(io::Error::from)
+                .and_then(|()| w.write_all(b"\n"));
+            if let Err(e) = written {
+                self.file_error.get_or_insert(e);
+                self.file = None;
+            }
+        }
+        if self.max_shown == 0 || self.shown.len() < self.max_shown {
+            self.shown.push(p);
+        }
+    }
+}
+
+/// Runs `cutover validate`.
+pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let export = ExportDir::open(&args.dir)?;
+    let file = match &args.problems_out {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let mut sink = ProblemSink {
+        shown: Vec::new(),
+        max_shown: args.max_shown,
+        file,
+        file_error: None,
+    };
+    let report = validate_export(&export, &mut |p| sink.take(p))?;
+    if let Some(mut w) = sink.file.take() {
+        w.flush().map_err(|e| sink.file_error.get_or_insert(e).kind()).ok();
+    }
+    if let (Some(e), Some(path)) = (sink.file_error, &args.problems_out) {
+        return Err(anyhow::Error::new(e).context(format!("writing {}", path.display())));
+    }
+    if args.json {
+        write_json(&report, &sink.shown, out)?;
+    } else {
+        write_text(&report, &sink.shown, args, out)?;
+    }
+    Ok(if report.is_clean() { Outcome::Ok } else { Outcome::Problems })
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    #[serde(flatten)]
+    report: &'a ValidationReport,
+    totals: Totals,
+    problems: &'a [Problem],
+    problems_shown: usize,
+    clean: bool,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    records: u64,
+    valid: u64,
+    invalid: u64,
+    problems: u64,
+}
+
+fn write_json(report: &ValidationReport, shown: &[Problem], out: &mut dyn Write) -> io::Result<()> {
+    let json = JsonReport {
+        report,
+        totals: Totals {
+            records: report.records(),
+            valid: report.records() - report.invalid(),
+            invalid: report.invalid(),
+            problems: report.problems(),
+        },
+        problems: shown,
+        problems_shown: shown.len(),
+        clean: report.is_clean(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &json)?;
+    writeln!(out)
+}
+
+fn write_text(
+    report: &ValidationReport,
+    shown: &[Problem],
+    args: &ValidateArgs,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let m = &report.manifest;
+    write!(out, "export {}", report.export.display())?;
+    if let Some(source) = &m.source {
+        write!(out, " ({})", crate::model::parse::display_id(source))?;
+    }
+    writeln!(out, ", taken {}, format {} v{}", utc(m.exported_at), m.format, m.version)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<24} {:>10} {:>10} {:>8}  problems by rule",
+        "file", "records", "valid", "invalid"
+    )?;
+    for f in &report.files {
+        if !f.present {
+            writeln!(out, "{:<24} {:>10}", f.file, "absent")?;
+            continue;
+        }
+        let rules: Vec<String> = f
+            .problems_by_rule
+            .iter()
+            .map(|(rule, n)| format!("{rule} {n}"))
+            .collect();
+        writeln!(
+            out,
+            "{:<24} {:>10} {:>10} {:>8}  {}",
+            f.file,
+            f.records,
+            f.valid,
+            f.invalid,
+            rules.join(", ")
+        )?;
+    }
+    let (records, invalid) = (report.records(), report.invalid());
+    writeln!(out, "{:<24} {:>10} {:>10} {:>8}", "total", records, records - invalid, invalid)?;
+    if !shown.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "problems:")?;
+        for p in shown {
+            writeln!(out, "{p}")?;
+        }
+        let hidden = report.problems() - shown.len() as u64;
+        if hidden > 0 {
+            let hint = match &args.problems_out {
+                Some(path) => format!("all are in {}", path.display()),
+                None => "--problems-out FILE writes them all, --max-shown 0 shows them all".into(),
+            };
+            writeln!(out, "… and {hidden} more ({hint})")?;
+        }
+    }
+    let notes: Vec<String> = report
+        .files
+        .iter()
+        .filter(|f| !f.unknown_fields.is_empty())
+        .map(|f| {
+            let names: Vec<String> = f
+                .unknown_fields
+                .iter()
+                .map(|n| crate::model::parse::display_id(n))
+                .collect();
+            format!("{}: unknown fields ignored: {}", f.file, names.join(", "))
+        })
+        .collect();
+    if !notes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "notes:")?;
+        for n in notes {
+            writeln!(out, "  {n}")?;
+        }
+    }
+    writeln!(out)?;
+    if report.is_clean() {
+        writeln!(out, "clean: {records} records, no problems")
+    } else {
+        writeln!(
+            out,
+            "{} problems in {invalid} of {records} records; those records will be skipped at import",
+            report.problems()
+        )
+    }
+}

@@ -1,0 +1,9 @@
+//! Reading the old system's export: streaming readers, the validator and the data generator.
+
+mod crossref;
+pub mod export_dir;
+pub mod reader;
+pub mod validate;
+
+pub use export_dir::{ExportDir, ExportError, ExportFile};
+pub use validate::{validate_export, FileSummary, Problem, ValidationReport};

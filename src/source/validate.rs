@@ -1,0 +1,204 @@
+//! Validation of a whole export: every line of every file, every rule, one pass per file.
+
+use super::crossref::CrossRef;
+use super::export_dir::{ExportDir, ExportError, ExportFile};
+use super::reader::{is_blank, open_lines, Line};
+use crate::model::limits::LINE_MAX;
+use crate::model::{parse_line, ExportRecord, FieldProblem, Manifest, Parsed, Rule};
+use crate::model::{Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+/// One problem in an export, located by file and line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The file name as it is on disk.
+    pub file: String,
+    /// The 1-based line number.
+    pub line: u64,
+    /// The record's id (or `owner→friend`, `group/member`), `-` when unreadable.
+    pub record: String,
+    /// The field, as a path; empty when the whole line is the problem.
+    pub field: String,
+    /// The rule broken.
+    pub rule: Rule,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    /// `FILE:LINE: RECORD FIELD: REASON [rule]`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.record)?;
+        if !self.field.is_empty() {
+            write!(f, " {}", self.field)?;
+        }
+        write!(f, ": {} [{}]", self.reason, self.rule)
+    }
+}
+
+/// The tally of one file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileSummary {
+    /// The file name as on disk (or the plain name when absent).
+    pub file: String,
+    /// Whether the export has this file.
+    pub present: bool,
+    /// Records read (non-blank lines).
+    pub records: u64,
+    /// Records with no problem.
+    pub valid: u64,
+    /// Records with at least one problem: they will be skipped.
+    pub invalid: u64,
+    /// Problems per rule (a record may have several).
+    pub problems_by_rule: BTreeMap<Rule, u64>,
+    /// Fields the format does not know, ignored (a note, not an error).
+    pub unknown_fields: BTreeSet<String>,
+}
+
+/// The outcome of validating an export.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationReport {
+    /// The export directory.
+    pub export: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// One summary per file of the format, in order.
+    pub files: Vec<FileSummary>,
+}
+
+impl ValidationReport {
+    /// Records read over all files.
+    pub fn records(&self) -> u64 {
+        self.files.iter().map(|f| f.records).sum()
+    }
+
+    /// Invalid records over all files.
+    pub fn invalid(&self) -> u64 {
+        self.files.iter().map(|f| f.invalid).sum()
+    }
+
+    /// Problems over all files.
+    pub fn problems(&self) -> u64 {
+        self.files
+            .iter()
+            .flat_map(|f| f.problems_by_rule.values())
+            .sum()
+    }
+
+    /// True when nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.invalid() == 0
+    }
+}
+
+/// Unknown field names kept per file; past this, a note says there were more.
+const UNKNOWN_FIELDS_KEPT: usize = 32;
+
+/// Validates every file of `export`, handing each problem to `sink` in file and line order.
+pub fn validate_export(
+    export: &ExportDir,
+    sink: &mut dyn FnMut(Problem),
+) -> Result<ValidationReport, ExportError> {
+    let mut cross = CrossRef::new(export.manifest.exported_at);
+    let mut files = Vec::new();
+    for file in ExportFile::ALL {
+        let summary = match file {
+            ExportFile::Accounts => scan::<Account>(export, file, sink, |l, r| cross.account(l, r)),
+            ExportFile::Profiles => scan::<Profile>(export, file, sink, |l, r| cross.profile(l, r)),
+            ExportFile::Friends => scan::<Friend>(export, file, sink, |l, r| cross.friend(l, r)),
+            ExportFile::C2cMessages => {
+                scan::<C2cMessage>(export, file, sink, |l, r| cross.c2c_message(l, r))
+            }
+            ExportFile::Groups => scan::<Group>(export, file, sink, |l, r| cross.group(l, r)),
+            ExportFile::GroupMembers => {
+                scan::<GroupMember>(export, file, sink, |l, r| cross.group_member(l, r))
+            }
+            ExportFile::GroupMessages => {
+                scan::<GroupMessage>(export, file, sink, |l, r| cross.group_message(l, r))
+            }
+        }?;
+        cross.next_file();
+        files.push(summary);
+    }
+    Ok(ValidationReport {
+        export: export.root.clone(),
+        manifest: export.manifest.clone(),
+        files,
+    })
+}
+
+/// Reads one file, parsing each line as `T`, applying `check` for the cross-file rules.
+fn scan<T: ExportRecord>(
+    export: &ExportDir,
+    file: ExportFile,
+    sink: &mut dyn FnMut(Problem),
+    mut check: impl FnMut(u64, &mut Parsed<T>),
+) -> Result<FileSummary, ExportError> {
+    let name = export.display_name(file);
+    let mut summary = FileSummary {
+        file: name.clone(),
+        ..FileSummary::default()
+    };
+    let Some(path) = export.path(file) else {
+        return Ok(summary);
+    };
+    summary.present = true;
+    let io_error = |line, source| ExportError::Io {
+        path: path.to_path_buf(),
+        line,
+        source,
+    };
+    let mut lines = open_lines(path).map_err(|e| io_error(None, e))?;
+    loop {
+        let last = lines.line_no();
+        let Some((line_no, line)) = lines.next_line().map_err(|e| io_error(Some(last), e))? else {
+            break;
+        };
+        let mut parsed = match line {
+            Line::Text(bytes) if is_blank(bytes) => continue,
+            Line::Text(bytes) => parse_line::<T>(bytes),
+            Line::TooLong(len) => Parsed {
+                label: "-".into(),
+                key: None,
+                record: None,
+                problems: vec![FieldProblem::new(
+                    Rule::LineTooLong,
+                    "",
+                    format!("line is {len} bytes, the limit is {LINE_MAX}"),
+                )],
+                unknown_fields: Vec::new(),
+            },
+        };
+        check(line_no, &mut parsed);
+        tally(&mut summary, line_no, parsed, sink);
+    }
+    Ok(summary)
+}
+
+fn tally<T>(summary: &mut FileSummary, line: u64, parsed: Parsed<T>, sink: &mut dyn FnMut(Problem)) {
+    summary.records += 1;
+    for field in parsed.unknown_fields {
+        if summary.unknown_fields.len() < UNKNOWN_FIELDS_KEPT {
+            summary.unknown_fields.insert(field);
+        }
+    }
+    if parsed.problems.is_empty() {
+        summary.valid += 1;
+        return;
+    }
+    summary.invalid += 1;
+    for p in parsed.problems {
+        *summary.problems_by_rule.entry(p.rule).or_default() += 1;
+        sink(Problem {
+            file: summary.file.clone(),
+            line,
+            record: parsed.label.clone(),
+            field: p.field,
+            rule: p.rule,
+            reason: p.reason,
+        });
+    }
+}
