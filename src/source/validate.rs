@@ -2,9 +2,9 @@
 
 use super::crossref::CrossRef;
 use super::export_dir::{ExportDir, ExportError, ExportFile};
-use super::reader::{is_blank, open_lines, Line};
-use crate::model::limits::LINE_MAX;
-use crate::model::{parse_line, ExportRecord, FieldProblem, Manifest, Parsed, Rule};
+use super::pipeline::parse_in_order;
+use super::reader::open_lines;
+use crate::model::{ExportRecord, Manifest, Parsed, Rule};
 use crate::model::{Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,6 +94,11 @@ impl ValidationReport {
     }
 }
 
+/// Parser threads: one per core (the reader and the checker are light).
+fn parse_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// Unknown field names kept per file; past this, a note says there were more.
 const UNKNOWN_FIELDS_KEPT: usize = 32;
 
@@ -131,7 +136,7 @@ pub fn validate_export(
 }
 
 /// Reads one file, parsing each line as `T`, applying `check` for the cross-file rules.
-fn scan<T: ExportRecord>(
+fn scan<T: ExportRecord + Send>(
     export: &ExportDir,
     file: ExportFile,
     sink: &mut dyn FnMut(Problem),
@@ -151,30 +156,12 @@ fn scan<T: ExportRecord>(
         line,
         source,
     };
-    let mut lines = open_lines(path).map_err(|e| io_error(None, e))?;
-    loop {
-        let last = lines.line_no();
-        let Some((line_no, line)) = lines.next_line().map_err(|e| io_error(Some(last), e))? else {
-            break;
-        };
-        let mut parsed = match line {
-            Line::Text(bytes) if is_blank(bytes) => continue,
-            Line::Text(bytes) => parse_line::<T>(bytes),
-            Line::TooLong(len) => Parsed {
-                label: "-".into(),
-                key: None,
-                record: None,
-                problems: vec![FieldProblem::new(
-                    Rule::LineTooLong,
-                    "",
-                    format!("line is {len} bytes, the limit is {LINE_MAX}"),
-                )],
-                unknown_fields: Vec::new(),
-            },
-        };
-        check(line_no, &mut parsed);
-        tally(&mut summary, line_no, parsed, sink);
-    }
+    let lines = open_lines(path).map_err(|e| io_error(None, e))?;
+    parse_in_order::<T, _>(lines, parse_workers(), |line, mut parsed| {
+        check(line, &mut parsed);
+        tally(&mut summary, line, parsed, sink);
+    })
+    .map_err(|(last, e)| io_error(Some(last), e))?;
     Ok(summary)
 }
 
