@@ -270,3 +270,7 @@ impl CrossRef {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "crossref_tests.rs"]
+mod tests;
