@@ -17,6 +17,42 @@ pub struct Cli {
 pub enum Command {
     /// Check an export directory against the export format; exit 0 clean, 1 problems, 2 unreadable.
     Validate(ValidateArgs),
+    /// Generate a deterministic synthetic export (for tests, demos and benchmarks).
+    Gen(GenArgs),
+    /// Benchmarks that print throughput and memory figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `cutover bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Generate the reference export (1M accounts, 10M friend entries, 5M C2C messages, 100k
+    /// groups, 2M members, 5M group messages), validate it, print records/s and peak RSS.
+    Export(ExportBenchArgs),
+}
+
+/// `cutover bench export`
+#[derive(Debug, clap::Args)]
+pub struct ExportBenchArgs {
+    /// Write the export here (must not hold an export yet) instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Multiply every size of the reference export by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of records made bad on purpose.
+    #[arg(long, default_value_t = 0.0)]
+    pub bad_ratio: f64,
+    /// Write gzip-compressed files.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Keep the temporary export afterwards (prints its path).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// `cutover validate`
@@ -33,4 +69,45 @@ pub struct ValidateArgs {
     /// How many problems to show on screen (or in --json); 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub max_shown: usize,
+}
+
+/// `cutover gen`
+#[derive(Debug, clap::Args)]
+pub struct GenArgs {
+    /// The directory to write the export into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The seed: the same options and seed give byte-identical files.
+    #[arg(long, value_name = "S")]
+    pub seed: u64,
+    /// Accounts.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub accounts: u32,
+    /// Mean one-way friend entries per account.
+    #[arg(long, value_name = "F", default_value_t = 10.0)]
+    pub friends_per_account: f64,
+    /// One-to-one messages (exact total).
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub c2c_messages: u64,
+    /// Groups.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub groups: u32,
+    /// Mean members per group.
+    #[arg(long, value_name = "M", default_value_t = 20.0)]
+    pub members_per_group: f64,
+    /// Group messages (exact total).
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub group_messages: u64,
+    /// Probability that a record is made to break one rule of the format.
+    #[arg(long, value_name = "R", default_value_t = 0.0)]
+    pub bad_ratio: f64,
+    /// Write gzip-compressed files (`accounts.jsonl.gz`, …).
+    #[arg(long)]
+    pub gzip: bool,
+    /// Replace an export already in DIR.
+    #[arg(long)]
+    pub force: bool,
+    /// When the export was taken (unix seconds); every generated time is earlier.
+    #[arg(long, value_name = "T", default_value_t = 1_732_000_000)]
+    pub exported_at: i64,
 }

@@ -4,6 +4,7 @@
 //! [`source`] (reading, validating and generating exports), then the [`commands`] that
 //! `main` runs.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod model;

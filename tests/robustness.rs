@@ -1,6 +1,8 @@
 //! No input bytes make the parser or the validator panic, and the tallies always add up.
 
-use cutover::model::{parse_line, Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
+use cutover::model::{
+    parse_line, Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile,
+};
 use cutover::source::{validate_export, ExportDir, ExportFile};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -8,10 +10,44 @@ use std::fs;
 
 /// Field names of the format, so generated objects reach the deep paths.
 const NAMES: &[&str] = &[
-    "id", "nick", "from", "to", "sent_at", "seq", "random", "body", "type", "text", "url", "uuid",
-    "width", "height", "size", "format", "name", "seconds", "desc", "latitude", "longitude",
-    "index", "data", "owner", "friend", "source", "groups", "custom", "group", "member", "role",
-    "joined_at", "unread", "created_at", "birthday", "gender", "thumb_url", "custom_data",
+    "id",
+    "nick",
+    "from",
+    "to",
+    "sent_at",
+    "seq",
+    "random",
+    "body",
+    "type",
+    "text",
+    "url",
+    "uuid",
+    "width",
+    "height",
+    "size",
+    "format",
+    "name",
+    "seconds",
+    "desc",
+    "latitude",
+    "longitude",
+    "index",
+    "data",
+    "owner",
+    "friend",
+    "source",
+    "groups",
+    "custom",
+    "group",
+    "member",
+    "role",
+    "joined_at",
+    "unread",
+    "created_at",
+    "birthday",
+    "gender",
+    "thumb_url",
+    "custom_data",
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -21,8 +57,17 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         (-1e12f64..1e12).prop_map(Value::from),
-        prop::sample::select(vec!["text", "image", "custom", "owner", "avchatroom", "u1", "g1", ""])
-            .prop_map(Value::from),
+        prop::sample::select(vec![
+            "text",
+            "image",
+            "custom",
+            "owner",
+            "avchatroom",
+            "u1",
+            "g1",
+            ""
+        ])
+        .prop_map(Value::from),
         ".{0,40}".prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {

@@ -24,25 +24,34 @@ fn write_export(dir: &Path, accounts: &str) {
         dir.join("manifest.json"),
         r#"{"format": "cutover-export", "version": 1, "exported_at": 1732000000, "source": "test"}"#,
     )
-    .unwrap();
-    fs::write(dir.join("accounts.jsonl"), accounts).unwrap();
+    .expect("write manifest");
+    fs::write(dir.join("accounts.jsonl"), accounts).expect("write accounts");
 }
 
 #[test]
 fn clean_export_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
-    write_export(dir.path(), "{\"id\": \"u1\"}\n{\"id\": \"u2\", \"mood\": \"ok\"}\n");
+    write_export(
+        dir.path(),
+        "{\"id\": \"u1\"}\n{\"id\": \"u2\", \"mood\": \"ok\"}\n",
+    );
     let o = cutover(&["validate", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("clean: 2 records, no problems"), "{text}");
-    assert!(text.contains("accounts.jsonl: unknown fields ignored: mood"), "{text}");
+    assert!(
+        text.contains("accounts.jsonl: unknown fields ignored: mood"),
+        "{text}"
+    );
 }
 
 #[test]
 fn problems_exit_one_with_file_line_record_field() {
     let dir = tempfile::tempdir().unwrap();
-    write_export(dir.path(), "{\"id\": \"u1\"}\n{\"id\": \"u1\"}\n{\"id\": 3}\n");
+    write_export(
+        dir.path(),
+        "{\"id\": \"u1\"}\n{\"id\": \"u1\"}\n{\"id\": 3}\n",
+    );
     let out_file = dir.path().join("problems.jsonl");
     let o = cutover(&[
         "validate",
@@ -56,7 +65,10 @@ fn problems_exit_one_with_file_line_record_field() {
         text.contains("accounts.jsonl:2: u1 id: duplicate id, first at line 1 [duplicate_id]"),
         "{text}"
     );
-    assert!(text.contains("accounts.jsonl:3: - id: expected a string, got an integer [wrong_type]"), "{text}");
+    assert!(
+        text.contains("accounts.jsonl:3: - id: expected a string, got an integer [wrong_type]"),
+        "{text}"
+    );
     let lines: Vec<serde_json::Value> = fs::read_to_string(&out_file)
         .unwrap()
         .lines()
@@ -102,7 +114,11 @@ fn unreadable_exports_exit_two_with_a_reason() {
     let path = dir.path().to_str().unwrap();
     let o = cutover(&["validate", path]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("manifest.json is missing"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("manifest.json is missing"),
+        "{}",
+        stderr(&o)
+    );
 
     fs::write(
         dir.path().join("manifest.json"),
@@ -135,5 +151,8 @@ fn a_corrupt_gzip_file_is_named_with_its_line() {
     let o = cutover(&["validate", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     let err = stderr(&o);
-    assert!(err.contains("c2c_messages.jsonl.gz: cannot read after line"), "{err}");
+    assert!(
+        err.contains("c2c_messages.jsonl.gz: cannot read after line"),
+        "{err}"
+    );
 }

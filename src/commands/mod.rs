@@ -1,8 +1,9 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
+pub mod gen;
 pub mod validate;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{BenchCommand, Cli, Command};
 use std::io::Write;
 
 /// How a command ended, mapped to the process exit code by `main`.
@@ -18,5 +19,18 @@ pub enum Outcome {
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&args, out),
+        Command::Gen(args) => gen::run(&args, out),
+        Command::Bench(BenchCommand::Export(a)) => {
+            let bench = crate::bench::ExportBench {
+                dir: a.dir,
+                scale: a.scale,
+                seed: a.seed,
+                bad_ratio: a.bad_ratio,
+                gzip: a.gzip,
+                keep: a.keep,
+            };
+            crate::bench::run_export_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
     }
 }

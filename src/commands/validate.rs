@@ -51,7 +51,9 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
     };
     let report = validate_export(&export, &mut |p| sink.take(p))?;
     if let Some(mut w) = sink.file.take() {
-        w.flush().map_err(|e| sink.file_error.get_or_insert(e).kind()).ok();
+        w.flush()
+            .map_err(|e| sink.file_error.get_or_insert(e).kind())
+            .ok();
     }
     if let (Some(e), Some(path)) = (sink.file_error, &args.problems_out) {
         return Err(anyhow::Error::new(e).context(format!("writing {}", path.display())));
@@ -61,7 +63,11 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
     } else {
         write_text(&report, &sink.shown, args, out)?;
     }
-    Ok(if report.is_clean() { Outcome::Ok } else { Outcome::Problems })
+    Ok(if report.is_clean() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
 }
 
 #[derive(Serialize)]
@@ -110,7 +116,13 @@ fn write_text(
     if let Some(source) = &m.source {
         write!(out, " ({})", crate::model::parse::display_id(source))?;
     }
-    writeln!(out, ", taken {}, format {} v{}", utc(m.exported_at), m.format, m.version)?;
+    writeln!(
+        out,
+        ", taken {}, format {} v{}",
+        utc(m.exported_at),
+        m.format,
+        m.version
+    )?;
     writeln!(out)?;
     writeln!(
         out,
@@ -138,7 +150,14 @@ fn write_text(
         )?;
     }
     let (records, invalid) = (report.records(), report.invalid());
-    writeln!(out, "{:<24} {:>10} {:>10} {:>8}", "total", records, records - invalid, invalid)?;
+    writeln!(
+        out,
+        "{:<24} {:>10} {:>10} {:>8}",
+        "total",
+        records,
+        records - invalid,
+        invalid
+    )?;
     if !shown.is_empty() {
         writeln!(out)?;
         writeln!(out, "problems:")?;

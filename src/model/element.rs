@@ -361,7 +361,9 @@ mod tests {
 
     #[test]
     fn text_encodes_as_tim_text_elem() {
-        let body = vec![Element::Text { text: "hi 你好".into() }];
+        let body = vec![Element::Text {
+            text: "hi 你好".into(),
+        }];
         assert_eq!(
             tim_msg_body(&body),
             json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi 你好"}}])
@@ -395,12 +397,21 @@ mod tests {
         assert_eq!(v[0]["MsgContent"]["UUID"], "f1");
         assert_eq!(v[1]["MsgContent"]["ImageFormat"], 3);
         assert_eq!(v[1]["MsgContent"]["ImageInfoArray"][2]["Type"], 3);
-        assert_eq!(v[1]["MsgContent"]["ImageInfoArray"][0]["URL"], "https://x/i");
+        assert_eq!(
+            v[1]["MsgContent"]["ImageInfoArray"][0]["URL"],
+            "https://x/i"
+        );
     }
 
     #[test]
     fn export_shape_round_trips_through_serialize() {
-        let e = Element::Face { index: 3, data: None };
-        assert_eq!(serde_json::to_value(&e).unwrap(), json!({"type": "face", "index": 3}));
+        let e = Element::Face {
+            index: 3,
+            data: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            json!({"type": "face", "index": 3})
+        );
     }
 }

@@ -93,6 +93,11 @@ impl<'p> Fields<'p> {
         }
     }
 
+    /// True when the field is there and not `null`.
+    fn present(&self, name: &str) -> bool {
+        matches!(self.map.get(name), Some(v) if !v.is_null())
+    }
+
     fn missing(&mut self, name: &str) {
         self.problem(Rule::MissingField, name, "required field is missing");
     }
@@ -123,7 +128,7 @@ impl<'p> Fields<'p> {
 
     /// A required string of `min..=max` UTF-8 bytes.
     pub fn req_str(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
-        if !self.map.get(name).is_some_and(|v| !v.is_null()) {
+        if !self.present(name) {
             self.missing(name);
             return None;
         }
@@ -148,7 +153,7 @@ impl<'p> Fields<'p> {
 
     /// A required integer that fits in an `i64`.
     pub fn req_int(&mut self, name: &str) -> Option<i64> {
-        if !self.map.get(name).is_some_and(|v| !v.is_null()) {
+        if !self.present(name) {
             self.missing(name);
             return None;
         }
@@ -161,7 +166,11 @@ impl<'p> Fields<'p> {
         match u32::try_from(n) {
             Ok(v) => Some(v),
             Err(_) => {
-                self.problem(Rule::InvalidValue, name, format!("{n} is not in 0..=4294967295"));
+                self.problem(
+                    Rule::InvalidValue,
+                    name,
+                    format!("{n} is not in 0..=4294967295"),
+                );
                 None
             }
         }
@@ -169,7 +178,7 @@ impl<'p> Fields<'p> {
 
     /// A required integer in `0..=u32::MAX`.
     pub fn req_u32(&mut self, name: &str) -> Option<u32> {
-        if !self.map.get(name).is_some_and(|v| !v.is_null()) {
+        if !self.present(name) {
             self.missing(name);
             return None;
         }
@@ -224,7 +233,7 @@ impl<'p> Fields<'p> {
 
     /// A required enumeration value.
     pub fn req_enum<E: ExportEnum>(&mut self, name: &str) -> Option<E> {
-        if !self.map.get(name).is_some_and(|v| !v.is_null()) {
+        if !self.present(name) {
             self.missing(name);
             return None;
         }
@@ -255,7 +264,7 @@ impl<'p> Fields<'p> {
 
     /// A required JSON array.
     pub fn req_array(&mut self, name: &str) -> Option<Vec<Value>> {
-        if !self.map.get(name).is_some_and(|v| !v.is_null()) {
+        if !self.present(name) {
             self.missing(name);
             return None;
         }
@@ -281,7 +290,9 @@ mod tests {
     use serde_json::json;
 
     fn fields_of(v: Value, problems: &mut Vec<FieldProblem>) -> Fields<'_> {
-        let Value::Object(m) = v else { panic!("not an object") };
+        let Value::Object(m) = v else {
+            panic!("not an object")
+        };
         Fields::new(m, "", problems)
     }
 
@@ -297,7 +308,13 @@ mod tests {
         let rules: Vec<Rule> = p.iter().map(|x| x.rule).collect();
         assert_eq!(
             rules,
-            [Rule::WrongType, Rule::BadLength, Rule::BadLength, Rule::MissingField, Rule::MissingField]
+            [
+                Rule::WrongType,
+                Rule::BadLength,
+                Rule::BadLength,
+                Rule::MissingField,
+                Rule::MissingField
+            ]
         );
         assert_eq!(p[1].reason, "must not be empty");
     }
@@ -317,7 +334,12 @@ mod tests {
         let rules: Vec<Rule> = p.iter().map(|x| x.rule).collect();
         assert_eq!(
             rules,
-            [Rule::WrongType, Rule::WrongType, Rule::InvalidValue, Rule::InvalidValue]
+            [
+                Rule::WrongType,
+                Rule::WrongType,
+                Rule::InvalidValue,
+                Rule::InvalidValue
+            ]
         );
     }
 

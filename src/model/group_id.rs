@@ -46,7 +46,10 @@ mod tests {
     #[test]
     fn usable_ids_pass_through() {
         assert_eq!(target_group_id("g001", GroupType::Public), "g001");
-        assert_eq!(target_group_id("@TGS#_abc", GroupType::Community), "@TGS#_abc");
+        assert_eq!(
+            target_group_id("@TGS#_abc", GroupType::Community),
+            "@TGS#_abc"
+        );
     }
 
     #[test]
@@ -60,6 +63,9 @@ mod tests {
         }
         let c = target_group_id("g001", GroupType::Community);
         assert!(c.starts_with("@TGS#_") && c.len() <= GROUP_ID_MAX, "{c}");
-        assert_ne!(target_group_id("a", GroupType::Chatroom), target_group_id("b", GroupType::Chatroom));
+        assert_ne!(
+            target_group_id("a", GroupType::Chatroom),
+            target_group_id("b", GroupType::Chatroom)
+        );
     }
 }

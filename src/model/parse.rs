@@ -68,7 +68,11 @@ pub fn parse_line<T: ExportRecord>(line: &[u8]) -> Parsed<T> {
 pub fn decode_object(line: &[u8]) -> Result<Map<String, Value>, FieldProblem> {
     let text = std::str::from_utf8(line).map_err(|e| {
         let at = e.valid_up_to();
-        FieldProblem::new(Rule::InvalidUtf8, "", format!("not valid UTF-8 (byte {})", at + 1))
+        FieldProblem::new(
+            Rule::InvalidUtf8,
+            "",
+            format!("not valid UTF-8 (byte {})", at + 1),
+        )
     })?;
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => Ok(m),
@@ -81,7 +85,9 @@ pub fn decode_object(line: &[u8]) -> Result<Map<String, Value>, FieldProblem> {
             // serde_json ends its message with "at line 1 column N"; within one line only the
             // column means anything to the reader.
             let message = e.to_string();
-            let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(m, _)| m);
             let reason = format!("not valid JSON at column {}: {message}", e.column());
             Err(FieldProblem::new(Rule::InvalidJson, "", reason))
         }
@@ -91,7 +97,11 @@ pub fn decode_object(line: &[u8]) -> Result<Map<String, Value>, FieldProblem> {
 /// A value from the data made safe to print on a terminal, and not too long.
 pub fn display_id(s: &str) -> String {
     const MAX_CHARS: usize = 48;
-    let mut out: String = s.chars().take(MAX_CHARS).flat_map(char::escape_debug).collect();
+    let mut out: String = s
+        .chars()
+        .take(MAX_CHARS)
+        .flat_map(char::escape_debug)
+        .collect();
     if s.chars().count() > MAX_CHARS {
         out.push('…');
     }
@@ -109,7 +119,12 @@ fn single_identity(map: &Map<String, Value>, name: &str) -> (String, Option<Stri
     }
 }
 
-fn pair_identity(map: &Map<String, Value>, a: &str, b: &str, sep: &str) -> (String, Option<String>) {
+fn pair_identity(
+    map: &Map<String, Value>,
+    a: &str,
+    b: &str,
+    sep: &str,
+) -> (String, Option<String>) {
     match (str_field(map, a), str_field(map, b)) {
         (Some(x), Some(y)) => (
             format!("{}{sep}{}", display_id(x), display_id(y)),
@@ -126,9 +141,17 @@ fn account_id(f: &mut Fields<'_>, name: &str) -> Option<String> {
 }
 
 fn positive_time(f: &mut Fields<'_>, name: &str, required: bool) -> Option<i64> {
-    let t = if required { f.req_int(name) } else { f.opt_int(name) }?;
+    let t = if required {
+        f.req_int(name)
+    } else {
+        f.opt_int(name)
+    }?;
     if t <= 0 {
-        f.problem(Rule::InvalidValue, name, format!("{t} is not a positive unix time"));
+        f.problem(
+            Rule::InvalidValue,
+            name,
+            format!("{t} is not a positive unix time"),
+        );
         return None;
     }
     Some(t)
@@ -176,7 +199,11 @@ impl ExportRecord for Profile {
         let gender = f.opt_enum("gender");
         let birthday = f.opt_u32("birthday");
         if let Some(b) = birthday.filter(|b| !is_valid_yyyymmdd(*b)) {
-            f.problem(Rule::InvalidValue, "birthday", format!("{b} is not a YYYYMMDD date"));
+            f.problem(
+                Rule::InvalidValue,
+                "birthday",
+                format!("{b} is not a YYYYMMDD date"),
+            );
         }
         let location = f.opt_str("location", 0, LOCATION_MAX);
         let signature = f.opt_str("signature", 0, PROFILE_STRING_MAX);
@@ -234,7 +261,12 @@ impl ExportRecord for Friend {
         }
         let remark = f.opt_str("remark", 0, REMARK_MAX);
         let mut groups = Vec::new();
-        for (i, v) in f.opt_array("groups").unwrap_or_default().into_iter().enumerate() {
+        for (i, v) in f
+            .opt_array("groups")
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let path = format!("groups[{i}]");
             match v {
                 Value::String(s) if (1..=FRIEND_GROUP_NAME_MAX).contains(&s.len()) => {
@@ -259,7 +291,10 @@ impl ExportRecord for Friend {
             f.problem(Rule::TooManyFriendGroups, "groups", why);
         }
         let source = f.req_str("source", 1, ADD_SOURCE_MAX);
-        if let Some(s) = source.as_deref().filter(|s| !is_letters_key(s, ADD_SOURCE_MAX)) {
+        if let Some(s) = source
+            .as_deref()
+            .filter(|s| !is_letters_key(s, ADD_SOURCE_MAX))
+        {
             let why = format!("{:?}: English letters only", display_id(s));
             f.problem(Rule::InvalidValue, "source", why);
         }
@@ -303,7 +338,11 @@ impl ExportRecord for Friend {
 fn message_body(f: &mut Fields<'_>) -> (Option<Vec<Element>>, Option<String>) {
     let body = f.req_array("body").and_then(|elems| {
         if elems.is_empty() {
-            f.problem(Rule::EmptyBody, "body", "a message needs at least one element");
+            f.problem(
+                Rule::EmptyBody,
+                "body",
+                "a message needs at least one element",
+            );
             return None;
         }
         super::parse_element::elements(f, elems)
@@ -312,7 +351,8 @@ fn message_body(f: &mut Fields<'_>) -> (Option<Vec<Element>>, Option<String>) {
     if let Some(body) = &body {
         let size = super::element::encoded_size(body, custom_data.as_deref());
         if size > MESSAGE_ENCODED_MAX {
-            let why = format!("{size} bytes once encoded for Tencent, allowed {MESSAGE_ENCODED_MAX}");
+            let why =
+                format!("{size} bytes once encoded for Tencent, allowed {MESSAGE_ENCODED_MAX}");
             f.problem(Rule::BodyTooLarge, "body", why);
         }
     }

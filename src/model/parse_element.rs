@@ -23,13 +23,21 @@ pub fn elements(f: &mut Fields<'_>, values: Vec<Value>) -> Option<Vec<Element>> 
         let prefix = format!("{path}.");
         let mut ef = f.nested(map, &prefix);
         let element = element(&mut ef);
-        let unknown: Vec<String> = ef.unknown().into_iter().map(|k| format!("body[].{k}")).collect();
+        let unknown: Vec<String> = ef
+            .unknown()
+            .into_iter()
+            .map(|k| format!("body[].{k}"))
+            .collect();
         f.add_nested_unknown(unknown);
         if let Some(e) = element {
             if matches!(e, Element::Custom { .. }) {
                 customs += 1;
                 if customs == 2 {
-                    f.problem(Rule::BadElement, &path, "a second custom element (one allowed)");
+                    f.problem(
+                        Rule::BadElement,
+                        &path,
+                        "a second custom element (one allowed)",
+                    );
                 }
             }
             out.push(e);
@@ -39,9 +47,7 @@ pub fn elements(f: &mut Fields<'_>, values: Vec<Value>) -> Option<Vec<Element>> 
 }
 
 fn element(f: &mut Fields<'_>) -> Option<Element> {
-    let Some(kind) = f.req_str("type", 0, usize::MAX) else {
-        return None;
-    };
+    let kind = f.req_str("type", 0, usize::MAX)?;
     let s = |f: &mut Fields<'_>, name| f.req_str(name, 1, ELEMENT_STRING_MAX);
     let opt = |f: &mut Fields<'_>, name| f.opt_str(name, 0, ELEMENT_STRING_MAX);
     let element = match kind.as_str() {

@@ -6,10 +6,10 @@
 //! n²/2⁶⁵ (under one in a million for 5M ids), which would show as a false duplicate or hide a
 //! dangling reference; the README states this.
 
-use crate::model::{FieldProblem, Parsed, Rule};
 use crate::model::{
     Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, MemberRole, Profile,
 };
+use crate::model::{FieldProblem, Parsed, Rule};
 use std::collections::{HashMap, HashSet};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
@@ -79,10 +79,21 @@ impl CrossRef {
     }
 
     /// Duplicate check on a record's key within the current file.
-    fn check_duplicate(&mut self, line: u64, key: Option<&str>, field: &str, p: &mut Vec<FieldProblem>) {
+    fn check_duplicate(
+        &mut self,
+        line: u64,
+        key: Option<&str>,
+        field: &str,
+        p: &mut Vec<FieldProblem>,
+    ) {
         let Some(key) = key else { return };
         if let Some(first) = self.seen.get(&hash(key)) {
-            push(p, Rule::DuplicateId, field, format!("duplicate id, first at line {first}"));
+            push(
+                p,
+                Rule::DuplicateId,
+                field,
+                format!("duplicate id, first at line {first}"),
+            );
         } else {
             self.seen.insert(hash(key), line32(line));
         }
@@ -90,7 +101,12 @@ impl CrossRef {
 
     fn check_account_ref(&self, id: &str, field: &str, p: &mut Vec<FieldProblem>) {
         match self.accounts.get(&hash(id)) {
-            None => push(p, Rule::DanglingAccount, field, "account is not in accounts.jsonl".into()),
+            None => push(
+                p,
+                Rule::DanglingAccount,
+                field,
+                "account is not in accounts.jsonl".into(),
+            ),
             Some(a) if a.rejected => push(
                 p,
                 Rule::RejectedReference,
@@ -105,7 +121,12 @@ impl CrossRef {
     fn check_group_ref(&self, id: &str, p: &mut Vec<FieldProblem>) -> Option<GroupEntry> {
         match self.groups.get(&hash(id)) {
             None => {
-                push(p, Rule::DanglingGroup, "group", "group is not in groups.jsonl".into());
+                push(
+                    p,
+                    Rule::DanglingGroup,
+                    "group",
+                    "group is not in groups.jsonl".into(),
+                );
                 None
             }
             Some(g) if g.rejected => {
@@ -119,7 +140,10 @@ impl CrossRef {
 
     fn check_after_export(&self, at: i64, field: &str, p: &mut Vec<FieldProblem>) {
         if at > self.exported_at {
-            let why = format!("{at} is later than the export itself ({})", self.exported_at);
+            let why = format!(
+                "{at} is later than the export itself ({})",
+                self.exported_at
+            );
             push(p, Rule::AfterExport, field, why);
         }
     }
@@ -152,7 +176,10 @@ impl CrossRef {
         self.check_account_ref(&rec.owner, "owner", p);
         self.check_account_ref(&rec.friend, "friend", p);
         let pair = format!("{}\0{}", rec.owner, rec.friend);
-        if !self.pairs.insert(xxh3_64_with_seed(pair.as_bytes(), FRIEND_PAIR)) {
+        if !self
+            .pairs
+            .insert(xxh3_64_with_seed(pair.as_bytes(), FRIEND_PAIR))
+        {
             let why = "duplicate entry: an earlier line has the same owner and friend".into();
             push(p, Rule::DuplicateId, "friend", why);
         }
@@ -163,12 +190,17 @@ impl CrossRef {
         let owner = hash(&rec.owner);
         for group in &rec.groups {
             let key = format!("{}\0{group}", rec.owner);
-            if !self.pairs.insert(xxh3_64_with_seed(key.as_bytes(), OWNER_GROUP)) {
+            if !self
+                .pairs
+                .insert(xxh3_64_with_seed(key.as_bytes(), OWNER_GROUP))
+            {
                 continue;
             }
             if let Some(acc) = self.accounts.get_mut(&owner) {
                 acc.friend_groups = acc.friend_groups.saturating_add(1);
-                if usize::from(acc.friend_groups) > crate::model::limits::FRIEND_GROUPS_PER_OWNER_MAX {
+                if usize::from(acc.friend_groups)
+                    > crate::model::limits::FRIEND_GROUPS_PER_OWNER_MAX
+                {
                     let why = format!(
                         "adds friend group {:?}: the owner would have more than {} distinct groups",
                         crate::model::parse::display_id(group),
@@ -176,7 +208,8 @@ impl CrossRef {
                     );
                     push(p, Rule::TooManyFriendGroups, "groups", why);
                     acc.friend_groups -= 1;
-                    self.pairs.remove(&xxh3_64_with_seed(key.as_bytes(), OWNER_GROUP));
+                    self.pairs
+                        .remove(&xxh3_64_with_seed(key.as_bytes(), OWNER_GROUP));
                 }
             }
         }
@@ -240,7 +273,10 @@ impl CrossRef {
             match g.owner {
                 Some(owner) if owner == hash(&rec.member) => {}
                 Some(_) => {
-                    let why = format!("role owner, but groups.jsonl:{} names another owner", g.line);
+                    let why = format!(
+                        "role owner, but groups.jsonl:{} names another owner",
+                        g.line
+                    );
                     push(p, Rule::OwnerConflict, "role", why);
                 }
                 None => {

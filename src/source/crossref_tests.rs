@@ -50,24 +50,39 @@ fn in_file(file: &str, content: &str, extra: &[(&str, &str)]) -> Vec<(u64, Rule)
 
 #[test]
 fn duplicate_account_ids() {
-    let got = in_file("accounts.jsonl", "{\"id\": \"u1\"}\n{\"id\": \"u2\"}\n{\"id\": \"u1\"}\n", &[]);
+    let got = in_file(
+        "accounts.jsonl",
+        "{\"id\": \"u1\"}\n{\"id\": \"u2\"}\n{\"id\": \"u1\"}\n",
+        &[],
+    );
     assert_eq!(got, vec![(3, Rule::DuplicateId)]);
 }
 
 #[test]
 fn duplicate_profile_and_message_ids() {
     let profiles = "{\"id\": \"u1\"}\n{\"id\": \"u2\"}\n{\"id\": \"u1\"}\n";
-    assert_eq!(in_file("profiles.jsonl", profiles, &[]), vec![(3, Rule::DuplicateId)]);
+    assert_eq!(
+        in_file("profiles.jsonl", profiles, &[]),
+        vec![(3, Rule::DuplicateId)]
+    );
     let msg = |id: &str| {
-        format!(r#"{{"id": "{id}", "from": "u1", "to": "u2", "sent_at": 1700000000, "body": [{{"type": "text", "text": "x"}}]}}"#)
+        format!(
+            r#"{{"id": "{id}", "from": "u1", "to": "u2", "sent_at": 1700000000, "body": [{{"type": "text", "text": "x"}}]}}"#
+        )
     };
     let c2c = format!("{}\n{}\n{}\n", msg("m1"), msg("m2"), msg("m1"));
-    assert_eq!(in_file("c2c_messages.jsonl", &c2c, &[]), vec![(3, Rule::DuplicateId)]);
+    assert_eq!(
+        in_file("c2c_messages.jsonl", &c2c, &[]),
+        vec![(3, Rule::DuplicateId)]
+    );
 }
 
 #[test]
 fn duplicate_group_ids() {
-    let groups = format!("{GROUPS}{}\n", r#"{"id": "g1", "type": "public", "name": "again", "created_at": 1600000000}"#);
+    let groups = format!(
+        "{GROUPS}{}\n",
+        r#"{"id": "g1", "type": "public", "name": "again", "created_at": 1600000000}"#
+    );
     let got = in_file("groups.jsonl", &groups, &[]);
     assert!(got.contains(&(4, Rule::DuplicateId)), "{got:?}");
     assert!(!got.iter().any(|(l, _)| *l == 1), "{got:?}");
@@ -133,13 +148,20 @@ fn c2c_references_and_times() {
     let got = in_file("c2c_messages.jsonl", &lines, &[]);
     assert_eq!(
         got,
-        vec![(2, Rule::DanglingAccount), (3, Rule::RejectedReference), (4, Rule::AfterExport)]
+        vec![
+            (2, Rule::DanglingAccount),
+            (3, Rule::RejectedReference),
+            (4, Rule::AfterExport)
+        ]
     );
 }
 
 #[test]
 fn group_owner_must_be_an_account() {
-    let groups = format!("{GROUPS}{}\n", r#"{"id": "g4", "type": "public", "name": "x", "owner": "ghost", "created_at": 1600000000}"#);
+    let groups = format!(
+        "{GROUPS}{}\n",
+        r#"{"id": "g4", "type": "public", "name": "x", "owner": "ghost", "created_at": 1600000000}"#
+    );
     let got = in_file("groups.jsonl", &groups, &[]);
     assert_eq!(got, vec![(3, Rule::Avchatroom), (4, Rule::DanglingAccount)]);
 }
@@ -179,7 +201,9 @@ fn member_rules() {
 #[test]
 fn group_message_rules() {
     let msg = |id: &str, group: &str, from: &str, at: i64| {
-        format!(r#"{{"id": "{id}", "group": "{group}", "from": "{from}", "sent_at": {at}, "body": [{{"type": "text", "text": "x"}}]}}"#)
+        format!(
+            r#"{{"id": "{id}", "group": "{group}", "from": "{from}", "sent_at": {at}, "body": [{{"type": "text", "text": "x"}}]}}"#
+        )
     };
     let lines = [
         msg("gm1", "g1", "u2", 1_600_000_001),
@@ -210,8 +234,14 @@ fn a_clean_export_has_no_problems() {
     let accounts = "{\"id\": \"u1\"}\n{\"id\": \"u2\"}\n";
     let got = problems(&[
         ("accounts.jsonl", accounts),
-        ("groups.jsonl", r#"{"id": "g1", "type": "public", "name": "g", "owner": "u1", "created_at": 1600000000}"#),
-        ("group_members.jsonl", r#"{"group": "g1", "member": "u1", "role": "owner", "joined_at": 1600000001}"#),
+        (
+            "groups.jsonl",
+            r#"{"id": "g1", "type": "public", "name": "g", "owner": "u1", "created_at": 1600000000}"#,
+        ),
+        (
+            "group_members.jsonl",
+            r#"{"group": "g1", "member": "u1", "role": "owner", "joined_at": 1600000001}"#,
+        ),
     ]);
     assert!(got.is_empty(), "{got:?}");
 }

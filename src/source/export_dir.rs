@@ -198,7 +198,11 @@ fn read_manifest(root: &Path) -> Result<Manifest, ExportError> {
                 "format is {other:?}; this console reads {FORMAT_NAME:?} exports"
             )))
         }
-        None => return Err(invalid(format!("field format: required, must be {FORMAT_NAME:?}"))),
+        None => {
+            return Err(invalid(format!(
+                "field format: required, must be {FORMAT_NAME:?}"
+            )))
+        }
     }
     match map.get("version") {
         Some(v) if v.as_i64() == Some(FORMAT_VERSION) => {}
@@ -272,21 +276,42 @@ mod tests {
     #[test]
     fn refuses_what_cannot_be_read() {
         let d = dir_with(None, &["accounts.jsonl"]);
-        assert!(matches!(ExportDir::open(d.path()), Err(ExportError::ManifestMissing(_))));
+        assert!(matches!(
+            ExportDir::open(d.path()),
+            Err(ExportError::ManifestMissing(_))
+        ));
         let d = dir_with(Some(GOOD), &[]);
-        assert!(matches!(ExportDir::open(d.path()), Err(ExportError::AccountsMissing(_))));
+        assert!(matches!(
+            ExportDir::open(d.path()),
+            Err(ExportError::AccountsMissing(_))
+        ));
         let d = dir_with(Some(GOOD), &["accounts.jsonl", "accounts.jsonl.gz"]);
-        assert!(matches!(ExportDir::open(d.path()), Err(ExportError::Ambiguous { .. })));
+        assert!(matches!(
+            ExportDir::open(d.path()),
+            Err(ExportError::Ambiguous { .. })
+        ));
         let missing = d.path().join("nope");
-        assert!(matches!(ExportDir::open(&missing), Err(ExportError::NotADirectory(_))));
+        assert!(matches!(
+            ExportDir::open(&missing),
+            Err(ExportError::NotADirectory(_))
+        ));
     }
 
     #[test]
     fn manifest_format_and_version_are_checked_first() {
         let cases = [
-            (r#"{"format": "other", "version": 1}"#, "format is \"other\""),
-            (r#"{"format": "cutover-export", "version": 2}"#, "version 2 is not supported"),
-            (r#"{"format": "cutover-export", "version": 1}"#, "field exported_at"),
+            (
+                r#"{"format": "other", "version": 1}"#,
+                "format is \"other\"",
+            ),
+            (
+                r#"{"format": "cutover-export", "version": 2}"#,
+                "version 2 is not supported",
+            ),
+            (
+                r#"{"format": "cutover-export", "version": 1}"#,
+                "field exported_at",
+            ),
             ("not json", "not valid JSON"),
         ];
         for (manifest, want) in cases {

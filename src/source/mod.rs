@@ -2,6 +2,7 @@
 
 mod crossref;
 pub mod export_dir;
+pub mod gen;
 pub mod pipeline;
 pub mod reader;
 pub mod validate;

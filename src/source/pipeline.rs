@@ -5,7 +5,7 @@
 //! apply the rules that need state. Channels are bounded, so memory stays a few batches deep
 //! whatever the file size.
 
-use super::reader::{is_blank, LineReader, Line};
+use super::reader::{is_blank, Line, LineReader};
 use crate::model::limits::LINE_MAX;
 use crate::model::{parse_line, ExportRecord, FieldProblem, Parsed, Rule};
 use std::collections::BTreeMap;
@@ -91,7 +91,9 @@ fn read_batches<R: BufRead>(mut reader: LineReader<R>, mut send: impl FnMut(Batc
                     let end = batch.data.len();
                     batch.slots.push(Slot::Text { line, start, end });
                 }
-                Ok(Some((line, Line::TooLong(len)))) => batch.slots.push(Slot::TooLong { line, len }),
+                Ok(Some((line, Line::TooLong(len)))) => {
+                    batch.slots.push(Slot::TooLong { line, len })
+                }
                 Err(e) => {
                     batch.error = Some((last, e));
                     at_end = true;
@@ -202,8 +204,10 @@ mod tests {
         let input = format!("{{\"id\": \"u1\"}}\n{}\n", "x".repeat(LINE_MAX + 1));
         let reader = LineReader::new(Cursor::new(input.into_bytes()));
         let mut rules = Vec::new();
-        parse_in_order::<Account, _>(reader, 1, |_, p| rules.extend(p.problems.iter().map(|x| x.rule)))
-            .unwrap();
+        parse_in_order::<Account, _>(reader, 1, |_, p| {
+            rules.extend(p.problems.iter().map(|x| x.rule))
+        })
+        .unwrap();
         assert_eq!(rules, vec![Rule::LineTooLong]);
     }
 }

@@ -35,7 +35,10 @@ pub fn open_lines(path: &Path) -> io::Result<LineReader<Box<dyn BufRead + Send>>
     let file = File::open(path)?;
     let is_gz = path.extension().is_some_and(|e| e == "gz");
     let inner: Box<dyn BufRead + Send> = if is_gz {
-        Box::new(BufReader::with_capacity(READ_BUFFER, MultiGzDecoder::new(file)))
+        Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            MultiGzDecoder::new(file),
+        ))
     } else {
         Box::new(BufReader::with_capacity(READ_BUFFER, file))
     };
@@ -162,7 +165,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.jsonl.gz");
         let mut enc = GzEncoder::new(File::create(&path).unwrap(), Compression::fast());
-        enc.write_all(b"{\"id\":\"u1\"}\n{\"id\":\"u2\"}\n").unwrap();
+        enc.write_all(b"{\"id\":\"u1\"}\n{\"id\":\"u2\"}\n")
+            .unwrap();
         enc.finish().unwrap();
         let mut r = open_lines(&path).unwrap();
         let mut n = 0;

@@ -4,8 +4,8 @@ use super::crossref::CrossRef;
 use super::export_dir::{ExportDir, ExportError, ExportFile};
 use super::pipeline::parse_in_order;
 use super::reader::open_lines;
-use crate::model::{ExportRecord, Manifest, Parsed, Rule};
 use crate::model::{Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
+use crate::model::{ExportRecord, Manifest, Parsed, Rule};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -165,7 +165,12 @@ fn scan<T: ExportRecord + Send>(
     Ok(summary)
 }
 
-fn tally<T>(summary: &mut FileSummary, line: u64, parsed: Parsed<T>, sink: &mut dyn FnMut(Problem)) {
+fn tally<T>(
+    summary: &mut FileSummary,
+    line: u64,
+    parsed: Parsed<T>,
+    sink: &mut dyn FnMut(Problem),
+) {
     summary.records += 1;
     for field in parsed.unknown_fields {
         if summary.unknown_fields.len() < UNKNOWN_FIELDS_KEPT {

@@ -1,0 +1,157 @@
+//! `cutover bench`: benchmarks that print figures (never timed tests).
+
+mod rss;
+
+use crate::source::gen::{generate, GenConfig};
+use crate::source::{validate_export, ExportDir};
+use anyhow::Context;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Settings of `cutover bench export`.
+#[derive(Debug, Clone)]
+pub struct ExportBench {
+    /// Where to write the export; a temporary directory when absent.
+    pub dir: Option<PathBuf>,
+    /// Multiplies every size of the reference export (1M accounts …).
+    pub scale: f64,
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Share of records made bad on purpose.
+    pub bad_ratio: f64,
+    /// Write `.jsonl.gz` files.
+    pub gzip: bool,
+    /// Keep the export afterwards.
+    pub keep: bool,
+}
+
+fn scaled(n: u64, scale: f64) -> u64 {
+    // Sizes are far below 2^52, where f64 stops being exact.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let v = (n as f64 * scale).round() as u64;
+    v.max(1)
+}
+
+/// The reference export of the foundation issue: 1M accounts with 10 friend entries each,
+/// 5M C2C messages, 100k groups with 2M members and 5M group messages, times `scale`.
+pub fn reference_config(b: &ExportBench) -> GenConfig {
+    GenConfig {
+        seed: b.seed,
+        accounts: u32::try_from(scaled(1_000_000, b.scale)).unwrap_or(u32::MAX),
+        friends_per_account: 10.0,
+        c2c_messages: scaled(5_000_000, b.scale),
+        groups: u32::try_from(scaled(100_000, b.scale)).unwrap_or(u32::MAX),
+        members_per_group: 20.0,
+        group_messages: scaled(5_000_000, b.scale),
+        bad_ratio: b.bad_ratio,
+        gzip: b.gzip,
+        // A temporary directory is new and empty; a given one must not hold an export yet.
+        force: b.dir.is_none(),
+        ..GenConfig::default()
+    }
+}
+
+fn per_second(n: u64, secs: f64) -> u64 {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let v = (n as f64 / secs.max(1e-9)) as u64;
+    v
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Generates the reference export, validates it, and prints throughput and peak memory.
+pub fn run_export_bench(b: &ExportBench, out: &mut dyn Write) -> anyhow::Result<()> {
+    let temp = match &b.dir {
+        Some(_) => None,
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("cutover-bench-")
+                .tempdir()?,
+        ),
+    };
+    let dir = match (&b.dir, &temp) {
+        (Some(d), _) => d.clone(),
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => unreachable!("a temporary directory is made when no --dir is given"),
+    };
+    let cfg = reference_config(b);
+    writeln!(
+        out,
+        "bench export: seed {}, scale {}: {} accounts, {} friend entries/account, {} c2c messages, \
+         {} groups, {} members/group, {} group messages, bad ratio {}{}",
+        cfg.seed,
+        b.scale,
+        cfg.accounts,
+        cfg.friends_per_account,
+        cfg.c2c_messages,
+        cfg.groups,
+        cfg.members_per_group,
+        cfg.group_messages,
+        cfg.bad_ratio,
+        if cfg.gzip { ", gzip" } else { "" }
+    )?;
+    writeln!(out, "export directory: {}", dir.display())?;
+    out.flush()?;
+
+    rss::reset_peak();
+    let started = Instant::now();
+    let stats = generate(&cfg, &dir).context("generating the export")?;
+    let gen_secs = started.elapsed().as_secs_f64();
+    let gen_peak = rss::peak_mib();
+    writeln!(
+        out,
+        "generate: {} records in {gen_secs:.1} s = {} records/s; {:.0} MiB on disk; peak RSS {}",
+        stats.records(),
+        per_second(stats.records(), gen_secs),
+        bytes_to_mib(dir_size(&dir)),
+        gen_peak.map_or("unavailable".into(), |m| format!("{m} MiB")),
+    )?;
+    out.flush()?;
+
+    let reset = rss::reset_peak();
+    let started = Instant::now();
+    let export = ExportDir::open(&dir)?;
+    let mut problems = 0u64;
+    let report = validate_export(&export, &mut |_| problems += 1)?;
+    let val_secs = started.elapsed().as_secs_f64();
+    let val_peak = if reset { rss::peak_mib() } else { None };
+    writeln!(
+        out,
+        "validate: {} records in {val_secs:.1} s = {} records/s; {} invalid, {problems} problems; peak RSS {}",
+        report.records(),
+        per_second(report.records(), val_secs),
+        report.invalid(),
+        val_peak.map_or("unavailable (cannot reset the peak on this system)".into(), |m| format!("{m} MiB")),
+    )?;
+    match temp {
+        Some(t) if b.keep => writeln!(out, "kept {}", t.keep().display())?,
+        Some(t) => t.close().context("removing the temporary export")?,
+        None => {}
+    }
+    Ok(())
+}
+
+fn bytes_to_mib(bytes: u64) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let v = bytes as f64 / (1024.0 * 1024.0);
+    v
+}
