@@ -119,8 +119,9 @@ pub fn run_export_bench(b: &ExportBench, out: &mut dyn Write) -> anyhow::Result<
     let gen_peak = rss::peak_mib();
     writeln!(
         out,
-        "generate: {} records in {gen_secs:.1} s = {} records/s; {:.0} MiB on disk; peak RSS {}",
+        "generate: {} records ({} made bad) in {gen_secs:.1} s = {} records/s; {:.0} MiB on disk; peak RSS {}",
         stats.records(),
+        stats.bad(),
         per_second(stats.records(), gen_secs),
         bytes_to_mib(dir_size(&dir)),
         gen_peak.map_or("unavailable".into(), |m| format!("{m} MiB")),

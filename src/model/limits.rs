@@ -14,6 +14,8 @@ pub const REMARK_MAX: usize = 96;
 pub const FRIEND_GROUP_NAME_MAX: usize = 30;
 /// Distinct friend-list groups per owner.
 pub const FRIEND_GROUPS_PER_OWNER_MAX: usize = 32;
+/// Friend entries in one owner's list (Tencent answers 30010 past it).
+pub const FRIENDS_PER_OWNER_MAX: usize = 3000;
 /// Friend add-source keyword bytes.
 pub const ADD_SOURCE_MAX: usize = 8;
 /// Friend add wording bytes.

@@ -36,6 +36,8 @@ pub enum Rule {
     FriendToSelf,
     /// An owner's friend entries use more distinct friend-list groups than allowed.
     TooManyFriendGroups,
+    /// An owner has more friend entries than Tencent allows in one list.
+    TooManyFriends,
     /// A member who joined before (or when) the group was created.
     JoinedBeforeGroup,
     /// A group message sent before (or when) the group was created.
@@ -74,6 +76,7 @@ impl Rule {
             Rule::RejectedReference => "rejected_reference",
             Rule::FriendToSelf => "friend_to_self",
             Rule::TooManyFriendGroups => "too_many_friend_groups",
+            Rule::TooManyFriends => "too_many_friends",
             Rule::JoinedBeforeGroup => "joined_before_group",
             Rule::SentBeforeGroup => "sent_before_group",
             Rule::AfterExport => "after_export",

@@ -1,21 +1,19 @@
 //! The rules that need more than one record: duplicates, references between files, group
 //! times and owners.
 //!
-//! Memory stays bounded by holding only ids, never records: each id is kept as a 64-bit hash
-//! (xxh3) with a few bytes of facts. Two different ids share a hash with odds of about
-//! n²/2⁶⁵ (under one in a million for 5M ids), which would show as a false duplicate or hide a
-//! dangling reference; the README states this.
+//! Memory stays bounded by holding only ids, never records. Accounts and groups are kept as a
+//! 64-bit hash (xxh3) of their id with a few bytes of facts; message ids as a bare hash. Two
+//! different ids share a hash with odds of about n²/2⁶⁵ (under one in a million for 5M ids),
+//! which would show as a false duplicate or hide a dangling reference; the README states
+//! this. Friend lists are exact (see [`super::friend_lists`]).
 
+use super::friend_lists::FriendLists;
 use crate::model::{
     Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, MemberRole, Profile,
 };
 use crate::model::{FieldProblem, Parsed, Rule};
 use std::collections::{HashMap, HashSet};
-use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
-
-/// Hash domains, so that keys of different kinds can share one set.
-const FRIEND_PAIR: u64 = 1;
-const OWNER_GROUP: u64 = 2;
+use xxhash_rust::xxh3::xxh3_64;
 
 fn hash(id: &str) -> u64 {
     xxh3_64(id.as_bytes())
@@ -28,10 +26,10 @@ fn line32(line: u64) -> u32 {
 /// What the validator remembers of one account.
 #[derive(Clone, Copy)]
 struct AccountEntry {
+    /// Dense index in order of first appearance, for the friend lists.
+    index: u32,
     line: u32,
     rejected: bool,
-    /// Distinct friend-list groups used by this owner's valid friend entries (saturating).
-    friend_groups: u8,
 }
 
 /// What the validator remembers of one group.
@@ -50,10 +48,12 @@ pub struct CrossRef {
     exported_at: i64,
     accounts: HashMap<u64, AccountEntry>,
     groups: HashMap<u64, GroupEntry>,
-    /// Per-file duplicate detection: id hash → first line. Cleared between files.
-    seen: HashMap<u64, u32>,
-    /// Per-file pair keys (friend pairs, owner+group, group+member). Cleared between files.
-    pairs: HashSet<u64>,
+    /// Per-file duplicate detection with the first line (profiles). Cleared between files.
+    first_lines: HashMap<u64, u32>,
+    /// Per-file duplicate detection of ids or pairs (messages, memberships). Cleared too.
+    seen: HashSet<u64>,
+    /// Built on the first friend entry, dropped after friends.jsonl.
+    friend_lists: Option<FriendLists>,
 }
 
 fn push(p: &mut Vec<FieldProblem>, rule: Rule, field: &str, reason: String) {
@@ -67,56 +67,69 @@ impl CrossRef {
             exported_at,
             accounts: HashMap::new(),
             groups: HashMap::new(),
-            seen: HashMap::new(),
-            pairs: HashSet::new(),
+            first_lines: HashMap::new(),
+            seen: HashSet::new(),
+            friend_lists: None,
         }
     }
 
-    /// Forgets the per-file sets before the next file.
+    /// Forgets the per-file state before the next file.
     pub fn next_file(&mut self) {
-        self.seen = HashMap::new();
-        self.pairs = HashSet::new();
+        self.first_lines = HashMap::new();
+        self.seen = HashSet::new();
+        self.friend_lists = None;
     }
 
-    /// Duplicate check on a record's key within the current file.
-    fn check_duplicate(
-        &mut self,
-        line: u64,
-        key: Option<&str>,
-        field: &str,
-        p: &mut Vec<FieldProblem>,
-    ) {
+    /// Duplicate check that names the first line (for small files of ids).
+    fn check_duplicate_line(&mut self, line: u64, key: Option<&str>, p: &mut Vec<FieldProblem>) {
         let Some(key) = key else { return };
-        if let Some(first) = self.seen.get(&hash(key)) {
+        if let Some(first) = self.first_lines.get(&hash(key)) {
             push(
                 p,
                 Rule::DuplicateId,
-                field,
+                "id",
                 format!("duplicate id, first at line {first}"),
             );
         } else {
-            self.seen.insert(hash(key), line32(line));
+            self.first_lines.insert(hash(key), line32(line));
         }
     }
 
-    fn check_account_ref(&self, id: &str, field: &str, p: &mut Vec<FieldProblem>) {
+    /// Duplicate check of a message id: only a hash is kept, so no first line.
+    fn check_duplicate_id(&mut self, key: Option<&str>, p: &mut Vec<FieldProblem>) {
+        let Some(key) = key else { return };
+        if !self.seen.insert(hash(key)) {
+            let why = "duplicate id: an earlier line of this file has it".into();
+            push(p, Rule::DuplicateId, "id", why);
+        }
+    }
+
+    /// The account a record refers to, when it exists (valid or not); reports a problem when
+    /// it is missing or was rejected.
+    fn check_account_ref(
+        &self,
+        id: &str,
+        field: &str,
+        p: &mut Vec<FieldProblem>,
+    ) -> Option<AccountEntry> {
         match self.accounts.get(&hash(id)) {
-            None => push(
-                p,
-                Rule::DanglingAccount,
-                field,
-                "account is not in accounts.jsonl".into(),
-            ),
-            Some(a) if a.rejected => push(
-                p,
-                Rule::RejectedReference,
-                field,
-                format!("account was rejected (accounts.jsonl:{})", a.line),
-            ),
-            Some(_) => {}
+            None => {
+                push(
+                    p,
+                    Rule::DanglingAccount,
+                    field,
+                    "account is not in accounts.jsonl".into(),
+                );
+                None
+            }
+            Some(a) if a.rejected => {
+                let why = format!("account was rejected (accounts.jsonl:{})", a.line);
+                push(p, Rule::RejectedReference, field, why);
+                None
+            }
+            Some(a) => Some(*a),
         }
     }
-
     /// The group a record refers to, when it exists and is valid.
     fn check_group_ref(&self, id: &str, p: &mut Vec<FieldProblem>) -> Option<GroupEntry> {
         match self.groups.get(&hash(id)) {
@@ -150,20 +163,23 @@ impl CrossRef {
 
     /// accounts.jsonl
     pub fn account(&mut self, line: u64, r: &mut Parsed<Account>) {
-        self.check_duplicate(line, r.key.as_deref(), "id", &mut r.problems);
-        if let Some(key) = &r.key {
-            let entry = AccountEntry {
-                line: line32(line),
-                rejected: !r.problems.is_empty(),
-                friend_groups: 0,
-            };
-            self.accounts.entry(hash(key)).or_insert(entry);
+        let Some(key) = &r.key else { return };
+        if let Some(first) = self.accounts.get(&hash(key)) {
+            let why = format!("duplicate id, first at line {}", first.line);
+            push(&mut r.problems, Rule::DuplicateId, "id", why);
+            return;
         }
+        let entry = AccountEntry {
+            index: u32::try_from(self.accounts.len()).unwrap_or(u32::MAX),
+            line: line32(line),
+            rejected: !r.problems.is_empty(),
+        };
+        self.accounts.insert(hash(key), entry);
     }
 
     /// profiles.jsonl
     pub fn profile(&mut self, line: u64, r: &mut Parsed<Profile>) {
-        self.check_duplicate(line, r.key.as_deref(), "id", &mut r.problems);
+        self.check_duplicate_line(line, r.key.as_deref(), &mut r.problems);
         if let Some(rec) = &r.record {
             self.check_account_ref(&rec.id, "id", &mut r.problems);
         }
@@ -173,51 +189,21 @@ impl CrossRef {
     pub fn friend(&mut self, _line: u64, r: &mut Parsed<Friend>) {
         let Some(rec) = &r.record else { return };
         let p = &mut r.problems;
-        self.check_account_ref(&rec.owner, "owner", p);
-        self.check_account_ref(&rec.friend, "friend", p);
-        let pair = format!("{}\0{}", rec.owner, rec.friend);
-        if !self
-            .pairs
-            .insert(xxh3_64_with_seed(pair.as_bytes(), FRIEND_PAIR))
-        {
-            let why = "duplicate entry: an earlier line has the same owner and friend".into();
-            push(p, Rule::DuplicateId, "friend", why);
-        }
-        if !p.is_empty() {
+        let owner = self.check_account_ref(&rec.owner, "owner", p);
+        let friend = self.check_account_ref(&rec.friend, "friend", p);
+        let (Some(owner), Some(friend)) = (owner, friend) else {
             return;
-        }
-        // Count the owner's distinct friend-list groups over the entries that will be imported.
-        let owner = hash(&rec.owner);
-        for group in &rec.groups {
-            let key = format!("{}\0{group}", rec.owner);
-            if !self
-                .pairs
-                .insert(xxh3_64_with_seed(key.as_bytes(), OWNER_GROUP))
-            {
-                continue;
-            }
-            if let Some(acc) = self.accounts.get_mut(&owner) {
-                acc.friend_groups = acc.friend_groups.saturating_add(1);
-                if usize::from(acc.friend_groups)
-                    > crate::model::limits::FRIEND_GROUPS_PER_OWNER_MAX
-                {
-                    let why = format!(
-                        "adds friend group {:?}: the owner would have more than {} distinct groups",
-                        crate::model::parse::display_id(group),
-                        crate::model::limits::FRIEND_GROUPS_PER_OWNER_MAX
-                    );
-                    push(p, Rule::TooManyFriendGroups, "groups", why);
-                    acc.friend_groups -= 1;
-                    self.pairs
-                        .remove(&xxh3_64_with_seed(key.as_bytes(), OWNER_GROUP));
-                }
-            }
-        }
+        };
+        let accounts = self.accounts.len();
+        let lists = self
+            .friend_lists
+            .get_or_insert_with(|| FriendLists::new(accounts));
+        lists.add(owner.index, friend.index, &rec.groups, p);
     }
 
     /// c2c_messages.jsonl
-    pub fn c2c_message(&mut self, line: u64, r: &mut Parsed<C2cMessage>) {
-        self.check_duplicate(line, r.key.as_deref(), "id", &mut r.problems);
+    pub fn c2c_message(&mut self, _line: u64, r: &mut Parsed<C2cMessage>) {
+        self.check_duplicate_id(r.key.as_deref(), &mut r.problems);
         let Some(rec) = &r.record else { return };
         self.check_account_ref(&rec.from, "from", &mut r.problems);
         self.check_account_ref(&rec.to, "to", &mut r.problems);
@@ -226,11 +212,15 @@ impl CrossRef {
 
     /// groups.jsonl
     pub fn group(&mut self, line: u64, r: &mut Parsed<Group>) {
-        self.check_duplicate(line, r.key.as_deref(), "id", &mut r.problems);
         if let Some(owner) = r.record.as_ref().and_then(|g| g.owner.as_deref()) {
             self.check_account_ref(owner, "owner", &mut r.problems);
         }
         let Some(key) = &r.key else { return };
+        if let Some(first) = self.groups.get(&hash(key)) {
+            let why = format!("duplicate id, first at line {}", first.line);
+            push(&mut r.problems, Rule::DuplicateId, "id", why);
+            return;
+        }
         let entry = GroupEntry {
             line: line32(line),
             rejected: !r.problems.is_empty(),
@@ -238,7 +228,7 @@ impl CrossRef {
             owner: r.record.as_ref().and_then(|g| g.owner.as_deref()).map(hash),
             member_owner_line: None,
         };
-        self.groups.entry(hash(key)).or_insert(entry);
+        self.groups.insert(hash(key), entry);
     }
 
     /// group_members.jsonl
@@ -248,7 +238,7 @@ impl CrossRef {
         let group = self.check_group_ref(&rec.group, p);
         self.check_account_ref(&rec.member, "member", p);
         let pair = format!("{}\0{}", rec.group, rec.member);
-        if !self.pairs.insert(xxh3_64(pair.as_bytes())) {
+        if !self.seen.insert(hash(&pair)) {
             let why = "duplicate membership: an earlier line has the same group and member".into();
             push(p, Rule::DuplicateId, "member", why);
         }
@@ -288,8 +278,8 @@ impl CrossRef {
     }
 
     /// group_messages.jsonl
-    pub fn group_message(&mut self, line: u64, r: &mut Parsed<GroupMessage>) {
-        self.check_duplicate(line, r.key.as_deref(), "id", &mut r.problems);
+    pub fn group_message(&mut self, _line: u64, r: &mut Parsed<GroupMessage>) {
+        self.check_duplicate_id(r.key.as_deref(), &mut r.problems);
         let Some(rec) = &r.record else { return };
         let p = &mut r.problems;
         let group = self.check_group_ref(&rec.group, p);

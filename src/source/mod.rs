@@ -2,6 +2,7 @@
 
 mod crossref;
 pub mod export_dir;
+mod friend_lists;
 pub mod gen;
 pub mod pipeline;
 pub mod reader;
