@@ -1,6 +1,10 @@
 //! Unix seconds as a UTC date-time, for reports (no time-zone database needed).
 
 /// `2024-11-19 07:06:40 UTC` for a unix time in seconds.
+///
+/// ```
+/// assert_eq!(cutover::timefmt::utc(1_732_000_000), "2024-11-19 07:06:40 UTC");
+/// ```
 pub fn utc(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);

@@ -20,6 +20,13 @@ fn is_printable_ascii(s: &str) -> bool {
 }
 
 /// The `GroupId` to import the old group `old_id` of type `kind` under.
+///
+/// ```
+/// use cutover::model::{group_id::target_group_id, GroupType};
+/// assert_eq!(target_group_id("g001", GroupType::Public), "g001");
+/// assert!(target_group_id("@TGS#2J4SZEAEL", GroupType::Public).starts_with("cutover_"));
+/// assert!(target_group_id("g001", GroupType::Community).starts_with("@TGS#_"));
+/// ```
 pub fn target_group_id(old_id: &str, kind: GroupType) -> Cow<'_, str> {
     let usable = !old_id.is_empty() && old_id.len() <= GROUP_ID_MAX && is_printable_ascii(old_id);
     if kind == GroupType::Community {

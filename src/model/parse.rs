@@ -36,6 +36,15 @@ pub trait ExportRecord: Sized {
 }
 
 /// Parses one line (without its `\n`) as a record of type `T`.
+///
+/// ```
+/// use cutover::model::{parse_line, Account, Rule};
+/// let ok = parse_line::<Account>(r#"{"id": "u1", "nick": "阿丽"}"#.as_bytes());
+/// assert_eq!(ok.record.unwrap().nick.as_deref(), Some("阿丽"));
+/// let bad = parse_line::<Account>(br#"{"id": 7}"#);
+/// assert_eq!(bad.problems[0].rule, Rule::WrongType);
+/// assert_eq!(bad.problems[0].field, "id");
+/// ```
 pub fn parse_line<T: ExportRecord>(line: &[u8]) -> Parsed<T> {
     let map = match decode_object(line) {
         Ok(m) => m,
