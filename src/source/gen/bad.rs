@@ -275,6 +275,34 @@ impl Spoiler {
 }
 
 impl Spoiler {
+    /// Writes a record keyed by one id: intact when `protect` (the first messages carry every
+    /// element type), otherwise perhaps spoiled. Keeps the id of the last good record in
+    /// `prev`, for the duplicate-id mutation.
+    pub fn write_keyed<T: Serialize>(
+        &mut self,
+        out: &mut RecordWriter,
+        rec: &T,
+        id: &str,
+        prev: &mut Option<String>,
+        protect: bool,
+        group_created_at: Option<i64>,
+    ) -> anyhow::Result<()> {
+        let written = if protect {
+            out.record(rec)?;
+            true
+        } else {
+            let ctx = BadCtx {
+                prev: prev.as_deref().map(|p| (p, "")),
+                group_created_at,
+            };
+            self.replace(out, rec, &ctx)?
+        };
+        if written {
+            *prev = Some(id.to_string());
+        }
+        Ok(())
+    }
+
     /// Writes `rec`, or (with probability `ratio`) a bad line made of it in its place.
     /// Returns whether the good record was written.
     pub fn replace<T: Serialize>(

@@ -1,6 +1,6 @@
 //! c2c_messages.jsonl: conversations between pairs of accounts.
 
-use super::bad::{BadCtx, Target};
+use super::bad::Target;
 use super::elements;
 use super::shapes::{digits, pareto, split, Timeline};
 use super::write::RecordWriter;
@@ -107,19 +107,8 @@ pub(super) fn c2c_messages(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
             };
             seq = seq.map(|s| s.wrapping_add(1));
             index += 1;
-            if forced.is_some() {
-                // The first messages carry every element type: never spoiled.
-                out.record(&rec)?;
-                prev = Some(rec.id);
-                continue;
-            }
-            let ctx = BadCtx {
-                prev: prev.as_deref().map(|p| (p, "")),
-                group_created_at: None,
-            };
-            if spoiler.replace(&mut out, &rec, &ctx)? {
-                prev = Some(rec.id);
-            }
+            let protect = forced.is_some();
+            spoiler.write_keyed(&mut out, &rec, &rec.id, &mut prev, protect, None)?;
         }
     }
     out.finish()

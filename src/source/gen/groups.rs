@@ -195,19 +195,8 @@ pub(super) fn messages(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
                 custom_data: elements::custom_data(&mut rng),
             };
             index += 1;
-            if forced.is_some() {
-                // The first messages carry every element type: never spoiled.
-                out.record(&rec)?;
-                prev = Some(rec.id);
-                continue;
-            }
-            let ctx = BadCtx {
-                prev: prev.as_deref().map(|p| (p, "")),
-                group_created_at: Some(plan.created_at),
-            };
-            if spoiler.replace(&mut out, &rec, &ctx)? {
-                prev = Some(rec.id);
-            }
+            let (protect, created) = (forced.is_some(), Some(plan.created_at));
+            spoiler.write_keyed(&mut out, &rec, &rec.id, &mut prev, protect, created)?;
         }
     }
     out.finish()

@@ -90,13 +90,7 @@ pub(super) fn profiles(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
             continue;
         }
         let rec = profile(&mut rng, w.account_id(i));
-        let ctx = BadCtx {
-            prev: prev.as_deref().map(|p| (p, "")),
-            group_created_at: None,
-        };
-        if spoiler.replace(&mut out, &rec, &ctx)? {
-            prev = Some(rec.id);
-        }
+        spoiler.write_keyed(&mut out, &rec, &rec.id, &mut prev, false, None)?;
     }
     out.finish()
 }
