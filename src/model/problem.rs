@@ -59,6 +59,34 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in the order of the enum.
+    pub const ALL: [Rule; 24] = [
+        Rule::LineTooLong,
+        Rule::InvalidUtf8,
+        Rule::InvalidJson,
+        Rule::MissingField,
+        Rule::WrongType,
+        Rule::BadLength,
+        Rule::UnknownEnum,
+        Rule::InvalidValue,
+        Rule::DuplicateId,
+        Rule::DanglingAccount,
+        Rule::DanglingGroup,
+        Rule::RejectedReference,
+        Rule::FriendToSelf,
+        Rule::TooManyFriendGroups,
+        Rule::TooManyFriends,
+        Rule::JoinedBeforeGroup,
+        Rule::SentBeforeGroup,
+        Rule::AfterExport,
+        Rule::EmptyBody,
+        Rule::BodyTooLarge,
+        Rule::BadElement,
+        Rule::Avchatroom,
+        Rule::SecondOwner,
+        Rule::OwnerConflict,
+    ];
+
     /// The stable name, as used in reports.
     pub fn name(self) -> &'static str {
         match self {
