@@ -1,6 +1,6 @@
 //! An export directory: its manifest (checked first) and which of its files are present.
 
-use super::reader::read_small;
+use super::reader::{read_small, UTF8_BOM};
 use crate::model::fields::Fields;
 use crate::model::parse::decode_object;
 use crate::model::Manifest;
@@ -189,7 +189,8 @@ fn read_manifest(root: &Path) -> Result<Manifest, ExportError> {
         line: None,
         source,
     })?;
-    let map = decode_object(&bytes).map_err(|p| invalid(p.reason))?;
+    let text = bytes.strip_prefix(UTF8_BOM).unwrap_or(&bytes);
+    let map = decode_object(text).map_err(|p| invalid(p.reason))?;
     // Format and version first: for another format every other complaint would be noise.
     match map.get("format").and_then(|v| v.as_str()) {
         Some(FORMAT_NAME) => {}
@@ -271,6 +272,12 @@ mod tests {
         assert_eq!(e.manifest.exported_at, 1_732_000_000);
         assert!(e.path(ExportFile::Profiles).is_none());
         assert_eq!(e.display_name(ExportFile::Friends), "friends.jsonl.gz");
+    }
+
+    #[test]
+    fn a_manifest_with_a_byte_order_mark_is_read() {
+        let d = dir_with(Some(&format!("\u{feff}{GOOD}")), &["accounts.jsonl"]);
+        assert!(ExportDir::open(d.path()).is_ok());
     }
 
     #[test]

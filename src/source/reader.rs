@@ -10,6 +10,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
+/// The UTF-8 byte-order mark.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Read buffer size: large enough that a syscall fetches many lines.
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -104,6 +107,13 @@ impl<R: BufRead> LineReader<R> {
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
+        // Some Windows tools start UTF-8 files with a byte-order mark; it is not data.
+        if self.line_no == 1 && self.buf.starts_with(UTF8_BOM) {
+            return Ok(Some((
+                self.line_no,
+                Line::Text(&self.buf[UTF8_BOM.len()..]),
+            )));
+        }
         Ok(Some((self.line_no, Line::Text(&self.buf))))
     }
 }
@@ -151,6 +161,17 @@ mod tests {
         let got = collect(b"ok\n0123456789\nnext\n", 5);
         assert_eq!(got[1], (2, "<too long: 10>".to_string()));
         assert_eq!(got[2], (3, "next".to_string()));
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_dropped() {
+        let got = collect(b"\xEF\xBB\xBF{}\n\xEF\xBB\xBF{}\n", 100);
+        assert_eq!(got[0], (1, "{}".to_string()));
+        assert_ne!(
+            got[1],
+            (2, "{}".to_string()),
+            "only the file's first line may carry one"
+        );
     }
 
     #[test]
