@@ -19,6 +19,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Generate a deterministic synthetic export (for tests, demos and benchmarks).
     Gen(GenArgs),
+    /// Print a UserSig for an identifier, or check one (the key comes from CUTOVER_SECRET_KEY).
+    Usersig(UsersigArgs),
     /// Benchmarks that print throughput and memory figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -110,4 +112,21 @@ pub struct GenArgs {
     /// When the export was taken (unix seconds); every generated time is earlier.
     #[arg(long, value_name = "T", default_value_t = 1_732_000_000)]
     pub exported_at: i64,
+}
+
+/// `cutover usersig`
+#[derive(Debug, clap::Args)]
+pub struct UsersigArgs {
+    /// The app's SDKAppID.
+    #[arg(long)]
+    pub sdkappid: u64,
+    /// The identifier (for REST calls: an app admin account).
+    #[arg(long)]
+    pub identifier: String,
+    /// Validity in seconds when generating (default 180 days).
+    #[arg(long, default_value_t = crate::tim::usersig::DEFAULT_EXPIRE_SECS)]
+    pub expire: u64,
+    /// Check this token instead of generating one; says what is wrong with it.
+    #[arg(long, value_name = "TOKEN")]
+    pub verify: Option<String>,
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod model;
 pub mod source;
+pub mod tim;
 pub mod timefmt;
 
 pub use commands::{run, Outcome};

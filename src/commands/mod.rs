@@ -1,6 +1,7 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
 pub mod gen;
+pub mod usersig;
 pub mod validate;
 
 use crate::cli::{BenchCommand, Cli, Command};
@@ -20,6 +21,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&args, out),
         Command::Gen(args) => gen::run(&args, out),
+        Command::Usersig(args) => usersig::run(&args, out),
         Command::Bench(BenchCommand::Export(a)) => {
             let bench = crate::bench::ExportBench {
                 dir: a.dir,
