@@ -1,5 +1,7 @@
-//! Speaking to Tencent Cloud IM: credentials (UserSig) so far; the REST client follows.
+//! Speaking to Tencent Cloud IM: credentials (UserSig) and the error-code table so far; the
+//! REST client follows.
 
+pub mod errors;
 pub mod secret;
 pub mod usersig;
 

@@ -1,0 +1,294 @@
+//! Every Tencent IM error code the spec documents: what it means and what to do about it.
+//!
+//! One table, used wherever a code is classified or shown (engine retries, the error table,
+//! reports), so a code means the same thing everywhere. Codes not in the table are treated as
+//! permanent for the item, as the spec's retry recommendation says (§1.3).
+
+use serde::Serialize;
+
+/// What a code asks the caller to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Transient: retry the same request with exponential backoff.
+    Retry,
+    /// The server's rate limit: slow the lane down, then retry.
+    RateLimited,
+    /// The UserSig expired: make a new one, then retry.
+    RenewCredentials,
+    /// This item is refused as it is: record it for the operator (retry, skip, export).
+    Item,
+    /// Nothing will work until a person fixes the setup (key, app, admin, plan): stop the run.
+    Fatal,
+}
+
+impl ErrorClass {
+    /// True when sending again (after waiting or renewing) can succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::Retry | ErrorClass::RateLimited | ErrorClass::RenewCredentials
+        )
+    }
+}
+
+/// One documented code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ErrorCode {
+    /// The numeric code.
+    pub code: i64,
+    /// What to do about it.
+    pub class: ErrorClass,
+    /// What it means, for a person.
+    pub meaning: &'static str,
+}
+
+use ErrorClass::{Fatal, Item, RateLimited, RenewCredentials, Retry};
+
+/// The table, sorted by code (a test keeps it so).
+const TABLE: &[(i64, ErrorClass, &str)] = &[
+    (10002, Retry, "group service internal error"),
+    (10003, Item, "invalid command"),
+    (
+        10004,
+        Item,
+        "invalid parameter (for import_group_msg items: send time invalid)",
+    ),
+    (10005, Item, "too many accounts in one request"),
+    (10006, RateLimited, "group operation frequency limit"),
+    (
+        10007,
+        Item,
+        "no permission (for example an AVChatRoom, which cannot be imported into)",
+    ),
+    (10008, Item, "invalid request"),
+    (10010, Item, "group does not exist or was dismissed"),
+    (10014, Item, "group is full"),
+    (10015, Item, "invalid GroupId"),
+    (10016, Item, "rejected by the app's before-callback"),
+    (10017, Item, "sender is muted"),
+    (
+        10018,
+        Item,
+        "response over 1 MB: ask for fewer items per page",
+    ),
+    (10019, Item, "UserID does not exist"),
+    (10020, Item, "message too long"),
+    (
+        10021,
+        Item,
+        "GroupId already used (after a retried import: probably created by us)",
+    ),
+    (
+        10023,
+        RateLimited,
+        "group message frequency exceeded (40 messages/s per group)",
+    ),
+    (
+        10025,
+        Item,
+        "GroupId already used by this app: destroy it first",
+    ),
+    (10026, Fatal, "command disabled for this SDKAppID"),
+    (10036, Item, "AVChatRoom count limit"),
+    (10037, Item, "a member's joined-group limit"),
+    (10038, Item, "member count over the plan's limit"),
+    (10058, Fatal, "trial plan: at most 100 groups"),
+    (20001, Item, "invalid request"),
+    (20002, Fatal, "UserSig invalid"),
+    (20003, Item, "sender or receiver invalid or not imported"),
+    (20004, Retry, "network error"),
+    (20005, Retry, "message service internal error"),
+    (20006, Item, "blocked by the app's before-send callback"),
+    (30001, Item, "invalid parameter"),
+    (30002, Fatal, "SDKAppID mismatch"),
+    (30003, Item, "account does not exist"),
+    (30004, Fatal, "needs an app admin"),
+    (30005, Item, "contains a sensitive word"),
+    (30006, Retry, "relation-chain internal error"),
+    (30007, Retry, "relation-chain network timeout"),
+    (
+        30008,
+        Retry,
+        "concurrent write conflict: send one owner's entries serially",
+    ),
+    (30009, Item, "user is banned from adding friends"),
+    (30010, Item, "friend list is full (3000)"),
+    (30011, Item, "friend-group count at its limit (32)"),
+    (30012, Item, "pending friend requests at their limit"),
+    (30014, Item, "the peer's friend list is full"),
+    (30515, Item, "peer is in the user's blocklist"),
+    (30516, Item, "peer accepts no friend requests"),
+    (30525, Item, "user is in the peer's blocklist"),
+    (30539, Item, "pending: the peer must confirm"),
+    (30540, Item, "blocked by security policy"),
+    (40001, Item, "invalid profile parameter"),
+    (40002, Item, "no To_Account given"),
+    (40003, Item, "account does not exist"),
+    (40004, Fatal, "needs an app admin"),
+    (40005, Item, "profile contains a sensitive word"),
+    (40006, Retry, "profile service internal error"),
+    (40007, Item, "no read permission on the profile field"),
+    (40008, Item, "no write permission on the profile field"),
+    (
+        40009,
+        Item,
+        "profile tag does not exist (create custom tags in the console first)",
+    ),
+    (40601, Item, "profile value over 500 bytes"),
+    (40605, Item, "invalid value for a standard profile field"),
+    (40610, Item, "profile value of the wrong type"),
+    (60002, Item, "HTTP parse error: check the URL"),
+    (60003, Item, "request body is not valid JSON"),
+    (60004, Fatal, "account or signature error in the URL"),
+    (60005, Fatal, "account or signature error in the URL"),
+    (60006, Fatal, "SDKAppID invalid"),
+    (60007, RateLimited, "REST API call frequency over the limit"),
+    (60008, Retry, "service request timeout or bad HTTP request"),
+    (60009, Fatal, "request resource error: check the URL"),
+    (60010, Fatal, "needs an app admin"),
+    (
+        60011,
+        RateLimited,
+        "SDKAppID request frequency over the limit",
+    ),
+    (60012, Fatal, "SDKAppID missing from the URL"),
+    (60013, Retry, "HTTP response JSON parse error"),
+    (60014, Retry, "account exchange timeout"),
+    (
+        60015,
+        Item,
+        "account type in the body is wrong: accounts must be strings",
+    ),
+    (60016, Fatal, "SDKAppID disabled"),
+    (60017, Fatal, "request disabled"),
+    (60018, RateLimited, "request too frequent"),
+    (60019, RateLimited, "request too frequent"),
+    (60020, Fatal, "plan expired or disabled"),
+    (60021, Fatal, "caller IP not on the allow-list"),
+    (70001, RenewCredentials, "UserSig expired"),
+    (70002, Fatal, "UserSig is empty"),
+    (70003, Fatal, "UserSig cannot be decoded"),
+    (70009, Fatal, "UserSig signed with another key"),
+    (70013, Fatal, "identifier differs from the UserSig's"),
+    (70014, Fatal, "SDKAppID differs from the UserSig's"),
+    (
+        70016,
+        Fatal,
+        "key not found: check the SDKAppID's data center",
+    ),
+    (70020, Fatal, "SDKAppID not found: check its data center"),
+    (
+        70050,
+        RateLimited,
+        "UserSig verification failures rate-limited: wait a minute",
+    ),
+    (70051, Item, "account is blocklisted"),
+    (70107, Item, "account not imported"),
+    (70169, Retry, "account service internal timeout"),
+    (70202, Retry, "account service internal timeout"),
+    (
+        70398,
+        Fatal,
+        "account count over the plan's limit (trial apps: 100)",
+    ),
+    (70402, Item, "invalid parameter"),
+    (70403, Fatal, "needs an app admin"),
+    (70500, Retry, "account service internal error"),
+    (80001, Item, "contains a sensitive word"),
+    (80002, Item, "message too long"),
+    (90001, Item, "JSON parse failed"),
+    (90002, Item, "MsgBody invalid"),
+    (90003, Item, "To_Account missing or not a string"),
+    (90005, Item, "MsgRandom missing or not an integer"),
+    (90006, Item, "MsgTimeStamp missing or not an integer"),
+    (90007, Item, "MsgBody is not an array"),
+    (90008, Item, "From_Account missing or invalid"),
+    (90009, Fatal, "needs an app admin"),
+    (
+        90010,
+        Item,
+        "message body does not match the message format",
+    ),
+    (90011, Item, "more than 500 targets"),
+    (90012, Item, "To_Account not imported"),
+    (90026, Item, "offline storage time invalid (over 7 days)"),
+    (90030, Item, "SyncFromOldSystem missing or not an integer"),
+    (90031, Item, "SyncOtherMachine not an integer"),
+    (90044, Item, "MsgLifeTime not an integer"),
+    (90048, Item, "account does not exist"),
+    (90992, Retry, "message service internal error"),
+    (91000, Retry, "message service internal error"),
+    (93000, Item, "message over 12 KB"),
+];
+
+/// What `code` means and what to do about it. Undocumented codes are permanent for the item.
+pub fn lookup(code: i64) -> ErrorCode {
+    match TABLE.binary_search_by_key(&code, |(c, _, _)| *c) {
+        Ok(i) => {
+            let (code, class, meaning) = TABLE[i];
+            ErrorCode {
+                code,
+                class,
+                meaning,
+            }
+        }
+        Err(_) => ErrorCode {
+            code,
+            class: Item,
+            meaning: "undocumented error code",
+        },
+    }
+}
+
+/// How long to wait at least before retrying after `code`, beyond normal backoff.
+pub fn minimum_wait_secs(code: i64) -> u64 {
+    // 70050: "retry after 1 minute" (§1.3).
+    if code == 70050 {
+        60
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        assert!(TABLE.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn the_spec_retry_list_is_retryable() {
+        // §1.3's recommendation, word for word.
+        let retry = [
+            60007, 60008, 60011, 60014, 60018, 60019, 70050, 70169, 70202, 70500, 10002, 10006,
+            20004, 20005, 30006, 30007, 30008, 40006, 90992, 91000,
+        ];
+        for code in retry {
+            assert!(lookup(code).class.is_retryable(), "{code}");
+        }
+        assert_eq!(lookup(70001).class, RenewCredentials);
+        assert_eq!(minimum_wait_secs(70050), 60);
+    }
+
+    #[test]
+    fn credentials_and_setup_stop_the_run() {
+        for code in [
+            60004, 60006, 60010, 60016, 70003, 70009, 70013, 70014, 70016, 70020, 70398, 70403,
+        ] {
+            assert_eq!(lookup(code).class, Fatal, "{code}");
+        }
+    }
+
+    #[test]
+    fn everything_else_is_permanent_for_the_item() {
+        assert_eq!(lookup(90012).class, Item);
+        let unknown = lookup(12345);
+        assert_eq!(unknown.class, Item);
+        assert!(!unknown.class.is_retryable());
+        assert_eq!(unknown.meaning, "undocumented error code");
+    }
+}
