@@ -100,6 +100,9 @@ pub enum ExportError {
         /// The file stem.
         stem: &'static str,
     },
+    /// An export file's name is taken by something that is not a regular file.
+    #[error("{0}: not a regular file; an export file must be a file (or absent)")]
+    NotAFile(PathBuf),
     /// A file could not be opened or read.
     #[error("{path}: cannot read{}: {source}", line_suffix(*.line))]
     Io {
@@ -137,6 +140,13 @@ impl ExportDir {
         for file in ExportFile::ALL {
             let plain = root.join(file.file_name());
             let gz = root.join(format!("{}.jsonl.gz", file.stem()));
+            // A directory (or device) under an export file's name must not pass for "absent":
+            // that would silently migrate nothing of this kind.
+            for path in [&plain, &gz] {
+                if path.exists() && !path.is_file() {
+                    return Err(ExportError::NotAFile(path.clone()));
+                }
+            }
             match (plain.is_file(), gz.is_file()) {
                 (true, true) => {
                     return Err(ExportError::Ambiguous {
@@ -296,6 +306,12 @@ mod tests {
         assert!(matches!(
             ExportDir::open(d.path()),
             Err(ExportError::Ambiguous { .. })
+        ));
+        let d = dir_with(Some(GOOD), &["accounts.jsonl"]);
+        fs::create_dir(d.path().join("friends.jsonl")).unwrap();
+        assert!(matches!(
+            ExportDir::open(d.path()),
+            Err(ExportError::NotAFile(_))
         ));
         let missing = d.path().join("nope");
         assert!(matches!(
