@@ -3,6 +3,7 @@
 use std::process::{Command, Output};
 
 const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+const APP: &str = "1400000000";
 
 fn usersig(key: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
@@ -15,90 +16,78 @@ fn usersig(key: Option<&str>, args: &[&str]) -> Output {
     cmd.output().expect("run cutover")
 }
 
-#[test]
-fn generate_then_verify_round_trips() {
-    let o = usersig(
-        Some(KEY),
-        &["--sdkappid", "1400000000", "--identifier", "admin"],
-    );
+/// A fresh token for `admin` of APP, made with KEY.
+fn admin_token() -> String {
+    let o = usersig(Some(KEY), &["--sdkappid", APP, "--identifier", "admin"]);
     assert_eq!(o.status.code(), Some(0));
-    let token = String::from_utf8(o.stdout).unwrap().trim().to_string();
-    assert!(!token.is_empty());
-    let o = usersig(
-        Some(KEY),
-        &[
-            "--sdkappid",
-            "1400000000",
-            "--identifier",
-            "admin",
-            "--verify",
-            &token,
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("valid: identifier \"admin\""));
+    String::from_utf8(o.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
 }
 
-#[test]
-fn verify_says_what_is_wrong_and_never_echoes_the_key() {
+/// Verifies `token` for `identifier` of `app` with `key`: (exit code, stdout + stderr).
+fn verify(key: &str, app: &str, identifier: &str, token: &str) -> (Option<i32>, String) {
     let o = usersig(
-        Some(KEY),
-        &["--sdkappid", "1400000000", "--identifier", "admin"],
-    );
-    let token = String::from_utf8(o.stdout).unwrap().trim().to_string();
-    let cases = [
-        (
-            vec!["--sdkappid", "1400000001", "--identifier", "admin"],
-            "refused (70014)",
-        ),
-        (
-            vec!["--sdkappid", "1400000000", "--identifier", "bob"],
-            "refused (70013)",
-        ),
-    ];
-    for (args, want) in cases {
-        let mut args = args.clone();
-        args.extend(["--verify", token.as_str()]);
-        let o = usersig(Some(KEY), &args);
-        assert_eq!(o.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&o.stdout).contains(want));
-    }
-    let o = usersig(
-        Some("another key"),
+        Some(key),
         &[
             "--sdkappid",
-            "1400000000",
+            app,
             "--identifier",
-            "admin",
+            identifier,
             "--verify",
-            &token,
+            token,
         ],
     );
-    let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(text.contains("refused (70009)"), "{text}");
-    let o = usersig(
-        Some(KEY),
-        &[
-            "--sdkappid",
-            "1400000000",
-            "--identifier",
-            "admin",
-            "--verify",
-            "garbage",
-        ],
-    );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("refused (70003)"));
-    let all = format!(
+    let text = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(!all.contains(KEY), "the key must never be printed");
+    (o.status.code(), text)
+}
+
+#[test]
+fn generate_then_verify_round_trips() {
+    let token = admin_token();
+    assert!(!token.is_empty());
+    let (code, text) = verify(KEY, APP, "admin", &token);
+    assert_eq!(code, Some(0));
+    assert!(text.starts_with("valid: identifier \"admin\""), "{text}");
+}
+
+#[test]
+fn verify_says_what_is_wrong_and_never_echoes_the_key() {
+    let token = admin_token();
+    let cases = [
+        (
+            KEY,
+            "1400000001",
+            "admin",
+            token.as_str(),
+            "refused (70014)",
+        ),
+        (KEY, APP, "bob", token.as_str(), "refused (70013)"),
+        (
+            "another key",
+            APP,
+            "admin",
+            token.as_str(),
+            "refused (70009)",
+        ),
+        (KEY, APP, "admin", "garbage", "refused (70003)"),
+    ];
+    for (key, app, identifier, token, want) in cases {
+        let (code, text) = verify(key, app, identifier, token);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains(want), "{text}");
+        assert!(!text.contains(KEY), "the key must never be printed");
+    }
 }
 
 #[test]
 fn the_key_comes_only_from_the_environment() {
-    let o = usersig(None, &["--sdkappid", "1400000000", "--identifier", "admin"]);
+    let o = usersig(None, &["--sdkappid", APP, "--identifier", "admin"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("CUTOVER_SECRET_KEY is not set"));
 }
