@@ -1,0 +1,410 @@
+//! The REST client: one keep-alive connection pool for one app on one target.
+//!
+//! Every call gets the query string of §1.1 with a fresh `random` and the cached admin UserSig,
+//! posts the typed body, and returns the typed answer or a [`CallError`] that says what kind
+//! of failure it was and — crucially for imports that are not idempotent — whether the request
+//! may have been applied. The URL (which carries the UserSig) never appears in an error or a
+//! log line.
+
+use super::api::Api;
+use super::credentials::{Clock, Credentials, DEFAULT_SIG_VALIDITY_SECS};
+use super::errors::{self, ErrorClass};
+use super::secret::SecretKey;
+use super::target::Target;
+use super::wire::{Envelope, Request, Response};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// How to reach the target and as whom.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL or region.
+    pub target: Target,
+    /// The app.
+    pub sdkappid: u64,
+    /// The admin identifier the requests are made as.
+    pub admin: String,
+    /// The app secret key.
+    pub key: SecretKey,
+    /// Total time allowed for one call; the server gives up after 3 s, so this must be longer.
+    pub timeout: Duration,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Validity of the generated admin UserSig, in seconds.
+    pub sig_validity_secs: u64,
+}
+
+impl ClientConfig {
+    /// Sane defaults: 10 s per call, 5 s to connect, one-day UserSigs.
+    pub fn new(target: Target, sdkappid: u64, admin: &str, key: SecretKey) -> Self {
+        Self {
+            target,
+            sdkappid,
+            admin: admin.to_string(),
+            key,
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            sig_validity_secs: DEFAULT_SIG_VALIDITY_SECS,
+        }
+    }
+}
+
+/// Whether a failed request may have taken effect on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Applied {
+    /// Certainly not: it never left, or the server answered that it refused it.
+    No,
+    /// Nobody knows: it was sent and no answer came back. Resolve by reading back (or rely on
+    /// the API's own de-duplication) before sending it again.
+    Unknown,
+}
+
+/// Why a call did not succeed.
+#[derive(Debug, Error)]
+pub enum CallError {
+    /// The server answered with a non-zero `ErrorCode`.
+    #[error("{api}: error {code}: {meaning} (server said: {info:?})", meaning = errors::lookup(*.code).meaning)]
+    Api {
+        /// The API.
+        api: Api,
+        /// The code.
+        code: i64,
+        /// The server's `ErrorInfo`.
+        info: String,
+    },
+    /// The connection could not be made; nothing was sent.
+    #[error("{api}: cannot connect to the target: {reason}")]
+    Connect {
+        /// The API.
+        api: Api,
+        /// Why.
+        reason: String,
+    },
+    /// No answer within the timeout.
+    #[error("{api}: no answer within {secs:.1} s: the request may or may not have been applied")]
+    Timeout {
+        /// The API.
+        api: Api,
+        /// The timeout.
+        secs: f64,
+    },
+    /// The connection broke after the request was sent.
+    #[error("{api}: the connection broke before the answer arrived ({reason}): the request may or may not have been applied")]
+    Dropped {
+        /// The API.
+        api: Api,
+        /// Why.
+        reason: String,
+    },
+    /// A status other than 200 (the service answers 200 even for errors, §1.2).
+    #[error("{api}: HTTP status {status}")]
+    Http {
+        /// The API.
+        api: Api,
+        /// The status.
+        status: u16,
+    },
+    /// A 200 answer that is not the documented JSON.
+    #[error("{api}: the answer is not the documented JSON ({reason}): the request may or may not have been applied")]
+    Decode {
+        /// The API.
+        api: Api,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl CallError {
+    /// The API that failed.
+    pub fn api(&self) -> Api {
+        match self {
+            CallError::Api { api, .. }
+            | CallError::Connect { api, .. }
+            | CallError::Timeout { api, .. }
+            | CallError::Dropped { api, .. }
+            | CallError::Http { api, .. }
+            | CallError::Decode { api, .. } => *api,
+        }
+    }
+
+    /// The Tencent error code, when the server gave one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            CallError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// What to do about it: the code's class from the one table, and for failures without a
+    /// code, retry (transport errors and HTTP 5xx are transient; other statuses mean a wrong
+    /// URL or a proxy in the way, which retrying will not fix).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            CallError::Api { code, .. } => errors::lookup(*code).class,
+            CallError::Http { status, .. } if *status < 500 => ErrorClass::Fatal,
+            _ => ErrorClass::Retry,
+        }
+    }
+
+    /// Whether the request may have been applied.
+    pub fn applied(&self) -> Applied {
+        match self {
+            CallError::Api { .. } | CallError::Connect { .. } => Applied::No,
+            // A gateway that could not reach the service, or a service that refused to start.
+            CallError::Http { status, .. } if matches!(status, 502 | 503) || *status < 500 => {
+                Applied::No
+            }
+            _ => Applied::Unknown,
+        }
+    }
+}
+
+/// The REST client for one app.
+#[derive(Debug)]
+pub struct TimClient {
+    http: reqwest::Client,
+    target: Target,
+    credentials: Credentials,
+    timeout: Duration,
+}
+
+/// The client could not be built.
+#[derive(Debug, Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct BuildError(String);
+
+impl TimClient {
+    /// A client with the system clock.
+    pub fn new(config: ClientConfig) -> Result<Self, BuildError> {
+        Self::with_clock(config, super::credentials::system_clock())
+    }
+
+    /// A client whose UserSigs are issued at the times `clock` gives.
+    pub fn with_clock(config: ClientConfig, clock: Clock) -> Result<Self, BuildError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BuildError(describe(&e)))?;
+        let credentials = Credentials::new(
+            config.key,
+            config.sdkappid,
+            &config.admin,
+            config.sig_validity_secs,
+            clock,
+        );
+        Ok(Self {
+            http,
+            target: config.target,
+            credentials,
+            timeout: config.timeout,
+        })
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The admin identifier.
+    pub fn admin(&self) -> &str {
+        self.credentials.identifier()
+    }
+
+    /// The SDKAppID.
+    pub fn sdkappid(&self) -> u64 {
+        self.credentials.sdkappid()
+    }
+
+    /// Calls `R::API` with `request`. A non-zero top-level `ErrorCode` is an error; item
+    /// failures inside an OK answer are in the returned response
+    /// ([`Response::item_failures`]).
+    pub async fn call<R: Request>(&self, request: &R) -> Result<R::Response, CallError> {
+        let api = R::API;
+        let body = serde_json::to_vec(request).map_err(|e| CallError::Decode {
+            api,
+            reason: format!("cannot encode the request: {e}"),
+        })?;
+        let bytes = self.send(api, body).await?;
+        let response: R::Response =
+            serde_json::from_slice(&bytes).map_err(|e| CallError::Decode {
+                api,
+                reason: e.to_string(),
+            })?;
+        self.check_envelope(api, response.envelope())?;
+        Ok(response)
+    }
+
+    /// Calls `api` with a raw JSON body and returns the raw JSON answer, envelope errors
+    /// included (for contract tests and diagnostics).
+    pub async fn call_raw(&self, api: Api, body: Vec<u8>) -> Result<serde_json::Value, CallError> {
+        let bytes = self.send(api, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| CallError::Decode {
+            api,
+            reason: e.to_string(),
+        })
+    }
+
+    fn check_envelope(&self, api: Api, envelope: &Envelope) -> Result<(), CallError> {
+        if envelope.ErrorCode == 0 {
+            return Ok(());
+        }
+        if errors::lookup(envelope.ErrorCode).class == ErrorClass::RenewCredentials {
+            self.credentials.invalidate();
+        }
+        Err(CallError::Api {
+            api,
+            code: envelope.ErrorCode,
+            info: envelope.ErrorInfo.clone(),
+        })
+    }
+
+    fn url(&self, api: Api) -> String {
+        let sig = self.credentials.usersig();
+        let identifier: String = url_encode(self.credentials.identifier());
+        format!(
+            "{}/{}?sdkappid={}&identifier={}&usersig={}&random={}&contenttype=json",
+            self.target.base(),
+            api.path(),
+            self.credentials.sdkappid(),
+            identifier,
+            url_encode(sig.expose()),
+            rand::random::<u32>(),
+        )
+    }
+
+    async fn send(&self, api: Api, body: Vec<u8>) -> Result<bytes::Bytes, CallError> {
+        let started = Instant::now();
+        let result = self
+            .http
+            .post(self.url(api))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => return Err(self.transport_error(api, &e, started)),
+        };
+        let status = response.status().as_u16();
+        if status != 200 {
+            tracing::debug!(%api, status, "non-200 answer");
+            return Err(CallError::Http { api, status });
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(api, &e, started))?;
+        tracing::trace!(%api, ms = started.elapsed().as_millis() as u64, "answer");
+        Ok(bytes)
+    }
+
+    fn transport_error(&self, api: Api, e: &reqwest::Error, started: Instant) -> CallError {
+        if e.is_timeout() {
+            CallError::Timeout {
+                api,
+                secs: started
+                    .elapsed()
+                    .as_secs_f64()
+                    .max(self.timeout.as_secs_f64()),
+            }
+        } else if e.is_connect() {
+            CallError::Connect {
+                api,
+                reason: describe(e),
+            }
+        } else {
+            CallError::Dropped {
+                api,
+                reason: describe(e),
+            }
+        }
+    }
+}
+
+/// A reqwest error with its causes, and without the URL (which carries the UserSig).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    // reqwest's own Display names the URL; the causes below it do not.
+    text.push_str(if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connect error"
+    } else if e.is_body() || e.is_decode() {
+        "error reading the answer"
+    } else {
+        "request error"
+    });
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass; `*` too, which the
+/// UserSig alphabet uses and form encoding leaves alone).
+fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'*') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(url_encode("admin"), "admin");
+        assert_eq!(url_encode("a b&c"), "a%20b%26c");
+        assert_eq!(url_encode("eJy*-_"), "eJy*-_");
+    }
+
+    #[test]
+    fn outcome_of_each_failure() {
+        let api = Api::ImportGroupMsg;
+        let rejected = CallError::Api {
+            api,
+            code: 10004,
+            info: String::new(),
+        };
+        assert_eq!(rejected.applied(), Applied::No);
+        assert_eq!(rejected.class(), ErrorClass::Item);
+        let timeout = CallError::Timeout { api, secs: 10.0 };
+        assert_eq!(timeout.applied(), Applied::Unknown);
+        assert_eq!(timeout.class(), ErrorClass::Retry);
+        assert_eq!(CallError::Http { api, status: 502 }.applied(), Applied::No);
+        assert_eq!(
+            CallError::Http { api, status: 504 }.applied(),
+            Applied::Unknown
+        );
+        assert_eq!(
+            CallError::Http { api, status: 502 }.class(),
+            ErrorClass::Retry
+        );
+        assert_eq!(
+            CallError::Http { api, status: 404 }.class(),
+            ErrorClass::Fatal
+        );
+        let limited = CallError::Api {
+            api,
+            code: 60007,
+            info: String::new(),
+        };
+        assert_eq!(limited.class(), ErrorClass::RateLimited);
+        assert!(limited.to_string().contains("frequency"), "{limited}");
+    }
+}
