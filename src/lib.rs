@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod model;
+pub mod sim;
 pub mod source;
 pub mod tim;
 pub mod timefmt;

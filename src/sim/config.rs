@@ -1,0 +1,289 @@
+//! The simulator's settings: limits, faults, callbacks, the app's console settings. Read from
+//! a TOML file (`cutover sim --config FILE`); every field has the documented default.
+//!
+//! ```toml
+//! lean = false                 # keep message hashes instead of bodies
+//! [limits.import_group_msg]    # per API: calls/s (1-second window) and batch size
+//! rate = 200
+//! batch = 7
+//! [faults.all]                 # every API …
+//! latency_ms = 20
+//! latency_spread_ms = 30
+//! [faults.importmsg]           # … or one API (replaces `all` for it)
+//! error_rate = 0.01
+//! error_codes = [90992, 502]   # 502 (or any 5xx) answers that HTTP status
+//! no_answer_rate = 0.001       # applied, then the connection drops (or stalls)
+//! [callback]
+//! url = "http://127.0.0.1:9000/im-callback"
+//! token = "xxxxyyyy"           # or CUTOVER_CALLBACK_TOKEN
+//! [app]
+//! profile_custom_tags = ["Hobby"]
+//! ```
+
+use crate::tim::api::Api;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use thiserror::Error;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimConfig {
+    /// Store message keys and content hashes instead of bodies (for huge benchmarks).
+    pub lean: bool,
+    /// Per-API limits by command name.
+    pub limits: BTreeMap<String, ApiLimits>,
+    /// Faults: `all`, or a command name.
+    pub faults: BTreeMap<String, Faults>,
+    /// Callbacks to the app's server.
+    pub callback: CallbackConfig,
+    /// What the app has configured in the console.
+    pub app: AppSettings,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            lean: false,
+            limits: BTreeMap::new(),
+            faults: BTreeMap::new(),
+            callback: CallbackConfig::default(),
+            app: AppSettings::default(),
+        }
+    }
+}
+
+/// Rate and batch of one API.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiLimits {
+    /// Calls per 1-second window (0 = unlimited).
+    pub rate: Option<u32>,
+    /// Items per request.
+    pub batch: Option<usize>,
+}
+
+/// What to break, and how often.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Added to every answer.
+    pub latency_ms: u64,
+    /// A further random 0..spread.
+    pub latency_spread_ms: u64,
+    /// Share of requests refused with one of `error_codes` (not applied).
+    pub error_rate: f64,
+    /// Codes to refuse with; a code from 500 to 599 answers that HTTP status instead.
+    pub error_codes: Vec<i64>,
+    /// Share of requests that are applied and then get no answer.
+    pub no_answer_rate: f64,
+    /// How the answer goes missing.
+    pub no_answer: NoAnswer,
+    /// How long a stalled answer hangs before the connection is dropped.
+    pub stall_ms: u64,
+}
+
+/// How an applied request loses its answer.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NoAnswer {
+    /// The connection is cut while the answer is being sent.
+    #[default]
+    Drop,
+    /// Nothing comes back for `stall_ms` (past the client's timeout), then the cut.
+    Stall,
+}
+
+/// Where callbacks go.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallbackConfig {
+    /// The app's callback URL (none: no callbacks).
+    pub url: Option<String>,
+    /// The callback-authentication token (adds `Sign` and `RequestTime`); the environment
+    /// variable `CUTOVER_CALLBACK_TOKEN` takes precedence.
+    pub token: Option<String>,
+    /// Commands to fire (default: all seven).
+    pub commands: Option<Vec<String>>,
+}
+
+/// Console settings of the simulated app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppSettings {
+    /// `Tag_Profile_Custom_<key>` fields created in the console (others: 40009).
+    pub profile_custom_tags: Vec<String>,
+    /// `Tag_SNS_Custom_<key>` fields created in the console (others: 30001).
+    pub friend_custom_tags: Vec<String>,
+    /// Group custom-data keys enabled in the console (others: 10004).
+    pub group_custom_keys: Vec<String>,
+    /// Most accounts the plan allows (trial plans: 100; 70398 beyond); none = unlimited.
+    pub max_accounts: Option<usize>,
+    /// Largest message, bytes of `MsgBody` JSON (12 KB CURRENT).
+    pub max_message_bytes: usize,
+    /// Messages per second one group accepts from `send_group_msg` (10023 beyond).
+    pub group_msgs_per_sec: u32,
+    /// Window in which a repeated group-message `Random` is dropped as a duplicate.
+    pub random_dedupe_secs: i64,
+    /// Largest group without a `MaxMemberCount` (the plan's cap).
+    pub default_max_members: u64,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            profile_custom_tags: Vec::new(),
+            friend_custom_tags: Vec::new(),
+            group_custom_keys: Vec::new(),
+            max_accounts: None,
+            max_message_bytes: 12 * 1024,
+            group_msgs_per_sec: 40,
+            random_dedupe_secs: 300,
+            default_max_members: 6000,
+        }
+    }
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// Unreadable.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not the documented TOML.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Why (with line and column).
+        message: String,
+    },
+}
+
+impl SimConfig {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses and checks TOML text; every problem is reported at once.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: SimConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut problems = Vec::new();
+        for name in config.limits.keys() {
+            if Api::from_command(name).is_none() {
+                problems.push(format!("[limits.{name}]: no such API"));
+            }
+        }
+        for (name, f) in &config.faults {
+            if name != "all" && Api::from_command(name).is_none() {
+                problems.push(format!("[faults.{name}]: no such API (or use `all`)"));
+            }
+            for (field, rate) in [
+                ("error_rate", f.error_rate),
+                ("no_answer_rate", f.no_answer_rate),
+            ] {
+                if !(0.0..=1.0).contains(&rate) {
+                    problems.push(format!(
+                        "[faults.{name}] {field} = {rate}: must be within 0..1"
+                    ));
+                }
+            }
+            if f.error_rate > 0.0 && f.error_codes.is_empty() {
+                problems.push(format!("[faults.{name}] error_rate needs error_codes"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// The rate limit of `api` (0 = unlimited).
+    pub fn rate(&self, api: Api) -> u32 {
+        self.limits
+            .get(api.command())
+            .and_then(|l| l.rate)
+            .unwrap_or_else(|| api.default_rate())
+    }
+
+    /// The batch limit of `api`.
+    pub fn batch(&self, api: Api) -> Option<usize> {
+        self.limits
+            .get(api.command())
+            .and_then(|l| l.batch)
+            .or_else(|| api.default_batch())
+    }
+
+    /// The faults that apply to `api`.
+    pub fn faults(&self, api: Api) -> Option<&Faults> {
+        self.faults
+            .get(api.command())
+            .or_else(|| self.faults.get("all"))
+    }
+
+    /// Lifts every rate limit (benchmarks of the console's own ceiling).
+    pub fn unlimited(mut self) -> Self {
+        for api in Api::ALL {
+            self.limits
+                .entry(api.command().to_string())
+                .or_default()
+                .rate = Some(0);
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_limits() {
+        let c = SimConfig::default();
+        assert_eq!(c.rate(Api::ImportMsg), 200);
+        assert_eq!(c.batch(Api::ImportGroupMsg), Some(7));
+        assert!(c.faults(Api::ImportMsg).is_none());
+        assert_eq!(c.app.max_message_bytes, 12288);
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let text = include_str!("config.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! "))
+            .skip_while(|l| !l.starts_with("```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("```"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = SimConfig::parse(&text).unwrap();
+        assert_eq!(c.batch(Api::ImportGroupMsg), Some(7));
+        assert_eq!(c.faults(Api::ImportMsg).unwrap().error_codes, [90992, 502]);
+        assert_eq!(c.faults(Api::SendMsg).unwrap().latency_ms, 20);
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let e = SimConfig::parse("[limits.importmsgs]\nrate = 1\n[faults.all]\nerror_rate = 2.0\n")
+            .unwrap_err();
+        assert!(e.contains("limits.importmsgs"), "{e}");
+        assert!(e.contains("must be within 0..1"), "{e}");
+        assert!(e.contains("needs error_codes"), "{e}");
+        assert!(SimConfig::parse("lean = 3").is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! A simulator of the Tencent IM REST API, as strict as the documented service: the same
+//! URLs, fields, limits, codes and quirks (spec `tim-rest-api.md`).
+
+pub mod body;
+pub mod callbacks;
+pub mod config;
+pub mod handlers;
+pub mod limiter;
+pub mod state;
