@@ -128,6 +128,9 @@ pub struct AppSettings {
     pub random_dedupe_secs: i64,
     /// Largest group without a `MaxMemberCount` (the plan's cap).
     pub default_max_members: u64,
+    /// Days messages stay readable by the read-back APIs (the roaming period: 7 by default,
+    /// 30 or 90 on higher plans); 0 keeps them forever.
+    pub roaming_days: u32,
 }
 
 impl Default for AppSettings {
@@ -141,6 +144,7 @@ impl Default for AppSettings {
             group_msgs_per_sec: 40,
             random_dedupe_secs: 300,
             default_max_members: 6000,
+            roaming_days: 7,
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct Account {
     pub profile: BTreeMap<Box<str>, Value>,
     /// Its one-way friend entries, by friend.
     pub friends: BTreeMap<AccountIdx, Friend>,
+    /// One-to-one messages counted as unread for it (live sends and `SyncFromOldSystem` 5).
+    pub c2c_unread: u32,
 }
 
 /// One one-way friend entry.
