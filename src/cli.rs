@@ -21,6 +21,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Print a UserSig for an identifier, or check one (the key comes from CUTOVER_SECRET_KEY).
     Usersig(UsersigArgs),
+    /// Run the Tencent IM REST API simulator (the key comes from CUTOVER_SECRET_KEY).
+    Sim(SimArgs),
     /// Benchmarks that print throughput and memory figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -129,4 +131,27 @@ pub struct UsersigArgs {
     /// Check this token instead of generating one; says what is wrong with it.
     #[arg(long, value_name = "TOKEN")]
     pub verify: Option<String>,
+}
+
+/// `cutover sim`
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// Address to listen on (loopback unless you mean otherwise).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The simulated app's SDKAppID.
+    #[arg(long)]
+    pub sdkappid: u64,
+    /// An app admin identifier (repeat for several; default `administrator`).
+    #[arg(long = "admin", value_name = "ID")]
+    pub admins: Vec<String>,
+    /// Limits, faults, callbacks and console settings (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Store message hashes instead of bodies (huge benchmarks).
+    #[arg(long)]
+    pub lean: bool,
+    /// Write the state dump (JSON) to FILE when stopped with Ctrl-C.
+    #[arg(long, value_name = "FILE")]
+    pub dump_on_exit: Option<PathBuf>,
 }

@@ -1,6 +1,7 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
 pub mod gen;
+pub mod sim;
 pub mod usersig;
 pub mod validate;
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::run(&args, out),
         Command::Gen(args) => gen::run(&args, out),
         Command::Usersig(args) => usersig::run(&args, out),
+        Command::Sim(args) => sim::run(&args, out),
         Command::Bench(BenchCommand::Export(a)) => {
             let bench = crate::bench::ExportBench {
                 dir: a.dir,

@@ -1,0 +1,325 @@
+//! The HTTP face of the simulator: `POST /v4/{service}/{command}` as Tencent serves it —
+//! the query string checked, the per-API window, faults, the body read field by field, and
+//! the envelope always with HTTP 200 (§1.2) unless a fault says otherwise.
+
+use super::auth;
+use super::body::{ApiError, Body};
+use super::callbacks::CallbackSender;
+use super::config::{NoAnswer, SimConfig};
+use super::faults::{self, Fate};
+use super::handlers::{self, Ctx};
+use super::limiter::Limiter;
+use super::state::State;
+use crate::tim::api::Api;
+use crate::tim::secret::SecretKey;
+use axum::body::{Body as HttpBody, Bytes};
+use axum::extract::{Path, RawQuery, State as AxumState};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How to run a simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Where to listen (use port 0 in tests).
+    pub listen: SocketAddr,
+    /// The app.
+    pub sdkappid: u64,
+    /// Admin identifiers (the real service allows up to 10).
+    pub admins: Vec<String>,
+    /// The app secret key.
+    pub key: SecretKey,
+    /// Limits, faults, callbacks, console settings.
+    pub config: SimConfig,
+}
+
+/// The outcome counted for a request: 0 success, a Tencent code, an HTTP status, or
+/// [`NO_ANSWER`].
+pub const NO_ANSWER: i64 = -1;
+
+/// The running service's shared parts.
+pub struct Sim {
+    state: Mutex<State>,
+    config: SimConfig,
+    limiter: Limiter,
+    callbacks: CallbackSender,
+    sdkappid: u64,
+    admins: Vec<String>,
+    key: SecretKey,
+    counts: Mutex<BTreeMap<(Api, i64), u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler that panicked mid-request leaves data that is still structurally valid.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Sim {
+    /// Runs `f` on the state (tests use this to look, or to tamper).
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut lock(&self.state))
+    }
+
+    /// The state dump.
+    pub fn dump(&self) -> Value {
+        super::dump::dump(&lock(&self.state), self.sdkappid)
+    }
+
+    /// How many requests to `api` ended with `outcome` (0 = success).
+    pub fn count(&self, api: Api, outcome: i64) -> u64 {
+        lock(&self.counts)
+            .get(&(api, outcome))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// All counts: (API, outcome) → requests.
+    pub fn counts(&self) -> BTreeMap<(Api, i64), u64> {
+        lock(&self.counts).clone()
+    }
+
+    /// Callback delivery counts.
+    pub fn callbacks(&self) -> &super::callbacks::CallbackStats {
+        self.callbacks.stats()
+    }
+
+    fn tally(&self, api: Api, outcome: i64) {
+        *lock(&self.counts).entry((api, outcome)).or_default() += 1;
+    }
+
+    fn envelope(&self, api: Option<Api>, result: Result<Map<String, Value>, ApiError>) -> Response {
+        let display = api.is_some_and(|a| a.service().has_error_display());
+        let mut map = match &result {
+            Ok(fields) => {
+                let mut m = Map::new();
+                m.insert("ActionStatus".into(), json!("OK"));
+                m.insert("ErrorCode".into(), json!(0));
+                m.insert("ErrorInfo".into(), json!(""));
+                m.extend(fields.clone());
+                m
+            }
+            Err(e) => {
+                let mut m = Map::new();
+                m.insert("ActionStatus".into(), json!("FAIL"));
+                m.insert("ErrorCode".into(), json!(e.code));
+                m.insert("ErrorInfo".into(), json!(e.info));
+                m
+            }
+        };
+        if display {
+            map.insert("ErrorDisplay".into(), json!(""));
+        }
+        if let Some(api) = api {
+            self.tally(api, result.as_ref().map_or_else(|e| e.code, |_| 0));
+        }
+        let bytes = serde_json::to_vec(&Value::Object(map)).unwrap_or_default();
+        ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+    }
+}
+
+/// A running simulator; stops when dropped.
+pub struct SimHandle {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    sim: Arc<Sim>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimHandle {
+    /// The base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The service's shared parts.
+    pub fn sim(&self) -> &Arc<Sim> {
+        &self.sim
+    }
+
+    /// Waits until the server stops (it runs until the process ends or the handle drops).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Binds and starts a simulator in the current tokio runtime.
+pub async fn start(options: SimOptions) -> std::io::Result<SimHandle> {
+    let listener = tokio::net::TcpListener::bind(options.listen).await?;
+    let addr = listener.local_addr()?;
+    let callbacks = CallbackSender::start(&options.config.callback, options.sdkappid);
+    let sim = Arc::new(Sim {
+        state: Mutex::new(State::default()),
+        limiter: Limiter::new(),
+        callbacks,
+        sdkappid: options.sdkappid,
+        admins: options.admins,
+        key: options.key,
+        config: options.config,
+        counts: Mutex::new(BTreeMap::new()),
+    });
+    let app = Router::new()
+        .route("/v4/{service}/{command}", any(serve_api))
+        .route("/sim/dump", any(serve_dump))
+        .fallback(serve_unknown)
+        .with_state(Arc::clone(&sim));
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "simulator stopped");
+        }
+    });
+    Ok(SimHandle { addr, sim, task })
+}
+
+async fn serve_unknown(AxumState(sim): AxumState<Arc<Sim>>) -> Response {
+    sim.envelope(
+        None,
+        Err(ApiError::new(
+            60009,
+            "request resource error: check the URL",
+        )),
+    )
+}
+
+async fn serve_dump(AxumState(sim): AxumState<Arc<Sim>>, RawQuery(query): RawQuery) -> Response {
+    let now = u64::try_from(now_secs()).unwrap_or(0);
+    let service = crate::tim::api::Service::Login;
+    match auth::check(
+        query.as_deref().unwrap_or(""),
+        service,
+        sim.sdkappid,
+        &sim.admins,
+        &sim.key,
+        now,
+    ) {
+        Ok(_) => {
+            let bytes = serde_json::to_vec(&sim.dump()).unwrap_or_default();
+            ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        }
+        Err(e) => sim.envelope(None, Err(e)),
+    }
+}
+
+/// An answer whose connection breaks after the request took effect.
+fn lost_answer() -> Response {
+    let stream = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("answer lost (injected fault)"))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(HttpBody::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::OK.into_response())
+}
+
+async fn serve_api(
+    AxumState(sim): AxumState<Arc<Sim>>,
+    Path((service, command)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    method: Method,
+    body: Bytes,
+) -> Response {
+    let Some(api) = Api::from_path(&service, &command) else {
+        return sim.envelope(
+            None,
+            Err(ApiError::new(
+                60009,
+                format!("no API v4/{service}/{command}"),
+            )),
+        );
+    };
+    if method != Method::POST {
+        return sim.envelope(
+            Some(api),
+            Err(ApiError::new(60002, "REST API requests must be POST")),
+        );
+    }
+    let now = now_secs();
+    let caller = match auth::check(
+        query.as_deref().unwrap_or(""),
+        api.service(),
+        sim.sdkappid,
+        &sim.admins,
+        &sim.key,
+        u64::try_from(now).unwrap_or(0),
+    ) {
+        Ok(c) => c,
+        Err(e) => return sim.envelope(Some(api), Err(e)),
+    };
+    if !sim.limiter.admit(api, sim.config.rate(api)) {
+        return sim.envelope(
+            Some(api),
+            Err(ApiError::new(
+                60007,
+                "REST API call frequency over the limit",
+            )),
+        );
+    }
+    let fate: Fate = faults::draw(sim.config.faults(api), &mut rand::thread_rng());
+    if !fate.latency.is_zero() {
+        tokio::time::sleep(fate.latency).await;
+    }
+    if let Some(code) = fate.error {
+        if (500..600).contains(&code) {
+            sim.tally(api, code);
+            let status = StatusCode::from_u16(u16::try_from(code).unwrap_or(502))
+                .unwrap_or(StatusCode::BAD_GATEWAY);
+            return (status, "injected fault").into_response();
+        }
+        return sim.envelope(Some(api), Err(ApiError::new(code, "injected fault")));
+    }
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return sim.envelope(
+                Some(api),
+                Err(ApiError::new(60003, "request body is not a JSON object")),
+            )
+        }
+    };
+    let empty = Map::new();
+    let map = parsed.as_object().unwrap_or(&empty);
+    let (result, callbacks) = {
+        let mut state = lock(&sim.state);
+        let mut ctx = Ctx {
+            state: &mut state,
+            config: &sim.config,
+            limiter: &sim.limiter,
+            api,
+            now,
+            operator: &caller.identifier,
+            sdkappid: sim.sdkappid,
+            callbacks: Vec::new(),
+        };
+        let result = handlers::dispatch(&mut ctx, Body(map));
+        (result, ctx.callbacks)
+    };
+    for cb in callbacks {
+        sim.callbacks.send(cb);
+    }
+    if let Some((how, stall)) = fate.no_answer {
+        sim.tally(api, NO_ANSWER);
+        if how == NoAnswer::Stall {
+            tokio::time::sleep(stall).await;
+        }
+        return lost_answer();
+    }
+    sim.envelope(Some(api), result)
+}
