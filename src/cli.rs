@@ -34,6 +34,23 @@ pub enum BenchCommand {
     /// Generate the reference export (1M accounts, 10M friend entries, 5M C2C messages, 100k
     /// groups, 2M members, 5M group messages), validate it, print records/s and peak RSS.
     Export(ExportBenchArgs),
+    /// Drive the simulator on loopback with limits lifted and print requests/s against the sum
+    /// of the documented per-API limits.
+    Sim(SimBenchArgs),
+}
+
+/// `cutover bench sim`
+#[derive(Debug, clap::Args)]
+pub struct SimBenchArgs {
+    /// Seconds to drive it.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Keep message hashes instead of bodies.
+    #[arg(long)]
+    pub lean: bool,
 }
 
 /// `cutover bench export`

@@ -1,5 +1,7 @@
 //! The client against the simulator, API by API, over real HTTP on loopback.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a test failure
+
 mod common;
 
 use common::{client, client_as, sim, ADMIN};

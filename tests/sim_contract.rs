@@ -1,6 +1,8 @@
 //! The simulator against raw JSON taken from the spec's own examples: exact field names,
 //! exact codes for bad requests, and per-item failures inside an OK envelope.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a test failure
+
 mod common;
 
 use common::{client, sim, ADMIN, KEY, SDKAPPID};

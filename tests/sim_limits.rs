@@ -1,5 +1,7 @@
 //! The simulator's rate limits and callbacks, as a client sees them.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a test failure
+
 mod common;
 
 use axum::extract::{RawQuery, State};

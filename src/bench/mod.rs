@@ -1,6 +1,9 @@
 //! `cutover bench`: benchmarks that print figures (never timed tests).
 
 mod rss;
+mod sim;
+
+pub use sim::{run_sim_bench, sum_of_default_limits, SimBench};
 
 use crate::source::gen::{generate, GenConfig};
 use crate::source::{validate_export, ExportDir};

@@ -24,6 +24,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Gen(args) => gen::run(&args, out),
         Command::Usersig(args) => usersig::run(&args, out),
         Command::Sim(args) => sim::run(&args, out),
+        Command::Bench(BenchCommand::Sim(a)) => {
+            let bench = crate::bench::SimBench {
+                seconds: a.seconds,
+                concurrency: a.concurrency,
+                lean: a.lean,
+            };
+            crate::bench::run_sim_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
         Command::Bench(BenchCommand::Export(a)) => {
             let bench = crate::bench::ExportBench {
                 dir: a.dir,

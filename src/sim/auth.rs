@@ -46,6 +46,27 @@ fn param(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| decode(v))
 }
 
+/// UserSigs already verified: token → (identifier, expiry). A client reuses one token for a
+/// day, so verifying it once (inflate + HMAC) instead of per request keeps the simulator fast.
+#[derive(Default)]
+pub struct SigCache(std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>);
+
+impl SigCache {
+    fn hit(&self, token: &str, identifier: &str, now: u64) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(token)
+            .is_some_and(|(id, expires)| id == identifier && now <= *expires)
+    }
+
+    fn remember(&self, token: &str, identifier: &str, expires: u64) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(token.to_string(), (identifier.to_string(), expires));
+    }
+}
+
 /// Checks the query string and the UserSig of a request to `service`.
 pub fn check(
     query: &str,
@@ -54,6 +75,27 @@ pub fn check(
     admins: &[String],
     key: &SecretKey,
     now: u64,
+) -> Result<Caller, ApiError> {
+    check_cached(
+        query,
+        service,
+        sdkappid,
+        admins,
+        key,
+        now,
+        &SigCache::default(),
+    )
+}
+
+/// [`check`], remembering verified UserSigs in `cache`.
+pub fn check_cached(
+    query: &str,
+    service: Service,
+    sdkappid: u64,
+    admins: &[String],
+    key: &SecretKey,
+    now: u64,
+    cache: &SigCache,
 ) -> Result<Caller, ApiError> {
     let Some(app) = param(query, "sdkappid") else {
         return Err(ApiError::new(60012, "sdkappid is missing from the URL"));
@@ -87,9 +129,12 @@ pub fn check(
     if param(query, "contenttype").as_deref() != Some("json") {
         return Err(ApiError::new(60002, "contenttype must be json"));
     }
-    usersig::verify(key, &UserSig::new(sig), sdkappid, &identifier, now)
-        .map_err(|e| ApiError::new(e.tim_code(), e.to_string()))?;
-    if !admins.iter().any(|a| *a == identifier) {
+    if !cache.hit(&sig, &identifier, now) {
+        let info = usersig::verify(key, &UserSig::new(sig.clone()), sdkappid, &identifier, now)
+            .map_err(|e| ApiError::new(e.tim_code(), e.to_string()))?;
+        cache.remember(&sig, &identifier, info.expires_at());
+    }
+    if !admins.contains(&identifier) {
         return Err(ApiError::new(
             service.not_admin_code(),
             "the identifier is not an app admin",

@@ -27,7 +27,7 @@ use std::path::Path;
 use thiserror::Error;
 
 /// The whole file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimConfig {
     /// Store message keys and content hashes instead of bodies (for huge benchmarks).
@@ -40,18 +40,6 @@ pub struct SimConfig {
     pub callback: CallbackConfig,
     /// What the app has configured in the console.
     pub app: AppSettings,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        Self {
-            lean: false,
-            limits: BTreeMap::new(),
-            faults: BTreeMap::new(),
-            callback: CallbackConfig::default(),
-            app: AppSettings::default(),
-        }
-    }
 }
 
 /// Rate and batch of one API.

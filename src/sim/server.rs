@@ -53,6 +53,7 @@ pub struct Sim {
     admins: Vec<String>,
     key: SecretKey,
     counts: Mutex<BTreeMap<(Api, i64), u64>>,
+    sigs: auth::SigCache,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -174,6 +175,7 @@ pub async fn start(options: SimOptions) -> std::io::Result<SimHandle> {
         key: options.key,
         config: options.config,
         counts: Mutex::new(BTreeMap::new()),
+        sigs: auth::SigCache::default(),
     });
     let app = Router::new()
         .route("/v4/{service}/{command}", any(serve_api))
@@ -252,13 +254,14 @@ async fn serve_api(
         );
     }
     let now = now_secs();
-    let caller = match auth::check(
+    let caller = match auth::check_cached(
         query.as_deref().unwrap_or(""),
         api.service(),
         sim.sdkappid,
         &sim.admins,
         &sim.key,
         u64::try_from(now).unwrap_or(0),
+        &sim.sigs,
     ) {
         Ok(c) => c,
         Err(e) => return sim.envelope(Some(api), Err(e)),

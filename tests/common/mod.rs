@@ -1,6 +1,6 @@
 //! Shared by the integration tests: a simulator on a loopback port and a client for it.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)] // test support: a failure here is a test failure
 
 use cutover::sim::config::SimConfig;
 use cutover::sim::{start, SimHandle, SimOptions};

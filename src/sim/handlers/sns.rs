@@ -17,13 +17,16 @@ fn valid_add_source(s: &str) -> bool {
         .is_some_and(|k| (1..=8).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
+/// A refused entry: its To_Account, ResultCode and ResultInfo.
+type EntryError = (String, i64, String);
+
 /// One entry checked and converted; `Err` is this entry's own ResultCode.
 fn parse_entry(
     ctx: &Ctx<'_>,
     owner: AccountIdx,
     item: Body<'_>,
     live: bool,
-) -> Result<(String, Option<AccountIdx>, Friend), (String, i64, String)> {
+) -> Result<(String, Option<AccountIdx>, Friend), EntryError> {
     let to = item
         .str("To_Account", 30001)
         .map_err(|e| (String::new(), e.code, e.info))?;
@@ -40,7 +43,7 @@ fn parse_entry(
         ));
     }
     friend.add_source = source.to_string();
-    let text = |field: &str, max: usize| -> Result<Option<String>, (String, i64, String)> {
+    let text = |field: &str, max: usize| -> Result<Option<String>, EntryError> {
         match item
             .opt_str(field, 30001)
             .map_err(|e| fail(e.code, e.info))?

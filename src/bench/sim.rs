@@ -1,0 +1,156 @@
+//! `cutover bench sim`: how many requests per second the simulator serves on loopback with
+//! limits lifted and faults off, against the sum of the documented per-API limits. The
+//! simulator must be far above that sum so that it is never what a benchmark measures.
+
+use crate::sim::config::SimConfig;
+use crate::sim::{start, SimOptions};
+use crate::tim::api::Api;
+use crate::tim::wire::account::{AccountCheck, CheckItem, MultiaccountImport};
+use crate::tim::wire::c2c::ImportMsg;
+use crate::tim::wire::MsgElement;
+use crate::tim::{ClientConfig, SecretKey, Target, TimClient};
+use anyhow::Context;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Settings of `cutover bench sim`.
+#[derive(Debug, Clone)]
+pub struct SimBench {
+    /// How long to drive it.
+    pub seconds: f64,
+    /// Requests in flight.
+    pub concurrency: usize,
+    /// Lean mode (hashes instead of bodies).
+    pub lean: bool,
+}
+
+const SDKAPPID: u64 = 1_400_000_000;
+const ADMIN: &str = "administrator";
+const ACCOUNTS: usize = 1000;
+
+/// The sum of the documented default rate limits over every API.
+pub fn sum_of_default_limits() -> u64 {
+    Api::ALL.iter().map(|a| u64::from(a.default_rate())).sum()
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn run_sim_bench(b: &SimBench, out: &mut dyn Write) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(drive(b, out))
+}
+
+async fn drive(b: &SimBench, out: &mut dyn Write) -> anyhow::Result<()> {
+    let key = SecretKey::new("bench-key");
+    let mut config = SimConfig::default().unlimited();
+    config.lean = b.lean;
+    let handle = start(SimOptions {
+        listen: "127.0.0.1:0".parse().context("loopback address")?,
+        sdkappid: SDKAPPID,
+        admins: vec![ADMIN.into()],
+        key: key.clone(),
+        config,
+    })
+    .await
+    .context("cannot start the simulator")?;
+    let target = Target::parse(&handle.url()).context("simulator URL")?;
+    let client = Arc::new(TimClient::new(ClientConfig::new(
+        target, SDKAPPID, ADMIN, key,
+    ))?);
+    let ids: Vec<String> = (0..ACCOUNTS).map(|i| format!("bench{i}")).collect();
+    for chunk in ids.chunks(100) {
+        client
+            .call(&MultiaccountImport {
+                Accounts: Some(chunk.to_vec()),
+                AccountList: None,
+            })
+            .await?;
+    }
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(b.seconds.max(0.5));
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs(),
+    )?;
+    let tasks: Vec<_> = (0..b.concurrency.max(1))
+        .map(|worker| {
+            let (client, ok, failed) = (Arc::clone(&client), Arc::clone(&ok), Arc::clone(&failed));
+            tokio::spawn(async move {
+                let mut n: u32 = 0;
+                while Instant::now() < deadline {
+                    n = n.wrapping_add(1);
+                    // Alternate a write (importmsg, the long pole) and a read (account_check).
+                    let result = if n.is_multiple_of(2) {
+                        let from = (worker * 7 + n as usize) % ACCOUNTS;
+                        client
+                            .call(&ImportMsg {
+                                SyncFromOldSystem: 2,
+                                From_Account: format!("bench{from}"),
+                                To_Account: format!("bench{}", (from + 1) % ACCOUNTS),
+                                MsgSeq: Some(n),
+                                MsgRandom: u32::try_from(worker).unwrap_or(0),
+                                MsgTimeStamp: now - 1,
+                                MsgBody: vec![MsgElement::text("benchmark message")],
+                                CloudCustomData: None,
+                            })
+                            .await
+                            .map(|_| ())
+                    } else {
+                        client
+                            .call(&AccountCheck {
+                                CheckItem: vec![CheckItem {
+                                    UserID: format!("bench{}", n as usize % ACCOUNTS),
+                                }],
+                            })
+                            .await
+                            .map(|_| ())
+                    };
+                    let counter = if result.is_ok() { &ok } else { &failed };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.context("a benchmark task failed")?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    let rate = (ok + failed) as f64 / secs;
+    let sum = sum_of_default_limits();
+    writeln!(
+        out,
+        "simulator on loopback, limits lifted, faults off, {} in flight, {}:",
+        b.concurrency,
+        if b.lean { "lean" } else { "full bodies" }
+    )?;
+    writeln!(
+        out,
+        "  requests      {:>10}  ({failed} failed)",
+        ok + failed
+    )?;
+    writeln!(out, "  elapsed       {secs:>10.2} s")?;
+    writeln!(
+        out,
+        "  throughput    {rate:>10.0} requests/s (half importmsg, half account_check)"
+    )?;
+    #[allow(clippy::cast_precision_loss)]
+    let ratio = rate / sum as f64;
+    writeln!(
+        out,
+        "  default limits, all {} APIs together: {sum} requests/s -> {ratio:.1}x headroom",
+        Api::ALL.len()
+    )?;
+    if failed > 0 {
+        anyhow::bail!("{failed} requests failed: the figure is not clean");
+    }
+    Ok(())
+}
