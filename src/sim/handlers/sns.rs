@@ -135,12 +135,34 @@ fn store(
     Ok(())
 }
 
-fn results_answer(results: Vec<Value>, failed: Vec<String>) -> Answer {
-    let mut a = answer(json!({ "ResultItem": results }));
-    if !failed.is_empty() {
-        a.insert("Fail_Account".into(), json!(failed));
+/// The `ResultItem` list and `Fail_Account` of a friend write.
+#[derive(Default)]
+struct EntryResults {
+    items: Vec<Value>,
+    failed: Vec<String>,
+}
+
+impl EntryResults {
+    fn push(&mut self, outcome: Result<String, EntryError>) {
+        match outcome {
+            Ok(to) => self
+                .items
+                .push(json!({"To_Account": to, "ResultCode": 0, "ResultInfo": ""})),
+            Err((to, code, info)) => {
+                self.items
+                    .push(json!({"To_Account": to, "ResultCode": code, "ResultInfo": info}));
+                self.failed.push(to);
+            }
+        }
     }
-    a
+
+    fn into_answer(self) -> Answer {
+        let mut a = answer(json!({ "ResultItem": self.items }));
+        if !self.failed.is_empty() {
+            a.insert("Fail_Account".into(), json!(self.failed));
+        }
+        a
+    }
 }
 
 /// `friend_import`: one-way entries, overwritten on re-import.
@@ -149,8 +171,7 @@ pub fn friend_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let items = body.array("AddFriendItem", 30001)?;
     ctx.check_batch("AddFriendItem", items.len())?;
     let owner = ctx.account(owner_id, 30003)?;
-    let mut results = Vec::with_capacity(items.len());
-    let mut failed = Vec::new();
+    let mut results = EntryResults::default();
     for item in items {
         let item = object(item, "AddFriendItem", 30001)?;
         let outcome = parse_entry(ctx, owner, item, false).and_then(|(to, idx, friend)| {
@@ -159,15 +180,9 @@ pub fn friend_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
                 .map(|()| to.clone())
                 .map_err(|(c, i)| (to, c, i))
         });
-        match outcome {
-            Ok(to) => results.push(json!({"To_Account": to, "ResultCode": 0, "ResultInfo": ""})),
-            Err((to, code, info)) => {
-                results.push(json!({"To_Account": to, "ResultCode": code, "ResultInfo": info}));
-                failed.push(to);
-            }
-        }
+        results.push(outcome);
     }
-    Ok(results_answer(results, failed))
+    Ok(results.into_answer())
 }
 
 /// `friend_add`: a live add; `Add_Type_Both` (default) adds both directions. Without
@@ -188,8 +203,7 @@ pub fn friend_add(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     };
     let force = body.opt_uint("ForceAddFlags", 1, 30001)? == Some(1);
     let owner = ctx.account(owner_id, 30003)?;
-    let mut results = Vec::with_capacity(items.len());
-    let mut failed = Vec::new();
+    let mut results = EntryResults::default();
     for item in items {
         let item = object(item, "AddFriendItem", 30001)?;
         let outcome = parse_entry(ctx, owner, item, true).and_then(|(to, idx, friend)| {
@@ -222,15 +236,9 @@ pub fn friend_add(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
             }
             Ok(to)
         });
-        match outcome {
-            Ok(to) => results.push(json!({"To_Account": to, "ResultCode": 0, "ResultInfo": ""})),
-            Err((to, code, info)) => {
-                results.push(json!({"To_Account": to, "ResultCode": code, "ResultInfo": info}));
-                failed.push(to);
-            }
-        }
+        results.push(outcome);
     }
-    Ok(results_answer(results, failed))
+    Ok(results.into_answer())
 }
 
 fn friend_values(friend: &Friend) -> Vec<Value> {
