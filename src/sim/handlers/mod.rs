@@ -3,6 +3,7 @@
 
 mod account;
 mod c2c;
+mod group_common;
 mod group_import;
 mod group_live;
 mod group_read;
