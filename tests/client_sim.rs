@@ -116,6 +116,31 @@ async fn accounts_profiles_and_friends_round_trip() {
         .await
         .unwrap();
     assert_eq!(rel.InfoItem[0].Relation, "CheckResult_Type_AWithB");
+    let added = c
+        .call(&FriendAdd {
+            From_Account: "b".into(),
+            AddFriendItem: vec![AddFriendItem {
+                To_Account: "c".into(),
+                Remark: None,
+                GroupName: Some("Work".into()),
+                AddSource: "AddSource_Type_Web".into(),
+                AddWording: None,
+            }],
+            AddType: Some("Add_Type_Both".into()),
+            ForceAddFlags: Some(1),
+        })
+        .await
+        .unwrap();
+    assert!(added.item_failures().is_empty());
+    let both = c
+        .call(&FriendCheck {
+            From_Account: "b".into(),
+            To_Account: vec!["c".into()],
+            CheckType: "CheckResult_Type_Both".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(both.InfoItem[0].Relation, "CheckResult_Type_BothWay");
     let page = c
         .call(&FriendGet {
             From_Account: "a".into(),

@@ -216,3 +216,15 @@ async fn urls_are_checked_exactly() {
     let refused: Value = serde_json::from_slice(&refused.bytes().await.unwrap()).unwrap();
     assert_eq!(code(&refused), 60004);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_is_served_at_its_path() {
+    let handle = sim(SimConfig::default()).await;
+    let c = client(&handle);
+    for api in Api::ALL {
+        let r = raw(&c, *api, json!({})).await;
+        // An empty body is refused by each API's own checks, never as an unknown path.
+        assert_ne!(code(&r), 60009, "{api}: {r}");
+        assert!(r.get("ActionStatus").is_some(), "{api}: {r}");
+    }
+}
