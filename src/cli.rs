@@ -21,6 +21,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Print a UserSig for an identifier, or check one (the key comes from CUTOVER_SECRET_KEY).
     Usersig(UsersigArgs),
+    /// Write an annotated example runbook to start from.
+    Init(InitArgs),
     /// Run the Tencent IM REST API simulator (the key comes from CUTOVER_SECRET_KEY).
     Sim(SimArgs),
     /// Benchmarks that print throughput and memory figures.
@@ -171,4 +173,15 @@ pub struct SimArgs {
     /// Write the state dump (JSON) to FILE when stopped with Ctrl-C.
     #[arg(long, value_name = "FILE")]
     pub dump_on_exit: Option<PathBuf>,
+}
+
+/// `cutover init`
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(long, value_name = "FILE", default_value = "runbook.toml")]
+    pub out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
 }

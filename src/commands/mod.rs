@@ -1,6 +1,7 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
 pub mod gen;
+pub mod init;
 pub mod sim;
 pub mod usersig;
 pub mod validate;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Gen(args) => gen::run(&args, out),
         Command::Usersig(args) => usersig::run(&args, out),
         Command::Sim(args) => sim::run(&args, out),
+        Command::Init(args) => init::run(&args, out),
         Command::Bench(BenchCommand::Sim(a)) => {
             let bench = crate::bench::SimBench {
                 seconds: a.seconds,

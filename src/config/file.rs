@@ -1,0 +1,101 @@
+//! The runbook file (TOML) as written: every section optional, so that flags can fill in.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunbookFile {
+    /// Where to import into.
+    pub target: TargetSection,
+    /// The export.
+    pub source: SourceSection,
+    /// The progress store.
+    pub store: StoreSection,
+    /// `stop_service` and `resume_service`.
+    pub hooks: BTreeMap<String, HookSection>,
+    /// Per-API overrides, by command name.
+    pub limits: BTreeMap<String, LimitSection>,
+    /// In-flight bounds.
+    pub concurrency: ConcurrencySection,
+    /// When to pause.
+    pub error_budget: ErrorBudgetSection,
+}
+
+/// `[target]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetSection {
+    /// Region name or base URL.
+    pub url: Option<String>,
+    /// SDKAppID.
+    pub sdkappid: Option<u64>,
+    /// Admin identifier.
+    pub admin: Option<String>,
+}
+
+/// `[source]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceSection {
+    /// The export directory.
+    pub dir: Option<PathBuf>,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// The SQLite file.
+    pub path: Option<PathBuf>,
+}
+
+/// `[hooks.NAME]`: a shell command or an HTTP request.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HookSection {
+    /// Shell command (success: exit status 0).
+    pub command: Option<String>,
+    /// HTTP URL.
+    pub url: Option<String>,
+    /// HTTP method (default POST).
+    pub method: Option<String>,
+    /// HTTP status meaning success (default 200).
+    pub expect_status: Option<u16>,
+    /// Text the HTTP answer must contain.
+    pub expect_body: Option<String>,
+    /// Seconds before the hook counts as failed.
+    pub timeout_secs: Option<u64>,
+}
+
+/// `[limits.API]`
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSection {
+    /// Calls per second.
+    pub rate: Option<u32>,
+    /// Items per request.
+    pub batch: Option<usize>,
+}
+
+/// `[concurrency]`
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConcurrencySection {
+    /// Fewest requests in flight per lane.
+    pub min_in_flight: Option<usize>,
+    /// Most requests in flight per lane.
+    pub max_in_flight: Option<usize>,
+}
+
+/// `[error_budget]`
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErrorBudgetSection {
+    /// Permanent failures with one API and code before pausing (0 = never).
+    pub item_failures_per_code: Option<u64>,
+    /// Transient failures in a row before pausing (0 = never).
+    pub consecutive_transient: Option<u64>,
+}

@@ -1,0 +1,11 @@
+//! The runbook configuration: a TOML file (`cutover init` writes an annotated example), flags
+//! that override it, and the secret key from the environment — resolved in one place, with
+//! one precedence (flag, then file, then default), checked with every problem reported at once.
+
+pub mod file;
+mod resolve;
+
+pub use resolve::{parse_file, resolve, BudgetConfig, Flags, HookConfig, HookKind, Runbook};
+
+/// The annotated example runbook written by `cutover init`.
+pub const EXAMPLE: &str = include_str!("../../assets/runbook.toml");

@@ -1,0 +1,322 @@
+//! From file + flags + environment to one checked [`Runbook`].
+
+use super::file::{HookSection, RunbookFile};
+use crate::tim::api::Api;
+use crate::tim::{SecretKey, Target, SECRET_KEY_ENV};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The essentials as flags of `cutover run` (each overrides the file).
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// `--source DIR`
+    pub source: Option<PathBuf>,
+    /// `--store FILE`
+    pub store: Option<PathBuf>,
+    /// `--target-url URL`
+    pub target_url: Option<String>,
+    /// `--sdkappid N`
+    pub sdkappid: Option<u64>,
+    /// `--admin ID`
+    pub admin: Option<String>,
+}
+
+/// How a hook runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum HookKind {
+    /// `sh -c COMMAND`; success is exit status 0.
+    Command {
+        /// The command line.
+        command: String,
+    },
+    /// An HTTP request; success is `expect_status` (and `expect_body` in the answer).
+    Http {
+        /// URL.
+        url: String,
+        /// Method.
+        method: String,
+        /// Status meaning success.
+        expect_status: u16,
+        /// Text the answer must contain.
+        expect_body: Option<String>,
+    },
+}
+
+/// A configured hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookConfig {
+    /// What runs.
+    #[serde(flatten)]
+    pub kind: HookKind,
+    /// How long it may take.
+    pub timeout: Duration,
+}
+
+/// When the run pauses by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BudgetConfig {
+    /// Permanent failures with one API and code before pausing (0 = never).
+    pub item_failures_per_code: u64,
+    /// Transient failures in a row before pausing (0 = never).
+    pub consecutive_transient: u64,
+}
+
+/// The checked configuration of a run. The key is kept out of `Serialize` and `Debug`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Runbook {
+    /// Where to import into.
+    #[serde(serialize_with = "target_text")]
+    pub target: Target,
+    /// SDKAppID.
+    pub sdkappid: u64,
+    /// Admin identifier.
+    pub admin: String,
+    /// The app secret key (redacted in Debug; never serialized).
+    #[serde(skip)]
+    pub key: SecretKey,
+    /// The export directory.
+    pub source: PathBuf,
+    /// The progress store.
+    pub store: PathBuf,
+    /// `stop_service`, if configured.
+    pub stop_service: Option<HookConfig>,
+    /// `resume_service`, if configured.
+    pub resume_service: Option<HookConfig>,
+    /// Calls per second per API.
+    pub rates: BTreeMap<Api, u32>,
+    /// Items per request per API (where batching applies).
+    pub batches: BTreeMap<Api, usize>,
+    /// Fewest requests in flight per lane.
+    pub min_in_flight: usize,
+    /// Most requests in flight per lane.
+    pub max_in_flight: usize,
+    /// When to pause.
+    pub budget: BudgetConfig,
+}
+
+fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.base())
+}
+
+const HOOKS: [&str; 2] = ["stop_service", "resume_service"];
+
+fn hook(name: &str, h: &HookSection, problems: &mut Vec<String>) -> Option<HookConfig> {
+    let timeout = Duration::from_secs(h.timeout_secs.unwrap_or(60));
+    if h.timeout_secs == Some(0) {
+        problems.push(format!("[hooks.{name}] timeout_secs must be at least 1"));
+    }
+    let http_only = h.method.is_some() || h.expect_status.is_some() || h.expect_body.is_some();
+    match (&h.command, &h.url) {
+        (Some(_), Some(_)) => {
+            problems.push(format!("[hooks.{name}] has both command and url: give one"));
+            None
+        }
+        (None, None) => {
+            problems.push(format!("[hooks.{name}] needs a command or a url"));
+            None
+        }
+        (Some(command), None) => {
+            if http_only {
+                problems.push(format!(
+                    "[hooks.{name}] method/expect_status/expect_body apply to url hooks only"
+                ));
+            }
+            if command.trim().is_empty() {
+                problems.push(format!("[hooks.{name}] command is empty"));
+            }
+            Some(HookConfig {
+                kind: HookKind::Command {
+                    command: command.clone(),
+                },
+                timeout,
+            })
+        }
+        (None, Some(url)) => {
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                problems.push(format!("[hooks.{name}] url {url:?} is not http(s)"));
+            }
+            let method = h
+                .method
+                .clone()
+                .unwrap_or_else(|| "POST".into())
+                .to_ascii_uppercase();
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+                problems.push(format!(
+                    "[hooks.{name}] method {method:?} is not an HTTP method"
+                ));
+            }
+            Some(HookConfig {
+                kind: HookKind::Http {
+                    url: url.clone(),
+                    method,
+                    expect_status: h.expect_status.unwrap_or(200),
+                    expect_body: h.expect_body.clone(),
+                },
+                timeout,
+            })
+        }
+    }
+}
+
+/// Resolves `file` (may be empty), `flags` and the key (`key`, normally from
+/// [`SecretKey::from_env`]) into a runbook, or every problem found, one per line.
+pub fn resolve(
+    file: &RunbookFile,
+    flags: &Flags,
+    key: Option<SecretKey>,
+) -> Result<Runbook, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut need = |value: Option<String>, what: &str, flag: &str, file_key: &str| {
+        if value.is_none() {
+            problems.push(format!(
+                "{what} is missing: give {flag} or set {file_key} in the runbook"
+            ));
+        }
+        value
+    };
+    let url = need(
+        flags.target_url.clone().or_else(|| file.target.url.clone()),
+        "the target",
+        "--target-url",
+        "[target] url",
+    );
+    let sdkappid = need(
+        flags
+            .sdkappid
+            .or(file.target.sdkappid)
+            .map(|v| v.to_string()),
+        "the SDKAppID",
+        "--sdkappid",
+        "[target] sdkappid",
+    );
+    let admin = need(
+        flags.admin.clone().or_else(|| file.target.admin.clone()),
+        "the admin identifier",
+        "--admin",
+        "[target] admin",
+    );
+    let source = need(
+        flags
+            .source
+            .clone()
+            .or_else(|| file.source.dir.clone())
+            .map(|p| p.display().to_string()),
+        "the export directory",
+        "--source",
+        "[source] dir",
+    );
+    let store = need(
+        flags
+            .store
+            .clone()
+            .or_else(|| file.store.path.clone())
+            .map(|p| p.display().to_string()),
+        "the store",
+        "--store",
+        "[store] path",
+    );
+    let target = url.as_deref().and_then(|u| match Target::parse(u) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    });
+    if let Some(admin) = &admin {
+        if admin.is_empty() || admin.len() > 32 {
+            problems.push("the admin identifier must be 1 to 32 bytes".into());
+        }
+    }
+    if key.is_none() {
+        problems.push(format!("{SECRET_KEY_ENV} is not set: export the app's secret key (it is never read from a file or flag)"));
+    }
+    for name in file.hooks.keys() {
+        if !HOOKS.contains(&name.as_str()) {
+            problems.push(format!(
+                "[hooks.{name}] is not a hook: use stop_service or resume_service"
+            ));
+        }
+    }
+    let stop_service = file
+        .hooks
+        .get("stop_service")
+        .and_then(|h| hook("stop_service", h, &mut problems));
+    let resume_service = file
+        .hooks
+        .get("resume_service")
+        .and_then(|h| hook("resume_service", h, &mut problems));
+    let mut rates: BTreeMap<Api, u32> = Api::ALL.iter().map(|a| (*a, a.default_rate())).collect();
+    let mut batches: BTreeMap<Api, usize> = Api::ALL
+        .iter()
+        .filter_map(|a| a.default_batch().map(|b| (*a, b)))
+        .collect();
+    for (name, limit) in &file.limits {
+        let Some(api) = Api::from_command(name) else {
+            problems.push(format!("[limits.{name}]: no such API"));
+            continue;
+        };
+        if let Some(rate) = limit.rate {
+            if rate == 0 {
+                problems.push(format!("[limits.{name}] rate must be at least 1 call/s"));
+            }
+            rates.insert(api, rate);
+        }
+        if let Some(batch) = limit.batch {
+            match api.default_batch() {
+                None => problems.push(format!(
+                    "[limits.{name}] takes one item per request: batch does not apply"
+                )),
+                Some(_) if batch == 0 => {
+                    problems.push(format!("[limits.{name}] batch must be at least 1"))
+                }
+                Some(_) => {
+                    batches.insert(api, batch);
+                }
+            }
+        }
+    }
+    let min_in_flight = file.concurrency.min_in_flight.unwrap_or(1);
+    let max_in_flight = file.concurrency.max_in_flight.unwrap_or(64);
+    if min_in_flight == 0 || min_in_flight > max_in_flight {
+        problems.push(format!("[concurrency] needs 1 <= min_in_flight <= max_in_flight (got {min_in_flight} and {max_in_flight})"));
+    }
+    let budget = BudgetConfig {
+        item_failures_per_code: file.error_budget.item_failures_per_code.unwrap_or(50),
+        consecutive_transient: file.error_budget.consecutive_transient.unwrap_or(200),
+    };
+    match (target, sdkappid, admin, key, source, store) {
+        (Some(target), Some(app), Some(admin), Some(key), Some(source), Some(store))
+            if problems.is_empty() =>
+        {
+            Ok(Runbook {
+                target,
+                sdkappid: app.parse().unwrap_or_default(), // it came from a u64 above
+                admin,
+                key,
+                source: PathBuf::from(source),
+                store: PathBuf::from(store),
+                stop_service,
+                resume_service,
+                rates,
+                batches,
+                min_in_flight,
+                max_in_flight,
+                budget,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+/// Parses the file text, naming the file in the error.
+pub fn parse_file(text: &str, name: &str) -> Result<RunbookFile, String> {
+    toml::from_str(text).map_err(|e| format!("{name}: {e}"))
+}
+
+#[cfg(test)]
+#[path = "resolve_tests.rs"]
+mod tests;

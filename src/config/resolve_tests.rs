@@ -1,0 +1,99 @@
+use super::*;
+use crate::config::EXAMPLE;
+
+fn key() -> Option<SecretKey> {
+    Some(SecretKey::new("k3y-value"))
+}
+
+#[test]
+fn the_example_resolves() {
+    let file = parse_file(EXAMPLE, "runbook.toml").unwrap();
+    let rb = resolve(&file, &Flags::default(), key()).unwrap();
+    assert_eq!(rb.target.base(), "https://adminapisgp.im.qcloud.com");
+    assert_eq!(rb.batches[&Api::ImportGroupMsg], 7);
+    assert_eq!(rb.rates[&Api::MultiaccountImport], 100);
+    assert!(matches!(
+        rb.stop_service.as_ref().unwrap().kind,
+        HookKind::Command { .. }
+    ));
+    match &rb.resume_service.as_ref().unwrap().kind {
+        HookKind::Http {
+            method,
+            expect_status,
+            ..
+        } => assert_eq!((method.as_str(), *expect_status), ("POST", 200)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn flags_win_over_the_file_and_suffice_alone() {
+    let file = parse_file(EXAMPLE, "runbook.toml").unwrap();
+    let flags = Flags {
+        target_url: Some("http://127.0.0.1:9000".into()),
+        sdkappid: Some(7),
+        admin: Some("relay".into()),
+        source: Some("elsewhere".into()),
+        store: Some("x.db".into()),
+    };
+    let rb = resolve(&file, &flags, key()).unwrap();
+    assert_eq!(
+        (rb.target.base(), rb.sdkappid, rb.admin.as_str()),
+        ("http://127.0.0.1:9000", 7, "relay")
+    );
+    let alone = resolve(&RunbookFile::default(), &flags, key()).unwrap();
+    assert!(alone.stop_service.is_none() && alone.resume_service.is_none());
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = r#"
+[target]
+url = "mars"
+[hooks.stop_service]
+command = "x"
+url = "http://y"
+[hooks.restart]
+command = "z"
+[limits.importmsgs]
+rate = 5
+[limits.importmsg]
+batch = 3
+[concurrency]
+min_in_flight = 10
+max_in_flight = 2
+"#;
+    let file = parse_file(text, "rb.toml").unwrap();
+    let problems = resolve(&file, &Flags::default(), None).unwrap_err();
+    let all = problems.join("\n");
+    for expected in [
+        "unknown target \"mars\"",
+        "SDKAppID is missing",
+        "admin identifier is missing",
+        "export directory is missing",
+        "store is missing",
+        "CUTOVER_SECRET_KEY",
+        "both command and url",
+        "[hooks.restart] is not a hook",
+        "[limits.importmsgs]: no such API",
+        "batch does not apply",
+        "min_in_flight",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+    }
+}
+
+#[test]
+fn unknown_keys_name_the_file() {
+    let e = parse_file("[target]\nsdkappid = \"abc\"\n", "rb.toml").unwrap_err();
+    assert!(e.starts_with("rb.toml"), "{e}");
+    assert!(parse_file("[targets]\n", "rb.toml").is_err());
+}
+
+#[test]
+fn the_key_never_shows() {
+    let file = parse_file(EXAMPLE, "runbook.toml").unwrap();
+    let rb = resolve(&file, &Flags::default(), key()).unwrap();
+    let shown = format!("{rb:?} {}", serde_json::to_string(&rb).unwrap());
+    assert!(!shown.contains("k3y-value"), "{shown}");
+}
