@@ -29,6 +29,9 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// The largest u32, for fields the spec types as 32-bit unsigned.
+pub const U32: u64 = u32::MAX as u64;
+
 /// A handler's result.
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -7,7 +7,7 @@ use crate::sim::callbacks::Callback;
 use crate::sim::state::{C2cMsg, C2cOrigin, StoredBody};
 use serde_json::{json, Value};
 
-const U32: u64 = u32::MAX as u64;
+use crate::sim::body::U32;
 
 const CODES: BodyCodes = BodyCodes {
     not_array: 90007,
@@ -84,18 +84,7 @@ pub fn sendmsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
         ctx.config.app.max_message_bytes,
         CODES,
     )?;
-    // The sender defaults to the admin, which the service always knows.
-    let from_id = from.unwrap_or(ctx.operator);
-    let from_idx = match ctx.state.account_idx(from_id) {
-        Some(i) => i,
-        None if from.is_none() => ctx.state.import_account(from_id),
-        None => {
-            return Err(ApiError::new(
-                20003,
-                format!("sender {from_id:?} is not imported"),
-            ))
-        }
-    };
+    let (from_id, from_idx) = ctx.sender(from, 20003)?;
     let to_idx = ctx.account(to, 20003)?;
     let msg = C2cMsg {
         from: from_idx,

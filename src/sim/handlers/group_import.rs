@@ -8,7 +8,7 @@ use crate::sim::body::{object, ApiError, ApiResult, Body};
 use crate::sim::state::{GroupMsg, Member, Role, StoredBody};
 use serde_json::{json, Value};
 
-const U32: u64 = u32::MAX as u64;
+use crate::sim::body::U32;
 
 /// `import_group`: CreateTime may be given (not in the future).
 pub fn import_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {

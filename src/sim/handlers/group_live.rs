@@ -11,7 +11,7 @@ use crate::sim::callbacks::Callback;
 use crate::sim::state::{GroupMsg, Member, Role, StoredBody};
 use serde_json::{json, Value};
 
-const U32: u64 = u32::MAX as u64;
+use crate::sim::body::U32;
 
 const MSG_CODES: BodyCodes = BodyCodes {
     not_array: 10004,
@@ -42,18 +42,7 @@ pub fn send_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
         ctx.config.app.max_message_bytes,
         MSG_CODES,
     )?;
-    // The sender defaults to the admin, which the service always knows.
-    let from_id = from.unwrap_or(ctx.operator).to_string();
-    let from_idx = match ctx.state.account_idx(&from_id) {
-        Some(i) => i,
-        None if from.is_none() => ctx.state.import_account(&from_id),
-        None => {
-            return Err(ApiError::new(
-                10019,
-                format!("sender {from_id:?} does not exist"),
-            ))
-        }
-    };
+    let (from_id, from_idx) = ctx.sender(from, 10019)?;
     let (now, lean, window) = (ctx.now, ctx.config.lean, ctx.config.app.random_dedupe_secs);
     let g = group(ctx, group_id)?;
     let duplicate = g

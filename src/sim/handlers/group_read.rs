@@ -7,7 +7,7 @@ use crate::sim::body::{ApiError, ApiResult, Body};
 use crate::sim::state::{Group, Member, State};
 use serde_json::{json, Map, Value};
 
-const U32: u64 = u32::MAX as u64;
+use crate::sim::body::U32;
 
 /// A member as the read APIs show it, limited to `filter` when given.
 fn member_json(state: &State, m: &Member, filter: Option<&[&str]>) -> Value {

@@ -67,6 +67,23 @@ impl Ctx<'_> {
             .ok_or_else(|| ApiError::new(code, format!("account {id:?} is not imported")))
     }
 
+    /// The sender of a live message: `from`, which must be imported (`code` otherwise), or by
+    /// default the admin making the request, which the service always knows.
+    pub fn sender(&mut self, from: Option<&str>, code: i64) -> ApiResult<(String, AccountIdx)> {
+        let id = from.unwrap_or(self.operator).to_string();
+        match self.state.account_idx(&id) {
+            Some(idx) => Ok((id, idx)),
+            None if from.is_none() => {
+                let idx = self.state.import_account(&id);
+                Ok((id, idx))
+            }
+            None => Err(ApiError::new(
+                code,
+                format!("sender {id:?} is not imported"),
+            )),
+        }
+    }
+
     /// Queues a callback; live APIs only (a test guards that imports never call this).
     pub fn fire(&mut self, callback: Callback) {
         debug_assert!(!self.api.is_import(), "{} fired a callback", self.api);
