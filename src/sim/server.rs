@@ -102,28 +102,25 @@ impl Sim {
 
     fn envelope(&self, api: Option<Api>, result: Result<Map<String, Value>, ApiError>) -> Response {
         let display = api.is_some_and(|a| a.service().has_error_display());
-        let mut map = match &result {
-            Ok(fields) => {
-                let mut m = Map::new();
-                m.insert("ActionStatus".into(), json!("OK"));
-                m.insert("ErrorCode".into(), json!(0));
-                m.insert("ErrorInfo".into(), json!(""));
-                m.extend(fields.clone());
-                m
-            }
-            Err(e) => {
-                let mut m = Map::new();
-                m.insert("ActionStatus".into(), json!("FAIL"));
-                m.insert("ErrorCode".into(), json!(e.code));
-                m.insert("ErrorInfo".into(), json!(e.info));
-                m
-            }
-        };
-        if display {
-            map.insert("ErrorDisplay".into(), json!(""));
-        }
         if let Some(api) = api {
             self.tally(api, result.as_ref().map_or_else(|e| e.code, |_| 0));
+        }
+        let mut map = Map::new();
+        match result {
+            Ok(fields) => {
+                map.insert("ActionStatus".into(), json!("OK"));
+                map.insert("ErrorCode".into(), json!(0));
+                map.insert("ErrorInfo".into(), json!(""));
+                map.extend(fields);
+            }
+            Err(e) => {
+                map.insert("ActionStatus".into(), json!("FAIL"));
+                map.insert("ErrorCode".into(), json!(e.code));
+                map.insert("ErrorInfo".into(), json!(e.info));
+            }
+        }
+        if display {
+            map.insert("ErrorDisplay".into(), json!(""));
         }
         let bytes = serde_json::to_vec(&Value::Object(map)).unwrap_or_default();
         ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
