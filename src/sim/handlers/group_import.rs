@@ -22,41 +22,60 @@ pub fn import_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     Ok(answer(json!({ "GroupId": id })))
 }
 
+/// One `MemberList` item, read before anything is written so that a malformed item refuses
+/// the whole request (10004) without leaving the members before it in the group.
+struct MemberItem<'a> {
+    account: &'a str,
+    role: Option<&'a str>,
+    join_time: Option<i64>,
+    unread: Option<u64>,
+}
+
+impl<'a> MemberItem<'a> {
+    fn read(item: &'a Value) -> ApiResult<Self> {
+        let item = object(item, "MemberList", 10004)?;
+        Ok(Self {
+            account: item.str("Member_Account", 10004)?,
+            role: item.opt_str("Role", 10004)?,
+            join_time: item.opt_int("JoinTime", 10004)?,
+            unread: item.opt_uint("UnreadMsgNum", U32, 10004)?,
+        })
+    }
+}
+
 /// One member's `Result`: 1 added, 2 already a member, 0 refused.
-fn import_member(ctx: &mut Ctx<'_>, group_id: &str, item: Body<'_>) -> ApiResult<(String, u32)> {
-    let account = item.str("Member_Account", 10004)?.to_string();
-    let role = item.opt_str("Role", 10004)?;
-    let join_time = item.opt_int("JoinTime", 10004)?;
-    let unread = item.opt_uint("UnreadMsgNum", U32, 10004)?;
+fn import_member(ctx: &mut Ctx<'_>, group_id: &str, item: &MemberItem<'_>) -> ApiResult<u32> {
     let now = ctx.now;
-    let Some(idx) = ctx.state.account_idx(&account) else {
-        return Ok((account, 0));
+    let Some(idx) = ctx.state.account_idx(item.account) else {
+        return Ok(0);
     };
     let group = group_mut(ctx, group_id)?;
     if group.member(idx).is_some() {
-        return Ok((account, 2));
+        return Ok(2);
     }
-    let role = match role {
+    let role = match item.role {
         None => Role::Member,
         Some("Admin") => Role::Admin,
-        Some(_) => return Ok((account, 0)), // only Admin may be given
+        Some(_) => return Ok(0), // only Admin may be given
     };
-    // A given JoinTime must lie between the group's creation and now; absent, it is now.
-    let given_in_future = join_time.is_some_and(|t| t >= now);
-    let join_time = join_time.unwrap_or(now);
+    // A given JoinTime must lie strictly between the group's creation and now. The default
+    // (now) is not held to that rule: a group imported this second takes members at once.
+    let join_ok = item
+        .join_time
+        .is_none_or(|t| t > group.create_time && t < now);
     let full = group.members.len() as u64 >= group.max_members;
-    if join_time <= group.create_time || given_in_future || full {
-        return Ok((account, 0));
+    if !join_ok || full {
+        return Ok(0);
     }
     let last = group.last_seq();
     group.members.push(Member {
         account: idx,
         role,
-        join_time,
-        read_seq: last - unread.unwrap_or(0).min(last),
+        join_time: item.join_time.unwrap_or(now),
+        read_seq: last - item.unread.unwrap_or(0).min(last),
         last_send_time: 0,
     });
-    Ok((account, 1))
+    Ok(1)
 }
 
 /// `import_group_member`: up to 20 members; each gets its own `Result`.
@@ -64,11 +83,15 @@ pub fn import_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answe
     let group_id = body.str("GroupId", 10004)?;
     let items = body.array("MemberList", 10004)?;
     ctx.check_batch("MemberList", items.len())?;
+    let items = items
+        .iter()
+        .map(MemberItem::read)
+        .collect::<ApiResult<Vec<_>>>()?;
     not_avchatroom(group(ctx, group_id)?, 10007)?;
     let mut results = Vec::with_capacity(items.len());
-    for item in items {
-        let (account, result) = import_member(ctx, group_id, object(item, "MemberList", 10004)?)?;
-        results.push(json!({"Member_Account": account, "Result": result}));
+    for item in &items {
+        let result = import_member(ctx, group_id, item)?;
+        results.push(json!({"Member_Account": item.account, "Result": result}));
     }
     Ok(answer(json!({ "MemberList": results })))
 }
@@ -79,36 +102,57 @@ const MSG_CODES: BodyCodes = BodyCodes {
     too_long: 80002,
 };
 
+/// One `MsgList` item, read before anything is stored: a malformed item (a field missing or of
+/// the wrong type) refuses the whole request with 10004 rather than leaving the messages
+/// before it in the group behind a refusal. The spec does not say which the service does
+/// (UNCONFIRMED); this is the reading under which a refused request changed nothing. Time,
+/// sender and body are judged per message (`Result`).
+struct MsgItem<'a> {
+    from: &'a str,
+    send_time: i64,
+    random: Option<u64>,
+    custom: Option<&'a str>,
+    body: Option<&'a Value>,
+}
+
+impl<'a> MsgItem<'a> {
+    fn read(item: &'a Value) -> ApiResult<Self> {
+        let item = object(item, "MsgList", 10004)?;
+        Ok(Self {
+            from: item.str("From_Account", 10004)?,
+            send_time: item.int("SendTime", 10004)?,
+            random: item.opt_uint("Random", U32, 10004)?,
+            custom: item.opt_str("CloudCustomData", 10004)?,
+            body: item.get("MsgBody"),
+        })
+    }
+}
+
 /// Checks and stores one message; its `(MsgSeq, Result)`.
-fn import_one_msg(ctx: &mut Ctx<'_>, group_id: &str, item: &Value) -> ApiResult<(u64, i64, i64)> {
-    let item = object(item, "MsgList", 10004)?;
-    let from = item.str("From_Account", 10004)?;
-    let send_time = item.int("SendTime", 10004)?;
-    let random = item.opt_uint("Random", U32, 10004)?;
-    let custom = item.opt_str("CloudCustomData", 10004)?;
+fn import_one_msg(ctx: &mut Ctx<'_>, group_id: &str, item: &MsgItem<'_>) -> ApiResult<(u64, i64)> {
     let max = ctx.config.app.max_message_bytes;
-    let body = match check_msg_body(item.get("MsgBody"), custom, max, MSG_CODES) {
+    let body = match check_msg_body(item.body, item.custom, max, MSG_CODES) {
         Ok(b) => b,
-        Err(e) => return Ok((0, send_time, e.code)),
+        Err(e) => return Ok((0, e.code)),
     };
     // The sender must exist; the spec lists no per-message code for it, so 10004.
-    let Some(from_idx) = ctx.state.account_idx(from) else {
-        return Ok((0, send_time, 10004));
+    let Some(from_idx) = ctx.state.account_idx(item.from) else {
+        return Ok((0, 10004));
     };
-    let (now, lean) = (ctx.now, ctx.config.lean);
+    let (now, lean, send_time) = (ctx.now, ctx.config.lean, item.send_time);
     let group = group_mut(ctx, group_id)?;
     // Strictly after the group's creation and its newest message, and before now.
     if send_time >= now || send_time <= group.create_time || send_time <= group.last_msg_time() {
-        return Ok((0, send_time, 10004));
+        return Ok((0, 10004));
     }
     group.msgs.push(GroupMsg {
         from: from_idx,
         time: send_time,
-        random: random.map_or_else(rand::random, |r| r as u32),
-        body: StoredBody::new(lean, body, custom),
+        random: item.random.map_or_else(rand::random, |r| r as u32),
+        body: StoredBody::new(lean, body, item.custom),
         received_at: now,
     });
-    Ok((group.last_seq(), send_time, 0))
+    Ok((group.last_seq(), 0))
 }
 
 /// `import_group_msg`: up to 7 messages, oldest first; resets every member's unread count.
@@ -117,6 +161,10 @@ pub fn import_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> 
     let flag = body.opt_uint("RecentContactFlag", 1, 10004)?;
     let items = body.array("MsgList", 10004)?;
     ctx.check_batch("MsgList", items.len())?;
+    let items = items
+        .iter()
+        .map(MsgItem::read)
+        .collect::<ApiResult<Vec<_>>>()?;
     let g = group(ctx, group_id)?;
     not_avchatroom(g, 10007)?;
     if flag == Some(1) && g.is_community() {
@@ -127,10 +175,10 @@ pub fn import_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> 
     }
     let mut results = Vec::with_capacity(items.len());
     let mut stored = false;
-    for item in items {
-        let (seq, time, result) = import_one_msg(ctx, group_id, item)?;
+    for item in &items {
+        let (seq, result) = import_one_msg(ctx, group_id, item)?;
         stored |= result == 0;
-        results.push(json!({"MsgSeq": seq, "MsgTime": time, "Result": result}));
+        results.push(json!({"MsgSeq": seq, "MsgTime": item.send_time, "Result": result}));
     }
     if stored {
         let group = group_mut(ctx, group_id)?;

@@ -273,3 +273,53 @@ fn imports_fire_no_callbacks() {
         assert!(served.callbacks.is_empty(), "{api} fired a callback");
     }
 }
+
+#[test]
+fn a_malformed_item_refuses_the_whole_request_and_stores_nothing() {
+    let mut s = with_group("g");
+    let mut list = msgs(&[CREATED + 1, CREATED + 2]);
+    list[1]["SendTime"] = json!("yesterday");
+    assert_eq!(
+        refused(
+            &mut s,
+            Api::ImportGroupMsg,
+            NOW,
+            json!({"GroupId": "g", "MsgList": list})
+        ),
+        10004
+    );
+    assert_eq!(
+        s.groups["g"].last_seq(),
+        0,
+        "the good first message is not kept"
+    );
+    assert_eq!(
+        refused(
+            &mut s,
+            Api::ImportGroupMember,
+            NOW,
+            json!({"GroupId": "g", "MemberList": [
+            {"Member_Account": "m1"}, {"Member_Account": "m2", "JoinTime": "today"}]})
+        ),
+        10004
+    );
+    assert_eq!(s.groups["g"].members.len(), 1, "only the owner");
+}
+
+#[test]
+fn members_without_join_time_join_a_group_created_this_second() {
+    let mut s = people();
+    ok(
+        &mut s,
+        Api::ImportGroup,
+        NOW,
+        json!({"Owner_Account": "owner", "Type": "Public", "GroupId": "g", "Name": "n"}),
+    );
+    let a = ok(
+        &mut s,
+        Api::ImportGroupMember,
+        NOW,
+        json!({"GroupId": "g", "MemberList": [{"Member_Account": "m1"}]}),
+    );
+    assert_eq!(a["MemberList"][0]["Result"], 1);
+}
