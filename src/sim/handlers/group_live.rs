@@ -42,6 +42,9 @@ pub fn send_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
         ctx.config.app.max_message_bytes,
         MSG_CODES,
     )?;
+    // The group first: resolving the default sender may record the admin as an account,
+    // which a request refused for a missing group must not do.
+    group(ctx, group_id)?;
     let (from_id, from_idx) = ctx.sender(from, 10019)?;
     let (now, lean, window) = (ctx.now, ctx.config.lean, ctx.config.app.random_dedupe_secs);
     let g = group(ctx, group_id)?;

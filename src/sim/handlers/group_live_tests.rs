@@ -231,3 +231,38 @@ fn create_modify_add_delete_destroy_call_back_with_their_fields() {
         10010
     );
 }
+
+#[test]
+fn online_only_messages_are_announced_but_not_stored() {
+    let mut s = with_group("g");
+    let c = SimConfig::default();
+    let body = json!({"GroupId": "g", "Random": 3, "From_Account": "m1", "OnlineOnlyFlag": 1,
+        "MsgBody": text("typing")});
+    let served = serve(&mut s, &c, Api::SendGroupMsg, NOW, body);
+    let a = served.result.unwrap();
+    assert_eq!(
+        (a["MsgSeq"].as_u64(), a["MsgTime"].as_i64()),
+        (Some(0), Some(NOW))
+    );
+    assert_eq!(served.callbacks[0].body["OnlineOnlyFlag"], 1);
+    assert_eq!(served.callbacks[0].body["MsgSeq"], 0);
+    assert_eq!(s.groups["g"].last_seq(), 0);
+    let typed: crate::tim::wire::group::SendGroupMsgResponse = serde_json::from_value(json!({
+        "ActionStatus": "OK", "ErrorCode": 0, "MsgTime": a["MsgTime"], "MsgSeq": a["MsgSeq"]}))
+    .unwrap();
+    assert_eq!(typed.MsgTime, NOW);
+}
+
+#[test]
+fn a_send_to_a_missing_group_changes_nothing() {
+    let mut s = people();
+    let body = json!({"GroupId": "nope", "Random": 1, "MsgBody": text("x")});
+    assert_eq!(refused(&mut s, Api::SendGroupMsg, NOW, body), 10010);
+    assert_eq!(
+        s.account_idx("admin"),
+        None,
+        "the default sender is not recorded"
+    );
+    let bad = json!({"GroupId": "nope", "Random": 1, "MsgBody": []});
+    assert_eq!(refused(&mut s, Api::SendGroupMsg, NOW, bad), 10004);
+}
