@@ -323,3 +323,55 @@ fn members_without_join_time_join_a_group_created_this_second() {
     );
     assert_eq!(a["MemberList"][0]["Result"], 1);
 }
+
+#[test]
+fn live_broadcast_groups_and_communities_have_their_own_rules() {
+    let mut s = with_group("g");
+    ok(
+        &mut s,
+        Api::CreateGroup,
+        NOW,
+        json!({"Type": "AVChatRoom", "GroupId": "live", "Name": "n"}),
+    );
+    let member = json!({"GroupId": "live", "MemberList": [{"Member_Account": "m1"}]});
+    assert_eq!(refused(&mut s, Api::ImportGroupMember, NOW, member), 10007);
+    let msg = json!({"GroupId": "live", "MsgList": msgs(&[NOW - 1])});
+    assert_eq!(refused(&mut s, Api::ImportGroupMsg, NOW, msg), 10007);
+    let unread = json!({"GroupId": "live", "Member_Account": "m1", "UnreadMsgNum": 1});
+    assert!(
+        ok(&mut s, Api::SetUnreadMsgNum, NOW, unread).is_empty(),
+        "accepted, no effect"
+    );
+    assert_eq!(
+        refused(
+            &mut s,
+            Api::SetUnreadMsgNum,
+            NOW,
+            json!({"GroupId": "nope", "Member_Account": "m1", "UnreadMsgNum": 1})
+        ),
+        10010
+    );
+
+    let topic = json!({"Type": "Public", "GroupId": "t", "Name": "n", "SupportTopic": 1});
+    assert_eq!(refused(&mut s, Api::ImportGroup, NOW, topic), 10004);
+    ok(
+        &mut s,
+        Api::ImportGroup,
+        NOW,
+        json!({"Type": "Community", "Name": "c", "SupportTopic": 1, "CreateTime": CREATED}),
+    );
+    let generated = s.group_order.values().last().unwrap().to_string();
+    assert!(generated.starts_with("@TGS#_"), "{generated}");
+    let flagged =
+        json!({"GroupId": generated, "RecentContactFlag": 1, "MsgList": msgs(&[CREATED + 1])});
+    assert_eq!(refused(&mut s, Api::ImportGroupMsg, NOW, flagged), 10004);
+    let ghost = json!({"GroupId": "g", "MsgList": [{"From_Account": "ghost", "SendTime": CREATED + 1,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi"}}]}]});
+    assert_eq!(
+        results(&ok(&mut s, Api::ImportGroupMsg, NOW, ghost)),
+        [(0, 10004)],
+        "an unknown sender fails its message"
+    );
+    let orphan = json!({"Owner_Account": "ghost", "Type": "Public", "GroupId": "o", "Name": "n"});
+    assert_eq!(refused(&mut s, Api::ImportGroup, NOW, orphan), 10019);
+}

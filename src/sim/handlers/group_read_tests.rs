@@ -222,3 +222,96 @@ fn messages_read_back_newest_first_and_expired_ones_are_placeholders() {
         10010
     );
 }
+
+#[test]
+fn named_members_and_live_broadcast_groups() {
+    let mut s = with_group("g");
+    ok(
+        &mut s,
+        Api::ImportGroupMember,
+        NOW,
+        json!({"GroupId": "g", "MemberList": [{"Member_Account": "m1"}]}),
+    );
+    let r: GetGroupMemberInfoResponse = typed(ok(
+        &mut s,
+        Api::GetSpecifiedGroupMemberInfo,
+        NOW,
+        json!({"GroupId": "g", "Member_List_Account": ["m1", "m2", "ghost"]}),
+    ));
+    assert_eq!(r.MemberNum, 2);
+    let names: Vec<&str> = r
+        .MemberList
+        .iter()
+        .map(|m| m.Member_Account.as_str())
+        .collect();
+    assert_eq!(names, ["m1"]);
+    assert_eq!(r.MemberList[0].MsgFlag.as_deref(), Some("AcceptAndNotify"));
+    let many: Vec<String> = (0..51).map(|i| format!("u{i}")).collect();
+    assert_eq!(
+        refused(
+            &mut s,
+            Api::GetSpecifiedGroupMemberInfo,
+            NOW,
+            json!({"GroupId": "g", "Member_List_Account": many})
+        ),
+        10004
+    );
+
+    ok(
+        &mut s,
+        Api::CreateGroup,
+        NOW,
+        json!({"Type": "AVChatRoom", "GroupId": "live", "Name": "n"}),
+    );
+    let r: GetGroupInfoResponse = typed(ok(
+        &mut s,
+        Api::GetGroupInfo,
+        NOW,
+        json!({"GroupIdList": ["live"]}),
+    ));
+    let live = &r.GroupInfo[0];
+    assert_eq!(
+        (live.ErrorCode, live.Type.as_deref()),
+        (0, Some("AVChatRoom"))
+    );
+    assert_eq!((live.MemberNum, live.MemberList.is_none()), (None, true));
+    for api in [Api::GetGroupMemberInfo, Api::GroupMsgGetSimple] {
+        let body = json!({"GroupId": "live", "ReqMsgNumber": 1});
+        assert_eq!(refused(&mut s, api, NOW, body), 10007, "{api}");
+    }
+}
+
+#[test]
+fn message_history_pages_backwards_to_the_first() {
+    let mut s = with_group("g");
+    let times: Vec<i64> = (1..=7).map(|i| NOW - 100 + i).collect();
+    ok(
+        &mut s,
+        Api::ImportGroupMsg,
+        NOW,
+        json!({"GroupId": "g", "MsgList": msgs(&times)}),
+    );
+    let mut req = json!({"GroupId": "g", "ReqMsgNumber": 3});
+    let mut seen = Vec::new();
+    loop {
+        let r: GroupMsgGetSimpleResponse =
+            typed(ok(&mut s, Api::GroupMsgGetSimple, NOW, req.clone()));
+        seen.extend(r.RspMsgList.iter().map(|m| m.MsgSeq));
+        if r.IsFinished == 1 {
+            break;
+        }
+        let min = r.RspMsgList.iter().map(|m| m.MsgSeq).min().unwrap();
+        req["ReqMsgSeq"] = json!(min - 1);
+    }
+    assert_eq!(seen, [7, 6, 5, 4, 3, 2, 1]);
+    let zero = json!({"GroupId": "g", "ReqMsgNumber": 0});
+    assert_eq!(refused(&mut s, Api::GroupMsgGetSimple, NOW, zero), 10004);
+    let mut empty = with_group("e");
+    let r: GroupMsgGetSimpleResponse = typed(ok(
+        &mut empty,
+        Api::GroupMsgGetSimple,
+        NOW,
+        json!({"GroupId": "e", "ReqMsgNumber": 5}),
+    ));
+    assert_eq!((r.IsFinished, r.RspMsgList.len()), (1, 0));
+}
