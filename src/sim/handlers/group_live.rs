@@ -232,11 +232,16 @@ pub fn add_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> 
     }
     let (now, operator) = (ctx.now, ctx.operator.to_string());
     let group = group_mut(ctx, group_id)?;
-    let fresh = accounts
+    // Who would join: an account named twice joins once.
+    let mut fresh: Vec<_> = accounts
         .iter()
-        .filter(|(_, i)| group.member(*i).is_none())
-        .count();
-    if group.members.len() + fresh > usize::try_from(group.max_members).unwrap_or(usize::MAX) {
+        .map(|(_, i)| *i)
+        .filter(|i| group.member(*i).is_none())
+        .collect();
+    fresh.sort_unstable();
+    fresh.dedup();
+    let cap = usize::try_from(group.max_members).unwrap_or(usize::MAX);
+    if group.members.len() + fresh.len() > cap {
         return Err(ApiError::new(10014, "the group is full"));
     }
     let last = group.last_seq();
@@ -307,9 +312,11 @@ pub fn delete_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answe
 /// `destroy_group`.
 pub fn destroy_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
-    group(ctx, group_id)?;
     let Some(g) = ctx.state.remove_group(group_id) else {
-        return Err(ApiError::new(10010, "group does not exist"));
+        return Err(ApiError::new(
+            10010,
+            format!("group {group_id:?} does not exist"),
+        ));
     };
     let mut cb = json!({"GroupId": group_id, "Type": g.kind, "Name": g.name});
     if let Some(o) = g.owner {

@@ -266,3 +266,25 @@ fn a_send_to_a_missing_group_changes_nothing() {
     let bad = json!({"GroupId": "nope", "Random": 1, "MsgBody": []});
     assert_eq!(refused(&mut s, Api::SendGroupMsg, NOW, bad), 10004);
 }
+
+#[test]
+fn a_full_group_refuses_new_members_and_a_repeated_name_counts_once() {
+    let mut s = people();
+    ok(
+        &mut s,
+        Api::CreateGroup,
+        NOW,
+        json!({"Owner_Account": "owner", "Type": "Private", "GroupId": "g", "Name": "n",
+        "MaxMemberCount": 2}),
+    );
+    let twice =
+        json!({"GroupId": "g", "MemberList": [{"Member_Account": "m1"}, {"Member_Account": "m1"}]});
+    let a = ok(&mut s, Api::AddGroupMember, NOW, twice);
+    assert_eq!(
+        a["MemberList"],
+        json!([{"Member_Account": "m1", "Result": 1}, {"Member_Account": "m1", "Result": 2}])
+    );
+    let more = json!({"GroupId": "g", "MemberList": [{"Member_Account": "m2"}]});
+    assert_eq!(refused(&mut s, Api::AddGroupMember, NOW, more), 10014);
+    assert_eq!(s.groups["g"].members.len(), 2);
+}
