@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod engine;
 pub mod model;
 pub mod sim;
 pub mod source;
