@@ -9,4 +9,7 @@ pub mod reader;
 pub mod validate;
 
 pub use export_dir::{ExportDir, ExportError, ExportFile};
-pub use validate::{validate_export, FileSummary, Problem, ValidationReport};
+pub use pipeline::Loc;
+pub use validate::{
+    validate_export, validate_export_with, FileSummary, Problem, Valid, ValidationReport,
+};

@@ -20,8 +20,20 @@ const BATCH_LINES: usize = 2048;
 const QUEUE_DEPTH: usize = 4;
 
 enum Slot {
-    Text { line: u64, start: usize, end: usize },
-    TooLong { line: u64, len: u64 },
+    Text { loc: Loc, start: usize, end: usize },
+    TooLong { loc: Loc },
+}
+
+/// Where a record is in its file: the line number, and the byte range of its text (in the
+/// decompressed stream), so it can be read again without reading the lines before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc {
+    /// The 1-based line number.
+    pub line: u64,
+    /// The offset of the line's first byte.
+    pub offset: u64,
+    /// The line's length without its line ending.
+    pub len: u64,
 }
 
 struct Batch {
@@ -34,7 +46,7 @@ struct Batch {
 
 struct ParsedBatch<T> {
     seq: u64,
-    items: Vec<(u64, Parsed<T>)>,
+    items: Vec<(Loc, Parsed<T>)>,
     error: Option<(u64, io::Error)>,
 }
 
@@ -42,11 +54,11 @@ struct ParsedBatch<T> {
 pub type ReadFailure = (u64, io::Error);
 
 /// Parses every non-blank line of `reader` as `T` on `workers` threads and calls `each` with
-/// the line number and the outcome, in line order.
+/// the line's location and the outcome, in line order.
 pub fn parse_in_order<T, R>(
     reader: LineReader<R>,
     workers: usize,
-    mut each: impl FnMut(u64, Parsed<T>),
+    mut each: impl FnMut(Loc, Parsed<T>),
 ) -> Result<(), ReadFailure>
 where
     T: ExportRecord + Send,
@@ -87,12 +99,17 @@ fn read_batches<R: BufRead>(mut reader: LineReader<R>, mut send: impl FnMut(Batc
                 Ok(Some((_, Line::Text(bytes)))) if is_blank(bytes) => {}
                 Ok(Some((line, Line::Text(bytes)))) => {
                     let start = batch.data.len();
+                    let len = bytes.len() as u64;
                     batch.data.extend_from_slice(bytes);
                     let end = batch.data.len();
-                    batch.slots.push(Slot::Text { line, start, end });
+                    let offset = reader.line_offset();
+                    let loc = Loc { line, offset, len };
+                    batch.slots.push(Slot::Text { loc, start, end });
                 }
                 Ok(Some((line, Line::TooLong(len)))) => {
-                    batch.slots.push(Slot::TooLong { line, len })
+                    let offset = reader.line_offset();
+                    let loc = Loc { line, offset, len };
+                    batch.slots.push(Slot::TooLong { loc })
                 }
                 Err(e) => {
                     batch.error = Some((last, e));
@@ -123,8 +140,8 @@ fn parse_batches<T: ExportRecord>(
             .slots
             .iter()
             .map(|slot| match *slot {
-                Slot::Text { line, start, end } => (line, parse_line::<T>(&batch.data[start..end])),
-                Slot::TooLong { line, len } => (line, too_long(len)),
+                Slot::Text { loc, start, end } => (loc, parse_line::<T>(&batch.data[start..end])),
+                Slot::TooLong { loc } => (loc, too_long(loc.len)),
             })
             .collect();
         let parsed = ParsedBatch {
@@ -154,15 +171,15 @@ fn too_long<T>(len: u64) -> Parsed<T> {
 
 fn deliver_in_order<T>(
     rx: &Receiver<ParsedBatch<T>>,
-    each: &mut impl FnMut(u64, Parsed<T>),
+    each: &mut impl FnMut(Loc, Parsed<T>),
 ) -> Result<(), ReadFailure> {
     let mut waiting: BTreeMap<u64, ParsedBatch<T>> = BTreeMap::new();
     let mut next = 0;
     for batch in rx {
         waiting.insert(batch.seq, batch);
         while let Some(batch) = waiting.remove(&next) {
-            for (line, parsed) in batch.items {
-                each(line, parsed);
+            for (loc, parsed) in batch.items {
+                each(loc, parsed);
             }
             if let Some(failure) = batch.error {
                 return Err(failure);
@@ -190,8 +207,8 @@ mod tests {
         }
         let reader = LineReader::new(Cursor::new(input.into_bytes()));
         let mut seen = Vec::new();
-        parse_in_order::<Account, _>(reader, 2, |line, p| {
-            seen.push((line, p.record.expect("valid").id));
+        parse_in_order::<Account, _>(reader, 2, |loc, p| {
+            seen.push((loc.line, p.record.expect("valid").id));
         })
         .unwrap();
         assert_eq!(seen.len(), BATCH_LINES * 3 + 17);

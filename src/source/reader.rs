@@ -31,6 +31,10 @@ pub struct LineReader<R> {
     buf: Vec<u8>,
     line_no: u64,
     max_line: usize,
+    /// Bytes consumed so far (of the decompressed stream).
+    consumed: u64,
+    /// Where the line last returned starts.
+    line_start: u64,
 }
 
 /// Opens an export file, decompressing it when its name ends in `.gz`.
@@ -61,6 +65,8 @@ impl<R: BufRead> LineReader<R> {
             buf: Vec::new(),
             line_no: 0,
             max_line,
+            consumed: 0,
+            line_start: 0,
         }
     }
 
@@ -69,9 +75,16 @@ impl<R: BufRead> LineReader<R> {
         self.line_no
     }
 
+    /// The byte offset (in the decompressed stream) where the text of the line last returned
+    /// starts: reading its length from there gives the line back.
+    pub fn line_offset(&self) -> u64 {
+        self.line_start
+    }
+
     /// The next line and its number, or `None` at the end of the stream.
     pub fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
         self.buf.clear();
+        self.line_start = self.consumed;
         let mut len: u64 = 0;
         let mut saw_any = false;
         loop {
@@ -96,6 +109,7 @@ impl<R: BufRead> LineReader<R> {
                 self.buf.extend_from_slice(chunk);
             }
             self.inner.consume(consumed);
+            self.consumed += consumed as u64;
             if done {
                 break;
             }
@@ -109,6 +123,7 @@ impl<R: BufRead> LineReader<R> {
         }
         // Some Windows tools start UTF-8 files with a byte-order mark; it is not data.
         if self.line_no == 1 && self.buf.starts_with(UTF8_BOM) {
+            self.line_start += UTF8_BOM.len() as u64;
             return Ok(Some((
                 self.line_no,
                 Line::Text(&self.buf[UTF8_BOM.len()..]),
@@ -154,6 +169,22 @@ mod tests {
         let want = [(1, "a"), (2, ""), (3, "bb"), (4, "ccc")];
         let want: Vec<(u64, String)> = want.iter().map(|(n, s)| (*n, s.to_string())).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn offsets_point_at_each_line_text() {
+        let input = b"\xEF\xBB\xBFab\r\n\ncd\nlast";
+        let mut r = LineReader::new(Cursor::new(input.to_vec()));
+        let mut got = Vec::new();
+        while let Some((_, Line::Text(t))) = r.next_line().unwrap() {
+            let len = t.len();
+            got.push((r.line_offset() as usize, len));
+        }
+        for &(offset, len) in &got {
+            let text = &input[offset..offset + len];
+            assert!(!text.contains(&b'\n') && !text.starts_with(UTF8_BOM));
+        }
+        assert_eq!(got, vec![(3, 2), (7, 0), (8, 2), (11, 4)]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::crossref::CrossRef;
 use super::export_dir::{ExportDir, ExportError, ExportFile};
-use super::pipeline::parse_in_order;
+use super::pipeline::{parse_in_order, Loc};
 use super::reader::open_lines;
 use crate::model::{Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
 use crate::model::{ExportRecord, Manifest, Parsed, Rule};
@@ -102,27 +102,86 @@ fn parse_workers() -> usize {
 /// Unknown field names kept per file; past this, a note says there were more.
 const UNKNOWN_FIELDS_KEPT: usize = 32;
 
+/// A record that passed every rule, as handed to a visitor (the staging loader).
+#[derive(Debug, Clone, Copy)]
+pub enum Valid<'a> {
+    /// A line of accounts.jsonl.
+    Account(&'a Account),
+    /// A line of profiles.jsonl.
+    Profile(&'a Profile),
+    /// A line of friends.jsonl.
+    Friend(&'a Friend),
+    /// A line of c2c_messages.jsonl.
+    C2cMessage(&'a C2cMessage),
+    /// A line of groups.jsonl.
+    Group(&'a Group),
+    /// A line of group_members.jsonl.
+    GroupMember(&'a GroupMember),
+    /// A line of group_messages.jsonl.
+    GroupMessage(&'a GroupMessage),
+}
+
+/// A record type that can be handed to a visitor.
+pub trait AsValid {
+    /// This record as a [`Valid`].
+    fn as_valid(&self) -> Valid<'_>;
+}
+
+macro_rules! as_valid {
+    ($($t:ident),*) => {$(
+        impl AsValid for $t {
+            fn as_valid(&self) -> Valid<'_> {
+                Valid::$t(self)
+            }
+        }
+    )*};
+}
+as_valid!(
+    Account,
+    Profile,
+    Friend,
+    C2cMessage,
+    Group,
+    GroupMember,
+    GroupMessage
+);
+
 /// Validates every file of `export`, handing each problem to `sink` in file and line order.
 pub fn validate_export(
     export: &ExportDir,
     sink: &mut dyn FnMut(Problem),
 ) -> Result<ValidationReport, ExportError> {
+    validate_export_with(export, sink, &mut |_, _| {})
+}
+
+/// Like [`validate_export`], and also hands every valid record, with its location, to `visit`
+/// (in file and line order; files in the order of [`ExportFile::ALL`]).
+pub fn validate_export_with(
+    export: &ExportDir,
+    sink: &mut dyn FnMut(Problem),
+    visit: &mut dyn FnMut(Loc, Valid<'_>),
+) -> Result<ValidationReport, ExportError> {
     let mut cross = CrossRef::new(export.manifest.exported_at);
     let mut files = Vec::new();
     for file in ExportFile::ALL {
+        let v = &mut *visit;
         let summary = match file {
-            ExportFile::Accounts => scan::<Account>(export, file, sink, |l, r| cross.account(l, r)),
-            ExportFile::Profiles => scan::<Profile>(export, file, sink, |l, r| cross.profile(l, r)),
-            ExportFile::Friends => scan::<Friend>(export, file, sink, |l, r| cross.friend(l, r)),
-            ExportFile::C2cMessages => {
-                scan::<C2cMessage>(export, file, sink, |l, r| cross.c2c_message(l, r))
+            ExportFile::Accounts => {
+                scan::<Account>(export, file, sink, v, |l, r| cross.account(l, r))
             }
-            ExportFile::Groups => scan::<Group>(export, file, sink, |l, r| cross.group(l, r)),
+            ExportFile::Profiles => {
+                scan::<Profile>(export, file, sink, v, |l, r| cross.profile(l, r))
+            }
+            ExportFile::Friends => scan::<Friend>(export, file, sink, v, |l, r| cross.friend(l, r)),
+            ExportFile::C2cMessages => {
+                scan::<C2cMessage>(export, file, sink, v, |l, r| cross.c2c_message(l, r))
+            }
+            ExportFile::Groups => scan::<Group>(export, file, sink, v, |l, r| cross.group(l, r)),
             ExportFile::GroupMembers => {
-                scan::<GroupMember>(export, file, sink, |l, r| cross.group_member(l, r))
+                scan::<GroupMember>(export, file, sink, v, |l, r| cross.group_member(l, r))
             }
             ExportFile::GroupMessages => {
-                scan::<GroupMessage>(export, file, sink, |l, r| cross.group_message(l, r))
+                scan::<GroupMessage>(export, file, sink, v, |l, r| cross.group_message(l, r))
             }
         }?;
         cross.next_file();
@@ -136,10 +195,11 @@ pub fn validate_export(
 }
 
 /// Reads one file, parsing each line as `T`, applying `check` for the cross-file rules.
-fn scan<T: ExportRecord + Send>(
+fn scan<T: ExportRecord + AsValid + Send>(
     export: &ExportDir,
     file: ExportFile,
     sink: &mut dyn FnMut(Problem),
+    visit: &mut dyn FnMut(Loc, Valid<'_>),
     mut check: impl FnMut(u64, &mut Parsed<T>),
 ) -> Result<FileSummary, ExportError> {
     let name = export.display_name(file);
@@ -157,9 +217,12 @@ fn scan<T: ExportRecord + Send>(
         source,
     };
     let lines = open_lines(path).map_err(|e| io_error(None, e))?;
-    parse_in_order::<T, _>(lines, parse_workers(), |line, mut parsed| {
-        check(line, &mut parsed);
-        tally(&mut summary, line, parsed, sink);
+    parse_in_order::<T, _>(lines, parse_workers(), |loc, mut parsed| {
+        check(loc.line, &mut parsed);
+        if let (true, Some(record)) = (parsed.problems.is_empty(), &parsed.record) {
+            visit(loc, record.as_valid());
+        }
+        tally(&mut summary, loc.line, parsed, sink);
     })
     .map_err(|(last, e)| io_error(Some(last), e))?;
     Ok(summary)
