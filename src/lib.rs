@@ -12,6 +12,7 @@ pub mod engine;
 pub mod model;
 pub mod sim;
 pub mod source;
+pub mod store;
 pub mod tim;
 pub mod timefmt;
 

@@ -127,6 +127,8 @@ pub struct ExportDir {
     /// Its manifest.
     pub manifest: Manifest,
     files: Vec<(ExportFile, PathBuf)>,
+    /// Names that differ from the read path's (see [`ExportDir::replace_path`]).
+    names: Vec<(ExportFile, String)>,
 }
 
 impl ExportDir {
@@ -166,6 +168,7 @@ impl ExportDir {
             root: root.to_path_buf(),
             manifest,
             files,
+            names: Vec::new(),
         })
     }
 
@@ -177,8 +180,22 @@ impl ExportDir {
             .map(|(_, p)| p.as_path())
     }
 
+    /// Reads `file` from `path` from now on (a decompressed copy), keeping the name it is known
+    /// by in problems and reports.
+    pub fn replace_path(&mut self, file: ExportFile, path: PathBuf) {
+        let name = self.display_name(file);
+        if let Some(entry) = self.files.iter_mut().find(|(f, _)| *f == file) {
+            entry.1 = path;
+        }
+        self.names.retain(|(f, _)| *f != file);
+        self.names.push((file, name));
+    }
+
     /// The name of `file` as it is on disk (`friends.jsonl.gz`), or its plain name when absent.
     pub fn display_name(&self, file: ExportFile) -> String {
+        if let Some((_, name)) = self.names.iter().find(|(f, _)| *f == file) {
+            return name.clone();
+        }
         self.path(file)
             .and_then(|p| p.file_name())
             .map_or_else(|| file.file_name(), |n| n.to_string_lossy().into_owned())

@@ -1,0 +1,138 @@
+//! The SQLite progress store: the run, the staged export, every item's state, failures, the
+//! journal of requests in flight, group high-water marks and the audit trail.
+//!
+//! One [`writer`] thread owns the only writing connection and commits in batches; anyone else
+//! (`status` from another shell, the UI) opens its own read connection. WAL mode lets readers
+//! see the last commit while the writer goes on.
+
+mod kind;
+pub mod queries;
+mod schema;
+pub mod stage;
+pub mod writer;
+
+pub use kind::{ItemState, Kind};
+pub use schema::{SchemaError, SCHEMA_VERSION};
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a connection waits for another one's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the store cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// There is no store at this path.
+    #[error("no store at {0}: start a run first (cutover run --store {0} ...)")]
+    Missing(PathBuf),
+    /// The schema could not be applied.
+    #[error("store {path}: {source}")]
+    Schema {
+        /// The store.
+        path: PathBuf,
+        /// Why.
+        source: SchemaError,
+    },
+    /// SQLite refused.
+    #[error("store {path}: {source}")]
+    Sql {
+        /// The store.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The store belongs to another run.
+    #[error("store {path} belongs to a different {what}: {detail}. Use another --store, or pass --reuse-store to carry on with this one anyway")]
+    Mismatch {
+        /// The store.
+        path: PathBuf,
+        /// "target" or "export".
+        what: &'static str,
+        /// Stored versus given.
+        detail: String,
+    },
+    /// The store has no run yet.
+    #[error("store {0} holds no run yet")]
+    NoRun(PathBuf),
+}
+
+/// Opens (creating if needed) the store for writing and brings its schema up to date.
+pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
+    let sql = |source| StoreError::Sql {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(sql)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    // NORMAL in WAL mode survives a process crash (our kill -9 case); only an OS crash or
+    // power loss can roll back the last commits, and every kind replays safely.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql)?;
+    schema::migrate(&mut conn).map_err(|source| StoreError::Schema {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(conn)
+}
+
+/// Opens an existing store read-only (for `status`, `errors`, the UI).
+pub fn open_for_reading(path: &Path) -> Result<Connection, StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::Missing(path.to_path_buf()));
+    }
+    let sql = |source| StoreError::Sql {
+        path: path.to_path_buf(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    if version != SCHEMA_VERSION {
+        return Err(StoreError::Schema {
+            path: path.to_path_buf(),
+            source: SchemaError::TooNew { found: version },
+        });
+    }
+    Ok(conn)
+}
+
+/// The directory beside the store where decompressed copies of `.gz` export files are kept
+/// (records are read back by byte offset, which a gzip stream cannot seek to).
+pub fn cache_dir(store: &Path) -> PathBuf {
+    let mut name = store.file_name().unwrap_or_default().to_os_string();
+    name.push(".files");
+    store.with_file_name(name)
+}
+
+/// Joins two ids into one item key (friends: owner and friend; members: group and member).
+pub fn pair_key(a: &str, b: &str) -> String {
+    format!("{a}\u{1f}{b}")
+}
+
+/// A key as a person reads it: `owner→friend`, `group/member`.
+pub fn display_key(kind: Kind, key: &str) -> String {
+    let sep = match kind {
+        Kind::Friend => "→",
+        _ => "/",
+    };
+    key.replace('\u{1f}', sep)
+}
+
+/// Seconds since the epoch (the store's time unit).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,432 @@
+//! Reads and small writes on the store shared by the engine, `status`, `errors`, `retry` and
+//! `skip`.
+
+use super::{display_key, now_secs, ItemState, Kind, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Per kind: items pending, done, failed, skipped.
+pub fn item_counts(conn: &Connection) -> rusqlite::Result<BTreeMap<Kind, [u64; 4]>> {
+    let mut out: BTreeMap<Kind, [u64; 4]> = BTreeMap::new();
+    let mut stmt = conn.prepare("SELECT kind, state, COUNT(*) FROM item GROUP BY kind, state")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, u64>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (kind, state, n) = row?;
+        if let (Some(kind), Ok(state)) = (Kind::from_code(kind), usize::try_from(state)) {
+            if state < 4 {
+                out.entry(kind).or_default()[state] += n;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which failed items an operator action applies to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FailureFilter {
+    /// Only this API (its command name, e.g. `importmsg`).
+    pub api: Option<String>,
+    /// Only this error code.
+    pub code: Option<i64>,
+    /// Only this kind.
+    pub kind: Option<Kind>,
+}
+
+impl FailureFilter {
+    /// A person's description: `all failed items`, `importmsg code 90012`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(kind) = self.kind {
+            parts.push(kind.name().to_string());
+        }
+        if let Some(api) = &self.api {
+            parts.push(api.clone());
+        }
+        if let Some(code) = self.code {
+            parts.push(format!("code {code}"));
+        }
+        if parts.is_empty() {
+            "all failed items".into()
+        } else {
+            format!("failed items of {}", parts.join(" "))
+        }
+    }
+
+    fn condition(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value;
+        let mut sql = String::from("i.state = 2");
+        let mut args = Vec::new();
+        if let Some(api) = &self.api {
+            sql.push_str(" AND f.api = ?");
+            args.push(Value::Text(api.clone()));
+        }
+        if let Some(code) = self.code {
+            sql.push_str(" AND f.code = ?");
+            args.push(Value::Integer(code));
+        }
+        if let Some(kind) = self.kind {
+            sql.push_str(" AND i.kind = ?");
+            args.push(Value::Integer(kind.code()));
+        }
+        (sql, args)
+    }
+}
+
+/// Moves the failed items matching `filter` to `to` (pending for a retry, skipped); returns how
+/// many per kind.
+pub fn move_failed(
+    conn: &Connection,
+    filter: &FailureFilter,
+    to: ItemState,
+) -> rusqlite::Result<BTreeMap<Kind, u64>> {
+    let (cond, args) = filter.condition();
+    let select = format!(
+        "SELECT i.kind, i.id FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id WHERE {cond}"
+    );
+    let mut stmt = conn.prepare(&select)?;
+    let rows: Vec<(i64, i64)> = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn
+        .prepare_cached("UPDATE item SET state = ?3 WHERE kind = ?1 AND id = ?2 AND state = 2")?;
+    let mut moved = BTreeMap::new();
+    for (kind, id) in rows {
+        if update.execute(params![kind, id, to.code()])? > 0 {
+            if let Some(kind) = Kind::from_code(kind) {
+                *moved.entry(kind).or_default() += 1;
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// Who a run talks to; a store is bound to one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunIdentity {
+    /// The target's base URL or region.
+    pub target: String,
+    /// The app.
+    pub sdkappid: u64,
+    /// The admin identifier.
+    pub admin: String,
+    /// The run's configuration as JSON (no secrets).
+    pub config: String,
+}
+
+/// Records the run in a new store, or checks that an existing one is for the same target.
+pub fn ensure_run(
+    conn: &Connection,
+    path: &Path,
+    id: &RunIdentity,
+    reuse: bool,
+) -> Result<(), StoreError> {
+    let sql = |source| StoreError::Sql {
+        path: path.to_path_buf(),
+        source,
+    };
+    let stored: Option<(String, u64)> = conn
+        .query_row("SELECT target, sdkappid FROM run", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(sql)?;
+    let now = now_secs();
+    match stored {
+        None => {
+            conn.execute(
+                "INSERT INTO run (id, created_at, target, sdkappid, admin, config, state, reason, updated_at)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, 'starting', '', ?1)",
+                params![now, id.target, id.sdkappid, id.admin, id.config],
+            )
+            .map_err(sql)?;
+        }
+        Some((target, sdkappid))
+            if (target.as_str(), sdkappid) != (id.target.as_str(), id.sdkappid) && !reuse =>
+        {
+            return Err(StoreError::Mismatch {
+                path: path.to_path_buf(),
+                what: "target",
+                detail: format!(
+                    "it was used for app {sdkappid} at {target}, this run is for app {} at {}",
+                    id.sdkappid, id.target
+                ),
+            });
+        }
+        Some(_) => {
+            conn.execute(
+                "UPDATE run SET target = ?1, sdkappid = ?2, admin = ?3, config = ?4, updated_at = ?5",
+                params![id.target, id.sdkappid, id.admin, id.config, now],
+            )
+            .map_err(sql)?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an export that is neither one already staged in this store nor a delta of one.
+pub fn check_export(
+    conn: &Connection,
+    path: &Path,
+    fingerprint: &str,
+    delta_of: Option<i64>,
+    reuse: bool,
+) -> Result<(), StoreError> {
+    let sql = |source| StoreError::Sql {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut stmt = conn
+        .prepare("SELECT fingerprint, watermark, root FROM export ORDER BY id")
+        .map_err(sql)?;
+    let staged: Vec<(String, Option<i64>, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(sql)?;
+    let Some((_, _, first_root)) = staged.first() else {
+        return Ok(());
+    };
+    let same = staged.iter().any(|(f, _, _)| f == fingerprint);
+    let delta = delta_of.is_some_and(|d| staged.iter().any(|(_, w, _)| *w == Some(d)));
+    if same || delta || reuse {
+        return Ok(());
+    }
+    Err(StoreError::Mismatch {
+        path: path.to_path_buf(),
+        what: "export",
+        detail: format!("it holds the export staged from {first_root}, which differs from this one (manifest or file sizes)"),
+    })
+}
+
+/// One staged item still to import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingItem {
+    /// Its id within its kind.
+    pub id: i64,
+    /// The export it comes from.
+    pub export_id: i64,
+    /// Its line in the source file.
+    pub line: u64,
+    /// Its byte range in the (readable) source file.
+    pub offset: u64,
+    /// Its length.
+    pub len: u64,
+    /// Friends: the owner's account item; members and group messages: the group item.
+    pub parent: Option<i64>,
+    /// The highest account item it needs (-1: none).
+    pub needs: i64,
+    /// Messages: send time; groups: creation time.
+    pub t: i64,
+}
+
+/// The pending items of `kind`, in the order they should go (a group's messages oldest first).
+pub fn pending(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<PendingItem>> {
+    let order = match kind {
+        Kind::GroupMessage => "parent, t, id",
+        Kind::Friend | Kind::GroupMember => "parent, id",
+        _ => "id",
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, export_id, line, offset, len, parent, needs, t FROM item
+         WHERE kind = ?1 AND state = 0 ORDER BY {order}"
+    ))?;
+    let rows = stmt.query_map([kind.code()], |r| {
+        Ok(PendingItem {
+            id: r.get(0)?,
+            export_id: r.get(1)?,
+            line: r.get(2)?,
+            offset: r.get(3)?,
+            len: r.get(4)?,
+            parent: r.get(5)?,
+            needs: r.get(6)?,
+            t: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Item ids of `kind` in `state`.
+pub fn ids_in_state(conn: &Connection, kind: Kind, state: ItemState) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare("SELECT id FROM item WHERE kind = ?1 AND state = ?2")?;
+    let rows = stmt.query_map(params![kind.code(), state.code()], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Per group item: the number of its messages not yet settled (pending).
+pub fn open_messages_per_group(conn: &Connection) -> rusqlite::Result<HashMap<i64, u64>> {
+    let mut stmt = conn.prepare(
+        "SELECT parent, COUNT(*) FROM item WHERE kind = ?1 AND state = 0 AND parent IS NOT NULL GROUP BY parent",
+    )?;
+    let rows = stmt.query_map([Kind::GroupMessage.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Every group's high-water mark: group item → (newest SendTime, newest MsgSeq).
+pub fn group_marks(conn: &Connection) -> rusqlite::Result<HashMap<i64, (i64, i64)>> {
+    let mut stmt = conn.prepare("SELECT grp, last_time, last_seq FROM group_mark")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+    rows.collect()
+}
+
+/// A request that was sent and never settled (the process stopped while it was in flight).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// Its number.
+    pub request: i64,
+    /// Its items' kind.
+    pub kind: Kind,
+    /// The group, for group APIs.
+    pub group: Option<i64>,
+    /// The items.
+    pub items: Vec<i64>,
+}
+
+/// Every journal entry.
+pub fn journal(conn: &Connection) -> rusqlite::Result<Vec<JournalEntry>> {
+    let mut stmt =
+        conn.prepare("SELECT request, kind, grp, items FROM journal ORDER BY request")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (request, kind, group, items) = row?;
+        let Some(kind) = Kind::from_code(kind) else {
+            continue;
+        };
+        let items = items.split(',').filter_map(|s| s.parse().ok()).collect();
+        out.push(JournalEntry {
+            request,
+            kind,
+            group,
+            items,
+        });
+    }
+    Ok(out)
+}
+
+/// The highest request number used so far (requests are numbered across restarts).
+pub fn last_request(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(request), 0) FROM journal", [], |r| {
+        r.get(0)
+    })
+}
+
+/// Where to read each export's files: (export, kind) → path.
+pub fn read_paths(conn: &Connection) -> rusqlite::Result<HashMap<(i64, Kind), PathBuf>> {
+    let mut stmt = conn.prepare("SELECT export_id, kind, read_path FROM source_file")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (export, kind, path) = row?;
+        if let Some(kind) = Kind::from_code(kind) {
+            out.insert((export, kind), PathBuf::from(path));
+        }
+    }
+    Ok(out)
+}
+
+/// Failures grouped by API and code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureGroup {
+    /// The API.
+    pub api: String,
+    /// The code (none: the engine's own refusal, e.g. a missing dependency).
+    pub code: Option<i64>,
+    /// Items failed.
+    pub count: u64,
+    /// Whether a retry can succeed.
+    pub retryable: bool,
+    /// One of the messages.
+    pub sample: String,
+}
+
+/// Failed items (state failed), grouped by API and code, most first.
+pub fn failure_groups(conn: &Connection) -> rusqlite::Result<Vec<FailureGroup>> {
+    let mut stmt = conn.prepare(
+        "SELECT f.api, f.code, COUNT(*), MAX(f.retryable), MIN(f.info) FROM failure f
+         JOIN item i ON i.kind = f.kind AND i.id = f.id WHERE i.state = 2
+         GROUP BY f.api, f.code ORDER BY COUNT(*) DESC, f.api, f.code",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(FailureGroup {
+            api: r.get(0)?,
+            code: r.get(1)?,
+            count: r.get(2)?,
+            retryable: r.get(3)?,
+            sample: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// One failed item, for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureRow {
+    /// The stage.
+    pub kind: Kind,
+    /// The record (`u0001`, `u1→u2`, `g1/u2`, a message id).
+    pub record: String,
+    /// The source file.
+    pub file: String,
+    /// Its line there.
+    pub line: u64,
+    /// The API.
+    pub api: String,
+    /// The code.
+    pub code: Option<i64>,
+    /// What was said.
+    pub info: String,
+    /// Attempts made.
+    pub attempts: u64,
+    /// Whether a retry can succeed.
+    pub retryable: bool,
+}
+
+/// Failed items matching `filter`, in stage and record order.
+pub fn failures(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<Vec<FailureRow>> {
+    let (cond, args) = filter.condition();
+    let sql = format!(
+        "SELECT i.kind, i.key, COALESCE(s.name, ''), i.line, f.api, f.code, f.info, f.attempts, f.retryable
+         FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id
+         LEFT JOIN source_file s ON s.export_id = i.export_id AND s.kind = i.kind
+         WHERE {cond} ORDER BY i.kind, i.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+        let kind = Kind::from_code(r.get(0)?).unwrap_or(Kind::Account);
+        let key: String = r.get(1)?;
+        Ok(FailureRow {
+            kind,
+            record: display_key(kind, &key),
+            file: r.get(2)?,
+            line: r.get(3)?,
+            api: r.get(4)?,
+            code: r.get(5)?,
+            info: r.get(6)?,
+            attempts: r.get(7)?,
+            retryable: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}

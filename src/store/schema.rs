@@ -1,0 +1,174 @@
+//! The store's schema, as an ordered list of migrations applied in one transaction each.
+//!
+//! `PRAGMA user_version` records how many have been applied, so an older store is brought up
+//! to date on open and a newer one (written by a later cutover) is refused rather than misread.
+
+use rusqlite::Connection;
+
+/// Every migration, in order. Never edit one that has shipped: add another.
+const MIGRATIONS: &[&str] = &[
+    // 1: the run, the staged exports, items, failures, the journal, high-water marks, audit.
+    r#"
+    CREATE TABLE run (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        created_at      INTEGER NOT NULL,
+        target          TEXT NOT NULL,
+        sdkappid        INTEGER NOT NULL,
+        admin           TEXT NOT NULL,
+        config          TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        heartbeat_at    INTEGER,
+        owner_pid       INTEGER
+    );
+    CREATE TABLE export (
+        id              INTEGER PRIMARY KEY,
+        root            TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        exported_at     INTEGER NOT NULL,
+        watermark       INTEGER,
+        delta_of        INTEGER,
+        staged_at       INTEGER NOT NULL
+    );
+    CREATE TABLE source_file (
+        export_id       INTEGER NOT NULL REFERENCES export(id),
+        kind            INTEGER NOT NULL,
+        name            TEXT NOT NULL,
+        read_path       TEXT NOT NULL,
+        records         INTEGER NOT NULL,
+        invalid         INTEGER NOT NULL,
+        PRIMARY KEY (export_id, kind)
+    );
+    CREATE TABLE item (
+        kind            INTEGER NOT NULL,
+        id              INTEGER NOT NULL,
+        export_id       INTEGER NOT NULL,
+        key             TEXT NOT NULL,
+        line            INTEGER NOT NULL,
+        offset          INTEGER NOT NULL,
+        len             INTEGER NOT NULL,
+        parent          INTEGER,
+        needs           INTEGER NOT NULL,
+        t               INTEGER NOT NULL DEFAULT 0,
+        state           INTEGER NOT NULL DEFAULT 0,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX item_by_key ON item (kind, key);
+    CREATE INDEX item_by_state ON item (kind, state);
+    CREATE TABLE invalid (
+        export_id       INTEGER NOT NULL,
+        kind            INTEGER NOT NULL,
+        file            TEXT NOT NULL,
+        line            INTEGER NOT NULL,
+        record          TEXT NOT NULL,
+        field           TEXT NOT NULL,
+        rule            TEXT NOT NULL,
+        reason          TEXT NOT NULL
+    );
+    CREATE TABLE failure (
+        kind            INTEGER NOT NULL,
+        id              INTEGER NOT NULL,
+        api             TEXT NOT NULL,
+        code            INTEGER,
+        info            TEXT NOT NULL,
+        retryable       INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL,
+        first_at        INTEGER NOT NULL,
+        last_at         INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE journal (
+        request         INTEGER PRIMARY KEY,
+        kind            INTEGER NOT NULL,
+        api             TEXT NOT NULL,
+        grp             INTEGER,
+        items           TEXT NOT NULL,
+        sent_at         INTEGER NOT NULL
+    );
+    CREATE TABLE group_mark (
+        grp             INTEGER PRIMARY KEY,
+        last_time       INTEGER NOT NULL,
+        last_seq        INTEGER NOT NULL
+    );
+    CREATE TABLE audit (
+        id              INTEGER PRIMARY KEY,
+        at              INTEGER NOT NULL,
+        actor           TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        detail          TEXT NOT NULL,
+        reason          TEXT NOT NULL
+    );
+    CREATE TABLE step (
+        name            TEXT PRIMARY KEY,
+        position        INTEGER NOT NULL,
+        state           TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        started_at      INTEGER,
+        ended_at        INTEGER
+    );
+    CREATE TABLE sample (
+        at              INTEGER NOT NULL,
+        kind            INTEGER NOT NULL,
+        done            INTEGER NOT NULL,
+        failed          INTEGER NOT NULL,
+        calls           INTEGER NOT NULL,
+        PRIMARY KEY (at, kind)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Why a store could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// A later cutover wrote this store.
+    #[error("the store has schema version {found}; this cutover knows up to {SCHEMA_VERSION}: use a newer cutover")]
+    TooNew {
+        /// The version found.
+        found: i64,
+    },
+    /// SQLite refused.
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Applies the migrations `conn` does not have yet.
+pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(SchemaError::TooNew { found });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_a_newer_store() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(SchemaError::TooNew { .. })
+        ));
+    }
+}

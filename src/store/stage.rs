@@ -1,0 +1,382 @@
+//! Staging: one validating pass over an export that records, for every valid record, where it
+//! is (file, line, byte range) and what it waits for — never the record itself.
+//!
+//! Items are keyed by their natural key (account id, owner+friend, message id, …), so a later
+//! delta export staged into the same store updates what changed and adds what is new: accounts,
+//! profiles, friends, groups and members are re-imported when a delta changes them (re-import
+//! overwrites), messages are added only when new.
+
+use super::{cache_dir, now_secs, pair_key, Kind, StoreError};
+use crate::source::{validate_export_with, ExportDir, ExportError, Loc, Problem, Valid};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why staging failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The export could not be read.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// A `.gz` file could not be decompressed into the store's cache.
+    #[error("decompressing {path} into {cache}: {source}")]
+    Decompress {
+        /// The export file.
+        path: PathBuf,
+        /// The cache directory.
+        cache: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The store refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What staging found, per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Staged {
+    /// The export's row in the store.
+    pub export_id: i64,
+    /// False when this export had been staged before (nothing was read again).
+    pub fresh: bool,
+    /// Per kind: records read, and those skipped as invalid.
+    pub counts: Vec<(Kind, u64, u64)>,
+}
+
+/// A fingerprint of an export: its manifest and its files' names and sizes.
+pub fn fingerprint(export: &ExportDir) -> String {
+    let m = &export.manifest;
+    let mut out = format!(
+        "exported_at={};source={};watermark={:?};delta_of={:?}",
+        m.exported_at,
+        m.source.as_deref().unwrap_or(""),
+        m.watermark,
+        m.delta_of
+    );
+    for kind in Kind::ALL {
+        if let Some(path) = export.path(kind.file()) {
+            let size = std::fs::metadata(path).map_or(0, |md| md.len());
+            out.push_str(&format!(";{}={size}", export.display_name(kind.file())));
+        }
+    }
+    out
+}
+
+/// Stages `export` into the store at `store_path` (through `conn`, its writing connection),
+/// unless the same export is staged already.
+pub fn stage_export(
+    conn: &mut Connection,
+    store_path: &Path,
+    export: &ExportDir,
+) -> Result<Staged, StageError> {
+    let sql = |source| StoreError::Sql {
+        path: store_path.to_path_buf(),
+        source,
+    };
+    let print = fingerprint(export);
+    let known: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM export WHERE fingerprint = ?1",
+            [&print],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    if let Some(export_id) = known {
+        let counts = file_counts(conn, export_id).map_err(sql)?;
+        return Ok(Staged {
+            export_id,
+            fresh: false,
+            counts,
+        });
+    }
+    let readable = readable_copy(export, &cache_dir(store_path))?;
+    let tx = conn.transaction().map_err(sql)?;
+    let m = &export.manifest;
+    tx.execute(
+        "INSERT INTO export (root, fingerprint, exported_at, watermark, delta_of, staged_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            export.root.to_string_lossy(),
+            print,
+            m.exported_at,
+            m.watermark,
+            m.delta_of,
+            now_secs()
+        ],
+    )
+    .map_err(sql)?;
+    let export_id = tx.last_insert_rowid();
+    let loader = Loader::new(&tx, export_id).map_err(sql)?;
+    let loader = RefCell::new(loader);
+    let report = validate_export_with(
+        &readable,
+        &mut |p| loader.borrow_mut().invalid(&p),
+        &mut |loc, record| loader.borrow_mut().valid(loc, record),
+    )?;
+    let loader = loader.into_inner();
+    if let Some(e) = loader.error {
+        return Err(sql(e).into());
+    }
+    for (kind, summary) in Kind::ALL.into_iter().zip(file_order(&report.files)) {
+        let Some(summary) = summary else { continue };
+        let Some(read_path) = readable.path(kind.file()) else {
+            continue;
+        };
+        tx.execute(
+            "INSERT INTO source_file (export_id, kind, name, read_path, records, invalid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                export_id,
+                kind.code(),
+                summary.file,
+                read_path.to_string_lossy(),
+                summary.records,
+                summary.invalid
+            ],
+        )
+        .map_err(sql)?;
+    }
+    tx.commit().map_err(sql)?;
+    let counts = file_counts(conn, export_id).map_err(sql)?;
+    Ok(Staged {
+        export_id,
+        fresh: true,
+        counts,
+    })
+}
+
+/// The report's summaries in [`Kind::ALL`] order.
+fn file_order(files: &[crate::source::FileSummary]) -> Vec<Option<&crate::source::FileSummary>> {
+    Kind::ALL
+        .iter()
+        .map(|k| {
+            files
+                .iter()
+                .find(|f| f.present && Kind::of_file_name(&f.file) == Some(*k))
+        })
+        .collect()
+}
+
+fn file_counts(conn: &Connection, export_id: i64) -> rusqlite::Result<Vec<(Kind, u64, u64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT kind, records, invalid FROM source_file WHERE export_id = ?1 ORDER BY kind",
+    )?;
+    let rows = stmt.query_map([export_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, u64>(1)?,
+            r.get::<_, u64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, records, invalid) = row?;
+        if let Some(kind) = Kind::from_code(kind) {
+            out.push((kind, records, invalid));
+        }
+    }
+    Ok(out)
+}
+
+/// The export with every `.gz` file replaced by a decompressed copy in `cache`.
+fn readable_copy(export: &ExportDir, cache: &Path) -> Result<ExportDir, StageError> {
+    let mut readable = export.clone();
+    for kind in Kind::ALL {
+        let Some(path) = export.path(kind.file()) else {
+            continue;
+        };
+        if path.extension().is_none_or(|e| e != "gz") {
+            continue;
+        }
+        let failed = |source| StageError::Decompress {
+            path: path.to_path_buf(),
+            cache: cache.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(cache).map_err(failed)?;
+        let copy = cache.join(format!(
+            "{}-{}",
+            export.manifest.exported_at,
+            kind.file().file_name()
+        ));
+        let mut input = flate2::read::MultiGzDecoder::new(File::open(path).map_err(failed)?);
+        let mut output = io::BufWriter::new(File::create(&copy).map_err(failed)?);
+        io::copy(&mut input, &mut output).map_err(failed)?;
+        io::Write::flush(&mut output).map_err(failed)?;
+        readable.replace_path(kind.file(), copy);
+    }
+    Ok(readable)
+}
+
+/// Inserts items as the validator hands them over.
+struct Loader<'t> {
+    tx: &'t Transaction<'t>,
+    export_id: i64,
+    next_id: HashMap<Kind, i64>,
+    accounts: HashMap<String, i64>,
+    groups: HashMap<String, i64>,
+    error: Option<rusqlite::Error>,
+}
+
+impl<'t> Loader<'t> {
+    fn new(tx: &'t Transaction<'t>, export_id: i64) -> rusqlite::Result<Self> {
+        let mut next_id = HashMap::new();
+        for kind in Kind::ALL {
+            let max: Option<i64> = tx.query_row(
+                "SELECT MAX(id) FROM item WHERE kind = ?1",
+                [kind.code()],
+                |r| r.get(0),
+            )?;
+            next_id.insert(kind, max.map_or(0, |m| m + 1));
+        }
+        Ok(Self {
+            tx,
+            export_id,
+            next_id,
+            accounts: keys_of(tx, Kind::Account)?,
+            groups: keys_of(tx, Kind::Group)?,
+            error: None,
+        })
+    }
+
+    fn invalid(&mut self, p: &Problem) {
+        let kind = Kind::of_file_name(&p.file).map_or(-1, Kind::code);
+        let result = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO invalid (export_id, kind, file, line, record, field, rule, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    self.export_id,
+                    kind,
+                    p.file,
+                    p.line,
+                    p.record,
+                    p.field,
+                    p.rule.name(),
+                    p.reason
+                ])
+            });
+        self.keep_error(result.map(|_| ()));
+    }
+
+    fn valid(&mut self, loc: Loc, record: Valid<'_>) {
+        let account = |s: &HashMap<String, i64>, id: &str| s.get(id).copied().unwrap_or(-1);
+        let (kind, key, parent, needs, t) = match record {
+            Valid::Account(a) => (Kind::Account, a.id.clone(), None, -1, 0),
+            Valid::Profile(p) => {
+                let needs = account(&self.accounts, &p.id);
+                (Kind::Profile, p.id.clone(), None, needs, 0)
+            }
+            Valid::Friend(f) => {
+                let owner = account(&self.accounts, &f.owner);
+                let needs = owner.max(account(&self.accounts, &f.friend));
+                (
+                    Kind::Friend,
+                    pair_key(&f.owner, &f.friend),
+                    Some(owner),
+                    needs,
+                    0,
+                )
+            }
+            Valid::C2cMessage(m) => {
+                let needs = account(&self.accounts, &m.from).max(account(&self.accounts, &m.to));
+                (Kind::C2cMessage, m.id.clone(), None, needs, m.sent_at)
+            }
+            Valid::Group(g) => {
+                let needs = g
+                    .owner
+                    .as_deref()
+                    .map_or(-1, |o| account(&self.accounts, o));
+                (Kind::Group, g.id.clone(), None, needs, g.created_at)
+            }
+            Valid::GroupMember(m) => {
+                let group = self.groups.get(&m.group).copied();
+                let needs = account(&self.accounts, &m.member);
+                (
+                    Kind::GroupMember,
+                    pair_key(&m.group, &m.member),
+                    group,
+                    needs,
+                    0,
+                )
+            }
+            Valid::GroupMessage(m) => {
+                let group = self.groups.get(&m.group).copied();
+                let needs = account(&self.accounts, &m.from);
+                (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
+            }
+        };
+        let id = self.next_id.get(&kind).copied().unwrap_or(0);
+        // Messages are added once; every other kind takes the newest export's version.
+        let on_conflict = match kind {
+            Kind::C2cMessage | Kind::GroupMessage => "DO NOTHING",
+            _ => {
+                "DO UPDATE SET export_id = excluded.export_id, line = excluded.line,
+                  offset = excluded.offset, len = excluded.len, needs = excluded.needs,
+                  t = excluded.t, state = 0"
+            }
+        };
+        let sql = format!(
+            "INSERT INTO item (kind, id, export_id, key, line, offset, len, parent, needs, t)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (kind, key) {on_conflict} RETURNING id"
+        );
+        let result = self.tx.prepare_cached(&sql).and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    kind.code(),
+                    id,
+                    self.export_id,
+                    key,
+                    loc.line,
+                    loc.offset,
+                    loc.len,
+                    parent,
+                    needs,
+                    t
+                ],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+        });
+        match result {
+            Ok(stored) => {
+                let stored = stored.unwrap_or(id);
+                if stored == id {
+                    self.next_id.insert(kind, id + 1);
+                }
+                match record {
+                    Valid::Account(a) => {
+                        self.accounts.insert(a.id.clone(), stored);
+                    }
+                    Valid::Group(g) => {
+                        self.groups.insert(g.id.clone(), stored);
+                    }
+                    _ => {}
+                }
+            }
+            Err(e) => self.keep_error(Err(e)),
+        }
+    }
+
+    fn keep_error(&mut self, result: rusqlite::Result<()>) {
+        if let (Err(e), None) = (result, &self.error) {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// Key → id of every staged item of `kind` (for deltas, which refer to earlier exports).
+fn keys_of(tx: &Transaction<'_>, kind: Kind) -> rusqlite::Result<HashMap<String, i64>> {
+    let mut stmt = tx.prepare("SELECT key, id FROM item WHERE kind = ?1")?;
+    let rows = stmt.query_map([kind.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}

@@ -1,0 +1,390 @@
+//! The one writer: a thread that owns the writing connection, applies what the engine sends
+//! in batches (one transaction each), and only then publishes the new counts — persist, then
+//! publish, so nothing on screen is ahead of the store.
+
+use super::{now_secs, ItemState, Kind};
+use rusqlite::{params, Connection, Transaction};
+use std::collections::BTreeMap;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Operations applied per transaction at most (a commit also happens whenever the queue is
+/// empty, so latency stays low when traffic is light).
+const MAX_BATCH: usize = 4096;
+/// How often a throughput sample and the heartbeat are written.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// An item refused for good, or failing for now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedItem {
+    /// The item.
+    pub id: i64,
+    /// The API that refused it.
+    pub api: &'static str,
+    /// The code, when the target gave one.
+    pub code: Option<i64>,
+    /// What the target (or the engine) said.
+    pub info: String,
+    /// Whether sending it again can succeed.
+    pub retryable: bool,
+}
+
+/// The outcome of one request, for the items it carried.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settled {
+    /// The journal entry to close, if the request was journaled.
+    pub request: Option<i64>,
+    /// What the items are.
+    pub kind: Option<Kind>,
+    /// Items the target took.
+    pub done: Vec<i64>,
+    /// Items it refused for good.
+    pub failed: Vec<FailedItem>,
+    /// Items that stay pending (their attempt is counted).
+    pub retry: Vec<i64>,
+    /// A group's new high-water mark: (group item, newest SendTime, newest MsgSeq).
+    pub mark: Option<(i64, i64, i64)>,
+}
+
+/// What the engine asks the writer to record.
+#[derive(Debug)]
+pub enum Op {
+    /// A request is about to be sent: its journal entry. `ack` is answered after the commit.
+    Sent {
+        /// The request's number (unique in the run).
+        request: i64,
+        /// The items' kind.
+        kind: Kind,
+        /// The group, for group messages and members.
+        group: Option<i64>,
+        /// The items it carries.
+        items: Vec<i64>,
+        /// Answered once the entry is committed.
+        ack: Option<oneshot::Sender<()>>,
+    },
+    /// A request's outcome.
+    Settled(Settled),
+    /// An operator action (or the engine's own decision) for the audit table.
+    Audit {
+        /// `operator`, `engine` or `cli`.
+        actor: String,
+        /// `pause`, `resume`, `retry`, …
+        action: String,
+        /// What exactly.
+        detail: String,
+        /// Why.
+        reason: String,
+    },
+    /// The run's state and its reason.
+    RunState {
+        /// `running`, `paused`, …
+        state: String,
+        /// Why.
+        reason: String,
+    },
+    /// A runbook step's state.
+    Step {
+        /// The step.
+        name: String,
+        /// Its position.
+        position: i64,
+        /// Its state.
+        state: String,
+        /// Why.
+        reason: String,
+    },
+    /// Failed items go back to pending (retry) or to skipped (skip); answered with how many
+    /// moved, per kind. The audit entry is sent separately.
+    MoveFailed {
+        /// Which failures.
+        filter: super::queries::FailureFilter,
+        /// [`ItemState::Pending`] or [`ItemState::Skipped`].
+        to: ItemState,
+        /// How many moved, per kind.
+        ack: oneshot::Sender<BTreeMap<Kind, u64>>,
+    },
+    /// Answered once everything sent before it is committed.
+    Flush(oneshot::Sender<()>),
+    /// Commit what came before and stop (sent by [`Writer::finish`]).
+    Stop,
+}
+
+/// Counts as committed: per kind, items per state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// Per kind: pending, done, failed, skipped.
+    pub items: BTreeMap<Kind, [u64; 4]>,
+    /// Requests journaled and not yet settled.
+    pub in_flight: u64,
+}
+
+/// The handle to the writer thread.
+pub struct Writer {
+    tx: mpsc::UnboundedSender<Op>,
+    thread: Option<JoinHandle<Result<(), rusqlite::Error>>>,
+    committed: watch::Receiver<Committed>,
+}
+
+impl Writer {
+    /// Starts the writer on `conn`.
+    pub fn start(conn: Connection) -> Result<Writer, rusqlite::Error> {
+        let counts = super::queries::item_counts(&conn)?;
+        let in_flight: u64 = conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?;
+        let committed = Committed {
+            items: counts,
+            in_flight,
+        };
+        let (pub_tx, pub_rx) = watch::channel(committed.clone());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || write_loop(conn, rx, pub_tx, committed))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(Writer {
+            tx,
+            thread: Some(thread),
+            committed: pub_rx,
+        })
+    }
+
+    /// A sender for operations.
+    pub fn sender(&self) -> mpsc::UnboundedSender<Op> {
+        self.tx.clone()
+    }
+
+    /// The committed counts, updated after every commit.
+    pub fn committed(&self) -> watch::Receiver<Committed> {
+        self.committed.clone()
+    }
+
+    /// Commits everything sent so far and stops the thread; reports its first error.
+    /// Operations sent after this (by clones of the sender) are not applied.
+    pub fn finish(mut self) -> Result<(), rusqlite::Error> {
+        let _ = self.tx.send(Op::Stop);
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(rusqlite::Error::InvalidQuery),
+            None => Ok(()),
+        }
+    }
+}
+
+fn write_loop(
+    mut conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Op>,
+    publish: watch::Sender<Committed>,
+    mut committed: Committed,
+) -> Result<(), rusqlite::Error> {
+    let mut last_sample = Instant::now();
+    let mut stopping = false;
+    while let Some(first) = rx.blocking_recv() {
+        let mut ops = vec![first];
+        while ops.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => ops.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut acks = Vec::new();
+        let tx = conn.transaction()?;
+        for op in ops {
+            if matches!(op, Op::Stop) {
+                stopping = true;
+                break;
+            }
+            apply(&tx, op, &mut committed, &mut acks)?;
+        }
+        if last_sample.elapsed() >= SAMPLE_EVERY {
+            sample(&tx, &committed)?;
+            last_sample = Instant::now();
+        }
+        tx.commit()?;
+        publish.send_replace(committed.clone());
+        for ack in acks {
+            ack();
+        }
+        if stopping {
+            break;
+        }
+    }
+    let tx = conn.transaction()?;
+    sample(&tx, &committed)?;
+    tx.execute("UPDATE run SET heartbeat_at = NULL, owner_pid = NULL", [])?;
+    tx.commit()?;
+    // Fold the WAL back into the database so a copied store file is complete.
+    conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+    Ok(())
+}
+
+type Ack = Box<dyn FnOnce() + Send>;
+
+fn apply(
+    tx: &Transaction<'_>,
+    op: Op,
+    committed: &mut Committed,
+    acks: &mut Vec<Ack>,
+) -> Result<(), rusqlite::Error> {
+    let now = now_secs();
+    match op {
+        Op::Sent {
+            request,
+            kind,
+            group,
+            items,
+            ack,
+        } => {
+            let list = items
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO journal (request, kind, api, grp, items, sent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                request,
+                kind.code(),
+                kind.api().command(),
+                group,
+                list,
+                now
+            ])?;
+            committed.in_flight += 1;
+            if let Some(ack) = ack {
+                acks.push(Box::new(move || {
+                    let _ = ack.send(());
+                }));
+            }
+        }
+        Op::Settled(s) => settle(tx, s, committed, now)?,
+        Op::Audit {
+            actor,
+            action,
+            detail,
+            reason,
+        } => {
+            tx.execute(
+                "INSERT INTO audit (at, actor, action, detail, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![now, actor, action, detail, reason],
+            )?;
+        }
+        Op::RunState { state, reason } => {
+            tx.execute(
+                "UPDATE run SET state = ?1, reason = ?2, updated_at = ?3",
+                params![state, reason, now],
+            )?;
+        }
+        Op::Step {
+            name,
+            position,
+            state,
+            reason,
+        } => {
+            tx.execute(
+                "INSERT INTO step (name, position, state, reason, started_at, ended_at)
+                 VALUES (?1, ?2, ?3, ?4,
+                         CASE WHEN ?3 = 'running' THEN ?5 END,
+                         CASE WHEN ?3 IN ('done', 'failed', 'skipped') THEN ?5 END)
+                 ON CONFLICT (name) DO UPDATE SET state = ?3, reason = ?4,
+                     started_at = COALESCE(started_at, CASE WHEN ?3 = 'running' THEN ?5 END),
+                     ended_at = CASE WHEN ?3 IN ('done', 'failed', 'skipped') THEN ?5 END",
+                params![name, position, state, reason, now],
+            )?;
+        }
+        Op::MoveFailed { filter, to, ack } => {
+            let moved = super::queries::move_failed(tx, &filter, to)?;
+            for (kind, n) in &moved {
+                let row = committed.items.entry(*kind).or_default();
+                row[ItemState::Failed as usize] =
+                    row[ItemState::Failed as usize].saturating_sub(*n);
+                row[to as usize] += n;
+            }
+            acks.push(Box::new(move || {
+                let _ = ack.send(moved);
+            }));
+        }
+        Op::Flush(ack) => acks.push(Box::new(move || {
+            let _ = ack.send(());
+        })),
+        Op::Stop => {}
+    }
+    Ok(())
+}
+
+fn settle(
+    tx: &Transaction<'_>,
+    s: Settled,
+    committed: &mut Committed,
+    now: i64,
+) -> Result<(), rusqlite::Error> {
+    if let Some(request) = s.request {
+        if tx.execute("DELETE FROM journal WHERE request = ?1", [request])? > 0 {
+            committed.in_flight = committed.in_flight.saturating_sub(1);
+        }
+    }
+    let Some(kind) = s.kind else { return Ok(()) };
+    let row = committed.items.entry(kind).or_default();
+    let mut to_state = tx.prepare_cached(
+        "UPDATE item SET state = ?3, attempts = attempts + 1
+         WHERE kind = ?1 AND id = ?2 AND state = 0",
+    )?;
+    for id in &s.done {
+        if to_state.execute(params![kind.code(), id, 1])? > 0 {
+            row[0] = row[0].saturating_sub(1);
+            row[1] += 1;
+        }
+    }
+    let mut fail = tx.prepare_cached(
+        "INSERT INTO failure (kind, id, api, code, info, retryable, attempts, first_at, last_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT attempts FROM item WHERE kind = ?1 AND id = ?2), ?7, ?7)
+         ON CONFLICT (kind, id) DO UPDATE SET api = ?3, code = ?4, info = ?5, retryable = ?6,
+             attempts = excluded.attempts, last_at = ?7",
+    )?;
+    for f in &s.failed {
+        if to_state.execute(params![kind.code(), f.id, 2])? > 0 {
+            row[0] = row[0].saturating_sub(1);
+            row[2] += 1;
+            fail.execute(params![
+                kind.code(),
+                f.id,
+                f.api,
+                f.code,
+                f.info,
+                f.retryable,
+                now
+            ])?;
+        }
+    }
+    let mut attempt = tx.prepare_cached(
+        "UPDATE item SET attempts = attempts + 1 WHERE kind = ?1 AND id = ?2 AND state = 0",
+    )?;
+    for id in &s.retry {
+        attempt.execute(params![kind.code(), id])?;
+    }
+    if let Some((group, time, seq)) = s.mark {
+        tx.prepare_cached(
+            "INSERT INTO group_mark (grp, last_time, last_seq) VALUES (?1, ?2, ?3)
+             ON CONFLICT (grp) DO UPDATE SET last_time = MAX(last_time, ?2),
+                 last_seq = MAX(last_seq, ?3)",
+        )?
+        .execute(params![group, time, seq])?;
+    }
+    Ok(())
+}
+
+fn sample(tx: &Transaction<'_>, committed: &Committed) -> Result<(), rusqlite::Error> {
+    let now = now_secs();
+    for (kind, counts) in &committed.items {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO sample (at, kind, done, failed, calls) VALUES (?1, ?2, ?3, ?4, 0)",
+        )?
+        .execute(params![now, kind.code(), counts[1], counts[2]])?;
+    }
+    tx.execute(
+        "UPDATE run SET heartbeat_at = ?1, owner_pid = ?2",
+        params![now, std::process::id()],
+    )?;
+    Ok(())
+}
