@@ -1,0 +1,444 @@
+//! What is left to import and what may go next: the per-entity dependencies of design.md.
+//!
+//! Pure bookkeeping, no I/O and no clock of its own (the caller passes `now`), so every rule
+//! is unit-tested: an item that needs accounts waits until they are resolved (imported or
+//! refused); a group's messages go after the group, one batch at a time and oldest first; its
+//! members after its messages; a group that cannot be imported fails what depends on it.
+
+use super::job::{Job, JobKind};
+use crate::store::queries::PendingItem;
+use crate::store::writer::{FailedItem, Settled};
+use crate::store::Kind;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::Instant;
+
+/// Items per call, per kind (design.md's stage table).
+pub fn batch_limit(kind: Kind, configured: Option<usize>) -> usize {
+    let default = match kind {
+        Kind::Account => 100,
+        Kind::Friend => 1000,
+        Kind::GroupMessage => 7,
+        Kind::GroupMember => 20,
+        Kind::Profile | Kind::C2cMessage | Kind::Group => 1,
+    };
+    configured.unwrap_or(default).clamp(1, default)
+}
+
+/// A group's progress.
+#[derive(Debug, Default)]
+struct GroupState {
+    /// None: not imported yet; Some(true): in the target; Some(false): it will not be.
+    imported: Option<bool>,
+    msgs: VecDeque<PendingItem>,
+    members: VecDeque<PendingItem>,
+    /// A message batch (or a read-back) of this group is in flight or waiting to be retried.
+    busy: bool,
+    /// Its last message request's outcome is unknown: read back before sending more.
+    unresolved: Option<Vec<PendingItem>>,
+    /// Member batches in flight.
+    members_in_flight: usize,
+}
+
+/// The work of one import, as far as it is not yet settled.
+pub struct Work {
+    batch: HashMap<Kind, usize>,
+    unresolved_accounts: BTreeSet<i64>,
+    /// Accounts, profiles, c2c messages and groups, in order of what they need.
+    flat: HashMap<Kind, VecDeque<PendingItem>>,
+    /// Friend entries by owner, owners in order of what they need.
+    owners: VecDeque<Vec<PendingItem>>,
+    groups: HashMap<i64, GroupState>,
+    /// Groups whose messages may go, oldest group first.
+    msg_ready: VecDeque<i64>,
+    /// Groups whose members may go.
+    member_ready: VecDeque<i64>,
+    /// Groups waiting for a sender's account.
+    parked: Vec<i64>,
+    /// Jobs to send again, not before their time.
+    retry: HashMap<Kind, VecDeque<(Instant, Job)>>,
+    /// Items not yet settled, per kind.
+    remaining: HashMap<Kind, u64>,
+    /// Settlements the engine decided itself (dependency failures), for the store.
+    decided: Vec<Settled>,
+}
+
+/// What the store says about groups at the start.
+pub struct GroupsAtStart {
+    /// Group items already in the target.
+    pub done: Vec<i64>,
+    /// Group items failed or skipped: what depends on them cannot go.
+    pub not_imported: Vec<i64>,
+}
+
+impl Work {
+    /// Work over `pending` items (per kind, in the store's order), where `unresolved_accounts`
+    /// are the account items not yet imported nor refused.
+    pub fn new(
+        pending: HashMap<Kind, Vec<PendingItem>>,
+        groups_at_start: GroupsAtStart,
+        batch: HashMap<Kind, usize>,
+    ) -> Work {
+        let mut work = Work {
+            batch,
+            unresolved_accounts: BTreeSet::new(),
+            flat: HashMap::new(),
+            owners: VecDeque::new(),
+            groups: HashMap::new(),
+            msg_ready: VecDeque::new(),
+            member_ready: VecDeque::new(),
+            parked: Vec::new(),
+            retry: HashMap::new(),
+            remaining: HashMap::new(),
+            decided: Vec::new(),
+        };
+        for id in groups_at_start.done {
+            work.groups.entry(id).or_default().imported = Some(true);
+        }
+        for id in groups_at_start.not_imported {
+            work.groups.entry(id).or_default().imported = Some(false);
+        }
+        for (kind, mut items) in pending {
+            work.remaining.insert(kind, items.len() as u64);
+            match kind {
+                Kind::Account => {
+                    work.unresolved_accounts.extend(items.iter().map(|i| i.id));
+                    work.flat.insert(kind, items.into());
+                }
+                Kind::Profile | Kind::C2cMessage | Kind::Group => {
+                    items.sort_by_key(|i| (i.needs, i.id));
+                    work.flat.insert(kind, items.into());
+                }
+                Kind::Friend => work.owners = by_owner(items),
+                Kind::GroupMessage | Kind::GroupMember => {
+                    for item in items {
+                        let group = work.groups.entry(item.parent.unwrap_or(-1)).or_default();
+                        if kind == Kind::GroupMessage {
+                            group.msgs.push_back(item);
+                        } else {
+                            group.members.push_back(item);
+                        }
+                    }
+                }
+            }
+        }
+        let ids: Vec<i64> = work.groups.keys().copied().collect();
+        for id in ids {
+            match work.groups.get(&id).and_then(|g| g.imported) {
+                Some(true) => work.group_ready(id),
+                Some(false) => work.group_lost(id, "its group was not imported"),
+                None => {}
+            }
+        }
+        work
+    }
+
+    /// Items of `kind` not yet settled (queued, in flight or waiting to be retried).
+    pub fn remaining(&self, kind: Kind) -> u64 {
+        self.remaining.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Settlements decided without a request (what depends on a failed group), to record.
+    pub fn take_decided(&mut self) -> Vec<Settled> {
+        std::mem::take(&mut self.decided)
+    }
+
+    /// The next job for the lane of `kind`, if one may go at `now`.
+    pub fn next(&mut self, kind: Kind, now: Instant) -> Option<Job> {
+        if let Some(queue) = self.retry.get_mut(&kind) {
+            if let Some(pos) = queue.iter().position(|(at, _)| *at <= now) {
+                return queue.remove(pos).map(|(_, job)| job);
+            }
+        }
+        let limit = self.batch.get(&kind).copied().unwrap_or(1);
+        match kind {
+            Kind::Account | Kind::Profile | Kind::C2cMessage | Kind::Group => {
+                let floor = self.account_floor();
+                let queue = self.flat.get_mut(&kind)?;
+                let mut items = Vec::new();
+                while items.len() < limit && queue.front().is_some_and(|i| i.needs < floor) {
+                    items.extend(queue.pop_front());
+                }
+                (!items.is_empty()).then(|| Job::items(kind, None, items))
+            }
+            Kind::Friend => {
+                let floor = self.account_floor();
+                let owner = self.owners.front()?;
+                if owner.iter().any(|i| i.needs >= floor) {
+                    return None;
+                }
+                let mut entries = self.owners.pop_front()?;
+                if entries.len() > limit {
+                    let rest = entries.split_off(limit);
+                    self.owners.push_front(rest);
+                }
+                let owner_id = entries.first().and_then(|i| i.parent);
+                Some(Job::items(kind, owner_id, entries))
+            }
+            Kind::GroupMessage => self.next_messages(limit),
+            Kind::GroupMember => self.next_members(limit),
+        }
+    }
+
+    /// The account item below which every account is resolved (all, when none is left).
+    fn account_floor(&self) -> i64 {
+        self.unresolved_accounts
+            .first()
+            .copied()
+            .unwrap_or(i64::MAX)
+    }
+
+    fn next_messages(&mut self, limit: usize) -> Option<Job> {
+        let floor = self.account_floor();
+        while let Some(id) = self.msg_ready.pop_front() {
+            let Some(group) = self.groups.get_mut(&id) else {
+                continue;
+            };
+            if group.busy {
+                continue;
+            }
+            if let Some(items) = group.unresolved.clone() {
+                group.busy = true;
+                return Some(Job {
+                    kind: Kind::GroupMessage,
+                    what: JobKind::ReadBack,
+                    group: Some(id),
+                    items,
+                    attempt: 0,
+                });
+            }
+            let batch: Vec<PendingItem> = group.msgs.iter().take(limit).copied().collect();
+            if batch.is_empty() {
+                continue;
+            }
+            if batch.iter().any(|i| i.needs >= floor) {
+                self.parked.push(id);
+                continue;
+            }
+            group.msgs.drain(..batch.len());
+            group.busy = true;
+            return Some(Job::items(Kind::GroupMessage, Some(id), batch));
+        }
+        None
+    }
+
+    fn next_members(&mut self, limit: usize) -> Option<Job> {
+        let floor = self.account_floor();
+        while let Some(&id) = self.member_ready.front() {
+            let Some(group) = self.groups.get_mut(&id) else {
+                self.member_ready.pop_front();
+                continue;
+            };
+            if group.members.is_empty() {
+                self.member_ready.pop_front();
+                continue;
+            }
+            if group.members.front().is_some_and(|i| i.needs >= floor) {
+                // Members come in file order, not account order: wait for this one's account.
+                return None;
+            }
+            let n = group
+                .members
+                .iter()
+                .take(limit)
+                .take_while(|i| i.needs < floor)
+                .count();
+            let batch: Vec<PendingItem> = group.members.drain(..n).collect();
+            group.members_in_flight += 1;
+            return Some(Job::items(Kind::GroupMember, Some(id), batch));
+        }
+        None
+    }
+
+    /// Records a job's outcome: `done` and `failed` items are settled, the rest of the job
+    /// (if `retry_at` is given) goes back to the queue until then.
+    pub fn settle(
+        &mut self,
+        job: &Job,
+        done: &[i64],
+        failed: &[FailedItem],
+        retry_at: Option<Instant>,
+    ) {
+        let settled = done.len() + failed.len();
+        if let Some(n) = self.remaining.get_mut(&job.kind) {
+            *n = n.saturating_sub(settled as u64);
+        }
+        match job.kind {
+            Kind::Account => {
+                for id in done.iter().chain(failed.iter().map(|f| &f.id)) {
+                    self.unresolved_accounts.remove(id);
+                }
+                let parked = std::mem::take(&mut self.parked);
+                self.msg_ready.extend(parked);
+            }
+            Kind::Group => {
+                for id in done {
+                    self.groups.entry(*id).or_default().imported = Some(true);
+                    self.group_ready(*id);
+                }
+                for f in failed {
+                    self.groups.entry(f.id).or_default().imported = Some(false);
+                    self.group_lost(f.id, "its group was not imported");
+                }
+            }
+            Kind::GroupMember => {
+                if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
+                    g.members_in_flight = g.members_in_flight.saturating_sub(1);
+                }
+            }
+            _ => {}
+        }
+        let open: Vec<PendingItem> = job
+            .items
+            .iter()
+            .filter(|i| !done.contains(&i.id) && !failed.iter().any(|f| f.id == i.id))
+            .copied()
+            .collect();
+        match (retry_at, job.kind) {
+            (Some(at), _) if !open.is_empty() => {
+                let mut again = job.clone();
+                again.items = open;
+                again.attempt += 1;
+                if job.kind == Kind::GroupMember {
+                    if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
+                        g.members_in_flight += 1;
+                    }
+                }
+                self.retry
+                    .entry(job.kind)
+                    .or_default()
+                    .push_back((at, again));
+            }
+            (_, Kind::GroupMessage) => self.message_batch_over(job),
+            _ => {}
+        }
+    }
+
+    /// A message request of `job`'s group may have been applied: read the group back before
+    /// anything else of it goes.
+    pub fn unknown_outcome(&mut self, job: &Job) {
+        if let Some(id) = job.group {
+            if let Some(g) = self.groups.get_mut(&id) {
+                g.unresolved = Some(job.items.clone());
+                g.busy = false;
+                self.msg_ready.push_front(id);
+            }
+        }
+    }
+
+    /// The read-back of a group answered: of the unresolved batch, `present` are in the target,
+    /// `refused` will never be (older than the group's newest message), the rest go again.
+    pub fn resolved(&mut self, job: &Job, present: &[i64], refused: &[FailedItem]) {
+        let Some(id) = job.group else { return };
+        let settled = (present.len() + refused.len()) as u64;
+        if let Some(n) = self.remaining.get_mut(&Kind::GroupMessage) {
+            *n = n.saturating_sub(settled);
+        }
+        if let Some(g) = self.groups.get_mut(&id) {
+            let again: Vec<PendingItem> = job
+                .items
+                .iter()
+                .filter(|i| !present.contains(&i.id) && !refused.iter().any(|f| f.id == i.id))
+                .copied()
+                .collect();
+            for item in again.into_iter().rev() {
+                g.msgs.push_front(item);
+            }
+            g.unresolved = None;
+        }
+        self.message_batch_over(job);
+    }
+
+    /// A read-back could not be made now: try it again at `at`.
+    pub fn read_back_later(&mut self, job: &Job, at: Instant) {
+        let mut again = job.clone();
+        again.attempt += 1;
+        self.retry
+            .entry(Kind::GroupMessage)
+            .or_default()
+            .push_back((at, again));
+    }
+
+    fn message_batch_over(&mut self, job: &Job) {
+        let Some(id) = job.group else { return };
+        let Some(g) = self.groups.get_mut(&id) else {
+            return;
+        };
+        g.busy = false;
+        if g.msgs.is_empty() && g.unresolved.is_none() {
+            self.member_ready.push_back(id);
+        } else {
+            self.msg_ready.push_back(id);
+        }
+    }
+
+    /// The group is in the target: its messages may go, or its members if it has none.
+    fn group_ready(&mut self, id: i64) {
+        let Some(g) = self.groups.get(&id) else {
+            return;
+        };
+        if !g.msgs.is_empty() || g.unresolved.is_some() {
+            self.msg_ready.push_back(id);
+        } else if !g.members.is_empty() {
+            self.member_ready.push_back(id);
+        }
+    }
+
+    /// The group will not be in the target: everything of it fails, saying why.
+    fn group_lost(&mut self, id: i64, why: &str) {
+        let Some(g) = self.groups.get_mut(&id) else {
+            return;
+        };
+        for (kind, items) in [
+            (Kind::GroupMessage, std::mem::take(&mut g.msgs)),
+            (Kind::GroupMember, std::mem::take(&mut g.members)),
+        ] {
+            if items.is_empty() {
+                continue;
+            }
+            if let Some(n) = self.remaining.get_mut(&kind) {
+                *n = n.saturating_sub(items.len() as u64);
+            }
+            let failed = items
+                .iter()
+                .map(|i| FailedItem {
+                    id: i.id,
+                    api: kind.api().command(),
+                    code: None,
+                    info: why.to_string(),
+                    retryable: false,
+                })
+                .collect();
+            self.decided.push(Settled {
+                kind: Some(kind),
+                failed,
+                ..Settled::default()
+            });
+        }
+    }
+
+    /// Groups with messages or members still to go (for the headless line).
+    pub fn groups_open(&self) -> usize {
+        self.groups
+            .values()
+            .filter(|g| !g.msgs.is_empty() || !g.members.is_empty() || g.busy)
+            .count()
+    }
+}
+
+/// Friend entries grouped by owner, owners in order of the highest account they need.
+fn by_owner(items: Vec<PendingItem>) -> VecDeque<Vec<PendingItem>> {
+    let mut map: HashMap<i64, Vec<PendingItem>> = HashMap::new();
+    for item in items {
+        map.entry(item.parent.unwrap_or(-1)).or_default().push(item);
+    }
+    let mut owners: Vec<Vec<PendingItem>> = map.into_values().collect();
+    owners.sort_by_key(|entries| {
+        let needs = entries.iter().map(|i| i.needs).max().unwrap_or(-1);
+        (needs, entries.first().map_or(0, |i| i.id))
+    });
+    owners.into()
+}
+
+#[cfg(test)]
+#[path = "work_tests.rs"]
+mod tests;

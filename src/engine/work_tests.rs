@@ -1,0 +1,182 @@
+//! The dependency rules of [`Work`].
+
+use super::*;
+use crate::engine::job::JobKind;
+use std::time::Duration;
+
+fn item(id: i64, parent: Option<i64>, needs: i64, t: i64) -> PendingItem {
+    PendingItem {
+        id,
+        export_id: 1,
+        line: id as u64 + 1,
+        offset: 0,
+        len: 0,
+        parent,
+        needs,
+        t,
+    }
+}
+
+fn batches() -> HashMap<Kind, usize> {
+    Kind::ALL
+        .into_iter()
+        .map(|k| (k, batch_limit(k, None)))
+        .collect()
+}
+
+fn work(pending: Vec<(Kind, Vec<PendingItem>)>) -> Work {
+    let none = GroupsAtStart {
+        done: Vec::new(),
+        not_imported: Vec::new(),
+    };
+    Work::new(pending.into_iter().collect(), none, batches())
+}
+
+fn ok(w: &mut Work, job: &Job) {
+    w.settle(job, &job.ids(), &[], None);
+}
+
+fn failed(id: i64) -> FailedItem {
+    FailedItem {
+        id,
+        api: "x",
+        code: Some(1),
+        info: "no".into(),
+        retryable: false,
+    }
+}
+
+#[test]
+fn a_friend_entry_waits_for_both_accounts() {
+    let now = Instant::now();
+    let accounts: Vec<_> = (0..150).map(|i| item(i, None, -1, 0)).collect();
+    let mut w = work(vec![
+        (Kind::Account, accounts),
+        (Kind::Friend, vec![item(0, Some(0), 120, 0)]),
+        (Kind::Profile, vec![item(0, None, 3, 0)]),
+    ]);
+    let first = w.next(Kind::Account, now).unwrap();
+    assert_eq!(first.items.len(), 100);
+    let second = w.next(Kind::Account, now).unwrap();
+    assert_eq!(second.items.len(), 50);
+    assert!(w.next(Kind::Friend, now).is_none());
+    ok(&mut w, &first);
+    assert!(w.next(Kind::Profile, now).is_some());
+    assert!(
+        w.next(Kind::Friend, now).is_none(),
+        "account 120 is not in yet"
+    );
+    w.settle(&second, &[], &[failed(120)], None);
+    assert!(
+        w.next(Kind::Friend, now).is_none(),
+        "others of the batch are unresolved"
+    );
+    let rest: Vec<i64> = (100..150).filter(|i| *i != 120).collect();
+    w.settle(&second, &rest, &[], None);
+    assert!(w.next(Kind::Friend, now).is_some());
+    assert_eq!(w.remaining(Kind::Account), 0);
+}
+
+#[test]
+fn group_messages_go_one_batch_at_a_time_then_members() {
+    let now = Instant::now();
+    let msgs: Vec<_> = (0..10).map(|i| item(i, Some(0), -1, 100 + i)).collect();
+    let mut w = work(vec![
+        (Kind::Group, vec![item(0, None, -1, 0)]),
+        (Kind::GroupMessage, msgs),
+        (Kind::GroupMember, vec![item(0, Some(0), -1, 0)]),
+    ]);
+    assert!(
+        w.next(Kind::GroupMessage, now).is_none(),
+        "group not in yet"
+    );
+    let group = w.next(Kind::Group, now).unwrap();
+    ok(&mut w, &group);
+    let first = w.next(Kind::GroupMessage, now).unwrap();
+    assert_eq!(first.ids(), (0..7).collect::<Vec<_>>());
+    assert!(
+        w.next(Kind::GroupMessage, now).is_none(),
+        "one batch per group"
+    );
+    assert!(
+        w.next(Kind::GroupMember, now).is_none(),
+        "members after messages"
+    );
+    ok(&mut w, &first);
+    let second = w.next(Kind::GroupMessage, now).unwrap();
+    assert_eq!(second.ids(), vec![7, 8, 9]);
+    ok(&mut w, &second);
+    let members = w.next(Kind::GroupMember, now).unwrap();
+    assert_eq!(members.group, Some(0));
+    ok(&mut w, &members);
+    assert_eq!(w.remaining(Kind::GroupMessage), 0);
+    assert_eq!(w.remaining(Kind::GroupMember), 0);
+}
+
+#[test]
+fn an_unknown_outcome_reads_back_before_sending_again() {
+    let now = Instant::now();
+    let msgs: Vec<_> = (0..3).map(|i| item(i, Some(5), -1, 100 + i)).collect();
+    let mut w = work(vec![
+        (Kind::Group, vec![item(5, None, -1, 0)]),
+        (Kind::GroupMessage, msgs),
+    ]);
+    let group = w.next(Kind::Group, now).unwrap();
+    ok(&mut w, &group);
+    let batch = w.next(Kind::GroupMessage, now).unwrap();
+    w.unknown_outcome(&batch);
+    let read = w.next(Kind::GroupMessage, now).unwrap();
+    assert_eq!(read.what, JobKind::ReadBack);
+    assert_eq!(read.ids(), vec![0, 1, 2]);
+    assert!(w.next(Kind::GroupMessage, now).is_none());
+    w.resolved(&read, &[0, 1], &[]);
+    let again = w.next(Kind::GroupMessage, now).unwrap();
+    assert_eq!((again.what, again.ids()), (JobKind::Import, vec![2]));
+    ok(&mut w, &again);
+    assert_eq!(w.remaining(Kind::GroupMessage), 0);
+}
+
+#[test]
+fn a_group_that_fails_fails_its_messages_and_members_with_the_reason() {
+    let now = Instant::now();
+    let mut w = work(vec![
+        (Kind::Group, vec![item(0, None, -1, 0)]),
+        (
+            Kind::GroupMessage,
+            vec![item(0, Some(0), -1, 5), item(1, Some(0), -1, 6)],
+        ),
+        (Kind::GroupMember, vec![item(0, Some(0), -1, 0)]),
+    ]);
+    let group = w.next(Kind::Group, now).unwrap();
+    w.settle(&group, &[], &[failed(0)], None);
+    let decided = w.take_decided();
+    let failed: usize = decided.iter().map(|s| s.failed.len()).sum();
+    assert_eq!(failed, 3);
+    assert!(decided[0].failed[0].info.contains("group was not imported"));
+    assert_eq!(
+        w.remaining(Kind::GroupMessage) + w.remaining(Kind::GroupMember),
+        0
+    );
+}
+
+#[test]
+fn a_retried_job_waits_for_its_time_and_keeps_only_unsettled_items() {
+    let now = Instant::now();
+    let mut w = work(vec![(
+        Kind::Account,
+        (0..3).map(|i| item(i, None, -1, 0)).collect(),
+    )]);
+    let job = w.next(Kind::Account, now).unwrap();
+    let later = now + Duration::from_secs(2);
+    w.settle(&job, &[0], &[], Some(later));
+    assert!(w.next(Kind::Account, now).is_none());
+    let again = w.next(Kind::Account, later).unwrap();
+    assert_eq!((again.ids(), again.attempt), (vec![1, 2], 1));
+}
+
+#[test]
+fn batch_limits_never_exceed_the_documented_ones() {
+    assert_eq!(batch_limit(Kind::GroupMessage, Some(20)), 7);
+    assert_eq!(batch_limit(Kind::Account, Some(10)), 10);
+    assert_eq!(batch_limit(Kind::Account, Some(0)), 1);
+}
