@@ -25,6 +25,8 @@ pub struct Job {
     pub items: Vec<PendingItem>,
     /// How many times this job was tried before.
     pub attempt: u32,
+    /// A read-back: the journal entry of the unanswered request it resolves.
+    pub journal: Option<i64>,
 }
 
 impl Job {
@@ -36,6 +38,7 @@ impl Job {
             group,
             items,
             attempt: 0,
+            journal: None,
         }
     }
 

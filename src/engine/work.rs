@@ -33,8 +33,9 @@ struct GroupState {
     members: VecDeque<PendingItem>,
     /// A message batch (or a read-back) of this group is in flight or waiting to be retried.
     busy: bool,
-    /// Its last message request's outcome is unknown: read back before sending more.
-    unresolved: Option<Vec<PendingItem>>,
+    /// Its last message request's outcome is unknown: read back before sending more. The
+    /// items, and the journal entry that stays open until the read-back settles them.
+    unresolved: Option<(Vec<PendingItem>, Option<i64>)>,
     /// Member batches in flight.
     members_in_flight: usize,
 }
@@ -121,11 +122,19 @@ impl Work {
                 }
             }
         }
+        let pending_groups: BTreeSet<i64> = work
+            .flat
+            .get(&Kind::Group)
+            .map(|q| q.iter().map(|i| i.id).collect())
+            .unwrap_or_default();
         let ids: Vec<i64> = work.groups.keys().copied().collect();
         for id in ids {
             match work.groups.get(&id).and_then(|g| g.imported) {
                 Some(true) => work.group_ready(id),
                 Some(false) => work.group_lost(id, "its group was not imported"),
+                None if !pending_groups.contains(&id) => {
+                    work.group_lost(id, "its group is not staged")
+                }
                 None => {}
             }
         }
@@ -196,7 +205,7 @@ impl Work {
             if group.busy {
                 continue;
             }
-            if let Some(items) = group.unresolved.clone() {
+            if let Some((items, journal)) = group.unresolved.clone() {
                 group.busy = true;
                 return Some(Job {
                     kind: Kind::GroupMessage,
@@ -204,6 +213,7 @@ impl Work {
                     group: Some(id),
                     items,
                     attempt: 0,
+                    journal,
                 });
             }
             let batch: Vec<PendingItem> = group.msgs.iter().take(limit).copied().collect();
@@ -313,14 +323,74 @@ impl Work {
         }
     }
 
-    /// A message request of `job`'s group may have been applied: read the group back before
-    /// anything else of it goes.
-    pub fn unknown_outcome(&mut self, job: &Job) {
+    /// A message request of `job`'s group, journaled as `journal`, may have been applied: read
+    /// the group back before anything else of it goes.
+    pub fn unknown_outcome(&mut self, job: &Job, journal: Option<i64>) {
         if let Some(id) = job.group {
             if let Some(g) = self.groups.get_mut(&id) {
-                g.unresolved = Some(job.items.clone());
+                g.unresolved = Some((job.items.clone(), journal));
                 g.busy = false;
                 self.msg_ready.push_front(id);
+            }
+        }
+    }
+
+    /// A message request journaled as `journal` was in flight when the last run stopped: its
+    /// items leave the queue until a read-back says which are in.
+    pub fn unanswered_at_start(&mut self, group: i64, ids: &[i64], journal: i64) {
+        let Some(g) = self.groups.get_mut(&group) else {
+            return;
+        };
+        let items: Vec<PendingItem> = g
+            .msgs
+            .iter()
+            .filter(|i| ids.contains(&i.id))
+            .copied()
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        g.msgs.retain(|i| !ids.contains(&i.id));
+        g.unresolved = Some((items, Some(journal)));
+        if g.imported == Some(true) {
+            self.msg_ready.push_front(group);
+        }
+    }
+
+    /// Failed items the operator sent back: they queue again.
+    pub fn requeue(&mut self, kind: Kind, items: Vec<PendingItem>) {
+        *self.remaining.entry(kind).or_default() += items.len() as u64;
+        match kind {
+            Kind::Account => {
+                self.unresolved_accounts.extend(items.iter().map(|i| i.id));
+                self.flat.entry(kind).or_default().extend(items);
+            }
+            Kind::Profile | Kind::C2cMessage | Kind::Group => {
+                self.flat.entry(kind).or_default().extend(items);
+            }
+            Kind::Friend => self.owners.extend(by_owner(items)),
+            Kind::GroupMessage | Kind::GroupMember => {
+                let mut touched = Vec::new();
+                for item in items {
+                    let id = item.parent.unwrap_or(-1);
+                    let g = self.groups.entry(id).or_default();
+                    if kind == Kind::GroupMessage {
+                        // Sent again in send-time order among what is left of the group.
+                        let at = g.msgs.partition_point(|m| (m.t, m.id) < (item.t, item.id));
+                        g.msgs.insert(at, item);
+                    } else {
+                        g.members.push_back(item);
+                    }
+                    touched.push(id);
+                }
+                touched.dedup();
+                for id in touched {
+                    match self.groups.get(&id).and_then(|g| g.imported) {
+                        Some(true) => self.group_ready(id),
+                        Some(false) => self.group_lost(id, "its group was not imported"),
+                        None => {}
+                    }
+                }
             }
         }
     }

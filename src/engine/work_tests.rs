@@ -124,9 +124,9 @@ fn an_unknown_outcome_reads_back_before_sending_again() {
     let group = w.next(Kind::Group, now).unwrap();
     ok(&mut w, &group);
     let batch = w.next(Kind::GroupMessage, now).unwrap();
-    w.unknown_outcome(&batch);
+    w.unknown_outcome(&batch, Some(9));
     let read = w.next(Kind::GroupMessage, now).unwrap();
-    assert_eq!(read.what, JobKind::ReadBack);
+    assert_eq!((read.what, read.journal), (JobKind::ReadBack, Some(9)));
     assert_eq!(read.ids(), vec![0, 1, 2]);
     assert!(w.next(Kind::GroupMessage, now).is_none());
     w.resolved(&read, &[0, 1], &[]);

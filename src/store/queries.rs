@@ -80,34 +80,51 @@ impl FailureFilter {
     }
 }
 
-/// Moves the failed items matching `filter` to `to` (pending for a retry, skipped); returns how
-/// many per kind.
+/// Moves the failed items matching `filter` to `to` (pending for a retry, skipped); returns
+/// them per kind.
 pub fn move_failed(
     conn: &Connection,
     filter: &FailureFilter,
     to: ItemState,
-) -> rusqlite::Result<BTreeMap<Kind, u64>> {
+) -> rusqlite::Result<BTreeMap<Kind, Vec<PendingItem>>> {
     let (cond, args) = filter.condition();
     let select = format!(
-        "SELECT i.kind, i.id FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id WHERE {cond}"
+        "SELECT i.kind, {ITEM_COLUMNS} FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id
+         WHERE {cond} ORDER BY i.kind, i.id"
     );
     let mut stmt = conn.prepare(&select)?;
-    let rows: Vec<(i64, i64)> = stmt
+    let rows: Vec<(i64, PendingItem)> = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((r.get(0)?, item_row(r, 1)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut update = conn
         .prepare_cached("UPDATE item SET state = ?3 WHERE kind = ?1 AND id = ?2 AND state = 2")?;
-    let mut moved = BTreeMap::new();
-    for (kind, id) in rows {
-        if update.execute(params![kind, id, to.code()])? > 0 {
+    let mut moved: BTreeMap<Kind, Vec<PendingItem>> = BTreeMap::new();
+    for (kind, item) in rows {
+        if update.execute(params![kind, item.id, to.code()])? > 0 {
             if let Some(kind) = Kind::from_code(kind) {
-                *moved.entry(kind).or_default() += 1;
+                moved.entry(kind).or_default().push(item);
             }
         }
     }
     Ok(moved)
+}
+
+/// The columns of a [`PendingItem`], for `item i`.
+const ITEM_COLUMNS: &str = "i.id, i.export_id, i.line, i.offset, i.len, i.parent, i.needs, i.t";
+
+fn item_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PendingItem> {
+    Ok(PendingItem {
+        id: r.get(at)?,
+        export_id: r.get(at + 1)?,
+        line: r.get(at + 2)?,
+        offset: r.get(at + 3)?,
+        len: r.get(at + 4)?,
+        parent: r.get(at + 5)?,
+        needs: r.get(at + 6)?,
+        t: r.get(at + 7)?,
+    })
 }
 
 /// Who a run talks to; a store is bound to one target.
@@ -230,27 +247,24 @@ pub struct PendingItem {
 
 /// The pending items of `kind`, in the order they should go (a group's messages oldest first).
 pub fn pending(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<PendingItem>> {
+    items_where(conn, kind, "AND i.state = 0")
+}
+
+/// Every item of `kind`, whatever its state.
+pub fn all_items(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<PendingItem>> {
+    items_where(conn, kind, "")
+}
+
+fn items_where(conn: &Connection, kind: Kind, cond: &str) -> rusqlite::Result<Vec<PendingItem>> {
     let order = match kind {
-        Kind::GroupMessage => "parent, t, id",
-        Kind::Friend | Kind::GroupMember => "parent, id",
-        _ => "id",
+        Kind::GroupMessage => "i.parent, i.t, i.id",
+        Kind::Friend | Kind::GroupMember => "i.parent, i.id",
+        _ => "i.id",
     };
     let mut stmt = conn.prepare(&format!(
-        "SELECT id, export_id, line, offset, len, parent, needs, t FROM item
-         WHERE kind = ?1 AND state = 0 ORDER BY {order}"
+        "SELECT {ITEM_COLUMNS} FROM item i WHERE i.kind = ?1 {cond} ORDER BY {order}"
     ))?;
-    let rows = stmt.query_map([kind.code()], |r| {
-        Ok(PendingItem {
-            id: r.get(0)?,
-            export_id: r.get(1)?,
-            line: r.get(2)?,
-            offset: r.get(3)?,
-            len: r.get(4)?,
-            parent: r.get(5)?,
-            needs: r.get(6)?,
-            t: r.get(7)?,
-        })
-    })?;
+    let rows = stmt.query_map([kind.code()], |r| item_row(r, 0))?;
     rows.collect()
 }
 

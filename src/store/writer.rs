@@ -2,6 +2,7 @@
 //! in batches (one transaction each), and only then publishes the new counts — persist, then
 //! publish, so nothing on screen is ahead of the store.
 
+use super::queries::PendingItem;
 use super::{now_secs, ItemState, Kind};
 use rusqlite::{params, Connection, Transaction};
 use std::collections::BTreeMap;
@@ -101,8 +102,8 @@ pub enum Op {
         filter: super::queries::FailureFilter,
         /// [`ItemState::Pending`] or [`ItemState::Skipped`].
         to: ItemState,
-        /// How many moved, per kind.
-        ack: oneshot::Sender<BTreeMap<Kind, u64>>,
+        /// The items moved, per kind.
+        ack: oneshot::Sender<BTreeMap<Kind, Vec<PendingItem>>>,
     },
     /// Answered once everything sent before it is committed.
     Flush(oneshot::Sender<()>),
@@ -295,7 +296,8 @@ fn apply(
         }
         Op::MoveFailed { filter, to, ack } => {
             let moved = super::queries::move_failed(tx, &filter, to)?;
-            for (kind, n) in &moved {
+            for (kind, items) in &moved {
+                let n = &(items.len() as u64);
                 let row = committed.items.entry(*kind).or_default();
                 row[ItemState::Failed as usize] =
                     row[ItemState::Failed as usize].saturating_sub(*n);

@@ -1,0 +1,329 @@
+//! The lanes' loop and what happens to one job: journal, send, classify, settle.
+
+use super::control::{Budget, RunState};
+use super::job::{Job, JobKind};
+use super::lane::{retry_delay, Lane};
+use super::records::Sources;
+use super::send::{failure, Answer, SendContext, SendError};
+use super::work::Work;
+use crate::store::writer::{Op, Settled};
+use crate::store::Kind;
+use crate::tim::client::{Applied, CallError, TimClient};
+use crate::tim::errors::ErrorClass;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::task::JoinSet;
+
+/// How long a lane with nothing to send waits before looking again (work can also be freed by
+/// another lane, which wakes it at once).
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+/// What every lane shares.
+pub struct Shared {
+    /// The work left.
+    pub work: Mutex<Work>,
+    /// Woken whenever work may have been freed.
+    pub notify: Notify,
+    /// The import lanes.
+    pub lanes: HashMap<Kind, Lane>,
+    /// The read-back lane (group_msg_get_simple).
+    pub read_lane: Lane,
+    /// The run's state.
+    pub state: watch::Sender<RunState>,
+    /// The store writer.
+    pub store: mpsc::UnboundedSender<Op>,
+    /// The error budget.
+    pub budget: Mutex<Budget>,
+    /// The export files.
+    pub sources: Sources,
+    /// Group item → GroupId.
+    pub group_ids: HashMap<i64, String>,
+    /// The client.
+    pub client: Arc<TimClient>,
+    /// The next request number.
+    pub next_request: AtomicI64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves the bookkeeping as it was at that moment, which is
+    // still the best we know; the panic itself is reported by the task that had it.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    /// Locks the work.
+    pub fn work(&self) -> MutexGuard<'_, Work> {
+        lock(&self.work)
+    }
+
+    fn record(&self, op: Op) {
+        if self.store.send(op).is_err() {
+            self.set_state(RunState::Fatal {
+                reason: "the store writer stopped".into(),
+            });
+        }
+    }
+
+    fn record_settled(&self, settled: Settled) {
+        self.record(Op::Settled(settled));
+    }
+
+    /// Changes the run state (and records it).
+    pub fn set_state(&self, state: RunState) {
+        let record = Op::RunState {
+            state: state.word().to_ascii_lowercase(),
+            reason: state.reason().to_string(),
+        };
+        self.state.send_replace(state);
+        let _ = self.store.send(record);
+        self.notify.notify_waiters();
+    }
+
+    /// Pauses because of the error budget, unless already paused or stopping.
+    fn budget_pause(&self, reason: String) {
+        if self.state.borrow().is_running() {
+            tracing::warn!(%reason, "pausing");
+            self.record(Op::Audit {
+                actor: "engine".into(),
+                action: "pause".into(),
+                detail: String::new(),
+                reason: reason.clone(),
+            });
+            self.set_state(RunState::Paused {
+                reason,
+                budget: true,
+            });
+        }
+    }
+
+    fn lane(&self, job: &Job) -> Option<&Lane> {
+        match job.what {
+            JobKind::ReadBack => Some(&self.read_lane),
+            JobKind::Import => self.lanes.get(&job.kind),
+        }
+    }
+}
+
+/// Runs the lane of `kind` until its work is done or the run stops.
+pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
+    let mut state = shared.state.subscribe();
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    let Some(lane) = shared.lanes.get(&kind) else {
+        return;
+    };
+    loop {
+        while in_flight.try_join_next().is_some() {}
+        let now_state = state.borrow_and_update().clone();
+        if now_state.is_over() || !now_state.is_running() {
+            if now_state.is_over() && in_flight.is_empty() {
+                return;
+            }
+            tokio::select! {
+                _ = state.changed() => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            }
+            continue;
+        }
+        if shared.work().remaining(kind) == 0 && in_flight.is_empty() {
+            return;
+        }
+        if in_flight.len() >= lane.target_in_flight() {
+            in_flight.join_next().await;
+            continue;
+        }
+        if let Some(wait) = lane.backoff_left() {
+            tokio::time::sleep(wait).await;
+            continue;
+        }
+        let notified = shared.notify.notified();
+        let job = shared.work().next(kind, Instant::now());
+        let Some(job) = job else {
+            tokio::select! {
+                _ = notified => {}
+                _ = state.changed() => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+            }
+            continue;
+        };
+        match shared.lane(&job) {
+            Some(l) => l.permit().await,
+            None => continue,
+        }
+        in_flight.spawn(execute(Arc::clone(&shared), job));
+    }
+}
+
+/// Journals, sends and settles one job.
+async fn execute(shared: Arc<Shared>, job: Job) {
+    let Some(lane) = shared.lane(&job) else {
+        return;
+    };
+    let journal = match job.what {
+        JobKind::ReadBack => job.journal,
+        JobKind::Import => {
+            let request = shared.next_request.fetch_add(1, Ordering::Relaxed);
+            // A group message batch is not de-duplicated by the target: its intent must be on
+            // disk before it leaves, so a crash can be resolved by reading the group back.
+            let durable = job.kind == Kind::GroupMessage;
+            let (ack, acked) = oneshot::channel();
+            shared.record(Op::Sent {
+                request,
+                kind: job.kind,
+                group: job.group,
+                items: job.ids(),
+                ack: durable.then_some(ack),
+            });
+            if durable && acked.await.is_err() {
+                shared.set_state(RunState::Fatal {
+                    reason: "the store writer stopped before recording a request".into(),
+                });
+                return;
+            }
+            Some(request)
+        }
+    };
+    lane.started();
+    let started = Instant::now();
+    let ctx = SendContext {
+        client: &shared.client,
+        sources: &shared.sources,
+        group_ids: &shared.group_ids,
+    };
+    let result = match job.what {
+        JobKind::Import => ctx.send(&job).await,
+        JobKind::ReadBack => ctx.read_back(&job).await,
+    };
+    lane.finished(started.elapsed());
+    match result {
+        Ok(answer) => answered(&shared, &job, journal, answer),
+        Err(SendError::Source(reason)) => {
+            let failed = job
+                .items
+                .iter()
+                .map(|i| failure(i.id, job.kind, None, reason.clone()))
+                .collect();
+            answered(
+                &shared,
+                &job,
+                journal,
+                Answer {
+                    failed,
+                    ..Answer::default()
+                },
+            );
+        }
+        Err(SendError::Call(error)) => call_failed(&shared, lane, &job, journal, &error),
+    }
+    shared.notify.notify_waiters();
+}
+
+fn answered(shared: &Shared, job: &Job, journal: Option<i64>, answer: Answer) {
+    lock(&shared.budget).succeeded();
+    let retry_at = (!answer.again.is_empty()).then(|| Instant::now() + retry_delay(job.attempt));
+    let decided = {
+        let mut work = shared.work();
+        match job.what {
+            JobKind::ReadBack => work.resolved(job, &answer.done, &answer.failed),
+            JobKind::Import => work.settle(job, &answer.done, &answer.failed, retry_at),
+        }
+        work.take_decided()
+    };
+    let over_budget = lock(&shared.budget).failed(&answer.failed);
+    shared.record_settled(Settled {
+        request: journal,
+        kind: Some(job.kind),
+        done: answer.done,
+        failed: answer.failed,
+        retry: answer.again,
+        mark: job
+            .group
+            .zip(answer.mark)
+            .filter(|_| job.kind == Kind::GroupMessage)
+            .map(|(g, (t, s))| (g, t, s)),
+    });
+    for settled in decided {
+        shared.record_settled(settled);
+    }
+    if let Some(reason) = over_budget {
+        shared.budget_pause(reason);
+    }
+}
+
+fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, error: &CallError) {
+    tracing::debug!(api = %error.api(), %error, "call failed");
+    let ids = job.ids();
+    let class = error.class();
+    let now = Instant::now();
+    match class {
+        ErrorClass::Fatal => {
+            shared.record_settled(Settled {
+                request: journal,
+                kind: Some(job.kind),
+                retry: ids,
+                ..Settled::default()
+            });
+            shared.set_state(RunState::Fatal {
+                reason: error.to_string(),
+            });
+        }
+        ErrorClass::Item => {
+            let failed = job
+                .items
+                .iter()
+                .map(|i| failure(i.id, job.kind, error.code(), error.to_string()))
+                .collect();
+            answered(
+                shared,
+                job,
+                journal,
+                Answer {
+                    failed,
+                    ..Answer::default()
+                },
+            );
+        }
+        ErrorClass::RateLimited | ErrorClass::RenewCredentials | ErrorClass::Retry => {
+            let wait = match class {
+                ErrorClass::RateLimited => {
+                    let wait = retry_delay(job.attempt.min(1)) + Duration::from_millis(500);
+                    lane.back_off(wait, error.code());
+                    wait
+                }
+                ErrorClass::RenewCredentials => Duration::from_millis(50),
+                _ => retry_delay(job.attempt),
+            };
+            let unknown = error.applied() == Applied::Unknown;
+            let keep_journal =
+                job.kind == Kind::GroupMessage && (unknown || job.what == JobKind::ReadBack);
+            {
+                let mut work = shared.work();
+                match (job.what, keep_journal) {
+                    (JobKind::ReadBack, _) => work.read_back_later(job, now + wait),
+                    (JobKind::Import, true) => work.unknown_outcome(job, journal),
+                    (JobKind::Import, false) => work.settle(job, &[], &[], Some(now + wait)),
+                }
+            }
+            shared.record_settled(Settled {
+                request: if keep_journal { None } else { journal },
+                kind: Some(job.kind),
+                retry: if job.what == JobKind::Import {
+                    ids
+                } else {
+                    Vec::new()
+                },
+                ..Settled::default()
+            });
+            if class == ErrorClass::Retry {
+                let api = error.api().command();
+                let over = lock(&shared.budget).transient(api, &error.to_string());
+                if let Some(reason) = over {
+                    shared.budget_pause(reason);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The import step: load what is left from the store, run one lane per API, obey commands,
+//! and end with what happened.
+
+use super::control::{Budget, Command, RunState};
+use super::execute::{run_lane, Shared};
+use super::lane::{Lane, LaneFigures};
+use super::records::Sources;
+use super::work::{batch_limit, GroupsAtStart, Work};
+use crate::config::{BudgetConfig, Runbook};
+use crate::model::group_id::target_group_id;
+use crate::model::Group;
+use crate::store::queries::{self, FailureFilter, PendingItem};
+use crate::store::writer::{Committed, Op, Settled, Writer};
+use crate::store::{ItemState, Kind};
+use crate::tim::api::Api;
+use crate::tim::client::TimClient;
+use rusqlite::Connection;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+/// How the import lanes are set up.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// Calls per second per lane (the documented limit unless overridden).
+    pub rates: HashMap<Kind, u32>,
+    /// Calls per second for read-backs.
+    pub read_rate: u32,
+    /// Items per call per lane.
+    pub batches: HashMap<Kind, usize>,
+    /// Fewest requests in flight per lane.
+    pub min_in_flight: usize,
+    /// Most requests in flight per lane.
+    pub max_in_flight: usize,
+    /// When to pause by itself.
+    pub budget: BudgetConfig,
+}
+
+impl ImportSettings {
+    /// The settings a runbook asks for.
+    pub fn from_runbook(rb: &Runbook) -> ImportSettings {
+        let rate = |api: Api| rb.rates.get(&api).copied().unwrap_or(api.default_rate());
+        ImportSettings {
+            rates: Kind::ALL.into_iter().map(|k| (k, rate(k.api()))).collect(),
+            read_rate: rate(Api::GroupMsgGetSimple),
+            batches: Kind::ALL
+                .into_iter()
+                .map(|k| (k, batch_limit(k, rb.batches.get(&k.api()).copied())))
+                .collect(),
+            min_in_flight: rb.min_in_flight,
+            max_in_flight: rb.max_in_flight,
+            budget: rb.budget,
+        }
+    }
+}
+
+/// How an import ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Every item imported.
+    Complete,
+    /// Every item settled, some failed (see `cutover errors`).
+    CompleteWithFailures(u64),
+    /// Stopped by an operator or a signal; the rest resumes next time.
+    Cancelled(String),
+    /// The error budget paused it and it was then stopped.
+    BudgetExhausted(String),
+    /// It could not go on.
+    Fatal(String),
+}
+
+/// A handle to steer a running import and watch it.
+#[derive(Clone)]
+pub struct ImportHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    /// The run state.
+    pub state: watch::Receiver<RunState>,
+    /// Counts as committed.
+    pub committed: watch::Receiver<Committed>,
+    shared: Arc<Shared>,
+}
+
+impl ImportHandle {
+    /// Sends a command (ignored once the import is over).
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Every lane's figures, in kind order.
+    pub fn lanes(&self) -> Vec<(Kind, LaneFigures)> {
+        let mut out: Vec<_> = self
+            .shared
+            .lanes
+            .iter()
+            .map(|(k, l)| (*k, l.figures()))
+            .collect();
+        out.sort_by_key(|(k, _)| *k);
+        out
+    }
+}
+
+/// An import ready to run.
+pub struct Import {
+    shared: Arc<Shared>,
+    writer: Writer,
+    commands: mpsc::UnboundedReceiver<Command>,
+    handle: ImportHandle,
+}
+
+/// Loads every pending item of every kind, the groups' state and target ids.
+fn load_work(
+    conn: &Connection,
+    settings: &ImportSettings,
+    sources: &Sources,
+) -> anyhow::Result<(Work, HashMap<i64, String>)> {
+    let mut pending = HashMap::new();
+    for kind in Kind::ALL {
+        pending.insert(kind, queries::pending(conn, kind)?);
+    }
+    let mut not_imported = queries::ids_in_state(conn, Kind::Group, ItemState::Failed)?;
+    not_imported.extend(queries::ids_in_state(
+        conn,
+        Kind::Group,
+        ItemState::Skipped,
+    )?);
+    let groups = GroupsAtStart {
+        done: queries::ids_in_state(conn, Kind::Group, ItemState::Done)?,
+        not_imported,
+    };
+    let mut group_ids = HashMap::new();
+    for item in queries::all_items(conn, Kind::Group)? {
+        let group: Group = sources
+            .read(Kind::Group, &item)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        group_ids.insert(item.id, target_group_id(&group.id, group.kind).into_owned());
+    }
+    let work = Work::new(pending, groups, settings.batches.clone());
+    Ok((work, group_ids))
+}
+
+impl Import {
+    /// Prepares the import of what the store at `conn` still has pending. Requests that were in
+    /// flight when the last run stopped are resolved: replay-safe kinds are simply sent again;
+    /// group message batches are read back first.
+    pub fn prepare(
+        conn: Connection,
+        client: Arc<TimClient>,
+        settings: &ImportSettings,
+    ) -> anyhow::Result<Import> {
+        let sources = Sources::open(queries::read_paths(&conn)?).map_err(|e| anyhow::anyhow!(e))?;
+        let (mut work, group_ids) = load_work(&conn, settings, &sources)?;
+        let journal = queries::journal(&conn)?;
+        let first_request = queries::last_request(&conn)? + 1;
+        let writer = Writer::start(conn)?;
+        let store = writer.sender();
+        for entry in journal {
+            match (entry.kind, entry.group) {
+                (Kind::GroupMessage, Some(group)) => {
+                    work.unanswered_at_start(group, &entry.items, entry.request)
+                }
+                _ => {
+                    let _ = store.send(Op::Settled(Settled {
+                        request: Some(entry.request),
+                        ..Settled::default()
+                    }));
+                }
+            }
+        }
+        let lanes = Kind::ALL
+            .into_iter()
+            .map(|k| {
+                let rate = settings
+                    .rates
+                    .get(&k)
+                    .copied()
+                    .unwrap_or(k.api().default_rate());
+                (
+                    k,
+                    Lane::new(rate, settings.min_in_flight, settings.max_in_flight),
+                )
+            })
+            .collect();
+        let (state, state_rx) = watch::channel(RunState::Running);
+        let shared = Arc::new(Shared {
+            work: Mutex::new(work),
+            notify: Notify::new(),
+            lanes,
+            read_lane: Lane::new(settings.read_rate, 1, settings.max_in_flight),
+            state,
+            store,
+            budget: Mutex::new(Budget::new(settings.budget)),
+            sources,
+            group_ids,
+            client,
+            next_request: AtomicI64::new(first_request),
+        });
+        let (tx, commands) = mpsc::unbounded_channel();
+        let handle = ImportHandle {
+            commands: tx,
+            state: state_rx,
+            committed: writer.committed(),
+            shared: Arc::clone(&shared),
+        };
+        Ok(Import {
+            shared,
+            writer,
+            commands,
+            handle,
+        })
+    }
+
+    /// A handle for the UI, the headless lines and signal handlers.
+    pub fn handle(&self) -> ImportHandle {
+        self.handle.clone()
+    }
+
+    /// Runs until every item is settled or the run stops; everything is committed on return.
+    pub async fn run(mut self) -> anyhow::Result<Ending> {
+        let decided = self.shared.work().take_decided();
+        for settled in decided {
+            let _ = self.shared.store.send(Op::Settled(settled));
+        }
+        self.shared.set_state(RunState::Running);
+        let mut lanes = tokio::task::JoinSet::new();
+        for kind in Kind::ALL {
+            lanes.spawn(run_lane(Arc::clone(&self.shared), kind));
+        }
+        let mut budget_reason = None;
+        loop {
+            tokio::select! {
+                done = lanes.join_next() => {
+                    match done {
+                        None => break,
+                        Some(Err(e)) if e.is_panic() => {
+                            self.shared.set_state(RunState::Fatal { reason: format!("a lane failed: {e}") });
+                        }
+                        Some(_) => {}
+                    }
+                }
+                Some(command) = self.commands.recv() => {
+                    if let RunState::Paused { reason, budget: true } = &*self.shared.state.borrow() {
+                        budget_reason = Some(reason.clone());
+                    }
+                    self.obey(command).await;
+                }
+            }
+        }
+        let final_state = self.shared.state.borrow().clone();
+        let (ack, flushed) = oneshot::channel();
+        let _ = self.shared.store.send(Op::Flush(ack));
+        let _ = flushed.await;
+        let failed: u64 = self
+            .writer
+            .committed()
+            .borrow()
+            .items
+            .values()
+            .map(|c| c[2])
+            .sum();
+        let ending = match final_state {
+            RunState::Fatal { reason } => Ending::Fatal(reason),
+            RunState::Stopping { reason } => match budget_reason {
+                Some(why) => Ending::BudgetExhausted(why),
+                None => Ending::Cancelled(reason),
+            },
+            _ if failed > 0 => Ending::CompleteWithFailures(failed),
+            _ => Ending::Complete,
+        };
+        let (word, reason) = match &ending {
+            Ending::Complete => ("done", String::new()),
+            Ending::CompleteWithFailures(n) => ("done", format!("{n} items failed")),
+            Ending::Cancelled(r) => ("stopped", r.clone()),
+            Ending::BudgetExhausted(r) => ("stopped", r.clone()),
+            Ending::Fatal(r) => ("fatal", r.clone()),
+        };
+        let _ = self.shared.store.send(Op::RunState {
+            state: word.into(),
+            reason,
+        });
+        drop(self.shared);
+        drop(self.handle);
+        self.writer
+            .finish()
+            .map_err(|e| anyhow::anyhow!("the store could not record the end of the run: {e}"))?;
+        Ok(ending)
+    }
+
+    async fn obey(&mut self, command: Command) {
+        let shared = &self.shared;
+        let audit = |action: &str, detail: String, reason: &str| {
+            let _ = shared.store.send(Op::Audit {
+                actor: "operator".into(),
+                action: action.into(),
+                detail,
+                reason: reason.into(),
+            });
+        };
+        match command {
+            Command::Pause { reason } => {
+                audit("pause", String::new(), &reason);
+                if shared.state.borrow().is_running() {
+                    shared.set_state(RunState::Paused {
+                        reason: format!("by operator: {reason}"),
+                        budget: false,
+                    });
+                }
+            }
+            Command::Resume { reason } => {
+                audit("resume", String::new(), &reason);
+                if matches!(*shared.state.borrow(), RunState::Paused { .. }) {
+                    shared
+                        .budget
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .reset();
+                    shared.set_state(RunState::Running);
+                }
+            }
+            Command::Cancel { reason } => {
+                audit("cancel", String::new(), &reason);
+                if !shared.state.borrow().is_over() {
+                    shared.set_state(RunState::Stopping { reason });
+                }
+            }
+            Command::SetRate { kind, rate, reason } => {
+                audit(
+                    "rate",
+                    format!("{} {rate}/s", kind.api().command()),
+                    &reason,
+                );
+                if let Some(lane) = shared.lanes.get(&kind) {
+                    lane.set_rate(rate.max(1));
+                }
+            }
+            Command::Retry { filter, reason } => {
+                audit("retry", filter.describe(), &reason);
+                let moved = move_failed(shared, filter, ItemState::Pending).await;
+                self.requeue(moved);
+            }
+            Command::Skip { filter, reason } => {
+                audit("skip", filter.describe(), &reason);
+                move_failed(shared, filter, ItemState::Skipped).await;
+            }
+        }
+    }
+
+    /// Puts items the store moved back to pending into the work.
+    fn requeue(&self, moved: BTreeMap<Kind, Vec<PendingItem>>) {
+        let mut work = self.shared.work();
+        for (kind, items) in moved {
+            work.requeue(kind, items);
+        }
+        drop(work);
+        self.shared.notify.notify_waiters();
+    }
+}
+
+async fn move_failed(
+    shared: &Shared,
+    filter: FailureFilter,
+    to: ItemState,
+) -> BTreeMap<Kind, Vec<PendingItem>> {
+    let (ack, moved) = oneshot::channel();
+    let _ = shared.store.send(Op::MoveFailed { filter, to, ack });
+    moved.await.unwrap_or_default()
+}

@@ -1,0 +1,63 @@
+//! Reading staged records back from the export by their byte range.
+
+use crate::model::{parse_line, ExportRecord};
+use crate::store::queries::PendingItem;
+use crate::store::Kind;
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+/// The export files of a run, open for reading at any offset (by any number of tasks at once).
+pub struct Sources {
+    files: HashMap<(i64, Kind), (PathBuf, File)>,
+}
+
+impl Sources {
+    /// Opens every file in `paths` ((export, kind) → readable path).
+    pub fn open(paths: HashMap<(i64, Kind), PathBuf>) -> Result<Sources, String> {
+        let mut files = HashMap::new();
+        for (key, path) in paths {
+            let file = File::open(&path).map_err(|e| {
+                format!(
+                    "cannot open {} (staged from the export): {e}",
+                    path.display()
+                )
+            })?;
+            files.insert(key, (path, file));
+        }
+        Ok(Sources { files })
+    }
+
+    /// The record of `item`, parsed again; an error names the file and line.
+    pub fn read<T: ExportRecord>(&self, kind: Kind, item: &PendingItem) -> Result<T, String> {
+        let Some((path, file)) = self.files.get(&(item.export_id, kind)) else {
+            return Err(format!(
+                "no staged file for {} of export {}",
+                kind.name(),
+                item.export_id
+            ));
+        };
+        let where_ = || format!("{}:{}", path.display(), item.line);
+        let mut buf = vec![0; item.len as usize];
+        file.read_exact_at(&mut buf, item.offset)
+            .map_err(|e| format!("{}: cannot read the record back: {e}", where_()))?;
+        let parsed = parse_line::<T>(&buf);
+        match parsed.record {
+            Some(record) => Ok(record),
+            None => Err(format!(
+                "{}: the record changed since it was staged (the export must not change during a run)",
+                where_()
+            )),
+        }
+    }
+
+    /// The records of every item of a job, in order.
+    pub fn read_all<T: ExportRecord>(
+        &self,
+        kind: Kind,
+        items: &[PendingItem],
+    ) -> Result<Vec<T>, String> {
+        items.iter().map(|i| self.read(kind, i)).collect()
+    }
+}
