@@ -25,6 +25,18 @@ pub enum Command {
     Init(InitArgs),
     /// Run the Tencent IM REST API simulator (the key comes from CUTOVER_SECRET_KEY).
     Sim(SimArgs),
+    /// Run the runbook: preflight, stop service, import, start sync, resume service, verify.
+    Run(RunArgs),
+    /// Show a run's progress from its store (works from another shell while it runs).
+    Status(StatusArgs),
+    /// List failed items grouped by API and error code, or export them.
+    Errors(ErrorsArgs),
+    /// Send failed items again at the next run (all, or by API, code or stage).
+    Retry(ActionArgs),
+    /// Give up on failed items (all, or by API, code or stage), with a reason.
+    Skip(ActionArgs),
+    /// Estimate the import: items and calls per API, and the time the rate limits allow.
+    Plan(PlanArgs),
     /// Benchmarks that print throughput and memory figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -184,4 +196,108 @@ pub struct InitArgs {
     /// Replace an existing file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `cutover run`
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The runbook (TOML); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The export directory.
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// The progress store (SQLite); a run resumes from it.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// The target: a region name or a base URL (e.g. the simulator's).
+    #[arg(long, value_name = "URL")]
+    pub target_url: Option<String>,
+    /// The app's SDKAppID.
+    #[arg(long, value_name = "N")]
+    pub sdkappid: Option<u64>,
+    /// The admin identifier.
+    #[arg(long, value_name = "ID")]
+    pub admin: Option<String>,
+    /// No terminal UI: progress lines (chosen by itself when stdout is not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Confirm the stop/resume service hooks up front (required for them in headless mode).
+    #[arg(long)]
+    pub yes: bool,
+    /// Carry on with a store that belongs to another target or export.
+    #[arg(long)]
+    pub reuse_store: bool,
+    /// Seconds between progress lines.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub progress_secs: f64,
+    /// The log file (default: the store's path with `.log`).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+/// `cutover status`
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The progress store.
+    #[arg(long, value_name = "FILE")]
+    pub store: PathBuf,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cutover errors`
+#[derive(Debug, clap::Args)]
+pub struct ErrorsArgs {
+    /// The progress store.
+    #[arg(long, value_name = "FILE")]
+    pub store: PathBuf,
+    /// Write every failed item to FILE: JSON lines, or CSV when FILE ends in `.csv`.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cutover retry` / `cutover skip`
+#[derive(Debug, clap::Args)]
+pub struct ActionArgs {
+    /// The progress store.
+    #[arg(long, value_name = "FILE")]
+    pub store: PathBuf,
+    /// Only failures of this API (e.g. `importmsg`).
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Only failures with this error code.
+    #[arg(long)]
+    pub code: Option<i64>,
+    /// Only this stage (accounts, profiles, friends, c2c_messages, groups, group_members,
+    /// group_messages).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Why (kept in the audit trail; required for skip).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `cutover plan`
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The progress store of a run (after its preflight), or give --source.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// An export directory to plan without a store.
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// The runbook, for rate and batch overrides.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -9,11 +9,13 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod logging;
 pub mod model;
 pub mod sim;
 pub mod source;
 pub mod store;
 pub mod tim;
 pub mod timefmt;
+pub mod ui;
 
 pub use commands::{run, Outcome};

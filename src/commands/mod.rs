@@ -2,7 +2,9 @@
 
 pub mod gen;
 pub mod init;
+pub mod run;
 pub mod sim;
+pub mod store_cmds;
 pub mod usersig;
 pub mod validate;
 
@@ -16,6 +18,8 @@ pub enum Outcome {
     Ok,
     /// The command worked and found problems in the data: exit 1.
     Problems,
+    /// `cutover run`'s documented exit codes.
+    Exit(u8),
 }
 
 /// Runs the command line, writing normal output to `out`.
@@ -26,6 +30,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Usersig(args) => usersig::run(&args, out),
         Command::Sim(args) => sim::run(&args, out),
         Command::Init(args) => init::run(&args, out),
+        Command::Run(args) => run::run(&args, out),
+        Command::Status(args) => store_cmds::status(&args, out),
+        Command::Errors(args) => store_cmds::errors(&args, out),
+        Command::Retry(args) => store_cmds::retry(&args, out),
+        Command::Skip(args) => store_cmds::skip(&args, out),
+        Command::Plan(args) => store_cmds::plan(&args, out),
         Command::Bench(BenchCommand::Sim(a)) => {
             let bench = crate::bench::SimBench {
                 seconds: a.seconds,

@@ -1,0 +1,70 @@
+//! `cutover run`: the runbook, headless (the terminal UI is not in this version yet).
+
+use super::Outcome;
+use crate::cli::RunArgs;
+use crate::config::{parse_file, resolve, Flags, Runbook};
+use crate::engine::runbook::{RunOptions, Runner};
+use crate::tim::SecretKey;
+use crate::ui::headless;
+use anyhow::Context;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Resolves the runbook from the file (if any), the flags and the environment.
+pub fn runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the runbook {}", path.display()))?;
+            parse_file(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?
+        }
+        None => parse_file("", "flags").map_err(anyhow::Error::msg)?,
+    };
+    let flags = Flags {
+        source: args.source.clone(),
+        store: args.store.clone(),
+        target_url: args.target_url.clone(),
+        sdkappid: args.sdkappid,
+        admin: args.admin.clone(),
+    };
+    resolve(&file, &flags, SecretKey::from_env()).map_err(|problems| {
+        anyhow::anyhow!(
+            "the runbook is not usable:\n  - {}",
+            problems.join("\n  - ")
+        )
+    })
+}
+
+/// Runs `cutover run`.
+pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let rb = runbook(args)?;
+    let log_path = args.log.clone().unwrap_or_else(|| {
+        let mut p = rb.store.clone().into_os_string();
+        p.push(".log");
+        PathBuf::from(p)
+    });
+    let _guard = crate::logging::to_file(&log_path)?;
+    tracing::info!(store = %rb.store.display(), source = %rb.source.display(), "run starts");
+    if !args.headless && std::io::stdout().is_terminal() {
+        writeln!(
+            out,
+            "note: the terminal UI is not available in this version; running headless (progress lines below)"
+        )?;
+    }
+    let opts = RunOptions {
+        yes: args.yes,
+        reuse_store: args.reuse_store,
+    };
+    let every = Duration::from_secs_f64(args.progress_secs.max(0.1));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let exit = runtime.block_on(async {
+        let runner = Runner::new(rb, opts)?;
+        headless::run(runner, out, args.json, every).await
+    })?;
+    tracing::info!(exit = exit as u8, "run ends");
+    Ok(Outcome::Exit(exit as u8))
+}

@@ -1,0 +1,349 @@
+//! The companion commands that read (or carefully change) a run's store: `status`, `errors`,
+//! `retry`, `skip` and `plan`.
+
+use super::Outcome;
+use crate::cli::{ActionArgs, ErrorsArgs, PlanArgs, StatusArgs};
+use crate::config::{parse_file, resolve, Flags};
+use crate::engine::import::ImportSettings;
+use crate::engine::plan::{plan as make_plan, Plan};
+use crate::source::ExportDir;
+use crate::store::queries::{self, FailureFilter, FailureRow};
+use crate::store::{now_secs, open_for_reading, open_for_writing, ItemState, Kind};
+use crate::tim::errors;
+use crate::ui::headless::eta_text;
+use anyhow::{bail, Context};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::json;
+use std::io::Write;
+
+/// A run counts as live when its writer wrote a heartbeat this recently.
+const LIVE_SECS: i64 = 15;
+
+/// The run's row: state, reason, and whether a process is running it now.
+fn run_row(conn: &Connection) -> anyhow::Result<Option<(String, String, bool, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT state, reason, heartbeat_at, target FROM run",
+            [],
+            |r| {
+                let beat: Option<i64> = r.get(2)?;
+                let live = beat.is_some_and(|b| now_secs() - b <= LIVE_SECS);
+                Ok((r.get(0)?, r.get(1)?, live, r.get(3)?))
+            },
+        )
+        .optional()?)
+}
+
+/// `cutover status`
+pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let conn = open_for_reading(&args.store)?;
+    let Some((state, reason, live, target)) = run_row(&conn)? else {
+        bail!("store {} holds no run yet", args.store.display());
+    };
+    let counts = queries::item_counts(&conn)?;
+    let in_flight: u64 = conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?;
+    let invalid: Vec<(i64, u64)> = conn
+        .prepare("SELECT kind, SUM(invalid) FROM source_file GROUP BY kind")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut steps = conn.prepare("SELECT name, state, reason FROM step ORDER BY position")?;
+    let steps: Vec<(String, String, String)> = steps
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let stages: Vec<_> = Kind::ALL
+        .into_iter()
+        .map(|k| {
+            let c = counts.get(&k).copied().unwrap_or_default();
+            let skipped_invalid = invalid
+                .iter()
+                .find(|(kind, _)| *kind == k.code())
+                .map_or(0, |(_, n)| *n);
+            (k, c, skipped_invalid)
+        })
+        .collect();
+    if args.json {
+        let stages: Vec<_> = stages
+            .iter()
+            .map(|(k, c, inv)| {
+                json!({"stage": k.name(), "source": c.iter().sum::<u64>() + inv, "invalid": inv,
+                       "pending": c[0], "imported": c[1], "failed": c[2], "skipped": c[3]})
+            })
+            .collect();
+        let steps: Vec<_> = steps
+            .iter()
+            .map(|(n, s, r)| json!({"step": n, "state": s, "reason": r}))
+            .collect();
+        let doc = json!({"state": state, "reason": reason, "live": live, "target": target,
+                         "in_flight": in_flight, "steps": steps, "stages": stages});
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(Outcome::Ok);
+    }
+    let live_text = if live {
+        "a process is running it now"
+    } else {
+        "no process is running it"
+    };
+    writeln!(
+        out,
+        "run: {state}{} ({live_text}) — target {target}",
+        if reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {reason}")
+        }
+    )?;
+    for (name, s, r) in &steps {
+        let r = if r.is_empty() {
+            String::new()
+        } else {
+            format!(" — {r}")
+        };
+        writeln!(out, "  step {name:<15} {s}{r}")?;
+    }
+    writeln!(
+        out,
+        "{:<16} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8}",
+        "stage", "source", "invalid", "imported", "failed", "skipped", "pending"
+    )?;
+    for (k, c, inv) in &stages {
+        let source = c.iter().sum::<u64>() + inv;
+        writeln!(
+            out,
+            "{:<16} {source:>9} {inv:>8} {:>9} {:>8} {:>8} {:>8}",
+            k.stage(),
+            c[1],
+            c[2],
+            c[3],
+            c[0]
+        )?;
+    }
+    writeln!(out, "requests in flight (journal): {in_flight}")?;
+    Ok(Outcome::Ok)
+}
+
+/// `cutover errors`
+pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let conn = open_for_reading(&args.store)?;
+    if let Some(path) = &args.export {
+        let rows = queries::failures(&conn, &FailureFilter::default())?;
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        let csv = path.extension().is_some_and(|e| e == "csv");
+        if csv {
+            writeln!(
+                w,
+                "stage,record,file,line,api,code,meaning,info,attempts,retryable"
+            )?;
+        }
+        for row in &rows {
+            write_failure(&mut w, row, csv)?;
+        }
+        w.flush()?;
+        writeln!(
+            out,
+            "wrote {} failed items to {}",
+            rows.len(),
+            path.display()
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    let groups = queries::failure_groups(&conn)?;
+    if args.json {
+        let doc: Vec<_> = groups
+            .iter()
+            .map(|g| json!({"api": g.api, "code": g.code, "count": g.count, "retryable": g.retryable,
+                            "meaning": g.code.map(|c| errors::lookup(c).meaning), "sample": g.sample}))
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(Outcome::Ok);
+    }
+    if groups.is_empty() {
+        writeln!(out, "no failed items")?;
+        return Ok(Outcome::Ok);
+    }
+    writeln!(
+        out,
+        "{:<22} {:>6} {:>7} {:<9} meaning",
+        "api", "code", "items", "retry?"
+    )?;
+    for g in &groups {
+        let code = g.code.map_or("-".to_string(), |c| c.to_string());
+        let meaning = g
+            .code
+            .map_or(g.sample.as_str(), |c| errors::lookup(c).meaning);
+        let retry = if g.retryable { "yes" } else { "no" };
+        writeln!(
+            out,
+            "{:<22} {code:>6} {:>7} {retry:<9} {meaning}",
+            g.api, g.count
+        )?;
+    }
+    let total: u64 = groups.iter().map(|g| g.count).sum();
+    writeln!(
+        out,
+        "{total} failed items; `--export FILE` lists them one by one"
+    )?;
+    Ok(Outcome::Ok)
+}
+
+fn write_failure(w: &mut dyn Write, row: &FailureRow, csv: bool) -> std::io::Result<()> {
+    let meaning = row.code.map_or("", |c| errors::lookup(c).meaning);
+    if !csv {
+        let mut v = serde_json::to_value(row).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("meaning".into(), json!(meaning));
+        }
+        return writeln!(w, "{v}");
+    }
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    writeln!(
+        w,
+        "{},{},{},{},{},{},{},{},{},{}",
+        row.kind.name(),
+        q(&row.record),
+        q(&row.file),
+        row.line,
+        row.api,
+        row.code.map_or(String::new(), |c| c.to_string()),
+        q(meaning),
+        q(&row.info),
+        row.attempts,
+        row.retryable
+    )
+}
+
+fn filter(args: &ActionArgs) -> anyhow::Result<FailureFilter> {
+    let kind = match &args.stage {
+        None => None,
+        Some(name) => Some(
+            Kind::ALL
+                .into_iter()
+                .find(|k| k.name() == name)
+                .with_context(|| format!("no stage {name:?}: use one of accounts, profiles, friends, c2c_messages, groups, group_members, group_messages"))?,
+        ),
+    };
+    Ok(FailureFilter {
+        api: args.api.clone(),
+        code: args.code,
+        kind,
+    })
+}
+
+fn move_failed(
+    args: &ActionArgs,
+    to: ItemState,
+    action: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let filter = filter(args)?;
+    let reason = args.reason.clone().unwrap_or_default();
+    if to == ItemState::Skipped && reason.trim().is_empty() {
+        bail!("skip needs --reason: it goes into the audit trail and the report");
+    }
+    if !args.store.is_file() {
+        bail!("no store at {}", args.store.display());
+    }
+    let conn = open_for_writing(&args.store)?;
+    if let Some((_, _, true, _)) = run_row(&conn)? {
+        bail!("a run is active on this store: change it from that run's console, or stop the run first");
+    }
+    let tx = conn.unchecked_transaction()?;
+    let moved = queries::move_failed(&tx, &filter, to)?;
+    let n: usize = moved.values().map(Vec::len).sum();
+    tx.execute(
+        "INSERT INTO audit (at, actor, action, detail, reason) VALUES (?1, 'cli', ?2, ?3, ?4)",
+        params![
+            now_secs(),
+            action,
+            format!("{} ({n} items)", filter.describe()),
+            reason
+        ],
+    )?;
+    tx.commit()?;
+    let what = if to == ItemState::Pending {
+        "will be sent again at the next `cutover run`"
+    } else {
+        "skipped"
+    };
+    writeln!(out, "{n} {} {what}", filter.describe())?;
+    Ok(Outcome::Ok)
+}
+
+/// `cutover retry`
+pub fn retry(args: &ActionArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    move_failed(args, ItemState::Pending, "retry", out)
+}
+
+/// `cutover skip`
+pub fn skip(args: &ActionArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    move_failed(args, ItemState::Skipped, "skip", out)
+}
+
+/// `cutover plan`
+pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            parse_file(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?
+        }
+        None => parse_file("", "defaults").map_err(anyhow::Error::msg)?,
+    };
+    // Only limits matter here; the target and key are placeholders the plan never uses.
+    let flags = Flags {
+        source: Some(".".into()),
+        store: Some(".".into()),
+        target_url: Some("http://127.0.0.1:1".into()),
+        sdkappid: Some(1),
+        admin: Some("plan".into()),
+    };
+    let key = crate::tim::SecretKey::new("plan-only".to_string());
+    let rb = resolve(&file, &flags, Some(key)).map_err(|p| anyhow::anyhow!(p.join("; ")))?;
+    let settings = ImportSettings::from_runbook(&rb);
+    let (_temp, conn) = match (&args.store, &args.source) {
+        (Some(store), _) => (None, open_for_reading(store)?),
+        (None, Some(source)) => {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("plan.db");
+            let mut conn = open_for_writing(&path)?;
+            crate::store::stage::stage_export(&mut conn, &path, &ExportDir::open(source)?)?;
+            (Some(dir), conn)
+        }
+        (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),
+    };
+    let p = make_plan(&conn, &settings)?;
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
+    } else {
+        print_plan(&p, out)?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn print_plan(p: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<16} {:<20} {:>9} {:>9} {:>6} {:>10}",
+        "stage", "api", "items", "calls", "rate", "time"
+    )?;
+    for l in &p.lanes {
+        writeln!(
+            out,
+            "{:<16} {:<20} {:>9} {:>9} {:>5}/s {:>10}",
+            l.stage,
+            l.api,
+            l.items,
+            l.calls,
+            l.rate,
+            eta_text(Some(l.secs))
+        )?;
+    }
+    writeln!(
+        out,
+        "T_limit {} (accounts lane + the long pole{}); at the lanes' pace {}",
+        eta_text(Some(p.t_limit_secs)),
+        p.long_pole.map_or(String::new(), |l| format!(", {l}")),
+        eta_text(Some(p.t_paced_secs))
+    )
+}

@@ -1,0 +1,248 @@
+//! The runbook of design.md, step by step: preflight, stop service, import, start sync,
+//! resume service, verify. Each step's state and reason is kept in the store, so a resumed run
+//! does not stop the service twice and `status` shows where the run is.
+
+use super::hooks;
+use super::import::{Import, ImportSettings};
+use crate::config::{HookConfig, Runbook};
+use crate::source::ExportDir;
+use crate::store::queries::{self, RunIdentity};
+use crate::store::stage::{fingerprint, stage_export, Staged};
+use crate::store::{now_secs, open_for_writing};
+use crate::tim::client::{ClientConfig, TimClient};
+use crate::tim::wire::account::{AccountCheck, CheckItem};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::Arc;
+
+/// The steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Validate and stage the export, check the credentials and the store.
+    Preflight,
+    /// Put the old IM into maintenance.
+    StopService,
+    /// The import lanes.
+    Import,
+    /// Two-way sync.
+    StartSync,
+    /// Bring the old IM back.
+    ResumeService,
+    /// Read the target back.
+    Verify,
+}
+
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 6] = [
+        Step::Preflight,
+        Step::StopService,
+        Step::Import,
+        Step::StartSync,
+        Step::ResumeService,
+        Step::Verify,
+    ];
+
+    /// The name stored and shown.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Preflight => "preflight",
+            Step::StopService => "stop service",
+            Step::Import => "import",
+            Step::StartSync => "start sync",
+            Step::ResumeService => "resume service",
+            Step::Verify => "verify",
+        }
+    }
+
+    fn position(self) -> i64 {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0) as i64 + 1
+    }
+}
+
+/// How a run was started.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// The operator confirmed the risky steps up front (`--yes`).
+    pub yes: bool,
+    /// Carry on with a store that belongs to another target or export.
+    pub reuse_store: bool,
+}
+
+/// One run of the runbook.
+pub struct Runner {
+    /// The runbook.
+    pub runbook: Runbook,
+    opts: RunOptions,
+    client: Arc<TimClient>,
+}
+
+/// What preflight found.
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    /// The staged export.
+    pub staged: Staged,
+}
+
+impl Runner {
+    /// A runner for `runbook`.
+    pub fn new(runbook: Runbook, opts: RunOptions) -> anyhow::Result<Runner> {
+        let config = ClientConfig::new(
+            runbook.target.clone(),
+            runbook.sdkappid,
+            &runbook.admin,
+            runbook.key.clone(),
+        );
+        let client = Arc::new(TimClient::new(config)?);
+        Ok(Runner {
+            runbook,
+            opts,
+            client,
+        })
+    }
+
+    fn conn(&self) -> anyhow::Result<Connection> {
+        Ok(open_for_writing(&self.runbook.store)?)
+    }
+
+    /// Records a step's state.
+    pub fn record(&self, step: Step, state: &str, reason: &str) -> anyhow::Result<()> {
+        let conn = self.conn()?;
+        let now = now_secs();
+        conn.execute(
+            "INSERT INTO step (name, position, state, reason, started_at, ended_at)
+             VALUES (?1, ?2, ?3, ?4, CASE WHEN ?3 = 'running' THEN ?5 END,
+                     CASE WHEN ?3 IN ('done', 'failed', 'skipped') THEN ?5 END)
+             ON CONFLICT (name) DO UPDATE SET state = ?3, reason = ?4,
+                 started_at = COALESCE(started_at, CASE WHEN ?3 = 'running' THEN ?5 END),
+                 ended_at = CASE WHEN ?3 IN ('done', 'failed', 'skipped') THEN ?5 END",
+            params![step.name(), step.position(), state, reason, now],
+        )?;
+        Ok(())
+    }
+
+    /// The stored state of `step`, if any.
+    pub fn state_of(&self, step: Step) -> anyhow::Result<Option<String>> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row(
+                "SELECT state FROM step WHERE name = ?1",
+                [step.name()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Refuses to start a headless run that would need a confirmation it cannot ask for.
+    pub fn check_confirmations(&self) -> Result<(), String> {
+        let hooks = [
+            ("stop_service", &self.runbook.stop_service),
+            ("resume_service", &self.runbook.resume_service),
+        ];
+        for (name, hook) in hooks {
+            if let (Some(h), false) = (hook, self.opts.yes) {
+                return Err(format!(
+                    "the runbook has a {name} hook ({}); in headless mode it runs only with --yes",
+                    hooks::describe(h)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Preflight: binds the store to this target and export, stages the export (once), and
+    /// makes one cheap read call to prove the credentials.
+    pub async fn preflight(&self) -> anyhow::Result<Preflight> {
+        self.record(Step::Preflight, "running", "")?;
+        let result = self.preflight_inner().await;
+        match &result {
+            Ok(_) => self.record(Step::Preflight, "done", "")?,
+            Err(e) => self.record(Step::Preflight, "failed", &format!("{e:#}"))?,
+        }
+        result
+    }
+
+    async fn preflight_inner(&self) -> anyhow::Result<Preflight> {
+        let rb = &self.runbook;
+        let export = ExportDir::open(&rb.source)?;
+        let mut conn = self.conn()?;
+        let identity = RunIdentity {
+            target: rb.target.base().to_string(),
+            sdkappid: rb.sdkappid,
+            admin: rb.admin.clone(),
+            config: serde_json::to_string(rb)?,
+        };
+        queries::ensure_run(&conn, &rb.store, &identity, self.opts.reuse_store)?;
+        let print = fingerprint(&export);
+        queries::check_export(
+            &conn,
+            &rb.store,
+            &print,
+            export.manifest.delta_of,
+            self.opts.reuse_store,
+        )?;
+        let staged = stage_export(&mut conn, &rb.store, &export)?;
+        let check = AccountCheck {
+            CheckItem: vec![CheckItem {
+                UserID: rb.admin.clone(),
+            }],
+        };
+        self.client.call(&check).await.map_err(|e| {
+            anyhow::anyhow!("the credentials check (account_check of the admin) failed: {e}")
+        })?;
+        Ok(Preflight { staged })
+    }
+
+    /// The hook of a hook step, if configured.
+    pub fn hook(&self, step: Step) -> Option<&HookConfig> {
+        match step {
+            Step::StopService => self.runbook.stop_service.as_ref(),
+            Step::ResumeService => self.runbook.resume_service.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Runs a hook step (already confirmed): skipped without a hook or when done before.
+    /// Returns the state and reason it ended with.
+    pub async fn hook_step(&self, step: Step) -> anyhow::Result<(String, String)> {
+        if self.state_of(step)?.as_deref() == Some("done") {
+            return Ok((
+                "done".into(),
+                "done in an earlier session of this run".into(),
+            ));
+        }
+        let Some(hook) = self.hook(step) else {
+            let reason = format!("no {} hook configured", step.name().replace(' ', "_"));
+            self.record(step, "skipped", &reason)?;
+            return Ok(("skipped".into(), reason));
+        };
+        self.record(step, "running", &hooks::describe(hook))?;
+        let (state, reason) = match hooks::run_hook(hook).await {
+            Ok(said) => ("done", said),
+            Err(why) => ("failed", why),
+        };
+        self.record(step, state, &reason)?;
+        Ok((state.into(), reason))
+    }
+
+    /// Marks a step that this version does not have as skipped, saying so.
+    pub fn not_built(&self, step: Step) -> anyhow::Result<String> {
+        let reason = match step {
+            Step::StartSync => "two-way sync is not available in this version of cutover",
+            Step::Verify => "read-back verification is not available in this version of cutover",
+            _ => "not available",
+        };
+        self.record(step, "skipped", reason)?;
+        Ok(reason.into())
+    }
+
+    /// The import, prepared from the store.
+    pub fn prepare_import(&self) -> anyhow::Result<Import> {
+        self.record(Step::Import, "running", "")?;
+        let conn = self.conn()?;
+        Import::prepare(
+            conn,
+            Arc::clone(&self.client),
+            &ImportSettings::from_runbook(&self.runbook),
+        )
+    }
+}

@@ -1,0 +1,4 @@
+//! Front ends over the engine: the headless progress lines (the terminal UI comes later).
+
+pub mod headless;
+pub mod progress;

@@ -1,0 +1,103 @@
+//! Per-stage progress from committed counts: totals, rates and ETAs, for any front end.
+
+use crate::store::writer::Committed;
+use crate::store::Kind;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Weight of the newest interval in the rate's moving average.
+const RATE_WEIGHT: f64 = 0.5;
+
+/// One stage's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageLine {
+    /// The stage's name.
+    pub stage: &'static str,
+    /// Items staged.
+    pub total: u64,
+    /// Imported.
+    pub done: u64,
+    /// Failed for good.
+    pub failed: u64,
+    /// Skipped by the operator.
+    pub skipped: u64,
+    /// Still to go.
+    pub pending: u64,
+    /// Items settled per second, recently.
+    pub per_sec: f64,
+    /// Seconds left at that rate, when it can be told.
+    pub eta_secs: Option<f64>,
+}
+
+impl StageLine {
+    /// Done, failed or skipped.
+    pub fn settled(&self) -> u64 {
+        self.done + self.failed + self.skipped
+    }
+}
+
+/// Turns successive committed snapshots into stage lines with rates.
+pub struct ProgressMeter {
+    last: BTreeMap<Kind, u64>,
+    at: Instant,
+    rates: BTreeMap<Kind, f64>,
+}
+
+fn settled(c: &[u64; 4]) -> u64 {
+    c[1] + c[2] + c[3]
+}
+
+impl ProgressMeter {
+    /// A meter starting from `now`.
+    pub fn new(now: &Committed) -> ProgressMeter {
+        ProgressMeter {
+            last: now.items.iter().map(|(k, c)| (*k, settled(c))).collect(),
+            at: Instant::now(),
+            rates: BTreeMap::new(),
+        }
+    }
+
+    /// The stage lines for `now`.
+    pub fn sample(&mut self, now: &Committed) -> Vec<StageLine> {
+        let dt = self.at.elapsed().as_secs_f64();
+        self.at = Instant::now();
+        let mut out = Vec::new();
+        for kind in Kind::ALL {
+            let c = now.items.get(&kind).copied().unwrap_or_default();
+            let s = settled(&c);
+            let before = self.last.insert(kind, s).unwrap_or(s);
+            let rate = self.rates.entry(kind).or_insert(0.0);
+            if dt > 0.0 {
+                let instant = s.saturating_sub(before) as f64 / dt;
+                *rate = if *rate == 0.0 {
+                    instant
+                } else {
+                    *rate * (1.0 - RATE_WEIGHT) + instant * RATE_WEIGHT
+                };
+            }
+            let total = c.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let eta = if c[0] == 0 {
+                Some(0.0)
+            } else if *rate > 0.0 {
+                Some(c[0] as f64 / *rate)
+            } else {
+                None
+            };
+            out.push(StageLine {
+                stage: kind.stage(),
+                total,
+                done: c[1],
+                failed: c[2],
+                skipped: c[3],
+                pending: c[0],
+                per_sec: *rate,
+                eta_secs: eta,
+            });
+        }
+        out
+    }
+}
