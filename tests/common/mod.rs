@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // test support: a failure here is a test failure
 
+pub mod engine;
+
 use cutover::sim::config::SimConfig;
 use cutover::sim::{start, SimHandle, SimOptions};
 use cutover::tim::{ClientConfig, SecretKey, Target, TimClient};

@@ -1,0 +1,168 @@
+//! Running the real engine against the simulator, and checking the simulator's state against
+//! an export.
+
+#![allow(dead_code, clippy::unwrap_used)] // test support: a failure here is a test failure
+
+use super::{ADMIN, KEY, SDKAPPID};
+use cutover::config::{parse_file, resolve, Flags, Runbook};
+use cutover::engine::import::Ending;
+use cutover::engine::runbook::{RunOptions, Runner};
+use cutover::model::group_id::target_group_id;
+use cutover::sim::config::SimConfig;
+use cutover::sim::SimHandle;
+use cutover::source::{validate_export_with, ExportDir, Valid};
+use cutover::tim::SecretKey;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The bundled sample export.
+pub fn sample_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
+}
+
+/// A simulated app set up for the exports we generate: their custom profile, friend and group
+/// keys exist, and history never expires from read-back.
+pub fn app_config() -> SimConfig {
+    let mut c = SimConfig::default();
+    c.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
+    c.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
+    c.app.group_custom_keys = vec!["Category".into()];
+    c.app.roaming_days = 0;
+    c
+}
+
+/// The runbook of a run from `source` into `handle`, with `extra` TOML (limits, budget).
+pub fn runbook(handle: &SimHandle, source: &Path, store: &Path, extra: &str) -> Runbook {
+    let file = parse_file(extra, "test").unwrap();
+    let flags = Flags {
+        source: Some(source.to_path_buf()),
+        store: Some(store.to_path_buf()),
+        target_url: Some(handle.url()),
+        sdkappid: Some(SDKAPPID),
+        admin: Some(ADMIN.into()),
+    };
+    resolve(&file, &flags, Some(SecretKey::new(KEY))).unwrap()
+}
+
+/// Runs preflight and the import step in-process.
+pub async fn import(rb: Runbook) -> Ending {
+    let runner = Runner::new(rb, RunOptions::default()).unwrap();
+    runner.preflight().await.unwrap();
+    let import = runner.prepare_import().unwrap();
+    import.run().await.unwrap()
+}
+
+/// What an export holds, by the keys the target shows.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub accounts: BTreeSet<String>,
+    pub friends: BTreeSet<(String, String)>,
+    /// (from, to, time) → count
+    pub c2c: BTreeMap<(String, String, i64), usize>,
+    pub groups: BTreeMap<String, Option<String>>,
+    pub members: BTreeSet<(String, String)>,
+    /// group → send times, oldest first
+    pub group_msgs: BTreeMap<String, Vec<(String, i64)>>,
+}
+
+/// The valid records of the export at `dir`.
+pub fn expected(dir: &Path) -> Expected {
+    let export = ExportDir::open(dir).unwrap();
+    let mut e = Expected::default();
+    let mut group_ids = BTreeMap::new();
+    validate_export_with(&export, &mut |_| {}, &mut |_, record| match record {
+        Valid::Account(a) => {
+            e.accounts.insert(a.id.clone());
+        }
+        Valid::Friend(f) => {
+            e.friends.insert((f.owner.clone(), f.friend.clone()));
+        }
+        Valid::C2cMessage(m) => {
+            *e.c2c
+                .entry((m.from.clone(), m.to.clone(), m.sent_at))
+                .or_default() += 1;
+        }
+        Valid::Group(g) => {
+            let id = target_group_id(&g.id, g.kind).into_owned();
+            group_ids.insert(g.id.clone(), id.clone());
+            e.groups.insert(id, g.owner.clone());
+        }
+        Valid::GroupMember(m) => {
+            e.members
+                .insert((group_ids[&m.group].clone(), m.member.clone()));
+        }
+        Valid::GroupMessage(m) => {
+            let list = e.group_msgs.entry(group_ids[&m.group].clone()).or_default();
+            list.push((m.from.clone(), m.sent_at));
+        }
+        Valid::Profile(_) => {}
+    })
+    .unwrap();
+    for list in e.group_msgs.values_mut() {
+        list.sort_by_key(|(_, t)| *t);
+    }
+    for (group, owner) in &e.groups {
+        if let Some(owner) = owner {
+            e.members.insert((group.clone(), owner.clone()));
+        }
+    }
+    e
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// What the simulator holds, in the same shape.
+pub fn actual(dump: &Value) -> Expected {
+    let mut e = Expected::default();
+    for a in dump["accounts"].as_array().unwrap() {
+        let id = s(&a["UserID"]);
+        if id == ADMIN {
+            continue;
+        }
+        for f in a["friends"].as_array().unwrap() {
+            assert!(e.friends.insert((id.clone(), s(&f["To_Account"]))));
+        }
+        assert!(e.accounts.insert(id));
+    }
+    for m in dump["c2c_messages"].as_array().unwrap() {
+        let key = (
+            s(&m["From_Account"]),
+            s(&m["To_Account"]),
+            m["MsgTimeStamp"].as_i64().unwrap(),
+        );
+        *e.c2c.entry(key).or_default() += 1;
+    }
+    for g in dump["groups"].as_array().unwrap() {
+        let id = s(&g["GroupId"]);
+        e.groups
+            .insert(id.clone(), g["Owner_Account"].as_str().map(str::to_string));
+        for m in g["members"].as_array().unwrap() {
+            assert!(e.members.insert((id.clone(), s(&m["Member_Account"]))));
+        }
+        let msgs: Vec<(String, i64)> = g["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (s(&m["From_Account"]), m["SendTime"].as_i64().unwrap()))
+            .collect();
+        if !msgs.is_empty() {
+            e.group_msgs.insert(id, msgs);
+        }
+    }
+    e
+}
+
+/// Asserts that the simulator holds exactly the valid records of the export, once each.
+pub fn assert_same(handle: &SimHandle, dir: &Path) {
+    let want = expected(dir);
+    let got = actual(&handle.sim().dump());
+    assert_eq!(got.accounts, want.accounts, "accounts");
+    assert_eq!(got.friends, want.friends, "friend entries");
+    assert_eq!(got.c2c, want.c2c, "c2c messages");
+    assert_eq!(got.groups, want.groups, "groups");
+    assert_eq!(got.members, want.members, "group members");
+    assert_eq!(got.group_msgs, want.group_msgs, "group messages");
+}
