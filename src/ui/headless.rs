@@ -97,7 +97,11 @@ impl Printer<'_> {
                     .unwrap_or(f64::MAX)
                     .total_cmp(&b.eta_secs.unwrap_or(f64::MAX))
             });
-        let eta = pole.and_then(|p| p.eta_secs);
+        let eta = if settled >= total {
+            Some(0.0)
+        } else {
+            pole.and_then(|p| p.eta_secs)
+        };
         if self.json {
             let line = json!({"event": "progress", "elapsed": self.start.elapsed().as_secs_f64(),
                 "state": state, "total": total, "settled": settled, "failed": failed,
