@@ -51,6 +51,30 @@ pub enum BenchCommand {
     /// Drive the simulator on loopback with limits lifted and print requests/s against the sum
     /// of the documented per-API limits.
     Sim(SimBenchArgs),
+    /// Import a generated export (20k accounts, 200k friend entries, 20k C2C messages, 2k
+    /// groups, 40k members, 40k group messages) into the in-process simulator at the default
+    /// limits with 40–120 ms latency; print time / T_limit per lane and rate-limit answers.
+    Import(ImportBenchArgs),
+}
+
+/// `cutover bench import`
+#[derive(Debug, clap::Args)]
+pub struct ImportBenchArgs {
+    /// Import this export instead of generating one.
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// Multiply the generated export's sizes.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// No server limits, no latency, lanes unpaced: print calls/s, CPU per call, peak RSS.
+    #[arg(long)]
+    pub no_limits: bool,
+    /// Latency per call, milliseconds (minimum).
+    #[arg(long, default_value_t = 40)]
+    pub latency_ms: u64,
+    /// Further random latency per call, milliseconds.
+    #[arg(long, default_value_t = 80)]
+    pub latency_spread_ms: u64,
 }
 
 /// `cutover bench sim`

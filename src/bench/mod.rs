@@ -1,8 +1,10 @@
 //! `cutover bench`: benchmarks that print figures (never timed tests).
 
+mod import;
 mod rss;
 mod sim;
 
+pub use import::{run_import_bench, ImportBench};
 pub use sim::{run_sim_bench, sum_of_default_limits, SimBench};
 
 use crate::source::gen::{generate, GenConfig};

@@ -45,6 +45,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             crate::bench::run_sim_bench(&bench, out)?;
             Ok(Outcome::Ok)
         }
+        Command::Bench(BenchCommand::Import(a)) => {
+            let bench = crate::bench::ImportBench {
+                source: a.source,
+                scale: a.scale,
+                no_limits: a.no_limits,
+                latency_ms: a.latency_ms,
+                latency_spread_ms: a.latency_spread_ms,
+            };
+            crate::bench::run_import_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
         Command::Bench(BenchCommand::Export(a)) => {
             let bench = crate::bench::ExportBench {
                 dir: a.dir,

@@ -1,0 +1,197 @@
+//! `cutover bench import`: the real engine against the in-process simulator.
+//!
+//! At the default limits with 40–120 ms of latency per call it prints, per lane and overall,
+//! the actual time against T_limit and the rate-limit answers received; with `--no-limits` (no
+//! server limits, no latency, lanes unpaced) it prints calls/s, CPU per call and peak RSS.
+
+use super::rss;
+use crate::config::{parse_file, resolve, Flags};
+use crate::engine::import::Ending;
+use crate::engine::plan::plan;
+use crate::engine::runbook::{RunOptions, Runner};
+use crate::engine::import::ImportSettings;
+use crate::sim::config::{Faults, SimConfig};
+use crate::sim::{start, SimOptions};
+use crate::source::gen::{generate, GenConfig};
+use crate::store::{open_for_reading, Kind};
+use crate::tim::api::Api;
+use crate::tim::errors::{self, ErrorClass};
+use crate::tim::SecretKey;
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Settings of `cutover bench import`.
+#[derive(Debug, Clone)]
+pub struct ImportBench {
+    /// An export to import; a generated one (the reference sizes × scale) when absent.
+    pub source: Option<PathBuf>,
+    /// Multiplies the generated export's sizes.
+    pub scale: f64,
+    /// Lift every limit and latency: measure the console's own ceiling.
+    pub no_limits: bool,
+    /// Latency added to every call, milliseconds (minimum).
+    pub latency_ms: u64,
+    /// Further random latency, milliseconds.
+    pub latency_spread_ms: u64,
+}
+
+const KEY: &str = "bench-key-0123456789abcdef";
+const SDKAPPID: u64 = 1_400_000_000;
+
+fn reference(scale: f64) -> GenConfig {
+    let n = |x: f64| ((x * scale).round() as u64).max(1);
+    GenConfig {
+        seed: 4,
+        accounts: n(20_000.0) as u32,
+        friends_per_account: 10.0,
+        c2c_messages: n(20_000.0),
+        groups: n(2_000.0) as u32,
+        members_per_group: 20.0,
+        group_messages: n(40_000.0),
+        ..GenConfig::default()
+    }
+}
+
+fn cpu_secs() -> Option<f64> {
+    // utime and stime, fields 14 and 15 of /proc/self/stat, in USER_HZ (100 on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn run_import_bench(b: &ImportBench, out: &mut dyn Write) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let source = match &b.source {
+        Some(s) => s.clone(),
+        None => {
+            let export = dir.path().join("export");
+            let cfg = reference(b.scale);
+            writeln!(out, "generating: {} accounts, ~{} friend entries, {} c2c messages, {} groups, ~{} members, {} group messages",
+                cfg.accounts, (f64::from(cfg.accounts) * cfg.friends_per_account) as u64, cfg.c2c_messages,
+                cfg.groups, (f64::from(cfg.groups) * cfg.members_per_group) as u64, cfg.group_messages)?;
+            generate(&cfg, &export)?;
+            export
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(drive(b, source, dir.path().join("bench.db"), out))
+}
+
+async fn drive(b: &ImportBench, source: PathBuf, store: PathBuf, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut config = SimConfig::default();
+    config.lean = true;
+    config.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
+    config.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
+    config.app.group_custom_keys = vec!["Category".into()];
+    config.app.roaming_days = 0;
+    let mut toml = String::from("[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n");
+    if b.no_limits {
+        config = config.unlimited();
+        config.app.group_msgs_per_sec = 0;
+        for api in Api::ALL {
+            toml.push_str(&format!("[limits.{}]\nrate = 1000000\n", api.command()));
+        }
+        toml.push_str("[concurrency]\nmin_in_flight = 32\nmax_in_flight = 64\n");
+    } else {
+        config.faults.insert(
+            "all".into(),
+            Faults {
+                latency_ms: b.latency_ms,
+                latency_spread_ms: b.latency_spread_ms,
+                ..Faults::default()
+            },
+        );
+    }
+    let handle = start(SimOptions {
+        listen: "127.0.0.1:0".parse()?,
+        sdkappid: SDKAPPID,
+        admins: vec!["administrator".into()],
+        key: SecretKey::new(KEY),
+        config,
+    })
+    .await?;
+    let file = parse_file(&toml, "bench").map_err(anyhow::Error::msg)?;
+    let flags = Flags {
+        source: Some(source),
+        store: Some(store.clone()),
+        target_url: Some(handle.url()),
+        sdkappid: Some(SDKAPPID),
+        admin: Some("administrator".into()),
+    };
+    let rb = resolve(&file, &flags, Some(SecretKey::new(KEY))).map_err(|p| anyhow::anyhow!(p.join("; ")))?;
+    let settings = ImportSettings::from_runbook(&rb);
+    let runner = Runner::new(rb, RunOptions::default())?;
+    let staged_at = Instant::now();
+    runner.preflight().await?;
+    let stage_secs = staged_at.elapsed().as_secs_f64();
+    let the_plan = plan(&open_for_reading(&store)?, &settings)?;
+    let import = runner.prepare_import()?;
+    let handle_import = import.handle();
+    rss::reset_peak();
+    let cpu0 = cpu_secs();
+    let started = Instant::now();
+    let run = import.run();
+    tokio::pin!(run);
+    let mut finished: BTreeMap<Kind, f64> = BTreeMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let ending = loop {
+        tokio::select! {
+            e = &mut run => break e?,
+            _ = tick.tick() => {
+                let committed = handle_import.committed.borrow().clone();
+                for (kind, c) in &committed.items {
+                    if c[0] == 0 && !finished.contains_key(kind) {
+                        finished.insert(*kind, started.elapsed().as_secs_f64());
+                    }
+                }
+            }
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_secs().zip(cpu0).map(|(a, b)| a - b);
+    let lanes = handle_import.lanes();
+    let calls: u64 = lanes.iter().map(|(_, f)| f.calls).sum();
+    let counts = handle.sim().counts();
+    let rate_limited: u64 = counts
+        .iter()
+        .filter(|((_, code), _)| *code > 0 && errors::lookup(*code).class == ErrorClass::RateLimited)
+        .map(|(_, n)| n)
+        .sum();
+    writeln!(out, "staging (validate + index into the store): {stage_secs:.1} s")?;
+    if !matches!(ending, Ending::Complete) {
+        writeln!(out, "the import did not complete: {ending:?}")?;
+    }
+    if b.no_limits {
+        writeln!(out, "limits off, no latency: {calls} calls in {secs:.1} s = {:.0} calls/s", calls as f64 / secs)?;
+        if let Some(cpu) = cpu {
+            writeln!(out, "CPU {cpu:.1} s for engine + simulator together = {:.0} µs per call", cpu * 1e6 / calls.max(1) as f64)?;
+        }
+        writeln!(out, "peak RSS during the import: {}", rss::peak_mib().map_or("unavailable".into(), |m| format!("{m} MiB")))?;
+        return Ok(());
+    }
+    writeln!(out, "{:<16} {:<20} {:>8} {:>6} {:>9} {:>9} {:>7}", "stage", "api", "calls", "rate", "T_lane", "actual", "ratio")?;
+    for (kind, figures) in &lanes {
+        let Some(lp) = the_plan.lanes.iter().find(|l| l.api == kind.api().command()) else { continue };
+        let actual = finished.get(kind).copied().unwrap_or(secs);
+        let ratio = if lp.secs > 0.0 { format!("{:.3}", actual / lp.secs) } else { "-".into() };
+        writeln!(out, "{:<16} {:<20} {:>8} {:>5}/s {:>8.1}s {:>8.1}s {:>7}", kind.stage(), lp.api, figures.calls, lp.rate, lp.secs, actual, ratio)?;
+    }
+    writeln!(
+        out,
+        "overall: {secs:.1} s against T_limit {:.1} s (long pole: {}) = {:.3} × T_limit; rate-limit answers received: {rate_limited}",
+        the_plan.t_limit_secs,
+        the_plan.long_pole.unwrap_or("-"),
+        secs / the_plan.t_limit_secs.max(1e-9)
+    )?;
+    Ok(())
+}
