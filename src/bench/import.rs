@@ -7,9 +7,9 @@
 use super::rss;
 use crate::config::{parse_file, resolve, Flags};
 use crate::engine::import::Ending;
+use crate::engine::import::ImportSettings;
 use crate::engine::plan::plan;
 use crate::engine::runbook::{RunOptions, Runner};
-use crate::engine::import::ImportSettings;
 use crate::sim::config::{Faults, SimConfig};
 use crate::sim::{start, SimOptions};
 use crate::source::gen::{generate, GenConfig};
@@ -87,14 +87,20 @@ pub fn run_import_bench(b: &ImportBench, out: &mut dyn Write) -> anyhow::Result<
     runtime.block_on(drive(b, source, dir.path().join("bench.db"), out))
 }
 
-async fn drive(b: &ImportBench, source: PathBuf, store: PathBuf, out: &mut dyn Write) -> anyhow::Result<()> {
+async fn drive(
+    b: &ImportBench,
+    source: PathBuf,
+    store: PathBuf,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut config = SimConfig::default();
     config.lean = true;
     config.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
     config.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
     config.app.group_custom_keys = vec!["Category".into()];
     config.app.roaming_days = 0;
-    let mut toml = String::from("[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n");
+    let mut toml =
+        String::from("[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n");
     if b.no_limits {
         config = config.unlimited();
         config.app.group_msgs_per_sec = 0;
@@ -128,7 +134,8 @@ async fn drive(b: &ImportBench, source: PathBuf, store: PathBuf, out: &mut dyn W
         sdkappid: Some(SDKAPPID),
         admin: Some("administrator".into()),
     };
-    let rb = resolve(&file, &flags, Some(SecretKey::new(KEY))).map_err(|p| anyhow::anyhow!(p.join("; ")))?;
+    let rb = resolve(&file, &flags, Some(SecretKey::new(KEY)))
+        .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
     let settings = ImportSettings::from_runbook(&rb);
     let runner = Runner::new(rb, RunOptions::default())?;
     let staged_at = Instant::now();
@@ -164,27 +171,68 @@ async fn drive(b: &ImportBench, source: PathBuf, store: PathBuf, out: &mut dyn W
     let counts = handle.sim().counts();
     let rate_limited: u64 = counts
         .iter()
-        .filter(|((_, code), _)| *code > 0 && errors::lookup(*code).class == ErrorClass::RateLimited)
+        .filter(|((_, code), _)| {
+            *code > 0 && errors::lookup(*code).class == ErrorClass::RateLimited
+        })
         .map(|(_, n)| n)
         .sum();
-    writeln!(out, "staging (validate + index into the store): {stage_secs:.1} s")?;
+    writeln!(
+        out,
+        "staging (validate + index into the store): {stage_secs:.1} s"
+    )?;
     if !matches!(ending, Ending::Complete) {
         writeln!(out, "the import did not complete: {ending:?}")?;
     }
     if b.no_limits {
-        writeln!(out, "limits off, no latency: {calls} calls in {secs:.1} s = {:.0} calls/s", calls as f64 / secs)?;
+        writeln!(
+            out,
+            "limits off, no latency: {calls} calls in {secs:.1} s = {:.0} calls/s",
+            calls as f64 / secs
+        )?;
         if let Some(cpu) = cpu {
-            writeln!(out, "CPU {cpu:.1} s for engine + simulator together = {:.0} µs per call", cpu * 1e6 / calls.max(1) as f64)?;
+            writeln!(
+                out,
+                "CPU {cpu:.1} s for engine + simulator together = {:.0} µs per call",
+                cpu * 1e6 / calls.max(1) as f64
+            )?;
         }
-        writeln!(out, "peak RSS during the import: {}", rss::peak_mib().map_or("unavailable".into(), |m| format!("{m} MiB")))?;
+        writeln!(
+            out,
+            "peak RSS during the import: {}",
+            rss::peak_mib().map_or("unavailable".into(), |m| format!("{m} MiB"))
+        )?;
         return Ok(());
     }
-    writeln!(out, "{:<16} {:<20} {:>8} {:>6} {:>9} {:>9} {:>7}", "stage", "api", "calls", "rate", "T_lane", "actual", "ratio")?;
+    writeln!(
+        out,
+        "{:<16} {:<20} {:>8} {:>6} {:>9} {:>9} {:>7}",
+        "stage", "api", "calls", "rate", "T_lane", "actual", "ratio"
+    )?;
     for (kind, figures) in &lanes {
-        let Some(lp) = the_plan.lanes.iter().find(|l| l.api == kind.api().command()) else { continue };
+        let Some(lp) = the_plan
+            .lanes
+            .iter()
+            .find(|l| l.api == kind.api().command())
+        else {
+            continue;
+        };
         let actual = finished.get(kind).copied().unwrap_or(secs);
-        let ratio = if lp.secs > 0.0 { format!("{:.3}", actual / lp.secs) } else { "-".into() };
-        writeln!(out, "{:<16} {:<20} {:>8} {:>5}/s {:>8.1}s {:>8.1}s {:>7}", kind.stage(), lp.api, figures.calls, lp.rate, lp.secs, actual, ratio)?;
+        let ratio = if lp.secs > 0.0 {
+            format!("{:.3}", actual / lp.secs)
+        } else {
+            "-".into()
+        };
+        writeln!(
+            out,
+            "{:<16} {:<20} {:>8} {:>5}/s {:>8.1}s {:>8.1}s {:>7}",
+            kind.stage(),
+            lp.api,
+            figures.calls,
+            lp.rate,
+            lp.secs,
+            actual,
+            ratio
+        )?;
     }
     writeln!(
         out,

@@ -239,7 +239,10 @@ impl Import {
                     }
                 }
                 Some(command) = self.commands.recv() => {
-                    if let RunState::Paused { reason, budget: true } = &*self.shared.state.borrow() {
+                    // A stop while the error budget holds the run is the budget's doing.
+                    if let (Command::Cancel { .. }, RunState::Paused { reason, budget: true }) =
+                        (&command, &*self.shared.state.borrow())
+                    {
                         budget_reason = Some(reason.clone());
                     }
                     self.obey(command).await;
