@@ -93,8 +93,10 @@ async fn drive(
     store: PathBuf,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let mut config = SimConfig::default();
-    config.lean = true;
+    let mut config = SimConfig {
+        lean: true,
+        ..SimConfig::default()
+    };
     config.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
     config.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
     config.app.group_custom_keys = vec!["Category".into()];
