@@ -1,0 +1,139 @@
+//! The run from outside: SIGTERM stops cleanly with its exit code, a store refuses another
+//! target, and plan estimates from an export.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::engine::{app_config, runbook, sample_data};
+use cutover::cli::PlanArgs;
+use cutover::commands::store_cmds;
+use cutover::engine::runbook::{RunOptions, Runner};
+use cutover::store::{open_for_reading, queries};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_and_exits_4() {
+    let handle = common::sim(app_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    let rb = dir.path().join("runbook.toml");
+    std::fs::write(&rb, "[limits.importmsg]\nrate = 40\n").unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args([
+            "run",
+            "--headless",
+            "--admin",
+            common::ADMIN,
+            "--target-url",
+            &handle.url(),
+        ])
+        .args(["--sdkappid", &common::SDKAPPID.to_string()])
+        .arg("--source")
+        .arg(sample_data())
+        .arg("--store")
+        .arg(&store)
+        .arg("--config")
+        .arg(&rb)
+        .env("CUTOVER_SECRET_KEY", common::KEY)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the import is under way (the store has committed progress).
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the import never started"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let done = open_for_reading(&store)
+            .ok()
+            .and_then(|c| queries::item_counts(&c).ok())
+            .map_or(0, |c| c.values().map(|v| v[1]).sum::<u64>());
+        if done > 0 {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("interrupted (SIGTERM)"), "{text}");
+    let conn = open_for_reading(&store).unwrap();
+    assert!(
+        queries::journal(&conn).unwrap().is_empty(),
+        "every request in flight was recorded"
+    );
+    let pending: u64 = queries::item_counts(&conn)
+        .unwrap()
+        .values()
+        .map(|c| c[0])
+        .sum();
+    assert!(pending > 0, "stopped before the end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_refuses_another_target_unless_told() {
+    let one = common::sim(app_config()).await;
+    let two = common::sim(app_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    let runner = Runner::new(
+        runbook(&one, &sample_data(), &store, ""),
+        RunOptions::default(),
+    )
+    .unwrap();
+    runner.preflight().await.unwrap();
+    let other = Runner::new(
+        runbook(&two, &sample_data(), &store, ""),
+        RunOptions::default(),
+    )
+    .unwrap();
+    let err = format!("{:#}", other.preflight().await.unwrap_err());
+    assert!(
+        err.contains("belongs to a different target") && err.contains("--reuse-store"),
+        "{err}"
+    );
+    let told = RunOptions {
+        reuse_store: true,
+        ..RunOptions::default()
+    };
+    let other = Runner::new(runbook(&two, &sample_data(), &store, ""), told).unwrap();
+    other.preflight().await.unwrap();
+}
+
+#[test]
+fn plan_counts_calls_per_api_and_names_the_long_pole() {
+    let args = PlanArgs {
+        store: None,
+        source: Some(sample_data()),
+        config: None,
+        json: true,
+    };
+    let mut out = Vec::new();
+    store_cmds::plan(&args, &mut out).unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let lane = |api: &str| {
+        plan["lanes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["api"] == api)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        lane("multiaccount_import")["calls"],
+        1,
+        "50 accounts, 100 per call"
+    );
+    assert_eq!(lane("importmsg")["calls"], 500, "one message per call");
+    assert_eq!(plan["long_pole"], "c2c messages");
+    let t = plan["t_limit_secs"].as_f64().unwrap();
+    assert!((t - (0.01 + 2.5)).abs() < 1e-9, "{t}");
+}
