@@ -2,25 +2,31 @@
 
 use super::Outcome;
 use crate::cli::RunArgs;
+use crate::config::file::RunbookFile;
 use crate::config::{parse_file, resolve, Flags, Runbook};
 use crate::engine::runbook::{RunOptions, Runner};
 use crate::tim::SecretKey;
 use crate::ui::headless;
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Resolves the runbook from the file (if any), the flags and the environment.
-pub fn runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
-    let file = match &args.config {
+/// Reads the runbook file at `path`, or an empty one (defaults) without a path.
+pub fn load_file(path: Option<&Path>) -> anyhow::Result<RunbookFile> {
+    match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the runbook {}", path.display()))?;
-            parse_file(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?
+            parse_file(&text, &path.display().to_string()).map_err(anyhow::Error::msg)
         }
-        None => parse_file("", "flags").map_err(anyhow::Error::msg)?,
-    };
+        None => parse_file("", "defaults").map_err(anyhow::Error::msg),
+    }
+}
+
+/// Resolves the runbook from the file (if any), the flags and the environment.
+pub fn runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
+    let file = load_file(args.config.as_deref())?;
     let flags = Flags {
         source: args.source.clone(),
         store: args.store.clone(),

@@ -3,7 +3,7 @@
 
 use super::Outcome;
 use crate::cli::{ActionArgs, ErrorsArgs, PlanArgs, StatusArgs};
-use crate::config::{parse_file, resolve, Flags};
+use crate::config::{resolve, Flags};
 use crate::engine::import::ImportSettings;
 use crate::engine::plan::{plan as make_plan, Plan};
 use crate::source::ExportDir;
@@ -282,14 +282,7 @@ pub fn skip(args: &ActionArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
 
 /// `cutover plan`
 pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            parse_file(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?
-        }
-        None => parse_file("", "defaults").map_err(anyhow::Error::msg)?,
-    };
+    let file = super::run::load_file(args.config.as_deref())?;
     // Only limits matter here; the target and key are placeholders the plan never uses.
     let flags = Flags {
         source: Some(".".into()),

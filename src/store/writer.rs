@@ -84,17 +84,6 @@ pub enum Op {
         /// Why.
         reason: String,
     },
-    /// A runbook step's state.
-    Step {
-        /// The step.
-        name: String,
-        /// Its position.
-        position: i64,
-        /// Its state.
-        state: String,
-        /// Why.
-        reason: String,
-    },
     /// Failed items go back to pending (retry) or to skipped (skip); answered with how many
     /// moved, per kind. The audit entry is sent separately.
     MoveFailed {
@@ -275,23 +264,6 @@ fn apply(
             tx.execute(
                 "UPDATE run SET state = ?1, reason = ?2, updated_at = ?3",
                 params![state, reason, now],
-            )?;
-        }
-        Op::Step {
-            name,
-            position,
-            state,
-            reason,
-        } => {
-            tx.execute(
-                "INSERT INTO step (name, position, state, reason, started_at, ended_at)
-                 VALUES (?1, ?2, ?3, ?4,
-                         CASE WHEN ?3 = 'running' THEN ?5 END,
-                         CASE WHEN ?3 IN ('done', 'failed', 'skipped') THEN ?5 END)
-                 ON CONFLICT (name) DO UPDATE SET state = ?3, reason = ?4,
-                     started_at = COALESCE(started_at, CASE WHEN ?3 = 'running' THEN ?5 END),
-                     ended_at = CASE WHEN ?3 IN ('done', 'failed', 'skipped') THEN ?5 END",
-                params![name, position, state, reason, now],
             )?;
         }
         Op::MoveFailed { filter, to, ack } => {
