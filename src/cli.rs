@@ -25,6 +25,8 @@ pub enum Command {
     Init(InitArgs),
     /// Run the Tencent IM REST API simulator (the key comes from CUTOVER_SECRET_KEY).
     Sim(SimArgs),
+    /// The whole runbook with no setup: embedded simulator, demo old system, sample-data/.
+    Demo,
     /// Run the runbook: preflight, stop service, import, start sync, resume service, verify.
     Run(RunArgs),
     /// Show a run's progress from its store (works from another shell while it runs).

@@ -137,3 +137,30 @@ fn plan_counts_calls_per_api_and_names_the_long_pole() {
     let t = plan["t_limit_secs"].as_f64().unwrap();
     assert!((t - (0.01 + 2.5)).abs() < 1e-9, "{t}");
 }
+
+#[test]
+fn the_demo_runs_the_whole_runbook_with_no_setup() {
+    let output = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .arg("demo")
+        .env_remove("CUTOVER_SECRET_KEY")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    for want in [
+        "step stop service: done — HTTP 200",
+        "step import: done — 5 items failed",
+        "step resume service: done — HTTP 200",
+        "POST /maintenance/stop",
+        "POST /maintenance/resume",
+        "two-way sync is not available in this version",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    let kept = text
+        .lines()
+        .find_map(|l| l.strip_prefix("store, runbook and log kept in "))
+        .and_then(|l| l.strip_suffix("; try:"))
+        .unwrap();
+    std::fs::remove_dir_all(kept).unwrap();
+}

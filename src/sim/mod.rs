@@ -9,6 +9,7 @@ pub mod dump;
 pub mod faults;
 pub mod handlers;
 pub mod limiter;
+pub mod old_system;
 pub mod server;
 pub mod state;
 

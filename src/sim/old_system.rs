@@ -1,0 +1,78 @@
+//! The demo "old system": an HTTP server that stands in for the app's own IM during
+//! `cutover demo`. Its maintenance endpoints (the stop/resume hooks) and its sync webhook only
+//! record what they received, so the demo shows exactly what the console did to it.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// One request the old system received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The path.
+    pub path: String,
+    /// The body, as text.
+    pub body: String,
+}
+
+/// A running demo old system.
+pub struct OldSystem {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OldSystem {
+    /// Starts it on 127.0.0.1 (port chosen by the system).
+    pub async fn start() -> std::io::Result<OldSystem> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let app = Router::new()
+            .route("/maintenance/stop", post(record))
+            .route("/maintenance/resume", post(record))
+            .route("/sync/webhook", post(record))
+            .with_state(Arc::clone(&received));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(OldSystem {
+            addr,
+            received,
+            task,
+        })
+    }
+
+    /// The URL of `path` on it.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Everything received so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for OldSystem {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn record(
+    State(received): State<Arc<Mutex<Vec<Received>>>>,
+    uri: axum::http::Uri,
+    body: String,
+) -> &'static str {
+    if let Ok(mut r) = received.lock() {
+        r.push(Received {
+            path: uri.path().to_string(),
+            body,
+        });
+    }
+    "ok"
+}
