@@ -2,3 +2,4 @@
 
 pub mod headless;
 pub mod progress;
+pub mod tui;

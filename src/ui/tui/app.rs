@@ -1,0 +1,392 @@
+//! The console's state and its `update`: keys in, effects out. No I/O here, so every key and
+//! transition is tested without a terminal.
+
+use crate::engine::control::{Command, RunState};
+use crate::engine::lane::LaneFigures;
+use crate::store::queries::{FailureFilter, FailureGroup};
+use crate::store::Kind;
+use crate::ui::progress::StageLine;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// The screens, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The runbook's steps.
+    Runbook,
+    /// Stages and lanes.
+    Import,
+    /// Failures by API and code.
+    Errors,
+    /// Per-entity counts.
+    Verify,
+    /// Two-way sync.
+    Sync,
+    /// The log file's tail.
+    Log,
+}
+
+impl Screen {
+    /// Every screen, in tab order.
+    pub const ALL: [Screen; 6] = [
+        Screen::Runbook,
+        Screen::Import,
+        Screen::Errors,
+        Screen::Verify,
+        Screen::Sync,
+        Screen::Log,
+    ];
+
+    /// The tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Runbook => "Runbook",
+            Screen::Import => "Import",
+            Screen::Errors => "Errors",
+            Screen::Verify => "Verify",
+            Screen::Sync => "Sync",
+            Screen::Log => "Log",
+        }
+    }
+
+    fn index(self) -> usize {
+        Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+/// One runbook step as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepView {
+    /// Its name.
+    pub name: String,
+    /// waiting, running, done, failed, skipped, needs confirmation.
+    pub state: String,
+    /// Why.
+    pub reason: String,
+    /// What confirming it would run (hook steps waiting for the operator).
+    pub confirm: Option<String>,
+}
+
+/// Everything the screens show, taken from committed store state and engine figures.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snapshot {
+    /// Seconds since the run started.
+    pub elapsed_secs: u64,
+    /// The import's state (None before the import starts).
+    pub run: Option<RunState>,
+    /// The steps.
+    pub steps: Vec<StepView>,
+    /// Per stage.
+    pub stages: Vec<StageLine>,
+    /// Per stage name: records skipped at staging as invalid.
+    pub invalid: Vec<(&'static str, u64)>,
+    /// Per lane.
+    pub lanes: Vec<(Kind, LaneFigures)>,
+    /// Failures grouped by API and code.
+    pub errors: Vec<FailureGroup>,
+    /// Items settled per second, oldest first (for the sparkline).
+    pub throughput: Vec<u64>,
+    /// The import's T_limit, seconds.
+    pub t_limit_secs: Option<f64>,
+    /// The last lines of the log file.
+    pub log_tail: Vec<String>,
+    /// The runbook has ended (every step settled).
+    pub finished: bool,
+}
+
+/// A dialog on top of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modal {
+    /// Run a risky step? Shows exactly what runs; `y` confirms, anything else cancels.
+    ConfirmStep {
+        /// The step's index.
+        step: usize,
+        /// What will run.
+        what: String,
+    },
+    /// Quit while the run is going?
+    ConfirmQuit,
+    /// Skip an error group: type the reason, Enter to skip, Esc to cancel.
+    SkipReason {
+        /// Which failures.
+        filter: FailureFilter,
+        /// The reason typed so far.
+        text: String,
+    },
+}
+
+/// What `update` asks the runtime to do.
+#[derive(Debug)]
+pub enum Effect {
+    /// Send a command to the engine.
+    Engine(Command),
+    /// The operator confirmed (true) or declined the step at this index.
+    Confirm(usize, bool),
+    /// Leave the console (the run stops cleanly if still going).
+    Quit,
+}
+
+/// The console's state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct App {
+    /// The screen shown.
+    pub screen: ScreenState,
+    /// The figures.
+    pub snap: Snapshot,
+    /// The help overlay is open.
+    pub help: bool,
+    /// A dialog, if any.
+    pub modal: Option<Modal>,
+    /// The selected row on list screens.
+    pub selected: usize,
+    /// The Errors filter (`/`), and whether it is being typed.
+    pub filter: String,
+    /// The filter is being edited.
+    pub editing_filter: bool,
+    /// A one-line message for the operator (what the last key did).
+    pub notice: String,
+}
+
+/// The current screen (a newtype so `App` can derive Default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenState(pub Screen);
+
+impl Default for ScreenState {
+    fn default() -> Self {
+        ScreenState(Screen::Runbook)
+    }
+}
+
+impl App {
+    /// The screen shown.
+    pub fn screen(&self) -> Screen {
+        self.screen.0
+    }
+
+    /// The error groups the filter lets through.
+    pub fn visible_errors(&self) -> Vec<&FailureGroup> {
+        let f = self.filter.to_ascii_lowercase();
+        self.snap
+            .errors
+            .iter()
+            .filter(|g| {
+                f.is_empty()
+                    || g.api.contains(&f)
+                    || g.code.is_some_and(|c| c.to_string().contains(&f))
+                    || g.sample.to_ascii_lowercase().contains(&f)
+            })
+            .collect()
+    }
+
+    fn rows(&self) -> usize {
+        match self.screen() {
+            Screen::Runbook => self.snap.steps.len(),
+            Screen::Errors => self.visible_errors().len(),
+            _ => 0,
+        }
+    }
+
+    fn running(&self) -> bool {
+        !self.snap.finished
+    }
+
+    /// Handles one key.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return self.ask_quit();
+        }
+        if let Some(modal) = self.modal.take() {
+            return self.on_modal_key(modal, key);
+        }
+        if self.help {
+            self.help = false;
+            return Vec::new();
+        }
+        if self.editing_filter {
+            match key.code {
+                KeyCode::Enter | KeyCode::Esc => self.editing_filter = false,
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) => self.filter.push(c),
+                _ => {}
+            }
+            self.selected = 0;
+            return Vec::new();
+        }
+        self.notice.clear();
+        match key.code {
+            KeyCode::Char('?') => self.help = true,
+            KeyCode::Char('q') => return self.ask_quit(),
+            KeyCode::Tab => self.go(Screen::ALL[(self.screen().index() + 1) % Screen::ALL.len()]),
+            KeyCode::BackTab => self
+                .go(Screen::ALL
+                    [(self.screen().index() + Screen::ALL.len() - 1) % Screen::ALL.len()]),
+            KeyCode::Char(c @ '1'..='6') => {
+                let i = c as usize - '1' as usize;
+                self.go(Screen::ALL[i]);
+            }
+            KeyCode::Down | KeyCode::Char('j') if self.selected + 1 < self.rows() => {
+                self.selected += 1;
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Char('p') => return self.pause(),
+            KeyCode::Char('r') => return self.resume(),
+            KeyCode::Char('/') if self.screen() == Screen::Errors => self.editing_filter = true,
+            KeyCode::Enter => return self.enter(),
+            KeyCode::Char('R') if self.screen() == Screen::Errors => return self.retry_selected(),
+            KeyCode::Char('s') if self.screen() == Screen::Errors => self.skip_selected(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn go(&mut self, screen: Screen) {
+        self.screen = ScreenState(screen);
+        self.selected = 0;
+    }
+
+    fn ask_quit(&mut self) -> Vec<Effect> {
+        if self.running() {
+            self.modal = Some(Modal::ConfirmQuit);
+            Vec::new()
+        } else {
+            vec![Effect::Quit]
+        }
+    }
+
+    fn pause(&mut self) -> Vec<Effect> {
+        match &self.snap.run {
+            Some(RunState::Running) => {
+                self.notice = "pausing: requests in flight finish, no new ones start".into();
+                vec![Effect::Engine(Command::Pause {
+                    reason: "operator pressed p".into(),
+                })]
+            }
+            _ => {
+                self.notice = "nothing to pause: the import is not running".into();
+                Vec::new()
+            }
+        }
+    }
+
+    fn resume(&mut self) -> Vec<Effect> {
+        match &self.snap.run {
+            Some(RunState::Paused { .. }) => {
+                self.notice = "resuming".into();
+                vec![Effect::Engine(Command::Resume {
+                    reason: "operator pressed r".into(),
+                })]
+            }
+            _ => {
+                self.notice = "nothing to resume: the import is not paused".into();
+                Vec::new()
+            }
+        }
+    }
+
+    fn enter(&mut self) -> Vec<Effect> {
+        if self.screen() != Screen::Runbook {
+            return Vec::new();
+        }
+        if let Some(what) = self
+            .snap
+            .steps
+            .get(self.selected)
+            .and_then(|s| s.confirm.clone())
+        {
+            self.modal = Some(Modal::ConfirmStep {
+                step: self.selected,
+                what,
+            });
+        }
+        Vec::new()
+    }
+
+    fn selected_filter(&self) -> Option<FailureFilter> {
+        let g = self.visible_errors().get(self.selected).copied()?;
+        Some(FailureFilter {
+            api: Some(g.api.clone()),
+            code: g.code,
+            kind: None,
+        })
+    }
+
+    fn retry_selected(&mut self) -> Vec<Effect> {
+        let Some(filter) = self.selected_filter() else {
+            return Vec::new();
+        };
+        self.notice = format!("retrying {}", filter.describe());
+        vec![Effect::Engine(Command::Retry {
+            filter,
+            reason: "operator retried from the Errors screen".into(),
+        })]
+    }
+
+    fn skip_selected(&mut self) {
+        if let Some(filter) = self.selected_filter() {
+            self.modal = Some(Modal::SkipReason {
+                filter,
+                text: String::new(),
+            });
+        }
+    }
+
+    fn on_modal_key(&mut self, modal: Modal, key: KeyEvent) -> Vec<Effect> {
+        match modal {
+            Modal::ConfirmStep { step, .. } => {
+                // Only a deliberate `y` runs a risky step; Enter (a second press) does not.
+                let yes = key.code == KeyCode::Char('y');
+                self.notice = if yes {
+                    "confirmed".into()
+                } else {
+                    "not confirmed: nothing ran".into()
+                };
+                vec![Effect::Confirm(step, yes)]
+            }
+            Modal::ConfirmQuit => {
+                if key.code == KeyCode::Char('y') {
+                    vec![Effect::Quit]
+                } else {
+                    Vec::new()
+                }
+            }
+            Modal::SkipReason { filter, mut text } => match key.code {
+                KeyCode::Esc => Vec::new(),
+                KeyCode::Enter if !text.trim().is_empty() => {
+                    self.notice = format!("skipped {}", filter.describe());
+                    vec![Effect::Engine(Command::Skip {
+                        filter,
+                        reason: text,
+                    })]
+                }
+                KeyCode::Backspace => {
+                    text.pop();
+                    self.modal = Some(Modal::SkipReason { filter, text });
+                    Vec::new()
+                }
+                KeyCode::Char(c) => {
+                    text.push(c);
+                    self.modal = Some(Modal::SkipReason { filter, text });
+                    Vec::new()
+                }
+                _ => {
+                    self.modal = Some(Modal::SkipReason { filter, text });
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    /// New figures arrived.
+    pub fn on_snapshot(&mut self, snap: Snapshot) {
+        self.snap = snap;
+        let rows = self.rows();
+        if self.selected >= rows {
+            self.selected = rows.saturating_sub(1);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

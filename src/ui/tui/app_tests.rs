@@ -1,0 +1,155 @@
+//! Keys and transitions of the console.
+
+use super::*;
+use crossterm::event::KeyEvent;
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn code(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn running() -> App {
+    let mut app = App::default();
+    app.snap.run = Some(RunState::Running);
+    app
+}
+
+#[test]
+fn p_pauses_only_a_running_import_and_r_resumes_only_a_paused_one() {
+    let mut app = running();
+    assert!(matches!(
+        app.on_key(key('p'))[..],
+        [Effect::Engine(Command::Pause { .. })]
+    ));
+    assert!(app.on_key(key('r')).is_empty(), "not paused yet");
+    app.snap.run = Some(RunState::Paused {
+        reason: "x".into(),
+        budget: false,
+    });
+    assert!(matches!(
+        app.on_key(key('r'))[..],
+        [Effect::Engine(Command::Resume { .. })]
+    ));
+    assert!(app.on_key(key('p')).is_empty());
+    assert!(app.notice.contains("not running"));
+}
+
+#[test]
+fn quitting_a_running_run_asks_first_and_only_y_quits() {
+    let mut app = running();
+    assert!(app.on_key(key('q')).is_empty());
+    assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(app.modal, None);
+    app.on_key(key('q'));
+    assert!(matches!(app.on_key(key('y'))[..], [Effect::Quit]));
+    app.snap.finished = true;
+    assert!(
+        matches!(app.on_key(key('q'))[..], [Effect::Quit]),
+        "nothing to lose once finished"
+    );
+}
+
+#[test]
+fn a_risky_step_needs_a_deliberate_y_not_enter_twice() {
+    let mut app = App::default();
+    app.snap.steps = vec![
+        StepView {
+            name: "preflight".into(),
+            state: "done".into(),
+            reason: String::new(),
+            confirm: None,
+        },
+        StepView {
+            name: "stop service".into(),
+            state: "needs confirmation".into(),
+            reason: String::new(),
+            confirm: Some("POST http://old/stop".into()),
+        },
+    ];
+    app.on_key(code(KeyCode::Enter));
+    assert_eq!(app.modal, None, "preflight needs no confirmation");
+    app.on_key(key('j'));
+    app.on_key(code(KeyCode::Enter));
+    assert!(matches!(
+        app.modal,
+        Some(Modal::ConfirmStep { step: 1, .. })
+    ));
+    assert!(matches!(
+        app.on_key(code(KeyCode::Enter))[..],
+        [Effect::Confirm(1, false)]
+    ));
+    app.on_key(code(KeyCode::Enter));
+    assert!(matches!(
+        app.on_key(key('y'))[..],
+        [Effect::Confirm(1, true)]
+    ));
+}
+
+#[test]
+fn screens_switch_by_tab_and_number_and_help_closes_on_any_key() {
+    let mut app = App::default();
+    app.on_key(code(KeyCode::Tab));
+    assert_eq!(app.screen(), Screen::Import);
+    app.on_key(code(KeyCode::BackTab));
+    app.on_key(code(KeyCode::BackTab));
+    assert_eq!(app.screen(), Screen::Log);
+    app.on_key(key('3'));
+    assert_eq!(app.screen(), Screen::Errors);
+    app.on_key(key('?'));
+    assert!(app.help);
+    app.on_key(key('1'));
+    assert!(!app.help);
+    assert_eq!(app.screen(), Screen::Errors, "the key only closed the help");
+}
+
+fn group(api: &str, code: i64, count: u64) -> FailureGroup {
+    FailureGroup {
+        api: api.into(),
+        code: Some(code),
+        count,
+        retryable: false,
+        sample: "no".into(),
+    }
+}
+
+#[test]
+fn errors_filter_retry_and_skip_with_a_reason() {
+    let mut app = running();
+    app.snap.errors = vec![
+        group("friend_import", 30001, 5),
+        group("importmsg", 90012, 2),
+    ];
+    app.on_key(key('3'));
+    app.on_key(key('/'));
+    for c in "msg".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(code(KeyCode::Enter));
+    assert_eq!(app.visible_errors().len(), 1);
+    match &app.on_key(key('R'))[..] {
+        [Effect::Engine(Command::Retry { filter, .. })] => {
+            assert_eq!(
+                (filter.api.as_deref(), filter.code),
+                (Some("importmsg"), Some(90012))
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    app.on_key(key('s'));
+    assert!(
+        app.on_key(code(KeyCode::Enter)).is_empty(),
+        "a reason is required"
+    );
+    assert!(matches!(app.modal, Some(Modal::SkipReason { .. })));
+    for c in "spam".chars() {
+        app.on_key(key(c));
+    }
+    match &app.on_key(code(KeyCode::Enter))[..] {
+        [Effect::Engine(Command::Skip { reason, .. })] => assert_eq!(reason, "spam"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,6 @@
+//! The interactive console: [`app`] holds the state and turns keys into effects, [`view`] and
+//! [`screens`] draw it.
+
+pub mod app;
+pub mod screens;
+pub mod view;

@@ -1,0 +1,314 @@
+//! One function per screen; each draws from the [`App`] alone.
+
+use super::app::App;
+use super::view::eta;
+use crate::tim::errors;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, Wrap};
+use ratatui::Frame;
+
+fn selected_style() -> Style {
+    Style::new().add_modifier(Modifier::REVERSED)
+}
+
+fn state_color(state: &str) -> Color {
+    match state {
+        "done" => Color::Green,
+        "running" => Color::Cyan,
+        "failed" | "fatal" => Color::Red,
+        "needs confirmation" => Color::Yellow,
+        _ => Color::Gray,
+    }
+}
+
+/// The runbook's steps with their state and reason.
+pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let rows = app.snap.steps.iter().enumerate().map(|(i, s)| {
+        let row = Row::new(vec![
+            Cell::from(format!("{}", i + 1)),
+            Cell::from(s.name.clone()),
+            Cell::from(s.state.clone()).style(Style::new().fg(state_color(&s.state))),
+            Cell::from(s.reason.clone()),
+        ]);
+        if i == app.selected {
+            row.style(selected_style())
+        } else {
+            row
+        }
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(2),
+            Constraint::Length(15),
+            Constraint::Length(19),
+            Constraint::Min(10),
+        ],
+    )
+    .header(
+        Row::new(vec!["#", "step", "state", "reason"])
+            .style(Style::new().add_modifier(Modifier::BOLD)),
+    )
+    .block(
+        Block::new()
+            .borders(Borders::ALL)
+            .title(" runbook — Enter on a step that needs confirmation "),
+    );
+    frame.render_widget(table, area);
+}
+
+/// Stages, lanes, throughput and the ETA against T_limit.
+pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let [stages_area, lanes_area, spark_area] = Layout::vertical([
+        Constraint::Length(app.snap.stages.len().max(1) as u16 + 3),
+        Constraint::Min(4),
+        Constraint::Length(4),
+    ])
+    .areas(area);
+    let stage_rows = app.snap.stages.iter().map(|s| {
+        let pct = if s.total == 0 {
+            100.0
+        } else {
+            s.settled() as f64 * 100.0 / s.total as f64
+        };
+        let width = 16usize;
+        let filled = ((pct / 100.0) * width as f64).round() as usize;
+        let bar = format!(
+            "{}{}",
+            "█".repeat(filled),
+            "░".repeat(width - filled.min(width))
+        );
+        Row::new(vec![
+            Cell::from(s.stage),
+            Cell::from(bar),
+            Cell::from(format!("{}/{}", s.settled(), s.total)),
+            Cell::from(format!("{:.0}/s", s.per_sec)),
+            Cell::from(eta(s.eta_secs)),
+            Cell::from(s.failed.to_string()).style(if s.failed > 0 {
+                Style::new().fg(Color::Red)
+            } else {
+                Style::new()
+            }),
+        ])
+    });
+    let stages = Table::new(
+        stage_rows,
+        [
+            Constraint::Length(15),
+            Constraint::Length(17),
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(7),
+        ],
+    )
+    .header(
+        Row::new(vec!["stage", "", "settled", "rate", "ETA", "failed"])
+            .style(Style::new().add_modifier(Modifier::BOLD)),
+    )
+    .block(Block::new().borders(Borders::ALL).title(" stages "));
+    frame.render_widget(stages, stages_area);
+    let lane_rows = app.snap.lanes.iter().map(|(k, f)| {
+        let backoff = if f.backoff > 0.0 {
+            format!(
+                "{:.1}s {}",
+                f.backoff,
+                f.backoff_code.map_or(String::new(), |c| c.to_string())
+            )
+        } else {
+            "-".into()
+        };
+        Row::new(vec![
+            Cell::from(k.api().command()),
+            Cell::from(format!("{}/{}", f.pace, f.rate)),
+            Cell::from(format!("{}/{}", f.in_flight, f.target_in_flight)),
+            Cell::from(format!("{:.0} ms", f.latency * 1000.0)),
+            Cell::from(f.calls.to_string()),
+            Cell::from(f.rate_limited.to_string()),
+            Cell::from(backoff),
+        ])
+    });
+    let lanes = Table::new(
+        lane_rows,
+        [
+            Constraint::Length(20),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Min(11),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "lane",
+            "pace/limit",
+            "in flight",
+            "latency",
+            "calls",
+            "limited",
+            "backoff",
+        ])
+        .style(Style::new().add_modifier(Modifier::BOLD)),
+    )
+    .block(
+        Block::new()
+            .borders(Borders::ALL)
+            .title(" lanes (calls/s) "),
+    );
+    frame.render_widget(lanes, lanes_area);
+    let remaining = app
+        .snap
+        .stages
+        .iter()
+        .filter_map(|s| s.eta_secs)
+        .fold(0.0, f64::max);
+    let title = match app.snap.t_limit_secs {
+        Some(t) => format!(
+            " items/s · ETA {} · T_limit {} ",
+            eta(Some(remaining)),
+            eta(Some(t))
+        ),
+        None => format!(" items/s · ETA {} ", eta(Some(remaining))),
+    };
+    let spark = Sparkline::default()
+        .data(&app.snap.throughput)
+        .style(Style::new().fg(Color::Cyan))
+        .block(Block::new().borders(Borders::ALL).title(title));
+    frame.render_widget(spark, spark_area);
+}
+
+/// Failures grouped by API and code.
+pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let visible = app.visible_errors();
+    let rows = visible.iter().enumerate().map(|(i, g)| {
+        let meaning = g
+            .code
+            .map_or(g.sample.as_str(), |c| errors::lookup(c).meaning);
+        let row = Row::new(vec![
+            Cell::from(g.api.clone()),
+            Cell::from(g.code.map_or("-".into(), |c| c.to_string())),
+            Cell::from(g.count.to_string()),
+            Cell::from(if g.retryable { "yes" } else { "no" }),
+            Cell::from(meaning.to_string()),
+        ]);
+        if i == app.selected {
+            row.style(selected_style())
+        } else {
+            row
+        }
+    });
+    let filter = if app.editing_filter || !app.filter.is_empty() {
+        format!(
+            " filter: {}{} ",
+            app.filter,
+            if app.editing_filter { "▏" } else { "" }
+        )
+    } else {
+        String::new()
+    };
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(20),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Min(10),
+        ],
+    )
+    .header(
+        Row::new(vec!["api", "code", "items", "retry", "meaning"])
+            .style(Style::new().add_modifier(Modifier::BOLD)),
+    )
+    .block(
+        Block::new()
+            .borders(Borders::ALL)
+            .title(format!(" errors — R retry · s skip · / filter{filter}")),
+    );
+    if visible.is_empty() {
+        let text = if app.snap.errors.is_empty() {
+            "no failed items"
+        } else {
+            "no failures match the filter"
+        };
+        frame.render_widget(
+            Paragraph::new(text).block(Block::new().borders(Borders::ALL).title(" errors ")),
+            area,
+        );
+    } else {
+        frame.render_widget(table, area);
+    }
+}
+
+/// Per-entity counts; verification itself is not in this version.
+pub fn verify(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let rows = app.snap.stages.iter().map(|s| {
+        let invalid = app
+            .snap
+            .invalid
+            .iter()
+            .find(|(n, _)| *n == s.stage)
+            .map_or(0, |(_, n)| *n);
+        Row::new(vec![
+            Cell::from(s.stage),
+            Cell::from((s.total + invalid).to_string()),
+            Cell::from(invalid.to_string()),
+            Cell::from(s.done.to_string()),
+            Cell::from(s.failed.to_string()),
+            Cell::from(s.skipped.to_string()),
+            Cell::from("not run"),
+        ])
+    });
+    let table =
+        Table::new(
+            rows,
+            [
+                Constraint::Length(15),
+                Constraint::Length(8),
+                Constraint::Length(8),
+                Constraint::Length(9),
+                Constraint::Length(7),
+                Constraint::Length(8),
+                Constraint::Min(8),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                "kind", "source", "invalid", "imported", "failed", "skipped", "verified",
+            ])
+            .style(Style::new().add_modifier(Modifier::BOLD)),
+        )
+        .block(Block::new().borders(Borders::ALL).title(
+            " verify — verification not run: read-back verification is not in this version ",
+        ));
+    frame.render_widget(table, area);
+}
+
+/// Sync is not in this version; the screen says so.
+pub fn sync(frame: &mut Frame<'_>, area: Rect) {
+    let text = "Sync not started: two-way sync is not available in this version of cutover.\nThe runbook shows the start sync step as skipped for that reason.";
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(Block::new().borders(Borders::ALL).title(" sync ")),
+        area,
+    );
+}
+
+/// The log file's tail.
+pub fn log(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let height = area.height.saturating_sub(2) as usize;
+    let start = app.snap.log_tail.len().saturating_sub(height);
+    let lines: Vec<Line<'_>> = app.snap.log_tail[start..]
+        .iter()
+        .map(|l| Line::from(l.as_str()))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::new().borders(Borders::ALL).title(" log ")),
+        area,
+    );
+}

@@ -1,0 +1,215 @@
+//! Drawing: a pure function of [`App`] — tabs, the screen, the status line, overlays.
+
+use super::app::{App, Modal, Screen};
+use super::screens;
+use crate::engine::control::RunState;
+use crate::ui::headless::eta_text;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
+use ratatui::Frame;
+
+/// The smallest terminal the console draws in.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
+/// Draws the whole console.
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        let text = format!(
+            "terminal too small: the console needs {}×{}, this one is {}×{}. Enlarge it; the run goes on.",
+            MIN_SIZE.0, MIN_SIZE.1, area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_tabs(frame, app, tabs);
+    match app.screen() {
+        Screen::Runbook => screens::runbook(frame, app, body),
+        Screen::Import => screens::import(frame, app, body),
+        Screen::Errors => screens::errors(frame, app, body),
+        Screen::Verify => screens::verify(frame, app, body),
+        Screen::Sync => screens::sync(frame, body),
+        Screen::Log => screens::log(frame, app, body),
+    }
+    frame.render_widget(Paragraph::new(status_line(app)), status);
+    if app.help {
+        draw_help(frame, area);
+    }
+    if let Some(modal) = &app.modal {
+        draw_modal(frame, modal, area);
+    }
+}
+
+fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let titles: Vec<String> = Screen::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{} {}", i + 1, s.title()))
+        .collect();
+    let selected = Screen::ALL
+        .iter()
+        .position(|s| *s == app.screen())
+        .unwrap_or(0);
+    let tabs = Tabs::new(titles)
+        .select(selected)
+        .highlight_style(Style::new().add_modifier(Modifier::REVERSED))
+        .padding("", "")
+        .divider(" │ ");
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(1), Constraint::Length(16)]).areas(area);
+    frame.render_widget(tabs, left);
+    let s = app.snap.elapsed_secs;
+    let clock = format!("{:02}:{:02}:{:02}  ? help", s / 3600, s / 60 % 60, s % 60);
+    frame.render_widget(Paragraph::new(clock).right_aligned(), right);
+}
+
+/// The line that always says where the run is and why.
+pub fn status_line(app: &App) -> Line<'static> {
+    let (word, color, reason) = match &app.snap.run {
+        None if app.snap.finished => ("FINISHED".to_string(), Color::Green, String::new()),
+        None => ("PREPARING".to_string(), Color::Cyan, current_step(app)),
+        Some(state) => {
+            let backoff = app
+                .snap
+                .lanes
+                .iter()
+                .find(|(_, f)| f.backoff > 0.0)
+                .map(|(k, f)| {
+                    let code = f.backoff_code.map_or(String::new(), |c| format!("{c} "));
+                    format!("BACKOFF {code}on {} {:.1} s", k.api().command(), f.backoff)
+                });
+            match (state, backoff) {
+                (RunState::Running, Some(b)) => (b, Color::Yellow, String::new()),
+                (RunState::Running, None) if app.snap.finished => {
+                    ("FINISHED".into(), Color::Green, String::new())
+                }
+                (RunState::Running, None) => ("RUNNING".into(), Color::Green, current_step(app)),
+                (RunState::Paused { budget: true, .. }, _) => {
+                    ("PAUSED".into(), Color::Red, state.reason().to_string())
+                }
+                (RunState::Paused { .. }, _) => {
+                    ("PAUSED".into(), Color::Yellow, state.reason().to_string())
+                }
+                (RunState::Stopping { .. }, _) => {
+                    ("STOPPING".into(), Color::Yellow, state.reason().to_string())
+                }
+                (RunState::Fatal { .. }, _) => {
+                    ("FATAL".into(), Color::Red, state.reason().to_string())
+                }
+            }
+        }
+    };
+    let total: u64 = app.snap.stages.iter().map(|s| s.total).sum();
+    let settled: u64 = app.snap.stages.iter().map(|s| s.settled()).sum();
+    let failed: u64 = app.snap.stages.iter().map(|s| s.failed).sum();
+    let mut spans = vec![Span::styled(
+        format!(" {word} "),
+        Style::new().fg(Color::Black).bg(color),
+    )];
+    if !reason.is_empty() {
+        spans.push(Span::raw(format!(" {reason}")));
+    }
+    if total > 0 {
+        spans.push(Span::raw(format!(
+            " · {settled}/{total} items · failed {failed}"
+        )));
+    }
+    if !app.notice.is_empty() {
+        spans.push(Span::styled(
+            format!(" · {}", app.notice),
+            Style::new().add_modifier(Modifier::ITALIC),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn current_step(app: &App) -> String {
+    app.snap
+        .steps
+        .iter()
+        .find(|s| s.state == "running" || s.state == "needs confirmation")
+        .map_or(String::new(), |s| format!("{}: {}", s.name, s.state))
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+const HELP: &[(&str, &str)] = &[
+    ("Tab / Shift-Tab / 1-6", "switch screen"),
+    ("↑ ↓ / j k", "move"),
+    ("p", "pause the import (requests in flight finish)"),
+    ("r", "resume the import"),
+    ("Enter", "Runbook: confirm a step that needs it"),
+    ("R", "Errors: retry the selected group"),
+    ("s", "Errors: skip the selected group (asks why)"),
+    ("/", "Errors: filter by API, code or text"),
+    ("q / Ctrl-C", "quit (asks while running; the run is saved)"),
+    ("?", "this help; any key closes it"),
+];
+
+fn draw_help(frame: &mut Frame<'_>, area: Rect) {
+    let lines: Vec<Line<'_>> = HELP
+        .iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{k:<22}"),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*v),
+            ])
+        })
+        .collect();
+    let r = centered(area, 72, HELP.len() as u16 + 2);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::new().borders(Borders::ALL).title(" keys ")),
+        r,
+    );
+}
+
+fn draw_modal(frame: &mut Frame<'_>, modal: &Modal, area: Rect) {
+    let (title, text) = match modal {
+        Modal::ConfirmStep { what, .. } => (
+            " confirm ",
+            format!("This will {what}.\n\nPress y to run it; any other key cancels."),
+        ),
+        Modal::ConfirmQuit => (
+            " quit? ",
+            "The run is still going. Quitting finishes the requests in flight, records them and stops; everything is saved in the store and `cutover run` with the same store resumes.\n\nPress y to quit; any other key stays.".to_string(),
+        ),
+        Modal::SkipReason { filter, text } => (
+            " skip ",
+            format!("Skip {}?\nWhy (kept in the audit trail): {text}▏\n\nEnter skips; Esc cancels.", filter.describe()),
+        ),
+    };
+    let r = centered(area, 64, 9);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(Block::new().borders(Borders::ALL).title(title)),
+        r,
+    );
+}
+
+/// `1m05s`, for screens.
+pub fn eta(secs: Option<f64>) -> String {
+    eta_text(secs)
+}

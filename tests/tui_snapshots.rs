@@ -1,0 +1,175 @@
+//! Every screen of the console at 80×24 and 120×40, drawn from a fixed snapshot (fixed clock),
+//! compared with the stored pictures. CI never writes snapshots (INSTA_UPDATE=no).
+#![allow(clippy::unwrap_used)]
+
+use cutover::engine::control::RunState;
+use cutover::engine::lane::LaneFigures;
+use cutover::store::queries::FailureGroup;
+use cutover::store::Kind;
+use cutover::ui::progress::StageLine;
+use cutover::ui::tui::app::{App, Modal, Screen, ScreenState, Snapshot, StepView};
+use cutover::ui::tui::view::draw;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn step(name: &str, state: &str, reason: &str, confirm: Option<&str>) -> StepView {
+    StepView {
+        name: name.into(),
+        state: state.into(),
+        reason: reason.into(),
+        confirm: confirm.map(str::to_string),
+    }
+}
+
+fn stage(stage: &'static str, total: u64, done: u64, failed: u64, per_sec: f64) -> StageLine {
+    let pending = total - done - failed;
+    StageLine {
+        stage,
+        total,
+        done,
+        failed,
+        skipped: 0,
+        pending,
+        per_sec,
+        eta_secs: if pending == 0 {
+            Some(0.0)
+        } else {
+            Some(pending as f64 / per_sec.max(1.0))
+        },
+    }
+}
+
+fn lane(rate: u32, in_flight: usize, calls: u64, backoff: f64) -> LaneFigures {
+    LaneFigures {
+        rate,
+        pace: rate * 97 / 100,
+        in_flight,
+        target_in_flight: 26,
+        latency: 0.08,
+        calls,
+        rate_limited: u64::from(backoff > 0.0),
+        backoff,
+        backoff_code: (backoff > 0.0).then_some(60007),
+    }
+}
+
+fn snapshot() -> Snapshot {
+    Snapshot {
+        elapsed_secs: 754,
+        run: Some(RunState::Running),
+        steps: vec![
+            step(
+                "preflight",
+                "done",
+                "staged 1490 items (15 invalid, skipped)",
+                None,
+            ),
+            step("stop service", "done", "HTTP 200", None),
+            step("import", "running", "", None),
+            step("start sync", "waiting", "", None),
+            step(
+                "resume service",
+                "needs confirmation",
+                "",
+                Some("POST http://old.example/resume"),
+            ),
+            step("verify", "waiting", "", None),
+        ],
+        stages: vec![
+            stage("accounts", 50, 50, 0, 0.0),
+            stage("profiles", 46, 40, 6, 0.0),
+            stage("friends", 206, 150, 5, 40.0),
+            stage("c2c messages", 500, 212, 0, 97.0),
+            stage("groups", 32, 32, 0, 0.0),
+            stage("group members", 256, 80, 0, 30.0),
+            stage("group messages", 400, 210, 0, 60.0),
+        ],
+        invalid: vec![("accounts", 2), ("friends", 3), ("c2c messages", 4)],
+        lanes: vec![
+            (Kind::Account, lane(100, 0, 1, 0.0)),
+            (Kind::C2cMessage, lane(200, 9, 212, 0.0)),
+            (Kind::GroupMessage, lane(200, 4, 41, 2.1)),
+        ],
+        errors: vec![
+            FailureGroup {
+                api: "portrait_set".into(),
+                code: Some(40009),
+                count: 6,
+                retryable: false,
+                sample: "tag".into(),
+            },
+            FailureGroup {
+                api: "friend_import".into(),
+                code: Some(30001),
+                count: 5,
+                retryable: false,
+                sample: "tag".into(),
+            },
+        ],
+        throughput: vec![120, 300, 280, 260, 240, 250, 255, 180, 150, 160],
+        t_limit_secs: Some(5.1),
+        log_tail: vec![
+            "2026-11-22T10:00:00Z  INFO run starts".into(),
+            "2026-11-22T10:00:01Z  WARN call failed".into(),
+        ],
+        finished: false,
+    }
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..height {
+        let line: String = (0..width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn app_on(screen: Screen) -> App {
+    App {
+        screen: ScreenState(screen),
+        snap: snapshot(),
+        ..App::default()
+    }
+}
+
+#[test]
+fn every_screen_at_both_sizes() {
+    for screen in Screen::ALL {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let name = format!("{}_{w}x{h}", screen.title().to_lowercase());
+            insta::assert_snapshot!(name, render(&app_on(screen), w, h));
+        }
+    }
+}
+
+#[test]
+fn overlays_and_states() {
+    let mut help = app_on(Screen::Import);
+    help.help = true;
+    insta::assert_snapshot!("help_80x24", render(&help, 80, 24));
+    let mut quit = app_on(Screen::Runbook);
+    quit.modal = Some(Modal::ConfirmQuit);
+    insta::assert_snapshot!("confirm_quit_80x24", render(&quit, 80, 24));
+    let mut confirm = app_on(Screen::Runbook);
+    confirm.selected = 4;
+    confirm.modal = Some(Modal::ConfirmStep {
+        step: 4,
+        what: "POST http://old.example/resume".into(),
+    });
+    insta::assert_snapshot!("confirm_step_80x24", render(&confirm, 80, 24));
+    let mut paused = app_on(Screen::Import);
+    paused.snap.run = Some(RunState::Paused {
+        reason: "error budget — 50 × 90012 on importmsg".into(),
+        budget: true,
+    });
+    paused.snap.lanes.clear();
+    insta::assert_snapshot!("paused_budget_80x24", render(&paused, 80, 24));
+    insta::assert_snapshot!("too_small_60x20", render(&app_on(Screen::Import), 60, 20));
+}
