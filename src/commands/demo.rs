@@ -103,7 +103,7 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         writeln!(out, "  the stop/resume hooks only reach the demo old system, so the demo confirms them itself")?;
         writeln!(out, "  (the terminal console is not in this version: the runbook runs headless)")?;
         let runner = Runner::new(rb, RunOptions { yes: true, reuse_store: false })?;
-        let exit = headless::run(runner, out, false, Duration::from_secs(1)).await?;
+        let exit = headless::run(runner, out, false, Duration::from_secs(1), true).await?;
         writeln!(out, "the demo old system received:")?;
         for r in old.received() {
             writeln!(out, "  POST {} {}", r.path, r.body)?;

@@ -69,7 +69,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .context("cannot start the async runtime")?;
     let exit = runtime.block_on(async {
         let runner = Runner::new(rb, opts)?;
-        headless::run(runner, out, args.json, every).await
+        headless::run(runner, out, args.json, every, args.yes).await
     })?;
     tracing::info!(exit = exit as u8, "run ends");
     Ok(Outcome::Exit(exit as u8))

@@ -1,28 +1,17 @@
 //! The runbook without a terminal UI: a progress line every few seconds (or JSON lines), the
 //! same engine underneath, and an exit code that says how it ended.
 
+use super::drive::{drive, Observer};
 use super::progress::{ProgressMeter, StageLine};
 use crate::engine::control::{Command, RunState};
-use crate::engine::import::{Ending, ImportHandle};
+use crate::engine::import::ImportHandle;
 use crate::engine::runbook::{Runner, Step};
 use serde_json::json;
 use std::io::Write;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 
-/// How a run ended, as the process exit code (documented in the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunExit {
-    /// 0: every item imported, every step done or skipped.
-    Complete = 0,
-    /// 2: the run could not go on (bad credentials, store or export error, a failed hook).
-    Fatal = 2,
-    /// 3: every item settled, some failed (see `cutover errors`).
-    Failures = 3,
-    /// 4: stopped by an operator or a signal; `cutover run` again resumes.
-    Cancelled = 4,
-    /// 5: the error budget paused the run; fix the cause, then run again to resume.
-    Budget = 5,
-}
+pub use super::drive::RunExit;
 
 /// Writes events as text or JSON lines.
 pub struct Printer<'a> {
@@ -152,129 +141,66 @@ pub fn eta_text(secs: Option<f64>) -> String {
     }
 }
 
-/// Runs the whole runbook headless, printing to `out` every `every`.
+/// The headless observer: prints steps and progress lines; budget pauses stop the run (nobody
+/// is at a console to resume it).
+struct Headless<'a> {
+    p: Printer<'a>,
+    meter: Option<ProgressMeter>,
+    yes: bool,
+}
+
+impl Observer for Headless<'_> {
+    fn step(&mut self, step: Step, state: &str, reason: &str) -> anyhow::Result<()> {
+        Ok(self.p.step(step, state, reason)?)
+    }
+
+    fn confirm(&mut self, _step: Step, _what: &str) -> oneshot::Receiver<bool> {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(self.yes);
+        rx
+    }
+
+    fn import_started(&mut self, handle: &ImportHandle) {
+        self.meter = Some(ProgressMeter::new(&handle.committed.borrow()));
+    }
+
+    fn tick(&mut self, handle: &ImportHandle) -> anyhow::Result<()> {
+        let state = handle.state.borrow().clone();
+        if let RunState::Paused {
+            reason,
+            budget: true,
+        } = &state
+        {
+            handle.send(Command::Cancel {
+                reason: reason.clone(),
+            });
+        }
+        if let Some(meter) = &mut self.meter {
+            let stages = meter.sample(&handle.committed.borrow());
+            self.p.progress(&state, &stages, handle)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the whole runbook headless, printing to `out` every `every`; `yes` confirms the hooks.
 pub async fn run(
     runner: Runner,
     out: &mut dyn Write,
     json: bool,
     every: Duration,
+    yes: bool,
 ) -> anyhow::Result<RunExit> {
-    let mut p = Printer::new(out, json);
     if let Err(why) = runner.check_confirmations() {
-        p.step(Step::Preflight, "failed", &why)?;
+        Printer::new(out, json).step(Step::Preflight, "failed", &why)?;
         return Ok(RunExit::Fatal);
     }
-    p.step(Step::Preflight, "running", "")?;
-    let pre = match runner.preflight().await {
-        Ok(pre) => pre,
-        Err(e) => {
-            p.step(Step::Preflight, "failed", &format!("{e:#}"))?;
-            return Ok(RunExit::Fatal);
-        }
+    let mut obs = Headless {
+        p: Printer::new(out, json),
+        meter: None,
+        yes,
     };
-    let staged: Vec<String> = pre
-        .staged
-        .counts
-        .iter()
-        .map(|(k, records, invalid)| format!("{} {records} ({invalid} invalid, skipped)", k.name()))
-        .collect();
-    p.step(
-        Step::Preflight,
-        "done",
-        &format!("staged {}", staged.join(", ")),
-    )?;
-    let (state, reason) = runner.hook_step(Step::StopService).await?;
-    p.step(Step::StopService, &state, &reason)?;
-    if state == "failed" {
-        return Ok(RunExit::Fatal);
-    }
-    p.step(Step::Import, "running", "")?;
-    let import = runner.prepare_import()?;
-    let handle = import.handle();
-    let signals = tokio::spawn(cancel_on_signal(handle.clone()));
-    let mut meter = ProgressMeter::new(&handle.committed.borrow());
-    let run = import.run();
-    tokio::pin!(run);
-    let mut tick = tokio::time::interval(every);
-    tick.tick().await;
-    let ending = loop {
-        tokio::select! {
-            ending = &mut run => break ending?,
-            _ = tick.tick() => {
-                let state = handle.state.borrow().clone();
-                if let RunState::Paused { reason, budget: true } = &state {
-                    // Nobody is at a console to resume: stop cleanly, keeping everything.
-                    handle.send(Command::Cancel { reason: reason.clone() });
-                }
-                let stages = meter.sample(&handle.committed.borrow());
-                p.progress(&state, &stages, &handle)?;
-            }
-        }
-    };
-    signals.abort();
-    let stages = meter.sample(&handle.committed.borrow());
-    p.progress(&handle.state.borrow().clone(), &stages, &handle)?;
-    let (word, reason, exit) = match &ending {
-        Ending::Complete => ("done", String::new(), RunExit::Complete),
-        Ending::CompleteWithFailures(n) => (
-            "done",
-            format!(
-                "{n} items failed: see `cutover errors --store {}`",
-                runner.runbook.store.display()
-            ),
-            RunExit::Failures,
-        ),
-        Ending::Cancelled(r) => (
-            "stopped",
-            format!("{r}; run again to resume"),
-            RunExit::Cancelled,
-        ),
-        Ending::BudgetExhausted(r) => (
-            "stopped",
-            format!("{r}; see `cutover errors`, then run again to resume"),
-            RunExit::Budget,
-        ),
-        Ending::Fatal(r) => ("failed", r.clone(), RunExit::Fatal),
-    };
-    runner.record(Step::Import, word, &reason)?;
-    p.step(Step::Import, word, &reason)?;
-    if !matches!(exit, RunExit::Complete | RunExit::Failures) {
-        return Ok(exit);
-    }
-    let reason = runner.not_built(Step::StartSync)?;
-    p.step(Step::StartSync, "skipped", &reason)?;
-    let (state, reason) = runner.hook_step(Step::ResumeService).await?;
-    p.step(Step::ResumeService, &state, &reason)?;
-    if state == "failed" {
-        return Ok(RunExit::Fatal);
-    }
-    let reason = runner.not_built(Step::Verify)?;
-    p.step(Step::Verify, "skipped", &reason)?;
-    Ok(exit)
-}
-
-/// SIGINT or SIGTERM: finish what is in flight, record it, stop.
-async fn cancel_on_signal(handle: ImportHandle) {
-    let name = wait_for_signal().await;
-    tracing::warn!(signal = name, "stopping");
-    handle.send(Command::Cancel {
-        reason: format!("interrupted ({name})"),
-    });
-}
-
-async fn wait_for_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            };
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    "SIGINT"
+    drive(&runner, &mut obs, every).await
 }
 
 #[cfg(test)]

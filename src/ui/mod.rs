@@ -1,5 +1,6 @@
 //! Front ends over the engine: the headless progress lines (the terminal UI comes later).
 
+pub mod drive;
 pub mod headless;
 pub mod progress;
 pub mod tui;

@@ -1,0 +1,160 @@
+//! The runbook's flow, shared by every front end: steps in order, confirmations asked of the
+//! operator (or given up front), the import with its ticks, and the exit code.
+
+use crate::engine::control::Command;
+use crate::engine::import::{Ending, ImportHandle};
+use crate::engine::runbook::{Runner, Step};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How a run ended, as the process exit code (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunExit {
+    /// 0: every item imported, every step done or skipped.
+    Complete = 0,
+    /// 2: the run could not go on (bad credentials, store or export error, a failed hook).
+    Fatal = 2,
+    /// 3: every item settled, some failed (see `cutover errors`).
+    Failures = 3,
+    /// 4: stopped by an operator or a signal; `cutover run` again resumes.
+    Cancelled = 4,
+    /// 5: the error budget paused the run; fix the cause, then run again to resume.
+    Budget = 5,
+}
+
+/// What a front end does while the runbook goes.
+pub trait Observer {
+    /// A step changed state.
+    fn step(&mut self, step: Step, state: &str, reason: &str) -> anyhow::Result<()>;
+    /// A risky step needs the operator: answers true to run `what`.
+    fn confirm(&mut self, step: Step, what: &str) -> oneshot::Receiver<bool>;
+    /// The import started; steer and watch it through `handle`.
+    fn import_started(&mut self, handle: &ImportHandle);
+    /// Called every tick while the import runs.
+    fn tick(&mut self, handle: &ImportHandle) -> anyhow::Result<()>;
+}
+
+/// Runs the runbook, telling `obs` what happens, with a tick every `every` during the import.
+pub async fn drive(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    every: Duration,
+) -> anyhow::Result<RunExit> {
+    obs.step(Step::Preflight, "running", "")?;
+    let pre = match runner.preflight().await {
+        Ok(pre) => pre,
+        Err(e) => {
+            obs.step(Step::Preflight, "failed", &format!("{e:#}"))?;
+            return Ok(RunExit::Fatal);
+        }
+    };
+    let staged: Vec<String> = pre
+        .staged
+        .counts
+        .iter()
+        .map(|(k, records, invalid)| format!("{} {records} ({invalid} invalid, skipped)", k.name()))
+        .collect();
+    obs.step(
+        Step::Preflight,
+        "done",
+        &format!("staged {}", staged.join(", ")),
+    )?;
+    if !hook_step(runner, obs, Step::StopService).await? {
+        return Ok(RunExit::Fatal);
+    }
+    obs.step(Step::Import, "running", "")?;
+    let import = runner.prepare_import()?;
+    let handle = import.handle();
+    obs.import_started(&handle);
+    let signals = tokio::spawn(cancel_on_signal(handle.clone()));
+    let run = import.run();
+    tokio::pin!(run);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    let ending = loop {
+        tokio::select! {
+            ending = &mut run => break ending?,
+            _ = tick.tick() => obs.tick(&handle)?,
+        }
+    };
+    signals.abort();
+    obs.tick(&handle)?;
+    let store = runner.runbook.store.display();
+    let (word, reason, exit) = match &ending {
+        Ending::Complete => ("done", String::new(), RunExit::Complete),
+        Ending::CompleteWithFailures(n) => (
+            "done",
+            format!("{n} items failed: see `cutover errors --store {store}`"),
+            RunExit::Failures,
+        ),
+        Ending::Cancelled(r) => (
+            "stopped",
+            format!("{r}; run again to resume"),
+            RunExit::Cancelled,
+        ),
+        Ending::BudgetExhausted(r) => (
+            "stopped",
+            format!("{r}; see `cutover errors`, then run again to resume"),
+            RunExit::Budget,
+        ),
+        Ending::Fatal(r) => ("failed", r.clone(), RunExit::Fatal),
+    };
+    runner.record(Step::Import, word, &reason)?;
+    obs.step(Step::Import, word, &reason)?;
+    if !matches!(exit, RunExit::Complete | RunExit::Failures) {
+        return Ok(exit);
+    }
+    let reason = runner.not_built(Step::StartSync)?;
+    obs.step(Step::StartSync, "skipped", &reason)?;
+    if !hook_step(runner, obs, Step::ResumeService).await? {
+        return Ok(RunExit::Fatal);
+    }
+    let reason = runner.not_built(Step::Verify)?;
+    obs.step(Step::Verify, "skipped", &reason)?;
+    Ok(exit)
+}
+
+/// A hook step: asks for confirmation when there is a hook to run; false when it failed or was
+/// declined (the run stops there).
+async fn hook_step(runner: &Runner, obs: &mut dyn Observer, step: Step) -> anyhow::Result<bool> {
+    if let Some(hook) = runner.hook(step) {
+        if runner.state_of(step)?.as_deref() != Some("done") {
+            let what = crate::engine::hooks::describe(hook);
+            runner.record(step, "needs confirmation", &what)?;
+            obs.step(step, "needs confirmation", &what)?;
+            let answer = obs.confirm(step, &what).await.unwrap_or(false);
+            if !answer {
+                let reason = "not confirmed by the operator; nothing ran";
+                runner.record(step, "failed", reason)?;
+                obs.step(step, "failed", reason)?;
+                return Ok(false);
+            }
+        }
+    }
+    let (state, reason) = runner.hook_step(step).await?;
+    obs.step(step, &state, &reason)?;
+    Ok(state != "failed")
+}
+/// SIGINT or SIGTERM: finish what is in flight, record it, stop.
+async fn cancel_on_signal(handle: ImportHandle) {
+    let name = wait_for_signal().await;
+    tracing::warn!(signal = name, "stopping");
+    handle.send(Command::Cancel {
+        reason: format!("interrupted ({name})"),
+    });
+}
+
+async fn wait_for_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
+}
