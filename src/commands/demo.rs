@@ -12,7 +12,7 @@ use crate::tim::SecretKey;
 use crate::ui::headless::{self, RunExit};
 use anyhow::Context;
 use rand::Rng;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -71,7 +71,8 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .tempdir()?
         .keep();
     let store = dir.join("demo.db");
-    let _guard = crate::logging::to_file(&dir.join("demo.log"))?;
+    let log = dir.join("demo.log");
+    let _guard = crate::logging::to_file(&log)?;
     let key = format!("{:032x}", rand::thread_rng().gen::<u128>());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -100,10 +101,13 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         let rb = resolve(&file, &flags, Some(SecretKey::new(key)))
             .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
         writeln!(out, "cutover demo: Tencent IM simulator at {}, demo old system at http://{}, export {}", sim.url(), old.addr, source.display())?;
-        writeln!(out, "  the stop/resume hooks only reach the demo old system, so the demo confirms them itself")?;
-        writeln!(out, "  (the terminal console is not in this version: the runbook runs headless)")?;
         let runner = Runner::new(rb, RunOptions { yes: true, reuse_store: false })?;
-        let exit = headless::run(runner, out, false, Duration::from_secs(1), true).await?;
+        let exit = if std::io::stdout().is_terminal() {
+            crate::ui::tui::runtime::run(runner, log.clone()).await?
+        } else {
+            writeln!(out, "  headless (stdout is not a terminal): the stop/resume hooks only reach the demo old system, so the demo confirms them itself")?;
+            headless::run(runner, out, false, Duration::from_secs(1), true).await?
+        };
         writeln!(out, "the demo old system received:")?;
         for r in old.received() {
             writeln!(out, "  POST {} {}", r.path, r.body)?;

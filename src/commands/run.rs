@@ -1,4 +1,4 @@
-//! `cutover run`: the runbook, headless (the terminal UI is not in this version yet).
+//! `cutover run`: the runbook in the console, or headless when stdout is not a terminal.
 
 use super::Outcome;
 use crate::cli::RunArgs;
@@ -52,12 +52,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     });
     let _guard = crate::logging::to_file(&log_path)?;
     tracing::info!(store = %rb.store.display(), source = %rb.source.display(), "run starts");
-    if !args.headless && std::io::stdout().is_terminal() {
-        writeln!(
-            out,
-            "note: the terminal UI is not available in this version; running headless (progress lines below)"
-        )?;
-    }
+    let console = !args.headless && !args.json && std::io::stdout().is_terminal();
     let opts = RunOptions {
         yes: args.yes,
         reuse_store: args.reuse_store,
@@ -69,7 +64,11 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .context("cannot start the async runtime")?;
     let exit = runtime.block_on(async {
         let runner = Runner::new(rb, opts)?;
-        headless::run(runner, out, args.json, every, args.yes).await
+        if console {
+            crate::ui::tui::runtime::run(runner, log_path.clone()).await
+        } else {
+            headless::run(runner, out, args.json, every, args.yes).await
+        }
     })?;
     tracing::info!(exit = exit as u8, "run ends");
     Ok(Outcome::Exit(exit as u8))

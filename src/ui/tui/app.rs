@@ -379,7 +379,13 @@ impl App {
 
     /// New figures arrived.
     pub fn on_snapshot(&mut self, snap: Snapshot) {
+        let asking = |s: &Snapshot| s.steps.iter().position(|v| v.confirm.is_some());
+        let newly = asking(&snap).filter(|i| asking(&self.snap) != Some(*i));
         self.snap = snap;
+        // A step that starts waiting for the operator gets the selection, ready for Enter.
+        if let (Some(i), Screen::Runbook, None) = (newly, self.screen(), &self.modal) {
+            self.selected = i;
+        }
         let rows = self.rows();
         if self.selected >= rows {
             self.selected = rows.saturating_sub(1);

@@ -2,5 +2,6 @@
 //! [`screens`] draw it.
 
 pub mod app;
+pub mod runtime;
 pub mod screens;
 pub mod view;

@@ -75,7 +75,22 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
 pub fn status_line(app: &App) -> Line<'static> {
     let (word, color, reason) = match &app.snap.run {
         None if app.snap.finished => ("FINISHED".to_string(), Color::Green, String::new()),
-        None => ("PREPARING".to_string(), Color::Cyan, current_step(app)),
+        None => match app
+            .snap
+            .steps
+            .iter()
+            .find(|s| s.state == "needs confirmation")
+        {
+            Some(s) => (
+                "CONFIRM".to_string(),
+                Color::Yellow,
+                format!(
+                    "{} needs confirmation: Enter on it (Runbook screen)",
+                    s.name
+                ),
+            ),
+            None => ("WORKING".to_string(), Color::Cyan, current_step(app)),
+        },
         Some(state) => {
             let backoff = app
                 .snap

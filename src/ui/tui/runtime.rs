@@ -1,0 +1,288 @@
+//! The console around a run: the terminal, the keys, a fixed frame rate, and the runbook flow
+//! underneath. Every figure comes from the store's committed state or the engine; the engine
+//! keeps going (and stays consistent) whatever happens to the screen.
+
+use super::app::{App, Effect, Snapshot, StepView};
+use super::view::draw;
+use crate::engine::control::Command;
+use crate::engine::import::{ImportHandle, ImportSettings};
+use crate::engine::runbook::{Runner, Step};
+use crate::store::{open_for_reading, queries, Kind};
+use crate::ui::drive::{drive, Observer, RunExit};
+use crate::ui::progress::ProgressMeter;
+use crossterm::event::{self, Event, KeyEventKind};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Frames per second.
+const FRAME: Duration = Duration::from_millis(100);
+/// How often figures that cost a query are read again.
+const SAMPLE: Duration = Duration::from_secs(1);
+/// Log lines kept for the Log screen.
+const LOG_LINES: usize = 200;
+
+/// A step waiting for the operator, and where the answer goes.
+type PendingConfirmation = Option<(usize, oneshot::Sender<bool>)>;
+
+/// What the flow shares with the screen.
+#[derive(Clone, Default)]
+struct Shared {
+    steps: Arc<Mutex<Vec<StepView>>>,
+    pending: Arc<Mutex<PendingConfirmation>>,
+    import: Arc<Mutex<Option<ImportHandle>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn index(step: Step) -> usize {
+    Step::ALL.iter().position(|s| *s == step).unwrap_or(0)
+}
+
+impl Observer for Shared {
+    fn step(&mut self, step: Step, state: &str, reason: &str) -> anyhow::Result<()> {
+        if let Some(view) = lock(&self.steps).get_mut(index(step)) {
+            view.state = state.to_string();
+            view.reason = reason.to_string();
+            if state != "needs confirmation" {
+                view.confirm = None;
+            }
+        }
+        tracing::info!(step = step.name(), state, reason, "step");
+        Ok(())
+    }
+
+    fn confirm(&mut self, step: Step, what: &str) -> oneshot::Receiver<bool> {
+        let (tx, rx) = oneshot::channel();
+        if let Some(view) = lock(&self.steps).get_mut(index(step)) {
+            view.confirm = Some(what.to_string());
+        }
+        *lock(&self.pending) = Some((index(step), tx));
+        rx
+    }
+
+    fn import_started(&mut self, handle: &ImportHandle) {
+        *lock(&self.import) = Some(handle.clone());
+    }
+
+    fn tick(&mut self, _handle: &ImportHandle) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Figures read from the store and the log once a second.
+struct Sampler {
+    store: PathBuf,
+    log: PathBuf,
+    conn: Option<Connection>,
+    meter: Option<ProgressMeter>,
+    last: Option<Instant>,
+    snap: Snapshot,
+}
+
+impl Sampler {
+    fn sample(&mut self, handle: Option<&ImportHandle>, settings: &ImportSettings) {
+        if self.last.is_some_and(|t| t.elapsed() < SAMPLE) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        if self.conn.is_none() {
+            self.conn = open_for_reading(&self.store).ok();
+        }
+        if let Some(conn) = &self.conn {
+            if let Ok(groups) = queries::failure_groups(conn) {
+                self.snap.errors = groups;
+            }
+            if self.snap.invalid.is_empty() {
+                self.snap.invalid = invalid_counts(conn);
+            }
+            if self.snap.t_limit_secs.is_none() && handle.is_some() {
+                self.snap.t_limit_secs = crate::engine::plan::plan(conn, settings)
+                    .ok()
+                    .map(|p| p.t_limit_secs);
+            }
+        }
+        if let Some(h) = handle {
+            let committed = h.committed.borrow().clone();
+            let meter = self
+                .meter
+                .get_or_insert_with(|| ProgressMeter::new(&committed));
+            self.snap.stages = meter.sample(&committed);
+            let rate: f64 = self.snap.stages.iter().map(|s| s.per_sec).sum();
+            self.snap.throughput.push(rate.round() as u64);
+            let keep = self.snap.throughput.len().saturating_sub(120);
+            self.snap.throughput.drain(..keep);
+        }
+        self.snap.log_tail = tail(&self.log, LOG_LINES);
+    }
+}
+
+fn invalid_counts(conn: &Connection) -> Vec<(&'static str, u64)> {
+    let mut out = Vec::new();
+    for kind in Kind::ALL {
+        let n: u64 = conn
+            .query_row(
+                "SELECT COALESCE(SUM(invalid), 0) FROM source_file WHERE kind = ?1",
+                [kind.code()],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        out.push((kind.stage(), n));
+    }
+    out
+}
+
+/// The last `n` lines of the file at `path` (empty when it cannot be read).
+fn tail(path: &Path, n: usize) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// Reads terminal events on a thread of its own until `stop`.
+fn read_events(tx: mpsc::UnboundedSender<Event>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        match event::poll(Duration::from_millis(100)) {
+            Ok(true) => match event::read() {
+                Ok(ev) => {
+                    if tx.send(ev).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            },
+            Ok(false) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Runs the runbook in the console; returns how the run ended once the operator quits.
+pub async fn run(runner: Runner, log: PathBuf) -> anyhow::Result<RunExit> {
+    let mut terminal = ratatui::try_init()?;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        ratatui::restore();
+        tracing::error!(panic = %info, "the console panicked");
+        previous(info);
+    }));
+    let result = console(&runner, &mut terminal, log).await;
+    ratatui::restore();
+    let _ = std::panic::take_hook();
+    result
+}
+
+async fn console(
+    runner: &Runner,
+    terminal: &mut ratatui::DefaultTerminal,
+    log: PathBuf,
+) -> anyhow::Result<RunExit> {
+    let mut shared = Shared::default();
+    *lock(&shared.steps) = Step::ALL
+        .iter()
+        .map(|s| StepView {
+            name: s.name().into(),
+            state: "waiting".into(),
+            reason: String::new(),
+            confirm: None,
+        })
+        .collect();
+    let screen = shared.clone();
+    let settings = ImportSettings::from_runbook(&runner.runbook);
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || read_events(tx, stop))
+    };
+    let mut app = App::default();
+    let mut sampler = Sampler {
+        store: runner.runbook.store.clone(),
+        log,
+        conn: None,
+        meter: None,
+        last: None,
+        snap: Snapshot::default(),
+    };
+    let started = Instant::now();
+    let flow = drive(runner, &mut shared, Duration::from_millis(500));
+    tokio::pin!(flow);
+    let mut exit: Option<RunExit> = None;
+    let mut quitting = false;
+    let mut frame = tokio::time::interval(FRAME);
+    loop {
+        tokio::select! {
+            result = &mut flow, if exit.is_none() => {
+                exit = Some(match result {
+                    Ok(e) => e,
+                    Err(e) => {
+                        app.notice = format!("the run stopped: {e:#}");
+                        RunExit::Fatal
+                    }
+                });
+                sampler.last = None;
+            }
+            _ = frame.tick() => {
+                let handle = lock(&screen.import).clone();
+                sampler.sample(handle.as_ref(), &settings);
+                let mut snap = sampler.snap.clone();
+                snap.elapsed_secs = started.elapsed().as_secs();
+                snap.steps = lock(&screen.steps).clone();
+                // The import's state speaks only while the import step runs.
+                let importing = snap.steps.get(index(Step::Import)).is_some_and(|s| s.state == "running");
+                snap.run = handle.as_ref().filter(|_| importing).map(|h| h.state.borrow().clone());
+                snap.lanes = handle.as_ref().map(ImportHandle::lanes).unwrap_or_default();
+                snap.finished = exit.is_some();
+                app.on_snapshot(snap);
+                terminal.draw(|f| draw(f, &app))?;
+            }
+            Some(ev) = events.recv() => {
+                let Event::Key(key) = ev else { continue };
+                if key.kind != KeyEventKind::Press {
+                    continue;
+                }
+                for effect in app.on_key(key) {
+                    match effect {
+                        Effect::Engine(command) => {
+                            if let Some(h) = lock(&screen.import).as_ref() {
+                                h.send(command);
+                            }
+                        }
+                        Effect::Confirm(step, yes) => {
+                            let pending = lock(&screen.pending).take();
+                            match pending {
+                                Some((s, answer)) if s == step => { let _ = answer.send(yes); }
+                                other => *lock(&screen.pending) = other,
+                            }
+                        }
+                        Effect::Quit => {
+                            quitting = true;
+                            if let Some(h) = lock(&screen.import).as_ref() {
+                                h.send(Command::Cancel { reason: "the operator quit the console".into() });
+                            }
+                            if let Some((_, answer)) = lock(&screen.pending).take() {
+                                let _ = answer.send(false);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if quitting && exit.is_some() {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = reader.join();
+    Ok(exit.unwrap_or(RunExit::Cancelled))
+}
