@@ -111,6 +111,9 @@ async fn pause_resume_finish_and_quit_in_a_real_terminal() {
     };
     assert_eq!(status.exit_code(), 0);
     // The terminal is given back: the console left the alternate screen.
-    assert!(!screen.parser.lock().unwrap().screen().alternate_screen());
+    let parser = screen.parser.lock().unwrap();
+    assert!(!parser.screen().alternate_screen());
+    assert!(!parser.screen().hide_cursor(), "the cursor is shown again");
+    drop(parser);
     drop(keys);
 }

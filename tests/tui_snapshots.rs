@@ -4,7 +4,7 @@
 
 use cutover::engine::control::RunState;
 use cutover::engine::lane::LaneFigures;
-use cutover::store::queries::FailureGroup;
+use cutover::store::queries::{FailureFilter, FailureGroup, FailureRow};
 use cutover::store::Kind;
 use cutover::ui::progress::StageLine;
 use cutover::ui::tui::app::{App, Modal, Screen, ScreenState, Snapshot, StepView};
@@ -106,6 +106,8 @@ fn snapshot() -> Snapshot {
                 sample: "tag".into(),
             },
         ],
+        lane_rates: vec![0.0, 96.0, 58.0],
+        items: Vec::new(),
         throughput: vec![120, 300, 280, 260, 240, 250, 255, 180, 150, 160],
         t_limit_secs: Some(5.1),
         log_tail: vec![
@@ -172,4 +174,22 @@ fn overlays_and_states() {
     paused.snap.lanes.clear();
     insta::assert_snapshot!("paused_budget_80x24", render(&paused, 80, 24));
     insta::assert_snapshot!("too_small_60x20", render(&app_on(Screen::Import), 60, 20));
+    let mut drilled = app_on(Screen::Errors);
+    drilled.drill = Some(FailureFilter {
+        api: Some("friend_import".into()),
+        code: Some(30001),
+        kind: None,
+    });
+    drilled.snap.items = vec![FailureRow {
+        kind: Kind::Friend,
+        record: "u0000014→u0000010".into(),
+        file: "friends.jsonl".into(),
+        line: 8,
+        api: "friend_import".into(),
+        code: Some(30001),
+        info: "tag Tag_SNS_Custom_Tag does not exist".into(),
+        attempts: 1,
+        retryable: false,
+    }];
+    insta::assert_snapshot!("errors_items_80x24", render(&drilled, 80, 24));
 }

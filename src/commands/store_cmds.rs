@@ -7,7 +7,7 @@ use crate::config::{resolve, Flags};
 use crate::engine::import::ImportSettings;
 use crate::engine::plan::{plan as make_plan, Plan};
 use crate::source::ExportDir;
-use crate::store::queries::{self, FailureFilter, FailureRow};
+use crate::store::queries::{self, FailureFilter};
 use crate::store::{now_secs, open_for_reading, open_for_writing, ItemState, Kind};
 use crate::tim::errors;
 use crate::ui::headless::eta_text;
@@ -125,27 +125,8 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
 pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let conn = open_for_reading(&args.store)?;
     if let Some(path) = &args.export {
-        let rows = queries::failures(&conn, &FailureFilter::default())?;
-        let file = std::fs::File::create(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        let mut w = std::io::BufWriter::new(file);
-        let csv = path.extension().is_some_and(|e| e == "csv");
-        if csv {
-            writeln!(
-                w,
-                "stage,record,file,line,api,code,meaning,info,attempts,retryable"
-            )?;
-        }
-        for row in &rows {
-            write_failure(&mut w, row, csv)?;
-        }
-        w.flush()?;
-        writeln!(
-            out,
-            "wrote {} failed items to {}",
-            rows.len(),
-            path.display()
-        )?;
+        let n = crate::store::export::export_failures(&conn, &FailureFilter::default(), path)?;
+        writeln!(out, "wrote {n} failed items to {}", path.display())?;
         return Ok(Outcome::Ok);
     }
     let groups = queries::failure_groups(&conn)?;
@@ -185,32 +166,6 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         "{total} failed items; `--export FILE` lists them one by one"
     )?;
     Ok(Outcome::Ok)
-}
-
-fn write_failure(w: &mut dyn Write, row: &FailureRow, csv: bool) -> std::io::Result<()> {
-    let meaning = row.code.map_or("", |c| errors::lookup(c).meaning);
-    if !csv {
-        let mut v = serde_json::to_value(row).unwrap_or_default();
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("meaning".into(), json!(meaning));
-        }
-        return writeln!(w, "{v}");
-    }
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    writeln!(
-        w,
-        "{},{},{},{},{},{},{},{},{},{}",
-        row.kind.name(),
-        q(&row.record),
-        q(&row.file),
-        row.line,
-        row.api,
-        row.code.map_or(String::new(), |c| c.to_string()),
-        q(meaning),
-        q(&row.info),
-        row.attempts,
-        row.retryable
-    )
 }
 
 fn filter(args: &ActionArgs) -> anyhow::Result<FailureFilter> {

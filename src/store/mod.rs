@@ -5,6 +5,7 @@
 //! (`status` from another shell, the UI) opens its own read connection. WAL mode lets readers
 //! see the last commit while the writer goes on.
 
+pub mod export;
 mod kind;
 pub mod queries;
 mod schema;

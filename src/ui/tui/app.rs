@@ -3,7 +3,7 @@
 
 use crate::engine::control::{Command, RunState};
 use crate::engine::lane::LaneFigures;
-use crate::store::queries::{FailureFilter, FailureGroup};
+use crate::store::queries::{FailureFilter, FailureGroup, FailureRow};
 use crate::store::Kind;
 use crate::ui::progress::StageLine;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -77,6 +77,10 @@ pub struct Snapshot {
     pub steps: Vec<StepView>,
     /// Per stage.
     pub stages: Vec<StageLine>,
+    /// The failed items of the group drilled into (first page).
+    pub items: Vec<FailureRow>,
+    /// Per lane: calls per second used, recently.
+    pub lane_rates: Vec<f64>,
     /// Per stage name: records skipped at staging as invalid.
     pub invalid: Vec<(&'static str, u64)>,
     /// Per lane.
@@ -121,6 +125,8 @@ pub enum Effect {
     Engine(Command),
     /// The operator confirmed (true) or declined the step at this index.
     Confirm(usize, bool),
+    /// Write the failed items matching this filter to a file.
+    Export(FailureFilter),
     /// Leave the console (the run stops cleanly if still going).
     Quit,
 }
@@ -144,6 +150,8 @@ pub struct App {
     pub editing_filter: bool,
     /// A one-line message for the operator (what the last key did).
     pub notice: String,
+    /// Errors: the group whose items are shown (Enter), if any.
+    pub drill: Option<FailureFilter>,
 }
 
 /// The current screen (a newtype so `App` can derive Default).
@@ -180,6 +188,7 @@ impl App {
     fn rows(&self) -> usize {
         match self.screen() {
             Screen::Runbook => self.snap.steps.len(),
+            Screen::Errors if self.drill.is_some() => self.snap.items.len(),
             Screen::Errors => self.visible_errors().len(),
             _ => 0,
         }
@@ -233,8 +242,16 @@ impl App {
             KeyCode::Char('r') => return self.resume(),
             KeyCode::Char('/') if self.screen() == Screen::Errors => self.editing_filter = true,
             KeyCode::Enter => return self.enter(),
+            KeyCode::Esc | KeyCode::Backspace if self.drill.is_some() => {
+                self.drill = None;
+                self.selected = 0;
+            }
             KeyCode::Char('R') if self.screen() == Screen::Errors => return self.retry_selected(),
             KeyCode::Char('s') if self.screen() == Screen::Errors => self.skip_selected(),
+            KeyCode::Char('e') if self.screen() == Screen::Errors => {
+                let filter = self.drill.clone().unwrap_or_default();
+                return vec![Effect::Export(filter)];
+            }
             _ => {}
         }
         Vec::new()
@@ -243,6 +260,7 @@ impl App {
     fn go(&mut self, screen: Screen) {
         self.screen = ScreenState(screen);
         self.selected = 0;
+        self.drill = None;
     }
 
     fn ask_quit(&mut self) -> Vec<Effect> {
@@ -285,6 +303,13 @@ impl App {
     }
 
     fn enter(&mut self) -> Vec<Effect> {
+        if self.screen() == Screen::Errors && self.drill.is_none() {
+            if let Some(filter) = self.selected_filter() {
+                self.drill = Some(filter);
+                self.selected = 0;
+            }
+            return Vec::new();
+        }
         if self.screen() != Screen::Runbook {
             return Vec::new();
         }
@@ -303,6 +328,9 @@ impl App {
     }
 
     fn selected_filter(&self) -> Option<FailureFilter> {
+        if let Some(drill) = &self.drill {
+            return Some(drill.clone());
+        }
         let g = self.visible_errors().get(self.selected).copied()?;
         Some(FailureFilter {
             api: Some(g.api.clone()),

@@ -153,3 +153,29 @@ fn errors_filter_retry_and_skip_with_a_reason() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn enter_drills_into_a_group_and_esc_comes_back() {
+    let mut app = running();
+    app.snap.errors = vec![
+        group("friend_import", 30001, 5),
+        group("importmsg", 90012, 2),
+    ];
+    app.on_key(key('3'));
+    app.on_key(key('j'));
+    app.on_key(code(KeyCode::Enter));
+    let drill = app.drill.clone().unwrap();
+    assert_eq!(
+        (drill.api.as_deref(), drill.code),
+        (Some("importmsg"), Some(90012))
+    );
+    match &app.on_key(key('e'))[..] {
+        [Effect::Export(filter)] => assert_eq!(filter, &drill),
+        other => panic!("{other:?}"),
+    }
+    app.on_key(code(KeyCode::Esc));
+    assert_eq!(app.drill, None);
+    assert!(
+        matches!(app.on_key(key('e'))[..], [Effect::Export(ref f)] if *f == FailureFilter::default())
+    );
+}

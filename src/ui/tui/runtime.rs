@@ -7,7 +7,8 @@ use super::view::draw;
 use crate::engine::control::Command;
 use crate::engine::import::{ImportHandle, ImportSettings};
 use crate::engine::runbook::{Runner, Step};
-use crate::store::{open_for_reading, queries, Kind};
+use crate::store::queries::FailureFilter;
+use crate::store::{now_secs, open_for_reading, queries, Kind};
 use crate::ui::drive::{drive, Observer, RunExit};
 use crate::ui::progress::ProgressMeter;
 use crossterm::event::{self, Event, KeyEventKind};
@@ -83,13 +84,22 @@ struct Sampler {
     meter: Option<ProgressMeter>,
     last: Option<Instant>,
     snap: Snapshot,
+    /// Per lane: calls at the last sample.
+    calls: Vec<u64>,
 }
 
 impl Sampler {
-    fn sample(&mut self, handle: Option<&ImportHandle>, settings: &ImportSettings) {
-        if self.last.is_some_and(|t| t.elapsed() < SAMPLE) {
-            return;
-        }
+    fn sample(
+        &mut self,
+        handle: Option<&ImportHandle>,
+        settings: &ImportSettings,
+        drill: Option<&FailureFilter>,
+    ) {
+        let dt = match self.last {
+            Some(t) if t.elapsed() < SAMPLE => return,
+            Some(t) => t.elapsed().as_secs_f64(),
+            None => 0.0,
+        };
         self.last = Some(Instant::now());
         if self.conn.is_none() {
             self.conn = open_for_reading(&self.store).ok();
@@ -98,6 +108,14 @@ impl Sampler {
             if let Ok(groups) = queries::failure_groups(conn) {
                 self.snap.errors = groups;
             }
+            self.snap.items = match drill {
+                Some(filter) => queries::failures(conn, filter)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .take(500)
+                    .collect(),
+                None => Vec::new(),
+            };
             if self.snap.invalid.is_empty() {
                 self.snap.invalid = invalid_counts(conn);
             }
@@ -117,6 +135,15 @@ impl Sampler {
             self.snap.throughput.push(rate.round() as u64);
             let keep = self.snap.throughput.len().saturating_sub(120);
             self.snap.throughput.drain(..keep);
+            let calls: Vec<u64> = h.lanes().iter().map(|(_, f)| f.calls).collect();
+            if dt > 0.0 && calls.len() == self.calls.len() {
+                self.snap.lane_rates = calls
+                    .iter()
+                    .zip(&self.calls)
+                    .map(|(a, b)| a.saturating_sub(*b) as f64 / dt)
+                    .collect();
+            }
+            self.calls = calls;
         }
         self.snap.log_tail = tail(&self.log, LOG_LINES);
     }
@@ -147,6 +174,20 @@ fn tail(path: &Path, n: usize) -> Vec<String> {
         .iter()
         .map(|l| l.to_string())
         .collect()
+}
+
+/// Exports failed items next to the store; says where, or why not.
+fn export(store: &Path, filter: &FailureFilter) -> String {
+    let mut name = store.as_os_str().to_owned();
+    name.push(format!(".errors-{}.jsonl", now_secs()));
+    let path = PathBuf::from(name);
+    let result = open_for_reading(store)
+        .map_err(anyhow::Error::from)
+        .and_then(|conn| crate::store::export::export_failures(&conn, filter, &path));
+    match result {
+        Ok(n) => format!("wrote {n} failed items to {}", path.display()),
+        Err(e) => format!("export failed: {e:#}"),
+    }
 }
 
 /// Reads terminal events on a thread of its own until `stop`.
@@ -213,6 +254,7 @@ async fn console(
         meter: None,
         last: None,
         snap: Snapshot::default(),
+        calls: Vec::new(),
     };
     let started = Instant::now();
     let flow = drive(runner, &mut shared, Duration::from_millis(500));
@@ -234,7 +276,7 @@ async fn console(
             }
             _ = frame.tick() => {
                 let handle = lock(&screen.import).clone();
-                sampler.sample(handle.as_ref(), &settings);
+                sampler.sample(handle.as_ref(), &settings, app.drill.as_ref());
                 let mut snap = sampler.snap.clone();
                 snap.elapsed_secs = started.elapsed().as_secs();
                 snap.steps = lock(&screen.steps).clone();
@@ -264,6 +306,9 @@ async fn console(
                                 Some((s, answer)) if s == step => { let _ = answer.send(yes); }
                                 other => *lock(&screen.pending) = other,
                             }
+                        }
+                        Effect::Export(filter) => {
+                            app.notice = export(&runner.runbook.store, &filter);
                         }
                         Effect::Quit => {
                             quitting = true;

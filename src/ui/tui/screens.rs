@@ -110,7 +110,8 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
     )
     .block(Block::new().borders(Borders::ALL).title(" stages "));
     frame.render_widget(stages, stages_area);
-    let lane_rows = app.snap.lanes.iter().map(|(k, f)| {
+    let lane_rows = app.snap.lanes.iter().enumerate().map(|(i, (k, f))| {
+        let used = app.snap.lane_rates.get(i).copied().unwrap_or(0.0);
         let backoff = if f.backoff > 0.0 {
             format!(
                 "{:.1}s {}",
@@ -122,7 +123,7 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
         };
         Row::new(vec![
             Cell::from(k.api().command()),
-            Cell::from(format!("{}/{}", f.pace, f.rate)),
+            Cell::from(format!("{used:.0}/{}", f.rate)),
             Cell::from(format!("{}/{}", f.in_flight, f.target_in_flight)),
             Cell::from(format!("{:.0} ms", f.latency * 1000.0)),
             Cell::from(f.calls.to_string()),
@@ -145,7 +146,7 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
     .header(
         Row::new(vec![
             "lane",
-            "pace/limit",
+            "used/limit",
             "in flight",
             "latency",
             "calls",
@@ -181,8 +182,48 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
     frame.render_widget(spark, spark_area);
 }
 
+/// The items of one error group.
+fn error_items(frame: &mut Frame<'_>, app: &App, area: Rect, what: String) {
+    let rows = app.snap.items.iter().enumerate().map(|(i, f)| {
+        let row = Row::new(vec![
+            Cell::from(f.record.clone()),
+            Cell::from(format!("{}:{}", f.file, f.line)),
+            Cell::from(f.attempts.to_string()),
+            Cell::from(f.info.clone()),
+        ]);
+        if i == app.selected {
+            row.style(selected_style())
+        } else {
+            row
+        }
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(22),
+            Constraint::Length(22),
+            Constraint::Length(8),
+            Constraint::Min(10),
+        ],
+    )
+    .header(
+        Row::new(vec!["record", "source", "attempts", "last message"])
+            .style(Style::new().add_modifier(Modifier::BOLD)),
+    )
+    .block(
+        Block::new()
+            .borders(Borders::ALL)
+            .title(format!(" {what} — Esc back · R retry · s skip · e export ")),
+    );
+    frame.render_widget(table, area);
+}
+
 /// Failures grouped by API and code.
 pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    if let Some(drill) = &app.drill {
+        error_items(frame, app, area, drill.describe());
+        return;
+    }
     let visible = app.visible_errors();
     let rows = visible.iter().enumerate().map(|(i, g)| {
         let meaning = g
