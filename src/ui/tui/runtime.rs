@@ -261,6 +261,7 @@ async fn console(
     tokio::pin!(flow);
     let mut exit: Option<RunExit> = None;
     let mut quitting = false;
+    let mut screen_broken = false;
     let mut frame = tokio::time::interval(FRAME);
     loop {
         tokio::select! {
@@ -286,7 +287,21 @@ async fn console(
                 snap.lanes = handle.as_ref().map(ImportHandle::lanes).unwrap_or_default();
                 snap.finished = exit.is_some();
                 app.on_snapshot(snap);
-                terminal.draw(|f| draw(f, &app))?;
+                if !screen_broken {
+                    if let Err(e) = terminal.draw(|f| draw(f, &app)) {
+                        // The screen is gone (closed terminal, dropped SSH): the run goes on
+                        // to its end without it, and the log says so.
+                        tracing::error!(%e, "the console cannot draw; the run continues without it");
+                        screen_broken = true;
+                        quitting = true;
+                    }
+                }
+                if screen_broken {
+                    // Nobody can confirm a risky step any more: it does not run.
+                    if let Some((_, answer)) = lock(&screen.pending).take() {
+                        let _ = answer.send(false);
+                    }
+                }
             }
             Some(ev) = events.recv() => {
                 let Event::Key(key) = ev else { continue };
