@@ -13,6 +13,27 @@ fn selected_style() -> Style {
     Style::new().add_modifier(Modifier::REVERSED)
 }
 
+/// Reverses the row under the cursor.
+fn mark_selected(row: Row<'_>, index: usize, selected: usize) -> Row<'_> {
+    if index == selected {
+        row.style(selected_style())
+    } else {
+        row
+    }
+}
+
+/// A bordered table with a bold header: the shape every screen uses.
+fn grid<'a>(
+    rows: impl IntoIterator<Item = Row<'a>>,
+    widths: &[Constraint],
+    header: &[&'a str],
+    title: impl Into<Line<'a>>,
+) -> Table<'a> {
+    Table::new(rows, widths.to_vec())
+        .header(Row::new(header.to_vec()).style(Style::new().add_modifier(Modifier::BOLD)))
+        .block(Block::new().borders(Borders::ALL).title(title))
+}
+
 fn state_color(state: &str) -> Color {
     match state {
         "done" => Color::Green,
@@ -32,29 +53,18 @@ pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Cell::from(s.state.clone()).style(Style::new().fg(state_color(&s.state))),
             Cell::from(s.reason.clone()),
         ]);
-        if i == app.selected {
-            row.style(selected_style())
-        } else {
-            row
-        }
+        mark_selected(row, i, app.selected)
     });
-    let table = Table::new(
+    let table = grid(
         rows,
-        [
+        &[
             Constraint::Length(2),
             Constraint::Length(15),
             Constraint::Length(19),
             Constraint::Min(10),
         ],
-    )
-    .header(
-        Row::new(vec!["#", "step", "state", "reason"])
-            .style(Style::new().add_modifier(Modifier::BOLD)),
-    )
-    .block(
-        Block::new()
-            .borders(Borders::ALL)
-            .title(" runbook — Enter on a step that needs confirmation "),
+        &["#", "step", "state", "reason"],
+        " runbook — Enter on a step that needs confirmation ",
     );
     frame.render_widget(table, area);
 }
@@ -93,9 +103,9 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
             }),
         ])
     });
-    let stages = Table::new(
+    let stages = grid(
         stage_rows,
-        [
+        &[
             Constraint::Length(15),
             Constraint::Length(17),
             Constraint::Length(14),
@@ -103,12 +113,9 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Constraint::Length(8),
             Constraint::Length(7),
         ],
-    )
-    .header(
-        Row::new(vec!["stage", "", "settled", "rate", "ETA", "failed"])
-            .style(Style::new().add_modifier(Modifier::BOLD)),
-    )
-    .block(Block::new().borders(Borders::ALL).title(" stages "));
+        &["stage", "", "settled", "rate", "ETA", "failed"],
+        " stages ",
+    );
     frame.render_widget(stages, stages_area);
     let lane_rows = app.snap.lanes.iter().enumerate().map(|(i, (k, f))| {
         let used = app.snap.lane_rates.get(i).copied().unwrap_or(0.0);
@@ -131,9 +138,9 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Cell::from(backoff),
         ])
     });
-    let lanes = Table::new(
+    let lanes = grid(
         lane_rows,
-        [
+        &[
             Constraint::Length(20),
             Constraint::Length(10),
             Constraint::Length(9),
@@ -142,9 +149,7 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Constraint::Length(7),
             Constraint::Min(11),
         ],
-    )
-    .header(
-        Row::new(vec![
+        &[
             "lane",
             "used/limit",
             "in flight",
@@ -152,13 +157,8 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
             "calls",
             "limited",
             "backoff",
-        ])
-        .style(Style::new().add_modifier(Modifier::BOLD)),
-    )
-    .block(
-        Block::new()
-            .borders(Borders::ALL)
-            .title(" lanes (calls/s) "),
+        ],
+        " lanes (calls/s) ",
     );
     frame.render_widget(lanes, lanes_area);
     let remaining = app
@@ -191,29 +191,18 @@ fn error_items(frame: &mut Frame<'_>, app: &App, area: Rect, what: String) {
             Cell::from(f.attempts.to_string()),
             Cell::from(f.info.clone()),
         ]);
-        if i == app.selected {
-            row.style(selected_style())
-        } else {
-            row
-        }
+        mark_selected(row, i, app.selected)
     });
-    let table = Table::new(
+    let table = grid(
         rows,
-        [
+        &[
             Constraint::Length(22),
             Constraint::Length(22),
             Constraint::Length(8),
             Constraint::Min(10),
         ],
-    )
-    .header(
-        Row::new(vec!["record", "source", "attempts", "last message"])
-            .style(Style::new().add_modifier(Modifier::BOLD)),
-    )
-    .block(
-        Block::new()
-            .borders(Borders::ALL)
-            .title(format!(" {what} — Esc back · R retry · s skip · e export ")),
+        &["record", "source", "attempts", "last message"],
+        format!(" {what} — Esc back · R retry · s skip · e export "),
     );
     frame.render_widget(table, area);
 }
@@ -236,11 +225,7 @@ pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Cell::from(if g.retryable { "yes" } else { "no" }),
             Cell::from(meaning.to_string()),
         ]);
-        if i == app.selected {
-            row.style(selected_style())
-        } else {
-            row
-        }
+        mark_selected(row, i, app.selected)
     });
     let filter = if app.editing_filter || !app.filter.is_empty() {
         format!(
@@ -251,24 +236,17 @@ pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
     } else {
         String::new()
     };
-    let table = Table::new(
+    let table = grid(
         rows,
-        [
+        &[
             Constraint::Length(20),
             Constraint::Length(6),
             Constraint::Length(7),
             Constraint::Length(6),
             Constraint::Min(10),
         ],
-    )
-    .header(
-        Row::new(vec!["api", "code", "items", "retry", "meaning"])
-            .style(Style::new().add_modifier(Modifier::BOLD)),
-    )
-    .block(
-        Block::new()
-            .borders(Borders::ALL)
-            .title(format!(" errors — R retry · s skip · / filter{filter}")),
+        &["api", "code", "items", "retry", "meaning"],
+        format!(" errors — R retry · s skip · / filter{filter}"),
     );
     if visible.is_empty() {
         let text = if app.snap.errors.is_empty() {
@@ -304,28 +282,22 @@ pub fn verify(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Cell::from("not run"),
         ])
     });
-    let table =
-        Table::new(
-            rows,
-            [
-                Constraint::Length(15),
-                Constraint::Length(8),
-                Constraint::Length(8),
-                Constraint::Length(9),
-                Constraint::Length(7),
-                Constraint::Length(8),
-                Constraint::Min(8),
-            ],
-        )
-        .header(
-            Row::new(vec![
-                "kind", "source", "invalid", "imported", "failed", "skipped", "verified",
-            ])
-            .style(Style::new().add_modifier(Modifier::BOLD)),
-        )
-        .block(Block::new().borders(Borders::ALL).title(
-            " verify — verification not run: read-back verification is not in this version ",
-        ));
+    let table = grid(
+        rows,
+        &[
+            Constraint::Length(15),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(7),
+            Constraint::Length(8),
+            Constraint::Min(8),
+        ],
+        &[
+            "kind", "source", "invalid", "imported", "failed", "skipped", "verified",
+        ],
+        " verify — verification not run: read-back verification is not in this version ",
+    );
     frame.render_widget(table, area);
 }
 
