@@ -117,6 +117,34 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (at, kind)
     ) WITHOUT ROWID;
     "#,
+    // 2: read-back verification: one result per checked item, what the target has beyond the
+    // export, and the verification pass itself.
+    r#"
+    CREATE TABLE verify_result (
+        kind            INTEGER NOT NULL,
+        id              INTEGER NOT NULL,
+        outcome         INTEGER NOT NULL,
+        detail          TEXT NOT NULL,
+        at              INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE verify_extra (
+        kind            INTEGER NOT NULL,
+        scope           TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        detail          TEXT NOT NULL,
+        at              INTEGER NOT NULL,
+        PRIMARY KEY (kind, scope, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE verify_pass (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        started_at      INTEGER NOT NULL,
+        ended_at        INTEGER,
+        sample          REAL NOT NULL,
+        roaming_days    INTEGER NOT NULL,
+        sampled_units   TEXT NOT NULL DEFAULT '{}'
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
