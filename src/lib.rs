@@ -17,5 +17,6 @@ pub mod store;
 pub mod tim;
 pub mod timefmt;
 pub mod ui;
+pub mod verify;
 
 pub use commands::{run, Outcome};

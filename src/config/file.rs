@@ -22,6 +22,8 @@ pub struct RunbookFile {
     pub concurrency: ConcurrencySection,
     /// When to pause.
     pub error_budget: ErrorBudgetSection,
+    /// Read-back verification.
+    pub verify: VerifySection,
 }
 
 /// `[target]`
@@ -98,4 +100,14 @@ pub struct ErrorBudgetSection {
     pub item_failures_per_code: Option<u64>,
     /// Transient failures in a row before pausing (0 = never).
     pub consecutive_transient: Option<u64>,
+}
+
+/// `[verify]`
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerifySection {
+    /// The fraction of groups and conversations whose members and messages are read back.
+    pub sample: Option<f64>,
+    /// The app's roaming retention in days: older messages cannot be read back (0: no limit).
+    pub roaming_days: Option<i64>,
 }

@@ -5,7 +5,9 @@
 pub mod file;
 mod resolve;
 
-pub use resolve::{parse_file, resolve, BudgetConfig, Flags, HookConfig, HookKind, Runbook};
+pub use resolve::{
+    parse_file, resolve, BudgetConfig, Flags, HookConfig, HookKind, Runbook, VerifyConfig,
+};
 
 /// The annotated example runbook written by `cutover init`.
 pub const EXAMPLE: &str = include_str!("../../assets/runbook.toml");

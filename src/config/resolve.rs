@@ -95,6 +95,19 @@ pub struct Runbook {
     pub max_in_flight: usize,
     /// When to pause.
     pub budget: BudgetConfig,
+    /// How to verify.
+    pub verify: VerifyConfig,
+}
+
+/// How the read-back verification reads.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VerifyConfig {
+    /// The fraction (0, 1] of groups and conversations whose members and messages are read
+    /// back; accounts, profiles, friends and groups are always read back whole.
+    pub sample: f64,
+    /// Messages older than this many days cannot be read back (Tencent's roaming retention,
+    /// 7 days unless the app pays for more); 0 = no limit.
+    pub roaming_days: i64,
 }
 
 fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error> {
@@ -288,6 +301,22 @@ pub fn resolve(
         item_failures_per_code: file.error_budget.item_failures_per_code.unwrap_or(50),
         consecutive_transient: file.error_budget.consecutive_transient.unwrap_or(200),
     };
+    let verify = VerifyConfig {
+        sample: file.verify.sample.unwrap_or(1.0),
+        roaming_days: file.verify.roaming_days.unwrap_or(7),
+    };
+    if !(verify.sample > 0.0 && verify.sample <= 1.0) {
+        problems.push(format!(
+            "[verify] sample must be more than 0 and at most 1 (got {})",
+            verify.sample
+        ));
+    }
+    if verify.roaming_days < 0 {
+        problems.push(format!(
+            "[verify] roaming_days must be 0 (no limit) or more (got {})",
+            verify.roaming_days
+        ));
+    }
     match (target, sdkappid, admin, key, source, store) {
         (Some(target), Some(app), Some(admin), Some(key), Some(source), Some(store))
             if problems.is_empty() =>
@@ -306,6 +335,7 @@ pub fn resolve(
                 min_in_flight,
                 max_in_flight,
                 budget,
+                verify,
             })
         }
         _ => Err(problems),

@@ -1,0 +1,357 @@
+//! Accounts (`account_check`), profiles (`portrait_get`), friend entries (`friend_check`) and
+//! groups (`get_group_info`): batched reads, one result per item.
+
+use super::compare::{check, result, verdict};
+use super::members::GroupIndex;
+use super::reader::ReadError;
+use super::{for_each_unit, Ctx};
+use crate::engine::requests;
+use crate::model::{Account, ExportRecord, Friend, Profile};
+use crate::store::queries::PendingItem;
+use crate::store::verify::{ItemResult, Outcome};
+use crate::store::Kind;
+use crate::tim::api::Api;
+use crate::tim::wire::account::{AccountCheck, CheckItem};
+use crate::tim::wire::group_read::GetGroupInfo;
+use crate::tim::wire::profile::PortraitGet;
+use crate::tim::wire::sns::FriendCheck;
+use crate::tim::wire::Request;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+impl Ctx {
+    /// Reads the records of `items`; `None` (and the unit is reported) if one cannot be read.
+    pub(crate) fn records<T: ExportRecord>(
+        &self,
+        kind: Kind,
+        items: &[PendingItem],
+    ) -> Option<Vec<T>> {
+        match self.sources.read_all(kind, items) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.unit_failed(format!("{}: {e}", kind.stage()));
+                None
+            }
+        }
+    }
+
+    /// Makes one read for a unit; `None` when stopped or failed (the unit is reported).
+    pub(crate) async fn read<R: Request>(
+        &self,
+        req: &R,
+        unit: impl FnOnce() -> String,
+    ) -> Option<R::Response> {
+        match self.reader.call(req).await {
+            Ok(r) => Some(r),
+            Err(ReadError::Stopped) => None,
+            Err(ReadError::Call(e)) => {
+                self.unit_failed(format!("{}: {e}", unit()));
+                None
+            }
+        }
+    }
+}
+
+/// Splits items into runs of at most `api`'s batch size.
+fn batches(items: Vec<PendingItem>, api: Api) -> Vec<Vec<PendingItem>> {
+    let size = api.default_batch().unwrap_or(1).max(1);
+    items.chunks(size).map(<[PendingItem]>::to_vec).collect()
+}
+
+/// Accounts: `account_check` says `Imported`.
+pub async fn accounts(ctx: &Ctx, items: Vec<PendingItem>) {
+    for_each_unit(ctx, batches(items, Api::AccountCheck), |batch| async move {
+        let Some(records) = ctx.records::<Account>(Kind::Account, &batch) else {
+            return;
+        };
+        let req = AccountCheck {
+            CheckItem: records
+                .iter()
+                .map(|a| CheckItem {
+                    UserID: a.id.clone(),
+                })
+                .collect(),
+        };
+        let Some(resp) = ctx
+            .read(&req, || format!("account_check from {}", records[0].id))
+            .await
+        else {
+            return;
+        };
+        let results = batch
+            .iter()
+            .zip(&records)
+            .map(
+                |(item, a)| match resp.ResultItem.iter().find(|r| r.UserID == a.id) {
+                    Some(r) if r.ResultCode == 0 && r.AccountStatus == "Imported" => {
+                        result(Kind::Account, item.id, Outcome::Verified, "")
+                    }
+                    Some(r) if r.ResultCode == 0 => result(
+                        Kind::Account,
+                        item.id,
+                        Outcome::Missing,
+                        format!("AccountStatus {}", r.AccountStatus),
+                    ),
+                    Some(r) => result(
+                        Kind::Account,
+                        item.id,
+                        Outcome::Missing,
+                        format!("account_check code {}: {}", r.ResultCode, r.ResultInfo),
+                    ),
+                    None => result(
+                        Kind::Account,
+                        item.id,
+                        Outcome::Missing,
+                        "not in the account_check answer",
+                    ),
+                },
+            )
+            .collect();
+        ctx.sink.put(results, Vec::new());
+    })
+    .await;
+}
+
+/// Profiles: every field the import set reads back the same from `portrait_get`.
+pub async fn profiles(ctx: &Ctx, items: Vec<PendingItem>) {
+    for_each_unit(ctx, batches(items, Api::PortraitGet), |batch| async move {
+        let Some(records) = ctx.records::<Profile>(Kind::Profile, &batch) else {
+            return;
+        };
+        let wanted: Vec<_> = records.iter().map(requests::portrait_set).collect();
+        let mut tags: Vec<String> = wanted
+            .iter()
+            .flatten()
+            .flat_map(|p| p.ProfileItem.iter().map(|t| t.Tag.clone()))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        let mut results: Vec<ItemResult> = Vec::new();
+        let mut ask = Vec::new();
+        for ((item, profile), want) in batch.iter().zip(&records).zip(&wanted) {
+            match want {
+                // Nothing was set, so there is nothing that could be missing.
+                None => results.push(result(Kind::Profile, item.id, Outcome::Verified, "")),
+                Some(_) => ask.push(profile.id.clone()),
+            }
+        }
+        if !ask.is_empty() {
+            let req = PortraitGet {
+                To_Account: ask,
+                TagList: tags,
+            };
+            let Some(resp) = ctx
+                .read(&req, || format!("portrait_get from {}", req.To_Account[0]))
+                .await
+            else {
+                return;
+            };
+            for ((item, profile), want) in batch.iter().zip(&records).zip(&wanted) {
+                let Some(want) = want else { continue };
+                let got = resp
+                    .UserProfileItem
+                    .iter()
+                    .find(|u| u.To_Account == profile.id);
+                results.push(match got {
+                    Some(u) if u.ResultCode == 0 => {
+                        let mut diffs = Vec::new();
+                        for t in &want.ProfileItem {
+                            let found = u
+                                .ProfileItem
+                                .iter()
+                                .find(|f| f.Tag == t.Tag)
+                                .map(|f| f.Value.clone());
+                            check(&mut diffs, &t.Tag, Some(t.Value.clone()), found);
+                        }
+                        verdict(Kind::Profile, item.id, &diffs)
+                    }
+                    Some(u) => result(
+                        Kind::Profile,
+                        item.id,
+                        Outcome::Missing,
+                        format!("portrait_get code {}: {}", u.ResultCode, u.ResultInfo),
+                    ),
+                    None => result(
+                        Kind::Profile,
+                        item.id,
+                        Outcome::Missing,
+                        "not in the portrait_get answer",
+                    ),
+                });
+            }
+        }
+        ctx.sink.put(results, Vec::new());
+    })
+    .await;
+}
+
+/// Friend entries: `friend_check` (one way) shows the owner has the friend.
+pub async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
+    let mut by_owner: BTreeMap<Option<i64>, Vec<PendingItem>> = BTreeMap::new();
+    for item in items {
+        by_owner.entry(item.parent).or_default().push(item);
+    }
+    let units: Vec<Vec<PendingItem>> = by_owner
+        .into_values()
+        .flat_map(|v| batches(v, Api::FriendCheck))
+        .collect();
+    for_each_unit(ctx, units, |batch| async move {
+        let Some(records) = ctx.records::<Friend>(Kind::Friend, &batch) else {
+            return;
+        };
+        let owner = records[0].owner.clone();
+        let req = FriendCheck {
+            From_Account: owner.clone(),
+            To_Account: records.iter().map(|f| f.friend.clone()).collect(),
+            CheckType: "CheckResult_Type_Single".into(),
+        };
+        let Some(resp) = ctx.read(&req, || format!("friend_check of {owner}")).await else {
+            return;
+        };
+        let results = batch
+            .iter()
+            .zip(&records)
+            .map(
+                |(item, f)| match resp.InfoItem.iter().find(|i| i.To_Account == f.friend) {
+                    Some(i) if i.ResultCode == 0 && i.Relation == "CheckResult_Type_AWithB" => {
+                        result(Kind::Friend, item.id, Outcome::Verified, "")
+                    }
+                    Some(i) if i.ResultCode == 0 => result(
+                        Kind::Friend,
+                        item.id,
+                        Outcome::Missing,
+                        format!("Relation {}", i.Relation),
+                    ),
+                    Some(i) => result(
+                        Kind::Friend,
+                        item.id,
+                        Outcome::Missing,
+                        format!("friend_check code {}: {}", i.ResultCode, i.ResultInfo),
+                    ),
+                    None => result(
+                        Kind::Friend,
+                        item.id,
+                        Outcome::Missing,
+                        "not in the friend_check answer",
+                    ),
+                },
+            )
+            .collect();
+        ctx.sink.put(results, Vec::new());
+    })
+    .await;
+}
+
+/// Groups: `get_group_info` finds each, with the fields the import set.
+pub async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
+    for_each_unit(ctx, batches(items, Api::GetGroupInfo), |batch| async move {
+        let entries: Vec<_> = batch
+            .iter()
+            .filter_map(|i| index.get(i.id).map(|g| (i, g)))
+            .collect();
+        let req = GetGroupInfo {
+            GroupIdList: entries.iter().map(|(_, g)| g.target_id.clone()).collect(),
+            ResponseFilter: Some(json!({
+                "GroupBaseInfoFilter": ["Type", "Name", "Introduction", "Notification", "FaceUrl",
+                    "Owner_Account", "CreateTime", "MaxMemberNum", "ApplyJoinOption"],
+                "AppDefinedDataFilter_Group": [],
+            })),
+        };
+        if req.GroupIdList.is_empty() {
+            return;
+        }
+        let Some(resp) = ctx
+            .read(&req, || {
+                format!("get_group_info from {}", req.GroupIdList[0])
+            })
+            .await
+        else {
+            return;
+        };
+        let results = entries
+            .iter()
+            .map(
+                |(item, g)| match resp.GroupInfo.iter().find(|i| i.GroupId == g.target_id) {
+                    Some(info) if info.ErrorCode == 0 => {
+                        let want = requests::import_group(&g.record);
+                        let mut d = Vec::new();
+                        let s = |v: &Option<String>| v.as_ref().map(|s| Value::String(s.clone()));
+                        check(&mut d, "Type", Some(json!(want.Type)), s(&info.Type));
+                        check(&mut d, "Name", Some(json!(want.Name)), s(&info.Name));
+                        check(
+                            &mut d,
+                            "Owner_Account",
+                            want.Owner_Account.map(Value::String),
+                            s(&info.Owner_Account),
+                        );
+                        check(
+                            &mut d,
+                            "Introduction",
+                            want.Introduction.map(Value::String),
+                            s(&info.Introduction),
+                        );
+                        check(
+                            &mut d,
+                            "Notification",
+                            want.Notification.map(Value::String),
+                            s(&info.Notification),
+                        );
+                        check(
+                            &mut d,
+                            "FaceUrl",
+                            want.FaceUrl.map(Value::String),
+                            s(&info.FaceUrl),
+                        );
+                        check(
+                            &mut d,
+                            "CreateTime",
+                            want.CreateTime.map(|t| json!(t)),
+                            info.CreateTime.map(|t| json!(t)),
+                        );
+                        check(
+                            &mut d,
+                            "MaxMemberNum",
+                            want.MaxMemberCount.map(|n| json!(n)),
+                            info.MaxMemberNum.map(|n| json!(n)),
+                        );
+                        check(
+                            &mut d,
+                            "ApplyJoinOption",
+                            want.ApplyJoinOption.map(Value::String),
+                            s(&info.ApplyJoinOption),
+                        );
+                        for kv in want.AppDefinedData.unwrap_or_default() {
+                            let found = info
+                                .AppDefinedData
+                                .iter()
+                                .flatten()
+                                .find(|f| f.Key == kv.Key)
+                                .map(|f| Value::String(f.Value.clone()));
+                            check(
+                                &mut d,
+                                &format!("AppDefinedData.{}", kv.Key),
+                                Some(Value::String(kv.Value)),
+                                found,
+                            );
+                        }
+                        verdict(Kind::Group, item.id, &d)
+                    }
+                    Some(info) => result(
+                        Kind::Group,
+                        item.id,
+                        Outcome::Missing,
+                        format!("get_group_info code {}: {}", info.ErrorCode, info.ErrorInfo),
+                    ),
+                    None => result(
+                        Kind::Group,
+                        item.id,
+                        Outcome::Missing,
+                        "not in the get_group_info answer",
+                    ),
+                },
+            )
+            .collect();
+        ctx.sink.put(results, Vec::new());
+    })
+    .await;
+}

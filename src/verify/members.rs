@@ -1,0 +1,189 @@
+//! Group members (`get_group_member_info`, paged): each imported member is there with its
+//! role and join time; members the export does not have are reported as extra.
+
+use super::compare::{check, result, verdict};
+use super::{for_each_unit, Ctx};
+use crate::model::group_id::target_group_id;
+use crate::model::{Group, GroupMember, GroupType, MemberRole};
+use crate::store::queries::PendingItem;
+use crate::store::verify::{Extra, Outcome};
+use crate::store::Kind;
+use crate::tim::wire::group_read::{GetGroupMemberInfo, MemberInfo};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Members per page (the documented recommendation; the cap is 200).
+const PAGE: u32 = 100;
+
+/// A staged group as verification needs it.
+pub struct GroupEntry {
+    /// Its Tencent GroupId.
+    pub target_id: String,
+    /// Its record.
+    pub record: Group,
+    /// Every member the export has for it (any state), by account.
+    pub members: HashSet<String>,
+}
+
+/// The staged groups, by group item id.
+pub struct GroupIndex {
+    groups: HashMap<i64, GroupEntry>,
+}
+
+impl GroupIndex {
+    /// Reads every staged group's record and member keys.
+    pub fn new(ctx: &Ctx, all: &BTreeMap<Kind, Vec<PendingItem>>) -> anyhow::Result<GroupIndex> {
+        let mut groups = HashMap::new();
+        for item in all.get(&Kind::Group).into_iter().flatten() {
+            let record: Group = ctx
+                .sources
+                .read(Kind::Group, item)
+                .map_err(anyhow::Error::msg)?;
+            let target_id = target_group_id(&record.id, record.kind).into_owned();
+            groups.insert(
+                item.id,
+                GroupEntry {
+                    target_id,
+                    record,
+                    members: HashSet::new(),
+                },
+            );
+        }
+        for item in all.get(&Kind::GroupMember).into_iter().flatten() {
+            let Some(g) = item.parent.and_then(|p| groups.get_mut(&p)) else {
+                continue;
+            };
+            let m: GroupMember = ctx
+                .sources
+                .read(Kind::GroupMember, item)
+                .map_err(anyhow::Error::msg)?;
+            g.members.insert(m.member);
+        }
+        Ok(GroupIndex { groups })
+    }
+
+    /// The group of item `id`.
+    pub fn get(&self, id: i64) -> Option<&GroupEntry> {
+        self.groups.get(&id)
+    }
+}
+
+/// Items grouped by their group, in group order.
+pub fn by_group(items: Vec<PendingItem>) -> Vec<(i64, Vec<PendingItem>)> {
+    let mut map: BTreeMap<i64, Vec<PendingItem>> = BTreeMap::new();
+    for item in items {
+        map.entry(item.parent.unwrap_or(-1)).or_default().push(item);
+    }
+    map.into_iter().collect()
+}
+
+/// The role the target shows for a member imported with `role`.
+fn role_name(role: Option<MemberRole>) -> &'static str {
+    match role {
+        Some(MemberRole::Owner) => "Owner",
+        Some(MemberRole::Admin) => "Admin",
+        _ => "Member",
+    }
+}
+
+/// Every member of `group`, a page at a time; `None` if a read failed or the pass stopped.
+async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> {
+    let community = group.record.kind == GroupType::Community;
+    let mut out = Vec::new();
+    let (mut offset, mut next) = (0u32, String::new());
+    loop {
+        let req = GetGroupMemberInfo {
+            GroupId: group.target_id.clone(),
+            Limit: Some(PAGE),
+            Offset: (!community).then_some(offset),
+            Next: community.then(|| next.clone()),
+            MemberInfoFilter: Some(vec!["Role".into(), "JoinTime".into()]),
+            ..GetGroupMemberInfo::default()
+        };
+        let resp = ctx
+            .read(&req, || {
+                format!("get_group_member_info of {}", group.target_id)
+            })
+            .await?;
+        let got = resp.MemberList.len() as u32;
+        out.extend(resp.MemberList);
+        if community {
+            match resp.Next.filter(|n| !n.is_empty() && n != "0") {
+                Some(n) if got > 0 => next = n,
+                _ => return Some(out),
+            }
+        } else {
+            offset += got;
+            if got == 0 || u64::from(offset) >= resp.MemberNum {
+                return Some(out);
+            }
+        }
+    }
+}
+
+/// Members: each group's imported members read back.
+pub async fn members(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
+    let units: Vec<_> = by_group(items)
+        .into_iter()
+        .filter(|(g, _)| match index.get(*g) {
+            Some(entry) => ctx.in_sample(Kind::GroupMember, &entry.target_id),
+            None => false,
+        })
+        .collect();
+    for_each_unit(ctx, units, |(group, items)| async move {
+        let Some(entry) = index.get(group) else {
+            return;
+        };
+        let Some(records) = ctx.records::<GroupMember>(Kind::GroupMember, &items) else {
+            return;
+        };
+        let Some(found) = read_members(ctx, entry).await else {
+            return;
+        };
+        let found: HashMap<&str, &MemberInfo> = found
+            .iter()
+            .map(|m| (m.Member_Account.as_str(), m))
+            .collect();
+        let results = items
+            .iter()
+            .zip(&records)
+            .map(|(item, m)| match found.get(m.member.as_str()) {
+                None => result(
+                    Kind::GroupMember,
+                    item.id,
+                    Outcome::Missing,
+                    "not a member on the target",
+                ),
+                Some(info) => {
+                    let mut d = Vec::new();
+                    check(
+                        &mut d,
+                        "Role",
+                        Some(json!(role_name(m.role))),
+                        info.Role.clone().map(|r| json!(r)),
+                    );
+                    check(
+                        &mut d,
+                        "JoinTime",
+                        m.joined_at.map(|t| json!(t)),
+                        info.JoinTime.map(|t| json!(t)),
+                    );
+                    verdict(Kind::GroupMember, item.id, &d)
+                }
+            })
+            .collect();
+        let owner = entry.record.owner.as_deref().unwrap_or("");
+        let extras = found
+            .keys()
+            .filter(|a| **a != owner && !entry.members.contains(**a))
+            .map(|a| Extra {
+                kind: Kind::GroupMember,
+                scope: entry.target_id.clone(),
+                key: (*a).to_string(),
+                detail: "a member on the target that the export does not have".into(),
+            })
+            .collect();
+        ctx.sink.put(results, extras);
+    })
+    .await;
+}

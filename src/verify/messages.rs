@@ -1,0 +1,306 @@
+//! Messages: a group's history (`group_msg_get_simple`, paged backwards) and a conversation's
+//! (`admin_getroammsg`, paged by `LastMsgKey`), matched per message on its de-duplication key
+//! and compared by content hash and order. Messages older than the roaming retention cannot
+//! be read back and say so.
+
+use super::compare::{body_diff, result};
+use super::members::{by_group, GroupEntry, GroupIndex};
+use super::{for_each_unit, Ctx};
+use crate::engine::requests;
+use crate::model::{C2cMessage, GroupMessage};
+use crate::store::queries::PendingItem;
+use crate::store::verify::{Extra, ItemResult, Outcome};
+use crate::store::{pair_key, Kind};
+use crate::tim::wire::c2c::{AdminGetRoamMsg, RoamMsg};
+use crate::tim::wire::group_read::{GroupMsgGetSimple, RspMsg};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Messages per `group_msg_get_simple` page (the documented cap).
+const GROUP_PAGE: u32 = 20;
+/// Messages asked for per `admin_getroammsg` page (the server may send fewer).
+const ROAM_PAGE: u32 = 100;
+
+impl Ctx {
+    /// Whether a message sent at `t` is past the roaming retention.
+    fn too_old(&self, t: i64) -> bool {
+        self.roaming_floor.is_some_and(|floor| t < floor)
+    }
+
+    fn unreadable(&self, kind: Kind, id: i64) -> ItemResult {
+        result(
+            kind,
+            id,
+            Outcome::Unreadable,
+            "older than the roaming retention: the target no longer returns it",
+        )
+    }
+}
+
+/// A group's whole readable history, oldest first; `None` if a read failed or the pass stopped.
+async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
+    let mut out = Vec::new();
+    let mut below: Option<u64> = None;
+    loop {
+        let req = GroupMsgGetSimple {
+            GroupId: group.target_id.clone(),
+            ReqMsgSeq: below,
+            ReqMsgNumber: GROUP_PAGE,
+        };
+        let resp = ctx
+            .read(&req, || {
+                format!("group_msg_get_simple of {}", group.target_id)
+            })
+            .await?;
+        let oldest = resp.RspMsgList.iter().map(|m| m.MsgSeq).min();
+        out.extend(resp.RspMsgList);
+        match oldest {
+            Some(seq) if resp.IsFinished == 0 && seq > 1 => below = Some(seq - 1),
+            _ => break,
+        }
+    }
+    out.sort_by_key(|m| m.MsgSeq);
+    Some(out)
+}
+
+/// Group messages: each group's imported messages read back, in order, with their content.
+pub async fn group_messages(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
+    let units: Vec<_> = by_group(items)
+        .into_iter()
+        .filter(|(g, _)| match index.get(*g) {
+            Some(entry) => ctx.in_sample(Kind::GroupMessage, &entry.target_id),
+            None => false,
+        })
+        .collect();
+    for_each_unit(ctx, units, |(group, items)| async move {
+        let Some(entry) = index.get(group) else {
+            return;
+        };
+        let Some(records) = ctx.records::<GroupMessage>(Kind::GroupMessage, &items) else {
+            return;
+        };
+        let Some(found) = read_group(ctx, entry).await else {
+            return;
+        };
+        let sent = requests::import_group_msg(&entry.target_id, &records).MsgList;
+        // Placeholders (deleted, expired) carry no body or key to match.
+        let by_key: HashMap<(&str, i64, u32), &RspMsg> = found
+            .iter()
+            .filter(|m| m.IsPlaceMsg == 0)
+            .map(|m| ((m.From_Account.as_str(), m.MsgTimeStamp, m.MsgRandom), m))
+            .collect();
+        let mut matched = HashSet::new();
+        let mut last_seq = 0u64;
+        let mut results = Vec::new();
+        for (item, want) in items.iter().zip(&sent) {
+            let key = (
+                want.From_Account.as_str(),
+                want.SendTime,
+                want.Random.unwrap_or(0),
+            );
+            let Some(got) = by_key.get(&key) else {
+                results.push(if ctx.too_old(want.SendTime) {
+                    ctx.unreadable(Kind::GroupMessage, item.id)
+                } else {
+                    result(
+                        Kind::GroupMessage,
+                        item.id,
+                        Outcome::Missing,
+                        "not in the group's history on the target",
+                    )
+                });
+                continue;
+            };
+            matched.insert(got.MsgSeq);
+            let mut diffs = Vec::new();
+            // The read API does not return CloudCustomData: the body alone is compared.
+            if let Some(d) = body_diff((&want.MsgBody, None), (&got.MsgBody, None)) {
+                diffs.push(d);
+            }
+            if got.MsgSeq < last_seq {
+                diffs.push(format!(
+                    "order: MsgSeq {} comes before MsgSeq {} of an earlier message",
+                    got.MsgSeq, last_seq
+                ));
+            }
+            last_seq = last_seq.max(got.MsgSeq);
+            results.push(super::compare::verdict(Kind::GroupMessage, item.id, &diffs));
+        }
+        let extras = extra_group_messages(entry, &found, &matched, ctx.too_old_floor());
+        ctx.sink.put(results, extras);
+    })
+    .await;
+}
+
+impl Ctx {
+    fn too_old_floor(&self) -> i64 {
+        self.roaming_floor.unwrap_or(i64::MIN)
+    }
+}
+
+/// Messages in the group that no imported message accounts for. Only messages no newer than
+/// the newest imported one count: later ones are live traffic after the cutover.
+fn extra_group_messages(
+    entry: &GroupEntry,
+    found: &[RspMsg],
+    matched: &HashSet<u64>,
+    floor: i64,
+) -> Vec<Extra> {
+    let newest = found
+        .iter()
+        .filter(|m| matched.contains(&m.MsgSeq))
+        .map(|m| m.MsgSeq)
+        .max()
+        .unwrap_or(0);
+    found
+        .iter()
+        .filter(|m| m.IsPlaceMsg == 0 && m.MsgTimeStamp >= floor)
+        .filter(|m| !matched.contains(&m.MsgSeq) && m.MsgSeq < newest)
+        .map(|m| Extra {
+            kind: Kind::GroupMessage,
+            scope: entry.target_id.clone(),
+            key: format!("MsgSeq {}", m.MsgSeq),
+            detail: format!(
+                "from {} at {}: not in the export",
+                m.From_Account, m.MsgTimeStamp
+            ),
+        })
+        .collect()
+}
+
+/// One conversation's imported messages, keyed by the pair of accounts.
+type Conversation = (String, String, Vec<(PendingItem, C2cMessage)>);
+
+/// One-to-one messages: each sampled conversation read back and matched on `MsgKey`.
+pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
+    let mut conversations: BTreeMap<String, Conversation> = BTreeMap::new();
+    for chunk in items.chunks(1024) {
+        let Some(records) = ctx.records::<C2cMessage>(Kind::C2cMessage, chunk) else {
+            return;
+        };
+        for (item, msg) in chunk.iter().zip(records) {
+            let (a, b) = if msg.from <= msg.to {
+                (msg.from.clone(), msg.to.clone())
+            } else {
+                (msg.to.clone(), msg.from.clone())
+            };
+            conversations
+                .entry(pair_key(&a, &b))
+                .or_insert_with(|| (a, b, Vec::new()))
+                .2
+                .push((*item, msg));
+        }
+    }
+    let units: Vec<_> = conversations
+        .into_iter()
+        .filter(|(key, _)| ctx.in_sample(Kind::C2cMessage, key))
+        .map(|(_, c)| c)
+        .collect();
+    for_each_unit(ctx, units, |(a, b, msgs)| async move {
+        let mut results = Vec::new();
+        let mut readable = Vec::new();
+        for (item, msg) in msgs {
+            if ctx.too_old(msg.sent_at) {
+                results.push(ctx.unreadable(Kind::C2cMessage, item.id));
+            } else {
+                readable.push((item, requests::import_msg(&msg)));
+            }
+        }
+        if let (Some(min), Some(max)) = (
+            readable.iter().map(|(_, m)| m.MsgTimeStamp).min(),
+            readable.iter().map(|(_, m)| m.MsgTimeStamp).max(),
+        ) {
+            let Some(found) = read_conversation(ctx, &a, &b, min, max).await else {
+                return;
+            };
+            let by_key: HashMap<&str, &RoamMsg> =
+                found.iter().map(|m| (m.MsgKey.as_str(), m)).collect();
+            let mut matched = HashSet::new();
+            for (item, want) in &readable {
+                let got = match want.MsgSeq {
+                    Some(seq) => by_key
+                        .get(format!("{seq}_{}_{}", want.MsgRandom, want.MsgTimeStamp).as_str())
+                        .copied(),
+                    None => found.iter().find(|m| {
+                        m.From_Account == want.From_Account
+                            && m.MsgRandom == want.MsgRandom
+                            && m.MsgTimeStamp == want.MsgTimeStamp
+                    }),
+                };
+                results.push(match got {
+                    None => result(
+                        Kind::C2cMessage,
+                        item.id,
+                        Outcome::Missing,
+                        "not in the conversation's history on the target",
+                    ),
+                    Some(got) => {
+                        matched.insert(got.MsgKey.as_str());
+                        let mut diffs = Vec::new();
+                        if got.From_Account != want.From_Account {
+                            diffs.push(format!(
+                                "From_Account: expected {}, found {}",
+                                want.From_Account, got.From_Account
+                            ));
+                        }
+                        if let Some(d) = body_diff(
+                            (&want.MsgBody, want.CloudCustomData.as_deref()),
+                            (&got.MsgBody, got.CloudCustomData.as_deref()),
+                        ) {
+                            diffs.push(d);
+                        }
+                        super::compare::verdict(Kind::C2cMessage, item.id, &diffs)
+                    }
+                });
+            }
+            let extras = found
+                .iter()
+                .filter(|m| !matched.contains(m.MsgKey.as_str()))
+                .map(|m| Extra {
+                    kind: Kind::C2cMessage,
+                    scope: format!("{a}↔{b}"),
+                    key: m.MsgKey.clone(),
+                    detail: format!(
+                        "from {} at {}: not in the export",
+                        m.From_Account, m.MsgTimeStamp
+                    ),
+                })
+                .collect();
+            ctx.sink.put(results, extras);
+        } else {
+            ctx.sink.put(results, Vec::new());
+        }
+    })
+    .await;
+}
+
+/// A conversation's messages between `min` and `max` (inclusive), every page.
+async fn read_conversation(
+    ctx: &Ctx,
+    a: &str,
+    b: &str,
+    min: i64,
+    max: i64,
+) -> Option<Vec<RoamMsg>> {
+    let mut out: Vec<RoamMsg> = Vec::new();
+    let (mut max_time, mut last_key) = (max, None);
+    loop {
+        let req = AdminGetRoamMsg {
+            From_Account: a.to_string(),
+            To_Account: b.to_string(),
+            MaxCnt: ROAM_PAGE,
+            MinTime: min,
+            MaxTime: max_time,
+            LastMsgKey: last_key.clone(),
+        };
+        let resp = ctx
+            .read(&req, || format!("admin_getroammsg of {a}↔{b}"))
+            .await?;
+        let empty = resp.MsgList.is_empty();
+        out.extend(resp.MsgList);
+        if resp.Complete == 1 || empty {
+            return Some(out);
+        }
+        max_time = resp.LastMsgTime;
+        last_key = Some(resp.LastMsgKey);
+    }
+}

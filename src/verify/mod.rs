@@ -1,0 +1,301 @@
+//! Read-back verification: read the target back and compare it with the staged export.
+//!
+//! Every kind is checked in units (a batch of accounts, an owner's friends, a group's members
+//! or messages, a conversation) on its own paced read lane; all kinds run at once, as their
+//! lanes are independent. Each unit's results are committed to the store before they count, so
+//! a stopped pass carries on where it was and every figure shown is a committed one.
+
+mod basic;
+mod compare;
+mod members;
+mod messages;
+pub mod reader;
+mod sink;
+
+use crate::config::Runbook;
+use crate::engine::lane::LaneFigures;
+use crate::engine::records::Sources;
+use crate::store::queries::{self, PendingItem};
+use crate::store::verify::{self as stored, EntityCounts, Pass};
+use crate::store::{open_for_reading, open_for_writing, ItemState, Kind};
+use crate::tim::api::Api;
+use crate::tim::client::TimClient;
+use reader::Reader;
+use sink::Sink;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// How a pass reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifySettings {
+    /// The fraction of groups (members, messages) and conversations read back; 1 = all.
+    pub sample: f64,
+    /// Messages older than this many days cannot be read back (0: no limit).
+    pub roaming_days: i64,
+    /// Calls per second per read API (documented defaults when absent).
+    pub rates: HashMap<Api, u32>,
+    /// Most calls in flight per read API.
+    pub max_in_flight: usize,
+}
+
+impl VerifySettings {
+    /// The settings a runbook asks for.
+    pub fn from_runbook(rb: &Runbook) -> VerifySettings {
+        VerifySettings {
+            sample: rb.verify.sample,
+            roaming_days: rb.verify.roaming_days,
+            rates: rb.rates.iter().map(|(a, r)| (*a, *r)).collect(),
+            max_in_flight: rb.max_in_flight,
+        }
+    }
+}
+
+/// Live progress of a pass: per kind, items with a committed result and items to check.
+#[derive(Debug, Default)]
+pub struct Progress {
+    checked: [AtomicU64; 7],
+    total: [AtomicU64; 7],
+    lanes: Mutex<Vec<(Api, LaneFigures)>>,
+}
+
+impl Progress {
+    /// Per kind: (checked, to check), in kind order.
+    pub fn kinds(&self) -> Vec<(Kind, u64, u64)> {
+        Kind::ALL
+            .into_iter()
+            .map(|k| {
+                let i = k as usize;
+                (
+                    k,
+                    self.checked[i].load(Ordering::Relaxed),
+                    self.total[i].load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    }
+
+    /// The read lanes' figures as last seen.
+    pub fn lanes(&self) -> Vec<(Api, LaneFigures)> {
+        self.lanes.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn add_total(&self, kind: Kind, n: u64) {
+        self.total[kind as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_checked(&self, kind: Kind, n: u64) {
+        self.checked[kind as usize].fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// What a pass ended with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Per-entity counts, as committed.
+    pub counts: Vec<EntityCounts>,
+    /// The pass.
+    pub pass: Option<Pass>,
+    /// False when it was stopped or some units could not be read (they stay unchecked).
+    pub finished: bool,
+    /// Units that could not be read, with why (the first few).
+    pub unread_units: Vec<String>,
+    /// Seconds the pass took.
+    pub elapsed_secs: f64,
+    /// The least time the documented rate limits allow for the calls it made.
+    pub t_limit_secs: f64,
+}
+
+impl Summary {
+    /// Missing, differing and extra items over every kind.
+    pub fn mismatched(&self) -> u64 {
+        self.counts.iter().map(EntityCounts::mismatched).sum()
+    }
+
+    /// One line for a person.
+    pub fn line(&self) -> String {
+        let verified: u64 = self.counts.iter().map(|c| c.verified).sum();
+        let unchecked: u64 = self.counts.iter().map(|c| c.unchecked + c.unreadable).sum();
+        let mut s = format!("{verified} verified, {} mismatched", self.mismatched());
+        if unchecked > 0 {
+            s.push_str(&format!(", {unchecked} not read back"));
+        }
+        if !self.finished {
+            s.push_str(" (verification did not finish: run it again to carry on)");
+        }
+        s
+    }
+}
+
+/// What every unit check needs.
+pub(crate) struct Ctx {
+    pub reader: Reader,
+    pub sources: Sources,
+    pub sink: Sink,
+    /// Messages sent before this (unix seconds) cannot be read back.
+    pub roaming_floor: Option<i64>,
+    pub sample: f64,
+    /// Units checked at once per kind.
+    pub parallel: usize,
+    /// Units that could not be read.
+    pub unread: Mutex<Vec<String>>,
+    /// Per sampled kind: units read back, units in all.
+    pub sampled: Mutex<BTreeMap<String, (u64, u64)>>,
+}
+
+impl Ctx {
+    /// A unit could not be read: its items stay unchecked.
+    pub fn unit_failed(&self, what: String) {
+        tracing::warn!(unit = %what, "read-back failed; its items stay unchecked");
+        if let Ok(mut u) = self.unread.lock() {
+            u.push(what);
+        }
+    }
+
+    /// Whether the unit `key` of `kind` is in the sample (always, at sample 1), counted.
+    pub fn in_sample(&self, kind: Kind, key: &str) -> bool {
+        let keep = self.sample >= 1.0 || {
+            let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
+            (h as f64 / u64::MAX as f64) < self.sample
+        };
+        if let Ok(mut s) = self.sampled.lock() {
+            let e = s.entry(kind.name().to_string()).or_default();
+            e.0 += u64::from(keep);
+            e.1 += 1;
+        }
+        keep
+    }
+}
+
+/// Runs `check` on every unit, as many at once as the lanes allow.
+pub(crate) async fn for_each_unit<U, F, Fut>(ctx: &Ctx, units: Vec<U>, check: F)
+where
+    F: Fn(U) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use futures_util::stream::{self, StreamExt};
+    stream::iter(units)
+        .take_while(|_| std::future::ready(!ctx.reader.stopped()))
+        .map(check)
+        .buffer_unordered(ctx.parallel)
+        .collect::<()>()
+        .await;
+}
+
+/// Imported items of `kind` without a result yet.
+fn to_check(
+    conn: &rusqlite::Connection,
+    kind: Kind,
+    done: &HashSet<i64>,
+) -> anyhow::Result<Vec<PendingItem>> {
+    let checked = stored::checked_ids(conn, kind)?;
+    Ok(queries::all_items(conn, kind)?
+        .into_iter()
+        .filter(|i| done.contains(&i.id) && !checked.contains(&i.id))
+        .collect())
+}
+
+/// Runs (or carries on) a verification pass of the store at `store` against `client`'s app.
+pub async fn run(
+    store: &Path,
+    client: Arc<TimClient>,
+    settings: &VerifySettings,
+    progress: Arc<Progress>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Summary> {
+    let started = std::time::Instant::now();
+    let mut conn = open_for_writing(store)?;
+    let resumed = stored::begin_pass(&mut conn, settings.sample, settings.roaming_days)?;
+    tracing::info!(resumed, sample = settings.sample, "verification pass");
+    let sources = Sources::open(queries::read_paths(&conn)?).map_err(anyhow::Error::msg)?;
+    let mut work: BTreeMap<Kind, Vec<PendingItem>> = BTreeMap::new();
+    let mut all: BTreeMap<Kind, Vec<PendingItem>> = BTreeMap::new();
+    for kind in Kind::ALL {
+        let done: HashSet<i64> = queries::ids_in_state(&conn, kind, ItemState::Done)?
+            .into_iter()
+            .collect();
+        let items = to_check(&conn, kind, &done)?;
+        progress.add_total(kind, done.len() as u64);
+        progress.add_checked(kind, (done.len() - items.len()) as u64);
+        work.insert(kind, items);
+        if matches!(kind, Kind::Group | Kind::GroupMember | Kind::GroupMessage) {
+            all.insert(kind, queries::all_items(&conn, kind)?);
+        }
+    }
+    let roaming_floor = (settings.roaming_days > 0)
+        .then(|| crate::store::now_secs() - settings.roaming_days * 86_400);
+    let ctx = Ctx {
+        reader: Reader::new(client, &settings.rates, settings.max_in_flight, stop),
+        sources,
+        sink: Sink::start(conn, Arc::clone(&progress))?,
+        roaming_floor,
+        sample: settings.sample,
+        parallel: settings.max_in_flight.max(1),
+        unread: Mutex::new(Vec::new()),
+        sampled: Mutex::new(BTreeMap::new()),
+    };
+    let groups = members::GroupIndex::new(&ctx, &all)?;
+    let mut take = |k: Kind| work.remove(&k).unwrap_or_default();
+    let (accounts, profiles, friends, c2c) = (
+        take(Kind::Account),
+        take(Kind::Profile),
+        take(Kind::Friend),
+        take(Kind::C2cMessage),
+    );
+    let (group_items, member_items, msg_items) = (
+        take(Kind::Group),
+        take(Kind::GroupMember),
+        take(Kind::GroupMessage),
+    );
+    let watch_lanes = async {
+        loop {
+            if let Ok(mut l) = progress.lanes.lock() {
+                *l = ctx.reader.lanes();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    };
+    let checks = async {
+        tokio::join!(
+            basic::accounts(&ctx, accounts),
+            basic::profiles(&ctx, profiles),
+            basic::friends(&ctx, friends),
+            basic::groups(&ctx, &groups, group_items),
+            members::members(&ctx, &groups, member_items),
+            messages::group_messages(&ctx, &groups, msg_items),
+            messages::c2c(&ctx, c2c),
+        )
+    };
+    tokio::select! {
+        _ = checks => {}
+        _ = watch_lanes => {}
+    }
+    let lanes = ctx.reader.lanes();
+    if let Ok(mut l) = progress.lanes.lock() {
+        l.clone_from(&lanes);
+    }
+    let stopped = ctx.reader.stopped();
+    let unread = ctx.unread.lock().map(|u| u.clone()).unwrap_or_default();
+    let sampled = ctx.sampled.lock().map(|s| s.clone()).unwrap_or_default();
+    let conn = ctx.sink.finish()?;
+    let finished = !stopped && unread.is_empty();
+    if finished {
+        stored::end_pass(&conn, &sampled)?;
+    }
+    let t_limit_secs = lanes
+        .iter()
+        .map(|(_, f)| f.calls as f64 / f64::from(f.rate.max(1)))
+        .fold(0.0, f64::max);
+    drop(conn);
+    let conn = open_for_reading(store)?;
+    Ok(Summary {
+        counts: stored::entity_counts(&conn)?,
+        pass: stored::pass(&conn)?,
+        finished,
+        unread_units: unread.into_iter().take(20).collect(),
+        elapsed_secs: started.elapsed().as_secs_f64(),
+        t_limit_secs,
+    })
+}
