@@ -11,8 +11,10 @@ use crate::store::stage::{fingerprint, stage_export, Staged};
 use crate::store::{now_secs, open_for_writing};
 use crate::tim::client::{ClientConfig, TimClient};
 use crate::tim::wire::account::{AccountCheck, CheckItem};
+use crate::verify::{self, Progress, Summary, VerifySettings};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// The steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,11 +230,45 @@ impl Runner {
     pub fn not_built(&self, step: Step) -> anyhow::Result<String> {
         let reason = match step {
             Step::StartSync => "two-way sync is not available in this version of cutover",
-            Step::Verify => "read-back verification is not available in this version of cutover",
             _ => "not available",
         };
         self.record(step, "skipped", reason)?;
         Ok(reason.into())
+    }
+
+    /// Runs (or carries on) the verification pass, recording the verify step: done when every
+    /// imported item read back as it should, failed when some did not.
+    pub async fn verify(
+        &self,
+        progress: Arc<Progress>,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<Summary> {
+        self.record(Step::Verify, "running", "reading the target back")?;
+        let settings = VerifySettings::from_runbook(&self.runbook);
+        let summary = match verify::run(
+            &self.runbook.store,
+            Arc::clone(&self.client),
+            &settings,
+            progress,
+            stop,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                self.record(Step::Verify, "failed", &format!("{e:#}"))?;
+                return Err(e);
+            }
+        };
+        let state = if summary.mismatched() > 0 {
+            "failed"
+        } else if summary.finished {
+            "done"
+        } else {
+            "stopped"
+        };
+        self.record(Step::Verify, state, &summary.line())?;
+        Ok(summary)
     }
 
     /// The import, prepared from the store.

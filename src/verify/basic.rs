@@ -249,12 +249,21 @@ pub async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
             .iter()
             .filter_map(|i| index.get(i.id).map(|g| (i, g)))
             .collect();
+        let mut keys: Vec<&String> = entries
+            .iter()
+            .flat_map(|(_, g)| g.record.custom.keys())
+            .collect();
+        keys.sort();
+        keys.dedup();
         let req = GetGroupInfo {
             GroupIdList: entries.iter().map(|(_, g)| g.target_id.clone()).collect(),
+            // Base fields and the custom keys the export uses; no member list (that is the
+            // members check, and a big group's list could pass the 1 MB answer cap).
             ResponseFilter: Some(json!({
                 "GroupBaseInfoFilter": ["Type", "Name", "Introduction", "Notification", "FaceUrl",
                     "Owner_Account", "CreateTime", "MaxMemberNum", "ApplyJoinOption"],
-                "AppDefinedDataFilter_Group": [],
+                "MemberInfoFilter": [],
+                "AppDefinedDataFilter_Group": keys,
             })),
         };
         if req.GroupIdList.is_empty() {

@@ -6,6 +6,7 @@ use super::{answer, Answer, Ctx};
 use crate::sim::body::{ApiError, ApiResult, Body};
 use crate::sim::state::{Group, Member, State};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 use crate::sim::body::U32;
 
@@ -32,7 +33,15 @@ fn keep(value: Value, filter: Option<&[&str]>, always: &[&str]) -> Value {
     Value::Object(kept)
 }
 
-fn group_json(ctx: &Ctx<'_>, g: &Group, base: Option<&[&str]>, members: Option<&[&str]>) -> Value {
+/// One group's info. `base` and `members` filter the fields (all when `None`); `app` names the
+/// custom keys returned even when `base` leaves `AppDefinedData` out (`AppDefinedDataFilter_Group`).
+fn group_json(
+    ctx: &Ctx<'_>,
+    g: &Group,
+    base: Option<&[&str]>,
+    members: Option<&[&str]>,
+    app: Option<&[&str]>,
+) -> Value {
     let state = &*ctx.state;
     let mut info = json!({
         "Type": g.kind, "Name": g.name, "Appid": ctx.sdkappid,
@@ -56,6 +65,15 @@ fn group_json(ctx: &Ctx<'_>, g: &Group, base: Option<&[&str]>, members: Option<&
         );
     }
     let mut info = keep(info, base, &["MemberList"]);
+    if let Some(keys) = app {
+        let wanted: BTreeMap<String, String> = g
+            .app_defined
+            .iter()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        info["AppDefinedData"] = key_values(&wanted);
+    }
     info["GroupId"] = json!(g.id);
     info["ErrorCode"] = json!(0);
     info["ErrorInfo"] = json!("");
@@ -79,10 +97,11 @@ pub fn get_group_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let response_filter = body.get("ResponseFilter");
     let base = filter(response_filter, "GroupBaseInfoFilter")?;
     let members = filter(response_filter, "MemberInfoFilter")?;
+    let app = filter(response_filter, "AppDefinedDataFilter_Group")?;
     let infos: Vec<Value> = ids
         .iter()
         .map(|id| match ctx.state.groups.get(*id) {
-            Some(g) => group_json(ctx, g, base.as_deref(), members.as_deref()),
+            Some(g) => group_json(ctx, g, base.as_deref(), members.as_deref(), app.as_deref()),
             None => json!({"GroupId": id, "ErrorCode": 10010, "ErrorInfo": "group does not exist"}),
         })
         .collect();
