@@ -57,7 +57,8 @@ fn demo_runbook(old: &OldSystem) -> String {
     format!(
         "[hooks.stop_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
          [hooks.resume_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
-         # Slow the one-to-one lane so the progress is there to watch.\n[limits.importmsg]\nrate = 100\n",
+         # Slow the one-to-one lane so the progress is there to watch.\n[limits.importmsg]\nrate = 100\n\n\
+         # The demo app keeps all history readable (a real app: 7 days unless it pays for more).\n[verify]\nroaming_days = 0\n",
         old.url("/maintenance/stop"),
         old.url("/maintenance/resume")
     )
@@ -121,6 +122,7 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
     )?;
     writeln!(out, "  cutover status --store {}", store.display())?;
     writeln!(out, "  cutover errors --store {}", store.display())?;
+    writeln!(out, "  cutover verify --store {}", store.display())?;
     Ok(match exit {
         RunExit::Complete | RunExit::Failures => Outcome::Ok,
         other => Outcome::Exit(other as u8),

@@ -4,8 +4,10 @@
 use crate::engine::control::Command;
 use crate::engine::import::{Ending, ImportHandle};
 use crate::engine::runbook::{Runner, Step};
+use crate::verify::Progress;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// How a run ended, as the process exit code (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub enum RunExit {
     Cancelled = 4,
     /// 5: the error budget paused the run; fix the cause, then run again to resume.
     Budget = 5,
+    /// 6: verification read items back missing or different (see `cutover status`/`report`).
+    Mismatches = 6,
 }
 
 /// What a front end does while the runbook goes.
@@ -32,6 +36,16 @@ pub trait Observer {
     fn import_started(&mut self, handle: &ImportHandle);
     /// Called every tick while the import runs.
     fn tick(&mut self, handle: &ImportHandle) -> anyhow::Result<()>;
+    /// Verification started: watch it through `progress`, stop it with `stop` (it resumes
+    /// next time).
+    fn verify_started(&mut self, progress: &Arc<Progress>, stop: &Arc<watch::Sender<bool>>) {
+        let _ = (progress, stop);
+    }
+    /// Called every tick while verification runs.
+    fn verify_tick(&mut self, progress: &Progress) -> anyhow::Result<()> {
+        let _ = progress;
+        Ok(())
+    }
 }
 
 /// Runs the runbook, telling `obs` what happens, with a tick every `every` during the import.
@@ -109,8 +123,56 @@ pub async fn drive(
     if !hook_step(runner, obs, Step::ResumeService).await? {
         return Ok(RunExit::Fatal);
     }
-    let reason = runner.not_built(Step::Verify)?;
-    obs.step(Step::Verify, "skipped", &reason)?;
+    verify_step(runner, obs, every, exit).await
+}
+
+/// The verify step: reads the target back; mismatches and an unfinished pass change the exit.
+pub async fn verify_step(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    every: Duration,
+    exit: RunExit,
+) -> anyhow::Result<RunExit> {
+    obs.step(Step::Verify, "running", "reading the target back")?;
+    let progress = Arc::new(Progress::default());
+    let (stop_tx, stop) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    obs.verify_started(&progress, &stop_tx);
+    let signals = {
+        let stop_tx = Arc::clone(&stop_tx);
+        tokio::spawn(async move {
+            let name = wait_for_signal().await;
+            tracing::warn!(signal = name, "stopping verification");
+            let _ = stop_tx.send(true);
+        })
+    };
+    let pass = runner.verify(Arc::clone(&progress), stop);
+    tokio::pin!(pass);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    let summary = loop {
+        tokio::select! {
+            summary = &mut pass => break summary,
+            _ = tick.tick() => obs.verify_tick(&progress)?,
+        }
+    };
+    signals.abort();
+    obs.verify_tick(&progress)?;
+    let summary = match summary {
+        Ok(s) => s,
+        Err(e) => {
+            obs.step(Step::Verify, "failed", &format!("{e:#}"))?;
+            return Ok(RunExit::Fatal);
+        }
+    };
+    let (state, exit) = if summary.mismatched() > 0 {
+        ("failed", RunExit::Mismatches)
+    } else if !summary.finished {
+        ("stopped", RunExit::Cancelled)
+    } else {
+        ("done", exit)
+    };
+    obs.step(Step::Verify, state, &summary.line())?;
     Ok(exit)
 }
 

@@ -6,6 +6,7 @@ use super::progress::{ProgressMeter, StageLine};
 use crate::engine::control::{Command, RunState};
 use crate::engine::import::ImportHandle;
 use crate::engine::runbook::{Runner, Step};
+use crate::verify::Progress;
 use serde_json::json;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -126,6 +127,44 @@ impl Printer<'_> {
     }
 }
 
+impl Printer<'_> {
+    /// A verification progress line: items read back (committed) per kind.
+    pub fn verify_progress(&mut self, progress: &Progress) -> std::io::Result<()> {
+        let kinds = progress.kinds();
+        let checked: u64 = kinds.iter().map(|(_, c, _)| c).sum();
+        let total: u64 = kinds.iter().map(|(_, _, t)| t).sum();
+        if self.json {
+            let per_kind: Vec<_> = kinds
+                .iter()
+                .map(|(k, c, t)| json!({"kind": k.name(), "checked": c, "total": t}))
+                .collect();
+            let line = json!({"event": "verify_progress", "elapsed": self.start.elapsed().as_secs_f64(),
+                "checked": checked, "total": total, "kinds": per_kind});
+            writeln!(self.out, "{line}")?;
+        } else {
+            let pct = if total == 0 {
+                100.0
+            } else {
+                checked as f64 * 100.0 / total as f64
+            };
+            let open: Vec<String> = kinds
+                .iter()
+                .filter(|(_, c, t)| c < t)
+                .map(|(k, c, t)| format!("{} {c}/{t}", k.stage()))
+                .collect();
+            let mut line = format!(
+                "{} verify {pct:.0}% ({checked}/{total} imported items read back)",
+                self.stamp()
+            );
+            if !open.is_empty() {
+                line.push_str(&format!(" · {}", open.join(" · ")));
+            }
+            writeln!(self.out, "{line}")?;
+        }
+        self.out.flush()
+    }
+}
+
 /// `1m05s`, `unknown`.
 pub fn eta_text(secs: Option<f64>) -> String {
     match secs {
@@ -181,6 +220,25 @@ impl Observer for Headless<'_> {
         }
         Ok(())
     }
+
+    fn verify_tick(&mut self, progress: &Progress) -> anyhow::Result<()> {
+        Ok(self.p.verify_progress(progress)?)
+    }
+}
+
+/// Runs the verify step alone (`cutover verify`), printing progress to `out` every `every`.
+pub async fn verify(
+    runner: &Runner,
+    out: &mut dyn Write,
+    json: bool,
+    every: Duration,
+) -> anyhow::Result<RunExit> {
+    let mut obs = Headless {
+        p: Printer::new(out, json),
+        meter: None,
+        yes: false,
+    };
+    super::drive::verify_step(runner, &mut obs, every, RunExit::Complete).await
 }
 
 /// Runs the whole runbook headless, printing to `out` every `every`; `yes` confirms the hooks.
