@@ -11,6 +11,7 @@ pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod model;
+pub mod report;
 pub mod sim;
 pub mod source;
 pub mod store;

@@ -1,0 +1,497 @@
+//! The report as one self-contained HTML page: inline CSS, inline SVG charts, no scripts and no
+//! external resources, so it opens from a file anywhere. Every piece of text from the store is
+//! escaped (record ids and error messages come from untrusted data).
+
+use super::data::{ReportData, VerifyStatus};
+use super::svg::{self, BARS, KIND_COLOURS, TOTAL_COLOUR};
+use super::text::{duration, html as esc, or_dash, rate, shorten, time, took};
+use std::fmt::Write;
+
+/// Characters of a message shown in a table cell.
+const CELL: usize = 240;
+
+const STYLE: &str = "
+:root { --fg: #1d2330; --muted: #5f6b7a; --line: #d9dee5; --bg: #ffffff; --band: #f5f7fa; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--band); color: var(--fg);
+  font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif; }
+main { max-width: 1040px; margin: 0 auto; padding: 24px 20px 48px; }
+header h1 { margin: 0 0 4px; font-size: 26px; }
+h2 { font-size: 18px; margin: 0 0 12px; }
+h3 { font-size: 15px; margin: 16px 0 8px; }
+.muted { color: var(--muted); fill: var(--muted); }
+section { background: var(--bg); border: 1px solid var(--line); border-radius: 8px;
+  padding: 16px 18px; margin: 16px 0; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(122px, 1fr)); gap: 10px;
+  background: none; border: none; padding: 0; }
+.card { background: var(--bg); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
+.card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.card .v { font-size: 22px; font-weight: 600; white-space: nowrap; }
+.card .v small { display: block; font-size: 12px; font-weight: 400; color: var(--muted); }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
+  vertical-align: top; overflow-wrap: anywhere; }
+th { background: var(--band); font-weight: 600; white-space: nowrap; }
+td.t { white-space: nowrap; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.total td { font-weight: 600; border-top: 2px solid var(--fg); }
+table.kv th { width: 140px; background: none; }
+table.wide th, table.wide td { padding: 4px 5px; font-size: 12px; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
+  font-weight: 600; background: #e8ebf0; white-space: nowrap; }
+.s-done, .s-finished { background: #dcf2dc; color: #1e6b1e; }
+.s-failed, .s-not_run { background: #fbe0e0; color: #9b1c1c; }
+.s-running, .s-unfinished { background: #dde8fb; color: #1d4f9b; }
+.s-paused, .s-stopped { background: #fbefd5; color: #8a5a00; }
+.s-skipped { background: #eceef1; color: #5f6b7a; }
+ul.notes { margin: 0 0 12px; padding-left: 20px; }
+svg.chart { display: block; width: 100%; height: auto; margin: 4px 0 8px; }
+svg .grid { stroke: #e6e9ee; }
+svg .axis { stroke: #8a94a3; }
+svg .tick { font-size: 11px; fill: var(--muted); }
+svg .label { font-size: 11px; fill: var(--fg); }
+svg .value { font-size: 10px; fill: var(--muted); }
+svg .track { fill: #eef1f5; }
+.legend { display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 12px; color: var(--muted);
+  margin-bottom: 10px; }
+.legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px;
+  vertical-align: -2px; margin-right: 5px; }
+footer { color: var(--muted); font-size: 12px; text-align: center; }
+";
+
+/// A CSS class for a state word (only known words; anything else gets a plain badge).
+fn state_class(state: &str) -> &'static str {
+    match state {
+        "done" => "s-done",
+        "finished" => "s-finished",
+        "failed" => "s-failed",
+        "not_run" => "s-not_run",
+        "running" => "s-running",
+        "unfinished" => "s-unfinished",
+        "paused" => "s-paused",
+        "stopped" | "stopping" => "s-stopped",
+        "skipped" => "s-skipped",
+        _ => "s-other",
+    }
+}
+
+fn badge(state: &str) -> String {
+    format!(
+        r#"<span class="badge {}">{}</span>"#,
+        state_class(state),
+        esc(&state.replace('_', " "))
+    )
+}
+
+/// Renders `r` as an HTML page.
+pub fn render(r: &ReportData) -> String {
+    let mut s = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_all(&mut s, r);
+    s
+}
+
+fn write_all(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Cutover run report — {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+        esc(&r.run.target)
+    )?;
+    writeln!(
+        s,
+        "<header><h1>Cutover run report</h1><p class=\"muted\">Read from the store <code>{}</code> at {}.</p></header>",
+        esc(&r.store),
+        time(Some(r.generated_at))
+    )?;
+    cards(s, r)?;
+    run(s, r)?;
+    steps(s, r)?;
+    audit(s, r)?;
+    entities(s, r)?;
+    failures(s, r)?;
+    verification(s, r)?;
+    throughput(s, r)?;
+    write!(
+        s,
+        "<footer>cutover report · format version {}</footer>\n</main>\n</body>\n</html>\n",
+        r.report_version
+    )
+}
+
+fn cards(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    let t = &r.totals;
+    let import = r.steps.iter().find(|st| st.name == "import");
+    let verify = match r.verification.status {
+        VerifyStatus::NotRun => "not run",
+        VerifyStatus::Unfinished => "unfinished",
+        VerifyStatus::Finished => "finished",
+    };
+    let cards = [
+        ("run state", badge(&r.run.state)),
+        (
+            "imported",
+            format!("{} <small>of {}</small>", t.imported, t.source),
+        ),
+        ("failed", t.failed.to_string()),
+        ("invalid", t.invalid.to_string()),
+        ("mismatched", t.mismatched.to_string()),
+        ("verification", esc(verify)),
+        (
+            "import took",
+            esc(&import.map_or("-".into(), |st| took(st.started_at, st.ended_at))),
+        ),
+    ];
+    s.push_str("<section class=\"cards\">");
+    for (k, v) in cards {
+        write!(
+            s,
+            "<div class=\"card\"><div class=\"k\">{k}</div><div class=\"v\">{v}</div></div>"
+        )?;
+    }
+    s.push_str("</section>\n");
+    Ok(())
+}
+
+fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    let run = &r.run;
+    s.push_str("<section><h2>Run</h2><table class=\"kv\">");
+    let rows = [
+        ("target", format!("<code>{}</code>", esc(&run.target))),
+        ("SDKAppID", run.sdkappid.to_string()),
+        ("admin", esc(&run.admin)),
+        ("state", badge(&run.state)),
+        ("reason", esc(or_dash(&run.reason))),
+        ("created", time(Some(run.created_at))),
+        ("updated", time(Some(run.updated_at))),
+    ];
+    for (k, v) in rows {
+        write!(s, "<tr><th>{k}</th><td>{v}</td></tr>")?;
+    }
+    s.push_str("</table>");
+    for e in &r.exports {
+        write!(
+            s,
+            "<h3>Export {} <span class=\"muted\">staged {}</span></h3><p><code>{}</code> — taken at {}{}{}</p>",
+            e.id,
+            time(Some(e.staged_at)),
+            esc(&e.root),
+            time(Some(e.exported_at)),
+            e.watermark
+                .map_or(String::new(), |w| format!(", watermark {}", time(Some(w)))),
+            e.delta_of
+                .map_or(String::new(), |d| format!(", a delta of export {d}"))
+        )?;
+        s.push_str("<div class=\"scroll\"><table><tr><th>file</th><th>kind</th><th class=\"n\">records</th><th class=\"n\">invalid</th></tr>");
+        for f in &e.files {
+            write!(
+                s,
+                "<tr><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(&f.name),
+                esc(&f.kind),
+                f.records,
+                f.invalid
+            )?;
+        }
+        s.push_str("</table></div>");
+    }
+    s.push_str("</section>\n");
+    Ok(())
+}
+
+fn steps(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    s.push_str("<section><h2>Runbook steps</h2>");
+    if r.steps.is_empty() {
+        s.push_str("<p>No step has run yet.</p></section>\n");
+        return Ok(());
+    }
+    s.push_str("<div class=\"scroll\"><table><tr><th class=\"n\">#</th><th>step</th><th>state</th><th>reason</th><th>started</th><th>ended</th><th class=\"n\">took</th></tr>");
+    for st in &r.steps {
+        write!(
+            s,
+            "<tr><td class=\"n\">{}</td><td class=\"t\">{}</td><td>{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"n\">{}</td></tr>",
+            st.position,
+            esc(&st.name),
+            badge(&st.state),
+            esc(&shorten(or_dash(&st.reason), CELL)),
+            time(st.started_at),
+            time(st.ended_at),
+            took(st.started_at, st.ended_at)
+        )?;
+    }
+    s.push_str("</table></div></section>\n");
+    Ok(())
+}
+
+fn audit(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    s.push_str("<section><h2>Operator actions</h2>");
+    if r.audit.is_empty() {
+        s.push_str("<p>None recorded.</p></section>\n");
+        return Ok(());
+    }
+    s.push_str("<div class=\"scroll\"><table><tr><th>at</th><th>actor</th><th>action</th><th>detail</th><th>reason</th></tr>");
+    for a in &r.audit {
+        write!(
+            s,
+            "<tr><td class=\"t\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            time(Some(a.at)),
+            esc(&a.actor),
+            esc(&a.action),
+            esc(&shorten(or_dash(&a.detail), CELL)),
+            esc(&shorten(or_dash(&a.reason), CELL))
+        )?;
+    }
+    s.push_str("</table></div></section>\n");
+    Ok(())
+}
+
+fn legend(s: &mut String, items: &[(&str, &str)]) {
+    s.push_str("<div class=\"legend\">");
+    for (label, colour) in items {
+        let _ = write!(
+            s,
+            "<span><i style=\"background:{colour}\"></i>{}</span>",
+            esc(label)
+        );
+    }
+    s.push_str("</div>");
+}
+
+fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    s.push_str("<section><h2>Entities</h2>");
+    let mut items: Vec<(&str, &str)> = BARS.to_vec();
+    items.push(("source records", "#eef1f5"));
+    legend(s, &items);
+    s.push_str(&svg::entities(&r.entities));
+    let cols = [
+        "source",
+        "invalid",
+        "imported",
+        "failed",
+        "skipped",
+        "pending",
+        "verified",
+        "missing",
+        "differs",
+        "extra",
+        "unreadable",
+        "unchecked",
+    ];
+    s.push_str("<div class=\"scroll\"><table class=\"wide\"><tr><th>stage</th>");
+    for c in cols {
+        write!(s, "<th class=\"n\">{c}</th>")?;
+    }
+    s.push_str("</tr>");
+    for (e, class) in r
+        .entities
+        .iter()
+        .map(|e| (e, ""))
+        .chain([(&r.totals, " class=\"total\"")])
+    {
+        let values = [
+            e.source,
+            e.invalid,
+            e.imported,
+            e.failed,
+            e.skipped,
+            e.pending,
+            e.verified,
+            e.missing,
+            e.differs,
+            e.extra,
+            e.unreadable,
+            e.unchecked,
+        ];
+        write!(s, "<tr{class}><td class=\"t\">{}</td>", esc(&e.stage))?;
+        for v in values {
+            write!(s, "<td class=\"n\">{v}</td>")?;
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</table></div><p class=\"muted\">Source counts every record of the export: invalid ones were refused at staging; the rest are imported, failed, skipped or pending. The read-back columns split imported.</p></section>\n");
+    Ok(())
+}
+
+fn failures(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    s.push_str("<section><h2>Errors by API and code</h2>");
+    if r.failures.groups.is_empty() {
+        s.push_str("<p>No failed items.</p></section>\n");
+        return Ok(());
+    }
+    s.push_str("<div class=\"scroll\"><table><tr><th>api</th><th class=\"n\">code</th><th class=\"n\">items</th><th>retryable</th><th>meaning</th><th>sample</th></tr>");
+    for g in &r.failures.groups {
+        write!(
+            s,
+            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&g.api),
+            g.code.map_or("-".to_string(), |c| c.to_string()),
+            g.count,
+            if g.retryable { "yes" } else { "no" },
+            esc(g.meaning.as_deref().unwrap_or("-")),
+            esc(&shorten(&g.sample, CELL))
+        )?;
+    }
+    writeln!(
+        s,
+        "</table></div><p>{} failed items in all.</p></section>",
+        r.failures.total
+    )
+}
+
+fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    let v = &r.verification;
+    let status = match v.status {
+        VerifyStatus::NotRun => "not_run",
+        VerifyStatus::Unfinished => "unfinished",
+        VerifyStatus::Finished => "finished",
+    };
+    write!(
+        s,
+        "<section><h2>Verification {}</h2><ul class=\"notes\">",
+        badge(status)
+    )?;
+    for n in &v.notes {
+        write!(s, "<li>{}</li>", esc(n))?;
+    }
+    s.push_str("</ul>");
+    if v.status == VerifyStatus::NotRun {
+        s.push_str("</section>\n");
+        return Ok(());
+    }
+    write!(
+        s,
+        "<p>Pass started {}, ended {}; sample {}, roaming period {}.</p>",
+        time(v.started_at),
+        time(v.ended_at),
+        v.sample.unwrap_or(1.0),
+        match v.roaming_days {
+            Some(d) if d > 0 => format!("{d} days"),
+            _ => "no limit".to_string(),
+        }
+    )?;
+    if !v.sampled.is_empty() {
+        s.push_str("<table><tr><th>kind</th><th class=\"n\">read back</th><th class=\"n\">in all</th></tr>");
+        for u in &v.sampled {
+            write!(
+                s,
+                "<tr><td>{}</td><td class=\"n\">{} {}</td><td class=\"n\">{}</td></tr>",
+                esc(&u.kind),
+                u.read_back,
+                esc(&u.unit),
+                u.total
+            )?;
+        }
+        s.push_str("</table>");
+    }
+    let t = &v.totals;
+    write!(
+        s,
+        "<p>Missing <b>{}</b>, differing <b>{}</b>, extra <b>{}</b> ({} mismatched); unreadable {}, unchecked {}.</p>",
+        t.missing,
+        t.differs,
+        t.extra,
+        t.mismatched(),
+        t.unreadable,
+        t.unchecked
+    )?;
+    if !v.mismatches.is_empty() {
+        write!(
+            s,
+            "<h3>First {} mismatches <span class=\"muted\">(at most {} are listed)</span></h3>",
+            v.mismatches.len(),
+            v.mismatches_limit
+        )?;
+        s.push_str("<div class=\"scroll\"><table><tr><th>kind</th><th>record</th><th>what</th><th>detail</th><th>source</th></tr>");
+        for m in &v.mismatches {
+            write!(
+                s,
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                esc(&m.kind),
+                esc(&m.record),
+                esc(&m.what),
+                esc(&shorten(or_dash(&m.detail), CELL)),
+                esc(or_dash(&m.source))
+            )?;
+        }
+        s.push_str("</table></div>");
+    }
+    s.push_str("</section>\n");
+    Ok(())
+}
+
+fn throughput(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    let t = &r.throughput;
+    s.push_str("<section><h2>Throughput</h2>");
+    match (t.overall_items_per_sec, t.intervals.first(), t.intervals.last()) {
+        (Some(overall), Some(first), Some(last)) => write!(
+            s,
+            "<p>Items settled (imported or failed) per second, from {} to {} ({}): <b>{}</b> items/s overall, {} at the peak.</p>",
+            time(Some(first.from)),
+            time(Some(last.to)),
+            duration(last.to - first.from),
+            rate(overall),
+            rate(t.peak_items_per_sec)
+        )?,
+        _ => write!(
+            s,
+            "<p>No throughput samples to compare ({} found; the store takes one every {} s while an import runs).</p>",
+            t.samples, t.sample_every_secs
+        )?,
+    }
+    let mut items: Vec<(&str, &str)> = vec![("total", TOTAL_COLOUR)];
+    items.extend(
+        KIND_COLOURS
+            .iter()
+            .filter(|(k, _)| t.intervals.iter().any(|i| i.by_kind.contains_key(*k)))
+            .copied(),
+    );
+    legend(s, &items);
+    s.push_str(&svg::throughput(t));
+    s.push_str("</section>\n");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{self, EVIL, TARGET};
+    use super::*;
+
+    #[test]
+    fn a_whole_page_with_both_charts() {
+        let page = render(&fixture::report());
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(
+            page.contains("<title>Cutover run report — https://adminapisgp.im.qcloud.com</title>")
+        );
+        assert_eq!(page.matches("<svg").count(), 2);
+        assert!(page.contains("aria-label=\"items per second over time\""));
+        assert!(page.contains("aria-label=\"items per entity kind\""));
+        assert!(page.ends_with("</html>\n"));
+        assert!(page.contains("group messages: 12 of 40 groups read back (sample 0.3)"));
+        assert!(page.contains("<td class=\"n\">30001</td>"));
+    }
+
+    #[test]
+    fn untrusted_text_is_escaped() {
+        let page = render(&fixture::report());
+        assert!(!page.contains(EVIL));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!page.contains("<img"));
+        assert!(!page.contains("<b>lanes</b>"));
+        assert!(!page.contains("<script"));
+    }
+
+    #[test]
+    fn no_external_resources() {
+        let page = render(&fixture::report());
+        let without_target = page.replace(TARGET, "");
+        assert!(!without_target.contains("http://"));
+        assert!(!without_target.contains("https://"));
+        for attr in ["src=\"", "href=\"", "@import", "url("] {
+            assert!(!page.contains(attr), "{attr} in the page");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Small text helpers shared by the renderers: escaping untrusted text for HTML and Markdown,
+//! times and durations, and shortening long messages for tables.
+
+/// Escapes text for HTML (and SVG) element content and quoted attribute values.
+pub fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Makes text safe for one cell of a Markdown table: on one line, with the characters that
+/// would end the cell, start markup or inline HTML backslash-escaped.
+pub fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            '\\' | '|' | '<' | '>' | '*' | '`' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+/// A unix time as UTC, or `-`.
+pub fn time(t: Option<i64>) -> String {
+    t.map_or_else(|| "-".to_string(), crate::timefmt::utc)
+}
+
+/// `1h02m03s`, `2m05s`, `7s` for a number of seconds.
+pub fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m{s:02}s")
+    } else if m > 0 {
+        format!("{m}m{s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// How long from `start` to `end`, when both are known.
+pub fn took(start: Option<i64>, end: Option<i64>) -> String {
+    match (start, end) {
+        (Some(a), Some(b)) if b >= a => duration(b - a),
+        _ => "-".to_string(),
+    }
+}
+
+/// A rate with at most one decimal (`12.5`, `300`).
+pub fn rate(x: f64) -> String {
+    if x >= 100.0 || x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+/// `-` for an empty string.
+pub fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_formats() {
+        assert_eq!(
+            html("<script>alert('x')</script> & \"y\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+        );
+        assert_eq!(md("a|b\n<i>`c`"), "a\\|b \\<i\\>\\`c\\`");
+        assert_eq!(shorten("héllo wörld", 5), "héllo…");
+        assert_eq!(shorten("short", 5), "short");
+        assert_eq!(duration(3723), "1h02m03s");
+        assert_eq!(duration(125), "2m05s");
+        assert_eq!(took(Some(10), None), "-");
+        assert_eq!(rate(12.34), "12.3");
+        assert_eq!(rate(300.4), "300");
+    }
+}
