@@ -39,6 +39,8 @@ pub enum Command {
     Skip(ActionArgs),
     /// Estimate the import: items and calls per API, and the time the rate limits allow.
     Plan(PlanArgs),
+    /// Write the run's report (Markdown, JSON or HTML) from its store.
+    Report(ReportArgs),
     /// Benchmarks that print throughput and memory figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -309,6 +311,20 @@ pub struct ActionArgs {
     /// Why (kept in the audit trail; required for skip).
     #[arg(long)]
     pub reason: Option<String>,
+}
+
+/// `cutover report`
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The progress store of the run.
+    #[arg(long, value_name = "FILE")]
+    pub store: PathBuf,
+    /// md (Markdown), json (docs/report-json.md) or html (one self-contained page).
+    #[arg(long, value_enum)]
+    pub format: crate::report::Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `cutover plan`

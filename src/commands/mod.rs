@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod gen;
 pub mod init;
+pub mod report;
 pub mod run;
 pub mod sim;
 pub mod store_cmds;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Retry(args) => store_cmds::retry(&args, out),
         Command::Skip(args) => store_cmds::skip(&args, out),
         Command::Plan(args) => store_cmds::plan(&args, out),
+        Command::Report(args) => report::run(&args, out),
         Command::Bench(BenchCommand::Sim(a)) => {
             let bench = crate::bench::SimBench {
                 seconds: a.seconds,
