@@ -39,6 +39,9 @@ pub enum Command {
     Skip(ActionArgs),
     /// Estimate the import: items and calls per API, and the time the rate limits allow.
     Plan(PlanArgs),
+    /// Read the target back and compare it with the export; exit 0 all verified, 6 mismatches,
+    /// 4 stopped (run again to carry on). The key comes from CUTOVER_SECRET_KEY.
+    Verify(VerifyArgs),
     /// Write the run's report (Markdown, JSON or HTML) from its store.
     Report(ReportArgs),
     /// Benchmarks that print throughput and memory figures.
@@ -325,6 +328,38 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `cutover verify`
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The progress store of the run to verify (its target and export are used).
+    #[arg(long, value_name = "FILE")]
+    pub store: PathBuf,
+    /// A runbook for rate limits and `[verify]` settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Another target than the store's run: a region name or a base URL.
+    #[arg(long, value_name = "URL")]
+    pub target_url: Option<String>,
+    /// Another SDKAppID than the store's run.
+    #[arg(long, value_name = "N")]
+    pub sdkappid: Option<u64>,
+    /// Another admin identifier than the store's run.
+    #[arg(long, value_name = "ID")]
+    pub admin: Option<String>,
+    /// Read back only this fraction of groups and conversations (members and messages).
+    #[arg(long, value_name = "FRACTION")]
+    pub sample: Option<f64>,
+    /// The app's roaming retention in days (older messages cannot be read back; 0 = no limit).
+    #[arg(long, value_name = "DAYS")]
+    pub roaming_days: Option<i64>,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between progress lines.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub progress_secs: f64,
 }
 
 /// `cutover plan`

@@ -5,6 +5,7 @@
 use cutover::engine::control::RunState;
 use cutover::engine::lane::LaneFigures;
 use cutover::store::queries::{FailureFilter, FailureGroup, FailureRow};
+use cutover::store::verify::{EntityCounts, Mismatch, Pass};
 use cutover::store::Kind;
 use cutover::ui::progress::StageLine;
 use cutover::ui::tui::app::{App, Modal, Screen, ScreenState, Snapshot, StepView};
@@ -115,7 +116,32 @@ fn snapshot() -> Snapshot {
             "2026-11-22T10:00:01Z  WARN call failed".into(),
         ],
         finished: false,
+        entities: entities(),
+        verify_pass: None,
+        verify_progress: Vec::new(),
+        mismatches: Vec::new(),
     }
+}
+
+fn entities() -> Vec<EntityCounts> {
+    let row = |kind, source, invalid, imported, failed| EntityCounts {
+        kind: Some(kind),
+        source,
+        invalid,
+        imported,
+        failed,
+        unchecked: imported,
+        ..EntityCounts::default()
+    };
+    vec![
+        row(Kind::Account, 52, 2, 50, 0),
+        row(Kind::Profile, 47, 1, 40, 6),
+        row(Kind::Friend, 209, 3, 150, 5),
+        row(Kind::C2cMessage, 504, 4, 212, 0),
+        row(Kind::Group, 33, 1, 32, 0),
+        row(Kind::GroupMember, 258, 2, 80, 0),
+        row(Kind::GroupMessage, 402, 2, 210, 0),
+    ]
 }
 
 fn render(app: &App, width: u16, height: u16) -> String {
@@ -192,4 +218,44 @@ fn overlays_and_states() {
         retryable: false,
     }];
     insta::assert_snapshot!("errors_items_80x24", render(&drilled, 80, 24));
+
+    // Verification finished with two mismatches, then drilled into groups.
+    let mut verified = app_on(Screen::Verify);
+    verified.snap.finished = true;
+    verified.snap.run = None;
+    verified.snap.verify_pass = Some(Pass {
+        started_at: 1_764_400_000,
+        ended_at: Some(1_764_400_042),
+        sample: 0.5,
+        roaming_days: 7,
+        sampled_units: Default::default(),
+    });
+    for c in &mut verified.snap.entities {
+        c.verified = c.imported;
+        c.unchecked = 0;
+    }
+    verified.snap.entities[4].verified -= 1;
+    verified.snap.entities[4].differs = 1;
+    verified.snap.entities[0].verified -= 1;
+    verified.snap.entities[0].missing = 1;
+    insta::assert_snapshot!("verify_done_80x24", render(&verified, 80, 24));
+    verified.verify_drill = Some(Kind::Group);
+    verified.snap.mismatches = vec![Mismatch {
+        kind: Kind::Group,
+        record: "g000001".into(),
+        what: "differs",
+        detail: r#"Name: expected "Run club 0", found "Renamed""#.into(),
+        source: "groups.jsonl:1".into(),
+    }];
+    insta::assert_snapshot!("verify_mismatches_80x24", render(&verified, 80, 24));
+    // While the pass runs.
+    let mut verifying = app_on(Screen::Verify);
+    verifying.snap.run = None;
+    verifying.snap.steps[5].state = "running".into();
+    verifying.snap.verify_pass = verified.snap.verify_pass.clone().map(|mut p| {
+        p.ended_at = None;
+        p
+    });
+    verifying.snap.verify_progress = vec![(Kind::Account, 50, 50), (Kind::C2cMessage, 120, 212)];
+    insta::assert_snapshot!("verifying_80x24", render(&verifying, 80, 24));
 }

@@ -168,3 +168,63 @@ async fn a_clean_import_verifies_whole_and_tampering_is_found_exactly() {
     );
     assert_eq!(after.mismatched(), 6);
 }
+
+fn cli_verify(store: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["verify", "--roaming-days", "0", "--store"])
+        .arg(store)
+        .args(extra)
+        .env("CUTOVER_SECRET_KEY", common::KEY)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cutover_verify_uses_the_stores_target_and_exits_6_on_a_mismatch() {
+    let handle = common::sim(app_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    let rb = runbook(&handle, &sample_data(), &store, VERIFY_ALL);
+    assert_eq!(import(rb).await, Ending::Complete);
+
+    let store_for_cli = store.clone();
+    let (code, text) =
+        tokio::task::spawn_blocking(move || cli_verify(&store_for_cli, &["--sample", "0.5"]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("step verify: done"), "{text}");
+    let conn = open_for_reading(&store).unwrap();
+    let pass = cutover::store::verify::pass(&conn).unwrap().unwrap();
+    let (read, all) = pass.sampled_units["group_messages"];
+    assert!(
+        read < all,
+        "half the groups' messages are read back: {read} of {all}"
+    );
+
+    handle
+        .sim()
+        .with_state(|st| st.groups.get_mut("g000005").unwrap().name = "Other".into());
+    let store_for_cli = store.clone();
+    let (code, text) = tokio::task::spawn_blocking(move || cli_verify(&store_for_cli, &[]))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(6), "{text}");
+    assert!(text.contains("g000005 differs: Name"), "{text}");
+
+    let mut status = Vec::new();
+    cutover::commands::store_cmds::status(
+        &cutover::cli::StatusArgs {
+            store: store.clone(),
+            json: false,
+        },
+        &mut status,
+    )
+    .unwrap();
+    let status = String::from_utf8(status).unwrap();
+    assert!(status.contains("mismatched"), "{status}");
+    assert!(status.contains("verification: finished"), "{status}");
+}

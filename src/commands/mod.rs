@@ -9,6 +9,7 @@ pub mod sim;
 pub mod store_cmds;
 pub mod usersig;
 pub mod validate;
+pub mod verify;
 
 use crate::cli::{BenchCommand, Cli, Command};
 use std::io::Write;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Retry(args) => store_cmds::retry(&args, out),
         Command::Skip(args) => store_cmds::skip(&args, out),
         Command::Plan(args) => store_cmds::plan(&args, out),
+        Command::Verify(args) => verify::run(&args, out),
         Command::Report(args) => report::run(&args, out),
         Command::Bench(BenchCommand::Sim(a)) => {
             let bench = crate::bench::SimBench {

@@ -61,12 +61,21 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             (k, c, skipped_invalid)
         })
         .collect();
+    let verified = crate::store::verify::entity_counts(&conn)?;
+    let pass = crate::store::verify::pass(&conn)?;
     if args.json {
         let stages: Vec<_> = stages
             .iter()
             .map(|(k, c, inv)| {
+                let v = verified
+                    .iter()
+                    .find(|e| e.kind == Some(*k))
+                    .cloned()
+                    .unwrap_or_default();
                 json!({"stage": k.name(), "source": c.iter().sum::<u64>() + inv, "invalid": inv,
-                       "pending": c[0], "imported": c[1], "failed": c[2], "skipped": c[3]})
+                       "pending": c[0], "imported": c[1], "failed": c[2], "skipped": c[3],
+                       "verified": v.verified, "missing": v.missing, "differs": v.differs,
+                       "extra": v.extra, "unreadable": v.unreadable, "unchecked": v.unchecked})
             })
             .collect();
         let steps: Vec<_> = steps
@@ -74,7 +83,8 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             .map(|(n, s, r)| json!({"step": n, "state": s, "reason": r}))
             .collect();
         let doc = json!({"state": state, "reason": reason, "live": live, "target": target,
-                         "in_flight": in_flight, "steps": steps, "stages": stages});
+                         "in_flight": in_flight, "steps": steps, "stages": stages,
+                         "verification": pass});
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Ok);
     }
@@ -102,20 +112,58 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     }
     writeln!(
         out,
-        "{:<16} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8}",
-        "stage", "source", "invalid", "imported", "failed", "skipped", "pending"
+        "{:<16} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10}",
+        "stage",
+        "source",
+        "invalid",
+        "imported",
+        "failed",
+        "skipped",
+        "pending",
+        "verified",
+        "mismatched"
     )?;
     for (k, c, inv) in &stages {
         let source = c.iter().sum::<u64>() + inv;
+        let v = verified
+            .iter()
+            .find(|e| e.kind == Some(*k))
+            .cloned()
+            .unwrap_or_default();
+        let (ok, bad) = if pass.is_some() {
+            (v.verified.to_string(), v.mismatched().to_string())
+        } else {
+            ("-".to_string(), "-".to_string())
+        };
         writeln!(
             out,
-            "{:<16} {source:>9} {inv:>8} {:>9} {:>8} {:>8} {:>8}",
+            "{:<16} {source:>9} {inv:>8} {:>9} {:>8} {:>8} {:>8} {ok:>9} {bad:>10}",
             k.stage(),
             c[1],
             c[2],
             c[3],
             c[0]
         )?;
+    }
+    match &pass {
+        None => writeln!(out, "verification: not run (cutover verify --store …)")?,
+        Some(p) if p.ended_at.is_none() => writeln!(
+            out,
+            "verification: did not finish; cutover verify carries on where it stopped"
+        )?,
+        Some(p) => writeln!(
+            out,
+            "verification: finished {}{}",
+            crate::timefmt::utc(p.ended_at.unwrap_or_default()),
+            if p.sample < 1.0 {
+                format!(
+                    ", members and messages of {:.0} % of groups and conversations read back",
+                    p.sample * 100.0
+                )
+            } else {
+                String::new()
+            }
+        )?,
     }
     writeln!(out, "requests in flight (journal): {in_flight}")?;
     Ok(Outcome::Ok)

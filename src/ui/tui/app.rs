@@ -4,6 +4,7 @@
 use crate::engine::control::{Command, RunState};
 use crate::engine::lane::LaneFigures;
 use crate::store::queries::{FailureFilter, FailureGroup, FailureRow};
+use crate::store::verify::{EntityCounts, Mismatch, Pass};
 use crate::store::Kind;
 use crate::ui::progress::StageLine;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -95,6 +96,14 @@ pub struct Snapshot {
     pub log_tail: Vec<String>,
     /// The runbook has ended (every step settled).
     pub finished: bool,
+    /// Per-entity counts, read-back results included (committed).
+    pub entities: Vec<EntityCounts>,
+    /// The verification pass, if one ever started.
+    pub verify_pass: Option<Pass>,
+    /// While verification runs: per kind, items read back and items to read.
+    pub verify_progress: Vec<(Kind, u64, u64)>,
+    /// The mismatches of the kind drilled into on the Verify screen (first page).
+    pub mismatches: Vec<Mismatch>,
 }
 
 /// A dialog on top of the screen.
@@ -152,6 +161,8 @@ pub struct App {
     pub notice: String,
     /// Errors: the group whose items are shown (Enter), if any.
     pub drill: Option<FailureFilter>,
+    /// Verify: the kind whose mismatches are shown (Enter), if any.
+    pub verify_drill: Option<Kind>,
 }
 
 /// The current screen (a newtype so `App` can derive Default).
@@ -190,6 +201,8 @@ impl App {
             Screen::Runbook => self.snap.steps.len(),
             Screen::Errors if self.drill.is_some() => self.snap.items.len(),
             Screen::Errors => self.visible_errors().len(),
+            Screen::Verify if self.verify_drill.is_some() => self.snap.mismatches.len(),
+            Screen::Verify => self.snap.entities.len(),
             _ => 0,
         }
     }
@@ -242,8 +255,11 @@ impl App {
             KeyCode::Char('r') => return self.resume(),
             KeyCode::Char('/') if self.screen() == Screen::Errors => self.editing_filter = true,
             KeyCode::Enter => return self.enter(),
-            KeyCode::Esc | KeyCode::Backspace if self.drill.is_some() => {
+            KeyCode::Esc | KeyCode::Backspace
+                if self.drill.is_some() || self.verify_drill.is_some() =>
+            {
                 self.drill = None;
+                self.verify_drill = None;
                 self.selected = 0;
             }
             KeyCode::Char('R') if self.screen() == Screen::Errors => return self.retry_selected(),
@@ -261,6 +277,7 @@ impl App {
         self.screen = ScreenState(screen);
         self.selected = 0;
         self.drill = None;
+        self.verify_drill = None;
     }
 
     fn ask_quit(&mut self) -> Vec<Effect> {
@@ -303,6 +320,13 @@ impl App {
     }
 
     fn enter(&mut self) -> Vec<Effect> {
+        if self.screen() == Screen::Verify && self.verify_drill.is_none() {
+            if let Some(kind) = self.snap.entities.get(self.selected).and_then(|c| c.kind) {
+                self.verify_drill = Some(kind);
+                self.selected = 0;
+            }
+            return Vec::new();
+        }
         if self.screen() == Screen::Errors && self.drill.is_none() {
             if let Some(filter) = self.selected_filter() {
                 self.drill = Some(filter);

@@ -179,3 +179,30 @@ fn enter_drills_into_a_group_and_esc_comes_back() {
         matches!(app.on_key(key('e'))[..], [Effect::Export(ref f)] if *f == FailureFilter::default())
     );
 }
+
+#[test]
+fn enter_on_verify_lists_the_selected_kinds_mismatches_and_esc_goes_back() {
+    let mut app = running();
+    app.on_key(key('4'));
+    assert_eq!(app.screen(), Screen::Verify);
+    app.on_snapshot(Snapshot {
+        entities: Kind::ALL
+            .into_iter()
+            .map(|k| EntityCounts {
+                kind: Some(k),
+                ..EntityCounts::default()
+            })
+            .collect(),
+        ..app.snap.clone()
+    });
+    app.on_key(key('j'));
+    app.on_key(key('j'));
+    app.on_key(code(KeyCode::Enter));
+    assert_eq!(app.verify_drill, Some(Kind::Friend));
+    assert_eq!(app.selected, 0);
+    app.on_key(code(KeyCode::Esc));
+    assert_eq!(app.verify_drill, None);
+    app.on_key(code(KeyCode::Enter));
+    app.on_key(key('1'));
+    assert_eq!(app.verify_drill, None, "leaving the screen leaves the list");
+}

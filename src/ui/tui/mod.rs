@@ -4,4 +4,5 @@
 pub mod app;
 pub mod runtime;
 pub mod screens;
+pub mod verify_screen;
 pub mod view;

@@ -8,16 +8,18 @@ use crate::engine::control::Command;
 use crate::engine::import::{ImportHandle, ImportSettings};
 use crate::engine::runbook::{Runner, Step};
 use crate::store::queries::FailureFilter;
+use crate::store::verify as stored;
 use crate::store::{now_secs, open_for_reading, queries, Kind};
 use crate::ui::drive::{drive, Observer, RunExit};
 use crate::ui::progress::ProgressMeter;
+use crate::verify::Progress;
 use crossterm::event::{self, Event, KeyEventKind};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Frames per second.
 const FRAME: Duration = Duration::from_millis(100);
@@ -35,7 +37,11 @@ struct Shared {
     steps: Arc<Mutex<Vec<StepView>>>,
     pending: Arc<Mutex<PendingConfirmation>>,
     import: Arc<Mutex<Option<ImportHandle>>>,
+    verify: Arc<Mutex<Option<VerifyHandle>>>,
 }
+
+/// A running verification: its progress, and how to stop it.
+type VerifyHandle = (Arc<Progress>, Arc<watch::Sender<bool>>);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -74,6 +80,10 @@ impl Observer for Shared {
     fn tick(&mut self, _handle: &ImportHandle) -> anyhow::Result<()> {
         Ok(())
     }
+
+    fn verify_started(&mut self, progress: &Arc<Progress>, stop: &Arc<watch::Sender<bool>>) {
+        *lock(&self.verify) = Some((Arc::clone(progress), Arc::clone(stop)));
+    }
 }
 
 /// Figures read from the store and the log once a second.
@@ -94,6 +104,7 @@ impl Sampler {
         handle: Option<&ImportHandle>,
         settings: &ImportSettings,
         drill: Option<&FailureFilter>,
+        verify_drill: Option<Kind>,
     ) {
         let dt = match self.last {
             Some(t) if t.elapsed() < SAMPLE => return,
@@ -119,6 +130,14 @@ impl Sampler {
             if self.snap.invalid.is_empty() {
                 self.snap.invalid = invalid_counts(conn);
             }
+            if let Ok(entities) = stored::entity_counts(conn) {
+                self.snap.entities = entities;
+            }
+            self.snap.verify_pass = stored::pass(conn).ok().flatten();
+            self.snap.mismatches = match verify_drill {
+                Some(kind) => stored::mismatches(conn, Some(kind), 500).unwrap_or_default(),
+                None => Vec::new(),
+            };
             if self.snap.t_limit_secs.is_none() && handle.is_some() {
                 self.snap.t_limit_secs = crate::engine::plan::plan(conn, settings)
                     .ok()
@@ -277,7 +296,7 @@ async fn console(
             }
             _ = frame.tick() => {
                 let handle = lock(&screen.import).clone();
-                sampler.sample(handle.as_ref(), &settings, app.drill.as_ref());
+                sampler.sample(handle.as_ref(), &settings, app.drill.as_ref(), app.verify_drill);
                 let mut snap = sampler.snap.clone();
                 snap.elapsed_secs = started.elapsed().as_secs();
                 snap.steps = lock(&screen.steps).clone();
@@ -286,6 +305,10 @@ async fn console(
                 snap.run = handle.as_ref().filter(|_| importing).map(|h| h.state.borrow().clone());
                 snap.lanes = handle.as_ref().map(ImportHandle::lanes).unwrap_or_default();
                 snap.finished = exit.is_some();
+                snap.verify_progress = lock(&screen.verify)
+                    .as_ref()
+                    .map(|(p, _)| p.kinds())
+                    .unwrap_or_default();
                 app.on_snapshot(snap);
                 if !screen_broken {
                     if let Err(e) = terminal.draw(|f| draw(f, &app)) {
@@ -329,6 +352,9 @@ async fn console(
                             quitting = true;
                             if let Some(h) = lock(&screen.import).as_ref() {
                                 h.send(Command::Cancel { reason: "the operator quit the console".into() });
+                            }
+                            if let Some((_, stop)) = lock(&screen.verify).as_ref() {
+                                let _ = stop.send(true);
                             }
                             if let Some((_, answer)) = lock(&screen.pending).take() {
                                 let _ = answer.send(false);

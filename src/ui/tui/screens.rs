@@ -14,7 +14,7 @@ fn selected_style() -> Style {
 }
 
 /// Reverses the row under the cursor.
-fn mark_selected(row: Row<'_>, index: usize, selected: usize) -> Row<'_> {
+pub(super) fn mark_selected(row: Row<'_>, index: usize, selected: usize) -> Row<'_> {
     if index == selected {
         row.style(selected_style())
     } else {
@@ -23,7 +23,7 @@ fn mark_selected(row: Row<'_>, index: usize, selected: usize) -> Row<'_> {
 }
 
 /// A bordered table with a bold header: the shape every screen uses.
-fn grid<'a>(
+pub(super) fn grid<'a>(
     rows: impl IntoIterator<Item = Row<'a>>,
     widths: &[Constraint],
     header: &[&'a str],
@@ -261,44 +261,6 @@ pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
     } else {
         frame.render_widget(table, area);
     }
-}
-
-/// Per-entity counts; verification itself is not in this version.
-pub fn verify(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let rows = app.snap.stages.iter().map(|s| {
-        let invalid = app
-            .snap
-            .invalid
-            .iter()
-            .find(|(n, _)| *n == s.stage)
-            .map_or(0, |(_, n)| *n);
-        Row::new(vec![
-            Cell::from(s.stage),
-            Cell::from((s.total + invalid).to_string()),
-            Cell::from(invalid.to_string()),
-            Cell::from(s.done.to_string()),
-            Cell::from(s.failed.to_string()),
-            Cell::from(s.skipped.to_string()),
-            Cell::from("not run"),
-        ])
-    });
-    let table = grid(
-        rows,
-        &[
-            Constraint::Length(15),
-            Constraint::Length(8),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Length(7),
-            Constraint::Length(8),
-            Constraint::Min(8),
-        ],
-        &[
-            "kind", "source", "invalid", "imported", "failed", "skipped", "verified",
-        ],
-        " verify — verification not run: read-back verification is not in this version ",
-    );
-    frame.render_widget(table, area);
 }
 
 /// Sync is not in this version; the screen says so.

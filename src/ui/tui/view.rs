@@ -1,7 +1,7 @@
 //! Drawing: a pure function of [`App`] — tabs, the screen, the status line, overlays.
 
 use super::app::{App, Modal, Screen};
-use super::screens;
+use super::{screens, verify_screen};
 use crate::engine::control::RunState;
 use crate::ui::headless::eta_text;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Screen::Runbook => screens::runbook(frame, app, body),
         Screen::Import => screens::import(frame, app, body),
         Screen::Errors => screens::errors(frame, app, body),
-        Screen::Verify => screens::verify(frame, app, body),
+        Screen::Verify => verify_screen::verify(frame, app, body),
         Screen::Sync => screens::sync(frame, body),
         Screen::Log => screens::log(frame, app, body),
     }
@@ -89,6 +89,24 @@ pub fn status_line(app: &App) -> Line<'static> {
                     s.name
                 ),
             ),
+            None if !app.snap.verify_progress.is_empty()
+                && app
+                    .snap
+                    .steps
+                    .iter()
+                    .any(|s| s.name == "verify" && s.state == "running") =>
+            {
+                let (done, total) = app
+                    .snap
+                    .verify_progress
+                    .iter()
+                    .fold((0, 0), |(d, t), (_, c, n)| (d + c, t + n));
+                (
+                    "VERIFYING".to_string(),
+                    Color::Cyan,
+                    format!("{done}/{total} imported items read back"),
+                )
+            }
             None => ("WORKING".to_string(), Color::Cyan, current_step(app)),
         },
         Some(state) => {
