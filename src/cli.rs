@@ -62,6 +62,23 @@ pub enum BenchCommand {
     /// groups, 40k members, 40k group messages) into the in-process simulator at the default
     /// limits with 40–120 ms latency; print time / T_limit per lane and rate-limit answers.
     Import(ImportBenchArgs),
+    /// Import the same generated export with import limits lifted, then read it all back at
+    /// the documented read limits with 40–120 ms latency; print verification time / T_limit.
+    Verify(VerifyBenchArgs),
+}
+
+/// `cutover bench verify`
+#[derive(Debug, clap::Args)]
+pub struct VerifyBenchArgs {
+    /// Multiply the generated export's sizes.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Latency per read call, milliseconds (minimum).
+    #[arg(long, default_value_t = 40)]
+    pub latency_ms: u64,
+    /// Further random latency per read call, milliseconds.
+    #[arg(long, default_value_t = 80)]
+    pub latency_spread_ms: u64,
 }
 
 /// `cutover bench import`

@@ -41,7 +41,8 @@ pub struct ImportBench {
 const KEY: &str = "bench-key-0123456789abcdef";
 const SDKAPPID: u64 = 1_400_000_000;
 
-fn reference(scale: f64) -> GenConfig {
+/// The reference export of the import and verify benchmarks, times `scale`.
+pub(crate) fn reference(scale: f64) -> GenConfig {
     let n = |x: f64| ((x * scale).round() as u64).max(1);
     GenConfig {
         seed: 4,

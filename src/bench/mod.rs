@@ -3,9 +3,11 @@
 mod import;
 mod rss;
 mod sim;
+mod verify;
 
 pub use import::{run_import_bench, ImportBench};
 pub use sim::{run_sim_bench, sum_of_default_limits, SimBench};
+pub use verify::{run_verify_bench, VerifyBench};
 
 use crate::source::gen::{generate, GenConfig};
 use crate::source::{validate_export, ExportDir};

@@ -51,6 +51,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             crate::bench::run_sim_bench(&bench, out)?;
             Ok(Outcome::Ok)
         }
+        Command::Bench(BenchCommand::Verify(a)) => {
+            let bench = crate::bench::VerifyBench {
+                scale: a.scale,
+                latency_ms: a.latency_ms,
+                latency_spread_ms: a.latency_spread_ms,
+            };
+            crate::bench::run_verify_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
         Command::Bench(BenchCommand::Import(a)) => {
             let bench = crate::bench::ImportBench {
                 source: a.source,
