@@ -190,6 +190,7 @@ const HELP: &[(&str, &str)] = &[
     ("r", "resume the import"),
     ("Enter", "Runbook: confirm a step that needs it"),
     ("Enter / Esc", "Errors: the items of a group / back"),
+    ("Enter / Esc", "Verify: the mismatches of a kind / back"),
     ("R", "Errors: retry the selected group"),
     ("e", "Errors: export the failed items to a file"),
     ("s", "Errors: skip the selected group (asks why)"),
