@@ -228,3 +228,70 @@ async fn cutover_verify_uses_the_stores_target_and_exits_6_on_a_mismatch() {
     assert!(status.contains("mismatched"), "{status}");
     assert!(status.contains("verification: finished"), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_pass_carries_on_without_reading_again_what_it_has() {
+    use cutover::store::verify::{record, ItemResult, Outcome};
+    use cutover::tim::api::Api;
+    let handle = common::sim(app_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    let rb = || runbook(&handle, &sample_data(), &store, VERIFY_ALL);
+    assert_eq!(import(rb()).await, Ending::Complete);
+
+    // Stopped before it read anything: unfinished, nothing checked, the step says so.
+    let (stop_tx, stop) = tokio::sync::watch::channel(true);
+    let runner = Runner::new(rb(), RunOptions::default()).unwrap();
+    let stopped = runner
+        .verify(Arc::new(Progress::default()), stop)
+        .await
+        .unwrap();
+    drop(stop_tx);
+    assert!(!stopped.finished);
+    assert_eq!(stopped.counts.iter().map(|c| c.verified).sum::<u64>(), 0);
+    assert_eq!(
+        runner
+            .state_of(cutover::engine::runbook::Step::Verify)
+            .unwrap()
+            .as_deref(),
+        Some("stopped")
+    );
+
+    // As if the stopped pass had read every account: the next one must not read them again.
+    let mut conn = cutover::store::open_for_writing(&store).unwrap();
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM item WHERE kind = 0 AND state = 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let results: Vec<ItemResult> = ids
+        .iter()
+        .map(|id| ItemResult {
+            kind: Kind::Account,
+            id: *id,
+            outcome: Outcome::Verified,
+            detail: String::new(),
+        })
+        .collect();
+    record(&mut conn, &results, &[]).unwrap();
+    drop(conn);
+    let before = handle.sim().count(Api::AccountCheck, 0);
+    let resumed = verify(rb()).await;
+    assert!(resumed.finished);
+    assert_eq!(
+        handle.sim().count(Api::AccountCheck, 0),
+        before,
+        "accounts were not read again"
+    );
+    assert!(handle.sim().count(Api::FriendCheck, 0) > 0);
+    for c in &resumed.counts {
+        assert_eq!(
+            (c.verified, c.mismatched()),
+            (c.imported, 0),
+            "{:?}",
+            c.kind
+        );
+    }
+}
