@@ -125,8 +125,8 @@ async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> 
 pub async fn members(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
     let units: Vec<_> = by_group(items)
         .into_iter()
-        .filter(|(g, _)| match index.get(*g) {
-            Some(entry) => ctx.in_sample(Kind::GroupMember, &entry.target_id),
+        .filter(|(g, items)| match index.get(*g) {
+            Some(entry) => ctx.to_read(Kind::GroupMember, &entry.target_id, items),
             None => false,
         })
         .collect();

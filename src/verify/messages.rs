@@ -66,8 +66,8 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
 pub async fn group_messages(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
     let units: Vec<_> = by_group(items)
         .into_iter()
-        .filter(|(g, _)| match index.get(*g) {
-            Some(entry) => ctx.in_sample(Kind::GroupMessage, &entry.target_id),
+        .filter(|(g, items)| match index.get(*g) {
+            Some(entry) => ctx.to_read(Kind::GroupMessage, &entry.target_id, items),
             None => false,
         })
         .collect();
@@ -192,7 +192,10 @@ pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
     }
     let units: Vec<_> = conversations
         .into_iter()
-        .filter(|(key, _)| ctx.in_sample(Kind::C2cMessage, key))
+        .filter(|(key, (_, _, msgs))| {
+            let items: Vec<PendingItem> = msgs.iter().map(|(i, _)| *i).collect();
+            ctx.to_read(Kind::C2cMessage, key, &items)
+        })
         .map(|(_, c)| c)
         .collect();
     for_each_unit(ctx, units, |(a, b, msgs)| async move {

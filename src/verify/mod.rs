@@ -143,6 +143,8 @@ pub(crate) struct Ctx {
     pub unread: Mutex<Vec<String>>,
     /// Per sampled kind: units read back, units in all.
     pub sampled: Mutex<BTreeMap<String, (u64, u64)>>,
+    /// Items with a result from an earlier session of this pass.
+    pub checked: HashMap<Kind, HashSet<i64>>,
 }
 
 impl Ctx {
@@ -152,6 +154,16 @@ impl Ctx {
         if let Ok(mut u) = self.unread.lock() {
             u.push(what);
         }
+    }
+
+    /// Whether a unit is still to read: in the sample, and not read in an earlier session.
+    pub fn to_read(&self, kind: Kind, key: &str, items: &[PendingItem]) -> bool {
+        let sampled = self.in_sample(kind, key);
+        let checked = self.checked.get(&kind);
+        sampled
+            && !items
+                .iter()
+                .all(|i| checked.is_some_and(|c| c.contains(&i.id)))
     }
 
     /// Whether the unit `key` of `kind` is in the sample (always, at sample 1), counted.
@@ -184,18 +196,9 @@ where
         .await;
 }
 
-/// Imported items of `kind` without a result yet.
-fn to_check(
-    conn: &rusqlite::Connection,
-    kind: Kind,
-    done: &HashSet<i64>,
-) -> anyhow::Result<Vec<PendingItem>> {
-    let checked = stored::checked_ids(conn, kind)?;
-    Ok(queries::all_items(conn, kind)?
-        .into_iter()
-        .filter(|i| done.contains(&i.id) && !checked.contains(&i.id))
-        .collect())
-}
+/// Kinds read back per sampled unit (a group, a conversation): they get every imported item,
+/// so the sample is counted over all units, and skip the units already checked.
+const SAMPLED: [Kind; 3] = [Kind::GroupMember, Kind::GroupMessage, Kind::C2cMessage];
 
 /// Runs (or carries on) a verification pass of the store at `store` against `client`'s app.
 pub async fn run(
@@ -212,14 +215,24 @@ pub async fn run(
     let sources = Sources::open(queries::read_paths(&conn)?).map_err(anyhow::Error::msg)?;
     let mut work: BTreeMap<Kind, Vec<PendingItem>> = BTreeMap::new();
     let mut all: BTreeMap<Kind, Vec<PendingItem>> = BTreeMap::new();
+    let mut checked: HashMap<Kind, HashSet<i64>> = HashMap::new();
     for kind in Kind::ALL {
         let done: HashSet<i64> = queries::ids_in_state(&conn, kind, ItemState::Done)?
             .into_iter()
             .collect();
-        let items = to_check(&conn, kind, &done)?;
+        let already = stored::checked_ids(&conn, kind)?;
+        let items: Vec<PendingItem> = queries::all_items(&conn, kind)?
+            .into_iter()
+            .filter(|i| done.contains(&i.id))
+            .filter(|i| SAMPLED.contains(&kind) || !already.contains(&i.id))
+            .collect();
         progress.add_total(kind, done.len() as u64);
-        progress.add_checked(kind, (done.len() - items.len()) as u64);
+        progress.add_checked(
+            kind,
+            already.iter().filter(|id| done.contains(id)).count() as u64,
+        );
         work.insert(kind, items);
+        checked.insert(kind, already);
         if matches!(kind, Kind::Group | Kind::GroupMember | Kind::GroupMessage) {
             all.insert(kind, queries::all_items(&conn, kind)?);
         }
@@ -235,6 +248,7 @@ pub async fn run(
         parallel: settings.max_in_flight.max(1),
         unread: Mutex::new(Vec::new()),
         sampled: Mutex::new(BTreeMap::new()),
+        checked,
     };
     let groups = members::GroupIndex::new(&ctx, &all)?;
     let mut take = |k: Kind| work.remove(&k).unwrap_or_default();
