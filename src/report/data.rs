@@ -222,8 +222,10 @@ pub struct Verification {
 /// Units of one kind read back when messages were sampled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SampledUnits {
-    /// The kind's name (`c2c_messages`, `group_messages`).
+    /// The kind's name (`c2c_messages`, `group_members`, `group_messages`).
     pub kind: String,
+    /// The stage's name as shown to a person (`group messages`).
+    pub stage: String,
     /// What a unit is (`conversations`, `groups`).
     pub unit: String,
     /// Units read back.

@@ -232,7 +232,7 @@ fn verification(conn: &Connection, totals: &EntityRow) -> rusqlite::Result<Verif
 fn unit_of(kind: &str) -> &'static str {
     match kind {
         "c2c_messages" => "conversations",
-        "group_messages" => "groups",
+        "group_members" | "group_messages" => "groups",
         _ => "units",
     }
 }
@@ -282,6 +282,7 @@ pub fn describe_pass(
         .iter()
         .map(|(kind, &(read_back, total))| SampledUnits {
             unit: unit_of(kind).to_string(),
+            stage: stage_of(kind),
             kind: kind.clone(),
             read_back,
             total,
@@ -296,11 +297,7 @@ pub fn describe_pass(
         for s in &sampled {
             notes.push(format!(
                 "{}: {} of {} {} read back (sample {})",
-                stage_of(&s.kind),
-                s.read_back,
-                s.total,
-                s.unit,
-                p.sample
+                s.stage, s.read_back, s.total, s.unit, p.sample
             ));
         }
     }

@@ -66,11 +66,11 @@ fn state_class(state: &str) -> &'static str {
     match state {
         "done" => "s-done",
         "finished" => "s-finished",
-        "failed" => "s-failed",
+        "failed" | "fatal" => "s-failed",
         "not_run" => "s-not_run",
-        "running" => "s-running",
+        "running" | "starting" | "reading the target back" => "s-running",
         "unfinished" => "s-unfinished",
-        "paused" => "s-paused",
+        "paused" | "needs confirmation" => "s-paused",
         "stopped" | "stopping" => "s-stopped",
         "skipped" => "s-skipped",
         _ => "s-other",
@@ -373,12 +373,12 @@ fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
         }
     )?;
     if !v.sampled.is_empty() {
-        s.push_str("<table><tr><th>kind</th><th class=\"n\">read back</th><th class=\"n\">in all</th></tr>");
+        s.push_str("<table><tr><th>stage</th><th class=\"n\">read back</th><th class=\"n\">in all</th></tr>");
         for u in &v.sampled {
             write!(
                 s,
                 "<tr><td>{}</td><td class=\"n\">{} {}</td><td class=\"n\">{}</td></tr>",
-                esc(&u.kind),
+                esc(&u.stage),
                 u.read_back,
                 esc(&u.unit),
                 u.total
@@ -440,6 +440,9 @@ fn throughput(s: &mut String, r: &ReportData) -> std::fmt::Result {
             "<p>No throughput samples to compare ({} found; the store takes one every {} s while an import runs).</p>",
             t.samples, t.sample_every_secs
         )?,
+    }
+    if let Some(caveat) = super::throughput::caveat(t) {
+        write!(s, "<p class=\"muted\">{}</p>", esc(&caveat))?;
     }
     let mut items: Vec<(&str, &str)> = vec![("total", TOTAL_COLOUR)];
     items.extend(

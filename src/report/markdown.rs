@@ -2,7 +2,7 @@
 
 use super::data::{EntityRow, ReportData, VerifyStatus};
 use super::text::{duration, md, or_dash, rate, shorten, time, took};
-use super::throughput::{coarsen, in_kind_order};
+use super::throughput::{caveat, coarsen, in_kind_order};
 use std::fmt::Write;
 
 /// Rows of the throughput table at most (longer imports are shown in merged intervals).
@@ -208,12 +208,12 @@ fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
         }
     )?;
     if !v.sampled.is_empty() {
-        writeln!(s, "| kind | read back | in all |\n|---|--:|--:|")?;
+        writeln!(s, "| stage | read back | in all |\n|---|--:|--:|")?;
         for u in &v.sampled {
             writeln!(
                 s,
                 "| {} | {} {} | {} |",
-                md(&u.kind),
+                md(&u.stage),
                 u.read_back,
                 u.unit,
                 u.total
@@ -282,6 +282,9 @@ fn throughput(s: &mut String, r: &ReportData) -> std::fmt::Result {
             rate(overall),
             rate(t.peak_items_per_sec)
         )?;
+    }
+    if let Some(caveat) = caveat(t) {
+        writeln!(s, "{caveat}\n")?;
     }
     let rows = coarsen(&t.intervals, THROUGHPUT_ROWS);
     if rows.len() < t.intervals.len() {

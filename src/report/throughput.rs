@@ -103,6 +103,18 @@ fn summarise(intervals: Vec<Interval>, samples: usize) -> Throughput {
     }
 }
 
+/// A caveat for a person reading the figures, when there is one: with a single interval the
+/// chart can only show the import's average.
+pub fn caveat(t: &Throughput) -> Option<String> {
+    (t.intervals.len() == 1).then(|| {
+        format!(
+            "One interval only: the store samples every {} s, so an import this short shows \
+             just its average rate.",
+            t.sample_every_secs
+        )
+    })
+}
+
 /// An interval's per-kind rates in staging order (then any kind this build does not know).
 pub fn in_kind_order(by_kind: &BTreeMap<String, f64>) -> Vec<(&str, f64)> {
     let known = crate::store::Kind::ALL.map(crate::store::Kind::name);
@@ -201,6 +213,8 @@ mod tests {
         // A start later than the first sample (a resumed step) is not a baseline.
         assert_eq!(derive(&samples, Some(15)).intervals.len(), 1);
         assert_eq!(derive(&[], Some(1)).overall_items_per_sec, None);
+        assert!(caveat(&derive(&samples, None)).is_some());
+        assert!(caveat(&derive(&samples, Some(5))).is_none());
     }
 
     #[test]
