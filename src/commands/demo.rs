@@ -123,6 +123,12 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
     writeln!(out, "  cutover status --store {}", store.display())?;
     writeln!(out, "  cutover errors --store {}", store.display())?;
     writeln!(out, "  cutover verify --store {}", store.display())?;
+    writeln!(
+        out,
+        "  cutover report --store {} --format html --out {}",
+        store.display(),
+        dir.join("report.html").display()
+    )?;
     Ok(match exit {
         RunExit::Complete | RunExit::Failures => Outcome::Ok,
         other => Outcome::Exit(other as u8),
