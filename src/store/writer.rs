@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// empty, so latency stays low when traffic is light).
 const MAX_BATCH: usize = 4096;
 /// How often a throughput sample and the heartbeat are written.
-const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// An item refused for good, or failing for now.
 #[derive(Debug, Clone, PartialEq)]
