@@ -4,7 +4,7 @@
 
 use super::data::{ReportData, VerifyStatus};
 use super::svg::{self, BARS, KIND_COLOURS, TOTAL_COLOUR};
-use super::text::{duration, html as esc, or_dash, rate, shorten, time, took};
+use super::text::{duration, html as esc, or_dash, pass_sentence, rate, shorten, time, took};
 use std::fmt::Write;
 
 /// Characters of a message shown in a table cell.
@@ -361,17 +361,7 @@ fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
         s.push_str("</section>\n");
         return Ok(());
     }
-    write!(
-        s,
-        "<p>Pass started {}, ended {}; sample {}, roaming period {}.</p>",
-        time(v.started_at),
-        time(v.ended_at),
-        v.sample.unwrap_or(1.0),
-        match v.roaming_days {
-            Some(d) if d > 0 => format!("{d} days"),
-            _ => "no limit".to_string(),
-        }
-    )?;
+    write!(s, "<p>{}</p>", esc(&pass_sentence(v)))?;
     if !v.sampled.is_empty() {
         s.push_str("<table><tr><th>stage</th><th class=\"n\">read back</th><th class=\"n\">in all</th></tr>");
         for u in &v.sampled {

@@ -1,7 +1,7 @@
 //! The report as Markdown: headings, a few sentences and tables, readable as plain text too.
 
 use super::data::{EntityRow, ReportData, VerifyStatus};
-use super::text::{duration, md, or_dash, rate, shorten, time, took};
+use super::text::{duration, md, or_dash, pass_sentence, rate, shorten, time, took};
 use super::throughput::{caveat, coarsen, in_kind_order};
 use std::fmt::Write;
 
@@ -196,17 +196,7 @@ fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
     if v.status == VerifyStatus::NotRun {
         return Ok(());
     }
-    writeln!(
-        s,
-        "Pass started {}, ended {}; sample {}, roaming period {}.\n",
-        time(v.started_at),
-        time(v.ended_at),
-        v.sample.unwrap_or(1.0),
-        match v.roaming_days {
-            Some(d) if d > 0 => format!("{d} days"),
-            _ => "no limit".to_string(),
-        }
-    )?;
+    writeln!(s, "{}\n", md(&pass_sentence(v)))?;
     if !v.sampled.is_empty() {
         writeln!(s, "| stage | read back | in all |\n|---|--:|--:|")?;
         for u in &v.sampled {

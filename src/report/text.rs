@@ -86,6 +86,21 @@ pub fn or_dash(s: &str) -> &str {
     }
 }
 
+/// `Pass started …, ended …; sample 1, roaming period no limit.` (plain text: escape it for
+/// the format it goes into).
+pub fn pass_sentence(v: &super::data::Verification) -> String {
+    format!(
+        "Pass started {}, ended {}; sample {}, roaming period {}.",
+        time(v.started_at),
+        time(v.ended_at),
+        v.sample.unwrap_or(1.0),
+        match v.roaming_days {
+            Some(d) if d > 0 => format!("{d} days"),
+            _ => "no limit".to_string(),
+        }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
