@@ -15,6 +15,7 @@ pub mod report;
 pub mod sim;
 pub mod source;
 pub mod store;
+pub mod sync;
 pub mod tim;
 pub mod timefmt;
 pub mod ui;

@@ -24,6 +24,8 @@ pub struct RunbookFile {
     pub error_budget: ErrorBudgetSection,
     /// Read-back verification.
     pub verify: VerifySection,
+    /// Two-way sync (absent: no sync).
+    pub sync: Option<SyncSection>,
 }
 
 /// `[target]`
@@ -110,4 +112,28 @@ pub struct VerifySection {
     pub sample: Option<f64>,
     /// The app's roaming retention in days: older messages cannot be read back (0: no limit).
     pub roaming_days: Option<i64>,
+}
+
+/// `[sync]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    /// Where the receiver listens (callbacks, ingest, health); loopback by default.
+    pub listen: Option<String>,
+    /// The path Tencent's callbacks are posted to.
+    pub callback_path: Option<String>,
+    /// The old system's webhook for new → old events.
+    pub old_webhook: Option<String>,
+    /// Or a JSON Lines file new → old events are appended to.
+    pub old_jsonl: Option<PathBuf>,
+    /// A JSON Lines file of old → new events, followed as it grows.
+    pub ingest_file: Option<PathBuf>,
+    /// `importmsg` (SyncFromOldSystem 5) or `sendmsg` for old → new one-to-one messages.
+    pub c2c_mode: Option<String>,
+    /// The relay's own admin identifier (its changes' callbacks are echoes).
+    pub relay_admin: Option<String>,
+    /// Seconds a callback's RequestTime may be off from now.
+    pub max_clock_skew_secs: Option<u64>,
+    /// Seconds between reconciliation rounds (0: none).
+    pub reconcile_secs: Option<u64>,
 }

@@ -6,7 +6,8 @@ pub mod file;
 mod resolve;
 
 pub use resolve::{
-    parse_file, resolve, BudgetConfig, Flags, HookConfig, HookKind, Runbook, VerifyConfig,
+    parse_file, resolve, BudgetConfig, C2cMode, Flags, HookConfig, HookKind, OldSink, Runbook,
+    SyncConfig, VerifyConfig,
 };
 
 /// The annotated example runbook written by `cutover init`.

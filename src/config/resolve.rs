@@ -97,6 +97,128 @@ pub struct Runbook {
     pub budget: BudgetConfig,
     /// How to verify.
     pub verify: VerifyConfig,
+    /// Two-way sync, when the runbook has a `[sync]` section.
+    pub sync: Option<SyncConfig>,
+}
+
+/// How old → new one-to-one messages are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum C2cMode {
+    /// `importmsg` with `SyncFromOldSystem` 5: counted as unread, no callback.
+    Importmsg,
+    /// `sendmsg` with `ForbidCallbackControl`: pushed like a live message.
+    Sendmsg,
+}
+
+/// Where new → old events go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OldSink {
+    /// POSTed to the old system's webhook, one event per request, retried until it answers 2xx.
+    Webhook(String),
+    /// Appended to a JSON Lines file (flushed to disk before an event counts as delivered).
+    Jsonl(PathBuf),
+}
+
+/// The checked `[sync]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncConfig {
+    /// Where the receiver listens.
+    pub listen: std::net::SocketAddr,
+    /// The callback path.
+    pub callback_path: String,
+    /// Where new → old events go.
+    pub sink: OldSink,
+    /// A JSON Lines file of old → new events to follow.
+    pub ingest_file: Option<PathBuf>,
+    /// How old → new one-to-one messages are written.
+    pub c2c_mode: C2cMode,
+    /// The relay's own admin identifier.
+    pub relay_admin: String,
+    /// Seconds a callback's RequestTime may be off from now.
+    pub max_clock_skew_secs: u64,
+    /// Seconds between reconciliation rounds (0: none).
+    pub reconcile_secs: u64,
+}
+
+/// Checks the `[sync]` section.
+fn sync_config(
+    section: &crate::config::file::SyncSection,
+    problems: &mut Vec<String>,
+) -> Option<SyncConfig> {
+    let listen_text = section
+        .listen
+        .clone()
+        .unwrap_or_else(|| "127.0.0.1:8090".into());
+    let listen = match listen_text.parse() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            problems.push(format!(
+                "[sync] listen {listen_text:?} is not an address like 127.0.0.1:8090"
+            ));
+            None
+        }
+    };
+    let callback_path = section
+        .callback_path
+        .clone()
+        .unwrap_or_else(|| "/tim/callback".into());
+    if !callback_path.starts_with('/') {
+        problems.push(format!(
+            "[sync] callback_path {callback_path:?} must start with /"
+        ));
+    }
+    let sink = match (&section.old_webhook, &section.old_jsonl) {
+        (Some(_), Some(_)) => {
+            problems.push("[sync] has both old_webhook and old_jsonl: give one".into());
+            None
+        }
+        (None, None) => {
+            problems.push(
+                "[sync] needs old_webhook (a URL) or old_jsonl (a file) for new → old events"
+                    .into(),
+            );
+            None
+        }
+        (Some(url), None) => {
+            let lower = url.to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") {
+                Some(OldSink::Webhook(url.clone()))
+            } else {
+                problems.push(format!("[sync] old_webhook {url:?} is not http(s)"));
+                None
+            }
+        }
+        (None, Some(path)) => Some(OldSink::Jsonl(path.clone())),
+    };
+    let c2c_mode = match section.c2c_mode.as_deref().unwrap_or("importmsg") {
+        "importmsg" => C2cMode::Importmsg,
+        "sendmsg" => C2cMode::Sendmsg,
+        other => {
+            problems.push(format!(
+                "[sync] c2c_mode {other:?} is not importmsg or sendmsg"
+            ));
+            C2cMode::Importmsg
+        }
+    };
+    let relay_admin = section
+        .relay_admin
+        .clone()
+        .unwrap_or_else(|| "cutover_sync".into());
+    if relay_admin.trim().is_empty() {
+        problems.push("[sync] relay_admin is empty".into());
+    }
+    Some(SyncConfig {
+        listen: listen?,
+        callback_path,
+        sink: sink?,
+        ingest_file: section.ingest_file.clone(),
+        c2c_mode,
+        relay_admin,
+        max_clock_skew_secs: section.max_clock_skew_secs.unwrap_or(300),
+        reconcile_secs: section.reconcile_secs.unwrap_or(30),
+    })
 }
 
 /// How the read-back verification reads.
@@ -317,6 +439,10 @@ pub fn resolve(
             verify.roaming_days
         ));
     }
+    let sync = file
+        .sync
+        .as_ref()
+        .and_then(|s| sync_config(s, &mut problems));
     match (target, sdkappid, admin, key, source, store) {
         (Some(target), Some(app), Some(admin), Some(key), Some(source), Some(store))
             if problems.is_empty() =>
@@ -336,6 +462,7 @@ pub fn resolve(
                 max_in_flight,
                 budget,
                 verify,
+                sync,
             })
         }
         _ => Err(problems),

@@ -10,6 +10,7 @@ mod kind;
 pub mod queries;
 mod schema;
 pub mod stage;
+pub mod sync;
 pub mod verify;
 pub mod writer;
 

@@ -145,6 +145,37 @@ const MIGRATIONS: &[&str] = &[
         sampled_units   TEXT NOT NULL DEFAULT '{}'
     );
     "#,
+    // 3: two-way sync: every event received (persisted before it is acknowledged), its fate,
+    // the keys of what the relay itself wrote (echo ledger), and cursors (file offsets,
+    // reconciliation marks).
+    r#"
+    CREATE TABLE sync_event (
+        seq             INTEGER PRIMARY KEY,
+        direction       INTEGER NOT NULL,
+        event_id        TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        scope           TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        origin          TEXT NOT NULL,
+        received_ms     INTEGER NOT NULL,
+        state           INTEGER NOT NULL DEFAULT 0,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        done_ms         INTEGER,
+        api             TEXT,
+        code            INTEGER,
+        info            TEXT NOT NULL DEFAULT '',
+        UNIQUE (direction, event_id)
+    );
+    CREATE INDEX sync_event_by_state ON sync_event (direction, state, seq);
+    CREATE TABLE sync_ledger (
+        key             TEXT PRIMARY KEY,
+        at_ms           INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_cursor (
+        name            TEXT PRIMARY KEY,
+        value           TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

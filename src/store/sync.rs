@@ -1,0 +1,432 @@
+//! Two-way sync in the store: events (persisted before they are acknowledged), their fate,
+//! the echo ledger, cursors, and the counts every front end shows.
+
+use crate::sync::event::{Direction, SyncEvent};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+/// Where an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventState {
+    /// Received, not yet applied (old → new) or delivered (new → old).
+    Pending = 0,
+    /// Applied to Tencent IM, or delivered to the old system.
+    Done = 1,
+    /// Refused for good (the row says by which API, code and why).
+    Failed = 2,
+    /// Dropped: caused by the relay itself (an echo).
+    Echo = 3,
+    /// Given up by an operator.
+    Skipped = 4,
+}
+
+impl EventState {
+    /// The number stored.
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// An event to persist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Which way it goes.
+    pub direction: Direction,
+    /// The event.
+    pub event: SyncEvent,
+    /// `ingest`, `file`, `callback`, `reconcile`.
+    pub origin: &'static str,
+    /// Pending, or already settled as an echo.
+    pub state: EventState,
+    /// Why (for echoes: what identified it).
+    pub info: String,
+}
+
+/// Persists events in one transaction; per event, true when it was new (false: the same
+/// direction already had this `event_id`, so it is a duplicate and is not applied twice).
+pub fn insert_events(tx: &Transaction<'_>, events: &[NewEvent]) -> rusqlite::Result<Vec<bool>> {
+    let mut put = tx.prepare_cached(
+        "INSERT OR IGNORE INTO sync_event
+           (direction, event_id, kind, scope, body, origin, received_ms, state, info, done_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?8 = 0 THEN NULL ELSE ?7 END)",
+    )?;
+    let now = now_ms();
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        let body = serde_json::to_string(&e.event).unwrap_or_default();
+        let n = put.execute(params![
+            e.direction.code(),
+            e.event.event_id,
+            e.event.kind.name(),
+            e.event.scope(),
+            body,
+            e.origin,
+            now,
+            e.state.code(),
+            e.info,
+        ])?;
+        out.push(n == 1);
+    }
+    Ok(out)
+}
+
+/// A persisted event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Its arrival order.
+    pub seq: i64,
+    /// The event.
+    pub event: SyncEvent,
+    /// Its scope.
+    pub scope: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it was received.
+    pub received_ms: i64,
+}
+
+/// Pending events of `direction`, oldest first, at most `limit`.
+pub fn pending(
+    conn: &Connection,
+    direction: Direction,
+    limit: usize,
+) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, body, scope, attempts, received_ms FROM sync_event
+         WHERE direction = ?1 AND state = 0 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![direction.code(), limit as i64], |r| {
+        let body: String = r.get(1)?;
+        Ok((r.get(0)?, body, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, body, scope, attempts, received_ms): (i64, String, String, u32, i64) = row?;
+        // Bodies are written by `insert_events` from a `SyncEvent`; one that does not read
+        // back is skipped (and stays pending for a person to look at) rather than misapplied.
+        if let Ok(event) = serde_json::from_str(&body) {
+            out.push(StoredEvent {
+                seq,
+                event,
+                scope,
+                attempts,
+                received_ms,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The fate of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settle {
+    /// The event.
+    pub seq: i64,
+    /// Done, failed, or still pending (a retry later).
+    pub state: EventState,
+    /// The API that refused it.
+    pub api: Option<String>,
+    /// Its code.
+    pub code: Option<i64>,
+    /// What was said.
+    pub info: String,
+}
+
+/// Records fates in one transaction; each counts one attempt.
+pub fn settle(tx: &Transaction<'_>, settled: &[Settle]) -> rusqlite::Result<()> {
+    let mut put = tx.prepare_cached(
+        "UPDATE sync_event SET state = ?2, api = ?3, code = ?4, info = ?5, attempts = attempts + 1,
+             done_ms = CASE WHEN ?2 = 0 THEN NULL ELSE ?6 END
+         WHERE seq = ?1",
+    )?;
+    let now = now_ms();
+    for s in settled {
+        put.execute(params![s.seq, s.state.code(), s.api, s.code, s.info, now])?;
+    }
+    Ok(())
+}
+
+/// Remembers keys of what the relay wrote, so that the change coming back is known as an echo.
+pub fn ledger_put(tx: &Transaction<'_>, keys: &[String]) -> rusqlite::Result<()> {
+    let mut put =
+        tx.prepare_cached("INSERT OR REPLACE INTO sync_ledger (key, at_ms) VALUES (?1, ?2)")?;
+    let now = now_ms();
+    for k in keys {
+        put.execute(params![k, now])?;
+    }
+    Ok(())
+}
+
+/// Whether the relay wrote `key` at or after `since_ms`.
+pub fn ledger_has(conn: &Connection, key: &str, since_ms: i64) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM sync_ledger WHERE key = ?1 AND at_ms >= ?2",
+        params![key, since_ms],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|r| r.is_some())
+}
+
+/// A cursor's value.
+pub fn cursor(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT value FROM sync_cursor WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Sets a cursor.
+pub fn set_cursor(tx: &Transaction<'_>, name: &str, value: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO sync_cursor (name, value) VALUES (?1, ?2)",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+/// One direction's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DirectionCounts {
+    /// Events received (echoes included).
+    pub received: u64,
+    /// Applied (old → new) or delivered (new → old).
+    pub applied: u64,
+    /// Refused for good.
+    pub failed: u64,
+    /// Dropped as echoes of the relay's own writes.
+    pub dropped_as_echo: u64,
+    /// Found by reconciliation (callbacks that never came).
+    pub recovered: u64,
+    /// Waiting (the outbox depth for new → old).
+    pub pending: u64,
+    /// Skipped by an operator.
+    pub skipped: u64,
+    /// Receive-to-applied lag of the last 1000 applied events, milliseconds: p50.
+    pub lag_p50_ms: Option<i64>,
+    /// … and p99.
+    pub lag_p99_ms: Option<i64>,
+}
+
+/// The figures of `direction`.
+pub fn counts(conn: &Connection, direction: Direction) -> rusqlite::Result<DirectionCounts> {
+    let mut c = DirectionCounts::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT state, COUNT(*), SUM(origin = 'reconcile') FROM sync_event WHERE direction = ?1 GROUP BY state",
+    )?;
+    let rows = stmt.query_map([direction.code()], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, u64>(1)?,
+            r.get::<_, Option<u64>>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (state, n, recovered) = row?;
+        c.received += n;
+        c.recovered += recovered.unwrap_or(0);
+        match state {
+            0 => c.pending = n,
+            1 => c.applied = n,
+            2 => c.failed = n,
+            3 => c.dropped_as_echo = n,
+            _ => c.skipped += n,
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT done_ms - received_ms FROM sync_event WHERE direction = ?1 AND state = 1
+         ORDER BY seq DESC LIMIT 1000",
+    )?;
+    let mut lags: Vec<i64> = stmt
+        .query_map([direction.code()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    lags.sort_unstable();
+    c.lag_p50_ms = percentile(&lags, 0.50);
+    c.lag_p99_ms = percentile(&lags, 0.99);
+    Ok(c)
+}
+
+/// The `q` quantile of sorted values (nearest rank).
+pub fn percentile(sorted: &[i64], q: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+/// One failed sync event, for the operator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedEvent {
+    /// Which way.
+    pub direction: Direction,
+    /// The event id.
+    pub event_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// The API.
+    pub api: String,
+    /// The code.
+    pub code: Option<i64>,
+    /// What was said.
+    pub info: String,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// Failed events, oldest first, at most `limit`.
+pub fn failed_events(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<FailedEvent>> {
+    let mut stmt = conn.prepare(
+        "SELECT direction, event_id, kind, COALESCE(api, ''), code, info, attempts FROM sync_event
+         WHERE state = 2 ORDER BY seq LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(FailedEvent {
+            direction: if r.get::<_, i64>(0)? == 0 {
+                Direction::OldToNew
+            } else {
+                Direction::NewToOld
+            },
+            event_id: r.get(1)?,
+            kind: r.get(2)?,
+            api: r.get(3)?,
+            code: r.get(4)?,
+            info: r.get(5)?,
+            attempts: r.get(6)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Failed events go back to pending (`retry`) or to skipped; returns how many moved.
+pub fn move_failed(conn: &Connection, to: EventState) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE sync_event SET state = ?1, done_ms = CASE WHEN ?1 = 0 THEN NULL ELSE done_ms END
+         WHERE state = 2",
+        [to.code()],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::event::EventKind;
+    use serde_json::json;
+
+    fn event(id: &str) -> SyncEvent {
+        SyncEvent {
+            event_id: id.into(),
+            kind: EventKind::C2cMessage,
+            at: 1,
+            record: json!({"id": id, "from": "a", "to": "b", "sent_at": 1, "body": []}),
+        }
+    }
+
+    fn new(id: &str, state: EventState) -> NewEvent {
+        NewEvent {
+            direction: Direction::OldToNew,
+            event: event(id),
+            origin: "ingest",
+            state,
+            info: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_event_is_kept_once_and_counted_by_its_fate() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        let fresh = insert_events(
+            &tx,
+            &[
+                new("e1", EventState::Pending),
+                new("e2", EventState::Pending),
+                new("e1", EventState::Pending),
+                new("e3", EventState::Echo),
+            ],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(fresh, [true, true, false, true]);
+        let p = pending(&conn, Direction::OldToNew, 10).unwrap();
+        assert_eq!(
+            p.iter()
+                .map(|e| e.event.event_id.as_str())
+                .collect::<Vec<_>>(),
+            ["e1", "e2"]
+        );
+        assert_eq!(p[0].scope, "c2c:a\u{1f}b");
+        let tx = conn.transaction().unwrap();
+        settle(
+            &tx,
+            &[
+                Settle {
+                    seq: p[0].seq,
+                    state: EventState::Done,
+                    api: None,
+                    code: None,
+                    info: String::new(),
+                },
+                Settle {
+                    seq: p[1].seq,
+                    state: EventState::Failed,
+                    api: Some("importmsg".into()),
+                    code: Some(90001),
+                    info: "bad".into(),
+                },
+            ],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let c = counts(&conn, Direction::OldToNew).unwrap();
+        assert_eq!(
+            (
+                c.received,
+                c.applied,
+                c.failed,
+                c.dropped_as_echo,
+                c.pending
+            ),
+            (3, 1, 1, 1, 0)
+        );
+        assert!(c.lag_p50_ms.is_some());
+        assert_eq!(failed_events(&conn, 10).unwrap()[0].code, Some(90001));
+        assert_eq!(move_failed(&conn, EventState::Pending).unwrap(), 1);
+        assert_eq!(pending(&conn, Direction::OldToNew, 10).unwrap().len(), 1);
+        assert_eq!(
+            counts(&conn, Direction::NewToOld).unwrap(),
+            DirectionCounts::default()
+        );
+    }
+
+    #[test]
+    fn the_ledger_remembers_within_its_window_and_percentiles_are_nearest_rank() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        ledger_put(&tx, &["group:g1:create".into()]).unwrap();
+        set_cursor(&tx, "file", "42").unwrap();
+        tx.commit().unwrap();
+        assert!(ledger_has(&conn, "group:g1:create", 0).unwrap());
+        assert!(!ledger_has(&conn, "group:g1:create", i64::MAX).unwrap());
+        assert!(!ledger_has(&conn, "other", 0).unwrap());
+        assert_eq!(cursor(&conn, "file").unwrap().as_deref(), Some("42"));
+        let v: Vec<i64> = (1..=100).collect();
+        assert_eq!(
+            (percentile(&v, 0.5), percentile(&v, 0.99)),
+            (Some(50), Some(99))
+        );
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}
