@@ -1,5 +1,6 @@
 //! Two-way sync during coexistence: events from the old system applied to Tencent IM, and
 //! Tencent's callbacks delivered to the old system, each persisted before it is acknowledged.
 
+pub mod elements;
 pub mod event;
 pub mod journal;
