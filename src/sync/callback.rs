@@ -1,0 +1,770 @@
+//! Tencent IM's "after" callbacks (§5), checked and turned into sync events for the old system.
+//!
+//! Pure functions, no I/O: [`check_query`] authenticates a request by its query string (§5.1:
+//! `SdkAppid`, `Sign`, `RequestTime`), and [`translate`] turns one of the seven bodies of §5.2
+//! into events in export-format shape, marking the relay's own writes as echoes (§4.8).
+//! Event ids are deterministic, so a callback sent twice, or a message that reconciliation
+//! finds again ([`c2c_event_from_roam`], [`group_event_from_rsp`]), is delivered once.
+
+use super::elements::export_body;
+use super::event::{EventKind, SyncEvent};
+use crate::tim::wire::c2c::RoamMsg;
+use crate::tim::wire::group_read::RspMsg;
+use crate::tim::wire::MsgElement;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// What a callback must carry to be believed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackAuth {
+    /// This app's SDKAppID.
+    pub sdkappid: u64,
+    /// The callback token set in the console ("回调鉴权").
+    pub token: String,
+    /// Seconds `RequestTime` may differ from now.
+    pub max_skew_secs: u64,
+}
+
+/// Why a callback is refused. Never names the token or the expected `Sign`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// No `SdkAppid` in the query.
+    #[error("the callback has no SdkAppid in its query string")]
+    MissingAppId,
+    /// Another app's callback.
+    #[error("the callback's SdkAppid {got:?} is not this app's ({want})")]
+    WrongAppId {
+        /// What the query said (cut to 64 characters).
+        got: String,
+        /// This app.
+        want: u64,
+    },
+    /// `Sign` or `RequestTime` is absent.
+    #[error("the callback has no {0} in its query string: enable callback authentication with a token in the IM console")]
+    MissingAuth(&'static str),
+    /// `Sign` is not SHA-256(token + RequestTime).
+    #[error("the callback's Sign does not match the configured token and its RequestTime")]
+    BadSign,
+    /// `RequestTime` is too far from now.
+    #[error("the callback's RequestTime {request_time} is {off} s from now, more than the {max_skew} s allowed")]
+    Stale {
+        /// What the query said (unix seconds).
+        request_time: i64,
+        /// How far off, seconds.
+        off: u64,
+        /// The allowed skew.
+        max_skew: u64,
+    },
+    /// The body or a field cannot be read.
+    #[error("the callback's {field} {why}")]
+    Malformed {
+        /// Which field (`body`, `GroupId`, …).
+        field: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Not one of the seven callbacks this relay handles.
+    #[error("callback command {0:?} is not one this relay handles")]
+    UnknownCommand(String),
+}
+
+/// At most `n` characters of something the sender chose, for a message.
+fn cut(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+fn malformed(field: &str, why: impl Into<String>) -> Rejection {
+    Rejection::Malformed {
+        field: field.into(),
+        why: why.into(),
+    }
+}
+
+/// Checks the query string of §5.1: the app, then `Sign` = lowercase hex SHA-256(token +
+/// RequestTime) compared in constant time, then `RequestTime` within `max_skew_secs` of
+/// `now_secs`.
+pub fn check_query(
+    query: &HashMap<String, String>,
+    auth: &CallbackAuth,
+    now_secs: i64,
+) -> Result<(), Rejection> {
+    let app = query.get("SdkAppid").ok_or(Rejection::MissingAppId)?;
+    if app.trim().parse::<u64>().ok() != Some(auth.sdkappid) {
+        return Err(Rejection::WrongAppId {
+            got: cut(app, 64),
+            want: auth.sdkappid,
+        });
+    }
+    let sign = query.get("Sign").ok_or(Rejection::MissingAuth("Sign"))?;
+    let time_text = query
+        .get("RequestTime")
+        .ok_or(Rejection::MissingAuth("RequestTime"))?;
+    let request_time: u64 = time_text
+        .trim()
+        .parse()
+        .map_err(|_| malformed("RequestTime", "is not unix seconds"))?;
+    let expected = crate::sim::callbacks::sign(&auth.token, request_time);
+    if !same_bytes(expected.as_bytes(), sign.to_ascii_lowercase().as_bytes()) {
+        return Err(Rejection::BadSign);
+    }
+    let request_time =
+        i64::try_from(request_time).map_err(|_| malformed("RequestTime", "is not unix seconds"))?;
+    let off = now_secs.abs_diff(request_time);
+    if off > auth.max_skew_secs {
+        return Err(Rejection::Stale {
+            request_time,
+            off,
+            max_skew: auth.max_skew_secs,
+        });
+    }
+    Ok(())
+}
+
+/// Equal bytes, in time that depends only on the lengths (no early exit on the first
+/// difference, so a forger learns nothing from timing).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    for (x, y) in a.iter().zip(b) {
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+/// What one callback becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Translated {
+    /// An event for the old system.
+    Event(SyncEvent),
+    /// An event caused by the relay's own write, with what identified it: kept, not delivered.
+    Echo(SyncEvent, String),
+    /// Nothing to deliver, and why (a failed send, a change the export does not carry).
+    Ignored(String),
+}
+
+/// The answer Tencent expects to every callback.
+pub fn ok_answer() -> Value {
+    json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""})
+}
+
+/// The seven callback commands [`translate`] handles.
+pub const COMMANDS: [&str; 7] = [
+    "C2C.CallbackAfterSendMsg",
+    "Group.CallbackAfterSendMsg",
+    "Group.CallbackAfterCreateGroup",
+    "Group.CallbackAfterGroupInfoChanged",
+    "Group.CallbackAfterNewMemberJoin",
+    "Group.CallbackAfterMemberExit",
+    "Group.CallbackAfterGroupDestroyed",
+];
+
+/// Turns the callback `command` with `body` into events in export-format shape. Group ids are
+/// given to the old system as `old_group_id(tencent_group_id)`. A callback whose
+/// `Operator_Account` is `relay_admin` and whose query says `OptPlatform=RESTAPI` is an
+/// [`Translated::Echo`]; a message whose `SendMsgResult` is not 0 is [`Translated::Ignored`].
+pub fn translate(
+    command: &str,
+    query: &HashMap<String, String>,
+    body: &Value,
+    relay_admin: &str,
+    old_group_id: &dyn Fn(&str) -> String,
+) -> Result<Vec<Translated>, Rejection> {
+    if !COMMANDS.contains(&command) {
+        return Err(Rejection::UnknownCommand(cut(command, 80)));
+    }
+    let b = Body(
+        body.as_object()
+            .ok_or_else(|| malformed("body", "is not a JSON object"))?,
+    );
+    if let Some(inner) = b.opt_str("CallbackCommand")? {
+        if inner != command {
+            return Err(malformed(
+                "CallbackCommand",
+                format!("{:?} in the body differs from the query's", cut(inner, 80)),
+            ));
+        }
+    }
+    if command == "C2C.CallbackAfterSendMsg" {
+        // C2C callbacks carry no Operator_Account: the relay writes one-to-one messages so
+        // that none come back (importmsg, or ForbidCallbackControl), so none is an echo.
+        return Ok(vec![c2c_message(&b)?]);
+    }
+    let group_id = b.str("GroupId")?;
+    let old = old_group_id(group_id);
+    let echo = b.opt_str("Operator_Account")?.and_then(|op| {
+        let rest = query.get("OptPlatform").map(String::as_str) == Some("RESTAPI");
+        (rest && !relay_admin.is_empty() && op == relay_admin).then(|| {
+            format!("Operator_Account {op} with OptPlatform RESTAPI: the relay's own write")
+        })
+    });
+    let ms = || event_time_ms(&b, query);
+    let events = match command {
+        "Group.CallbackAfterSendMsg" => {
+            if let Some(why) = failed_send(&b)? {
+                return Ok(vec![Translated::Ignored(why)]);
+            }
+            let msg = RspMsg {
+                From_Account: b.str("From_Account")?.into(),
+                IsPlaceMsg: 0,
+                MsgPriority: None,
+                MsgRandom: b.u32("Random")?,
+                MsgSeq: b.u64("MsgSeq")?,
+                MsgTimeStamp: b.i64("MsgTime")?,
+                MsgBody: b.msg_body()?,
+            };
+            let mut e = group_event_from_rsp(group_id, &old, &msg);
+            if let Some(c) = b.opt_str("CloudCustomData")? {
+                e.record["custom_data"] = json!(c);
+            }
+            vec![e]
+        }
+        "Group.CallbackAfterCreateGroup" => vec![group_created(&b, group_id, &old, ms()?)?],
+        "Group.CallbackAfterGroupInfoChanged" => match group_updated(&b, group_id, &old, ms()?)? {
+            Some(e) => vec![e],
+            None => {
+                let why = "no field the export carries changed";
+                return Ok(vec![Translated::Ignored(why.into())]);
+            }
+        },
+        "Group.CallbackAfterNewMemberJoin" => members(&b, group_id, &old, ms()?, true)?,
+        "Group.CallbackAfterMemberExit" => members(&b, group_id, &old, ms()?, false)?,
+        _ => vec![event(
+            format!("tim-gdestroy-{group_id}"),
+            EventKind::GroupDestroyed,
+            ms()?.div_euclid(1000),
+            json!({"id": old}),
+        )],
+    };
+    if events.is_empty() {
+        return Ok(vec![Translated::Ignored("no member listed".into())]);
+    }
+    Ok(events
+        .into_iter()
+        .map(|e| match &echo {
+            Some(why) => Translated::Echo(e, why.clone()),
+            None => Translated::Event(e),
+        })
+        .collect())
+}
+
+fn event(event_id: String, kind: EventKind, at: i64, record: Value) -> SyncEvent {
+    SyncEvent {
+        event_id,
+        kind,
+        at,
+        record,
+    }
+}
+
+/// The `c2c_message` event a reconciliation read (`admin_getroammsg`) finds: the same id and
+/// record as `C2C.CallbackAfterSendMsg` for that message.
+pub fn c2c_event_from_roam(msg: &RoamMsg) -> SyncEvent {
+    let id = format!("tim-c2c-{}", msg.MsgKey);
+    let mut record = json!({"id": id, "from": msg.From_Account, "to": msg.To_Account,
+        "sent_at": msg.MsgTimeStamp, "seq": msg.MsgSeq, "random": msg.MsgRandom,
+        "body": export_body(&msg.MsgBody)});
+    if let Some(c) = &msg.CloudCustomData {
+        record["custom_data"] = json!(c);
+    }
+    event(id, EventKind::C2cMessage, msg.MsgTimeStamp, record)
+}
+
+/// The `group_message` event a reconciliation read (`group_msg_get_simple`) finds: the same
+/// id and record as `Group.CallbackAfterSendMsg` for that message. (That read returns no
+/// `CloudCustomData`, so only a callback can carry `custom_data`.)
+pub fn group_event_from_rsp(group_id: &str, old_group_id: &str, msg: &RspMsg) -> SyncEvent {
+    let id = format!("tim-gmsg-{group_id}-{}", msg.MsgSeq);
+    let record = json!({"id": id, "group": old_group_id, "from": msg.From_Account,
+        "sent_at": msg.MsgTimeStamp, "random": msg.MsgRandom, "body": export_body(&msg.MsgBody)});
+    event(id, EventKind::GroupMessage, msg.MsgTimeStamp, record)
+}
+
+/// A callback body, read field by field with errors that name the field.
+struct Body<'a>(&'a Map<String, Value>);
+
+impl<'a> Body<'a> {
+    fn opt_str(&self, name: &str) -> Result<Option<&'a str>, Rejection> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(malformed(name, "is not a string")),
+        }
+    }
+
+    fn str(&self, name: &str) -> Result<&'a str, Rejection> {
+        match self.opt_str(name)? {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(malformed(name, "is missing")),
+        }
+    }
+
+    /// An integer, also when written as a string.
+    fn opt_i64(&self, name: &str) -> Result<Option<i64>, Rejection> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| malformed(name, "is not an integer")),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| malformed(name, "is not an integer")),
+            Some(_) => Err(malformed(name, "is not an integer")),
+        }
+    }
+
+    fn i64(&self, name: &str) -> Result<i64, Rejection> {
+        self.opt_i64(name)?
+            .ok_or_else(|| malformed(name, "is missing"))
+    }
+
+    fn u64(&self, name: &str) -> Result<u64, Rejection> {
+        u64::try_from(self.i64(name)?).map_err(|_| malformed(name, "is negative"))
+    }
+
+    fn u32(&self, name: &str) -> Result<u32, Rejection> {
+        u32::try_from(self.i64(name)?).map_err(|_| malformed(name, "is not a u32"))
+    }
+
+    fn msg_body(&self) -> Result<Vec<MsgElement>, Rejection> {
+        let v = self.0.get("MsgBody").cloned().unwrap_or(json!([]));
+        serde_json::from_value(v).map_err(|e| malformed("MsgBody", format!("is not elements: {e}")))
+    }
+
+    /// The `Member_Account`s of a member list (absent: none).
+    fn accounts(&self, name: &str) -> Result<Vec<&'a str>, Rejection> {
+        let Some(list) = self.0.get(name) else {
+            return Ok(Vec::new());
+        };
+        let list = list
+            .as_array()
+            .ok_or_else(|| malformed(name, "is not a list"))?;
+        list.iter()
+            .map(|m| {
+                m.get("Member_Account")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| malformed(name, "has an entry without Member_Account"))
+            })
+            .collect()
+    }
+}
+
+/// `EventTime` in milliseconds (a JSON integer or a string); without one, `RequestTime`.
+fn event_time_ms(b: &Body<'_>, query: &HashMap<String, String>) -> Result<i64, Rejection> {
+    if let Some(ms) = b.opt_i64("EventTime")? {
+        return Ok(ms);
+    }
+    query
+        .get("RequestTime")
+        .and_then(|t| t.trim().parse::<i64>().ok())
+        .map(|s| s.saturating_mul(1000))
+        .ok_or_else(|| malformed("EventTime", "is missing"))
+}
+
+/// Why a message callback reports a send that failed, if it does.
+fn failed_send(b: &Body<'_>) -> Result<Option<String>, Rejection> {
+    Ok(match b.opt_i64("SendMsgResult")? {
+        Some(code) if code != 0 => Some(format!(
+            "the send failed (SendMsgResult {code}: {})",
+            cut(b.opt_str("ErrorInfo")?.unwrap_or(""), 200)
+        )),
+        _ => None,
+    })
+}
+
+fn c2c_message(b: &Body<'_>) -> Result<Translated, Rejection> {
+    if let Some(why) = failed_send(b)? {
+        return Ok(Translated::Ignored(why));
+    }
+    let (seq, random, time) = (b.u32("MsgSeq")?, b.u32("MsgRandom")?, b.i64("MsgTime")?);
+    let msg = RoamMsg {
+        From_Account: b.str("From_Account")?.into(),
+        To_Account: b.str("To_Account")?.into(),
+        MsgSeq: seq,
+        MsgRandom: random,
+        MsgTimeStamp: time,
+        MsgFlagBits: 0,
+        MsgKey: match b.opt_str("MsgKey")? {
+            Some(k) if !k.is_empty() => k.into(),
+            _ => format!("{seq}_{random}_{time}"),
+        },
+        MsgBody: b.msg_body()?,
+        CloudCustomData: b.opt_str("CloudCustomData")?.map(String::from),
+    };
+    Ok(Translated::Event(c2c_event_from_roam(&msg)))
+}
+
+/// The export's name of a Tencent group `Type`.
+fn export_group_type(tim: &str) -> String {
+    match tim {
+        "Private" | "Work" => "private".into(),
+        "Public" => "public".into(),
+        "ChatRoom" | "Meeting" => "chatroom".into(),
+        "Community" => "community".into(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+/// `UserDefinedDataList` as the export's `custom` object (`None` when absent).
+fn custom_data(b: &Body<'_>) -> Result<Option<Map<String, Value>>, Rejection> {
+    let Some(list) = b.0.get("UserDefinedDataList") else {
+        return Ok(None);
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| malformed("UserDefinedDataList", "is not a list"))?;
+    let mut out = Map::new();
+    for kv in list {
+        let key = kv.get("Key").and_then(Value::as_str);
+        let value = kv.get("Value").and_then(Value::as_str);
+        let (Some(k), Some(v)) = (key, value) else {
+            return Err(malformed(
+                "UserDefinedDataList",
+                "has an entry without a string Key and Value",
+            ));
+        };
+        out.insert(k.into(), json!(v));
+    }
+    Ok(Some(out))
+}
+
+fn group_created(b: &Body<'_>, group_id: &str, old: &str, ms: i64) -> Result<SyncEvent, Rejection> {
+    let at = ms.div_euclid(1000);
+    let kind = export_group_type(b.opt_str("Type")?.unwrap_or(""));
+    let name = b.opt_str("Name")?.unwrap_or("");
+    let mut record = json!({"id": old, "type": kind, "name": name, "created_at": at});
+    if let Some(owner) = b.opt_str("Owner_Account")?.filter(|o| !o.is_empty()) {
+        record["owner"] = json!(owner);
+    }
+    if let Some(custom) = custom_data(b)?.filter(|c| !c.is_empty()) {
+        record["custom"] = Value::Object(custom);
+    }
+    let id = format!("tim-gcreate-{group_id}");
+    Ok(event(id, EventKind::GroupCreated, at, record))
+}
+
+/// `group_updated` with only the changed fields; `None` when none the export carries changed.
+fn group_updated(
+    b: &Body<'_>,
+    group_id: &str,
+    old: &str,
+    ms: i64,
+) -> Result<Option<SyncEvent>, Rejection> {
+    let mut record = Map::new();
+    for (tim, export) in [
+        ("Name", "name"),
+        ("Introduction", "introduction"),
+        ("Notification", "notification"),
+        ("FaceUrl", "avatar_url"),
+    ] {
+        if let Some(v) = b.opt_str(tim)? {
+            record.insert(export.into(), json!(v));
+        }
+    }
+    if let Some(custom) = custom_data(b)?.filter(|c| !c.is_empty()) {
+        record.insert("custom".into(), Value::Object(custom));
+    }
+    if record.is_empty() {
+        return Ok(None);
+    }
+    record.insert("id".into(), json!(old));
+    let id = format!("tim-gupd-{group_id}-{ms}");
+    let at = ms.div_euclid(1000);
+    Ok(Some(event(
+        id,
+        EventKind::GroupUpdated,
+        at,
+        Value::Object(record),
+    )))
+}
+
+/// One `member_joined` (or `member_left`) per member listed.
+fn members(
+    b: &Body<'_>,
+    group_id: &str,
+    old: &str,
+    ms: i64,
+    joined: bool,
+) -> Result<Vec<SyncEvent>, Rejection> {
+    let at = ms.div_euclid(1000);
+    let list = if joined {
+        "NewMemberList"
+    } else {
+        "ExitMemberList"
+    };
+    let one = |member: &str| {
+        if joined {
+            let id = format!("tim-join-{group_id}-{member}-{ms}");
+            let record = json!({"group": old, "member": member, "joined_at": at});
+            event(id, EventKind::MemberJoined, at, record)
+        } else {
+            let id = format!("tim-exit-{group_id}-{member}-{ms}");
+            let record = json!({"group": old, "member": member});
+            event(id, EventKind::MemberLeft, at, record)
+        }
+    };
+    Ok(b.accounts(list)?.into_iter().map(one).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIGN: &str = "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061";
+    const T: i64 = 1669872112;
+
+    /// A query of these pairs; a value of "-" leaves the parameter out.
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let set = pairs.iter().filter(|(_, v)| *v != "-");
+        set.map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_documented_sign_passes_and_forgeries_stale_times_and_other_apps_fail() {
+        let auth = CallbackAuth {
+            sdkappid: 1400000001,
+            token: "xxxxyyyy".into(),
+            max_skew_secs: 300,
+        };
+        let check = |app: &str, sign: &str, time: &str, now: i64| {
+            let query = q(&[("SdkAppid", app), ("Sign", sign), ("RequestTime", time)]);
+            check_query(&query, &auth, now)
+        };
+        let (app, t) = ("1400000001", "1669872112");
+        assert_eq!(check(app, SIGN, t, T + 10), Ok(()));
+        assert_eq!(check(app, &SIGN.to_uppercase(), t, T - 300), Ok(()));
+        let forged = format!("{}0", &SIGN[..63]);
+        for (sign, time) in [(forged.as_str(), t), (SIGN, "1669872113"), ("", t)] {
+            assert_eq!(check(app, sign, time, T), Err(Rejection::BadSign));
+        }
+        let stale = check(app, SIGN, t, T + 301).unwrap_err();
+        let want = Rejection::Stale {
+            request_time: T,
+            off: 301,
+            max_skew: 300,
+        };
+        assert_eq!(stale, want);
+        assert!(check(app, SIGN, t, T - 301).is_err());
+        let wrong = check("1400000002", SIGN, t, T).unwrap_err();
+        assert!(matches!(
+            wrong,
+            Rejection::WrongAppId {
+                want: 1400000001,
+                ..
+            }
+        ));
+        assert_eq!(check("-", SIGN, t, T), Err(Rejection::MissingAppId));
+        assert_eq!(check(app, "-", t, T), Err(Rejection::MissingAuth("Sign")));
+        let no_time = check(app, SIGN, "-", T);
+        assert_eq!(no_time, Err(Rejection::MissingAuth("RequestTime")));
+        let bad = check(app, SIGN, "soon", T);
+        assert!(matches!(bad, Err(Rejection::Malformed { .. })));
+        for r in [Rejection::BadSign, wrong, stale] {
+            let text = r.to_string();
+            assert!(!text.contains("xxxxyyyy") && !text.contains(SIGN), "{text}");
+        }
+    }
+
+    fn run(command: &str, platform: &str, body: &str) -> Result<Vec<Translated>, Rejection> {
+        let query = q(&[("OptPlatform", platform), ("RequestTime", "1670574414")]);
+        let body: Value = serde_json::from_str(body).unwrap();
+        translate(command, &query, &body, "relay", &|g| format!("old:{g}"))
+    }
+
+    fn events(command: &str, body: &str) -> Value {
+        let out = run(command, "Android", body).unwrap();
+        let events: Vec<_> = (out.into_iter())
+            .map(|t| match t {
+                Translated::Event(e) => e,
+                other => panic!("not an event: {other:?}"),
+            })
+            .collect();
+        serde_json::to_value(events).unwrap()
+    }
+
+    /// The example bodies of §5.2 (EventTime sometimes a string, as the docs show it).
+    const C2C: &str = r#"{"CallbackCommand": "C2C.CallbackAfterSendMsg", "From_Account": "jared", "To_Account": "Jonh",
+ "MsgSeq": 48374, "MsgRandom": 2837546, "MsgTime": 1557481126,
+ "MsgKey": "48374_2837546_1557481126", "MsgId": "144115233406643804-1727580296-4026038328",
+ "OnlineOnlyFlag": 1, "SendMsgResult": 0, "ErrorInfo": "send msg succeed", "UnreadMsgNum": 7,
+ "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "red packet"}}],
+ "CloudCustomData": "your cloud custom data", "EventTime": 1670574414123}"#;
+    const GROUP_MSG: &str = r#"{"CallbackCommand": "Group.CallbackAfterSendMsg", "GroupId": "@TGS#2J4SZEAEL", "Type": "Public",
+ "From_Account": "jared", "Operator_Account": "admin", "Random": 123456, "MsgSeq": 123,
+ "MsgId": "144115233406643804-1727580296-4026038328", "MsgTime": 1490686222, "OnlineOnlyFlag": 1,
+ "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "red packet"}}],
+ "CloudCustomData": "your cloud custom data", "EventTime": 1670574414123,
+ "GroupAtInfo": [{"GroupAtAllFlag": 1}, {"GroupAtAllFlag": 0, "GroupAt_Account": "brennan"}]}"#;
+    const CREATE: &str = r#"{"CallbackCommand": "Group.CallbackAfterCreateGroup", "GroupId": "@TGS#2J4SZEAEL",
+ "Operator_Account": "group_root", "Owner_Account": "leckie", "Type": "Public",
+ "Name": "MyFirstGroup", "MemberList": [{"Member_Account": "bob"}, {"Member_Account": "peter"}],
+ "UserDefinedDataList": [{"Key": "UserDefined1", "Value": "hello"}], "EventTime": 1670574414123}"#;
+    const DESTROY: &str = r#"{"CallbackCommand": "Group.CallbackAfterGroupDestroyed", "GroupId": "@TGS#2J4SZEAEL",
+ "Type": "Public", "Owner_Account": "leckie", "Name": "MyFirstGroup",
+ "MemberList": [{"Member_Account": "leckie"}, {"Member_Account": "peter"}], "EventTime": 1670574414123}"#;
+    const INFO: &str = r#"{"CallbackCommand": "Group.CallbackAfterGroupInfoChanged", "GroupId": "@TGS#2J4SZEAEL",
+ "Type": "Public", "Operator_Account": "leckie", "Notification": "NewNotification",
+ "EventTime": "1670574414123"}"#;
+    const JOIN: &str = r#"{"CallbackCommand": "Group.CallbackAfterNewMemberJoin", "GroupId": "@TGS#2J4SZEAEL",
+ "Type": "Public", "JoinType": "Apply", "Operator_Account": "leckie",
+ "NewMemberList": [{"Member_Account": "jared"}, {"Member_Account": "tommy"}], "EventTime": 1670574414123}"#;
+    const EXIT: &str = r#"{"CallbackCommand": "Group.CallbackAfterMemberExit", "GroupId": "@TGS#2J4SZEAEL",
+ "Type": "Public", "ExitType": "Kicked", "Operator_Account": "leckie",
+ "ExitMemberList": [{"Member_Account": "jared"}, {"Member_Account": "tommy"}], "EventTime": "1670574414123"}"#;
+
+    #[test]
+    fn the_seven_documented_callbacks_become_export_records() {
+        let (g, t) = ("old:@TGS#2J4SZEAEL", 1670574414);
+        let text = json!([{"type": "text", "text": "red packet"}]);
+        let cases = [
+            (
+                COMMANDS[0],
+                C2C,
+                json!([{"event_id": "tim-c2c-48374_2837546_1557481126",
+                "kind": "c2c_message", "at": 1557481126, "record": {
+                "id": "tim-c2c-48374_2837546_1557481126", "from": "jared", "to": "Jonh",
+                "sent_at": 1557481126, "seq": 48374, "random": 2837546, "body": text,
+                "custom_data": "your cloud custom data"}}]),
+            ),
+            (
+                COMMANDS[1],
+                GROUP_MSG,
+                json!([{"event_id": "tim-gmsg-@TGS#2J4SZEAEL-123",
+                "kind": "group_message", "at": 1490686222, "record": {
+                "id": "tim-gmsg-@TGS#2J4SZEAEL-123", "group": g, "from": "jared",
+                "sent_at": 1490686222, "random": 123456, "body": text,
+                "custom_data": "your cloud custom data"}}]),
+            ),
+            (
+                COMMANDS[2],
+                CREATE,
+                json!([{"event_id": "tim-gcreate-@TGS#2J4SZEAEL",
+                "kind": "group_created", "at": t, "record": {"id": g, "type": "public",
+                "name": "MyFirstGroup", "owner": "leckie", "created_at": t,
+                "custom": {"UserDefined1": "hello"}}}]),
+            ),
+            (
+                COMMANDS[3],
+                INFO,
+                json!([{"event_id": "tim-gupd-@TGS#2J4SZEAEL-1670574414123",
+                "kind": "group_updated", "at": t,
+                "record": {"id": g, "notification": "NewNotification"}}]),
+            ),
+            (
+                COMMANDS[4],
+                JOIN,
+                json!(["jared", "tommy"].map(|m| json!({
+                "event_id": format!("tim-join-@TGS#2J4SZEAEL-{m}-1670574414123"),
+                "kind": "member_joined", "at": t,
+                "record": {"group": g, "member": m, "joined_at": t}}))),
+            ),
+            (
+                COMMANDS[5],
+                EXIT,
+                json!(["jared", "tommy"].map(|m| json!({
+                "event_id": format!("tim-exit-@TGS#2J4SZEAEL-{m}-1670574414123"),
+                "kind": "member_left", "at": t, "record": {"group": g, "member": m}}))),
+            ),
+            (
+                COMMANDS[6],
+                DESTROY,
+                json!([{"event_id": "tim-gdestroy-@TGS#2J4SZEAEL",
+                "kind": "group_destroyed", "at": t, "record": {"id": g}}]),
+            ),
+        ];
+        for (command, body, want) in cases {
+            assert_eq!(events(command, body), want, "{command}");
+        }
+        let int_time = INFO.replace("\"1670574414123\"", "1670574414123");
+        assert_eq!(events(COMMANDS[3], &int_time), events(COMMANDS[3], INFO));
+        let face = INFO.replace(
+            "Notification\": \"NewNotification",
+            "FaceUrl\": \"https://f",
+        );
+        assert_eq!(
+            events(COMMANDS[3], &face)[0]["record"]["avatar_url"],
+            "https://f"
+        );
+        let shut_up = r#"{"GroupId": "g", "ShutUpAllMember": "On", "EventTime": 1}"#;
+        assert!(matches!(
+            run(COMMANDS[3], "Web", shut_up).unwrap()[0],
+            Translated::Ignored(_)
+        ));
+    }
+
+    #[test]
+    fn reconciliation_reads_give_the_callbacks_own_events() {
+        let roam: RoamMsg =
+            serde_json::from_value(json!({"From_Account": "jared", "To_Account": "Jonh",
+            "MsgSeq": 48374, "MsgRandom": 2837546, "MsgTimeStamp": 1557481126,
+            "MsgKey": "48374_2837546_1557481126", "CloudCustomData": "your cloud custom data",
+            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "red packet"}}]}))
+            .unwrap();
+        let from_roam = serde_json::to_value([c2c_event_from_roam(&roam)]).unwrap();
+        assert_eq!(from_roam, events(COMMANDS[0], C2C));
+        let rsp: RspMsg =
+            serde_json::from_value(json!({"From_Account": "jared", "MsgRandom": 123456,
+            "MsgSeq": 123, "MsgTimeStamp": 1490686222,
+            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "red packet"}}]}))
+            .unwrap();
+        let from_rsp = group_event_from_rsp("@TGS#2J4SZEAEL", "old:@TGS#2J4SZEAEL", &rsp);
+        let no_custom = GROUP_MSG.replace("\"CloudCustomData\"", "\"Unused\"");
+        let callback = events(COMMANDS[1], &no_custom);
+        assert_eq!(serde_json::to_value([from_rsp]).unwrap(), callback);
+    }
+
+    #[test]
+    fn the_relays_own_rest_writes_are_echoes_and_bad_input_is_refused() {
+        let exit = EXIT.replace("\"leckie\"", "\"relay\"");
+        let out = run(COMMANDS[5], "RESTAPI", &exit).unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|t| matches!(t, Translated::Echo(e, why)
+            if e.kind == EventKind::MemberLeft && why.contains("relay"))));
+        // The relay's account from a client, or another admin through REST, is no echo.
+        assert!(matches!(
+            run(COMMANDS[5], "Web", &exit).unwrap()[0],
+            Translated::Event(_)
+        ));
+        assert!(matches!(
+            run(COMMANDS[1], "RESTAPI", GROUP_MSG).unwrap()[0],
+            Translated::Event(_)
+        ));
+        let own_msg = GROUP_MSG.replace("\"admin\"", "\"relay\"");
+        assert!(matches!(
+            run(COMMANDS[1], "RESTAPI", &own_msg).unwrap()[0],
+            Translated::Echo(..)
+        ));
+        // C2C callbacks name no operator: never echoes.
+        assert!(matches!(
+            run(COMMANDS[0], "RESTAPI", C2C).unwrap()[0],
+            Translated::Event(_)
+        ));
+        for (command, body) in [(COMMANDS[0], C2C), (COMMANDS[1], GROUP_MSG)] {
+            let failed = body.replace("\"MsgBody\"", "\"SendMsgResult\": 10017, \"MsgBody\"");
+            let failed = failed.replace("\"SendMsgResult\": 0,", "");
+            assert!(matches!(
+                run(command, "Web", &failed).unwrap()[0],
+                Translated::Ignored(_)
+            ));
+        }
+        let unknown = run("State.StateChange", "Web", "{}");
+        assert!(matches!(unknown, Err(Rejection::UnknownCommand(_))));
+        for (command, body) in [
+            (COMMANDS[6], CREATE),
+            (COMMANDS[6], "[]"),
+            (COMMANDS[6], r#"{"EventTime": 1}"#),
+            (COMMANDS[0], &C2C.replace("48374,", "-1,")),
+            (
+                COMMANDS[4],
+                r#"{"GroupId": "g", "NewMemberList": [{"Member": "x"}]}"#,
+            ),
+        ] {
+            let err = run(command, "Web", body).unwrap_err();
+            assert!(matches!(err, Rejection::Malformed { .. }), "{err}");
+        }
+        let ok = json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""});
+        assert_eq!(ok_answer(), ok);
+    }
+}
