@@ -2,6 +2,7 @@
 //! Tencent's callbacks delivered to the old system, each persisted before it is acknowledged.
 
 pub mod callback;
+pub mod convert;
 pub mod elements;
 pub mod event;
 pub mod journal;

@@ -1,0 +1,640 @@
+//! Old → new sync events turned into the typed requests that apply them (§4 of the REST spec).
+//!
+//! Pure: the same event always gives the same requests, so a retried call is the one that may
+//! already have gone through, and Tencent's own de-duplication (or an "already done" answer)
+//! makes it harmless. Records are checked with the export's per-record rules before anything
+//! is built; a bad one is a [`ConvertError`] naming the event, the field and the rule.
+//!
+//! Group events other than `group_created` name the group by its old id only. Its `GroupId` is
+//! [`target_group_id`] of that id, which is the same for every type except a community; see
+//! [`group_id_for`].
+
+use crate::config::C2cMode;
+use crate::engine::requests::{import_group, import_group_msg, import_msg};
+use crate::model::fields::{json_kind, Fields};
+use crate::model::group_id::target_group_id;
+use crate::model::limits::*;
+use crate::model::parse::display_id;
+use crate::model::{
+    parse_line, Account, C2cMessage, ExportRecord, FieldProblem, Group, GroupMember, GroupMessage,
+    GroupType, JoinOption, Rule,
+};
+use crate::sync::event::{EventKind, SyncEvent};
+use crate::tim::api::Api;
+use crate::tim::wire::account::AccountImport;
+use crate::tim::wire::c2c::{ImportMsg, SendMsg};
+use crate::tim::wire::group::{
+    AddGroupMember, CreateGroup, DeleteGroupMember, DestroyGroup, MemberAccount,
+    ModifyGroupBaseInfo, SendGroupMsg,
+};
+use crate::tim::wire::KeyValue;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// `importmsg` real-time mode: counted as unread and pushed to devices (§3.5).
+pub const SYNC_REALTIME: u32 = 5;
+/// `sendmsg` `SyncOtherMachine`: the message also lands on the sender's other devices and in
+/// the sender's roaming history, as a message the sender wrote should (§4.1).
+pub const SYNC_OTHER_MACHINE: u32 = 1;
+/// Sent with every message the relay writes, so it fires no callback that would come back to
+/// the old system as an echo (§4.8).
+pub const FORBID_CALLBACKS: [&str; 2] =
+    ["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"];
+
+/// One request that applies (part of) an event; serializes as its body.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Call {
+    /// `account_created`.
+    AccountImport(AccountImport),
+    /// `c2c_message` in `importmsg` mode.
+    ImportMsg(ImportMsg),
+    /// `c2c_message` in `sendmsg` mode.
+    SendMsg(SendMsg),
+    /// `group_created`.
+    CreateGroup(CreateGroup),
+    /// `group_updated`.
+    ModifyGroupBaseInfo(ModifyGroupBaseInfo),
+    /// `member_joined`.
+    AddGroupMember(AddGroupMember),
+    /// `member_left`.
+    DeleteGroupMember(DeleteGroupMember),
+    /// `group_destroyed`.
+    DestroyGroup(DestroyGroup),
+    /// `group_message`.
+    SendGroupMsg(SendGroupMsg),
+}
+
+impl Call {
+    /// The API it goes to.
+    pub fn api(&self) -> Api {
+        match self {
+            Call::AccountImport(_) => Api::AccountImport,
+            Call::ImportMsg(_) => Api::ImportMsg,
+            Call::SendMsg(_) => Api::SendMsg,
+            Call::CreateGroup(_) => Api::CreateGroup,
+            Call::ModifyGroupBaseInfo(_) => Api::ModifyGroupBaseInfo,
+            Call::AddGroupMember(_) => Api::AddGroupMember,
+            Call::DeleteGroupMember(_) => Api::DeleteGroupMember,
+            Call::DestroyGroup(_) => Api::DestroyGroup,
+            Call::SendGroupMsg(_) => Api::SendGroupMsg,
+        }
+    }
+}
+
+/// The API that applies events of `kind` in `mode` (also named when such an event fails before
+/// any call, e.g. for a bad record).
+pub fn api_for(kind: EventKind, mode: C2cMode) -> Api {
+    match kind {
+        EventKind::AccountCreated => Api::AccountImport,
+        EventKind::C2cMessage if mode == C2cMode::Sendmsg => Api::SendMsg,
+        EventKind::C2cMessage => Api::ImportMsg,
+        EventKind::GroupCreated => Api::CreateGroup,
+        EventKind::GroupUpdated => Api::ModifyGroupBaseInfo,
+        EventKind::GroupDestroyed => Api::DestroyGroup,
+        EventKind::MemberJoined => Api::AddGroupMember,
+        EventKind::MemberLeft => Api::DeleteGroupMember,
+        EventKind::GroupMessage => Api::SendGroupMsg,
+    }
+}
+
+/// An event whose record breaks the export's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertError {
+    /// The event.
+    pub event_id: String,
+    /// Everything wrong with its record; fields are paths from the event (`record.from`).
+    pub problems: Vec<FieldProblem>,
+}
+
+impl ConvertError {
+    /// The first field named.
+    pub fn field(&self) -> &str {
+        self.problems.first().map_or("record", |p| p.field.as_str())
+    }
+
+    /// The first rule broken.
+    pub fn rule(&self) -> Rule {
+        self.problems.first().map_or(Rule::InvalidJson, |p| p.rule)
+    }
+}
+
+impl fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "event {:?}:", display_id(&self.event_id))?;
+        for (i, p) in self.problems.iter().enumerate() {
+            let sep = if i == 0 { " " } else { "; " };
+            write!(f, "{sep}{}: {}: {}", p.field, p.rule, p.reason)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConvertError {}
+
+/// The checked record of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// `account_created`.
+    Account(Account),
+    /// `c2c_message`.
+    C2cMessage(C2cMessage),
+    /// `group_created`.
+    Group(Group),
+    /// `group_updated`: already the request, with only the fields that changed (the record
+    /// has no other use).
+    GroupChange(ModifyGroupBaseInfo),
+    /// `group_destroyed`: the old id, and the type when given.
+    GroupGone(String, Option<GroupType>),
+    /// `member_joined`.
+    Member(GroupMember),
+    /// `member_left`: group and member.
+    MemberGone(String, String),
+    /// `group_message`.
+    GroupMessage(GroupMessage),
+}
+
+/// The record of `event`, checked with every per-record rule of its kind: the export's own
+/// rules (`parse_line`) for whole records, the same limits field by field for `group_updated`,
+/// `group_destroyed` and `member_left`.
+pub fn validate(event: &SyncEvent) -> Result<Record, ConvertError> {
+    let fail = |problems: Vec<FieldProblem>| ConvertError {
+        event_id: event.event_id.clone(),
+        problems: problems
+            .into_iter()
+            .map(|mut p| {
+                p.field = if p.field.is_empty() {
+                    "record".into()
+                } else {
+                    format!("record.{}", p.field)
+                };
+                p
+            })
+            .collect(),
+    };
+    fn whole<T: ExportRecord>(record: &Value) -> Result<T, Vec<FieldProblem>> {
+        // A `Value` always serializes (its keys are strings); an empty line would only be
+        // reported as not JSON.
+        let bytes = serde_json::to_vec(record).unwrap_or_default();
+        let parsed = parse_line::<T>(&bytes);
+        parsed.record.ok_or(parsed.problems)
+    }
+    let r = &event.record;
+    match event.kind {
+        EventKind::AccountCreated => whole(r).map(Record::Account),
+        EventKind::C2cMessage => whole(r).map(Record::C2cMessage),
+        EventKind::GroupCreated => whole(r).map(Record::Group),
+        EventKind::MemberJoined => whole(r).map(Record::Member),
+        EventKind::GroupMessage => whole(r).map(Record::GroupMessage),
+        EventKind::GroupUpdated => partial(r, group_change).map(Record::GroupChange),
+        EventKind::GroupDestroyed => partial(r, |f| {
+            let id = f.req_str("id", 1, OTHER_ID_MAX);
+            let kind = group_type(f);
+            Some(Record::GroupGone(id?, kind))
+        }),
+        EventKind::MemberLeft => partial(r, |f| {
+            let group = f.req_str("group", 1, OTHER_ID_MAX);
+            let member = f.req_str("member", 1, ACCOUNT_ID_MAX);
+            Some(Record::MemberGone(group?, member?))
+        }),
+    }
+    .map_err(fail)
+}
+
+/// Reads a record field by field with `read`; unknown fields are ignored.
+fn partial<T>(
+    record: &Value,
+    read: impl FnOnce(&mut Fields<'_>) -> Option<T>,
+) -> Result<T, Vec<FieldProblem>> {
+    let Value::Object(map) = record else {
+        let why = "expected a JSON object";
+        return Err(vec![FieldProblem::new(Rule::InvalidJson, "", why)]);
+    };
+    let mut problems = Vec::new();
+    let mut fields = Fields::new(map.clone(), "", &mut problems);
+    let value = read(&mut fields);
+    match value {
+        Some(v) if problems.is_empty() => Ok(v),
+        _ => Err(problems),
+    }
+}
+
+fn group_type(f: &mut Fields<'_>) -> Option<GroupType> {
+    let kind = f.opt_enum::<GroupType>("type");
+    if kind == Some(GroupType::Avchatroom) {
+        let why = "avchatroom groups are not relayed";
+        f.problem(Rule::Avchatroom, "type", why);
+    }
+    kind
+}
+
+fn group_change(f: &mut Fields<'_>) -> Option<ModifyGroupBaseInfo> {
+    let id = f.req_str("id", 1, OTHER_ID_MAX);
+    let kind = group_type(f);
+    // Not changeable through modify_group_base_info: checked, not relayed.
+    f.opt_str("owner", 1, ACCOUNT_ID_MAX);
+    f.opt_int("created_at");
+    let name = f.opt_str("name", 1, GROUP_NAME_MAX);
+    let introduction = f.opt_str("introduction", 0, GROUP_INTRODUCTION_MAX);
+    let notification = f.opt_str("notification", 0, GROUP_NOTIFICATION_MAX);
+    let avatar_url = f.opt_str("avatar_url", 0, GROUP_AVATAR_MAX);
+    let max_members = f.opt_u32("max_members");
+    if max_members == Some(0) {
+        f.problem(Rule::InvalidValue, "max_members", "must be at least 1");
+    }
+    let join_option = f.opt_enum::<JoinOption>("join_option");
+    let custom_map: Map<String, Value> = f.opt_object("custom").unwrap_or_default();
+    if custom_map.len() > GROUP_CUSTOM_KEYS_MAX {
+        let why = format!("{} keys, allowed {GROUP_CUSTOM_KEYS_MAX}", custom_map.len());
+        f.problem(Rule::InvalidValue, "custom", why);
+    }
+    let mut custom = Vec::new();
+    for (key, value) in custom_map {
+        let path = format!("custom.{}", display_id(&key));
+        let key_ok = (1..=GROUP_CUSTOM_KEY_MAX).contains(&key.len())
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        match value {
+            _ if !key_ok => {
+                let why = format!("key must be 1..={GROUP_CUSTOM_KEY_MAX} bytes of [A-Za-z0-9_]");
+                f.problem(Rule::InvalidValue, &path, why);
+            }
+            Value::String(s) if s.len() <= GROUP_CUSTOM_VALUE_MAX => {
+                custom.push(KeyValue { Key: key, Value: s });
+            }
+            Value::String(s) => {
+                let why = format!("{} bytes, allowed 0..={GROUP_CUSTOM_VALUE_MAX}", s.len());
+                f.problem(Rule::BadLength, &path, why);
+            }
+            v => {
+                let why = format!("expected a string, got {}", json_kind(&v));
+                f.problem(Rule::WrongType, &path, why);
+            }
+        }
+    }
+    Some(ModifyGroupBaseInfo {
+        GroupId: group_id_for(&id?, kind),
+        Name: name,
+        Introduction: introduction,
+        Notification: notification,
+        FaceUrl: avatar_url,
+        MaxMemberNum: max_members,
+        ApplyJoinOption: join_option.map(|o| join_option_name(o).to_owned()),
+        ShutUpAllMember: None,
+        AppDefinedData: (!custom.is_empty()).then_some(custom),
+    })
+}
+
+/// The Tencent `GroupId` of the old group `old_id`: [`target_group_id`] with its type when
+/// known. Without a type, an old id starting `@TGS#_` is taken for a community's own id and any
+/// other is mapped as a non-community group (the mapping is the same for all of those types);
+/// a community whose old id does not start `@TGS#_` needs `type` in the event to be found.
+pub fn group_id_for(old_id: &str, kind: Option<GroupType>) -> String {
+    let kind = kind.unwrap_or(if old_id.starts_with("@TGS#_") {
+        GroupType::Community
+    } else {
+        GroupType::Public
+    });
+    target_group_id(old_id, kind).into_owned()
+}
+
+fn join_option_name(o: JoinOption) -> &'static str {
+    match o {
+        JoinOption::Free => "FreeAccess",
+        JoinOption::NeedPermission => "NeedPermission",
+        JoinOption::Disabled => "DisableApply",
+    }
+}
+
+fn forbid_callbacks() -> Option<Vec<String>> {
+    Some(FORBID_CALLBACKS.iter().map(|s| (*s).to_owned()).collect())
+}
+
+/// The requests that apply `event`, in order (empty when there is nothing to change):
+///
+/// | kind | request |
+/// |---|---|
+/// | `account_created` | `account_import` (UserID, Nick, FaceUrl) |
+/// | `c2c_message` | `importmsg` with `SyncFromOldSystem` 5 ([`C2cMode::Importmsg`]), or `sendmsg` with [`FORBID_CALLBACKS`] and `SyncOtherMachine` 1 ([`C2cMode::Sendmsg`]); `MsgSeq`/`MsgRandom` as the history import derives them, `MsgTimeStamp` = `sent_at` |
+/// | `group_created` | `create_group` under [`target_group_id`], with owner, type, name, texts, cap, join option, custom data |
+/// | `group_updated` | `modify_group_base_info` with only the fields present (`owner`, `type`, `created_at` are not changed) |
+/// | `group_destroyed` | `destroy_group` |
+/// | `member_joined` | `add_group_member` with `Silence` 1 (the role is not relayed) |
+/// | `member_left` | `delete_group_member` with `Silence` 1 |
+/// | `group_message` | `send_group_msg` from `from`, `Random` as the history import derives it, with [`FORBID_CALLBACKS`] |
+pub fn request_for(event: &SyncEvent, mode: C2cMode) -> Result<Vec<Call>, ConvertError> {
+    let call = match validate(event)? {
+        Record::Account(a) => Call::AccountImport(AccountImport {
+            UserID: a.id,
+            Nick: a.nick,
+            FaceUrl: a.avatar_url,
+        }),
+        Record::C2cMessage(m) => {
+            let import = import_msg(&m);
+            match mode {
+                C2cMode::Importmsg => Call::ImportMsg(ImportMsg {
+                    SyncFromOldSystem: SYNC_REALTIME,
+                    ..import
+                }),
+                C2cMode::Sendmsg => Call::SendMsg(SendMsg {
+                    SyncOtherMachine: Some(SYNC_OTHER_MACHINE),
+                    From_Account: Some(import.From_Account),
+                    To_Account: import.To_Account,
+                    MsgSeq: import.MsgSeq,
+                    MsgRandom: import.MsgRandom,
+                    MsgTimeStamp: Some(import.MsgTimeStamp),
+                    ForbidCallbackControl: forbid_callbacks(),
+                    MsgBody: import.MsgBody,
+                    CloudCustomData: import.CloudCustomData,
+                    ..SendMsg::default()
+                }),
+            }
+        }
+        Record::Group(g) => {
+            let i = import_group(&g);
+            Call::CreateGroup(CreateGroup {
+                Owner_Account: i.Owner_Account,
+                Type: i.Type,
+                GroupId: i.GroupId,
+                Name: i.Name,
+                Introduction: i.Introduction,
+                Notification: i.Notification,
+                FaceUrl: i.FaceUrl,
+                MaxMemberCount: i.MaxMemberCount,
+                ApplyJoinOption: i.ApplyJoinOption,
+                AppDefinedData: i.AppDefinedData,
+                MemberList: None,
+            })
+        }
+        Record::GroupChange(modify) => {
+            let unchanged = ModifyGroupBaseInfo {
+                GroupId: modify.GroupId.clone(),
+                ..ModifyGroupBaseInfo::default()
+            };
+            if modify == unchanged {
+                return Ok(Vec::new());
+            }
+            Call::ModifyGroupBaseInfo(modify)
+        }
+        Record::GroupGone(id, kind) => Call::DestroyGroup(DestroyGroup {
+            GroupId: group_id_for(&id, kind),
+        }),
+        Record::Member(m) => Call::AddGroupMember(AddGroupMember {
+            GroupId: group_id_for(&m.group, None),
+            Silence: Some(1),
+            MemberList: vec![MemberAccount {
+                Member_Account: m.member,
+            }],
+        }),
+        Record::MemberGone(group, member) => Call::DeleteGroupMember(DeleteGroupMember {
+            GroupId: group_id_for(&group, None),
+            Silence: Some(1),
+            Reason: None,
+            MemberToDel_Account: vec![member],
+        }),
+        Record::GroupMessage(m) => {
+            let gid = group_id_for(&m.group, None);
+            let mut import = import_group_msg(&gid, std::slice::from_ref(&m));
+            let Some(item) = import.MsgList.pop() else {
+                return Ok(Vec::new()); // one message in, one item out
+            };
+            Call::SendGroupMsg(SendGroupMsg {
+                GroupId: gid,
+                Random: item.Random.unwrap_or_default(), // always given by the import
+                MsgBody: item.MsgBody,
+                From_Account: Some(item.From_Account),
+                ForbidCallbackControl: forbid_callbacks(),
+                CloudCustomData: item.CloudCustomData,
+                ..SendGroupMsg::default()
+            })
+        }
+    };
+    Ok(vec![call])
+}
+
+/// Keys of what applying `event` writes into Tencent IM, for the echo ledger: a callback that
+/// matches one is the relay's own write coming back, even without `Operator_Account`. Empty
+/// for a record that does not validate and for kinds that fire no callback (`account_created`).
+///
+/// `{gid}` is always the Tencent `GroupId` (as callbacks carry it), never the old id. Exactly:
+///
+/// | event | key | matching callback |
+/// |---|---|---|
+/// | `c2c_message` | `c2c:{from}:{to}:{MsgSeq}_{MsgRandom}_{MsgTimeStamp}` | `C2C.CallbackAfterSendMsg`: `c2c:{From_Account}:{To_Account}:{MsgKey}` |
+/// | `group_created` | `group:{gid}:created` | `Group.CallbackAfterCreateGroup` |
+/// | `group_updated` | `group:{gid}:info:{Field}:{value}` per changed `Name`, `Introduction`, `Notification`, `FaceUrl`; `group:{gid}:info:custom:{Key}:{Value}` per custom key | `Group.CallbackAfterGroupInfoChanged`, one key per field present |
+/// | `group_destroyed` | `group:{gid}:destroyed` | `Group.CallbackAfterGroupDestroyed` |
+/// | `member_joined` | `group:{gid}:join:{member}` | `Group.CallbackAfterNewMemberJoin`, per `NewMemberList` entry |
+/// | `member_left` | `group:{gid}:exit:{member}` | `Group.CallbackAfterMemberExit`, per `ExitMemberList` entry |
+/// | `group_message` | `group:{gid}:msg:{from}:{Random}` | `Group.CallbackAfterSendMsg`: `From_Account`, `Random` |
+pub fn ledger_keys(event: &SyncEvent) -> Vec<String> {
+    // The mode does not change any key.
+    let Ok(calls) = request_for(event, C2cMode::Importmsg) else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for call in calls {
+        match call {
+            // Built in importmsg mode: a sendmsg has the same key.
+            Call::AccountImport(_) | Call::SendMsg(_) => {}
+            Call::ImportMsg(m) => keys.push(format!(
+                "c2c:{}:{}:{}_{}_{}",
+                m.From_Account,
+                m.To_Account,
+                m.MsgSeq.unwrap_or_default(),
+                m.MsgRandom,
+                m.MsgTimeStamp
+            )),
+            Call::CreateGroup(g) => {
+                keys.push(format!("group:{}:created", g.GroupId.unwrap_or_default()));
+            }
+            Call::ModifyGroupBaseInfo(m) => {
+                let gid = &m.GroupId;
+                for (field, value) in [
+                    ("Name", &m.Name),
+                    ("Introduction", &m.Introduction),
+                    ("Notification", &m.Notification),
+                    ("FaceUrl", &m.FaceUrl),
+                ] {
+                    if let Some(v) = value {
+                        keys.push(format!("group:{gid}:info:{field}:{v}"));
+                    }
+                }
+                for kv in m.AppDefinedData.iter().flatten() {
+                    keys.push(format!("group:{gid}:info:custom:{}:{}", kv.Key, kv.Value));
+                }
+            }
+            Call::DestroyGroup(d) => keys.push(format!("group:{}:destroyed", d.GroupId)),
+            Call::AddGroupMember(a) => {
+                for m in &a.MemberList {
+                    keys.push(format!("group:{}:join:{}", a.GroupId, m.Member_Account));
+                }
+            }
+            Call::DeleteGroupMember(d) => {
+                for m in &d.MemberToDel_Account {
+                    keys.push(format!("group:{}:exit:{m}", d.GroupId));
+                }
+            }
+            Call::SendGroupMsg(s) => keys.push(format!(
+                "group:{}:msg:{}:{}",
+                s.GroupId,
+                s.From_Account.unwrap_or_default(),
+                s.Random
+            )),
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::requests::{derived_u32, SALT_C2C_RANDOM, SALT_C2C_SEQ, SALT_GROUP_RANDOM};
+    use serde_json::json;
+    use EventKind::*;
+
+    fn ev(kind: EventKind, record: Value) -> SyncEvent {
+        let event_id = "e1".into();
+        SyncEvent {
+            event_id,
+            kind,
+            at: 1_700_000_000,
+            record,
+        }
+    }
+
+    /// The one request of an event, as JSON; checks its API.
+    fn one(kind: EventKind, record: Value, mode: C2cMode) -> Value {
+        let calls = request_for(&ev(kind, record), mode).unwrap();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].api(), api_for(kind, mode));
+        serde_json::to_value(&calls[0]).unwrap()
+    }
+
+    fn c2c() -> Value {
+        json!({"id": "m1", "from": "u1", "to": "u2", "sent_at": 1_700_000_000,
+            "body": [{"type": "text", "text": "hi"}], "custom_data": "cd"})
+    }
+
+    fn text(t: &str) -> Value {
+        json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": t}}])
+    }
+
+    #[test]
+    fn every_kind_becomes_its_request_in_both_modes() {
+        #[rustfmt::skip]
+        let cases = [
+            (AccountCreated, json!({"id": "u1", "nick": "Al", "avatar_url": "http://a"}),
+             json!({"UserID": "u1", "Nick": "Al", "FaceUrl": "http://a"})),
+            (GroupCreated, json!({"id": "g1", "type": "public", "name": "Chess", "owner": "u1",
+                "introduction": "i", "max_members": 50, "join_option": "free", "created_at": 1_600_000_000}),
+             json!({"Owner_Account": "u1", "Type": "Public", "GroupId": "g1", "Name": "Chess",
+                "Introduction": "i", "MaxMemberCount": 50, "ApplyJoinOption": "FreeAccess"})),
+            (GroupUpdated, json!({"id": "g1", "name": "Go", "join_option": "disabled", "custom": {"Level": "3"}}),
+             json!({"GroupId": "g1", "Name": "Go", "ApplyJoinOption": "DisableApply",
+                "AppDefinedData": [{"Key": "Level", "Value": "3"}]})),
+            (GroupDestroyed, json!({"id": "g1"}), json!({"GroupId": "g1"})),
+            (MemberJoined, json!({"group": "g1", "member": "u2", "role": "admin"}),
+             json!({"GroupId": "g1", "Silence": 1, "MemberList": [{"Member_Account": "u2"}]})),
+            (MemberLeft, json!({"group": "g1", "member": "u2"}),
+             json!({"GroupId": "g1", "Silence": 1, "MemberToDel_Account": ["u2"]})),
+            (GroupMessage, json!({"id": "gm1", "group": "g1", "from": "u2", "sent_at": 1_700_000_000,
+                "body": [{"type": "text", "text": "gg"}]}),
+             json!({"GroupId": "g1", "Random": derived_u32("gm1", SALT_GROUP_RANDOM), "MsgBody": text("gg"),
+                "From_Account": "u2", "ForbidCallbackControl": FORBID_CALLBACKS})),
+        ];
+        for mode in [C2cMode::Importmsg, C2cMode::Sendmsg] {
+            for (kind, record, want) in &cases {
+                assert_eq!(one(*kind, record.clone(), mode), *want, "{kind:?}");
+            }
+        }
+        let (seq, random) = (
+            derived_u32("m1", SALT_C2C_SEQ),
+            derived_u32("m1", SALT_C2C_RANDOM),
+        );
+        #[rustfmt::skip]
+        let (import, send) = (
+            json!({"SyncFromOldSystem": 5, "From_Account": "u1", "To_Account": "u2", "MsgSeq": seq,
+                "MsgRandom": random, "MsgTimeStamp": 1_700_000_000, "MsgBody": text("hi"),
+                "CloudCustomData": "cd"}),
+            json!({"SyncOtherMachine": 1, "From_Account": "u1", "To_Account": "u2", "MsgSeq": seq,
+                "MsgRandom": random, "MsgTimeStamp": 1_700_000_000, "MsgBody": text("hi"),
+                "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"],
+                "CloudCustomData": "cd"}),
+        );
+        assert_eq!(one(C2cMessage, c2c(), C2cMode::Importmsg), import);
+        assert_eq!(one(C2cMessage, c2c(), C2cMode::Sendmsg), send);
+    }
+
+    #[test]
+    fn group_ids_follow_the_import_mapping() {
+        let gid = target_group_id("g9", GroupType::Community).into_owned();
+        let c = json!({"id": "g9", "type": "community", "name": "C", "created_at": 1});
+        assert_eq!(
+            one(GroupCreated, c, C2cMode::Importmsg)["GroupId"],
+            gid.as_str()
+        );
+        let d = json!({"id": "g9", "type": "community"});
+        assert_eq!(
+            one(GroupDestroyed, d, C2cMode::Importmsg)["GroupId"],
+            gid.as_str()
+        );
+        assert_eq!(group_id_for("@TGS#_x", None), "@TGS#_x");
+        assert!(group_id_for("@TGS#abc", None).starts_with("cutover_"));
+        let owner_only = ev(GroupUpdated, json!({"id": "g1", "owner": "u3"}));
+        assert_eq!(request_for(&owner_only, C2cMode::Importmsg), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_bad_record_names_the_event_the_field_and_the_rule() {
+        let mut no_from = c2c();
+        no_from.as_object_mut().unwrap().remove("from");
+        let e = request_for(&ev(C2cMessage, no_from), C2cMode::Sendmsg).unwrap_err();
+        let got = (e.event_id.as_str(), e.field(), e.rule());
+        assert_eq!(got, ("e1", "record.from", Rule::MissingField));
+        assert!(e.to_string().contains("record.from: missing_field"), "{e}");
+        #[rustfmt::skip]
+        let cases = [
+            (GroupUpdated, json!({"id": "g1", "name": "x".repeat(31)}), "record.name", Rule::BadLength),
+            (MemberLeft, json!({"group": "g1"}), "record.member", Rule::MissingField),
+            (GroupDestroyed, json!("g1"), "record", Rule::InvalidJson),
+            (GroupMessage, json!({"id": "x", "group": "g", "from": "u", "sent_at": 5, "body": []}),
+             "record.body", Rule::EmptyBody),
+            (GroupCreated, json!({"id": "g", "type": "avchatroom", "name": "n", "created_at": 5}),
+             "record.type", Rule::Avchatroom),
+            (GroupUpdated, json!({"id": "g", "custom": {"bad key": "v"}}), "record.custom.bad key",
+             Rule::InvalidValue),
+            (AccountCreated, json!({"id": 7}), "record.id", Rule::WrongType),
+        ];
+        for (kind, record, field, rule) in cases {
+            let e = validate(&ev(kind, record)).unwrap_err();
+            assert_eq!((e.field(), e.rule()), (field, rule), "{e}");
+        }
+    }
+
+    #[test]
+    fn ledger_keys_have_the_documented_shapes() {
+        let (seq, random) = (
+            derived_u32("m1", SALT_C2C_SEQ),
+            derived_u32("m1", SALT_C2C_RANDOM),
+        );
+        let c2c_key = format!("c2c:u1:u2:{seq}_{random}_1700000000");
+        #[rustfmt::skip]
+        let cases = [
+            (C2cMessage, c2c(), vec![c2c_key.as_str()]),
+            (GroupCreated, json!({"id": "g1", "type": "private", "name": "n", "created_at": 1}),
+             vec!["group:g1:created"]),
+            (GroupUpdated, json!({"id": "g1", "name": "N", "max_members": 9, "custom": {"K": "v"}}),
+             vec!["group:g1:info:Name:N", "group:g1:info:custom:K:v"]),
+            (GroupDestroyed, json!({"id": "g1"}), vec!["group:g1:destroyed"]),
+            (MemberJoined, json!({"group": "g1", "member": "u2"}), vec!["group:g1:join:u2"]),
+            (MemberLeft, json!({"group": "g1", "member": "u2"}), vec!["group:g1:exit:u2"]),
+            (GroupMessage, json!({"id": "gm", "group": "g1", "from": "u2", "sent_at": 5, "random": 77,
+                "body": [{"type": "text", "text": "x"}]}), vec!["group:g1:msg:u2:77"]),
+            (AccountCreated, json!({"id": "u1"}), vec![]),
+            (MemberLeft, json!({}), vec![]),
+        ];
+        for (kind, record, want) in cases {
+            assert_eq!(ledger_keys(&ev(kind, record)), want, "{kind:?}");
+        }
+    }
+}
