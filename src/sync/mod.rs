@@ -6,3 +6,4 @@ pub mod convert;
 pub mod elements;
 pub mod event;
 pub mod journal;
+pub mod outbox;
