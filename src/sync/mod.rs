@@ -5,5 +5,6 @@ pub mod callback;
 pub mod convert;
 pub mod elements;
 pub mod event;
+pub mod ingest;
 pub mod journal;
 pub mod outbox;
