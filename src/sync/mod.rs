@@ -1,6 +1,7 @@
 //! Two-way sync during coexistence: events from the old system applied to Tencent IM, and
 //! Tencent's callbacks delivered to the old system, each persisted before it is acknowledged.
 
+pub mod apply;
 pub mod callback;
 pub mod convert;
 pub mod elements;

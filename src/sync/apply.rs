@@ -1,0 +1,590 @@
+//! Applying old → new events to Tencent IM: pending events oldest first, one scope (an
+//! account, a conversation, a group) strictly in order, different scopes side by side, every
+//! call paced by its API's lane and retried until it is answered for good.
+//!
+//! Every request is safe to send twice ([`convert`] derives the de-duplication values from the
+//! old ids), and answers that mean "already so" count as done: `create_group` 10021/10025
+//! (the id is taken — by the earlier attempt), `destroy_group` 10010/10015 (no such group),
+//! `add_group_member` result 2 (already a member); `delete_group_member` of a non-member,
+//! `importmsg`/`sendmsg` of the same (MsgSeq, MsgRandom, MsgTimeStamp) and `send_group_msg` of
+//! the same `Random` are answered as successes by Tencent itself.
+//!
+//! An event that names an account created by an earlier event still pending waits until that
+//! account is applied, although they have different scopes: the account must exist first.
+
+use super::convert::{self, Call};
+use super::event::{Direction, EventKind, SyncEvent};
+use super::journal::Journal;
+use crate::config::{C2cMode, SyncConfig};
+use crate::engine::lane::{retry_delay, Lane};
+use crate::store::sync::{pending, EventState, Settle, StoredEvent};
+use crate::tim::api::Api;
+use crate::tim::client::{CallError, TimClient};
+use crate::tim::errors::ErrorClass;
+use crate::tim::wire::group::MemberResultResponse;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Most pending events read at a time.
+pub const BATCH: usize = 500;
+/// Most scopes applied at once.
+pub const MAX_SCOPES: usize = 32;
+/// How long to wait before looking again when there is nothing new to start.
+const IDLE: Duration = Duration::from_millis(50);
+
+/// How one call ended for good.
+enum Answer {
+    /// Applied (or already so), with a note when something is worth keeping.
+    Done(Option<String>),
+    /// Refused for this item.
+    Refused { code: Option<i64>, info: String },
+}
+
+/// Why a scope stopped before its last event.
+enum Halt {
+    /// Asked to stop.
+    Stopped,
+    /// Nothing will work until a person fixes the setup.
+    Fatal(anyhow::Error),
+}
+
+/// What the scope tasks share.
+struct Shared {
+    client: Arc<TimClient>,
+    lanes: HashMap<Api, Lane>,
+    mode: C2cMode,
+    halt: watch::Receiver<bool>,
+}
+
+/// What one scope task did.
+struct ScopeDone {
+    scope: String,
+    settled: Vec<Settle>,
+    ledger: Vec<String>,
+    fatal: Option<anyhow::Error>,
+}
+
+/// Applies pending old → new events from the store at `store` until `stop` turns true (or a
+/// fatal error, which is returned). Pending events are read oldest first, at most [`BATCH`] at
+/// a time; the events of one scope are applied strictly in order, up to [`MAX_SCOPES`] scopes
+/// at once. Each API's calls are paced by a lane at `rates` (calls per second; an API not in
+/// `rates` goes at its documented limit, [`Api::default_rate`], 200/s for all of these).
+///
+/// Retryable failures (transient, rate-limited — the lane backs off —, expired credentials,
+/// lost connections) are retried with growing delays and keep the scope waiting, so its order
+/// holds. A refused item (or a record that does not convert) settles its event `Failed` with
+/// the API, code and reason, and the scope goes on. Applied events settle `Done` together with
+/// their [`convert::ledger_keys`], in one journal write per finished group of scopes, before
+/// their scopes are taken up again. Nothing pending: it looks again every 50 ms. The store
+/// must exist (the journal creates it).
+pub async fn run(
+    store: PathBuf,
+    journal: Journal,
+    client: Arc<TimClient>,
+    config: SyncConfig,
+    rates: HashMap<Api, u32>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    if client.admin() != config.relay_admin {
+        tracing::warn!(admin = client.admin(), relay_admin = %config.relay_admin,
+            "the client does not call as the relay's own admin: its writes' callbacks can only be told apart by the ledger");
+    }
+    let mut conn = Some(crate::store::open_for_reading(&store)?);
+    let rate = |api: &Api| {
+        rates
+            .get(api)
+            .copied()
+            .unwrap_or_else(|| api.default_rate())
+    };
+    let lanes = Api::ALL
+        .iter()
+        .map(|a| (*a, Lane::new(rate(a), 1, MAX_SCOPES)))
+        .collect();
+    let (halt_tx, halt) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        client,
+        lanes,
+        mode: config.c2c_mode,
+        halt,
+    });
+    let mut busy: HashSet<String> = HashSet::new();
+    let mut tasks: JoinSet<ScopeDone> = JoinSet::new();
+    let mut fatal: Option<anyhow::Error> = None;
+    let mut stopped = false;
+    loop {
+        stopped |= *stop.borrow();
+        if stopped || fatal.is_some() {
+            halt_tx.send_replace(true);
+            if tasks.is_empty() {
+                break;
+            }
+        } else if busy.len() < MAX_SCOPES {
+            let Some(c) = conn.take() else { break };
+            let (c, events) = tokio::task::spawn_blocking(move || {
+                let events = pending(&c, Direction::OldToNew, BATCH);
+                (c, events)
+            })
+            .await?;
+            conn = Some(c);
+            for (scope, events) in startable(events?, &busy, MAX_SCOPES - busy.len()) {
+                busy.insert(scope.clone());
+                tasks.spawn(apply_scope(Arc::clone(&shared), scope, events));
+            }
+        }
+        tokio::select! {
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                let mut done = vec![joined?];
+                while let Some(more) = tasks.try_join_next() {
+                    done.push(more?);
+                }
+                let (mut settled, mut ledger) = (Vec::new(), Vec::new());
+                for d in &mut done {
+                    settled.append(&mut d.settled);
+                    ledger.append(&mut d.ledger);
+                    if let Some(e) = d.fatal.take() {
+                        fatal.get_or_insert(e);
+                    }
+                }
+                if !settled.is_empty() {
+                    journal.settle(settled, ledger).await?;
+                }
+                for d in done {
+                    busy.remove(&d.scope);
+                }
+            }
+            _ = tokio::time::sleep(IDLE) => {}
+            changed = stop.changed(), if !stopped => stopped |= changed.is_err(),
+        }
+    }
+    fatal.map_or(Ok(()), Err)
+}
+
+/// The accounts an event needs to exist.
+fn accounts_named(event: &SyncEvent) -> Vec<&str> {
+    let text = |field| event.record.get(field).and_then(|v| v.as_str());
+    let fields: &[&str] = match event.kind {
+        EventKind::C2cMessage => &["from", "to"],
+        EventKind::GroupCreated => &["owner"],
+        EventKind::MemberJoined => &["member"],
+        EventKind::GroupMessage => &["from"],
+        _ => &[],
+    };
+    fields.iter().copied().filter_map(text).collect()
+}
+
+/// The scopes to start now, each with its events in order, at most `room` of them: not those
+/// already being applied, and for each scope only the events before the first one that names
+/// an account whose `account_created` is still pending before it.
+fn startable(
+    events: Vec<StoredEvent>,
+    busy: &HashSet<String>,
+    room: usize,
+) -> Vec<(String, Vec<StoredEvent>)> {
+    let mut held: HashSet<String> = busy.clone();
+    let mut new_accounts: HashSet<String> = HashSet::new();
+    let mut order: Vec<(String, Vec<StoredEvent>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for e in events {
+        let waits = accounts_named(&e.event)
+            .iter()
+            .any(|a| new_accounts.contains(*a));
+        if e.event.kind == EventKind::AccountCreated {
+            if let Some(id) = e.event.record.get("id").and_then(|v| v.as_str()) {
+                new_accounts.insert(id.to_owned());
+            }
+        }
+        if held.contains(&e.scope) {
+            continue;
+        }
+        if waits {
+            held.insert(e.scope.clone());
+            continue;
+        }
+        match index.get(&e.scope) {
+            Some(&i) => order[i].1.push(e),
+            None if order.len() < room => {
+                index.insert(e.scope.clone(), order.len());
+                order.push((e.scope.clone(), vec![e]));
+            }
+            None => {
+                held.insert(e.scope.clone());
+            }
+        }
+    }
+    order
+}
+
+/// Applies one scope's events in order, stopping early only when halted.
+async fn apply_scope(shared: Arc<Shared>, scope: String, events: Vec<StoredEvent>) -> ScopeDone {
+    let mut done = ScopeDone {
+        scope,
+        settled: Vec::new(),
+        ledger: Vec::new(),
+        fatal: None,
+    };
+    for e in events {
+        let (state, api, code, info) = match apply_event(&shared, &e.event).await {
+            Ok(Ok(note)) => {
+                done.ledger.extend(convert::ledger_keys(&e.event));
+                (EventState::Done, None, None, note)
+            }
+            Ok(Err((api, code, info))) => {
+                tracing::warn!(event_id = %e.event.event_id, %api, ?code, "sync event refused: {info}");
+                (
+                    EventState::Failed,
+                    Some(api.command().to_owned()),
+                    code,
+                    info,
+                )
+            }
+            Err(Halt::Stopped) => break,
+            Err(Halt::Fatal(err)) => {
+                done.fatal = Some(err);
+                break;
+            }
+        };
+        let seq = e.seq;
+        done.settled.push(Settle {
+            seq,
+            state,
+            api,
+            code,
+            info,
+        });
+    }
+    done
+}
+
+/// Applies one event: Ok(notes) when done, Err((api, code, reason)) when refused.
+async fn apply_event(
+    shared: &Shared,
+    event: &SyncEvent,
+) -> Result<Result<String, (Api, Option<i64>, String)>, Halt> {
+    let calls = match convert::request_for(event, shared.mode) {
+        Ok(calls) => calls,
+        Err(e) => {
+            let api = convert::api_for(event.kind, shared.mode);
+            return Ok(Err((api, None, e.to_string())));
+        }
+    };
+    let mut notes = Vec::new();
+    for call in &calls {
+        match call_until_answered(shared, call).await? {
+            Answer::Done(note) => notes.extend(note),
+            Answer::Refused { code, info } => return Ok(Err((call.api(), code, info))),
+        }
+    }
+    Ok(Ok(notes.join("; ")))
+}
+
+/// Whether `code` from `api` means the change is already in place.
+fn already_done(api: Api, code: i64) -> bool {
+    matches!(
+        (api, code),
+        (Api::CreateGroup, 10021 | 10025) | (Api::DestroyGroup, 10010 | 10015)
+    )
+}
+
+/// Sleeps `wait` unless halted first.
+async fn pause(shared: &Shared, wait: Duration) -> Result<(), Halt> {
+    let mut halt = shared.halt.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => Ok(()),
+        _ = halt.wait_for(|h| *h) => Err(Halt::Stopped),
+    }
+}
+
+/// Sends `call` on its lane until it is answered for good.
+async fn call_until_answered(shared: &Shared, call: &Call) -> Result<Answer, Halt> {
+    let api = call.api();
+    let lane = shared.lanes.get(&api);
+    let mut attempt = 0;
+    loop {
+        if *shared.halt.borrow() {
+            return Err(Halt::Stopped);
+        }
+        if let Some(lane) = lane {
+            if let Some(wait) = lane.backoff_left() {
+                pause(shared, wait).await?;
+            }
+            lane.permit().await;
+            lane.started();
+        }
+        let started = Instant::now();
+        let result = send(&shared.client, call).await;
+        if let Some(lane) = lane {
+            lane.finished(started.elapsed());
+        }
+        let err = match result {
+            Ok(answer) => return Ok(answer),
+            Err(e) => e,
+        };
+        if let Some(code) = err.code().filter(|c| already_done(api, *c)) {
+            return Ok(Answer::Done(Some(format!(
+                "{api} answered {code}: already so"
+            ))));
+        }
+        let wait = match err.class() {
+            ErrorClass::Item => {
+                let info = err.to_string();
+                return Ok(Answer::Refused {
+                    code: err.code(),
+                    info,
+                });
+            }
+            ErrorClass::Fatal => return Err(Halt::Fatal(anyhow::Error::new(err))),
+            ErrorClass::RateLimited => {
+                let wait = retry_delay(attempt.min(1)) + Duration::from_millis(500);
+                if let Some(lane) = lane {
+                    lane.back_off(wait, err.code());
+                }
+                wait
+            }
+            ErrorClass::RenewCredentials => Duration::from_millis(50),
+            ErrorClass::Retry => retry_delay(attempt),
+        };
+        tracing::debug!(%api, attempt, error = %err, "sync call retried");
+        attempt = attempt.saturating_add(1);
+        pause(shared, wait).await?;
+    }
+}
+
+/// The answer to `add_group_member`: refused when the member was not added.
+fn members_answer(resp: &MemberResultResponse) -> Answer {
+    let mut notes = Vec::new();
+    for m in &resp.MemberList {
+        match m.Result {
+            0 => {
+                let info = format!("{} was not added (Result 0)", m.Member_Account);
+                return Answer::Refused { code: None, info };
+            }
+            2 => notes.push(format!("{} was already a member", m.Member_Account)),
+            3 => notes.push(format!(
+                "{} is invited, waiting to confirm",
+                m.Member_Account
+            )),
+            _ => {}
+        }
+    }
+    Answer::Done((!notes.is_empty()).then(|| notes.join("; ")))
+}
+
+/// Sends one call once.
+async fn send(client: &TimClient, call: &Call) -> Result<Answer, CallError> {
+    let done = Answer::Done(None);
+    Ok(match call {
+        Call::AccountImport(r) => client.call(r).await.map(|_| done)?,
+        Call::ImportMsg(r) => client.call(r).await.map(|_| done)?,
+        Call::SendMsg(r) => client.call(r).await.map(|_| done)?,
+        Call::CreateGroup(r) => client.call(r).await.map(|_| done)?,
+        Call::ModifyGroupBaseInfo(r) => client.call(r).await.map(|_| done)?,
+        Call::AddGroupMember(r) => members_answer(&client.call(r).await?),
+        Call::DeleteGroupMember(r) => client.call(r).await.map(|_| done)?,
+        Call::DestroyGroup(r) => client.call(r).await.map(|_| done)?,
+        Call::SendGroupMsg(r) => client.call(r).await.map(|_| done)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OldSink;
+    use crate::sim::config::{Faults, SimConfig};
+    use crate::sim::{start, SimHandle, SimOptions};
+    use crate::store::sync::{counts, ledger_has, NewEvent};
+    use crate::tim::{ClientConfig, SecretKey, Target};
+    use serde_json::{json, Value};
+    use std::path::Path;
+
+    const SDKAPPID: u64 = 1400000000;
+    const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+
+    #[rustfmt::skip]
+    fn ev(id: &str, kind: &str, record: Value) -> NewEvent {
+        let event = json!({"event_id": id, "kind": kind, "at": 1, "record": record});
+        let event = serde_json::from_value(event).unwrap();
+        let (direction, origin, state, info) = (Direction::OldToNew, "ingest", EventState::Pending, String::new());
+        NewEvent { direction, event, origin, state, info }
+    }
+
+    /// Accounts, a message, a group joined, written in, left and renamed, and a second group
+    /// with a member who does not exist and a message that does not convert.
+    #[rustfmt::skip]
+    fn events() -> Vec<NewEvent> {
+        let t = crate::store::now_secs() - 60;
+        let text = |s: &str| json!([{"type": "text", "text": s}]);
+        vec![
+            ev("a1", "account_created", json!({"id": "u1", "nick": "One"})),
+            ev("a2", "account_created", json!({"id": "u2"})),
+            ev("a3", "account_created", json!({"id": "u3"})),
+            ev("c1", "c2c_message", json!({"id": "m1", "from": "u1", "to": "u2", "sent_at": t, "body": text("hi")})),
+            ev("g1", "group_created", json!({"id": "g1", "type": "public", "name": "Chess", "owner": "u1", "created_at": t})),
+            ev("j1", "member_joined", json!({"group": "g1", "member": "u2"})),
+            ev("m1", "group_message", json!({"id": "gm1", "group": "g1", "from": "u2", "sent_at": t, "body": text("gg")})),
+            ev("l1", "member_left", json!({"group": "g1", "member": "u2"})),
+            ev("u1", "group_updated", json!({"id": "g1", "name": "Go club", "notification": "n"})),
+            ev("g2", "group_created", json!({"id": "g2", "type": "private", "name": "Two", "owner": "u3", "created_at": t})),
+            ev("j2", "member_joined", json!({"group": "g2", "member": "ghost"})),
+            ev("m2", "group_message", json!({"id": "gm2", "group": "g2", "from": "u3", "sent_at": t, "body": []})),
+            ev("j3", "member_joined", json!({"group": "g2", "member": "u1"})),
+        ]
+    }
+
+    /// A simulator, a store with its journal, and the relay running between them.
+    struct Rig {
+        handle: SimHandle,
+        store: PathBuf,
+        journal: Journal,
+        thread: crate::sync::journal::JournalThread,
+        stop: watch::Sender<bool>,
+        relay: tokio::task::JoinHandle<anyhow::Result<()>>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Rig {
+        #[rustfmt::skip]
+        async fn new(faults: Option<Faults>) -> Rig {
+            let mut sim = SimConfig::default();
+            sim.app.roaming_days = 0;
+            sim.faults.extend(faults.map(|f| ("all".to_string(), f)));
+            let admins = vec!["administrator".into(), "cutover_sync".into()];
+            let (listen, key) = ("127.0.0.1:0".parse().unwrap(), SecretKey::new(KEY));
+            let handle = start(SimOptions { listen, sdkappid: SDKAPPID, admins, key, config: sim }).await.unwrap();
+            let target = Target::parse(&handle.url()).unwrap();
+            let cfg = ClientConfig::new(target, SDKAPPID, "cutover_sync", SecretKey::new(KEY));
+            let client = Arc::new(TimClient::new(cfg).unwrap());
+            let dir = tempfile::tempdir().unwrap();
+            let store = dir.path().join("store.db");
+            let (journal, thread) = Journal::open(&store).unwrap();
+            let config = SyncConfig {
+                listen, callback_path: "/tim/callback".into(), ingest_file: None,
+                sink: OldSink::Jsonl(dir.path().join("old.jsonl")), c2c_mode: C2cMode::Sendmsg,
+                relay_admin: "cutover_sync".into(), max_clock_skew_secs: 300, reconcile_secs: 0,
+            };
+            let (stop, rx) = watch::channel(false);
+            let relay = tokio::spawn(run(store.clone(), journal.clone(), client, config, HashMap::new(), rx));
+            Rig { handle, store, journal, thread, stop, relay, _dir: dir }
+        }
+
+        /// Persists `events` and waits until none is pending.
+        async fn apply(&self, events: Vec<NewEvent>) {
+            self.journal.insert(events).await.unwrap();
+            for _ in 0..1200 {
+                let conn = crate::store::open_for_reading(&self.store).unwrap();
+                if counts(&conn, Direction::OldToNew).unwrap().pending == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("events still pending: {:?}", fates(&self.store));
+        }
+
+        async fn finish(self) {
+            self.stop.send(true).unwrap();
+            self.relay.await.unwrap().unwrap();
+            drop(self.journal);
+            self.thread.join();
+        }
+    }
+
+    /// Every event: (event_id, state, api, code).
+    fn fates(store: &Path) -> Vec<(String, i64, Option<String>, Option<i64>)> {
+        let conn = crate::store::open_for_reading(store).unwrap();
+        let sql = "SELECT event_id, state, api, code FROM sync_event ORDER BY seq";
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)));
+        rows.unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    /// Checks what the events of [`events`] leave in the simulator and the store.
+    #[rustfmt::skip]
+    fn check_applied(handle: &SimHandle, store: &Path) {
+        let dump = handle.sim().dump();
+        let group = |id: &str| dump["groups"].as_array().unwrap().iter().find(|g| g["GroupId"] == id).cloned();
+        let g1 = group("g1").expect("g1 created");
+        assert_eq!((&g1["Name"], &g1["Notification"]), (&json!("Go club"), &json!("n")));
+        let members: Vec<_> = g1["members"].as_array().unwrap().iter().map(|m| &m["Member_Account"]).collect();
+        assert_eq!(members, [&json!("u1")], "u2 joined, then left");
+        assert_eq!(g1["messages"].as_array().map(Vec::len), Some(1), "{g1}");
+        let g2 = group("g2").expect("g2 created");
+        assert_eq!(g2["members"].as_array().map(Vec::len), Some(2), "{g2}");
+        let c2c = dump["c2c_messages"].as_array().unwrap();
+        assert_eq!(c2c.len(), 1, "{dump}");
+        assert_eq!((&c2c[0]["From_Account"], &c2c[0]["origin"]), (&json!("u1"), &json!("sendmsg")));
+        let fates = fates(store);
+        let failed: Vec<_> = fates.iter().filter(|f| f.1 != EventState::Done.code()).collect();
+        let want = [("j2", Some("add_group_member"), Some(10019)), ("m2", Some("send_group_msg"), None)];
+        let got: Vec<_> = failed.iter().map(|f| (f.0.as_str(), f.2.as_deref(), f.3)).collect();
+        assert_eq!(got, want, "{fates:?}");
+        assert!(failed.iter().all(|f| f.1 == EventState::Failed.code()));
+    }
+
+    #[tokio::test]
+    async fn events_apply_in_order_and_applying_them_again_changes_nothing() -> anyhow::Result<()> {
+        let rig = Rig::new(None).await;
+        rig.apply(events()).await;
+        check_applied(&rig.handle, &rig.store);
+        assert_eq!(rig.handle.sim().count(Api::AddGroupMember, 0), 2);
+        rig.apply(vec![ev("d1", "group_destroyed", json!({"id": "g1"}))])
+            .await;
+        let groups = rig.handle.sim().dump()["groups"].clone();
+        assert!(groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["GroupId"] != "g1"));
+        let conn = crate::store::open_for_reading(&rig.store)?;
+        #[rustfmt::skip]
+        let keys = ["group:g1:created", "group:g1:join:u2", "group:g1:exit:u2", "group:g1:info:Name:Go club", "group:g1:destroyed"];
+        for key in keys {
+            assert!(ledger_has(&conn, key, 0)?, "{key}");
+        }
+
+        // Everything again, as after a crash before the settle: nothing changes.
+        let before = (rig.handle.sim().dump(), fates(&rig.store));
+        let known = rig
+            .journal
+            .insert(vec![ev("a1", "account_created", json!({"id": "u1"}))]);
+        assert_eq!(known.await?, [false], "a known event_id is not kept twice");
+        let mut stmt = conn.prepare("SELECT seq FROM sync_event")?;
+        let seqs: Vec<i64> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let (state, info) = (EventState::Pending, String::new());
+        #[rustfmt::skip]
+        let again = seqs.into_iter().map(|seq| Settle { seq, state, api: None, code: None, info: info.clone() });
+        rig.journal.settle(again.collect(), Vec::new()).await?;
+        rig.apply(Vec::new()).await;
+        assert_eq!((rig.handle.sim().dump(), fates(&rig.store)), before);
+        let known = rig.handle.sim().count(Api::CreateGroup, 10025);
+        assert_eq!(known, 1, "g2 is there already");
+        rig.finish().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn lost_and_refused_calls_are_retried_without_doing_anything_twice() {
+        let (error_rate, no_answer_rate, error_codes) = (0.25, 0.25, vec![502]);
+        #[rustfmt::skip]
+        let rig = Rig::new(Some(Faults { error_rate, error_codes, no_answer_rate, ..Faults::default() })).await;
+        // Forty more accounts, so that faults surely strike.
+        let more = (0..40).map(|i| {
+            ev(
+                &format!("x{i}"),
+                "account_created",
+                json!({ "id": format!("x{i}") }),
+            )
+        });
+        rig.apply(events().into_iter().chain(more).collect()).await;
+        check_applied(&rig.handle, &rig.store);
+        let counts = rig.handle.sim().counts();
+        let faulted = |code| counts.iter().filter(|((_, c), _)| *c == code).count();
+        let no_answer = crate::sim::server::NO_ANSWER;
+        assert!(faulted(502) > 0 && faulted(no_answer) > 0, "{counts:?}");
+        rig.finish().await;
+    }
+}
