@@ -11,7 +11,7 @@
 
 use crate::config::C2cMode;
 use crate::engine::requests::{import_group, import_group_msg, import_msg};
-use crate::model::fields::{json_kind, Fields};
+use crate::model::fields::Fields;
 use crate::model::group_id::target_group_id;
 use crate::model::limits::*;
 use crate::model::parse::display_id;
@@ -28,7 +28,7 @@ use crate::tim::wire::group::{
     ModifyGroupBaseInfo, SendGroupMsg,
 };
 use crate::tim::wire::KeyValue;
-use serde_json::{Map, Value};
+use serde_json::{json, Value};
 use std::fmt;
 
 /// `importmsg` real-time mode: counted as unread and pushed to devices (§3.5).
@@ -155,30 +155,20 @@ pub enum Record {
 }
 
 /// The record of `event`, checked with every per-record rule of its kind: the export's own
-/// rules (`parse_line`) for whole records, the same limits field by field for `group_updated`,
-/// `group_destroyed` and `member_left`.
+/// rules (`parse_line`) for whole records and for `group_updated`, the same limits field by
+/// field for `group_destroyed` and `member_left`.
 pub fn validate(event: &SyncEvent) -> Result<Record, ConvertError> {
     let fail = |problems: Vec<FieldProblem>| ConvertError {
         event_id: event.event_id.clone(),
         problems: problems
             .into_iter()
             .map(|mut p| {
-                p.field = if p.field.is_empty() {
-                    "record".into()
-                } else {
-                    format!("record.{}", p.field)
-                };
+                let dot = if p.field.is_empty() { "" } else { "." };
+                p.field = format!("record{dot}{}", p.field);
                 p
             })
             .collect(),
     };
-    fn whole<T: ExportRecord>(record: &Value) -> Result<T, Vec<FieldProblem>> {
-        // A `Value` always serializes (its keys are strings); an empty line would only be
-        // reported as not JSON.
-        let bytes = serde_json::to_vec(record).unwrap_or_default();
-        let parsed = parse_line::<T>(&bytes);
-        parsed.record.ok_or(parsed.problems)
-    }
     let r = &event.record;
     match event.kind {
         EventKind::AccountCreated => whole(r).map(Record::Account),
@@ -186,10 +176,10 @@ pub fn validate(event: &SyncEvent) -> Result<Record, ConvertError> {
         EventKind::GroupCreated => whole(r).map(Record::Group),
         EventKind::MemberJoined => whole(r).map(Record::Member),
         EventKind::GroupMessage => whole(r).map(Record::GroupMessage),
-        EventKind::GroupUpdated => partial(r, group_change).map(Record::GroupChange),
+        EventKind::GroupUpdated => group_change(r).map(Record::GroupChange),
         EventKind::GroupDestroyed => partial(r, |f| {
             let id = f.req_str("id", 1, OTHER_ID_MAX);
-            let kind = group_type(f);
+            let kind = f.opt_enum::<GroupType>("type");
             Some(Record::GroupGone(id?, kind))
         }),
         EventKind::MemberLeft => partial(r, |f| {
@@ -199,6 +189,15 @@ pub fn validate(event: &SyncEvent) -> Result<Record, ConvertError> {
         }),
     }
     .map_err(fail)
+}
+
+/// A whole export record, checked with every per-record rule (`parse_line`).
+fn whole<T: ExportRecord>(record: &Value) -> Result<T, Vec<FieldProblem>> {
+    // A `Value` always serializes (its keys are strings); an empty line would only be
+    // reported as not JSON.
+    let bytes = serde_json::to_vec(record).unwrap_or_default();
+    let parsed = parse_line::<T>(&bytes);
+    parsed.record.ok_or(parsed.problems)
 }
 
 /// Reads a record field by field with `read`; unknown fields are ignored.
@@ -219,68 +218,37 @@ fn partial<T>(
     }
 }
 
-fn group_type(f: &mut Fields<'_>) -> Option<GroupType> {
-    let kind = f.opt_enum::<GroupType>("type");
-    if kind == Some(GroupType::Avchatroom) {
-        let why = "avchatroom groups are not relayed";
-        f.problem(Rule::Avchatroom, "type", why);
-    }
-    kind
-}
-
-fn group_change(f: &mut Fields<'_>) -> Option<ModifyGroupBaseInfo> {
-    let id = f.req_str("id", 1, OTHER_ID_MAX);
-    let kind = group_type(f);
-    // Not changeable through modify_group_base_info: checked, not relayed.
-    f.opt_str("owner", 1, ACCOUNT_ID_MAX);
-    f.opt_int("created_at");
-    let name = f.opt_str("name", 1, GROUP_NAME_MAX);
-    let introduction = f.opt_str("introduction", 0, GROUP_INTRODUCTION_MAX);
-    let notification = f.opt_str("notification", 0, GROUP_NOTIFICATION_MAX);
-    let avatar_url = f.opt_str("avatar_url", 0, GROUP_AVATAR_MAX);
-    let max_members = f.opt_u32("max_members");
-    if max_members == Some(0) {
-        f.problem(Rule::InvalidValue, "max_members", "must be at least 1");
-    }
-    let join_option = f.opt_enum::<JoinOption>("join_option");
-    let custom_map: Map<String, Value> = f.opt_object("custom").unwrap_or_default();
-    if custom_map.len() > GROUP_CUSTOM_KEYS_MAX {
-        let why = format!("{} keys, allowed {GROUP_CUSTOM_KEYS_MAX}", custom_map.len());
-        f.problem(Rule::InvalidValue, "custom", why);
-    }
-    let mut custom = Vec::new();
-    for (key, value) in custom_map {
-        let path = format!("custom.{}", display_id(&key));
-        let key_ok = (1..=GROUP_CUSTOM_KEY_MAX).contains(&key.len())
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        match value {
-            _ if !key_ok => {
-                let why = format!("key must be 1..={GROUP_CUSTOM_KEY_MAX} bytes of [A-Za-z0-9_]");
-                f.problem(Rule::InvalidValue, &path, why);
-            }
-            Value::String(s) if s.len() <= GROUP_CUSTOM_VALUE_MAX => {
-                custom.push(KeyValue { Key: key, Value: s });
-            }
-            Value::String(s) => {
-                let why = format!("{} bytes, allowed 0..={GROUP_CUSTOM_VALUE_MAX}", s.len());
-                f.problem(Rule::BadLength, &path, why);
-            }
-            v => {
-                let why = format!("expected a string, got {}", json_kind(&v));
-                f.problem(Rule::WrongType, &path, why);
-            }
+/// `group_updated`: the record checked as a whole groups.jsonl record (the fields it leaves
+/// out filled with harmless stand-ins, so every rule names the field as the export does), and
+/// only the fields it gives sent. `owner` and `created_at` are checked, not changed (there is
+/// no such field in `modify_group_base_info`); `type` only finds a community's `GroupId`.
+fn group_change(record: &Value) -> Result<ModifyGroupBaseInfo, Vec<FieldProblem>> {
+    let given = |k: &str| record.get(k).is_some_and(|v| !v.is_null());
+    let mut full = record.clone();
+    if let Value::Object(map) = &mut full {
+        let stand_ins = [
+            ("type", json!("public")),
+            ("name", json!("-")),
+            ("created_at", json!(1)),
+        ];
+        for (k, v) in stand_ins.into_iter().filter(|(k, _)| !given(k)) {
+            map.insert(k.to_owned(), v);
         }
     }
-    Some(ModifyGroupBaseInfo {
-        GroupId: group_id_for(&id?, kind),
-        Name: name,
-        Introduction: introduction,
-        Notification: notification,
-        FaceUrl: avatar_url,
-        MaxMemberNum: max_members,
-        ApplyJoinOption: join_option.map(|o| join_option_name(o).to_owned()),
+    let g: Group = whole(&full)?;
+    Ok(ModifyGroupBaseInfo {
+        GroupId: group_id_for(&g.id, given("type").then_some(g.kind)),
+        Name: given("name").then_some(g.name),
+        Introduction: g.introduction,
+        Notification: g.notification,
+        FaceUrl: g.avatar_url,
+        MaxMemberNum: g.max_members,
+        ApplyJoinOption: g.join_option.map(|o| join_option_name(o).to_owned()),
         ShutUpAllMember: None,
-        AppDefinedData: (!custom.is_empty()).then_some(custom),
+        AppDefinedData: (!g.custom.is_empty()).then(|| {
+            let kv = |(k, v)| KeyValue { Key: k, Value: v };
+            g.custom.into_iter().map(kv).collect()
+        }),
     })
 }
 
@@ -493,13 +461,8 @@ mod tests {
     use EventKind::*;
 
     fn ev(kind: EventKind, record: Value) -> SyncEvent {
-        let event_id = "e1".into();
-        SyncEvent {
-            event_id,
-            kind,
-            at: 1_700_000_000,
-            record,
-        }
+        let event = json!({"event_id": "e1", "kind": kind, "at": 1_700_000_000, "record": record});
+        serde_json::from_value(event).unwrap()
     }
 
     /// The one request of an event, as JSON; checks its API.
@@ -547,10 +510,8 @@ mod tests {
                 assert_eq!(one(*kind, record.clone(), mode), *want, "{kind:?}");
             }
         }
-        let (seq, random) = (
-            derived_u32("m1", SALT_C2C_SEQ),
-            derived_u32("m1", SALT_C2C_RANDOM),
-        );
+        let seq = derived_u32("m1", SALT_C2C_SEQ);
+        let random = derived_u32("m1", SALT_C2C_RANDOM);
         #[rustfmt::skip]
         let (import, send) = (
             json!({"SyncFromOldSystem": 5, "From_Account": "u1", "To_Account": "u2", "MsgSeq": seq,
@@ -569,15 +530,11 @@ mod tests {
     fn group_ids_follow_the_import_mapping() {
         let gid = target_group_id("g9", GroupType::Community).into_owned();
         let c = json!({"id": "g9", "type": "community", "name": "C", "created_at": 1});
-        assert_eq!(
-            one(GroupCreated, c, C2cMode::Importmsg)["GroupId"],
-            gid.as_str()
-        );
+        let created = one(GroupCreated, c, C2cMode::Importmsg);
+        assert_eq!(created["GroupId"], gid.as_str());
         let d = json!({"id": "g9", "type": "community"});
-        assert_eq!(
-            one(GroupDestroyed, d, C2cMode::Importmsg)["GroupId"],
-            gid.as_str()
-        );
+        let destroyed = one(GroupDestroyed, d, C2cMode::Importmsg);
+        assert_eq!(destroyed["GroupId"], gid.as_str());
         assert_eq!(group_id_for("@TGS#_x", None), "@TGS#_x");
         assert!(group_id_for("@TGS#abc", None).starts_with("cutover_"));
         let owner_only = ev(GroupUpdated, json!({"id": "g1", "owner": "u3"}));
@@ -613,10 +570,8 @@ mod tests {
 
     #[test]
     fn ledger_keys_have_the_documented_shapes() {
-        let (seq, random) = (
-            derived_u32("m1", SALT_C2C_SEQ),
-            derived_u32("m1", SALT_C2C_RANDOM),
-        );
+        let seq = derived_u32("m1", SALT_C2C_SEQ);
+        let random = derived_u32("m1", SALT_C2C_RANDOM);
         let c2c_key = format!("c2c:u1:u2:{seq}_{random}_1700000000");
         #[rustfmt::skip]
         let cases = [
