@@ -8,7 +8,7 @@
 use super::convert;
 use super::event::{Direction, EventKind, SyncEvent};
 use super::journal::Journal;
-use crate::model::fields::Fields;
+use crate::model::fields::{json_kind, Fields};
 use crate::model::limits::{LINE_MAX, OTHER_ID_MAX};
 use crate::model::parse::{decode_object, display_id};
 use crate::model::{FieldProblem, Rule};
@@ -166,10 +166,7 @@ fn event_from_value(value: Value) -> Checked {
     match value {
         Value::Object(map) => event_from_map(map),
         other => {
-            let why = format!(
-                "expected a JSON object, got {}",
-                crate::model::fields::json_kind(&other)
-            );
+            let why = format!("expected a JSON object, got {}", json_kind(&other));
             Err((None, vec![FieldProblem::new(Rule::InvalidJson, "", why)]))
         }
     }
@@ -228,10 +225,10 @@ pub fn parse_events(body: &[u8], source: &str) -> Result<Vec<SyncEvent>, IngestE
     if problems.is_empty() {
         return Ok(events);
     }
-    let total = problems.len();
+    let (source, total) = (source.to_owned(), problems.len());
     problems.truncate(MAX_LISTED);
     Err(IngestError {
-        source: source.to_owned(),
+        source,
         problems,
         total,
     })
@@ -247,14 +244,8 @@ pub fn bearer_ok(header: Option<&str>, token: &str) -> bool {
     };
     // Equal-length digests compared without an early exit: neither the position of the
     // first difference nor the token's length shows in the time taken.
-    let (a, b) = (
-        Sha256::digest(given.as_bytes()),
-        Sha256::digest(token.as_bytes()),
-    );
-    let diff = a
-        .iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    let (a, b) = (Sha256::digest(given), Sha256::digest(token));
+    let diff = a.iter().zip(&b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     diff == 0 && !token.is_empty()
 }
 
@@ -429,7 +420,6 @@ pub async fn follow_file(
             }
         };
         if !found.events.is_empty() {
-            let count = found.events.len();
             let events = found.events.into_iter().map(|event| NewEvent {
                 direction: Direction::OldToNew,
                 event,
@@ -438,8 +428,8 @@ pub async fn follow_file(
                 info: String::new(),
             });
             let fresh = journal.insert(events.collect()).await?;
-            let new = fresh.iter().filter(|f| **f).count();
-            tracing::debug!(file = %path.display(), line = tail.line, count, new, "sync events persisted");
+            let kept = fresh.iter().filter(|f| **f).count();
+            tracing::debug!(file = %path.display(), line = tail.line, kept, "sync events persisted");
         }
         if found.bad > 0 {
             skipped += found.bad;
@@ -465,96 +455,68 @@ mod tests {
     use std::io::Write;
 
     /// `account_created` events as JSON Lines, one per id (user = id).
+    #[rustfmt::skip]
     fn lines(ids: &[&str]) -> String {
-        let one = |id: &str| {
-            format!(
-                r#"{{"event_id": "{id}", "kind": "account_created", "at": 5, "record": {{"id": "{id}"}}}}"#
-            )
-        };
+        let one = |id| format!(r#"{{"event_id": "{id}", "kind": "account_created", "at": 5, "record": {{"id": "{id}"}}}}"#);
         ids.iter().map(|id| one(id) + "\n").collect()
     }
 
-    #[test]
-    fn a_body_is_one_event_an_array_or_json_lines() {
-        let one = parse_events(lines(&["e1"]).as_bytes(), "t").unwrap();
-        assert_eq!((one.len(), one[0].event_id.as_str()), (1, "e1"));
-        let pretty = "{\n \"event_id\": \"e2\", \"kind\": \"member_left\",\n \"at\": 9,\n \"record\": {\"group\": \"g\", \"member\": \"u\"}\n}";
-        let kind = parse_events(pretty.as_bytes(), "t").unwrap()[0].kind;
-        assert_eq!(kind, EventKind::MemberLeft);
-        let array = format!("  [{}]", lines(&["a", "b"]).trim().replace('\n', ","));
-        let events = parse_events(array.as_bytes(), "t").unwrap();
-        assert_eq!(
-            events
-                .iter()
-                .map(|e| e.event_id.as_str())
-                .collect::<Vec<_>>(),
-            ["a", "b"]
-        );
-        let jsonl = lines(&["a", "b"]).replacen('\n', "\r\n\n", 1);
-        assert_eq!(parse_events(jsonl.as_bytes(), "t").unwrap().len(), 2);
-        assert!(parse_events(b"", "t").unwrap().is_empty());
+    fn ids(body: &str) -> Vec<String> {
+        let events = parse_events(body.as_bytes(), "t").unwrap();
+        events.into_iter().map(|e| e.event_id).collect()
+    }
+
+    /// (place, event id, field, rule) of each problem.
+    fn problems(body: &str) -> Vec<(Place, Option<String>, String, Rule)> {
+        let e = parse_events(body.as_bytes(), "t").unwrap_err();
+        assert_eq!(e.total, e.problems.len());
+        let each = |p: BodyProblem| (p.place, p.event_id, p.field, p.rule);
+        e.problems.into_iter().map(each).collect()
     }
 
     #[test]
+    #[rustfmt::skip]
+    fn a_body_is_one_event_an_array_or_json_lines() {
+        assert_eq!(ids(&lines(&["e1"])), ["e1"]);
+        let pretty = "{\n \"event_id\": \"e2\", \"kind\": \"member_left\",\n \"at\": 9,\n \"record\": {\"group\": \"g\", \"member\": \"u\"}\n}";
+        assert_eq!(ids(pretty), ["e2"]);
+        assert_eq!(ids(&format!("  [{}]", lines(&["a", "b"]).trim().replace('\n', ","))), ["a", "b"]);
+        assert_eq!(ids(&lines(&["a", "b"]).replacen('\n', "\r\n\n", 1)), ["a", "b"]);
+        assert!(ids("").is_empty());
+    }
+
+    #[test]
+    #[rustfmt::skip]
     fn a_bad_event_refuses_the_body_naming_place_event_field_and_rule() {
-        let bad =
-            r#"{"event_id": "e7", "kind": "c2c_message", "at": 5, "record": {"id": "m", "to": "u2",
-            "sent_at": 5, "body": [{"type": "text", "text": "x"}]}}"#
-                .replace('\n', "");
+        let bad = r#"{"event_id": "e7", "kind": "c2c_message", "at": 5, "record": {"id": "m", "to": "u2", "sent_at": 5, "body": [{"type": "text", "text": "x"}]}}"#;
         let body = format!("{}{bad}\n{{nope\n", lines(&["e1"]));
-        let e = parse_events(body.as_bytes(), "10.0.0.7").unwrap_err();
-        let got: Vec<_> = e
-            .problems
-            .iter()
-            .map(|p| (p.place, p.event_id.as_deref(), p.field.as_str(), p.rule))
-            .collect();
-        #[rustfmt::skip]
-        assert_eq!(got, [(Place::Line(2), Some("e7"), "record.from", Rule::MissingField),
-            (Place::Line(3), None, "", Rule::InvalidJson)]);
-        let text = e.to_string();
-        let want =
-            "10.0.0.7: refused, nothing kept: line 2: event \"e7\": record.from: missing_field";
-        assert!(text.starts_with(want), "{text}");
-        let array = format!(
-            r#"[{}, {{"event_id": "", "kind": "nope", "at": 0, "record": {{}}}}, 3]"#,
-            lines(&["a"])
-        );
-        let e = parse_events(array.as_bytes(), "t").unwrap_err();
-        let got: Vec<_> = e
-            .problems
-            .iter()
-            .map(|p| (p.place, p.field.as_str(), p.rule))
-            .collect();
-        #[rustfmt::skip]
-        assert_eq!(got, [
-            (Place::Index(1), "event_id", Rule::BadLength), (Place::Index(1), "kind", Rule::UnknownEnum),
-            (Place::Index(1), "at", Rule::InvalidValue), (Place::Index(2), "", Rule::InvalidJson),
-        ]);
-        let e = parse_events(
-            br#"{"event_id": "x", "kind": "group_destroyed", "at": 1}"#,
-            "t",
-        )
-        .unwrap_err();
-        assert_eq!(
-            (e.problems[0].place, e.problems[0].field.as_str()),
-            (Place::Body, "record")
-        );
-        assert_eq!(
-            parse_events(b"[1,", "t").unwrap_err().problems[0].rule,
-            Rule::InvalidJson
-        );
+        let e7 = Some("e7".to_string());
+        let want = [(Place::Line(2), e7, "record.from".into(), Rule::MissingField), (Place::Line(3), None, String::new(), Rule::InvalidJson)];
+        assert_eq!(problems(&body), want);
+        let text = parse_events(body.as_bytes(), "10.0.0.7").unwrap_err().to_string();
+        assert!(text.starts_with("10.0.0.7: refused, nothing kept: line 2: event \"e7\": record.from: missing_field"), "{text}");
+        let array = format!(r#"[{}, {{"event_id": "", "kind": "nope", "at": 0, "record": {{}}}}, 3]"#, lines(&["a"]));
+        let got: Vec<_> = problems(&array).into_iter().map(|p| (p.0, p.2, p.3)).collect();
+        let want = [(1, "event_id", Rule::BadLength), (1, "kind", Rule::UnknownEnum), (1, "at", Rule::InvalidValue), (2, "", Rule::InvalidJson)];
+        assert_eq!(got, want.map(|(i, f, r)| (Place::Index(i), f.to_string(), r)));
+        let no_record = problems(r#"{"event_id": "x", "kind": "group_destroyed", "at": 1}"#);
+        assert_eq!(no_record, [(Place::Body, Some("x".into()), "record".into(), Rule::MissingField)]);
+        assert_eq!(problems("[1,")[0].3, Rule::InvalidJson);
     }
 
     #[test]
     fn bearer_tokens_must_match_exactly() {
         assert!(bearer_ok(Some("Bearer s3cret"), "s3cret"));
         assert!(bearer_ok(Some("bearer s3cret "), "s3cret"));
-        #[rustfmt::skip]
-        let wrong = [None, Some("Bearer s3cre"), Some("Bearer s3cretx"), Some("Basic s3cret"), Some("s3cret"), Some("Bearer")];
-        for w in wrong {
-            assert!(!bearer_ok(w, "s3cret"), "{w:?}");
-        }
-        assert!(!bearer_ok(Some("Bearer "), ""));
+        let wrong = [
+            "Bearer s3cre",
+            "Bearer s3cretx",
+            "Basic s3cret",
+            "s3cret",
+            "Bearer",
+        ];
+        assert!(wrong.iter().all(|w| !bearer_ok(Some(w), "s3cret")));
+        assert!(!bearer_ok(None, "s3cret") && !bearer_ok(Some("Bearer "), ""));
     }
 
     /// Pending events, the file's cursor and its skipped count.
@@ -581,12 +543,8 @@ mod tests {
 
     fn append(file: &Path, text: &str) {
         let mut f = std::fs::OpenOptions::new();
-        f.create(true)
-            .append(true)
-            .open(file)
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
+        let f = f.create(true).append(true).open(file).unwrap();
+        (&f).write_all(text.as_bytes()).unwrap();
     }
 
     #[tokio::test]
@@ -605,28 +563,22 @@ mod tests {
         wait_for(&store, &file, 3).await;
         let e6 = lines(&["e6"]);
         let (head, rest) = e6.split_at(20);
+        let bad = "{\"event_id\": \"bad\"}\n";
         append(
             &file,
-            &format!(
-                "{}{{\"event_id\": \"bad\"}}\n{}{head}",
-                lines(&["e4"]),
-                lines(&["e5"])
-            ),
+            &format!("{}{bad}{}{head}", lines(&["e4"]), lines(&["e5"])),
         );
         wait_for(&store, &file, 5).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(
-            stored(&store, &file).0,
-            5,
-            "a partial line waits for its newline"
-        );
+        let waiting = stored(&store, &file).0;
+        assert_eq!(waiting, 5, "a partial line waits for its newline");
         append(&file, rest);
         wait_for(&store, &file, 6).await;
-        let len = std::fs::metadata(&file).unwrap().len();
+        let len = std::fs::metadata(&file).unwrap().len().to_string();
         let (_, cursor, skipped) = stored(&store, &file);
         assert_eq!(
-            (cursor, skipped),
-            (Some(len.to_string()), Some("1".to_string()))
+            (cursor.as_deref(), skipped.as_deref()),
+            (Some(&*len), Some("1"))
         );
         stop.send(true).unwrap();
         follower.await.unwrap().unwrap();
@@ -639,7 +591,7 @@ mod tests {
         assert_eq!(stored(&store, &file).0, 0);
         append(&file, &lines(&["e7"]));
         wait_for(&store, &file, 1).await;
-        assert_eq!(Tail::resume(file.clone(), len).line, 7);
+        assert_eq!(Tail::resume(file.clone(), len.parse().unwrap()).line, 7);
         stop.send(true).unwrap();
         follower.await.unwrap().unwrap();
         drop(journal);
