@@ -44,6 +44,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write the run's report (Markdown, JSON or HTML) from its store.
     Report(ReportArgs),
+    /// Run the two-way sync relay of the runbook's [sync] section until SIGINT or SIGTERM
+    /// (tokens from CUTOVER_CALLBACK_TOKEN and CUTOVER_INGEST_TOKEN).
+    Sync(SyncArgs),
     /// Benchmarks that print throughput and memory figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -345,6 +348,38 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `cutover sync`
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// The runbook (TOML) with its [sync] section; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The export directory (as for `run`).
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// The progress store of the run.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// The target: a region name or a base URL.
+    #[arg(long, value_name = "URL")]
+    pub target_url: Option<String>,
+    /// The app's SDKAppID.
+    #[arg(long, value_name = "N")]
+    pub sdkappid: Option<u64>,
+    /// The admin identifier of the run (the relay uses [sync] relay_admin).
+    #[arg(long, value_name = "ID")]
+    pub admin: Option<String>,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between sync lines.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub progress_secs: f64,
+    /// The log file (default: the store's path with `.sync.log`).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 /// `cutover verify`

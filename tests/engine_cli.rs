@@ -153,7 +153,7 @@ fn the_demo_runs_the_whole_runbook_with_no_setup() {
         "step resume service: done — HTTP 200",
         "POST /maintenance/stop",
         "POST /maintenance/resume",
-        "two-way sync is not available in this version",
+        "no [sync] section in the runbook",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }

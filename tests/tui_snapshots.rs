@@ -5,6 +5,7 @@
 use cutover::engine::control::RunState;
 use cutover::engine::lane::LaneFigures;
 use cutover::store::queries::{FailureFilter, FailureGroup, FailureRow};
+use cutover::store::sync::DirectionCounts;
 use cutover::store::verify::{EntityCounts, Mismatch, Pass};
 use cutover::store::Kind;
 use cutover::ui::progress::StageLine;
@@ -120,6 +121,8 @@ fn snapshot() -> Snapshot {
         verify_pass: None,
         verify_progress: Vec::new(),
         mismatches: Vec::new(),
+        sync: None,
+        sync_running: None,
     }
 }
 
@@ -258,4 +261,32 @@ fn overlays_and_states() {
     });
     verifying.snap.verify_progress = vec![(Kind::Account, 50, 50), (Kind::C2cMessage, 120, 212)];
     insta::assert_snapshot!("verifying_80x24", render(&verifying, 80, 24));
+    // Sync running with traffic both ways.
+    let mut sync = app_on(Screen::Sync);
+    sync.snap.sync_running = Some("relay on 127.0.0.1:8090".into());
+    sync.snap.sync = Some([
+        DirectionCounts {
+            received: 1520,
+            applied: 1514,
+            failed: 1,
+            dropped_as_echo: 0,
+            recovered: 0,
+            pending: 5,
+            skipped: 0,
+            lag_p50_ms: Some(18),
+            lag_p99_ms: Some(140),
+        },
+        DirectionCounts {
+            received: 3012,
+            applied: 2990,
+            failed: 0,
+            dropped_as_echo: 12,
+            recovered: 3,
+            pending: 10,
+            skipped: 0,
+            lag_p50_ms: Some(9),
+            lag_p99_ms: Some(61),
+        },
+    ]);
+    insta::assert_snapshot!("sync_running_80x24", render(&sync, 80, 24));
 }

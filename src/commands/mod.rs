@@ -7,6 +7,7 @@ pub mod report;
 pub mod run;
 pub mod sim;
 pub mod store_cmds;
+pub mod sync;
 pub mod usersig;
 pub mod validate;
 pub mod verify;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Skip(args) => store_cmds::skip(&args, out),
         Command::Plan(args) => store_cmds::plan(&args, out),
         Command::Verify(args) => verify::run(&args, out),
+        Command::Sync(args) => sync::run(&args, out),
         Command::Report(args) => report::run(&args, out),
         Command::Bench(BenchCommand::Sim(a)) => {
             let bench = crate::bench::SimBench {

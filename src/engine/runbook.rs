@@ -9,6 +9,7 @@ use crate::source::ExportDir;
 use crate::store::queries::{self, RunIdentity};
 use crate::store::stage::{fingerprint, stage_export, Staged};
 use crate::store::{now_secs, open_for_writing};
+use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
 use crate::tim::wire::account::{AccountCheck, CheckItem};
 use crate::verify::{self, Progress, Summary, VerifySettings};
@@ -226,14 +227,35 @@ impl Runner {
         Ok((state.into(), reason))
     }
 
-    /// Marks a step that this version does not have as skipped, saying so.
-    pub fn not_built(&self, step: Step) -> anyhow::Result<String> {
-        let reason = match step {
-            Step::StartSync => "two-way sync is not available in this version of cutover",
-            _ => "not available",
+    /// The start sync step: starts the relay of the runbook's `[sync]` section and checks its
+    /// health before the step is done (skipped without a `[sync]` section). Returns the state,
+    /// the reason, and the running relay.
+    pub async fn start_sync(&self) -> anyhow::Result<(String, String, Option<RelayHandle>)> {
+        let Some(cfg) = &self.runbook.sync else {
+            let reason = "no [sync] section in the runbook: no two-way sync";
+            self.record(Step::StartSync, "skipped", reason)?;
+            return Ok(("skipped".into(), reason.into(), None));
         };
-        self.record(step, "skipped", reason)?;
-        Ok(reason.into())
+        self.record(Step::StartSync, "running", "starting the relay")?;
+        let relay = match relay::start(&self.runbook, cfg).await {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = format!("{e:#}");
+                self.record(Step::StartSync, "failed", &reason)?;
+                return Ok(("failed".into(), reason, None));
+            }
+        };
+        match relay.health(cfg).await {
+            Ok(reason) => {
+                self.record(Step::StartSync, "done", &reason)?;
+                Ok(("done".into(), reason, Some(relay)))
+            }
+            Err(why) => {
+                relay.stop().await?;
+                self.record(Step::StartSync, "failed", &why)?;
+                Ok(("failed".into(), why, None))
+            }
+        }
     }
 
     /// Runs (or carries on) the verification pass, recording the verify step: done when every

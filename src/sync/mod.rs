@@ -9,3 +9,6 @@ pub mod event;
 pub mod ingest;
 pub mod journal;
 pub mod outbox;
+pub mod reconcile;
+pub mod relay;
+pub mod server;

@@ -4,6 +4,7 @@
 use crate::engine::control::Command;
 use crate::engine::import::{Ending, ImportHandle};
 use crate::engine::runbook::{Runner, Step};
+use crate::sync::relay::RelayHandle;
 use crate::verify::Progress;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,9 @@ pub trait Observer {
     fn verify_started(&mut self, progress: &Arc<Progress>, stop: &Arc<watch::Sender<bool>>) {
         let _ = (progress, stop);
     }
+    /// The relay is running: the front end keeps it until the operator stops it, then stops it
+    /// with [`RelayHandle::stop`].
+    fn sync_started(&mut self, relay: RelayHandle);
     /// Called every tick while verification runs.
     fn verify_tick(&mut self, progress: &Progress) -> anyhow::Result<()> {
         let _ = progress;
@@ -118,8 +122,16 @@ pub async fn drive(
     if !matches!(exit, RunExit::Complete | RunExit::Failures) {
         return Ok(exit);
     }
-    let reason = runner.not_built(Step::StartSync)?;
-    obs.step(Step::StartSync, "skipped", &reason)?;
+    obs.step(Step::StartSync, "running", "")?;
+    let (state, reason, relay) = runner.start_sync().await?;
+    obs.step(Step::StartSync, &state, &reason)?;
+    if state == "failed" {
+        // Coexistence needs the sync running before the old service comes back.
+        return Ok(RunExit::Fatal);
+    }
+    if let Some(relay) = relay {
+        obs.sync_started(relay);
+    }
     if !hook_step(runner, obs, Step::ResumeService).await? {
         return Ok(RunExit::Fatal);
     }
@@ -206,7 +218,8 @@ async fn cancel_on_signal(handle: ImportHandle) {
     });
 }
 
-async fn wait_for_signal() -> &'static str {
+/// Waits for SIGINT or SIGTERM and names it.
+pub(crate) async fn wait_for_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -6,6 +6,9 @@ use super::progress::{ProgressMeter, StageLine};
 use crate::engine::control::{Command, RunState};
 use crate::engine::import::ImportHandle;
 use crate::engine::runbook::{Runner, Step};
+use crate::store::sync::{counts as sync_counts, DirectionCounts};
+use crate::sync::event::Direction;
+use crate::sync::relay::RelayHandle;
 use crate::verify::Progress;
 use serde_json::json;
 use std::io::Write;
@@ -165,6 +168,82 @@ impl Printer<'_> {
     }
 }
 
+impl Printer<'_> {
+    /// A sync line: per direction received, applied, failed, echoes, recovered, waiting, lag.
+    pub fn sync_progress(&mut self, c: &[DirectionCounts; 2]) -> std::io::Result<()> {
+        if self.json {
+            let line = json!({"event": "sync", "elapsed": self.start.elapsed().as_secs_f64(),
+                "old_to_new": c[0], "new_to_old": c[1]});
+            writeln!(self.out, "{line}")?;
+        } else {
+            let part = |label: &str, d: &DirectionCounts| {
+                format!(
+                    "{label}: {} received, {} applied, {} failed, {} echoes dropped, {} recovered, {} waiting, lag p50 {} p99 {}",
+                    d.received,
+                    d.applied,
+                    d.failed,
+                    d.dropped_as_echo,
+                    d.recovered,
+                    d.pending,
+                    ms(d.lag_p50_ms),
+                    ms(d.lag_p99_ms)
+                )
+            };
+            writeln!(
+                self.out,
+                "{} sync · {} · {}",
+                self.stamp(),
+                part("old → new", &c[0]),
+                part("new → old", &c[1])
+            )?;
+        }
+        self.out.flush()
+    }
+}
+
+/// `12 ms`, `-`.
+pub fn ms(v: Option<i64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v} ms"))
+}
+
+/// Keeps the relay running, a sync line every `every`, until SIGINT or SIGTERM; then stops it
+/// (everything acknowledged is in the store and goes on at the next start).
+pub async fn follow_sync(
+    relay: RelayHandle,
+    p: &mut Printer<'_>,
+    every: Duration,
+) -> anyhow::Result<()> {
+    p.note(
+        "sync is running; Ctrl-C (SIGINT) or SIGTERM stops it",
+        json!({"listen": relay.addr.to_string()}),
+    )?;
+    let signal = super::drive::wait_for_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            name = &mut signal => {
+                p.note(&format!("stopping sync ({name})"), json!({}))?;
+                break;
+            }
+            _ = tokio::time::sleep(every) => {
+                p.sync_progress(&relay.counts()?)?;
+                if let Some(why) = relay.broken() {
+                    p.note(&why, json!({}))?;
+                    break;
+                }
+            }
+        }
+    }
+    let store = relay.store.clone();
+    relay.stop().await?;
+    let conn = crate::store::open_for_reading(&store)?;
+    p.sync_progress(&[
+        sync_counts(&conn, Direction::OldToNew)?,
+        sync_counts(&conn, Direction::NewToOld)?,
+    ])?;
+    Ok(())
+}
+
 /// `1m05s`, `unknown`.
 pub fn eta_text(secs: Option<f64>) -> String {
     match secs {
@@ -186,6 +265,7 @@ struct Headless<'a> {
     p: Printer<'a>,
     meter: Option<ProgressMeter>,
     yes: bool,
+    relay: Option<RelayHandle>,
 }
 
 impl Observer for Headless<'_> {
@@ -224,6 +304,10 @@ impl Observer for Headless<'_> {
     fn verify_tick(&mut self, progress: &Progress) -> anyhow::Result<()> {
         Ok(self.p.verify_progress(progress)?)
     }
+
+    fn sync_started(&mut self, relay: RelayHandle) {
+        self.relay = Some(relay);
+    }
 }
 
 /// Runs the verify step alone (`cutover verify`), printing progress to `out` every `every`.
@@ -237,6 +321,7 @@ pub async fn verify(
         p: Printer::new(out, json),
         meter: None,
         yes: false,
+        relay: None,
     };
     super::drive::verify_step(runner, &mut obs, every, RunExit::Complete).await
 }
@@ -257,8 +342,21 @@ pub async fn run(
         p: Printer::new(out, json),
         meter: None,
         yes,
+        relay: None,
     };
-    drive(&runner, &mut obs, every).await
+    let exit = drive(&runner, &mut obs, every).await;
+    if let Some(relay) = obs.relay.take() {
+        if matches!(
+            exit,
+            Ok(RunExit::Complete | RunExit::Failures | RunExit::Mismatches)
+        ) {
+            // The runbook is done; the sync goes on until the operator stops it.
+            follow_sync(relay, &mut obs.p, every).await?;
+        } else {
+            relay.stop().await?;
+        }
+    }
+    exit
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::engine::control::{Command, RunState};
 use crate::engine::lane::LaneFigures;
 use crate::store::queries::{FailureFilter, FailureGroup, FailureRow};
+use crate::store::sync::DirectionCounts;
 use crate::store::verify::{EntityCounts, Mismatch, Pass};
 use crate::store::Kind;
 use crate::ui::progress::StageLine;
@@ -104,6 +105,10 @@ pub struct Snapshot {
     pub verify_progress: Vec<(Kind, u64, u64)>,
     /// The mismatches of the kind drilled into on the Verify screen (first page).
     pub mismatches: Vec<Mismatch>,
+    /// Sync figures per direction (old → new, new → old), once any event came.
+    pub sync: Option<[DirectionCounts; 2]>,
+    /// The relay, while it runs: where it listens (or why it broke).
+    pub sync_running: Option<String>,
 }
 
 /// A dialog on top of the screen.

@@ -8,8 +8,11 @@ use crate::engine::control::Command;
 use crate::engine::import::{ImportHandle, ImportSettings};
 use crate::engine::runbook::{Runner, Step};
 use crate::store::queries::FailureFilter;
+use crate::store::sync::counts as sync_counts;
 use crate::store::verify as stored;
 use crate::store::{now_secs, open_for_reading, queries, Kind};
+use crate::sync::event::Direction;
+use crate::sync::relay::RelayHandle;
 use crate::ui::drive::{drive, Observer, RunExit};
 use crate::ui::progress::ProgressMeter;
 use crate::verify::Progress;
@@ -38,6 +41,7 @@ struct Shared {
     pending: Arc<Mutex<PendingConfirmation>>,
     import: Arc<Mutex<Option<ImportHandle>>>,
     verify: Arc<Mutex<Option<VerifyHandle>>>,
+    relay: Arc<Mutex<Option<RelayHandle>>>,
 }
 
 /// A running verification: its progress, and how to stop it.
@@ -83,6 +87,10 @@ impl Observer for Shared {
 
     fn verify_started(&mut self, progress: &Arc<Progress>, stop: &Arc<watch::Sender<bool>>) {
         *lock(&self.verify) = Some((Arc::clone(progress), Arc::clone(stop)));
+    }
+
+    fn sync_started(&mut self, relay: RelayHandle) {
+        *lock(&self.relay) = Some(relay);
     }
 }
 
@@ -134,6 +142,13 @@ impl Sampler {
                 self.snap.entities = entities;
             }
             self.snap.verify_pass = stored::pass(conn).ok().flatten();
+            self.snap.sync = match (
+                sync_counts(conn, Direction::OldToNew),
+                sync_counts(conn, Direction::NewToOld),
+            ) {
+                (Ok(a), Ok(b)) if a.received + b.received > 0 => Some([a, b]),
+                _ => None,
+            };
             self.snap.mismatches = match verify_drill {
                 Some(kind) => stored::mismatches(conn, Some(kind), 500).unwrap_or_default(),
                 None => Vec::new(),
@@ -305,6 +320,9 @@ async fn console(
                 snap.run = handle.as_ref().filter(|_| importing).map(|h| h.state.borrow().clone());
                 snap.lanes = handle.as_ref().map(ImportHandle::lanes).unwrap_or_default();
                 snap.finished = exit.is_some();
+                snap.sync_running = lock(&screen.relay).as_ref().map(|r| {
+                    r.broken().map_or_else(|| format!("relay on {}", r.addr), |why| format!("BROKEN: {why}"))
+                });
                 snap.verify_progress = lock(&screen.verify)
                     .as_ref()
                     .map(|(p, _)| p.kinds())
@@ -370,5 +388,9 @@ async fn console(
     }
     stop.store(true, Ordering::Relaxed);
     let _ = reader.join();
+    let relay = lock(&screen.relay).take();
+    if let Some(relay) = relay {
+        relay.stop().await?;
+    }
     Ok(exit.unwrap_or(RunExit::Cancelled))
 }

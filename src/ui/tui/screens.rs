@@ -264,14 +264,77 @@ pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
 }
 
 /// Sync is not in this version; the screen says so.
-pub fn sync(frame: &mut Frame<'_>, area: Rect) {
-    let text = "Sync not started: two-way sync is not available in this version of cutover.\nThe runbook shows the start sync step as skipped for that reason.";
-    frame.render_widget(
-        Paragraph::new(text)
-            .wrap(Wrap { trim: true })
-            .block(Block::new().borders(Borders::ALL).title(" sync ")),
-        area,
+pub fn sync(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let step = app
+        .snap
+        .steps
+        .iter()
+        .find(|s| s.name == "start sync")
+        .map(|s| (s.state.as_str(), s.reason.as_str()));
+    let Some(c) = &app.snap.sync else {
+        let text = match (&app.snap.sync_running, step) {
+            (Some(r), _) => format!("Sync is running ({r}); no event has come either way yet."),
+            (None, Some(("skipped", why))) => format!("Sync not started: {why}."),
+            (None, Some(("failed", why))) => format!("Sync failed to start: {why}"),
+            _ => "Sync not started yet: the runbook starts it after the import.".into(),
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: true })
+                .block(Block::new().borders(Borders::ALL).title(" sync ")),
+            area,
+        );
+        return;
+    };
+    let ms = crate::ui::headless::ms;
+    let rows = [("old → new", &c[0]), ("new → old", &c[1])].map(|(label, d)| {
+        Row::new(vec![
+            Cell::from(label),
+            Cell::from(d.received.to_string()),
+            Cell::from(d.applied.to_string()),
+            Cell::from(d.failed.to_string()).style(if d.failed > 0 {
+                Style::new().fg(Color::Red)
+            } else {
+                Style::new()
+            }),
+            Cell::from(d.dropped_as_echo.to_string()),
+            Cell::from(d.recovered.to_string()),
+            Cell::from(d.pending.to_string()),
+            Cell::from(ms(d.lag_p50_ms)),
+            Cell::from(ms(d.lag_p99_ms)),
+        ])
+    });
+    let title = match &app.snap.sync_running {
+        Some(r) => format!(" sync — {r} "),
+        None => " sync — not running (figures from the store) ".into(),
+    };
+    let table = grid(
+        rows,
+        &[
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Length(9),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Min(7),
+        ],
+        &[
+            "",
+            "received",
+            "applied",
+            "failed",
+            "echo",
+            "recovered",
+            "waiting",
+            "lag p50",
+            "lag p99",
+        ],
+        title,
     );
+    frame.render_widget(table, area);
 }
 
 /// The log file's tail.

@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Screen::Import => screens::import(frame, app, body),
         Screen::Errors => screens::errors(frame, app, body),
         Screen::Verify => verify_screen::verify(frame, app, body),
-        Screen::Sync => screens::sync(frame, body),
+        Screen::Sync => screens::sync(frame, app, body),
         Screen::Log => screens::log(frame, app, body),
     }
     frame.render_widget(Paragraph::new(status_line(app)), status);

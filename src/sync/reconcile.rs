@@ -1,0 +1,192 @@
+//! Reconciliation: Tencent does not retry "after" callbacks, so every round reads back the
+//! groups and conversations that were active lately (§6) and emits, as new → old events, the
+//! messages no callback brought. Messages the relay itself wrote (the ledger) are not emitted;
+//! what a callback already brought has the same `event_id` and is refused as a duplicate.
+
+use super::callback::{c2c_event_from_roam, group_event_from_rsp};
+use super::event::Direction;
+use super::journal::Journal;
+use crate::store::open_for_reading;
+use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
+use crate::tim::api::Api;
+use crate::tim::client::TimClient;
+use crate::tim::wire::c2c::AdminGetRoamMsg;
+use crate::tim::wire::group_read::GroupMsgGetSimple;
+use crate::verify::reader::Reader;
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// How far back a round looks (conversations active in this window are read back).
+const WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// What a reconciliation loop needs.
+pub struct Reconcile {
+    /// The store.
+    pub store: PathBuf,
+    /// Where recovered events go.
+    pub journal: Journal,
+    /// The relay's client.
+    pub client: Arc<TimClient>,
+    /// Calls per second per API.
+    pub rates: HashMap<Api, u32>,
+    /// Tencent GroupId → old group id.
+    pub groups: Arc<Mutex<HashMap<String, String>>>,
+    /// Time between rounds.
+    pub every: Duration,
+    /// Stops the loop.
+    pub stop: watch::Receiver<bool>,
+    /// Wakes the outbox when something was recovered.
+    pub wake: Arc<Notify>,
+}
+
+/// Scopes with events (either way) received since `since_ms`.
+fn active_scopes(r: &Reconcile, since_ms: i64) -> anyhow::Result<BTreeSet<String>> {
+    let conn = open_for_reading(&r.store)?;
+    let mut stmt = conn.prepare("SELECT DISTINCT scope FROM sync_event WHERE received_ms >= ?1")?;
+    let rows = stmt.query_map([since_ms], |row| row.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The ledger key the relay records for a one-to-one message it wrote (see `convert`).
+fn c2c_key(from: &str, to: &str, msg_key: &str) -> String {
+    format!("c2c:{from}:{to}:{msg_key}")
+}
+
+/// The ledger key the relay records for a group message it wrote (see `convert`).
+fn group_msg_key(group: &str, from: &str, random: u32) -> String {
+    format!("group:{group}:msg:{from}:{random}")
+}
+
+/// One round: returns how many events were recovered.
+async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> anyhow::Result<usize> {
+    let since_secs = since_ms / 1000;
+    let now_secs = crate::store::now_secs();
+    // (event, the ledger key the relay would have written for it); the ledger is looked up
+    // after the reads, so no connection is held across them.
+    let mut found = Vec::new();
+    for scope in active_scopes(r, since_ms)? {
+        if let Some(pair) = scope.strip_prefix("c2c:") {
+            let Some((a, b)) = pair.split_once('\u{1f}') else {
+                continue;
+            };
+            let mut last_key = None;
+            let mut max_time = now_secs;
+            loop {
+                let req = AdminGetRoamMsg {
+                    From_Account: a.to_string(),
+                    To_Account: b.to_string(),
+                    MaxCnt: 100,
+                    MinTime: since_secs,
+                    MaxTime: max_time,
+                    LastMsgKey: last_key.clone(),
+                };
+                let resp = reader.call(&req).await?;
+                for m in &resp.MsgList {
+                    if m.MsgFlagBits == 0 {
+                        let key = c2c_key(&m.From_Account, &m.To_Account, &m.MsgKey);
+                        found.push((c2c_event_from_roam(m), key));
+                    }
+                }
+                if resp.Complete == 1 || resp.MsgList.is_empty() {
+                    break;
+                }
+                max_time = resp.LastMsgTime;
+                last_key = Some(resp.LastMsgKey);
+            }
+        } else if let Some(old) = scope.strip_prefix("group:") {
+            let tencent = {
+                let map = r
+                    .groups
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("group map poisoned"))?;
+                map.iter()
+                    .find(|(_, o)| o.as_str() == old)
+                    .map_or_else(|| old.to_string(), |(t, _)| t.clone())
+            };
+            let mut below = None;
+            'pages: loop {
+                let req = GroupMsgGetSimple {
+                    GroupId: tencent.clone(),
+                    ReqMsgSeq: below,
+                    ReqMsgNumber: 20,
+                };
+                let resp = match reader.call(&req).await {
+                    Ok(r) => r,
+                    // A group destroyed since: nothing left to read.
+                    Err(e) => {
+                        tracing::debug!(group = %tencent, error = %e, "reconcile skipped a group");
+                        break;
+                    }
+                };
+                for m in &resp.RspMsgList {
+                    if m.MsgTimeStamp < since_secs {
+                        break 'pages;
+                    }
+                    if m.IsPlaceMsg == 0 {
+                        let key = group_msg_key(&tencent, &m.From_Account, m.MsgRandom);
+                        found.push((group_event_from_rsp(&tencent, old, m), key));
+                    }
+                }
+                match resp.RspMsgList.iter().map(|m| m.MsgSeq).min() {
+                    Some(seq) if resp.IsFinished == 0 && seq > 1 => below = Some(seq - 1),
+                    _ => break,
+                }
+            }
+        }
+    }
+    let conn = open_for_reading(&r.store)?;
+    let found: Vec<_> = found
+        .into_iter()
+        .filter(|(_, key)| !ledger_has(&conn, key, since_ms - WINDOW_MS).unwrap_or(false))
+        .map(|(event, _)| event)
+        .collect();
+    drop(conn);
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let events = found
+        .into_iter()
+        .map(|event| NewEvent {
+            direction: Direction::NewToOld,
+            event,
+            origin: "reconcile",
+            state: EventState::Pending,
+            info: "no callback brought it; found by reconciliation".into(),
+        })
+        .collect();
+    let fresh = r.journal.insert(events).await?;
+    Ok(fresh.iter().filter(|f| **f).count())
+}
+
+/// Runs rounds every `every` until stopped.
+pub async fn run(r: Reconcile) -> anyhow::Result<()> {
+    let reader = Reader::new(Arc::clone(&r.client), &r.rates, 8, r.stop.clone());
+    let mut stop = r.stop.clone();
+    let mut since = now_ms() - WINDOW_MS;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(r.every) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(()),
+        }
+        let started = now_ms();
+        match round(&r, &reader, since).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(
+                        recovered = n,
+                        "reconciliation found events no callback brought"
+                    );
+                    r.wake.notify_one();
+                }
+                // The next round overlaps this one by a minute: late-arriving history is not missed.
+                since = started - 60_000;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reconciliation round failed; the next one covers it")
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Two-way sync against the simulator: a message sent on the Tencent side reaches the old
+//! system's webhook; an old-system message lands in Tencent IM; forged and stale callbacks are
+//! refused; the relay's own writes do not come back as echoes.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::engine::app_config;
+use common::{client, ADMIN, KEY, SDKAPPID};
+use cutover::config::{parse_file, resolve, Flags, Runbook};
+use cutover::sim::SimHandle;
+use cutover::store::sync::counts;
+use cutover::sync::event::Direction;
+use cutover::sync::relay::{self, RelayHandle};
+use cutover::tim::wire::account::{AccountItem, MultiaccountImport};
+use cutover::tim::wire::c2c::SendMsg;
+use cutover::tim::wire::MsgElement;
+use cutover::tim::SecretKey;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const CALLBACK_TOKEN: &str = "callback-token-for-tests";
+pub const INGEST_TOKEN: &str = "ingest-token-for-tests";
+
+/// The tokens every test here uses (the simulator signs with the same one).
+fn tokens() {
+    std::env::set_var("CUTOVER_CALLBACK_TOKEN", CALLBACK_TOKEN);
+    std::env::set_var("CUTOVER_INGEST_TOKEN", INGEST_TOKEN);
+}
+
+/// A free loopback port (the relay must be known to the simulator before either starts).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A webhook that records the events it receives.
+async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&got);
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |body: axum::Json<Value>| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.lock().unwrap().push(body.0);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+/// A simulator whose callbacks go to a relay on `port`.
+async fn sim_calling(port: u16) -> SimHandle {
+    let mut config = app_config();
+    config.callback.url = Some(format!("http://127.0.0.1:{port}/tim/callback"));
+    common::sim(config).await
+}
+
+fn sync_runbook(handle: &SimHandle, store: &Path, port: u16, hook: &str) -> Runbook {
+    let text = format!(
+        "[sync]\nlisten = \"127.0.0.1:{port}\"\nold_webhook = \"{hook}\"\nrelay_admin = \"sync_relay\"\nreconcile_secs = 1\n"
+    );
+    let file = parse_file(&text, "test").unwrap();
+    let flags = Flags {
+        source: Some(common::engine::sample_data()),
+        store: Some(store.to_path_buf()),
+        target_url: Some(handle.url()),
+        sdkappid: Some(SDKAPPID),
+        admin: Some(ADMIN.into()),
+    };
+    resolve(&file, &flags, Some(SecretKey::new(KEY))).unwrap()
+}
+
+async fn start_relay(rb: &Runbook) -> RelayHandle {
+    let cfg = rb.sync.clone().unwrap();
+    let relay = relay::start(rb, &cfg).await.unwrap();
+    relay.health(&cfg).await.unwrap();
+    relay
+}
+
+async fn accounts(handle: &SimHandle, ids: &[&str]) {
+    let req = MultiaccountImport {
+        Accounts: None,
+        AccountList: Some(
+            ids.iter()
+                .map(|id| AccountItem {
+                    UserID: (*id).into(),
+                    Nick: None,
+                    FaceUrl: None,
+                })
+                .collect(),
+        ),
+    };
+    client(handle).call(&req).await.unwrap();
+}
+
+/// POSTs `body` as JSON (with the bearer token when given); the status and the JSON answer.
+async fn post_json(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let answer = req.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let bytes = answer.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Waits up to 20 s for `ok`.
+async fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_directions_arrive_and_echoes_do_not_come_back() {
+    tokens();
+    let port = free_port();
+    let handle = sim_calling(port).await;
+    let (hook, got) = webhook().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    cutover::store::open_for_writing(&store).unwrap();
+    let rb = sync_runbook(&handle, &store, port, &hook);
+    let relay = start_relay(&rb).await;
+    accounts(&handle, &["u1", "u2"]).await;
+
+    // New → old: a message sent on the Tencent side reaches the webhook as a sync event.
+    client(&handle)
+        .call(&SendMsg {
+            From_Account: Some("u1".into()),
+            To_Account: "u2".into(),
+            MsgRandom: 7,
+            MsgBody: vec![MsgElement::text("hello from tencent")],
+            ..SendMsg::default()
+        })
+        .await
+        .unwrap();
+    eventually("the webhook to receive the message", || {
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "c2c_message")
+    })
+    .await;
+    let event = got.lock().unwrap()[0].clone();
+    assert_eq!(event["record"]["from"], "u1");
+    assert_eq!(event["record"]["to"], "u2");
+    assert!(event["event_id"].as_str().unwrap().starts_with("tim-c2c-"));
+
+    // Old → new: an ingested message lands in the simulator.
+    let ingest = format!("http://{}/sync/events", relay.addr);
+    let body = json!({"event_id": "old-1", "kind": "c2c_message", "at": 1_764_000_000,
+        "record": {"id": "m-old-1", "from": "u2", "to": "u1", "sent_at": 1_764_000_000,
+                   "body": [{"type": "text", "text": "hello from the old app"}]}});
+    let (status, _) = post_json(&ingest, Some(INGEST_TOKEN), &body).await;
+    assert_eq!(status, 200);
+    let sim = handle.sim().clone();
+    eventually("the old message to land in the simulator", || {
+        sim.dump()["c2c_messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["MsgTimeStamp"] == 1_764_000_000)
+    })
+    .await;
+    // The same event again is a duplicate, not a second message.
+    let (_, again) = post_json(&ingest, Some(INGEST_TOKEN), &body).await;
+    assert_eq!(again["duplicates"], 1);
+    // Without the token: refused, nothing stored.
+    let (refused, _) = post_json(&ingest, None, &body).await;
+    assert_eq!(refused, 401);
+
+    // No echo: a group the old system creates is created by the relay, whose own callback is
+    // dropped and counted, and never reaches the webhook.
+    let create = json!({"event_id": "old-2", "kind": "group_created", "at": 1_764_000_100,
+        "record": {"id": "g-sync-1", "type": "public", "name": "Made on the old side", "owner": "u1",
+                   "created_at": 1_764_000_100}});
+    let (status, _) = post_json(&ingest, Some(INGEST_TOKEN), &create).await;
+    assert_eq!(status, 200);
+    let s = store.clone();
+    eventually("the relay's own callback to be dropped as an echo", || {
+        let conn = cutover::store::open_for_reading(&s).unwrap();
+        counts(&conn, Direction::NewToOld).unwrap().dropped_as_echo >= 1
+    })
+    .await;
+    assert!(handle
+        .sim()
+        .with_state(|st| st.groups.contains_key("g-sync-1")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !got.lock()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "group_created"),
+        "the echo reached the old system"
+    );
+    let conn = cutover::store::open_for_reading(&store).unwrap();
+    let c = counts(&conn, Direction::OldToNew).unwrap();
+    assert_eq!((c.applied, c.failed), (2, 0));
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_stale_and_foreign_callbacks_are_refused() {
+    tokens();
+    let port = free_port();
+    let handle = sim_calling(port).await;
+    let (hook, got) = webhook().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    cutover::store::open_for_writing(&store).unwrap();
+    let rb = sync_runbook(&handle, &store, port, &hook);
+    let relay = start_relay(&rb).await;
+    let now = cutover::store::now_secs() as u64;
+    let body = json!({"CallbackCommand": "C2C.CallbackAfterSendMsg", "From_Account": "u1",
+        "To_Account": "u2", "MsgSeq": 1, "MsgRandom": 2, "MsgTime": now, "MsgKey": format!("1_2_{now}"),
+        "SendMsgResult": 0, "MsgBody": [], "EventTime": now * 1000});
+    let addr = relay.addr;
+    let post = |app: u64, sign: String, time: u64| {
+        let url = format!(
+            "http://{addr}/tim/callback?SdkAppid={app}&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json&ClientIP=127.0.0.1&OptPlatform=Android&Sign={sign}&RequestTime={time}"
+        );
+        let body = body.clone();
+        async move { post_json(&url, None, &body).await }
+    };
+    let good = cutover::sim::callbacks::sign(CALLBACK_TOKEN, now);
+    let forged = cutover::sim::callbacks::sign("not-the-token", now);
+    let stale_time = now - 3600;
+    let stale = cutover::sim::callbacks::sign(CALLBACK_TOKEN, stale_time);
+    assert_eq!(post(SDKAPPID, forged, now).await.0, 403);
+    assert_eq!(post(SDKAPPID, stale, stale_time).await.0, 403);
+    assert_eq!(post(1, good.clone(), now).await.0, 403);
+    let (status, answer) = post(SDKAPPID, good, now).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer,
+        json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""})
+    );
+    eventually("the one good callback to be delivered", || {
+        got.lock().unwrap().len() == 1
+    })
+    .await;
+    let conn = cutover::store::open_for_reading(&store).unwrap();
+    assert_eq!(counts(&conn, Direction::NewToOld).unwrap().received, 1);
+    relay.stop().await.unwrap();
+}
