@@ -153,7 +153,8 @@ fn the_demo_runs_the_whole_runbook_with_no_setup() {
         "step resume service: done — HTTP 200",
         "POST /maintenance/stop",
         "POST /maintenance/resume",
-        "no [sync] section in the runbook",
+        "step start sync: done — receiver on",
+        "sync events on /sync/webhook",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }

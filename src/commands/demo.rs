@@ -8,6 +8,7 @@ use crate::engine::runbook::{RunOptions, Runner};
 use crate::sim::config::{Faults, SimConfig};
 use crate::sim::old_system::OldSystem;
 use crate::sim::{start, SimOptions};
+use crate::sync::relay::{CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV};
 use crate::tim::SecretKey;
 use crate::ui::headless::{self, RunExit};
 use anyhow::Context;
@@ -36,8 +37,10 @@ fn sample_data() -> anyhow::Result<PathBuf> {
 /// The simulated app: the sample's custom keys exist except the friend key `Tag`, so a few
 /// friend entries fail for good (30001) and the error table has something real to show; 2 %
 /// of calls answer HTTP 503 (retried) and every call takes 20–60 ms.
-fn demo_app() -> SimConfig {
+fn demo_app(relay_port: u16) -> SimConfig {
     let mut c = SimConfig::default();
+    // Tencent's callbacks go to the relay the runbook's [sync] starts (signed with the token).
+    c.callback.url = Some(format!("http://127.0.0.1:{relay_port}/tim/callback"));
     c.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
     c.app.friend_custom_tags = vec!["Close".into()];
     c.app.group_custom_keys = vec!["Category".into()];
@@ -53,14 +56,16 @@ fn demo_app() -> SimConfig {
     c
 }
 
-fn demo_runbook(old: &OldSystem) -> String {
+fn demo_runbook(old: &OldSystem, relay_port: u16) -> String {
     format!(
         "[hooks.stop_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
          [hooks.resume_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
          # Slow the one-to-one lane so the progress is there to watch.\n[limits.importmsg]\nrate = 100\n\n\
-         # The demo app keeps all history readable (a real app: 7 days unless it pays for more).\n[verify]\nroaming_days = 0\n",
+         # The demo app keeps all history readable (a real app: 7 days unless it pays for more).\n[verify]\nroaming_days = 0\n\n\
+         # Coexistence: Tencent's callbacks and the old system's events both ways.\n[sync]\nlisten = \"127.0.0.1:{relay_port}\"\nold_webhook = \"{}\"\nreconcile_secs = 10\n",
         old.url("/maintenance/stop"),
-        old.url("/maintenance/resume")
+        old.url("/maintenance/resume"),
+        old.url("/sync/webhook")
     )
 }
 
@@ -73,6 +78,16 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .keep();
     let store = dir.join("demo.db");
     let log = dir.join("demo.log");
+    // The relay authenticates what it accepts: the demo makes its own tokens (before any
+    // thread runs), and the simulator signs its callbacks with the same one.
+    for name in [CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV] {
+        if std::env::var(name).map_or(true, |v| v.is_empty()) {
+            std::env::set_var(name, format!("{:032x}", rand::thread_rng().gen::<u128>()));
+        }
+    }
+    let relay_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let _guard = crate::logging::to_file(&log)?;
     let key = format!("{:032x}", rand::thread_rng().gen::<u128>());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -83,13 +98,13 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         let sim = start(SimOptions {
             listen: "127.0.0.1:0".parse()?,
             sdkappid: SDKAPPID,
-            admins: vec![ADMIN.into()],
+            admins: vec![ADMIN.into(), "cutover_sync".into()],
             key: SecretKey::new(key.clone()),
-            config: demo_app(),
+            config: demo_app(relay_port),
         })
         .await?;
         let old = OldSystem::start().await?;
-        let text = demo_runbook(&old);
+        let text = demo_runbook(&old, relay_port);
         std::fs::write(dir.join("runbook.toml"), &text)?;
         let file = parse_file(&text, "demo runbook").map_err(anyhow::Error::msg)?;
         let flags = Flags {
@@ -99,20 +114,27 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
             sdkappid: Some(SDKAPPID),
             admin: Some(ADMIN.into()),
         };
+        let key_for_trickle = key.clone();
         let rb = resolve(&file, &flags, Some(SecretKey::new(key)))
             .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
         writeln!(out, "cutover demo: Tencent IM simulator at {}, demo old system at http://{}, export {}", sim.url(), old.addr, source.display())?;
         let runner = Runner::new(rb, RunOptions { yes: true, reuse_store: false })?;
+        let trickle = tokio::spawn(super::demo_trickle::run(sim.url(), key_for_trickle, relay_port));
         let exit = if std::io::stdout().is_terminal() {
             crate::ui::tui::runtime::run(runner, log.clone()).await?
         } else {
             writeln!(out, "  headless (stdout is not a terminal): the stop/resume hooks only reach the demo old system, so the demo confirms them itself")?;
-            headless::run(runner, out, false, Duration::from_secs(1), true).await?
+            writeln!(out, "  the sync runs for 8 s after the runbook (on a terminal, until you quit)")?;
+            headless::run(runner, out, false, Duration::from_secs(1), true, Some(Duration::from_secs(8))).await?
         };
+        trickle.abort();
         writeln!(out, "the demo old system received:")?;
-        for r in old.received() {
+        let received = old.received();
+        for r in received.iter().filter(|r| r.path != "/sync/webhook") {
             writeln!(out, "  POST {} {}", r.path, r.body)?;
         }
+        let events: Vec<_> = received.iter().filter(|r| r.path == "/sync/webhook").collect();
+        writeln!(out, "  {} sync events on /sync/webhook{}", events.len(), events.first().map_or(String::new(), |e| format!(", the first: {}", e.body)))?;
         anyhow::Ok(exit)
     })?;
     writeln!(

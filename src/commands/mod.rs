@@ -1,6 +1,7 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
 pub mod demo;
+mod demo_trickle;
 pub mod gen;
 pub mod init;
 pub mod report;

@@ -67,7 +67,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         if console {
             crate::ui::tui::runtime::run(runner, log_path.clone()).await
         } else {
-            headless::run(runner, out, args.json, every, args.yes).await
+            headless::run(runner, out, args.json, every, args.yes, None).await
         }
     })?;
     tracing::info!(exit = exit as u8, "run ends");

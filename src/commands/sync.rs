@@ -56,7 +56,7 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 return anyhow::Ok(Outcome::Exit(2));
             }
         }
-        follow_sync(relay, &mut p, every).await?;
+        follow_sync(relay, &mut p, every, None).await?;
         anyhow::Ok(Outcome::Ok)
     })
 }

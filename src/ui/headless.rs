@@ -212,6 +212,7 @@ pub async fn follow_sync(
     relay: RelayHandle,
     p: &mut Printer<'_>,
     every: Duration,
+    until: Option<Duration>,
 ) -> anyhow::Result<()> {
     p.note(
         "sync is running; Ctrl-C (SIGINT) or SIGTERM stops it",
@@ -219,10 +220,16 @@ pub async fn follow_sync(
     )?;
     let signal = super::drive::wait_for_signal();
     tokio::pin!(signal);
+    let deadline = tokio::time::sleep(until.unwrap_or(Duration::MAX / 4));
+    tokio::pin!(deadline);
     loop {
         tokio::select! {
             name = &mut signal => {
                 p.note(&format!("stopping sync ({name})"), json!({}))?;
+                break;
+            }
+            () = &mut deadline => {
+                p.note("stopping sync (its time is up)", json!({}))?;
                 break;
             }
             _ = tokio::time::sleep(every) => {
@@ -327,12 +334,14 @@ pub async fn verify(
 }
 
 /// Runs the whole runbook headless, printing to `out` every `every`; `yes` confirms the hooks.
+/// A sync started by the runbook runs on afterwards until SIGINT/SIGTERM, or for `sync_for`.
 pub async fn run(
     runner: Runner,
     out: &mut dyn Write,
     json: bool,
     every: Duration,
     yes: bool,
+    sync_for: Option<Duration>,
 ) -> anyhow::Result<RunExit> {
     if let Err(why) = runner.check_confirmations() {
         Printer::new(out, json).step(Step::Preflight, "failed", &why)?;
@@ -351,7 +360,7 @@ pub async fn run(
             Ok(RunExit::Complete | RunExit::Failures | RunExit::Mismatches)
         ) {
             // The runbook is done; the sync goes on until the operator stops it.
-            follow_sync(relay, &mut obs.p, every).await?;
+            follow_sync(relay, &mut obs.p, every, sync_for).await?;
         } else {
             relay.stop().await?;
         }
