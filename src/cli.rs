@@ -328,7 +328,7 @@ pub struct ActionArgs {
     #[arg(long)]
     pub code: Option<i64>,
     /// Only this stage (accounts, profiles, friends, c2c_messages, groups, group_members,
-    /// group_messages).
+    /// group_messages), or `sync` for failed sync events.
     #[arg(long)]
     pub stage: Option<String>,
     /// Why (kept in the audit trail; required for skip).

@@ -222,6 +222,27 @@ async fn both_directions_arrive_and_echoes_do_not_come_back() {
     let c = counts(&conn, Direction::OldToNew).unwrap();
     assert_eq!((c.applied, c.failed), (2, 0));
     relay.stop().await.unwrap();
+    let conn = cutover::store::open_for_writing(&store).unwrap();
+    let id = cutover::store::queries::RunIdentity {
+        target: handle.url(),
+        sdkappid: SDKAPPID,
+        admin: ADMIN.into(),
+        config: "{}".into(),
+    };
+    cutover::store::queries::ensure_run(&conn, &store, &id, false).unwrap();
+    drop(conn);
+    let mut status = Vec::new();
+    cutover::commands::store_cmds::status(
+        &cutover::cli::StatusArgs {
+            store: store.clone(),
+            json: false,
+        },
+        &mut status,
+    )
+    .unwrap();
+    let status = String::from_utf8(status).unwrap();
+    assert!(status.contains("sync old → new: 2 received, 2 applied, 0 failed"), "{status}");
+    assert!(status.contains("1 dropped as echo"), "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

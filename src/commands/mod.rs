@@ -9,6 +9,7 @@ pub mod run;
 pub mod sim;
 pub mod store_cmds;
 pub mod sync;
+mod sync_cmds;
 pub mod usersig;
 pub mod validate;
 pub mod verify;

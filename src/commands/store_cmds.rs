@@ -82,9 +82,11 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             .iter()
             .map(|(n, s, r)| json!({"step": n, "state": s, "reason": r}))
             .collect();
+        let sync = super::sync_cmds::figures(&conn)?
+            .map(|[a, b]| json!({"old_to_new": a, "new_to_old": b}));
         let doc = json!({"state": state, "reason": reason, "live": live, "target": target,
                          "in_flight": in_flight, "steps": steps, "stages": stages,
-                         "verification": pass});
+                         "verification": pass, "sync": sync});
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Ok);
     }
@@ -165,6 +167,7 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             }
         )?,
     }
+    super::sync_cmds::print_status(&conn, out)?;
     writeln!(out, "requests in flight (journal): {in_flight}")?;
     Ok(Outcome::Ok)
 }
@@ -189,6 +192,7 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     }
     if groups.is_empty() {
         writeln!(out, "no failed items")?;
+        super::sync_cmds::print_failures(&conn, out)?;
         return Ok(Outcome::Ok);
     }
     writeln!(
@@ -213,6 +217,7 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         out,
         "{total} failed items; `--export FILE` lists them one by one"
     )?;
+    super::sync_cmds::print_failures(&conn, out)?;
     Ok(Outcome::Ok)
 }
 
@@ -223,7 +228,7 @@ fn filter(args: &ActionArgs) -> anyhow::Result<FailureFilter> {
             Kind::ALL
                 .into_iter()
                 .find(|k| k.name() == name)
-                .with_context(|| format!("no stage {name:?}: use one of accounts, profiles, friends, c2c_messages, groups, group_members, group_messages"))?,
+                .with_context(|| format!("no stage {name:?}: use one of accounts, profiles, friends, c2c_messages, groups, group_members, group_messages, sync"))?,
         ),
     };
     Ok(FailureFilter {
@@ -239,11 +244,27 @@ fn move_failed(
     action: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let filter = filter(args)?;
     let reason = args.reason.clone().unwrap_or_default();
     if to == ItemState::Skipped && reason.trim().is_empty() {
         bail!("skip needs --reason: it goes into the audit trail and the report");
     }
+    if args.stage.as_deref() == Some("sync") {
+        let conn = open_for_writing(&args.store)?;
+        let state = if to == ItemState::Pending {
+            crate::store::sync::EventState::Pending
+        } else {
+            crate::store::sync::EventState::Skipped
+        };
+        let n = super::sync_cmds::move_failed_events(&conn, state, action, &reason)?;
+        let what = if to == ItemState::Pending {
+            "will be applied again by the running (or next) relay"
+        } else {
+            "skipped"
+        };
+        writeln!(out, "{n} failed sync events {what}")?;
+        return Ok(Outcome::Ok);
+    }
+    let filter = filter(args)?;
     if !args.store.is_file() {
         bail!("no store at {}", args.store.display());
     }

@@ -1,0 +1,88 @@
+//! The sync's share of `status`, `errors`, `retry` and `skip`: per-direction figures, failed
+//! events, and moving them back to pending or to skipped (`--stage sync`).
+
+use crate::store::now_secs;
+use crate::store::sync::{counts, failed_events, move_failed, DirectionCounts, EventState};
+use crate::sync::event::Direction;
+use crate::ui::headless::ms;
+use rusqlite::{params, Connection};
+use std::io::Write;
+
+/// Both directions' figures, when any event ever came.
+pub fn figures(conn: &Connection) -> anyhow::Result<Option<[DirectionCounts; 2]>> {
+    let a = counts(conn, Direction::OldToNew)?;
+    let b = counts(conn, Direction::NewToOld)?;
+    Ok((a.received + b.received > 0).then_some([a, b]))
+}
+
+/// The sync lines of `cutover status`.
+pub fn print_status(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(c) = figures(conn)? else {
+        writeln!(out, "sync: no event yet")?;
+        return Ok(());
+    };
+    for (d, f) in Direction::ALL.iter().zip(&c) {
+        writeln!(
+            out,
+            "sync {}: {} received, {} applied, {} failed, {} dropped as echo, {} recovered by reconciliation, {} waiting, lag p50 {} p99 {}",
+            d.label(),
+            f.received,
+            f.applied,
+            f.failed,
+            f.dropped_as_echo,
+            f.recovered,
+            f.pending,
+            ms(f.lag_p50_ms),
+            ms(f.lag_p99_ms)
+        )?;
+    }
+    Ok(())
+}
+
+/// The failed sync events of `cutover errors` (the first 50).
+pub fn print_failures(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()> {
+    let failed = failed_events(conn, 50)?;
+    if failed.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nsync events failed (`cutover retry --stage sync` sends them again):"
+    )?;
+    for f in &failed {
+        let code = f.code.map_or("-".to_string(), |c| c.to_string());
+        writeln!(
+            out,
+            "  {} {} {} {} {code}: {} ({} attempts)",
+            f.direction.label(),
+            f.kind,
+            f.event_id,
+            f.api,
+            f.info,
+            f.attempts
+        )?;
+    }
+    Ok(())
+}
+
+/// `retry`/`skip --stage sync`: failed events back to pending, or skipped; audited.
+pub fn move_failed_events(
+    conn: &Connection,
+    to: EventState,
+    action: &str,
+    reason: &str,
+) -> anyhow::Result<usize> {
+    let tx = conn.unchecked_transaction()?;
+    let n = move_failed(&tx, to)?;
+    tx.execute(
+        "INSERT INTO audit (at, actor, action, detail, reason) VALUES (?1, 'cli', ?2, ?3, ?4)",
+        params![
+            now_secs(),
+            action,
+            format!("failed sync events ({n})"),
+            reason
+        ],
+    )?;
+    tx.commit()?;
+    Ok(n)
+}
