@@ -97,3 +97,32 @@ fn the_key_never_shows() {
     let shown = format!("{rb:?} {}", serde_json::to_string(&rb).unwrap());
     assert!(!shown.contains("k3y-value"), "{shown}");
 }
+
+#[test]
+fn the_sync_section_is_checked_whole() {
+    let file = parse_file(EXAMPLE, "runbook.toml").unwrap();
+    let rb = resolve(&file, &Flags::default(), key()).unwrap();
+    let sync = rb.sync.unwrap();
+    assert_eq!(sync.listen.to_string(), "127.0.0.1:8090");
+    assert_eq!(sync.c2c_mode, C2cMode::Importmsg);
+    assert!(matches!(sync.sink, OldSink::Webhook(_)));
+    assert_eq!((rb.verify.sample, rb.verify.roaming_days), (1.0, 7));
+    let bad = parse_file(
+        "[target]\nurl = \"http://127.0.0.1:1\"\nsdkappid = 1\nadmin = \"a\"\n[source]\ndir = \"d\"\n[store]\npath = \"s\"\n\
+         [sync]\nlisten = \"everywhere\"\nold_webhook = \"ftp://x\"\nold_jsonl = \"f\"\nc2c_mode = \"fax\"\n\
+         [verify]\nsample = 0\n",
+        "bad.toml",
+    )
+    .unwrap();
+    let problems = resolve(&bad, &Flags::default(), key())
+        .unwrap_err()
+        .join("\n");
+    for want in [
+        "listen \"everywhere\"",
+        "both old_webhook and old_jsonl",
+        "c2c_mode \"fax\"",
+        "sample must be more than 0",
+    ] {
+        assert!(problems.contains(want), "missing {want:?} in:\n{problems}");
+    }
+}
