@@ -36,6 +36,18 @@ pub struct ReportData {
     pub verification: Verification,
     /// Items settled per second over the import.
     pub throughput: Throughput,
+    /// Two-way sync, once any event came either way.
+    #[serde(default)]
+    pub sync: Option<SyncFigures>,
+}
+
+/// Two-way sync's figures per direction (see `cutover status`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncFigures {
+    /// Old system → Tencent IM.
+    pub old_to_new: crate::store::sync::DirectionCounts,
+    /// Tencent IM → old system.
+    pub new_to_old: crate::store::sync::DirectionCounts,
 }
 
 /// The run's row.

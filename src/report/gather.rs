@@ -44,10 +44,25 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
         failures: failures(conn).map_err(sql)?,
         verification: verification(conn, &totals).map_err(sql)?,
         throughput: throughput::derive(&samples(conn).map_err(sql)?, import_started),
+        sync: sync_figures(conn).map_err(sql)?,
         steps,
         entities,
         totals,
     })
+}
+
+/// Both directions' sync figures, when any event came.
+fn sync_figures(conn: &Connection) -> rusqlite::Result<Option<super::data::SyncFigures>> {
+    use crate::store::sync::counts;
+    use crate::sync::event::Direction;
+    let old_to_new = counts(conn, Direction::OldToNew)?;
+    let new_to_old = counts(conn, Direction::NewToOld)?;
+    Ok(
+        (old_to_new.received + new_to_old.received > 0).then_some(super::data::SyncFigures {
+            old_to_new,
+            new_to_old,
+        }),
+    )
 }
 
 fn run_info(conn: &Connection) -> rusqlite::Result<Option<RunInfo>> {

@@ -40,6 +40,7 @@ mod tests {
                 "run",
                 "steps",
                 "store",
+                "sync",
                 "throughput",
                 "totals",
                 "verification"

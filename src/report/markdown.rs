@@ -32,7 +32,31 @@ fn write_all(s: &mut String, r: &ReportData) -> std::fmt::Result {
     entities(s, r)?;
     failures(s, r)?;
     verification(s, r)?;
+    sync(s, r)?;
     throughput(s, r)
+}
+
+fn sync(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    writeln!(s, "## Two-way sync\n")?;
+    let Some(f) = &r.sync else {
+        return writeln!(s, "No sync event either way.\n");
+    };
+    writeln!(s, "| direction | received | applied | failed | dropped as echo | recovered | waiting | lag p50 | lag p99 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|")?;
+    for (label, d) in [("old → new", &f.old_to_new), ("new → old", &f.new_to_old)] {
+        writeln!(
+            s,
+            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            d.received,
+            d.applied,
+            d.failed,
+            d.dropped_as_echo,
+            d.recovered,
+            d.pending,
+            crate::ui::headless::ms(d.lag_p50_ms),
+            crate::ui::headless::ms(d.lag_p99_ms)
+        )?;
+    }
+    writeln!(s)
 }
 
 fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {

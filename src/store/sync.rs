@@ -196,7 +196,7 @@ pub fn set_cursor(tx: &Transaction<'_>, name: &str, value: &str) -> rusqlite::Re
 }
 
 /// One direction's figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DirectionCounts {
     /// Events received (echoes included).
     pub received: u64,
