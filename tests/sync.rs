@@ -241,7 +241,10 @@ async fn both_directions_arrive_and_echoes_do_not_come_back() {
     )
     .unwrap();
     let status = String::from_utf8(status).unwrap();
-    assert!(status.contains("sync old → new: 2 received, 2 applied, 0 failed"), "{status}");
+    assert!(
+        status.contains("sync old → new: 2 received, 2 applied, 0 failed"),
+        "{status}"
+    );
     assert!(status.contains("1 dropped as echo"), "{status}");
 }
 
