@@ -74,6 +74,11 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
 /// The line that always says where the run is and why.
 pub fn status_line(app: &App) -> Line<'static> {
     let (word, color, reason) = match &app.snap.run {
+        None if app.snap.finished && app.snap.sync_running.is_some() => (
+            "SYNCING".to_string(),
+            Color::Green,
+            "the runbook is done; two-way sync runs until you quit (q)".to_string(),
+        ),
         None if app.snap.finished => ("FINISHED".to_string(), Color::Green, String::new()),
         None => match app
             .snap
