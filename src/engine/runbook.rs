@@ -189,9 +189,21 @@ impl Runner {
                 UserID: rb.admin.clone(),
             }],
         };
-        self.client.call(&check).await.map_err(|e| {
-            anyhow::anyhow!("the credentials check (account_check of the admin) failed: {e}")
-        })?;
+        // A transient answer (HTTP 503, a timeout, 60007) says nothing about the credentials:
+        // ask again a few times before calling the check failed.
+        let mut attempt = 0;
+        loop {
+            match self.client.call(&check).await {
+                Ok(_) => break,
+                Err(e) if e.class().is_retryable() && attempt < 5 => {
+                    tokio::time::sleep(super::lane::retry_delay(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    anyhow::bail!("the credentials check (account_check of the admin) failed: {e}")
+                }
+            }
+        }
         Ok(Preflight { staged })
     }
 
