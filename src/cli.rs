@@ -68,6 +68,28 @@ pub enum BenchCommand {
     /// Import the same generated export with import limits lifted, then read it all back at
     /// the documented read limits with 40–120 ms latency; print verification time / T_limit.
     Verify(VerifyBenchArgs),
+    /// Run the two-way sync relay against the in-process simulator (default limits) and a
+    /// counting webhook: old → new events and new → old callbacks at steady rates at once;
+    /// print sent / acknowledged / applied per direction, loss, lag, rate-limit answers, CPU.
+    /// Exits with an error when an acknowledged event was lost.
+    Sync(SyncBenchArgs),
+}
+
+/// `cutover bench sync`
+#[derive(Debug, clap::Args)]
+pub struct SyncBenchArgs {
+    /// Seconds both generators run.
+    #[arg(long, default_value_t = 60.0)]
+    pub seconds: f64,
+    /// Old → new one-to-one messages per second (ingested, applied with importmsg).
+    #[arg(long, default_value_t = 150)]
+    pub c2c_per_sec: u32,
+    /// Old → new group messages per second (ingested, applied with send_group_msg).
+    #[arg(long, default_value_t = 150)]
+    pub group_per_sec: u32,
+    /// New → old callbacks per second (half C2C, half group), delivered to the webhook.
+    #[arg(long, default_value_t = 500)]
+    pub callbacks_per_sec: u32,
 }
 
 /// `cutover bench verify`

@@ -3,10 +3,12 @@
 mod import;
 mod rss;
 mod sim;
+mod sync;
 mod verify;
 
 pub use import::{run_import_bench, ImportBench};
 pub use sim::{run_sim_bench, sum_of_default_limits, SimBench};
+pub use sync::{run_sync_bench, SyncBench};
 pub use verify::{run_verify_bench, VerifyBench};
 
 use crate::source::gen::{generate, GenConfig};

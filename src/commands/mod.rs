@@ -64,6 +64,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             crate::bench::run_verify_bench(&bench, out)?;
             Ok(Outcome::Ok)
         }
+        Command::Bench(BenchCommand::Sync(a)) => {
+            let bench = crate::bench::SyncBench {
+                seconds: a.seconds,
+                c2c_per_sec: a.c2c_per_sec,
+                group_per_sec: a.group_per_sec,
+                callbacks_per_sec: a.callbacks_per_sec,
+            };
+            crate::bench::run_sync_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
         Command::Bench(BenchCommand::Import(a)) => {
             let bench = crate::bench::ImportBench {
                 source: a.source,
