@@ -146,17 +146,8 @@ pub fn ok_answer() -> Value {
     json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""})
 }
 
-/// The seven callback commands [`translate`] handles.
-pub const COMMANDS: [&str; 7] = [
-    "C2C.CallbackAfterSendMsg",
-    "Group.CallbackAfterSendMsg",
-    "Group.CallbackAfterCreateGroup",
-    "Group.CallbackAfterGroupInfoChanged",
-    "Group.CallbackAfterNewMemberJoin",
-    "Group.CallbackAfterMemberExit",
-    "Group.CallbackAfterGroupDestroyed",
-];
-
+/// The seven callback commands [`translate`] handles (the ones the simulator fires).
+pub use crate::sim::callbacks::COMMANDS;
 /// Turns the callback `command` with `body` into events in export-format shape. Group ids are
 /// given to the old system as `old_group_id(tencent_group_id)`. A callback whose
 /// `Operator_Account` is `relay_admin` and whose query says `OptPlatform=RESTAPI` is an
