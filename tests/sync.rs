@@ -292,3 +292,58 @@ async fn forged_stale_and_foreign_callbacks_are_refused() {
     assert_eq!(counts(&conn, Direction::NewToOld).unwrap().received, 1);
     relay.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_recovers_a_message_whose_callback_never_came() {
+    tokens();
+    let port = free_port();
+    let mut config = app_config();
+    config.callback.url = Some(format!("http://127.0.0.1:{port}/tim/callback"));
+    // Tencent's one-to-one callbacks are lost: only group callbacks are ever sent.
+    config.callback.commands = Some(vec!["Group.CallbackAfterSendMsg".into()]);
+    let handle = common::sim(config).await;
+    let (hook, got) = webhook().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    cutover::store::open_for_writing(&store).unwrap();
+    let rb = sync_runbook(&handle, &store, port, &hook);
+    let relay = start_relay(&rb).await;
+    accounts(&handle, &["u1", "u2"]).await;
+    // The conversation is active: the old system wrote into it (the relay's own write, which
+    // reconciliation must not send back).
+    let now = cutover::store::now_secs();
+    let old = json!({"event_id": "old-r1", "kind": "c2c_message", "at": now,
+        "record": {"id": "m-r1", "from": "u2", "to": "u1", "sent_at": now,
+                   "body": [{"type": "text", "text": "from the old app"}]}});
+    let ingest = format!("http://{}/sync/events", relay.addr);
+    assert_eq!(post_json(&ingest, Some(INGEST_TOKEN), &old).await.0, 200);
+    // A new-app user answers; no callback comes.
+    client(&handle)
+        .call(&SendMsg {
+            From_Account: Some("u1".into()),
+            To_Account: "u2".into(),
+            MsgRandom: 99,
+            MsgBody: vec![MsgElement::text("from the new app")],
+            ..SendMsg::default()
+        })
+        .await
+        .unwrap();
+    eventually("reconciliation to deliver the message", || {
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|e| e["record"]["from"] == "u1")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let delivered = got.lock().unwrap().clone();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "only the lost message, once: {delivered:?}"
+    );
+    let conn = cutover::store::open_for_reading(&store).unwrap();
+    let c = counts(&conn, Direction::NewToOld).unwrap();
+    assert_eq!((c.recovered, c.applied), (1, 1));
+    relay.stop().await.unwrap();
+}

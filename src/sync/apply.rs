@@ -26,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 /// Most pending events read at a time.
@@ -87,7 +87,21 @@ pub async fn run(
     client: Arc<TimClient>,
     config: SyncConfig,
     rates: HashMap<Api, u32>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    run_woken(store, journal, client, config, rates, stop, None).await
+}
+
+/// [`run`], woken by `wake` as soon as the receiver has persisted something (instead of at
+/// the next poll).
+pub async fn run_woken(
+    store: PathBuf,
+    journal: Journal,
+    client: Arc<TimClient>,
+    config: SyncConfig,
+    rates: HashMap<Api, u32>,
     mut stop: watch::Receiver<bool>,
+    wake: Option<Arc<Notify>>,
 ) -> anyhow::Result<()> {
     if client.admin() != config.relay_admin {
         tracing::warn!(admin = client.admin(), relay_admin = %config.relay_admin,
@@ -157,6 +171,12 @@ pub async fn run(
                 }
             }
             _ = tokio::time::sleep(IDLE) => {}
+            () = async {
+                match &wake {
+                    Some(w) => w.notified().await,
+                    None => std::future::pending().await,
+                }
+            } => {}
             changed = stop.changed(), if !stopped => stopped |= changed.is_err(),
         }
     }

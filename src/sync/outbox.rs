@@ -22,8 +22,9 @@ use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 /// The environment variable holding the webhook's bearer token (never logged).
 pub const WEBHOOK_TOKEN_ENV: &str = "CUTOVER_WEBHOOK_TOKEN";
@@ -64,7 +65,19 @@ pub async fn run(
     store: PathBuf,
     journal: Journal,
     sink: OldSink,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    run_woken(store, journal, sink, stop, None).await
+}
+
+/// [`run`], woken by `wake` as soon as the receiver has persisted something (instead of at
+/// the next poll).
+pub async fn run_woken(
+    store: PathBuf,
+    journal: Journal,
+    sink: OldSink,
     mut stop: watch::Receiver<bool>,
+    wake: Option<Arc<Notify>>,
 ) -> anyhow::Result<()> {
     let sink = match sink {
         OldSink::Webhook(url) => {
@@ -94,7 +107,17 @@ pub async fn run(
                 Some(until) if anything => until.saturating_duration_since(now),
                 _ => IDLE,
             };
-            sleep_or_stop(&mut stop, pause.clamp(IDLE, MAX_PAUSE)).await;
+            let pause = pause.clamp(IDLE, MAX_PAUSE);
+            match &wake {
+                // Nothing waits on a backoff: new events are worth a look at once.
+                Some(w) if !anything => {
+                    tokio::select! {
+                        () = sleep_or_stop(&mut stop, pause) => {}
+                        () = w.notified() => {}
+                    }
+                }
+                _ => sleep_or_stop(&mut stop, pause).await,
+            }
             continue;
         }
         let outcomes = match &sink {

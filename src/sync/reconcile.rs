@@ -13,7 +13,7 @@ use crate::tim::client::TimClient;
 use crate::tim::wire::c2c::AdminGetRoamMsg;
 use crate::tim::wire::group_read::GroupMsgGetSimple;
 use crate::verify::reader::Reader;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,10 +42,14 @@ pub struct Reconcile {
     pub wake: Arc<Notify>,
 }
 
-/// Scopes with events (either way) received since `since_ms`.
-fn active_scopes(r: &Reconcile, since_ms: i64) -> anyhow::Result<BTreeSet<String>> {
+/// Scopes with events (either way) received since `since_ms`: groups first (one read
+/// covers many people), then conversations, most recently active first.
+fn active_scopes(r: &Reconcile, since_ms: i64) -> anyhow::Result<Vec<String>> {
     let conn = open_for_reading(&r.store)?;
-    let mut stmt = conn.prepare("SELECT DISTINCT scope FROM sync_event WHERE received_ms >= ?1")?;
+    let mut stmt = conn.prepare(
+        "SELECT scope FROM sync_event WHERE received_ms >= ?1 GROUP BY scope
+         ORDER BY scope NOT LIKE 'group:%', MAX(received_ms) DESC",
+    )?;
     let rows = stmt.query_map([since_ms], |row| row.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -67,7 +71,21 @@ async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> anyhow::Result<
     // (event, the ledger key the relay would have written for it); the ledger is looked up
     // after the reads, so no connection is held across them.
     let mut found = Vec::new();
-    for scope in active_scopes(r, since_ms)? {
+    // A round may use half the time to the next one at the read APIs' pace; what it cannot
+    // reach is said in the log (reconciliation is a safety net, not a second feed).
+    let budget = (r.every.as_secs_f64() * 100.0).max(10.0) as usize;
+    let scopes = active_scopes(r, since_ms)?;
+    let total = scopes.len();
+    let mut calls = 0usize;
+    for (done, scope) in scopes.into_iter().enumerate() {
+        if calls >= budget {
+            tracing::warn!(
+                read = done,
+                active = total,
+                "reconciliation round reached its budget; the rest waits for the next round"
+            );
+            break;
+        }
         if let Some(pair) = scope.strip_prefix("c2c:") {
             let Some((a, b)) = pair.split_once('\u{1f}') else {
                 continue;
@@ -83,6 +101,7 @@ async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> anyhow::Result<
                     MaxTime: max_time,
                     LastMsgKey: last_key.clone(),
                 };
+                calls += 1;
                 let resp = reader.call(&req).await?;
                 for m in &resp.MsgList {
                     if m.MsgFlagBits == 0 {
@@ -113,6 +132,7 @@ async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> anyhow::Result<
                     ReqMsgSeq: below,
                     ReqMsgNumber: 20,
                 };
+                calls += 1;
                 let resp = match reader.call(&req).await {
                     Ok(r) => r,
                     // A group destroyed since: nothing left to read.

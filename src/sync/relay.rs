@@ -109,22 +109,24 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
     let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = vec![
         (
             "outbox",
-            tokio::spawn(outbox::run(
+            tokio::spawn(outbox::run_woken(
                 store.clone(),
                 journal.clone(),
                 cfg.sink.clone(),
                 stop.clone(),
+                Some(Arc::clone(&outbox_wake)),
             )),
         ),
         (
             "apply",
-            tokio::spawn(apply::run(
+            tokio::spawn(apply::run_woken(
                 store.clone(),
                 journal.clone(),
                 Arc::clone(&client),
                 cfg.clone(),
                 rates.clone(),
                 stop.clone(),
+                Some(Arc::clone(&apply_wake)),
             )),
         ),
     ];
