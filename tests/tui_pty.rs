@@ -110,10 +110,22 @@ async fn pause_resume_finish_and_quit_in_a_real_terminal() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(status.exit_code(), 0);
-    // The terminal is given back: the console left the alternate screen.
-    let parser = screen.parser.lock().unwrap();
-    assert!(!parser.screen().alternate_screen());
-    assert!(!parser.screen().hide_cursor(), "the cursor is shown again");
-    drop(parser);
+    // The terminal is given back: the console left the alternate screen. The last bytes may
+    // still be on their way through the pty after the process exited: give the reader a moment.
+    let start = Instant::now();
+    loop {
+        let restored = {
+            let parser = screen.parser.lock().unwrap();
+            !parser.screen().alternate_screen() && !parser.screen().hide_cursor()
+        };
+        if restored {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the console left the alternate screen on, or the cursor hidden"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     drop(keys);
 }

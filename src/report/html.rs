@@ -131,18 +131,11 @@ fn sync(s: &mut String, r: &ReportData) -> std::fmt::Result {
     };
     s.push_str("<table><tr><th>direction</th><th class=\"n\">received</th><th class=\"n\">applied</th><th class=\"n\">failed</th><th class=\"n\">dropped as echo</th><th class=\"n\">recovered</th><th class=\"n\">waiting</th><th class=\"n\">lag p50</th><th class=\"n\">lag p99</th></tr>");
     for (label, d) in [("old → new", &f.old_to_new), ("new → old", &f.new_to_old)] {
-        write!(
-            s,
-            "<tr><td>{label}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            d.received,
-            d.applied,
-            d.failed,
-            d.dropped_as_echo,
-            d.recovered,
-            d.pending,
-            crate::ui::headless::ms(d.lag_p50_ms),
-            crate::ui::headless::ms(d.lag_p99_ms)
-        )?;
+        write!(s, "<tr><td>{label}</td>")?;
+        for cell in d.cells() {
+            write!(s, "<td class=\"n\">{cell}</td>")?;
+        }
+        s.push_str("</tr>");
     }
     s.push_str("</table></section>\n");
     Ok(())

@@ -218,6 +218,24 @@ pub struct DirectionCounts {
     pub lag_p99_ms: Option<i64>,
 }
 
+impl DirectionCounts {
+    /// The figures as table cells: received, applied, failed, dropped as echo, recovered,
+    /// waiting, lag p50, lag p99 (`12 ms`, or `-` when nothing was applied yet).
+    pub fn cells(&self) -> [String; 8] {
+        let ms = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| format!("{v} ms"));
+        [
+            self.received.to_string(),
+            self.applied.to_string(),
+            self.failed.to_string(),
+            self.dropped_as_echo.to_string(),
+            self.recovered.to_string(),
+            self.pending.to_string(),
+            ms(self.lag_p50_ms),
+            ms(self.lag_p99_ms),
+        ]
+    }
+}
+
 /// The figures of `direction`.
 pub fn counts(conn: &Connection, direction: Direction) -> rusqlite::Result<DirectionCounts> {
     let mut c = DirectionCounts::default();

@@ -286,23 +286,21 @@ pub fn sync(frame: &mut Frame<'_>, app: &App, area: Rect) {
         );
         return;
     };
-    let ms = crate::ui::headless::ms;
     let rows = [("old → new", &c[0]), ("new → old", &c[1])].map(|(label, d)| {
-        Row::new(vec![
-            Cell::from(label),
-            Cell::from(d.received.to_string()),
-            Cell::from(d.applied.to_string()),
-            Cell::from(d.failed.to_string()).style(if d.failed > 0 {
-                Style::new().fg(Color::Red)
-            } else {
-                Style::new()
-            }),
-            Cell::from(d.dropped_as_echo.to_string()),
-            Cell::from(d.recovered.to_string()),
-            Cell::from(d.pending.to_string()),
-            Cell::from(ms(d.lag_p50_ms)),
-            Cell::from(ms(d.lag_p99_ms)),
-        ])
+        let cells = d.cells();
+        let failed = if d.failed > 0 {
+            Style::new().fg(Color::Red)
+        } else {
+            Style::new()
+        };
+        Row::new(
+            std::iter::once(Cell::from(label)).chain(
+                cells
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| Cell::from(v).style(if i == 2 { failed } else { Style::new() })),
+            ),
+        )
     });
     let title = match &app.snap.sync_running {
         Some(r) => format!(" sync — {r} "),
