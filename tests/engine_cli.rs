@@ -165,3 +165,30 @@ fn the_demo_runs_the_whole_runbook_with_no_setup() {
         .unwrap();
     std::fs::remove_dir_all(kept).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_upgrade_runs_every_step_but_sync() {
+    let handle = common::sim(app_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    let rb = runbook(
+        &handle,
+        &sample_data(),
+        &store,
+        "strategy = \"forced_upgrade\"\n[verify]\nroaming_days = 0\n",
+    );
+    let runner = Runner::new(rb, RunOptions::default()).unwrap();
+    let mut out = Vec::new();
+    let exit =
+        cutover::ui::headless::run(runner, &mut out, false, Duration::from_secs(1), true, None)
+            .await
+            .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(exit as u8, 0, "{text}");
+    assert!(
+        text.contains("step start sync: skipped — forced upgrade: no sync"),
+        "{text}"
+    );
+    assert!(text.contains("step verify: done"), "{text}");
+    assert!(!text.contains("sync is running"), "{text}");
+}

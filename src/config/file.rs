@@ -26,6 +26,8 @@ pub struct RunbookFile {
     pub verify: VerifySection,
     /// Two-way sync (absent: no sync).
     pub sync: Option<SyncSection>,
+    /// `coexistence` (import, then two-way sync) or `forced_upgrade` (import, no sync).
+    pub strategy: Option<String>,
 }
 
 /// `[target]`

@@ -99,6 +99,18 @@ pub struct Runbook {
     pub verify: VerifyConfig,
     /// Two-way sync, when the runbook has a `[sync]` section.
     pub sync: Option<SyncConfig>,
+    /// The cutover strategy.
+    pub strategy: Strategy,
+}
+
+/// The migration guide's two strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Import, then keep two-way sync while old and new apps live together.
+    Coexistence,
+    /// Import, no sync: the old app stops working.
+    ForcedUpgrade,
 }
 
 /// How old → new one-to-one messages are written.
@@ -443,6 +455,26 @@ pub fn resolve(
         .sync
         .as_ref()
         .and_then(|s| sync_config(s, &mut problems));
+    let strategy = match file.strategy.as_deref() {
+        None if file.sync.is_some() => Strategy::Coexistence,
+        None | Some("forced_upgrade") => Strategy::ForcedUpgrade,
+        Some("coexistence") => Strategy::Coexistence,
+        Some(other) => {
+            problems.push(format!(
+                "strategy {other:?} is not coexistence or forced_upgrade"
+            ));
+            Strategy::ForcedUpgrade
+        }
+    };
+    match (strategy, file.sync.is_some()) {
+        (Strategy::Coexistence, false) => problems.push(
+            "strategy coexistence needs a [sync] section: old and new apps must see each other's messages".into(),
+        ),
+        (Strategy::ForcedUpgrade, true) if file.strategy.is_some() => problems.push(
+            "strategy forced_upgrade has no sync: remove the [sync] section or choose coexistence".into(),
+        ),
+        _ => {}
+    }
     match (target, sdkappid, admin, key, source, store) {
         (Some(target), Some(app), Some(admin), Some(key), Some(source), Some(store))
             if problems.is_empty() =>
@@ -463,6 +495,7 @@ pub fn resolve(
                 budget,
                 verify,
                 sync,
+                strategy,
             })
         }
         _ => Err(problems),

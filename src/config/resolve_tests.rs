@@ -126,3 +126,40 @@ fn the_sync_section_is_checked_whole() {
         assert!(problems.contains(want), "missing {want:?} in:\n{problems}");
     }
 }
+
+#[test]
+fn the_strategy_matches_the_sync_section() {
+    let base = "[target]\nurl = \"http://127.0.0.1:1\"\nsdkappid = 1\nadmin = \"a\"\n[source]\ndir = \"d\"\n[store]\npath = \"s\"\n";
+    let sync = "[sync]\nold_webhook = \"http://127.0.0.1:2/hook\"\n";
+    let run = |text: String| {
+        resolve(
+            &parse_file(&text, "t.toml").unwrap(),
+            &Flags::default(),
+            key(),
+        )
+    };
+    assert_eq!(
+        run(base.to_string()).unwrap().strategy,
+        Strategy::ForcedUpgrade
+    );
+    assert_eq!(
+        run(format!("{base}{sync}")).unwrap().strategy,
+        Strategy::Coexistence
+    );
+    let refused = |text: String, want: &str| {
+        let problems = run(text).unwrap_err().join("\n");
+        assert!(problems.contains(want), "missing {want:?} in {problems}");
+    };
+    refused(
+        format!("strategy = \"coexistence\"\n{base}"),
+        "coexistence needs a [sync] section",
+    );
+    refused(
+        format!("strategy = \"forced_upgrade\"\n{base}{sync}"),
+        "forced_upgrade has no sync",
+    );
+    refused(
+        format!("strategy = \"big_bang\"\n{base}"),
+        "not coexistence or forced_upgrade",
+    );
+}

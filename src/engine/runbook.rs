@@ -243,8 +243,12 @@ impl Runner {
     /// health before the step is done (skipped without a `[sync]` section). Returns the state,
     /// the reason, and the running relay.
     pub async fn start_sync(&self) -> anyhow::Result<(String, String, Option<RelayHandle>)> {
-        let Some(cfg) = &self.runbook.sync else {
-            let reason = "no [sync] section in the runbook: no two-way sync";
+        let cfg = match (&self.runbook.strategy, &self.runbook.sync) {
+            (crate::config::Strategy::Coexistence, Some(cfg)) => Some(cfg),
+            _ => None,
+        };
+        let Some(cfg) = cfg else {
+            let reason = "forced upgrade: no sync";
             self.record(Step::StartSync, "skipped", reason)?;
             return Ok(("skipped".into(), reason.into(), None));
         };
