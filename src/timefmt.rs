@@ -31,8 +31,93 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
+/// (year, month, day) → days since 1970-01-01 (the inverse of `civil_from_days`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix seconds of an RFC 3339 time (`2026-11-30T03:00:00Z`, `2026-11-30T11:00:00+08:00`;
+/// a space may stand for the `T`); `None` when it is not one.
+///
+/// ```
+/// assert_eq!(cutover::timefmt::parse_rfc3339("2024-11-19T07:06:40Z"), Some(1_732_000_000));
+/// assert_eq!(cutover::timefmt::parse_rfc3339("2024-11-19 15:06:40+08:00"), Some(1_732_000_000));
+/// assert_eq!(cutover::timefmt::parse_rfc3339("tomorrow"), None);
+/// ```
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.trim().as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = std::str::from_utf8(b.get(r)?).ok()?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (y, mo, d, h, mi, s) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut rest = &b[19..];
+    if rest.first() == Some(&b'.') {
+        let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        rest = &rest[1 + digits..];
+    }
+    let offset = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let two = |a: u8, b: u8| -> Option<i64> {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from((a - b'0') * 10 + (b - b'0')))
+            };
+            let secs = two(*h1, *h2)? * 3600 + two(*m1, *m2)? * 60;
+            if *sign == b'+' {
+                secs
+            } else {
+                -secs
+            }
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parsing_inverts_formatting() {
+        for t in [0, 951_782_400, 1_732_000_000, 1_795_990_434] {
+            let text = super::utc(t).replace(" UTC", "Z").replace(' ', "T");
+            assert_eq!(super::parse_rfc3339(&text), Some(t), "{text}");
+        }
+        assert_eq!(super::parse_rfc3339("2024-13-01T00:00:00Z"), None);
+        assert_eq!(
+            super::parse_rfc3339("2024-11-19T07:06:40"),
+            None,
+            "an offset is required"
+        );
+    }
+
     #[test]
     fn known_dates() {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");

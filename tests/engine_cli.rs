@@ -175,7 +175,7 @@ async fn a_forced_upgrade_runs_every_step_but_sync() {
         &handle,
         &sample_data(),
         &store,
-        "strategy = \"forced_upgrade\"\n[verify]\nroaming_days = 0\n",
+        "strategy = \"forced_upgrade\"\n[verify]\nroaming_days = 0\n[window]\nends_at = \"2099-01-01T00:00:00Z\"\n",
     );
     let runner = Runner::new(rb, RunOptions::default()).unwrap();
     let mut out = Vec::new();
@@ -191,4 +191,8 @@ async fn a_forced_upgrade_runs_every_step_but_sync() {
     );
     assert!(text.contains("step verify: done"), "{text}");
     assert!(!text.contains("sync is running"), "{text}");
+    assert!(
+        text.contains("before the window closes (00:00:00 UTC)"),
+        "progress lines set the finish against the window: {text}"
+    );
 }

@@ -123,6 +123,8 @@ fn snapshot() -> Snapshot {
         mismatches: Vec::new(),
         sync: None,
         sync_running: None,
+        window_end: None,
+        now_secs: 1_764_400_000,
     }
 }
 
@@ -289,4 +291,8 @@ fn overlays_and_states() {
         },
     ]);
     insta::assert_snapshot!("sync_running_80x24", render(&sync, 80, 24));
+    // The window closes before the projected finish.
+    let mut late = app_on(Screen::Import);
+    late.snap.window_end = Some(1_764_400_003);
+    insta::assert_snapshot!("import_window_overrun_80x24", render(&late, 80, 24));
 }

@@ -28,6 +28,16 @@ pub struct RunbookFile {
     pub sync: Option<SyncSection>,
     /// `coexistence` (import, then two-way sync) or `forced_upgrade` (import, no sync).
     pub strategy: Option<String>,
+    /// The maintenance window.
+    pub window: WindowSection,
+}
+
+/// `[window]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowSection {
+    /// When the window closes (RFC 3339, e.g. `2026-11-30T03:00:00+08:00`).
+    pub ends_at: Option<String>,
 }
 
 /// `[target]`

@@ -101,6 +101,8 @@ pub struct Runbook {
     pub sync: Option<SyncConfig>,
     /// The cutover strategy.
     pub strategy: Strategy,
+    /// When the maintenance window closes (unix seconds), if the runbook says.
+    pub window_end: Option<i64>,
 }
 
 /// The migration guide's two strategies.
@@ -466,6 +468,15 @@ pub fn resolve(
             Strategy::ForcedUpgrade
         }
     };
+    let window_end = file.window.ends_at.as_deref().and_then(|text| {
+        let t = crate::timefmt::parse_rfc3339(text);
+        if t.is_none() {
+            problems.push(format!(
+                "[window] ends_at {text:?} is not an RFC 3339 time like 2026-11-30T03:00:00+08:00"
+            ));
+        }
+        t
+    });
     match (strategy, file.sync.is_some()) {
         (Strategy::Coexistence, false) => problems.push(
             "strategy coexistence needs a [sync] section: old and new apps must see each other's messages".into(),
@@ -496,6 +507,7 @@ pub fn resolve(
                 verify,
                 sync,
                 strategy,
+                window_end,
             })
         }
         _ => Err(problems),

@@ -162,4 +162,13 @@ fn the_strategy_matches_the_sync_section() {
         format!("strategy = \"big_bang\"\n{base}"),
         "not coexistence or forced_upgrade",
     );
+    refused(
+        format!("{base}[window]\nends_at = \"3am\"\n"),
+        "ends_at \"3am\" is not an RFC 3339 time",
+    );
+    let rb = run(format!(
+        "{base}[window]\nends_at = \"2024-11-19T15:06:40+08:00\"\n"
+    ))
+    .unwrap();
+    assert_eq!(rb.window_end, Some(1_732_000_000));
 }

@@ -22,6 +22,7 @@ pub struct Printer<'a> {
     out: &'a mut dyn Write,
     json: bool,
     start: Instant,
+    window_end: Option<i64>,
 }
 
 impl Printer<'_> {
@@ -31,7 +32,14 @@ impl Printer<'_> {
             out,
             json,
             start: Instant::now(),
+            window_end: None,
         }
+    }
+
+    /// Progress lines set the projected finish against the window closing at `end`.
+    pub fn with_window(mut self, end: Option<i64>) -> Self {
+        self.window_end = end;
+        self
     }
 
     fn stamp(&self) -> String {
@@ -95,10 +103,12 @@ impl Printer<'_> {
         } else {
             pole.and_then(|p| p.eta_secs)
         };
+        let window = super::progress::window_note(self.window_end, eta, crate::store::now_secs());
         if self.json {
             let line = json!({"event": "progress", "elapsed": self.start.elapsed().as_secs_f64(),
                 "state": state, "total": total, "settled": settled, "failed": failed,
                 "per_sec": per_sec, "eta_secs": eta, "stages": stages,
+                "window_end": self.window_end, "window_overrun": window.as_ref().map(|w| w.1),
                 "lanes": handle.lanes().into_iter().map(|(k, f)| json!({"api": k.api().command(), "figures": f})).collect::<Vec<_>>()});
             writeln!(self.out, "{line}")?;
         } else {
@@ -123,6 +133,9 @@ impl Printer<'_> {
             }
             if !state.reason().is_empty() {
                 line.push_str(&format!(" · {}", state.reason()));
+            }
+            if let Some((text, _)) = &window {
+                line.push_str(&format!(" · {text}"));
             }
             writeln!(self.out, "{line}")?;
         }
@@ -348,7 +361,7 @@ pub async fn run(
         return Ok(RunExit::Fatal);
     }
     let mut obs = Headless {
-        p: Printer::new(out, json),
+        p: Printer::new(out, json).with_window(runner.runbook.window_end),
         meter: None,
         yes,
         relay: None,

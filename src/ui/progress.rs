@@ -101,3 +101,60 @@ impl ProgressMeter {
         out
     }
 }
+
+/// The projected finish against the window's end: a short text, and whether it overruns.
+/// `None` without a window or an estimate.
+pub fn window_note(
+    window_end: Option<i64>,
+    eta_secs: Option<f64>,
+    now: i64,
+) -> Option<(String, bool)> {
+    let end = window_end?;
+    let eta = eta_secs.filter(|e| e.is_finite())?;
+    let finish = now + eta.round() as i64;
+    let time = |t: i64| crate::timefmt::utc(t).chars().skip(11).collect::<String>();
+    let gap = crate::ui::headless::eta_text(Some((finish - end).abs() as f64));
+    Some(if finish > end {
+        (
+            format!(
+                "WINDOW OVERRUN: finishes {}, {gap} after the window ({})",
+                time(finish),
+                time(end)
+            ),
+            true,
+        )
+    } else {
+        (
+            format!(
+                "finishes {}, {gap} before the window closes ({})",
+                time(finish),
+                time(end)
+            ),
+            false,
+        )
+    })
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::window_note;
+
+    #[test]
+    fn the_projected_finish_is_set_against_the_window() {
+        let now = 1_732_000_000; // 07:06:40 UTC
+        let (text, over) = window_note(Some(now + 3600), Some(600.0), now).unwrap();
+        assert!(!over);
+        assert_eq!(
+            text,
+            "finishes 07:16:40 UTC, 50m00s before the window closes (08:06:40 UTC)"
+        );
+        let (text, over) = window_note(Some(now + 60), Some(600.0), now).unwrap();
+        assert!(over);
+        assert!(
+            text.starts_with("WINDOW OVERRUN: finishes 07:16:40 UTC, 9m00s after the window"),
+            "{text}"
+        );
+        assert_eq!(window_note(None, Some(1.0), now), None);
+        assert_eq!(window_note(Some(now), None, now), None);
+    }
+}

@@ -109,6 +109,10 @@ pub struct Snapshot {
     pub sync: Option<[DirectionCounts; 2]>,
     /// The relay, while it runs: where it listens (or why it broke).
     pub sync_running: Option<String>,
+    /// When the maintenance window closes (unix seconds), if the runbook says.
+    pub window_end: Option<i64>,
+    /// The wall clock of this snapshot (unix seconds).
+    pub now_secs: i64,
 }
 
 /// A dialog on top of the screen.

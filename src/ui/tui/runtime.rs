@@ -320,6 +320,8 @@ async fn console(
                 snap.run = handle.as_ref().filter(|_| importing).map(|h| h.state.borrow().clone());
                 snap.lanes = handle.as_ref().map(ImportHandle::lanes).unwrap_or_default();
                 snap.finished = exit.is_some();
+                snap.window_end = runner.runbook.window_end;
+                snap.now_secs = now_secs();
                 snap.sync_running = lock(&screen.relay).as_ref().map(|r| {
                     r.broken().map_or_else(|| format!("relay on {}", r.addr), |why| format!("BROKEN: {why}"))
                 });

@@ -175,10 +175,21 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
         ),
         None => format!(" items/s · ETA {} ", eta(Some(remaining))),
     };
+    let mut block = Block::new().borders(Borders::ALL).title(title);
+    if let Some((text, over)) =
+        crate::ui::progress::window_note(app.snap.window_end, Some(remaining), app.snap.now_secs)
+    {
+        let style = if over {
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        block = block.title_bottom(Line::styled(format!(" {text} "), style));
+    }
     let spark = Sparkline::default()
         .data(&app.snap.throughput)
         .style(Style::new().fg(Color::Cyan))
-        .block(Block::new().borders(Borders::ALL).title(title));
+        .block(block);
     frame.render_widget(spark, spark_area);
 }
 
