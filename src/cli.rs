@@ -44,6 +44,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write the run's report (Markdown, JSON or HTML) from its store.
     Report(ReportArgs),
+    /// Back out: stop the run holding the store, run the resume-service hook so the old app
+    /// serves again, and record the decision and its reason (needs --yes and --reason).
+    Rollback(RollbackArgs),
     /// Run the two-way sync relay of the runbook's [sync] section until SIGINT or SIGTERM
     /// (tokens from CUTOVER_CALLBACK_TOKEN and CUTOVER_INGEST_TOKEN).
     Sync(SyncArgs),
@@ -370,6 +373,35 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `cutover rollback`
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The runbook (TOML) of the run; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The export directory (as for `run`).
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// The progress store of the run.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// The target: a region name or a base URL.
+    #[arg(long, value_name = "URL")]
+    pub target_url: Option<String>,
+    /// The app's SDKAppID.
+    #[arg(long, value_name = "N")]
+    pub sdkappid: Option<u64>,
+    /// The admin identifier.
+    #[arg(long, value_name = "ID")]
+    pub admin: Option<String>,
+    /// Why (kept in the audit trail and the report).
+    #[arg(long)]
+    pub reason: String,
+    /// Confirm running the resume service hook.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `cutover sync`

@@ -5,6 +5,7 @@ mod demo_trickle;
 pub mod gen;
 pub mod init;
 pub mod report;
+pub mod rollback;
 pub mod run;
 pub mod sim;
 pub mod store_cmds;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Plan(args) => store_cmds::plan(&args, out),
         Command::Verify(args) => verify::run(&args, out),
         Command::Sync(args) => sync::run(&args, out),
+        Command::Rollback(args) => rollback::run(&args, out),
         Command::Report(args) => report::run(&args, out),
         Command::Bench(BenchCommand::Sim(a)) => {
             let bench = crate::bench::SimBench {
