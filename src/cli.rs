@@ -313,6 +313,10 @@ pub struct RunArgs {
     /// The log file (default: the store's path with `.log`).
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// A canary run: `accounts:FILE` (one account id per line) limits the run to those
+    /// accounts and what involves only them; everything else is skipped.
+    #[arg(long, value_name = "accounts:FILE")]
+    pub only: Option<String>,
 }
 
 /// `cutover status`

@@ -48,6 +48,7 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         reuse_store: true,
         progress_secs: 5.0,
         log: None,
+        only: None,
     })?;
     let hook = rb.resume_service.clone();
     if let Some(h) = &hook {

@@ -34,12 +34,21 @@ pub fn runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
         sdkappid: args.sdkappid,
         admin: args.admin.clone(),
     };
-    resolve(&file, &flags, SecretKey::from_env()).map_err(|problems| {
+    let mut rb = resolve(&file, &flags, SecretKey::from_env()).map_err(|problems| {
         anyhow::anyhow!(
             "the runbook is not usable:\n  - {}",
             problems.join("\n  - ")
         )
-    })
+    })?;
+    if let Some(only) = &args.only {
+        let Some(file) = only.strip_prefix("accounts:") else {
+            anyhow::bail!(
+                "--only {only:?}: give accounts:FILE (a file of account ids, one per line)"
+            );
+        };
+        rb.canary = Some(PathBuf::from(file));
+    }
+    Ok(rb)
 }
 
 /// Runs `cutover run`.

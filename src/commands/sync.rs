@@ -25,6 +25,7 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         reuse_store: false,
         progress_secs: args.progress_secs,
         log: args.log.clone(),
+        only: None,
     })?;
     let Some(cfg) = rb.sync.clone() else {
         anyhow::bail!(

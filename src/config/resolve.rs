@@ -103,6 +103,8 @@ pub struct Runbook {
     pub strategy: Strategy,
     /// When the maintenance window closes (unix seconds), if the runbook says.
     pub window_end: Option<i64>,
+    /// A canary run: only the accounts listed in this file (`run --only accounts:FILE`).
+    pub canary: Option<PathBuf>,
 }
 
 /// The migration guide's two strategies.
@@ -508,6 +510,7 @@ pub fn resolve(
                 sync,
                 strategy,
                 window_end,
+                canary: None,
             })
         }
         _ => Err(problems),

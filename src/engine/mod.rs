@@ -1,5 +1,6 @@
 //! The migration engine: runbook steps, lanes, rate limiting, batching, retries, the journal.
 
+pub mod canary;
 pub mod control;
 pub mod execute;
 pub mod hooks;

@@ -84,6 +84,8 @@ pub struct Runner {
 pub struct Preflight {
     /// The staged export.
     pub staged: Staged,
+    /// A canary run: what it keeps and skips, for a person.
+    pub canary: Option<String>,
 }
 
 impl Runner {
@@ -204,7 +206,28 @@ impl Runner {
                 }
             }
         }
-        Ok(Preflight { staged })
+        let canary = match &rb.canary {
+            None => None,
+            Some(list) => {
+                let accounts = super::canary::read_list(list)?;
+                let sources =
+                    super::records::Sources::open(crate::store::queries::read_paths(&conn)?)
+                        .map_err(anyhow::Error::msg)?;
+                let figures = super::canary::restrict(&mut conn, &sources, &accounts)?;
+                let kept: Vec<String> = figures
+                    .iter()
+                    .map(|(k, kept, skipped)| {
+                        format!("{} {kept} kept, {skipped} skipped", k.name())
+                    })
+                    .collect();
+                Some(format!(
+                    "canary of {} accounts: {}",
+                    accounts.len(),
+                    kept.join(", ")
+                ))
+            }
+        };
+        Ok(Preflight { staged, canary })
     }
 
     /// The hook of a hook step, if configured.

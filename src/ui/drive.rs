@@ -72,11 +72,11 @@ pub async fn drive(
         .iter()
         .map(|(k, records, invalid)| format!("{} {records} ({invalid} invalid, skipped)", k.name()))
         .collect();
-    obs.step(
-        Step::Preflight,
-        "done",
-        &format!("staged {}", staged.join(", ")),
-    )?;
+    let mut reason = format!("staged {}", staged.join(", "));
+    if let Some(canary) = &pre.canary {
+        reason.push_str(&format!("; {canary}"));
+    }
+    obs.step(Step::Preflight, "done", &reason)?;
     if !hook_step(runner, obs, Step::StopService).await? {
         return Ok(RunExit::Fatal);
     }
