@@ -274,9 +274,9 @@ pub struct InitArgs {
     pub force: bool,
 }
 
-/// `cutover run`
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {
+/// The runbook and the flags that override it (`run`, `sync`, `rollback`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunbookArgs {
     /// The runbook (TOML); flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -295,6 +295,14 @@ pub struct RunArgs {
     /// The admin identifier.
     #[arg(long, value_name = "ID")]
     pub admin: Option<String>,
+}
+
+/// `cutover run`
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The runbook and the flags that override it.
+    #[command(flatten)]
+    pub runbook: RunbookArgs,
     /// No terminal UI: progress lines (chosen by itself when stdout is not a terminal).
     #[arg(long)]
     pub headless: bool,
@@ -382,24 +390,9 @@ pub struct ReportArgs {
 /// `cutover rollback`
 #[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
-    /// The runbook (TOML) of the run; flags override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// The export directory (as for `run`).
-    #[arg(long, value_name = "DIR")]
-    pub source: Option<PathBuf>,
-    /// The progress store of the run.
-    #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
-    /// The target: a region name or a base URL.
-    #[arg(long, value_name = "URL")]
-    pub target_url: Option<String>,
-    /// The app's SDKAppID.
-    #[arg(long, value_name = "N")]
-    pub sdkappid: Option<u64>,
-    /// The admin identifier.
-    #[arg(long, value_name = "ID")]
-    pub admin: Option<String>,
+    /// The runbook of the run and the flags that override it.
+    #[command(flatten)]
+    pub runbook: RunbookArgs,
     /// Why (kept in the audit trail and the report).
     #[arg(long)]
     pub reason: String,
@@ -411,24 +404,9 @@ pub struct RollbackArgs {
 /// `cutover sync`
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// The runbook (TOML) with its [sync] section; flags override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
-    /// The export directory (as for `run`).
-    #[arg(long, value_name = "DIR")]
-    pub source: Option<PathBuf>,
-    /// The progress store of the run.
-    #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
-    /// The target: a region name or a base URL.
-    #[arg(long, value_name = "URL")]
-    pub target_url: Option<String>,
-    /// The app's SDKAppID.
-    #[arg(long, value_name = "N")]
-    pub sdkappid: Option<u64>,
-    /// The admin identifier of the run (the relay uses [sync] relay_admin).
-    #[arg(long, value_name = "ID")]
-    pub admin: Option<String>,
+    /// The runbook (with its [sync] section) and the flags that override it.
+    #[command(flatten)]
+    pub runbook: RunbookArgs,
     /// JSON lines instead of text.
     #[arg(long)]
     pub json: bool,

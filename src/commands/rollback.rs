@@ -4,7 +4,7 @@
 //! its reason in the audit trail (and so in the report).
 
 use super::Outcome;
-use crate::cli::{RollbackArgs, RunArgs};
+use crate::cli::RollbackArgs;
 use crate::engine::hooks;
 use crate::store::{now_secs, open_for_writing};
 use anyhow::{bail, Context};
@@ -35,21 +35,7 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
     if args.reason.trim().is_empty() {
         bail!("rollback needs --reason: it goes into the audit trail and the report");
     }
-    let rb = super::run::runbook(&RunArgs {
-        config: args.config.clone(),
-        source: args.source.clone(),
-        store: args.store.clone(),
-        target_url: args.target_url.clone(),
-        sdkappid: args.sdkappid,
-        admin: args.admin.clone(),
-        headless: true,
-        json: false,
-        yes: args.yes,
-        reuse_store: true,
-        progress_secs: 5.0,
-        log: None,
-        only: None,
-    })?;
+    let rb = super::run::runbook(&args.runbook)?;
     let hook = rb.resume_service.clone();
     if let Some(h) = &hook {
         if !args.yes {

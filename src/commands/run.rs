@@ -1,7 +1,7 @@
 //! `cutover run`: the runbook in the console, or headless when stdout is not a terminal.
 
 use super::Outcome;
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, RunbookArgs};
 use crate::config::file::RunbookFile;
 use crate::config::{parse_file, resolve, Flags, Runbook};
 use crate::engine::runbook::{RunOptions, Runner};
@@ -25,7 +25,7 @@ pub fn load_file(path: Option<&Path>) -> anyhow::Result<RunbookFile> {
 }
 
 /// Resolves the runbook from the file (if any), the flags and the environment.
-pub fn runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
+pub fn runbook(args: &RunbookArgs) -> anyhow::Result<Runbook> {
     let file = load_file(args.config.as_deref())?;
     let flags = Flags {
         source: args.source.clone(),
@@ -34,12 +34,18 @@ pub fn runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
         sdkappid: args.sdkappid,
         admin: args.admin.clone(),
     };
-    let mut rb = resolve(&file, &flags, SecretKey::from_env()).map_err(|problems| {
+    let rb = resolve(&file, &flags, SecretKey::from_env()).map_err(|problems| {
         anyhow::anyhow!(
             "the runbook is not usable:\n  - {}",
             problems.join("\n  - ")
         )
     })?;
+    Ok(rb)
+}
+
+/// The runbook of `cutover run`, with a canary list when `--only accounts:FILE` is given.
+fn run_runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
+    let mut rb = runbook(&args.runbook)?;
     if let Some(only) = &args.only {
         let Some(file) = only.strip_prefix("accounts:") else {
             anyhow::bail!(
@@ -53,7 +59,7 @@ pub fn runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
 
 /// Runs `cutover run`.
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let rb = runbook(args)?;
+    let rb = run_runbook(args)?;
     let log_path = args.log.clone().unwrap_or_else(|| {
         let mut p = rb.store.clone().into_os_string();
         p.push(".log");

@@ -2,7 +2,7 @@
 //! SIGTERM (the coexistence period after the cutover).
 
 use super::Outcome;
-use crate::cli::{RunArgs, SyncArgs};
+use crate::cli::SyncArgs;
 use crate::sync::relay;
 use crate::ui::headless::{follow_sync, Printer};
 use anyhow::Context;
@@ -12,25 +12,14 @@ use std::time::Duration;
 
 /// Runs `cutover sync`.
 pub fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let rb = super::run::runbook(&RunArgs {
-        config: Some(args.config.clone()),
-        source: args.source.clone(),
-        store: args.store.clone(),
-        target_url: args.target_url.clone(),
-        sdkappid: args.sdkappid,
-        admin: args.admin.clone(),
-        headless: true,
-        json: args.json,
-        yes: false,
-        reuse_store: false,
-        progress_secs: args.progress_secs,
-        log: args.log.clone(),
-        only: None,
-    })?;
+    let Some(config) = args.runbook.config.clone() else {
+        anyhow::bail!("cutover sync needs --config FILE: the runbook with its [sync] section");
+    };
+    let rb = super::run::runbook(&args.runbook)?;
     let Some(cfg) = rb.sync.clone() else {
         anyhow::bail!(
             "{} has no [sync] section: nothing to run (see `cutover init` for an example)",
-            args.config.display()
+            config.display()
         );
     };
     let log = args.log.clone().unwrap_or_else(|| {
