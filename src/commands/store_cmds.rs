@@ -40,40 +40,20 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let Some((state, reason, live, target)) = run_row(&conn)? else {
         bail!("store {} holds no run yet", args.store.display());
     };
-    let counts = queries::item_counts(&conn)?;
     let in_flight: u64 = conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?;
-    let invalid: Vec<(i64, u64)> = conn
-        .prepare("SELECT kind, SUM(invalid) FROM source_file GROUP BY kind")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
     let mut steps = conn.prepare("SELECT name, state, reason FROM step ORDER BY position")?;
     let steps: Vec<(String, String, String)> = steps
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let stages: Vec<_> = Kind::ALL
-        .into_iter()
-        .map(|k| {
-            let c = counts.get(&k).copied().unwrap_or_default();
-            let skipped_invalid = invalid
-                .iter()
-                .find(|(kind, _)| *kind == k.code())
-                .map_or(0, |(_, n)| *n);
-            (k, c, skipped_invalid)
-        })
-        .collect();
+    // Per stage: source, invalid, imported, failed, skipped, pending and the read-back.
     let verified = crate::store::verify::entity_counts(&conn)?;
     let pass = crate::store::verify::pass(&conn)?;
     if args.json {
-        let stages: Vec<_> = stages
+        let stages: Vec<_> = verified
             .iter()
-            .map(|(k, c, inv)| {
-                let v = verified
-                    .iter()
-                    .find(|e| e.kind == Some(*k))
-                    .cloned()
-                    .unwrap_or_default();
-                json!({"stage": k.name(), "source": c.iter().sum::<u64>() + inv, "invalid": inv,
-                       "pending": c[0], "imported": c[1], "failed": c[2], "skipped": c[3],
+            .map(|v| {
+                json!({"stage": v.kind.map_or("", Kind::name), "source": v.source, "invalid": v.invalid,
+                       "pending": v.pending, "imported": v.imported, "failed": v.failed, "skipped": v.skipped,
                        "verified": v.verified, "missing": v.missing, "differs": v.differs,
                        "extra": v.extra, "unreadable": v.unreadable, "unchecked": v.unchecked})
             })
@@ -125,13 +105,7 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         "verified",
         "mismatched"
     )?;
-    for (k, c, inv) in &stages {
-        let source = c.iter().sum::<u64>() + inv;
-        let v = verified
-            .iter()
-            .find(|e| e.kind == Some(*k))
-            .cloned()
-            .unwrap_or_default();
+    for v in &verified {
         let (ok, bad) = if pass.is_some() {
             (v.verified.to_string(), v.mismatched().to_string())
         } else {
@@ -139,12 +113,14 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         };
         writeln!(
             out,
-            "{:<16} {source:>9} {inv:>8} {:>9} {:>8} {:>8} {:>8} {ok:>9} {bad:>10}",
-            k.stage(),
-            c[1],
-            c[2],
-            c[3],
-            c[0]
+            "{:<16} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8} {ok:>9} {bad:>10}",
+            v.kind.map_or("", Kind::stage),
+            v.source,
+            v.invalid,
+            v.imported,
+            v.failed,
+            v.skipped,
+            v.pending
         )?;
     }
     match &pass {
