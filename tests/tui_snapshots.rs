@@ -86,7 +86,6 @@ fn snapshot() -> Snapshot {
             stage("group members", 256, 80, 0, 30.0),
             stage("group messages", 400, 210, 0, 60.0),
         ],
-        invalid: vec![("accounts", 2), ("friends", 3), ("c2c messages", 4)],
         lanes: vec![
             (Kind::Account, lane(100, 0, 1, 0.0)),
             (Kind::C2cMessage, lane(200, 9, 212, 0.0)),

@@ -62,8 +62,8 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             .iter()
             .map(|(n, s, r)| json!({"step": n, "state": s, "reason": r}))
             .collect();
-        let sync = super::sync_cmds::figures(&conn)?
-            .map(|[a, b]| json!({"old_to_new": a, "new_to_old": b}));
+        let sync =
+            crate::store::sync::any(&conn)?.map(|[a, b]| json!({"old_to_new": a, "new_to_old": b}));
         let doc = json!({"state": state, "reason": reason, "live": live, "target": target,
                          "in_flight": in_flight, "steps": steps, "stages": stages,
                          "verification": pass, "sync": sync});

@@ -2,22 +2,15 @@
 //! events, and moving them back to pending or to skipped (`--stage sync`).
 
 use crate::store::now_secs;
-use crate::store::sync::{counts, failed_events, move_failed, DirectionCounts, EventState};
+use crate::store::sync::{any, failed_events, move_failed, EventState};
 use crate::sync::event::Direction;
 use crate::ui::headless::ms;
 use rusqlite::{params, Connection};
 use std::io::Write;
 
-/// Both directions' figures, when any event ever came.
-pub fn figures(conn: &Connection) -> anyhow::Result<Option<[DirectionCounts; 2]>> {
-    let a = counts(conn, Direction::OldToNew)?;
-    let b = counts(conn, Direction::NewToOld)?;
-    Ok((a.received + b.received > 0).then_some([a, b]))
-}
-
 /// The sync lines of `cutover status`.
 pub fn print_status(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()> {
-    let Some(c) = figures(conn)? else {
+    let Some(c) = any(conn)? else {
         writeln!(out, "sync: no event yet")?;
         return Ok(());
     };

@@ -53,12 +53,8 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
 
 /// Both directions' sync figures, when any event came.
 fn sync_figures(conn: &Connection) -> rusqlite::Result<Option<super::data::SyncFigures>> {
-    use crate::store::sync::counts;
-    use crate::sync::event::Direction;
-    let old_to_new = counts(conn, Direction::OldToNew)?;
-    let new_to_old = counts(conn, Direction::NewToOld)?;
     Ok(
-        (old_to_new.received + new_to_old.received > 0).then_some(super::data::SyncFigures {
+        crate::store::sync::any(conn)?.map(|[old_to_new, new_to_old]| super::data::SyncFigures {
             old_to_new,
             new_to_old,
         }),

@@ -222,7 +222,6 @@ impl DirectionCounts {
     /// The figures as table cells: received, applied, failed, dropped as echo, recovered,
     /// waiting, lag p50, lag p99 (`12 ms`, or `-` when nothing was applied yet).
     pub fn cells(&self) -> [String; 8] {
-        let ms = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| format!("{v} ms"));
         [
             self.received.to_string(),
             self.applied.to_string(),
@@ -230,10 +229,29 @@ impl DirectionCounts {
             self.dropped_as_echo.to_string(),
             self.recovered.to_string(),
             self.pending.to_string(),
-            ms(self.lag_p50_ms),
-            ms(self.lag_p99_ms),
+            ms_text(self.lag_p50_ms),
+            ms_text(self.lag_p99_ms),
         ]
     }
+}
+
+/// Both directions' figures: old → new, then new → old.
+pub fn both(conn: &Connection) -> rusqlite::Result<[DirectionCounts; 2]> {
+    Ok([
+        counts(conn, Direction::OldToNew)?,
+        counts(conn, Direction::NewToOld)?,
+    ])
+}
+
+/// Both directions' figures, once any event came either way.
+pub fn any(conn: &Connection) -> rusqlite::Result<Option<[DirectionCounts; 2]>> {
+    let c = both(conn)?;
+    Ok((c[0].received + c[1].received > 0).then_some(c))
+}
+
+/// A lag as read: `12 ms`, or `-` when nothing was applied yet.
+pub fn ms_text(v: Option<i64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v} ms"))
 }
 
 /// The figures of `direction`.

@@ -8,9 +8,8 @@ use crate::config::{OldSink, Runbook, SyncConfig};
 use crate::engine::records::Sources;
 use crate::model::group_id::target_group_id;
 use crate::model::Group;
-use crate::store::sync::{counts, DirectionCounts};
+use crate::store::sync::DirectionCounts;
 use crate::store::{open_for_reading, queries, Kind};
-use crate::sync::event::Direction;
 use crate::tim::client::{ClientConfig, TimClient};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -83,7 +82,6 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
         outbox: Arc::clone(&outbox_wake),
         apply: Arc::clone(&apply_wake),
         refusals: Refusals::default(),
-        store: store.clone(),
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -172,11 +170,7 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
 impl RelayHandle {
     /// Both directions' figures, as committed.
     pub fn counts(&self) -> anyhow::Result<[DirectionCounts; 2]> {
-        let conn = open_for_reading(&self.store)?;
-        Ok([
-            counts(&conn, Direction::OldToNew)?,
-            counts(&conn, Direction::NewToOld)?,
-        ])
+        Ok(crate::store::sync::both(&open_for_reading(&self.store)?)?)
     }
 
     /// A part that ended while it should be running, with why.

@@ -6,7 +6,7 @@ use super::convert::ledger_keys;
 use super::event::{Direction, SyncEvent};
 use super::ingest::{bearer_ok, parse_events};
 use super::journal::Journal;
-use crate::store::sync::{counts, ledger_has, now_ms, EventState, NewEvent};
+use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +16,6 @@ use axum::{Json, Router};
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -55,8 +54,6 @@ pub struct ServerState {
     pub apply: Arc<Notify>,
     /// Refusals so far.
     pub refusals: Refusals,
-    /// The store (for the health answer).
-    pub store: PathBuf,
 }
 
 impl ServerState {
@@ -260,13 +257,13 @@ async fn ingest(State(st): State<Arc<ServerState>>, headers: HeaderMap, body: By
 }
 
 async fn health(State(st): State<Arc<ServerState>>) -> Response {
-    let figures = st.reader.lock().ok().and_then(|conn| {
-        let a = counts(&conn, Direction::OldToNew).ok()?;
-        let b = counts(&conn, Direction::NewToOld).ok()?;
-        Some((a, b))
-    });
+    let figures = st
+        .reader
+        .lock()
+        .ok()
+        .and_then(|conn| crate::store::sync::both(&conn).ok());
     match figures {
-        Some((a, b)) => Json(json!({"status": "ok", "old_to_new": a, "new_to_old": b,
+        Some([a, b]) => Json(json!({"status": "ok", "old_to_new": a, "new_to_old": b,
             "refused_callbacks": st.refusals.callbacks.load(Ordering::Relaxed),
             "refused_ingest": st.refusals.unauthorized.load(Ordering::Relaxed)
                 + st.refusals.malformed.load(Ordering::Relaxed)}))

@@ -6,8 +6,7 @@ use super::progress::{ProgressMeter, StageLine};
 use crate::engine::control::{Command, RunState};
 use crate::engine::import::ImportHandle;
 use crate::engine::runbook::{Runner, Step};
-use crate::store::sync::{counts as sync_counts, DirectionCounts};
-use crate::sync::event::Direction;
+use crate::store::sync::DirectionCounts;
 use crate::sync::relay::RelayHandle;
 use crate::verify::Progress;
 use serde_json::json;
@@ -214,10 +213,7 @@ impl Printer<'_> {
     }
 }
 
-/// `12 ms`, `-`.
-pub fn ms(v: Option<i64>) -> String {
-    v.map_or_else(|| "-".into(), |v| format!("{v} ms"))
-}
+pub use crate::store::sync::ms_text as ms;
 
 /// Keeps the relay running, a sync line every `every`, until SIGINT or SIGTERM; then stops it
 /// (everything acknowledged is in the store and goes on at the next start).
@@ -257,10 +253,7 @@ pub async fn follow_sync(
     let store = relay.store.clone();
     relay.stop().await?;
     let conn = crate::store::open_for_reading(&store)?;
-    p.sync_progress(&[
-        sync_counts(&conn, Direction::OldToNew)?,
-        sync_counts(&conn, Direction::NewToOld)?,
-    ])?;
+    p.sync_progress(&crate::store::sync::both(&conn)?)?;
     Ok(())
 }
 

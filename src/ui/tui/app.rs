@@ -83,8 +83,6 @@ pub struct Snapshot {
     pub items: Vec<FailureRow>,
     /// Per lane: calls per second used, recently.
     pub lane_rates: Vec<f64>,
-    /// Per stage name: records skipped at staging as invalid.
-    pub invalid: Vec<(&'static str, u64)>,
     /// Per lane.
     pub lanes: Vec<(Kind, LaneFigures)>,
     /// Failures grouped by API and code.

@@ -8,10 +8,8 @@ use crate::engine::control::Command;
 use crate::engine::import::{ImportHandle, ImportSettings};
 use crate::engine::runbook::{Runner, Step};
 use crate::store::queries::FailureFilter;
-use crate::store::sync::counts as sync_counts;
 use crate::store::verify as stored;
 use crate::store::{now_secs, open_for_reading, queries, Kind};
-use crate::sync::event::Direction;
 use crate::sync::relay::RelayHandle;
 use crate::ui::drive::{drive, Observer, RunExit};
 use crate::ui::progress::ProgressMeter;
@@ -135,20 +133,11 @@ impl Sampler {
                     .collect(),
                 None => Vec::new(),
             };
-            if self.snap.invalid.is_empty() {
-                self.snap.invalid = invalid_counts(conn);
-            }
             if let Ok(entities) = stored::entity_counts(conn) {
                 self.snap.entities = entities;
             }
             self.snap.verify_pass = stored::pass(conn).ok().flatten();
-            self.snap.sync = match (
-                sync_counts(conn, Direction::OldToNew),
-                sync_counts(conn, Direction::NewToOld),
-            ) {
-                (Ok(a), Ok(b)) if a.received + b.received > 0 => Some([a, b]),
-                _ => None,
-            };
+            self.snap.sync = crate::store::sync::any(conn).ok().flatten();
             self.snap.mismatches = match verify_drill {
                 Some(kind) => stored::mismatches(conn, Some(kind), 500).unwrap_or_default(),
                 None => Vec::new(),
@@ -181,21 +170,6 @@ impl Sampler {
         }
         self.snap.log_tail = tail(&self.log, LOG_LINES);
     }
-}
-
-fn invalid_counts(conn: &Connection) -> Vec<(&'static str, u64)> {
-    let mut out = Vec::new();
-    for kind in Kind::ALL {
-        let n: u64 = conn
-            .query_row(
-                "SELECT COALESCE(SUM(invalid), 0) FROM source_file WHERE kind = ?1",
-                [kind.code()],
-                |r| r.get(0),
-            )
-            .unwrap_or(0);
-        out.push((kind.stage(), n));
-    }
-    out
 }
 
 /// The last `n` lines of the file at `path` (empty when it cannot be read).
