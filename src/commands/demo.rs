@@ -119,7 +119,7 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
             .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
         writeln!(out, "cutover demo: Tencent IM simulator at {}, demo old system at http://{}, export {}", sim.url(), old.addr, source.display())?;
         let runner = Runner::new(rb, RunOptions { yes: true, reuse_store: false })?;
-        let trickle = tokio::spawn(super::demo_trickle::run(sim.url(), key_for_trickle, relay_port));
+        let trickle = tokio::spawn(super::demo_trickle::run(sim.url(), SDKAPPID, ADMIN, key_for_trickle, relay_port));
         let exit = if std::io::stdout().is_terminal() {
             crate::ui::tui::runtime::run(runner, log.clone()).await?
         } else {

@@ -11,19 +11,19 @@ use crate::tim::{SecretKey, Target};
 use std::time::Duration;
 
 /// Runs until aborted; every failure is logged and the next tick tries again.
-pub async fn run(sim_url: String, key: String, relay_port: u16) {
+pub async fn run(
+    sim_url: String,
+    sdkappid: u64,
+    admin: &'static str,
+    key: String,
+    relay_port: u16,
+) {
     let http = reqwest::Client::new();
     let health = format!("http://127.0.0.1:{relay_port}/health");
     let ingest = format!("http://127.0.0.1:{relay_port}/sync/events");
     let token = std::env::var(INGEST_TOKEN_ENV).unwrap_or_default();
     let client = Target::parse(&sim_url).ok().and_then(|t| {
-        TimClient::new(ClientConfig::new(
-            t,
-            1_400_000_000,
-            "administrator",
-            SecretKey::new(key),
-        ))
-        .ok()
+        TimClient::new(ClientConfig::new(t, sdkappid, admin, SecretKey::new(key))).ok()
     });
     let mut n: u64 = 0;
     loop {

@@ -6,6 +6,8 @@
 use super::Outcome;
 use crate::cli::RollbackArgs;
 use crate::engine::hooks;
+use crate::engine::runbook::{RunOptions, Runner, Step};
+use crate::store::HEARTBEAT_LIVE_SECS;
 use crate::store::{now_secs, open_for_writing};
 use anyhow::{bail, Context};
 use rusqlite::{params, OptionalExtension};
@@ -15,8 +17,6 @@ use std::time::{Duration, Instant};
 
 /// How long the running process gets to stop cleanly.
 const STOP_WAIT: Duration = Duration::from_secs(120);
-/// A heartbeat older than this means no process is running the import.
-const LIVE_SECS: i64 = 15;
 
 /// Whether process `pid` still runs (a zombie, exited and waiting for its parent, does not).
 fn alive(pid: i64) -> bool {
@@ -56,7 +56,10 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         .optional()?;
     let mut stopped = String::from("no process was running the import");
     if let Some((Some(beat), Some(pid))) = owner {
-        if now_secs() - beat <= LIVE_SECS && alive(pid) && pid != i64::from(std::process::id()) {
+        if now_secs() - beat <= HEARTBEAT_LIVE_SECS
+            && alive(pid)
+            && pid != i64::from(std::process::id())
+        {
             writeln!(
                 out,
                 "stopping the run (process {pid}): requests in flight finish and are recorded"
@@ -104,15 +107,10 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
     };
     let detail = format!("{stopped}; {resumed}");
     record(&conn, &detail, &args.reason)?;
-    conn.execute(
-        "INSERT INTO step (name, position, state, reason, started_at, ended_at)
-         VALUES ('resume service', 5, ?1, ?2, ?3, ?3)
-         ON CONFLICT (name) DO UPDATE SET state = ?1, reason = ?2, ended_at = ?3",
-        params![
-            if hook.is_some() { "done" } else { "skipped" },
-            format!("rollback: {resumed}"),
-            now_secs()
-        ],
+    Runner::new(rb, RunOptions::default())?.record(
+        Step::ResumeService,
+        if hook.is_some() { "done" } else { "skipped" },
+        &format!("rollback: {resumed}"),
     )?;
     writeln!(
         out,

@@ -16,9 +16,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;
 use std::io::Write;
 
-/// A run counts as live when its writer wrote a heartbeat this recently.
-const LIVE_SECS: i64 = 15;
-
 /// The run's row: state, reason, and whether a process is running it now.
 fn run_row(conn: &Connection) -> anyhow::Result<Option<(String, String, bool, String)>> {
     Ok(conn
@@ -27,7 +24,8 @@ fn run_row(conn: &Connection) -> anyhow::Result<Option<(String, String, bool, St
             [],
             |r| {
                 let beat: Option<i64> = r.get(2)?;
-                let live = beat.is_some_and(|b| now_secs() - b <= LIVE_SECS);
+                let live =
+                    beat.is_some_and(|b| now_secs() - b <= crate::store::HEARTBEAT_LIVE_SECS);
                 Ok((r.get(0)?, r.get(1)?, live, r.get(3)?))
             },
         )

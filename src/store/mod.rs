@@ -130,6 +130,10 @@ pub fn display_key(kind: Kind, key: &str) -> String {
     key.replace('\u{1f}', sep)
 }
 
+/// A run counts as live (a process is importing) when its writer wrote a heartbeat this
+/// recently; the writer writes one every second while it runs.
+pub const HEARTBEAT_LIVE_SECS: i64 = 15;
+
 /// Seconds since the epoch (the store's time unit).
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
