@@ -3,10 +3,9 @@
 
 use super::compare::{check, result, verdict};
 use super::members::GroupIndex;
-use super::reader::ReadError;
 use super::{for_each_unit, Ctx};
 use crate::engine::requests;
-use crate::model::{Account, ExportRecord, Friend, Profile};
+use crate::model::{Account, Friend, Profile};
 use crate::store::queries::PendingItem;
 use crate::store::verify::{ItemResult, Outcome};
 use crate::store::Kind;
@@ -15,42 +14,8 @@ use crate::tim::wire::account::{AccountCheck, CheckItem};
 use crate::tim::wire::group_read::GetGroupInfo;
 use crate::tim::wire::profile::PortraitGet;
 use crate::tim::wire::sns::FriendCheck;
-use crate::tim::wire::Request;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-
-impl Ctx {
-    /// Reads the records of `items`; `None` (and the unit is reported) if one cannot be read.
-    pub(crate) fn records<T: ExportRecord>(
-        &self,
-        kind: Kind,
-        items: &[PendingItem],
-    ) -> Option<Vec<T>> {
-        match self.sources.read_all(kind, items) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                self.unit_failed(format!("{}: {e}", kind.stage()));
-                None
-            }
-        }
-    }
-
-    /// Makes one read for a unit; `None` when stopped or failed (the unit is reported).
-    pub(crate) async fn read<R: Request>(
-        &self,
-        req: &R,
-        unit: impl FnOnce() -> String,
-    ) -> Option<R::Response> {
-        match self.reader.call(req).await {
-            Ok(r) => Some(r),
-            Err(ReadError::Stopped) => None,
-            Err(ReadError::Call(e)) => {
-                self.unit_failed(format!("{}: {e}", unit()));
-                None
-            }
-        }
-    }
-}
 
 /// Splits items into runs of at most `api`'s batch size.
 fn batches(items: Vec<PendingItem>, api: Api) -> Vec<Vec<PendingItem>> {

@@ -21,6 +21,11 @@ const GROUP_PAGE: u32 = 20;
 const ROAM_PAGE: u32 = 100;
 
 impl Ctx {
+    /// The oldest send time still readable (no floor without a retention limit).
+    fn too_old_floor(&self) -> i64 {
+        self.roaming_floor.unwrap_or(i64::MIN)
+    }
+
     /// Whether a message sent at `t` is past the roaming retention.
     fn too_old(&self, t: i64) -> bool {
         self.roaming_floor.is_some_and(|floor| t < floor)
@@ -129,12 +134,6 @@ pub async fn group_messages(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingIte
         ctx.sink.put(results, extras);
     })
     .await;
-}
-
-impl Ctx {
-    fn too_old_floor(&self) -> i64 {
-        self.roaming_floor.unwrap_or(i64::MIN)
-    }
 }
 
 /// Messages in the group that no imported message accounts for. Only messages no newer than

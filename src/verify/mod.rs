@@ -15,12 +15,14 @@ mod sink;
 use crate::config::Runbook;
 use crate::engine::lane::LaneFigures;
 use crate::engine::records::Sources;
+use crate::model::ExportRecord;
 use crate::store::queries::{self, PendingItem};
 use crate::store::verify::{self as stored, EntityCounts, Pass};
 use crate::store::{open_for_reading, open_for_writing, ItemState, Kind};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
-use reader::Reader;
+use crate::tim::wire::Request;
+use reader::{ReadError, Reader};
 use sink::Sink;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -148,6 +150,37 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// Reads the records of `items`; `None` (and the unit is reported) if one cannot be read.
+    pub(crate) fn records<T: ExportRecord>(
+        &self,
+        kind: Kind,
+        items: &[PendingItem],
+    ) -> Option<Vec<T>> {
+        match self.sources.read_all(kind, items) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.unit_failed(format!("{}: {e}", kind.stage()));
+                None
+            }
+        }
+    }
+
+    /// Makes one read for a unit; `None` when stopped or failed (the unit is reported).
+    pub(crate) async fn read<R: Request>(
+        &self,
+        req: &R,
+        unit: impl FnOnce() -> String,
+    ) -> Option<R::Response> {
+        match self.reader.call(req).await {
+            Ok(r) => Some(r),
+            Err(ReadError::Stopped) => None,
+            Err(ReadError::Call(e)) => {
+                self.unit_failed(format!("{}: {e}", unit()));
+                None
+            }
+        }
+    }
+
     /// A unit could not be read: its items stay unchecked.
     pub fn unit_failed(&self, what: String) {
         tracing::warn!(unit = %what, "read-back failed; its items stay unchecked");
