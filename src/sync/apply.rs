@@ -81,20 +81,10 @@ struct ScopeDone {
 /// their [`convert::ledger_keys`], in one journal write per finished group of scopes, before
 /// their scopes are taken up again. Nothing pending: it looks again every 50 ms. The store
 /// must exist (the journal creates it).
+///
+/// `wake` (when given) is notified by the receiver as soon as it has persisted something,
+/// so the loop does not wait for its next poll.
 pub async fn run(
-    store: PathBuf,
-    journal: Journal,
-    client: Arc<TimClient>,
-    config: SyncConfig,
-    rates: HashMap<Api, u32>,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    run_woken(store, journal, client, config, rates, stop, None).await
-}
-
-/// [`run`], woken by `wake` as soon as the receiver has persisted something (instead of at
-/// the next poll).
-pub async fn run_woken(
     store: PathBuf,
     journal: Journal,
     client: Arc<TimClient>,
@@ -475,7 +465,10 @@ mod tests {
             let (listen, key) = ("127.0.0.1:0".parse().unwrap(), SecretKey::new(KEY));
             let handle = start(SimOptions { listen, sdkappid: SDKAPPID, admins, key, config: sim }).await.unwrap();
             let target = Target::parse(&handle.url()).unwrap();
-            let cfg = ClientConfig::new(target, SDKAPPID, "cutover_sync", SecretKey::new(KEY));
+            let mut cfg = ClientConfig::new(target, SDKAPPID, "cutover_sync", SecretKey::new(KEY));
+            // A call the simulator never answers costs one timeout: keep it short, so that a
+            // run of unlucky retries cannot outlast the wait below.
+            cfg.timeout = Duration::from_secs(1);
             let client = Arc::new(TimClient::new(cfg).unwrap());
             let dir = tempfile::tempdir().unwrap();
             let store = dir.path().join("store.db");
@@ -486,14 +479,14 @@ mod tests {
                 relay_admin: "cutover_sync".into(), max_clock_skew_secs: 300, reconcile_secs: 0,
             };
             let (stop, rx) = watch::channel(false);
-            let relay = tokio::spawn(run(store.clone(), journal.clone(), client, config, HashMap::new(), rx));
+            let relay = tokio::spawn(run(store.clone(), journal.clone(), client, config, HashMap::new(), rx, None));
             Rig { handle, store, journal, thread, stop, relay, _dir: dir }
         }
 
         /// Persists `events` and waits until none is pending.
         async fn apply(&self, events: Vec<NewEvent>) {
             self.journal.insert(events).await.unwrap();
-            for _ in 0..1200 {
+            for _ in 0..2400 {
                 let conn = crate::store::open_for_reading(&self.store).unwrap();
                 if counts(&conn, Direction::OldToNew).unwrap().pending == 0 {
                     return;
@@ -588,7 +581,10 @@ mod tests {
 
     #[tokio::test]
     async fn lost_and_refused_calls_are_retried_without_doing_anything_twice() {
-        let (error_rate, no_answer_rate, error_codes) = (0.25, 0.25, vec![502]);
+        // One call in five fails either way: enough that faults surely strike across some sixty
+        // calls, rare enough that no scope meets the seven failures in a row whose growing
+        // backoff (to 30 s) would outlast the wait.
+        let (error_rate, no_answer_rate, error_codes) = (0.1, 0.1, vec![502]);
         #[rustfmt::skip]
         let rig = Rig::new(Some(Faults { error_rate, error_codes, no_answer_rate, ..Faults::default() })).await;
         // Forty more accounts, so that faults surely strike.

@@ -61,18 +61,10 @@ pub fn backoff(failures: u32) -> Duration {
 /// Delivers pending new → old events from the store at `store` to `sink` until `stop` turns
 /// true (or its sender is dropped); returns an error only when the store or the journal
 /// cannot be used.
+///
+/// `wake` (when given) is notified by the receiver as soon as it has persisted something,
+/// so the loop does not wait for its next poll.
 pub async fn run(
-    store: PathBuf,
-    journal: Journal,
-    sink: OldSink,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    run_woken(store, journal, sink, stop, None).await
-}
-
-/// [`run`], woken by `wake` as soon as the receiver has persisted something (instead of at
-/// the next poll).
-pub async fn run_woken(
     store: PathBuf,
     journal: Journal,
     sink: OldSink,
@@ -421,7 +413,7 @@ mod tests {
     /// Runs the outbox until nothing is pending (or 30 s), then stops it.
     async fn deliver_all(store: &Path, journal: &Journal, sink: OldSink, until_attempts: i64) {
         let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(run(store.to_path_buf(), journal.clone(), sink, rx));
+        let task = tokio::spawn(run(store.to_path_buf(), journal.clone(), sink, rx, None));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let conn = open_for_reading(store).unwrap();
@@ -503,7 +495,7 @@ mod tests {
         let out = dir.path().join("later").join("events.jsonl");
         let (stop, rx) = watch::channel(false);
         let sink = OldSink::Jsonl(out.clone());
-        let task = tokio::spawn(run(store.clone(), journal.clone(), sink, rx));
+        let task = tokio::spawn(run(store.clone(), journal.clone(), sink, rx, None));
         // The directory does not exist yet: the events stay pending, their attempts counted.
         loop {
             let conn = open_for_reading(&store).unwrap();

@@ -107,7 +107,7 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
     let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = vec![
         (
             "outbox",
-            tokio::spawn(outbox::run_woken(
+            tokio::spawn(outbox::run(
                 store.clone(),
                 journal.clone(),
                 cfg.sink.clone(),
@@ -117,7 +117,7 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
         ),
         (
             "apply",
-            tokio::spawn(apply::run_woken(
+            tokio::spawn(apply::run(
                 store.clone(),
                 journal.clone(),
                 Arc::clone(&client),
