@@ -158,6 +158,10 @@ fn the_demo_runs_the_whole_runbook_with_no_setup() {
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
+    assert!(
+        !text.contains("  0 sync events"),
+        "the trickle reached the old system through the relay:\n{text}"
+    );
     let kept = text
         .lines()
         .find_map(|l| l.strip_prefix("store, runbook and log kept in "))
