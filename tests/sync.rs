@@ -231,16 +231,7 @@ async fn both_directions_arrive_and_echoes_do_not_come_back() {
     };
     cutover::store::queries::ensure_run(&conn, &store, &id, false).unwrap();
     drop(conn);
-    let mut status = Vec::new();
-    cutover::commands::store_cmds::status(
-        &cutover::cli::StatusArgs {
-            store: store.clone(),
-            json: false,
-        },
-        &mut status,
-    )
-    .unwrap();
-    let status = String::from_utf8(status).unwrap();
+    let status = common::status_text(&store);
     assert!(
         status.contains("sync old → new: 2 received, 2 applied, 0 failed"),
         "{status}"

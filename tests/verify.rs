@@ -215,16 +215,7 @@ async fn cutover_verify_uses_the_stores_target_and_exits_6_on_a_mismatch() {
     assert_eq!(code, Some(6), "{text}");
     assert!(text.contains("g000005 differs: Name"), "{text}");
 
-    let mut status = Vec::new();
-    cutover::commands::store_cmds::status(
-        &cutover::cli::StatusArgs {
-            store: store.clone(),
-            json: false,
-        },
-        &mut status,
-    )
-    .unwrap();
-    let status = String::from_utf8(status).unwrap();
+    let status = common::status_text(&store);
     assert!(status.contains("mismatched"), "{status}");
     assert!(status.contains("verification: finished"), "{status}");
 }

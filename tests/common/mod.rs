@@ -45,3 +45,17 @@ pub fn client_as(handle: &SimHandle, admin: &str, timeout: Duration) -> TimClien
 pub fn client(handle: &SimHandle) -> TimClient {
     client_as(handle, ADMIN, Duration::from_secs(10))
 }
+
+/// What `cutover status --store STORE` prints (text).
+pub fn status_text(store: &std::path::Path) -> String {
+    let mut out = Vec::new();
+    cutover::commands::store_cmds::status(
+        &cutover::cli::StatusArgs {
+            store: store.to_path_buf(),
+            json: false,
+        },
+        &mut out,
+    )
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
