@@ -12,6 +12,7 @@ pub mod engine;
 pub mod logging;
 pub mod model;
 pub mod report;
+pub mod runbook;
 pub mod sim;
 pub mod source;
 pub mod store;

@@ -1,4 +1,5 @@
-//! Unix seconds as a UTC date-time, for reports (no time-zone database needed).
+//! Every time shown to a person: unix seconds as a UTC date-time (no time-zone database
+//! needed), RFC 3339 parsing, and durations such as an ETA.
 
 /// `2024-11-19 07:06:40 UTC` for a unix time in seconds.
 ///
@@ -15,6 +16,27 @@ pub fn utc(secs: i64) -> String {
         (rem % 3600) / 60,
         rem % 60
     )
+}
+
+/// A duration as `1m05s` or `2h01m`; `unknown` when there is none.
+///
+/// ```
+/// assert_eq!(cutover::timefmt::eta_text(Some(65.4)), "1m05s");
+/// assert_eq!(cutover::timefmt::eta_text(Some(7260.0)), "2h01m");
+/// assert_eq!(cutover::timefmt::eta_text(None), "unknown");
+/// ```
+pub fn eta_text(secs: Option<f64>) -> String {
+    match secs {
+        Some(s) if s.is_finite() => {
+            let s = s.round() as u64;
+            if s >= 3600 {
+                format!("{}h{:02}m", s / 3600, s / 60 % 60)
+            } else {
+                format!("{}m{:02}s", s / 60, s % 60)
+            }
+        }
+        _ => "unknown".into(),
+    }
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).

@@ -5,7 +5,7 @@ mod common;
 
 use common::engine::{app_config, runbook, sample_data};
 use cutover::engine::import::Ending;
-use cutover::engine::runbook::{RunOptions, Runner};
+use cutover::runbook::runner::{RunOptions, Runner};
 use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

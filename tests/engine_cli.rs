@@ -7,7 +7,7 @@ mod common;
 use common::engine::{app_config, runbook, sample_data};
 use cutover::cli::PlanArgs;
 use cutover::commands::store_cmds;
-use cutover::engine::runbook::{RunOptions, Runner};
+use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::store::{open_for_reading, queries};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

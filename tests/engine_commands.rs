@@ -9,7 +9,7 @@ use cutover::cli::{ActionArgs, StatusArgs};
 use cutover::commands::store_cmds;
 use cutover::engine::control::{Command, RunState};
 use cutover::engine::import::Ending;
-use cutover::engine::runbook::{RunOptions, Runner};
+use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::store::{open_for_reading, queries};
 use std::time::Duration;
 

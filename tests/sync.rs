@@ -8,9 +8,9 @@ mod common;
 use common::engine::app_config;
 use common::{client, ADMIN, KEY, SDKAPPID};
 use cutover::config::{parse_file, resolve, Flags, Runbook};
+use cutover::model::sync_event::Direction;
 use cutover::sim::SimHandle;
 use cutover::store::sync::counts;
-use cutover::sync::event::Direction;
 use cutover::sync::relay::{self, RelayHandle};
 use cutover::tim::wire::account::{AccountItem, MultiaccountImport};
 use cutover::tim::wire::c2c::SendMsg;
@@ -262,10 +262,10 @@ async fn forged_stale_and_foreign_callbacks_are_refused() {
         let body = body.clone();
         async move { post_json(&url, None, &body).await }
     };
-    let good = cutover::sim::callbacks::sign(CALLBACK_TOKEN, now);
-    let forged = cutover::sim::callbacks::sign("not-the-token", now);
+    let good = cutover::tim::callback::sign(CALLBACK_TOKEN, now);
+    let forged = cutover::tim::callback::sign("not-the-token", now);
     let stale_time = now - 3600;
-    let stale = cutover::sim::callbacks::sign(CALLBACK_TOKEN, stale_time);
+    let stale = cutover::tim::callback::sign(CALLBACK_TOKEN, stale_time);
     assert_eq!(post(SDKAPPID, forged, now).await.0, 403);
     assert_eq!(post(SDKAPPID, stale, stale_time).await.0, 403);
     assert_eq!(post(1, good.clone(), now).await.0, 403);

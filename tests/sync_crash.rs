@@ -181,9 +181,10 @@ async fn a_killed_relay_loses_no_acknowledged_event_either_way() {
     // The slow webhook leaves acknowledged callbacks queued at the kill: the restart must
     // deliver them from the store.
     let conn = cutover::store::open_for_reading(&store).unwrap();
-    let queued = cutover::store::sync::counts(&conn, cutover::sync::event::Direction::NewToOld)
-        .unwrap()
-        .pending;
+    let queued =
+        cutover::store::sync::counts(&conn, cutover::model::sync_event::Direction::NewToOld)
+            .unwrap()
+            .pending;
     assert!(queued > 0, "nothing was left to deliver at the kill");
     drop(conn);
 

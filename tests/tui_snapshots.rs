@@ -3,11 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use cutover::engine::control::RunState;
-use cutover::engine::lane::LaneFigures;
 use cutover::store::queries::{FailureFilter, FailureGroup, FailureRow};
 use cutover::store::sync::DirectionCounts;
 use cutover::store::verify::{EntityCounts, Mismatch, Pass};
 use cutover::store::Kind;
+use cutover::tim::lane::LaneFigures;
 use cutover::ui::progress::StageLine;
 use cutover::ui::tui::app::{App, Modal, Screen, ScreenState, Snapshot, StepView};
 use cutover::ui::tui::view::draw;

@@ -7,7 +7,7 @@ mod common;
 use common::engine::{app_config, import, runbook, sample_data};
 use cutover::config::Runbook;
 use cutover::engine::import::Ending;
-use cutover::engine::runbook::{RunOptions, Runner};
+use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::store::verify::mismatches;
 use cutover::store::{open_for_reading, pair_key, Kind};
 use cutover::verify::{Progress, Summary};
@@ -242,7 +242,7 @@ async fn a_stopped_pass_carries_on_without_reading_again_what_it_has() {
     assert_eq!(stopped.counts.iter().map(|c| c.verified).sum::<u64>(), 0);
     assert_eq!(
         runner
-            .state_of(cutover::engine::runbook::Step::Verify)
+            .state_of(cutover::runbook::runner::Step::Verify)
             .unwrap()
             .as_deref(),
         Some("stopped")

@@ -9,7 +9,7 @@ use crate::config::{parse_file, resolve, Flags};
 use crate::engine::import::Ending;
 use crate::engine::import::ImportSettings;
 use crate::engine::plan::plan;
-use crate::engine::runbook::{RunOptions, Runner};
+use crate::runbook::runner::{RunOptions, Runner};
 use crate::sim::config::{Faults, SimConfig};
 use crate::sim::{start, SimOptions};
 use crate::source::gen::{generate, GenConfig};

@@ -12,15 +12,15 @@
 //! answers and the process's CPU time. Any loss is an error.
 
 use crate::config::{parse_file, resolve, C2cMode, Flags};
-use crate::sim::callbacks::sign;
+use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::sim::config::SimConfig;
 use crate::sim::{start, SimHandle, SimOptions};
 use crate::store::sync::{failed_events, percentile, DirectionCounts};
 use crate::store::{now_secs, open_for_reading};
 use crate::sync::convert::{request_for, Call};
-use crate::sync::event::{Direction, EventKind, SyncEvent};
 use crate::sync::relay::{self, RelayHandle, CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV};
 use crate::tim::api::Api;
+use crate::tim::callback::sign;
 use crate::tim::errors::{self, ErrorClass};
 use crate::tim::wire::account::MultiaccountImport;
 use crate::tim::wire::group::CreateGroup;

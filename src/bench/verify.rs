@@ -5,7 +5,7 @@
 
 use super::import::reference;
 use crate::config::{parse_file, resolve, Flags};
-use crate::engine::runbook::{RunOptions, Runner};
+use crate::runbook::runner::{RunOptions, Runner};
 use crate::sim::config::{Faults, SimConfig};
 use crate::sim::{start, SimOptions};
 use crate::source::gen::generate;

@@ -4,7 +4,7 @@
 
 use super::Outcome;
 use crate::config::{parse_file, resolve, Flags};
-use crate::engine::runbook::{RunOptions, Runner};
+use crate::runbook::runner::{RunOptions, Runner};
 use crate::sim::config::{Faults, SimConfig};
 use crate::sim::old_system::OldSystem;
 use crate::sim::{start, SimOptions};

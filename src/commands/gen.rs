@@ -92,12 +92,12 @@ mod tests {
             Cli::try_parse_from(v).unwrap()
         };
         let mut out = Vec::new();
-        crate::run(argv(&[]), &mut out).unwrap();
+        crate::commands::run(argv(&[]), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("c2c_messages.jsonl"), "{text}");
         assert!(text.contains("records/s"), "{text}");
-        assert!(crate::run(argv(&[]), &mut Vec::new()).is_err());
-        crate::run(argv(&["--force", "--gzip"]), &mut Vec::new()).unwrap();
+        assert!(crate::commands::run(argv(&[]), &mut Vec::new()).is_err());
+        crate::commands::run(argv(&["--force", "--gzip"]), &mut Vec::new()).unwrap();
         assert!(out_dir.join("groups.jsonl.gz").exists());
     }
 }

@@ -5,8 +5,8 @@
 
 use super::Outcome;
 use crate::cli::RollbackArgs;
-use crate::engine::hooks;
-use crate::engine::runbook::{RunOptions, Runner, Step};
+use crate::runbook::hooks;
+use crate::runbook::runner::{RunOptions, Runner, Step};
 use crate::store::HEARTBEAT_LIVE_SECS;
 use crate::store::{now_secs, open_for_writing};
 use anyhow::{bail, Context};

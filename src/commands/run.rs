@@ -4,7 +4,7 @@ use super::Outcome;
 use crate::cli::{RunArgs, RunbookArgs};
 use crate::config::file::RunbookFile;
 use crate::config::{parse_file, resolve, Flags, Runbook};
-use crate::engine::runbook::{RunOptions, Runner};
+use crate::runbook::runner::{RunOptions, Runner};
 use crate::tim::SecretKey;
 use crate::ui::headless;
 use anyhow::Context;

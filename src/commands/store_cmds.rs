@@ -10,7 +10,7 @@ use crate::source::ExportDir;
 use crate::store::queries::{self, FailureFilter};
 use crate::store::{now_secs, open_for_reading, open_for_writing, ItemState, Kind};
 use crate::tim::errors;
-use crate::ui::headless::eta_text;
+use crate::timefmt::eta_text;
 use anyhow::{bail, Context};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::json;

@@ -1,9 +1,9 @@
 //! The sync's share of `status`, `errors`, `retry` and `skip`: per-direction figures, failed
 //! events, and moving them back to pending or to skipped (`--stage sync`).
 
+use crate::model::sync_event::Direction;
 use crate::store::now_secs;
 use crate::store::sync::{any, failed_events, move_failed, EventState};
-use crate::sync::event::Direction;
 use crate::ui::headless::ms;
 use rusqlite::{params, Connection};
 use std::io::Write;

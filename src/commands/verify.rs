@@ -3,7 +3,7 @@
 use super::Outcome;
 use crate::cli::VerifyArgs;
 use crate::config::{resolve, Flags, Runbook};
-use crate::engine::runbook::{RunOptions, Runner};
+use crate::runbook::runner::{RunOptions, Runner};
 use crate::store::verify::{entity_counts, mismatches};
 use crate::store::{open_for_reading, StoreError};
 use crate::tim::SecretKey;

@@ -295,7 +295,8 @@ fn hook(name: &str, h: &HookSection, problems: &mut Vec<String>) -> Option<HookC
                 .clone()
                 .unwrap_or_else(|| "POST".into())
                 .to_ascii_uppercase();
-            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+            let known = ["get", "post", "put", "patch", "delete"];
+            if !known.contains(&method.to_ascii_lowercase().as_str()) {
                 problems.push(format!(
                     "[hooks.{name}] method {method:?} is not an HTTP method"
                 ));

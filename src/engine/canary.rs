@@ -4,9 +4,9 @@
 //! item is skipped, with the reason in the audit trail, so the team can rehearse against the
 //! real target with a handful of test users and verify just them.
 
-use super::records::Sources;
 use crate::model::{C2cMessage, Group};
 use crate::store::queries::{self, PendingItem};
+use crate::store::records::Sources;
 use crate::store::{now_secs, Kind};
 use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};

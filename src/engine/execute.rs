@@ -2,14 +2,14 @@
 
 use super::control::{Budget, RunState};
 use super::job::{Job, JobKind};
-use super::lane::{retry_delay, Lane};
-use super::records::Sources;
 use super::send::{failure, Answer, SendContext, SendError};
 use super::work::Work;
+use crate::store::records::Sources;
 use crate::store::writer::{Op, Settled};
 use crate::store::Kind;
 use crate::tim::client::{Applied, CallError, TimClient};
 use crate::tim::errors::ErrorClass;
+use crate::tim::lane::{retry_delay, Lane};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

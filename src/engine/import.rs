@@ -3,17 +3,17 @@
 
 use super::control::{Budget, Command, RunState};
 use super::execute::{run_lane, Shared};
-use super::lane::{Lane, LaneFigures};
-use super::records::Sources;
 use super::work::{batch_limit, GroupsAtStart, Work};
 use crate::config::{BudgetConfig, Runbook};
 use crate::model::group_id::target_group_id;
 use crate::model::Group;
 use crate::store::queries::{self, FailureFilter, PendingItem};
+use crate::store::records::Sources;
 use crate::store::writer::{Committed, Op, Settled, Writer};
 use crate::store::{ItemState, Kind};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
+use crate::tim::lane::{Lane, LaneFigures};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicI64;

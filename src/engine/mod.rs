@@ -3,13 +3,8 @@
 pub mod canary;
 pub mod control;
 pub mod execute;
-pub mod hooks;
 pub mod import;
 pub mod job;
-pub mod lane;
 pub mod plan;
-pub mod records;
-pub mod requests;
-pub mod runbook;
 pub mod send;
 pub mod work;

@@ -2,8 +2,8 @@
 //! limits alone allow (design.md): the slowest lane, plus the accounts lane everything waits on.
 
 use super::import::ImportSettings;
-use super::lane::pace_for;
 use crate::store::Kind;
+use crate::tim::lane::pace_for;
 use rusqlite::Connection;
 use serde::Serialize;
 

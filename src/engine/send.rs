@@ -1,16 +1,16 @@
 //! One job → one request → which items went in and which were refused.
 
 use super::job::Job;
-use super::records::Sources;
-use super::requests;
 use crate::model::{
     Account, C2cMessage, ExportRecord, Friend, Group, GroupMember, GroupMessage, Profile,
 };
 use crate::store::queries::PendingItem;
+use crate::store::records::Sources;
 use crate::store::writer::FailedItem;
 use crate::store::Kind;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors;
+use crate::tim::requests;
 use crate::tim::wire::group_read::{GetGroupInfo, GroupMsgGetSimple};
 use crate::tim::wire::{ItemFailure, Request, Response};
 use std::collections::HashMap;

@@ -8,6 +8,7 @@ pub mod parse;
 mod parse_element;
 pub mod problem;
 pub mod records;
+pub mod sync_event;
 
 pub use element::Element;
 pub use parse::{parse_line, ExportRecord, Parsed};

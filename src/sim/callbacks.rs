@@ -5,14 +5,10 @@
 
 use super::config::CallbackConfig;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// The environment variable holding the callback token (takes precedence over the file).
-pub const CALLBACK_TOKEN_ENV: &str = "CUTOVER_CALLBACK_TOKEN";
 
 /// One callback to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,22 +30,7 @@ impl Callback {
     }
 }
 
-/// The seven "after" callbacks the simulator fires.
-pub const COMMANDS: [&str; 7] = [
-    "C2C.CallbackAfterSendMsg",
-    "Group.CallbackAfterSendMsg",
-    "Group.CallbackAfterCreateGroup",
-    "Group.CallbackAfterGroupInfoChanged",
-    "Group.CallbackAfterNewMemberJoin",
-    "Group.CallbackAfterMemberExit",
-    "Group.CallbackAfterGroupDestroyed",
-];
-
-/// `Sign` = lowercase hex of SHA-256(token + RequestTime) (§5.1).
-pub fn sign(token: &str, request_time: u64) -> String {
-    let digest = Sha256::digest(format!("{token}{request_time}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::tim::callback::{sign, CALLBACK_TOKEN_ENV, COMMANDS};
 
 /// Delivery counts.
 #[derive(Debug, Default)]

@@ -8,6 +8,7 @@
 pub mod export;
 mod kind;
 pub mod queries;
+pub mod records;
 mod schema;
 pub mod stage;
 pub mod sync;

@@ -1,7 +1,7 @@
 //! Two-way sync in the store: events (persisted before they are acknowledged), their fate,
 //! the echo ledger, cursors, and the counts every front end shows.
 
-use crate::sync::event::{Direction, SyncEvent};
+use crate::model::sync_event::{Direction, SyncEvent};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
@@ -356,7 +356,7 @@ pub fn move_failed(conn: &Connection, to: EventState) -> rusqlite::Result<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::event::EventKind;
+    use crate::model::sync_event::EventKind;
     use serde_json::json;
 
     fn event(id: &str) -> SyncEvent {

@@ -7,7 +7,7 @@
 //! finds again ([`c2c_event_from_roam`], [`group_event_from_rsp`]), is delivered once.
 
 use super::elements::export_body;
-use super::event::{EventKind, SyncEvent};
+use crate::model::sync_event::{EventKind, SyncEvent};
 use crate::tim::wire::c2c::RoamMsg;
 use crate::tim::wire::group_read::RspMsg;
 use crate::tim::wire::MsgElement;
@@ -103,7 +103,7 @@ pub fn check_query(
         .trim()
         .parse()
         .map_err(|_| malformed("RequestTime", "is not unix seconds"))?;
-    let expected = crate::sim::callbacks::sign(&auth.token, request_time);
+    let expected = crate::tim::callback::sign(&auth.token, request_time);
     if !same_bytes(expected.as_bytes(), sign.to_ascii_lowercase().as_bytes()) {
         return Err(Rejection::BadSign);
     }
@@ -147,7 +147,7 @@ pub fn ok_answer() -> Value {
 }
 
 /// The seven callback commands [`translate`] handles (the ones the simulator fires).
-pub use crate::sim::callbacks::COMMANDS;
+pub use crate::tim::callback::COMMANDS;
 /// Turns the callback `command` with `body` into events in export-format shape. Group ids are
 /// given to the old system as `old_group_id(tencent_group_id)`. A callback whose
 /// `Operator_Account` is `relay_admin` and whose query says `OptPlatform=RESTAPI` is an

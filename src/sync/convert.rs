@@ -10,17 +10,17 @@
 //! [`group_id_for`].
 
 use crate::config::C2cMode;
-use crate::engine::requests::{import_group, import_group_msg, import_msg};
 use crate::model::fields::Fields;
 use crate::model::group_id::target_group_id;
 use crate::model::limits::*;
 use crate::model::parse::display_id;
+use crate::model::sync_event::{EventKind, SyncEvent};
 use crate::model::{
     parse_line, Account, C2cMessage, ExportRecord, FieldProblem, Group, GroupMember, GroupMessage,
     GroupType, JoinOption, Rule,
 };
-use crate::sync::event::{EventKind, SyncEvent};
 use crate::tim::api::Api;
+use crate::tim::requests::{import_group, import_group_msg, import_msg};
 use crate::tim::wire::account::AccountImport;
 use crate::tim::wire::c2c::{ImportMsg, SendMsg};
 use crate::tim::wire::group::{
@@ -456,7 +456,7 @@ pub fn ledger_keys(event: &SyncEvent) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::requests::{derived_u32, SALT_C2C_RANDOM, SALT_C2C_SEQ, SALT_GROUP_RANDOM};
+    use crate::tim::requests::{derived_u32, SALT_C2C_RANDOM, SALT_C2C_SEQ, SALT_GROUP_RANDOM};
     use serde_json::json;
     use EventKind::*;
 

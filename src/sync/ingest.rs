@@ -6,11 +6,11 @@
 //! can be applied.
 
 use super::convert;
-use super::event::{Direction, EventKind, SyncEvent};
 use super::journal::Journal;
 use crate::model::fields::{json_kind, Fields};
 use crate::model::limits::{LINE_MAX, OTHER_ID_MAX};
 use crate::model::parse::{decode_object, display_id};
+use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::model::{FieldProblem, Rule};
 use crate::store::sync::{EventState, NewEvent};
 use serde_json::{Map, Value};

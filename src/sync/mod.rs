@@ -5,7 +5,6 @@ pub mod apply;
 pub mod callback;
 pub mod convert;
 pub mod elements;
-pub mod event;
 pub mod ingest;
 pub mod journal;
 pub mod outbox;

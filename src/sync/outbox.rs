@@ -14,9 +14,9 @@
 //! the duplicate.
 
 use crate::config::OldSink;
+use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::open_for_reading;
 use crate::store::sync::{pending, EventState, Settle, StoredEvent};
-use crate::sync::event::{Direction, SyncEvent};
 use crate::sync::journal::Journal;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
@@ -368,8 +368,8 @@ fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::sync_event::EventKind;
     use crate::store::sync::{counts, NewEvent};
-    use crate::sync::event::EventKind;
     use axum::http::{HeaderMap, StatusCode};
     use serde_json::json;
     use std::sync::{Arc, Mutex};

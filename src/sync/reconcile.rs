@@ -4,15 +4,15 @@
 //! what a callback already brought has the same `event_id` and is refused as a duplicate.
 
 use super::callback::{c2c_event_from_roam, group_event_from_rsp};
-use super::event::Direction;
 use super::journal::Journal;
+use crate::model::sync_event::Direction;
 use crate::store::open_for_reading;
 use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
+use crate::tim::paced::Reader;
 use crate::tim::wire::c2c::AdminGetRoamMsg;
 use crate::tim::wire::group_read::GroupMsgGetSimple;
-use crate::verify::reader::Reader;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

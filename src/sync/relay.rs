@@ -5,9 +5,9 @@ use super::journal::{Journal, JournalThread};
 use super::server::{router, Refusals, ServerState};
 use super::{apply, outbox, reconcile};
 use crate::config::{OldSink, Runbook, SyncConfig};
-use crate::engine::records::Sources;
 use crate::model::group_id::target_group_id;
 use crate::model::Group;
+use crate::store::records::Sources;
 use crate::store::sync::DirectionCounts;
 use crate::store::{open_for_reading, queries, Kind};
 use crate::tim::client::{ClientConfig, TimClient};
@@ -18,8 +18,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-/// The environment variable holding the callback token (Tencent's "callback authentication").
-pub const CALLBACK_TOKEN_ENV: &str = "CUTOVER_CALLBACK_TOKEN";
+pub use crate::tim::callback::CALLBACK_TOKEN_ENV;
 /// The environment variable holding the ingest bearer token.
 pub const INGEST_TOKEN_ENV: &str = "CUTOVER_INGEST_TOKEN";
 

@@ -3,9 +3,9 @@
 
 use super::callback::{check_query, ok_answer, translate, CallbackAuth, Translated};
 use super::convert::ledger_keys;
-use super::event::{Direction, SyncEvent};
 use super::ingest::{bearer_ok, parse_events};
 use super::journal::Journal;
+use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
 use axum::body::Bytes;
 use axum::extract::{Query, State};

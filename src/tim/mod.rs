@@ -2,7 +2,11 @@
 //! every API, the error-code table, and the REST client.
 
 pub mod api;
+pub mod callback;
 pub mod errors;
+pub mod lane;
+pub mod paced;
+pub mod requests;
 pub mod secret;
 pub mod usersig;
 pub mod wire;

@@ -1,11 +1,11 @@
 //! The runbook without a terminal UI: a progress line every few seconds (or JSON lines), the
 //! same engine underneath, and an exit code that says how it ended.
 
-use super::drive::{drive, Observer};
 use super::progress::{ProgressMeter, StageLine};
 use crate::engine::control::{Command, RunState};
 use crate::engine::import::ImportHandle;
-use crate::engine::runbook::{Runner, Step};
+use crate::runbook::drive::{drive, Observer};
+use crate::runbook::runner::{Runner, Step};
 use crate::store::sync::DirectionCounts;
 use crate::sync::relay::RelayHandle;
 use crate::verify::Progress;
@@ -14,7 +14,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-pub use super::drive::RunExit;
+pub use crate::runbook::drive::RunExit;
 
 /// Writes events as text or JSON lines.
 pub struct Printer<'a> {
@@ -120,7 +120,7 @@ impl Printer<'_> {
                 "{} {} import {pct:.0}% ({settled}/{total} items, {per_sec:.0}/s, ETA {}) · failed {failed}",
                 self.stamp(),
                 state.word(),
-                eta_text(eta)
+                crate::timefmt::eta_text(eta)
             );
             if let Some(p) = pole {
                 line.push_str(&format!(
@@ -227,7 +227,7 @@ pub async fn follow_sync(
         "sync is running; Ctrl-C (SIGINT) or SIGTERM stops it",
         json!({"listen": relay.addr.to_string()}),
     )?;
-    let signal = super::drive::wait_for_signal();
+    let signal = crate::runbook::drive::wait_for_signal();
     tokio::pin!(signal);
     let deadline = tokio::time::sleep(until.unwrap_or(Duration::MAX / 4));
     tokio::pin!(deadline);
@@ -255,21 +255,6 @@ pub async fn follow_sync(
     let conn = crate::store::open_for_reading(&store)?;
     p.sync_progress(&crate::store::sync::both(&conn)?)?;
     Ok(())
-}
-
-/// `1m05s`, `unknown`.
-pub fn eta_text(secs: Option<f64>) -> String {
-    match secs {
-        Some(s) if s.is_finite() => {
-            let s = s.round() as u64;
-            if s >= 3600 {
-                format!("{}h{:02}m", s / 3600, s / 60 % 60)
-            } else {
-                format!("{}m{:02}s", s / 60, s % 60)
-            }
-        }
-        _ => "unknown".into(),
-    }
 }
 
 /// The headless observer: prints steps and progress lines; budget pauses stop the run (nobody
@@ -336,7 +321,7 @@ pub async fn verify(
         yes: false,
         relay: None,
     };
-    super::drive::verify_step(runner, &mut obs, every, RunExit::Complete).await
+    crate::runbook::drive::verify_step(runner, &mut obs, every, RunExit::Complete).await
 }
 
 /// Runs the whole runbook headless, printing to `out` every `every`; `yes` confirms the hooks.
@@ -372,16 +357,4 @@ pub async fn run(
         }
     }
     exit
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn eta_reads_as_a_duration() {
-        assert_eq!(eta_text(Some(65.4)), "1m05s");
-        assert_eq!(eta_text(Some(7260.0)), "2h01m");
-        assert_eq!(eta_text(None), "unknown");
-    }
 }

@@ -113,7 +113,7 @@ pub fn window_note(
     let eta = eta_secs.filter(|e| e.is_finite())?;
     let finish = now + eta.round() as i64;
     let time = |t: i64| crate::timefmt::utc(t).chars().skip(11).collect::<String>();
-    let gap = crate::ui::headless::eta_text(Some((finish - end).abs() as f64));
+    let gap = crate::timefmt::eta_text(Some((finish - end).abs() as f64));
     Some(if finish > end {
         (
             format!(

@@ -4,12 +4,12 @@
 use super::compare::{check, result, verdict};
 use super::members::GroupIndex;
 use super::{for_each_unit, Ctx};
-use crate::engine::requests;
 use crate::model::{Account, Friend, Profile};
 use crate::store::queries::PendingItem;
 use crate::store::verify::{ItemResult, Outcome};
 use crate::store::Kind;
 use crate::tim::api::Api;
+use crate::tim::requests;
 use crate::tim::wire::account::{AccountCheck, CheckItem};
 use crate::tim::wire::group_read::GetGroupInfo;
 use crate::tim::wire::profile::PortraitGet;

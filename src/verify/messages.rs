@@ -6,11 +6,11 @@
 use super::compare::{body_diff, result};
 use super::members::{by_group, GroupEntry, GroupIndex};
 use super::{for_each_unit, Ctx};
-use crate::engine::requests;
 use crate::model::{C2cMessage, GroupMessage};
 use crate::store::queries::PendingItem;
 use crate::store::verify::{Extra, ItemResult, Outcome};
 use crate::store::{pair_key, Kind};
+use crate::tim::requests;
 use crate::tim::wire::c2c::{AdminGetRoamMsg, RoamMsg};
 use crate::tim::wire::group_read::{GroupMsgGetSimple, RspMsg};
 use std::collections::{BTreeMap, HashMap, HashSet};

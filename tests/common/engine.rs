@@ -6,8 +6,8 @@
 use super::{ADMIN, KEY, SDKAPPID};
 use cutover::config::{parse_file, resolve, Flags, Runbook};
 use cutover::engine::import::Ending;
-use cutover::engine::runbook::{RunOptions, Runner};
 use cutover::model::group_id::target_group_id;
+use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::sim::config::SimConfig;
 use cutover::sim::SimHandle;
 use cutover::source::{validate_export_with, ExportDir, Valid};

@@ -2,11 +2,11 @@
 //! transition is tested without a terminal.
 
 use crate::engine::control::{Command, RunState};
-use crate::engine::lane::LaneFigures;
 use crate::store::queries::{FailureFilter, FailureGroup, FailureRow};
 use crate::store::sync::DirectionCounts;
 use crate::store::verify::{EntityCounts, Mismatch, Pass};
 use crate::store::Kind;
+use crate::tim::lane::LaneFigures;
 use crate::ui::progress::StageLine;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

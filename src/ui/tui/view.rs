@@ -3,7 +3,7 @@
 use super::app::{App, Modal, Screen};
 use super::{screens, verify_screen};
 use crate::engine::control::RunState;
-use crate::ui::headless::eta_text;
+use crate::timefmt::eta_text;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};

@@ -1,10 +1,10 @@
 //! Read-back calls: one paced lane per read API, retries for what can be retried, and a stop
 //! that ends the pass between calls (the pass is resumable from the store).
 
-use crate::engine::lane::{retry_delay, Lane, LaneFigures};
 use crate::tim::api::Api;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors::ErrorClass;
+use crate::tim::lane::{retry_delay, Lane, LaneFigures};
 use crate::tim::wire::Request;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 
 use crate::engine::control::Command;
 use crate::engine::import::{Ending, ImportHandle};
-use crate::engine::runbook::{Runner, Step};
+use crate::runbook::runner::{Runner, Step};
 use crate::sync::relay::RelayHandle;
 use crate::verify::Progress;
 use std::sync::Arc;
@@ -193,7 +193,7 @@ pub async fn verify_step(
 async fn hook_step(runner: &Runner, obs: &mut dyn Observer, step: Step) -> anyhow::Result<bool> {
     if let Some(hook) = runner.hook(step) {
         if runner.state_of(step)?.as_deref() != Some("done") {
-            let what = crate::engine::hooks::describe(hook);
+            let what = crate::runbook::hooks::describe(hook);
             runner.record(step, "needs confirmation", &what)?;
             obs.step(step, "needs confirmation", &what)?;
             let answer = obs.confirm(step, &what).await.unwrap_or(false);

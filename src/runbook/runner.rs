@@ -3,8 +3,8 @@
 //! does not stop the service twice and `status` shows where the run is.
 
 use super::hooks;
-use super::import::{Import, ImportSettings};
 use crate::config::{HookConfig, Runbook};
+use crate::engine::import::{Import, ImportSettings};
 use crate::source::ExportDir;
 use crate::store::queries::{self, RunIdentity};
 use crate::store::stage::{fingerprint, stage_export, Staged};
@@ -198,7 +198,7 @@ impl Runner {
             match self.client.call(&check).await {
                 Ok(_) => break,
                 Err(e) if e.class().is_retryable() && attempt < 5 => {
-                    tokio::time::sleep(super::lane::retry_delay(attempt)).await;
+                    tokio::time::sleep(crate::tim::lane::retry_delay(attempt)).await;
                     attempt += 1;
                 }
                 Err(e) => {
@@ -209,11 +209,11 @@ impl Runner {
         let canary = match &rb.canary {
             None => None,
             Some(list) => {
-                let accounts = super::canary::read_list(list)?;
+                let accounts = crate::engine::canary::read_list(list)?;
                 let sources =
-                    super::records::Sources::open(crate::store::queries::read_paths(&conn)?)
+                    crate::store::records::Sources::open(crate::store::queries::read_paths(&conn)?)
                         .map_err(anyhow::Error::msg)?;
-                let figures = super::canary::restrict(&mut conn, &sources, &accounts)?;
+                let figures = crate::engine::canary::restrict(&mut conn, &sources, &accounts)?;
                 let kept: Vec<String> = figures
                     .iter()
                     .map(|(k, kept, skipped)| {
