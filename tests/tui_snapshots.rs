@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use cutover::engine::control::RunState;
+use cutover::model::step::{Step, StepState};
 use cutover::store::queries::{FailureFilter, FailureGroup, FailureRow};
 use cutover::store::sync::DirectionCounts;
 use cutover::store::verify::{EntityCounts, Mismatch, Pass};
@@ -16,9 +17,8 @@ use ratatui::Terminal;
 
 fn step(name: &str, state: &str, reason: &str, confirm: Option<&str>) -> StepView {
     StepView {
-        name: name.into(),
-        state: state.into(),
-        reason: reason.into(),
+        step: Step::from_name(name).unwrap(),
+        state: StepState::from_stored(state, reason).unwrap(),
         confirm: confirm.map(str::to_string),
     }
 }
@@ -255,7 +255,7 @@ fn overlays_and_states() {
     // While the pass runs.
     let mut verifying = app_on(Screen::Verify);
     verifying.snap.run = None;
-    verifying.snap.steps[5].state = "running".into();
+    verifying.snap.steps[5].state = StepState::running("");
     verifying.snap.verify_pass = verified.snap.verify_pass.clone().map(|mut p| {
         p.ended_at = None;
         p

@@ -240,13 +240,6 @@ async fn a_stopped_pass_carries_on_without_reading_again_what_it_has() {
     drop(stop_tx);
     assert!(!stopped.finished);
     assert_eq!(stopped.counts.iter().map(|c| c.verified).sum::<u64>(), 0);
-    assert_eq!(
-        runner
-            .state_of(cutover::runbook::runner::Step::Verify)
-            .unwrap()
-            .as_deref(),
-        Some("stopped")
-    );
 
     // As if the stopped pass had read every account: the next one must not read them again.
     let mut conn = cutover::store::open_for_writing(&store).unwrap();

@@ -5,8 +5,9 @@
 
 use super::Outcome;
 use crate::cli::RollbackArgs;
+use crate::model::step::{Step, StepState};
 use crate::runbook::hooks;
-use crate::runbook::runner::{RunOptions, Runner, Step};
+use crate::runbook::runner::{RunOptions, Runner};
 use crate::store::HEARTBEAT_LIVE_SECS;
 use crate::store::{now_secs, open_for_writing};
 use anyhow::{bail, Context};
@@ -107,11 +108,15 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
     };
     let detail = format!("{stopped}; {resumed}");
     record(&conn, &detail, &args.reason)?;
-    Runner::new(rb, RunOptions::default())?.record(
-        Step::ResumeService,
-        if hook.is_some() { "done" } else { "skipped" },
-        &format!("rollback: {resumed}"),
-    )?;
+    let note = format!("rollback: {resumed}");
+    let state = if hook.is_some() {
+        StepState::done(note)
+    } else {
+        StepState::skipped(note)
+    };
+    Runner::new(rb, RunOptions::default())?
+        .steps()
+        .set(Step::ResumeService, state)?;
     writeln!(
         out,
         "rolled back: {detail}; reason recorded: {}",

@@ -39,10 +39,7 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         bail!("store {} holds no run yet", args.store.display());
     };
     let in_flight: u64 = conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?;
-    let mut steps = conn.prepare("SELECT name, state, reason FROM step ORDER BY position")?;
-    let steps: Vec<(String, String, String)> = steps
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let steps = crate::store::steps::all(&conn)?;
     // Per stage: source, invalid, imported, failed, skipped, pending and the read-back.
     let verified = crate::store::verify::entity_counts(&conn)?;
     let pass = crate::store::verify::pass(&conn)?;
@@ -58,7 +55,7 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             .collect();
         let steps: Vec<_> = steps
             .iter()
-            .map(|(n, s, r)| json!({"step": n, "state": s, "reason": r}))
+            .map(|s| json!({"step": s.step.name(), "state": s.state.word(), "reason": s.state.reason()}))
             .collect();
         let sync =
             crate::store::sync::any(&conn)?.map(|[a, b]| json!({"old_to_new": a, "new_to_old": b}));
@@ -82,13 +79,12 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             format!(": {reason}")
         }
     )?;
-    for (name, s, r) in &steps {
-        let r = if r.is_empty() {
-            String::new()
-        } else {
-            format!(" — {r}")
+    for s in &steps {
+        let r = match s.state.reason() {
+            "" => String::new(),
+            r => format!(" — {r}"),
         };
-        writeln!(out, "  step {name:<15} {s}{r}")?;
+        writeln!(out, "  step {:<15} {}{r}", s.step.name(), s.state)?;
     }
     writeln!(
         out,

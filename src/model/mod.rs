@@ -8,6 +8,7 @@ pub mod parse;
 mod parse_element;
 pub mod problem;
 pub mod records;
+pub mod step;
 pub mod sync_event;
 
 pub use element::Element;

@@ -8,6 +8,7 @@ use super::data::{
     REPORT_VERSION,
 };
 use super::throughput::{self, Sample};
+use crate::model::step::{Step, StepState};
 use crate::store::verify::{self, EntityCounts, Pass};
 use crate::store::{now_secs, queries, Kind, StoreError};
 use crate::tim::errors;
@@ -32,7 +33,7 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
     let steps = steps(conn).map_err(sql)?;
     let import_started = steps
         .iter()
-        .find(|s| s.name == "import")
+        .find(|s| s.name == Step::Import.name())
         .and_then(|s| s.started_at);
     Ok(ReportData {
         report_version: REPORT_VERSION,
@@ -119,21 +120,21 @@ fn exports(conn: &Connection) -> rusqlite::Result<Vec<ExportInfo>> {
     Ok(out)
 }
 
+/// The steps the run reached (a step never recorded is left out).
 fn steps(conn: &Connection) -> rusqlite::Result<Vec<StepInfo>> {
-    let mut stmt = conn.prepare(
-        "SELECT name, position, state, reason, started_at, ended_at FROM step ORDER BY position",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(StepInfo {
-            name: r.get(0)?,
-            position: r.get(1)?,
-            state: r.get(2)?,
-            reason: r.get(3)?,
-            started_at: r.get(4)?,
-            ended_at: r.get(5)?,
+    let stored = crate::store::steps::all(conn)?;
+    Ok(stored
+        .into_iter()
+        .filter(|s| s.state != StepState::Waiting || s.started_at.is_some())
+        .map(|s| StepInfo {
+            name: s.step.name().to_string(),
+            position: s.step.index() as i64 + 1,
+            state: s.state.word().to_string(),
+            reason: s.state.reason().to_string(),
+            started_at: s.started_at,
+            ended_at: s.ended_at,
         })
-    })?;
-    rows.collect()
+        .collect())
 }
 
 fn audit(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {

@@ -143,7 +143,10 @@ fn sync(s: &mut String, r: &ReportData) -> std::fmt::Result {
 
 fn cards(s: &mut String, r: &ReportData) -> std::fmt::Result {
     let t = &r.totals;
-    let import = r.steps.iter().find(|st| st.name == "import");
+    let import = r
+        .steps
+        .iter()
+        .find(|st| st.name == crate::model::step::Step::Import.name());
     let verify = match r.verification.status {
         VerifyStatus::NotRun => "not run",
         VerifyStatus::Unfinished => "unfinished",

@@ -1,9 +1,12 @@
 //! The runbook's flow, shared by every front end: steps in order, confirmations asked of the
-//! operator (or given up front), the import with its ticks, and the exit code.
+//! operator (or given up front), the import with its ticks, and the exit code. Every step
+//! change goes through [`change`]: stored, published, then told to the front end; how each
+//! step's outcome maps to a state and an exit code is decided here and nowhere else.
 
+use super::runner::Runner;
 use crate::engine::control::Command;
 use crate::engine::import::{Ending, ImportHandle};
-use crate::runbook::runner::{Runner, Step};
+use crate::model::step::{Step, StepState};
 use crate::sync::relay::RelayHandle;
 use crate::verify::Progress;
 use std::sync::Arc;
@@ -29,8 +32,8 @@ pub enum RunExit {
 
 /// What a front end does while the runbook goes.
 pub trait Observer {
-    /// A step changed state.
-    fn step(&mut self, step: Step, state: &str, reason: &str) -> anyhow::Result<()>;
+    /// A step changed state (already stored and published).
+    fn step(&mut self, step: Step, state: &StepState) -> anyhow::Result<()>;
     /// A risky step needs the operator: answers true to run `what`.
     fn confirm(&mut self, step: Step, what: &str) -> oneshot::Receiver<bool>;
     /// The import started; steer and watch it through `handle`.
@@ -52,80 +55,43 @@ pub trait Observer {
     }
 }
 
+/// Changes a step: stores it, publishes it, tells the front end.
+pub fn change(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    step: Step,
+    state: StepState,
+) -> anyhow::Result<()> {
+    runner.steps().set(step, state.clone())?;
+    obs.step(step, &state)
+}
+
 /// Runs the runbook, telling `obs` what happens, with a tick every `every` during the import.
 pub async fn drive(
     runner: &Runner,
     obs: &mut dyn Observer,
     every: Duration,
 ) -> anyhow::Result<RunExit> {
-    obs.step(Step::Preflight, "running", "")?;
-    let pre = match runner.preflight().await {
-        Ok(pre) => pre,
-        Err(e) => {
-            obs.step(Step::Preflight, "failed", &format!("{e:#}"))?;
-            return Ok(RunExit::Fatal);
-        }
-    };
-    let staged: Vec<String> = pre
-        .staged
-        .counts
-        .iter()
-        .map(|(k, records, invalid)| format!("{} {records} ({invalid} invalid, skipped)", k.name()))
-        .collect();
-    let mut reason = format!("staged {}", staged.join(", "));
-    if let Some(canary) = &pre.canary {
-        reason.push_str(&format!("; {canary}"));
+    if !preflight_step(runner, obs).await? {
+        return Ok(RunExit::Fatal);
     }
-    obs.step(Step::Preflight, "done", &reason)?;
     if !hook_step(runner, obs, Step::StopService).await? {
         return Ok(RunExit::Fatal);
     }
-    obs.step(Step::Import, "running", "")?;
-    let import = runner.prepare_import()?;
-    let handle = import.handle();
-    obs.import_started(&handle);
-    let signals = tokio::spawn(cancel_on_signal(handle.clone()));
-    let run = import.run();
-    tokio::pin!(run);
-    let mut tick = tokio::time::interval(every);
-    tick.tick().await;
-    let ending = loop {
-        tokio::select! {
-            ending = &mut run => break ending?,
-            _ = tick.tick() => obs.tick(&handle)?,
-        }
-    };
-    signals.abort();
-    obs.tick(&handle)?;
-    let store = runner.runbook.store.display();
-    let (word, reason, exit) = match &ending {
-        Ending::Complete => ("done", String::new(), RunExit::Complete),
-        Ending::CompleteWithFailures(n) => (
-            "done",
-            format!("{n} items failed: see `cutover errors --store {store}`"),
-            RunExit::Failures,
-        ),
-        Ending::Cancelled(r) => (
-            "stopped",
-            format!("{r}; run again to resume"),
-            RunExit::Cancelled,
-        ),
-        Ending::BudgetExhausted(r) => (
-            "stopped",
-            format!("{r}; see `cutover errors`, then run again to resume"),
-            RunExit::Budget,
-        ),
-        Ending::Fatal(r) => ("failed", r.clone(), RunExit::Fatal),
-    };
-    runner.record(Step::Import, word, &reason)?;
-    obs.step(Step::Import, word, &reason)?;
+    let exit = import_step(runner, obs, every).await?;
     if !matches!(exit, RunExit::Complete | RunExit::Failures) {
         return Ok(exit);
     }
-    obs.step(Step::StartSync, "running", "")?;
-    let (state, reason, relay) = runner.start_sync().await?;
-    obs.step(Step::StartSync, &state, &reason)?;
-    if state == "failed" {
+    change(
+        runner,
+        obs,
+        Step::StartSync,
+        StepState::running("starting the relay"),
+    )?;
+    let (state, relay) = runner.start_sync().await;
+    let failed = matches!(state, StepState::Failed { .. });
+    change(runner, obs, Step::StartSync, state)?;
+    if failed {
         // Coexistence needs the sync running before the old service comes back.
         return Ok(RunExit::Fatal);
     }
@@ -138,6 +104,102 @@ pub async fn drive(
     verify_step(runner, obs, every, exit).await
 }
 
+/// Preflight: false when it failed (the run stops there).
+async fn preflight_step(runner: &Runner, obs: &mut dyn Observer) -> anyhow::Result<bool> {
+    change(runner, obs, Step::Preflight, StepState::running(""))?;
+    let pre = match runner.preflight().await {
+        Ok(pre) => pre,
+        Err(e) => {
+            change(
+                runner,
+                obs,
+                Step::Preflight,
+                StepState::failed(format!("{e:#}")),
+            )?;
+            return Ok(false);
+        }
+    };
+    let staged: Vec<String> = pre
+        .staged
+        .counts
+        .iter()
+        .map(|(k, records, invalid)| format!("{} {records} ({invalid} invalid, skipped)", k.name()))
+        .collect();
+    let mut note = format!("staged {}", staged.join(", "));
+    if let Some(canary) = &pre.canary {
+        note.push_str(&format!("; {canary}"));
+    }
+    change(runner, obs, Step::Preflight, StepState::done(note))?;
+    Ok(true)
+}
+
+/// The import with its ticks; the exit code it leaves the run with.
+async fn import_step(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    every: Duration,
+) -> anyhow::Result<RunExit> {
+    change(runner, obs, Step::Import, StepState::running(""))?;
+    let import = match runner.prepare_import() {
+        Ok(import) => import,
+        Err(e) => {
+            change(
+                runner,
+                obs,
+                Step::Import,
+                StepState::failed(format!("{e:#}")),
+            )?;
+            return Ok(RunExit::Fatal);
+        }
+    };
+    let handle = import.handle();
+    obs.import_started(&handle);
+    let signals = tokio::spawn(cancel_on_signal(handle.clone()));
+    let run = import.run();
+    tokio::pin!(run);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    let ending = loop {
+        tokio::select! {
+            ending = &mut run => break ending,
+            _ = tick.tick() => obs.tick(&handle)?,
+        }
+    };
+    signals.abort();
+    obs.tick(&handle)?;
+    let ending = match ending {
+        Ok(ending) => ending,
+        Err(e) => Ending::Fatal(format!("{e:#}")),
+    };
+    let (state, exit) = import_outcome(&ending, &runner.runbook.store.display().to_string());
+    change(runner, obs, Step::Import, state)?;
+    Ok(exit)
+}
+
+/// How an import ending reads as the import step's state, and the run's exit code.
+fn import_outcome(ending: &Ending, store: &str) -> (StepState, RunExit) {
+    match ending {
+        Ending::Complete => (StepState::done(""), RunExit::Complete),
+        Ending::CompleteWithFailures(n) => (
+            StepState::done(format!(
+                "{n} items failed: see `cutover errors --store {store}`"
+            )),
+            RunExit::Failures,
+        ),
+        Ending::Cancelled(r) => (
+            StepState::stopped(format!("{r}; run again to resume")),
+            RunExit::Cancelled,
+        ),
+        Ending::BudgetExhausted(r) => (
+            StepState::stopped(format!(
+                "{r}; see `cutover errors`, then run again to resume"
+            )),
+            RunExit::Budget,
+        ),
+        Ending::Fatal(r) => (StepState::failed(r.clone()), RunExit::Fatal),
+    }
+}
+
 /// The verify step: reads the target back; mismatches and an unfinished pass change the exit.
 pub async fn verify_step(
     runner: &Runner,
@@ -145,7 +207,12 @@ pub async fn verify_step(
     every: Duration,
     exit: RunExit,
 ) -> anyhow::Result<RunExit> {
-    obs.step(Step::Verify, "running", "reading the target back")?;
+    change(
+        runner,
+        obs,
+        Step::Verify,
+        StepState::running("reading the target back"),
+    )?;
     let progress = Arc::new(Progress::default());
     let (stop_tx, stop) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
@@ -170,21 +237,13 @@ pub async fn verify_step(
     };
     signals.abort();
     obs.verify_tick(&progress)?;
-    let summary = match summary {
-        Ok(s) => s,
-        Err(e) => {
-            obs.step(Step::Verify, "failed", &format!("{e:#}"))?;
-            return Ok(RunExit::Fatal);
-        }
+    let (state, exit) = match summary {
+        Err(e) => (StepState::failed(format!("{e:#}")), RunExit::Fatal),
+        Ok(s) if s.mismatched() > 0 => (StepState::failed(s.line()), RunExit::Mismatches),
+        Ok(s) if !s.finished => (StepState::stopped(s.line()), RunExit::Cancelled),
+        Ok(s) => (StepState::done(s.line()), exit),
     };
-    let (state, exit) = if summary.mismatched() > 0 {
-        ("failed", RunExit::Mismatches)
-    } else if !summary.finished {
-        ("stopped", RunExit::Cancelled)
-    } else {
-        ("done", exit)
-    };
-    obs.step(Step::Verify, state, &summary.line())?;
+    change(runner, obs, Step::Verify, state)?;
     Ok(exit)
 }
 
@@ -192,23 +251,29 @@ pub async fn verify_step(
 /// declined (the run stops there).
 async fn hook_step(runner: &Runner, obs: &mut dyn Observer, step: Step) -> anyhow::Result<bool> {
     if let Some(hook) = runner.hook(step) {
-        if runner.state_of(step)?.as_deref() != Some("done") {
-            let what = crate::runbook::hooks::describe(hook);
-            runner.record(step, "needs confirmation", &what)?;
-            obs.step(step, "needs confirmation", &what)?;
+        if !runner.steps().get(step).is_settled() {
+            let what = super::hooks::describe(hook);
+            change(
+                runner,
+                obs,
+                step,
+                StepState::NeedsConfirmation { what: what.clone() },
+            )?;
             let answer = obs.confirm(step, &what).await.unwrap_or(false);
             if !answer {
                 let reason = "not confirmed by the operator; nothing ran";
-                runner.record(step, "failed", reason)?;
-                obs.step(step, "failed", reason)?;
+                change(runner, obs, step, StepState::failed(reason))?;
                 return Ok(false);
             }
+            change(runner, obs, step, StepState::running(what))?;
         }
     }
-    let (state, reason) = runner.hook_step(step).await?;
-    obs.step(step, &state, &reason)?;
-    Ok(state != "failed")
+    let state = runner.hook_step(step).await;
+    let failed = matches!(state, StepState::Failed { .. });
+    change(runner, obs, step, state)?;
+    Ok(!failed)
 }
+
 /// SIGINT or SIGTERM: finish what is in flight, record it, stop.
 async fn cancel_on_signal(handle: ImportHandle) {
     let name = wait_for_signal().await;
@@ -232,4 +297,37 @@ pub(crate) async fn wait_for_signal() -> &'static str {
     }
     let _ = tokio::signal::ctrl_c().await;
     "SIGINT"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_import_ending_has_one_step_state_and_exit() {
+        let cases = [
+            (Ending::Complete, "done", RunExit::Complete),
+            (Ending::CompleteWithFailures(2), "done", RunExit::Failures),
+            (
+                Ending::Cancelled("SIGINT".into()),
+                "stopped",
+                RunExit::Cancelled,
+            ),
+            (
+                Ending::BudgetExhausted("5 x 90001".into()),
+                "stopped",
+                RunExit::Budget,
+            ),
+            (Ending::Fatal("bad key".into()), "failed", RunExit::Fatal),
+        ];
+        for (ending, word, exit) in cases {
+            let (state, got) = import_outcome(&ending, "s.db");
+            assert_eq!((state.word(), got), (word, exit), "{ending:?}");
+        }
+        let (state, _) = import_outcome(&Ending::CompleteWithFailures(2), "s.db");
+        assert_eq!(
+            state.reason(),
+            "2 items failed: see `cutover errors --store s.db`"
+        );
+    }
 }

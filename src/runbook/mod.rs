@@ -2,9 +2,12 @@
 //! the operator-confirmed hooks, the import, start sync, resume service and verify, with each
 //! step's state kept in the store.
 
+pub mod book;
 pub mod drive;
 pub mod hooks;
 pub mod runner;
 
+pub use crate::model::step::{Step, StepState};
+pub use book::{BookError, StepBook, StepStates};
 pub use drive::{drive, Observer, RunExit};
-pub use runner::{Preflight, RunOptions, Runner, Step};
+pub use runner::{Preflight, RunOptions, Runner};

@@ -1,66 +1,24 @@
-//! The runbook of design.md, step by step: preflight, stop service, import, start sync,
-//! resume service, verify. Each step's state and reason is kept in the store, so a resumed run
-//! does not stop the service twice and `status` shows where the run is.
+//! What each runbook step does: preflight (bind the store, stage the export, prove the
+//! credentials), the hooks, the import's preparation, start sync and verification. The runner
+//! does the work and says how it ended; the flow in [`super::drive`] decides the step states and
+//! records them through the one [`StepBook`].
 
+use super::book::StepBook;
 use super::hooks;
 use crate::config::{HookConfig, Runbook};
 use crate::engine::import::{Import, ImportSettings};
+pub use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
+use crate::store::open_for_writing;
 use crate::store::queries::{self, RunIdentity};
 use crate::store::stage::{fingerprint, stage_export, Staged};
-use crate::store::{now_secs, open_for_writing};
 use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
 use crate::tim::wire::account::{AccountCheck, CheckItem};
 use crate::verify::{self, Progress, Summary, VerifySettings};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use std::sync::Arc;
 use tokio::sync::watch;
-
-/// The steps, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Validate and stage the export, check the credentials and the store.
-    Preflight,
-    /// Put the old IM into maintenance.
-    StopService,
-    /// The import lanes.
-    Import,
-    /// Two-way sync.
-    StartSync,
-    /// Bring the old IM back.
-    ResumeService,
-    /// Read the target back.
-    Verify,
-}
-
-impl Step {
-    /// Every step, in order.
-    pub const ALL: [Step; 6] = [
-        Step::Preflight,
-        Step::StopService,
-        Step::Import,
-        Step::StartSync,
-        Step::ResumeService,
-        Step::Verify,
-    ];
-
-    /// The name stored and shown.
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::Preflight => "preflight",
-            Step::StopService => "stop service",
-            Step::Import => "import",
-            Step::StartSync => "start sync",
-            Step::ResumeService => "resume service",
-            Step::Verify => "verify",
-        }
-    }
-
-    fn position(self) -> i64 {
-        Step::ALL.iter().position(|s| *s == self).unwrap_or(0) as i64 + 1
-    }
-}
 
 /// How a run was started.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,6 +35,7 @@ pub struct Runner {
     pub runbook: Runbook,
     opts: RunOptions,
     client: Arc<TimClient>,
+    steps: StepBook,
 }
 
 /// What preflight found.
@@ -98,10 +57,12 @@ impl Runner {
             runbook.key.clone(),
         );
         let client = Arc::new(TimClient::new(config)?);
+        let steps = StepBook::open(&runbook.store)?;
         Ok(Runner {
             runbook,
             opts,
             client,
+            steps,
         })
     }
 
@@ -109,32 +70,9 @@ impl Runner {
         Ok(open_for_writing(&self.runbook.store)?)
     }
 
-    /// Records a step's state.
-    pub fn record(&self, step: Step, state: &str, reason: &str) -> anyhow::Result<()> {
-        let conn = self.conn()?;
-        let now = now_secs();
-        conn.execute(
-            "INSERT INTO step (name, position, state, reason, started_at, ended_at)
-             VALUES (?1, ?2, ?3, ?4, CASE WHEN ?3 = 'running' THEN ?5 END,
-                     CASE WHEN ?3 IN ('done', 'failed', 'skipped') THEN ?5 END)
-             ON CONFLICT (name) DO UPDATE SET state = ?3, reason = ?4,
-                 started_at = COALESCE(started_at, CASE WHEN ?3 = 'running' THEN ?5 END),
-                 ended_at = CASE WHEN ?3 IN ('done', 'failed', 'skipped') THEN ?5 END",
-            params![step.name(), step.position(), state, reason, now],
-        )?;
-        Ok(())
-    }
-
-    /// The stored state of `step`, if any.
-    pub fn state_of(&self, step: Step) -> anyhow::Result<Option<String>> {
-        let conn = self.conn()?;
-        Ok(conn
-            .query_row(
-                "SELECT state FROM step WHERE name = ?1",
-                [step.name()],
-                |r| r.get(0),
-            )
-            .optional()?)
+    /// The steps' states: the one place they change.
+    pub fn steps(&self) -> &StepBook {
+        &self.steps
     }
 
     /// Refuses to start a headless run that would need a confirmation it cannot ask for.
@@ -157,16 +95,6 @@ impl Runner {
     /// Preflight: binds the store to this target and export, stages the export (once), and
     /// makes one cheap read call to prove the credentials.
     pub async fn preflight(&self) -> anyhow::Result<Preflight> {
-        self.record(Step::Preflight, "running", "")?;
-        let result = self.preflight_inner().await;
-        match &result {
-            Ok(_) => self.record(Step::Preflight, "done", "")?,
-            Err(e) => self.record(Step::Preflight, "failed", &format!("{e:#}"))?,
-        }
-        result
-    }
-
-    async fn preflight_inner(&self) -> anyhow::Result<Preflight> {
         let rb = &self.runbook;
         let export = ExportDir::open(&rb.source)?;
         let mut conn = self.conn()?;
@@ -240,73 +168,54 @@ impl Runner {
     }
 
     /// Runs a hook step (already confirmed): skipped without a hook or when done before.
-    /// Returns the state and reason it ended with.
-    pub async fn hook_step(&self, step: Step) -> anyhow::Result<(String, String)> {
-        if self.state_of(step)?.as_deref() == Some("done") {
-            return Ok((
-                "done".into(),
-                "done in an earlier session of this run".into(),
-            ));
+    pub async fn hook_step(&self, step: Step) -> StepState {
+        if self.steps.get(step).is_settled() {
+            return StepState::done("done in an earlier session of this run");
         }
         let Some(hook) = self.hook(step) else {
-            let reason = format!("no {} hook configured", step.name().replace(' ', "_"));
-            self.record(step, "skipped", &reason)?;
-            return Ok(("skipped".into(), reason));
+            return StepState::skipped(format!(
+                "no {} hook configured",
+                step.name().replace(' ', "_")
+            ));
         };
-        self.record(step, "running", &hooks::describe(hook))?;
-        let (state, reason) = match hooks::run_hook(hook).await {
-            Ok(said) => ("done", said),
-            Err(why) => ("failed", why),
-        };
-        self.record(step, state, &reason)?;
-        Ok((state.into(), reason))
+        match hooks::run_hook(hook).await {
+            Ok(said) => StepState::done(said),
+            Err(why) => StepState::failed(why),
+        }
     }
 
     /// The start sync step: starts the relay of the runbook's `[sync]` section and checks its
-    /// health before the step is done (skipped without a `[sync]` section). Returns the state,
-    /// the reason, and the running relay.
-    pub async fn start_sync(&self) -> anyhow::Result<(String, String, Option<RelayHandle>)> {
+    /// health before the step is done (skipped without a `[sync]` section, or in a forced
+    /// upgrade). Returns how the step ended and the running relay.
+    pub async fn start_sync(&self) -> (StepState, Option<RelayHandle>) {
         let cfg = match (&self.runbook.strategy, &self.runbook.sync) {
-            (crate::config::Strategy::Coexistence, Some(cfg)) => Some(cfg),
-            _ => None,
+            (crate::config::Strategy::Coexistence, Some(cfg)) => cfg,
+            _ => return (StepState::skipped("forced upgrade: no sync"), None),
         };
-        let Some(cfg) = cfg else {
-            let reason = "forced upgrade: no sync";
-            self.record(Step::StartSync, "skipped", reason)?;
-            return Ok(("skipped".into(), reason.into(), None));
-        };
-        self.record(Step::StartSync, "running", "starting the relay")?;
         let relay = match relay::start(&self.runbook, cfg).await {
             Ok(r) => r,
-            Err(e) => {
-                let reason = format!("{e:#}");
-                self.record(Step::StartSync, "failed", &reason)?;
-                return Ok(("failed".into(), reason, None));
-            }
+            Err(e) => return (StepState::failed(format!("{e:#}")), None),
         };
         match relay.health(cfg).await {
-            Ok(reason) => {
-                self.record(Step::StartSync, "done", &reason)?;
-                Ok(("done".into(), reason, Some(relay)))
-            }
+            Ok(reason) => (StepState::done(reason), Some(relay)),
             Err(why) => {
-                relay.stop().await?;
-                self.record(Step::StartSync, "failed", &why)?;
-                Ok(("failed".into(), why, None))
+                let why = match relay.stop().await {
+                    Ok(()) => why,
+                    Err(e) => format!("{why}; stopping the relay failed too: {e:#}"),
+                };
+                (StepState::failed(why), None)
             }
         }
     }
 
-    /// Runs (or carries on) the verification pass, recording the verify step: done when every
-    /// imported item read back as it should, failed when some did not.
+    /// Runs (or carries on) the verification pass.
     pub async fn verify(
         &self,
         progress: Arc<Progress>,
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<Summary> {
-        self.record(Step::Verify, "running", "reading the target back")?;
         let settings = VerifySettings::from_runbook(&self.runbook);
-        let summary = match verify::run(
+        verify::run(
             &self.runbook.store,
             Arc::clone(&self.client),
             &settings,
@@ -314,27 +223,10 @@ impl Runner {
             stop,
         )
         .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                self.record(Step::Verify, "failed", &format!("{e:#}"))?;
-                return Err(e);
-            }
-        };
-        let state = if summary.mismatched() > 0 {
-            "failed"
-        } else if summary.finished {
-            "done"
-        } else {
-            "stopped"
-        };
-        self.record(Step::Verify, state, &summary.line())?;
-        Ok(summary)
     }
 
     /// The import, prepared from the store.
     pub fn prepare_import(&self) -> anyhow::Result<Import> {
-        self.record(Step::Import, "running", "")?;
         let conn = self.conn()?;
         Import::prepare(
             conn,

@@ -11,6 +11,7 @@ pub mod queries;
 pub mod records;
 mod schema;
 pub mod stage;
+pub mod steps;
 pub mod sync;
 pub mod verify;
 pub mod writer;

@@ -4,8 +4,9 @@
 use super::progress::{ProgressMeter, StageLine};
 use crate::engine::control::{Command, RunState};
 use crate::engine::import::ImportHandle;
+use crate::model::step::{Step, StepState};
 use crate::runbook::drive::{drive, Observer};
-use crate::runbook::runner::{Runner, Step};
+use crate::runbook::runner::Runner;
 use crate::store::sync::DirectionCounts;
 use crate::sync::relay::RelayHandle;
 use crate::verify::Progress;
@@ -47,10 +48,11 @@ impl Printer<'_> {
     }
 
     /// A step changed.
-    pub fn step(&mut self, step: Step, state: &str, reason: &str) -> std::io::Result<()> {
+    pub fn step(&mut self, step: Step, state: &StepState) -> std::io::Result<()> {
+        let reason = state.reason();
         if self.json {
             let line = json!({"event": "step", "elapsed": self.start.elapsed().as_secs_f64(),
-                "step": step.name(), "state": state, "reason": reason});
+                "step": step.name(), "state": state.word(), "reason": reason});
             writeln!(self.out, "{line}")
         } else if reason.is_empty() {
             writeln!(self.out, "{} step {}: {state}", self.stamp(), step.name())
@@ -267,8 +269,8 @@ struct Headless<'a> {
 }
 
 impl Observer for Headless<'_> {
-    fn step(&mut self, step: Step, state: &str, reason: &str) -> anyhow::Result<()> {
-        Ok(self.p.step(step, state, reason)?)
+    fn step(&mut self, step: Step, state: &StepState) -> anyhow::Result<()> {
+        Ok(self.p.step(step, state)?)
     }
 
     fn confirm(&mut self, _step: Step, _what: &str) -> oneshot::Receiver<bool> {
@@ -335,7 +337,7 @@ pub async fn run(
     sync_for: Option<Duration>,
 ) -> anyhow::Result<RunExit> {
     if let Err(why) = runner.check_confirmations() {
-        Printer::new(out, json).step(Step::Preflight, "failed", &why)?;
+        Printer::new(out, json).step(Step::Preflight, &StepState::failed(why))?;
         return Ok(RunExit::Fatal);
     }
     let mut obs = Headless {

@@ -2,6 +2,7 @@
 //! transition is tested without a terminal.
 
 use crate::engine::control::{Command, RunState};
+use crate::model::step::{Step, StepState};
 use crate::store::queries::{FailureFilter, FailureGroup, FailureRow};
 use crate::store::sync::DirectionCounts;
 use crate::store::verify::{EntityCounts, Mismatch, Pass};
@@ -58,14 +59,23 @@ impl Screen {
 /// One runbook step as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepView {
-    /// Its name.
-    pub name: String,
-    /// waiting, running, done, failed, skipped, needs confirmation.
-    pub state: String,
-    /// Why.
-    pub reason: String,
-    /// What confirming it would run (hook steps waiting for the operator).
+    /// Which step.
+    pub step: Step,
+    /// Its state, with the reason.
+    pub state: StepState,
+    /// What confirming it would run, while the flow waits for the operator's answer.
     pub confirm: Option<String>,
+}
+
+impl StepView {
+    /// A step in `state`, not waiting for an answer.
+    pub fn new(step: Step, state: StepState) -> StepView {
+        StepView {
+            step,
+            state,
+            confirm: None,
+        }
+    }
 }
 
 /// Everything the screens show, taken from committed store state and engine figures.

@@ -1,6 +1,7 @@
 //! Keys and transitions of the console.
 
 use super::*;
+use crate::model::step::{Step, StepState};
 use crossterm::event::KeyEvent;
 
 fn key(c: char) -> KeyEvent {
@@ -57,16 +58,12 @@ fn quitting_a_running_run_asks_first_and_only_y_quits() {
 fn a_risky_step_needs_a_deliberate_y_not_enter_twice() {
     let mut app = App::default();
     app.snap.steps = vec![
+        StepView::new(Step::Preflight, StepState::done("")),
         StepView {
-            name: "preflight".into(),
-            state: "done".into(),
-            reason: String::new(),
-            confirm: None,
-        },
-        StepView {
-            name: "stop service".into(),
-            state: "needs confirmation".into(),
-            reason: String::new(),
+            step: Step::StopService,
+            state: StepState::NeedsConfirmation {
+                what: "POST http://old/stop".into(),
+            },
             confirm: Some("POST http://old/stop".into()),
         },
     ];

@@ -6,8 +6,9 @@ use super::app::{App, Effect, Snapshot, StepView};
 use super::view::draw;
 use crate::engine::control::Command;
 use crate::engine::import::{ImportHandle, ImportSettings};
+use crate::model::step::{Step, StepState};
 use crate::runbook::drive::{drive, Observer, RunExit};
-use crate::runbook::runner::{Runner, Step};
+use crate::runbook::runner::Runner;
 use crate::store::queries::FailureFilter;
 use crate::store::verify as stored;
 use crate::store::{now_secs, open_for_reading, queries, Kind};
@@ -49,29 +50,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn index(step: Step) -> usize {
-    Step::ALL.iter().position(|s| *s == step).unwrap_or(0)
-}
-
 impl Observer for Shared {
-    fn step(&mut self, step: Step, state: &str, reason: &str) -> anyhow::Result<()> {
-        if let Some(view) = lock(&self.steps).get_mut(index(step)) {
-            view.state = state.to_string();
-            view.reason = reason.to_string();
-            if state != "needs confirmation" {
+    fn step(&mut self, step: Step, state: &StepState) -> anyhow::Result<()> {
+        if let Some(view) = lock(&self.steps).get_mut(step.index()) {
+            view.state = state.clone();
+            if !matches!(state, StepState::NeedsConfirmation { .. }) {
                 view.confirm = None;
             }
         }
-        tracing::info!(step = step.name(), state, reason, "step");
         Ok(())
     }
 
     fn confirm(&mut self, step: Step, what: &str) -> oneshot::Receiver<bool> {
         let (tx, rx) = oneshot::channel();
-        if let Some(view) = lock(&self.steps).get_mut(index(step)) {
+        if let Some(view) = lock(&self.steps).get_mut(step.index()) {
             view.confirm = Some(what.to_string());
         }
-        *lock(&self.pending) = Some((index(step), tx));
+        *lock(&self.pending) = Some((step.index(), tx));
         rx
     }
 
@@ -237,14 +232,10 @@ async fn console(
     log: PathBuf,
 ) -> anyhow::Result<RunExit> {
     let mut shared = Shared::default();
+    // Start from what the store holds (an earlier session's steps show as they ended).
     *lock(&shared.steps) = Step::ALL
-        .iter()
-        .map(|s| StepView {
-            name: s.name().into(),
-            state: "waiting".into(),
-            reason: String::new(),
-            confirm: None,
-        })
+        .into_iter()
+        .map(|s| StepView::new(s, runner.steps().get(s)))
         .collect();
     let screen = shared.clone();
     let settings = ImportSettings::from_runbook(&runner.runbook);
@@ -290,7 +281,7 @@ async fn console(
                 snap.elapsed_secs = started.elapsed().as_secs();
                 snap.steps = lock(&screen.steps).clone();
                 // The import's state speaks only while the import step runs.
-                let importing = snap.steps.get(index(Step::Import)).is_some_and(|s| s.state == "running");
+                let importing = snap.steps.get(Step::Import.index()).is_some_and(|s| matches!(s.state, StepState::Running { .. }));
                 snap.run = handle.as_ref().filter(|_| importing).map(|h| h.state.borrow().clone());
                 snap.lanes = handle.as_ref().map(ImportHandle::lanes).unwrap_or_default();
                 snap.finished = exit.is_some();

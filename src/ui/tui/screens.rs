@@ -2,6 +2,7 @@
 
 use super::app::App;
 use super::view::eta;
+use crate::model::step::{Step, StepState};
 use crate::tim::errors;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -34,13 +35,13 @@ pub(super) fn grid<'a>(
         .block(Block::new().borders(Borders::ALL).title(title))
 }
 
-fn state_color(state: &str) -> Color {
+fn state_color(state: &StepState) -> Color {
     match state {
-        "done" => Color::Green,
-        "running" => Color::Cyan,
-        "failed" | "fatal" => Color::Red,
-        "needs confirmation" => Color::Yellow,
-        _ => Color::Gray,
+        StepState::Done { .. } => Color::Green,
+        StepState::Running { .. } => Color::Cyan,
+        StepState::Failed { .. } => Color::Red,
+        StepState::NeedsConfirmation { .. } | StepState::Stopped { .. } => Color::Yellow,
+        StepState::Waiting | StepState::Skipped { .. } => Color::Gray,
     }
 }
 
@@ -49,9 +50,9 @@ pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let rows = app.snap.steps.iter().enumerate().map(|(i, s)| {
         let row = Row::new(vec![
             Cell::from(format!("{}", i + 1)),
-            Cell::from(s.name.clone()),
-            Cell::from(s.state.clone()).style(Style::new().fg(state_color(&s.state))),
-            Cell::from(s.reason.clone()),
+            Cell::from(s.step.name()),
+            Cell::from(s.state.word()).style(Style::new().fg(state_color(&s.state))),
+            Cell::from(s.state.reason().to_string()),
         ]);
         mark_selected(row, i, app.selected)
     });
@@ -280,13 +281,15 @@ pub fn sync(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .snap
         .steps
         .iter()
-        .find(|s| s.name == "start sync")
-        .map(|s| (s.state.as_str(), s.reason.as_str()));
+        .find(|s| s.step == Step::StartSync)
+        .map(|s| &s.state);
     let Some(c) = &app.snap.sync else {
         let text = match (&app.snap.sync_running, step) {
             (Some(r), _) => format!("Sync is running ({r}); no event has come either way yet."),
-            (None, Some(("skipped", why))) => format!("Sync not started: {why}."),
-            (None, Some(("failed", why))) => format!("Sync failed to start: {why}"),
+            (None, Some(StepState::Skipped { reason })) => format!("Sync not started: {reason}."),
+            (None, Some(StepState::Failed { reason })) => {
+                format!("Sync failed to start: {reason}")
+            }
             _ => "Sync not started yet: the runbook starts it after the import.".into(),
         };
         frame.render_widget(

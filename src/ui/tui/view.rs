@@ -3,6 +3,7 @@
 use super::app::{App, Modal, Screen};
 use super::{screens, verify_screen};
 use crate::engine::control::RunState;
+use crate::model::step::{Step, StepState};
 use crate::timefmt::eta_text;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -84,22 +85,20 @@ pub fn status_line(app: &App) -> Line<'static> {
             .snap
             .steps
             .iter()
-            .find(|s| s.state == "needs confirmation")
+            .find(|s| matches!(s.state, StepState::NeedsConfirmation { .. }))
         {
             Some(s) => (
                 "CONFIRM".to_string(),
                 Color::Yellow,
                 format!(
                     "{} needs confirmation: Enter on it (Runbook screen)",
-                    s.name
+                    s.step
                 ),
             ),
             None if !app.snap.verify_progress.is_empty()
-                && app
-                    .snap
-                    .steps
-                    .iter()
-                    .any(|s| s.name == "verify" && s.state == "running") =>
+                && app.snap.steps.iter().any(|s| {
+                    s.step == Step::Verify && matches!(s.state, StepState::Running { .. })
+                }) =>
             {
                 let (done, total) = app
                     .snap
@@ -173,8 +172,8 @@ fn current_step(app: &App) -> String {
     app.snap
         .steps
         .iter()
-        .find(|s| s.state == "running" || s.state == "needs confirmation")
-        .map_or(String::new(), |s| format!("{}: {}", s.name, s.state))
+        .find(|s| s.state.is_open())
+        .map_or(String::new(), |s| format!("{}: {}", s.step, s.state))
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
