@@ -10,6 +10,7 @@ use crate::store::Kind;
 use crate::tim::client::{Applied, CallError, TimClient};
 use crate::tim::errors::ErrorClass;
 use crate::tim::lane::{retry_delay, Lane};
+use crate::tim::paced::{wait_after_error, Waits};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -287,15 +288,9 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
             );
         }
         ErrorClass::RateLimited | ErrorClass::RenewCredentials | ErrorClass::Retry => {
-            let wait = match class {
-                ErrorClass::RateLimited => {
-                    let wait = retry_delay(job.attempt.min(1)) + Duration::from_millis(500);
-                    lane.back_off(wait, error.code());
-                    wait
-                }
-                ErrorClass::RenewCredentials => Duration::from_millis(50),
-                _ => retry_delay(job.attempt),
-            };
+            // Always a wait for these retryable classes (a rate limit also backs the lane off).
+            let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass)
+                .unwrap_or_default();
             let unknown = error.applied() == Applied::Unknown;
             let keep_journal =
                 job.kind == Kind::GroupMessage && (unknown || job.what == JobKind::ReadBack);

@@ -20,12 +20,13 @@ use crate::store::sync::{pending, EventState, Settle, StoredEvent};
 use crate::tim::api::Api;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors::ErrorClass;
-use crate::tim::lane::{retry_delay, Lane};
+use crate::tim::lane::Lane;
+use crate::tim::paced::{call_paced, PacedError, Policy, Waits};
 use crate::tim::wire::group::MemberResultResponse;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
@@ -299,67 +300,39 @@ fn already_done(api: Api, code: i64) -> bool {
     )
 }
 
-/// Sleeps `wait` unless halted first.
-async fn pause(shared: &Shared, wait: Duration) -> Result<(), Halt> {
-    let mut halt = shared.halt.clone();
-    tokio::select! {
-        _ = tokio::time::sleep(wait) => Ok(()),
-        _ = halt.wait_for(|h| *h) => Err(Halt::Stopped),
-    }
-}
+/// How the applier calls: until answered for good (a scope's order depends on every event
+/// being settled), with a halt cutting any wait short; a rate-limit answer backs the lane off
+/// about a second, the server's window.
+const UNTIL_ANSWERED: Policy = Policy {
+    max_attempts: None,
+    waits: Waits::ByClass,
+    stop_during_waits: true,
+};
 
 /// Sends `call` on its lane until it is answered for good.
 async fn call_until_answered(shared: &Shared, call: &Call) -> Result<Answer, Halt> {
     let api = call.api();
     let lane = shared.lanes.get(&api);
-    let mut attempt = 0;
-    loop {
-        if *shared.halt.borrow() {
-            return Err(Halt::Stopped);
-        }
-        if let Some(lane) = lane {
-            if let Some(wait) = lane.backoff_left() {
-                pause(shared, wait).await?;
-            }
-            lane.permit().await;
-            lane.started();
-        }
-        let started = Instant::now();
-        let result = send(&shared.client, call).await;
-        if let Some(lane) = lane {
-            lane.finished(started.elapsed());
-        }
-        let err = match result {
-            Ok(answer) => return Ok(answer),
-            Err(e) => e,
-        };
-        if let Some(code) = err.code().filter(|c| already_done(api, *c)) {
-            return Ok(Answer::Done(Some(format!(
-                "{api} answered {code}: already so"
-            ))));
-        }
-        let wait = match err.class() {
-            ErrorClass::Item => {
-                let info = err.to_string();
-                return Ok(Answer::Refused {
-                    code: err.code(),
-                    info,
-                });
-            }
-            ErrorClass::Fatal => return Err(Halt::Fatal(anyhow::Error::new(err))),
-            ErrorClass::RateLimited => {
-                let wait = retry_delay(attempt.min(1)) + Duration::from_millis(500);
-                if let Some(lane) = lane {
-                    lane.back_off(wait, err.code());
-                }
-                wait
-            }
-            ErrorClass::RenewCredentials => Duration::from_millis(50),
-            ErrorClass::Retry => retry_delay(attempt),
-        };
-        tracing::debug!(%api, attempt, error = %err, "sync call retried");
-        attempt = attempt.saturating_add(1);
-        pause(shared, wait).await?;
+    let paced = call_paced(lane, &UNTIL_ANSWERED, &shared.halt, || {
+        send(&shared.client, call)
+    });
+    let err = match paced.await {
+        Ok(answer) => return Ok(answer),
+        Err(PacedError::Stopped) => return Err(Halt::Stopped),
+        Err(PacedError::Call(err)) => err,
+    };
+    if let Some(code) = err.code().filter(|c| already_done(api, *c)) {
+        return Ok(Answer::Done(Some(format!(
+            "{api} answered {code}: already so"
+        ))));
+    }
+    // Without an attempt limit only an error no retry can fix comes back: fatal, or refused.
+    match err.class() {
+        ErrorClass::Fatal => Err(Halt::Fatal(anyhow::Error::new(err))),
+        _ => Ok(Answer::Refused {
+            code: err.code(),
+            info: err.to_string(),
+        }),
     }
 }
 

@@ -1,5 +1,10 @@
-//! Read-back calls: one paced lane per read API, retries for what can be retried, and a stop
-//! that ends the pass between calls (the pass is resumable from the store).
+//! Paced, retried calls. One loop, [`call_paced`], serves every caller that waits for an API's
+//! lane, sends, and retries what a retry can fix (read-back verification, reconciliation, the
+//! sync applier); what differs between them is a small [`Policy`]. [`wait_after_error`] is the
+//! one rule for how long to wait after a failed call and whether its lane backs off (the import
+//! engine, which schedules its own retries, uses it too). [`Reader`] is the read-back caller:
+//! one lane per read API, the [`Policy::READS`] policy and a stop that ends a pass between
+//! calls (the pass is resumable from the store).
 
 use crate::tim::api::Api;
 use crate::tim::client::{CallError, TimClient};
@@ -7,21 +12,158 @@ use crate::tim::errors::ErrorClass;
 use crate::tim::lane::{retry_delay, Lane, LaneFigures};
 use crate::tim::wire::Request;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// Attempts per read before the unit it belongs to is given up (and left unchecked).
-const MAX_ATTEMPTS: u32 = 8;
+/// How long retries wait, per error class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waits {
+    /// Every retryable failure waits the growing [`retry_delay`]; a rate-limit answer backs
+    /// the lane off for that same wait.
+    Growing,
+    /// A rate-limit answer backs the lane off briefly (the server counts per second: the
+    /// first retry waits about a second, later ones about two); expired credentials retry
+    /// almost at once (the client renews them); transient failures wait the growing delay.
+    ByClass,
+}
 
-/// Why a read did not answer.
+/// What differs between the callers of [`call_paced`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Attempts before the last error is returned; `None`: until answered for good (an answer
+    /// or an error no retry can fix).
+    pub max_attempts: Option<u32>,
+    /// How long retries wait, and how long a rate-limit answer backs the lane off.
+    pub waits: Waits,
+    /// Whether a stop also cuts short a wait (the lane's back-off, a retry's delay); without
+    /// it a stop is only seen before each call.
+    pub stop_during_waits: bool,
+}
+
+impl Policy {
+    /// Read-back: a read that keeps failing is given up (its unit is left unchecked) after
+    /// eight attempts.
+    pub const READS: Policy = Policy {
+        max_attempts: Some(8),
+        waits: Waits::Growing,
+        stop_during_waits: false,
+    };
+}
+
+/// Why a paced call did not answer.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// The operator (or a signal) stopped the pass.
+pub enum PacedError {
+    /// The operator (or a signal) stopped the caller.
     #[error("stopped")]
     Stopped,
     /// The call failed for good, or kept failing.
     #[error(transparent)]
     Call(#[from] CallError),
+}
+
+/// How long to wait before retrying after `err`, which was attempt `attempt` (0 = the first)
+/// of a call, under `waits`; when the server rate-limited it, `lane` (if any) backs off for
+/// that long, so no other call on the lane leaves before then. `None` when retrying cannot
+/// help (the class is neither transient, rate-limit nor expired credentials).
+pub fn wait_after_error(
+    lane: Option<&Lane>,
+    err: &CallError,
+    attempt: u32,
+    waits: Waits,
+) -> Option<Duration> {
+    let class = err.class();
+    let wait = match (waits, class) {
+        (_, ErrorClass::Item | ErrorClass::Fatal) => return None,
+        (Waits::Growing, _) | (Waits::ByClass, ErrorClass::Retry) => retry_delay(attempt),
+        (Waits::ByClass, ErrorClass::RateLimited) => {
+            retry_delay(attempt.min(1)) + Duration::from_millis(500)
+        }
+        (Waits::ByClass, ErrorClass::RenewCredentials) => Duration::from_millis(50),
+    };
+    if class == ErrorClass::RateLimited {
+        if let Some(lane) = lane {
+            lane.back_off(wait, err.code());
+        }
+    }
+    Some(wait)
+}
+
+/// Makes `call` on `lane` (unpaced when `None`) until it answers, retrying under `policy`:
+/// before each attempt it returns [`PacedError::Stopped`] if `stop` is true, waits out the
+/// lane's back-off and takes a permit; a failed attempt waits [`wait_after_error`] and goes
+/// again, unless the error cannot be fixed by a retry or it was the policy's last attempt
+/// (then the error is returned; the lane does not back off for a last attempt).
+pub async fn call_paced<T, F, Fut>(
+    lane: Option<&Lane>,
+    policy: &Policy,
+    stop: &watch::Receiver<bool>,
+    mut call: F,
+) -> Result<T, PacedError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CallError>>,
+{
+    let mut failed: u32 = 0;
+    loop {
+        if *stop.borrow() {
+            return Err(PacedError::Stopped);
+        }
+        if let Some(lane) = lane {
+            if let Some(wait) = lane.backoff_left() {
+                pause(policy, stop, wait).await?;
+            }
+            lane.permit().await;
+            lane.started();
+        }
+        let started = Instant::now();
+        let result = call().await;
+        if let Some(lane) = lane {
+            lane.finished(started.elapsed());
+        }
+        let err = match result {
+            Ok(answer) => return Ok(answer),
+            Err(e) => e,
+        };
+        let last = policy
+            .max_attempts
+            .is_some_and(|max| failed.saturating_add(1) >= max);
+        let retry = if last {
+            None
+        } else {
+            wait_after_error(lane, &err, failed, policy.waits)
+        };
+        let Some(wait) = retry else {
+            return Err(PacedError::Call(err));
+        };
+        failed = failed.saturating_add(1);
+        tracing::debug!(api = %err.api(), attempt = failed, error = %err, "call retried");
+        pause(policy, stop, wait).await?;
+    }
+}
+
+/// Sleeps `wait`, or until `stop` turns true when the policy lets a stop cut waits short.
+async fn pause(
+    policy: &Policy,
+    stop: &watch::Receiver<bool>,
+    wait: Duration,
+) -> Result<(), PacedError> {
+    if !policy.stop_during_waits {
+        tokio::time::sleep(wait).await;
+        return Ok(());
+    }
+    let mut stop = stop.clone();
+    let stopped = async move {
+        // A closed channel: nobody can stop any more, so the wait runs its course.
+        if stop.wait_for(|s| *s).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = tokio::time::sleep(wait) => Ok(()),
+        () = stopped => Err(PacedError::Stopped),
+    }
 }
 
 /// Paced, retried read-back calls.
@@ -67,43 +209,172 @@ impl Reader {
         out
     }
 
-    /// Calls `R::API`, waiting for its lane and retrying what a retry can fix.
-    pub async fn call<R: Request>(&self, req: &R) -> Result<R::Response, ReadError> {
+    /// Calls `R::API` on its lane under [`Policy::READS`].
+    pub async fn call<R: Request>(&self, req: &R) -> Result<R::Response, PacedError> {
         let lane = self.lanes.get(&R::API);
-        let mut attempt = 0;
-        loop {
-            if self.stopped() {
-                return Err(ReadError::Stopped);
-            }
-            if let Some(lane) = lane {
-                if let Some(wait) = lane.backoff_left() {
-                    tokio::time::sleep(wait).await;
-                }
-                lane.permit().await;
-                lane.started();
-            }
-            let started = std::time::Instant::now();
-            let result = self.client.call(req).await;
-            if let Some(lane) = lane {
-                lane.finished(started.elapsed());
-            }
-            let err = match result {
-                Ok(resp) => return Ok(resp),
-                Err(e) => e,
-            };
-            let class = err.class();
-            attempt += 1;
-            if !class.is_retryable() || attempt >= MAX_ATTEMPTS {
-                return Err(ReadError::Call(err));
-            }
-            let wait = retry_delay(attempt - 1);
-            if class == ErrorClass::RateLimited {
-                if let Some(lane) = lane {
-                    lane.back_off(wait, err.code());
-                }
-            }
-            tracing::debug!(api = %R::API, attempt, %err, "read-back retried");
-            tokio::time::sleep(wait).await;
+        call_paced(lane, &Policy::READS, &self.stop, || self.client.call(req)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Mutex;
+
+    /// An error with a Tencent code (60007 rate limit, 70001 expired UserSig, 20004 network
+    /// error, 10010 no such group, 60006 bad SDKAppID).
+    fn code(code: i64) -> CallError {
+        CallError::Api {
+            api: Api::GroupMsgGetSimple,
+            code,
+            info: String::new(),
         }
+    }
+
+    /// A fake call answering `script` in order (then Ok), counting its calls.
+    struct Script {
+        answers: Mutex<Vec<Result<u32, CallError>>>,
+        calls: AtomicU32,
+    }
+
+    impl Script {
+        fn new(mut answers: Vec<Result<u32, CallError>>) -> Script {
+            answers.reverse();
+            Script {
+                answers: Mutex::new(answers),
+                calls: AtomicU32::new(0),
+            }
+        }
+
+        async fn call(&self) -> Result<u32, CallError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let next = self.answers.lock().expect("script lock").pop();
+            next.unwrap_or(Ok(n))
+        }
+
+        fn calls(&self) -> u32 {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    /// Retries that wait 50 ms each (expired credentials under `ByClass`).
+    fn quick(max_attempts: Option<u32>) -> Policy {
+        Policy {
+            max_attempts,
+            waits: Waits::ByClass,
+            stop_during_waits: false,
+        }
+    }
+
+    fn never_stopped() -> (watch::Sender<bool>, watch::Receiver<bool>) {
+        watch::channel(false)
+    }
+
+    #[tokio::test]
+    async fn retries_a_retryable_error_then_succeeds() {
+        let lane = Lane::new(1000, 1, 4);
+        let script = Script::new(vec![Err(code(70001)), Err(code(70001))]);
+        let (_tx, stop) = never_stopped();
+        let got = call_paced(Some(&lane), &quick(Some(8)), &stop, || script.call()).await;
+        assert_eq!(got.ok(), Some(3));
+        assert_eq!(script.calls(), 3);
+        assert_eq!(lane.figures().calls, 3);
+        assert_eq!(lane.figures().rate_limited, 0);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_policys_attempts() {
+        let script = Script::new((0..10).map(|_| Err(code(70001))).collect());
+        let (_tx, stop) = never_stopped();
+        let got = call_paced(None, &quick(Some(3)), &stop, || script.call()).await;
+        assert!(matches!(
+            got,
+            Err(PacedError::Call(CallError::Api { code: 70001, .. }))
+        ));
+        assert_eq!(script.calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_error_no_retry_fixes_ends_at_once() {
+        let script = Script::new(vec![Err(code(10010))]);
+        let (_tx, stop) = never_stopped();
+        let got = call_paced(None, &quick(None), &stop, || script.call()).await;
+        assert!(matches!(
+            got,
+            Err(PacedError::Call(CallError::Api { code: 10010, .. }))
+        ));
+        assert_eq!(script.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_answer_backs_the_lane_off() {
+        let lane = Lane::new(1000, 1, 4);
+        let script = Script::new(vec![Err(code(60007))]);
+        let (_tx, stop) = never_stopped();
+        let started = Instant::now();
+        let got = call_paced(Some(&lane), &quick(None), &stop, || script.call()).await;
+        assert_eq!(got.ok(), Some(2));
+        assert_eq!(lane.figures().rate_limited, 1);
+        // ByClass: the first retry of a rate-limited call waits at least 0.75 s.
+        assert!(started.elapsed() >= Duration::from_millis(750));
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_loop_between_calls() {
+        let (tx, stop) = watch::channel(false);
+        let calls = AtomicU32::new(0);
+        let got: Result<u32, _> = call_paced(None, &quick(None), &stop, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tx.send_replace(true);
+            async { Err(code(70001)) }
+        })
+        .await;
+        assert!(matches!(got, Err(PacedError::Stopped)));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stop_cuts_a_wait_short_when_the_policy_says_so() {
+        let lane = Lane::new(1000, 1, 4);
+        let (tx, stop) = watch::channel(false);
+        let policy = Policy {
+            stop_during_waits: true,
+            ..quick(None)
+        };
+        let started = Instant::now();
+        let got: Result<u32, _> = call_paced(Some(&lane), &policy, &stop, || {
+            tx.send_replace(true);
+            async { Err(code(60007)) }
+        })
+        .await;
+        assert!(matches!(got, Err(PacedError::Stopped)));
+        // The rate-limit wait (at least 0.75 s) was not waited out; the lane still backs off.
+        assert!(started.elapsed() < Duration::from_millis(700));
+        assert!(lane.backoff_left().is_some());
+    }
+
+    #[test]
+    fn the_wait_after_an_error_follows_its_class() {
+        let lane = Lane::new(1000, 1, 4);
+        let renew = wait_after_error(Some(&lane), &code(70001), 3, Waits::ByClass);
+        assert_eq!(renew, Some(Duration::from_millis(50)));
+        let limited = wait_after_error(Some(&lane), &code(60007), 5, Waits::ByClass);
+        assert!(limited.is_some_and(|w| w <= Duration::from_millis(2000)));
+        assert_eq!(lane.figures().backoff_code, Some(60007));
+        let growing = wait_after_error(None, &code(70001), 3, Waits::Growing);
+        assert!(growing.is_some_and(|w| w >= Duration::from_secs(2)));
+        let transient = wait_after_error(None, &code(20004), 3, Waits::ByClass);
+        assert!(transient.is_some_and(|w| w >= Duration::from_secs(2)));
+        assert_eq!(
+            wait_after_error(None, &code(10010), 0, Waits::ByClass),
+            None
+        );
+        assert_eq!(
+            wait_after_error(None, &code(60006), 0, Waits::Growing),
+            None
+        );
+        // Only a rate-limit answer backs the lane off.
+        assert_eq!(lane.figures().rate_limited, 1);
     }
 }

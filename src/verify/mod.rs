@@ -20,7 +20,7 @@ use crate::store::{open_for_reading, open_for_writing, ItemState, Kind};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
 use crate::tim::lane::LaneFigures;
-use crate::tim::paced::{ReadError, Reader};
+use crate::tim::paced::{PacedError, Reader};
 use crate::tim::wire::Request;
 use sink::Sink;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -172,8 +172,8 @@ impl Ctx {
     ) -> Option<R::Response> {
         match self.reader.call(req).await {
             Ok(r) => Some(r),
-            Err(ReadError::Stopped) => None,
-            Err(ReadError::Call(e)) => {
+            Err(PacedError::Stopped) => None,
+            Err(PacedError::Call(e)) => {
                 self.unit_failed(format!("{}: {e}", unit()));
                 None
             }
