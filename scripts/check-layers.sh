@@ -34,7 +34,7 @@ src/ui/tui/ super::super::headless
 fail=0
 allowed() { # from to
   local row
-  row=$(printf '%s\n' "$ALLOWED" | awk -F: -v m="$1" '$1 == m { print $2 }')
+  row=$(awk -F: -v m="$1" '$1 == m { print $2 }' <<< "$ALLOWED")
   [[ " $row " == *" $2 "* ]]
 }
 
@@ -44,7 +44,7 @@ while IFS= read -r hit; do
   from=${rel%%/*}; from=${from%.rs}
   to=${path#crate::}
   [[ "$from" == "lib" || "$from" == "main" || "$from" == "$to" ]] && continue
-  if ! printf '%s\n' "$ALLOWED" | grep -q "^$from:"; then
+  if ! grep "^$from:" <<< "$ALLOWED" > /dev/null; then
     echo "$file:$line: module '$from' is not in the layer table"; fail=1; continue
   fi
   if ! allowed "$from" "$to"; then

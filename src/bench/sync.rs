@@ -15,7 +15,7 @@ use crate::config::{parse_file, resolve, C2cMode, Flags};
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::sim::config::SimConfig;
 use crate::sim::{start, SimHandle, SimOptions};
-use crate::store::sync::{failed_events, percentile, DirectionCounts};
+use crate::store::sync::{applied_lags, failed_events, percentile, DirectionCounts};
 use crate::store::{now_secs, open_for_reading};
 use crate::sync::convert::{request_for, Call};
 use crate::sync::relay::{self, RelayHandle, CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV};
@@ -391,10 +391,7 @@ fn missing_in_sim(handle: &SimHandle, acked: &[SyncEvent]) -> Vec<String> {
 /// Receive-to-done lag of every applied event of `direction`: `p50/p99/max` (ms).
 fn whole_run_lag(store: &Path, direction: Direction) -> anyhow::Result<String> {
     let conn = open_for_reading(store)?;
-    let sql = "SELECT done_ms - received_ms FROM sync_event WHERE direction = ?1 AND state = 1";
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([direction.code()], |r| r.get(0))?;
-    let mut lags: Vec<i64> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut lags = applied_lags(&conn, direction)?;
     lags.sort_unstable();
     let (p50, p99) = (percentile(&lags, 0.5), percentile(&lags, 0.99));
     Ok(format!(

@@ -8,10 +8,8 @@ use crate::cli::RollbackArgs;
 use crate::model::step::{Step, StepState};
 use crate::runbook::hooks;
 use crate::runbook::runner::{RunOptions, Runner};
-use crate::store::HEARTBEAT_LIVE_SECS;
-use crate::store::{now_secs, open_for_writing};
+use crate::store::{audit, open_for_writing, run};
 use anyhow::{bail, Context};
-use rusqlite::{params, OptionalExtension};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -50,17 +48,13 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         bail!("no store at {}", rb.store.display());
     }
     let conn = open_for_writing(&rb.store)?;
-    let owner: Option<(Option<i64>, Option<i64>)> = conn
-        .query_row("SELECT heartbeat_at, owner_pid FROM run", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
+    // The process named by a run whose writer beat recently.
+    let owner = run::get(&conn)?
+        .filter(run::RunRow::live)
+        .and_then(|r| r.owner_pid);
     let mut stopped = String::from("no process was running the import");
-    if let Some((Some(beat), Some(pid))) = owner {
-        if now_secs() - beat <= HEARTBEAT_LIVE_SECS
-            && alive(pid)
-            && pid != i64::from(std::process::id())
-        {
+    if let Some(pid) = owner {
+        if alive(pid) && pid != i64::from(std::process::id()) {
             writeln!(
                 out,
                 "stopping the run (process {pid}): requests in flight finish and are recorded"
@@ -127,13 +121,7 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
 
 /// The audit row and the run's state.
 fn record(conn: &rusqlite::Connection, detail: &str, reason: &str) -> anyhow::Result<()> {
-    conn.execute(
-        "INSERT INTO audit (at, actor, action, detail, reason) VALUES (?1, 'cli', 'rollback', ?2, ?3)",
-        params![now_secs(), detail, reason],
-    )?;
-    conn.execute(
-        "UPDATE run SET state = 'rolled back', reason = ?1, updated_at = ?2",
-        params![reason, now_secs()],
-    )?;
+    audit::record(conn, "cli", "rollback", detail, reason)?;
+    run::set_state(conn, "rolled back", reason)?;
     Ok(())
 }

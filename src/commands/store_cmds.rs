@@ -8,28 +8,20 @@ use crate::engine::import::ImportSettings;
 use crate::engine::plan::{plan as make_plan, Plan};
 use crate::source::ExportDir;
 use crate::store::queries::{self, FailureFilter};
-use crate::store::{now_secs, open_for_reading, open_for_writing, ItemState, Kind};
+use crate::store::{audit, open_for_reading, open_for_writing, run, ItemState, Kind};
 use crate::tim::errors;
 use crate::timefmt::eta_text;
 use anyhow::{bail, Context};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::json;
 use std::io::Write;
 
 /// The run's row: state, reason, and whether a process is running it now.
 fn run_row(conn: &Connection) -> anyhow::Result<Option<(String, String, bool, String)>> {
-    Ok(conn
-        .query_row(
-            "SELECT state, reason, heartbeat_at, target FROM run",
-            [],
-            |r| {
-                let beat: Option<i64> = r.get(2)?;
-                let live =
-                    beat.is_some_and(|b| now_secs() - b <= crate::store::HEARTBEAT_LIVE_SECS);
-                Ok((r.get(0)?, r.get(1)?, live, r.get(3)?))
-            },
-        )
-        .optional()?)
+    Ok(run::get(conn)?.map(|r| {
+        let live = r.live();
+        (r.state, r.reason, live, r.target)
+    }))
 }
 
 /// `cutover status`
@@ -38,7 +30,7 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let Some((state, reason, live, target)) = run_row(&conn)? else {
         bail!("store {} holds no run yet", args.store.display());
     };
-    let in_flight: u64 = conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?;
+    let in_flight = queries::in_flight(&conn)?;
     let steps = crate::store::steps::all(&conn)?;
     // Per stage: source, invalid, imported, failed, skipped, pending and the read-back.
     let verified = crate::store::verify::entity_counts(&conn)?;
@@ -245,15 +237,8 @@ fn move_failed(
     let tx = conn.unchecked_transaction()?;
     let moved = queries::move_failed(&tx, &filter, to)?;
     let n: usize = moved.values().map(Vec::len).sum();
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, detail, reason) VALUES (?1, 'cli', ?2, ?3, ?4)",
-        params![
-            now_secs(),
-            action,
-            format!("{} ({n} items)", filter.describe()),
-            reason
-        ],
-    )?;
+    let detail = format!("{} ({n} items)", filter.describe());
+    audit::record(&tx, "cli", action, &detail, &reason)?;
     tx.commit()?;
     let what = if to == ItemState::Pending {
         "will be sent again at the next `cutover run`"

@@ -2,10 +2,10 @@
 //! events, and moving them back to pending or to skipped (`--stage sync`).
 
 use crate::model::sync_event::Direction;
-use crate::store::now_secs;
+use crate::store::audit;
 use crate::store::sync::{any, failed_events, move_failed, EventState};
 use crate::ui::headless::ms;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use std::io::Write;
 
 /// The sync lines of `cutover status`.
@@ -67,15 +67,8 @@ pub fn move_failed_events(
 ) -> anyhow::Result<usize> {
     let tx = conn.unchecked_transaction()?;
     let n = move_failed(&tx, to)?;
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, detail, reason) VALUES (?1, 'cli', ?2, ?3, ?4)",
-        params![
-            now_secs(),
-            action,
-            format!("failed sync events ({n})"),
-            reason
-        ],
-    )?;
+    let detail = format!("failed sync events ({n})");
+    audit::record(&tx, "cli", action, &detail, reason)?;
     tx.commit()?;
     Ok(n)
 }

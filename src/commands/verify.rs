@@ -5,11 +5,10 @@ use crate::cli::VerifyArgs;
 use crate::config::{resolve, Flags, Runbook};
 use crate::runbook::runner::{RunOptions, Runner};
 use crate::store::verify::{entity_counts, mismatches};
-use crate::store::{open_for_reading, StoreError};
+use crate::store::{open_for_reading, run, staged, StoreError};
 use crate::tim::SecretKey;
 use crate::ui::headless;
 use anyhow::Context;
-use rusqlite::OptionalExtension;
 use std::io::Write;
 use std::time::Duration;
 
@@ -19,19 +18,16 @@ const LISTED: usize = 20;
 /// The runbook to verify with: the store's target and export, overridden by flags.
 fn runbook(args: &VerifyArgs) -> anyhow::Result<Runbook> {
     let conn = open_for_reading(&args.store)?;
-    let run: Option<(String, u64, String)> = conn
-        .query_row("SELECT target, sdkappid, admin FROM run", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    let Some((target, sdkappid, admin)) = run else {
+    let Some(run::RunRow {
+        target,
+        sdkappid,
+        admin,
+        ..
+    }) = run::get(&conn)?
+    else {
         return Err(StoreError::NoRun(args.store.clone()).into());
     };
-    let root: Option<String> = conn
-        .query_row("SELECT root FROM export ORDER BY id LIMIT 1", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let root = staged::first_root(&conn)?;
     let file = super::run::load_file(args.config.as_deref())?;
     let flags = Flags {
         source: root.map(Into::into),

@@ -7,8 +7,8 @@
 use crate::model::{C2cMessage, Group};
 use crate::store::queries::{self, PendingItem};
 use crate::store::records::Sources;
-use crate::store::{now_secs, Kind};
-use rusqlite::{params, Connection};
+use crate::store::{audit, ItemState, Kind};
+use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -47,12 +47,7 @@ fn kept(
     let mut keep: HashMap<Kind, HashSet<i64>> = HashMap::new();
     let items = |kind| queries::pending(conn, kind);
     let mut by_key = |kind: Kind, ok: &dyn Fn(&str) -> bool| -> anyhow::Result<()> {
-        let ids = conn
-            .prepare("SELECT id, key FROM item WHERE kind = ?1 AND state = 0")?
-            .query_map([kind.code()], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let ids = queries::keys_in_state(conn, kind, ItemState::Pending)?;
         keep.entry(kind)
             .or_default()
             .extend(ids.into_iter().filter(|(_, k)| ok(k)).map(|(id, _)| id));
@@ -78,11 +73,7 @@ fn kept(
     // A group stays when its owner and every member are on the list.
     let mut members_of: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
     for item in queries::all_items(conn, Kind::GroupMember)? {
-        let key: String = conn.query_row(
-            "SELECT key FROM item WHERE kind = ?1 AND id = ?2",
-            params![Kind::GroupMember.code(), item.id],
-            |r| r.get(0),
-        )?;
+        let key = queries::key_of(conn, Kind::GroupMember, item.id)?;
         members_of
             .entry(item.parent.unwrap_or(-1))
             .or_default()
@@ -132,28 +123,24 @@ pub fn restrict(
     let tx = conn.transaction()?;
     let mut out = Vec::new();
     for kind in Kind::ALL {
-        let pending = queries::ids_in_state(&tx, kind, crate::store::ItemState::Pending)?;
+        let pending = queries::ids_in_state(&tx, kind, ItemState::Pending)?;
         let wanted = keep.get(&kind);
         let mut skipped = 0;
-        {
-            let mut skip = tx.prepare("UPDATE item SET state = 3 WHERE kind = ?1 AND id = ?2")?;
-            for id in &pending {
-                if !wanted.is_some_and(|w| w.contains(id)) {
-                    skip.execute(params![kind.code(), id])?;
-                    skipped += 1;
-                }
+        for id in &pending {
+            if !wanted.is_some_and(|w| w.contains(id)) {
+                queries::set_item_state(&tx, kind, *id, ItemState::Skipped)?;
+                skipped += 1;
             }
         }
         out.push((kind, pending.len() as u64 - skipped, skipped));
     }
     let total: u64 = out.iter().map(|(_, _, s)| s).sum();
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, detail, reason) VALUES (?1, 'engine', 'canary', ?2, ?3)",
-        params![
-            now_secs(),
-            format!("{total} items skipped: they involve accounts outside the canary list"),
-            format!("canary run limited to {} accounts", accounts.len())
-        ],
+    audit::record(
+        &tx,
+        "engine",
+        "canary",
+        &format!("{total} items skipped: they involve accounts outside the canary list"),
+        &format!("canary run limited to {} accounts", accounts.len()),
     )?;
     tx.commit()?;
     Ok(out)

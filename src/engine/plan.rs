@@ -2,7 +2,8 @@
 //! limits alone allow (design.md): the slowest lane, plus the accounts lane everything waits on.
 
 use super::import::ImportSettings;
-use crate::store::Kind;
+use crate::store::queries::counts_in_state;
+use crate::store::{ItemState, Kind};
 use crate::tim::lane::pace_for;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -41,16 +42,8 @@ pub struct Plan {
 fn calls(conn: &Connection, kind: Kind, batch: u64) -> rusqlite::Result<(u64, u64)> {
     let batch = batch.max(1);
     let grouped = matches!(kind, Kind::Friend | Kind::GroupMember | Kind::GroupMessage);
-    let sql = if grouped {
-        "SELECT COUNT(*) FROM item WHERE kind = ?1 AND state = 0 GROUP BY parent"
-    } else {
-        "SELECT COUNT(*) FROM item WHERE kind = ?1 AND state = 0"
-    };
-    let mut stmt = conn.prepare(sql)?;
-    let counts = stmt.query_map([kind.code()], |r| r.get::<_, u64>(0))?;
     let (mut items, mut calls) = (0, 0);
-    for n in counts {
-        let n = n?;
+    for n in counts_in_state(conn, kind, ItemState::Pending, grouped)? {
         items += n;
         calls += n.div_ceil(batch);
     }

@@ -10,9 +10,9 @@ use super::data::{
 use super::throughput::{self, Sample};
 use crate::model::step::{Step, StepState};
 use crate::store::verify::{self, EntityCounts, Pass};
-use crate::store::{now_secs, queries, Kind, StoreError};
+use crate::store::{audit, now_secs, queries, run, samples, staged, Kind, StoreError};
 use crate::tim::errors;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use std::path::Path;
 
 /// How many mismatches a report lists at most.
@@ -63,22 +63,15 @@ fn sync_figures(conn: &Connection) -> rusqlite::Result<Option<super::data::SyncF
 }
 
 fn run_info(conn: &Connection) -> rusqlite::Result<Option<RunInfo>> {
-    conn.query_row(
-        "SELECT target, sdkappid, admin, state, reason, created_at, updated_at FROM run",
-        [],
-        |r| {
-            Ok(RunInfo {
-                target: r.get(0)?,
-                sdkappid: r.get(1)?,
-                admin: r.get(2)?,
-                state: r.get(3)?,
-                reason: r.get(4)?,
-                created_at: r.get(5)?,
-                updated_at: r.get(6)?,
-            })
-        },
-    )
-    .optional()
+    Ok(run::get(conn)?.map(|r| RunInfo {
+        target: r.target,
+        sdkappid: r.sdkappid,
+        admin: r.admin,
+        state: r.state,
+        reason: r.reason,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }))
 }
 
 fn kind_name(code: i64) -> String {
@@ -86,38 +79,25 @@ fn kind_name(code: i64) -> String {
 }
 
 fn exports(conn: &Connection) -> rusqlite::Result<Vec<ExportInfo>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, root, exported_at, staged_at, watermark, delta_of FROM export ORDER BY id",
-    )?;
-    let mut out: Vec<ExportInfo> = stmt
-        .query_map([], |r| {
-            Ok(ExportInfo {
-                id: r.get(0)?,
-                root: r.get(1)?,
-                exported_at: r.get(2)?,
-                staged_at: r.get(3)?,
-                watermark: r.get(4)?,
-                delta_of: r.get(5)?,
-                files: Vec::new(),
+    let exports = staged::exports(conn)?.into_iter().map(|e| ExportInfo {
+        id: e.id,
+        root: e.root,
+        exported_at: e.exported_at,
+        staged_at: e.staged_at,
+        watermark: e.watermark,
+        delta_of: e.delta_of,
+        files: e
+            .files
+            .into_iter()
+            .map(|f| SourceFileInfo {
+                kind: kind_name(f.kind),
+                name: f.name,
+                records: f.records,
+                invalid: f.invalid,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut files = conn.prepare(
-        "SELECT kind, name, records, invalid FROM source_file WHERE export_id = ?1 ORDER BY kind",
-    )?;
-    for export in &mut out {
-        export.files = files
-            .query_map([export.id], |r| {
-                Ok(SourceFileInfo {
-                    kind: kind_name(r.get(0)?),
-                    name: r.get(1)?,
-                    records: r.get(2)?,
-                    invalid: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-    }
-    Ok(out)
+            .collect(),
+    });
+    Ok(exports.collect())
 }
 
 /// The steps the run reached (a step never recorded is left out).
@@ -138,18 +118,14 @@ fn steps(conn: &Connection) -> rusqlite::Result<Vec<StepInfo>> {
 }
 
 fn audit(conn: &Connection) -> rusqlite::Result<Vec<AuditEntry>> {
-    let mut stmt =
-        conn.prepare("SELECT at, actor, action, detail, reason FROM audit ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(AuditEntry {
-            at: r.get(0)?,
-            actor: r.get(1)?,
-            action: r.get(2)?,
-            detail: r.get(3)?,
-            reason: r.get(4)?,
-        })
-    })?;
-    rows.collect()
+    let entries = audit::entries(conn)?.into_iter().map(|e| AuditEntry {
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        detail: e.detail,
+        reason: e.reason,
+    });
+    Ok(entries.collect())
 }
 
 fn entity_row(c: &EntityCounts) -> EntityRow {
@@ -342,16 +318,13 @@ pub fn describe_pass(
 }
 
 fn samples(conn: &Connection) -> rusqlite::Result<Vec<Sample>> {
-    let mut stmt = conn.prepare("SELECT at, kind, done, failed FROM sample ORDER BY at, kind")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Sample {
-            at: r.get(0)?,
-            kind: kind_name(r.get(1)?),
-            done: r.get(2)?,
-            failed: r.get(3)?,
-        })
-    })?;
-    rows.collect()
+    let samples = samples::all(conn)?.into_iter().map(|s| Sample {
+        at: s.at,
+        kind: kind_name(s.kind),
+        done: s.done,
+        failed: s.failed,
+    });
+    Ok(samples.collect())
 }
 
 #[cfg(test)]

@@ -1,16 +1,23 @@
 //! The SQLite progress store: the run, the staged export, every item's state, failures, the
 //! journal of requests in flight, group high-water marks and the audit trail.
 //!
+//! SQL belongs in this module only: the layers above call named functions with typed
+//! arguments ([`Kind`], [`ItemState`], …) and get typed rows back.
+//!
 //! One [`writer`] thread owns the only writing connection and commits in batches; anyone else
 //! (`status` from another shell, the UI) opens its own read connection. WAL mode lets readers
 //! see the last commit while the writer goes on.
 
+pub mod audit;
 pub mod export;
 mod kind;
 pub mod queries;
 pub mod records;
+pub mod run;
+pub mod samples;
 mod schema;
 pub mod stage;
+pub mod staged;
 pub mod steps;
 pub mod sync;
 pub mod verify;

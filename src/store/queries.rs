@@ -275,6 +275,57 @@ pub fn ids_in_state(conn: &Connection, kind: Kind, state: ItemState) -> rusqlite
     rows.collect()
 }
 
+/// (id, key) of the items of `kind` in `state`.
+pub fn keys_in_state(
+    conn: &Connection,
+    kind: Kind,
+    state: ItemState,
+) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare("SELECT id, key FROM item WHERE kind = ?1 AND state = ?2")?;
+    let rows = stmt.query_map(params![kind.code(), state.code()], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// The natural key of one item (an error when there is no such item).
+pub fn key_of(conn: &Connection, kind: Kind, id: i64) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT key FROM item WHERE kind = ?1 AND id = ?2",
+        params![kind.code(), id],
+        |r| r.get(0),
+    )
+}
+
+/// Moves one item to `state`, whatever it was; returns whether it exists.
+pub fn set_item_state(
+    conn: &Connection,
+    kind: Kind,
+    id: i64,
+    state: ItemState,
+) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached("UPDATE item SET state = ?3 WHERE kind = ?1 AND id = ?2")?;
+    Ok(stmt.execute(params![kind.code(), id, state.code()])? > 0)
+}
+
+/// How many items of `kind` are in `state`: one count, or with `per_parent` one count per
+/// parent (per owner or group: the unit a batched call carries).
+pub fn counts_in_state(
+    conn: &Connection,
+    kind: Kind,
+    state: ItemState,
+    per_parent: bool,
+) -> rusqlite::Result<Vec<u64>> {
+    let sql = if per_parent {
+        "SELECT COUNT(*) FROM item WHERE kind = ?1 AND state = ?2 GROUP BY parent"
+    } else {
+        "SELECT COUNT(*) FROM item WHERE kind = ?1 AND state = ?2"
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params![kind.code(), state.code()], |r| r.get(0))?;
+    rows.collect()
+}
+
 /// Per group item: the number of its messages not yet settled (pending).
 pub fn open_messages_per_group(conn: &Connection) -> rusqlite::Result<HashMap<i64, u64>> {
     let mut stmt = conn.prepare(
@@ -331,6 +382,11 @@ pub fn journal(conn: &Connection) -> rusqlite::Result<Vec<JournalEntry>> {
         });
     }
     Ok(out)
+}
+
+/// How many requests are in flight (sent, not yet settled).
+pub fn in_flight(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))
 }
 
 /// The highest request number used so far (requests are numbered across restarts).

@@ -195,6 +195,69 @@ pub fn set_cursor(tx: &Transaction<'_>, name: &str, value: &str) -> rusqlite::Re
     Ok(())
 }
 
+/// Whether `direction` holds an event with this `event_id` (new → old: the relay delivered
+/// it to the old system, so seeing it come back is an echo).
+pub fn has_event(
+    conn: &Connection,
+    direction: Direction,
+    event_id: &str,
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM sync_event WHERE direction = ?1 AND event_id = ?2",
+        params![direction.code(), event_id],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|r| r.is_some())
+}
+
+/// Scopes with events (either way) received since `since_ms`: groups first, then the
+/// others, most recently active first.
+pub fn active_scopes(conn: &Connection, since_ms: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT scope FROM sync_event WHERE received_ms >= ?1 GROUP BY scope
+         ORDER BY scope NOT LIKE 'group:%', MAX(received_ms) DESC",
+    )?;
+    let rows = stmt.query_map([since_ms], |row| row.get(0))?;
+    rows.collect()
+}
+
+/// Delivery attempts made on all events so far (0 when there are none).
+pub fn attempts_total(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COALESCE(SUM(attempts), 0) FROM sync_event",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// What the first event tried at least once says about its last attempt, if one was tried.
+pub fn attempted_info(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT info FROM sync_event WHERE attempts > 0 ORDER BY seq LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Forgets every event, whatever its state (cursors and the ledger stay): for tests that
+/// replay a feed into the same store.
+pub fn delete_all_events(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM sync_event", [])
+}
+
+/// Receive-to-done lag (ms) of every applied event of `direction`, unsorted.
+pub fn applied_lags(conn: &Connection, direction: Direction) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT done_ms - received_ms FROM sync_event WHERE direction = ?1 AND state = ?2",
+    )?;
+    let rows = stmt.query_map(params![direction.code(), EventState::Done.code()], |r| {
+        r.get(0)
+    })?;
+    rows.collect()
+}
+
 /// One direction's figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DirectionCounts {
@@ -438,12 +501,20 @@ mod tests {
         );
         assert!(c.lag_p50_ms.is_some());
         assert_eq!(failed_events(&conn, 10).unwrap()[0].code, Some(90001));
+        assert!(has_event(&conn, Direction::OldToNew, "e2").unwrap());
+        assert!(!has_event(&conn, Direction::NewToOld, "e2").unwrap());
+        assert_eq!(active_scopes(&conn, 0).unwrap(), ["c2c:a\u{1f}b"]);
+        assert_eq!(attempts_total(&conn).unwrap(), 2);
+        assert_eq!(attempted_info(&conn).unwrap().as_deref(), Some(""));
+        assert_eq!(applied_lags(&conn, Direction::OldToNew).unwrap().len(), 1);
         assert_eq!(move_failed(&conn, EventState::Pending).unwrap(), 1);
         assert_eq!(pending(&conn, Direction::OldToNew, 10).unwrap().len(), 1);
         assert_eq!(
             counts(&conn, Direction::NewToOld).unwrap(),
             DirectionCounts::default()
         );
+        assert_eq!(delete_all_events(&conn).unwrap(), 3);
+        assert_eq!(attempts_total(&conn).unwrap(), 0);
     }
 
     #[test]

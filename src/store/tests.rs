@@ -60,6 +60,43 @@ fn an_item_is_read_back_from_its_byte_range() {
     }
 }
 
+#[test]
+fn the_staged_export_and_its_items_read_back_by_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut conn = open_for_writing(&path).unwrap();
+    let staged = stage_export(&mut conn, &path, &sample()).unwrap();
+    let exports = super::staged::exports(&conn).unwrap();
+    assert_eq!(exports.len(), 1);
+    let files: Vec<(i64, u64, u64)> = exports[0]
+        .files
+        .iter()
+        .map(|f| (f.kind, f.records, f.invalid))
+        .collect();
+    let want: Vec<(i64, u64, u64)> = staged
+        .counts
+        .iter()
+        .map(|(k, r, i)| (k.code(), *r, *i))
+        .collect();
+    assert_eq!(files, want);
+    let root = super::staged::first_root(&conn).unwrap();
+    assert_eq!(root.as_deref(), Some(exports[0].root.as_str()));
+
+    let pending = queries::keys_in_state(&conn, Kind::Account, ItemState::Pending).unwrap();
+    let (id, key) = pending[0].clone();
+    assert_eq!(queries::key_of(&conn, Kind::Account, id).unwrap(), key);
+    let all = queries::counts_in_state(&conn, Kind::Account, ItemState::Pending, false).unwrap();
+    assert_eq!(all, [pending.len() as u64]);
+    assert!(queries::set_item_state(&conn, Kind::Account, id, ItemState::Skipped).unwrap());
+    let skipped = queries::ids_in_state(&conn, Kind::Account, ItemState::Skipped).unwrap();
+    assert_eq!(skipped, [id]);
+    let per_owner =
+        queries::counts_in_state(&conn, Kind::Friend, ItemState::Pending, true).unwrap();
+    let friends = queries::pending(&conn, Kind::Friend).unwrap();
+    assert_eq!(per_owner.iter().sum::<u64>(), friends.len() as u64);
+    assert_eq!(queries::in_flight(&conn).unwrap(), 0);
+}
+
 #[tokio::test]
 async fn the_writer_commits_outcomes_and_publishes_counts() {
     let dir = tempfile::tempdir().unwrap();

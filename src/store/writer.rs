@@ -254,12 +254,7 @@ fn apply(
             action,
             detail,
             reason,
-        } => {
-            tx.execute(
-                "INSERT INTO audit (at, actor, action, detail, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![now, actor, action, detail, reason],
-            )?;
-        }
+        } => super::audit::record(tx, &actor, &action, &detail, &reason)?,
         Op::RunState { state, reason } => {
             tx.execute(
                 "UPDATE run SET state = ?1, reason = ?2, updated_at = ?3",

@@ -585,7 +585,7 @@ mod tests {
 
         // A second follower starts at the cursor: what the first kept is not read again.
         let conn = crate::store::open_for_writing(&store).unwrap();
-        conn.execute("DELETE FROM sync_event", []).unwrap();
+        crate::store::sync::delete_all_events(&conn).unwrap();
         let (stop, follower) = follow();
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert_eq!(stored(&store, &file).0, 0);

@@ -418,9 +418,7 @@ mod tests {
         loop {
             let conn = open_for_reading(store).unwrap();
             let c = counts(&conn, Direction::NewToOld).unwrap();
-            let attempts: i64 = conn
-                .query_row("SELECT SUM(attempts) FROM sync_event", [], |r| r.get(0))
-                .unwrap();
+            let attempts = crate::store::sync::attempts_total(&conn).unwrap();
             if c.pending == 0 && c.applied == 15 && attempts >= until_attempts {
                 break;
             }
@@ -499,11 +497,7 @@ mod tests {
         // The directory does not exist yet: the events stay pending, their attempts counted.
         loop {
             let conn = open_for_reading(&store).unwrap();
-            let info: Option<String> = conn
-                .query_row("SELECT info FROM sync_event WHERE attempts > 0", [], |r| {
-                    r.get(0)
-                })
-                .ok();
+            let info = crate::store::sync::attempted_info(&conn).ok().flatten();
             if let Some(info) = info {
                 assert!(info.contains("events.jsonl"), "{info}");
                 break;

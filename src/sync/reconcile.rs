@@ -46,12 +46,7 @@ pub struct Reconcile {
 /// covers many people), then conversations, most recently active first.
 fn active_scopes(r: &Reconcile, since_ms: i64) -> anyhow::Result<Vec<String>> {
     let conn = open_for_reading(&r.store)?;
-    let mut stmt = conn.prepare(
-        "SELECT scope FROM sync_event WHERE received_ms >= ?1 GROUP BY scope
-         ORDER BY scope NOT LIKE 'group:%', MAX(received_ms) DESC",
-    )?;
-    let rows = stmt.query_map([since_ms], |row| row.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(crate::store::sync::active_scopes(&conn, since_ms)?)
 }
 
 /// The ledger key the relay records for a one-to-one message it wrote (see `convert`).

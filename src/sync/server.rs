@@ -6,14 +6,14 @@ use super::convert::ledger_keys;
 use super::ingest::{bearer_ok, parse_events};
 use super::journal::Journal;
 use crate::model::sync_event::{Direction, SyncEvent};
-use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
+use crate::store::sync::{has_event, ledger_has, now_ms, EventState, NewEvent};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,14 +81,7 @@ impl ServerState {
         let Ok(conn) = self.reader.lock() else {
             return false;
         };
-        conn.query_row(
-            "SELECT 1 FROM sync_event WHERE direction = ?1 AND event_id = ?2",
-            rusqlite::params![Direction::NewToOld.code(), event_id],
-            |_| Ok(()),
-        )
-        .optional()
-        .map(|r| r.is_some())
-        .unwrap_or(false)
+        has_event(&conn, Direction::NewToOld, event_id).unwrap_or(false)
     }
 }
 
