@@ -39,6 +39,28 @@ pub fn eta_text(secs: Option<f64>) -> String {
     }
 }
 
+/// `1h02m03s`, `2m05s`, `7s` for a number of seconds.
+pub fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m{s:02}s")
+    } else if m > 0 {
+        format!("{m}m{s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// An elapsed time as a clock: `01:02:03`.
+///
+/// ```
+/// assert_eq!(cutover::timefmt::clock(3723), "01:02:03");
+/// ```
+pub fn clock(secs: u64) -> String {
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;

@@ -47,18 +47,7 @@ pub fn time(t: Option<i64>) -> String {
     t.map_or_else(|| "-".to_string(), crate::timefmt::utc)
 }
 
-/// `1h02m03s`, `2m05s`, `7s` for a number of seconds.
-pub fn duration(secs: i64) -> String {
-    let secs = secs.max(0);
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("{h}h{m:02}m{s:02}s")
-    } else if m > 0 {
-        format!("{m}m{s:02}s")
-    } else {
-        format!("{s}s")
-    }
-}
+pub use crate::timefmt::duration;
 
 /// How long from `start` to `end`, when both are known.
 pub fn took(start: Option<i64>, end: Option<i64>) -> String {
