@@ -2,6 +2,7 @@
 
 use super::control::{Budget, RunState};
 use super::job::{Job, JobKind};
+use super::kinds::{kind_of, Unknown};
 use super::send::{failure, Answer, SendContext, SendError};
 use super::work::Work;
 use crate::store::records::Sources;
@@ -163,13 +164,14 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     let Some(lane) = shared.lane(&job) else {
         return;
     };
+    let kind = kind_of(job.kind);
     let journal = match job.what {
         JobKind::ReadBack => job.journal,
         JobKind::Import => {
             let request = shared.next_request.fetch_add(1, Ordering::Relaxed);
-            // A group message batch is not de-duplicated by the target: its intent must be on
-            // disk before it leaves, so a crash can be resolved by reading the group back.
-            let durable = job.kind == Kind::GroupMessage;
+            // A kind read back after an unknown outcome must have its intent on disk before
+            // the request leaves, so a crash can be resolved by reading back.
+            let durable = kind.unknown() == Unknown::ReadBack;
             let (ack, acked) = oneshot::channel();
             shared.record(Op::Sent {
                 request,
@@ -195,8 +197,8 @@ async fn execute(shared: Arc<Shared>, job: Job) {
         group_ids: &shared.group_ids,
     };
     let result = match job.what {
-        JobKind::Import => ctx.send(&job).await,
-        JobKind::ReadBack => ctx.read_back(&job).await,
+        JobKind::Import => kind.send(&ctx, &job).await,
+        JobKind::ReadBack => kind.read_back(&ctx, &job).await,
     };
     lane.finished(started.elapsed());
     match result {
@@ -240,11 +242,8 @@ fn answered(shared: &Shared, job: &Job, journal: Option<i64>, answer: Answer) {
         done: answer.done,
         failed: answer.failed,
         retry: answer.again,
-        mark: job
-            .group
-            .zip(answer.mark)
-            .filter(|_| job.kind == Kind::GroupMessage)
-            .map(|(g, (t, s))| (g, t, s)),
+        // Only a kind that reads back (group messages) reports a mark, for its group.
+        mark: job.group.zip(answer.mark).map(|(g, (t, s))| (g, t, s)),
     });
     for settled in decided {
         shared.record_settled(settled);
@@ -292,8 +291,9 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
             let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass)
                 .unwrap_or_default();
             let unknown = error.applied() == Applied::Unknown;
-            let keep_journal =
-                job.kind == Kind::GroupMessage && (unknown || job.what == JobKind::ReadBack);
+            // A kind that reads back keeps its journal entry open until a read-back settles it.
+            let keep_journal = kind_of(job.kind).unknown() == Unknown::ReadBack
+                && (unknown || job.what == JobKind::ReadBack);
             {
                 let mut work = shared.work();
                 match (job.what, keep_journal) {

@@ -3,6 +3,7 @@
 
 use super::control::{Budget, Command, RunState};
 use super::execute::{run_lane, Shared};
+use super::kinds::{kind_of, Unknown};
 use super::work::{batch_limit, GroupsAtStart, Work};
 use crate::config::{BudgetConfig, Runbook};
 use crate::model::group_id::target_group_id;
@@ -156,7 +157,7 @@ impl Import {
         let store = writer.sender();
         for entry in journal {
             match (entry.kind, entry.group) {
-                (Kind::GroupMessage, Some(group)) => {
+                (kind, Some(group)) if kind_of(kind).unknown() == Unknown::ReadBack => {
                     work.unanswered_at_start(group, &entry.items, entry.request)
                 }
                 _ => {

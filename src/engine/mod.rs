@@ -5,6 +5,7 @@ pub mod control;
 pub mod execute;
 pub mod import;
 pub mod job;
+pub mod kinds;
 pub mod plan;
 pub mod send;
 pub mod work;

@@ -1,17 +1,14 @@
-//! One job → one request → which items went in and which were refused.
+//! What every kind's request shares: the context a job is sent in (the client, the export
+//! records, the groups' target ids), the call itself, and how an answer is told back to the
+//! engine ([`Answer`], [`SendError`]). What differs per kind lives in [`super::kinds`].
 
 use super::job::Job;
-use crate::model::{
-    Account, C2cMessage, ExportRecord, Friend, Group, GroupMember, GroupMessage, Profile,
-};
-use crate::store::queries::PendingItem;
+use crate::model::ExportRecord;
 use crate::store::records::Sources;
 use crate::store::writer::FailedItem;
 use crate::store::Kind;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors;
-use crate::tim::requests;
-use crate::tim::wire::group_read::{GetGroupInfo, GroupMsgGetSimple};
 use crate::tim::wire::{ItemFailure, Request, Response};
 use std::collections::HashMap;
 
@@ -29,11 +26,13 @@ pub struct Answer {
 }
 
 /// Why a job could not be answered item by item.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// The call failed as a whole.
-    Call(CallError),
+    #[error(transparent)]
+    Call(#[from] CallError),
     /// The records could not be read back: every item fails with this reason.
+    #[error("{0}")]
     Source(String),
 }
 
@@ -48,98 +47,29 @@ pub struct SendContext<'a> {
 }
 
 impl SendContext<'_> {
-    fn read<T: ExportRecord>(&self, job: &Job) -> Result<Vec<T>, SendError> {
+    /// The records of `job`'s items, in the job's order.
+    pub fn read<T: ExportRecord>(&self, job: &Job) -> Result<Vec<T>, SendError> {
         self.sources
             .read_all(job.kind, &job.items)
             .map_err(SendError::Source)
     }
 
-    fn group_id(&self, job: &Job) -> Result<&str, SendError> {
+    /// The Tencent GroupId of `job`'s group (group messages and members).
+    pub fn group_id(&self, job: &Job) -> Result<&str, SendError> {
         job.group
             .and_then(|g| self.group_ids.get(&g))
             .map(String::as_str)
             .ok_or_else(|| SendError::Source("the group of these items is not staged".into()))
     }
 
-    /// Sends `job` and sorts its items by the answer.
-    pub async fn send(&self, job: &Job) -> Result<Answer, SendError> {
-        match job.kind {
-            Kind::Account => {
-                let records: Vec<Account> = self.read(job)?;
-                let keys = records.iter().map(|r| r.id.clone()).collect();
-                let req = requests::multiaccount_import(&records);
-                self.batch(job, &req, keys).await
-            }
-            Kind::Profile => {
-                let records: Vec<Profile> = self.read(job)?;
-                let mut answer = Answer::default();
-                for (item, profile) in job.items.iter().zip(&records) {
-                    // A profile line with nothing to set needs no call.
-                    if let Some(req) = requests::portrait_set(profile) {
-                        self.call(&req).await?;
-                    }
-                    answer.done.push(item.id);
-                }
-                Ok(answer)
-            }
-            Kind::Friend => {
-                let records: Vec<Friend> = self.read(job)?;
-                let owner = records.first().map(|f| f.owner.clone()).unwrap_or_default();
-                let keys = records.iter().map(|r| r.friend.clone()).collect();
-                let req = requests::friend_import(&owner, &records);
-                self.batch(job, &req, keys).await
-            }
-            Kind::C2cMessage => {
-                let records: Vec<C2cMessage> = self.read(job)?;
-                let mut answer = Answer::default();
-                for (item, msg) in job.items.iter().zip(&records) {
-                    self.call(&requests::import_msg(msg)).await?;
-                    answer.done.push(item.id);
-                }
-                Ok(answer)
-            }
-            Kind::Group => {
-                let records: Vec<Group> = self.read(job)?;
-                let mut answer = Answer::default();
-                for (item, group) in job.items.iter().zip(&records) {
-                    match self.call(&requests::import_group(group)).await {
-                        Ok(_) => answer.done.push(item.id),
-                        Err(SendError::Call(e)) if e.code() == Some(10021) => {
-                            self.already_there(item, group, &mut answer).await?;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(answer)
-            }
-            Kind::GroupMember => {
-                let records: Vec<GroupMember> = self.read(job)?;
-                let keys = records.iter().map(|r| r.member.clone()).collect();
-                let req = requests::import_group_member(self.group_id(job)?, &records);
-                self.batch(job, &req, keys).await
-            }
-            Kind::GroupMessage => {
-                let records: Vec<GroupMessage> = self.read(job)?;
-                let keys = (0..records.len()).map(|i| format!("#{i}")).collect();
-                let req = requests::import_group_msg(self.group_id(job)?, &records);
-                let resp = self.call(&req).await?;
-                let mut answer = sort_items(job, keys, resp.item_failures());
-                answer.mark = resp
-                    .ImportMsgResult
-                    .iter()
-                    .filter(|r| r.Result == 0)
-                    .map(|r| (r.MsgTime, r.MsgSeq as i64))
-                    .max();
-                Ok(answer)
-            }
-        }
+    /// Makes one call.
+    pub async fn call<R: Request>(&self, req: &R) -> Result<R::Response, SendError> {
+        Ok(self.client.call(req).await?)
     }
 
-    async fn call<R: Request>(&self, req: &R) -> Result<R::Response, SendError> {
-        self.client.call(req).await.map_err(SendError::Call)
-    }
-
-    async fn batch<R: Request>(
+    /// Makes one call that carries all of `job`'s items, `keys[i]` being how the answer names
+    /// item `i`, and sorts the items by the answer's per-item failures.
+    pub async fn batch<R: Request>(
         &self,
         job: &Job,
         req: &R,
@@ -148,84 +78,11 @@ impl SendContext<'_> {
         let resp = self.call(req).await?;
         Ok(sort_items(job, keys, resp.item_failures()))
     }
-
-    /// `import_group` said the GroupId is taken: after a replay that is our own group. Read it
-    /// back and compare name and owner before calling it done.
-    async fn already_there(
-        &self,
-        item: &PendingItem,
-        group: &Group,
-        answer: &mut Answer,
-    ) -> Result<(), SendError> {
-        let want = requests::import_group(group);
-        let id = want.GroupId.clone().unwrap_or_default();
-        let read = GetGroupInfo {
-            GroupIdList: vec![id],
-            ResponseFilter: None,
-        };
-        let resp = self.call(&read).await?;
-        let ours = resp.GroupInfo.first().is_some_and(|g| {
-            g.ErrorCode == 0
-                && g.Name.as_deref() == Some(want.Name.as_str())
-                && g.Owner_Account.as_deref().unwrap_or("")
-                    == want.Owner_Account.as_deref().unwrap_or("")
-        });
-        if ours {
-            answer.done.push(item.id);
-        } else {
-            answer.failed.push(failure(
-                item.id,
-                Kind::Group,
-                Some(10021),
-                "GroupId already used by a different group on the target".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Reads `job`'s group back: which of its messages are in, which can no longer go.
-    pub async fn read_back(&self, job: &Job) -> Result<Answer, SendError> {
-        let records: Vec<GroupMessage> = self.read(job)?;
-        let req = GroupMsgGetSimple {
-            GroupId: self.group_id(job)?.to_string(),
-            ReqMsgSeq: None,
-            ReqMsgNumber: (job.items.len() as u32).clamp(1, 20),
-        };
-        let resp = self.call(&req).await?;
-        let newest = resp.RspMsgList.iter().map(|m| m.MsgTimeStamp).max();
-        let mut answer = Answer {
-            mark: resp
-                .RspMsgList
-                .iter()
-                .map(|m| (m.MsgTimeStamp, m.MsgSeq as i64))
-                .max(),
-            ..Answer::default()
-        };
-        let batch = requests::import_group_msg("", &records);
-        for (item, sent) in job.items.iter().zip(&batch.MsgList) {
-            let present = resp.RspMsgList.iter().any(|m| {
-                m.MsgTimeStamp == sent.SendTime
-                    && Some(m.MsgRandom) == sent.Random
-                    && m.From_Account == sent.From_Account
-            });
-            if present {
-                answer.done.push(item.id);
-            } else if newest.is_some_and(|n| sent.SendTime <= n) {
-                let info = format!(
-                    "not in the group after an unanswered request, and no longer newer than its newest message ({})",
-                    newest.unwrap_or_default()
-                );
-                answer
-                    .failed
-                    .push(failure(item.id, Kind::GroupMessage, None, info));
-            }
-        }
-        Ok(answer)
-    }
 }
 
-/// Sorts a batch's items by the per-item failures of an accepted answer (matched by key).
-fn sort_items(job: &Job, keys: Vec<String>, failures: Vec<ItemFailure>) -> Answer {
+/// Sorts a batch's items by the per-item failures of an accepted answer (matched by key): no
+/// failure is done, a retryable code goes again, any other fails for good.
+pub fn sort_items(job: &Job, keys: Vec<String>, failures: Vec<ItemFailure>) -> Answer {
     let mut answer = Answer::default();
     for (item, key) in job.items.iter().zip(keys) {
         match failures.iter().find(|f| f.key == key) {
@@ -257,5 +114,61 @@ pub fn failure(id: i64, kind: Kind, code: Option<i64>, info: String) -> FailedIt
         code,
         info,
         retryable: code.is_some_and(|c| errors::lookup(c).class.is_retryable()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queries::PendingItem;
+
+    fn job(n: i64) -> Job {
+        let items = (0..n)
+            .map(|id| PendingItem {
+                id,
+                export_id: 1,
+                line: id as u64 + 1,
+                offset: 0,
+                len: 0,
+                parent: None,
+                needs: -1,
+                t: 0,
+            })
+            .collect();
+        Job::items(Kind::Account, None, items)
+    }
+
+    fn refused(key: &str, code: Option<i64>, info: &str) -> ItemFailure {
+        ItemFailure {
+            key: key.into(),
+            code,
+            info: info.into(),
+        }
+    }
+
+    #[test]
+    fn a_batch_answer_sorts_items_by_key_and_code() {
+        let keys = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let failures = vec![
+            refused("b", Some(10002), "busy"),
+            refused("c", Some(70107), "account not imported"),
+            refused("d", None, ""),
+        ];
+        let answer = sort_items(&job(4), keys, failures);
+        assert_eq!(answer.done, [0]);
+        assert_eq!(answer.again, [1]);
+        let failed: Vec<_> = answer
+            .failed
+            .iter()
+            .map(|f| (f.id, f.code, f.info.as_str(), f.retryable))
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                (2, Some(70107), "account not imported", false),
+                (3, None, "refused by the target", false)
+            ]
+        );
+        assert!(answer.failed.iter().all(|f| f.api == "multiaccount_import"));
     }
 }

@@ -3,25 +3,22 @@
 //! Pure bookkeeping, no I/O and no clock of its own (the caller passes `now`), so every rule
 //! is unit-tested: an item that needs accounts waits until they are resolved (imported or
 //! refused); a group's messages go after the group, one batch at a time and oldest first; its
-//! members after its messages; a group that cannot be imported fails what depends on it.
+//! members after its messages; a group that cannot be imported fails what depends on it. How
+//! a kind's items make jobs (their [`Grouping`] and batch limit) is the kind's own
+//! ([`super::kinds`]).
 
 use super::job::{Job, JobKind};
+use super::kinds::{kind_of, Grouping};
 use crate::store::queries::PendingItem;
 use crate::store::writer::{FailedItem, Settled};
 use crate::store::Kind;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
 
-/// Items per call, per kind (design.md's stage table).
+/// Items per call for `kind`: as configured, within the kind's own limit.
 pub fn batch_limit(kind: Kind, configured: Option<usize>) -> usize {
-    let default = match kind {
-        Kind::Account => 100,
-        Kind::Friend => 1000,
-        Kind::GroupMessage => 7,
-        Kind::GroupMember => 20,
-        Kind::Profile | Kind::C2cMessage | Kind::Group => 1,
-    };
-    configured.unwrap_or(default).clamp(1, default)
+    let most = kind_of(kind).max_batch();
+    configured.unwrap_or(most).clamp(1, most)
 }
 
 /// A group's progress.
@@ -100,24 +97,26 @@ impl Work {
         }
         for (kind, mut items) in pending {
             work.remaining.insert(kind, items.len() as u64);
-            match kind {
-                Kind::Account => {
-                    work.unresolved_accounts.extend(items.iter().map(|i| i.id));
-                    work.flat.insert(kind, items.into());
-                }
-                Kind::Profile | Kind::C2cMessage | Kind::Group => {
+            if kind == Kind::Account {
+                work.unresolved_accounts.extend(items.iter().map(|i| i.id));
+            }
+            match kind_of(kind).grouping() {
+                Grouping::InOrder => {
+                    // Accounts need none (-1) and come by id: their order stays the store's.
                     items.sort_by_key(|i| (i.needs, i.id));
                     work.flat.insert(kind, items.into());
                 }
-                Kind::Friend => work.owners = by_owner(items),
-                Kind::GroupMessage | Kind::GroupMember => {
+                Grouping::ByOwner => work.owners = by_owner(items),
+                Grouping::GroupMessages => {
                     for item in items {
                         let group = work.groups.entry(item.parent.unwrap_or(-1)).or_default();
-                        if kind == Kind::GroupMessage {
-                            group.msgs.push_back(item);
-                        } else {
-                            group.members.push_back(item);
-                        }
+                        group.msgs.push_back(item);
+                    }
+                }
+                Grouping::GroupMembers => {
+                    for item in items {
+                        let group = work.groups.entry(item.parent.unwrap_or(-1)).or_default();
+                        group.members.push_back(item);
                     }
                 }
             }
@@ -159,8 +158,8 @@ impl Work {
             }
         }
         let limit = self.batch.get(&kind).copied().unwrap_or(1);
-        match kind {
-            Kind::Account | Kind::Profile | Kind::C2cMessage | Kind::Group => {
+        match kind_of(kind).grouping() {
+            Grouping::InOrder => {
                 let floor = self.account_floor();
                 let queue = self.flat.get_mut(&kind)?;
                 let mut items = Vec::new();
@@ -169,7 +168,7 @@ impl Work {
                 }
                 (!items.is_empty()).then(|| Job::items(kind, None, items))
             }
-            Kind::Friend => {
+            Grouping::ByOwner => {
                 let floor = self.account_floor();
                 let owner = self.owners.front()?;
                 if owner.iter().any(|i| i.needs >= floor) {
@@ -183,8 +182,8 @@ impl Work {
                 let owner_id = entries.first().and_then(|i| i.parent);
                 Some(Job::items(kind, owner_id, entries))
             }
-            Kind::GroupMessage => self.next_messages(limit),
-            Kind::GroupMember => self.next_members(limit),
+            Grouping::GroupMessages => self.next_messages(limit),
+            Grouping::GroupMembers => self.next_members(limit),
         }
     }
 
@@ -272,6 +271,8 @@ impl Work {
         if let Some(n) = self.remaining.get_mut(&job.kind) {
             *n = n.saturating_sub(settled as u64);
         }
+        let grouping = kind_of(job.kind).grouping();
+        // What the others need: resolved accounts and imported groups free their items.
         match job.kind {
             Kind::Account => {
                 for id in done.iter().chain(failed.iter().map(|f| &f.id)) {
@@ -290,12 +291,12 @@ impl Work {
                     self.group_lost(f.id, "its group was not imported");
                 }
             }
-            Kind::GroupMember => {
-                if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
-                    g.members_in_flight = g.members_in_flight.saturating_sub(1);
-                }
-            }
             _ => {}
+        }
+        if grouping == Grouping::GroupMembers {
+            if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
+                g.members_in_flight = g.members_in_flight.saturating_sub(1);
+            }
         }
         let open: Vec<PendingItem> = job
             .items
@@ -303,12 +304,12 @@ impl Work {
             .filter(|i| !done.contains(&i.id) && !failed.iter().any(|f| f.id == i.id))
             .copied()
             .collect();
-        match (retry_at, job.kind) {
+        match (retry_at, grouping) {
             (Some(at), _) if !open.is_empty() => {
                 let mut again = job.clone();
                 again.items = open;
                 again.attempt += 1;
-                if job.kind == Kind::GroupMember {
+                if grouping == Grouping::GroupMembers {
                     if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
                         g.members_in_flight += 1;
                     }
@@ -318,7 +319,7 @@ impl Work {
                     .or_default()
                     .push_back((at, again));
             }
-            (_, Kind::GroupMessage) => self.message_batch_over(job),
+            (_, Grouping::GroupMessages) => self.message_batch_over(job),
             _ => {}
         }
     }
@@ -360,21 +361,19 @@ impl Work {
     /// Failed items the operator sent back: they queue again.
     pub fn requeue(&mut self, kind: Kind, items: Vec<PendingItem>) {
         *self.remaining.entry(kind).or_default() += items.len() as u64;
-        match kind {
-            Kind::Account => {
-                self.unresolved_accounts.extend(items.iter().map(|i| i.id));
-                self.flat.entry(kind).or_default().extend(items);
-            }
-            Kind::Profile | Kind::C2cMessage | Kind::Group => {
-                self.flat.entry(kind).or_default().extend(items);
-            }
-            Kind::Friend => self.owners.extend(by_owner(items)),
-            Kind::GroupMessage | Kind::GroupMember => {
+        if kind == Kind::Account {
+            self.unresolved_accounts.extend(items.iter().map(|i| i.id));
+        }
+        let grouping = kind_of(kind).grouping();
+        match grouping {
+            Grouping::InOrder => self.flat.entry(kind).or_default().extend(items),
+            Grouping::ByOwner => self.owners.extend(by_owner(items)),
+            Grouping::GroupMessages | Grouping::GroupMembers => {
                 let mut touched = Vec::new();
                 for item in items {
                     let id = item.parent.unwrap_or(-1);
                     let g = self.groups.entry(id).or_default();
-                    if kind == Kind::GroupMessage {
+                    if grouping == Grouping::GroupMessages {
                         // Sent again in send-time order among what is left of the group.
                         let at = g.msgs.partition_point(|m| (m.t, m.id) < (item.t, item.id));
                         g.msgs.insert(at, item);

@@ -1,0 +1,43 @@
+//! One-to-one messages: one `importmsg` each; the target de-duplicates a message by its
+//! (derived) MsgSeq and MsgRandom, so an unknown outcome is replayed.
+
+use super::{Grouping, ImportKind};
+use crate::engine::job::Job;
+use crate::engine::send::{Answer, SendContext, SendError};
+use crate::model::C2cMessage;
+use crate::store::Kind;
+use crate::tim::requests;
+use futures_util::future::BoxFuture;
+
+/// The one-to-one messages.
+pub struct C2cMessages;
+
+impl ImportKind for C2cMessages {
+    fn kind(&self) -> Kind {
+        Kind::C2cMessage
+    }
+
+    fn max_batch(&self) -> usize {
+        1
+    }
+
+    fn grouping(&self) -> Grouping {
+        Grouping::InOrder
+    }
+
+    fn send<'a>(
+        &'a self,
+        ctx: &'a SendContext<'a>,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<Answer, SendError>> {
+        Box::pin(async move {
+            let records: Vec<C2cMessage> = ctx.read(job)?;
+            let mut answer = Answer::default();
+            for (item, msg) in job.items.iter().zip(&records) {
+                ctx.call(&requests::import_msg(msg)).await?;
+                answer.done.push(item.id);
+            }
+            Ok(answer)
+        })
+    }
+}

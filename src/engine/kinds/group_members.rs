@@ -1,0 +1,41 @@
+//! Group members: up to 20 of one group per `import_group_member`, each answered by its
+//! UserID; a member already in the group is answered as such, so an unknown outcome is
+//! replayed.
+
+use super::{Grouping, ImportKind};
+use crate::engine::job::Job;
+use crate::engine::send::{Answer, SendContext, SendError};
+use crate::model::GroupMember;
+use crate::store::Kind;
+use crate::tim::requests;
+use futures_util::future::BoxFuture;
+
+/// The group members.
+pub struct GroupMembers;
+
+impl ImportKind for GroupMembers {
+    fn kind(&self) -> Kind {
+        Kind::GroupMember
+    }
+
+    fn max_batch(&self) -> usize {
+        20
+    }
+
+    fn grouping(&self) -> Grouping {
+        Grouping::GroupMembers
+    }
+
+    fn send<'a>(
+        &'a self,
+        ctx: &'a SendContext<'a>,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<Answer, SendError>> {
+        Box::pin(async move {
+            let records: Vec<GroupMember> = ctx.read(job)?;
+            let keys = records.iter().map(|r| r.member.clone()).collect();
+            let req = requests::import_group_member(ctx.group_id(job)?, &records);
+            ctx.batch(job, &req, keys).await
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! Group messages: up to 7 of one group per `import_group_msg`, answered by position. The
+//! target does not de-duplicate them, so a batch is journaled on disk before it leaves and
+//! an unknown outcome is resolved by reading the group's newest messages back
+//! (`group_msg_get_simple`). Both answers carry the group's new high-water mark.
+
+use super::{Grouping, ImportKind, Unknown};
+use crate::engine::job::Job;
+use crate::engine::send::{failure, sort_items, Answer, SendContext, SendError};
+use crate::model::GroupMessage;
+use crate::store::Kind;
+use crate::tim::requests;
+use crate::tim::wire::group_read::GroupMsgGetSimple;
+use crate::tim::wire::Response;
+use futures_util::future::BoxFuture;
+
+/// The group messages.
+pub struct GroupMessages;
+
+impl ImportKind for GroupMessages {
+    fn kind(&self) -> Kind {
+        Kind::GroupMessage
+    }
+
+    fn max_batch(&self) -> usize {
+        7
+    }
+
+    fn grouping(&self) -> Grouping {
+        Grouping::GroupMessages
+    }
+
+    fn unknown(&self) -> Unknown {
+        Unknown::ReadBack
+    }
+
+    fn send<'a>(
+        &'a self,
+        ctx: &'a SendContext<'a>,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<Answer, SendError>> {
+        Box::pin(send(ctx, job))
+    }
+
+    fn read_back<'a>(
+        &'a self,
+        ctx: &'a SendContext<'a>,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<Answer, SendError>> {
+        Box::pin(read_back(ctx, job))
+    }
+}
+
+async fn send(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
+    let records: Vec<GroupMessage> = ctx.read(job)?;
+    // The answer names a refused message by its position in the batch.
+    let keys = (0..records.len()).map(|i| format!("#{i}")).collect();
+    let req = requests::import_group_msg(ctx.group_id(job)?, &records);
+    let resp = ctx.call(&req).await?;
+    let mut answer = sort_items(job, keys, resp.item_failures());
+    answer.mark = resp
+        .ImportMsgResult
+        .iter()
+        .filter(|r| r.Result == 0)
+        .map(|r| (r.MsgTime, r.MsgSeq as i64))
+        .max();
+    Ok(answer)
+}
+
+/// Reads `job`'s group back: which of its messages are in, which can no longer go.
+async fn read_back(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
+    let records: Vec<GroupMessage> = ctx.read(job)?;
+    let req = GroupMsgGetSimple {
+        GroupId: ctx.group_id(job)?.to_string(),
+        ReqMsgSeq: None,
+        ReqMsgNumber: (job.items.len() as u32).clamp(1, 20),
+    };
+    let resp = ctx.call(&req).await?;
+    let newest = resp.RspMsgList.iter().map(|m| m.MsgTimeStamp).max();
+    let mut answer = Answer {
+        mark: resp
+            .RspMsgList
+            .iter()
+            .map(|m| (m.MsgTimeStamp, m.MsgSeq as i64))
+            .max(),
+        ..Answer::default()
+    };
+    // The same conversion as the send, so each message is matched by what was sent.
+    let batch = requests::import_group_msg("", &records);
+    for (item, sent) in job.items.iter().zip(&batch.MsgList) {
+        let present = resp.RspMsgList.iter().any(|m| {
+            m.MsgTimeStamp == sent.SendTime
+                && Some(m.MsgRandom) == sent.Random
+                && m.From_Account == sent.From_Account
+        });
+        if present {
+            answer.done.push(item.id);
+        } else if newest.is_some_and(|n| sent.SendTime <= n) {
+            // Imported messages must be newer than the group's newest: this one never will be.
+            let info = format!(
+                "not in the group after an unanswered request, and no longer newer than its newest message ({})",
+                newest.unwrap_or_default()
+            );
+            answer
+                .failed
+                .push(failure(item.id, Kind::GroupMessage, None, info));
+        }
+    }
+    Ok(answer)
+}

@@ -1,0 +1,90 @@
+//! Groups: one `import_group` each, under a GroupId derived from the old id. A replay finds
+//! the GroupId taken (10021): the group is read back with `get_group_info` and counts as in
+//! only when its name and owner are ours, so an unknown outcome is simply replayed.
+
+use super::{Grouping, ImportKind};
+use crate::engine::job::Job;
+use crate::engine::send::{failure, Answer, SendContext, SendError};
+use crate::model::Group;
+use crate::store::queries::PendingItem;
+use crate::store::Kind;
+use crate::tim::requests;
+use crate::tim::wire::group_read::GetGroupInfo;
+use futures_util::future::BoxFuture;
+
+/// `import_group`'s answer when the GroupId is already used.
+const GROUP_ID_TAKEN: i64 = 10021;
+
+/// The groups.
+pub struct Groups;
+
+impl ImportKind for Groups {
+    fn kind(&self) -> Kind {
+        Kind::Group
+    }
+
+    fn max_batch(&self) -> usize {
+        1
+    }
+
+    fn grouping(&self) -> Grouping {
+        Grouping::InOrder
+    }
+
+    fn send<'a>(
+        &'a self,
+        ctx: &'a SendContext<'a>,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<Answer, SendError>> {
+        Box::pin(send(ctx, job))
+    }
+}
+
+async fn send(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
+    let records: Vec<Group> = ctx.read(job)?;
+    let mut answer = Answer::default();
+    for (item, group) in job.items.iter().zip(&records) {
+        match ctx.call(&requests::import_group(group)).await {
+            Ok(_) => answer.done.push(item.id),
+            Err(SendError::Call(e)) if e.code() == Some(GROUP_ID_TAKEN) => {
+                already_there(ctx, item, group, &mut answer).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(answer)
+}
+
+/// `import_group` said the GroupId is taken: after a replay that is our own group. Read it
+/// back and compare name and owner before calling it done.
+async fn already_there(
+    ctx: &SendContext<'_>,
+    item: &PendingItem,
+    group: &Group,
+    answer: &mut Answer,
+) -> Result<(), SendError> {
+    let want = requests::import_group(group);
+    let id = want.GroupId.clone().unwrap_or_default();
+    let read = GetGroupInfo {
+        GroupIdList: vec![id],
+        ResponseFilter: None,
+    };
+    let resp = ctx.call(&read).await?;
+    let ours = resp.GroupInfo.first().is_some_and(|g| {
+        g.ErrorCode == 0
+            && g.Name.as_deref() == Some(want.Name.as_str())
+            && g.Owner_Account.as_deref().unwrap_or("")
+                == want.Owner_Account.as_deref().unwrap_or("")
+    });
+    if ours {
+        answer.done.push(item.id);
+    } else {
+        answer.failed.push(failure(
+            item.id,
+            Kind::Group,
+            Some(GROUP_ID_TAKEN),
+            "GroupId already used by a different group on the target".into(),
+        ));
+    }
+    Ok(())
+}
