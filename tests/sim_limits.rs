@@ -205,12 +205,14 @@ async fn live_sends_fire_signed_callbacks_and_imports_fire_none() {
     assert_eq!(body["CallbackCommand"], "C2C.CallbackAfterSendMsg");
     assert_eq!(body["MsgKey"], sent.MsgKey.as_str());
     assert!(body["EventTime"].as_u64().unwrap() > 1_600_000_000_000);
-    assert_eq!(
-        handle
-            .sim()
-            .callbacks()
-            .delivered
-            .load(std::sync::atomic::Ordering::Relaxed),
-        2
-    );
+    // The simulator counts a delivery once the answer is back, after the receiver has it.
+    let delivered = || {
+        let stats = handle.sim().callbacks();
+        let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        (load(&stats.delivered), load(&stats.failed))
+    };
+    wait_for("both callbacks counted", PATIENCE, delivered, |n| {
+        *n == (2, 0)
+    })
+    .await;
 }

@@ -6,7 +6,8 @@
 mod common;
 
 use common::engine::app_config;
-use common::{client, free_port, wait_until, webhook, Rig, ADMIN, KEY, PATIENCE, SDKAPPID};
+use common::{client, free_port, wait_for, wait_until, webhook, Rig};
+use common::{ADMIN, KEY, PATIENCE, SDKAPPID};
 use cutover::config::{parse_file, resolve, Flags, Runbook};
 use cutover::model::sync_event::Direction;
 use cutover::sim::config::SimConfig;
@@ -211,9 +212,16 @@ async fn both_directions_arrive_and_echoes_do_not_come_back() {
         ["c2c_message", "group_message"],
         "the echo reached the old system"
     );
-    let conn = cutover::store::open_for_reading(&store).unwrap();
-    let c = counts(&conn, Direction::OldToNew).unwrap();
-    assert_eq!((c.applied, c.failed), (2, 0));
+    // The applier settles an event in the store after Tencent IM has answered.
+    let settled = || {
+        let conn = cutover::store::open_for_reading(&store).unwrap();
+        let c = counts(&conn, Direction::OldToNew).unwrap();
+        (c.applied, c.failed)
+    };
+    wait_for("both old events settled", PATIENCE, settled, |c| {
+        *c == (2, 0)
+    })
+    .await;
     relay.stop().await.unwrap();
     let conn = cutover::store::open_for_writing(&store).unwrap();
     let id = cutover::store::queries::RunIdentity {
@@ -340,8 +348,15 @@ async fn reconciliation_recovers_a_message_whose_callback_never_came() {
         "only the lost messages, once each: {:?}",
         got.lock().unwrap()
     );
-    let conn = cutover::store::open_for_reading(&store).unwrap();
-    let c = counts(&conn, Direction::NewToOld).unwrap();
-    assert_eq!((c.recovered, c.applied), (2, 2));
+    // The outbox settles a delivery in the store after the webhook has answered.
+    let settled = || {
+        let conn = cutover::store::open_for_reading(&store).unwrap();
+        let c = counts(&conn, Direction::NewToOld).unwrap();
+        (c.recovered, c.applied)
+    };
+    wait_for("both recoveries settled", PATIENCE, settled, |c| {
+        *c == (2, 2)
+    })
+    .await;
     relay.stop().await.unwrap();
 }
