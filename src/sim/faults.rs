@@ -50,7 +50,7 @@ fn stream(seed: u64, api: &str, n: u64) -> u64 {
 }
 
 /// Draws the fate of one request from `faults`.
-pub fn draw(faults: Option<&Faults>, rng: &mut impl Rng) -> Fate {
+fn draw(faults: Option<&Faults>, rng: &mut impl Rng) -> Fate {
     let Some(f) = faults else {
         return Fate::clean();
     };
