@@ -10,9 +10,7 @@ use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_canary_run_touches_only_the_listed_accounts_data() {
-    let handle = common::sim(app_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
     let list: BTreeSet<String> = (1..=20).map(|n| format!("u{n:07}")).collect();
     let file = dir.path().join("canary.txt");
     let text: Vec<String> = list.iter().cloned().collect();

@@ -245,6 +245,7 @@ async fn an_applied_request_without_an_answer_is_unknown_not_failed() {
         config.faults.insert(
             "account_import".into(),
             Faults {
+                seed: 21,
                 no_answer_rate: 1.0,
                 no_answer: how,
                 stall_ms: 3_000,
@@ -280,6 +281,7 @@ async fn injected_errors_and_http_502_are_retryable_and_not_applied() {
     config.faults.insert(
         "all".into(),
         Faults {
+            seed: 22,
             error_rate: 1.0,
             error_codes: vec![502],
             ..Faults::default()
@@ -288,6 +290,7 @@ async fn injected_errors_and_http_502_are_retryable_and_not_applied() {
     config.faults.insert(
         "account_check".into(),
         Faults {
+            seed: 23,
             error_rate: 1.0,
             error_codes: vec![70169],
             ..Faults::default()

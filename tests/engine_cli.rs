@@ -5,18 +5,17 @@
 mod common;
 
 use common::engine::{app_config, runbook, sample_data};
+use common::{wait_for, PATIENCE};
 use cutover::cli::PlanArgs;
 use cutover::commands::store_cmds;
 use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::store::{open_for_reading, queries};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_and_exits_4() {
-    let handle = common::sim(app_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
     let rb = dir.path().join("runbook.toml");
     std::fs::write(&rb, "[limits.importmsg]\nrate = 40\n").unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_cutover"))
@@ -40,21 +39,13 @@ async fn sigterm_finishes_in_flight_requests_and_exits_4() {
         .spawn()
         .unwrap();
     // Wait until the import is under way (the store has committed progress).
-    let started = Instant::now();
-    loop {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the import never started"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let done = open_for_reading(&store)
+    let done = || {
+        open_for_reading(&store)
             .ok()
             .and_then(|c| queries::item_counts(&c).ok())
-            .map_or(0, |c| c.values().map(|v| v[1]).sum::<u64>());
-        if done > 0 {
-            break;
-        }
-    }
+            .map_or(0, |c| c.values().map(|v| v[1]).sum::<u64>())
+    };
+    wait_for("the import to commit progress", PATIENCE, done, |n| *n > 0).await;
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let output = tokio::task::spawn_blocking(move || child.wait_with_output())
@@ -172,9 +163,11 @@ fn the_demo_runs_the_whole_runbook_with_no_setup() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forced_upgrade_runs_every_step_but_sync() {
-    let handle = common::sim(app_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = common::Rig::new(app_config()).await;
     let rb = runbook(
         &handle,
         &sample_data(),

@@ -11,14 +11,13 @@ use cutover::engine::control::{Command, RunState};
 use cutover::engine::import::Ending;
 use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::store::{open_for_reading, queries};
-use std::time::Duration;
 
 async fn wait_for(
     handle: &cutover::engine::import::ImportHandle,
     want: impl Fn(&RunState) -> bool,
 ) -> RunState {
     let mut state = handle.state.clone();
-    let seen = tokio::time::timeout(Duration::from_secs(30), state.wait_for(|s| want(s)))
+    let seen = tokio::time::timeout(common::PATIENCE, state.wait_for(|s| want(s)))
         .await
         .expect("state reached in time")
         .unwrap()
@@ -30,9 +29,11 @@ async fn wait_for(
 async fn the_error_budget_pauses_and_a_cancel_stops_cleanly() {
     let mut config = app_config();
     config.app.friend_custom_tags = Vec::new(); // friend entries with custom fields fail: 30001
-    let handle = common::sim(config).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = common::Rig::new(config).await;
     let extra = "[error_budget]\nitem_failures_per_code = 3\n[limits.importmsg]\nrate = 50\n";
     let runner = Runner::new(
         runbook(&handle, &sample_data(), &store, extra),

@@ -19,6 +19,7 @@ async fn transient_faults_recover_and_permanent_ones_are_recorded() {
     config.app.profile_custom_tags = vec!["Hobby".into()];
     config.app.friend_custom_tags = vec!["Close".into()];
     let flaky = Faults {
+        seed: 31,
         latency_ms: 2,
         latency_spread_ms: 8,
         error_rate: 0.08,
@@ -28,9 +29,11 @@ async fn transient_faults_recover_and_permanent_ones_are_recorded() {
         ..Faults::default()
     };
     config.faults.insert("all".into(), flaky);
-    let handle = common::sim(config).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = common::Rig::new(config).await;
     let extra = "[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n";
     let ending = import(runbook(&handle, &sample_data(), &store, extra)).await;
 

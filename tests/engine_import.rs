@@ -12,9 +12,11 @@ use cutover::tim::api::Api;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sample_data_imports_completely_and_exactly_once() {
-    let handle = common::sim(app_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = common::Rig::new(app_config()).await;
     let ending = import(runbook(&handle, &sample_data(), &store, "")).await;
     assert_eq!(ending, Ending::Complete);
     assert_same(&handle, &sample_data());
@@ -52,7 +54,7 @@ async fn sample_data_imports_completely_and_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generated_export_with_bad_records_imports_every_valid_one() {
-    let dir = tempfile::tempdir().unwrap();
+    let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
     let export = dir.path().join("export");
     let cfg = GenConfig {
         seed: 7,
@@ -67,8 +69,6 @@ async fn a_generated_export_with_bad_records_imports_every_valid_one() {
         ..GenConfig::default()
     };
     generate(&cfg, &export).unwrap();
-    let handle = common::sim(app_config()).await;
-    let store = dir.path().join("run.db");
     let ending = import(runbook(&handle, &export, &store, "")).await;
     assert_eq!(ending, Ending::Complete);
     assert_same(&handle, &export);

@@ -20,9 +20,7 @@ use std::path::{Path, PathBuf};
 async fn imported_store() -> (tempfile::TempDir, PathBuf) {
     let mut config = app_config();
     config.app.friend_custom_tags = vec!["Close".into()];
-    let handle = common::sim(config).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig { handle, store, dir } = common::Rig::new(config).await;
     import(runbook(&handle, &sample_data(), &store, "")).await;
     (dir, store)
 }

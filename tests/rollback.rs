@@ -5,14 +5,14 @@
 mod common;
 
 use common::engine::{app_config, sample_data};
+use common::{wait_for, Rig, PATIENCE};
 use cutover::store::{open_for_reading, queries};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollback_mid_import_stops_the_run_and_resumes_the_old_service() {
-    let handle = common::sim(app_config()).await;
+    let Rig { handle, store, dir } = Rig::new(app_config()).await;
     // The old system's maintenance endpoint records what it receives.
     let calls: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = Arc::clone(&calls);
@@ -30,8 +30,6 @@ async fn a_rollback_mid_import_stops_the_run_and_resumes_the_old_service() {
     let resume = format!("http://{}/resume", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
     let rb = dir.path().join("runbook.toml");
     std::fs::write(
         &rb,
@@ -53,14 +51,8 @@ async fn a_rollback_mid_import_stops_the_run_and_resumes_the_old_service() {
     run.args(["run", "--headless", "--yes"]);
     common_args(&mut run);
     let run = run.stdout(Stdio::piped()).spawn().unwrap();
-    let started = Instant::now();
-    loop {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the import never started"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let live = open_for_reading(&store)
+    let live = || {
+        open_for_reading(&store)
             .ok()
             .and_then(|c| {
                 c.query_row("SELECT owner_pid FROM run", [], |r| {
@@ -69,11 +61,8 @@ async fn a_rollback_mid_import_stops_the_run_and_resumes_the_old_service() {
                 .ok()
             })
             .flatten()
-            .is_some();
-        if live {
-            break;
-        }
-    }
+    };
+    wait_for("the run to own the store", PATIENCE, live, Option::is_some).await;
     let mut rollback = Command::new(env!("CARGO_BIN_EXE_cutover"));
     rollback.args(["rollback", "--yes", "--reason", "the window ran out"]);
     common_args(&mut rollback);

@@ -6,20 +6,22 @@
 mod common;
 
 use common::engine::app_config;
-use common::{client, ADMIN, KEY, SDKAPPID};
+use common::{client, free_port, wait_for, wait_until, webhook, Rig};
+use common::{ADMIN, KEY, PATIENCE, SDKAPPID};
 use cutover::config::{parse_file, resolve, Flags, Runbook};
 use cutover::model::sync_event::Direction;
+use cutover::sim::config::SimConfig;
 use cutover::sim::SimHandle;
 use cutover::store::sync::counts;
 use cutover::sync::relay::{self, RelayHandle};
 use cutover::tim::wire::account::{AccountItem, MultiaccountImport};
 use cutover::tim::wire::c2c::SendMsg;
+use cutover::tim::wire::group::SendGroupMsg;
 use cutover::tim::wire::MsgElement;
 use cutover::tim::SecretKey;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const CALLBACK_TOKEN: &str = "callback-token-for-tests";
 pub const INGEST_TOKEN: &str = "ingest-token-for-tests";
@@ -30,41 +32,13 @@ fn tokens() {
     std::env::set_var("CUTOVER_INGEST_TOKEN", INGEST_TOKEN);
 }
 
-/// A free loopback port (the relay must be known to the simulator before either starts).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A webhook that records the events it receives.
-async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
-    use axum::routing::post;
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&got);
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |body: axum::Json<Value>| {
-            let seen = Arc::clone(&seen);
-            async move {
-                seen.lock().unwrap().push(body.0);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, got)
-}
-
-/// A simulator whose callbacks go to a relay on `port`.
-async fn sim_calling(port: u16) -> SimHandle {
-    let mut config = app_config();
+/// A rig whose simulator calls back a relay on `port`, with the store created.
+async fn rig_calling(port: u16, config: SimConfig) -> Rig {
+    let mut config = config;
     config.callback.url = Some(format!("http://127.0.0.1:{port}/tim/callback"));
-    common::sim(config).await
+    let rig = Rig::new(config).await;
+    cutover::store::open_for_writing(&rig.store).unwrap();
+    rig
 }
 
 fn sync_runbook(handle: &SimHandle, store: &Path, port: u16, hook: &str) -> Runbook {
@@ -123,27 +97,16 @@ async fn post_json(url: &str, token: Option<&str>, body: &Value) -> (u16, Value)
     )
 }
 
-/// Waits up to 20 s for `ok`.
-async fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_directions_arrive_and_echoes_do_not_come_back() {
     tokens();
     let port = free_port();
-    let handle = sim_calling(port).await;
-    let (hook, got) = webhook().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
-    cutover::store::open_for_writing(&store).unwrap();
+    let Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = rig_calling(port, app_config()).await;
+    let (hook, got) = webhook(Duration::ZERO).await;
     let rb = sync_runbook(&handle, &store, port, &hook);
     let relay = start_relay(&rb).await;
     accounts(&handle, &["u1", "u2"]).await;
@@ -159,7 +122,7 @@ async fn both_directions_arrive_and_echoes_do_not_come_back() {
         })
         .await
         .unwrap();
-    eventually("the webhook to receive the message", || {
+    wait_until("the webhook to receive the message", PATIENCE, || {
         got.lock()
             .unwrap()
             .iter()
@@ -179,7 +142,7 @@ async fn both_directions_arrive_and_echoes_do_not_come_back() {
     let (status, _) = post_json(&ingest, Some(INGEST_TOKEN), &body).await;
     assert_eq!(status, 200);
     let sim = handle.sim().clone();
-    eventually("the old message to land in the simulator", || {
+    wait_until("the old message to land in the simulator", PATIENCE, || {
         sim.dump()["c2c_messages"]
             .as_array()
             .unwrap()
@@ -202,25 +165,63 @@ async fn both_directions_arrive_and_echoes_do_not_come_back() {
     let (status, _) = post_json(&ingest, Some(INGEST_TOKEN), &create).await;
     assert_eq!(status, 200);
     let s = store.clone();
-    eventually("the relay's own callback to be dropped as an echo", || {
-        let conn = cutover::store::open_for_reading(&s).unwrap();
-        counts(&conn, Direction::NewToOld).unwrap().dropped_as_echo >= 1
-    })
+    wait_until(
+        "the relay's own callback to be dropped as an echo",
+        PATIENCE,
+        || {
+            let conn = cutover::store::open_for_reading(&s).unwrap();
+            counts(&conn, Direction::NewToOld).unwrap().dropped_as_echo >= 1
+        },
+    )
     .await;
     assert!(handle
         .sim()
         .with_state(|st| st.groups.contains_key("g-sync-1")));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !got.lock()
-            .unwrap()
-            .iter()
-            .any(|e| e["kind"] == "group_created"),
+    // The proof that the echo never reaches the webhook: a later message in the same group,
+    // sent on the Tencent side after the echo was dropped, is delivered in the group's order —
+    // after anything of that group queued before it.
+    client(&handle)
+        .call(&SendGroupMsg {
+            GroupId: "g-sync-1".into(),
+            Random: 8,
+            MsgBody: vec![MsgElement::text("after the echo")],
+            From_Account: Some("u1".into()),
+            ..SendGroupMsg::default()
+        })
+        .await
+        .unwrap();
+    wait_until(
+        "the later group message to reach the webhook",
+        PATIENCE,
+        || {
+            got.lock()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "group_message")
+        },
+    )
+    .await;
+    let kinds: Vec<Value> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["c2c_message", "group_message"],
         "the echo reached the old system"
     );
-    let conn = cutover::store::open_for_reading(&store).unwrap();
-    let c = counts(&conn, Direction::OldToNew).unwrap();
-    assert_eq!((c.applied, c.failed), (2, 0));
+    // The applier settles an event in the store after Tencent IM has answered.
+    let settled = || {
+        let conn = cutover::store::open_for_reading(&store).unwrap();
+        let c = counts(&conn, Direction::OldToNew).unwrap();
+        (c.applied, c.failed)
+    };
+    wait_for("both old events settled", PATIENCE, settled, |c| {
+        *c == (2, 0)
+    })
+    .await;
     relay.stop().await.unwrap();
     let conn = cutover::store::open_for_writing(&store).unwrap();
     let id = cutover::store::queries::RunIdentity {
@@ -243,11 +244,12 @@ async fn both_directions_arrive_and_echoes_do_not_come_back() {
 async fn forged_stale_and_foreign_callbacks_are_refused() {
     tokens();
     let port = free_port();
-    let handle = sim_calling(port).await;
-    let (hook, got) = webhook().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
-    cutover::store::open_for_writing(&store).unwrap();
+    let Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = rig_calling(port, app_config()).await;
+    let (hook, got) = webhook(Duration::ZERO).await;
     let rb = sync_runbook(&handle, &store, port, &hook);
     let relay = start_relay(&rb).await;
     let now = cutover::store::now_secs() as u64;
@@ -275,7 +277,7 @@ async fn forged_stale_and_foreign_callbacks_are_refused() {
         answer,
         json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""})
     );
-    eventually("the one good callback to be delivered", || {
+    wait_until("the one good callback to be delivered", PATIENCE, || {
         got.lock().unwrap().len() == 1
     })
     .await;
@@ -289,14 +291,14 @@ async fn reconciliation_recovers_a_message_whose_callback_never_came() {
     tokens();
     let port = free_port();
     let mut config = app_config();
-    config.callback.url = Some(format!("http://127.0.0.1:{port}/tim/callback"));
     // Tencent's one-to-one callbacks are lost: only group callbacks are ever sent.
     config.callback.commands = Some(vec!["Group.CallbackAfterSendMsg".into()]);
-    let handle = common::sim(config).await;
-    let (hook, got) = webhook().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
-    cutover::store::open_for_writing(&store).unwrap();
+    let Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = rig_calling(port, config).await;
+    let (hook, got) = webhook(Duration::ZERO).await;
     let rb = sync_runbook(&handle, &store, port, &hook);
     let relay = start_relay(&rb).await;
     accounts(&handle, &["u1", "u2"]).await;
@@ -309,32 +311,52 @@ async fn reconciliation_recovers_a_message_whose_callback_never_came() {
     let ingest = format!("http://{}/sync/events", relay.addr);
     assert_eq!(post_json(&ingest, Some(INGEST_TOKEN), &old).await.0, 200);
     // A new-app user answers; no callback comes.
-    client(&handle)
-        .call(&SendMsg {
+    let answer = |random: u32, text: &str| {
+        let send = SendMsg {
             From_Account: Some("u1".into()),
             To_Account: "u2".into(),
-            MsgRandom: 99,
-            MsgBody: vec![MsgElement::text("from the new app")],
+            MsgRandom: random,
+            MsgBody: vec![MsgElement::text(text)],
             ..SendMsg::default()
-        })
-        .await
-        .unwrap();
-    eventually("reconciliation to deliver the message", || {
-        got.lock()
-            .unwrap()
-            .iter()
-            .any(|e| e["record"]["from"] == "u1")
+        };
+        let c = client(&handle);
+        async move { c.call(&send).await.unwrap() }
+    };
+    answer(99, "from the new app").await;
+    let texts = || -> Vec<Value> {
+        let got = got.lock().unwrap();
+        got.iter()
+            .map(|e| e["record"]["body"][0]["text"].clone())
+            .collect()
+    };
+    wait_until("reconciliation to deliver the message", PATIENCE, || {
+        !texts().is_empty()
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let delivered = got.lock().unwrap().clone();
+    // The proof that later rounds send nothing twice and never the relay's own write: a second
+    // lost message, recovered by a later round that reads the same conversation again.
+    answer(100, "again from the new app").await;
+    wait_until(
+        "reconciliation to deliver the second message",
+        PATIENCE,
+        || texts().len() >= 2,
+    )
+    .await;
     assert_eq!(
-        delivered.len(),
-        1,
-        "only the lost message, once: {delivered:?}"
+        texts(),
+        ["from the new app", "again from the new app"],
+        "only the lost messages, once each: {:?}",
+        got.lock().unwrap()
     );
-    let conn = cutover::store::open_for_reading(&store).unwrap();
-    let c = counts(&conn, Direction::NewToOld).unwrap();
-    assert_eq!((c.recovered, c.applied), (1, 1));
+    // The outbox settles a delivery in the store after the webhook has answered.
+    let settled = || {
+        let conn = cutover::store::open_for_reading(&store).unwrap();
+        let c = counts(&conn, Direction::NewToOld).unwrap();
+        (c.recovered, c.applied)
+    };
+    wait_for("both recoveries settled", PATIENCE, settled, |c| {
+        *c == (2, 2)
+    })
+    .await;
     relay.stop().await.unwrap();
 }

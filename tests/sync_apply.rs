@@ -3,18 +3,19 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{wait_for, PATIENCE};
 use cutover::config::OldSink;
 use cutover::config::{C2cMode, SyncConfig};
 use cutover::model::sync_event::Direction;
 use cutover::sim::config::{Faults, SimConfig};
-use cutover::sim::{start, SimHandle, SimOptions};
-use cutover::store::sync::{counts, ledger_has, NewEvent};
+use cutover::sim::SimHandle;
+use cutover::store::sync::{ledger_has, NewEvent};
 use cutover::store::sync::{EventState, Settle};
 use cutover::sync::apply::run;
 use cutover::sync::journal::Journal;
 use cutover::tim::api::Api;
-use cutover::tim::TimClient;
-use cutover::tim::{ClientConfig, SecretKey, Target};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,8 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-const SDKAPPID: u64 = 1400000000;
-const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+/// The relay's admin (one of the simulator's admins in tests/common).
+const RELAY_ADMIN: &str = "sync_relay";
 
 #[rustfmt::skip]
 fn ev(id: &str, kind: &str, record: Value) -> NewEvent {
@@ -57,7 +58,8 @@ fn events() -> Vec<NewEvent> {
     ]
 }
 
-/// A simulator, a store with its journal, and the relay running between them.
+/// The common rig (simulator, temp dir, store), the store's journal, and the relay running
+/// between them.
 struct Rig {
     handle: SimHandle,
     store: PathBuf,
@@ -74,22 +76,15 @@ impl Rig {
         let mut sim = SimConfig::default();
         sim.app.roaming_days = 0;
         sim.faults.extend(faults.map(|f| ("all".to_string(), f)));
-        let admins = vec!["administrator".into(), "cutover_sync".into()];
-        let (listen, key) = ("127.0.0.1:0".parse().unwrap(), SecretKey::new(KEY));
-        let handle = start(SimOptions { listen, sdkappid: SDKAPPID, admins, key, config: sim }).await.unwrap();
-        let target = Target::parse(&handle.url()).unwrap();
-        let mut cfg = ClientConfig::new(target, SDKAPPID, "cutover_sync", SecretKey::new(KEY));
+        let common::Rig { handle, store, dir } = common::Rig::new(sim).await;
         // A call the simulator never answers costs one timeout: keep it short, so that a
         // run of unlucky retries cannot outlast the wait below.
-        cfg.timeout = Duration::from_secs(1);
-        let client = Arc::new(TimClient::new(cfg).unwrap());
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store.db");
+        let client = Arc::new(common::client_as(&handle, RELAY_ADMIN, Duration::from_secs(1)));
         let (journal, thread) = Journal::open(&store).unwrap();
         let config = SyncConfig {
-            listen, callback_path: "/tim/callback".into(), ingest_file: None,
+            listen: "127.0.0.1:0".parse().unwrap(), callback_path: "/tim/callback".into(), ingest_file: None,
             sink: OldSink::Jsonl(dir.path().join("old.jsonl")), c2c_mode: C2cMode::Sendmsg,
-            relay_admin: "cutover_sync".into(), max_clock_skew_secs: 300, reconcile_secs: 0,
+            relay_admin: RELAY_ADMIN.into(), max_clock_skew_secs: 300, reconcile_secs: 0,
         };
         let (stop, rx) = watch::channel(false);
         let relay = tokio::spawn(run(store.clone(), journal.clone(), client, config, HashMap::new(), rx, None));
@@ -99,14 +94,9 @@ impl Rig {
     /// Persists `events` and waits until none is pending.
     async fn apply(&self, events: Vec<NewEvent>) {
         self.journal.insert(events).await.unwrap();
-        for _ in 0..2400 {
-            let conn = cutover::store::open_for_reading(&self.store).unwrap();
-            if counts(&conn, Direction::OldToNew).unwrap().pending == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("events still pending: {:?}", fates(&self.store));
+        let pending = EventState::Pending.code();
+        let settled = |fates: &Vec<Fate>| fates.iter().all(|f| f.1 != pending);
+        wait_for("no event pending", PATIENCE, || fates(&self.store), settled).await;
     }
 
     async fn finish(self) {
@@ -117,8 +107,11 @@ impl Rig {
     }
 }
 
-/// Every event: (event_id, state, api, code).
-fn fates(store: &Path) -> Vec<(String, i64, Option<String>, Option<i64>)> {
+/// What became of an event: (event_id, state, api, code).
+type Fate = (String, i64, Option<String>, Option<i64>);
+
+/// Every event, in the order received.
+fn fates(store: &Path) -> Vec<Fate> {
     let conn = cutover::store::open_for_reading(store).unwrap();
     let sql = "SELECT event_id, state, api, code FROM sync_event ORDER BY seq";
     let mut stmt = conn.prepare(sql).unwrap();
@@ -197,9 +190,9 @@ async fn lost_and_refused_calls_are_retried_without_doing_anything_twice() {
     // One call in five fails either way: enough that faults surely strike across some sixty
     // calls, rare enough that no scope meets the seven failures in a row whose growing
     // backoff (to 30 s) would outlast the wait.
-    let (error_rate, no_answer_rate, error_codes) = (0.1, 0.1, vec![502]);
+    let (error_rate, no_answer_rate, error_codes, seed) = (0.1, 0.1, vec![502], 14);
     #[rustfmt::skip]
-    let rig = Rig::new(Some(Faults { error_rate, error_codes, no_answer_rate, ..Faults::default() })).await;
+    let rig = Rig::new(Some(Faults { seed, error_rate, error_codes, no_answer_rate, ..Faults::default() })).await;
     // Forty more accounts, so that faults surely strike.
     let more = (0..40).map(|i| {
         ev(

@@ -5,17 +5,17 @@
 mod common;
 
 use common::engine::app_config;
-use common::{client, ADMIN, KEY, SDKAPPID};
+use common::{client, free_port, wait_for, wait_for_async, wait_until, webhook, Rig};
+use common::{ADMIN, KEY, PATIENCE, SDKAPPID};
 use cutover::tim::wire::account::{AccountItem, MultiaccountImport};
 use cutover::tim::wire::c2c::SendMsg;
 use cutover::tim::wire::MsgElement;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CALLBACK_TOKEN: &str = "crash-callback-token";
 const INGEST_TOKEN: &str = "crash-ingest-token";
@@ -48,20 +48,13 @@ fn relay(config: &Path, store: &Path, sim_url: &str) -> Child {
 }
 
 async fn wait_healthy(port: u16) {
-    let start = Instant::now();
-    loop {
-        let ok = reqwest::get(format!("http://127.0.0.1:{port}/health"))
+    let url = format!("http://127.0.0.1:{port}/health");
+    let healthy = || async {
+        reqwest::get(&url)
             .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the relay never came up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .is_ok_and(|r| r.status().is_success())
+    };
+    wait_for_async("the relay to come up", PATIENCE, healthy, |ok| *ok).await;
 }
 
 fn kill9(child: &mut Child) {
@@ -76,14 +69,10 @@ fn kill9(child: &mut Child) {
 async fn a_killed_relay_loses_no_acknowledged_event_either_way() {
     // The simulator signs its callbacks with this token (it reads the variable too).
     std::env::set_var("CUTOVER_CALLBACK_TOKEN", CALLBACK_TOKEN);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut config = app_config();
     config.callback.url = Some(format!("http://127.0.0.1:{port}/tim/callback"));
-    let handle = common::sim(config).await;
+    let Rig { handle, store, dir } = Rig::new(config).await;
     client(&handle)
         .call(&MultiaccountImport {
             Accounts: None,
@@ -101,25 +90,8 @@ async fn a_killed_relay_loses_no_acknowledged_event_either_way() {
         .await
         .unwrap();
     // The old system's webhook, answering slowly so deliveries are still queued at the kill.
-    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let seen = Arc::clone(&got);
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |body: axum::Json<Value>| {
-            let seen = Arc::clone(&seen);
-            async move {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                seen.lock().unwrap().push(body.0);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (hook, got) = webhook(Duration::from_millis(100)).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
     cutover::store::open_for_writing(&store).unwrap();
     let rb = dir.path().join("runbook.toml");
     std::fs::write(
@@ -167,14 +139,10 @@ async fn a_killed_relay_loses_no_acknowledged_event_either_way() {
             .unwrap();
     }
     let stats = handle.sim().callbacks();
-    let start = Instant::now();
-    while stats.delivered.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) < 40 {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "callbacks never settled"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("the 40 callbacks to settle", PATIENCE, || {
+        stats.delivered.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) >= 40
+    })
+    .await;
     kill9(&mut first);
     let delivered_callbacks = stats.delivered.load(Ordering::Relaxed);
     assert!(delivered_callbacks > 0);
@@ -191,8 +159,7 @@ async fn a_killed_relay_loses_no_acknowledged_event_either_way() {
     // Started again on the same store: everything acknowledged arrives.
     let mut second = relay(&rb, &store, &handle.url());
     wait_healthy(port).await;
-    let start = Instant::now();
-    loop {
+    let arrived = || {
         let in_sim = handle.sim().with_state(|st| {
             let (a, b) = (st.account_idx("u1").unwrap(), st.account_idx("u2").unwrap());
             st.conversation(a, b).map_or(0, |c| {
@@ -208,17 +175,18 @@ async fn a_killed_relay_loses_no_acknowledged_event_either_way() {
             .iter()
             .map(|e| e["event_id"].as_str().unwrap().to_string())
             .collect();
-        if in_sim == acked.len() && at_hook.len() as u64 == delivered_callbacks {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "after the restart: {in_sim} of {} old messages in Tencent IM, {} of {delivered_callbacks} callbacks at the old system",
-            acked.len(),
-            at_hook.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (in_sim, at_hook.len() as u64)
+    };
+    wait_for(
+        &format!(
+            "after the restart: (old messages in Tencent IM, callbacks at the old system) = ({}, {delivered_callbacks})",
+            acked.len()
+        ),
+        PATIENCE,
+        arrived,
+        |seen| *seen == (acked.len(), delivered_callbacks),
+    )
+    .await;
     Command::new("kill")
         .args(["-TERM", &second.id().to_string()])
         .status()

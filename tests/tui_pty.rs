@@ -5,11 +5,11 @@
 mod common;
 
 use common::engine::{app_config, sample_data};
+use common::{wait_for, wait_until, PATIENCE};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 struct Screen {
     parser: Arc<Mutex<vt100::Parser>>,
@@ -20,27 +20,19 @@ impl Screen {
         self.parser.lock().unwrap().screen().contents()
     }
 
-    async fn wait_for(&self, what: &str, within: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.text();
-            if text.contains(what) {
-                return text;
-            }
-            assert!(
-                start.elapsed() < within,
-                "never saw {what:?}; the screen:\n{text}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    /// Waits until the screen shows `what`; the screen then.
+    async fn wait_for(&self, what: &str) -> String {
+        // Line by line, so that a timeout prints a readable screen.
+        let screen = || self.text().lines().map(str::to_string).collect::<Vec<_>>();
+        let shows = |lines: &Vec<String>| lines.join("\n").contains(what);
+        let label = format!("{what:?} on the screen");
+        wait_for(&label, PATIENCE, screen, shows).await.join("\n")
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_resume_finish_and_quit_in_a_real_terminal() {
-    let handle = common::sim(app_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
     let runbook = dir.path().join("runbook.toml");
     std::fs::write(&runbook, "[limits.importmsg]\nrate = 60\n").unwrap();
 
@@ -89,43 +81,37 @@ async fn pause_resume_finish_and_quit_in_a_real_terminal() {
         }
     });
     let screen = Screen { parser };
-    let long = Duration::from_secs(60);
 
-    screen.wait_for(" RUNNING ", long).await;
+    screen.wait_for(" RUNNING ").await;
     keys.write_all(b"2").unwrap();
-    screen.wait_for("lanes", long).await;
+    screen.wait_for("lanes").await;
     keys.write_all(b"p").unwrap();
-    let paused = screen.wait_for(" PAUSED ", long).await;
+    let paused = screen.wait_for(" PAUSED ").await;
     assert!(paused.contains("by operator"), "{paused}");
     keys.write_all(b"r").unwrap();
-    screen.wait_for(" RUNNING ", long).await;
-    screen.wait_for(" FINISHED ", long).await;
+    screen.wait_for(" RUNNING ").await;
+    screen.wait_for(" FINISHED ").await;
     keys.write_all(b"q").unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(start.elapsed() < long, "the console did not quit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = wait_for(
+        "the console to quit",
+        PATIENCE,
+        || child.try_wait().unwrap(),
+        |s| s.is_some(),
+    )
+    .await
+    .unwrap();
     assert_eq!(status.exit_code(), 0);
     // The terminal is given back: the console left the alternate screen. The last bytes may
     // still be on their way through the pty after the process exited: give the reader a moment.
-    let start = Instant::now();
-    loop {
-        let restored = {
-            let parser = screen.parser.lock().unwrap();
-            !parser.screen().alternate_screen() && !parser.screen().hide_cursor()
-        };
-        if restored {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the console left the alternate screen on, or the cursor hidden"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let restored = || {
+        let parser = screen.parser.lock().unwrap();
+        !parser.screen().alternate_screen() && !parser.screen().hide_cursor()
+    };
+    wait_until(
+        "the console to leave the alternate screen and show the cursor",
+        PATIENCE,
+        restored,
+    )
+    .await;
     drop(keys);
 }

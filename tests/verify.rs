@@ -59,10 +59,8 @@ fn s(v: &Value, k: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_import_verifies_whole_and_tampering_is_found_exactly() {
-    let handle = common::sim(app_config()).await;
-    let dir = tempfile::tempdir().unwrap();
+    let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
     let export = export_with_a_lone_account(dir.path());
-    let store = dir.path().join("run.db");
     let rb = || runbook(&handle, &export, &store, VERIFY_ALL);
     assert_eq!(import(rb()).await, Ending::Complete);
 
@@ -184,9 +182,11 @@ fn cli_verify(store: &Path, extra: &[&str]) -> (Option<i32>, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cutover_verify_uses_the_stores_target_and_exits_6_on_a_mismatch() {
-    let handle = common::sim(app_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = common::Rig::new(app_config()).await;
     let rb = runbook(&handle, &sample_data(), &store, VERIFY_ALL);
     assert_eq!(import(rb).await, Ending::Complete);
 
@@ -224,9 +224,11 @@ async fn cutover_verify_uses_the_stores_target_and_exits_6_on_a_mismatch() {
 async fn a_stopped_pass_carries_on_without_reading_again_what_it_has() {
     use cutover::store::verify::{record, ItemResult, Outcome};
     use cutover::tim::api::Api;
-    let handle = common::sim(app_config()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("run.db");
+    let common::Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = common::Rig::new(app_config()).await;
     let rb = || runbook(&handle, &sample_data(), &store, VERIFY_ALL);
     assert_eq!(import(rb()).await, Ending::Complete);
 

@@ -1,7 +1,10 @@
-//! Deciding, per request, which configured fault strikes.
+//! Deciding, per request, which configured fault strikes — deterministically: request `n` to
+//! an API draws its fate from the table's `seed`, the API and `n`, so a run with the same seed
+//! and the same requests meets the same faults however the requests interleave.
 
 use super::config::{Faults, NoAnswer};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
 /// What happens to one request.
@@ -26,8 +29,28 @@ impl Fate {
     }
 }
 
+/// The fate of request number `n` (counted per API from 0) to the API named `api`.
+pub fn fate(f: &Faults, api: &str, n: u64) -> Fate {
+    draw(
+        Some(f),
+        &mut ChaCha8Rng::seed_from_u64(stream(f.seed, api, n)),
+    )
+}
+
+/// One RNG seed per (seed, API, request number): FNV-1a over the three, so that neighbouring
+/// request numbers and APIs get unrelated streams.
+fn stream(seed: u64, api: &str, n: u64) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let bytes = seed.to_le_bytes().into_iter();
+    for b in bytes.chain(api.bytes()).chain(n.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+    }
+    h
+}
+
 /// Draws the fate of one request from `faults`.
-pub fn draw(faults: Option<&Faults>, rng: &mut impl Rng) -> Fate {
+fn draw(faults: Option<&Faults>, rng: &mut impl Rng) -> Fate {
     let Some(f) = faults else {
         return Fate::clean();
     };
@@ -75,5 +98,26 @@ mod tests {
             .iter()
             .all(|f| (5..=10).contains(&(f.latency.as_millis() as u64))));
         assert_eq!(draw(None, &mut rng), Fate::clean());
+    }
+
+    #[test]
+    fn a_seed_replays_the_same_fates_and_another_seed_does_not() {
+        let f = |seed| Faults {
+            seed,
+            error_rate: 0.3,
+            error_codes: vec![502],
+            no_answer_rate: 0.2,
+            latency_spread_ms: 50,
+            ..Faults::default()
+        };
+        let run = |seed, api| (0..200).map(|n| fate(&f(seed), api, n)).collect::<Vec<_>>();
+        assert_eq!(run(7, "importmsg"), run(7, "importmsg"));
+        assert_ne!(run(7, "importmsg"), run(8, "importmsg"));
+        assert_ne!(run(7, "importmsg"), run(7, "sendmsg"));
+        let errors = run(7, "importmsg")
+            .iter()
+            .filter(|f| f.error.is_some())
+            .count();
+        assert!((30..90).contains(&errors), "{errors} of 200 at 0.3");
     }
 }

@@ -53,6 +53,8 @@ pub struct Sim {
     admins: Vec<String>,
     key: SecretKey,
     counts: Mutex<BTreeMap<(Api, i64), u64>>,
+    /// Requests that drew a fate, per API: the request number of the next draw.
+    draws: Mutex<BTreeMap<Api, u64>>,
     sigs: auth::SigCache,
 }
 
@@ -94,6 +96,14 @@ impl Sim {
     /// Callback delivery counts.
     pub fn callbacks(&self) -> &super::callbacks::CallbackStats {
         self.callbacks.stats()
+    }
+
+    /// The request number of `api`'s next fault draw.
+    fn next_draw(&self, api: Api) -> u64 {
+        let mut draws = lock(&self.draws);
+        let n = draws.entry(api).or_default();
+        *n += 1;
+        *n - 1
     }
 
     fn tally(&self, api: Api, outcome: i64) {
@@ -172,6 +182,7 @@ pub async fn start(options: SimOptions) -> std::io::Result<SimHandle> {
         key: options.key,
         config: options.config,
         counts: Mutex::new(BTreeMap::new()),
+        draws: Mutex::new(BTreeMap::new()),
         sigs: auth::SigCache::default(),
     });
     let app = Router::new()
@@ -272,7 +283,9 @@ async fn serve_api(
             )),
         );
     }
-    let fate: Fate = faults::draw(sim.config.faults(api), &mut rand::thread_rng());
+    let fate: Fate = sim.config.faults(api).map_or_else(Fate::clean, |f| {
+        faults::fate(f, api.command(), sim.next_draw(api))
+    });
     if !fate.latency.is_zero() {
         tokio::time::sleep(fate.latency).await;
     }

@@ -519,26 +519,44 @@ mod tests {
         assert!(!bearer_ok(None, "s3cret") && !bearer_ok(Some("Bearer "), ""));
     }
 
-    /// Pending events, the file's cursor and its skipped count.
-    fn stored(store: &Path, file: &Path) -> (usize, Option<String>, Option<String>) {
+    /// The ids of the pending events, the file's cursor and its skipped count.
+    type Stored = (Vec<String>, Option<String>, Option<String>);
+
+    fn stored(store: &Path, file: &Path) -> Stored {
         let conn = crate::store::open_for_reading(store).unwrap();
-        let n = pending(&conn, Direction::OldToNew, 1000).unwrap().len();
+        let events = pending(&conn, Direction::OldToNew, 1000).unwrap();
+        let ids = events.into_iter().map(|e| e.event.event_id).collect();
         let cursor = |name: String| crate::store::sync::cursor(&conn, &name).unwrap();
         (
-            n,
+            ids,
             cursor(cursor_name(file)),
             cursor(skipped_cursor_name(file)),
         )
     }
 
-    async fn wait_for(store: &Path, file: &Path, n: usize) {
-        for _ in 0..100 {
-            if stored(store, file).0 == n {
-                return;
+    /// Waits (generously: a slow machine) until what is stored satisfies `done`; returns it.
+    async fn wait_until(
+        store: &Path,
+        file: &Path,
+        what: &str,
+        done: impl Fn(&Stored) -> bool,
+    ) -> Stored {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let now = stored(store, file);
+            if done(&now) {
+                return now;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never {what}: {now:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("never reached {n} events: {:?}", stored(store, file));
+    }
+
+    async fn wait_for(store: &Path, file: &Path, n: usize) {
+        wait_until(store, file, &format!("{n} events"), |s| s.0.len() == n).await;
     }
 
     fn append(file: &Path, text: &str) {
@@ -558,20 +576,27 @@ mod tests {
             (stop_tx, tokio::spawn(task))
         };
         let (stop, follower) = follow();
-        tokio::time::sleep(Duration::from_millis(300)).await; // no file yet
+        // Room for the follower to look for the file before it exists; nothing asserted below
+        // depends on whether it did (it must pick the file up once it appears either way).
+        tokio::time::sleep(Duration::from_millis(300)).await;
         append(&file, &lines(&["e1", "e2", "e3"]));
         wait_for(&store, &file, 3).await;
         let e6 = lines(&["e6"]);
         let (head, rest) = e6.split_at(20);
         let bad = "{\"event_id\": \"bad\"}\n";
-        append(
-            &file,
-            &format!("{}{bad}{}{head}", lines(&["e4"]), lines(&["e5"])),
+        let (e4, e5) = (lines(&["e4"]), lines(&["e5"]));
+        let whole =
+            std::fs::metadata(&file).unwrap().len() as usize + e4.len() + bad.len() + e5.len();
+        append(&file, &format!("{e4}{bad}{e5}{head}"));
+        // The cursor passing e5 says the follower has read the partial line and left it: what
+        // it kept from that read is in the store by then (the cursor is written last).
+        let past_e5 = |s: &Stored| s.1 == Some(whole.to_string()) && s.2.as_deref() == Some("1");
+        let (waiting, _, _) = wait_until(&store, &file, "the cursor past e5", past_e5).await;
+        assert_eq!(
+            waiting,
+            ["e1", "e2", "e3", "e4", "e5"],
+            "a partial line waits for its newline"
         );
-        wait_for(&store, &file, 5).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let waiting = stored(&store, &file).0;
-        assert_eq!(waiting, 5, "a partial line waits for its newline");
         append(&file, rest);
         wait_for(&store, &file, 6).await;
         let len = std::fs::metadata(&file).unwrap().len().to_string();
@@ -587,10 +612,12 @@ mod tests {
         let conn = crate::store::open_for_writing(&store).unwrap();
         crate::store::sync::delete_all_events(&conn).unwrap();
         let (stop, follower) = follow();
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(stored(&store, &file).0, 0);
         append(&file, &lines(&["e7"]));
-        wait_for(&store, &file, 1).await;
+        // Read in order: had the follower started before the cursor, e1–e6 would be in by the
+        // time e7 is.
+        let has_e7 = |s: &Stored| s.0.iter().any(|id| id == "e7");
+        let (kept, _, _) = wait_until(&store, &file, "e7", has_e7).await;
+        assert_eq!(kept, ["e7"], "the second follower started at the cursor");
         assert_eq!(Tail::resume(file.clone(), len.parse().unwrap()).line, 7);
         stop.send(true).unwrap();
         follower.await.unwrap().unwrap();
