@@ -10,7 +10,7 @@
 //! producer (it only receives, commits, and answers through channels that cannot block), so a
 //! waiting producer always gets its turn.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -270,7 +270,10 @@ impl<Op> Batch<'_, Op> {
         replies: &mut Vec<Reply>,
     ) -> rusqlite::Result<()> {
         let opened = Instant::now();
-        let tx = conn.transaction()?;
+        // Immediate: take the write lock at the start, waiting out other writers under the
+        // busy timeout, rather than fail when a read inside the batch is upgraded to a write
+        // after another connection committed.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         layer.apply(&tx, first, replies)?;
         let mut applied = 1;
         while applied < self.limits.max_batch && opened.elapsed() < self.limits.max_delay {
