@@ -164,11 +164,6 @@ impl Writer {
     pub async fn finish(self) -> Result<(), WriterError> {
         self.inner.finish().await.map(drop)
     }
-
-    /// [`Writer::finish`] for threads outside the async runtime.
-    pub fn finish_blocking(self) -> Result<(), WriterError> {
-        self.inner.finish_blocking().map(drop)
-    }
 }
 
 /// The writer's thread name, and its name in errors.
