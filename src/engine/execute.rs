@@ -6,7 +6,7 @@ use super::kinds::{kind_of, Unknown};
 use super::send::{failure, Answer, SendContext, SendError};
 use super::work::Work;
 use crate::store::records::Sources;
-use crate::store::writer::{Op, Settled};
+use crate::store::writer::{Op, OpSender, Settled};
 use crate::store::Kind;
 use crate::tim::client::{Applied, CallError, TimClient};
 use crate::tim::errors::ErrorClass;
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 use tokio::task::JoinSet;
 
 /// How long a lane with nothing to send waits before looking again (work can also be freed by
@@ -35,8 +35,8 @@ pub struct Shared {
     pub read_lane: Lane,
     /// The run's state.
     pub state: watch::Sender<RunState>,
-    /// The store writer.
-    pub store: mpsc::UnboundedSender<Op>,
+    /// The store writer (sending waits while its queue is full: the import's back-pressure).
+    pub store: OpSender,
     /// The error budget.
     pub budget: Mutex<Budget>,
     /// The export files.
@@ -61,31 +61,39 @@ impl Shared {
         lock(&self.work)
     }
 
-    fn record(&self, op: Op) {
-        if self.store.send(op).is_err() {
-            self.set_state(RunState::Fatal {
+    /// Sends `op` to the store writer, waiting while its queue is full; a writer that has
+    /// stopped makes the run fatal.
+    pub async fn record(&self, op: Op) {
+        if self.store.send(op).await.is_err() {
+            self.show_state(RunState::Fatal {
                 reason: "the store writer stopped".into(),
             });
         }
     }
 
-    fn record_settled(&self, settled: Settled) {
-        self.record(Op::Settled(settled));
+    async fn record_settled(&self, settled: Settled) {
+        self.record(Op::Settled(settled)).await;
     }
 
     /// Changes the run state (and records it).
-    pub fn set_state(&self, state: RunState) {
+    pub async fn set_state(&self, state: RunState) {
         let record = Op::RunState {
             state: state.word().to_ascii_lowercase(),
             reason: state.reason().to_string(),
         };
+        self.show_state(state);
+        // A writer that has stopped cannot record it; the state is already shown.
+        let _ = self.store.send(record).await;
+    }
+
+    /// Changes the run state without recording it, and wakes the lanes.
+    fn show_state(&self, state: RunState) {
         self.state.send_replace(state);
-        let _ = self.store.send(record);
         self.notify.notify_waiters();
     }
 
     /// Pauses because of the error budget, unless already paused or stopping.
-    fn budget_pause(&self, reason: String) {
+    async fn budget_pause(&self, reason: String) {
         if self.state.borrow().is_running() {
             tracing::warn!(%reason, "pausing");
             self.record(Op::Audit {
@@ -93,11 +101,13 @@ impl Shared {
                 action: "pause".into(),
                 detail: String::new(),
                 reason: reason.clone(),
-            });
+            })
+            .await;
             self.set_state(RunState::Paused {
                 reason,
                 budget: true,
-            });
+            })
+            .await;
         }
     }
 
@@ -173,17 +183,21 @@ async fn execute(shared: Arc<Shared>, job: Job) {
             // the request leaves, so a crash can be resolved by reading back.
             let durable = kind.unknown() == Unknown::ReadBack;
             let (ack, acked) = oneshot::channel();
-            shared.record(Op::Sent {
-                request,
-                kind: job.kind,
-                group: job.group,
-                items: job.ids(),
-                ack: durable.then_some(ack),
-            });
+            shared
+                .record(Op::Sent {
+                    request,
+                    kind: job.kind,
+                    group: job.group,
+                    items: job.ids(),
+                    ack: durable.then_some(ack),
+                })
+                .await;
             if durable && acked.await.is_err() {
-                shared.set_state(RunState::Fatal {
-                    reason: "the store writer stopped before recording a request".into(),
-                });
+                shared
+                    .set_state(RunState::Fatal {
+                        reason: "the store writer stopped before recording a request".into(),
+                    })
+                    .await;
                 return;
             }
             Some(request)
@@ -202,7 +216,7 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     };
     lane.finished(started.elapsed());
     match result {
-        Ok(answer) => answered(&shared, &job, journal, answer),
+        Ok(answer) => answered(&shared, &job, journal, answer).await,
         Err(SendError::Source(reason)) => {
             let failed = job
                 .items
@@ -217,14 +231,15 @@ async fn execute(shared: Arc<Shared>, job: Job) {
                     failed,
                     ..Answer::default()
                 },
-            );
+            )
+            .await;
         }
-        Err(SendError::Call(error)) => call_failed(&shared, lane, &job, journal, &error),
+        Err(SendError::Call(error)) => call_failed(&shared, lane, &job, journal, &error).await,
     }
     shared.notify.notify_waiters();
 }
 
-fn answered(shared: &Shared, job: &Job, journal: Option<i64>, answer: Answer) {
+async fn answered(shared: &Shared, job: &Job, journal: Option<i64>, answer: Answer) {
     lock(&shared.budget).succeeded();
     let retry_at = (!answer.again.is_empty()).then(|| Instant::now() + retry_delay(job.attempt));
     let decided = {
@@ -236,39 +251,51 @@ fn answered(shared: &Shared, job: &Job, journal: Option<i64>, answer: Answer) {
         work.take_decided()
     };
     let over_budget = lock(&shared.budget).failed(&answer.failed);
-    shared.record_settled(Settled {
-        request: journal,
-        kind: Some(job.kind),
-        done: answer.done,
-        failed: answer.failed,
-        retry: answer.again,
-        // Only a kind that reads back (group messages) reports a mark, for its group.
-        mark: job.group.zip(answer.mark).map(|(g, (t, s))| (g, t, s)),
-    });
+    shared
+        .record_settled(Settled {
+            request: journal,
+            kind: Some(job.kind),
+            done: answer.done,
+            failed: answer.failed,
+            retry: answer.again,
+            // Only a kind that reads back (group messages) reports a mark, for its group.
+            mark: job.group.zip(answer.mark).map(|(g, (t, s))| (g, t, s)),
+        })
+        .await;
     for settled in decided {
-        shared.record_settled(settled);
+        shared.record_settled(settled).await;
     }
     if let Some(reason) = over_budget {
-        shared.budget_pause(reason);
+        shared.budget_pause(reason).await;
     }
 }
 
-fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, error: &CallError) {
+async fn call_failed(
+    shared: &Shared,
+    lane: &Lane,
+    job: &Job,
+    journal: Option<i64>,
+    error: &CallError,
+) {
     tracing::debug!(api = %error.api(), %error, "call failed");
     let ids = job.ids();
     let class = error.class();
     let now = Instant::now();
     match class {
         ErrorClass::Fatal => {
-            shared.record_settled(Settled {
-                request: journal,
-                kind: Some(job.kind),
-                retry: ids,
-                ..Settled::default()
-            });
-            shared.set_state(RunState::Fatal {
-                reason: error.to_string(),
-            });
+            shared
+                .record_settled(Settled {
+                    request: journal,
+                    kind: Some(job.kind),
+                    retry: ids,
+                    ..Settled::default()
+                })
+                .await;
+            shared
+                .set_state(RunState::Fatal {
+                    reason: error.to_string(),
+                })
+                .await;
         }
         ErrorClass::Item => {
             let failed = job
@@ -284,7 +311,8 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
                     failed,
                     ..Answer::default()
                 },
-            );
+            )
+            .await;
         }
         ErrorClass::RateLimited | ErrorClass::RenewCredentials | ErrorClass::Retry => {
             // Always a wait for these retryable classes (a rate limit also backs the lane off).
@@ -302,21 +330,23 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
                     (JobKind::Import, false) => work.settle(job, &[], &[], Some(now + wait)),
                 }
             }
-            shared.record_settled(Settled {
-                request: if keep_journal { None } else { journal },
-                kind: Some(job.kind),
-                retry: if job.what == JobKind::Import {
-                    ids
-                } else {
-                    Vec::new()
-                },
-                ..Settled::default()
-            });
+            shared
+                .record_settled(Settled {
+                    request: if keep_journal { None } else { journal },
+                    kind: Some(job.kind),
+                    retry: if job.what == JobKind::Import {
+                        ids
+                    } else {
+                        Vec::new()
+                    },
+                    ..Settled::default()
+                })
+                .await;
             if class == ErrorClass::Retry {
                 let api = error.api().command();
                 let over = lock(&shared.budget).transient(api, &error.to_string());
                 if let Some(reason) = over {
-                    shared.budget_pause(reason);
+                    shared.budget_pause(reason).await;
                 }
             }
         }

@@ -107,6 +107,9 @@ pub struct Import {
     writer: Writer,
     commands: mpsc::UnboundedReceiver<Command>,
     handle: ImportHandle,
+    /// Journal entries left by the last run that only need closing; sent when the run starts
+    /// (sending may wait for the writer, which a synchronous `prepare` must not).
+    stale: Vec<Settled>,
 }
 
 /// Loads every pending item of every kind, the groups' state and target ids.
@@ -155,17 +158,16 @@ impl Import {
         let first_request = queries::last_request(&conn)? + 1;
         let writer = Writer::start(conn)?;
         let store = writer.sender();
+        let mut stale = Vec::new();
         for entry in journal {
             match (entry.kind, entry.group) {
                 (kind, Some(group)) if kind_of(kind).unknown() == Unknown::ReadBack => {
                     work.unanswered_at_start(group, &entry.items, entry.request)
                 }
-                _ => {
-                    let _ = store.send(Op::Settled(Settled {
-                        request: Some(entry.request),
-                        ..Settled::default()
-                    }));
-                }
+                _ => stale.push(Settled {
+                    request: Some(entry.request),
+                    ..Settled::default()
+                }),
             }
         }
         let lanes = Kind::ALL
@@ -208,6 +210,7 @@ impl Import {
             writer,
             commands,
             handle,
+            stale,
         })
     }
 
@@ -219,10 +222,10 @@ impl Import {
     /// Runs until every item is settled or the run stops; everything is committed on return.
     pub async fn run(mut self) -> anyhow::Result<Ending> {
         let decided = self.shared.work().take_decided();
-        for settled in decided {
-            let _ = self.shared.store.send(Op::Settled(settled));
+        for settled in std::mem::take(&mut self.stale).into_iter().chain(decided) {
+            self.shared.record(Op::Settled(settled)).await;
         }
-        self.shared.set_state(RunState::Running);
+        self.shared.set_state(RunState::Running).await;
         let mut lanes = tokio::task::JoinSet::new();
         for kind in Kind::ALL {
             lanes.spawn(run_lane(Arc::clone(&self.shared), kind));
@@ -234,7 +237,7 @@ impl Import {
                     match done {
                         None => break,
                         Some(Err(e)) if e.is_panic() => {
-                            self.shared.set_state(RunState::Fatal { reason: format!("a lane failed: {e}") });
+                            self.shared.set_state(RunState::Fatal { reason: format!("a lane failed: {e}") }).await;
                         }
                         Some(_) => {}
                     }
@@ -252,7 +255,7 @@ impl Import {
         }
         let final_state = self.shared.state.borrow().clone();
         let (ack, flushed) = oneshot::channel();
-        let _ = self.shared.store.send(Op::Flush(ack));
+        let _ = self.shared.store.send(Op::Flush(ack)).await;
         let _ = flushed.await;
         let failed: u64 = self
             .writer
@@ -278,14 +281,19 @@ impl Import {
             Ending::BudgetExhausted(r) => ("stopped", r.clone()),
             Ending::Fatal(r) => ("fatal", r.clone()),
         };
-        let _ = self.shared.store.send(Op::RunState {
-            state: word.into(),
-            reason,
-        });
+        let _ = self
+            .shared
+            .store
+            .send(Op::RunState {
+                state: word.into(),
+                reason,
+            })
+            .await;
         drop(self.shared);
         drop(self.handle);
         self.writer
             .finish()
+            .await
             .map_err(|e| anyhow::anyhow!("the store could not record the end of the run: {e}"))?;
         Ok(ending)
     }
@@ -293,38 +301,40 @@ impl Import {
     async fn obey(&mut self, command: Command) {
         let shared = &self.shared;
         let audit = |action: &str, detail: String, reason: &str| {
-            let _ = shared.store.send(Op::Audit {
+            shared.record(Op::Audit {
                 actor: "operator".into(),
                 action: action.into(),
                 detail,
                 reason: reason.into(),
-            });
+            })
         };
         match command {
             Command::Pause { reason } => {
-                audit("pause", String::new(), &reason);
+                audit("pause", String::new(), &reason).await;
                 if shared.state.borrow().is_running() {
-                    shared.set_state(RunState::Paused {
-                        reason: format!("by operator: {reason}"),
-                        budget: false,
-                    });
+                    shared
+                        .set_state(RunState::Paused {
+                            reason: format!("by operator: {reason}"),
+                            budget: false,
+                        })
+                        .await;
                 }
             }
             Command::Resume { reason } => {
-                audit("resume", String::new(), &reason);
+                audit("resume", String::new(), &reason).await;
                 if matches!(*shared.state.borrow(), RunState::Paused { .. }) {
                     shared
                         .budget
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .reset();
-                    shared.set_state(RunState::Running);
+                    shared.set_state(RunState::Running).await;
                 }
             }
             Command::Cancel { reason } => {
-                audit("cancel", String::new(), &reason);
+                audit("cancel", String::new(), &reason).await;
                 if !shared.state.borrow().is_over() {
-                    shared.set_state(RunState::Stopping { reason });
+                    shared.set_state(RunState::Stopping { reason }).await;
                 }
             }
             Command::SetRate { kind, rate, reason } => {
@@ -332,18 +342,19 @@ impl Import {
                     "rate",
                     format!("{} {rate}/s", kind.api().command()),
                     &reason,
-                );
+                )
+                .await;
                 if let Some(lane) = shared.lanes.get(&kind) {
                     lane.set_rate(rate.max(1));
                 }
             }
             Command::Retry { filter, reason } => {
-                audit("retry", filter.describe(), &reason);
+                audit("retry", filter.describe(), &reason).await;
                 let moved = move_failed(shared, filter, ItemState::Pending).await;
                 self.requeue(moved);
             }
             Command::Skip { filter, reason } => {
-                audit("skip", filter.describe(), &reason);
+                audit("skip", filter.describe(), &reason).await;
                 move_failed(shared, filter, ItemState::Skipped).await;
             }
         }
@@ -366,6 +377,6 @@ async fn move_failed(
     to: ItemState,
 ) -> BTreeMap<Kind, Vec<PendingItem>> {
     let (ack, moved) = oneshot::channel();
-    let _ = shared.store.send(Op::MoveFailed { filter, to, ack });
+    let _ = shared.store.send(Op::MoveFailed { filter, to, ack }).await;
     moved.await.unwrap_or_default()
 }

@@ -4,11 +4,23 @@
 //! SQL belongs in this module only: the layers above call named functions with typed
 //! arguments ([`Kind`], [`ItemState`], …) and get typed rows back.
 //!
-//! One [`writer`] thread owns the only writing connection and commits in batches; anyone else
-//! (`status` from another shell, the UI) opens its own read connection. WAL mode lets readers
-//! see the last commit while the writer goes on.
+//! Who writes: each hot path has one thread that owns a writing connection and commits in
+//! batches, all built on the [`batch`] writer (a bounded queue, one transaction per batch,
+//! publish after commit): the import's [`writer`], the verification pass's sink (whose
+//! connection also opens and closes the pass) and the sync relay's journal. Besides those,
+//! short-lived writing connections come and go, some while a batch writer runs: staging an
+//! export, the runbook recording its steps, `retry`/`skip` (of sync events too) and `rollback`
+//! from another shell. Readers (`status`, the UI, reports) open read-only connections.
+//!
+//! That is safe because every connection uses WAL mode and a busy timeout: readers see the
+//! last commit without blocking anyone, and SQLite lets one write transaction in at a time,
+//! so a second writer waits (up to `BUSY_TIMEOUT`) for the batch in progress instead of
+//! failing. Batches take the write lock as they begin, so that wait is all they can meet, and
+//! they are short, so it lasts milliseconds. Commands that move items refuse to run under a
+//! live import (whose heartbeat is fresh), so items have one writer at a time.
 
 pub mod audit;
+pub mod batch;
 pub mod export;
 mod kind;
 pub mod queries;

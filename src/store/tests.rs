@@ -115,7 +115,7 @@ async fn the_writer_commits_outcomes_and_publishes_counts() {
         items: ids[..3].to_vec(),
         ack: Some(ack),
     };
-    tx.send(sent).unwrap();
+    tx.send(sent).await.unwrap();
     acked.await.unwrap();
     let reader = open_for_reading(&path).unwrap();
     assert_eq!(queries::journal(&reader).unwrap()[0].items, ids[..3]);
@@ -133,9 +133,9 @@ async fn the_writer_commits_outcomes_and_publishes_counts() {
         failed: vec![failed],
         ..Settled::default()
     };
-    tx.send(Op::Settled(outcome)).unwrap();
+    tx.send(Op::Settled(outcome)).await.unwrap();
     let (ack, flushed) = tokio::sync::oneshot::channel();
-    tx.send(Op::Flush(ack)).unwrap();
+    tx.send(Op::Flush(ack)).await.unwrap();
     flushed.await.unwrap();
     let now = writer.committed().borrow().clone();
     let want = [before[0] - 3, 2, 1, 0];
@@ -154,9 +154,10 @@ async fn the_writer_commits_outcomes_and_publishes_counts() {
         to: ItemState::Pending,
         ack,
     })
+    .await
     .unwrap();
     assert_eq!(moved.await.unwrap()[&Kind::Account].len(), 1);
-    writer.finish().unwrap();
+    writer.finish().await.unwrap();
     assert_eq!(
         queries::item_counts(&reader).unwrap()[&Kind::Account],
         [before[0] - 2, 2, 0, 0]

@@ -158,6 +158,16 @@ pub fn record(
     extras: &[Extra],
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
+    record_in(&tx, results, extras)?;
+    tx.commit()
+}
+
+/// Records results and extras inside the caller's transaction (the verification writer's).
+pub fn record_in(
+    tx: &Connection,
+    results: &[ItemResult],
+    extras: &[Extra],
+) -> rusqlite::Result<()> {
     let at = now_secs();
     {
         let mut put = tx.prepare_cached(
@@ -173,7 +183,7 @@ pub fn record(
             put.execute(params![e.kind.code(), e.scope, e.key, e.detail, at])?;
         }
     }
-    tx.commit()
+    Ok(())
 }
 
 /// Per-entity counts: what the export had, what became of it, what the read-back showed.

@@ -1,18 +1,25 @@
-//! The one writer: a thread that owns the writing connection, applies what the engine sends
-//! in batches (one transaction each), and only then publishes the new counts — persist, then
-//! publish, so nothing on screen is ahead of the store.
+//! The import's store writer: a layer over the [batching writer](super::batch) that applies
+//! what the engine sends (journal entries, outcomes, audit entries, the run state), and only
+//! after each commit publishes the new counts and answers — persist, then publish, so nothing
+//! on screen is ahead of the store.
 
+use super::batch::{Apply, BatchWriter, Limits, Reply, Sender, WriterError};
 use super::queries::PendingItem;
 use super::{now_secs, ItemState, Kind};
 use rusqlite::{params, Connection, Transaction};
 use std::collections::BTreeMap;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
-/// Operations applied per transaction at most (a commit also happens whenever the queue is
-/// empty, so latency stays low when traffic is light).
-const MAX_BATCH: usize = 4096;
+/// How the writer batches. The bound of the queue is one full batch: enough for every lane's
+/// requests in flight to report several times over (so it never bites while the disk keeps
+/// up), small enough that a stalled disk stops new requests within a batch instead of piling
+/// up outcomes in memory (an operation holds at most one request's item ids).
+const LIMITS: Limits = Limits {
+    capacity: 4096,
+    max_batch: 4096,
+    max_delay: Duration::from_millis(20),
+};
 /// How often a throughput sample and the heartbeat are written.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
@@ -96,8 +103,6 @@ pub enum Op {
     },
     /// Answered once everything sent before it is committed.
     Flush(oneshot::Sender<()>),
-    /// Commit what came before and stop (sent by [`Writer::finish`]).
-    Stop,
 }
 
 /// Counts as committed: per kind, items per state.
@@ -109,38 +114,43 @@ pub struct Committed {
     pub in_flight: u64,
 }
 
+/// Where the engine sends what the writer should record. It waits while the writer's queue is
+/// full, and fails once the writer has stopped.
+pub type OpSender = Sender<Op>;
+
 /// The handle to the writer thread.
 pub struct Writer {
-    tx: mpsc::UnboundedSender<Op>,
-    thread: Option<JoinHandle<Result<(), rusqlite::Error>>>,
+    inner: BatchWriter<Op>,
     committed: watch::Receiver<Committed>,
 }
 
 impl Writer {
     /// Starts the writer on `conn`.
-    pub fn start(conn: Connection) -> Result<Writer, rusqlite::Error> {
-        let counts = super::queries::item_counts(&conn)?;
-        let in_flight: u64 = conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?;
+    pub fn start(conn: Connection) -> Result<Writer, WriterError> {
+        let sql = |source| WriterError::Sql { name: NAME, source };
+        let counts = super::queries::item_counts(&conn).map_err(sql)?;
+        let in_flight: u64 = conn
+            .query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))
+            .map_err(sql)?;
         let committed = Committed {
             items: counts,
             in_flight,
         };
-        let (pub_tx, pub_rx) = watch::channel(committed.clone());
-        let (tx, rx) = mpsc::unbounded_channel();
-        let thread = std::thread::Builder::new()
-            .name("store-writer".into())
-            .spawn(move || write_loop(conn, rx, pub_tx, committed))
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let (publish, pub_rx) = watch::channel(committed.clone());
+        let layer = Counts {
+            committed,
+            publish,
+            last_sample: Instant::now(),
+        };
         Ok(Writer {
-            tx,
-            thread: Some(thread),
+            inner: BatchWriter::start(NAME, conn, layer, LIMITS)?,
             committed: pub_rx,
         })
     }
 
     /// A sender for operations.
-    pub fn sender(&self) -> mpsc::UnboundedSender<Op> {
-        self.tx.clone()
+    pub fn sender(&self) -> OpSender {
+        self.inner.sender()
     }
 
     /// The committed counts, updated after every commit.
@@ -148,72 +158,74 @@ impl Writer {
         self.committed.clone()
     }
 
-    /// Commits everything sent so far and stops the thread; reports its first error.
-    /// Operations sent after this (by clones of the sender) are not applied.
-    pub fn finish(mut self) -> Result<(), rusqlite::Error> {
-        let _ = self.tx.send(Op::Stop);
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(rusqlite::Error::InvalidQuery),
-            None => Ok(()),
-        }
+    /// Commits everything sent so far, writes the last sample, clears the heartbeat and stops
+    /// the thread; reports the error that stopped it, if one did. Operations sent after this
+    /// (by clones of the sender) are not applied.
+    pub async fn finish(self) -> Result<(), WriterError> {
+        self.inner.finish().await.map(drop)
     }
 }
 
-fn write_loop(
-    mut conn: Connection,
-    mut rx: mpsc::UnboundedReceiver<Op>,
+/// The writer's thread name, and its name in errors.
+const NAME: &str = "store-writer";
+
+/// The writer's layer over the batching writer: it keeps the committed counts, publishes them
+/// after every commit, and writes a throughput sample and the heartbeat every second.
+struct Counts {
+    committed: Committed,
     publish: watch::Sender<Committed>,
-    mut committed: Committed,
-) -> Result<(), rusqlite::Error> {
-    let mut last_sample = Instant::now();
-    let mut stopping = false;
-    while let Some(first) = rx.blocking_recv() {
-        let mut ops = vec![first];
-        while ops.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => ops.push(op),
-                Err(_) => break,
-            }
-        }
-        let mut acks = Vec::new();
-        let tx = conn.transaction()?;
-        for op in ops {
-            if matches!(op, Op::Stop) {
-                stopping = true;
-                break;
-            }
-            apply(&tx, op, &mut committed, &mut acks)?;
-        }
-        if last_sample.elapsed() >= SAMPLE_EVERY {
-            sample(&tx, &committed)?;
-            last_sample = Instant::now();
-        }
-        tx.commit()?;
-        publish.send_replace(committed.clone());
-        for ack in acks {
-            ack();
-        }
-        if stopping {
-            break;
-        }
-    }
-    let tx = conn.transaction()?;
-    sample(&tx, &committed)?;
-    tx.execute("UPDATE run SET heartbeat_at = NULL, owner_pid = NULL", [])?;
-    tx.commit()?;
-    // Fold the WAL back into the database so a copied store file is complete.
-    conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
-    Ok(())
+    last_sample: Instant,
 }
 
-type Ack = Box<dyn FnOnce() + Send>;
+impl Apply for Counts {
+    type Op = Op;
+
+    fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        op: Op,
+        replies: &mut Vec<Reply>,
+    ) -> rusqlite::Result<()> {
+        apply(tx, op, &mut self.committed, replies)
+    }
+
+    fn before_commit(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        if self.last_sample.elapsed() >= SAMPLE_EVERY {
+            sample(tx, &self.committed)?;
+            self.last_sample = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self) {
+        self.publish.send_replace(self.committed.clone());
+    }
+
+    fn close(&mut self, conn: &mut Connection) -> rusqlite::Result<()> {
+        let tx = conn.transaction()?;
+        sample(&tx, &self.committed)?;
+        tx.execute("UPDATE run SET heartbeat_at = NULL, owner_pid = NULL", [])?;
+        tx.commit()?;
+        // Fold the WAL back into the database so a copied store file is complete.
+        conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")
+    }
+}
+
+/// An acknowledgement answered only when its batch committed: dropping the sender tells the
+/// waiting side that the writer failed.
+fn on_commit<T: Send + 'static>(ack: oneshot::Sender<T>, value: T) -> Reply {
+    Box::new(move |outcome| {
+        if outcome.is_ok() {
+            let _ = ack.send(value);
+        }
+    })
+}
 
 fn apply(
     tx: &Transaction<'_>,
     op: Op,
     committed: &mut Committed,
-    acks: &mut Vec<Ack>,
+    replies: &mut Vec<Reply>,
 ) -> Result<(), rusqlite::Error> {
     let now = now_secs();
     match op {
@@ -243,9 +255,7 @@ fn apply(
             ])?;
             committed.in_flight += 1;
             if let Some(ack) = ack {
-                acks.push(Box::new(move || {
-                    let _ = ack.send(());
-                }));
+                replies.push(on_commit(ack, ()));
             }
         }
         Op::Settled(s) => settle(tx, s, committed, now)?,
@@ -270,14 +280,9 @@ fn apply(
                     row[ItemState::Failed as usize].saturating_sub(*n);
                 row[to as usize] += n;
             }
-            acks.push(Box::new(move || {
-                let _ = ack.send(moved);
-            }));
+            replies.push(on_commit(ack, moved));
         }
-        Op::Flush(ack) => acks.push(Box::new(move || {
-            let _ = ack.send(());
-        })),
-        Op::Stop => {}
+        Op::Flush(ack) => replies.push(on_commit(ack, ())),
     }
     Ok(())
 }

@@ -1,39 +1,49 @@
-//! The sync journal: one thread owns the writing connection and commits whatever is queued in
-//! one transaction (group commit), then answers. An event is acknowledged to its sender only
-//! after that commit, so an acknowledged event survives a crash.
+//! The sync journal: a layer over the store's [batching writer](crate::store::batch) that
+//! commits whatever is queued in one transaction (group commit), then answers. An event is
+//! acknowledged to its sender only after that commit, so an acknowledged event survives a
+//! crash.
 
+use crate::store::batch::{Apply, BatchWriter, Limits, Reply, Sender, WriterThread};
 use crate::store::open_for_writing;
 use crate::store::sync::{insert_events, ledger_put, set_cursor, settle, NewEvent, Settle};
+use rusqlite::Transaction;
 use std::path::Path;
-use std::thread::JoinHandle;
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+use tokio::sync::oneshot;
 
-/// Most operations in one transaction.
-const MAX_BATCH: usize = 2048;
+/// How the journal batches. Every operation has a caller waiting for its answer, so the queue
+/// holds at most what the webhook handlers, the outbox and the applier have in flight; 2048
+/// leaves room for bursts of webhook calls while keeping a stalled disk from queueing events
+/// without end (the callers wait, and the old system's webhook retries).
+const LIMITS: Limits = Limits {
+    capacity: 2048,
+    max_batch: 2048,
+    max_delay: Duration::from_millis(10),
+};
+
+type Ack<T> = oneshot::Sender<Result<T, String>>;
 
 enum Op {
-    Insert(Vec<NewEvent>, oneshot::Sender<Result<Vec<bool>, String>>),
-    Settle(
-        Vec<Settle>,
-        Vec<String>,
-        oneshot::Sender<Result<(), String>>,
-    ),
-    Cursor(String, String, oneshot::Sender<Result<(), String>>),
+    Insert(Vec<NewEvent>, Ack<Vec<bool>>),
+    Settle(Vec<Settle>, Vec<String>, Ack<()>),
+    Cursor(String, String, Ack<()>),
 }
 
 /// A handle to the journal thread (cheap to clone).
 #[derive(Clone)]
 pub struct Journal {
-    tx: mpsc::UnboundedSender<Op>,
+    tx: Sender<Op>,
 }
 
 /// The thread, to wait for at shutdown.
-pub struct JournalThread(JoinHandle<()>);
+pub struct JournalThread(WriterThread);
 
 impl JournalThread {
     /// Waits until every queued operation is committed (all handles must be dropped first).
     pub fn join(self) {
-        let _ = self.0.join();
+        if let Err(e) = self.0.join() {
+            tracing::error!(error = %e, "the sync journal ended badly");
+        }
     }
 }
 
@@ -41,16 +51,15 @@ impl Journal {
     /// Opens the store at `path` for the journal.
     pub fn open(path: &Path) -> anyhow::Result<(Journal, JournalThread)> {
         let conn = open_for_writing(path)?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let thread = std::thread::Builder::new()
-            .name("sync-journal".into())
-            .spawn(move || write_loop(conn, rx))?;
-        Ok((Journal { tx }, JournalThread(thread)))
+        let writer = BatchWriter::start("sync-journal", conn, Commit, LIMITS)?;
+        let tx = writer.sender();
+        Ok((Journal { tx }, JournalThread(writer.detach())))
     }
 
     async fn ask<T>(&self, op: Op, rx: oneshot::Receiver<Result<T, String>>) -> anyhow::Result<T> {
         self.tx
             .send(op)
+            .await
             .map_err(|_| anyhow::anyhow!("the sync journal has stopped"))?;
         rx.await
             .map_err(|_| anyhow::anyhow!("the sync journal has stopped"))?
@@ -77,51 +86,48 @@ impl Journal {
     }
 }
 
-type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// The journal's layer: every operation is answered with its batch's fate.
+struct Commit;
 
-fn write_loop(mut conn: rusqlite::Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
-    while let Some(first) = rx.blocking_recv() {
-        let mut ops = vec![first];
-        while ops.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => ops.push(op),
-                Err(_) => break,
+impl Apply for Commit {
+    type Op = Op;
+
+    fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        op: Op,
+        replies: &mut Vec<Reply>,
+    ) -> rusqlite::Result<()> {
+        match op {
+            Op::Insert(events, ack) => answer(replies, ack, insert_events(tx, &events)),
+            Op::Settle(settled, ledger, ack) => {
+                let done = settle(tx, &settled).and_then(|()| ledger_put(tx, &ledger));
+                answer(replies, ack, done)
             }
-        }
-        let mut answers: Vec<Answer> = Vec::new();
-        let result = (|| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            for op in ops {
-                match op {
-                    Op::Insert(events, ack) => {
-                        let fresh = insert_events(&tx, &events)?;
-                        answers.push(Box::new(move |r| {
-                            let _ = ack.send(r.map(|()| fresh));
-                        }));
-                    }
-                    Op::Settle(settled, ledger, ack) => {
-                        settle(&tx, &settled)?;
-                        ledger_put(&tx, &ledger)?;
-                        answers.push(Box::new(move |r| {
-                            let _ = ack.send(r);
-                        }));
-                    }
-                    Op::Cursor(name, value, ack) => {
-                        set_cursor(&tx, &name, &value)?;
-                        answers.push(Box::new(move |r| {
-                            let _ = ack.send(r);
-                        }));
-                    }
-                }
-            }
-            tx.commit()
-        })();
-        let outcome = result.map_err(|e| e.to_string());
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, "sync journal commit failed");
-        }
-        for answer in answers {
-            answer(outcome.clone());
+            Op::Cursor(name, value, ack) => answer(replies, ack, set_cursor(tx, &name, &value)),
         }
     }
+
+    /// A failed batch is rolled back and every caller in it told why; the next batch may
+    /// well succeed (a full disk frees up), so the journal goes on.
+    fn survives(&mut self, _error: &rusqlite::Error) -> bool {
+        true
+    }
+}
+
+/// Queues the answer to one operation: its value once the batch commits, or the batch's error.
+/// A failed operation still queues one, so its caller hears the error instead of silence.
+fn answer<T: Default + Send + 'static>(
+    replies: &mut Vec<Reply>,
+    ack: Ack<T>,
+    result: rusqlite::Result<T>,
+) -> rusqlite::Result<()> {
+    let (value, result) = match result {
+        Ok(value) => (value, Ok(())),
+        Err(e) => (T::default(), Err(e)),
+    };
+    replies.push(Box::new(move |outcome| {
+        let _ = ack.send(outcome.map(|()| value).map_err(|e| e.to_string()));
+    }));
+    result
 }

@@ -72,7 +72,7 @@ pub async fn accounts(ctx: &Ctx, items: Vec<PendingItem>) {
                 },
             )
             .collect();
-        ctx.sink.put(results, Vec::new());
+        ctx.sink.put(results, Vec::new()).await;
     })
     .await;
 }
@@ -145,7 +145,7 @@ pub async fn profiles(ctx: &Ctx, items: Vec<PendingItem>) {
                 });
             }
         }
-        ctx.sink.put(results, Vec::new());
+        ctx.sink.put(results, Vec::new()).await;
     })
     .await;
 }
@@ -202,7 +202,7 @@ pub async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
                 },
             )
             .collect();
-        ctx.sink.put(results, Vec::new());
+        ctx.sink.put(results, Vec::new()).await;
     })
     .await;
 }
@@ -325,7 +325,7 @@ pub async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
                 },
             )
             .collect();
-        ctx.sink.put(results, Vec::new());
+        ctx.sink.put(results, Vec::new()).await;
     })
     .await;
 }

@@ -189,7 +189,7 @@ pub async fn members(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
                 detail: "a member on the target that the export does not have".into(),
             })
             .collect();
-        ctx.sink.put(results, extras);
+        ctx.sink.put(results, extras).await;
     })
     .await;
 }

@@ -131,7 +131,7 @@ pub async fn group_messages(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingIte
             results.push(super::compare::verdict(Kind::GroupMessage, item.id, &diffs));
         }
         let extras = extra_group_messages(entry, &found, &matched, ctx.too_old_floor());
-        ctx.sink.put(results, extras);
+        ctx.sink.put(results, extras).await;
     })
     .await;
 }
@@ -267,9 +267,9 @@ pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
                     ),
                 })
                 .collect();
-            ctx.sink.put(results, extras);
+            ctx.sink.put(results, extras).await;
         } else {
-            ctx.sink.put(results, Vec::new());
+            ctx.sink.put(results, Vec::new()).await;
         }
     })
     .await;

@@ -325,7 +325,7 @@ pub async fn run(
     let stopped = ctx.reader.stopped();
     let unread = ctx.unread.lock().map(|u| u.clone()).unwrap_or_default();
     let sampled = ctx.sampled.lock().map(|s| s.clone()).unwrap_or_default();
-    let conn = ctx.sink.finish()?;
+    let conn = ctx.sink.finish().await?;
     let finished = !stopped && unread.is_empty();
     if finished {
         stored::end_pass(&conn, &sampled)?;
