@@ -475,12 +475,42 @@ pub struct FailureRow {
 
 /// Failed items matching `filter`, in stage and record order.
 pub fn failures(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<Vec<FailureRow>> {
+    failure_rows(conn, filter, "")
+}
+
+/// One page of [`failures`]: at most `limit` rows from row `offset` on, in the same order, so
+/// a screen reads what it shows and not every failed item.
+pub fn failures_page(
+    conn: &Connection,
+    filter: &FailureFilter,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<FailureRow>> {
+    // Both are integers formatted here, never text from outside.
+    failure_rows(conn, filter, &format!(" LIMIT {limit} OFFSET {offset}"))
+}
+
+/// How many failed items match `filter` (what [`failures`] would return).
+pub fn failure_count(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<u64> {
+    let (cond, args) = filter.condition();
+    let sql = format!(
+        "SELECT COUNT(*) FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id WHERE {cond}"
+    );
+    conn.query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))
+}
+
+/// Failed items matching `filter`, ordered, with `page` (a LIMIT clause or nothing) applied.
+fn failure_rows(
+    conn: &Connection,
+    filter: &FailureFilter,
+    page: &str,
+) -> rusqlite::Result<Vec<FailureRow>> {
     let (cond, args) = filter.condition();
     let sql = format!(
         "SELECT i.kind, i.key, COALESCE(s.name, ''), i.line, f.api, f.code, f.info, f.attempts, f.retryable
          FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id
          LEFT JOIN source_file s ON s.export_id = i.export_id AND s.kind = i.kind
-         WHERE {cond} ORDER BY i.kind, i.id"
+         WHERE {cond} ORDER BY i.kind, i.id{page}"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
