@@ -1,13 +1,15 @@
 //! The console's real loop on a `TestBackend`, with a real run against the simulator and keys
 //! sent by the test: the run starts, `p` pauses it (PAUSED by operator on the status line),
 //! `r` resumes it, it finishes, the Log screen shows the log's last line, and `q` ends the
-//! loop with exit 0. Every wait is for a frame showing a word, with a generous deadline.
+//! loop with exit 0. Every wait is for a frame showing a word, with a generous deadline. And
+//! a screen that cannot be drawn does not stop the run: it goes on to its end.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::engine::{app_config, runbook, sample_data};
 use crossterm::event::{Event, KeyCode, KeyEvent};
+use cutover::model::step::{Step, StepState};
 use cutover::runbook::drive::RunExit;
 use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::ui::tui::runtime::console;
@@ -153,4 +155,64 @@ async fn pause_resume_finish_and_quit_on_a_test_backend() {
     let (exit, ()) = tokio::join!(console(&runner, &mut terminal, events, log.clone()), script);
     assert_eq!(exit.unwrap(), RunExit::Complete, "{}", screen.text());
     assert_eq!(RunExit::Complete as u8, 0);
+}
+
+/// A terminal that is gone: every draw fails.
+struct Gone;
+
+impl Backend for Gone {
+    type Error = std::io::Error;
+
+    fn draw<'a, I>(&mut self, _content: I) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        Err(std::io::Error::other("the terminal is gone"))
+    }
+    fn hide_cursor(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn show_cursor(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn get_cursor_position(&mut self) -> std::io::Result<Position> {
+        Ok(Position::ORIGIN)
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, _position: P) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn clear(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn clear_region(&mut self, _clear_type: ClearType) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn size(&self) -> std::io::Result<Size> {
+        Ok(Size::new(100, 30))
+    }
+    fn window_size(&mut self) -> std::io::Result<WindowSize> {
+        Ok(WindowSize {
+            columns_rows: Size::new(100, 30),
+            pixels: Size::new(0, 0),
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_goes_to_its_end_when_the_screen_cannot_be_drawn() {
+    let handle = common::sim(app_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    let rb = runbook(&handle, &sample_data(), &store, "");
+    let runner = Runner::new(rb, RunOptions::default()).unwrap();
+    let mut terminal = Terminal::new(Gone).unwrap();
+    // No key ever comes; the console leaves once the run has ended.
+    let (_keys, events) = mpsc::unbounded_channel();
+    let exit = console(&runner, &mut terminal, events, dir.path().join("run.log")).await;
+    assert_eq!(exit.unwrap(), RunExit::Complete);
+    let import = runner.steps().get(Step::Import);
+    assert!(matches!(import, StepState::Done { .. }), "{import:?}");
 }
