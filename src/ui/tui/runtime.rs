@@ -4,7 +4,7 @@
 //! terminal; a test drives [`console`] on a `TestBackend` with keys it sends. The engine keeps
 //! going (and stays consistent) whatever happens to the screen.
 
-use super::app::{App, Effect};
+use super::app::{App, Effect, Snapshot};
 use super::link::{lock, Link};
 use super::sampler::{Request, Sampling};
 use super::view::draw;
@@ -166,7 +166,11 @@ impl<'r> Console<'r> {
     /// What the screen wants the sampler to read.
     fn request(&self) -> Request {
         Request {
-            drill: (self.app.drill.clone()).map(|f| (f, self.app.items_page_start())),
+            drill: self
+                .app
+                .drill
+                .clone()
+                .map(|f| (f, self.app.items_page_start())),
             verify_drill: self.app.verify_drill,
             finished: self.exit.is_some(),
         }
@@ -192,7 +196,7 @@ impl<'r> Console<'r> {
 
     /// The sampled figures with what is read live: steps, the import's state and lanes,
     /// verification progress, the relay, the clock.
-    fn snapshot(&self) -> super::app::Snapshot {
+    fn snapshot(&self) -> Snapshot {
         let mut snap = self.sampling.latest();
         let handle = lock(&self.link.import).clone();
         snap.elapsed_secs = self.started.elapsed().as_secs();
@@ -202,7 +206,8 @@ impl<'r> Console<'r> {
             .steps
             .get(Step::Import.index())
             .is_some_and(|s| matches!(s.state, StepState::Running { .. }));
-        snap.run = (handle.as_ref())
+        snap.run = handle
+            .as_ref()
             .filter(|_| importing)
             .map(|h| h.state.borrow().clone());
         snap.lanes = handle.as_ref().map(ImportHandle::lanes).unwrap_or_default();

@@ -214,3 +214,44 @@ fn read_store(conn: &Connection, snap: &mut Snapshot, request: &Request) {
         None => Vec::new(),
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{parse_file, resolve, Flags, EXAMPLE};
+    use crate::tim::SecretKey;
+    use std::io::Write;
+
+    fn settings() -> ImportSettings {
+        let file = parse_file(EXAMPLE, "runbook.toml").unwrap();
+        let rb = resolve(&file, &Flags::default(), Some(SecretKey::new("k3y"))).unwrap();
+        ImportSettings::from_runbook(&rb)
+    }
+
+    #[tokio::test]
+    async fn the_latest_figures_are_published_and_read_again_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s.db");
+        crate::store::open_for_writing(&store).unwrap();
+        let log = dir.path().join("s.log");
+        std::fs::write(&log, "first\n").unwrap();
+        let sampling = Sampling::start(store, log.clone(), settings(), Arc::default());
+        let mut latest = sampling.latest.clone();
+        let within = Duration::from_secs(30);
+        let first = tokio::time::timeout(within, latest.wait_for(|s| s.log_tail == ["first"]));
+        assert!(first.await.is_ok(), "the log tail was never published");
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        writeln!(file, "second").unwrap();
+        sampling.want(Request {
+            drill: Some((FailureFilter::default(), 0)),
+            ..Request::default()
+        });
+        let again = latest.wait_for(|s| s.log_tail.last().is_some_and(|l| l == "second"));
+        assert!(tokio::time::timeout(within, again).await.is_ok());
+        assert_eq!(
+            sampling.latest().items_total,
+            0,
+            "an empty store has no failures"
+        );
+    }
+}

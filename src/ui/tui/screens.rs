@@ -1,4 +1,5 @@
-//! One function per screen; each draws from the [`App`] alone.
+//! One function per screen (the Import screen drawn from its stage, lane and throughput parts);
+//! each draws from the [`App`] alone.
 
 use super::app::App;
 use super::view::eta;
