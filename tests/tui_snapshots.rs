@@ -109,6 +109,8 @@ fn snapshot() -> Snapshot {
         ],
         lane_rates: vec![0.0, 96.0, 58.0],
         items: Vec::new(),
+        items_offset: 0,
+        items_total: 0,
         throughput: vec![120, 300, 280, 260, 240, 250, 255, 180, 150, 160],
         t_limit_secs: Some(5.1),
         log_tail: vec![

@@ -475,12 +475,42 @@ pub struct FailureRow {
 
 /// Failed items matching `filter`, in stage and record order.
 pub fn failures(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<Vec<FailureRow>> {
+    failure_rows(conn, filter, "")
+}
+
+/// One page of [`failures`]: at most `limit` rows from row `offset` on, in the same order, so
+/// a screen reads what it shows and not every failed item.
+pub fn failures_page(
+    conn: &Connection,
+    filter: &FailureFilter,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<FailureRow>> {
+    // Both are integers formatted here, never text from outside.
+    failure_rows(conn, filter, &format!(" LIMIT {limit} OFFSET {offset}"))
+}
+
+/// How many failed items match `filter` (what [`failures`] would return).
+pub fn failure_count(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<u64> {
+    let (cond, args) = filter.condition();
+    let sql = format!(
+        "SELECT COUNT(*) FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id WHERE {cond}"
+    );
+    conn.query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))
+}
+
+/// Failed items matching `filter`, ordered, with `page` (a LIMIT clause or nothing) applied.
+fn failure_rows(
+    conn: &Connection,
+    filter: &FailureFilter,
+    page: &str,
+) -> rusqlite::Result<Vec<FailureRow>> {
     let (cond, args) = filter.condition();
     let sql = format!(
         "SELECT i.kind, i.key, COALESCE(s.name, ''), i.line, f.api, f.code, f.info, f.attempts, f.retryable
          FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id
          LEFT JOIN source_file s ON s.export_id = i.export_id AND s.kind = i.kind
-         WHERE {cond} ORDER BY i.kind, i.id"
+         WHERE {cond} ORDER BY i.kind, i.id{page}"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
@@ -499,4 +529,50 @@ pub fn failures(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<V
         })
     })?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store with `n` failed accounts (`u00`, `u01`, …) under code 70402 and one under 70001.
+    fn failed_accounts(n: i64) -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open_for_writing(&dir.path().join("s.db")).unwrap();
+        for id in 0..=n {
+            let code = if id == n { 70001 } else { 70402 };
+            conn.execute(
+                "INSERT INTO item (kind, id, export_id, key, line, offset, len, needs, state)
+                 VALUES (?1, ?2, 1, ?3, ?2, 0, 0, 0, 2)",
+                params![Kind::Account.code(), id, format!("u{id:02}")],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO failure (kind, id, api, code, info, retryable, attempts, first_at, last_at)
+                 VALUES (?1, ?2, 'multiaccount_import', ?3, 'bad', 0, 1, 0, 0)",
+                params![Kind::Account.code(), id, code],
+            )
+            .unwrap();
+        }
+        (dir, conn)
+    }
+
+    #[test]
+    fn failures_read_a_page_at_a_time_in_the_same_order() {
+        let (_dir, conn) = failed_accounts(25);
+        let filter = FailureFilter {
+            code: Some(70402),
+            ..FailureFilter::default()
+        };
+        assert_eq!(failure_count(&conn, &filter).unwrap(), 25);
+        assert_eq!(failure_count(&conn, &FailureFilter::default()).unwrap(), 26);
+        let page = failures_page(&conn, &filter, 10, 10).unwrap();
+        let records: Vec<&str> = page.iter().map(|r| r.record.as_str()).collect();
+        assert_eq!(records.first(), Some(&"u10"));
+        assert_eq!(records.len(), 10);
+        let pages: Vec<FailureRow> = (0..3)
+            .flat_map(|p| failures_page(&conn, &filter, p * 10, 10).unwrap())
+            .collect();
+        assert_eq!(pages, failures(&conn, &filter).unwrap());
+    }
 }

@@ -11,6 +11,9 @@ use crate::tim::lane::LaneFigures;
 use crate::ui::progress::StageLine;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// Failed items are read from the store this many at a time (the page around the selection).
+pub const ITEMS_PAGE: usize = 100;
+
 /// The screens, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -89,8 +92,12 @@ pub struct Snapshot {
     pub steps: Vec<StepView>,
     /// Per stage.
     pub stages: Vec<StageLine>,
-    /// The failed items of the group drilled into (first page).
+    /// The failed items of the group drilled into: one page, from `items_offset` on.
     pub items: Vec<FailureRow>,
+    /// Where `items` starts among the group's failed items.
+    pub items_offset: usize,
+    /// How many failed items the group drilled into has.
+    pub items_total: usize,
     /// Per lane: calls per second used, recently.
     pub lane_rates: Vec<f64>,
     /// Per lane.
@@ -216,11 +223,23 @@ impl App {
     fn rows(&self) -> usize {
         match self.screen() {
             Screen::Runbook => self.snap.steps.len(),
-            Screen::Errors if self.drill.is_some() => self.snap.items.len(),
+            Screen::Errors if self.drill.is_some() => self
+                .snap
+                .items_total
+                .max(self.snap.items_offset + self.snap.items.len()),
             Screen::Errors => self.visible_errors().len(),
             Screen::Verify if self.verify_drill.is_some() => self.snap.mismatches.len(),
             Screen::Verify => self.snap.entities.len(),
             _ => 0,
+        }
+    }
+
+    /// Where the page of failed items to read starts: the page holding the selection.
+    pub fn items_page_start(&self) -> usize {
+        if self.drill.is_some() {
+            self.selected / ITEMS_PAGE * ITEMS_PAGE
+        } else {
+            0
         }
     }
 

@@ -203,3 +203,50 @@ fn enter_on_verify_lists_the_selected_kinds_mismatches_and_esc_goes_back() {
     app.on_key(key('1'));
     assert_eq!(app.verify_drill, None, "leaving the screen leaves the list");
 }
+
+#[test]
+fn the_selection_moves_through_every_failed_item_a_page_at_a_time() {
+    let mut app = running();
+    app.on_key(key('3'));
+    app.drill = Some(FailureFilter::default());
+    let row = |i: usize| FailureRow {
+        kind: Kind::Account,
+        record: format!("u{i}"),
+        file: "accounts.jsonl".into(),
+        line: i as u64,
+        api: "multiaccount_import".into(),
+        code: Some(70402),
+        info: "bad".into(),
+        attempts: 1,
+        retryable: false,
+    };
+    // The first page of a group of 250.
+    app.on_snapshot(Snapshot {
+        items: (0..ITEMS_PAGE).map(row).collect(),
+        items_offset: 0,
+        items_total: 250,
+        ..app.snap.clone()
+    });
+    for _ in 0..ITEMS_PAGE {
+        app.on_key(key('j'));
+    }
+    assert_eq!(app.selected, ITEMS_PAGE, "past the page read so far");
+    assert_eq!(
+        app.items_page_start(),
+        ITEMS_PAGE,
+        "the next page is asked for"
+    );
+    for _ in 0..300 {
+        app.on_key(key('j'));
+    }
+    assert_eq!(app.selected, 249, "no further than the group's last item");
+    assert_eq!(app.items_page_start(), 2 * ITEMS_PAGE);
+    // The group shrank (items retried): the selection follows.
+    app.on_snapshot(Snapshot {
+        items: (0..10).map(row).collect(),
+        items_offset: 0,
+        items_total: 10,
+        ..app.snap.clone()
+    });
+    assert_eq!((app.selected, app.items_page_start()), (9, 0));
+}

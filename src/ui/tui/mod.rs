@@ -1,8 +1,13 @@
-//! The interactive console: [`app`] holds the state and turns keys into effects, [`view`] and
-//! [`screens`] draw it.
+//! The interactive console: [`app`] holds the state and turns keys into effects (no I/O),
+//! [`view`], [`screens`] and [`verify_screen`] draw it, [`runtime`] runs the loop on a
+//! terminal with the runbook flow underneath ([`link`]), [`sampler`] reads the store and the
+//! log ([`log_tail`]) off that loop.
 
 pub mod app;
+pub mod link;
+pub mod log_tail;
 pub mod runtime;
+pub mod sampler;
 pub mod screens;
 pub mod verify_screen;
 pub mod view;

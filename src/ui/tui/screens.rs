@@ -1,4 +1,5 @@
-//! One function per screen; each draws from the [`App`] alone.
+//! One function per screen (the Import screen drawn from its stage, lane and throughput parts);
+//! each draws from the [`App`] alone.
 
 use super::app::App;
 use super::view::eta;
@@ -7,7 +8,7 @@ use crate::tim::errors;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, TableState, Wrap};
 use ratatui::Frame;
 
 fn selected_style() -> Style {
@@ -78,6 +79,13 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
         Constraint::Length(4),
     ])
     .areas(area);
+    frame.render_widget(stage_table(app), stages_area);
+    frame.render_widget(lane_table(app), lanes_area);
+    frame.render_widget(throughput(app), spark_area);
+}
+
+/// Per stage: a progress bar, settled of total, rate, ETA and failures.
+fn stage_table(app: &App) -> Table<'static> {
     let stage_rows = app.snap.stages.iter().map(|s| {
         let pct = if s.total == 0 {
             100.0
@@ -104,7 +112,7 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
             }),
         ])
     });
-    let stages = grid(
+    grid(
         stage_rows,
         &[
             Constraint::Length(15),
@@ -116,8 +124,11 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
         ],
         &["stage", "", "settled", "rate", "ETA", "failed"],
         " stages ",
-    );
-    frame.render_widget(stages, stages_area);
+    )
+}
+
+/// Per lane: calls per second used of the limit, in flight, latency, calls, back-off.
+fn lane_table(app: &App) -> Table<'static> {
     let lane_rows = app.snap.lanes.iter().enumerate().map(|(i, (k, f))| {
         let used = app.snap.lane_rates.get(i).copied().unwrap_or(0.0);
         let backoff = if f.backoff > 0.0 {
@@ -139,7 +150,7 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Cell::from(backoff),
         ])
     });
-    let lanes = grid(
+    grid(
         lane_rows,
         &[
             Constraint::Length(20),
@@ -160,8 +171,11 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
             "backoff",
         ],
         " lanes (calls/s) ",
-    );
-    frame.render_widget(lanes, lanes_area);
+    )
+}
+
+/// Items settled per second, titled with the ETA, T_limit and the maintenance window.
+fn throughput(app: &App) -> Sparkline<'_> {
     let remaining = app
         .snap
         .stages
@@ -187,15 +201,15 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
         };
         block = block.title_bottom(Line::styled(format!(" {text} "), style));
     }
-    let spark = Sparkline::default()
+    Sparkline::default()
         .data(&app.snap.throughput)
         .style(Style::new().fg(Color::Cyan))
-        .block(block);
-    frame.render_widget(spark, spark_area);
+        .block(block)
 }
 
-/// The items of one error group.
+/// The items of one error group: the page read from the store, scrolled to the selection.
 fn error_items(frame: &mut Frame<'_>, app: &App, area: Rect, what: String) {
+    let offset = app.snap.items_offset;
     let rows = app.snap.items.iter().enumerate().map(|(i, f)| {
         let row = Row::new(vec![
             Cell::from(f.record.clone()),
@@ -203,7 +217,7 @@ fn error_items(frame: &mut Frame<'_>, app: &App, area: Rect, what: String) {
             Cell::from(f.attempts.to_string()),
             Cell::from(f.info.clone()),
         ]);
-        mark_selected(row, i, app.selected)
+        mark_selected(row, offset + i, app.selected)
     });
     let table = grid(
         rows,
@@ -216,7 +230,10 @@ fn error_items(frame: &mut Frame<'_>, app: &App, area: Rect, what: String) {
         &["record", "source", "attempts", "last message"],
         format!(" {what} — Esc back · R retry · s skip · e export "),
     );
-    frame.render_widget(table, area);
+    // The table scrolls so the selected row (if on this page) stays in sight.
+    let on_page = app.selected.checked_sub(offset);
+    let mut state = TableState::new().with_selected(on_page);
+    frame.render_stateful_widget(table, area, &mut state);
 }
 
 /// Failures grouped by API and code.

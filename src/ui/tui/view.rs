@@ -1,4 +1,5 @@
-//! Drawing: a pure function of [`App`] — tabs, the screen, the status line, overlays.
+//! Drawing: a pure function of [`App`] — tabs, the screen, the status line (where the run is
+//! and why), the help and dialog overlays.
 
 use super::app::{App, Modal, Screen};
 use super::{screens, verify_screen};
@@ -72,81 +73,15 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(clock).right_aligned(), right);
 }
 
+/// What the status line leads with: the word, its colour, and why.
+type Status = (String, Color, String);
+
 /// The line that always says where the run is and why.
 pub fn status_line(app: &App) -> Line<'static> {
     let (word, color, reason) = match &app.snap.run {
-        None if app.snap.finished && app.snap.sync_running.is_some() => (
-            "SYNCING".to_string(),
-            Color::Green,
-            "the runbook is done; two-way sync runs until you quit (q)".to_string(),
-        ),
-        None if app.snap.finished => ("FINISHED".to_string(), Color::Green, String::new()),
-        None => match app
-            .snap
-            .steps
-            .iter()
-            .find(|s| matches!(s.state, StepState::NeedsConfirmation { .. }))
-        {
-            Some(s) => (
-                "CONFIRM".to_string(),
-                Color::Yellow,
-                format!(
-                    "{} needs confirmation: Enter on it (Runbook screen)",
-                    s.step
-                ),
-            ),
-            None if !app.snap.verify_progress.is_empty()
-                && app.snap.steps.iter().any(|s| {
-                    s.step == Step::Verify && matches!(s.state, StepState::Running { .. })
-                }) =>
-            {
-                let (done, total) = app
-                    .snap
-                    .verify_progress
-                    .iter()
-                    .fold((0, 0), |(d, t), (_, c, n)| (d + c, t + n));
-                (
-                    "VERIFYING".to_string(),
-                    Color::Cyan,
-                    format!("{done}/{total} imported items read back"),
-                )
-            }
-            None => ("WORKING".to_string(), Color::Cyan, current_step(app)),
-        },
-        Some(state) => {
-            let backoff = app
-                .snap
-                .lanes
-                .iter()
-                .find(|(_, f)| f.backoff > 0.0)
-                .map(|(k, f)| {
-                    let code = f.backoff_code.map_or(String::new(), |c| format!("{c} "));
-                    format!("BACKOFF {code}on {} {:.1} s", k.api().command(), f.backoff)
-                });
-            match (state, backoff) {
-                (RunState::Running, Some(b)) => (b, Color::Yellow, String::new()),
-                (RunState::Running, None) if app.snap.finished => {
-                    ("FINISHED".into(), Color::Green, String::new())
-                }
-                (RunState::Running, None) => ("RUNNING".into(), Color::Green, current_step(app)),
-                (RunState::Paused { budget: true, .. }, _) => {
-                    ("PAUSED".into(), Color::Red, state.reason().to_string())
-                }
-                (RunState::Paused { .. }, _) => {
-                    ("PAUSED".into(), Color::Yellow, state.reason().to_string())
-                }
-                (RunState::Stopping { .. }, _) => {
-                    ("STOPPING".into(), Color::Yellow, state.reason().to_string())
-                }
-                (RunState::Fatal { .. }, _) => {
-                    ("FATAL".into(), Color::Red, state.reason().to_string())
-                }
-            }
-        }
+        None => outside_import(app),
+        Some(state) => importing(app, state),
     };
-    let total: u64 = app.snap.stages.iter().map(|s| s.total).sum();
-    let settled: u64 = app.snap.stages.iter().map(|s| s.settled()).sum();
-    let failed: u64 = app.snap.stages.iter().map(|s| s.failed).sum();
     let mut spans = vec![Span::styled(
         format!(" {word} "),
         Style::new().fg(Color::Black).bg(color),
@@ -154,6 +89,80 @@ pub fn status_line(app: &App) -> Line<'static> {
     if !reason.is_empty() {
         spans.push(Span::raw(format!(" {reason}")));
     }
+    spans.extend(items_and_notice(app));
+    Line::from(spans)
+}
+
+/// Before or after the import: finished, syncing, waiting for a confirmation, verifying or
+/// working on a step.
+fn outside_import(app: &App) -> Status {
+    let snap = &app.snap;
+    if snap.finished && snap.sync_running.is_some() {
+        let why = "the runbook is done; two-way sync runs until you quit (q)";
+        return ("SYNCING".into(), Color::Green, why.into());
+    }
+    if snap.finished {
+        return ("FINISHED".into(), Color::Green, String::new());
+    }
+    let asking = snap
+        .steps
+        .iter()
+        .find(|s| matches!(s.state, StepState::NeedsConfirmation { .. }));
+    if let Some(s) = asking {
+        let why = format!(
+            "{} needs confirmation: Enter on it (Runbook screen)",
+            s.step
+        );
+        return ("CONFIRM".into(), Color::Yellow, why);
+    }
+    let verifying = snap
+        .steps
+        .iter()
+        .any(|s| s.step == Step::Verify && matches!(s.state, StepState::Running { .. }));
+    if verifying && !snap.verify_progress.is_empty() {
+        let (done, total) = snap
+            .verify_progress
+            .iter()
+            .fold((0, 0), |(d, t), (_, c, n)| (d + c, t + n));
+        let why = format!("{done}/{total} imported items read back");
+        return ("VERIFYING".into(), Color::Cyan, why);
+    }
+    ("WORKING".into(), Color::Cyan, current_step(app))
+}
+
+/// While the import runs: its state, or the back-off a lane is in.
+fn importing(app: &App, state: &RunState) -> Status {
+    let reason = || state.reason().to_string();
+    match (state, backoff(app)) {
+        (RunState::Running, Some(b)) => (b, Color::Yellow, String::new()),
+        (RunState::Running, None) if app.snap.finished => {
+            ("FINISHED".into(), Color::Green, String::new())
+        }
+        (RunState::Running, None) => ("RUNNING".into(), Color::Green, current_step(app)),
+        (RunState::Paused { budget: true, .. }, _) => ("PAUSED".into(), Color::Red, reason()),
+        (RunState::Paused { .. }, _) => ("PAUSED".into(), Color::Yellow, reason()),
+        (RunState::Stopping { .. }, _) => ("STOPPING".into(), Color::Yellow, reason()),
+        (RunState::Fatal { .. }, _) => ("FATAL".into(), Color::Red, reason()),
+    }
+}
+
+/// `BACKOFF 60007 on importmsg 2.1 s` for the first lane backing off, if any.
+fn backoff(app: &App) -> Option<String> {
+    let (kind, f) = app.snap.lanes.iter().find(|(_, f)| f.backoff > 0.0)?;
+    let code = f.backoff_code.map_or(String::new(), |c| format!("{c} "));
+    Some(format!(
+        "BACKOFF {code}on {} {:.1} s",
+        kind.api().command(),
+        f.backoff
+    ))
+}
+
+/// Items settled of total and failed (once there are any), then the last key's notice.
+fn items_and_notice(app: &App) -> Vec<Span<'static>> {
+    let total: u64 = app.snap.stages.iter().map(|s| s.total).sum();
+    let settled: u64 = app.snap.stages.iter().map(|s| s.settled()).sum();
+    let failed: u64 = app.snap.stages.iter().map(|s| s.failed).sum();
+    let mut spans = Vec::new();
     if total > 0 {
         spans.push(Span::raw(format!(
             " · {settled}/{total} items · failed {failed}"
@@ -165,7 +174,7 @@ pub fn status_line(app: &App) -> Line<'static> {
             Style::new().add_modifier(Modifier::ITALIC),
         ));
     }
-    Line::from(spans)
+    spans
 }
 
 fn current_step(app: &App) -> String {
