@@ -10,7 +10,7 @@ use crate::store::Kind;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors;
 use crate::tim::wire::{ItemFailure, Request, Response};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What an answered request did to its items.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -44,6 +44,8 @@ pub struct SendContext<'a> {
     pub sources: &'a Sources,
     /// Group item → its Tencent GroupId.
     pub group_ids: &'a HashMap<i64, String>,
+    /// Group items whose messages are imported with `RecentContactFlag: 1`.
+    pub conversations: &'a HashSet<i64>,
 }
 
 impl SendContext<'_> {

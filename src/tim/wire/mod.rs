@@ -85,6 +85,11 @@ pub trait Request: Serialize {
     const API: Api;
     /// The answer's body.
     type Response: Response;
+    /// For a batched API whose answer carries one result per item: the key by which the
+    /// answer names each item sent (see [`Response::answered_keys`]). `None` for the others.
+    fn item_keys(&self) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// A response body.
@@ -95,6 +100,17 @@ pub trait Response: DeserializeOwned + Serialize + Send + 'static {
     fn item_failures(&self) -> Vec<ItemFailure> {
         Vec::new()
     }
+    /// For a batched API that answers every item: the keys of the items the answer has a
+    /// result for. An item sent without a result has an unknown outcome. `None` for APIs that
+    /// name only their failures (`multiaccount_import`) or are not batched.
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// The answer's keys for the `n` messages of a batch answered by position: `#0`, `#1`, …
+pub fn position_keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("#{i}")).collect()
 }
 
 /// An answer that is only the envelope.
