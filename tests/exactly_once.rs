@@ -178,3 +178,45 @@ async fn an_import_whose_answers_turn_to_empty_json_stops_fatal_marking_nothing(
         assert_eq!((done, failed), (0, 0), "{kind:?}: nothing marked imported");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_back_that_fails_for_good_keeps_the_batch_unresolved() {
+    // Every group-message batch is applied and answered 502; every read-back of a group is
+    // refused with a fatal code (needs an app admin).
+    let mut config = app_config();
+    let lost = Faults {
+        bad_gateway_rate: 1.0,
+        ..Faults::default()
+    };
+    let refused = Faults {
+        error_rate: 1.0,
+        error_codes: vec![70403],
+        ..Faults::default()
+    };
+    config.faults.insert("import_group_msg".into(), lost);
+    config.faults.insert("group_msg_get_simple".into(), refused);
+    let common::Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = common::Rig::new(config).await;
+    let ending = import(runbook(&handle, &sample_data(), &store, NO_BUDGET)).await;
+    let Ending::Fatal(reason) = ending else {
+        panic!("not fatal: {ending:?}");
+    };
+    assert!(reason.contains("read back on the next run"), "{reason}");
+    assert!(handle.sim().count(Api::ImportGroupMsg, 502) > 0);
+
+    // The unanswered batch is still journaled, and none of its messages is failed or done.
+    let conn = open_for_reading(&store).unwrap();
+    let journal = queries::journal(&conn).unwrap();
+    let unresolved: Vec<i64> = journal
+        .iter()
+        .filter(|e| e.kind == cutover::store::Kind::GroupMessage)
+        .flat_map(|e| e.items.clone())
+        .collect();
+    assert!(!unresolved.is_empty(), "{journal:?}");
+    let counts = queries::item_counts(&conn).unwrap();
+    let [_, done, failed, _] = counts[&cutover::store::Kind::GroupMessage];
+    assert_eq!((done, failed), (0, 0));
+}
