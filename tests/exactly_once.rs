@@ -11,8 +11,8 @@ use cutover::engine::import::Ending;
 use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::sim::config::{Faults, NoAnswer, SimConfig};
 use cutover::sim::server::NO_ANSWER;
-use cutover::store::queries::{self, FailureFilter};
 use cutover::store::open_for_reading;
+use cutover::store::queries::{self, FailureFilter};
 use cutover::tim::api::Api;
 use cutover::verify::Progress;
 use serde_json::Value;
@@ -38,7 +38,10 @@ fn group_message_flags(dump: &Value) -> Vec<(String, Option<u64>)> {
 fn assert_nothing_failed(store: &Path) {
     let conn = open_for_reading(store).unwrap();
     let failures = queries::failures(&conn, &FailureFilter::default()).unwrap();
-    assert!(failures.is_empty(), "the error table is empty: {failures:#?}");
+    assert!(
+        failures.is_empty(),
+        "the error table is empty: {failures:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -341,13 +341,7 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
 /// A read-back that failed leaves its batch unresolved, whatever the failure: the journal
 /// entry stays, the group's messages wait, and the read-back is tried again later (or, when
 /// the run must stop, on the next run). Nothing of the batch is sent again blind.
-fn read_back_failed(
-    shared: &Shared,
-    lane: &Lane,
-    job: &Job,
-    error: &CallError,
-    class: ErrorClass,
-) {
+fn read_back_failed(shared: &Shared, lane: &Lane, job: &Job, error: &CallError, class: ErrorClass) {
     tracing::warn!(%error, group = ?job.group, "read-back failed; the batch stays unresolved");
     if class == ErrorClass::Fatal {
         shared.set_state(RunState::Fatal {

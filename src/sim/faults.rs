@@ -118,14 +118,20 @@ mod tests {
             empty_answer_rate: 0.02,
             ..Faults::default()
         };
-        let fates: Vec<Fate> = (0..10_000).map(|n| fate(&f, "import_group_msg", n)).collect();
+        let fates: Vec<Fate> = (0..10_000)
+            .map(|n| fate(&f, "import_group_msg", n))
+            .collect();
         let count = |how| {
             fates
                 .iter()
                 .filter(|f| f.no_answer.is_some_and(|(h, _)| h == how))
                 .count()
         };
-        assert!((400..600).contains(&count(NoAnswer::Drop)), "{}", count(NoAnswer::Drop));
+        assert!(
+            (400..600).contains(&count(NoAnswer::Drop)),
+            "{}",
+            count(NoAnswer::Drop)
+        );
         // 10 % of the 95 % not dropped.
         let gateway = count(NoAnswer::BadGateway);
         assert!((800..1100).contains(&gateway), "{gateway}");

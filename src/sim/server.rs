@@ -230,7 +230,9 @@ async fn serve_dump(AxumState(sim): AxumState<Arc<Sim>>, RawQuery(query): RawQue
 /// The answer to a request that took effect but whose answer is lost as `how` says.
 fn lost_answer(how: NoAnswer) -> Response {
     match how {
-        NoAnswer::BadGateway => (StatusCode::BAD_GATEWAY, "bad gateway (injected fault)").into_response(),
+        NoAnswer::BadGateway => {
+            (StatusCode::BAD_GATEWAY, "bad gateway (injected fault)").into_response()
+        }
         NoAnswer::Empty => ([(header::CONTENT_TYPE, "application/json")], "{}").into_response(),
         NoAnswer::Drop | NoAnswer::Stall => reset(),
     }
@@ -338,7 +340,14 @@ async fn serve_api(
         sim.callbacks.send(cb);
     }
     if let Some((how, stall)) = fate.no_answer {
-        sim.tally(api, if how == NoAnswer::BadGateway { 502 } else { NO_ANSWER });
+        sim.tally(
+            api,
+            if how == NoAnswer::BadGateway {
+                502
+            } else {
+                NO_ANSWER
+            },
+        );
         if how == NoAnswer::Stall {
             tokio::time::sleep(stall).await;
         }

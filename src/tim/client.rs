@@ -359,7 +359,9 @@ fn envelope_of(api: Api, bytes: &[u8]) -> Result<Envelope, CallError> {
     let protocol = |reason: String| CallError::Protocol { api, reason };
     let probe: Probe = serde_json::from_slice(bytes).map_err(|e| {
         let start = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
-        protocol(format!("the answer is not a JSON object ({e}); it starts {start:?}"))
+        protocol(format!(
+            "the answer is not a JSON object ({e}); it starts {start:?}"
+        ))
     })?;
     let (Some(status), Some(code)) = (probe.ActionStatus, probe.ErrorCode) else {
         return Err(protocol(
@@ -367,7 +369,9 @@ fn envelope_of(api: Api, bytes: &[u8]) -> Result<Envelope, CallError> {
         ));
     };
     if status != "OK" && status != "FAIL" {
-        return Err(protocol(format!("ActionStatus is {status:?}, not OK or FAIL")));
+        return Err(protocol(format!(
+            "ActionStatus is {status:?}, not OK or FAIL"
+        )));
     }
     Ok(Envelope {
         ActionStatus: status,
@@ -468,10 +472,7 @@ mod tests {
             CallError::Http { api, status: 503 }.applied(),
             Applied::Unknown
         );
-        assert_eq!(
-            CallError::Http { api, status: 404 }.applied(),
-            Applied::No
-        );
+        assert_eq!(CallError::Http { api, status: 404 }.applied(), Applied::No);
         for code in [60008, 10002, 90992, 70169] {
             let internal = CallError::Api {
                 api,

@@ -291,7 +291,9 @@ mod tests {
 
     #[test]
     fn internal_and_timeout_codes_may_have_been_applied() {
-        for code in [60008, 10002, 70169, 70202, 70500, 90992, 91000, 20004, 30007, 40006] {
+        for code in [
+            60008, 10002, 70169, 70202, 70500, 90992, 91000, 20004, 30007, 40006,
+        ] {
             assert!(maybe_applied(code), "{code}");
         }
         for code in [60007, 70001, 70050, 10004, 90012, 70403, 12345] {
