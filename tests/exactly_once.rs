@@ -223,3 +223,81 @@ async fn a_read_back_that_fails_for_good_keeps_the_batch_unresolved() {
     let [_, done, failed, _] = counts[&cutover::store::Kind::GroupMessage];
     assert_eq!((done, failed), (0, 0));
 }
+
+/// A simulator whose `multiaccount_import` applies every request and then loses the answer
+/// as `how` says.
+async fn losing(how: NoAnswer) -> cutover::sim::SimHandle {
+    let mut config = SimConfig::default();
+    let faults = match how {
+        NoAnswer::BadGateway => Faults {
+            bad_gateway_rate: 1.0,
+            ..Faults::default()
+        },
+        NoAnswer::Empty => Faults {
+            empty_answer_rate: 1.0,
+            ..Faults::default()
+        },
+        _ => Faults {
+            no_answer_rate: 1.0,
+            no_answer: how,
+            ..Faults::default()
+        },
+    };
+    config.faults.insert("multiaccount_import".into(), faults);
+    common::sim(config).await
+}
+
+const ONE_ACCOUNT: &str = r#"{"AccountList": [{"UserID": "u1"}]}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_closes_the_connection_without_an_http_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let handle = losing(NoAnswer::Drop).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let key = cutover::tim::SecretKey::new(common::KEY);
+    let sig = cutover::tim::usersig::generate(&key, common::SDKAPPID, common::ADMIN, 3600, now);
+    let request = format!(
+        "POST /v4/im_open_login_svc/multiaccount_import?sdkappid={}&identifier={}&usersig={}\
+         &random=1&contenttype=json HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{ONE_ACCOUNT}",
+        common::SDKAPPID,
+        common::ADMIN,
+        sig.expose(),
+        ONE_ACCOUNT.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    // A reset may surface as an error rather than an end of stream; either way, no bytes.
+    let _ = stream.read_to_end(&mut answer).await;
+    assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+    assert_eq!(handle.sim().with_state(|s| s.account_count()), 1, "applied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_are_unknown_outcomes_of_applied_requests() {
+    use cutover::tim::wire::account::{AccountItem, MultiaccountImport};
+    use cutover::tim::{Applied, CallError};
+    let request = MultiaccountImport {
+        Accounts: None,
+        AccountList: Some(vec![AccountItem {
+            UserID: "u1".into(),
+            Nick: None,
+            FaceUrl: None,
+        }]),
+    };
+    for how in [NoAnswer::BadGateway, NoAnswer::Empty, NoAnswer::Drop] {
+        let handle = losing(how).await;
+        let e = common::client(&handle).call(&request).await.unwrap_err();
+        match how {
+            NoAnswer::BadGateway => assert!(matches!(e, CallError::Http { status: 502, .. })),
+            NoAnswer::Empty => assert!(matches!(e, CallError::Protocol { .. }), "{e:?}"),
+            _ => assert!(matches!(e, CallError::Dropped { .. }), "{e:?}"),
+        }
+        assert_eq!(e.applied(), Applied::Unknown, "{how:?}: {e}");
+        assert_eq!(handle.sim().with_state(|s| s.account_count()), 1, "{how:?}");
+    }
+}
