@@ -4,7 +4,10 @@
 //! them against the spec at a glance; optional fields are left out of the JSON when unset.
 //! Every response keeps the per-item results the API returns (`FailAccounts`, `ResultItem`,
 //! `Fail_Account`, `MemberList[].Result`, `ImportMsgResult`, …): a batch can be "OK" while
-//! some of its items failed, and [`Response::item_failures`] says which.
+//! some of its items failed, and [`Response::item_failures`] says which. Batched APIs that
+//! answer every item also say which items they answered ([`Request::item_keys`],
+//! [`Response::answered_keys`]), so that the client can refuse an answer that leaves an item
+//! out.
 
 #![allow(non_snake_case)] // the wire's own names, exactly
 
