@@ -115,6 +115,14 @@ pub enum CallError {
         /// Why.
         reason: String,
     },
+    /// The request could not be encoded as JSON; nothing was sent.
+    #[error("{api}: cannot encode the request: {reason}")]
+    Encode {
+        /// The API.
+        api: Api,
+        /// Why.
+        reason: String,
+    },
     /// A 200 answer that is not Tencent's: no envelope (`{}`, HTML, another service's JSON) or
     /// a batch answer without a result for every item sent.
     #[error("{api}: the target does not speak Tencent IM ({reason}) — is a proxy in the way, or the URL wrong? The request may or may not have been applied")]
@@ -136,6 +144,7 @@ impl CallError {
             | CallError::Dropped { api, .. }
             | CallError::Http { api, .. }
             | CallError::Decode { api, .. }
+            | CallError::Encode { api, .. }
             | CallError::Protocol { api, .. } => *api,
         }
     }
@@ -156,6 +165,8 @@ impl CallError {
         match self {
             CallError::Api { code, .. } => errors::lookup(*code).class,
             CallError::Http { status, .. } if *status < 500 => ErrorClass::Fatal,
+            // The item cannot be put on the wire as it is; sending it again will not help.
+            CallError::Encode { .. } => ErrorClass::Item,
             CallError::Protocol { .. } | CallError::Decode { .. } => ErrorClass::Protocol,
             _ => ErrorClass::Retry,
         }
@@ -169,7 +180,9 @@ impl CallError {
     pub fn applied(&self) -> Applied {
         match self {
             CallError::Api { code, .. } if errors::maybe_applied(*code) => Applied::Unknown,
-            CallError::Api { .. } | CallError::Connect { .. } => Applied::No,
+            CallError::Api { .. } | CallError::Connect { .. } | CallError::Encode { .. } => {
+                Applied::No
+            }
             CallError::Http { status, .. } if *status < 500 => Applied::No,
             _ => Applied::Unknown,
         }
@@ -243,9 +256,9 @@ impl TimClient {
     /// [`CallError::Protocol`].
     pub async fn call<R: Request>(&self, request: &R) -> Result<R::Response, CallError> {
         let api = R::API;
-        let body = serde_json::to_vec(request).map_err(|e| CallError::Decode {
+        let body = serde_json::to_vec(request).map_err(|e| CallError::Encode {
             api,
-            reason: format!("cannot encode the request: {e}"),
+            reason: e.to_string(),
         })?;
         let bytes = self.send(api, body).await?;
         let probe = envelope_of(api, &bytes)?;
