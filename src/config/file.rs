@@ -30,6 +30,17 @@ pub struct RunbookFile {
     pub strategy: Option<String>,
     /// The maintenance window.
     pub window: WindowSection,
+    /// How items are imported.
+    pub import: ImportSection,
+}
+
+/// `[import]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSection {
+    /// Imported group messages update the members' conversation lists
+    /// (`RecentContactFlag: 1` where the group type accepts it). Default true.
+    pub update_conversations: Option<bool>,
 }
 
 /// `[window]`

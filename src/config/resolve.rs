@@ -105,6 +105,9 @@ pub struct Runbook {
     pub window_end: Option<i64>,
     /// A canary run: only the accounts listed in this file (`run --only accounts:FILE`).
     pub canary: Option<PathBuf>,
+    /// Imported group messages update the members' conversation lists (`[import]
+    /// update_conversations`, default true).
+    pub update_conversations: bool,
 }
 
 /// The migration guide's two strategies.
@@ -512,6 +515,7 @@ pub fn resolve(
                 strategy,
                 window_end,
                 canary: None,
+                update_conversations: file.import.update_conversations.unwrap_or(true),
             })
         }
         _ => Err(problems),

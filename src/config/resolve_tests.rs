@@ -172,3 +172,29 @@ fn the_strategy_matches_the_sync_section() {
     .unwrap();
     assert_eq!(rb.window_end, Some(1_732_000_000));
 }
+
+#[test]
+fn conversation_lists_are_updated_unless_the_runbook_says_not() {
+    let mut file = parse_file(EXAMPLE, "runbook.toml").unwrap();
+    assert!(
+        resolve(&file, &Flags::default(), key())
+            .unwrap()
+            .update_conversations
+    );
+    file.import.update_conversations = None;
+    assert!(
+        resolve(&file, &Flags::default(), key())
+            .unwrap()
+            .update_conversations
+    );
+    let off = EXAMPLE.replace(
+        "update_conversations = true",
+        "update_conversations = false",
+    );
+    let file = parse_file(&off, "runbook.toml").unwrap();
+    assert!(
+        !resolve(&file, &Flags::default(), key())
+            .unwrap()
+            .update_conversations
+    );
+}

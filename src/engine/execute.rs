@@ -12,8 +12,8 @@ use crate::tim::client::{Applied, CallError, TimClient};
 use crate::tim::errors::ErrorClass;
 use crate::tim::lane::{retry_delay, Lane};
 use crate::tim::paced::{wait_after_error, Waits};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch, Notify};
@@ -22,6 +22,10 @@ use tokio::task::JoinSet;
 /// How long a lane with nothing to send waits before looking again (work can also be freed by
 /// another lane, which wakes it at once).
 const IDLE_POLL: Duration = Duration::from_millis(50);
+
+/// Answers in a row that are not Tencent's before the run stops: one can be a proxy's
+/// hiccup, this many in a row is a target that does not speak Tencent IM.
+const PROTOCOL_LIMIT: u32 = 5;
 
 /// What every lane shares.
 pub struct Shared {
@@ -43,10 +47,14 @@ pub struct Shared {
     pub sources: Sources,
     /// Group item → GroupId.
     pub group_ids: HashMap<i64, String>,
+    /// Group items whose messages update the members' conversation lists.
+    pub conversations: HashSet<i64>,
     /// The client.
     pub client: Arc<TimClient>,
     /// The next request number.
     pub next_request: AtomicI64,
+    /// Answers in a row that were not Tencent's (reset by any proper answer).
+    pub protocol_errors: AtomicU32,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -209,6 +217,7 @@ async fn execute(shared: Arc<Shared>, job: Job) {
         client: &shared.client,
         sources: &shared.sources,
         group_ids: &shared.group_ids,
+        conversations: &shared.conversations,
     };
     let result = match job.what {
         JobKind::Import => kind.send(&ctx, &job).await,
@@ -241,6 +250,7 @@ async fn execute(shared: Arc<Shared>, job: Job) {
 
 async fn answered(shared: &Shared, job: &Job, journal: Option<i64>, answer: Answer) {
     lock(&shared.budget).succeeded();
+    shared.protocol_errors.store(0, Ordering::Relaxed);
     let retry_at = (!answer.again.is_empty()).then(|| Instant::now() + retry_delay(job.attempt));
     let decided = {
         let mut work = shared.work();
@@ -278,14 +288,28 @@ async fn call_failed(
     error: &CallError,
 ) {
     tracing::debug!(api = %error.api(), %error, "call failed");
+    let mut class = error.class();
+    if class == ErrorClass::Protocol
+        && shared.protocol_errors.fetch_add(1, Ordering::Relaxed) + 1 >= PROTOCOL_LIMIT
+    {
+        class = ErrorClass::Fatal;
+    }
+    if job.what == JobKind::ReadBack {
+        return read_back_failed(shared, lane, job, error, class).await;
+    }
     let ids = job.ids();
-    let class = error.class();
     let now = Instant::now();
+    // A kind that reads back keeps its journal entry open until a read-back settles it.
+    let keep_journal =
+        kind_of(job.kind).unknown() == Unknown::ReadBack && error.applied() == Applied::Unknown;
     match class {
         ErrorClass::Fatal => {
+            if keep_journal {
+                shared.work().unknown_outcome(job, journal);
+            }
             shared
                 .record_settled(Settled {
-                    request: journal,
+                    request: if keep_journal { None } else { journal },
                     kind: Some(job.kind),
                     retry: ids,
                     ..Settled::default()
@@ -314,41 +338,76 @@ async fn call_failed(
             )
             .await;
         }
-        ErrorClass::RateLimited | ErrorClass::RenewCredentials | ErrorClass::Retry => {
+        ErrorClass::RateLimited
+        | ErrorClass::RenewCredentials
+        | ErrorClass::Retry
+        | ErrorClass::Protocol => {
             // Always a wait for these retryable classes (a rate limit also backs the lane off).
             let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass)
                 .unwrap_or_default();
-            let unknown = error.applied() == Applied::Unknown;
-            // A kind that reads back keeps its journal entry open until a read-back settles it.
-            let keep_journal = kind_of(job.kind).unknown() == Unknown::ReadBack
-                && (unknown || job.what == JobKind::ReadBack);
             {
                 let mut work = shared.work();
-                match (job.what, keep_journal) {
-                    (JobKind::ReadBack, _) => work.read_back_later(job, now + wait),
-                    (JobKind::Import, true) => work.unknown_outcome(job, journal),
-                    (JobKind::Import, false) => work.settle(job, &[], &[], Some(now + wait)),
+                if keep_journal {
+                    work.unknown_outcome(job, journal);
+                } else {
+                    work.settle(job, &[], &[], Some(now + wait));
                 }
             }
             shared
                 .record_settled(Settled {
                     request: if keep_journal { None } else { journal },
                     kind: Some(job.kind),
-                    retry: if job.what == JobKind::Import {
-                        ids
-                    } else {
-                        Vec::new()
-                    },
+                    retry: ids,
                     ..Settled::default()
                 })
                 .await;
-            if class == ErrorClass::Retry {
-                let api = error.api().command();
-                let over = lock(&shared.budget).transient(api, &error.to_string());
-                if let Some(reason) = over {
-                    shared.budget_pause(reason).await;
-                }
+            if matches!(class, ErrorClass::Retry | ErrorClass::Protocol) {
+                transient(shared, error).await;
             }
         }
+    }
+}
+
+/// A read-back that failed leaves its batch unresolved, whatever the failure: the journal
+/// entry stays, the group's messages wait, and the read-back is tried again later (or, when
+/// the run must stop, on the next run). Nothing of the batch is sent again blind.
+async fn read_back_failed(
+    shared: &Shared,
+    lane: &Lane,
+    job: &Job,
+    error: &CallError,
+    class: ErrorClass,
+) {
+    tracing::warn!(%error, group = ?job.group, "read-back failed; the batch stays unresolved");
+    if class == ErrorClass::Fatal {
+        shared
+            .set_state(RunState::Fatal {
+                reason: format!("{error} (an unanswered group-message batch stays journaled and is read back on the next run)"),
+            })
+            .await;
+        return;
+    }
+    let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass)
+        .unwrap_or_else(|| retry_delay(job.attempt));
+    shared.work().read_back_later(job, Instant::now() + wait);
+    shared
+        .record(Op::Audit {
+            actor: "engine".into(),
+            action: "read-back".into(),
+            detail: format!("group item {}", job.group.unwrap_or_default()),
+            reason: format!("{error}: the group waits until its last batch is read back"),
+        })
+        .await;
+    if class != ErrorClass::RateLimited && class != ErrorClass::RenewCredentials {
+        transient(shared, error).await;
+    }
+}
+
+/// Counts a transient failure against the error budget, pausing the run when it is spent.
+async fn transient(shared: &Shared, error: &CallError) {
+    let api = error.api().command();
+    let over = lock(&shared.budget).transient(api, &error.to_string());
+    if let Some(reason) = over {
+        shared.budget_pause(reason).await;
     }
 }

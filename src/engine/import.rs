@@ -15,9 +15,10 @@ use crate::store::{ItemState, Kind};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
 use crate::tim::lane::{Lane, LaneFigures};
+use crate::tim::requests::recent_contact_flag;
 use rusqlite::Connection;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicI64;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU32};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
@@ -36,6 +37,9 @@ pub struct ImportSettings {
     pub max_in_flight: usize,
     /// When to pause by itself.
     pub budget: BudgetConfig,
+    /// Whether imported group messages update the members' conversation lists
+    /// (`RecentContactFlag: 1`, for the group types that accept it).
+    pub update_conversations: bool,
 }
 
 impl ImportSettings {
@@ -52,6 +56,7 @@ impl ImportSettings {
             min_in_flight: rb.min_in_flight,
             max_in_flight: rb.max_in_flight,
             budget: rb.budget,
+            update_conversations: rb.update_conversations,
         }
     }
 }
@@ -112,12 +117,16 @@ pub struct Import {
     stale: Vec<Settled>,
 }
 
+/// What the import knows of each group item besides its work: its target id, and whether its
+/// messages carry `RecentContactFlag`.
+type GroupTargets = (HashMap<i64, String>, HashSet<i64>);
+
 /// Loads every pending item of every kind, the groups' state and target ids.
 fn load_work(
     conn: &Connection,
     settings: &ImportSettings,
     sources: &Sources,
-) -> anyhow::Result<(Work, HashMap<i64, String>)> {
+) -> anyhow::Result<(Work, GroupTargets)> {
     let mut pending = HashMap::new();
     for kind in Kind::ALL {
         pending.insert(kind, queries::pending(conn, kind)?);
@@ -133,14 +142,18 @@ fn load_work(
         not_imported,
     };
     let mut group_ids = HashMap::new();
+    let mut conversations = HashSet::new();
     for item in queries::all_items(conn, Kind::Group)? {
         let group: Group = sources
             .read(Kind::Group, &item)
             .map_err(|e| anyhow::anyhow!(e))?;
         group_ids.insert(item.id, target_group_id(&group.id, group.kind).into_owned());
+        if settings.update_conversations && recent_contact_flag(group.kind).is_some() {
+            conversations.insert(item.id);
+        }
     }
     let work = Work::new(pending, groups, settings.batches.clone());
-    Ok((work, group_ids))
+    Ok((work, (group_ids, conversations)))
 }
 
 impl Import {
@@ -153,7 +166,7 @@ impl Import {
         settings: &ImportSettings,
     ) -> anyhow::Result<Import> {
         let sources = Sources::open(queries::read_paths(&conn)?).map_err(|e| anyhow::anyhow!(e))?;
-        let (mut work, group_ids) = load_work(&conn, settings, &sources)?;
+        let (mut work, (group_ids, conversations)) = load_work(&conn, settings, &sources)?;
         let journal = queries::journal(&conn)?;
         let first_request = queries::last_request(&conn)? + 1;
         let writer = Writer::start(conn)?;
@@ -195,8 +208,10 @@ impl Import {
             budget: Mutex::new(Budget::new(settings.budget)),
             sources,
             group_ids,
+            conversations,
             client,
             next_request: AtomicI64::new(first_request),
+            protocol_errors: AtomicU32::new(0),
         });
         let (tx, commands) = mpsc::unbounded_channel();
         let handle = ImportHandle {

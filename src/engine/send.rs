@@ -10,7 +10,7 @@ use crate::store::Kind;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors;
 use crate::tim::wire::{ItemFailure, Request, Response};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What an answered request did to its items.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -44,6 +44,8 @@ pub struct SendContext<'a> {
     pub sources: &'a Sources,
     /// Group item → its Tencent GroupId.
     pub group_ids: &'a HashMap<i64, String>,
+    /// Group items whose messages are imported with `RecentContactFlag: 1`.
+    pub conversations: &'a HashSet<i64>,
 }
 
 impl SendContext<'_> {
@@ -81,7 +83,10 @@ impl SendContext<'_> {
 }
 
 /// Sorts a batch's items by the per-item failures of an accepted answer (matched by key): no
-/// failure is done, a retryable code goes again, any other fails for good.
+/// failure is done, a retryable code goes again, any other fails for good. "No failure" is a
+/// result, not a silence: the client refuses (as a protocol error, outcome unknown) a batch
+/// answer that lacks a result for any item sent, and the one API that names only its failures
+/// (multiaccount_import's `FailAccounts`) documents every other account as imported.
 pub fn sort_items(job: &Job, keys: Vec<String>, failures: Vec<ItemFailure>) -> Answer {
     let mut answer = Answer::default();
     for (item, key) in job.items.iter().zip(keys) {

@@ -14,6 +14,7 @@ use crate::store::queries::{self, RunIdentity};
 use crate::store::stage::{fingerprint, stage_export, Staged};
 use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
+use crate::tim::errors::ErrorClass;
 use crate::tim::wire::account::{AccountCheck, CheckItem};
 use crate::verify::{self, Progress, Summary, VerifySettings};
 use rusqlite::Connection;
@@ -120,11 +121,20 @@ impl Runner {
             }],
         };
         // A transient answer (HTTP 503, a timeout, 60007) says nothing about the credentials:
-        // ask again a few times before calling the check failed.
+        // ask again a few times before calling the check failed. An answer that is not
+        // Tencent's (no envelope: `{}`, HTML) is asked again fewer times, then refused before
+        // anything is imported.
         let mut attempt = 0;
         loop {
             match self.client.call(&check).await {
                 Ok(_) => break,
+                Err(e) if e.class() == ErrorClass::Protocol && attempt >= 2 => {
+                    anyhow::bail!(
+                        "the target {} does not answer like Tencent IM, so nothing was imported \
+                         (is a proxy in the way, or the URL wrong?): {e}",
+                        rb.target.base()
+                    )
+                }
                 Err(e) if e.class().is_retryable() && attempt < 5 => {
                     tokio::time::sleep(crate::tim::lane::retry_delay(attempt)).await;
                     attempt += 1;

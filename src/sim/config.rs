@@ -15,6 +15,8 @@
 //! error_rate = 0.01
 //! error_codes = [90992, 502]   # 502 (or any 5xx) answers that HTTP status
 //! no_answer_rate = 0.001       # applied, then the connection drops (or stalls)
+//! bad_gateway_rate = 0.1       # applied, then HTTP 502 (a gateway lost the answer)
+//! empty_answer_rate = 0.0      # applied, then HTTP 200 `{}` (not Tencent's answer)
 //! [callback]
 //! url = "http://127.0.0.1:9000/im-callback"
 //! token = "xxxxyyyy"           # or CUTOVER_CALLBACK_TOKEN
@@ -77,17 +79,26 @@ pub struct Faults {
     pub no_answer: NoAnswer,
     /// How long a stalled answer hangs before the connection is dropped.
     pub stall_ms: u64,
+    /// Share of requests that are applied and then answered HTTP 502, as a gateway does when
+    /// it loses the service's answer (drawn after `no_answer_rate`).
+    pub bad_gateway_rate: f64,
+    /// Share of requests that are applied and then answered HTTP 200 `{}` (drawn last).
+    pub empty_answer_rate: f64,
 }
 
 /// How an applied request loses its answer.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum NoAnswer {
-    /// The connection is cut while the answer is being sent.
+    /// The connection is closed without an HTTP answer (a reset, as the client sees it).
     #[default]
     Drop,
     /// Nothing comes back for `stall_ms` (past the client's timeout), then the cut.
     Stall,
+    /// HTTP 502 with no envelope.
+    BadGateway,
+    /// HTTP 200 with the body `{}`.
+    Empty,
 }
 
 /// Where callbacks go.

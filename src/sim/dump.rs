@@ -82,11 +82,12 @@ pub fn dump(state: &State, sdkappid: u64) -> Value {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                merge(
-                    json!({"MsgSeq": i + 1, "From_Account": state.account_id(m.from),
-                        "SendTime": m.time, "Random": m.random}),
-                    content(&m.body),
-                )
+                let mut fields = json!({"MsgSeq": i + 1, "From_Account": state.account_id(m.from),
+                        "SendTime": m.time, "Random": m.random});
+                if let Some(flag) = m.recent_contact {
+                    fields["RecentContactFlag"] = json!(flag);
+                }
+                merge(fields, content(&m.body))
             })
             .collect();
         groups.push(json!({

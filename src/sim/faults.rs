@@ -63,9 +63,19 @@ fn draw(faults: Option<&Faults>, rng: &mut impl Rng) -> Fate {
     let error =
         (f.error_rate > 0.0 && !f.error_codes.is_empty() && rng.gen_bool(f.error_rate.min(1.0)))
             .then(|| f.error_codes[rng.gen_range(0..f.error_codes.len())]);
-    let no_answer =
-        (error.is_none() && f.no_answer_rate > 0.0 && rng.gen_bool(f.no_answer_rate.min(1.0)))
-            .then(|| (f.no_answer, Duration::from_millis(f.stall_ms.max(1))));
+    // Each rate is drawn only when set, so adding one leaves the other draws of a seed as
+    // they were.
+    let mut lost = |rate: f64| error.is_none() && rate > 0.0 && rng.gen_bool(rate.min(1.0));
+    let stall = Duration::from_millis(f.stall_ms.max(1));
+    let no_answer = if lost(f.no_answer_rate) {
+        Some((f.no_answer, stall))
+    } else if lost(f.bad_gateway_rate) {
+        Some((NoAnswer::BadGateway, stall))
+    } else if lost(f.empty_answer_rate) {
+        Some((NoAnswer::Empty, stall))
+    } else {
+        None
+    };
     Fate {
         latency,
         error,
@@ -98,6 +108,35 @@ mod tests {
             .iter()
             .all(|f| (5..=10).contains(&(f.latency.as_millis() as u64))));
         assert_eq!(draw(None, &mut rng), Fate::clean());
+    }
+
+    #[test]
+    fn lost_answers_of_each_kind_are_drawn_at_their_rates() {
+        let f = Faults {
+            no_answer_rate: 0.05,
+            bad_gateway_rate: 0.1,
+            empty_answer_rate: 0.02,
+            ..Faults::default()
+        };
+        let fates: Vec<Fate> = (0..10_000)
+            .map(|n| fate(&f, "import_group_msg", n))
+            .collect();
+        let count = |how| {
+            fates
+                .iter()
+                .filter(|f| f.no_answer.is_some_and(|(h, _)| h == how))
+                .count()
+        };
+        assert!(
+            (400..600).contains(&count(NoAnswer::Drop)),
+            "{}",
+            count(NoAnswer::Drop)
+        );
+        // 10 % of the 95 % not dropped.
+        let gateway = count(NoAnswer::BadGateway);
+        assert!((800..1100).contains(&gateway), "{gateway}");
+        let empty = count(NoAnswer::Empty);
+        assert!((100..260).contains(&empty), "{empty}");
     }
 
     #[test]

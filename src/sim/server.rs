@@ -227,8 +227,20 @@ async fn serve_dump(AxumState(sim): AxumState<Arc<Sim>>, RawQuery(query): RawQue
     }
 }
 
-/// An answer whose connection breaks after the request took effect.
-fn lost_answer() -> Response {
+/// The answer to a request that took effect but whose answer is lost as `how` says.
+fn lost_answer(how: NoAnswer) -> Response {
+    match how {
+        NoAnswer::BadGateway => {
+            (StatusCode::BAD_GATEWAY, "bad gateway (injected fault)").into_response()
+        }
+        NoAnswer::Empty => ([(header::CONTENT_TYPE, "application/json")], "{}").into_response(),
+        NoAnswer::Drop | NoAnswer::Stall => reset(),
+    }
+}
+
+/// A connection closed without an answer: the body fails at once, so hyper aborts the
+/// connection before the status line leaves its buffer.
+fn reset() -> Response {
     let stream = futures_util::stream::once(async {
         Err::<Bytes, std::io::Error>(std::io::Error::other("answer lost (injected fault)"))
     });
@@ -328,11 +340,18 @@ async fn serve_api(
         sim.callbacks.send(cb);
     }
     if let Some((how, stall)) = fate.no_answer {
-        sim.tally(api, NO_ANSWER);
+        sim.tally(
+            api,
+            if how == NoAnswer::BadGateway {
+                502
+            } else {
+                NO_ANSWER
+            },
+        );
         if how == NoAnswer::Stall {
             tokio::time::sleep(stall).await;
         }
-        return lost_answer();
+        return lost_answer(how);
     }
     sim.envelope(Some(api), result)
 }

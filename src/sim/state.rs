@@ -216,6 +216,8 @@ pub struct GroupMsg {
     pub body: StoredBody,
     /// When the server took it (for the 5-minute Random de-duplication).
     pub received_at: i64,
+    /// The `RecentContactFlag` its import carried (`None`: not given, or sent live).
+    pub recent_contact: Option<u64>,
 }
 
 /// One group.

@@ -3,8 +3,10 @@
 //! Every call gets the query string of §1.1 with a fresh `random` and the cached admin UserSig,
 //! posts the typed body, and returns the typed answer or a [`CallError`] that says what kind
 //! of failure it was and — crucially for imports that are not idempotent — whether the request
-//! may have been applied. The URL (which carries the UserSig) never appears in an error or a
-//! log line.
+//! may have been applied. An answer counts as Tencent's only if it carries the envelope
+//! (`ActionStatus` and `ErrorCode`) and, for a batched API that answers every item, a result
+//! for each item sent; anything else is a [`CallError::Protocol`]. The URL (which carries the
+//! UserSig) never appears in an error or a log line.
 
 use super::api::Api;
 use super::credentials::{Clock, Credentials, DEFAULT_SIG_VALIDITY_SECS};
@@ -53,7 +55,7 @@ impl ClientConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Applied {
-    /// Certainly not: it never left, or the server answered that it refused it.
+    /// Certainly not: it never left, or the server answered with a documented refusal.
     No,
     /// Nobody knows: it was sent and no answer came back. Resolve by reading back (or rely on
     /// the API's own de-duplication) before sending it again.
@@ -113,6 +115,23 @@ pub enum CallError {
         /// Why.
         reason: String,
     },
+    /// The request could not be encoded as JSON; nothing was sent.
+    #[error("{api}: cannot encode the request: {reason}")]
+    Encode {
+        /// The API.
+        api: Api,
+        /// Why.
+        reason: String,
+    },
+    /// A 200 answer that is not Tencent's: no envelope (`{}`, HTML, another service's JSON) or
+    /// a batch answer without a result for every item sent.
+    #[error("{api}: the target does not speak Tencent IM ({reason}) — is a proxy in the way, or the URL wrong? The request may or may not have been applied")]
+    Protocol {
+        /// The API.
+        api: Api,
+        /// What was wrong with the answer.
+        reason: String,
+    },
 }
 
 impl CallError {
@@ -124,7 +143,9 @@ impl CallError {
             | CallError::Timeout { api, .. }
             | CallError::Dropped { api, .. }
             | CallError::Http { api, .. }
-            | CallError::Decode { api, .. } => *api,
+            | CallError::Decode { api, .. }
+            | CallError::Encode { api, .. }
+            | CallError::Protocol { api, .. } => *api,
         }
     }
 
@@ -138,23 +159,31 @@ impl CallError {
 
     /// What to do about it: the code's class from the one table, and for failures without a
     /// code, retry (transport errors and HTTP 5xx are transient; other statuses mean a wrong
-    /// URL or a proxy in the way, which retrying will not fix).
+    /// URL or a proxy in the way, which retrying will not fix). An answer that is not
+    /// Tencent's has a class of its own: [`ErrorClass::Protocol`].
     pub fn class(&self) -> ErrorClass {
         match self {
             CallError::Api { code, .. } => errors::lookup(*code).class,
             CallError::Http { status, .. } if *status < 500 => ErrorClass::Fatal,
+            // The item cannot be put on the wire as it is; sending it again will not help.
+            CallError::Encode { .. } => ErrorClass::Item,
+            CallError::Protocol { .. } | CallError::Decode { .. } => ErrorClass::Protocol,
             _ => ErrorClass::Retry,
         }
     }
 
-    /// Whether the request may have been applied.
+    /// Whether the request may have been applied. Only a documented refusal (a code that is
+    /// not an internal error or timeout), a 4xx status, or a connection that never opened
+    /// says "no"; every 5xx (502 and 503 included: a gateway may answer so after forwarding
+    /// the request), a timeout, a broken connection, an in-band internal/timeout code and an
+    /// answer that is not Tencent's leave the outcome unknown.
     pub fn applied(&self) -> Applied {
         match self {
-            CallError::Api { .. } | CallError::Connect { .. } => Applied::No,
-            // A gateway that could not reach the service, or a service that refused to start.
-            CallError::Http { status, .. } if matches!(status, 502 | 503) || *status < 500 => {
+            CallError::Api { code, .. } if errors::maybe_applied(*code) => Applied::Unknown,
+            CallError::Api { .. } | CallError::Connect { .. } | CallError::Encode { .. } => {
                 Applied::No
             }
+            CallError::Http { status, .. } if *status < 500 => Applied::No,
             _ => Applied::Unknown,
         }
     }
@@ -222,20 +251,26 @@ impl TimClient {
 
     /// Calls `R::API` with `request`. A non-zero top-level `ErrorCode` is an error; item
     /// failures inside an OK answer are in the returned response
-    /// ([`Response::item_failures`]).
+    /// ([`Response::item_failures`]). An answer without the envelope, or (for a batched API
+    /// that answers every item) without a result for an item sent, is a
+    /// [`CallError::Protocol`].
     pub async fn call<R: Request>(&self, request: &R) -> Result<R::Response, CallError> {
         let api = R::API;
-        let body = serde_json::to_vec(request).map_err(|e| CallError::Decode {
+        let body = serde_json::to_vec(request).map_err(|e| CallError::Encode {
             api,
-            reason: format!("cannot encode the request: {e}"),
+            reason: e.to_string(),
         })?;
         let bytes = self.send(api, body).await?;
+        let probe = envelope_of(api, &bytes)?;
+        if probe.ErrorCode != 0 {
+            return Err(self.api_error(api, probe));
+        }
         let response: R::Response =
-            serde_json::from_slice(&bytes).map_err(|e| CallError::Decode {
+            serde_json::from_slice(&bytes).map_err(|e| CallError::Protocol {
                 api,
-                reason: e.to_string(),
+                reason: format!("the body does not have the documented fields: {e}"),
             })?;
-        self.check_envelope(api, response.envelope())?;
+        check_items(api, request.item_keys(), response.answered_keys())?;
         Ok(response)
     }
 
@@ -249,18 +284,15 @@ impl TimClient {
         })
     }
 
-    fn check_envelope(&self, api: Api, envelope: &Envelope) -> Result<(), CallError> {
-        if envelope.ErrorCode == 0 {
-            return Ok(());
-        }
+    fn api_error(&self, api: Api, envelope: Envelope) -> CallError {
         if errors::lookup(envelope.ErrorCode).class == ErrorClass::RenewCredentials {
             self.credentials.invalidate();
         }
-        Err(CallError::Api {
+        CallError::Api {
             api,
             code: envelope.ErrorCode,
-            info: envelope.ErrorInfo.clone(),
-        })
+            info: envelope.ErrorInfo,
+        }
     }
 
     fn url(&self, api: Api) -> String {
@@ -326,6 +358,65 @@ impl TimClient {
     }
 }
 
+/// The envelope as the answer gives it: both `ActionStatus` (`OK` or `FAIL`) and an integer
+/// `ErrorCode` must be there (§1.2 says they always are), or the answer is not Tencent's.
+fn envelope_of(api: Api, bytes: &[u8]) -> Result<Envelope, CallError> {
+    #[derive(serde::Deserialize)]
+    #[allow(non_snake_case)] // the wire's names
+    struct Probe {
+        ActionStatus: Option<String>,
+        ErrorCode: Option<i64>,
+        #[serde(default)]
+        ErrorInfo: String,
+    }
+    let protocol = |reason: String| CallError::Protocol { api, reason };
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| {
+        let start = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
+        protocol(format!(
+            "the answer is not a JSON object ({e}); it starts {start:?}"
+        ))
+    })?;
+    let (Some(status), Some(code)) = (probe.ActionStatus, probe.ErrorCode) else {
+        return Err(protocol(
+            "the answer has no ActionStatus/ErrorCode envelope".into(),
+        ));
+    };
+    if status != "OK" && status != "FAIL" {
+        return Err(protocol(format!(
+            "ActionStatus is {status:?}, not OK or FAIL"
+        )));
+    }
+    Ok(Envelope {
+        ActionStatus: status,
+        ErrorCode: code,
+        ErrorInfo: probe.ErrorInfo,
+        ErrorDisplay: None,
+    })
+}
+
+/// A batched answer must carry a result for every item sent (`sent` and `answered` are the
+/// request's and the answer's item keys; `None` where the API does not answer per item).
+fn check_items(
+    api: Api,
+    sent: Option<Vec<String>>,
+    answered: Option<Vec<String>>,
+) -> Result<(), CallError> {
+    let (Some(sent), Some(answered)) = (sent, answered) else {
+        return Ok(());
+    };
+    let missing = sent.iter().filter(|k| !answered.contains(k)).count();
+    if missing == 0 {
+        return Ok(());
+    }
+    Err(CallError::Protocol {
+        api,
+        reason: format!(
+            "the answer has no result for {missing} of the {} items sent",
+            sent.len()
+        ),
+    })
+}
+
 /// A reqwest error with its causes, and without the URL (which carries the UserSig).
 fn describe(e: &reqwest::Error) -> String {
     let mut text = String::new();
@@ -386,7 +477,23 @@ mod tests {
         let timeout = CallError::Timeout { api, secs: 10.0 };
         assert_eq!(timeout.applied(), Applied::Unknown);
         assert_eq!(timeout.class(), ErrorClass::Retry);
-        assert_eq!(CallError::Http { api, status: 502 }.applied(), Applied::No);
+        assert_eq!(
+            CallError::Http { api, status: 502 }.applied(),
+            Applied::Unknown
+        );
+        assert_eq!(
+            CallError::Http { api, status: 503 }.applied(),
+            Applied::Unknown
+        );
+        assert_eq!(CallError::Http { api, status: 404 }.applied(), Applied::No);
+        for code in [60008, 10002, 90992, 70169] {
+            let internal = CallError::Api {
+                api,
+                code,
+                info: String::new(),
+            };
+            assert_eq!(internal.applied(), Applied::Unknown, "{code}");
+        }
         assert_eq!(
             CallError::Http { api, status: 504 }.applied(),
             Applied::Unknown
@@ -405,6 +512,33 @@ mod tests {
             info: String::new(),
         };
         assert_eq!(limited.class(), ErrorClass::RateLimited);
+        assert_eq!(limited.applied(), Applied::No);
         assert!(limited.to_string().contains("frequency"), "{limited}");
+    }
+
+    #[test]
+    fn an_answer_without_the_envelope_is_not_tencents() {
+        let api = Api::AccountCheck;
+        for body in [&b"{}"[..], b"<html>502</html>", br#"{"status":"ok"}"#, b""] {
+            let e = envelope_of(api, body).unwrap_err();
+            assert_eq!(e.class(), ErrorClass::Protocol, "{e}");
+            assert_eq!(e.applied(), Applied::Unknown);
+            assert!(e.to_string().contains("does not speak Tencent IM"), "{e}");
+        }
+        let weird = envelope_of(api, br#"{"ActionStatus":"yes","ErrorCode":0}"#);
+        assert!(matches!(weird, Err(CallError::Protocol { .. })));
+        let ok = envelope_of(api, br#"{"ActionStatus":"OK","ErrorCode":0,"X":1}"#).unwrap();
+        assert_eq!((ok.ActionStatus.as_str(), ok.ErrorCode), ("OK", 0));
+    }
+
+    #[test]
+    fn a_batch_answer_must_answer_every_item() {
+        let api = Api::ImportGroupMsg;
+        let keys = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(check_items(api, keys(&["#0", "#1"]), keys(&["#0", "#1"])).is_ok());
+        assert!(check_items(api, None, None).is_ok());
+        let e = check_items(api, keys(&["#0", "#1"]), keys(&["#0"])).unwrap_err();
+        assert!(e.to_string().contains("1 of the 2"), "{e}");
+        assert!(check_items(api, keys(&["a"]), keys(&[])).is_err());
     }
 }

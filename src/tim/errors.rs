@@ -20,6 +20,10 @@ pub enum ErrorClass {
     Item,
     /// Nothing will work until a person fixes the setup (key, app, admin, plan): stop the run.
     Fatal,
+    /// The answer is not Tencent's (no envelope, `{}`, HTML, missing per-item results): a
+    /// proxy or a wrong URL is in the way. Retried a few times like a transient failure; if it
+    /// persists the caller stops, saying the target does not speak Tencent IM.
+    Protocol,
 }
 
 impl ErrorClass {
@@ -27,7 +31,10 @@ impl ErrorClass {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            ErrorClass::Retry | ErrorClass::RateLimited | ErrorClass::RenewCredentials
+            ErrorClass::Retry
+                | ErrorClass::RateLimited
+                | ErrorClass::RenewCredentials
+                | ErrorClass::Protocol
         )
     }
 }
@@ -241,6 +248,14 @@ pub fn lookup(code: i64) -> ErrorCode {
     }
 }
 
+/// Whether a request answered with `code` may nevertheless have been applied: the transient
+/// codes (internal errors and timeouts, §1.3: 60008, 10002, 70169, 90992, …) say the service
+/// did not finish answering, not that it refused; the rate limits, expired credentials and
+/// every permanent code are refusals of a request that was not carried out.
+pub fn maybe_applied(code: i64) -> bool {
+    lookup(code).class == Retry
+}
+
 /// How long to wait at least before retrying after `code`, beyond normal backoff.
 pub fn minimum_wait_secs(code: i64) -> u64 {
     // 70050: "retry after 1 minute" (§1.3).
@@ -272,6 +287,18 @@ mod tests {
         }
         assert_eq!(lookup(70001).class, RenewCredentials);
         assert_eq!(minimum_wait_secs(70050), 60);
+    }
+
+    #[test]
+    fn internal_and_timeout_codes_may_have_been_applied() {
+        for code in [
+            60008, 10002, 70169, 70202, 70500, 90992, 91000, 20004, 30007, 40006,
+        ] {
+            assert!(maybe_applied(code), "{code}");
+        }
+        for code in [60007, 70001, 70050, 10004, 90012, 70403, 12345] {
+            assert!(!maybe_applied(code), "{code}");
+        }
     }
 
     #[test]

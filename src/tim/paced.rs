@@ -76,7 +76,11 @@ pub fn wait_after_error(
     let class = err.class();
     let wait = match (waits, class) {
         (_, ErrorClass::Item | ErrorClass::Fatal) => return None,
-        (Waits::Growing, _) | (Waits::ByClass, ErrorClass::Retry) => retry_delay(attempt),
+        // An answer that is not Tencent's waits like a transient failure; the caller decides
+        // when it has persisted long enough to stop.
+        (Waits::Growing, _) | (Waits::ByClass, ErrorClass::Retry | ErrorClass::Protocol) => {
+            retry_delay(attempt)
+        }
         (Waits::ByClass, ErrorClass::RateLimited) => {
             retry_delay(attempt.min(1)) + Duration::from_millis(500)
         }

@@ -246,7 +246,8 @@ pub fn import_group(group: &Group) -> ImportGroup {
 /// `import_group_msg` of `msgs`, in the order given, into the Tencent group `group_id` (the
 /// id of [`target_group_id`], not the old one). The caller sorts them oldest first and keeps
 /// the batch within the API's limit. `Random` is the export's or derived from the message id
-/// (with [`SALT_GROUP_RANDOM`]); `RecentContactFlag` is not sent.
+/// (with [`SALT_GROUP_RANDOM`]); `RecentContactFlag` is left unset (the import engine sets it
+/// with [`recent_contact_flag`]).
 pub fn import_group_msg(group_id: &str, msgs: &[GroupMessage]) -> ImportGroupMsg {
     let list = msgs
         .iter()
@@ -265,6 +266,16 @@ pub fn import_group_msg(group_id: &str, msgs: &[GroupMessage]) -> ImportGroupMsg
         GroupId: group_id.to_owned(),
         RecentContactFlag: None,
         MsgList: list,
+    }
+}
+
+/// The `RecentContactFlag` for messages imported into a group of type `kind` when the
+/// members' conversation lists are to be updated: 1 for Work (Private), Public and Meeting
+/// (ChatRoom); none for Community (refused there, CURRENT §3.8) and AVChatRoom (not importable).
+pub fn recent_contact_flag(kind: GroupType) -> Option<u32> {
+    match kind {
+        GroupType::Private | GroupType::Public | GroupType::Chatroom => Some(1),
+        GroupType::Community | GroupType::Avchatroom => None,
     }
 }
 

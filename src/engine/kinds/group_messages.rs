@@ -54,7 +54,10 @@ async fn send(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
     let records: Vec<GroupMessage> = ctx.read(job)?;
     // The answer names a refused message by its position in the batch.
     let keys = (0..records.len()).map(|i| format!("#{i}")).collect();
-    let req = requests::import_group_msg(ctx.group_id(job)?, &records);
+    let mut req = requests::import_group_msg(ctx.group_id(job)?, &records);
+    if job.group.is_some_and(|g| ctx.conversations.contains(&g)) {
+        req.RecentContactFlag = Some(1);
+    }
     let resp = ctx.call(&req).await?;
     let mut answer = sort_items(job, keys, resp.item_failures());
     answer.mark = resp

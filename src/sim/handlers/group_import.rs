@@ -129,7 +129,12 @@ impl<'a> MsgItem<'a> {
 }
 
 /// Checks and stores one message; its `(MsgSeq, Result)`.
-fn import_one_msg(ctx: &mut Ctx<'_>, group_id: &str, item: &MsgItem<'_>) -> ApiResult<(u64, i64)> {
+fn import_one_msg(
+    ctx: &mut Ctx<'_>,
+    group_id: &str,
+    item: &MsgItem<'_>,
+    flag: Option<u64>,
+) -> ApiResult<(u64, i64)> {
     let max = ctx.config.app.max_message_bytes;
     let body = match check_msg_body(item.body, item.custom, max, MSG_CODES) {
         Ok(b) => b,
@@ -151,6 +156,7 @@ fn import_one_msg(ctx: &mut Ctx<'_>, group_id: &str, item: &MsgItem<'_>) -> ApiR
         random: item.random.map_or_else(rand::random, |r| r as u32),
         body: StoredBody::new(lean, body, item.custom),
         received_at: now,
+        recent_contact: flag,
     });
     Ok((group.last_seq(), 0))
 }
@@ -176,7 +182,7 @@ pub fn import_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> 
     let mut results = Vec::with_capacity(items.len());
     let mut stored = false;
     for item in &items {
-        let (seq, result) = import_one_msg(ctx, group_id, item)?;
+        let (seq, result) = import_one_msg(ctx, group_id, item, flag)?;
         stored |= result == 0;
         results.push(json!({"MsgSeq": seq, "MsgTime": item.send_time, "Result": result}));
     }

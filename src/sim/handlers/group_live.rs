@@ -76,6 +76,7 @@ pub fn send_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
             random,
             body: StoredBody::new(lean, msg_body, custom),
             received_at: now,
+            recent_contact: None,
         });
         group.last_seq()
     };

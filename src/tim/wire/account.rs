@@ -89,6 +89,9 @@ pub struct AccountCheck {
 impl Request for AccountCheck {
     const API: Api = Api::AccountCheck;
     type Response = AccountCheckResponse;
+    fn item_keys(&self) -> Option<Vec<String>> {
+        Some(self.CheckItem.iter().map(|i| i.UserID.clone()).collect())
+    }
 }
 
 /// The state of one checked account.
@@ -127,5 +130,8 @@ impl Response for AccountCheckResponse {
                 .iter()
                 .map(|i| (i.UserID.as_str(), i.ResultCode, i.ResultInfo.as_str())),
         )
+    }
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        Some(self.ResultItem.iter().map(|i| i.UserID.clone()).collect())
     }
 }

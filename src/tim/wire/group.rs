@@ -84,6 +84,13 @@ pub struct ImportGroupMember {
 impl Request for ImportGroupMember {
     const API: Api = Api::ImportGroupMember;
     type Response = MemberResultResponse;
+    fn item_keys(&self) -> Option<Vec<String>> {
+        Some(member_keys(&self.MemberList))
+    }
+}
+
+fn member_keys(list: &[ImportMember]) -> Vec<String> {
+    list.iter().map(|m| m.Member_Account.clone()).collect()
 }
 
 /// The result for one member.
@@ -116,6 +123,14 @@ impl Response for MemberResultResponse {
             .filter(|m| m.Result == 0)
             .map(|m| ItemFailure::new(m.Member_Account.as_str(), None, "Result 0"))
             .collect()
+    }
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        Some(
+            self.MemberList
+                .iter()
+                .map(|m| m.Member_Account.clone())
+                .collect(),
+        )
     }
 }
 
@@ -150,6 +165,9 @@ pub struct ImportGroupMsg {
 impl Request for ImportGroupMsg {
     const API: Api = Api::ImportGroupMsg;
     type Response = ImportGroupMsgResponse;
+    fn item_keys(&self) -> Option<Vec<String>> {
+        Some(super::position_keys(self.MsgList.len()))
+    }
 }
 
 /// The result for one imported group message.
@@ -188,6 +206,9 @@ impl Response for ImportGroupMsgResponse {
                 ItemFailure::new(format!("#{i}"), Some(r.Result), meaning)
             })
             .collect()
+    }
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        Some(super::position_keys(self.ImportMsgResult.len()))
     }
 }
 

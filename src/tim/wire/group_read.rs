@@ -20,6 +20,9 @@ pub struct GetGroupInfo {
 impl Request for GetGroupInfo {
     const API: Api = Api::GetGroupInfo;
     type Response = GetGroupInfoResponse;
+    fn item_keys(&self) -> Option<Vec<String>> {
+        Some(self.GroupIdList.clone())
+    }
 }
 
 /// A member as the read APIs show it. `MsgSeq` is the member's read position, so its unread
@@ -116,6 +119,9 @@ impl Response for GetGroupInfoResponse {
             .filter(|g| g.ErrorCode != 0)
             .map(|g| ItemFailure::new(g.GroupId.as_str(), Some(g.ErrorCode), g.ErrorInfo.as_str()))
             .collect()
+    }
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        Some(self.GroupInfo.iter().map(|g| g.GroupId.clone()).collect())
     }
 }
 

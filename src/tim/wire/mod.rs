@@ -4,7 +4,10 @@
 //! them against the spec at a glance; optional fields are left out of the JSON when unset.
 //! Every response keeps the per-item results the API returns (`FailAccounts`, `ResultItem`,
 //! `Fail_Account`, `MemberList[].Result`, `ImportMsgResult`, …): a batch can be "OK" while
-//! some of its items failed, and [`Response::item_failures`] says which.
+//! some of its items failed, and [`Response::item_failures`] says which. Batched APIs that
+//! answer every item also say which items they answered ([`Request::item_keys`],
+//! [`Response::answered_keys`]), so that the client can refuse an answer that leaves an item
+//! out.
 
 #![allow(non_snake_case)] // the wire's own names, exactly
 
@@ -85,6 +88,11 @@ pub trait Request: Serialize {
     const API: Api;
     /// The answer's body.
     type Response: Response;
+    /// For a batched API whose answer carries one result per item: the key by which the
+    /// answer names each item sent (see [`Response::answered_keys`]). `None` for the others.
+    fn item_keys(&self) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// A response body.
@@ -95,6 +103,17 @@ pub trait Response: DeserializeOwned + Serialize + Send + 'static {
     fn item_failures(&self) -> Vec<ItemFailure> {
         Vec::new()
     }
+    /// For a batched API that answers every item: the keys of the items the answer has a
+    /// result for. An item sent without a result has an unknown outcome. `None` for APIs that
+    /// name only their failures (`multiaccount_import`) or are not batched.
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// The answer's keys for the `n` messages of a batch answered by position: `#0`, `#1`, …
+pub fn position_keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("#{i}")).collect()
 }
 
 /// An answer that is only the envelope.

@@ -40,6 +40,14 @@ pub struct FriendImport {
 impl Request for FriendImport {
     const API: Api = Api::FriendImport;
     type Response = FriendResponse;
+    fn item_keys(&self) -> Option<Vec<String>> {
+        Some(
+            self.AddFriendItem
+                .iter()
+                .map(|i| i.To_Account.clone())
+                .collect(),
+        )
+    }
 }
 
 /// One entry of a `friend_add`.
@@ -116,6 +124,10 @@ impl Response for FriendResponse {
         let mut all = named_failures(&self.Fail_Account, &coded);
         all.splice(0..0, coded);
         all
+    }
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        let results = self.ResultItem.iter().map(|i| i.To_Account.clone());
+        Some(results.chain(self.Fail_Account.iter().cloned()).collect())
     }
 }
 
