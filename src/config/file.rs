@@ -30,6 +30,17 @@ pub struct RunbookFile {
     pub strategy: Option<String>,
     /// The maintenance window.
     pub window: WindowSection,
+    /// How the import treats the export's messages.
+    pub import: ImportSection,
+}
+
+/// `[import]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSection {
+    /// `shift` (default) or `refuse`: what happens to a group message that is not newer than
+    /// the one before it in its group.
+    pub same_second: Option<String>,
 }
 
 /// `[window]`

@@ -14,6 +14,7 @@ fn item(id: i64, parent: Option<i64>, needs: i64, t: i64) -> PendingItem {
         parent,
         needs,
         t,
+        seq: None,
     }
 }
 

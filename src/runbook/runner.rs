@@ -11,7 +11,7 @@ pub use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
 use crate::store::open_for_writing;
 use crate::store::queries::{self, RunIdentity};
-use crate::store::stage::{fingerprint, stage_export, Staged};
+use crate::store::stage::{fingerprint, stage_export_with, Staged};
 use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
 use crate::tim::wire::account::{AccountCheck, CheckItem};
@@ -113,7 +113,7 @@ impl Runner {
             export.manifest.delta_of,
             self.opts.reuse_store,
         )?;
-        let staged = stage_export(&mut conn, &rb.store, &export)?;
+        let staged = stage_export_with(&mut conn, &rb.store, &export, rb.same_second)?;
         let check = AccountCheck {
             CheckItem: vec![CheckItem {
                 UserID: rb.admin.clone(),

@@ -7,6 +7,7 @@
 //! overwrites), messages are added only when new.
 
 use super::{cache_dir, now_secs, pair_key, Kind, StoreError};
+use crate::config::SameSecond;
 use crate::source::{validate_export_with, ExportDir, ExportError, Loc, Problem, Valid};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::cell::RefCell;
@@ -67,11 +68,22 @@ pub fn fingerprint(export: &ExportDir) -> String {
 }
 
 /// Stages `export` into the store at `store_path` (through `conn`, its writing connection),
-/// unless the same export is staged already.
+/// unless the same export is staged already, shifting same-second group messages.
 pub fn stage_export(
     conn: &mut Connection,
     store_path: &Path,
     export: &ExportDir,
+) -> Result<Staged, StageError> {
+    stage_export_with(conn, store_path, export, SameSecond::Shift)
+}
+
+/// [`stage_export`] with `same_second` deciding what happens to a group message that is not
+/// newer than the one before it in its group (see [`super::order`]).
+pub fn stage_export_with(
+    conn: &mut Connection,
+    store_path: &Path,
+    export: &ExportDir,
+    same_second: SameSecond,
 ) -> Result<Staged, StageError> {
     let sql = |source| StoreError::Sql {
         path: store_path.to_path_buf(),
@@ -141,6 +153,7 @@ pub fn stage_export(
         )
         .map_err(sql)?;
     }
+    super::order::assign(&tx, export_id, same_second).map_err(sql)?;
     tx.commit().map_err(sql)?;
     let counts = file_counts(conn, export_id).map_err(sql)?;
     Ok(Staged {
@@ -287,8 +300,18 @@ impl<'t> Loader<'t> {
                 )
             }
             Valid::C2cMessage(m) => {
-                let needs = account(&self.accounts, &m.from).max(account(&self.accounts, &m.to));
-                (Kind::C2cMessage, m.id.clone(), None, needs, m.sent_at)
+                let (from, to) = (
+                    account(&self.accounts, &m.from),
+                    account(&self.accounts, &m.to),
+                );
+                let conversation = super::order::conversation(from, to);
+                (
+                    Kind::C2cMessage,
+                    m.id.clone(),
+                    conversation,
+                    from.max(to),
+                    m.sent_at,
+                )
             }
             Valid::Group(g) => {
                 let needs = g
