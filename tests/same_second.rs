@@ -8,7 +8,9 @@
 mod common;
 
 use common::engine::{app_config, import, runbook};
-use cutover::engine::import::Ending;
+use cutover::engine::import::{Ending, ImportSettings};
+use cutover::engine::plan::plan;
+use cutover::report::gather::gather;
 use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::store::open_for_reading;
 use cutover::store::order::{shifts, Shifts, RULE_SAME_SECOND};
@@ -151,6 +153,12 @@ async fn same_second_bursts_are_imported_whole_and_in_export_order() {
             refused: 0
         }
     );
+    // The plan and the report count them too.
+    let settings = ImportSettings::from_runbook(&rb());
+    assert_eq!(plan(&conn, &settings).unwrap().same_second.shifted, 7);
+    let report = gather(&conn, &store).unwrap();
+    assert_eq!(report.same_second.largest_secs, 4);
+    assert!(cutover::report::markdown::render(&report).contains("7 group messages shared a second"));
     let failed: u64 = conn
         .query_row("SELECT COUNT(*) FROM failure", [], |r| r.get(0))
         .unwrap();

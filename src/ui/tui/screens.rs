@@ -176,6 +176,14 @@ pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
         ),
         None => format!(" items/s · ETA {} ", eta(Some(remaining))),
     };
+    let shifts = &app.snap.same_second;
+    let title = match shifts.shifted {
+        0 => title,
+        n => format!(
+            "{title}· {n} same-second msgs shifted ≤{}s ",
+            shifts.largest_secs
+        ),
+    };
     let mut block = Block::new().borders(Borders::ALL).title(title);
     if let Some((text, over)) =
         crate::ui::progress::window_note(app.snap.window_end, Some(remaining), app.snap.now_secs)
