@@ -280,7 +280,11 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             let path = dir.path().join("plan.db");
             let mut conn = open_for_writing(&path)?;
             let export = ExportDir::open(source)?;
-            crate::store::stage::stage_export_with(&mut conn, &path, &export, rb.same_second)?;
+            let same_second = match rb.same_second {
+                crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
+                crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
+            };
+            crate::store::stage::stage_export_with(&mut conn, &path, &export, same_second)?;
             (Some(dir), conn)
         }
         (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),

@@ -113,7 +113,11 @@ impl Runner {
             export.manifest.delta_of,
             self.opts.reuse_store,
         )?;
-        let staged = stage_export_with(&mut conn, &rb.store, &export, rb.same_second)?;
+        let same_second = match rb.same_second {
+            crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
+            crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
+        };
+        let staged = stage_export_with(&mut conn, &rb.store, &export, same_second)?;
         let check = AccountCheck {
             CheckItem: vec![CheckItem {
                 UserID: rb.admin.clone(),

@@ -12,10 +12,20 @@
 //! it continues after what earlier export generations staged (`scope_mark`).
 
 use super::{Kind, StoreError};
-use crate::config::SameSecond;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// What staging does with a group message whose time is not greater than the previous one in
+/// its group (the runbook's `[import] same_second`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SameSecond {
+    /// Send it one second after the previous one, cascading through a burst.
+    #[default]
+    Shift,
+    /// Record it as invalid (it is not imported).
+    Refuse,
+}
 
 /// The rule name of a group message refused for sharing its second (`same_second = refuse`).
 pub const RULE_SAME_SECOND: &str = "same_second";

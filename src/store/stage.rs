@@ -6,8 +6,8 @@
 //! profiles, friends, groups and members are re-imported when a delta changes them (re-import
 //! overwrites), messages are added only when new.
 
+use super::order::SameSecond;
 use super::{cache_dir, now_secs, pair_key, Kind, StoreError};
-use crate::config::SameSecond;
 use crate::source::{validate_export_with, ExportDir, ExportError, Loc, Problem, Valid};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::cell::RefCell;
