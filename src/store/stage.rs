@@ -4,7 +4,9 @@
 //! Items are keyed by their natural key (account id, owner+friend, message id, …), so a later
 //! delta export staged into the same store updates what changed and adds what is new: accounts,
 //! profiles, friends, groups and members are re-imported when a delta changes them (re-import
-//! overwrites), messages are added only when new.
+//! overwrites), messages are added only when new. In the same transaction, [`super::order`]
+//! fixes the new messages' order: group messages' send times (same-second bursts) and
+//! one-to-one messages' MsgSeq.
 
 use super::order::SameSecond;
 use super::{cache_dir, now_secs, pair_key, Kind, StoreError};
