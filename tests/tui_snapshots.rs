@@ -113,6 +113,7 @@ fn snapshot() -> Snapshot {
         items_total: 0,
         throughput: vec![120, 300, 280, 260, 240, 250, 255, 180, 150, 160],
         t_limit_secs: Some(5.1),
+        same_second: Default::default(),
         log_tail: vec![
             "2026-11-22T10:00:00Z  INFO run starts".into(),
             "2026-11-22T10:00:01Z  WARN call failed".into(),
@@ -296,4 +297,13 @@ fn overlays_and_states() {
     let mut late = app_on(Screen::Import);
     late.snap.window_end = Some(1_764_400_003);
     insta::assert_snapshot!("import_window_overrun_80x24", render(&late, 80, 24));
+}
+
+#[test]
+fn the_import_screen_counts_same_second_shifts() {
+    let mut app = app_on(Screen::Import);
+    app.snap.same_second.shifted = 7;
+    app.snap.same_second.largest_secs = 4;
+    let text = render(&app, 120, 40);
+    assert!(text.contains("7 same-second msgs shifted ≤4s"), "{text}");
 }

@@ -156,3 +156,39 @@ fn a_corrupt_gzip_file_is_named_with_its_line() {
         "{err}"
     );
 }
+
+#[test]
+fn same_second_group_messages_are_counted_as_shifts() {
+    let dir = tempfile::tempdir().unwrap();
+    write_export(dir.path(), "{\"id\": \"u1\"}\n");
+    fs::write(
+        dir.path().join("groups.jsonl"),
+        "{\"id\": \"g\", \"type\": \"public\", \"name\": \"G\", \"created_at\": 1600000000}\n",
+    )
+    .unwrap();
+    let msg = |id: &str, t: i64| {
+        format!("{{\"id\": \"{id}\", \"group\": \"g\", \"from\": \"u1\", \"sent_at\": {t}, \"body\": [{{\"type\": \"text\", \"text\": \"x\"}}]}}\n")
+    };
+    // Out of order in the file: the burst of three at ..100 is found over the whole group.
+    let text = [
+        msg("m3", 1600000100),
+        msg("m1", 1600000100),
+        msg("m0", 1600000050),
+        msg("m2", 1600000100),
+    ]
+    .concat();
+    fs::write(dir.path().join("group_messages.jsonl"), text).unwrap();
+    let o = cutover(&["validate", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o)
+            .contains("same-second group messages: 2 will be sent up to 2 s after their own time"),
+        "{}",
+        stdout(&o)
+    );
+    let o = cutover(&["validate", "--json", dir.path().to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["same_second"]["shifted"], 2);
+    assert_eq!(v["same_second"]["largest_secs"], 2);
+    assert_eq!(v["same_second"]["refused"], 2);
+}

@@ -279,7 +279,12 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("plan.db");
             let mut conn = open_for_writing(&path)?;
-            crate::store::stage::stage_export(&mut conn, &path, &ExportDir::open(source)?)?;
+            let export = ExportDir::open(source)?;
+            let same_second = match rb.same_second {
+                crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
+                crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
+            };
+            crate::store::stage::stage_export_with(&mut conn, &path, &export, same_second)?;
             (Some(dir), conn)
         }
         (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),
@@ -317,5 +322,21 @@ fn print_plan(p: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         eta_text(Some(p.t_limit_secs)),
         p.long_pole.map_or(String::new(), |l| format!(", {l}")),
         eta_text(Some(p.t_paced_secs))
-    )
+    )?;
+    let s = &p.same_second;
+    if s.shifted > 0 {
+        writeln!(
+            out,
+            "same-second group messages: {} sent later than their own time to keep their order (largest shift {} s)",
+            s.shifted, s.largest_secs
+        )?;
+    }
+    if s.refused > 0 {
+        writeln!(
+            out,
+            "same-second group messages: {} refused at staging ([import] same_second = \"refuse\")",
+            s.refused
+        )?;
+    }
+    Ok(())
 }

@@ -2,7 +2,8 @@
 
 use crate::cli::ValidateArgs;
 use crate::commands::Outcome;
-use crate::source::{validate_export, ExportDir, Problem, ValidationReport};
+use crate::source::{validate_export_with, ExportDir, Problem, Valid, ValidationReport};
+use crate::store::order::{Scratch, Shifts};
 use crate::timefmt::utc;
 use anyhow::Context;
 use serde::Serialize;
@@ -49,7 +50,22 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         file,
         file_error: None,
     };
-    let report = validate_export(&export, &mut |p| sink.take(p))?;
+    // Same-second group messages are counted over each whole group, however the file is
+    // ordered: through a scratch store on disk, so the memory stays bounded.
+    let scratch_dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let scratch = Scratch::open(&scratch_dir.path().join("validate.db"))?;
+    let mut scratch_error = None;
+    let report = validate_export_with(&export, &mut |p| sink.take(p), &mut |loc, record| {
+        if let Valid::GroupMessage(m) = record {
+            if let Err(e) = scratch.add(&m.group, m.sent_at, loc.line) {
+                scratch_error.get_or_insert(e);
+            }
+        }
+    })?;
+    if let Some(e) = scratch_error {
+        return Err(e.into());
+    }
+    let shifts = scratch.shifts()?;
     if let Some(mut w) = sink.file.take() {
         w.flush()
             .map_err(|e| sink.file_error.get_or_insert(e).kind())
@@ -59,9 +75,10 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         return Err(anyhow::Error::new(e).context(format!("writing {}", path.display())));
     }
     if args.json {
-        write_json(&report, &sink.shown, out)?;
+        write_json(&report, &sink.shown, &shifts, out)?;
     } else {
         write_text(&report, &sink.shown, args, out)?;
+        write_shifts(&shifts, out)?;
     }
     Ok(if report.is_clean() {
         Outcome::Ok
@@ -78,6 +95,7 @@ struct JsonReport<'a> {
     problems: &'a [Problem],
     problems_shown: usize,
     clean: bool,
+    same_second: &'a Shifts,
 }
 
 #[derive(Serialize)]
@@ -88,7 +106,12 @@ struct Totals {
     problems: u64,
 }
 
-fn write_json(report: &ValidationReport, shown: &[Problem], out: &mut dyn Write) -> io::Result<()> {
+fn write_json(
+    report: &ValidationReport,
+    shown: &[Problem],
+    shifts: &Shifts,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let json = JsonReport {
         report,
         totals: Totals {
@@ -100,6 +123,7 @@ fn write_json(report: &ValidationReport, shown: &[Problem], out: &mut dyn Write)
         problems: shown,
         problems_shown: shown.len(),
         clean: report.is_clean(),
+        same_second: shifts,
     };
     serde_json::to_writer_pretty(&mut *out, &json)?;
     writeln!(out)
@@ -203,4 +227,19 @@ fn write_text(
             report.problems()
         )
     }
+}
+
+/// What the import will do with group messages that share a second with the one before them
+/// in their group (Tencent imports one only if it is newer than the group's newest).
+fn write_shifts(s: &Shifts, out: &mut dyn Write) -> io::Result<()> {
+    if s.shifted == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "same-second group messages: {} will be sent up to {} s after their own time, one second \
+         after the message before them, to keep the export's order ([import] same_second = \
+         \"shift\", the default); with \"refuse\" {} would be invalid instead",
+        s.shifted, s.largest_secs, s.refused
+    )
 }

@@ -41,6 +41,9 @@ pub struct ImportSection {
     /// Imported group messages update the members' conversation lists
     /// (`RecentContactFlag: 1` where the group type accepts it). Default true.
     pub update_conversations: Option<bool>,
+    /// `shift` (default) or `refuse`: what happens to a group message that is not newer than
+    /// the one before it in its group.
+    pub same_second: Option<String>,
 }
 
 /// `[window]`

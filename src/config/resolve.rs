@@ -108,6 +108,22 @@ pub struct Runbook {
     /// Imported group messages update the members' conversation lists (`[import]
     /// update_conversations`, default true).
     pub update_conversations: bool,
+    /// What staging does with a group message that is not newer than the one before it.
+    pub same_second: SameSecond,
+}
+
+/// What staging does with a group message whose time is not greater than the previous one
+/// in its group (`[import] same_second`). Tencent's import_group_msg requires each message to
+/// be newer than the group's newest, so a burst sharing one second cannot go as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SameSecond {
+    /// Send it one second after the previous one (cascading through a burst): nothing is lost
+    /// and the order is kept; the store keeps both times.
+    #[default]
+    Shift,
+    /// Report it as invalid at staging (it is not imported).
+    Refuse,
 }
 
 /// The migration guide's two strategies.
@@ -483,6 +499,16 @@ pub fn resolve(
         }
         t
     });
+    let same_second = match file.import.same_second.as_deref() {
+        None | Some("shift") => SameSecond::Shift,
+        Some("refuse") => SameSecond::Refuse,
+        Some(other) => {
+            problems.push(format!(
+                "[import] same_second {other:?} is not shift or refuse"
+            ));
+            SameSecond::Shift
+        }
+    };
     match (strategy, file.sync.is_some()) {
         (Strategy::Coexistence, false) => problems.push(
             "strategy coexistence needs a [sync] section: old and new apps must see each other's messages".into(),
@@ -516,6 +542,7 @@ pub fn resolve(
                 window_end,
                 canary: None,
                 update_conversations: file.import.update_conversations.unwrap_or(true),
+                same_second,
             })
         }
         _ => Err(problems),

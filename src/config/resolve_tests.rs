@@ -198,3 +198,23 @@ fn conversation_lists_are_updated_unless_the_runbook_says_not() {
             .update_conversations
     );
 }
+
+#[test]
+fn same_second_is_shift_unless_refuse_is_asked_for() {
+    let example = parse_file(EXAMPLE, "runbook.toml").unwrap();
+    let rb = resolve(&example, &Flags::default(), key()).unwrap();
+    assert_eq!(rb.same_second, SameSecond::Shift);
+    let with = |text: &str| {
+        let mut file = parse_file(EXAMPLE, "runbook.toml").unwrap();
+        file.import = parse_file(text, "t").unwrap().import;
+        resolve(&file, &Flags::default(), key())
+    };
+    assert_eq!(with("").unwrap().same_second, SameSecond::Shift);
+    let refuse = with("[import]\nsame_second = \"refuse\"\n").unwrap();
+    assert_eq!(refuse.same_second, SameSecond::Refuse);
+    let problems = with("[import]\nsame_second = \"drop\"\n").unwrap_err();
+    assert!(
+        problems.iter().any(|p| p.contains("same_second \"drop\"")),
+        "{problems:?}"
+    );
+}

@@ -2,6 +2,7 @@
 
 pub mod canary;
 pub mod control;
+mod conversations;
 pub mod execute;
 pub mod import;
 pub mod job;

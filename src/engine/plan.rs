@@ -2,6 +2,7 @@
 //! limits alone allow (design.md): the slowest lane, plus the accounts lane everything waits on.
 
 use super::import::ImportSettings;
+use crate::store::order::{shifts, Shifts};
 use crate::store::queries::counts_in_state;
 use crate::store::{ItemState, Kind};
 use crate::tim::lane::pace_for;
@@ -36,6 +37,9 @@ pub struct Plan {
     pub t_paced_secs: f64,
     /// The lane that bounds it.
     pub long_pole: Option<&'static str>,
+    /// Group messages sent later than their own time to get past a same-second burst (or
+    /// refused for it), as staged.
+    pub same_second: Shifts,
 }
 
 /// Calls needed for the pending items of `kind` with `batch` items per call.
@@ -85,5 +89,6 @@ pub fn plan(conn: &Connection, settings: &ImportSettings) -> rusqlite::Result<Pl
         t_paced_secs: t_paced,
         long_pole: slowest.map(|l| l.stage),
         lanes,
+        same_second: shifts(conn)?,
     })
 }

@@ -138,6 +138,7 @@ mod tests {
                 parent: None,
                 needs: -1,
                 t: 0,
+                seq: None,
             })
             .collect();
         Job::items(Kind::Account, None, items)

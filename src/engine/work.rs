@@ -3,10 +3,11 @@
 //! Pure bookkeeping, no I/O and no clock of its own (the caller passes `now`), so every rule
 //! is unit-tested: an item that needs accounts waits until they are resolved (imported or
 //! refused); a group's messages go after the group, one batch at a time and oldest first; its
-//! members after its messages; a group that cannot be imported fails what depends on it. How
+//! members after its messages; a conversation's messages one at a time, oldest first; a group that cannot be imported fails what depends on it. How
 //! a kind's items make jobs (their [`Grouping`] and batch limit) is the kind's own
 //! ([`super::kinds`]).
 
+use super::conversations::{self, Conversations};
 use super::job::{Job, JobKind};
 use super::kinds::{kind_of, Grouping};
 use crate::store::queries::PendingItem;
@@ -45,6 +46,8 @@ pub struct Work {
     flat: HashMap<Kind, VecDeque<PendingItem>>,
     /// Friend entries by owner, owners in order of what they need.
     owners: VecDeque<Vec<PendingItem>>,
+    /// One-to-one messages by conversation.
+    conversations: Conversations,
     groups: HashMap<i64, GroupState>,
     /// Groups whose messages may go, oldest group first.
     msg_ready: VecDeque<i64>,
@@ -81,6 +84,7 @@ impl Work {
             unresolved_accounts: BTreeSet::new(),
             flat: HashMap::new(),
             owners: VecDeque::new(),
+            conversations: Conversations::default(),
             groups: HashMap::new(),
             msg_ready: VecDeque::new(),
             member_ready: VecDeque::new(),
@@ -107,6 +111,7 @@ impl Work {
                     work.flat.insert(kind, items.into());
                 }
                 Grouping::ByOwner => work.owners = by_owner(items),
+                Grouping::ByConversation => work.conversations = Conversations::new(items),
                 Grouping::GroupMessages => {
                     for item in items {
                         let group = work.groups.entry(item.parent.unwrap_or(-1)).or_default();
@@ -181,6 +186,11 @@ impl Work {
                 }
                 let owner_id = entries.first().and_then(|i| i.parent);
                 Some(Job::items(kind, owner_id, entries))
+            }
+            Grouping::ByConversation => {
+                let floor = self.account_floor();
+                let (_, items) = self.conversations.next(limit, floor)?;
+                Some(Job::items(kind, None, items))
             }
             Grouping::GroupMessages => self.next_messages(limit),
             Grouping::GroupMembers => self.next_members(limit),
@@ -320,6 +330,11 @@ impl Work {
                     .push_back((at, again));
             }
             (_, Grouping::GroupMessages) => self.message_batch_over(job),
+            (_, Grouping::ByConversation) => {
+                if let Some(first) = job.items.first() {
+                    self.conversations.over(conversations::key_of(first));
+                }
+            }
             _ => {}
         }
     }
@@ -368,6 +383,7 @@ impl Work {
         match grouping {
             Grouping::InOrder => self.flat.entry(kind).or_default().extend(items),
             Grouping::ByOwner => self.owners.extend(by_owner(items)),
+            Grouping::ByConversation => self.conversations.requeue(items),
             Grouping::GroupMessages | Grouping::GroupMembers => {
                 let mut touched = Vec::new();
                 for item in items {

@@ -14,6 +14,7 @@ fn item(id: i64, parent: Option<i64>, needs: i64, t: i64) -> PendingItem {
         parent,
         needs,
         t,
+        seq: None,
     }
 }
 
@@ -179,4 +180,30 @@ fn batch_limits_never_exceed_the_documented_ones() {
     assert_eq!(batch_limit(Kind::GroupMessage, Some(20)), 7);
     assert_eq!(batch_limit(Kind::Account, Some(10)), 10);
     assert_eq!(batch_limit(Kind::Account, Some(0)), 1);
+}
+
+#[test]
+fn a_conversation_has_one_message_in_flight_and_conversations_go_side_by_side() {
+    let now = Instant::now();
+    let msg = |id, conv, t| PendingItem {
+        seq: Some(id as u32 + 1),
+        ..item(id, Some(conv), -1, t)
+    };
+    let mut work = work(vec![(
+        Kind::C2cMessage,
+        vec![msg(0, 1, 100), msg(1, 1, 100), msg(2, 2, 100)],
+    )]);
+    let a = work.next(Kind::C2cMessage, now).unwrap();
+    let b = work.next(Kind::C2cMessage, now).unwrap();
+    let mut first: Vec<i64> = [&a, &b].iter().map(|j| j.items[0].id).collect();
+    first.sort();
+    assert_eq!(
+        first,
+        [0, 2],
+        "the oldest of each conversation, side by side"
+    );
+    assert!(work.next(Kind::C2cMessage, now).is_none(), "1 waits for 0");
+    let conv1 = if a.items[0].id == 0 { &a } else { &b };
+    work.settle(conv1, &[0], &[], None);
+    assert_eq!(work.next(Kind::C2cMessage, now).unwrap().items[0].id, 1);
 }

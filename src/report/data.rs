@@ -39,6 +39,9 @@ pub struct ReportData {
     /// Two-way sync, once any event came either way.
     #[serde(default)]
     pub sync: Option<SyncFigures>,
+    /// Group messages sent later than their own time (same-second bursts) or refused for it.
+    #[serde(default)]
+    pub same_second: crate::store::order::Shifts,
 }
 
 /// Two-way sync's figures per direction (see `cutover status`).

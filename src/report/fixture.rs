@@ -153,5 +153,6 @@ pub fn report() -> ReportData {
         verification: describe_pass(Some(&pass), mismatch_totals, mismatches),
         throughput: derive(&samples, Some(t0)),
         sync: None,
+        same_second: Default::default(),
     }
 }

@@ -46,6 +46,7 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
         verification: verification(conn, &totals).map_err(sql)?,
         throughput: throughput::derive(&samples(conn).map_err(sql)?, import_started),
         sync: sync_figures(conn).map_err(sql)?,
+        same_second: crate::store::order::shifts(conn).map_err(sql)?,
         steps,
         entities,
         totals,

@@ -38,6 +38,7 @@ mod tests {
                 "generated_at",
                 "report_version",
                 "run",
+                "same_second",
                 "steps",
                 "store",
                 "sync",

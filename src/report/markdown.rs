@@ -172,7 +172,11 @@ fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
         s,
         "\n`source` counts every record of the export: `invalid` were refused at staging; the \
          rest are imported, failed, skipped or pending. The read-back columns split `imported`.\n"
-    )
+    )?;
+    match super::text::same_second(&r.same_second) {
+        Some(note) => writeln!(s, "{note}\n"),
+        None => Ok(()),
+    }
 }
 
 fn failures(s: &mut String, r: &ReportData) -> std::fmt::Result {

@@ -42,6 +42,27 @@ pub fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+/// The same-second sentence of the report, when any group message was shifted or refused.
+pub fn same_second(s: &crate::store::order::Shifts) -> Option<String> {
+    let mut parts = Vec::new();
+    if s.shifted > 0 {
+        parts.push(format!(
+            "{} group messages shared a second with the message before them in their group and \
+             were sent up to {} s later, in the export's order (same_second = shift; the store \
+             keeps both times).",
+            s.shifted, s.largest_secs
+        ));
+    }
+    if s.refused > 0 {
+        parts.push(format!(
+            "{} group messages were refused at staging for sharing a second with the message \
+             before them (same_second = refuse).",
+            s.refused
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
 /// A unix time as UTC, or `-`.
 pub fn time(t: Option<i64>) -> String {
     t.map_or_else(|| "-".to_string(), crate::timefmt::utc)

@@ -11,7 +11,7 @@ pub use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
 use crate::store::open_for_writing;
 use crate::store::queries::{self, RunIdentity};
-use crate::store::stage::{fingerprint, stage_export, Staged};
+use crate::store::stage::{fingerprint, stage_export_with, Staged};
 use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
 use crate::tim::errors::ErrorClass;
@@ -114,7 +114,11 @@ impl Runner {
             export.manifest.delta_of,
             self.opts.reuse_store,
         )?;
-        let staged = stage_export(&mut conn, &rb.store, &export)?;
+        let same_second = match rb.same_second {
+            crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
+            crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
+        };
+        let staged = stage_export_with(&mut conn, &rb.store, &export, same_second)?;
         let check = AccountCheck {
             CheckItem: vec![CheckItem {
                 UserID: rb.admin.clone(),

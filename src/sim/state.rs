@@ -144,7 +144,8 @@ impl C2cMsg {
     }
 }
 
-/// A conversation's messages, sorted by (time, seq, random).
+/// A conversation's messages, sorted by (time, seq, random): §3.5 orders a conversation's
+/// history by MsgTimeStamp, then MsgSeq within one second, whatever order they came in.
 #[derive(Debug, Clone, Default)]
 pub struct Conversation {
     /// The messages, oldest first.

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod batch;
 pub mod export;
 mod kind;
+pub mod order;
 pub mod queries;
 pub mod records;
 pub mod run;

@@ -112,7 +112,9 @@ pub fn move_failed(
 }
 
 /// The columns of a [`PendingItem`], for `item i`.
-const ITEM_COLUMNS: &str = "i.id, i.export_id, i.line, i.offset, i.len, i.parent, i.needs, i.t";
+/// `t` is the time a message is sent (after a same-second shift), else the record's own.
+const ITEM_COLUMNS: &str =
+    "i.id, i.export_id, i.line, i.offset, i.len, i.parent, i.needs, COALESCE(i.sent_t, i.t), i.seq";
 
 fn item_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PendingItem> {
     Ok(PendingItem {
@@ -124,6 +126,11 @@ fn item_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PendingItem> {
         parent: r.get(at + 5)?,
         needs: r.get(at + 6)?,
         t: r.get(at + 7)?,
+        // Assigned per conversation from 1: a value past u32 (never reached) falls back to
+        // the derived one.
+        seq: r
+            .get::<_, Option<i64>>(at + 8)?
+            .and_then(|s| u32::try_from(s).ok()),
     })
 }
 
@@ -237,12 +244,17 @@ pub struct PendingItem {
     pub offset: u64,
     /// Its length.
     pub len: u64,
-    /// Friends: the owner's account item; members and group messages: the group item.
+    /// Friends: the owner's account item; members and group messages: the group item;
+    /// one-to-one messages: the conversation ([`super::order::conversation`]).
     pub parent: Option<i64>,
     /// The highest account item it needs (-1: none).
     pub needs: i64,
-    /// Messages: send time; groups: creation time.
+    /// Messages: the time they are sent (group messages: later than the record's own when
+    /// a same-second burst was shifted at staging); groups: creation time.
     pub t: i64,
+    /// One-to-one messages: the `MsgSeq` assigned at staging in conversation order (`None`:
+    /// staged by an earlier cutover, the MsgSeq derived from the id applies).
+    pub seq: Option<u32>,
 }
 
 /// The pending items of `kind`, in the order they should go (a group's messages oldest first).
@@ -257,7 +269,8 @@ pub fn all_items(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<PendingI
 
 fn items_where(conn: &Connection, kind: Kind, cond: &str) -> rusqlite::Result<Vec<PendingItem>> {
     let order = match kind {
-        Kind::GroupMessage => "i.parent, i.t, i.id",
+        Kind::GroupMessage => "i.parent, COALESCE(i.sent_t, i.t), i.id",
+        Kind::C2cMessage => "i.parent, i.t, i.seq, i.id",
         Kind::Friend | Kind::GroupMember => "i.parent, i.id",
         _ => "i.id",
     };

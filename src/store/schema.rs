@@ -176,6 +176,28 @@ const MIGRATIONS: &[&str] = &[
         value           TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 4: message order. Group messages keep their export time (`t`) and the time they are
+    // sent (`sent_t`: later than `t` when a same-second burst is shifted); one-to-one messages
+    // keep the MsgSeq assigned in conversation order (`seq`) and their conversation in
+    // `parent`. `scope_mark` is each group's newest sent time and each conversation's highest
+    // MsgSeq, so a later export generation continues after them. Messages staged before this
+    // migration keep what an earlier cutover sent: their own time and a derived MsgSeq
+    // (kinds 3 and 6 are one-to-one and group messages).
+    r#"
+    ALTER TABLE item ADD COLUMN sent_t INTEGER;
+    ALTER TABLE item ADD COLUMN seq INTEGER;
+    CREATE INDEX item_by_export_order ON item (kind, export_id, parent, t, line);
+    CREATE TABLE scope_mark (
+        kind            INTEGER NOT NULL,
+        scope           INTEGER NOT NULL,
+        last            INTEGER NOT NULL,
+        PRIMARY KEY (kind, scope)
+    ) WITHOUT ROWID;
+    UPDATE item SET sent_t = t WHERE kind IN (3, 6);
+    INSERT INTO scope_mark (kind, scope, last)
+        SELECT kind, parent, MAX(t) FROM item
+        WHERE kind = 6 AND parent IS NOT NULL GROUP BY parent;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -4,8 +4,11 @@
 //! Items are keyed by their natural key (account id, owner+friend, message id, …), so a later
 //! delta export staged into the same store updates what changed and adds what is new: accounts,
 //! profiles, friends, groups and members are re-imported when a delta changes them (re-import
-//! overwrites), messages are added only when new.
+//! overwrites), messages are added only when new. In the same transaction, [`super::order`]
+//! fixes the new messages' order: group messages' send times (same-second bursts) and
+//! one-to-one messages' MsgSeq.
 
+use super::order::SameSecond;
 use super::{cache_dir, now_secs, pair_key, Kind, StoreError};
 use crate::source::{validate_export_with, ExportDir, ExportError, Loc, Problem, Valid};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -67,11 +70,22 @@ pub fn fingerprint(export: &ExportDir) -> String {
 }
 
 /// Stages `export` into the store at `store_path` (through `conn`, its writing connection),
-/// unless the same export is staged already.
+/// unless the same export is staged already, shifting same-second group messages.
 pub fn stage_export(
     conn: &mut Connection,
     store_path: &Path,
     export: &ExportDir,
+) -> Result<Staged, StageError> {
+    stage_export_with(conn, store_path, export, SameSecond::Shift)
+}
+
+/// [`stage_export`] with `same_second` deciding what happens to a group message that is not
+/// newer than the one before it in its group (see [`super::order`]).
+pub fn stage_export_with(
+    conn: &mut Connection,
+    store_path: &Path,
+    export: &ExportDir,
+    same_second: SameSecond,
 ) -> Result<Staged, StageError> {
     let sql = |source| StoreError::Sql {
         path: store_path.to_path_buf(),
@@ -141,6 +155,7 @@ pub fn stage_export(
         )
         .map_err(sql)?;
     }
+    super::order::assign(&tx, export_id, same_second).map_err(sql)?;
     tx.commit().map_err(sql)?;
     let counts = file_counts(conn, export_id).map_err(sql)?;
     Ok(Staged {
@@ -287,8 +302,18 @@ impl<'t> Loader<'t> {
                 )
             }
             Valid::C2cMessage(m) => {
-                let needs = account(&self.accounts, &m.from).max(account(&self.accounts, &m.to));
-                (Kind::C2cMessage, m.id.clone(), None, needs, m.sent_at)
+                let (from, to) = (
+                    account(&self.accounts, &m.from),
+                    account(&self.accounts, &m.to),
+                );
+                let conversation = super::order::conversation(from, to);
+                (
+                    Kind::C2cMessage,
+                    m.id.clone(),
+                    conversation,
+                    from.max(to),
+                    m.sent_at,
+                )
             }
             Valid::Group(g) => {
                 let needs = g

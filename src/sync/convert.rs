@@ -297,7 +297,7 @@ pub fn request_for(event: &SyncEvent, mode: C2cMode) -> Result<Vec<Call>, Conver
             FaceUrl: a.avatar_url,
         }),
         Record::C2cMessage(m) => {
-            let import = import_msg(&m);
+            let import = import_msg(&m, None);
             match mode {
                 C2cMode::Importmsg => Call::ImportMsg(ImportMsg {
                     SyncFromOldSystem: SYNC_REALTIME,
@@ -361,7 +361,7 @@ pub fn request_for(event: &SyncEvent, mode: C2cMode) -> Result<Vec<Call>, Conver
         }),
         Record::GroupMessage(m) => {
             let gid = group_id_for(&m.group, None);
-            let mut import = import_group_msg(&gid, std::slice::from_ref(&m));
+            let mut import = import_group_msg(&gid, std::slice::from_ref(&m), &[]);
             let Some(item) = import.MsgList.pop() else {
                 return Ok(Vec::new()); // one message in, one item out
             };

@@ -173,16 +173,20 @@ pub fn friend_import(owner: &str, entries: &[Friend]) -> FriendImport {
     }
 }
 
-/// `importmsg` of one historical message (`SyncFromOldSystem` 2): `MsgSeq` and `MsgRandom` are
-/// the export's or, when absent, derived from the message id (with [`SALT_C2C_SEQ`] and
-/// [`SALT_C2C_RANDOM`]); `MsgTimeStamp` is `sent_at`; `CloudCustomData` is `custom_data`.
-pub fn import_msg(msg: &C2cMessage) -> ImportMsg {
+/// `importmsg` of one historical message (`SyncFromOldSystem` 2). `MsgSeq` is the export's
+/// own `seq` when it has one (the exporter knows its system's order best, so it wins), else
+/// `seq` (assigned at staging, increasing per conversation in send order, so that Tencent
+/// orders a same-second burst as the export does), else derived from the message id (with
+/// [`SALT_C2C_SEQ`]); `MsgRandom` is the export's or derived ([`SALT_C2C_RANDOM`]);
+/// `MsgTimeStamp` is `sent_at`; `CloudCustomData` is `custom_data`.
+pub fn import_msg(msg: &C2cMessage, seq: Option<u32>) -> ImportMsg {
     ImportMsg {
         SyncFromOldSystem: SYNC_HISTORY,
         From_Account: msg.from.clone(),
         To_Account: msg.to.clone(),
         MsgSeq: Some(
             msg.seq
+                .or(seq)
                 .unwrap_or_else(|| derived_u32(&msg.id, SALT_C2C_SEQ)),
         ),
         MsgRandom: msg
@@ -245,15 +249,22 @@ pub fn import_group(group: &Group) -> ImportGroup {
 
 /// `import_group_msg` of `msgs`, in the order given, into the Tencent group `group_id` (the
 /// id of [`target_group_id`], not the old one). The caller sorts them oldest first and keeps
-/// the batch within the API's limit. `Random` is the export's or derived from the message id
-/// (with [`SALT_GROUP_RANDOM`]); `RecentContactFlag` is left unset (the import engine sets it
-/// with [`recent_contact_flag`]).
-pub fn import_group_msg(group_id: &str, msgs: &[GroupMessage]) -> ImportGroupMsg {
+/// the batch within the API's limit. `SendTime` of `msgs[i]` is `send_times[i]` (the time
+/// fixed at staging, later than `sent_at` when a same-second burst was shifted), or its own
+/// `sent_at` where `send_times` has no entry. `Random` is the export's or derived from the
+/// message id (with [`SALT_GROUP_RANDOM`]); `RecentContactFlag` is left unset (the import engine
+/// sets it with [`recent_contact_flag`]).
+pub fn import_group_msg(
+    group_id: &str,
+    msgs: &[GroupMessage],
+    send_times: &[i64],
+) -> ImportGroupMsg {
     let list = msgs
         .iter()
-        .map(|m| ImportGroupMsgItem {
+        .enumerate()
+        .map(|(i, m)| ImportGroupMsgItem {
             From_Account: m.from.clone(),
-            SendTime: m.sent_at,
+            SendTime: send_times.get(i).copied().unwrap_or(m.sent_at),
             Random: Some(
                 m.random
                     .unwrap_or_else(|| derived_u32(&m.id, SALT_GROUP_RANDOM)),

@@ -204,7 +204,10 @@ fn c2c(seq: Option<u32>, random: Option<u32>, custom: Option<&str>) -> C2cMessag
 #[test]
 fn c2c_message_with_given_seq_and_random() {
     assert_eq!(
-        wire(import_msg(&c2c(Some(827_092), Some(1_287_657), Some("cd")))),
+        wire(import_msg(
+            &c2c(Some(827_092), Some(1_287_657), Some("cd")),
+            Some(5)
+        )),
         json!({"SyncFromOldSystem": 2, "From_Account": "u0001", "To_Account": "u0002",
                "MsgSeq": 827_092, "MsgRandom": 1_287_657, "MsgTimeStamp": 1_600_000_200,
                "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello"}}],
@@ -217,14 +220,23 @@ fn c2c_message_derives_missing_seq_and_random() {
     let seq = derived_u32("m000001", SALT_C2C_SEQ);
     let random = derived_u32("m000001", SALT_C2C_RANDOM);
     assert_eq!(
-        wire(import_msg(&c2c(None, None, None))),
+        wire(import_msg(&c2c(None, None, None), None)),
         json!({"SyncFromOldSystem": 2, "From_Account": "u0001", "To_Account": "u0002",
                "MsgSeq": seq, "MsgRandom": random, "MsgTimeStamp": 1_600_000_200,
                "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello"}}]})
     );
     assert_eq!(
-        import_msg(&c2c(None, None, None)),
-        import_msg(&c2c(None, None, None))
+        import_msg(&c2c(None, None, None), None),
+        import_msg(&c2c(None, None, None), None)
+    );
+}
+
+#[test]
+fn c2c_message_takes_the_assigned_seq_unless_the_export_has_one() {
+    assert_eq!(import_msg(&c2c(None, None, None), Some(3)).MsgSeq, Some(3));
+    assert_eq!(
+        import_msg(&c2c(Some(9), None, None), Some(3)).MsgSeq,
+        Some(9)
     );
 }
 
@@ -238,7 +250,7 @@ fn c2c_body_is_the_model_encoding() {
             data: None,
         },
     ];
-    let req = wire(import_msg(&msg));
+    let req = wire(import_msg(&msg, None));
     assert_eq!(req["MsgBody"], tim_msg_body(&msg.body));
 }
 
@@ -343,12 +355,16 @@ fn group_messages_in_order() {
     ];
     let derived = derived_u32("gm000002", SALT_GROUP_RANDOM);
     assert_eq!(
-        wire(import_group_msg("g001", &msgs)),
+        wire(import_group_msg(
+            "g001",
+            &msgs,
+            &[1_600_000_300, 1_600_000_301]
+        )),
         json!({"GroupId": "g001", "MsgList": [
             {"From_Account": "u0002", "SendTime": 1_600_000_300, "Random": 8_912_345,
              "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "gg"}}],
              "CloudCustomData": "cd"},
-            {"From_Account": "u0002", "SendTime": 1_600_000_300, "Random": derived,
+            {"From_Account": "u0002", "SendTime": 1_600_000_301, "Random": derived,
              "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "gg"}}]}
         ]})
     );

@@ -86,7 +86,9 @@ pub async fn group_messages(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingIte
         let Some(found) = read_group(ctx, entry).await else {
             return;
         };
-        let sent = requests::import_group_msg(&entry.target_id, &records).MsgList;
+        // The times fixed at staging: what was sent, shifted past same-second bursts.
+        let times: Vec<i64> = items.iter().map(|i| i.t).collect();
+        let sent = requests::import_group_msg(&entry.target_id, &records, &times).MsgList;
         // Placeholders (deleted, expired) carry no body or key to match.
         let by_key: HashMap<(&str, i64, u32), &RspMsg> = found
             .iter()
@@ -204,7 +206,7 @@ pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
             if ctx.too_old(msg.sent_at) {
                 results.push(ctx.unreadable(Kind::C2cMessage, item.id));
             } else {
-                readable.push((item, requests::import_msg(&msg)));
+                readable.push((item, requests::import_msg(&msg, item.seq)));
             }
         }
         if let (Some(min), Some(max)) = (

@@ -100,7 +100,13 @@ pub fn expected(dir: &Path) -> Expected {
     })
     .unwrap();
     for list in e.group_msgs.values_mut() {
+        // (time, line) order, each sent after the one before ([import] same_second = shift).
         list.sort_by_key(|(_, t)| *t);
+        let mut prev = None;
+        for (_, t) in list.iter_mut() {
+            *t = cutover::store::order::send_time(prev, *t);
+            prev = Some(*t);
+        }
     }
     for (group, owner) in &e.groups {
         if let Some(owner) = owner {

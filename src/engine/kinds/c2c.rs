@@ -1,5 +1,7 @@
-//! One-to-one messages: one `importmsg` each; the target de-duplicates a message by its
-//! (derived) MsgSeq and MsgRandom, so an unknown outcome is replayed.
+//! One-to-one messages: one `importmsg` each, with the MsgSeq assigned at staging; the target
+//! de-duplicates a message by its MsgSeq, MsgRandom and time, so an unknown outcome is
+//! replayed. A conversation's messages go oldest first, one request in flight per
+//! conversation (Tencent wants them "in time order"), conversations in parallel.
 
 use super::{Grouping, ImportKind};
 use crate::engine::job::Job;
@@ -22,7 +24,7 @@ impl ImportKind for C2cMessages {
     }
 
     fn grouping(&self) -> Grouping {
-        Grouping::InOrder
+        Grouping::ByConversation
     }
 
     fn send<'a>(
@@ -34,7 +36,7 @@ impl ImportKind for C2cMessages {
             let records: Vec<C2cMessage> = ctx.read(job)?;
             let mut answer = Answer::default();
             for (item, msg) in job.items.iter().zip(&records) {
-                ctx.call(&requests::import_msg(msg)).await?;
+                ctx.call(&requests::import_msg(msg, item.seq)).await?;
                 answer.done.push(item.id);
             }
             Ok(answer)

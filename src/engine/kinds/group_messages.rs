@@ -50,11 +50,16 @@ impl ImportKind for GroupMessages {
     }
 }
 
+/// The times `job`'s messages go out: fixed at staging (shifted past a same-second burst).
+fn send_times(job: &Job) -> Vec<i64> {
+    job.items.iter().map(|i| i.t).collect()
+}
+
 async fn send(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
     let records: Vec<GroupMessage> = ctx.read(job)?;
     // The answer names a refused message by its position in the batch.
     let keys = (0..records.len()).map(|i| format!("#{i}")).collect();
-    let mut req = requests::import_group_msg(ctx.group_id(job)?, &records);
+    let mut req = requests::import_group_msg(ctx.group_id(job)?, &records, &send_times(job));
     if job.group.is_some_and(|g| ctx.conversations.contains(&g)) {
         req.RecentContactFlag = Some(1);
     }
@@ -88,7 +93,7 @@ async fn read_back(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError
         ..Answer::default()
     };
     // The same conversion as the send, so each message is matched by what was sent.
-    let batch = requests::import_group_msg("", &records);
+    let batch = requests::import_group_msg("", &records, &send_times(job));
     for (item, sent) in job.items.iter().zip(&batch.MsgList) {
         let present = resp.RspMsgList.iter().any(|m| {
             m.MsgTimeStamp == sent.SendTime

@@ -23,6 +23,9 @@ pub enum Grouping {
     /// One owner's entries per job (split when above the batch limit), owners in the order of
     /// the accounts they need.
     ByOwner,
+    /// A conversation's messages: one request in flight per conversation, oldest first,
+    /// conversations in order of the accounts they need.
+    ByConversation,
     /// A group's messages, after the group: one batch in flight per group, oldest first.
     GroupMessages,
     /// A group's members, after its messages, several batches at a time.

@@ -160,3 +160,38 @@ fn roaming_pages_newest_first_and_hides_old_messages() {
     let expected: Vec<u32> = (0..25).rev().collect();
     assert_eq!(keys, expected);
 }
+
+#[test]
+fn a_conversation_reads_back_by_time_then_msg_seq_whatever_the_import_order() {
+    let mut s = two();
+    for (seq, time, text) in [
+        (3, NOW - 5, "c"),
+        (1, NOW - 5, "a"),
+        (9, NOW - 9, "first"),
+        (2, NOW - 5, "b"),
+    ] {
+        ok(
+            &mut s,
+            Api::ImportMsg,
+            NOW,
+            msg("a", "b", seq, seq, time, text),
+        );
+    }
+    let req =
+        json!({"From_Account": "b", "To_Account": "a", "MaxCnt": 10, "MinTime": 0, "MaxTime": NOW});
+    let mut a = ok(&mut s, Api::AdminGetRoamMsg, NOW, req);
+    a.insert("ActionStatus".into(), json!("OK"));
+    let r: AdminGetRoamMsgResponse = serde_json::from_value(Value::Object(a)).unwrap();
+    let texts: Vec<String> = r
+        .MsgList
+        .iter()
+        .rev()
+        .map(|m| {
+            serde_json::to_value(&m.MsgBody).unwrap()[0]["MsgContent"]["Text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(texts, ["first", "a", "b", "c"]);
+}

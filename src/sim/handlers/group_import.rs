@@ -146,7 +146,10 @@ fn import_one_msg(
     };
     let (now, lean, send_time) = (ctx.now, ctx.config.lean, item.send_time);
     let group = group_mut(ctx, group_id)?;
-    // Strictly after the group's creation and its newest message, and before now.
+    // Strictly after the group's creation and its newest message, and before now. The docs
+    // say "greater than" the newest (大于); whether an equal time is accepted is UNCONFIRMED,
+    // so the simulator takes the strict reading and refuses ties with the documented
+    // per-message "send time invalid" (10004): a client that passes here passes either way.
     if send_time >= now || send_time <= group.create_time || send_time <= group.last_msg_time() {
         return Ok((0, 10004));
     }

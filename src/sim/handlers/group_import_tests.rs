@@ -375,3 +375,20 @@ fn live_broadcast_groups_and_communities_have_their_own_rules() {
     let orphan = json!({"Owner_Account": "ghost", "Type": "Public", "GroupId": "o", "Name": "n"});
     assert_eq!(refused(&mut s, Api::ImportGroup, NOW, orphan), 10019);
 }
+
+#[test]
+fn a_message_at_the_same_second_as_the_newest_is_refused() {
+    // The docs say "greater than" the newest: the strict reading, so ties are refused with
+    // the documented per-message "send time invalid" (10004), within a batch and across.
+    let mut s = with_group("g");
+    let body = |times: &[i64]| json!({"GroupId": "g", "MsgList": msgs(times)});
+    let a = ok(
+        &mut s,
+        Api::ImportGroupMsg,
+        NOW,
+        body(&[CREATED + 5, CREATED + 5, CREATED + 6]),
+    );
+    assert_eq!(results(&a), [(1, 0), (0, 10004), (2, 0)]);
+    let a = ok(&mut s, Api::ImportGroupMsg, NOW, body(&[CREATED + 6]));
+    assert_eq!(results(&a), [(0, 10004)]);
+}

@@ -108,6 +108,8 @@ pub struct Snapshot {
     pub throughput: Vec<u64>,
     /// The import's T_limit, seconds.
     pub t_limit_secs: Option<f64>,
+    /// Same-second group messages shifted (or refused) at staging.
+    pub same_second: crate::store::order::Shifts,
     /// The last lines of the log file.
     pub log_tail: Vec<String>,
     /// The runbook has ended (every step settled).

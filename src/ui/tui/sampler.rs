@@ -152,9 +152,9 @@ impl Sampler {
         if let Some(conn) = &self.conn {
             read_store(conn, &mut self.snap, request);
             if self.snap.t_limit_secs.is_none() && handle.is_some() {
-                self.snap.t_limit_secs = crate::engine::plan::plan(conn, &self.settings)
-                    .ok()
-                    .map(|p| p.t_limit_secs);
+                let plan = crate::engine::plan::plan(conn, &self.settings).ok();
+                self.snap.t_limit_secs = plan.as_ref().map(|p| p.t_limit_secs);
+                self.snap.same_second = plan.map(|p| p.same_second).unwrap_or_default();
             }
         }
         if let (Some(h), true) = (handle, progress) {

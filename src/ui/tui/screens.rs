@@ -190,6 +190,14 @@ fn throughput(app: &App) -> Sparkline<'_> {
         ),
         None => format!(" items/s · ETA {} ", eta(Some(remaining))),
     };
+    let shifts = &app.snap.same_second;
+    let title = match shifts.shifted {
+        0 => title,
+        n => format!(
+            "{title}· {n} same-second msgs shifted ≤{}s ",
+            shifts.largest_secs
+        ),
+    };
     let mut block = Block::new().borders(Borders::ALL).title(title);
     if let Some((text, over)) =
         crate::ui::progress::window_note(app.snap.window_end, Some(remaining), app.snap.now_secs)

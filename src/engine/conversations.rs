@@ -1,0 +1,178 @@
+//! One-to-one messages by conversation: each conversation's messages go oldest first with one
+//! request in flight at a time (Tencent orders a conversation's history by time, then MsgSeq,
+//! and asks for imports in time order), while different conversations go in parallel so the
+//! lane still reaches its rate. Pure bookkeeping for [`super::work::Work`].
+
+use crate::store::queries::PendingItem;
+use std::collections::{HashMap, VecDeque};
+
+/// The conversation of `item`: its `parent`; an item staged without one (by an earlier
+/// cutover) is a conversation of its own (negative keys never clash with real ones).
+pub fn key_of(item: &PendingItem) -> i64 {
+    item.parent.unwrap_or(-1 - item.id)
+}
+
+#[derive(Debug, Default)]
+struct Conversation {
+    msgs: VecDeque<PendingItem>,
+    /// A request of it is in flight (or waiting to be retried).
+    busy: bool,
+    /// It is in `fresh` or `ready`.
+    queued: bool,
+}
+
+/// Conversations with messages still to go.
+#[derive(Debug, Default)]
+pub struct Conversations {
+    convs: HashMap<i64, Conversation>,
+    /// Not started yet, in order of the accounts they need.
+    fresh: VecDeque<i64>,
+    /// Started, idle, with messages left (their accounts were resolved when they started).
+    ready: VecDeque<i64>,
+}
+
+impl Conversations {
+    /// Conversations of `items`, each in the given order (the store's: time, then MsgSeq).
+    pub fn new(items: Vec<PendingItem>) -> Conversations {
+        let mut out = Conversations::default();
+        for item in items {
+            out.convs
+                .entry(key_of(&item))
+                .or_default()
+                .msgs
+                .push_back(item);
+        }
+        let mut keys: Vec<(i64, i64, i64)> = out
+            .convs
+            .iter()
+            .filter_map(|(k, c)| c.msgs.front().map(|f| (f.needs, f.id, *k)))
+            .collect();
+        keys.sort_unstable();
+        for c in out.convs.values_mut() {
+            c.queued = true;
+        }
+        out.fresh = keys.into_iter().map(|(_, _, k)| k).collect();
+        out
+    }
+
+    /// Up to `limit` next messages of one idle conversation whose accounts are below `floor`
+    /// (all resolved); the conversation is busy until [`Self::over`].
+    pub fn next(&mut self, limit: usize, floor: i64) -> Option<(i64, Vec<PendingItem>)> {
+        for _ in 0..self.ready.len() {
+            let key = self.ready.pop_front()?;
+            if let Some(batch) = self.take(key, limit, floor) {
+                return Some((key, batch));
+            }
+        }
+        let key = *self.fresh.front()?;
+        let batch = self.take(key, limit, floor)?;
+        self.fresh.pop_front();
+        Some((key, batch))
+    }
+
+    /// Takes the next batch of `key` (just popped from a queue, or the front of `fresh`).
+    fn take(&mut self, key: i64, limit: usize, floor: i64) -> Option<Vec<PendingItem>> {
+        let fresh = self.fresh.front() == Some(&key);
+        let conv = self.convs.get_mut(&key)?;
+        if conv.busy || conv.msgs.is_empty() {
+            conv.queued = fresh;
+            return None;
+        }
+        if conv.msgs.front().is_some_and(|i| i.needs >= floor) {
+            // Waits for its accounts: keep it in line (a fresh one stays at the front).
+            if !fresh {
+                self.ready.push_back(key);
+            }
+            return None;
+        }
+        let n = conv.msgs.len().min(limit.max(1));
+        conv.busy = true;
+        conv.queued = false;
+        Some(conv.msgs.drain(..n).collect())
+    }
+
+    /// The request of conversation `key` is over (its items settled or failed for good): its
+    /// next message may go.
+    pub fn over(&mut self, key: i64) {
+        let Some(conv) = self.convs.get_mut(&key) else {
+            return;
+        };
+        conv.busy = false;
+        if conv.msgs.is_empty() {
+            self.convs.remove(&key);
+        } else if !conv.queued {
+            conv.queued = true;
+            self.ready.push_back(key);
+        }
+    }
+
+    /// Failed messages the operator sent back: each goes again in time order among what is
+    /// left of its conversation.
+    pub fn requeue(&mut self, items: Vec<PendingItem>) {
+        for item in items {
+            let key = key_of(&item);
+            let conv = self.convs.entry(key).or_default();
+            let at = conv
+                .msgs
+                .partition_point(|m| (m.t, m.seq, m.id) < (item.t, item.seq, item.id));
+            conv.msgs.insert(at, item);
+            if !conv.busy && !conv.queued {
+                conv.queued = true;
+                self.ready.push_back(key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: i64, conv: i64, needs: i64, t: i64) -> PendingItem {
+        PendingItem {
+            id,
+            export_id: 1,
+            line: id as u64 + 1,
+            offset: 0,
+            len: 0,
+            parent: Some(conv),
+            needs,
+            t,
+            seq: Some(id as u32 + 1),
+        }
+    }
+
+    #[test]
+    fn one_request_in_flight_per_conversation_oldest_first() {
+        let mut c = Conversations::new(vec![
+            msg(0, 7, 1, 100),
+            msg(1, 7, 1, 100),
+            msg(2, 9, 0, 100),
+        ]);
+        // Conversation 9 needs fewer accounts: it goes first; then 7, and 7 again only after.
+        assert_eq!(c.next(1, 10).map(|(k, b)| (k, b[0].id)), Some((9, 2)));
+        assert_eq!(c.next(1, 10).map(|(k, b)| (k, b[0].id)), Some((7, 0)));
+        assert_eq!(c.next(1, 10), None);
+        c.over(7);
+        assert_eq!(c.next(1, 10).map(|(k, b)| (k, b[0].id)), Some((7, 1)));
+        c.over(7);
+        c.over(9);
+        assert_eq!(c.next(1, 10), None);
+        assert!(c.convs.is_empty());
+    }
+
+    #[test]
+    fn waits_for_the_accounts_and_takes_back_a_retried_message_in_order() {
+        let mut c = Conversations::new(vec![msg(0, 7, 5, 100), msg(1, 7, 5, 101)]);
+        assert_eq!(c.next(1, 5), None);
+        let (key, batch) = c.next(1, 6).unwrap();
+        assert_eq!((key, batch[0].id), (7, 0));
+        c.over(7);
+        let (_, batch) = c.next(1, 6).unwrap();
+        assert_eq!(batch[0].id, 1);
+        c.requeue(vec![msg(0, 7, 5, 100)]);
+        assert_eq!(c.next(1, 6), None, "busy until its request is over");
+        c.over(7);
+        assert_eq!(c.next(1, 6).unwrap().1[0].id, 0);
+    }
+}

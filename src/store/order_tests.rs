@@ -1,0 +1,290 @@
+//! The order pass: the shift cascade, MsgSeq per conversation, refusal, and a second export
+//! generation continuing after the first.
+
+use super::*;
+use crate::source::ExportDir;
+use crate::store::queries::pending;
+use crate::store::stage::stage_export_with;
+use crate::store::{open_for_writing, Kind};
+use std::fs;
+
+#[test]
+fn a_burst_cascades_one_second_at_a_time() {
+    let mut prev = None;
+    let sent: Vec<i64> = [100, 100, 100, 101, 105, 105]
+        .into_iter()
+        .map(|t| {
+            let at = send_time(prev, t);
+            prev = Some(at);
+            at
+        })
+        .collect();
+    assert_eq!(sent, [100, 101, 102, 103, 105, 106]);
+}
+
+#[test]
+fn a_conversation_is_the_unordered_pair() {
+    assert_eq!(conversation(3, 7), conversation(7, 3));
+    assert_ne!(conversation(3, 7), conversation(3, 8));
+    assert_eq!(conversation(-1, 7), None);
+}
+
+/// An export at `dir`: accounts a, b, c; group g (created at 10); `group_msgs` as (id, time)
+/// and `c2c` as (id, from, to, time), each file in the order given.
+fn write_export(
+    dir: &Path,
+    exported_at: i64,
+    group_msgs: &[(&str, i64)],
+    c2c: &[(&str, &str, &str, i64)],
+) {
+    fs::create_dir_all(dir).unwrap();
+    let delta = if exported_at > 1_000_000 {
+        ", \"delta_of\": 1000000"
+    } else {
+        ""
+    };
+    fs::write(
+        dir.join("manifest.json"),
+        format!(
+            "{{\"format\": \"cutover-export\", \"version\": 1, \"exported_at\": {exported_at}, \"watermark\": {exported_at}{delta}}}"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("accounts.jsonl"),
+        "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("groups.jsonl"),
+        "{\"id\":\"g\",\"type\":\"public\",\"name\":\"G\",\"created_at\":10}\n",
+    )
+    .unwrap();
+    let lines: String = group_msgs
+        .iter()
+        .map(|(id, t)| {
+            format!("{{\"id\":\"{id}\",\"group\":\"g\",\"from\":\"a\",\"sent_at\":{t},\"body\":[{{\"type\":\"text\",\"text\":\"x\"}}]}}\n")
+        })
+        .collect();
+    fs::write(dir.join("group_messages.jsonl"), lines).unwrap();
+    let lines: String = c2c
+        .iter()
+        .map(|(id, from, to, t)| {
+            format!("{{\"id\":\"{id}\",\"from\":\"{from}\",\"to\":\"{to}\",\"sent_at\":{t},\"body\":[{{\"type\":\"text\",\"text\":\"x\"}}]}}\n")
+        })
+        .collect();
+    fs::write(dir.join("c2c_messages.jsonl"), lines).unwrap();
+}
+
+/// (key, export time, sent time) of the staged group messages, in sending order.
+fn group_rows(conn: &Connection) -> Vec<(String, i64, i64)> {
+    let mut stmt = conn
+        .prepare("SELECT key, t, sent_t FROM item WHERE kind = 6 ORDER BY sent_t")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// (key, MsgSeq) of the staged one-to-one messages.
+fn c2c_rows(conn: &Connection) -> Vec<(String, i64)> {
+    let mut stmt = conn
+        .prepare("SELECT key, seq FROM item WHERE kind = 3 ORDER BY parent, seq")
+        .unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn owned(rows: &[(&str, i64, i64)]) -> Vec<(String, i64, i64)> {
+    rows.iter()
+        .map(|(k, t, s)| (k.to_string(), *t, *s))
+        .collect()
+}
+
+#[test]
+fn shifts_and_sequences_continue_across_generations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut conn = open_for_writing(&path).unwrap();
+    // Out of order in the file: the pass orders each group by (time, line) itself.
+    let first = dir.path().join("first");
+    write_export(
+        &first,
+        1_000_000,
+        &[
+            ("m3", 200),
+            ("m1", 100),
+            ("m2", 100),
+            ("m4", 100),
+            ("m5", 300),
+        ],
+        &[
+            ("c2", "b", "a", 50),
+            ("c1", "a", "b", 50),
+            ("c3", "a", "c", 40),
+            ("c4", "a", "b", 49),
+        ],
+    );
+    stage_export_with(
+        &mut conn,
+        &path,
+        &ExportDir::open(&first).unwrap(),
+        SameSecond::Shift,
+    )
+    .unwrap();
+    assert_eq!(
+        group_rows(&conn),
+        owned(&[
+            ("m1", 100, 100),
+            ("m2", 100, 101),
+            ("m4", 100, 102),
+            ("m3", 200, 200),
+            ("m5", 300, 300)
+        ])
+    );
+    // a↔b in (time, line) order: c4 (49), then c2 and c1 (50, lines 1 and 2); a↔c apart.
+    let seqs = c2c_rows(&conn);
+    let ab: Vec<_> = seqs.iter().filter(|(k, _)| k != "c3").cloned().collect();
+    assert_eq!(ab, [("c4".into(), 1), ("c2".into(), 2), ("c1".into(), 3)]);
+    assert!(seqs.contains(&("c3".into(), 1)));
+    assert_eq!(
+        shifts(&conn).unwrap(),
+        Shifts {
+            shifted: 2,
+            largest_secs: 2,
+            refused: 0
+        }
+    );
+
+    // A delta: its messages go after what is staged, whatever their own time.
+    let second = dir.path().join("second");
+    write_export(
+        &second,
+        1_000_100,
+        &[("m6", 300), ("m7", 250), ("m8", 301)],
+        &[("c5", "a", "b", 10)],
+    );
+    stage_export_with(
+        &mut conn,
+        &path,
+        &ExportDir::open(&second).unwrap(),
+        SameSecond::Shift,
+    )
+    .unwrap();
+    let rows = group_rows(&conn);
+    assert_eq!(
+        rows[5..],
+        owned(&[("m7", 250, 301), ("m6", 300, 302), ("m8", 301, 303)])
+    );
+    assert!(c2c_rows(&conn).contains(&("c5".into(), 4)));
+    // The engine sends the sent times, oldest first.
+    let times: Vec<i64> = pending(&conn, Kind::GroupMessage)
+        .unwrap()
+        .iter()
+        .map(|i| i.t)
+        .collect();
+    assert_eq!(times, [100, 101, 102, 200, 300, 301, 302, 303]);
+    let c5 = pending(&conn, Kind::C2cMessage)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.seq == Some(4));
+    assert!(c5.is_some());
+}
+
+#[test]
+fn refuse_turns_a_burst_into_invalid_records_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut conn = open_for_writing(&path).unwrap();
+    let first = dir.path().join("first");
+    write_export(
+        &first,
+        1_000_000,
+        &[("m1", 100), ("m2", 100), ("m3", 101), ("m4", 100)],
+        &[],
+    );
+    let staged = stage_export_with(
+        &mut conn,
+        &path,
+        &ExportDir::open(&first).unwrap(),
+        SameSecond::Refuse,
+    )
+    .unwrap();
+    assert_eq!(
+        group_rows(&conn),
+        owned(&[("m1", 100, 100), ("m3", 101, 101)])
+    );
+    let counts = staged
+        .counts
+        .iter()
+        .find(|(k, _, _)| *k == Kind::GroupMessage)
+        .unwrap();
+    assert_eq!((counts.1, counts.2), (4, 2));
+    let mut stmt = conn
+        .prepare("SELECT file, line, record, field, rule, reason FROM invalid ORDER BY line")
+        .unwrap();
+    let invalid: Vec<(String, i64, String, String, String, String)> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(invalid.len(), 2);
+    let (file, line, record, field, rule, reason) = &invalid[0];
+    assert_eq!(
+        (
+            file.as_str(),
+            *line,
+            record.as_str(),
+            field.as_str(),
+            rule.as_str()
+        ),
+        ("group_messages.jsonl", 2, "m2", "sent_at", RULE_SAME_SECOND)
+    );
+    assert!(
+        reason.contains("not after the group's previous message"),
+        "{reason}"
+    );
+    assert_eq!(
+        shifts(&conn).unwrap(),
+        Shifts {
+            shifted: 0,
+            largest_secs: 0,
+            refused: 2
+        }
+    );
+}
+
+#[test]
+fn the_scratch_counts_what_staging_would_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = Scratch::open(&dir.path().join("scratch.db")).unwrap();
+    for (group, t, line) in [
+        ("g", 100, 1),
+        ("g", 100, 2),
+        ("h", 100, 3),
+        ("g", 100, 4),
+        ("g", 101, 5),
+    ] {
+        scratch.add(group, t, line).unwrap();
+    }
+    // g: 100, 101, 102, 103 (101 shifted by 2): three shifted, largest 2; refuse keeps 100
+    // and 101 and turns away the two other 100s.
+    assert_eq!(
+        scratch.shifts().unwrap(),
+        Shifts {
+            shifted: 3,
+            largest_secs: 2,
+            refused: 2
+        }
+    );
+}
