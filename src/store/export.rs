@@ -2,11 +2,26 @@
 
 use super::queries::{failures, FailureFilter, FailureRow};
 use crate::tim::errors;
-use anyhow::Context;
 use rusqlite::Connection;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
+
+/// Why the failed items could not be written out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// They could not be read.
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+    /// The file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
 
 /// Writes the failed items matching `filter` to `path` (CSV when it ends in `.csv`, JSON lines
 /// otherwise); returns how many.
@@ -14,22 +29,30 @@ pub fn export_failures(
     conn: &Connection,
     filter: &FailureFilter,
     path: &Path,
-) -> anyhow::Result<usize> {
+) -> Result<usize, ExportError> {
     let rows = failures(conn, filter)?;
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let file = std::fs::File::create(path).map_err(|source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut w = std::io::BufWriter::new(file);
     let csv = path.extension().is_some_and(|e| e == "csv");
-    if csv {
-        writeln!(
-            w,
-            "stage,record,file,line,api,code,meaning,info,attempts,retryable"
-        )?;
-    }
-    for row in &rows {
-        write_failure(&mut w, row, csv)?;
-    }
-    w.flush()?;
+    let written = (|| {
+        if csv {
+            writeln!(
+                w,
+                "stage,record,file,line,api,code,meaning,info,attempts,retryable"
+            )?;
+        }
+        for row in &rows {
+            write_failure(&mut w, row, csv)?;
+        }
+        w.flush()
+    })();
+    written.map_err(|source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(rows.len())
 }
 

@@ -7,7 +7,7 @@
 //! whatever the ratio.
 
 use super::write::RecordWriter;
-use anyhow::Context;
+use super::GenError;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -144,7 +144,7 @@ impl Spoiler {
         rec: &T,
         mutation: Mutation,
         ctx: &BadCtx<'_>,
-    ) -> anyhow::Result<Vec<u8>> {
+    ) -> Result<Vec<u8>, GenError> {
         let mut line = serde_json::to_vec(rec)?;
         if mutation == InvalidJson {
             // Cut the record short, on a character boundary (still UTF-8): an unterminated
@@ -159,7 +159,7 @@ impl Spoiler {
         let mut value: Value = serde_json::from_slice(&line)?;
         let map = value
             .as_object_mut()
-            .context("a record serializes as an object")?;
+            .ok_or_else(|| GenError::Settings("a record serializes as an object".into()))?;
         self.apply(map, mutation, ctx);
         Ok(serde_json::to_vec(&value)?)
     }
@@ -286,7 +286,7 @@ impl Spoiler {
         prev: &mut Option<String>,
         protect: bool,
         group_created_at: Option<i64>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), GenError> {
         let written = if protect {
             out.record(rec)?;
             true
@@ -310,7 +310,7 @@ impl Spoiler {
         out: &mut RecordWriter,
         rec: &T,
         ctx: &BadCtx<'_>,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, GenError> {
         match self.roll() {
             None => {
                 out.record(rec)?;
@@ -325,7 +325,11 @@ impl Spoiler {
     }
 
     /// Writes `rec`, then (with probability `ratio`) a bad line made of it.
-    pub fn append<T: Serialize>(&mut self, out: &mut RecordWriter, rec: &T) -> anyhow::Result<()> {
+    pub fn append<T: Serialize>(
+        &mut self,
+        out: &mut RecordWriter,
+        rec: &T,
+    ) -> Result<(), GenError> {
         out.record(rec)?;
         if let Some(m) = self.roll() {
             let line = self.spoil(rec, m, &BadCtx::default())?;

@@ -53,7 +53,7 @@ impl Pairs {
 /// c2c_messages.jsonl: exactly `c2c_messages` messages in conversations of heavy-tailed
 /// length, times strictly increasing within each conversation and before the export, both
 /// sides talking. The first 8 messages use the 8 element types in turn.
-pub(super) fn c2c_messages(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
+pub(super) fn c2c_messages(w: &World, dir: &Path) -> Result<FileStats, super::GenError> {
     let mut out = RecordWriter::create(dir, ExportFile::C2cMessages, w.cfg.gzip)?;
     let total = w.cfg.c2c_messages;
     if total == 0 {

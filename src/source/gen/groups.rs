@@ -60,7 +60,7 @@ pub(super) fn plan(w: &World, rng: &mut ChaCha8Rng) -> Vec<GroupPlan> {
 }
 
 /// groups.jsonl: types round-robin over private, public, chatroom and community.
-pub(super) fn groups(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
+pub(super) fn groups(w: &World, dir: &Path) -> Result<FileStats, super::GenError> {
     let mut out = RecordWriter::create(dir, ExportFile::Groups, w.cfg.gzip)?;
     let mut rng = w.rng(Stream::Groups);
     let mut spoiler = w.spoiler(Stream::Groups, Target::Group);
@@ -103,7 +103,7 @@ pub(super) fn groups(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
 
 /// group_members.jsonl: the owner first, a few admins, then members; distinct accounts,
 /// all joined after the group was created and before the export.
-pub(super) fn members(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
+pub(super) fn members(w: &World, dir: &Path) -> Result<FileStats, super::GenError> {
     let mut out = RecordWriter::create(dir, ExportFile::GroupMembers, w.cfg.gzip)?;
     let mut rng = w.rng(Stream::Members);
     let mut spoiler = w.spoiler(Stream::Members, Target::Member);
@@ -146,7 +146,7 @@ pub(super) fn members(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
 /// group_messages.jsonl: exactly `group_messages` messages, shared out by a heavy-tailed
 /// weight that grows with the group's size; each sent by a member who had joined, after the
 /// group was created and before the export. The first 8 use the 8 element types in turn.
-pub(super) fn messages(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
+pub(super) fn messages(w: &World, dir: &Path) -> Result<FileStats, super::GenError> {
     let mut out = RecordWriter::create(dir, ExportFile::GroupMessages, w.cfg.gzip)?;
     let total = w.cfg.group_messages;
     if total == 0 || w.groups.is_empty() {

@@ -22,12 +22,38 @@ mod tests;
 
 use crate::model::{GroupType, Manifest};
 use crate::source::export_dir::{FORMAT_NAME, FORMAT_VERSION};
-use anyhow::{bail, Context};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use shapes::{mix, pick_in};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// Why an export could not be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    /// The settings cannot make an export.
+    #[error("{0}")]
+    Settings(String),
+    /// A file could not be written.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, naming the file.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A record could not be encoded.
+    #[error("cannot encode a record: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// A generator thread panicked.
+    #[error("a generator thread panicked")]
+    Panicked,
+}
+
+/// Names what was being done when an I/O error struck.
+pub(crate) fn io_err(what: String) -> impl FnOnce(std::io::Error) -> GenError {
+    move |source| GenError::Io { what, source }
+}
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,32 +107,43 @@ pub const EXPORTED_AT_MAX: i64 = 4_102_444_800;
 
 impl GenConfig {
     /// Checks that the numbers make sense together.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), GenError> {
         if self.accounts == 0 {
-            bail!("--accounts must be at least 1 (accounts.jsonl is required)");
+            return Err(GenError::Settings(
+                "--accounts must be at least 1 (accounts.jsonl is required)".into(),
+            ));
         }
         for (name, v) in [
             ("--friends-per-account", self.friends_per_account),
             ("--members-per-group", self.members_per_group),
         ] {
             if !v.is_finite() || v < 0.0 {
-                bail!("{name} must be a number ≥ 0, got {v}");
+                return Err(GenError::Settings(format!(
+                    "{name} must be a number ≥ 0, got {v}"
+                )));
             }
         }
         if !(0.0..=1.0).contains(&self.bad_ratio) {
-            bail!("--bad-ratio must be within 0..=1, got {}", self.bad_ratio);
+            return Err(GenError::Settings(format!(
+                "--bad-ratio must be within 0..=1, got {}",
+                self.bad_ratio
+            )));
         }
         if self.c2c_messages > 0 && self.accounts < 2 {
-            bail!("one-to-one messages need at least 2 accounts");
+            return Err(GenError::Settings(
+                "one-to-one messages need at least 2 accounts".into(),
+            ));
         }
         if self.group_messages > 0 && self.groups == 0 {
-            bail!("group messages need at least 1 group");
+            return Err(GenError::Settings(
+                "group messages need at least 1 group".into(),
+            ));
         }
         if !(EXPORTED_AT_MIN..=EXPORTED_AT_MAX).contains(&self.exported_at) {
-            bail!(
+            return Err(GenError::Settings(format!(
                 "--exported-at must be within {EXPORTED_AT_MIN}..={EXPORTED_AT_MAX}, got {}",
                 self.exported_at
-            );
+            )));
         }
         Ok(())
     }
@@ -271,25 +308,25 @@ impl World {
     }
 }
 
-type Job = fn(&World, &Path) -> anyhow::Result<FileStats>;
+type Job = fn(&World, &Path) -> Result<FileStats, GenError>;
 
 /// Generates an export into `out_dir` (created when missing). Refuses a directory that
 /// already holds a `manifest.json` unless `cfg.force`. The manifest is written last, so an
 /// interrupted run never looks like a complete export.
-pub fn generate(cfg: &GenConfig, out_dir: &Path) -> anyhow::Result<GenStats> {
+pub fn generate(cfg: &GenConfig, out_dir: &Path) -> Result<GenStats, GenError> {
     let started = Instant::now();
     cfg.check()?;
-    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir).map_err(io_err(format!("creating {}", out_dir.display())))?;
     let manifest_path = out_dir.join("manifest.json");
     if manifest_path.exists() {
         if !cfg.force {
-            bail!(
+            return Err(GenError::Settings(format!(
                 "{} already holds an export (manifest.json); use --force to replace it",
                 out_dir.display()
-            );
+            )));
         }
         std::fs::remove_file(&manifest_path)
-            .with_context(|| format!("removing {}", manifest_path.display()))?;
+            .map_err(io_err(format!("removing {}", manifest_path.display())))?;
     }
     let world = World::new(cfg);
     let jobs: [Job; 7] = [
@@ -303,7 +340,7 @@ pub fn generate(cfg: &GenConfig, out_dir: &Path) -> anyhow::Result<GenStats> {
     ];
     // One thread per file: the files are independent, so the output does not depend on
     // how the threads are scheduled.
-    let results: Vec<anyhow::Result<FileStats>> = std::thread::scope(|s| {
+    let results: Vec<Result<FileStats, GenError>> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
             .map(|job| {
@@ -313,13 +350,10 @@ pub fn generate(cfg: &GenConfig, out_dir: &Path) -> anyhow::Result<GenStats> {
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a generator thread panicked")))
-            })
+            .map(|h| h.join().unwrap_or_else(|_| Err(GenError::Panicked)))
             .collect()
     });
-    let files = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let files = results.into_iter().collect::<Result<Vec<_>, GenError>>()?;
     write::manifest(
         out_dir,
         &Manifest {

@@ -19,7 +19,7 @@ const MUTUAL: f64 = 0.9;
 const PICKS_MAX: u32 = 1000;
 
 /// accounts.jsonl: `u0000001`…, with nick, avatar and creation time.
-pub(super) fn accounts(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
+pub(super) fn accounts(w: &World, dir: &Path) -> Result<FileStats, super::GenError> {
     let mut out = RecordWriter::create(dir, ExportFile::Accounts, w.cfg.gzip)?;
     let mut rng = w.rng(Stream::Accounts);
     let mut spoiler = w.spoiler(Stream::Accounts, Target::Account);
@@ -80,7 +80,7 @@ fn profile(rng: &mut ChaCha8Rng, id: String) -> Profile {
 }
 
 /// profiles.jsonl: about 85% of the accounts have one.
-pub(super) fn profiles(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
+pub(super) fn profiles(w: &World, dir: &Path) -> Result<FileStats, super::GenError> {
     let mut out = RecordWriter::create(dir, ExportFile::Profiles, w.cfg.gzip)?;
     let mut rng = w.rng(Stream::Profiles);
     let mut spoiler = w.spoiler(Stream::Profiles, Target::Profile);
@@ -124,7 +124,7 @@ fn entry(rng: &mut ChaCha8Rng, owner: String, friend: String, source: &str, at: 
 /// befriends themselves. About 90% of the picks are stored both ways. The number of picks
 /// per owner is heavy-tailed, totalling `accounts × friends_per_account / 1.9` so that the
 /// lines total about `accounts × friends_per_account`.
-pub(super) fn friends(w: &World, dir: &Path) -> anyhow::Result<FileStats> {
+pub(super) fn friends(w: &World, dir: &Path) -> Result<FileStats, super::GenError> {
     let mut out = RecordWriter::create(dir, ExportFile::Friends, w.cfg.gzip)?;
     let mut rng = w.rng(Stream::Friends);
     let mut spoiler = w.spoiler(Stream::Friends, Target::Friend);

@@ -1,9 +1,9 @@
 //! The file writers: one JSON line per record through a large buffer, gzip when asked.
 
 use super::FileStats;
+use super::{io_err, GenError};
 use crate::model::Manifest;
 use crate::source::ExportFile;
-use anyhow::Context;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::Serialize;
@@ -44,12 +44,12 @@ pub fn file_paths(dir: &Path, file: ExportFile, gzip: bool) -> (PathBuf, PathBuf
 
 impl RecordWriter {
     /// Creates (or truncates) `file` in `dir`, removing its other variant.
-    pub fn create(dir: &Path, file: ExportFile, gzip: bool) -> anyhow::Result<Self> {
+    pub fn create(dir: &Path, file: ExportFile, gzip: bool) -> Result<Self, GenError> {
         let (path, other) = file_paths(dir, file, gzip);
         if other.exists() {
-            fs::remove_file(&other).with_context(|| format!("removing {}", other.display()))?;
+            fs::remove_file(&other).map_err(io_err(format!("removing {}", other.display())))?;
         }
-        let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let f = File::create(&path).map_err(io_err(format!("creating {}", path.display())))?;
         let sink = if gzip {
             Sink::Gzip(BufWriter::with_capacity(
                 BUFFER,
@@ -71,26 +71,26 @@ impl RecordWriter {
         })
     }
 
-    fn emit(&mut self) -> anyhow::Result<()> {
+    fn emit(&mut self) -> Result<(), GenError> {
         self.line.push(b'\n');
         let written = match &mut self.sink {
             Sink::Plain(w) => w.write_all(&self.line),
             Sink::Gzip(w) => w.write_all(&self.line),
         };
-        written.with_context(|| format!("writing {}", self.path.display()))?;
+        written.map_err(io_err(format!("writing {}", self.path.display())))?;
         self.records += 1;
         Ok(())
     }
 
     /// Writes one good record.
-    pub fn record<T: Serialize>(&mut self, rec: &T) -> anyhow::Result<()> {
+    pub fn record<T: Serialize>(&mut self, rec: &T) -> Result<(), GenError> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, rec)?;
         self.emit()
     }
 
     /// Writes one deliberately bad line (without its `\n`).
-    pub fn bad_line(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+    pub fn bad_line(&mut self, bytes: &[u8]) -> Result<(), GenError> {
         self.line.clear();
         self.line.extend_from_slice(bytes);
         self.bad += 1;
@@ -98,23 +98,23 @@ impl RecordWriter {
     }
 
     /// Flushes and closes the file.
-    pub fn finish(self) -> anyhow::Result<FileStats> {
-        let context = || format!("finishing {}", self.path.display());
+    pub fn finish(self) -> Result<FileStats, GenError> {
+        let context = || io_err(format!("finishing {}", self.path.display()));
         match self.sink {
             Sink::Plain(w) => {
                 w.into_inner()
                     .map_err(|e| e.into_error())
-                    .with_context(context)?;
+                    .map_err(context())?;
             }
             Sink::Gzip(w) => {
                 let gz = w
                     .into_inner()
                     .map_err(|e| e.into_error())
-                    .with_context(context)?;
-                gz.finish().with_context(context)?;
+                    .map_err(context())?;
+                gz.finish().map_err(context())?;
             }
         }
-        let bytes = fs::metadata(&self.path).with_context(context)?.len();
+        let bytes = fs::metadata(&self.path).map_err(context())?.len();
         Ok(FileStats {
             file: self.name,
             records: self.records,
@@ -125,9 +125,9 @@ impl RecordWriter {
 }
 
 /// Writes `manifest.json`.
-pub fn manifest(dir: &Path, manifest: &Manifest) -> anyhow::Result<()> {
+pub fn manifest(dir: &Path, manifest: &Manifest) -> Result<(), GenError> {
     let path = dir.join("manifest.json");
     let mut bytes = serde_json::to_vec_pretty(manifest)?;
     bytes.push(b'\n');
-    fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+    fs::write(&path, bytes).map_err(io_err(format!("writing {}", path.display())))
 }

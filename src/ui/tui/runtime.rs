@@ -287,10 +287,12 @@ fn export(store: &Path, filter: &FailureFilter) -> String {
     name.push(format!(".errors-{}.jsonl", now_secs()));
     let path = PathBuf::from(name);
     let result = open_for_reading(store)
-        .map_err(anyhow::Error::from)
-        .and_then(|conn| crate::store::export::export_failures(&conn, filter, &path));
+        .map_err(|e| e.to_string())
+        .and_then(|conn| {
+            crate::store::export::export_failures(&conn, filter, &path).map_err(|e| e.to_string())
+        });
     match result {
         Ok(n) => format!("wrote {n} failed items to {}", path.display()),
-        Err(e) => format!("export failed: {e:#}"),
+        Err(e) => format!("export failed: {e}"),
     }
 }
