@@ -1,4 +1,6 @@
-//! Front ends over the engine: the headless progress lines (the terminal UI comes later).
+//! Front ends over the runbook flow: the interactive console ([`tui`]), the plain or JSON
+//! progress lines without a terminal ([`headless`]), and the per-stage figures (totals, rates,
+//! ETAs) both show ([`progress`]).
 
 pub mod headless;
 pub mod progress;

@@ -4,6 +4,10 @@
 //! or messages, a conversation) on its own paced read lane; all kinds run at once, as their
 //! lanes are independent. Each unit's results are committed to the store before they count, so
 //! a stopped pass carries on where it was and every figure shown is a committed one.
+//!
+//! Here: the pass and its units. Per kind: `basic` (accounts, profiles, friends, groups),
+//! `members` and `messages`; `compare` compares fields, `sink` commits the results.
+//! Reads go through [`crate::tim::paced::Reader`].
 
 mod basic;
 mod compare;
