@@ -26,7 +26,7 @@ pub enum Command {
     /// Run the Tencent IM REST API simulator (the key comes from CUTOVER_SECRET_KEY).
     Sim(SimArgs),
     /// The whole runbook with no setup: embedded simulator, demo old system, sample-data/.
-    Demo,
+    Demo(DemoArgs),
     /// Run the runbook: preflight, stop service, import, start sync, resume service, verify.
     Run(RunArgs),
     /// Show a run's progress from its store (works from another shell while it runs).
@@ -448,6 +448,15 @@ pub struct VerifyArgs {
     /// Seconds between progress lines.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub progress_secs: f64,
+}
+
+/// `cutover demo`
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the store, runbook and log in this directory (made if missing; it must not hold a
+    /// demo store yet) instead of a new temporary one. Paths are shown as given.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `cutover plan`

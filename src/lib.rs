@@ -1,8 +1,21 @@
 //! cutover: a terminal console that moves a self-hosted IM onto Tencent Cloud IM.
 //!
-//! Layers, each using only those before it: [`model`] (the export's records and rules),
-//! [`source`] (reading, validating and generating exports), then the [`commands`] that
-//! `main` runs.
+//! Layers, bottom to top, each using only those below it (`scripts/check-layers.sh` checks):
+//!
+//! - [`model`] (the export's records, their rules, the runbook's steps) and [`timefmt`];
+//! - [`tim`] (speaking to Tencent IM: UserSig, the API table and wire bodies, the client, the
+//!   paced lanes and retry loop) and [`source`] (reading, validating and generating exports);
+//! - [`config`] (the runbook file, flags and key resolved into one checked runbook);
+//! - [`store`] (the SQLite progress store; the only place with SQL);
+//! - [`engine`] (the import), [`verify`] (read-back verification) and [`sync`] (the two-way
+//!   relay): siblings, none uses another;
+//! - [`runbook`] (the steps in order over those three);
+//! - [`report`] (the run's record from its store);
+//! - [`ui`] (the console and the headless lines);
+//! - [`commands`], [`cli`] and [`bench`](mod@bench), which `main` runs.
+//!
+//! [`sim`], the Tencent IM simulator, stands beside them: it uses only [`model`] and [`tim`],
+//! and only [`commands`] and [`bench`](mod@bench) use it. [`logging`] sends logs to a file.
 
 pub mod bench;
 pub mod cli;

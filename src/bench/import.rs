@@ -7,8 +7,8 @@
 use super::rss;
 use crate::config::{parse_file, resolve, Flags};
 use crate::engine::import::Ending;
-use crate::engine::import::ImportSettings;
-use crate::engine::plan::plan;
+use crate::engine::import::{Import, ImportSettings};
+use crate::engine::plan::{plan, Plan};
 use crate::runbook::runner::{RunOptions, Runner};
 use crate::sim::config::{Faults, SimConfig};
 use crate::sim::{start, SimOptions};
@@ -16,6 +16,7 @@ use crate::source::gen::{generate, GenConfig};
 use crate::store::{open_for_reading, Kind};
 use crate::tim::api::Api;
 use crate::tim::errors::{self, ErrorClass};
+use crate::tim::lane::LaneFigures;
 use crate::tim::SecretKey;
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -94,33 +95,7 @@ async fn drive(
     store: PathBuf,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let mut config = SimConfig {
-        lean: true,
-        ..SimConfig::default()
-    };
-    config.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
-    config.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
-    config.app.group_custom_keys = vec!["Category".into()];
-    config.app.roaming_days = 0;
-    let mut toml =
-        String::from("[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n");
-    if b.no_limits {
-        config = config.unlimited();
-        config.app.group_msgs_per_sec = 0;
-        for api in Api::ALL {
-            toml.push_str(&format!("[limits.{}]\nrate = 1000000\n", api.command()));
-        }
-        toml.push_str("[concurrency]\nmin_in_flight = 32\nmax_in_flight = 64\n");
-    } else {
-        config.faults.insert(
-            "all".into(),
-            Faults {
-                latency_ms: b.latency_ms,
-                latency_spread_ms: b.latency_spread_ms,
-                ..Faults::default()
-            },
-        );
-    }
+    let (config, toml) = bench_setup(b);
     let handle = start(SimOptions {
         listen: "127.0.0.1:0".parse()?,
         sdkappid: SDKAPPID,
@@ -150,23 +125,7 @@ async fn drive(
     rss::reset_peak();
     let cpu0 = cpu_secs();
     let started = Instant::now();
-    let run = import.run();
-    tokio::pin!(run);
-    let mut finished: BTreeMap<Kind, f64> = BTreeMap::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    let ending = loop {
-        tokio::select! {
-            e = &mut run => break e?,
-            _ = tick.tick() => {
-                let committed = handle_import.committed.borrow().clone();
-                for (kind, c) in &committed.items {
-                    if c[0] == 0 && !finished.contains_key(kind) {
-                        finished.insert(*kind, started.elapsed().as_secs_f64());
-                    }
-                }
-            }
-        }
-    };
+    let (ending, finished) = run_watching_lanes(import, started).await?;
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_secs().zip(cpu0).map(|(a, b)| a - b);
     let lanes = handle_import.lanes();
@@ -187,31 +146,120 @@ async fn drive(
         writeln!(out, "the import did not complete: {ending:?}")?;
     }
     if b.no_limits {
-        writeln!(
-            out,
-            "limits off, no latency: {calls} calls in {secs:.1} s = {:.0} calls/s",
-            calls as f64 / secs
-        )?;
-        if let Some(cpu) = cpu {
-            writeln!(
-                out,
-                "CPU {cpu:.1} s for engine + simulator together = {:.0} µs per call",
-                cpu * 1e6 / calls.max(1) as f64
-            )?;
-        }
-        writeln!(
-            out,
-            "peak RSS during the import: {}",
-            rss::peak_mib().map_or("unavailable".into(), |m| format!("{m} MiB"))
-        )?;
-        return Ok(());
+        return print_unlimited(out, calls, secs, cpu);
     }
+    print_lanes(out, &lanes, &the_plan, &finished, secs)?;
+    writeln!(
+        out,
+        "overall: {secs:.1} s against T_limit {:.1} s (long pole: {}) = {:.3} × T_limit; rate-limit answers received: {rate_limited}",
+        the_plan.t_limit_secs,
+        the_plan.long_pole.unwrap_or("-"),
+        secs / the_plan.t_limit_secs.max(1e-9)
+    )?;
+    Ok(())
+}
+
+/// The simulated app and the runbook text: no error budget; with `--no-limits` the simulator
+/// and the lanes are unlimited, else the simulator keeps its limits and adds latency.
+fn bench_setup(b: &ImportBench) -> (SimConfig, String) {
+    let mut config = SimConfig {
+        lean: true,
+        ..SimConfig::default()
+    };
+    config.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
+    config.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
+    config.app.group_custom_keys = vec!["Category".into()];
+    config.app.roaming_days = 0;
+    let mut toml =
+        String::from("[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n");
+    if b.no_limits {
+        config = config.unlimited();
+        config.app.group_msgs_per_sec = 0;
+        for api in Api::ALL {
+            toml.push_str(&format!("[limits.{}]\nrate = 1000000\n", api.command()));
+        }
+        toml.push_str("[concurrency]\nmin_in_flight = 32\nmax_in_flight = 64\n");
+    } else {
+        config.faults.insert(
+            "all".into(),
+            Faults {
+                latency_ms: b.latency_ms,
+                latency_spread_ms: b.latency_spread_ms,
+                ..Faults::default()
+            },
+        );
+    }
+    (config, toml)
+}
+
+/// Runs the import to its end, noting (every 100 ms) when each kind had nothing left to do:
+/// the seconds since `started` at which its lane finished.
+async fn run_watching_lanes(
+    import: Import,
+    started: Instant,
+) -> anyhow::Result<(Ending, BTreeMap<Kind, f64>)> {
+    let handle_import = import.handle();
+    let run = import.run();
+    tokio::pin!(run);
+    let mut finished: BTreeMap<Kind, f64> = BTreeMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let ending = loop {
+        tokio::select! {
+            e = &mut run => break e?,
+            _ = tick.tick() => {
+                let committed = handle_import.committed.borrow().clone();
+                for (kind, c) in &committed.items {
+                    if c[0] == 0 && !finished.contains_key(kind) {
+                        finished.insert(*kind, started.elapsed().as_secs_f64());
+                    }
+                }
+            }
+        }
+    };
+    Ok((ending, finished))
+}
+
+/// With limits off: calls per second, CPU per call and peak memory.
+fn print_unlimited(
+    out: &mut dyn Write,
+    calls: u64,
+    secs: f64,
+    cpu: Option<f64>,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "limits off, no latency: {calls} calls in {secs:.1} s = {:.0} calls/s",
+        calls as f64 / secs
+    )?;
+    if let Some(cpu) = cpu {
+        writeln!(
+            out,
+            "CPU {cpu:.1} s for engine + simulator together = {:.0} µs per call",
+            cpu * 1e6 / calls.max(1) as f64
+        )?;
+    }
+    writeln!(
+        out,
+        "peak RSS during the import: {}",
+        rss::peak_mib().map_or("unavailable".into(), |m| format!("{m} MiB"))
+    )?;
+    Ok(())
+}
+
+/// Per lane: its calls and rate, the time the plan allows it, and when it actually finished.
+fn print_lanes(
+    out: &mut dyn Write,
+    lanes: &[(Kind, LaneFigures)],
+    the_plan: &Plan,
+    finished: &BTreeMap<Kind, f64>,
+    secs: f64,
+) -> anyhow::Result<()> {
     writeln!(
         out,
         "{:<16} {:<20} {:>8} {:>6} {:>9} {:>9} {:>7}",
         "stage", "api", "calls", "rate", "T_lane", "actual", "ratio"
     )?;
-    for (kind, figures) in &lanes {
+    for (kind, figures) in lanes {
         let Some(lp) = the_plan
             .lanes
             .iter()
@@ -237,12 +285,5 @@ async fn drive(
             ratio
         )?;
     }
-    writeln!(
-        out,
-        "overall: {secs:.1} s against T_limit {:.1} s (long pole: {}) = {:.3} × T_limit; rate-limit answers received: {rate_limited}",
-        the_plan.t_limit_secs,
-        the_plan.long_pole.unwrap_or("-"),
-        secs / the_plan.t_limit_secs.max(1e-9)
-    )?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use crate::tim::api::Api;
 use crate::tim::wire::account::{AccountCheck, CheckItem, MultiaccountImport};
 use crate::tim::wire::c2c::ImportMsg;
 use crate::tim::wire::MsgElement;
-use crate::tim::{ClientConfig, SecretKey, Target, TimClient};
+use crate::tim::{CallError, ClientConfig, SecretKey, Target, TimClient};
 use anyhow::Context;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,32 +86,7 @@ async fn drive(b: &SimBench, out: &mut dyn Write) -> anyhow::Result<()> {
                 let mut n: u32 = 0;
                 while Instant::now() < deadline {
                     n = n.wrapping_add(1);
-                    // Alternate a write (importmsg, the long pole) and a read (account_check).
-                    let result = if n.is_multiple_of(2) {
-                        let from = (worker * 7 + n as usize) % ACCOUNTS;
-                        client
-                            .call(&ImportMsg {
-                                SyncFromOldSystem: 2,
-                                From_Account: format!("bench{from}"),
-                                To_Account: format!("bench{}", (from + 1) % ACCOUNTS),
-                                MsgSeq: Some(n),
-                                MsgRandom: u32::try_from(worker).unwrap_or(0),
-                                MsgTimeStamp: now - 1,
-                                MsgBody: vec![MsgElement::text("benchmark message")],
-                                CloudCustomData: None,
-                            })
-                            .await
-                            .map(|_| ())
-                    } else {
-                        client
-                            .call(&AccountCheck {
-                                CheckItem: vec![CheckItem {
-                                    UserID: format!("bench{}", n as usize % ACCOUNTS),
-                                }],
-                            })
-                            .await
-                            .map(|_| ())
-                    };
+                    let result = one_call(&client, worker, n, now).await;
                     let counter = if result.is_ok() { &ok } else { &failed };
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
@@ -123,6 +98,50 @@ async fn drive(b: &SimBench, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    print_figures(out, b, ok, failed, secs)?;
+    if failed > 0 {
+        anyhow::bail!("{failed} requests failed: the figure is not clean");
+    }
+    Ok(())
+}
+
+/// A worker's `n`th call: a write (importmsg, the long pole) and a read (account_check) in turn.
+async fn one_call(client: &TimClient, worker: usize, n: u32, now: i64) -> Result<(), CallError> {
+    if n.is_multiple_of(2) {
+        let from = (worker * 7 + n as usize) % ACCOUNTS;
+        client
+            .call(&ImportMsg {
+                SyncFromOldSystem: 2,
+                From_Account: format!("bench{from}"),
+                To_Account: format!("bench{}", (from + 1) % ACCOUNTS),
+                MsgSeq: Some(n),
+                MsgRandom: u32::try_from(worker).unwrap_or(0),
+                MsgTimeStamp: now - 1,
+                MsgBody: vec![MsgElement::text("benchmark message")],
+                CloudCustomData: None,
+            })
+            .await
+            .map(|_| ())
+    } else {
+        client
+            .call(&AccountCheck {
+                CheckItem: vec![CheckItem {
+                    UserID: format!("bench{}", n as usize % ACCOUNTS),
+                }],
+            })
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Requests, time and throughput, against the sum of the documented limits.
+fn print_figures(
+    out: &mut dyn Write,
+    b: &SimBench,
+    ok: u64,
+    failed: u64,
+    secs: f64,
+) -> std::io::Result<()> {
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
     let rate = (ok + failed) as f64 / secs;
     let sum = sum_of_default_limits();
@@ -148,9 +167,5 @@ async fn drive(b: &SimBench, out: &mut dyn Write) -> anyhow::Result<()> {
         out,
         "  default limits, all {} APIs together: {sum} requests/s -> {ratio:.1}x headroom",
         Api::ALL.len()
-    )?;
-    if failed > 0 {
-        anyhow::bail!("{failed} requests failed: the figure is not clean");
-    }
-    Ok(())
+    )
 }

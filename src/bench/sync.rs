@@ -15,13 +15,11 @@ use crate::config::{parse_file, resolve, C2cMode, Flags};
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::sim::config::SimConfig;
 use crate::sim::{start, SimHandle, SimOptions};
-use crate::store::sync::{applied_lags, failed_events, percentile, DirectionCounts};
+use crate::store::sync::{applied_lags, failed_events, percentile, DirectionCounts, FailedEvent};
 use crate::store::{now_secs, open_for_reading};
 use crate::sync::convert::{request_for, Call};
 use crate::sync::relay::{self, RelayHandle, CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV};
-use crate::tim::api::Api;
 use crate::tim::callback::sign;
-use crate::tim::errors::{self, ErrorClass};
 use crate::tim::wire::account::MultiaccountImport;
 use crate::tim::wire::group::CreateGroup;
 use crate::tim::{ClientConfig, SecretKey, Target, TimClient};
@@ -34,6 +32,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
+
+mod print;
 
 /// Settings of `cutover bench sync`.
 #[derive(Debug, Clone)]
@@ -66,9 +66,6 @@ const GROUP_SHARE: u32 = 10;
 const CALLBACK_SEQ_BASE: u64 = 10_000_000;
 /// Events lost or failed that are listed by id.
 const LISTED: usize = 5;
-/// The figures' table header.
-const HEADER: &str =
-    "direction    sent sent/s  acked   done  lost failed  p50 ms  p99 ms all: p50/p99/max";
 
 /// One direction's generator figures.
 #[derive(Default)]
@@ -478,6 +475,59 @@ async fn drive(b: &SyncBench, out: &mut dyn Write) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64())?;
     out.flush()?;
 
+    let run = measure(b, relay, &store, groups).await?;
+    // Loss: acknowledged, yet not in the simulator (old → new) or not at the webhook (new → old).
+    let received = received.lock().map(|r| r.clone()).unwrap_or_default();
+    let mut missing = [
+        missing_in_sim(&handle, &run.old.events),
+        run.new
+            .ids
+            .iter()
+            .filter(|id| !received.contains_key(*id))
+            .cloned()
+            .collect(),
+    ];
+    missing.iter_mut().for_each(|m| m.sort());
+    print::print_directions(out, &run, &missing)?;
+    print::print_details(out, &run, &received, &handle)?;
+    let lost = missing[0].len() + missing[1].len();
+    if lost > 0 {
+        let (o, n) = (missing[0].len(), missing[1].len());
+        let first: Vec<&String> = missing.iter().flatten().take(LISTED).collect();
+        anyhow::bail!(
+            "{lost} acknowledged events lost (old → new {o}, new → old {n}), e.g. {first:?}"
+        );
+    }
+    Ok(())
+}
+
+/// What one measured run gave: the generators' figures and times, and the relay's counts,
+/// lags and failures once it drained (or the limit passed).
+struct Measured {
+    old: Figures,
+    new: Figures,
+    /// Seconds each generator ran: old → new, new → old.
+    secs: [f64; 2],
+    /// Seconds until both generators stopped.
+    generated: f64,
+    /// Seconds until the relay drained (or the limit passed).
+    total: f64,
+    cpu: Option<f64>,
+    counts: Counts,
+    drained: bool,
+    limit: Duration,
+    failures: Vec<FailedEvent>,
+    lags: [String; 2],
+}
+
+/// Runs both generators for `--seconds` at once, waits for the relay to drain, reads its
+/// failures and lags from the store, and stops it.
+async fn measure(
+    b: &SyncBench,
+    relay: RelayHandle,
+    store: &Path,
+    groups: usize,
+) -> anyhow::Result<Measured> {
     let (old_flow, new_flow) = (Flow::default(), Flow::default());
     let cpu0 = cpu_secs();
     let started = Instant::now();
@@ -492,110 +542,28 @@ async fn drive(b: &SyncBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let (counts, drained) = drain(&relay, limit).await?;
     let total = started.elapsed().as_secs_f64();
     let cpu = cpu_secs().zip(cpu0).map(|(a, b)| a - b);
-    let failures = failed_events(&open_for_reading(&store)?, LISTED)?;
+    let failures = failed_events(&open_for_reading(store)?, LISTED)?;
     let lags = [
-        whole_run_lag(&store, Direction::OldToNew)?,
-        whole_run_lag(&store, Direction::NewToOld)?,
+        whole_run_lag(store, Direction::OldToNew)?,
+        whole_run_lag(store, Direction::NewToOld)?,
     ];
     relay.stop().await?;
-
-    // Loss: acknowledged, yet not in the simulator (old → new) or not at the webhook (new → old).
     let take = |flow: &Flow| {
         flow.lock()
             .map(|mut f| std::mem::take(&mut *f))
             .unwrap_or_default()
     };
-    let (old, new) = (take(&old_flow), take(&new_flow));
-    let received = received.lock().map(|r| r.clone()).unwrap_or_default();
-    let mut missing = [
-        missing_in_sim(&handle, &old.events),
-        new.ids
-            .iter()
-            .filter(|id| !received.contains_key(*id))
-            .cloned()
-            .collect(),
-    ];
-    missing.iter_mut().for_each(|m| m.sort());
-    let unexpected = received.keys().filter(|id| !new.ids.contains(*id)).count();
-    let repeats: u32 = received.values().map(|n| n.saturating_sub(1)).sum();
-
-    let state = ["STILL PENDING", "nothing pending"][usize::from(drained)];
-    writeln!(
-        out,
-        "generators ran {generated:.1} s; {state} {:.1} s after they stopped",
-        total - generated
-    )?;
-    writeln!(out, "{HEADER}")?;
-    for (i, (label, f)) in [("old → new", &old), ("new → old", &new)]
-        .into_iter()
-        .enumerate()
-    {
-        let (c, all) = (&counts[i], &lags[i]);
-        writeln!(
-            out,
-            "{label:<10} {:>6} {:>6.1} {:>6} {:>6} {:>5} {:>6} {:>7} {:>7} {all:>16}",
-            f.sent,
-            f.sent as f64 / secs[i].max(1e-9),
-            f.acked,
-            f.acked.saturating_sub(missing[i].len() as u64),
-            missing[i].len(),
-            c.failed,
-            num(c.lag_p50_ms),
-            num(c.lag_p99_ms)
-        )?;
-    }
-    writeln!(out, "  done: old → new = held by the simulator, new → old = received by the webhook; lag p50/p99: the relay's counts (its last 1000 applied events); all: every applied event")?;
-    for (label, c) in ["old → new", "new → old"].iter().zip(&counts) {
-        writeln!(out, "  relay {label}: received {}, applied/delivered {} ({:.1}/s over {total:.1} s), failed {}, echoes {}, recovered {}, pending {}",
-            c.received, c.applied, c.applied as f64 / total, c.failed, c.dropped_as_echo, c.recovered, c.pending)?;
-    }
-    for (label, f) in [("ingest", &old), ("callbacks", &new)] {
-        if f.refused.0 > 0 {
-            let (n, why) = &f.refused;
-            writeln!(out, "  {label}: {n} events not acknowledged (last: {why})")?;
-        }
-    }
-    writeln!(
-        out,
-        "  webhook: {} distinct events, {repeats} repeats, {unexpected} not sent as callbacks",
-        received.len()
-    )?;
-    for e in &failures {
-        writeln!(out, "  failed: {e:?}")?;
-    }
-    let sim_counts = handle.sim().counts();
-    let limited = |code: i64| code > 0 && errors::lookup(code).class == ErrorClass::RateLimited;
-    let rate_limited: u64 = sim_counts
-        .iter()
-        .filter(|((_, c), _)| limited(*c))
-        .map(|(_, n)| n)
-        .sum();
-    let answers: Vec<String> = sim_counts
-        .iter()
-        .filter(|((api, _), _)| !matches!(api, Api::MultiaccountImport | Api::CreateGroup))
-        .map(|((api, code), n)| format!("{} {n} × {code}", api.command()))
-        .collect();
-    writeln!(out, "simulator: {rate_limited} rate-limit answers (60007 class, 10023 included); answers after setup: {}", answers.join(", "))?;
-    let events = old.sent + new.sent;
-    if let Some(cpu) = cpu {
-        writeln!(out, "CPU {cpu:.1} s in {total:.1} s, the whole process (relay, simulator, generators, webhook) = {:.3} s per 1000 events ({events} events)",
-            cpu * 1000.0 / events.max(1) as f64)?;
-    }
-    if !drained {
-        let (secs, left) = (limit.as_secs(), [counts[0].pending, counts[1].pending]);
-        writeln!(
-            out,
-            "still pending after {secs} s: old → new {}, new → old {}",
-            left[0], left[1]
-        )?;
-    }
-    let lost = missing[0].len() + missing[1].len();
-    if lost > 0 {
-        let (o, n) = (missing[0].len(), missing[1].len());
-        let first: Vec<&String> = missing.iter().flatten().take(LISTED).collect();
-        anyhow::bail!(
-            "{lost} acknowledged events lost (old → new {o}, new → old {n}), e.g. {first:?}"
-        );
-    }
-    Ok(())
+    Ok(Measured {
+        old: take(&old_flow),
+        new: take(&new_flow),
+        secs,
+        generated,
+        total,
+        cpu,
+        counts,
+        drained,
+        limit,
+        failures,
+        lags,
+    })
 }

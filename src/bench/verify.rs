@@ -15,6 +15,7 @@ use crate::tim::SecretKey;
 use crate::verify::Progress;
 use anyhow::Context;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -74,73 +75,94 @@ pub fn run_verify_bench(b: &VerifyBench, out: &mut dyn Write) -> anyhow::Result<
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let handle = start(SimOptions {
-            listen: "127.0.0.1:0".parse()?,
-            sdkappid: SDKAPPID,
-            admins: vec!["administrator".into()],
-            key: SecretKey::new(KEY),
-            config: app(b),
-        })
-        .await?;
-        let mut toml = String::from(
-            "[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n\
-             [concurrency]\nmin_in_flight = 8\nmax_in_flight = 64\n[verify]\nroaming_days = 0\n",
-        );
-        for api in Api::ALL.iter().filter(|a| !a.is_read_only()) {
-            toml.push_str(&format!("[limits.{}]\nrate = 1000000\n", api.command()));
-        }
-        let file = parse_file(&toml, "bench").map_err(anyhow::Error::msg)?;
-        let flags = Flags {
-            source: Some(export),
-            store: Some(dir.path().join("bench.db")),
-            target_url: Some(handle.url()),
-            sdkappid: Some(SDKAPPID),
-            admin: Some("administrator".into()),
-        };
-        let rb = resolve(&file, &flags, Some(SecretKey::new(KEY)))
-            .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
-        let runner = Runner::new(rb, RunOptions::default())?;
-        runner.preflight().await?;
-        let started = Instant::now();
-        let ending = runner.prepare_import()?.run().await?;
-        writeln!(out, "import (limits lifted): {:.1} s, {ending:?}", started.elapsed().as_secs_f64())?;
-        let progress = Arc::new(Progress::default());
-        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-        let summary = runner.verify(Arc::clone(&progress), stop).await?;
-        writeln!(
-            out,
-            "{:<26} {:>8} {:>6} {:>9} {:>9}",
-            "read lane", "calls", "rate", "T_lane", "latency"
-        )?;
-        for (api, f) in progress.lanes().iter().filter(|(_, f)| f.calls > 0) {
-            writeln!(
-                out,
-                "{:<26} {:>8} {:>4}/s {:>8.1}s {:>6.0} ms",
-                api.command(),
-                f.calls,
-                f.rate,
-                f.calls as f64 / f64::from(f.rate.max(1)),
-                f.latency * 1000.0
-            )?;
-        }
-        let rate_limited: u64 = handle
-            .sim()
-            .counts()
-            .iter()
-            .filter(|((api, code), _)| {
-                api.is_read_only() && *code > 0 && errors::lookup(*code).class == ErrorClass::RateLimited
-            })
-            .map(|(_, n)| n)
-            .sum();
-        writeln!(out, "{}", summary.line())?;
-        writeln!(
-            out,
-            "verification: {:.1} s against its T_limit {:.1} s = {:.3} × T_limit; rate-limit answers received: {rate_limited}",
-            summary.elapsed_secs,
-            summary.t_limit_secs,
-            summary.elapsed_secs / summary.t_limit_secs.max(1e-9)
-        )?;
-        anyhow::Ok(())
+    runtime.block_on(drive(b, export, dir.path().join("bench.db"), out))
+}
+
+/// Imports `export` into the simulator with the import limits lifted, then verifies it at the
+/// documented read limits and prints the figures.
+async fn drive(
+    b: &VerifyBench,
+    export: PathBuf,
+    store: PathBuf,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let handle = start(SimOptions {
+        listen: "127.0.0.1:0".parse()?,
+        sdkappid: SDKAPPID,
+        admins: vec!["administrator".into()],
+        key: SecretKey::new(KEY),
+        config: app(b),
     })
+    .await?;
+    let mut toml = String::from(
+        "[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n\
+         [concurrency]\nmin_in_flight = 8\nmax_in_flight = 64\n[verify]\nroaming_days = 0\n",
+    );
+    for api in Api::ALL.iter().filter(|a| !a.is_read_only()) {
+        toml.push_str(&format!("[limits.{}]\nrate = 1000000\n", api.command()));
+    }
+    let file = parse_file(&toml, "bench").map_err(anyhow::Error::msg)?;
+    let flags = Flags {
+        source: Some(export),
+        store: Some(store),
+        target_url: Some(handle.url()),
+        sdkappid: Some(SDKAPPID),
+        admin: Some("administrator".into()),
+    };
+    let rb = resolve(&file, &flags, Some(SecretKey::new(KEY)))
+        .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
+    let runner = Runner::new(rb, RunOptions::default())?;
+    runner.preflight().await?;
+    let started = Instant::now();
+    let ending = runner.prepare_import()?.run().await?;
+    writeln!(
+        out,
+        "import (limits lifted): {:.1} s, {ending:?}",
+        started.elapsed().as_secs_f64()
+    )?;
+    let progress = Arc::new(Progress::default());
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let summary = runner.verify(Arc::clone(&progress), stop).await?;
+    print_read_lanes(out, &progress)?;
+    let rate_limited: u64 = handle
+        .sim()
+        .counts()
+        .iter()
+        .filter(|((api, code), _)| {
+            api.is_read_only()
+                && *code > 0
+                && errors::lookup(*code).class == ErrorClass::RateLimited
+        })
+        .map(|(_, n)| n)
+        .sum();
+    writeln!(out, "{}", summary.line())?;
+    writeln!(
+        out,
+        "verification: {:.1} s against its T_limit {:.1} s = {:.3} × T_limit; rate-limit answers received: {rate_limited}",
+        summary.elapsed_secs,
+        summary.t_limit_secs,
+        summary.elapsed_secs / summary.t_limit_secs.max(1e-9)
+    )?;
+    Ok(())
+}
+
+/// Per read lane that was used: its calls, rate, the time the rate allows and the latency.
+fn print_read_lanes(out: &mut dyn Write, progress: &Progress) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<26} {:>8} {:>6} {:>9} {:>9}",
+        "read lane", "calls", "rate", "T_lane", "latency"
+    )?;
+    for (api, f) in progress.lanes().iter().filter(|(_, f)| f.calls > 0) {
+        writeln!(
+            out,
+            "{:<26} {:>8} {:>4}/s {:>8.1}s {:>6.0} ms",
+            api.command(),
+            f.calls,
+            f.rate,
+            f.calls as f64 / f64::from(f.rate.max(1)),
+            f.latency * 1000.0
+        )?;
+    }
+    Ok(())
 }

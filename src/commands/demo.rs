@@ -3,6 +3,7 @@
 //! receive, the bundled `sample-data/` export and a fresh store.
 
 use super::Outcome;
+use crate::cli::DemoArgs;
 use crate::config::{parse_file, resolve, Flags};
 use crate::runbook::runner::{RunOptions, Runner};
 use crate::sim::config::{Faults, SimConfig};
@@ -20,11 +21,13 @@ use std::time::Duration;
 const SDKAPPID: u64 = 1_400_000_000;
 const ADMIN: &str = "administrator";
 
-/// Where the bundled sample export is: beside the binary's source tree, or `./sample-data`.
+/// Where the bundled sample export is: `./sample-data` when run from the source tree (so the
+/// store and reports name it as typed, not by a path of this machine), else beside the
+/// binary's source tree.
 fn sample_data() -> anyhow::Result<PathBuf> {
     let candidates = [
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data"),
         PathBuf::from("sample-data"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data"),
     ];
     candidates
         .into_iter()
@@ -69,22 +72,42 @@ fn demo_runbook(old: &OldSystem, relay_port: u16) -> String {
     )
 }
 
-/// Runs `cutover demo`.
-pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let source = sample_data()?;
-    let dir = tempfile::Builder::new()
-        .prefix("cutover-demo-")
-        .tempdir()?
-        .keep();
-    let store = dir.join("demo.db");
-    let log = dir.join("demo.log");
-    // The relay authenticates what it accepts: the demo makes its own tokens (before any
-    // thread runs), and the simulator signs its callbacks with the same one.
+/// Where the demo keeps its store, runbook and log: `--dir` as given (a store already there
+/// would belong to another demo's simulator, so it is refused), else a new temporary directory.
+fn keep_dir(args: &DemoArgs) -> anyhow::Result<PathBuf> {
+    let Some(dir) = &args.dir else {
+        return Ok(tempfile::Builder::new()
+            .prefix("cutover-demo-")
+            .tempdir()?
+            .keep());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    if dir.join("demo.db").exists() {
+        anyhow::bail!(
+            "{} already holds a demo store; remove it or give another --dir",
+            dir.display()
+        );
+    }
+    Ok(dir.clone())
+}
+
+/// The relay authenticates what it accepts: the demo makes its own tokens (before any thread
+/// runs), and the simulator signs its callbacks with the same one.
+fn set_relay_tokens() {
     for name in [CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV] {
         if std::env::var(name).map_or(true, |v| v.is_empty()) {
             std::env::set_var(name, format!("{:032x}", rand::thread_rng().gen::<u128>()));
         }
     }
+}
+
+/// Runs `cutover demo`.
+pub fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let source = sample_data()?;
+    let dir = keep_dir(args)?;
+    let store = dir.join("demo.db");
+    let log = dir.join("demo.log");
+    set_relay_tokens();
     let relay_port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -94,49 +117,126 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let exit = runtime.block_on(async {
+    let demo = Demo {
+        source,
+        dir: dir.clone(),
+        store: store.clone(),
+        log,
+        relay_port,
+        key,
+    };
+    let exit = runtime.block_on(demo.run(out))?;
+    print_next_steps(out, &dir, &store)?;
+    Ok(match exit {
+        RunExit::Complete | RunExit::Failures => Outcome::Ok,
+        other => Outcome::Exit(other as u8),
+    })
+}
+
+/// What one demo run works with.
+struct Demo {
+    source: PathBuf,
+    dir: PathBuf,
+    store: PathBuf,
+    log: PathBuf,
+    relay_port: u16,
+    key: String,
+}
+
+impl Demo {
+    /// Starts the simulator and the demo old system, runs the runbook against them (the
+    /// console on a terminal, else headless) with the trickle of live traffic beside it, and
+    /// says what the old system received.
+    async fn run(self, out: &mut dyn Write) -> anyhow::Result<RunExit> {
         let sim = start(SimOptions {
             listen: "127.0.0.1:0".parse()?,
             sdkappid: SDKAPPID,
             admins: vec![ADMIN.into(), "cutover_sync".into()],
-            key: SecretKey::new(key.clone()),
-            config: demo_app(relay_port),
+            key: SecretKey::new(self.key.clone()),
+            config: demo_app(self.relay_port),
         })
         .await?;
         let old = OldSystem::start().await?;
-        let text = demo_runbook(&old, relay_port);
-        std::fs::write(dir.join("runbook.toml"), &text)?;
+        let text = demo_runbook(&old, self.relay_port);
+        std::fs::write(self.dir.join("runbook.toml"), &text)?;
         let file = parse_file(&text, "demo runbook").map_err(anyhow::Error::msg)?;
         let flags = Flags {
-            source: Some(source.clone()),
-            store: Some(store.clone()),
+            source: Some(self.source.clone()),
+            store: Some(self.store.clone()),
             target_url: Some(sim.url()),
             sdkappid: Some(SDKAPPID),
             admin: Some(ADMIN.into()),
         };
-        let key_for_trickle = key.clone();
-        let rb = resolve(&file, &flags, Some(SecretKey::new(key)))
+        let rb = resolve(&file, &flags, Some(SecretKey::new(self.key.clone())))
             .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
-        writeln!(out, "cutover demo: Tencent IM simulator at {}, demo old system at http://{}, export {}", sim.url(), old.addr, source.display())?;
-        let runner = Runner::new(rb, RunOptions { yes: true, reuse_store: false })?;
-        let trickle = tokio::spawn(super::demo_trickle::run(sim.url(), SDKAPPID, ADMIN, key_for_trickle, relay_port));
+        writeln!(
+            out,
+            "cutover demo: Tencent IM simulator at {}, demo old system at http://{}, export {}",
+            sim.url(),
+            old.addr,
+            self.source.display()
+        )?;
+        let runner = Runner::new(
+            rb,
+            RunOptions {
+                yes: true,
+                reuse_store: false,
+            },
+        )?;
+        let trickle = tokio::spawn(super::demo_trickle::run(
+            sim.url(),
+            SDKAPPID,
+            ADMIN,
+            self.key,
+            self.relay_port,
+        ));
         let exit = if std::io::stdout().is_terminal() {
-            crate::ui::tui::runtime::run(runner, log.clone()).await?
+            crate::ui::tui::runtime::run(runner, self.log).await?
         } else {
             writeln!(out, "  headless (stdout is not a terminal): the stop/resume hooks only reach the demo old system, so the demo confirms them itself")?;
-            writeln!(out, "  the sync runs for 8 s after the runbook (on a terminal, until you quit)")?;
-            headless::run(runner, out, false, Duration::from_secs(1), true, Some(Duration::from_secs(8))).await?
+            writeln!(
+                out,
+                "  the sync runs for 8 s after the runbook (on a terminal, until you quit)"
+            )?;
+            headless::run(
+                runner,
+                out,
+                false,
+                Duration::from_secs(1),
+                true,
+                Some(Duration::from_secs(8)),
+            )
+            .await?
         };
         trickle.abort();
-        writeln!(out, "the demo old system received:")?;
-        let received = old.received();
-        for r in received.iter().filter(|r| r.path != "/sync/webhook") {
-            writeln!(out, "  POST {} {}", r.path, r.body)?;
-        }
-        let events: Vec<_> = received.iter().filter(|r| r.path == "/sync/webhook").collect();
-        writeln!(out, "  {} sync events on /sync/webhook{}", events.len(), events.first().map_or(String::new(), |e| format!(", the first: {}", e.body)))?;
-        anyhow::Ok(exit)
-    })?;
+        print_received(out, &old)?;
+        Ok(exit)
+    }
+}
+
+/// The hook calls the demo old system received, and how many sync events reached it.
+fn print_received(out: &mut dyn Write, old: &OldSystem) -> std::io::Result<()> {
+    writeln!(out, "the demo old system received:")?;
+    let received = old.received();
+    for r in received.iter().filter(|r| r.path != "/sync/webhook") {
+        writeln!(out, "  POST {} {}", r.path, r.body)?;
+    }
+    let events: Vec<_> = received
+        .iter()
+        .filter(|r| r.path == "/sync/webhook")
+        .collect();
+    let first = events
+        .first()
+        .map_or(String::new(), |e| format!(", the first: {}", e.body));
+    writeln!(
+        out,
+        "  {} sync events on /sync/webhook{first}",
+        events.len()
+    )
+}
+
+/// Where the demo's files are, and the commands that read its store.
+fn print_next_steps(out: &mut dyn Write, dir: &Path, store: &Path) -> std::io::Result<()> {
     writeln!(
         out,
         "store, runbook and log kept in {}; try:",
@@ -150,9 +250,5 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         "  cutover report --store {} --format html --out {}",
         store.display(),
         dir.join("report.html").display()
-    )?;
-    Ok(match exit {
-        RunExit::Complete | RunExit::Failures => Outcome::Ok,
-        other => Outcome::Exit(other as u8),
-    })
+    )
 }

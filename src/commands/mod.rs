@@ -37,7 +37,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Usersig(args) => usersig::run(&args, out),
         Command::Sim(args) => sim::run(&args, out),
         Command::Init(args) => init::run(&args, out),
-        Command::Demo => demo::run(out),
+        Command::Demo(args) => demo::run(&args, out),
         Command::Run(args) => run::run(&args, out),
         Command::Status(args) => store_cmds::status(&args, out),
         Command::Errors(args) => store_cmds::errors(&args, out),

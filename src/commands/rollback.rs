@@ -5,6 +5,7 @@
 
 use super::Outcome;
 use crate::cli::RollbackArgs;
+use crate::config::HookConfig;
 use crate::model::step::{Step, StepState};
 use crate::runbook::hooks;
 use crate::runbook::runner::{RunOptions, Runner};
@@ -48,57 +49,10 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         bail!("no store at {}", rb.store.display());
     }
     let conn = open_for_writing(&rb.store)?;
-    // The process named by a run whose writer beat recently.
-    let owner = run::get(&conn)?
-        .filter(run::RunRow::live)
-        .and_then(|r| r.owner_pid);
-    let mut stopped = String::from("no process was running the import");
-    if let Some(pid) = owner {
-        if alive(pid) && pid != i64::from(std::process::id()) {
-            writeln!(
-                out,
-                "stopping the run (process {pid}): requests in flight finish and are recorded"
-            )?;
-            let sent = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .context("cannot send SIGTERM to the running process")?;
-            if !sent.success() {
-                bail!("could not signal process {pid}: stop it by hand, then run rollback again");
-            }
-            let start = Instant::now();
-            while alive(pid) {
-                if start.elapsed() > STOP_WAIT {
-                    bail!(
-                        "process {pid} did not stop within {} s: nothing was resumed",
-                        STOP_WAIT.as_secs()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            stopped = format!("stopped the run (process {pid})");
-        }
-    }
+    let stopped = stop_owner(&conn, out)?;
     let resumed = match &hook {
         None => "no resume_service hook configured: bring the old service back by hand".to_string(),
-        Some(h) => {
-            writeln!(out, "resuming the old service: {}", hooks::describe(h))?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            match runtime.block_on(hooks::run_hook(h)) {
-                Ok(said) => format!("resume service: {said}"),
-                Err(why) => {
-                    record(
-                        &conn,
-                        &format!("{stopped}; resume service FAILED: {why}"),
-                        &args.reason,
-                    )?;
-                    bail!("the resume service hook failed: {why} (the decision is recorded; the old service is NOT confirmed back)");
-                }
-            }
-        }
+        Some(h) => resume(h, &conn, &stopped, &args.reason, out)?,
     };
     let detail = format!("{stopped}; {resumed}");
     record(&conn, &detail, &args.reason)?;
@@ -117,6 +71,67 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         args.reason
     )?;
     Ok(Outcome::Ok)
+}
+
+/// Stops the process the store names as running the import (its writer beat recently), if
+/// it is alive and not this one: SIGTERM, then up to [`STOP_WAIT`] for it to end. Says what
+/// was done, for the audit trail.
+fn stop_owner(conn: &rusqlite::Connection, out: &mut dyn Write) -> anyhow::Result<String> {
+    let owner = run::get(conn)?
+        .filter(run::RunRow::live)
+        .and_then(|r| r.owner_pid);
+    let Some(pid) = owner.filter(|pid| alive(*pid) && *pid != i64::from(std::process::id())) else {
+        return Ok(String::from("no process was running the import"));
+    };
+    writeln!(
+        out,
+        "stopping the run (process {pid}): requests in flight finish and are recorded"
+    )?;
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .context("cannot send SIGTERM to the running process")?;
+    if !sent.success() {
+        bail!("could not signal process {pid}: stop it by hand, then run rollback again");
+    }
+    let start = Instant::now();
+    while alive(pid) {
+        if start.elapsed() > STOP_WAIT {
+            bail!(
+                "process {pid} did not stop within {} s: nothing was resumed",
+                STOP_WAIT.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(format!("stopped the run (process {pid})"))
+}
+
+/// Runs the resume-service hook and says what it answered; a failure is recorded in the
+/// audit trail (with what `stopped` says) before it is returned.
+fn resume(
+    h: &HookConfig,
+    conn: &rusqlite::Connection,
+    stopped: &str,
+    reason: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<String> {
+    writeln!(out, "resuming the old service: {}", hooks::describe(h))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match runtime.block_on(hooks::run_hook(h)) {
+        Ok(said) => Ok(format!("resume service: {said}")),
+        Err(why) => {
+            record(
+                conn,
+                &format!("{stopped}; resume service FAILED: {why}"),
+                reason,
+            )?;
+            bail!("the resume service hook failed: {why} (the decision is recorded; the old service is NOT confirmed back)");
+        }
+    }
 }
 
 /// The audit row and the run's state.

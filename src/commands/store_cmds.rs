@@ -8,6 +8,7 @@ use crate::engine::import::ImportSettings;
 use crate::engine::plan::{plan as make_plan, Plan};
 use crate::source::ExportDir;
 use crate::store::queries::{self, FailureFilter};
+use crate::store::verify::{EntityCounts, Pass};
 use crate::store::{audit, open_for_reading, open_for_writing, run, ItemState, Kind};
 use crate::tim::errors;
 use crate::timefmt::eta_text;
@@ -78,6 +79,19 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         };
         writeln!(out, "  step {:<15} {}{r}", s.step.name(), s.state)?;
     }
+    print_stages(out, &verified, pass.is_some())?;
+    print_pass(out, pass.as_ref())?;
+    super::sync_cmds::print_status(&conn, out)?;
+    writeln!(out, "requests in flight (journal): {in_flight}")?;
+    Ok(Outcome::Ok)
+}
+
+/// The per-stage table; the read-back columns show `-` until a pass has begun.
+fn print_stages(
+    out: &mut dyn Write,
+    verified: &[EntityCounts],
+    read_back: bool,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "{:<16} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10}",
@@ -91,8 +105,8 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         "verified",
         "mismatched"
     )?;
-    for v in &verified {
-        let (ok, bad) = if pass.is_some() {
+    for v in verified {
+        let (ok, bad) = if read_back {
             (v.verified.to_string(), v.mismatched().to_string())
         } else {
             ("-".to_string(), "-".to_string())
@@ -109,12 +123,17 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             v.pending
         )?;
     }
-    match &pass {
-        None => writeln!(out, "verification: not run (cutover verify --store …)")?,
+    Ok(())
+}
+
+/// Where the read-back verification stands: not run, unfinished, or finished (and sampled).
+fn print_pass(out: &mut dyn Write, pass: Option<&Pass>) -> std::io::Result<()> {
+    match pass {
+        None => writeln!(out, "verification: not run (cutover verify --store …)"),
         Some(p) if p.ended_at.is_none() => writeln!(
             out,
             "verification: did not finish; cutover verify carries on where it stopped"
-        )?,
+        ),
         Some(p) => writeln!(
             out,
             "verification: finished {}{}",
@@ -127,11 +146,8 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             } else {
                 String::new()
             }
-        )?,
+        ),
     }
-    super::sync_cmds::print_status(&conn, out)?;
-    writeln!(out, "requests in flight (journal): {in_flight}")?;
-    Ok(Outcome::Ok)
 }
 
 /// `cutover errors`

@@ -148,6 +148,38 @@ fn write_text(
         m.version
     )?;
     writeln!(out)?;
+    write_file_table(report, out)?;
+    let (records, invalid) = (report.records(), report.invalid());
+    if !shown.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "problems:")?;
+        for p in shown {
+            writeln!(out, "{p}")?;
+        }
+        let hidden = report.problems() - shown.len() as u64;
+        if hidden > 0 {
+            let hint = match &args.problems_out {
+                Some(path) => format!("all are in {}", path.display()),
+                None => "--problems-out FILE writes them all, --max-shown 0 shows them all".into(),
+            };
+            writeln!(out, "… and {hidden} more ({hint})")?;
+        }
+    }
+    write_notes(report, out)?;
+    writeln!(out)?;
+    if report.is_clean() {
+        writeln!(out, "clean: {records} records, no problems")
+    } else {
+        writeln!(
+            out,
+            "{} problems in {invalid} of {records} records; those records will be skipped at import",
+            report.problems()
+        )
+    }
+}
+
+/// Per file: records, valid, invalid and the problems by rule; then the totals.
+fn write_file_table(report: &ValidationReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "{:<24} {:>10} {:>10} {:>8}  problems by rule",
@@ -181,22 +213,11 @@ fn write_text(
         records,
         records - invalid,
         invalid
-    )?;
-    if !shown.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "problems:")?;
-        for p in shown {
-            writeln!(out, "{p}")?;
-        }
-        let hidden = report.problems() - shown.len() as u64;
-        if hidden > 0 {
-            let hint = match &args.problems_out {
-                Some(path) => format!("all are in {}", path.display()),
-                None => "--problems-out FILE writes them all, --max-shown 0 shows them all".into(),
-            };
-            writeln!(out, "… and {hidden} more ({hint})")?;
-        }
-    }
+    )
+}
+
+/// The unknown fields each file had (ignored, not problems), when there were any.
+fn write_notes(report: &ValidationReport, out: &mut dyn Write) -> io::Result<()> {
     let notes: Vec<String> = report
         .files
         .iter()
@@ -217,16 +238,7 @@ fn write_text(
             writeln!(out, "  {n}")?;
         }
     }
-    writeln!(out)?;
-    if report.is_clean() {
-        writeln!(out, "clean: {records} records, no problems")
-    } else {
-        writeln!(
-            out,
-            "{} problems in {invalid} of {records} records; those records will be skipped at import",
-            report.problems()
-        )
-    }
+    Ok(())
 }
 
 /// What the import will do with group messages that share a second with the one before them

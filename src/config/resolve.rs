@@ -341,63 +341,18 @@ pub fn resolve(
     key: Option<SecretKey>,
 ) -> Result<Runbook, Vec<String>> {
     let mut problems = Vec::new();
-    let mut need = |value: Option<String>, what: &str, flag: &str, file_key: &str| {
-        if value.is_none() {
-            problems.push(format!(
-                "{what} is missing: give {flag} or set {file_key} in the runbook"
-            ));
-        }
-        value
-    };
-    let url = need(
-        flags.target_url.clone().or_else(|| file.target.url.clone()),
-        "the target",
-        "--target-url",
-        "[target] url",
-    );
-    let sdkappid = need(
-        flags
-            .sdkappid
-            .or(file.target.sdkappid)
-            .map(|v| v.to_string()),
-        "the SDKAppID",
-        "--sdkappid",
-        "[target] sdkappid",
-    );
-    let admin = need(
-        flags.admin.clone().or_else(|| file.target.admin.clone()),
-        "the admin identifier",
-        "--admin",
-        "[target] admin",
-    );
-    let source = need(
-        flags
-            .source
-            .clone()
-            .or_else(|| file.source.dir.clone())
-            .map(|p| p.display().to_string()),
-        "the export directory",
-        "--source",
-        "[source] dir",
-    );
-    let store = need(
-        flags
-            .store
-            .clone()
-            .or_else(|| file.store.path.clone())
-            .map(|p| p.display().to_string()),
-        "the store",
-        "--store",
-        "[store] path",
-    );
-    let target = url.as_deref().and_then(|u| match Target::parse(u) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            problems.push(e.to_string());
-            None
-        }
-    });
-    if let Some(admin) = &admin {
+    let required = Required::gather(file, flags, &mut problems);
+    let target = required
+        .url
+        .as_deref()
+        .and_then(|u| match Target::parse(u) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        });
+    if let Some(admin) = &required.admin {
         if admin.is_empty() || admin.len() > 32 {
             problems.push("the admin identifier must be 1 to 32 bytes".into());
         }
@@ -405,6 +360,148 @@ pub fn resolve(
     if key.is_none() {
         problems.push(format!("{SECRET_KEY_ENV} is not set: export the app's secret key (it is never read from a file or flag)"));
     }
+    let (stop_service, resume_service) = hooks(file, &mut problems);
+    let (rates, batches) = limits(file, &mut problems);
+    let min_in_flight = file.concurrency.min_in_flight.unwrap_or(1);
+    let max_in_flight = file.concurrency.max_in_flight.unwrap_or(64);
+    if min_in_flight == 0 || min_in_flight > max_in_flight {
+        problems.push(format!("[concurrency] needs 1 <= min_in_flight <= max_in_flight (got {min_in_flight} and {max_in_flight})"));
+    }
+    let budget = BudgetConfig {
+        item_failures_per_code: file.error_budget.item_failures_per_code.unwrap_or(50),
+        consecutive_transient: file.error_budget.consecutive_transient.unwrap_or(200),
+    };
+    let verify = verify_config(file, &mut problems);
+    let sync = file
+        .sync
+        .as_ref()
+        .and_then(|s| sync_config(s, &mut problems));
+    let strategy = strategy(file, &mut problems);
+    let window_end = window_end(file, &mut problems);
+    check_strategy_has_sync(file, strategy, &mut problems);
+    let same_second = same_second(file, &mut problems);
+    let Required {
+        sdkappid,
+        admin,
+        source,
+        store,
+        ..
+    } = required;
+    match (target, sdkappid, admin, key, source, store) {
+        (Some(target), Some(app), Some(admin), Some(key), Some(source), Some(store))
+            if problems.is_empty() =>
+        {
+            Ok(Runbook {
+                target,
+                sdkappid: app.parse().unwrap_or_default(), // it came from a u64 above
+                admin,
+                key,
+                source: PathBuf::from(source),
+                store: PathBuf::from(store),
+                stop_service,
+                resume_service,
+                rates,
+                batches,
+                min_in_flight,
+                max_in_flight,
+                budget,
+                verify,
+                sync,
+                strategy,
+                window_end,
+                canary: None,
+                update_conversations: file.import.update_conversations.unwrap_or(true),
+                same_second,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+/// `[import] same_second`: shift (the default) or refuse.
+fn same_second(file: &RunbookFile, problems: &mut Vec<String>) -> SameSecond {
+    match file.import.same_second.as_deref() {
+        None | Some("shift") => SameSecond::Shift,
+        Some("refuse") => SameSecond::Refuse,
+        Some(other) => {
+            problems.push(format!(
+                "[import] same_second {other:?} is not shift or refuse"
+            ));
+            SameSecond::Shift
+        }
+    }
+}
+
+/// The settings a run cannot do without, flag first, then file; each one missing is a problem.
+struct Required {
+    url: Option<String>,
+    sdkappid: Option<String>,
+    admin: Option<String>,
+    source: Option<String>,
+    store: Option<String>,
+}
+
+impl Required {
+    fn gather(file: &RunbookFile, flags: &Flags, problems: &mut Vec<String>) -> Self {
+        let mut need = |value: Option<String>, what: &str, flag: &str, file_key: &str| {
+            if value.is_none() {
+                problems.push(format!(
+                    "{what} is missing: give {flag} or set {file_key} in the runbook"
+                ));
+            }
+            value
+        };
+        Required {
+            url: need(
+                flags.target_url.clone().or_else(|| file.target.url.clone()),
+                "the target",
+                "--target-url",
+                "[target] url",
+            ),
+            sdkappid: need(
+                flags
+                    .sdkappid
+                    .or(file.target.sdkappid)
+                    .map(|v| v.to_string()),
+                "the SDKAppID",
+                "--sdkappid",
+                "[target] sdkappid",
+            ),
+            admin: need(
+                flags.admin.clone().or_else(|| file.target.admin.clone()),
+                "the admin identifier",
+                "--admin",
+                "[target] admin",
+            ),
+            source: need(
+                flags
+                    .source
+                    .clone()
+                    .or_else(|| file.source.dir.clone())
+                    .map(|p| p.display().to_string()),
+                "the export directory",
+                "--source",
+                "[source] dir",
+            ),
+            store: need(
+                flags
+                    .store
+                    .clone()
+                    .or_else(|| file.store.path.clone())
+                    .map(|p| p.display().to_string()),
+                "the store",
+                "--store",
+                "[store] path",
+            ),
+        }
+    }
+}
+
+/// The stop and resume hooks; a `[hooks.*]` section of another name is a problem.
+fn hooks(
+    file: &RunbookFile,
+    problems: &mut Vec<String>,
+) -> (Option<HookConfig>, Option<HookConfig>) {
     for name in file.hooks.keys() {
         if !HOOKS.contains(&name.as_str()) {
             problems.push(format!(
@@ -415,11 +512,19 @@ pub fn resolve(
     let stop_service = file
         .hooks
         .get("stop_service")
-        .and_then(|h| hook("stop_service", h, &mut problems));
+        .and_then(|h| hook("stop_service", h, problems));
     let resume_service = file
         .hooks
         .get("resume_service")
-        .and_then(|h| hook("resume_service", h, &mut problems));
+        .and_then(|h| hook("resume_service", h, problems));
+    (stop_service, resume_service)
+}
+
+/// Each API's rate and batch size: the documented defaults with the `[limits.*]` overrides.
+fn limits(
+    file: &RunbookFile,
+    problems: &mut Vec<String>,
+) -> (BTreeMap<Api, u32>, BTreeMap<Api, usize>) {
     let mut rates: BTreeMap<Api, u32> = Api::ALL.iter().map(|a| (*a, a.default_rate())).collect();
     let mut batches: BTreeMap<Api, usize> = Api::ALL
         .iter()
@@ -450,15 +555,11 @@ pub fn resolve(
             }
         }
     }
-    let min_in_flight = file.concurrency.min_in_flight.unwrap_or(1);
-    let max_in_flight = file.concurrency.max_in_flight.unwrap_or(64);
-    if min_in_flight == 0 || min_in_flight > max_in_flight {
-        problems.push(format!("[concurrency] needs 1 <= min_in_flight <= max_in_flight (got {min_in_flight} and {max_in_flight})"));
-    }
-    let budget = BudgetConfig {
-        item_failures_per_code: file.error_budget.item_failures_per_code.unwrap_or(50),
-        consecutive_transient: file.error_budget.consecutive_transient.unwrap_or(200),
-    };
+    (rates, batches)
+}
+
+/// The `[verify]` section with its defaults, checked.
+fn verify_config(file: &RunbookFile, problems: &mut Vec<String>) -> VerifyConfig {
     let verify = VerifyConfig {
         sample: file.verify.sample.unwrap_or(1.0),
         roaming_days: file.verify.roaming_days.unwrap_or(7),
@@ -475,11 +576,12 @@ pub fn resolve(
             verify.roaming_days
         ));
     }
-    let sync = file
-        .sync
-        .as_ref()
-        .and_then(|s| sync_config(s, &mut problems));
-    let strategy = match file.strategy.as_deref() {
+    verify
+}
+
+/// The strategy as written; unwritten, coexistence when there is a `[sync]` section.
+fn strategy(file: &RunbookFile, problems: &mut Vec<String>) -> Strategy {
+    match file.strategy.as_deref() {
         None if file.sync.is_some() => Strategy::Coexistence,
         None | Some("forced_upgrade") => Strategy::ForcedUpgrade,
         Some("coexistence") => Strategy::Coexistence,
@@ -489,8 +591,12 @@ pub fn resolve(
             ));
             Strategy::ForcedUpgrade
         }
-    };
-    let window_end = file.window.ends_at.as_deref().and_then(|text| {
+    }
+}
+
+/// The `[window] ends_at` time, when given and readable.
+fn window_end(file: &RunbookFile, problems: &mut Vec<String>) -> Option<i64> {
+    file.window.ends_at.as_deref().and_then(|text| {
         let t = crate::timefmt::parse_rfc3339(text);
         if t.is_none() {
             problems.push(format!(
@@ -498,17 +604,11 @@ pub fn resolve(
             ));
         }
         t
-    });
-    let same_second = match file.import.same_second.as_deref() {
-        None | Some("shift") => SameSecond::Shift,
-        Some("refuse") => SameSecond::Refuse,
-        Some(other) => {
-            problems.push(format!(
-                "[import] same_second {other:?} is not shift or refuse"
-            ));
-            SameSecond::Shift
-        }
-    };
+    })
+}
+
+/// Coexistence needs a `[sync]` section; a forced upgrade chosen in writing must not have one.
+fn check_strategy_has_sync(file: &RunbookFile, strategy: Strategy, problems: &mut Vec<String>) {
     match (strategy, file.sync.is_some()) {
         (Strategy::Coexistence, false) => problems.push(
             "strategy coexistence needs a [sync] section: old and new apps must see each other's messages".into(),
@@ -517,35 +617,6 @@ pub fn resolve(
             "strategy forced_upgrade has no sync: remove the [sync] section or choose coexistence".into(),
         ),
         _ => {}
-    }
-    match (target, sdkappid, admin, key, source, store) {
-        (Some(target), Some(app), Some(admin), Some(key), Some(source), Some(store))
-            if problems.is_empty() =>
-        {
-            Ok(Runbook {
-                target,
-                sdkappid: app.parse().unwrap_or_default(), // it came from a u64 above
-                admin,
-                key,
-                source: PathBuf::from(source),
-                store: PathBuf::from(store),
-                stop_service,
-                resume_service,
-                rates,
-                batches,
-                min_in_flight,
-                max_in_flight,
-                budget,
-                verify,
-                sync,
-                strategy,
-                window_end,
-                canary: None,
-                update_conversations: file.import.update_conversations.unwrap_or(true),
-                same_second,
-            })
-        }
-        _ => Err(problems),
     }
 }
 

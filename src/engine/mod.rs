@@ -1,4 +1,8 @@
-//! The migration engine: runbook steps, lanes, rate limiting, batching, retries, the journal.
+//! The import engine (the runbook's import step, [`import`]): what is left to import and in
+//! which order ([`work`]), one request's worth of items ([`job`], [`send`]) on one paced lane
+//! per API from [`crate::tim::lane`], each request journaled before it is sent and settled
+//! after ([`execute`]), the operator's commands and the error budget ([`control`]), the
+//! estimate ([`plan`]) and canary runs ([`canary`]).
 
 pub mod canary;
 pub mod control;

@@ -48,29 +48,15 @@ pub fn elements(f: &mut Fields<'_>, values: Vec<Value>) -> Option<Vec<Element>> 
 
 fn element(f: &mut Fields<'_>) -> Option<Element> {
     let kind = f.req_str("type", 0, usize::MAX)?;
-    let s = |f: &mut Fields<'_>, name| f.req_str(name, 1, ELEMENT_STRING_MAX);
     let opt = |f: &mut Fields<'_>, name| f.opt_str(name, 0, ELEMENT_STRING_MAX);
     let element = match kind.as_str() {
         "text" => {
             let text = f.req_str("text", 0, ELEMENT_STRING_MAX);
             Element::Text { text: text? }
         }
-        "image" => {
-            let (url, uuid) = (s(f, "url"), s(f, "uuid"));
-            let (width, height) = (f.req_u32("width"), f.req_u32("height"));
-            let size = f.opt_u32("size").map(u64::from);
-            let format = f.opt_enum::<ImageFormat>("format");
-            Element::Image {
-                url: url?,
-                uuid: uuid?,
-                width: width?,
-                height: height?,
-                size,
-                format,
-            }
-        }
+        "image" => image(f)?,
         "file" => {
-            let (url, uuid, name) = (s(f, "url"), s(f, "uuid"), s(f, "name"));
+            let (url, uuid, name) = (req(f, "url"), req(f, "uuid"), req(f, "name"));
             let size = f.req_u64("size");
             Element::File {
                 url: url?,
@@ -80,7 +66,7 @@ fn element(f: &mut Fields<'_>) -> Option<Element> {
             }
         }
         "sound" => {
-            let (url, uuid) = (s(f, "url"), s(f, "uuid"));
+            let (url, uuid) = (req(f, "url"), req(f, "uuid"));
             let (size, seconds) = (f.req_u64("size"), f.req_u32("seconds"));
             Element::Sound {
                 url: url?,
@@ -89,40 +75,8 @@ fn element(f: &mut Fields<'_>) -> Option<Element> {
                 seconds: seconds?,
             }
         }
-        "video" => {
-            let (url, uuid) = (s(f, "url"), s(f, "uuid"));
-            let (size, seconds) = (f.req_u64("size"), f.req_u32("seconds"));
-            let format = s(f, "format");
-            let (thumb_url, thumb_uuid) = (s(f, "thumb_url"), s(f, "thumb_uuid"));
-            let (thumb_width, thumb_height) = (f.req_u32("thumb_width"), f.req_u32("thumb_height"));
-            Element::Video {
-                url: url?,
-                uuid: uuid?,
-                size: size?,
-                seconds: seconds?,
-                format: format?,
-                thumb_url: thumb_url?,
-                thumb_uuid: thumb_uuid?,
-                thumb_width: thumb_width?,
-                thumb_height: thumb_height?,
-            }
-        }
-        "location" => {
-            let desc = f.req_str("desc", 0, ELEMENT_STRING_MAX);
-            let latitude = f.req_f64("latitude");
-            let longitude = f.req_f64("longitude");
-            if latitude.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
-                f.problem(Rule::InvalidValue, "latitude", "must be within -90..=90");
-            }
-            if longitude.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
-                f.problem(Rule::InvalidValue, "longitude", "must be within -180..=180");
-            }
-            Element::Location {
-                desc: desc?,
-                latitude: latitude?,
-                longitude: longitude?,
-            }
-        }
+        "video" => video(f)?,
+        "location" => location(f)?,
         "face" => {
             let index = f.req_int("index");
             let data = opt(f, "data");
@@ -152,4 +106,64 @@ fn element(f: &mut Fields<'_>) -> Option<Element> {
         }
     };
     Some(element)
+}
+
+/// A required string of an element, not empty. Each element's fields are all read before any
+/// is required, so that every problem of the element is reported.
+fn req(f: &mut Fields<'_>, name: &str) -> Option<String> {
+    f.req_str(name, 1, ELEMENT_STRING_MAX)
+}
+
+/// An `image` element.
+fn image(f: &mut Fields<'_>) -> Option<Element> {
+    let (url, uuid) = (req(f, "url"), req(f, "uuid"));
+    let (width, height) = (f.req_u32("width"), f.req_u32("height"));
+    let size = f.opt_u32("size").map(u64::from);
+    let format = f.opt_enum::<ImageFormat>("format");
+    Some(Element::Image {
+        url: url?,
+        uuid: uuid?,
+        width: width?,
+        height: height?,
+        size,
+        format,
+    })
+}
+
+/// A `video` element, with its thumbnail.
+fn video(f: &mut Fields<'_>) -> Option<Element> {
+    let (url, uuid) = (req(f, "url"), req(f, "uuid"));
+    let (size, seconds) = (f.req_u64("size"), f.req_u32("seconds"));
+    let format = req(f, "format");
+    let (thumb_url, thumb_uuid) = (req(f, "thumb_url"), req(f, "thumb_uuid"));
+    let (thumb_width, thumb_height) = (f.req_u32("thumb_width"), f.req_u32("thumb_height"));
+    Some(Element::Video {
+        url: url?,
+        uuid: uuid?,
+        size: size?,
+        seconds: seconds?,
+        format: format?,
+        thumb_url: thumb_url?,
+        thumb_uuid: thumb_uuid?,
+        thumb_width: thumb_width?,
+        thumb_height: thumb_height?,
+    })
+}
+
+/// A `location` element: a description and coordinates within range.
+fn location(f: &mut Fields<'_>) -> Option<Element> {
+    let desc = f.req_str("desc", 0, ELEMENT_STRING_MAX);
+    let latitude = f.req_f64("latitude");
+    let longitude = f.req_f64("longitude");
+    if latitude.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
+        f.problem(Rule::InvalidValue, "latitude", "must be within -90..=90");
+    }
+    if longitude.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
+        f.problem(Rule::InvalidValue, "longitude", "must be within -180..=180");
+    }
+    Some(Element::Location {
+        desc: desc?,
+        latitude: latitude?,
+        longitude: longitude?,
+    })
 }

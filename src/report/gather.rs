@@ -258,14 +258,6 @@ pub fn describe_pass(
             mismatches_limit: MISMATCHES_SHOWN,
         };
     };
-    let mut notes = Vec::new();
-    if p.ended_at.is_none() {
-        notes.push(format!(
-            "the verification pass started at {} did not finish: items it did not reach are \
-             counted unchecked",
-            crate::timefmt::utc(p.started_at)
-        ));
-    }
     let sampled: Vec<SampledUnits> = p
         .sampled_units
         .iter()
@@ -277,29 +269,7 @@ pub fn describe_pass(
             total,
         })
         .collect();
-    if p.sample < 1.0 {
-        notes.push(format!(
-            "messages were sampled (sample {}): only the sampled conversations and groups were \
-             read back",
-            p.sample
-        ));
-        for s in &sampled {
-            notes.push(format!(
-                "{}: {} of {} {} read back (sample {})",
-                s.stage, s.read_back, s.total, s.unit, p.sample
-            ));
-        }
-    }
-    if p.roaming_days > 0 {
-        notes.push(format!(
-            "messages older than {} days cannot be read back (the app's roaming period): they \
-             are counted unreadable",
-            p.roaming_days
-        ));
-    }
-    if p.ended_at.is_some() && totals.mismatched() == 0 {
-        notes.push("the read-back found no missing, differing or extra records".into());
-    }
+    let notes = pass_notes(p, &sampled, &totals);
     Verification {
         status: if p.ended_at.is_some() {
             VerifyStatus::Finished
@@ -316,6 +286,43 @@ pub fn describe_pass(
         mismatches,
         mismatches_limit: MISMATCHES_SHOWN,
     }
+}
+
+/// What a reader must know to read a pass's figures: unfinished, sampled (and how much of
+/// each sampled kind was read), the roaming limit, or that nothing was amiss.
+fn pass_notes(p: &Pass, sampled: &[SampledUnits], totals: &MismatchTotals) -> Vec<String> {
+    let mut notes = Vec::new();
+    if p.ended_at.is_none() {
+        notes.push(format!(
+            "the verification pass started at {} did not finish: items it did not reach are \
+             counted unchecked",
+            crate::timefmt::utc(p.started_at)
+        ));
+    }
+    if p.sample < 1.0 {
+        notes.push(format!(
+            "messages were sampled (sample {}): only the sampled conversations and groups were \
+             read back",
+            p.sample
+        ));
+        for s in sampled {
+            notes.push(format!(
+                "{}: {} of {} {} read back (sample {})",
+                s.stage, s.read_back, s.total, s.unit, p.sample
+            ));
+        }
+    }
+    if p.roaming_days > 0 {
+        notes.push(format!(
+            "messages older than {} days cannot be read back (the app's roaming period): they \
+             are counted unreadable",
+            p.roaming_days
+        ));
+    }
+    if p.ended_at.is_some() && totals.mismatched() == 0 {
+        notes.push("the read-back found no missing, differing or extra records".into());
+    }
+    notes
 }
 
 fn samples(conn: &Connection) -> rusqlite::Result<Vec<Sample>> {

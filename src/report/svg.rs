@@ -61,8 +61,14 @@ fn c(x: f64) -> String {
 
 /// The throughput chart: items settled per second over time, the total and each kind.
 pub fn throughput(t: &Throughput) -> String {
-    let (w, h) = (760.0, 280.0);
-    let (left, right, top, bottom) = (56.0, 16.0, 14.0, 40.0);
+    let Frame {
+        w,
+        h,
+        left,
+        right,
+        top,
+        bottom,
+    } = FRAME;
     let mut s = String::new();
     let _ = write!(
         s,
@@ -83,7 +89,43 @@ pub fn throughput(t: &Throughput) -> String {
     let ymax = nice_ceiling(peak);
     let x = |t: i64| left + (t - t0) as f64 / (t1 - t0) as f64 * (w - left - right);
     let y = |v: f64| top + (1.0 - v / ymax) * (h - top - bottom);
-    // Grid and the y axis.
+    grid(&mut s, ymax, &y);
+    time_axis(&mut s, (t0, t1), &x, &y);
+    lines(&mut s, &steps, &x, &y);
+    let _ = write!(
+        s,
+        r#"<line x1="{l}" x2="{l}" y1="{}" y2="{}" class="axis"/><line x1="{l}" x2="{}" y1="{b}" y2="{b}" class="axis"/></svg>"#,
+        c(top),
+        c(y(0.0)),
+        c(w - right),
+        l = c(left),
+        b = c(y(0.0))
+    );
+    s
+}
+
+/// The throughput chart's size and margins.
+struct Frame {
+    w: f64,
+    h: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+const FRAME: Frame = Frame {
+    w: 760.0,
+    h: 280.0,
+    left: 56.0,
+    right: 16.0,
+    top: 14.0,
+    bottom: 40.0,
+};
+
+/// The grid and the y axis: five lines from 0 to `ymax`, labelled.
+fn grid(s: &mut String, ymax: f64, y: &dyn Fn(f64) -> f64) {
+    let Frame { w, left, right, .. } = FRAME;
     for i in 0..=4 {
         let v = ymax * f64::from(i) / 4.0;
         let _ = write!(
@@ -97,7 +139,18 @@ pub fn throughput(t: &Throughput) -> String {
             yy = c(y(v))
         );
     }
-    // The x axis: elapsed time, at round steps.
+}
+
+/// The x axis: elapsed time from `t0` at round steps, and its caption.
+fn time_axis(s: &mut String, (t0, t1): (i64, i64), x: &dyn Fn(i64) -> f64, y: &dyn Fn(f64) -> f64) {
+    let Frame {
+        w,
+        h,
+        left,
+        right,
+        bottom,
+        ..
+    } = FRAME;
     let step = time_step(t1 - t0);
     for at in (t0..=t1).step_by(step as usize) {
         let _ = write!(
@@ -117,19 +170,21 @@ pub fn throughput(t: &Throughput) -> String {
         c(h - 4.0),
         html(&crate::timefmt::utc(t0))
     );
-    // The total as a filled step area, then one step line per kind.
-    let total = step_path(&steps, &x, &y, |i| i.items_per_sec);
+}
+
+/// The total as a filled step area, then one step line per kind, then the total's line on top.
+fn lines(s: &mut String, steps: &[Interval], x: &dyn Fn(i64) -> f64, y: &dyn Fn(f64) -> f64) {
+    let total = step_path(steps, x, y, |i| i.items_per_sec);
+    let start = steps.first().map_or(0, |i| i.from);
     let _ = write!(
         s,
         r#"<path d="{total} V {base} H {start} Z" fill="{TOTAL_COLOUR}" fill-opacity="0.08" stroke="none"/>"#,
         base = c(y(0.0)),
-        start = c(x(t0))
+        start = c(x(start))
     );
     for (kind, colour) in KIND_COLOURS {
         if steps.iter().any(|i| i.by_kind.contains_key(kind)) {
-            let d = step_path(&steps, &x, &y, |i| {
-                i.by_kind.get(kind).copied().unwrap_or(0.0)
-            });
+            let d = step_path(steps, x, y, |i| i.by_kind.get(kind).copied().unwrap_or(0.0));
             let _ = write!(
                 s,
                 r#"<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.5"><title>{}</title></path>"#,
@@ -141,16 +196,6 @@ pub fn throughput(t: &Throughput) -> String {
         s,
         r#"<path d="{total}" fill="none" stroke="{TOTAL_COLOUR}" stroke-width="2.5"><title>total</title></path>"#
     );
-    let _ = write!(
-        s,
-        r#"<line x1="{l}" x2="{l}" y1="{}" y2="{}" class="axis"/><line x1="{l}" x2="{}" y1="{b}" y2="{b}" class="axis"/></svg>"#,
-        c(top),
-        c(y(0.0)),
-        c(w - right),
-        l = c(left),
-        b = c(y(0.0))
-    );
-    s
 }
 
 /// `M … H … V …`: a step line through each interval's value.

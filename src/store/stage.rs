@@ -110,6 +110,31 @@ pub fn stage_export_with(
     }
     let readable = readable_copy(export, &cache_dir(store_path))?;
     let tx = conn.transaction().map_err(sql)?;
+    let export_id = insert_export(&tx, export, &print).map_err(sql)?;
+    let loader = Loader::new(&tx, export_id).map_err(sql)?;
+    let loader = RefCell::new(loader);
+    let report = validate_export_with(
+        &readable,
+        &mut |p| loader.borrow_mut().invalid(&p),
+        &mut |loc, record| loader.borrow_mut().valid(loc, record),
+    )?;
+    let loader = loader.into_inner();
+    if let Some(e) = loader.error {
+        return Err(sql(e).into());
+    }
+    insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
+    super::order::assign(&tx, export_id, same_second).map_err(sql)?;
+    tx.commit().map_err(sql)?;
+    let counts = file_counts(conn, export_id).map_err(sql)?;
+    Ok(Staged {
+        export_id,
+        fresh: true,
+        counts,
+    })
+}
+
+/// The export's row (where it is, its fingerprint and times); its id.
+fn insert_export(tx: &Transaction<'_>, export: &ExportDir, print: &str) -> rusqlite::Result<i64> {
     let m = &export.manifest;
     tx.execute(
         "INSERT INTO export (root, fingerprint, exported_at, watermark, delta_of, staged_at)
@@ -122,21 +147,18 @@ pub fn stage_export_with(
             m.delta_of,
             now_secs()
         ],
-    )
-    .map_err(sql)?;
-    let export_id = tx.last_insert_rowid();
-    let loader = Loader::new(&tx, export_id).map_err(sql)?;
-    let loader = RefCell::new(loader);
-    let report = validate_export_with(
-        &readable,
-        &mut |p| loader.borrow_mut().invalid(&p),
-        &mut |loc, record| loader.borrow_mut().valid(loc, record),
     )?;
-    let loader = loader.into_inner();
-    if let Some(e) = loader.error {
-        return Err(sql(e).into());
-    }
-    for (kind, summary) in Kind::ALL.into_iter().zip(file_order(&report.files)) {
+    Ok(tx.last_insert_rowid())
+}
+
+/// One row per file present: its name, the path items are read back from, and its counts.
+fn insert_files(
+    tx: &Transaction<'_>,
+    export_id: i64,
+    readable: &ExportDir,
+    files: &[crate::source::FileSummary],
+) -> rusqlite::Result<()> {
+    for (kind, summary) in Kind::ALL.into_iter().zip(file_order(files)) {
         let Some(summary) = summary else { continue };
         let Some(read_path) = readable.path(kind.file()) else {
             continue;
@@ -152,17 +174,9 @@ pub fn stage_export_with(
                 summary.records,
                 summary.invalid
             ],
-        )
-        .map_err(sql)?;
+        )?;
     }
-    super::order::assign(&tx, export_id, same_second).map_err(sql)?;
-    tx.commit().map_err(sql)?;
-    let counts = file_counts(conn, export_id).map_err(sql)?;
-    Ok(Staged {
-        export_id,
-        fresh: true,
-        counts,
-    })
+    Ok(())
 }
 
 /// The report's summaries in [`Kind::ALL`] order.
@@ -228,6 +242,15 @@ fn readable_copy(export: &ExportDir, cache: &Path) -> Result<ExportDir, StageErr
     Ok(readable)
 }
 
+/// Where one staged item goes: see [`Loader::placement`].
+struct Placement {
+    kind: Kind,
+    key: String,
+    parent: Option<i64>,
+    needs: i64,
+    t: i64,
+}
+
 /// Inserts items as the validator hands them over.
 struct Loader<'t> {
     tx: &'t Transaction<'t>,
@@ -283,100 +306,13 @@ impl<'t> Loader<'t> {
     }
 
     fn valid(&mut self, loc: Loc, record: Valid<'_>) {
-        let account = |s: &HashMap<String, i64>, id: &str| s.get(id).copied().unwrap_or(-1);
-        let (kind, key, parent, needs, t) = match record {
-            Valid::Account(a) => (Kind::Account, a.id.clone(), None, -1, 0),
-            Valid::Profile(p) => {
-                let needs = account(&self.accounts, &p.id);
-                (Kind::Profile, p.id.clone(), None, needs, 0)
-            }
-            Valid::Friend(f) => {
-                let owner = account(&self.accounts, &f.owner);
-                let needs = owner.max(account(&self.accounts, &f.friend));
-                (
-                    Kind::Friend,
-                    pair_key(&f.owner, &f.friend),
-                    Some(owner),
-                    needs,
-                    0,
-                )
-            }
-            Valid::C2cMessage(m) => {
-                let (from, to) = (
-                    account(&self.accounts, &m.from),
-                    account(&self.accounts, &m.to),
-                );
-                let conversation = super::order::conversation(from, to);
-                (
-                    Kind::C2cMessage,
-                    m.id.clone(),
-                    conversation,
-                    from.max(to),
-                    m.sent_at,
-                )
-            }
-            Valid::Group(g) => {
-                let needs = g
-                    .owner
-                    .as_deref()
-                    .map_or(-1, |o| account(&self.accounts, o));
-                (Kind::Group, g.id.clone(), None, needs, g.created_at)
-            }
-            Valid::GroupMember(m) => {
-                let group = self.groups.get(&m.group).copied();
-                let needs = account(&self.accounts, &m.member);
-                (
-                    Kind::GroupMember,
-                    pair_key(&m.group, &m.member),
-                    group,
-                    needs,
-                    0,
-                )
-            }
-            Valid::GroupMessage(m) => {
-                let group = self.groups.get(&m.group).copied();
-                let needs = account(&self.accounts, &m.from);
-                (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
-            }
-        };
-        let id = self.next_id.get(&kind).copied().unwrap_or(0);
-        // Messages are added once; every other kind takes the newest export's version.
-        let on_conflict = match kind {
-            Kind::C2cMessage | Kind::GroupMessage => "DO NOTHING",
-            _ => {
-                "DO UPDATE SET export_id = excluded.export_id, line = excluded.line,
-                  offset = excluded.offset, len = excluded.len, needs = excluded.needs,
-                  t = excluded.t, state = 0"
-            }
-        };
-        let sql = format!(
-            "INSERT INTO item (kind, id, export_id, key, line, offset, len, parent, needs, t)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (kind, key) {on_conflict} RETURNING id"
-        );
-        let result = self.tx.prepare_cached(&sql).and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    kind.code(),
-                    id,
-                    self.export_id,
-                    key,
-                    loc.line,
-                    loc.offset,
-                    loc.len,
-                    parent,
-                    needs,
-                    t
-                ],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-        });
-        match result {
+        let place = self.placement(record);
+        let id = self.next_id.get(&place.kind).copied().unwrap_or(0);
+        match self.insert(id, loc, &place) {
             Ok(stored) => {
                 let stored = stored.unwrap_or(id);
                 if stored == id {
-                    self.next_id.insert(kind, id + 1);
+                    self.next_id.insert(place.kind, id + 1);
                 }
                 match record {
                     Valid::Account(a) => {
@@ -390,6 +326,91 @@ impl<'t> Loader<'t> {
             }
             Err(e) => self.keep_error(Err(e)),
         }
+    }
+
+    /// Where a valid record goes: its kind, natural key, parent, the newest account it waits
+    /// for (-1: none, or one not staged) and its time.
+    fn placement(&self, record: Valid<'_>) -> Placement {
+        let account = |id: &str| self.accounts.get(id).copied().unwrap_or(-1);
+        let (kind, key, parent, needs, t) = match record {
+            Valid::Account(a) => (Kind::Account, a.id.clone(), None, -1, 0),
+            Valid::Profile(p) => (Kind::Profile, p.id.clone(), None, account(&p.id), 0),
+            Valid::Friend(f) => {
+                let owner = account(&f.owner);
+                let needs = owner.max(account(&f.friend));
+                let key = pair_key(&f.owner, &f.friend);
+                (Kind::Friend, key, Some(owner), needs, 0)
+            }
+            Valid::C2cMessage(m) => {
+                let (from, to) = (account(&m.from), account(&m.to));
+                let conversation = super::order::conversation(from, to);
+                (
+                    Kind::C2cMessage,
+                    m.id.clone(),
+                    conversation,
+                    from.max(to),
+                    m.sent_at,
+                )
+            }
+            Valid::Group(g) => {
+                let needs = g.owner.as_deref().map_or(-1, account);
+                (Kind::Group, g.id.clone(), None, needs, g.created_at)
+            }
+            Valid::GroupMember(m) => {
+                let group = self.groups.get(&m.group).copied();
+                let key = pair_key(&m.group, &m.member);
+                (Kind::GroupMember, key, group, account(&m.member), 0)
+            }
+            Valid::GroupMessage(m) => {
+                let group = self.groups.get(&m.group).copied();
+                let needs = account(&m.from);
+                (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
+            }
+        };
+        Placement {
+            kind,
+            key,
+            parent,
+            needs,
+            t,
+        }
+    }
+
+    /// Stages one item as `id`, or updates the item of the same key an earlier export staged;
+    /// the id it is stored under (`None`: a message staged before, left as it was).
+    fn insert(&self, id: i64, loc: Loc, place: &Placement) -> rusqlite::Result<Option<i64>> {
+        // Messages are added once; every other kind takes the newest export's version.
+        let on_conflict = match place.kind {
+            Kind::C2cMessage | Kind::GroupMessage => "DO NOTHING",
+            _ => {
+                "DO UPDATE SET export_id = excluded.export_id, line = excluded.line,
+                  offset = excluded.offset, len = excluded.len, needs = excluded.needs,
+                  t = excluded.t, state = 0"
+            }
+        };
+        let sql = format!(
+            "INSERT INTO item (kind, id, export_id, key, line, offset, len, parent, needs, t)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (kind, key) {on_conflict} RETURNING id"
+        );
+        self.tx.prepare_cached(&sql).and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    place.kind.code(),
+                    id,
+                    self.export_id,
+                    place.key,
+                    loc.line,
+                    loc.offset,
+                    loc.len,
+                    place.parent,
+                    place.needs,
+                    place.t
+                ],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+        })
     }
 
     fn keep_error(&mut self, result: rusqlite::Result<()>) {

@@ -181,32 +181,14 @@ pub fn translate(
     }
     let group_id = b.str("GroupId")?;
     let old = old_group_id(group_id);
-    let echo = b.opt_str("Operator_Account")?.and_then(|op| {
-        let rest = query.get("OptPlatform").map(String::as_str) == Some("RESTAPI");
-        (rest && !relay_admin.is_empty() && op == relay_admin).then(|| {
-            format!("Operator_Account {op} with OptPlatform RESTAPI: the relay's own write")
-        })
-    });
+    let echo = echo_reason(&b, query, relay_admin)?;
     let ms = || event_time_ms(&b, query);
     let events = match command {
         "Group.CallbackAfterSendMsg" => {
             if let Some(why) = failed_send(&b)? {
                 return Ok(vec![Translated::Ignored(why)]);
             }
-            let msg = RspMsg {
-                From_Account: b.str("From_Account")?.into(),
-                IsPlaceMsg: 0,
-                MsgPriority: None,
-                MsgRandom: b.u32("Random")?,
-                MsgSeq: b.u64("MsgSeq")?,
-                MsgTimeStamp: b.i64("MsgTime")?,
-                MsgBody: b.msg_body()?,
-            };
-            let mut e = group_event_from_rsp(group_id, &old, &msg);
-            if let Some(c) = b.opt_str("CloudCustomData")? {
-                e.record["custom_data"] = json!(c);
-            }
-            vec![e]
+            vec![group_message(&b, group_id, &old)?]
         }
         "Group.CallbackAfterCreateGroup" => vec![group_created(&b, group_id, &old, ms()?)?],
         "Group.CallbackAfterGroupInfoChanged" => match group_updated(&b, group_id, &old, ms()?)? {
@@ -235,6 +217,40 @@ pub fn translate(
             None => Translated::Event(e),
         })
         .collect())
+}
+
+/// Why a group callback is the relay's own write (an echo), if it is: the operator is the
+/// relay's admin and the platform is the REST API.
+fn echo_reason(
+    b: &Body<'_>,
+    query: &HashMap<String, String>,
+    relay_admin: &str,
+) -> Result<Option<String>, Rejection> {
+    Ok(b.opt_str("Operator_Account")?.and_then(|op| {
+        let rest = query.get("OptPlatform").map(String::as_str) == Some("RESTAPI");
+        (rest && !relay_admin.is_empty() && op == relay_admin).then(|| {
+            format!("Operator_Account {op} with OptPlatform RESTAPI: the relay's own write")
+        })
+    }))
+}
+
+/// A group message that was sent: the same event reconciliation would make of it read back,
+/// with its custom data.
+fn group_message(b: &Body<'_>, group_id: &str, old: &str) -> Result<SyncEvent, Rejection> {
+    let msg = RspMsg {
+        From_Account: b.str("From_Account")?.into(),
+        IsPlaceMsg: 0,
+        MsgPriority: None,
+        MsgRandom: b.u32("Random")?,
+        MsgSeq: b.u64("MsgSeq")?,
+        MsgTimeStamp: b.i64("MsgTime")?,
+        MsgBody: b.msg_body()?,
+    };
+    let mut e = group_event_from_rsp(group_id, old, &msg);
+    if let Some(c) = b.opt_str("CloudCustomData")? {
+        e.record["custom_data"] = json!(c);
+    }
+    Ok(e)
 }
 
 fn event(event_id: String, kind: EventKind, at: i64, record: Value) -> SyncEvent {

@@ -296,43 +296,8 @@ pub fn request_for(event: &SyncEvent, mode: C2cMode) -> Result<Vec<Call>, Conver
             Nick: a.nick,
             FaceUrl: a.avatar_url,
         }),
-        Record::C2cMessage(m) => {
-            let import = import_msg(&m, None);
-            match mode {
-                C2cMode::Importmsg => Call::ImportMsg(ImportMsg {
-                    SyncFromOldSystem: SYNC_REALTIME,
-                    ..import
-                }),
-                C2cMode::Sendmsg => Call::SendMsg(SendMsg {
-                    SyncOtherMachine: Some(SYNC_OTHER_MACHINE),
-                    From_Account: Some(import.From_Account),
-                    To_Account: import.To_Account,
-                    MsgSeq: import.MsgSeq,
-                    MsgRandom: import.MsgRandom,
-                    MsgTimeStamp: Some(import.MsgTimeStamp),
-                    ForbidCallbackControl: forbid_callbacks(),
-                    MsgBody: import.MsgBody,
-                    CloudCustomData: import.CloudCustomData,
-                    ..SendMsg::default()
-                }),
-            }
-        }
-        Record::Group(g) => {
-            let i = import_group(&g);
-            Call::CreateGroup(CreateGroup {
-                Owner_Account: i.Owner_Account,
-                Type: i.Type,
-                GroupId: i.GroupId,
-                Name: i.Name,
-                Introduction: i.Introduction,
-                Notification: i.Notification,
-                FaceUrl: i.FaceUrl,
-                MaxMemberCount: i.MaxMemberCount,
-                ApplyJoinOption: i.ApplyJoinOption,
-                AppDefinedData: i.AppDefinedData,
-                MemberList: None,
-            })
-        }
+        Record::C2cMessage(m) => c2c_call(&m, mode),
+        Record::Group(g) => create_group_call(&g),
         Record::GroupChange(modify) => {
             let unchanged = ModifyGroupBaseInfo {
                 GroupId: modify.GroupId.clone(),
@@ -360,23 +325,72 @@ pub fn request_for(event: &SyncEvent, mode: C2cMode) -> Result<Vec<Call>, Conver
             MemberToDel_Account: vec![member],
         }),
         Record::GroupMessage(m) => {
-            let gid = group_id_for(&m.group, None);
-            let mut import = import_group_msg(&gid, std::slice::from_ref(&m), &[]);
-            let Some(item) = import.MsgList.pop() else {
+            let Some(call) = group_msg_call(&m) else {
                 return Ok(Vec::new()); // one message in, one item out
             };
-            Call::SendGroupMsg(SendGroupMsg {
-                GroupId: gid,
-                Random: item.Random.unwrap_or_default(), // always given by the import
-                MsgBody: item.MsgBody,
-                From_Account: Some(item.From_Account),
-                ForbidCallbackControl: forbid_callbacks(),
-                CloudCustomData: item.CloudCustomData,
-                ..SendGroupMsg::default()
-            })
+            call
         }
     };
     Ok(vec![call])
+}
+
+/// A one-to-one message: the import's fields, sent as a real-time `importmsg` or as a
+/// `sendmsg` that syncs to the sender's other devices, as `[sync] c2c_mode` says.
+fn c2c_call(m: &C2cMessage, mode: C2cMode) -> Call {
+    let import = import_msg(m, None);
+    match mode {
+        C2cMode::Importmsg => Call::ImportMsg(ImportMsg {
+            SyncFromOldSystem: SYNC_REALTIME,
+            ..import
+        }),
+        C2cMode::Sendmsg => Call::SendMsg(SendMsg {
+            SyncOtherMachine: Some(SYNC_OTHER_MACHINE),
+            From_Account: Some(import.From_Account),
+            To_Account: import.To_Account,
+            MsgSeq: import.MsgSeq,
+            MsgRandom: import.MsgRandom,
+            MsgTimeStamp: Some(import.MsgTimeStamp),
+            ForbidCallbackControl: forbid_callbacks(),
+            MsgBody: import.MsgBody,
+            CloudCustomData: import.CloudCustomData,
+            ..SendMsg::default()
+        }),
+    }
+}
+
+/// A new group: the import's fields as a `create_group`, without members (they come as
+/// their own events).
+fn create_group_call(g: &Group) -> Call {
+    let i = import_group(g);
+    Call::CreateGroup(CreateGroup {
+        Owner_Account: i.Owner_Account,
+        Type: i.Type,
+        GroupId: i.GroupId,
+        Name: i.Name,
+        Introduction: i.Introduction,
+        Notification: i.Notification,
+        FaceUrl: i.FaceUrl,
+        MaxMemberCount: i.MaxMemberCount,
+        ApplyJoinOption: i.ApplyJoinOption,
+        AppDefinedData: i.AppDefinedData,
+        MemberList: None,
+    })
+}
+
+/// A group message as a `send_group_msg` with the import's `Random` (its de-duplication key).
+fn group_msg_call(m: &GroupMessage) -> Option<Call> {
+    let gid = group_id_for(&m.group, None);
+    let mut import = import_group_msg(&gid, std::slice::from_ref(m), &[]);
+    let item = import.MsgList.pop()?;
+    Some(Call::SendGroupMsg(SendGroupMsg {
+        GroupId: gid,
+        Random: item.Random.unwrap_or_default(), // always given by the import
+        MsgBody: item.MsgBody,
+        From_Account: Some(item.From_Account),
+        ForbidCallbackControl: forbid_callbacks(),
+        CloudCustomData: item.CloudCustomData,
+        ..SendGroupMsg::default()
+    }))
 }
 
 /// Keys of what applying `event` writes into Tencent IM, for the echo ledger: a callback that

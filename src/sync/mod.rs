@@ -1,5 +1,9 @@
-//! Two-way sync during coexistence: events from the old system applied to Tencent IM, and
-//! Tencent's callbacks delivered to the old system, each persisted before it is acknowledged.
+//! Two-way sync during coexistence, run by the [`relay`]: the old system's events (POSTed to
+//! the ingest endpoint of [`server`] or followed from a file, checked by [`ingest`]) applied
+//! to Tencent IM by [`apply`] through the requests of [`convert`]; Tencent's callbacks
+//! (checked and translated by [`callback`], elements by [`elements`]) and the messages
+//! [`reconcile`] finds delivered to the old system by the [`outbox`]. Every event is persisted
+//! through the [`journal`] before it is acknowledged.
 
 pub mod apply;
 pub mod callback;

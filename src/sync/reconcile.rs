@@ -5,7 +5,7 @@
 
 use super::callback::{c2c_event_from_roam, group_event_from_rsp};
 use super::journal::Journal;
-use crate::model::sync_event::Direction;
+use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::open_for_reading;
 use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
 use crate::tim::api::Api;
@@ -85,71 +85,9 @@ async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> anyhow::Result<
             let Some((a, b)) = pair.split_once('\u{1f}') else {
                 continue;
             };
-            let mut last_key = None;
-            let mut max_time = now_secs;
-            loop {
-                let req = AdminGetRoamMsg {
-                    From_Account: a.to_string(),
-                    To_Account: b.to_string(),
-                    MaxCnt: 100,
-                    MinTime: since_secs,
-                    MaxTime: max_time,
-                    LastMsgKey: last_key.clone(),
-                };
-                calls += 1;
-                let resp = reader.call(&req).await?;
-                for m in &resp.MsgList {
-                    if m.MsgFlagBits == 0 {
-                        let key = c2c_key(&m.From_Account, &m.To_Account, &m.MsgKey);
-                        found.push((c2c_event_from_roam(m), key));
-                    }
-                }
-                if resp.Complete == 1 || resp.MsgList.is_empty() {
-                    break;
-                }
-                max_time = resp.LastMsgTime;
-                last_key = Some(resp.LastMsgKey);
-            }
+            calls += read_conversation(reader, (a, b), since_secs, now_secs, &mut found).await?;
         } else if let Some(old) = scope.strip_prefix("group:") {
-            let tencent = {
-                let map = r
-                    .groups
-                    .lock()
-                    .map_err(|_| anyhow::anyhow!("group map poisoned"))?;
-                map.iter()
-                    .find(|(_, o)| o.as_str() == old)
-                    .map_or_else(|| old.to_string(), |(t, _)| t.clone())
-            };
-            let mut below = None;
-            'pages: loop {
-                let req = GroupMsgGetSimple {
-                    GroupId: tencent.clone(),
-                    ReqMsgSeq: below,
-                    ReqMsgNumber: 20,
-                };
-                calls += 1;
-                let resp = match reader.call(&req).await {
-                    Ok(r) => r,
-                    // A group destroyed since: nothing left to read.
-                    Err(e) => {
-                        tracing::debug!(group = %tencent, error = %e, "reconcile skipped a group");
-                        break;
-                    }
-                };
-                for m in &resp.RspMsgList {
-                    if m.MsgTimeStamp < since_secs {
-                        break 'pages;
-                    }
-                    if m.IsPlaceMsg == 0 {
-                        let key = group_msg_key(&tencent, &m.From_Account, m.MsgRandom);
-                        found.push((group_event_from_rsp(&tencent, old, m), key));
-                    }
-                }
-                match resp.RspMsgList.iter().map(|m| m.MsgSeq).min() {
-                    Some(seq) if resp.IsFinished == 0 && seq > 1 => below = Some(seq - 1),
-                    _ => break,
-                }
-            }
+            calls += read_group(r, reader, old, since_secs, &mut found).await?;
         }
     }
     let conn = open_for_reading(&r.store)?;
@@ -174,6 +112,95 @@ async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> anyhow::Result<
         .collect();
     let fresh = r.journal.insert(events).await?;
     Ok(fresh.iter().filter(|f| **f).count())
+}
+
+/// Reads the conversation of `a` and `b` since `since_secs`, newest page first, adding each
+/// message (with its ledger key) to `found`; returns the calls made.
+async fn read_conversation(
+    reader: &Reader,
+    (a, b): (&str, &str),
+    since_secs: i64,
+    now_secs: i64,
+    found: &mut Vec<(SyncEvent, String)>,
+) -> anyhow::Result<usize> {
+    let mut calls = 0;
+    let mut last_key = None;
+    let mut max_time = now_secs;
+    loop {
+        let req = AdminGetRoamMsg {
+            From_Account: a.to_string(),
+            To_Account: b.to_string(),
+            MaxCnt: 100,
+            MinTime: since_secs,
+            MaxTime: max_time,
+            LastMsgKey: last_key.clone(),
+        };
+        calls += 1;
+        let resp = reader.call(&req).await?;
+        for m in &resp.MsgList {
+            if m.MsgFlagBits == 0 {
+                let key = c2c_key(&m.From_Account, &m.To_Account, &m.MsgKey);
+                found.push((c2c_event_from_roam(m), key));
+            }
+        }
+        if resp.Complete == 1 || resp.MsgList.is_empty() {
+            return Ok(calls);
+        }
+        max_time = resp.LastMsgTime;
+        last_key = Some(resp.LastMsgKey);
+    }
+}
+
+/// Reads the group whose old id is `old` back to `since_secs`, a page at a time, adding each
+/// message (with its ledger key) to `found`; returns the calls made.
+async fn read_group(
+    r: &Reconcile,
+    reader: &Reader,
+    old: &str,
+    since_secs: i64,
+    found: &mut Vec<(SyncEvent, String)>,
+) -> anyhow::Result<usize> {
+    let tencent = {
+        let map = r
+            .groups
+            .lock()
+            .map_err(|_| anyhow::anyhow!("group map poisoned"))?;
+        map.iter()
+            .find(|(_, o)| o.as_str() == old)
+            .map_or_else(|| old.to_string(), |(t, _)| t.clone())
+    };
+    let mut calls = 0;
+    let mut below = None;
+    'pages: loop {
+        let req = GroupMsgGetSimple {
+            GroupId: tencent.clone(),
+            ReqMsgSeq: below,
+            ReqMsgNumber: 20,
+        };
+        calls += 1;
+        let resp = match reader.call(&req).await {
+            Ok(r) => r,
+            // A group destroyed since: nothing left to read.
+            Err(e) => {
+                tracing::debug!(group = %tencent, error = %e, "reconcile skipped a group");
+                break;
+            }
+        };
+        for m in &resp.RspMsgList {
+            if m.MsgTimeStamp < since_secs {
+                break 'pages;
+            }
+            if m.IsPlaceMsg == 0 {
+                let key = group_msg_key(&tencent, &m.From_Account, m.MsgRandom);
+                found.push((group_event_from_rsp(&tencent, old, m), key));
+            }
+        }
+        match resp.RspMsgList.iter().map(|m| m.MsgSeq).min() {
+            Some(seq) if resp.IsFinished == 0 && seq > 1 => below = Some(seq - 1),
+            _ => break,
+        }
+    }
+    Ok(calls)
 }
 
 /// Runs rounds every `every` until stopped.

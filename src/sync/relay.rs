@@ -87,21 +87,60 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
         .map_err(|e| anyhow::anyhow!("[sync] cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop) = watch::channel(false);
-    let app = router(state, &cfg.callback_path);
-    let server = {
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "the sync receiver stopped");
-            }
-        })
-    };
+    let server = serve(listener, router(state, &cfg.callback_path), stop.clone());
+    let tasks = spawn_workers(
+        rb,
+        cfg,
+        &journal,
+        client,
+        groups,
+        stop,
+        (outbox_wake, apply_wake),
+    );
+    tracing::info!(%addr, "sync relay started");
+    Ok(RelayHandle {
+        addr,
+        callback_path: cfg.callback_path.clone(),
+        store,
+        stop: stop_tx,
+        tasks,
+        server,
+        journal: Some((journal, thread)),
+    })
+}
+
+/// The receiver: serves `app` on `listener` until `stop` turns true.
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "the sync receiver stopped");
+        }
+    })
+}
+
+/// The relay's workers, by name: the outbox and the applier always, the file follower when
+/// `[sync]` names an ingest file, and reconciliation unless it is off. `wakes` are the
+/// outbox's and the applier's, which the receiver rings when it has kept something.
+fn spawn_workers(
+    rb: &Runbook,
+    cfg: &SyncConfig,
+    journal: &Journal,
+    client: Arc<TimClient>,
+    groups: Arc<Mutex<HashMap<String, String>>>,
+    stop: watch::Receiver<bool>,
+    (outbox_wake, apply_wake): (Arc<Notify>, Arc<Notify>),
+) -> Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> {
+    let store = &rb.store;
     let rates: HashMap<_, _> = rb.rates.iter().map(|(a, r)| (*a, *r)).collect();
     let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = vec![
         (
@@ -123,7 +162,7 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
                 cfg.clone(),
                 rates.clone(),
                 stop.clone(),
-                Some(Arc::clone(&apply_wake)),
+                Some(apply_wake),
             )),
         ),
     ];
@@ -153,17 +192,7 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
             })),
         ));
     }
-    drop(apply_wake);
-    tracing::info!(%addr, "sync relay started");
-    Ok(RelayHandle {
-        addr,
-        callback_path: cfg.callback_path.clone(),
-        store,
-        stop: stop_tx,
-        tasks,
-        server,
-        journal: Some((journal, thread)),
-    })
+    tasks
 }
 
 impl RelayHandle {

@@ -1,5 +1,8 @@
-//! Speaking to Tencent Cloud IM: credentials (UserSig), the API table, the typed bodies of
-//! every API, the error-code table, and the REST client.
+//! Speaking to Tencent Cloud IM: credentials ([`usersig`], [`credentials`], [`secret`]), the API
+//! table ([`api`]), the typed bodies of every API ([`wire`]), the error-code table
+//! ([`errors`]) and the REST client ([`client`], [`target`]); the paced lane of each API
+//! ([`lane`]) and the one retry loop, [`paced::call_paced`]; export records turned into import
+//! requests ([`requests`]); and the callbacks' commands and signing ([`callback`]).
 
 pub mod api;
 pub mod callback;

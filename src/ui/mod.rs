@@ -1,5 +1,6 @@
-//! Front ends over the runbook flow: the headless progress lines, and the interactive console
-//! ([`tui`]); [`progress`] turns committed counts into per-stage rates and ETAs for both.
+//! Front ends over the runbook flow: the interactive console ([`tui`]), the plain or JSON
+//! progress lines without a terminal ([`headless`]), and the per-stage figures (totals, rates,
+//! ETAs) both show ([`progress`]).
 
 pub mod headless;
 pub mod progress;

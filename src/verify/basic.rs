@@ -2,7 +2,7 @@
 //! groups (`get_group_info`): batched reads, one result per item.
 
 use super::compare::{check, result, verdict};
-use super::members::GroupIndex;
+use super::members::{GroupEntry, GroupIndex};
 use super::{for_each_unit, Ctx};
 use crate::model::{Account, Friend, Profile};
 use crate::store::queries::PendingItem;
@@ -11,7 +11,7 @@ use crate::store::Kind;
 use crate::tim::api::Api;
 use crate::tim::requests;
 use crate::tim::wire::account::{AccountCheck, CheckItem};
-use crate::tim::wire::group_read::GetGroupInfo;
+use crate::tim::wire::group_read::{GetGroupInfo, GroupInfo};
 use crate::tim::wire::profile::PortraitGet;
 use crate::tim::wire::sns::FriendCheck;
 use serde_json::{json, Value};
@@ -214,23 +214,7 @@ pub async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
             .iter()
             .filter_map(|i| index.get(i.id).map(|g| (i, g)))
             .collect();
-        let mut keys: Vec<&String> = entries
-            .iter()
-            .flat_map(|(_, g)| g.record.custom.keys())
-            .collect();
-        keys.sort();
-        keys.dedup();
-        let req = GetGroupInfo {
-            GroupIdList: entries.iter().map(|(_, g)| g.target_id.clone()).collect(),
-            // Base fields and the custom keys the export uses; no member list (that is the
-            // members check, and a big group's list could pass the 1 MB answer cap).
-            ResponseFilter: Some(json!({
-                "GroupBaseInfoFilter": ["Type", "Name", "Introduction", "Notification", "FaceUrl",
-                    "Owner_Account", "CreateTime", "MaxMemberNum", "ApplyJoinOption"],
-                "MemberInfoFilter": [],
-                "AppDefinedDataFilter_Group": keys,
-            })),
-        };
+        let req = group_info_request(&entries);
         if req.GroupIdList.is_empty() {
             return;
         }
@@ -246,70 +230,7 @@ pub async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
             .iter()
             .map(
                 |(item, g)| match resp.GroupInfo.iter().find(|i| i.GroupId == g.target_id) {
-                    Some(info) if info.ErrorCode == 0 => {
-                        let want = requests::import_group(&g.record);
-                        let mut d = Vec::new();
-                        let s = |v: &Option<String>| v.as_ref().map(|s| Value::String(s.clone()));
-                        check(&mut d, "Type", Some(json!(want.Type)), s(&info.Type));
-                        check(&mut d, "Name", Some(json!(want.Name)), s(&info.Name));
-                        check(
-                            &mut d,
-                            "Owner_Account",
-                            want.Owner_Account.map(Value::String),
-                            s(&info.Owner_Account),
-                        );
-                        check(
-                            &mut d,
-                            "Introduction",
-                            want.Introduction.map(Value::String),
-                            s(&info.Introduction),
-                        );
-                        check(
-                            &mut d,
-                            "Notification",
-                            want.Notification.map(Value::String),
-                            s(&info.Notification),
-                        );
-                        check(
-                            &mut d,
-                            "FaceUrl",
-                            want.FaceUrl.map(Value::String),
-                            s(&info.FaceUrl),
-                        );
-                        check(
-                            &mut d,
-                            "CreateTime",
-                            want.CreateTime.map(|t| json!(t)),
-                            info.CreateTime.map(|t| json!(t)),
-                        );
-                        check(
-                            &mut d,
-                            "MaxMemberNum",
-                            want.MaxMemberCount.map(|n| json!(n)),
-                            info.MaxMemberNum.map(|n| json!(n)),
-                        );
-                        check(
-                            &mut d,
-                            "ApplyJoinOption",
-                            want.ApplyJoinOption.map(Value::String),
-                            s(&info.ApplyJoinOption),
-                        );
-                        for kv in want.AppDefinedData.unwrap_or_default() {
-                            let found = info
-                                .AppDefinedData
-                                .iter()
-                                .flatten()
-                                .find(|f| f.Key == kv.Key)
-                                .map(|f| Value::String(f.Value.clone()));
-                            check(
-                                &mut d,
-                                &format!("AppDefinedData.{}", kv.Key),
-                                Some(Value::String(kv.Value)),
-                                found,
-                            );
-                        }
-                        verdict(Kind::Group, item.id, &d)
-                    }
+                    Some(info) if info.ErrorCode == 0 => compare_group(item.id, g, info),
                     Some(info) => result(
                         Kind::Group,
                         item.id,
@@ -328,4 +249,76 @@ pub async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
         ctx.sink.put(results, Vec::new()).await;
     })
     .await;
+}
+
+/// One `get_group_info` for a batch of groups: base fields and the custom keys the export
+/// uses; no member list (that is the members check, and a big group's list could pass the
+/// 1 MB answer cap).
+fn group_info_request(entries: &[(&PendingItem, &GroupEntry)]) -> GetGroupInfo {
+    let mut keys: Vec<&String> = entries
+        .iter()
+        .flat_map(|(_, g)| g.record.custom.keys())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    GetGroupInfo {
+        GroupIdList: entries.iter().map(|(_, g)| g.target_id.clone()).collect(),
+        ResponseFilter: Some(json!({
+            "GroupBaseInfoFilter": ["Type", "Name", "Introduction", "Notification", "FaceUrl",
+                "Owner_Account", "CreateTime", "MaxMemberNum", "ApplyJoinOption"],
+            "MemberInfoFilter": [],
+            "AppDefinedDataFilter_Group": keys,
+        })),
+    }
+}
+
+/// A group the target has, field by field against what its import sent.
+fn compare_group(id: i64, g: &GroupEntry, info: &GroupInfo) -> ItemResult {
+    let want = requests::import_group(&g.record);
+    let mut d = Vec::new();
+    let s = |v: &Option<String>| v.as_ref().map(|s| Value::String(s.clone()));
+    check(&mut d, "Type", Some(json!(want.Type)), s(&info.Type));
+    check(&mut d, "Name", Some(json!(want.Name)), s(&info.Name));
+    let texts = [
+        ("Owner_Account", want.Owner_Account, &info.Owner_Account),
+        ("Introduction", want.Introduction, &info.Introduction),
+        ("Notification", want.Notification, &info.Notification),
+        ("FaceUrl", want.FaceUrl, &info.FaceUrl),
+    ];
+    for (field, want, got) in texts {
+        check(&mut d, field, want.map(Value::String), s(got));
+    }
+    check(
+        &mut d,
+        "CreateTime",
+        want.CreateTime.map(|t| json!(t)),
+        info.CreateTime.map(|t| json!(t)),
+    );
+    check(
+        &mut d,
+        "MaxMemberNum",
+        want.MaxMemberCount.map(|n| json!(n)),
+        info.MaxMemberNum.map(|n| json!(n)),
+    );
+    check(
+        &mut d,
+        "ApplyJoinOption",
+        want.ApplyJoinOption.map(Value::String),
+        s(&info.ApplyJoinOption),
+    );
+    for kv in want.AppDefinedData.unwrap_or_default() {
+        let found = info
+            .AppDefinedData
+            .iter()
+            .flatten()
+            .find(|f| f.Key == kv.Key)
+            .map(|f| Value::String(f.Value.clone()));
+        check(
+            &mut d,
+            &format!("AppDefinedData.{}", kv.Key),
+            Some(Value::String(kv.Value)),
+            found,
+        );
+    }
+    verdict(Kind::Group, id, &d)
 }

@@ -11,7 +11,7 @@ use crate::store::queries::PendingItem;
 use crate::store::verify::{Extra, ItemResult, Outcome};
 use crate::store::{pair_key, Kind};
 use crate::tim::requests;
-use crate::tim::wire::c2c::{AdminGetRoamMsg, RoamMsg};
+use crate::tim::wire::c2c::{AdminGetRoamMsg, ImportMsg, RoamMsg};
 use crate::tim::wire::group_read::{GroupMsgGetSimple, RspMsg};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -173,24 +173,9 @@ type Conversation = (String, String, Vec<(PendingItem, C2cMessage)>);
 
 /// One-to-one messages: each sampled conversation read back and matched on `MsgKey`.
 pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
-    let mut conversations: BTreeMap<String, Conversation> = BTreeMap::new();
-    for chunk in items.chunks(1024) {
-        let Some(records) = ctx.records::<C2cMessage>(Kind::C2cMessage, chunk) else {
-            return;
-        };
-        for (item, msg) in chunk.iter().zip(records) {
-            let (a, b) = if msg.from <= msg.to {
-                (msg.from.clone(), msg.to.clone())
-            } else {
-                (msg.to.clone(), msg.from.clone())
-            };
-            conversations
-                .entry(pair_key(&a, &b))
-                .or_insert_with(|| (a, b, Vec::new()))
-                .2
-                .push((*item, msg));
-        }
-    }
+    let Some(conversations) = conversations(ctx, &items) else {
+        return;
+    };
     let units: Vec<_> = conversations
         .into_iter()
         .filter(|(key, (_, _, msgs))| {
@@ -209,72 +194,113 @@ pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
                 readable.push((item, requests::import_msg(&msg, item.seq)));
             }
         }
-        if let (Some(min), Some(max)) = (
+        let (Some(min), Some(max)) = (
             readable.iter().map(|(_, m)| m.MsgTimeStamp).min(),
             readable.iter().map(|(_, m)| m.MsgTimeStamp).max(),
-        ) {
-            let Some(found) = read_conversation(ctx, &a, &b, min, max).await else {
-                return;
-            };
-            let by_key: HashMap<&str, &RoamMsg> =
-                found.iter().map(|m| (m.MsgKey.as_str(), m)).collect();
-            let mut matched = HashSet::new();
-            for (item, want) in &readable {
-                let got = match want.MsgSeq {
-                    Some(seq) => by_key
-                        .get(format!("{seq}_{}_{}", want.MsgRandom, want.MsgTimeStamp).as_str())
-                        .copied(),
-                    None => found.iter().find(|m| {
-                        m.From_Account == want.From_Account
-                            && m.MsgRandom == want.MsgRandom
-                            && m.MsgTimeStamp == want.MsgTimeStamp
-                    }),
-                };
-                results.push(match got {
-                    None => result(
-                        Kind::C2cMessage,
-                        item.id,
-                        Outcome::Missing,
-                        "not in the conversation's history on the target",
-                    ),
-                    Some(got) => {
-                        matched.insert(got.MsgKey.as_str());
-                        let mut diffs = Vec::new();
-                        if got.From_Account != want.From_Account {
-                            diffs.push(format!(
-                                "From_Account: expected {}, found {}",
-                                want.From_Account, got.From_Account
-                            ));
-                        }
-                        if let Some(d) = body_diff(
-                            (&want.MsgBody, want.CloudCustomData.as_deref()),
-                            (&got.MsgBody, got.CloudCustomData.as_deref()),
-                        ) {
-                            diffs.push(d);
-                        }
-                        super::compare::verdict(Kind::C2cMessage, item.id, &diffs)
-                    }
-                });
-            }
-            let extras = found
-                .iter()
-                .filter(|m| !matched.contains(m.MsgKey.as_str()))
-                .map(|m| Extra {
-                    kind: Kind::C2cMessage,
-                    scope: format!("{a}↔{b}"),
-                    key: m.MsgKey.clone(),
-                    detail: format!(
-                        "from {} at {}: not in the export",
-                        m.From_Account, m.MsgTimeStamp
-                    ),
-                })
-                .collect();
-            ctx.sink.put(results, extras).await;
-        } else {
+        ) else {
             ctx.sink.put(results, Vec::new()).await;
+            return;
+        };
+        let Some(found) = read_conversation(ctx, &a, &b, min, max).await else {
+            return;
+        };
+        let by_key: HashMap<&str, &RoamMsg> =
+            found.iter().map(|m| (m.MsgKey.as_str(), m)).collect();
+        let mut matched = HashSet::new();
+        for (item, want) in &readable {
+            results.push(match find_c2c(want, &by_key, &found) {
+                None => result(
+                    Kind::C2cMessage,
+                    item.id,
+                    Outcome::Missing,
+                    "not in the conversation's history on the target",
+                ),
+                Some(got) => {
+                    matched.insert(got.MsgKey.as_str());
+                    compare_c2c(item.id, want, got)
+                }
+            });
         }
+        let extras = extra_c2c_messages(&a, &b, &found, &matched);
+        ctx.sink.put(results, extras).await;
     })
     .await;
+}
+
+/// The imported messages of `items` grouped by conversation; `None` when the export could
+/// not be read (the pass is stopping).
+fn conversations(ctx: &Ctx, items: &[PendingItem]) -> Option<BTreeMap<String, Conversation>> {
+    let mut conversations: BTreeMap<String, Conversation> = BTreeMap::new();
+    for chunk in items.chunks(1024) {
+        let records = ctx.records::<C2cMessage>(Kind::C2cMessage, chunk)?;
+        for (item, msg) in chunk.iter().zip(records) {
+            let (a, b) = if msg.from <= msg.to {
+                (msg.from.clone(), msg.to.clone())
+            } else {
+                (msg.to.clone(), msg.from.clone())
+            };
+            conversations
+                .entry(pair_key(&a, &b))
+                .or_insert_with(|| (a, b, Vec::new()))
+                .2
+                .push((*item, msg));
+        }
+    }
+    Some(conversations)
+}
+
+/// The message read back that an import request made: by its `MsgKey` when the request set
+/// `MsgSeq`, else by sender, `MsgRandom` and time.
+fn find_c2c<'a>(
+    want: &ImportMsg,
+    by_key: &HashMap<&str, &'a RoamMsg>,
+    found: &'a [RoamMsg],
+) -> Option<&'a RoamMsg> {
+    match want.MsgSeq {
+        Some(seq) => by_key
+            .get(format!("{seq}_{}_{}", want.MsgRandom, want.MsgTimeStamp).as_str())
+            .copied(),
+        None => found.iter().find(|m| {
+            m.From_Account == want.From_Account
+                && m.MsgRandom == want.MsgRandom
+                && m.MsgTimeStamp == want.MsgTimeStamp
+        }),
+    }
+}
+
+/// A message read back against its import request: the sender and the content.
+fn compare_c2c(id: i64, want: &ImportMsg, got: &RoamMsg) -> ItemResult {
+    let mut diffs = Vec::new();
+    if got.From_Account != want.From_Account {
+        diffs.push(format!(
+            "From_Account: expected {}, found {}",
+            want.From_Account, got.From_Account
+        ));
+    }
+    if let Some(d) = body_diff(
+        (&want.MsgBody, want.CloudCustomData.as_deref()),
+        (&got.MsgBody, got.CloudCustomData.as_deref()),
+    ) {
+        diffs.push(d);
+    }
+    super::compare::verdict(Kind::C2cMessage, id, &diffs)
+}
+
+/// Messages in the conversation of `a` and `b` that no imported message accounts for.
+fn extra_c2c_messages(a: &str, b: &str, found: &[RoamMsg], matched: &HashSet<&str>) -> Vec<Extra> {
+    found
+        .iter()
+        .filter(|m| !matched.contains(m.MsgKey.as_str()))
+        .map(|m| Extra {
+            kind: Kind::C2cMessage,
+            scope: format!("{a}↔{b}"),
+            key: m.MsgKey.clone(),
+            detail: format!(
+                "from {} at {}: not in the export",
+                m.From_Account, m.MsgTimeStamp
+            ),
+        })
+        .collect()
 }
 
 /// A conversation's messages between `min` and `max` (inclusive), every page.

@@ -4,6 +4,10 @@
 //! or messages, a conversation) on its own paced read lane; all kinds run at once, as their
 //! lanes are independent. Each unit's results are committed to the store before they count, so
 //! a stopped pass carries on where it was and every figure shown is a committed one.
+//!
+//! Here: the pass and its units. Per kind: `basic` (accounts, profiles, friends, groups),
+//! `members` and `messages`; `compare` compares fields, `sink` commits the results.
+//! Reads go through [`crate::tim::paced::Reader`].
 
 mod basic;
 mod compare;
@@ -245,30 +249,11 @@ pub async fn run(
     let resumed = stored::begin_pass(&mut conn, settings.sample, settings.roaming_days)?;
     tracing::info!(resumed, sample = settings.sample, "verification pass");
     let sources = Sources::open(queries::read_paths(&conn)?).map_err(anyhow::Error::msg)?;
-    let mut work: BTreeMap<Kind, Vec<PendingItem>> = BTreeMap::new();
-    let mut all: BTreeMap<Kind, Vec<PendingItem>> = BTreeMap::new();
-    let mut checked: HashMap<Kind, HashSet<i64>> = HashMap::new();
-    for kind in Kind::ALL {
-        let done: HashSet<i64> = queries::ids_in_state(&conn, kind, ItemState::Done)?
-            .into_iter()
-            .collect();
-        let already = stored::checked_ids(&conn, kind)?;
-        let items: Vec<PendingItem> = queries::all_items(&conn, kind)?
-            .into_iter()
-            .filter(|i| done.contains(&i.id))
-            .filter(|i| SAMPLED.contains(&kind) || !already.contains(&i.id))
-            .collect();
-        progress.add_total(kind, done.len() as u64);
-        progress.add_checked(
-            kind,
-            already.iter().filter(|id| done.contains(id)).count() as u64,
-        );
-        work.insert(kind, items);
-        checked.insert(kind, already);
-        if matches!(kind, Kind::Group | Kind::GroupMember | Kind::GroupMessage) {
-            all.insert(kind, queries::all_items(&conn, kind)?);
-        }
-    }
+    let Pending {
+        mut work,
+        all,
+        checked,
+    } = Pending::load(&conn, &progress)?;
     let roaming_floor = (settings.roaming_days > 0)
         .then(|| crate::store::now_secs() - settings.roaming_days * 86_400);
     let ctx = Ctx {
@@ -283,41 +268,7 @@ pub async fn run(
         checked,
     };
     let groups = members::GroupIndex::new(&ctx, &all)?;
-    let mut take = |k: Kind| work.remove(&k).unwrap_or_default();
-    let (accounts, profiles, friends, c2c) = (
-        take(Kind::Account),
-        take(Kind::Profile),
-        take(Kind::Friend),
-        take(Kind::C2cMessage),
-    );
-    let (group_items, member_items, msg_items) = (
-        take(Kind::Group),
-        take(Kind::GroupMember),
-        take(Kind::GroupMessage),
-    );
-    let watch_lanes = async {
-        loop {
-            if let Ok(mut l) = progress.lanes.lock() {
-                *l = ctx.reader.lanes();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        }
-    };
-    let checks = async {
-        tokio::join!(
-            basic::accounts(&ctx, accounts),
-            basic::profiles(&ctx, profiles),
-            basic::friends(&ctx, friends),
-            basic::groups(&ctx, &groups, group_items),
-            members::members(&ctx, &groups, member_items),
-            messages::group_messages(&ctx, &groups, msg_items),
-            messages::c2c(&ctx, c2c),
-        )
-    };
-    tokio::select! {
-        _ = checks => {}
-        _ = watch_lanes => {}
-    }
+    check_all_kinds(&ctx, &groups, &mut work, &progress).await;
     let lanes = ctx.reader.lanes();
     if let Ok(mut l) = progress.lanes.lock() {
         l.clone_from(&lanes);
@@ -344,4 +295,93 @@ pub async fn run(
         elapsed_secs: started.elapsed().as_secs_f64(),
         t_limit_secs,
     })
+}
+
+/// What a pass has to do, per kind, read from the store as it starts.
+struct Pending {
+    /// The imported items still to check (the [`SAMPLED`] kinds: every imported item).
+    work: BTreeMap<Kind, Vec<PendingItem>>,
+    /// Every item of the group kinds, for the group index.
+    all: BTreeMap<Kind, Vec<PendingItem>>,
+    /// The ids a pass being resumed already checked.
+    checked: HashMap<Kind, HashSet<i64>>,
+}
+
+impl Pending {
+    /// Reads each kind's imported and already-checked items and adds them to `progress`'s
+    /// totals and checked counts.
+    fn load(conn: &rusqlite::Connection, progress: &Progress) -> rusqlite::Result<Self> {
+        let mut pending = Pending {
+            work: BTreeMap::new(),
+            all: BTreeMap::new(),
+            checked: HashMap::new(),
+        };
+        for kind in Kind::ALL {
+            let done: HashSet<i64> = queries::ids_in_state(conn, kind, ItemState::Done)?
+                .into_iter()
+                .collect();
+            let already = stored::checked_ids(conn, kind)?;
+            let items: Vec<PendingItem> = queries::all_items(conn, kind)?
+                .into_iter()
+                .filter(|i| done.contains(&i.id))
+                .filter(|i| SAMPLED.contains(&kind) || !already.contains(&i.id))
+                .collect();
+            progress.add_total(kind, done.len() as u64);
+            progress.add_checked(
+                kind,
+                already.iter().filter(|id| done.contains(id)).count() as u64,
+            );
+            pending.work.insert(kind, items);
+            pending.checked.insert(kind, already);
+            if matches!(kind, Kind::Group | Kind::GroupMember | Kind::GroupMessage) {
+                pending.all.insert(kind, queries::all_items(conn, kind)?);
+            }
+        }
+        Ok(pending)
+    }
+}
+
+/// Checks every kind at once (their read lanes are independent), publishing the lanes'
+/// figures to `progress` every 250 ms meanwhile.
+async fn check_all_kinds(
+    ctx: &Ctx,
+    groups: &members::GroupIndex,
+    work: &mut BTreeMap<Kind, Vec<PendingItem>>,
+    progress: &Progress,
+) {
+    let mut take = |k: Kind| work.remove(&k).unwrap_or_default();
+    let (accounts, profiles, friends, c2c) = (
+        take(Kind::Account),
+        take(Kind::Profile),
+        take(Kind::Friend),
+        take(Kind::C2cMessage),
+    );
+    let (group_items, member_items, msg_items) = (
+        take(Kind::Group),
+        take(Kind::GroupMember),
+        take(Kind::GroupMessage),
+    );
+    let watch_lanes = async {
+        loop {
+            if let Ok(mut l) = progress.lanes.lock() {
+                *l = ctx.reader.lanes();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    };
+    let checks = async {
+        tokio::join!(
+            basic::accounts(ctx, accounts),
+            basic::profiles(ctx, profiles),
+            basic::friends(ctx, friends),
+            basic::groups(ctx, groups, group_items),
+            members::members(ctx, groups, member_items),
+            messages::group_messages(ctx, groups, msg_items),
+            messages::c2c(ctx, c2c),
+        )
+    };
+    tokio::select! {
+        _ = checks => {}
+        _ = watch_lanes => {}
+    }
 }

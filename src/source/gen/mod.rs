@@ -350,7 +350,7 @@ pub fn generate(cfg: &GenConfig, out_dir: &Path) -> Result<GenStats, GenError> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(GenError::Panicked)))
+            .map(|h| h.join().unwrap_or(Err(GenError::Panicked)))
             .collect()
     });
     let files = results.into_iter().collect::<Result<Vec<_>, GenError>>()?;
