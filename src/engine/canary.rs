@@ -4,6 +4,7 @@
 //! item is skipped, with the reason in the audit trail, so the team can rehearse against the
 //! real target with a handful of test users and verify just them.
 
+use super::error::EngineError;
 use crate::model::{C2cMessage, Group};
 use crate::store::queries::{self, PendingItem};
 use crate::store::records::Sources;
@@ -13,12 +14,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Reads the account list: one id per line; blank lines and `#` comments are ignored.
-pub fn read_list(path: &Path) -> anyhow::Result<HashSet<String>> {
+pub fn read_list(path: &Path) -> Result<HashSet<String>, EngineError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        anyhow::anyhow!(
+        EngineError::Canary(format!(
             "cannot read the canary account list {}: {e}",
             path.display()
-        )
+        ))
     })?;
     let ids: HashSet<String> = text
         .lines()
@@ -26,11 +27,12 @@ pub fn read_list(path: &Path) -> anyhow::Result<HashSet<String>> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_string)
         .collect();
-    anyhow::ensure!(
-        !ids.is_empty(),
-        "the canary account list {} names no account",
-        path.display()
-    );
+    if ids.is_empty() {
+        return Err(EngineError::Canary(format!(
+            "the canary account list {} names no account",
+            path.display()
+        )));
+    }
     Ok(ids)
 }
 
@@ -43,10 +45,10 @@ fn kept(
     conn: &Connection,
     sources: &Sources,
     accounts: &HashSet<String>,
-) -> anyhow::Result<HashMap<Kind, HashSet<i64>>> {
+) -> Result<HashMap<Kind, HashSet<i64>>, EngineError> {
     let mut keep: HashMap<Kind, HashSet<i64>> = HashMap::new();
     let items = |kind| queries::pending(conn, kind);
-    let mut by_key = |kind: Kind, ok: &dyn Fn(&str) -> bool| -> anyhow::Result<()> {
+    let mut by_key = |kind: Kind, ok: &dyn Fn(&str) -> bool| -> Result<(), EngineError> {
         let ids = queries::keys_in_state(conn, kind, ItemState::Pending)?;
         keep.entry(kind)
             .or_default()
@@ -64,7 +66,7 @@ fn kept(
     for item in &c2c {
         let m: C2cMessage = sources
             .read(Kind::C2cMessage, item)
-            .map_err(anyhow::Error::msg)?;
+            .map_err(EngineError::Records)?;
         if accounts.contains(&m.from) && accounts.contains(&m.to) {
             c2c_keep.insert(item.id);
         }
@@ -83,7 +85,7 @@ fn kept(
     for item in items(Kind::Group)? {
         let g: Group = sources
             .read(Kind::Group, &item)
-            .map_err(anyhow::Error::msg)?;
+            .map_err(EngineError::Records)?;
         let owner_ok = g.owner.as_ref().is_none_or(|o| accounts.contains(o));
         let members_ok = members_of
             .get(&item.id)
@@ -118,7 +120,7 @@ pub fn restrict(
     conn: &mut Connection,
     sources: &Sources,
     accounts: &HashSet<String>,
-) -> anyhow::Result<Vec<(Kind, u64, u64)>> {
+) -> Result<Vec<(Kind, u64, u64)>, EngineError> {
     let keep = kept(conn, sources, accounts)?;
     let tx = conn.transaction()?;
     let mut out = Vec::new();

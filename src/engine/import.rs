@@ -2,6 +2,7 @@
 //! and end with what happened.
 
 use super::control::{Budget, Command, RunState};
+use super::error::EngineError;
 use super::execute::{run_lane, Shared};
 use super::kinds::{kind_of, Unknown};
 use super::work::{batch_limit, GroupsAtStart, Work};
@@ -126,7 +127,7 @@ fn load_work(
     conn: &Connection,
     settings: &ImportSettings,
     sources: &Sources,
-) -> anyhow::Result<(Work, GroupTargets)> {
+) -> Result<(Work, GroupTargets), EngineError> {
     let mut pending = HashMap::new();
     for kind in Kind::ALL {
         pending.insert(kind, queries::pending(conn, kind)?);
@@ -146,7 +147,7 @@ fn load_work(
     for item in queries::all_items(conn, Kind::Group)? {
         let group: Group = sources
             .read(Kind::Group, &item)
-            .map_err(|e| anyhow::anyhow!(e))?;
+            .map_err(EngineError::Records)?;
         group_ids.insert(item.id, target_group_id(&group.id, group.kind).into_owned());
         if settings.update_conversations && recent_contact_flag(group.kind).is_some() {
             conversations.insert(item.id);
@@ -164,8 +165,8 @@ impl Import {
         conn: Connection,
         client: Arc<TimClient>,
         settings: &ImportSettings,
-    ) -> anyhow::Result<Import> {
-        let sources = Sources::open(queries::read_paths(&conn)?).map_err(|e| anyhow::anyhow!(e))?;
+    ) -> Result<Import, EngineError> {
+        let sources = Sources::open(queries::read_paths(&conn)?).map_err(EngineError::Records)?;
         let (mut work, (group_ids, conversations)) = load_work(&conn, settings, &sources)?;
         let journal = queries::journal(&conn)?;
         let first_request = queries::last_request(&conn)? + 1;
@@ -235,7 +236,7 @@ impl Import {
     }
 
     /// Runs until every item is settled or the run stops; everything is committed on return.
-    pub async fn run(mut self) -> anyhow::Result<Ending> {
+    pub async fn run(mut self) -> Result<Ending, EngineError> {
         let decided = self.shared.work().take_decided();
         for settled in std::mem::take(&mut self.stale).into_iter().chain(decided) {
             self.shared.record(Op::Settled(settled)).await;
@@ -306,10 +307,7 @@ impl Import {
             .await;
         drop(self.shared);
         drop(self.handle);
-        self.writer
-            .finish()
-            .await
-            .map_err(|e| anyhow::anyhow!("the store could not record the end of the run: {e}"))?;
+        self.writer.finish().await?;
         Ok(ending)
     }
 

@@ -7,6 +7,7 @@
 pub mod canary;
 pub mod control;
 mod conversations;
+pub mod error;
 pub mod execute;
 pub mod import;
 pub mod job;
@@ -14,3 +15,5 @@ pub mod kinds;
 pub mod plan;
 pub mod send;
 pub mod work;
+
+pub use error::EngineError;

@@ -3,6 +3,7 @@
 //! change goes through [`change`]: stored, published, then told to the front end; how each
 //! step's outcome maps to a state and an exit code is decided here and nowhere else.
 
+use super::error::RunbookError;
 use super::runner::Runner;
 use crate::engine::control::Command;
 use crate::engine::import::{Ending, ImportHandle};
@@ -33,13 +34,13 @@ pub enum RunExit {
 /// What a front end does while the runbook goes.
 pub trait Observer {
     /// A step changed state (already stored and published).
-    fn step(&mut self, step: Step, state: &StepState) -> anyhow::Result<()>;
+    fn step(&mut self, step: Step, state: &StepState) -> std::io::Result<()>;
     /// A risky step needs the operator: answers true to run `what`.
     fn confirm(&mut self, step: Step, what: &str) -> oneshot::Receiver<bool>;
     /// The import started; steer and watch it through `handle`.
     fn import_started(&mut self, handle: &ImportHandle);
     /// Called every tick while the import runs.
-    fn tick(&mut self, handle: &ImportHandle) -> anyhow::Result<()>;
+    fn tick(&mut self, handle: &ImportHandle) -> std::io::Result<()>;
     /// Verification started: watch it through `progress`, stop it with `stop` (it resumes
     /// next time).
     fn verify_started(&mut self, progress: &Arc<Progress>, stop: &Arc<watch::Sender<bool>>) {
@@ -49,7 +50,7 @@ pub trait Observer {
     /// with [`RelayHandle::stop`].
     fn sync_started(&mut self, relay: RelayHandle);
     /// Called every tick while verification runs.
-    fn verify_tick(&mut self, progress: &Progress) -> anyhow::Result<()> {
+    fn verify_tick(&mut self, progress: &Progress) -> std::io::Result<()> {
         let _ = progress;
         Ok(())
     }
@@ -61,9 +62,9 @@ pub fn change(
     obs: &mut dyn Observer,
     step: Step,
     state: StepState,
-) -> anyhow::Result<()> {
+) -> Result<(), RunbookError> {
     runner.steps().set(step, state.clone())?;
-    obs.step(step, &state)
+    Ok(obs.step(step, &state)?)
 }
 
 /// Runs the runbook, telling `obs` what happens, with a tick every `every` during the import.
@@ -71,7 +72,7 @@ pub async fn drive(
     runner: &Runner,
     obs: &mut dyn Observer,
     every: Duration,
-) -> anyhow::Result<RunExit> {
+) -> Result<RunExit, RunbookError> {
     if !preflight_step(runner, obs).await? {
         return Ok(RunExit::Fatal);
     }
@@ -105,7 +106,7 @@ pub async fn drive(
 }
 
 /// Preflight: false when it failed (the run stops there).
-async fn preflight_step(runner: &Runner, obs: &mut dyn Observer) -> anyhow::Result<bool> {
+async fn preflight_step(runner: &Runner, obs: &mut dyn Observer) -> Result<bool, RunbookError> {
     change(runner, obs, Step::Preflight, StepState::running(""))?;
     let pre = match runner.preflight().await {
         Ok(pre) => pre,
@@ -138,7 +139,7 @@ async fn import_step(
     runner: &Runner,
     obs: &mut dyn Observer,
     every: Duration,
-) -> anyhow::Result<RunExit> {
+) -> Result<RunExit, RunbookError> {
     change(runner, obs, Step::Import, StepState::running(""))?;
     let import = match runner.prepare_import() {
         Ok(import) => import,
@@ -206,7 +207,7 @@ pub async fn verify_step(
     obs: &mut dyn Observer,
     every: Duration,
     exit: RunExit,
-) -> anyhow::Result<RunExit> {
+) -> Result<RunExit, RunbookError> {
     change(
         runner,
         obs,
@@ -249,7 +250,11 @@ pub async fn verify_step(
 
 /// A hook step: asks for confirmation when there is a hook to run; false when it failed or was
 /// declined (the run stops there).
-async fn hook_step(runner: &Runner, obs: &mut dyn Observer, step: Step) -> anyhow::Result<bool> {
+async fn hook_step(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    step: Step,
+) -> Result<bool, RunbookError> {
     if let Some(hook) = runner.hook(step) {
         if !runner.steps().get(step).is_settled() {
             let what = super::hooks::describe(hook);

@@ -4,10 +4,12 @@
 
 pub mod book;
 pub mod drive;
+pub mod error;
 pub mod hooks;
 pub mod runner;
 
 pub use crate::model::step::{Step, StepState};
 pub use book::{BookError, StepBook, StepStates};
 pub use drive::{drive, Observer, RunExit};
+pub use error::RunbookError;
 pub use runner::{Preflight, RunOptions, Runner};

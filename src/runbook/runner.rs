@@ -4,6 +4,7 @@
 //! records them through the one [`StepBook`].
 
 use super::book::StepBook;
+use super::error::RunbookError;
 use super::hooks;
 use crate::config::{HookConfig, Runbook};
 use crate::engine::import::{Import, ImportSettings};
@@ -50,7 +51,7 @@ pub struct Preflight {
 
 impl Runner {
     /// A runner for `runbook`.
-    pub fn new(runbook: Runbook, opts: RunOptions) -> anyhow::Result<Runner> {
+    pub fn new(runbook: Runbook, opts: RunOptions) -> Result<Runner, RunbookError> {
         let config = ClientConfig::new(
             runbook.target.clone(),
             runbook.sdkappid,
@@ -67,7 +68,7 @@ impl Runner {
         })
     }
 
-    fn conn(&self) -> anyhow::Result<Connection> {
+    fn conn(&self) -> Result<Connection, RunbookError> {
         Ok(open_for_writing(&self.runbook.store)?)
     }
 
@@ -95,7 +96,7 @@ impl Runner {
 
     /// Preflight: binds the store to this target and export, stages the export (once), and
     /// makes one cheap read call to prove the credentials.
-    pub async fn preflight(&self) -> anyhow::Result<Preflight> {
+    pub async fn preflight(&self) -> Result<Preflight, RunbookError> {
         let rb = &self.runbook;
         let export = ExportDir::open(&rb.source)?;
         let mut conn = self.conn()?;
@@ -133,18 +134,20 @@ impl Runner {
             match self.client.call(&check).await {
                 Ok(_) => break,
                 Err(e) if e.class() == ErrorClass::Protocol && attempt >= 2 => {
-                    anyhow::bail!(
+                    return Err(RunbookError::Target(format!(
                         "the target {} does not answer like Tencent IM, so nothing was imported \
                          (is a proxy in the way, or the URL wrong?): {e}",
                         rb.target.base()
-                    )
+                    )))
                 }
                 Err(e) if e.class().is_retryable() && attempt < 5 => {
                     tokio::time::sleep(crate::tim::lane::retry_delay(attempt)).await;
                     attempt += 1;
                 }
                 Err(e) => {
-                    anyhow::bail!("the credentials check (account_check of the admin) failed: {e}")
+                    return Err(RunbookError::Target(format!(
+                        "the credentials check (account_check of the admin) failed: {e}"
+                    )))
                 }
             }
         }
@@ -154,7 +157,7 @@ impl Runner {
                 let accounts = crate::engine::canary::read_list(list)?;
                 let sources =
                     crate::store::records::Sources::open(crate::store::queries::read_paths(&conn)?)
-                        .map_err(anyhow::Error::msg)?;
+                        .map_err(RunbookError::Records)?;
                 let figures = crate::engine::canary::restrict(&mut conn, &sources, &accounts)?;
                 let kept: Vec<String> = figures
                     .iter()
@@ -227,25 +230,25 @@ impl Runner {
         &self,
         progress: Arc<Progress>,
         stop: watch::Receiver<bool>,
-    ) -> anyhow::Result<Summary> {
+    ) -> Result<Summary, RunbookError> {
         let settings = VerifySettings::from_runbook(&self.runbook);
-        verify::run(
+        Ok(verify::run(
             &self.runbook.store,
             Arc::clone(&self.client),
             &settings,
             progress,
             stop,
         )
-        .await
+        .await?)
     }
 
     /// The import, prepared from the store.
-    pub fn prepare_import(&self) -> anyhow::Result<Import> {
+    pub fn prepare_import(&self) -> Result<Import, RunbookError> {
         let conn = self.conn()?;
-        Import::prepare(
+        Ok(Import::prepare(
             conn,
             Arc::clone(&self.client),
             &ImportSettings::from_runbook(&self.runbook),
-        )
+        )?)
     }
 }

@@ -269,8 +269,8 @@ struct Headless<'a> {
 }
 
 impl Observer for Headless<'_> {
-    fn step(&mut self, step: Step, state: &StepState) -> anyhow::Result<()> {
-        Ok(self.p.step(step, state)?)
+    fn step(&mut self, step: Step, state: &StepState) -> std::io::Result<()> {
+        self.p.step(step, state)
     }
 
     fn confirm(&mut self, _step: Step, _what: &str) -> oneshot::Receiver<bool> {
@@ -283,7 +283,7 @@ impl Observer for Headless<'_> {
         self.meter = Some(ProgressMeter::new(&handle.committed.borrow()));
     }
 
-    fn tick(&mut self, handle: &ImportHandle) -> anyhow::Result<()> {
+    fn tick(&mut self, handle: &ImportHandle) -> std::io::Result<()> {
         let state = handle.state.borrow().clone();
         if let RunState::Paused {
             reason,
@@ -301,8 +301,8 @@ impl Observer for Headless<'_> {
         Ok(())
     }
 
-    fn verify_tick(&mut self, progress: &Progress) -> anyhow::Result<()> {
-        Ok(self.p.verify_progress(progress)?)
+    fn verify_tick(&mut self, progress: &Progress) -> std::io::Result<()> {
+        self.p.verify_progress(progress)
     }
 
     fn sync_started(&mut self, relay: RelayHandle) {
@@ -323,7 +323,7 @@ pub async fn verify(
         yes: false,
         relay: None,
     };
-    crate::runbook::drive::verify_step(runner, &mut obs, every, RunExit::Complete).await
+    Ok(crate::runbook::drive::verify_step(runner, &mut obs, every, RunExit::Complete).await?)
 }
 
 /// Runs the whole runbook headless, printing to `out` every `every`; `yes` confirms the hooks.
@@ -358,5 +358,5 @@ pub async fn run(
             relay.stop().await?;
         }
     }
-    exit
+    Ok(exit?)
 }

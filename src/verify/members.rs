@@ -32,13 +32,16 @@ pub struct GroupIndex {
 
 impl GroupIndex {
     /// Reads every staged group's record and member keys.
-    pub fn new(ctx: &Ctx, all: &BTreeMap<Kind, Vec<PendingItem>>) -> anyhow::Result<GroupIndex> {
+    pub fn new(
+        ctx: &Ctx,
+        all: &BTreeMap<Kind, Vec<PendingItem>>,
+    ) -> Result<GroupIndex, super::VerifyError> {
         let mut groups = HashMap::new();
         for item in all.get(&Kind::Group).into_iter().flatten() {
             let record: Group = ctx
                 .sources
                 .read(Kind::Group, item)
-                .map_err(anyhow::Error::msg)?;
+                .map_err(super::VerifyError::Records)?;
             let target_id = target_group_id(&record.id, record.kind).into_owned();
             groups.insert(
                 item.id,
@@ -56,7 +59,7 @@ impl GroupIndex {
             let m: GroupMember = ctx
                 .sources
                 .read(Kind::GroupMember, item)
-                .map_err(anyhow::Error::msg)?;
+                .map_err(super::VerifyError::Records)?;
             g.members.insert(m.member);
         }
         Ok(GroupIndex { groups })

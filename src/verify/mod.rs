@@ -236,6 +236,24 @@ where
 /// so the sample is counted over all units, and skip the units already checked.
 const SAMPLED: [Kind; 3] = [Kind::GroupMember, Kind::GroupMessage, Kind::C2cMessage];
 
+/// Why a verification pass could not run (what it reads back differently is data: results in
+/// the store, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The store refused a read or a write.
+    #[error("the store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The results' writer failed.
+    #[error("the store's writer: {0}")]
+    Writer(#[from] crate::store::batch::WriterError),
+    /// A staged record could not be read back from the export.
+    #[error("{0}")]
+    Records(String),
+}
+
 /// Runs (or carries on) a verification pass of the store at `store` against `client`'s app.
 pub async fn run(
     store: &Path,
@@ -243,12 +261,12 @@ pub async fn run(
     settings: &VerifySettings,
     progress: Arc<Progress>,
     stop: watch::Receiver<bool>,
-) -> anyhow::Result<Summary> {
+) -> Result<Summary, VerifyError> {
     let started = std::time::Instant::now();
     let mut conn = open_for_writing(store)?;
     let resumed = stored::begin_pass(&mut conn, settings.sample, settings.roaming_days)?;
     tracing::info!(resumed, sample = settings.sample, "verification pass");
-    let sources = Sources::open(queries::read_paths(&conn)?).map_err(anyhow::Error::msg)?;
+    let sources = Sources::open(queries::read_paths(&conn)?).map_err(VerifyError::Records)?;
     let Pending {
         mut work,
         all,

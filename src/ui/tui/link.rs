@@ -80,7 +80,7 @@ impl Link {
 }
 
 impl Observer for Link {
-    fn step(&mut self, _step: Step, _state: &StepState) -> anyhow::Result<()> {
+    fn step(&mut self, _step: Step, _state: &StepState) -> std::io::Result<()> {
         // The console reads step states from the runner's step book, which published this.
         Ok(())
     }
@@ -99,7 +99,7 @@ impl Observer for Link {
         *lock(&self.import) = Some(handle.clone());
     }
 
-    fn tick(&mut self, _handle: &ImportHandle) -> anyhow::Result<()> {
+    fn tick(&mut self, _handle: &ImportHandle) -> std::io::Result<()> {
         Ok(())
     }
 

@@ -152,7 +152,7 @@ impl<'r> Console<'r> {
     }
 
     /// The flow returned: keep how the run ended, and read the final figures at once.
-    fn flow_ended(&mut self, result: anyhow::Result<RunExit>) {
+    fn flow_ended(&mut self, result: Result<RunExit, crate::runbook::RunbookError>) {
         self.exit = Some(match result {
             Ok(e) => e,
             Err(e) => {
