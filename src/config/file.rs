@@ -22,6 +22,8 @@ pub struct RunbookFile {
     pub concurrency: ConcurrencySection,
     /// When to pause.
     pub error_budget: ErrorBudgetSection,
+    /// How the import treats errors that do not clear.
+    pub import: ImportSection,
     /// Read-back verification.
     pub verify: VerifySection,
     /// Two-way sync (absent: no sync).
@@ -114,6 +116,15 @@ pub struct ErrorBudgetSection {
     pub item_failures_per_code: Option<u64>,
     /// Transient failures in a row before pausing (0 = never).
     pub consecutive_transient: Option<u64>,
+}
+
+/// `[import]`
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSection {
+    /// Seconds a retryable error may keep failing one item (or one group's messages) before
+    /// those items fail as retryable (default 600).
+    pub max_retry_secs: Option<u64>,
 }
 
 /// `[verify]`

@@ -95,6 +95,9 @@ pub struct Runbook {
     pub max_in_flight: usize,
     /// When to pause.
     pub budget: BudgetConfig,
+    /// How long a retryable error may keep failing the same items before they fail as
+    /// retryable and the run goes on (`[import] max_retry_secs`).
+    pub max_retry_secs: u64,
     /// How to verify.
     pub verify: VerifyConfig,
     /// Two-way sync, when the runbook has a `[sync]` section.
@@ -251,6 +254,9 @@ pub struct VerifyConfig {
 fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(t.base())
 }
+
+/// How long a retryable error may keep failing the same items by default: ten minutes.
+pub const DEFAULT_MAX_RETRY_SECS: u64 = 600;
 
 const HOOKS: [&str; 2] = ["stop_service", "resume_service"];
 
@@ -440,6 +446,10 @@ pub fn resolve(
         item_failures_per_code: file.error_budget.item_failures_per_code.unwrap_or(50),
         consecutive_transient: file.error_budget.consecutive_transient.unwrap_or(200),
     };
+    let max_retry_secs = file.import.max_retry_secs.unwrap_or(DEFAULT_MAX_RETRY_SECS);
+    if max_retry_secs == 0 {
+        problems.push("[import] max_retry_secs must be at least 1".into());
+    }
     let verify = VerifyConfig {
         sample: file.verify.sample.unwrap_or(1.0),
         roaming_days: file.verify.roaming_days.unwrap_or(7),
@@ -507,6 +517,7 @@ pub fn resolve(
                 min_in_flight,
                 max_in_flight,
                 budget,
+                max_retry_secs,
                 verify,
                 sync,
                 strategy,

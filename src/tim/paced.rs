@@ -8,7 +8,7 @@
 
 use crate::tim::api::Api;
 use crate::tim::client::{CallError, TimClient};
-use crate::tim::errors::ErrorClass;
+use crate::tim::errors::{minimum_wait_secs, ErrorClass};
 use crate::tim::lane::{retry_delay, Lane, LaneFigures};
 use crate::tim::wire::Request;
 use std::collections::HashMap;
@@ -66,7 +66,8 @@ pub enum PacedError {
 /// How long to wait before retrying after `err`, which was attempt `attempt` (0 = the first)
 /// of a call, under `waits`; when the server rate-limited it, `lane` (if any) backs off for
 /// that long, so no other call on the lane leaves before then. `None` when retrying cannot
-/// help (the class is neither transient, rate-limit nor expired credentials).
+/// help (the class is neither transient, rate-limit nor expired credentials). The wait is
+/// never shorter than the error table's minimum for the code (70050: 60 s).
 pub fn wait_after_error(
     lane: Option<&Lane>,
     err: &CallError,
@@ -82,6 +83,9 @@ pub fn wait_after_error(
         }
         (Waits::ByClass, ErrorClass::RenewCredentials) => Duration::from_millis(50),
     };
+    // The table's minimum (70050: a minute) beats any shorter backoff.
+    let floor = Duration::from_secs(err.code().map_or(0, minimum_wait_secs));
+    let wait = wait.max(floor);
     if class == ErrorClass::RateLimited {
         if let Some(lane) = lane {
             lane.back_off(wait, err.code());
@@ -376,5 +380,28 @@ mod tests {
         );
         // Only a rate-limit answer backs the lane off.
         assert_eq!(lane.figures().rate_limited, 1);
+    }
+
+    #[test]
+    fn the_tables_minimum_wait_is_honoured() {
+        // 70050 says "retry after 1 minute": no policy, no attempt number waits less, and the
+        // lane backs off for the whole minute.
+        for waits in [Waits::ByClass, Waits::Growing] {
+            for attempt in [0, 1, 5] {
+                let lane = Lane::new(1000, 1, 4);
+                let wait = wait_after_error(Some(&lane), &code(70050), attempt, waits);
+                assert!(
+                    wait.is_some_and(|w| w >= Duration::from_secs(60)),
+                    "{wait:?}"
+                );
+                assert!(lane
+                    .backoff_left()
+                    .is_some_and(|l| l > Duration::from_secs(59)));
+                assert_eq!(lane.figures().backoff_code, Some(70050));
+            }
+        }
+        // A code without a minimum keeps its short wait.
+        let limited = wait_after_error(None, &code(60007), 0, Waits::ByClass);
+        assert!(limited.is_some_and(|w| w < Duration::from_secs(5)));
     }
 }
