@@ -1,5 +1,5 @@
-//! `cutover rollback`: back out of the cutover — stop the run that holds the store (SIGTERM to
-//! the process the store names, which stops cleanly), run the resume-service hook so the old
+//! `cutover rollback`: back out of the cutover — stop the process that holds the store's lock
+//! (SIGTERM, which stops it cleanly; then rollback takes the lock), run the resume-service hook so the old
 //! app serves again with the old system as the source of truth, and record the decision and
 //! its reason in the audit trail (and so in the report).
 
@@ -8,26 +8,15 @@ use crate::cli::RollbackArgs;
 use crate::model::step::{Step, StepState};
 use crate::runbook::hooks;
 use crate::runbook::runner::{RunOptions, Runner};
+use crate::store::lock::{self, LockError, StoreLock};
 use crate::store::{audit, open_for_writing, run};
 use anyhow::{bail, Context};
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long the running process gets to stop cleanly.
 const STOP_WAIT: Duration = Duration::from_secs(120);
-
-/// Whether process `pid` still runs (a zombie, exited and waiting for its parent, does not).
-fn alive(pid: i64) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state is the first field after the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => Path::new(&format!("/proc/{pid}")).exists(),
-    }
-}
 
 /// Runs `cutover rollback`.
 pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -47,38 +36,8 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
     if !rb.store.is_file() {
         bail!("no store at {}", rb.store.display());
     }
+    let (_lock, stopped) = stop_the_holder(&rb.store, out)?;
     let conn = open_for_writing(&rb.store)?;
-    // The process named by a run whose writer beat recently.
-    let owner = run::get(&conn)?
-        .filter(run::RunRow::live)
-        .and_then(|r| r.owner_pid);
-    let mut stopped = String::from("no process was running the import");
-    if let Some(pid) = owner {
-        if alive(pid) && pid != i64::from(std::process::id()) {
-            writeln!(
-                out,
-                "stopping the run (process {pid}): requests in flight finish and are recorded"
-            )?;
-            let sent = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .context("cannot send SIGTERM to the running process")?;
-            if !sent.success() {
-                bail!("could not signal process {pid}: stop it by hand, then run rollback again");
-            }
-            let start = Instant::now();
-            while alive(pid) {
-                if start.elapsed() > STOP_WAIT {
-                    bail!(
-                        "process {pid} did not stop within {} s: nothing was resumed",
-                        STOP_WAIT.as_secs()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            stopped = format!("stopped the run (process {pid})");
-        }
-    }
     let resumed = match &hook {
         None => "no resume_service hook configured: bring the old service back by hand".to_string(),
         Some(h) => {
@@ -117,6 +76,57 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         args.reason
     )?;
     Ok(Outcome::Ok)
+}
+
+/// Takes the store's lock; when a live process on this host holds it, stops that process first
+/// (SIGTERM: it finishes what is in flight, records it and lets go). Returns the lock and what
+/// was stopped, for the audit trail.
+fn stop_the_holder(store: &Path, out: &mut dyn Write) -> anyhow::Result<(StoreLock, String)> {
+    let holder = match lock::acquire(store, "rollback") {
+        Ok(taken) => {
+            super::store_lock::say_stale(&taken);
+            return Ok((taken, "no process was running the import".into()));
+        }
+        Err(LockError::Held {
+            holder: Some(h), ..
+        }) if h.alive_here() && h.pid != std::process::id() => h,
+        // Its details are written just after the lock is taken: look once more.
+        Err(LockError::Held { holder: None, .. }) => {
+            let taken = lock::acquire_within(store, "rollback", Duration::from_secs(2))?;
+            super::store_lock::say_stale(&taken);
+            return Ok((taken, "no process was running the import".into()));
+        }
+        Err(e @ LockError::Held { .. }) => {
+            bail!("{e}: it is not a process on this host that rollback can stop; stop it there, then run rollback again")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let pid = holder.pid;
+    let what = if holder.command == "run" {
+        "the run".to_string()
+    } else {
+        format!("cutover {}", holder.command)
+    };
+    writeln!(
+        out,
+        "stopping {what} (process {pid}): requests in flight finish and are recorded"
+    )?;
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .context("cannot send SIGTERM to the running process")?;
+    if !sent.success() {
+        bail!("could not signal process {pid}: stop it by hand, then run rollback again");
+    }
+    let taken = match lock::acquire_within(store, "rollback", STOP_WAIT) {
+        Ok(taken) => taken,
+        Err(LockError::Held { .. }) => bail!(
+            "process {pid} did not stop within {} s: nothing was resumed",
+            STOP_WAIT.as_secs()
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((taken, format!("stopped {what} (process {pid})")))
 }
 
 /// The audit row and the run's state.

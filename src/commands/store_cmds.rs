@@ -227,6 +227,7 @@ fn move_failed(
         bail!("skip needs --reason: it goes into the audit trail and the report");
     }
     if args.stage.as_deref() == Some("sync") {
+        // No store lock: failed sync events are flipped for the running relay to pick up.
         let conn = open_for_writing(&args.store)?;
         let state = if to == ItemState::Pending {
             crate::store::sync::EventState::Pending
@@ -246,6 +247,7 @@ fn move_failed(
     if !args.store.is_file() {
         bail!("no store at {}", args.store.display());
     }
+    let _lock = super::store_lock::take(&args.store, action)?;
     let conn = open_for_writing(&args.store)?;
     if let Some((_, _, true, _)) = run_row(&conn)? {
         bail!("a run is active on this store: change it from that run's console, or stop the run first");

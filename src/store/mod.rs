@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod export;
 mod kind;
+pub mod lock;
 pub mod queries;
 pub mod records;
 pub mod run;
