@@ -2,6 +2,7 @@
 //! taken (over a stale one, which is said on stderr and in the log).
 
 use crate::store::lock::{self, StoreLock};
+use std::io::Write;
 use std::path::Path;
 
 /// Takes the lock of `store` for `cutover <command>` for as long as the returned lock lives.
@@ -15,6 +16,7 @@ pub fn take(store: &Path, command: &str) -> anyhow::Result<StoreLock> {
 pub fn say_stale(lock: &StoreLock) {
     if let Some(warning) = lock.stale_warning() {
         tracing::warn!(lock = %lock.path().display(), "{warning}");
-        eprintln!("{warning}");
+        // Stderr, so a `--json` stdout stays one document per line.
+        let _ = writeln!(std::io::stderr(), "{warning}");
     }
 }

@@ -3,13 +3,14 @@
 use super::control::{Budget, RunState};
 use super::job::{Job, JobKind};
 use super::kinds::{kind_of, Unknown};
+use super::limits;
 use super::send::{failure, Answer, SendContext, SendError};
 use super::work::Work;
 use crate::store::records::Sources;
 use crate::store::writer::{Op, Settled};
 use crate::store::Kind;
 use crate::tim::client::{Applied, CallError, TimClient};
-use crate::tim::errors::ErrorClass;
+use crate::tim::errors::{is_daily_group_cap, ErrorClass};
 use crate::tim::lane::{retry_delay, Lane};
 use crate::tim::paced::{wait_after_error, Waits};
 use std::collections::HashMap;
@@ -47,6 +48,8 @@ pub struct Shared {
     pub client: Arc<TimClient>,
     /// The next request number.
     pub next_request: AtomicI64,
+    /// How long retryable errors may keep failing the same items (`[import] max_retry_secs`).
+    pub max_retry: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -61,7 +64,8 @@ impl Shared {
         lock(&self.work)
     }
 
-    fn record(&self, op: Op) {
+    /// Sends `op` to the store writer (a stopped writer is fatal).
+    pub(super) fn record(&self, op: Op) {
         if self.store.send(op).is_err() {
             self.set_state(RunState::Fatal {
                 reason: "the store writer stopped".into(),
@@ -69,7 +73,8 @@ impl Shared {
         }
     }
 
-    fn record_settled(&self, settled: Settled) {
+    /// Records a settlement.
+    pub(super) fn record_settled(&self, settled: Settled) {
         self.record(Op::Settled(settled));
     }
 
@@ -137,7 +142,11 @@ pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
             continue;
         }
         if let Some(wait) = lane.backoff_left() {
-            tokio::time::sleep(wait).await;
+            // A backoff can be long (a day's group cap): a stop must still be seen.
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = state.changed() => {}
+            }
             continue;
         }
         let notified = shared.notify.notified();
@@ -224,17 +233,37 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     shared.notify.notify_waiters();
 }
 
-fn answered(shared: &Shared, job: &Job, journal: Option<i64>, answer: Answer) {
+fn answered(shared: &Shared, job: &Job, journal: Option<i64>, mut answer: Answer) {
     lock(&shared.budget).succeeded();
-    let retry_at = (!answer.again.is_empty()).then(|| Instant::now() + retry_delay(job.attempt));
-    let decided = {
+    let now = Instant::now();
+    let mut job = job.clone();
+    let (decided, gave_up) = {
         let mut work = shared.work();
+        let gave_up = limits::answered(&mut work, &mut job, &mut answer, now, shared.max_retry);
+        let retry_at = (!answer.again.is_empty()).then(|| now + retry_delay(job.attempt));
         match job.what {
-            JobKind::ReadBack => work.resolved(job, &answer.done, &answer.failed),
-            JobKind::Import => work.settle(job, &answer.done, &answer.failed, retry_at),
+            JobKind::ReadBack => work.resolved(&job, &answer.done, &answer.failed),
+            JobKind::Import => work.settle(&job, &answer.done, &answer.failed, retry_at),
         }
-        work.take_decided()
+        let mut gave_up = gave_up;
+        if let Some(id) = job.group.filter(|_| job.what == JobKind::ReadBack) {
+            gave_up.extend(limits::after_read_back(
+                &mut work,
+                id,
+                now,
+                shared.max_retry,
+            ));
+        }
+        (work.take_decided(), gave_up)
     };
+    let job = &job;
+    if !gave_up.is_empty() {
+        shared.record_settled(Settled {
+            kind: Some(job.kind),
+            failed: gave_up,
+            ..Settled::default()
+        });
+    }
     let over_budget = lock(&shared.budget).failed(&answer.failed);
     shared.record_settled(Settled {
         request: journal,
@@ -287,6 +316,14 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
             );
         }
         ErrorClass::RateLimited | ErrorClass::RenewCredentials | ErrorClass::Retry => {
+            if job.what == JobKind::Import
+                && error
+                    .code()
+                    .is_some_and(|c| is_daily_group_cap(error.api(), c))
+            {
+                limits::hold_for_the_day(shared, lane, job, journal, error);
+                return;
+            }
             // Always a wait for these retryable classes (a rate limit also backs the lane off).
             let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass)
                 .unwrap_or_default();
@@ -294,6 +331,19 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
             // A kind that reads back keeps its journal entry open until a read-back settles it.
             let keep_journal = kind_of(job.kind).unknown() == Unknown::ReadBack
                 && (unknown || job.what == JobKind::ReadBack);
+            let mut job = job.clone();
+            if job.what == JobKind::Import {
+                let info = error.to_string();
+                let since = shared.work().failing_since(&job, now, error.code(), &info);
+                job.failing_since = Some(since);
+                // An outcome that may have been applied is read back first; the read-back
+                // decides (limits::after_read_back).
+                if !keep_journal && now.duration_since(since) >= shared.max_retry {
+                    limits::give_up(shared, &job, journal, error.code(), &info);
+                    return;
+                }
+            }
+            let job = &job;
             {
                 let mut work = shared.work();
                 match (job.what, keep_journal) {

@@ -19,6 +19,7 @@ use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 /// How the import lanes are set up.
@@ -36,6 +37,9 @@ pub struct ImportSettings {
     pub max_in_flight: usize,
     /// When to pause by itself.
     pub budget: BudgetConfig,
+    /// How long retryable errors may keep failing the same items before they fail as
+    /// retryable (`[import] max_retry_secs`).
+    pub max_retry: Duration,
 }
 
 impl ImportSettings {
@@ -52,6 +56,7 @@ impl ImportSettings {
             min_in_flight: rb.min_in_flight,
             max_in_flight: rb.max_in_flight,
             budget: rb.budget,
+            max_retry: Duration::from_secs(rb.max_retry_secs),
         }
     }
 }
@@ -195,6 +200,7 @@ impl Import {
             group_ids,
             client,
             next_request: AtomicI64::new(first_request),
+            max_retry: settings.max_retry,
         });
         let (tx, commands) = mpsc::unbounded_channel();
         let handle = ImportHandle {

@@ -15,6 +15,7 @@
 //! error_rate = 0.01
 //! error_codes = [90992, 502]   # 502 (or any 5xx) answers that HTTP status
 //! no_answer_rate = 0.001       # applied, then the connection drops (or stalls)
+//! group_ids = ["@TGS#_g1"]     # only requests for these groups (default: every request)
 //! [callback]
 //! url = "http://127.0.0.1:9000/im-callback"
 //! token = "xxxxyyyy"           # or CUTOVER_CALLBACK_TOKEN
@@ -77,6 +78,8 @@ pub struct Faults {
     pub no_answer: NoAnswer,
     /// How long a stalled answer hangs before the connection is dropped.
     pub stall_ms: u64,
+    /// Only requests for these `GroupId`s meet the faults (empty: every request).
+    pub group_ids: Vec<String>,
 }
 
 /// How an applied request loses its answer.

@@ -283,7 +283,8 @@ async fn serve_api(
             )),
         );
     }
-    let fate: Fate = sim.config.faults(api).map_or_else(Fate::clean, |f| {
+    let aimed = sim.config.faults(api).filter(|f| faults::aims_at(f, &body));
+    let fate: Fate = aimed.map_or_else(Fate::clean, |f| {
         faults::fate(f, api.command(), sim.next_draw(api))
     });
     if !fate.latency.is_zero() {

@@ -1,0 +1,169 @@
+//! Where retrying stops: a retryable error that does not clear for the same items (or one
+//! group's messages) within `[import] max_retry_secs` fails them as *retryable* — listed by
+//! `cutover errors`, sent again by `cutover retry` — so the run goes on to its end instead of
+//! holding at 95 % for ever; and 10006 from import_group (the app's daily net-new group cap)
+//! holds the group lane until the next day rather than asking again every few seconds.
+
+use super::execute::Shared;
+use super::job::{Job, JobKind};
+use super::send::Answer;
+use super::work::Work;
+use crate::store::writer::{FailedItem, Op, Settled};
+use crate::store::Kind;
+use crate::tim::client::CallError;
+use crate::tim::errors::DAILY_GROUP_CAP;
+use crate::tim::lane::Lane;
+use std::time::{Duration, Instant};
+
+/// Why items fail when their retries ran out.
+fn why(max_retry: Duration) -> String {
+    format!("still failing after {} s of retries", max_retry.as_secs())
+}
+
+/// `job`'s items, failed as retryable after `why` with the last error.
+fn failed_items(job: &Job, code: Option<i64>, why: &str, last: &str) -> Vec<FailedItem> {
+    job.items
+        .iter()
+        .map(|i| FailedItem {
+            id: i.id,
+            api: job.kind.api().command(),
+            code,
+            info: format!("{why} (last: {last})"),
+            retryable: true,
+        })
+        .collect()
+}
+
+/// An answer named some of an import job's items "refused for now" (a retryable per-item
+/// code): when they have kept failing for `max_retry`, they fail as retryable instead of
+/// going again (and, for group messages, the rest of the group with them: returned, to be
+/// recorded). Otherwise `job` carries the time they started failing into its retry.
+pub fn answered(
+    work: &mut Work,
+    job: &mut Job,
+    answer: &mut Answer,
+    now: Instant,
+    max_retry: Duration,
+) -> Vec<FailedItem> {
+    if job.what != JobKind::Import || answer.again.is_empty() {
+        return Vec::new();
+    }
+    let last = "a retryable code for the item";
+    let since = work.failing_since(job, now, None, last);
+    job.failing_since = Some(since);
+    if now.duration_since(since) < max_retry {
+        return Vec::new();
+    }
+    let why = why(max_retry);
+    let again = std::mem::take(&mut answer.again);
+    answer.failed.extend(
+        failed_items(job, None, &why, last)
+            .into_iter()
+            .filter(|f| again.contains(&f.id)),
+    );
+    match (job.kind, job.group) {
+        (Kind::GroupMessage, Some(id)) => work.give_up_messages(id, &why),
+        _ => Vec::new(),
+    }
+}
+
+/// A read-back of group `id` settled its unresolved batch: when the group's messages have kept
+/// failing for `max_retry` and nothing of the batch was in, what is left of the group fails as
+/// retryable (returned, to be recorded).
+pub fn after_read_back(
+    work: &mut Work,
+    id: i64,
+    now: Instant,
+    max_retry: Duration,
+) -> Vec<FailedItem> {
+    match work.group_failing_since(id) {
+        Some(since) if now.duration_since(since) >= max_retry => {
+            work.give_up_messages(id, &why(max_retry))
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// An import job's request kept failing with a retryable error for `[import] max_retry_secs`:
+/// its items (and for group messages, the rest of the group) fail as retryable.
+pub fn give_up(shared: &Shared, job: &Job, journal: Option<i64>, code: Option<i64>, last: &str) {
+    let why = why(shared.max_retry);
+    tracing::warn!(api = job.kind.api().command(), items = job.items.len(), error = %last, "{why}: failed as retryable");
+    let mut failed = failed_items(job, code, &why, last);
+    let decided = {
+        let mut work = shared.work();
+        let rest = match (job.kind, job.group) {
+            (Kind::GroupMessage, Some(id)) => work.give_up_messages(id, &why),
+            _ => Vec::new(),
+        };
+        work.settle(job, &[], &failed, None);
+        failed.extend(rest);
+        work.take_decided()
+    };
+    shared.record_settled(Settled {
+        request: journal,
+        kind: Some(job.kind),
+        failed,
+        ..Settled::default()
+    });
+    for settled in decided {
+        shared.record_settled(settled);
+    }
+}
+
+/// 10006 from import_group: the app's daily net-new group cap is reached. The lane backs off
+/// (code 10006, shown on the status line) until the next day and the job waits for then; a
+/// run restarted after the cap is raised goes on at once. The reason is logged and audited.
+pub fn hold_for_the_day(
+    shared: &Shared,
+    lane: &Lane,
+    job: &Job,
+    journal: Option<i64>,
+    error: &CallError,
+) {
+    let wait = until_tomorrow(crate::store::now_secs());
+    lane.back_off(wait, error.code());
+    tracing::warn!(api = %error.api(), wait_secs = wait.as_secs(), "{DAILY_GROUP_CAP}");
+    shared.record(Op::Audit {
+        actor: "engine".into(),
+        action: "hold".into(),
+        detail: error.api().command().into(),
+        reason: DAILY_GROUP_CAP.into(),
+    });
+    let mut work = shared.work();
+    work.settle(job, &[], &[], Some(Instant::now() + wait));
+    drop(work);
+    shared.record_settled(Settled {
+        request: journal,
+        kind: Some(job.kind),
+        retry: job.ids(),
+        ..Settled::default()
+    });
+}
+
+/// Time from `now` (unix seconds) to the next midnight in China Standard Time (UTC+8), when a
+/// Tencent daily quota is taken to turn (the docs do not say which clock: unconfirmed), plus a
+/// minute's margin.
+pub fn until_tomorrow(now: i64) -> Duration {
+    const DAY: i64 = 86_400;
+    const CST: i64 = 8 * 3600;
+    let next = ((now + CST).div_euclid(DAY) + 1) * DAY - CST;
+    Duration::from_secs((next - now + 60).max(60) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_turns_at_midnight_beijing_time() {
+        // 2025-12-01 15:30 UTC = 23:30 CST: half an hour (and the margin) to go.
+        let now = 1_764_603_000;
+        assert_eq!(until_tomorrow(now), Duration::from_secs(30 * 60 + 60));
+        // 16:00 UTC is midnight CST: a whole day.
+        assert_eq!(
+            until_tomorrow(1_764_604_800),
+            Duration::from_secs(86_400 + 60)
+        );
+    }
+}
