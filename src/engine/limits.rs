@@ -154,6 +154,102 @@ pub fn until_tomorrow(now: i64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::work::{batch_limit, GroupsAtStart};
+    use crate::store::queries::PendingItem;
+    use std::collections::HashMap;
+
+    fn item(id: i64, parent: Option<i64>, t: i64) -> PendingItem {
+        PendingItem {
+            id,
+            export_id: 1,
+            line: id as u64 + 1,
+            offset: 0,
+            len: 0,
+            parent,
+            needs: -1,
+            t,
+        }
+    }
+
+    /// Group 7, already imported, with 20 messages and 2 members.
+    fn one_group() -> Work {
+        let msgs = (0..20).map(|i| item(i, Some(7), i)).collect();
+        let members = (0..2).map(|i| item(i, Some(7), 0)).collect();
+        let pending = HashMap::from([(Kind::GroupMessage, msgs), (Kind::GroupMember, members)]);
+        let batches = Kind::ALL
+            .into_iter()
+            .map(|k| (k, batch_limit(k, None)))
+            .collect();
+        let groups = GroupsAtStart {
+            done: vec![7],
+            not_imported: Vec::new(),
+        };
+        Work::new(pending, groups, batches)
+    }
+
+    #[test]
+    fn a_group_that_keeps_failing_gives_up_its_messages_as_retryable() {
+        let (t0, limit) = (Instant::now(), Duration::from_secs(600));
+        let mut work = one_group();
+        let job = work.next(Kind::GroupMessage, t0).unwrap();
+        assert_eq!(work.failing_since(&job, t0, Some(10002), "busy"), t0);
+        // The outcome was unknown: the read-back found nothing of the batch, within the limit.
+        work.unknown_outcome(&job, Some(1));
+        let read = work.next(Kind::GroupMessage, t0).unwrap();
+        assert_eq!(read.what, JobKind::ReadBack);
+        work.resolved(&read, &[], &[]);
+        assert!(after_read_back(&mut work, 7, t0 + limit / 2, limit).is_empty());
+        // The next send fails too, with the group's clock still running from t0.
+        let again = work.next(Kind::GroupMessage, t0).unwrap();
+        let later = t0 + limit;
+        assert_eq!(work.failing_since(&again, later, Some(10002), "busy"), t0);
+        work.unknown_outcome(&again, Some(2));
+        let read = work.next(Kind::GroupMessage, later).unwrap();
+        work.resolved(&read, &[], &[]);
+        let failed = after_read_back(&mut work, 7, later, limit);
+        assert_eq!(failed.len(), 20);
+        assert!(failed
+            .iter()
+            .all(|f| f.retryable && f.code == Some(10002) && f.info.contains("still failing")));
+        assert_eq!(work.remaining(Kind::GroupMessage), 0);
+        // The group's members still go.
+        assert!(work.next(Kind::GroupMember, later).is_some());
+    }
+
+    #[test]
+    fn a_message_that_goes_in_ends_the_groups_streak() {
+        let t0 = Instant::now();
+        let mut work = one_group();
+        let job = work.next(Kind::GroupMessage, t0).unwrap();
+        work.failing_since(&job, t0, Some(10002), "busy");
+        assert_eq!(work.group_failing_since(7), Some(t0));
+        work.settle(&job, &job.ids(), &[], None);
+        assert_eq!(work.group_failing_since(7), None);
+    }
+
+    #[test]
+    fn items_that_keep_answering_a_retryable_code_fail_as_retryable() {
+        let (t0, limit) = (Instant::now(), Duration::from_secs(10));
+        let mut work = one_group();
+        let mut job = work.next(Kind::GroupMessage, t0).unwrap();
+        let mut answer = Answer {
+            done: vec![0],
+            again: job.ids()[1..].to_vec(),
+            ..Answer::default()
+        };
+        // Within the limit: they go again, carrying when they started failing.
+        assert!(answered(&mut work, &mut job, &mut answer, t0, limit).is_empty());
+        assert_eq!((job.failing_since, answer.again.len()), (Some(t0), 6));
+        let mut answer = Answer {
+            again: job.ids()[1..].to_vec(),
+            ..Answer::default()
+        };
+        let rest = answered(&mut work, &mut job, &mut answer, t0 + limit, limit);
+        assert!(answer.again.is_empty());
+        assert_eq!(answer.failed.len(), 6);
+        assert!(answer.failed.iter().all(|f| f.retryable));
+        assert_eq!(rest.len(), 13, "the rest of the group goes with them");
+    }
 
     #[test]
     fn the_day_turns_at_midnight_beijing_time() {
