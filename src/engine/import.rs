@@ -14,6 +14,7 @@ use crate::store::writer::{Committed, Op, Settled, Writer};
 use crate::store::{ItemState, Kind};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
+use crate::tim::errors::{is_daily_group_cap, DAILY_GROUP_CAP};
 use crate::tim::lane::{Lane, LaneFigures};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap};
@@ -103,6 +104,19 @@ impl ImportHandle {
             .collect();
         out.sort_by_key(|(k, _)| *k);
         out
+    }
+
+    /// Lanes held back for longer than a retry, and why (10006 on import_group: the daily
+    /// new-group cap), for the status line.
+    pub fn holds(&self) -> Vec<(Kind, &'static str)> {
+        self.lanes()
+            .into_iter()
+            .filter(|(k, f)| {
+                f.backoff_code
+                    .is_some_and(|c| is_daily_group_cap(k.api(), c))
+            })
+            .map(|(k, _)| (k, DAILY_GROUP_CAP))
+            .collect()
     }
 }
 
