@@ -80,6 +80,9 @@ pub struct Faults {
     pub stall_ms: u64,
     /// Only requests for these `GroupId`s meet the faults (empty: every request).
     pub group_ids: Vec<String>,
+    /// Paging reads ignore their cursor (`ReqMsgSeq`, `Next`) and answer the first page again:
+    /// a target whose cursor does not move.
+    pub repeat_cursor: bool,
 }
 
 /// How an applied request loses its answer.

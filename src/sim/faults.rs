@@ -46,6 +46,15 @@ pub fn aims_at(f: &Faults, body: &[u8]) -> bool {
             .is_some_and(|g| f.group_ids.contains(&g))
 }
 
+/// The `repeat_cursor` fault: the request's paging cursor is dropped, so the first page comes
+/// back whatever page was asked for.
+pub fn forget_cursor(body: &mut serde_json::Value) {
+    if let Some(map) = body.as_object_mut() {
+        map.remove("ReqMsgSeq");
+        map.remove("Next");
+    }
+}
+
 /// One RNG seed per (seed, API, request number): FNV-1a over the three, so that neighbouring
 /// request numbers and APIs get unrelated streams.
 fn stream(seed: u64, api: &str, n: u64) -> u64 {

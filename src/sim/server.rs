@@ -299,7 +299,7 @@ async fn serve_api(
         }
         return sim.envelope(Some(api), Err(ApiError::new(code, "injected fault")));
     }
-    let parsed: Value = match serde_json::from_slice(&body) {
+    let mut parsed: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
             return sim.envelope(
@@ -308,6 +308,9 @@ async fn serve_api(
             )
         }
     };
+    if aimed.is_some_and(|f| f.repeat_cursor) {
+        faults::forget_cursor(&mut parsed);
+    }
     let empty = Map::new();
     let map = parsed.as_object().unwrap_or(&empty);
     let (result, callbacks) = {
