@@ -10,7 +10,7 @@ use crate::store::records::Sources;
 use crate::store::writer::{Op, Settled};
 use crate::store::Kind;
 use crate::tim::client::{Applied, CallError, TimClient};
-use crate::tim::errors::{is_daily_group_cap, ErrorClass};
+use crate::tim::errors::ErrorClass;
 use crate::tim::lane::{retry_delay, Lane};
 use crate::tim::paced::{wait_after_error, Waits};
 use std::collections::HashMap;
@@ -316,12 +316,7 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
             );
         }
         ErrorClass::RateLimited | ErrorClass::RenewCredentials | ErrorClass::Retry => {
-            if job.what == JobKind::Import
-                && error
-                    .code()
-                    .is_some_and(|c| is_daily_group_cap(error.api(), c))
-            {
-                limits::hold_for_the_day(shared, lane, job, journal, error);
+            if limits::held_for_the_day(shared, lane, job, journal, error) {
                 return;
             }
             // Always a wait for these retryable classes (a rate limit also backs the lane off).
@@ -331,18 +326,10 @@ fn call_failed(shared: &Shared, lane: &Lane, job: &Job, journal: Option<i64>, er
             // A kind that reads back keeps its journal entry open until a read-back settles it.
             let keep_journal = kind_of(job.kind).unknown() == Unknown::ReadBack
                 && (unknown || job.what == JobKind::ReadBack);
-            let mut job = job.clone();
-            if job.what == JobKind::Import {
-                let info = error.to_string();
-                let since = shared.work().failing_since(&job, now, error.code(), &info);
-                job.failing_since = Some(since);
-                // An outcome that may have been applied is read back first; the read-back
-                // decides (limits::after_read_back).
-                if !keep_journal && now.duration_since(since) >= shared.max_retry {
-                    limits::give_up(shared, &job, journal, error.code(), &info);
-                    return;
-                }
-            }
+            let Some(job) = limits::keep_trying(shared, job, journal, error, now, keep_journal)
+            else {
+                return;
+            };
             let job = &job;
             {
                 let mut work = shared.work();

@@ -11,7 +11,7 @@ use super::work::Work;
 use crate::store::writer::{FailedItem, Op, Settled};
 use crate::store::Kind;
 use crate::tim::client::CallError;
-use crate::tim::errors::DAILY_GROUP_CAP;
+use crate::tim::errors::{is_daily_group_cap, DAILY_GROUP_CAP};
 use crate::tim::lane::Lane;
 use std::time::{Duration, Instant};
 
@@ -84,6 +84,33 @@ pub fn after_read_back(
     }
 }
 
+/// An import job's request failed with a retryable `error` at `now`: the job to retry, carrying
+/// since when its items have kept failing; or `None` when that has lasted `[import]
+/// max_retry_secs` and they failed as retryable ([`give_up`]). An outcome that may have been
+/// applied (`read_back_first`) is read back before anything is given up: the read-back decides
+/// ([`after_read_back`]).
+pub fn keep_trying(
+    shared: &Shared,
+    job: &Job,
+    journal: Option<i64>,
+    error: &CallError,
+    now: Instant,
+    read_back_first: bool,
+) -> Option<Job> {
+    let mut job = job.clone();
+    if job.what != JobKind::Import {
+        return Some(job);
+    }
+    let info = error.to_string();
+    let since = shared.work().failing_since(&job, now, error.code(), &info);
+    job.failing_since = Some(since);
+    if !read_back_first && now.duration_since(since) >= shared.max_retry {
+        give_up(shared, &job, journal, error.code(), &info);
+        return None;
+    }
+    Some(job)
+}
+
 /// An import job's request kept failing with a retryable error for `[import] max_retry_secs`:
 /// its items (and for group messages, the rest of the group) fail as retryable.
 pub fn give_up(shared: &Shared, job: &Job, journal: Option<i64>, code: Option<i64>, last: &str) {
@@ -111,16 +138,23 @@ pub fn give_up(shared: &Shared, job: &Job, journal: Option<i64>, code: Option<i6
     }
 }
 
-/// 10006 from import_group: the app's daily net-new group cap is reached. The lane backs off
-/// (code 10006, shown on the status line) until the next day and the job waits for then; a
-/// run restarted after the cap is raised goes on at once. The reason is logged and audited.
-pub fn hold_for_the_day(
+/// True when `error` is 10006 from import_group (or create_group), the app's daily net-new
+/// group cap: then the lane backs off (code 10006, shown on the status line) until the next
+/// day and the job waits for then; a run restarted after the cap is raised goes on at once.
+/// The reason is logged and audited.
+pub fn held_for_the_day(
     shared: &Shared,
     lane: &Lane,
     job: &Job,
     journal: Option<i64>,
     error: &CallError,
-) {
+) -> bool {
+    let capped = error
+        .code()
+        .is_some_and(|c| is_daily_group_cap(error.api(), c));
+    if job.what != JobKind::Import || !capped {
+        return false;
+    }
     let wait = until_tomorrow(crate::store::now_secs());
     lane.back_off(wait, error.code());
     tracing::warn!(api = %error.api(), wait_secs = wait.as_secs(), "{DAILY_GROUP_CAP}");
@@ -139,6 +173,7 @@ pub fn hold_for_the_day(
         retry: job.ids(),
         ..Settled::default()
     });
+    true
 }
 
 /// Time from `now` (unix seconds) to the next midnight in China Standard Time (UTC+8), when a
