@@ -13,6 +13,7 @@ use crate::store::Kind;
 use crate::tim::client::CallError;
 use crate::tim::errors::{is_daily_group_cap, DAILY_GROUP_CAP};
 use crate::tim::lane::Lane;
+use crate::tim::paced::until_next_day;
 use std::time::{Duration, Instant};
 
 /// Why items fail when their retries ran out.
@@ -155,7 +156,7 @@ pub fn held_for_the_day(
     if job.what != JobKind::Import || !capped {
         return false;
     }
-    let wait = until_tomorrow(crate::store::now_secs());
+    let wait = until_next_day(crate::store::now_secs());
     lane.back_off(wait, error.code());
     tracing::warn!(api = %error.api(), wait_secs = wait.as_secs(), "{DAILY_GROUP_CAP}");
     shared.record(Op::Audit {
@@ -174,16 +175,6 @@ pub fn held_for_the_day(
         ..Settled::default()
     });
     true
-}
-
-/// Time from `now` (unix seconds) to the next midnight in China Standard Time (UTC+8), when a
-/// Tencent daily quota is taken to turn (the docs do not say which clock: unconfirmed), plus a
-/// minute's margin.
-pub fn until_tomorrow(now: i64) -> Duration {
-    const DAY: i64 = 86_400;
-    const CST: i64 = 8 * 3600;
-    let next = ((now + CST).div_euclid(DAY) + 1) * DAY - CST;
-    Duration::from_secs((next - now + 60).max(60) as u64)
 }
 
 #[cfg(test)]
@@ -284,17 +275,5 @@ mod tests {
         assert_eq!(answer.failed.len(), 6);
         assert!(answer.failed.iter().all(|f| f.retryable));
         assert_eq!(rest.len(), 13, "the rest of the group goes with them");
-    }
-
-    #[test]
-    fn the_day_turns_at_midnight_beijing_time() {
-        // 2025-12-01 15:30 UTC = 23:30 CST: half an hour (and the margin) to go.
-        let now = 1_764_603_000;
-        assert_eq!(until_tomorrow(now), Duration::from_secs(30 * 60 + 60));
-        // 16:00 UTC is midnight CST: a whole day.
-        assert_eq!(
-            until_tomorrow(1_764_604_800),
-            Duration::from_secs(86_400 + 60)
-        );
     }
 }

@@ -16,6 +16,7 @@
 //! error_codes = [90992, 502]   # 502 (or any 5xx) answers that HTTP status
 //! no_answer_rate = 0.001       # applied, then the connection drops (or stalls)
 //! group_ids = ["@TGS#_g1"]     # only requests for these groups (default: every request)
+//! repeat_cursor = false        # paging reads answer their first page again (a stuck cursor)
 //! [callback]
 //! url = "http://127.0.0.1:9000/im-callback"
 //! token = "xxxxyyyy"           # or CUTOVER_CALLBACK_TOKEN
