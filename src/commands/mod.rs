@@ -9,6 +9,7 @@ pub mod rollback;
 pub mod run;
 pub mod sim;
 pub mod store_cmds;
+mod store_lock;
 pub mod sync;
 mod sync_cmds;
 pub mod usersig;

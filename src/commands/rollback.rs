@@ -1,5 +1,5 @@
-//! `cutover rollback`: back out of the cutover — stop the run that holds the store (SIGTERM to
-//! the process the store names, which stops cleanly), run the resume-service hook so the old
+//! `cutover rollback`: back out of the cutover — stop the process that holds the store's lock
+//! (SIGTERM, which stops it cleanly; then rollback takes the lock), run the resume-service hook so the old
 //! app serves again with the old system as the source of truth, and record the decision and
 //! its reason in the audit trail (and so in the report).
 
@@ -9,26 +9,15 @@ use crate::config::HookConfig;
 use crate::model::step::{Step, StepState};
 use crate::runbook::hooks;
 use crate::runbook::runner::{RunOptions, Runner};
+use crate::store::lock::{self, LockError, StoreLock};
 use crate::store::{audit, open_for_writing, run};
 use anyhow::{bail, Context};
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long the running process gets to stop cleanly.
 const STOP_WAIT: Duration = Duration::from_secs(120);
-
-/// Whether process `pid` still runs (a zombie, exited and waiting for its parent, does not).
-fn alive(pid: i64) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state is the first field after the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => Path::new(&format!("/proc/{pid}")).exists(),
-    }
-}
 
 /// Runs `cutover rollback`.
 pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -48,8 +37,8 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
     if !rb.store.is_file() {
         bail!("no store at {}", rb.store.display());
     }
+    let (_lock, stopped) = stop_the_holder(&rb.store, out)?;
     let conn = open_for_writing(&rb.store)?;
-    let stopped = stop_owner(&conn, out)?;
     let resumed = match &hook {
         None => "no resume_service hook configured: bring the old service back by hand".to_string(),
         Some(h) => resume(h, &conn, &stopped, &args.reason, out)?,
@@ -71,40 +60,6 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         args.reason
     )?;
     Ok(Outcome::Ok)
-}
-
-/// Stops the process the store names as running the import (its writer beat recently), if
-/// it is alive and not this one: SIGTERM, then up to [`STOP_WAIT`] for it to end. Says what
-/// was done, for the audit trail.
-fn stop_owner(conn: &rusqlite::Connection, out: &mut dyn Write) -> anyhow::Result<String> {
-    let owner = run::get(conn)?
-        .filter(run::RunRow::live)
-        .and_then(|r| r.owner_pid);
-    let Some(pid) = owner.filter(|pid| alive(*pid) && *pid != i64::from(std::process::id())) else {
-        return Ok(String::from("no process was running the import"));
-    };
-    writeln!(
-        out,
-        "stopping the run (process {pid}): requests in flight finish and are recorded"
-    )?;
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .context("cannot send SIGTERM to the running process")?;
-    if !sent.success() {
-        bail!("could not signal process {pid}: stop it by hand, then run rollback again");
-    }
-    let start = Instant::now();
-    while alive(pid) {
-        if start.elapsed() > STOP_WAIT {
-            bail!(
-                "process {pid} did not stop within {} s: nothing was resumed",
-                STOP_WAIT.as_secs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(format!("stopped the run (process {pid})"))
 }
 
 /// Runs the resume-service hook and says what it answered; a failure is recorded in the
@@ -132,6 +87,57 @@ fn resume(
             bail!("the resume service hook failed: {why} (the decision is recorded; the old service is NOT confirmed back)");
         }
     }
+}
+
+/// Takes the store's lock; when a live process on this host holds it, stops that process first
+/// (SIGTERM: it finishes what is in flight, records it and lets go). Returns the lock and what
+/// was stopped, for the audit trail.
+fn stop_the_holder(store: &Path, out: &mut dyn Write) -> anyhow::Result<(StoreLock, String)> {
+    let holder = match lock::acquire(store, "rollback") {
+        Ok(taken) => {
+            super::store_lock::say_stale(&taken);
+            return Ok((taken, "no process was running the import".into()));
+        }
+        Err(LockError::Held {
+            holder: Some(h), ..
+        }) if h.alive_here() && h.pid != std::process::id() => h,
+        // Its details are written just after the lock is taken: look once more.
+        Err(LockError::Held { holder: None, .. }) => {
+            let taken = lock::acquire_within(store, "rollback", Duration::from_secs(2))?;
+            super::store_lock::say_stale(&taken);
+            return Ok((taken, "no process was running the import".into()));
+        }
+        Err(e @ LockError::Held { .. }) => {
+            bail!("{e}: it is not a process on this host that rollback can stop; stop it there, then run rollback again")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let pid = holder.pid;
+    let what = if holder.command == "run" {
+        "the run".to_string()
+    } else {
+        format!("cutover {}", holder.command)
+    };
+    writeln!(
+        out,
+        "stopping {what} (process {pid}): requests in flight finish and are recorded"
+    )?;
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .context("cannot send SIGTERM to the running process")?;
+    if !sent.success() {
+        bail!("could not signal process {pid}: stop it by hand, then run rollback again");
+    }
+    let taken = match lock::acquire_within(store, "rollback", STOP_WAIT) {
+        Ok(taken) => taken,
+        Err(LockError::Held { .. }) => bail!(
+            "process {pid} did not stop within {} s: nothing was resumed",
+            STOP_WAIT.as_secs()
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((taken, format!("stopped {what} (process {pid})")))
 }
 
 /// The audit row and the run's state.

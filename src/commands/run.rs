@@ -66,6 +66,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         PathBuf::from(p)
     });
     let _guard = crate::logging::to_file(&log_path)?;
+    let _lock = super::store_lock::take(&rb.store, "run")?;
     tracing::info!(store = %rb.store.display(), source = %rb.source.display(), "run starts");
     let console = !args.headless && !args.json && std::io::stdout().is_terminal();
     let opts = RunOptions {

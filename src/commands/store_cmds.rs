@@ -162,8 +162,10 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     if args.json {
         let doc: Vec<_> = groups
             .iter()
-            .map(|g| json!({"api": g.api, "code": g.code, "count": g.count, "retryable": g.retryable,
-                            "meaning": g.code.map(|c| errors::lookup(c).meaning), "sample": g.sample}))
+            .map(|g| {
+                json!({"api": g.api, "code": g.code, "count": g.count, "retryable": g.retryable,
+                            "meaning": meaning_of(g.code, &g.sample), "sample": g.sample})
+            })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Ok);
@@ -180,9 +182,7 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     )?;
     for g in &groups {
         let code = g.code.map_or("-".to_string(), |c| c.to_string());
-        let meaning = g
-            .code
-            .map_or(g.sample.as_str(), |c| errors::lookup(c).meaning);
+        let meaning = meaning_of(g.code, &g.sample);
         let retry = if g.retryable { "yes" } else { "no" };
         writeln!(
             out,
@@ -197,6 +197,22 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     )?;
     super::sync_cmds::print_failures(&conn, out)?;
     Ok(Outcome::Ok)
+}
+
+/// What the error table says a failure group means: the error table's meaning; for a code the
+/// spec does not document, "undocumented code" and Tencent's ErrorInfo (from the sample, which
+/// ends `(server said: "…")`); without a code, the engine's own reason.
+fn meaning_of(code: Option<i64>, sample: &str) -> String {
+    match code {
+        None => sample.to_string(),
+        Some(c) if errors::is_documented(c) => errors::lookup(c).meaning.to_string(),
+        Some(_) => {
+            let said = sample
+                .rsplit_once("server said: ")
+                .map_or(sample, |(_, s)| s.strip_suffix(')').unwrap_or(s));
+            format!("{} — ErrorInfo: {said}", errors::UNDOCUMENTED)
+        }
+    }
 }
 
 fn filter(args: &ActionArgs) -> anyhow::Result<FailureFilter> {
@@ -227,6 +243,7 @@ fn move_failed(
         bail!("skip needs --reason: it goes into the audit trail and the report");
     }
     if args.stage.as_deref() == Some("sync") {
+        // No store lock: failed sync events are flipped for the running relay to pick up.
         let conn = open_for_writing(&args.store)?;
         let state = if to == ItemState::Pending {
             crate::store::sync::EventState::Pending
@@ -246,6 +263,7 @@ fn move_failed(
     if !args.store.is_file() {
         bail!("no store at {}", args.store.display());
     }
+    let _lock = super::store_lock::take(&args.store, action)?;
     let conn = open_for_writing(&args.store)?;
     if let Some((_, _, true, _)) = run_row(&conn)? {
         bail!("a run is active on this store: change it from that run's console, or stop the run first");
@@ -355,4 +373,27 @@ fn print_plan(p: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meaning_of;
+
+    #[test]
+    fn an_undocumented_code_shows_tencents_error_info() {
+        let sample =
+            r#"import_group_msg: error 12345: undocumented code (server said: "quota of the day")"#;
+        assert_eq!(
+            meaning_of(Some(12345), sample),
+            r#"undocumented code — ErrorInfo: "quota of the day""#
+        );
+        assert_eq!(
+            meaning_of(Some(10010), sample),
+            "group does not exist or was dismissed"
+        );
+        assert_eq!(
+            meaning_of(None, "its group was not imported"),
+            "its group was not imported"
+        );
+    }
 }

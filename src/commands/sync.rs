@@ -28,14 +28,15 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         PathBuf::from(p)
     });
     let _guard = crate::logging::to_file(&log)?;
+    // The store must exist and hold the run this relay belongs to.
+    crate::store::open_for_reading(&rb.store)?;
+    let _lock = super::store_lock::take(&rb.store, "sync")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let every = Duration::from_secs_f64(args.progress_secs.max(0.1));
     runtime.block_on(async {
-        // The store must exist and hold the run this relay belongs to.
-        crate::store::open_for_reading(&rb.store)?;
         let relay = relay::start(&rb, &cfg).await?;
         let mut p = Printer::new(out, args.json);
         match relay.health(&cfg).await {

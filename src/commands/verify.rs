@@ -57,6 +57,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut log = rb.store.clone().into_os_string();
     log.push(".log");
     let _guard = crate::logging::to_file(std::path::Path::new(&log))?;
+    let _lock = super::store_lock::take(&rb.store, "verify")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

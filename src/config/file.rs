@@ -22,6 +22,8 @@ pub struct RunbookFile {
     pub concurrency: ConcurrencySection,
     /// When to pause.
     pub error_budget: ErrorBudgetSection,
+    /// How items are imported.
+    pub import: ImportSection,
     /// Read-back verification.
     pub verify: VerifySection,
     /// Two-way sync (absent: no sync).
@@ -30,8 +32,6 @@ pub struct RunbookFile {
     pub strategy: Option<String>,
     /// The maintenance window.
     pub window: WindowSection,
-    /// How items are imported.
-    pub import: ImportSection,
 }
 
 /// `[import]`
@@ -44,6 +44,9 @@ pub struct ImportSection {
     /// `shift` (default) or `refuse`: what happens to a group message that is not newer than
     /// the one before it in its group.
     pub same_second: Option<String>,
+    /// Seconds a retryable error may keep failing one item (or one group's messages) before
+    /// those items fail as retryable (default 600).
+    pub max_retry_secs: Option<u64>,
 }
 
 /// `[window]`

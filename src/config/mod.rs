@@ -7,7 +7,7 @@ mod resolve;
 
 pub use resolve::{
     parse_file, resolve, BudgetConfig, C2cMode, Flags, HookConfig, HookKind, OldSink, Runbook,
-    SameSecond, Strategy, SyncConfig, VerifyConfig,
+    SameSecond, Strategy, SyncConfig, VerifyConfig, DEFAULT_MAX_RETRY_SECS,
 };
 
 /// The annotated example runbook written by `cutover init`.

@@ -95,6 +95,9 @@ pub struct Runbook {
     pub max_in_flight: usize,
     /// When to pause.
     pub budget: BudgetConfig,
+    /// How long a retryable error may keep failing the same items before they fail as
+    /// retryable and the run goes on (`[import] max_retry_secs`).
+    pub max_retry_secs: u64,
     /// How to verify.
     pub verify: VerifyConfig,
     /// Two-way sync, when the runbook has a `[sync]` section.
@@ -271,6 +274,9 @@ fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(t.base())
 }
 
+/// How long a retryable error may keep failing the same items by default: ten minutes.
+pub const DEFAULT_MAX_RETRY_SECS: u64 = 600;
+
 const HOOKS: [&str; 2] = ["stop_service", "resume_service"];
 
 fn hook(name: &str, h: &HookSection, problems: &mut Vec<String>) -> Option<HookConfig> {
@@ -380,6 +386,10 @@ pub fn resolve(
     let window_end = window_end(file, &mut problems);
     check_strategy_has_sync(file, strategy, &mut problems);
     let same_second = same_second(file, &mut problems);
+    let max_retry_secs = file.import.max_retry_secs.unwrap_or(DEFAULT_MAX_RETRY_SECS);
+    if max_retry_secs == 0 {
+        problems.push("[import] max_retry_secs must be at least 1".into());
+    }
     let Required {
         sdkappid,
         admin,
@@ -405,6 +415,7 @@ pub fn resolve(
                 min_in_flight,
                 max_in_flight,
                 budget,
+                max_retry_secs,
                 verify,
                 sync,
                 strategy,

@@ -3,6 +3,7 @@
 use super::control::{Budget, RunState};
 use super::job::{Job, JobKind};
 use super::kinds::{kind_of, Unknown};
+use super::limits;
 use super::send::{failure, Answer, SendContext, SendError};
 use super::work::Work;
 use crate::store::records::Sources;
@@ -55,6 +56,8 @@ pub struct Shared {
     pub next_request: AtomicI64,
     /// Answers in a row that were not Tencent's (reset by any proper answer).
     pub protocol_errors: AtomicU32,
+    /// How long retryable errors may keep failing the same items (`[import] max_retry_secs`).
+    pub max_retry: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -71,7 +74,7 @@ impl Shared {
 
     /// Sends `op` to the store writer, waiting while its queue is full; a writer that has
     /// stopped makes the run fatal.
-    pub async fn record(&self, op: Op) {
+    pub(super) async fn record(&self, op: Op) {
         if self.store.send(op).await.is_err() {
             self.show_state(RunState::Fatal {
                 reason: "the store writer stopped".into(),
@@ -79,7 +82,8 @@ impl Shared {
         }
     }
 
-    async fn record_settled(&self, settled: Settled) {
+    /// Records a settlement.
+    pub(super) async fn record_settled(&self, settled: Settled) {
         self.record(Op::Settled(settled)).await;
     }
 
@@ -155,7 +159,11 @@ pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
             continue;
         }
         if let Some(wait) = lane.backoff_left() {
-            tokio::time::sleep(wait).await;
+            // A backoff can be long (a day's group cap): a stop must still be seen.
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = state.changed() => {}
+            }
             continue;
         }
         let notified = shared.notify.notified();
@@ -248,18 +256,40 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     shared.notify.notify_waiters();
 }
 
-async fn answered(shared: &Shared, job: &Job, journal: Option<i64>, answer: Answer) {
+async fn answered(shared: &Shared, job: &Job, journal: Option<i64>, mut answer: Answer) {
     lock(&shared.budget).succeeded();
     shared.protocol_errors.store(0, Ordering::Relaxed);
-    let retry_at = (!answer.again.is_empty()).then(|| Instant::now() + retry_delay(job.attempt));
-    let decided = {
+    let now = Instant::now();
+    let mut job = job.clone();
+    let (decided, gave_up) = {
         let mut work = shared.work();
+        let gave_up = limits::answered(&mut work, &mut job, &mut answer, now, shared.max_retry);
+        let retry_at = (!answer.again.is_empty()).then(|| now + retry_delay(job.attempt));
         match job.what {
-            JobKind::ReadBack => work.resolved(job, &answer.done, &answer.failed),
-            JobKind::Import => work.settle(job, &answer.done, &answer.failed, retry_at),
+            JobKind::ReadBack => work.resolved(&job, &answer.done, &answer.failed),
+            JobKind::Import => work.settle(&job, &answer.done, &answer.failed, retry_at),
         }
-        work.take_decided()
+        let mut gave_up = gave_up;
+        if let Some(id) = job.group.filter(|_| job.what == JobKind::ReadBack) {
+            gave_up.extend(limits::after_read_back(
+                &mut work,
+                id,
+                now,
+                shared.max_retry,
+            ));
+        }
+        (work.take_decided(), gave_up)
     };
+    let job = &job;
+    if !gave_up.is_empty() {
+        shared
+            .record_settled(Settled {
+                kind: Some(job.kind),
+                failed: gave_up,
+                ..Settled::default()
+            })
+            .await;
+    }
     let over_budget = lock(&shared.budget).failed(&answer.failed);
     shared
         .record_settled(Settled {
@@ -342,9 +372,18 @@ async fn call_failed(
         | ErrorClass::RenewCredentials
         | ErrorClass::Retry
         | ErrorClass::Protocol => {
+            if limits::held_for_the_day(shared, lane, job, journal, error).await {
+                return;
+            }
             // Always a wait for these retryable classes (a rate limit also backs the lane off).
             let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass)
                 .unwrap_or_default();
+            let Some(job) =
+                limits::keep_trying(shared, job, journal, error, now, keep_journal).await
+            else {
+                return;
+            };
+            let job = &job;
             {
                 let mut work = shared.work();
                 if keep_journal {

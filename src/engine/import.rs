@@ -15,12 +15,14 @@ use crate::store::writer::{Committed, Op, Settled, Writer};
 use crate::store::{ItemState, Kind};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
+use crate::tim::errors::{is_daily_group_cap, DAILY_GROUP_CAP};
 use crate::tim::lane::{Lane, LaneFigures};
 use crate::tim::requests::recent_contact_flag;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU32};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 /// How the import lanes are set up.
@@ -41,6 +43,9 @@ pub struct ImportSettings {
     /// Whether imported group messages update the members' conversation lists
     /// (`RecentContactFlag: 1`, for the group types that accept it).
     pub update_conversations: bool,
+    /// How long retryable errors may keep failing the same items before they fail as
+    /// retryable (`[import] max_retry_secs`).
+    pub max_retry: Duration,
 }
 
 impl ImportSettings {
@@ -58,6 +63,7 @@ impl ImportSettings {
             max_in_flight: rb.max_in_flight,
             budget: rb.budget,
             update_conversations: rb.update_conversations,
+            max_retry: Duration::from_secs(rb.max_retry_secs),
         }
     }
 }
@@ -104,6 +110,19 @@ impl ImportHandle {
             .collect();
         out.sort_by_key(|(k, _)| *k);
         out
+    }
+
+    /// Lanes held back for longer than a retry, and why (10006 on import_group: the daily
+    /// new-group cap), for the status line.
+    pub fn holds(&self) -> Vec<(Kind, &'static str)> {
+        self.lanes()
+            .into_iter()
+            .filter(|(k, f)| {
+                f.backoff_code
+                    .is_some_and(|c| is_daily_group_cap(k.api(), c))
+            })
+            .map(|(k, _)| (k, DAILY_GROUP_CAP))
+            .collect()
     }
 }
 
@@ -213,6 +232,7 @@ impl Import {
             client,
             next_request: AtomicI64::new(first_request),
             protocol_errors: AtomicU32::new(0),
+            max_retry: settings.max_retry,
         });
         let (tx, commands) = mpsc::unbounded_channel();
         let handle = ImportHandle {

@@ -2,6 +2,7 @@
 
 use crate::store::queries::PendingItem;
 use crate::store::Kind;
+use std::time::Instant;
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,9 @@ pub struct Job {
     pub attempt: u32,
     /// A read-back: the journal entry of the unanswered request it resolves.
     pub journal: Option<i64>,
+    /// When these items first failed with a retryable error and have kept failing since (the
+    /// clock of `[import] max_retry_secs`).
+    pub failing_since: Option<Instant>,
 }
 
 impl Job {
@@ -39,6 +43,7 @@ impl Job {
             items,
             attempt: 0,
             journal: None,
+            failing_since: None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod execute;
 pub mod import;
 pub mod job;
 pub mod kinds;
+pub mod limits;
 pub mod plan;
 pub mod send;
 pub mod work;

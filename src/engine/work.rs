@@ -36,6 +36,17 @@ struct GroupState {
     unresolved: Option<(Vec<PendingItem>, Option<i64>)>,
     /// Member batches in flight.
     members_in_flight: usize,
+    /// Its messages have kept failing with retryable errors since then (the last error's code
+    /// and text): the clock of `[import] max_retry_secs`, per group since they go one by one.
+    failing: Option<Failing>,
+}
+
+/// A streak of retryable failures.
+#[derive(Debug, Clone)]
+struct Failing {
+    since: Instant,
+    code: Option<i64>,
+    info: String,
 }
 
 /// The work of one import, as far as it is not yet settled.
@@ -223,6 +234,7 @@ impl Work {
                     items,
                     attempt: 0,
                     journal,
+                    failing_since: None,
                 });
             }
             let batch: Vec<PendingItem> = group.msgs.iter().take(limit).copied().collect();
@@ -303,9 +315,14 @@ impl Work {
             }
             _ => {}
         }
-        if grouping == Grouping::GroupMembers {
-            if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
-                g.members_in_flight = g.members_in_flight.saturating_sub(1);
+        if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
+            match grouping {
+                Grouping::GroupMembers => {
+                    g.members_in_flight = g.members_in_flight.saturating_sub(1)
+                }
+                // A message went in: the group's streak of failures is over.
+                Grouping::GroupMessages if !done.is_empty() => g.failing = None,
+                _ => {}
             }
         }
         let open: Vec<PendingItem> = job
@@ -429,8 +446,73 @@ impl Work {
                 g.msgs.push_front(item);
             }
             g.unresolved = None;
+            if !present.is_empty() {
+                g.failing = None;
+            }
         }
         self.message_batch_over(job);
+    }
+
+    /// `job`'s items failed with a retryable error (`code`, `info`) at `now`: since when they
+    /// have kept failing. Group messages count per group (they go one batch at a time, and a
+    /// batch read back after an unknown outcome comes back as a new job); other items per job.
+    pub fn failing_since(
+        &mut self,
+        job: &Job,
+        now: Instant,
+        code: Option<i64>,
+        info: &str,
+    ) -> Instant {
+        let group = job
+            .group
+            .filter(|_| job.kind == Kind::GroupMessage)
+            .and_then(|id| self.groups.get_mut(&id));
+        let Some(g) = group else {
+            return job.failing_since.unwrap_or(now);
+        };
+        let f = g.failing.get_or_insert_with(|| Failing {
+            since: now,
+            code,
+            info: String::new(),
+        });
+        f.code = code;
+        f.info = info.to_string();
+        f.since
+    }
+
+    /// Since when group `id`'s messages have kept failing, if they have.
+    pub fn group_failing_since(&self, id: i64) -> Option<Instant> {
+        self.groups
+            .get(&id)
+            .and_then(|g| g.failing.as_ref().map(|f| f.since))
+    }
+
+    /// Gives up on what is queued of group `id`'s messages after their retries ran out
+    /// (`why`): they fail as retryable with the last error (`cutover retry` sends them again,
+    /// in order), and the group's members may go once no batch of it is out.
+    pub fn give_up_messages(&mut self, id: i64, why: &str) -> Vec<FailedItem> {
+        let Some(g) = self.groups.get_mut(&id) else {
+            return Vec::new();
+        };
+        let last = g.failing.take();
+        let (code, info) = last.map_or((None, String::new()), |f| (f.code, f.info));
+        let items = std::mem::take(&mut g.msgs);
+        if !g.busy && g.unresolved.is_none() {
+            self.member_ready.push_back(id);
+        }
+        if let Some(n) = self.remaining.get_mut(&Kind::GroupMessage) {
+            *n = n.saturating_sub(items.len() as u64);
+        }
+        items
+            .iter()
+            .map(|i| FailedItem {
+                id: i.id,
+                api: Kind::GroupMessage.api().command(),
+                code,
+                info: format!("{why} (last: {info})"),
+                retryable: true,
+            })
+            .collect()
     }
 
     /// A read-back could not be made now: try it again at `at`.

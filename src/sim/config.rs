@@ -17,6 +17,8 @@
 //! no_answer_rate = 0.001       # applied, then the connection drops (or stalls)
 //! bad_gateway_rate = 0.1       # applied, then HTTP 502 (a gateway lost the answer)
 //! empty_answer_rate = 0.0      # applied, then HTTP 200 `{}` (not Tencent's answer)
+//! group_ids = ["@TGS#_g1"]     # only requests for these groups (default: every request)
+//! repeat_cursor = false        # paging reads answer their first page again (a stuck cursor)
 //! [callback]
 //! url = "http://127.0.0.1:9000/im-callback"
 //! token = "xxxxyyyy"           # or CUTOVER_CALLBACK_TOKEN
@@ -84,6 +86,11 @@ pub struct Faults {
     pub bad_gateway_rate: f64,
     /// Share of requests that are applied and then answered HTTP 200 `{}` (drawn last).
     pub empty_answer_rate: f64,
+    /// Only requests for these `GroupId`s meet the faults (empty: every request).
+    pub group_ids: Vec<String>,
+    /// Paging reads ignore their cursor (`ReqMsgSeq`, `Next`) and answer the first page again:
+    /// a target whose cursor does not move.
+    pub repeat_cursor: bool,
 }
 
 /// How an applied request loses its answer.

@@ -37,6 +37,24 @@ pub fn fate(f: &Faults, api: &str, n: u64) -> Fate {
     )
 }
 
+/// Whether a request with `body` is one the faults are for: any, unless they name `group_ids`.
+pub fn aims_at(f: &Faults, body: &[u8]) -> bool {
+    f.group_ids.is_empty()
+        || serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("GroupId")?.as_str().map(str::to_owned))
+            .is_some_and(|g| f.group_ids.contains(&g))
+}
+
+/// The `repeat_cursor` fault: the request's paging cursor is dropped, so the first page comes
+/// back whatever page was asked for.
+pub fn forget_cursor(body: &mut serde_json::Value) {
+    if let Some(map) = body.as_object_mut() {
+        map.remove("ReqMsgSeq");
+        map.remove("Next");
+    }
+}
+
 /// One RNG seed per (seed, API, request number): FNV-1a over the three, so that neighbouring
 /// request numbers and APIs get unrelated streams.
 fn stream(seed: u64, api: &str, n: u64) -> u64 {

@@ -295,7 +295,8 @@ async fn serve_api(
             )),
         );
     }
-    let fate: Fate = sim.config.faults(api).map_or_else(Fate::clean, |f| {
+    let aimed = sim.config.faults(api).filter(|f| faults::aims_at(f, &body));
+    let fate: Fate = aimed.map_or_else(Fate::clean, |f| {
         faults::fate(f, api.command(), sim.next_draw(api))
     });
     if !fate.latency.is_zero() {
@@ -310,7 +311,7 @@ async fn serve_api(
         }
         return sim.envelope(Some(api), Err(ApiError::new(code, "injected fault")));
     }
-    let parsed: Value = match serde_json::from_slice(&body) {
+    let mut parsed: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
             return sim.envelope(
@@ -319,6 +320,9 @@ async fn serve_api(
             )
         }
     };
+    if aimed.is_some_and(|f| f.repeat_cursor) {
+        faults::forget_cursor(&mut parsed);
+    }
     let empty = Map::new();
     let map = parsed.as_object().unwrap_or(&empty);
     let (result, callbacks) = {

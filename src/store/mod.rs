@@ -23,6 +23,7 @@ pub mod audit;
 pub mod batch;
 pub mod export;
 mod kind;
+pub mod lock;
 pub mod order;
 pub mod queries;
 pub mod records;

@@ -11,6 +11,7 @@ use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
 use crate::tim::paced::Reader;
+use crate::tim::paging::Pager;
 use crate::tim::wire::c2c::AdminGetRoamMsg;
 use crate::tim::wire::group_read::GroupMsgGetSimple;
 use std::collections::HashMap;
@@ -126,6 +127,7 @@ async fn read_conversation(
     let mut calls = 0;
     let mut last_key = None;
     let mut max_time = now_secs;
+    let mut pager = Pager::new(Api::AdminGetRoamMsg);
     loop {
         let req = AdminGetRoamMsg {
             From_Account: a.to_string(),
@@ -146,8 +148,13 @@ async fn read_conversation(
         if resp.Complete == 1 || resp.MsgList.is_empty() {
             return Ok(calls);
         }
-        max_time = resp.LastMsgTime;
-        last_key = Some(resp.LastMsgKey);
+        match pager.advance((resp.LastMsgTime, resp.LastMsgKey)) {
+            Ok((time, key)) => (max_time, last_key) = (time, Some(key)),
+            Err(stuck) => {
+                tracing::warn!(pair = %format!("{a}:{b}"), error = %stuck, "reconcile stopped reading a conversation");
+                return Ok(calls);
+            }
+        }
     }
 }
 
@@ -171,6 +178,7 @@ async fn read_group(
     };
     let mut calls = 0;
     let mut below = None;
+    let mut pager = Pager::descending(Api::GroupMsgGetSimple);
     'pages: loop {
         let req = GroupMsgGetSimple {
             GroupId: tencent.clone(),
@@ -196,7 +204,13 @@ async fn read_group(
             }
         }
         match resp.RspMsgList.iter().map(|m| m.MsgSeq).min() {
-            Some(seq) if resp.IsFinished == 0 && seq > 1 => below = Some(seq - 1),
+            Some(seq) if resp.IsFinished == 0 && seq > 1 => match pager.advance(seq - 1) {
+                Ok(next) => below = Some(next),
+                Err(stuck) => {
+                    tracing::warn!(group = %tencent, error = %stuck, "reconcile stopped reading a group");
+                    break;
+                }
+            },
             _ => break,
         }
     }

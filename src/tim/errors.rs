@@ -4,6 +4,7 @@
 //! reports), so a code means the same thing everywhere. Codes not in the table are treated as
 //! permanent for the item, as the spec's retry recommendation says (§1.3).
 
+use crate::tim::api::Api;
 use serde::Serialize;
 
 /// What a code asks the caller to do.
@@ -62,7 +63,11 @@ const TABLE: &[(i64, ErrorClass, &str)] = &[
         "invalid parameter (for import_group_msg items: send time invalid)",
     ),
     (10005, Item, "too many accounts in one request"),
-    (10006, RateLimited, "group operation frequency limit"),
+    (
+        10006,
+        RateLimited,
+        "group operation frequency limit (create_group, import_group: the daily net-new group cap)",
+    ),
     (
         10007,
         Item,
@@ -243,7 +248,7 @@ pub fn lookup(code: i64) -> ErrorCode {
         Err(_) => ErrorCode {
             code,
             class: Item,
-            meaning: "undocumented error code",
+            meaning: UNDOCUMENTED,
         },
     }
 }
@@ -254,6 +259,26 @@ pub fn lookup(code: i64) -> ErrorCode {
 /// every permanent code are refusals of a request that was not carried out.
 pub fn maybe_applied(code: i64) -> bool {
     lookup(code).class == Retry
+}
+
+/// What [`lookup`] says a code the spec does not document means.
+pub const UNDOCUMENTED: &str = "undocumented code";
+
+/// True when the spec documents `code` (it is in the table).
+pub fn is_documented(code: i64) -> bool {
+    TABLE.binary_search_by_key(&code, |(c, _, _)| *c).is_ok()
+}
+
+/// Why a lane that got 10006 from create_group or import_group stops taking work.
+pub const DAILY_GROUP_CAP: &str =
+    "daily new-group cap reached — resumes tomorrow or after the cap is raised";
+
+/// True when `code` from `api` is the app's daily net-new group cap (§7: 10006 "单日净增群量过多"
+/// on create_group; whether import_group counts is unconfirmed, so it is treated alike). It
+/// lifts the next day or when the plan's cap is raised, so retrying every few seconds is
+/// pointless; elsewhere (import_group_member) 10006 is a frequency limit that a backoff clears.
+pub fn is_daily_group_cap(api: Api, code: i64) -> bool {
+    code == 10006 && matches!(api, Api::CreateGroup | Api::ImportGroup)
 }
 
 /// How long to wait at least before retrying after `code`, beyond normal backoff.
@@ -316,6 +341,16 @@ mod tests {
         let unknown = lookup(12345);
         assert_eq!(unknown.class, Item);
         assert!(!unknown.class.is_retryable());
-        assert_eq!(unknown.meaning, "undocumented error code");
+        assert_eq!(unknown.meaning, "undocumented code");
+        assert!(!is_documented(12345));
+        assert!(is_documented(10002));
+    }
+
+    #[test]
+    fn ten_thousand_six_is_the_daily_cap_only_where_groups_are_made() {
+        assert!(is_daily_group_cap(Api::CreateGroup, 10006));
+        assert!(is_daily_group_cap(Api::ImportGroup, 10006));
+        assert!(!is_daily_group_cap(Api::ImportGroupMember, 10006));
+        assert!(!is_daily_group_cap(Api::ImportGroup, 10002));
     }
 }

@@ -9,6 +9,7 @@ pub mod callback;
 pub mod errors;
 pub mod lane;
 pub mod paced;
+pub mod paging;
 pub mod requests;
 pub mod secret;
 pub mod usersig;

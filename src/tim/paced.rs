@@ -2,13 +2,14 @@
 //! lane, sends, and retries what a retry can fix (read-back verification, reconciliation, the
 //! sync applier); what differs between them is a small [`Policy`]. [`wait_after_error`] is the
 //! one rule for how long to wait after a failed call and whether its lane backs off (the import
-//! engine, which schedules its own retries, uses it too). [`Reader`] is the read-back caller:
+//! engine, which schedules its own retries, uses it too); it honours the error table's minimum
+//! waits (70050: a minute) and waits out the daily group cap until the next day. [`Reader`] is the read-back caller:
 //! one lane per read API, the [`Policy::READS`] policy and a stop that ends a pass between
 //! calls (the pass is resumable from the store).
 
 use crate::tim::api::Api;
 use crate::tim::client::{CallError, TimClient};
-use crate::tim::errors::ErrorClass;
+use crate::tim::errors::{is_daily_group_cap, minimum_wait_secs, ErrorClass};
 use crate::tim::lane::{retry_delay, Lane, LaneFigures};
 use crate::tim::wire::Request;
 use std::collections::HashMap;
@@ -66,7 +67,8 @@ pub enum PacedError {
 /// How long to wait before retrying after `err`, which was attempt `attempt` (0 = the first)
 /// of a call, under `waits`; when the server rate-limited it, `lane` (if any) backs off for
 /// that long, so no other call on the lane leaves before then. `None` when retrying cannot
-/// help (the class is neither transient, rate-limit nor expired credentials).
+/// help (the class is neither transient, rate-limit nor expired credentials). The wait is
+/// never shorter than the error table's minimum for the code (70050: 60 s).
 pub fn wait_after_error(
     lane: Option<&Lane>,
     err: &CallError,
@@ -86,12 +88,36 @@ pub fn wait_after_error(
         }
         (Waits::ByClass, ErrorClass::RenewCredentials) => Duration::from_millis(50),
     };
+    // The table's minimum (70050: a minute) beats any shorter backoff; the daily group cap
+    // (10006 from create_group or import_group) lifts only the next day.
+    let floor = match err.code() {
+        Some(code) if is_daily_group_cap(err.api(), code) => until_next_day(unix_now()),
+        Some(code) => Duration::from_secs(minimum_wait_secs(code)),
+        None => Duration::ZERO,
+    };
+    let wait = wait.max(floor);
     if class == ErrorClass::RateLimited {
         if let Some(lane) = lane {
             lane.back_off(wait, err.code());
         }
     }
     Some(wait)
+}
+
+/// Time from `now` (unix seconds) to the next midnight in China Standard Time (UTC+8), when a
+/// Tencent daily quota is taken to turn (the docs do not say which clock: unconfirmed), plus a
+/// minute's margin.
+pub fn until_next_day(now: i64) -> Duration {
+    const DAY: i64 = 86_400;
+    const CST: i64 = 8 * 3600;
+    let next = ((now + CST).div_euclid(DAY) + 1) * DAY - CST;
+    Duration::from_secs((next - now + 60).max(60).unsigned_abs())
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Makes `call` on `lane` (unpaced when `None`) until it answers, retrying under `policy`:
@@ -380,5 +406,62 @@ mod tests {
         );
         // Only a rate-limit answer backs the lane off.
         assert_eq!(lane.figures().rate_limited, 1);
+    }
+
+    #[test]
+    fn the_tables_minimum_wait_is_honoured() {
+        // 70050 says "retry after 1 minute": no policy, no attempt number waits less, and the
+        // lane backs off for the whole minute.
+        for waits in [Waits::ByClass, Waits::Growing] {
+            for attempt in [0, 1, 5] {
+                let lane = Lane::new(1000, 1, 4);
+                let wait = wait_after_error(Some(&lane), &code(70050), attempt, waits);
+                assert!(
+                    wait.is_some_and(|w| w >= Duration::from_secs(60)),
+                    "{wait:?}"
+                );
+                assert!(lane
+                    .backoff_left()
+                    .is_some_and(|l| l > Duration::from_secs(59)));
+                assert_eq!(lane.figures().backoff_code, Some(70050));
+            }
+        }
+        // A code without a minimum keeps its short wait.
+        let limited = wait_after_error(None, &code(60007), 0, Waits::ByClass);
+        assert!(limited.is_some_and(|w| w < Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn the_daily_group_cap_waits_for_the_next_day() {
+        let capped = CallError::Api {
+            api: Api::CreateGroup,
+            code: 10006,
+            info: String::new(),
+        };
+        let lane = Lane::new(1000, 1, 4);
+        let wait = wait_after_error(Some(&lane), &capped, 0, Waits::ByClass);
+        assert!(
+            wait.is_some_and(|w| w >= Duration::from_secs(60)),
+            "{wait:?}"
+        );
+        assert_eq!(lane.figures().backoff_code, Some(10006));
+        // The same code from import_group_member is a frequency limit: a short backoff.
+        let frequency = CallError::Api {
+            api: Api::ImportGroupMember,
+            code: 10006,
+            info: String::new(),
+        };
+        let wait = wait_after_error(None, &frequency, 0, Waits::ByClass);
+        assert!(wait.is_some_and(|w| w < Duration::from_secs(5)), "{wait:?}");
+        // 2025-12-01 15:30 UTC = 23:30 CST: half an hour (and the margin) to go; 16:00 UTC is
+        // midnight CST: a whole day.
+        assert_eq!(
+            until_next_day(1_764_603_000),
+            Duration::from_secs(30 * 60 + 60)
+        );
+        assert_eq!(
+            until_next_day(1_764_604_800),
+            Duration::from_secs(86_400 + 60)
+        );
     }
 }

@@ -135,6 +135,9 @@ impl Printer<'_> {
             if !state.reason().is_empty() {
                 line.push_str(&format!(" · {}", state.reason()));
             }
+            for (kind, why) in handle.holds() {
+                line.push_str(&format!(" · {}: {why}", kind.api().command()));
+            }
             if let Some((text, _)) = &window {
                 line.push_str(&format!(" · {text}"));
             }

@@ -4,7 +4,7 @@ use crate::store::writer::Committed;
 use crate::store::Kind;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Weight of the newest interval in the rate's moving average.
 const RATE_WEIGHT: f64 = 0.5;
@@ -42,7 +42,15 @@ pub struct ProgressMeter {
     last: BTreeMap<Kind, u64>,
     at: Instant,
     rates: BTreeMap<Kind, f64>,
+    /// When each stage last settled an item.
+    moved: BTreeMap<Kind, Instant>,
 }
+
+/// A stage that has settled nothing for this long has no rate: its ETA is unknown rather than
+/// a figure grown from a decaying average (one stuck group once showed "ETA 19071h03m").
+const STALLED_AFTER: Duration = Duration::from_secs(15);
+/// Below this many items per second the average is a leftover, not a rate.
+const LEAST_RATE: f64 = 1e-3;
 
 fn settled(c: &[u64; 4]) -> u64 {
     c[1] + c[2] + c[3]
@@ -51,22 +59,37 @@ fn settled(c: &[u64; 4]) -> u64 {
 impl ProgressMeter {
     /// A meter starting from `now`.
     pub fn new(now: &Committed) -> ProgressMeter {
+        ProgressMeter::starting_at(now, Instant::now())
+    }
+
+    fn starting_at(now: &Committed, at: Instant) -> ProgressMeter {
         ProgressMeter {
             last: now.items.iter().map(|(k, c)| (*k, settled(c))).collect(),
-            at: Instant::now(),
+            at,
             rates: BTreeMap::new(),
+            moved: now.items.keys().map(|k| (*k, at)).collect(),
         }
     }
 
     /// The stage lines for `now`.
     pub fn sample(&mut self, now: &Committed) -> Vec<StageLine> {
-        let dt = self.at.elapsed().as_secs_f64();
-        self.at = Instant::now();
+        self.sample_at(now, Instant::now())
+    }
+
+    /// The stage lines for `now`, sampled at `at`.
+    fn sample_at(&mut self, now: &Committed, at: Instant) -> Vec<StageLine> {
+        let dt = at.saturating_duration_since(self.at).as_secs_f64();
+        self.at = at;
         let mut out = Vec::new();
         for kind in Kind::ALL {
             let c = now.items.get(&kind).copied().unwrap_or_default();
             let s = settled(&c);
             let before = self.last.insert(kind, s).unwrap_or(s);
+            let moved = self.moved.entry(kind).or_insert(at);
+            if s > before {
+                *moved = at;
+            }
+            let stalled = at.saturating_duration_since(*moved) >= STALLED_AFTER;
             let rate = self.rates.entry(kind).or_insert(0.0);
             if dt > 0.0 {
                 let instant = s.saturating_sub(before) as f64 / dt;
@@ -75,6 +98,9 @@ impl ProgressMeter {
                 } else {
                     *rate * (1.0 - RATE_WEIGHT) + instant * RATE_WEIGHT
                 };
+            }
+            if stalled || *rate < LEAST_RATE {
+                *rate = 0.0;
             }
             let total = c.iter().sum();
             if total == 0 {
@@ -156,5 +182,35 @@ mod window_tests {
         );
         assert_eq!(window_note(None, Some(1.0), now), None);
         assert_eq!(window_note(Some(now), None, now), None);
+    }
+}
+
+#[cfg(test)]
+mod meter_tests {
+    use super::*;
+
+    fn committed(pending: u64, done: u64) -> Committed {
+        let mut c = Committed::default();
+        c.items.insert(Kind::GroupMessage, [pending, done, 0, 0]);
+        c
+    }
+
+    #[test]
+    fn a_stage_that_stops_moving_has_an_unknown_eta() {
+        let t0 = Instant::now();
+        let mut meter = ProgressMeter::starting_at(&committed(100, 0), t0);
+        let moving = meter.sample_at(&committed(90, 10), t0 + Duration::from_secs(1));
+        assert!(moving[0].eta_secs.is_some_and(|e| e > 0.0 && e.is_finite()));
+        // Nothing more settles: the decaying average must not turn into a huge figure.
+        let mut line = moving;
+        for s in 2..40 {
+            line = meter.sample_at(&committed(90, 10), t0 + Duration::from_secs(s));
+        }
+        assert_eq!(line[0].eta_secs, None);
+        assert_eq!(line[0].per_sec, 0.0);
+        assert_eq!(crate::timefmt::eta_text(line[0].eta_secs), "unknown");
+        // It moves again: a figure again.
+        let again = meter.sample_at(&committed(80, 20), t0 + Duration::from_secs(41));
+        assert!(again[0].eta_secs.is_some_and(|e| e.is_finite()));
     }
 }

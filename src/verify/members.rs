@@ -8,6 +8,8 @@ use crate::model::{Group, GroupMember, GroupType, MemberRole};
 use crate::store::queries::PendingItem;
 use crate::store::verify::{Extra, Outcome};
 use crate::store::Kind;
+use crate::tim::api::Api;
+use crate::tim::paging::Pager;
 use crate::tim::wire::group_read::{GetGroupMemberInfo, MemberInfo};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -94,6 +96,8 @@ async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> 
     let community = group.record.kind == GroupType::Community;
     let mut out = Vec::new();
     let (mut offset, mut next) = (0u32, String::new());
+    // Offsets move by the page's length (an empty page ends the list); Next is the server's.
+    let mut pager = Pager::new(Api::GetGroupMemberInfo);
     loop {
         let req = GetGroupMemberInfo {
             GroupId: group.target_id.clone(),
@@ -112,7 +116,16 @@ async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> 
         out.extend(resp.MemberList);
         if community {
             match resp.Next.filter(|n| !n.is_empty() && n != "0") {
-                Some(n) if got > 0 => next = n,
+                Some(n) if got > 0 => match pager.advance(n) {
+                    Ok(n) => next = n,
+                    Err(stuck) => {
+                        ctx.unit_failed(format!(
+                            "get_group_member_info of {}: {stuck}",
+                            group.target_id
+                        ));
+                        return None;
+                    }
+                },
                 _ => return Some(out),
             }
         } else {

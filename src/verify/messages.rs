@@ -10,6 +10,8 @@ use crate::model::{C2cMessage, GroupMessage};
 use crate::store::queries::PendingItem;
 use crate::store::verify::{Extra, ItemResult, Outcome};
 use crate::store::{pair_key, Kind};
+use crate::tim::api::Api;
+use crate::tim::paging::Pager;
 use crate::tim::requests;
 use crate::tim::wire::c2c::{AdminGetRoamMsg, ImportMsg, RoamMsg};
 use crate::tim::wire::group_read::{GroupMsgGetSimple, RspMsg};
@@ -45,6 +47,7 @@ impl Ctx {
 async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
     let mut out = Vec::new();
     let mut below: Option<u64> = None;
+    let mut pager = Pager::descending(Api::GroupMsgGetSimple);
     loop {
         let req = GroupMsgGetSimple {
             GroupId: group.target_id.clone(),
@@ -59,7 +62,16 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
         let oldest = resp.RspMsgList.iter().map(|m| m.MsgSeq).min();
         out.extend(resp.RspMsgList);
         match oldest {
-            Some(seq) if resp.IsFinished == 0 && seq > 1 => below = Some(seq - 1),
+            Some(seq) if resp.IsFinished == 0 && seq > 1 => match pager.advance(seq - 1) {
+                Ok(next) => below = Some(next),
+                Err(stuck) => {
+                    ctx.unit_failed(format!(
+                        "group_msg_get_simple of {}: {stuck}",
+                        group.target_id
+                    ));
+                    return None;
+                }
+            },
             _ => break,
         }
     }
@@ -313,6 +325,7 @@ async fn read_conversation(
 ) -> Option<Vec<RoamMsg>> {
     let mut out: Vec<RoamMsg> = Vec::new();
     let (mut max_time, mut last_key) = (max, None);
+    let mut pager = Pager::new(Api::AdminGetRoamMsg);
     loop {
         let req = AdminGetRoamMsg {
             From_Account: a.to_string(),
@@ -330,7 +343,12 @@ async fn read_conversation(
         if resp.Complete == 1 || empty {
             return Some(out);
         }
-        max_time = resp.LastMsgTime;
-        last_key = Some(resp.LastMsgKey);
+        match pager.advance((resp.LastMsgTime, resp.LastMsgKey)) {
+            Ok((time, key)) => (max_time, last_key) = (time, Some(key)),
+            Err(stuck) => {
+                ctx.unit_failed(format!("admin_getroammsg of {a}↔{b}: {stuck}"));
+                return None;
+            }
+        }
     }
 }
