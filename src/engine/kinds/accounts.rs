@@ -1,7 +1,7 @@
 //! Accounts: up to 100 per `multiaccount_import`, each answered by its UserID; the target
 //! takes an account it already has again, so an unknown outcome is replayed.
 
-use super::{Grouping, ImportKind};
+use super::{Grouping, ImportKind, Shape, Unknown};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::Account;
@@ -13,16 +13,13 @@ use futures_util::future::BoxFuture;
 pub struct Accounts;
 
 impl ImportKind for Accounts {
-    fn kind(&self) -> Kind {
-        Kind::Account
-    }
-
-    fn max_batch(&self) -> usize {
-        100
-    }
-
-    fn grouping(&self) -> Grouping {
-        Grouping::InOrder
+    fn shape(&self) -> Shape {
+        Shape {
+            kind: Kind::Account,
+            max_batch: 100,
+            grouping: Grouping::InOrder,
+            unknown: Unknown::Replay,
+        }
     }
 
     fn send<'a>(

@@ -3,7 +3,7 @@
 //! replayed. A conversation's messages go oldest first, one request in flight per
 //! conversation (Tencent wants them "in time order"), conversations in parallel.
 
-use super::{Grouping, ImportKind};
+use super::{Grouping, ImportKind, Shape, Unknown};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::C2cMessage;
@@ -15,16 +15,13 @@ use futures_util::future::BoxFuture;
 pub struct C2cMessages;
 
 impl ImportKind for C2cMessages {
-    fn kind(&self) -> Kind {
-        Kind::C2cMessage
-    }
-
-    fn max_batch(&self) -> usize {
-        1
-    }
-
-    fn grouping(&self) -> Grouping {
-        Grouping::ByConversation
+    fn shape(&self) -> Shape {
+        Shape {
+            kind: Kind::C2cMessage,
+            max_batch: 1,
+            grouping: Grouping::ByConversation,
+            unknown: Unknown::Replay,
+        }
     }
 
     fn send<'a>(

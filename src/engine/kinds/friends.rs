@@ -2,7 +2,7 @@
 //! the friend's UserID; an entry already there is answered as such, so an unknown outcome is
 //! replayed.
 
-use super::{Grouping, ImportKind};
+use super::{Grouping, ImportKind, Shape, Unknown};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::Friend;
@@ -14,16 +14,13 @@ use futures_util::future::BoxFuture;
 pub struct Friends;
 
 impl ImportKind for Friends {
-    fn kind(&self) -> Kind {
-        Kind::Friend
-    }
-
-    fn max_batch(&self) -> usize {
-        1000
-    }
-
-    fn grouping(&self) -> Grouping {
-        Grouping::ByOwner
+    fn shape(&self) -> Shape {
+        Shape {
+            kind: Kind::Friend,
+            max_batch: 1000,
+            grouping: Grouping::ByOwner,
+            unknown: Unknown::Replay,
+        }
     }
 
     fn send<'a>(

@@ -2,7 +2,7 @@
 //! UserID; a member already in the group is answered as such, so an unknown outcome is
 //! replayed.
 
-use super::{Grouping, ImportKind};
+use super::{Grouping, ImportKind, Shape, Unknown};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::GroupMember;
@@ -14,16 +14,13 @@ use futures_util::future::BoxFuture;
 pub struct GroupMembers;
 
 impl ImportKind for GroupMembers {
-    fn kind(&self) -> Kind {
-        Kind::GroupMember
-    }
-
-    fn max_batch(&self) -> usize {
-        20
-    }
-
-    fn grouping(&self) -> Grouping {
-        Grouping::GroupMembers
+    fn shape(&self) -> Shape {
+        Shape {
+            kind: Kind::GroupMember,
+            max_batch: 20,
+            grouping: Grouping::GroupMembers,
+            unknown: Unknown::Replay,
+        }
     }
 
     fn send<'a>(

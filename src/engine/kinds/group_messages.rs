@@ -3,7 +3,7 @@
 //! an unknown outcome is resolved by reading the group's newest messages back
 //! (`group_msg_get_simple`). Both answers carry the group's new high-water mark.
 
-use super::{Grouping, ImportKind, Unknown};
+use super::{Grouping, ImportKind, Shape, Unknown};
 use crate::engine::job::Job;
 use crate::engine::send::{failure, sort_items, Answer, SendContext, SendError};
 use crate::model::GroupMessage;
@@ -17,20 +17,13 @@ use futures_util::future::BoxFuture;
 pub struct GroupMessages;
 
 impl ImportKind for GroupMessages {
-    fn kind(&self) -> Kind {
-        Kind::GroupMessage
-    }
-
-    fn max_batch(&self) -> usize {
-        7
-    }
-
-    fn grouping(&self) -> Grouping {
-        Grouping::GroupMessages
-    }
-
-    fn unknown(&self) -> Unknown {
-        Unknown::ReadBack
+    fn shape(&self) -> Shape {
+        Shape {
+            kind: Kind::GroupMessage,
+            max_batch: 7,
+            grouping: Grouping::GroupMessages,
+            unknown: Unknown::ReadBack,
+        }
     }
 
     fn send<'a>(

@@ -2,7 +2,7 @@
 //! the GroupId taken (10021): the group is read back with `get_group_info` and counts as in
 //! only when its name and owner are ours, so an unknown outcome is simply replayed.
 
-use super::{Grouping, ImportKind};
+use super::{Grouping, ImportKind, Shape, Unknown};
 use crate::engine::job::Job;
 use crate::engine::send::{failure, Answer, SendContext, SendError};
 use crate::model::Group;
@@ -19,16 +19,13 @@ const GROUP_ID_TAKEN: i64 = 10021;
 pub struct Groups;
 
 impl ImportKind for Groups {
-    fn kind(&self) -> Kind {
-        Kind::Group
-    }
-
-    fn max_batch(&self) -> usize {
-        1
-    }
-
-    fn grouping(&self) -> Grouping {
-        Grouping::InOrder
+    fn shape(&self) -> Shape {
+        Shape {
+            kind: Kind::Group,
+            max_batch: 1,
+            grouping: Grouping::InOrder,
+            unknown: Unknown::Replay,
+        }
     }
 
     fn send<'a>(

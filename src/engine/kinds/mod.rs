@@ -43,20 +43,42 @@ pub enum Unknown {
     ReadBack,
 }
 
+/// What the engine knows of a kind before it sends anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// The kind.
+    pub kind: Kind,
+    /// The most items one request may carry (design.md's stage table).
+    pub max_batch: usize,
+    /// How its items are put into jobs.
+    pub grouping: Grouping,
+    /// What an unknown outcome calls for.
+    pub unknown: Unknown,
+}
+
 /// A kind of item, as the import engine sends it.
 pub trait ImportKind: Sync {
-    /// The kind.
-    fn kind(&self) -> Kind;
+    /// Its kind, batch limit, grouping and unknown-outcome rule.
+    fn shape(&self) -> Shape;
 
-    /// The most items one request may carry (design.md's stage table).
-    fn max_batch(&self) -> usize;
+    /// The kind.
+    fn kind(&self) -> Kind {
+        self.shape().kind
+    }
+
+    /// The most items one request may carry.
+    fn max_batch(&self) -> usize {
+        self.shape().max_batch
+    }
 
     /// How its items are put into jobs.
-    fn grouping(&self) -> Grouping;
+    fn grouping(&self) -> Grouping {
+        self.shape().grouping
+    }
 
     /// What an unknown outcome calls for.
     fn unknown(&self) -> Unknown {
-        Unknown::Replay
+        self.shape().unknown
     }
 
     /// Sends an import job: reads its records, makes its request(s), and sorts its items by

@@ -1,7 +1,7 @@
 //! Profiles: one `portrait_set` each (none for a profile with nothing to set); setting the
 //! same fields again is harmless, so an unknown outcome is replayed.
 
-use super::{Grouping, ImportKind};
+use super::{Grouping, ImportKind, Shape, Unknown};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::Profile;
@@ -13,16 +13,13 @@ use futures_util::future::BoxFuture;
 pub struct Profiles;
 
 impl ImportKind for Profiles {
-    fn kind(&self) -> Kind {
-        Kind::Profile
-    }
-
-    fn max_batch(&self) -> usize {
-        1
-    }
-
-    fn grouping(&self) -> Grouping {
-        Grouping::InOrder
+    fn shape(&self) -> Shape {
+        Shape {
+            kind: Kind::Profile,
+            max_batch: 1,
+            grouping: Grouping::InOrder,
+            unknown: Unknown::Replay,
+        }
     }
 
     fn send<'a>(
