@@ -4,6 +4,7 @@
 
 pub mod file;
 mod resolve;
+mod sections;
 
 pub use resolve::{
     parse_file, resolve, BudgetConfig, C2cMode, Flags, HookConfig, HookKind, OldSink, Runbook,

@@ -327,8 +327,6 @@ async fn call_failed(
     if job.what == JobKind::ReadBack {
         return read_back_failed(shared, lane, job, error, class).await;
     }
-    let ids = job.ids();
-    let now = Instant::now();
     // A kind that reads back keeps its journal entry open until a read-back settles it.
     let keep_journal =
         kind_of(job.kind).unknown() == Unknown::ReadBack && error.applied() == Applied::Unknown;
@@ -341,7 +339,7 @@ async fn call_failed(
                 .record_settled(Settled {
                     request: if keep_journal { None } else { journal },
                     kind: Some(job.kind),
-                    retry: ids,
+                    retry: job.ids(),
                     ..Settled::default()
                 })
                 .await;
@@ -372,38 +370,50 @@ async fn call_failed(
         | ErrorClass::RenewCredentials
         | ErrorClass::Retry
         | ErrorClass::Protocol => {
-            if limits::held_for_the_day(shared, lane, job, journal, error).await {
-                return;
-            }
-            // Always a wait for these retryable classes (a rate limit also backs the lane off).
-            let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass)
-                .unwrap_or_default();
-            let Some(job) =
-                limits::keep_trying(shared, job, journal, error, now, keep_journal).await
-            else {
-                return;
-            };
-            let job = &job;
-            {
-                let mut work = shared.work();
-                if keep_journal {
-                    work.unknown_outcome(job, journal);
-                } else {
-                    work.settle(job, &[], &[], Some(now + wait));
-                }
-            }
-            shared
-                .record_settled(Settled {
-                    request: if keep_journal { None } else { journal },
-                    kind: Some(job.kind),
-                    retry: ids,
-                    ..Settled::default()
-                })
-                .await;
-            if matches!(class, ErrorClass::Retry | ErrorClass::Protocol) {
-                transient(shared, error).await;
-            }
+            retry_later(shared, lane, job, journal, error, keep_journal).await;
         }
+    }
+}
+
+/// A retryable failure of an import request: the job waits its turn again (or, when its
+/// outcome is unknown and its kind reads back, waits for the read-back), unless the daily
+/// group cap holds the lane or its retries ran out (`[import] max_retry_secs`).
+async fn retry_later(
+    shared: &Shared,
+    lane: &Lane,
+    job: &Job,
+    journal: Option<i64>,
+    error: &CallError,
+    keep_journal: bool,
+) {
+    if limits::held_for_the_day(shared, lane, job, journal, error).await {
+        return;
+    }
+    let now = Instant::now();
+    // Always a wait for these retryable classes (a rate limit also backs the lane off).
+    let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass).unwrap_or_default();
+    let Some(job) = limits::keep_trying(shared, job, journal, error, now, keep_journal).await
+    else {
+        return;
+    };
+    {
+        let mut work = shared.work();
+        if keep_journal {
+            work.unknown_outcome(&job, journal);
+        } else {
+            work.settle(&job, &[], &[], Some(now + wait));
+        }
+    }
+    shared
+        .record_settled(Settled {
+            request: if keep_journal { None } else { journal },
+            kind: Some(job.kind),
+            retry: job.ids(),
+            ..Settled::default()
+        })
+        .await;
+    if matches!(error.class(), ErrorClass::Retry | ErrorClass::Protocol) {
+        transient(shared, error).await;
     }
 }
 
