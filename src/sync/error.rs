@@ -59,3 +59,38 @@ pub enum SyncError {
     #[error("{0} poisoned")]
     Poisoned(&'static str),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tim::api::Api;
+
+    #[test]
+    fn messages_name_the_address_and_keep_tencents_answer() {
+        let listen = SyncError::Listen {
+            addr: "127.0.0.1:9".parse().unwrap(),
+            error: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+        };
+        assert_eq!(
+            listen.to_string(),
+            "[sync] cannot listen on 127.0.0.1:9: address in use"
+        );
+        let call = CallError::Api {
+            api: Api::CreateGroup,
+            code: 70001,
+            info: "bad".into(),
+        };
+        let said = call.to_string();
+        let fatal = SyncError::from(call);
+        assert_eq!(fatal.to_string(), said);
+        assert!(matches!(
+            fatal,
+            SyncError::Tencent(CallError::Api { code: 70001, .. })
+        ));
+        let writing = SyncError::JournalWrite("disk I/O error".into());
+        assert_eq!(
+            writing.to_string(),
+            "the sync journal could not write: disk I/O error"
+        );
+    }
+}
