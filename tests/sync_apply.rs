@@ -66,7 +66,7 @@ struct Rig {
     journal: Journal,
     thread: cutover::sync::journal::JournalThread,
     stop: watch::Sender<bool>,
-    relay: tokio::task::JoinHandle<anyhow::Result<()>>,
+    relay: tokio::task::JoinHandle<Result<(), cutover::sync::SyncError>>,
     _dir: tempfile::TempDir,
 }
 

@@ -14,6 +14,7 @@
 
 use super::convert::{self, Call};
 use super::journal::Journal;
+use super::SyncError;
 use crate::config::{C2cMode, SyncConfig};
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::store::sync::{pending, EventState, Settle, StoredEvent};
@@ -50,7 +51,7 @@ enum Halt {
     /// Asked to stop.
     Stopped,
     /// Nothing will work until a person fixes the setup.
-    Fatal(anyhow::Error),
+    Fatal(CallError),
 }
 
 /// What the scope tasks share.
@@ -66,7 +67,7 @@ struct ScopeDone {
     scope: String,
     settled: Vec<Settle>,
     ledger: Vec<String>,
-    fatal: Option<anyhow::Error>,
+    fatal: Option<CallError>,
 }
 
 /// Applies pending old → new events from the store at `store` until `stop` turns true (or a
@@ -93,7 +94,7 @@ pub async fn run(
     rates: HashMap<Api, u32>,
     mut stop: watch::Receiver<bool>,
     wake: Option<Arc<Notify>>,
-) -> anyhow::Result<()> {
+) -> Result<(), SyncError> {
     if client.admin() != config.relay_admin {
         tracing::warn!(admin = client.admin(), relay_admin = %config.relay_admin,
             "the client does not call as the relay's own admin: its writes' callbacks can only be told apart by the ledger");
@@ -118,7 +119,7 @@ pub async fn run(
     });
     let mut busy: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<ScopeDone> = JoinSet::new();
-    let mut fatal: Option<anyhow::Error> = None;
+    let mut fatal: Option<CallError> = None;
     let mut stopped = false;
     loop {
         stopped |= *stop.borrow();
@@ -171,7 +172,7 @@ pub async fn run(
             changed = stop.changed(), if !stopped => stopped |= changed.is_err(),
         }
     }
-    fatal.map_or(Ok(()), Err)
+    fatal.map_or(Ok(()), |e| Err(SyncError::Tencent(e)))
 }
 
 /// The accounts an event needs to exist.
@@ -328,7 +329,7 @@ async fn call_until_answered(shared: &Shared, call: &Call) -> Result<Answer, Hal
     }
     // Without an attempt limit only an error no retry can fix comes back: fatal, or refused.
     match err.class() {
-        ErrorClass::Fatal => Err(Halt::Fatal(anyhow::Error::new(err))),
+        ErrorClass::Fatal => Err(Halt::Fatal(err)),
         _ => Ok(Answer::Refused {
             code: err.code(),
             info: err.to_string(),

@@ -7,6 +7,7 @@
 
 use super::convert;
 use super::journal::Journal;
+use super::SyncError;
 use crate::model::fields::{json_kind, Fields};
 use crate::model::limits::{LINE_MAX, OTHER_ID_MAX};
 use crate::model::parse::{decode_object, display_id};
@@ -370,9 +371,9 @@ impl Tail {
 }
 
 /// Reads a cursor of the store as a number (0 when unset).
-async fn stored_number(store: &Path, name: String) -> anyhow::Result<u64> {
+async fn stored_number(store: &Path, name: String) -> Result<u64, SyncError> {
     let store = store.to_path_buf();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+    tokio::task::spawn_blocking(move || -> Result<u64, SyncError> {
         let conn = crate::store::open_for_reading(&store)?;
         let value = crate::store::sync::cursor(&conn, &name)?;
         Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
@@ -393,7 +394,7 @@ pub async fn follow_file(
     journal: Journal,
     store: PathBuf,
     mut stop: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+) -> Result<(), SyncError> {
     let (name, skipped_name) = (cursor_name(&path), skipped_cursor_name(&path));
     let offset = stored_number(&store, name.clone()).await?;
     let mut skipped = stored_number(&store, skipped_name.clone()).await?;

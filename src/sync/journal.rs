@@ -3,6 +3,7 @@
 //! acknowledged to its sender only after that commit, so an acknowledged event survives a
 //! crash.
 
+use super::SyncError;
 use crate::store::batch::{Apply, BatchWriter, Limits, Reply, Sender, WriterThread};
 use crate::store::open_for_writing;
 use crate::store::sync::{insert_events, ledger_put, set_cursor, settle, NewEvent, Settle};
@@ -49,37 +50,41 @@ impl JournalThread {
 
 impl Journal {
     /// Opens the store at `path` for the journal.
-    pub fn open(path: &Path) -> anyhow::Result<(Journal, JournalThread)> {
+    pub fn open(path: &Path) -> Result<(Journal, JournalThread), SyncError> {
         let conn = open_for_writing(path)?;
         let writer = BatchWriter::start("sync-journal", conn, Commit, LIMITS)?;
         let tx = writer.sender();
         Ok((Journal { tx }, JournalThread(writer.detach())))
     }
 
-    async fn ask<T>(&self, op: Op, rx: oneshot::Receiver<Result<T, String>>) -> anyhow::Result<T> {
+    async fn ask<T>(
+        &self,
+        op: Op,
+        rx: oneshot::Receiver<Result<T, String>>,
+    ) -> Result<T, SyncError> {
         self.tx
             .send(op)
             .await
-            .map_err(|_| anyhow::anyhow!("the sync journal has stopped"))?;
+            .map_err(|_| SyncError::JournalStopped)?;
         rx.await
-            .map_err(|_| anyhow::anyhow!("the sync journal has stopped"))?
-            .map_err(|e| anyhow::anyhow!("the sync journal could not write: {e}"))
+            .map_err(|_| SyncError::JournalStopped)?
+            .map_err(SyncError::JournalWrite)
     }
 
     /// Persists events; per event, true when new (false: a duplicate `event_id`).
-    pub async fn insert(&self, events: Vec<NewEvent>) -> anyhow::Result<Vec<bool>> {
+    pub async fn insert(&self, events: Vec<NewEvent>) -> Result<Vec<bool>, SyncError> {
         let (tx, rx) = oneshot::channel();
         self.ask(Op::Insert(events, tx), rx).await
     }
 
     /// Records fates, and the ledger keys of what the relay wrote.
-    pub async fn settle(&self, settled: Vec<Settle>, ledger: Vec<String>) -> anyhow::Result<()> {
+    pub async fn settle(&self, settled: Vec<Settle>, ledger: Vec<String>) -> Result<(), SyncError> {
         let (tx, rx) = oneshot::channel();
         self.ask(Op::Settle(settled, ledger, tx), rx).await
     }
 
     /// Sets a cursor.
-    pub async fn cursor(&self, name: &str, value: &str) -> anyhow::Result<()> {
+    pub async fn cursor(&self, name: &str, value: &str) -> Result<(), SyncError> {
         let (tx, rx) = oneshot::channel();
         self.ask(Op::Cursor(name.into(), value.into(), tx), rx)
             .await

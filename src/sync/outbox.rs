@@ -18,6 +18,7 @@ use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::open_for_reading;
 use crate::store::sync::{pending, EventState, Settle, StoredEvent};
 use crate::sync::journal::Journal;
+use crate::sync::SyncError;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::io::Write;
@@ -70,7 +71,7 @@ pub async fn run(
     sink: OldSink,
     mut stop: watch::Receiver<bool>,
     wake: Option<Arc<Notify>>,
-) -> anyhow::Result<()> {
+) -> Result<(), SyncError> {
     let sink = match sink {
         OldSink::Webhook(url) => {
             let token = std::env::var(WEBHOOK_TOKEN_ENV)
@@ -215,7 +216,7 @@ struct Refused {
 }
 
 impl Webhook {
-    fn new(url: String, token: Option<String>) -> anyhow::Result<Self> {
+    fn new(url: String, token: Option<String>) -> Result<Self, SyncError> {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))

@@ -5,6 +5,7 @@
 
 use super::callback::{c2c_event_from_roam, group_event_from_rsp};
 use super::journal::Journal;
+use super::SyncError;
 use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::open_for_reading;
 use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
@@ -45,7 +46,7 @@ pub struct Reconcile {
 
 /// Scopes with events (either way) received since `since_ms`: groups first (one read
 /// covers many people), then conversations, most recently active first.
-fn active_scopes(r: &Reconcile, since_ms: i64) -> anyhow::Result<Vec<String>> {
+fn active_scopes(r: &Reconcile, since_ms: i64) -> Result<Vec<String>, SyncError> {
     let conn = open_for_reading(&r.store)?;
     Ok(crate::store::sync::active_scopes(&conn, since_ms)?)
 }
@@ -61,7 +62,7 @@ fn group_msg_key(group: &str, from: &str, random: u32) -> String {
 }
 
 /// One round: returns how many events were recovered.
-async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> anyhow::Result<usize> {
+async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> Result<usize, SyncError> {
     let since_secs = since_ms / 1000;
     let now_secs = crate::store::now_secs();
     // (event, the ledger key the relay would have written for it); the ledger is looked up
@@ -123,7 +124,7 @@ async fn read_conversation(
     since_secs: i64,
     now_secs: i64,
     found: &mut Vec<(SyncEvent, String)>,
-) -> anyhow::Result<usize> {
+) -> Result<usize, SyncError> {
     let mut calls = 0;
     let mut last_key = None;
     let mut max_time = now_secs;
@@ -166,12 +167,12 @@ async fn read_group(
     old: &str,
     since_secs: i64,
     found: &mut Vec<(SyncEvent, String)>,
-) -> anyhow::Result<usize> {
+) -> Result<usize, SyncError> {
     let tencent = {
         let map = r
             .groups
             .lock()
-            .map_err(|_| anyhow::anyhow!("group map poisoned"))?;
+            .map_err(|_| SyncError::Poisoned("group map"))?;
         map.iter()
             .find(|(_, o)| o.as_str() == old)
             .map_or_else(|| old.to_string(), |(t, _)| t.clone())
@@ -218,7 +219,7 @@ async fn read_group(
 }
 
 /// Runs rounds every `every` until stopped.
-pub async fn run(r: Reconcile) -> anyhow::Result<()> {
+pub async fn run(r: Reconcile) -> Result<(), SyncError> {
     let reader = Reader::new(Arc::clone(&r.client), &r.rates, 8, r.stop.clone());
     let mut stop = r.stop.clone();
     let mut since = now_ms() - WINDOW_MS;

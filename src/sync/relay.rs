@@ -3,7 +3,7 @@
 
 use super::journal::{Journal, JournalThread};
 use super::server::{router, Refusals, ServerState};
-use super::{apply, outbox, reconcile};
+use super::{apply, outbox, reconcile, SyncError};
 use crate::config::{OldSink, Runbook, SyncConfig};
 use crate::model::group_id::target_group_id;
 use crate::model::Group;
@@ -35,15 +35,15 @@ pub struct RelayHandle {
     /// The store.
     pub store: PathBuf,
     stop: watch::Sender<bool>,
-    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    tasks: Vec<(&'static str, JoinHandle<Result<(), SyncError>>)>,
     server: JoinHandle<()>,
     journal: Option<(Journal, JournalThread)>,
 }
 
 /// Tencent GroupId → old group id, for every group staged in the store.
-fn old_group_ids(store: &Path) -> anyhow::Result<HashMap<String, String>> {
+fn old_group_ids(store: &Path) -> Result<HashMap<String, String>, SyncError> {
     let conn = open_for_reading(store)?;
-    let sources = Sources::open(queries::read_paths(&conn)?).map_err(anyhow::Error::msg)?;
+    let sources = Sources::open(queries::read_paths(&conn)?).map_err(SyncError::Records)?;
     let mut map = HashMap::new();
     for item in queries::all_items(&conn, Kind::Group)? {
         if let Ok(g) = sources.read::<Group>(Kind::Group, &item) {
@@ -53,8 +53,14 @@ fn old_group_ids(store: &Path) -> anyhow::Result<HashMap<String, String>> {
     Ok(map)
 }
 
+/// Both directions' figures, as committed in the store at `store` (also after the relay
+/// stopped).
+pub fn counts(store: &Path) -> Result<[DirectionCounts; 2], SyncError> {
+    Ok(crate::store::sync::both(&open_for_reading(store)?)?)
+}
+
 /// Starts the relay of `rb`'s `[sync]` section on its store.
-pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle> {
+pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> Result<RelayHandle, SyncError> {
     let store = rb.store.clone();
     let (journal, thread) = Journal::open(&store)?;
     let client = Arc::new(TimClient::new(ClientConfig::new(
@@ -82,10 +88,14 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> anyhow::Result<RelayHandle
         apply: Arc::clone(&apply_wake),
         refusals: Refusals::default(),
     });
+    let listen = |error| SyncError::Listen {
+        addr: cfg.listen,
+        error,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
-        .map_err(|e| anyhow::anyhow!("[sync] cannot listen on {}: {e}", cfg.listen))?;
-    let addr = listener.local_addr()?;
+        .map_err(listen)?;
+    let addr = listener.local_addr().map_err(listen)?;
     let (stop_tx, stop) = watch::channel(false);
     let server = serve(listener, router(state, &cfg.callback_path), stop.clone());
     let tasks = spawn_workers(
@@ -139,10 +149,10 @@ fn spawn_workers(
     groups: Arc<Mutex<HashMap<String, String>>>,
     stop: watch::Receiver<bool>,
     (outbox_wake, apply_wake): (Arc<Notify>, Arc<Notify>),
-) -> Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> {
+) -> Vec<(&'static str, JoinHandle<Result<(), SyncError>>)> {
     let store = &rb.store;
     let rates: HashMap<_, _> = rb.rates.iter().map(|(a, r)| (*a, *r)).collect();
-    let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = vec![
+    let mut tasks: Vec<(&'static str, JoinHandle<Result<(), SyncError>>)> = vec![
         (
             "outbox",
             tokio::spawn(outbox::run(
@@ -197,8 +207,8 @@ fn spawn_workers(
 
 impl RelayHandle {
     /// Both directions' figures, as committed.
-    pub fn counts(&self) -> anyhow::Result<[DirectionCounts; 2]> {
-        Ok(crate::store::sync::both(&open_for_reading(&self.store)?)?)
+    pub fn counts(&self) -> Result<[DirectionCounts; 2], SyncError> {
+        counts(&self.store)
     }
 
     /// A part that ended while it should be running, with why.
@@ -280,7 +290,7 @@ impl RelayHandle {
     }
 
     /// Stops taking events, lets the parts finish what they hold, and commits everything.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(mut self) -> Result<(), SyncError> {
         let _ = self.stop.send(true);
         let _ = (&mut self.server).await;
         for (name, task) in self.tasks.drain(..) {

@@ -2,13 +2,14 @@
 //! same engine underneath, and an exit code that says how it ended.
 
 use super::progress::{ProgressMeter, StageLine};
+use super::UiError;
 use crate::engine::control::{Command, RunState};
 use crate::engine::import::ImportHandle;
 use crate::model::step::{Step, StepState};
 use crate::runbook::drive::{drive, Observer};
 use crate::runbook::runner::Runner;
 use crate::store::sync::DirectionCounts;
-use crate::sync::relay::RelayHandle;
+use crate::sync::relay::{self, RelayHandle};
 use crate::verify::Progress;
 use serde_json::json;
 use std::io::Write;
@@ -227,7 +228,7 @@ pub async fn follow_sync(
     p: &mut Printer<'_>,
     every: Duration,
     until: Option<Duration>,
-) -> anyhow::Result<()> {
+) -> Result<(), UiError> {
     p.note(
         "sync is running; Ctrl-C (SIGINT) or SIGTERM stops it",
         json!({"listen": relay.addr.to_string()}),
@@ -257,8 +258,7 @@ pub async fn follow_sync(
     }
     let store = relay.store.clone();
     relay.stop().await?;
-    let conn = crate::store::open_for_reading(&store)?;
-    p.sync_progress(&crate::store::sync::both(&conn)?)?;
+    p.sync_progress(&relay::counts(&store)?)?;
     Ok(())
 }
 
@@ -319,7 +319,7 @@ pub async fn verify(
     out: &mut dyn Write,
     json: bool,
     every: Duration,
-) -> anyhow::Result<RunExit> {
+) -> Result<RunExit, UiError> {
     let mut obs = Headless {
         p: Printer::new(out, json),
         meter: None,
@@ -338,7 +338,7 @@ pub async fn run(
     every: Duration,
     yes: bool,
     sync_for: Option<Duration>,
-) -> anyhow::Result<RunExit> {
+) -> Result<RunExit, UiError> {
     if let Err(why) = runner.check_confirmations() {
         Printer::new(out, json).step(Step::Preflight, &StepState::failed(why))?;
         return Ok(RunExit::Fatal);

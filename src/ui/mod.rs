@@ -1,7 +1,10 @@
 //! Front ends over the runbook flow: the interactive console ([`tui`]), the plain or JSON
 //! progress lines without a terminal ([`headless`]), and the per-stage figures (totals, rates,
-//! ETAs) both show ([`progress`]).
+//! ETAs) both show ([`progress`]). Why a front end stops is a [`UiError`].
 
+pub mod error;
 pub mod headless;
 pub mod progress;
 pub mod tui;
+
+pub use error::UiError;

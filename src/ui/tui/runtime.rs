@@ -16,6 +16,7 @@ use crate::runbook::drive::{drive, RunExit};
 use crate::runbook::runner::Runner;
 use crate::store::queries::FailureFilter;
 use crate::store::{now_secs, open_for_reading};
+use crate::ui::UiError;
 use crossterm::event::{self, Event, KeyEvent, KeyEventKind};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
@@ -32,8 +33,8 @@ const FLOW_TICK: Duration = Duration::from_millis(500);
 
 /// Runs the runbook in the console on the real terminal; returns how the run ended once the
 /// operator quits.
-pub async fn run(runner: Runner, log: PathBuf) -> anyhow::Result<RunExit> {
-    let mut terminal = ratatui::try_init()?;
+pub async fn run(runner: Runner, log: PathBuf) -> Result<RunExit, UiError> {
+    let mut terminal = ratatui::try_init().map_err(UiError::Terminal)?;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         ratatui::restore();
@@ -97,7 +98,7 @@ pub async fn console<B: Backend>(
     terminal: &mut Terminal<B>,
     mut events: mpsc::UnboundedReceiver<Event>,
     log: PathBuf,
-) -> anyhow::Result<RunExit> {
+) -> Result<RunExit, UiError> {
     let mut link = Link::default();
     let mut ui = Console::new(runner, link.clone(), log);
     let flow = drive(runner, &mut link, FLOW_TICK);
@@ -271,7 +272,7 @@ impl<'r> Console<'r> {
     }
 
     /// After the loop: sampling stops, and the relay (if it ran) is stopped.
-    async fn finish(self) -> anyhow::Result<RunExit> {
+    async fn finish(self) -> Result<RunExit, UiError> {
         drop(self.sampling);
         let relay = lock(&self.link.relay).take();
         if let Some(relay) = relay {
