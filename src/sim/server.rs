@@ -2,12 +2,12 @@
 //! the query string checked, the per-API window, faults, the body read field by field, and
 //! the envelope always with HTTP 200 (§1.2) unless a fault says otherwise.
 
-use super::auth;
-use super::body::{ApiError, Body};
+use super::auth::{self, Caller};
+use super::body::{ApiError, ApiResult, Body};
 use super::callbacks::CallbackSender;
 use super::config::{NoAnswer, SimConfig};
 use super::faults::{self, Fate};
-use super::handlers::{self, Ctx};
+use super::handlers::{self, Answer, Ctx};
 use super::limiter::Limiter;
 use super::state::State;
 use crate::tim::api::Api;
@@ -258,43 +258,10 @@ async fn serve_api(
     method: Method,
     body: Bytes,
 ) -> Response {
-    let Some(api) = Api::from_path(&service, &command) else {
-        return sim.envelope(
-            None,
-            Err(ApiError::new(
-                60009,
-                format!("no API v4/{service}/{command}"),
-            )),
-        );
+    let (api, caller, now) = match admit(&sim, &service, &command, query.as_deref(), &method) {
+        Ok(admitted) => admitted,
+        Err((api, error)) => return sim.envelope(api, Err(error)),
     };
-    if method != Method::POST {
-        return sim.envelope(
-            Some(api),
-            Err(ApiError::new(60002, "REST API requests must be POST")),
-        );
-    }
-    let now = now_secs();
-    let caller = match auth::check_cached(
-        query.as_deref().unwrap_or(""),
-        api.service(),
-        sim.sdkappid,
-        &sim.admins,
-        &sim.key,
-        u64::try_from(now).unwrap_or(0),
-        &sim.sigs,
-    ) {
-        Ok(c) => c,
-        Err(e) => return sim.envelope(Some(api), Err(e)),
-    };
-    if !sim.limiter.admit(api, sim.config.rate(api)) {
-        return sim.envelope(
-            Some(api),
-            Err(ApiError::new(
-                60007,
-                "REST API call frequency over the limit",
-            )),
-        );
-    }
     let aimed = sim.config.faults(api).filter(|f| faults::aims_at(f, &body));
     let fate: Fate = aimed.map_or_else(Fate::clean, |f| {
         faults::fate(f, api.command(), sim.next_draw(api))
@@ -325,24 +292,7 @@ async fn serve_api(
     }
     let empty = Map::new();
     let map = parsed.as_object().unwrap_or(&empty);
-    let (result, callbacks) = {
-        let mut state = lock(&sim.state);
-        let mut ctx = Ctx {
-            state: &mut state,
-            config: &sim.config,
-            limiter: &sim.limiter,
-            api,
-            now,
-            operator: &caller.identifier,
-            sdkappid: sim.sdkappid,
-            callbacks: Vec::new(),
-        };
-        let result = handlers::dispatch(&mut ctx, Body(map));
-        (result, ctx.callbacks)
-    };
-    for cb in callbacks {
-        sim.callbacks.send(cb);
-    }
+    let result = apply(&sim, api, now, &caller.identifier, map);
     if let Some((how, stall)) = fate.no_answer {
         sim.tally(
             api,
@@ -358,4 +308,72 @@ async fn serve_api(
         return lost_answer(how);
     }
     sim.envelope(Some(api), result)
+}
+
+/// The checks before a call is looked at: a known API, POST, a valid UserSig of an admin and
+/// the API's rate limit. A refusal names the API (when known) and the error to answer.
+fn admit(
+    sim: &Sim,
+    service: &str,
+    command: &str,
+    query: Option<&str>,
+    method: &Method,
+) -> Result<(Api, Caller, i64), (Option<Api>, ApiError)> {
+    let Some(api) = Api::from_path(service, command) else {
+        let error = ApiError::new(60009, format!("no API v4/{service}/{command}"));
+        return Err((None, error));
+    };
+    let refuse = |error| Err((Some(api), error));
+    if *method != Method::POST {
+        return refuse(ApiError::new(60002, "REST API requests must be POST"));
+    }
+    let now = now_secs();
+    let caller = match auth::check_cached(
+        query.unwrap_or(""),
+        api.service(),
+        sim.sdkappid,
+        &sim.admins,
+        &sim.key,
+        u64::try_from(now).unwrap_or(0),
+        &sim.sigs,
+    ) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    if !sim.limiter.admit(api, sim.config.rate(api)) {
+        return refuse(ApiError::new(
+            60007,
+            "REST API call frequency over the limit",
+        ));
+    }
+    Ok((api, caller, now))
+}
+
+/// Runs the call against the state under its lock, then queues the callbacks it raised.
+fn apply(
+    sim: &Sim,
+    api: Api,
+    now: i64,
+    operator: &str,
+    map: &Map<String, Value>,
+) -> ApiResult<Answer> {
+    let (result, callbacks) = {
+        let mut state = lock(&sim.state);
+        let mut ctx = Ctx {
+            state: &mut state,
+            config: &sim.config,
+            limiter: &sim.limiter,
+            api,
+            now,
+            operator,
+            sdkappid: sim.sdkappid,
+            callbacks: Vec::new(),
+        };
+        let result = handlers::dispatch(&mut ctx, Body(map));
+        (result, ctx.callbacks)
+    };
+    for cb in callbacks {
+        sim.callbacks.send(cb);
+    }
+    result
 }

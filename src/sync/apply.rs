@@ -100,23 +100,7 @@ pub async fn run(
             "the client does not call as the relay's own admin: its writes' callbacks can only be told apart by the ledger");
     }
     let mut conn = Some(crate::store::open_for_reading(&store)?);
-    let rate = |api: &Api| {
-        rates
-            .get(api)
-            .copied()
-            .unwrap_or_else(|| api.default_rate())
-    };
-    let lanes = Api::ALL
-        .iter()
-        .map(|a| (*a, Lane::new(rate(a), 1, MAX_SCOPES)))
-        .collect();
-    let (halt_tx, halt) = watch::channel(false);
-    let shared = Arc::new(Shared {
-        client,
-        lanes,
-        mode: config.c2c_mode,
-        halt,
-    });
+    let (shared, halt_tx) = shared_state(client, &config, &rates);
     let mut busy: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<ScopeDone> = JoinSet::new();
     let mut fatal: Option<CallError> = None;
@@ -173,6 +157,33 @@ pub async fn run(
         }
     }
     fatal.map_or(Ok(()), |e| Err(SyncError::Tencent(e)))
+}
+
+/// What every scope task shares: the client, one paced lane per API at its rate (`rates`, or
+/// the API's default), and the halt signal the returned sender raises.
+fn shared_state(
+    client: Arc<TimClient>,
+    config: &SyncConfig,
+    rates: &HashMap<Api, u32>,
+) -> (Arc<Shared>, watch::Sender<bool>) {
+    let rate = |api: &Api| {
+        rates
+            .get(api)
+            .copied()
+            .unwrap_or_else(|| api.default_rate())
+    };
+    let lanes = Api::ALL
+        .iter()
+        .map(|a| (*a, Lane::new(rate(a), 1, MAX_SCOPES)))
+        .collect();
+    let (halt_tx, halt) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        client,
+        lanes,
+        mode: config.c2c_mode,
+        halt,
+    });
+    (shared, halt_tx)
 }
 
 /// The accounts an event needs to exist.

@@ -179,7 +179,7 @@ fn spawn_workers(
     if let Some(file) = &cfg.ingest_file {
         tasks.push((
             "ingest file",
-            tokio::spawn(super::ingest::follow_file(
+            tokio::spawn(super::follow::follow_file(
                 file.clone(),
                 journal.clone(),
                 store.clone(),

@@ -44,8 +44,10 @@ impl Printer<'_> {
     }
 
     fn stamp(&self) -> String {
-        let s = self.start.elapsed().as_secs();
-        format!("[{:02}:{:02}:{:02}]", s / 3600, s / 60 % 60, s % 60)
+        format!(
+            "[{}]",
+            crate::timefmt::clock(self.start.elapsed().as_secs())
+        )
     }
 
     /// A step changed.

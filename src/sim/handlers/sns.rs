@@ -75,31 +75,7 @@ fn parse_entry(
             .opt_int("AddTime", 30001)
             .map_err(|e| fail(e.code, e.info))?
             .unwrap_or(ctx.now);
-        for custom in item
-            .opt_array("CustomItem", 30001)
-            .map_err(|e| fail(e.code, e.info))?
-            .unwrap_or(&[])
-        {
-            let c = object(custom, "CustomItem", 30001).map_err(|e| fail(e.code, e.info))?;
-            let tag = c.str("Tag", 30001).map_err(|e| fail(e.code, e.info))?;
-            let known = tag
-                .strip_prefix("Tag_SNS_Custom_")
-                .is_some_and(|k| ctx.config.app.friend_custom_tags.iter().any(|t| t == k));
-            if !known {
-                return Err(fail(30001, format!("tag {tag} does not exist")));
-            }
-            match c.get("Value") {
-                Some(v @ (Value::String(_) | Value::Number(_))) => {
-                    friend.custom.push((tag.to_string(), v.clone()))
-                }
-                _ => {
-                    return Err(fail(
-                        30001,
-                        format!("{tag} needs a string or integer Value"),
-                    ))
-                }
-            }
-        }
+        friend.custom = custom_items(ctx, &item).map_err(|(code, info)| fail(code, info))?;
     } else {
         friend.add_time = ctx.now;
     }
@@ -110,6 +86,32 @@ fn parse_entry(
         return Err(fail(30001, "cannot befriend oneself".into()));
     }
     Ok((to.to_string(), Some(to_idx), friend))
+}
+
+/// An import entry's `CustomItem`s: each a tag the app defines with a string or integer value.
+/// `Err` is the entry's ResultCode and ResultInfo.
+fn custom_items(ctx: &Ctx<'_>, item: &Body<'_>) -> Result<Vec<(String, Value)>, (i64, String)> {
+    let mut custom = Vec::new();
+    let items = item
+        .opt_array("CustomItem", 30001)
+        .map_err(|e| (e.code, e.info))?;
+    for one in items.unwrap_or(&[]) {
+        let c = object(one, "CustomItem", 30001).map_err(|e| (e.code, e.info))?;
+        let tag = c.str("Tag", 30001).map_err(|e| (e.code, e.info))?;
+        let known = tag
+            .strip_prefix("Tag_SNS_Custom_")
+            .is_some_and(|k| ctx.config.app.friend_custom_tags.iter().any(|t| t == k));
+        if !known {
+            return Err((30001, format!("tag {tag} does not exist")));
+        }
+        match c.get("Value") {
+            Some(v @ (Value::String(_) | Value::Number(_))) => {
+                custom.push((tag.to_string(), v.clone()))
+            }
+            _ => return Err((30001, format!("{tag} needs a string or integer Value"))),
+        }
+    }
+    Ok(custom)
 }
 
 /// Stores `friend` in `owner`'s list, within the list's limits.

@@ -164,6 +164,8 @@ impl Spoiler {
         Ok(serde_json::to_vec(&value)?)
     }
 
+    /// Breaks record `m` the way `mutation` says. One arm per (mutation, target): the table
+    /// is longer than a function should be, but it reads best whole.
     fn apply(&mut self, m: &mut Map<String, Value>, mutation: Mutation, ctx: &BadCtx<'_>) {
         let t = self.target;
         let text = |m: &Map<String, Value>, k: &str| {

@@ -30,7 +30,8 @@ fn url(kind: &str, uuid: &str, ext: &str) -> String {
     format!("https://cdn.example-im.com/{kind}/{uuid}.{ext}")
 }
 
-/// One element of the given type (an index into [`ELEMENT_TYPES`]).
+/// One element of the given type (an index into [`ELEMENT_TYPES`]). One arm per element type:
+/// longer than a function should be, but the table reads best whole.
 pub fn element(rng: &mut ChaCha8Rng, kind: usize) -> Element {
     match ELEMENT_TYPES.get(kind).copied().unwrap_or("text") {
         "image" => {

@@ -68,8 +68,7 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let [left, right] =
         Layout::horizontal([Constraint::Min(1), Constraint::Length(16)]).areas(area);
     frame.render_widget(tabs, left);
-    let s = app.snap.elapsed_secs;
-    let clock = format!("{:02}:{:02}:{:02}  ? help", s / 3600, s / 60 % 60, s % 60);
+    let clock = format!("{}  ? help", crate::timefmt::clock(app.snap.elapsed_secs));
     frame.render_widget(Paragraph::new(clock).right_aligned(), right);
 }
 
