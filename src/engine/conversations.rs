@@ -130,15 +130,8 @@ mod tests {
 
     fn msg(id: i64, conv: i64, needs: i64, t: i64) -> PendingItem {
         PendingItem {
-            id,
-            export_id: 1,
-            line: id as u64 + 1,
-            offset: 0,
-            len: 0,
-            parent: Some(conv),
-            needs,
-            t,
             seq: Some(id as u32 + 1),
+            ..PendingItem::for_test(id, Some(conv), needs, t)
         }
     }
 

@@ -335,14 +335,7 @@ async fn call_failed(
             if keep_journal {
                 shared.work().unknown_outcome(job, journal);
             }
-            shared
-                .record_settled(Settled {
-                    request: if keep_journal { None } else { journal },
-                    kind: Some(job.kind),
-                    retry: job.ids(),
-                    ..Settled::default()
-                })
-                .await;
+            back_to_pending(shared, job, journal, keep_journal).await;
             shared
                 .set_state(RunState::Fatal {
                     reason: error.to_string(),
@@ -375,6 +368,19 @@ async fn call_failed(
     }
 }
 
+/// Records `job`'s items as pending again; its journal entry closes unless a read-back must
+/// settle it first (`keep_journal`).
+async fn back_to_pending(shared: &Shared, job: &Job, journal: Option<i64>, keep_journal: bool) {
+    shared
+        .record_settled(Settled {
+            request: if keep_journal { None } else { journal },
+            kind: Some(job.kind),
+            retry: job.ids(),
+            ..Settled::default()
+        })
+        .await;
+}
+
 /// A retryable failure of an import request: the job waits its turn again (or, when its
 /// outcome is unknown and its kind reads back, waits for the read-back), unless the daily
 /// group cap holds the lane or its retries ran out (`[import] max_retry_secs`).
@@ -404,14 +410,7 @@ async fn retry_later(
             work.settle(&job, &[], &[], Some(now + wait));
         }
     }
-    shared
-        .record_settled(Settled {
-            request: if keep_journal { None } else { journal },
-            kind: Some(job.kind),
-            retry: job.ids(),
-            ..Settled::default()
-        })
-        .await;
+    back_to_pending(shared, &job, journal, keep_journal).await;
     if matches!(error.class(), ErrorClass::Retry | ErrorClass::Protocol) {
         transient(shared, error).await;
     }

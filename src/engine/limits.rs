@@ -197,17 +197,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn item(id: i64, parent: Option<i64>, t: i64) -> PendingItem {
-        PendingItem {
-            id,
-            export_id: 1,
-            line: id as u64 + 1,
-            offset: 0,
-            len: 0,
-            parent,
-            needs: -1,
-            t,
-            seq: None,
-        }
+        PendingItem::for_test(id, parent, -1, t)
     }
 
     /// Group 7, already imported, with 20 messages and 2 members.

@@ -5,17 +5,7 @@ use crate::engine::job::JobKind;
 use std::time::Duration;
 
 fn item(id: i64, parent: Option<i64>, needs: i64, t: i64) -> PendingItem {
-    PendingItem {
-        id,
-        export_id: 1,
-        line: id as u64 + 1,
-        offset: 0,
-        len: 0,
-        parent,
-        needs,
-        t,
-        seq: None,
-    }
+    PendingItem::for_test(id, parent, needs, t)
 }
 
 fn batches() -> HashMap<Kind, usize> {

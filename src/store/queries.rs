@@ -257,6 +257,24 @@ pub struct PendingItem {
     pub seq: Option<u32>,
 }
 
+#[cfg(test)]
+impl PendingItem {
+    /// An item for scheduling tests: line `id + 1` of export 1, no `MsgSeq`.
+    pub fn for_test(id: i64, parent: Option<i64>, needs: i64, t: i64) -> PendingItem {
+        PendingItem {
+            id,
+            export_id: 1,
+            line: id as u64 + 1,
+            offset: 0,
+            len: 0,
+            parent,
+            needs,
+            t,
+            seq: None,
+        }
+    }
+}
+
 /// The pending items of `kind`, in the order they should go (a group's messages oldest first).
 pub fn pending(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<PendingItem>> {
     items_where(conn, kind, "AND i.state = 0")
