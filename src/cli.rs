@@ -325,6 +325,15 @@ pub struct RunArgs {
     /// accounts and what involves only them; everything else is skipped.
     #[arg(long, value_name = "accounts:FILE")]
     pub only: Option<String>,
+    /// The part of the cutover: `full` (everything in one window), `precopy` (import a full
+    /// export while the old system is live: no hooks, no sync) or `window` (import the
+    /// `--delta` export into the pre-copy's store, then sync, resume and verify).
+    #[arg(long, value_name = "PHASE", default_value = "full")]
+    pub phase: crate::model::phase::Phase,
+    /// With `--phase window`: the delta export (its manifest's `delta_of` is the watermark of
+    /// what the store holds). Stands in for the runbook's source.
+    #[arg(long, value_name = "DIR")]
+    pub delta: Option<PathBuf>,
 }
 
 /// `cutover status`

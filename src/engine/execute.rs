@@ -50,6 +50,8 @@ pub struct Shared {
     pub group_ids: HashMap<i64, String>,
     /// Group items whose messages update the members' conversation lists.
     pub conversations: HashSet<i64>,
+    /// Group items an earlier export imported and a later one changed: brought up to date.
+    pub changed_groups: HashSet<i64>,
     /// The client.
     pub client: Arc<TimClient>,
     /// The next request number.
@@ -226,6 +228,7 @@ async fn execute(shared: Arc<Shared>, job: Job) {
         sources: &shared.sources,
         group_ids: &shared.group_ids,
         conversations: &shared.conversations,
+        changed_groups: &shared.changed_groups,
     };
     let result = match job.what {
         JobKind::Import => kind.send(&ctx, &job).await,

@@ -189,6 +189,7 @@ impl Import {
         let (mut work, (group_ids, conversations)) = load_work(&conn, settings, &sources)?;
         let journal = queries::journal(&conn)?;
         let first_request = queries::last_request(&conn)? + 1;
+        let changed_groups = queries::reimported(&conn, Kind::Group)?;
         let writer = Writer::start(conn)?;
         let store = writer.sender();
         let mut stale = Vec::new();
@@ -229,6 +230,7 @@ impl Import {
             sources,
             group_ids,
             conversations,
+            changed_groups,
             client,
             next_request: AtomicI64::new(first_request),
             protocol_errors: AtomicU32::new(0),

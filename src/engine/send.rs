@@ -46,6 +46,8 @@ pub struct SendContext<'a> {
     pub group_ids: &'a HashMap<i64, String>,
     /// Group items whose messages are imported with `RecentContactFlag: 1`.
     pub conversations: &'a HashSet<i64>,
+    /// Group items imported by an earlier export and changed by a later one.
+    pub changed_groups: &'a HashSet<i64>,
 }
 
 impl SendContext<'_> {

@@ -6,6 +6,7 @@ pub mod group_id;
 pub mod limits;
 pub mod parse;
 mod parse_element;
+pub mod phase;
 pub mod problem;
 pub mod records;
 pub mod step;

@@ -8,6 +8,7 @@ use super::error::RunbookError;
 use super::hooks;
 use crate::config::{HookConfig, Runbook};
 use crate::engine::import::{Import, ImportSettings};
+use crate::model::phase::Phase;
 pub use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
 use crate::store::open_for_writing;
@@ -22,6 +23,9 @@ use rusqlite::Connection;
 use std::sync::Arc;
 use tokio::sync::watch;
 
+/// The share of the pre-copied data a window's verification reads back.
+const PRECOPY_SAMPLE: f64 = 0.01;
+
 /// How a run was started.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -29,6 +33,9 @@ pub struct RunOptions {
     pub yes: bool,
     /// Carry on with a store that belongs to another target or export.
     pub reuse_store: bool,
+    /// The part of the cutover this run is (`--phase`); `None` for a runner that only reads
+    /// back (`cutover verify`), which leaves the store's phase and steps as they are.
+    pub phase: Option<Phase>,
 }
 
 /// One run of the runbook.
@@ -50,7 +57,9 @@ pub struct Preflight {
 }
 
 impl Runner {
-    /// A runner for `runbook`.
+    /// A runner for `runbook` (whose `source` is the export this phase stages: the full
+    /// export, or a window's delta). A phase or export other than the store's last one starts
+    /// the steps afresh.
     pub fn new(runbook: Runbook, opts: RunOptions) -> Result<Runner, RunbookError> {
         let config = ClientConfig::new(
             runbook.target.clone(),
@@ -59,6 +68,15 @@ impl Runner {
             runbook.key.clone(),
         );
         let client = Arc::new(TimClient::new(config)?);
+        if let Some(phase) = opts.phase {
+            // Refused before anything is recorded: a wrong delta leaves the store as it was.
+            let export = ExportDir::open(&runbook.source)?;
+            let source = fingerprint(&export);
+            let mut conn = open_for_writing(&runbook.store)?;
+            super::phase::check_export(&conn, &runbook.store, phase, &export, &source)?;
+            let now = crate::store::now_secs();
+            crate::store::phase::begin(&mut conn, phase.name(), &source, now)?;
+        }
         let steps = StepBook::open(&runbook.store)?;
         Ok(Runner {
             runbook,
@@ -77,8 +95,21 @@ impl Runner {
         &self.steps
     }
 
+    /// The part of the cutover this run is.
+    pub fn phase(&self) -> Phase {
+        self.opts.phase.unwrap_or_default()
+    }
+
+    /// In a window: the share of the pre-copy its verification reads back.
+    pub fn window_sample(&self) -> Option<f64> {
+        (self.phase() == Phase::Window).then_some(PRECOPY_SAMPLE)
+    }
+
     /// Refuses to start a headless run that would need a confirmation it cannot ask for.
     pub fn check_confirmations(&self) -> Result<(), String> {
+        if !self.phase().touches_the_live_system() {
+            return Ok(());
+        }
         let hooks = [
             ("stop_service", &self.runbook.stop_service),
             ("resume_service", &self.runbook.resume_service),
@@ -175,8 +206,11 @@ impl Runner {
         Ok(Preflight { staged, canary })
     }
 
-    /// The hook of a hook step, if configured.
+    /// The hook of a hook step, if configured and the phase runs hooks.
     pub fn hook(&self, step: Step) -> Option<&HookConfig> {
+        if !self.phase().touches_the_live_system() {
+            return None;
+        }
         match step {
             Step::StopService => self.runbook.stop_service.as_ref(),
             Step::ResumeService => self.runbook.resume_service.as_ref(),
@@ -188,6 +222,9 @@ impl Runner {
     pub async fn hook_step(&self, step: Step) -> StepState {
         if self.steps.get(step).is_settled() {
             return StepState::done("done in an earlier session of this run");
+        }
+        if !self.phase().touches_the_live_system() {
+            return StepState::skipped("pre-copy: the old system stays live");
         }
         let Some(hook) = self.hook(step) else {
             return StepState::skipped(format!(
@@ -205,6 +242,12 @@ impl Runner {
     /// health before the step is done (skipped without a `[sync]` section, or in a forced
     /// upgrade). Returns how the step ended and the running relay.
     pub async fn start_sync(&self) -> (StepState, Option<RelayHandle>) {
+        if !self.phase().touches_the_live_system() {
+            return (
+                StepState::skipped("pre-copy: sync starts in the window"),
+                None,
+            );
+        }
         let cfg = match (&self.runbook.strategy, &self.runbook.sync) {
             (crate::config::Strategy::Coexistence, Some(cfg)) => cfg,
             _ => return (StepState::skipped("forced upgrade: no sync"), None),
@@ -231,7 +274,14 @@ impl Runner {
         progress: Arc<Progress>,
         stop: watch::Receiver<bool>,
     ) -> Result<Summary, RunbookError> {
-        let settings = VerifySettings::from_runbook(&self.runbook);
+        let mut settings = VerifySettings::from_runbook(&self.runbook);
+        if self.phase() == Phase::Window {
+            // Window-sized: the delta whole, the pre-copy sampled; the full read-back runs
+            // after the window with `cutover verify`.
+            let conn = self.conn()?;
+            settings.whole_from = crate::store::phase::window_exports_from(&conn)?;
+            settings.sample = PRECOPY_SAMPLE;
+        }
         Ok(verify::run(
             &self.runbook.store,
             Arc::clone(&self.client),

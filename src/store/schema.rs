@@ -198,6 +198,21 @@ const MIGRATIONS: &[&str] = &[
         SELECT kind, parent, MAX(t) FROM item
         WHERE kind = 6 AND parent IS NOT NULL GROUP BY parent;
     "#,
+    // 5: phases. A pre-copy, then one or more delta windows, run on one store: each phase
+    // (with the export it stages) starts its runbook steps afresh. `imported_before` marks an
+    // item a later export changed after an earlier one was imported (a changed group is
+    // brought up to date, not created again). A verification pass may read whole the items of
+    // exports from `whole_from` on and sample the older ones.
+    r#"
+    CREATE TABLE phase (
+        id              INTEGER PRIMARY KEY,
+        phase           TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        started_at      INTEGER NOT NULL
+    );
+    ALTER TABLE item ADD COLUMN imported_before INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE verify_pass ADD COLUMN whole_from INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,7 +10,7 @@
 
 use super::order::SameSecond;
 use super::{cache_dir, now_secs, pair_key, Kind, StoreError};
-use crate::source::{validate_export_with, ExportDir, ExportError, Loc, Problem, Valid};
+use crate::source::{validate_delta_with, ExportDir, ExportError, Known, Loc, Problem, Valid};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -110,11 +110,13 @@ pub fn stage_export_with(
     }
     let readable = readable_copy(export, &cache_dir(store_path))?;
     let tx = conn.transaction().map_err(sql)?;
+    let earlier = staged_before(&tx).map_err(sql)?;
     let export_id = insert_export(&tx, export, &print).map_err(sql)?;
     let loader = Loader::new(&tx, export_id).map_err(sql)?;
     let loader = RefCell::new(loader);
-    let report = validate_export_with(
+    let report = validate_delta_with(
         &readable,
+        &earlier,
         &mut |p| loader.borrow_mut().invalid(&p),
         &mut |loc, record| loader.borrow_mut().valid(loc, record),
     )?;
@@ -385,7 +387,8 @@ impl<'t> Loader<'t> {
             _ => {
                 "DO UPDATE SET export_id = excluded.export_id, line = excluded.line,
                   offset = excluded.offset, len = excluded.len, needs = excluded.needs,
-                  t = excluded.t, state = 0"
+                  t = excluded.t, state = 0,
+                  imported_before = MAX(imported_before, state = 1)"
             }
         };
         let sql = format!(
@@ -418,6 +421,19 @@ impl<'t> Loader<'t> {
             self.error = Some(e);
         }
     }
+}
+
+/// The accounts and groups earlier exports staged, which a delta may refer to.
+fn staged_before(tx: &Transaction<'_>) -> rusqlite::Result<Known> {
+    let mut accounts = tx.prepare("SELECT key FROM item WHERE kind = ?1")?;
+    let accounts = accounts
+        .query_map([Kind::Account.code()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut groups = tx.prepare("SELECT key, t FROM item WHERE kind = ?1")?;
+    let groups = groups
+        .query_map([Kind::Group.code()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Known { accounts, groups })
 }
 
 /// Key → id of every staged item of `kind` (for deltas, which refer to earlier exports).
