@@ -12,7 +12,7 @@ use cutover::tim::api::Api;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The pre-copy's watermark, and the delta's.
 const PRECOPY_AT: i64 = 1_732_000_000;
@@ -198,24 +198,32 @@ fn manifest(at: i64, delta_of: Option<i64>) -> Value {
     m
 }
 
-/// `cutover run --headless` into `handle` with `args`.
+/// `cutover run --headless` into `handle` with `args`, not started yet.
+fn command(handle: &SimHandle, store: &Path, source: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    cmd.args([
+        "run",
+        "--headless",
+        "--admin",
+        common::ADMIN,
+        "--target-url",
+        &handle.url(),
+    ])
+    .args(["--sdkappid", &common::SDKAPPID.to_string()])
+    .arg("--source")
+    .arg(source)
+    .arg("--store")
+    .arg(store)
+    .args(args)
+    .env("CUTOVER_SECRET_KEY", common::KEY)
+    .stdout(Stdio::null());
+    cmd
+}
+
+/// `cutover run --headless` into `handle` with `args`, to its end.
 fn run(handle: &SimHandle, store: &Path, source: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args([
-            "run",
-            "--headless",
-            "--admin",
-            common::ADMIN,
-            "--target-url",
-            &handle.url(),
-        ])
-        .args(["--sdkappid", &common::SDKAPPID.to_string()])
-        .arg("--source")
-        .arg(source)
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("CUTOVER_SECRET_KEY", common::KEY)
+    command(handle, store, source, args)
+        .stdout(Stdio::piped())
         .output()
         .unwrap()
 }
@@ -376,4 +384,53 @@ async fn a_delta_that_does_not_follow_the_store_is_refused_before_any_call() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", said(&out));
     assert!(said(&out).contains("needs a watermark"), "{}", said(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_killed_during_the_delta_import_resumes_to_the_same_end_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, delta_dir, whole) = (
+        dir.path().join("full"),
+        dir.path().join("delta"),
+        dir.path().join("union"),
+    );
+    write_export(&full, &precopy(), manifest(PRECOPY_AT, None));
+    write_export(&delta_dir, &delta(), manifest(DELTA_AT, Some(PRECOPY_AT)));
+    write_export(&whole, &union(), manifest(DELTA_AT, None));
+    let target = common::sim(app_config()).await;
+    let store = dir.path().join("phased.db");
+    let out = run(&target, &store, &full, &["--phase", "precopy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+
+    // One-to-one messages at 2/s: the window is still importing when it is killed.
+    let slow = dir.path().join("slow.toml");
+    std::fs::write(&slow, "[limits.importmsg]\nrate = 2\n").unwrap();
+    let delta_arg = delta_dir.to_str().unwrap();
+    let args = [
+        "--phase",
+        "window",
+        "--delta",
+        delta_arg,
+        "--config",
+        slow.to_str().unwrap(),
+    ];
+    let mut child = command(&target, &store, &full, &args).spawn().unwrap();
+    let sent = || target.sim().count(Api::ImportMsg, 0);
+    common::wait_for("the delta import under way", common::PATIENCE, sent, |n| {
+        *n >= 1
+    })
+    .await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let out = run(&target, &store, &full, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+
+    let reference = common::sim(app_config()).await;
+    let out = run(&reference, &dir.path().join("union.db"), &whole, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(
+        actual(&target.sim().dump()),
+        actual(&reference.sim().dump())
+    );
+    assert_eq!(names(&target), names(&reference), "group names");
 }
