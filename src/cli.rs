@@ -76,6 +76,21 @@ pub enum BenchCommand {
     /// print sent / acknowledged / applied per direction, loss, lag, rate-limit answers, CPU.
     /// Exits with an error when an acknowledged event was lost.
     Sync(SyncBenchArgs),
+    /// Pre-copy a generated export (that of `bench import`), then run the window of a delta
+    /// of about 1 % of it at the default limits with 40–120 ms latency: print the window's
+    /// time (delta import + window verification) against the pre-copy's, and its calls.
+    Window(WindowBenchArgs),
+}
+
+/// `cutover bench window`
+#[derive(Debug, clap::Args)]
+pub struct WindowBenchArgs {
+    /// Multiply the generated export's sizes.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// The delta's share of the export.
+    #[arg(long, default_value_t = 0.01)]
+    pub share: f64,
 }
 
 /// `cutover bench sync`

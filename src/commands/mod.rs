@@ -77,6 +77,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             crate::bench::run_sync_bench(&bench, out)?;
             Ok(Outcome::Ok)
         }
+        Command::Bench(BenchCommand::Window(a)) => {
+            let bench = crate::bench::WindowBench {
+                scale: a.scale,
+                share: a.share,
+            };
+            crate::bench::run_window_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
         Command::Bench(BenchCommand::Import(a)) => {
             let bench = crate::bench::ImportBench {
                 source: a.source,
