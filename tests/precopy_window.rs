@@ -158,8 +158,26 @@ fn delta() -> Files {
     f
 }
 
-/// The pre-copy with the delta applied: what one full import would see.
+/// A second delta, after the first (a rehearsal's, then the window's): a group renamed again,
+/// a new message in it, one more member.
+fn second_delta() -> Files {
+    let mut f = Files::new();
+    f.insert("groups", vec![group("ga", "Newer name", "u1")]);
+    f.insert("group_members", vec![member("ga", "u9")]);
+    f.insert(
+        "group_messages",
+        vec![group_msg(200, "ga", "u9", 1_731_200_000)],
+    );
+    f
+}
+
+/// The pre-copy with the first delta applied: what one full import would see.
 fn union() -> Files {
+    union_of(&[delta()])
+}
+
+/// The pre-copy with `deltas` applied in order.
+fn union_of(deltas: &[Files]) -> Files {
     let key = |file: &str, v: &Value| -> String {
         match file {
             "friends" => format!("{}>{}", v["owner"], v["friend"]),
@@ -168,7 +186,7 @@ fn union() -> Files {
         }
     };
     let mut all = precopy();
-    for (file, records) in delta() {
+    for (file, records) in deltas.iter().flatten().map(|(f, r)| (*f, r.clone())) {
         let list = all.entry(file).or_default();
         for r in records {
             match list.iter().position(|old| key(file, old) == key(file, &r)) {
@@ -427,6 +445,40 @@ async fn a_window_killed_during_the_delta_import_resumes_to_the_same_end_state()
 
     let reference = common::sim(app_config()).await;
     let out = run(&reference, &dir.path().join("union.db"), &whole, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(
+        actual(&target.sim().dump()),
+        actual(&reference.sim().dump())
+    );
+    assert_eq!(names(&target), names(&reference), "group names");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deltas_in_a_row_each_follow_the_one_before() {
+    const SECOND_AT: i64 = DELTA_AT + 3_600;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    write_export(&path("full"), &precopy(), manifest(PRECOPY_AT, None));
+    write_export(&path("d1"), &delta(), manifest(DELTA_AT, Some(PRECOPY_AT)));
+    write_export(
+        &path("d2"),
+        &second_delta(),
+        manifest(SECOND_AT, Some(DELTA_AT)),
+    );
+    let both = union_of(&[delta(), second_delta()]);
+    write_export(&path("union"), &both, manifest(SECOND_AT, None));
+    let target = common::sim(app_config()).await;
+    let store = path("phased.db");
+    let out = run(&target, &store, &path("full"), &["--phase", "precopy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    for d in ["d1", "d2"] {
+        let delta_dir = path(d);
+        let args = ["--phase", "window", "--delta", delta_dir.to_str().unwrap()];
+        let out = run(&target, &store, &path("full"), &args);
+        assert_eq!(out.status.code(), Some(0), "{d}: {}", said(&out));
+    }
+    let reference = common::sim(app_config()).await;
+    let out = run(&reference, &path("union.db"), &path("union"), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
     assert_eq!(
         actual(&target.sim().dump()),
