@@ -36,12 +36,19 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     // Per stage: source, invalid, imported, failed, skipped, pending and the read-back.
     let verified = crate::store::verify::entity_counts(&conn)?;
     let pass = crate::store::verify::pass(&conn)?;
+    let history = crate::store::staged::history_skips(&conn)?;
     if args.json {
         let stages: Vec<_> = verified
             .iter()
             .map(|v| {
+                let reasons: Vec<_> = history
+                    .iter()
+                    .filter(|h| Some(h.kind) == v.kind)
+                    .map(|h| json!({"items": h.items, "reason": h.reason()}))
+                    .collect();
                 json!({"stage": v.kind.map_or("", Kind::name), "source": v.source, "invalid": v.invalid,
                        "pending": v.pending, "imported": v.imported, "failed": v.failed, "skipped": v.skipped,
+                       "skipped_at_staging": reasons,
                        "verified": v.verified, "missing": v.missing, "differs": v.differs,
                        "extra": v.extra, "unreadable": v.unreadable, "unchecked": v.unchecked})
             })
@@ -80,6 +87,15 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         writeln!(out, "  step {:<15} {}{r}", s.step.name(), s.state)?;
     }
     print_stages(out, &verified, pass.is_some())?;
+    for h in &history {
+        writeln!(
+            out,
+            "  {}: {} skipped at staging ({})",
+            h.kind.stage(),
+            h.items,
+            h.reason()
+        )?;
+    }
     print_pass(out, pass.as_ref())?;
     super::sync_cmds::print_status(&conn, out)?;
     writeln!(out, "requests in flight (journal): {in_flight}")?;
@@ -318,7 +334,11 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
                 crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
             };
-            crate::store::stage::stage_export_with(&mut conn, &path, &export, same_second)?;
+            let options = crate::store::stage::StageOptions {
+                same_second,
+                history_since: rb.history_since,
+            };
+            crate::store::stage::stage_export_with(&mut conn, &path, &export, options)?;
             (Some(dir), conn)
         }
         (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),

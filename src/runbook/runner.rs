@@ -12,7 +12,7 @@ pub use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
 use crate::store::open_for_writing;
 use crate::store::queries::{self, RunIdentity};
-use crate::store::stage::{fingerprint, stage_export_with, Staged};
+use crate::store::stage::{fingerprint, stage_export_with, StageOptions, Staged};
 use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
 use crate::tim::errors::ErrorClass;
@@ -119,7 +119,11 @@ impl Runner {
             crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
             crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
         };
-        let staged = stage_export_with(&mut conn, &rb.store, &export, same_second)?;
+        let options = StageOptions {
+            same_second,
+            history_since: rb.history_since,
+        };
+        let staged = stage_export_with(&mut conn, &rb.store, &export, options)?;
         let check = AccountCheck {
             CheckItem: vec![CheckItem {
                 UserID: rb.admin.clone(),

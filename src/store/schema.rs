@@ -198,6 +198,11 @@ const MIGRATIONS: &[&str] = &[
         SELECT kind, parent, MAX(t) FROM item
         WHERE kind = 6 AND parent IS NOT NULL GROUP BY parent;
     "#,
+    // 5: the history cut-off an export was staged with (`[import] history_since`, unix
+    // seconds): its messages sent before it were staged as skipped (state 3).
+    r#"
+    ALTER TABLE export ADD COLUMN history_since INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
