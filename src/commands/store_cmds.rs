@@ -1,17 +1,13 @@
 //! The companion commands that read (or carefully change) a run's store: `status`, `errors`,
-//! `retry`, `skip` and `plan`.
+//! `retry` and `skip`.
 
+pub use super::plan::plan;
 use super::Outcome;
-use crate::cli::{ActionArgs, ErrorsArgs, PlanArgs, StatusArgs};
-use crate::config::{resolve, Flags};
-use crate::engine::import::ImportSettings;
-use crate::engine::plan::{plan as make_plan, Plan};
-use crate::source::ExportDir;
+use crate::cli::{ActionArgs, ErrorsArgs, StatusArgs};
 use crate::store::queries::{self, FailureFilter};
 use crate::store::verify::{EntityCounts, Pass};
 use crate::store::{audit, open_for_reading, open_for_writing, run, ItemState, Kind};
 use crate::tim::errors;
-use crate::timefmt::eta_text;
 use anyhow::{bail, Context};
 use rusqlite::Connection;
 use serde_json::json;
@@ -307,92 +303,6 @@ pub fn retry(args: &ActionArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
 /// `cutover skip`
 pub fn skip(args: &ActionArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     move_failed(args, ItemState::Skipped, "skip", out)
-}
-
-/// `cutover plan`
-pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let file = super::run::load_file(args.config.as_deref())?;
-    // Only limits matter here; the target and key are placeholders the plan never uses.
-    let flags = Flags {
-        source: Some(".".into()),
-        store: Some(".".into()),
-        target_url: Some("http://127.0.0.1:1".into()),
-        sdkappid: Some(1),
-        admin: Some("plan".into()),
-    };
-    let key = crate::tim::SecretKey::new("plan-only".to_string());
-    let rb = resolve(&file, &flags, Some(key)).map_err(|p| anyhow::anyhow!(p.join("; ")))?;
-    let settings = ImportSettings::from_runbook(&rb);
-    let (_temp, conn) = match (&args.store, &args.source) {
-        (Some(store), _) => (None, open_for_reading(store)?),
-        (None, Some(source)) => {
-            let dir = tempfile::tempdir()?;
-            let path = dir.path().join("plan.db");
-            let mut conn = open_for_writing(&path)?;
-            let export = ExportDir::open(source)?;
-            let same_second = match rb.same_second {
-                crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
-                crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
-            };
-            let options = crate::store::stage::StageOptions {
-                same_second,
-                history_since: rb.history_since,
-            };
-            crate::store::stage::stage_export_with(&mut conn, &path, &export, options)?;
-            (Some(dir), conn)
-        }
-        (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),
-    };
-    let p = make_plan(&conn, &settings)?;
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
-    } else {
-        print_plan(&p, out)?;
-    }
-    Ok(Outcome::Ok)
-}
-
-fn print_plan(p: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:<16} {:<20} {:>9} {:>9} {:>6} {:>10}",
-        "stage", "api", "items", "calls", "rate", "time"
-    )?;
-    for l in &p.lanes {
-        writeln!(
-            out,
-            "{:<16} {:<20} {:>9} {:>9} {:>5}/s {:>10}",
-            l.stage,
-            l.api,
-            l.items,
-            l.calls,
-            l.rate,
-            eta_text(Some(l.secs))
-        )?;
-    }
-    writeln!(
-        out,
-        "T_limit {} (accounts lane + the long pole{}); at the lanes' pace {}",
-        eta_text(Some(p.t_limit_secs)),
-        p.long_pole.map_or(String::new(), |l| format!(", {l}")),
-        eta_text(Some(p.t_paced_secs))
-    )?;
-    let s = &p.same_second;
-    if s.shifted > 0 {
-        writeln!(
-            out,
-            "same-second group messages: {} sent later than their own time to keep their order (largest shift {} s)",
-            s.shifted, s.largest_secs
-        )?;
-    }
-    if s.refused > 0 {
-        writeln!(
-            out,
-            "same-second group messages: {} refused at staging ([import] same_second = \"refuse\")",
-            s.refused
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -132,3 +132,39 @@ pub fn history_skips(conn: &Connection) -> rusqlite::Result<Vec<HistorySkip>> {
     }
     Ok(out)
 }
+
+/// Which items of a kind a count is about (for `cutover plan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// Everything a full import sends: every item but the skipped ones.
+    Unskipped,
+    /// The messages skipped at staging for being older than the history cut-off.
+    TooOld,
+}
+
+/// The number of `share` items of `kind`, per scope (`per_parent`: one count per group,
+/// owner or conversation, as a batch never spans two) or as one total.
+pub fn share_counts(
+    conn: &Connection,
+    kind: Kind,
+    share: Share,
+    per_parent: bool,
+) -> rusqlite::Result<Vec<u64>> {
+    let filter = match share {
+        Share::Unskipped => "i.state <> 3",
+        Share::TooOld => "i.state = 3 AND i.t < e.history_since",
+    };
+    let group = if per_parent { "GROUP BY i.parent" } else { "" };
+    let sql = format!(
+        "SELECT COUNT(*) FROM item i JOIN export e ON e.id = i.export_id
+         WHERE i.kind = ?1 AND {filter} {group}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([kind.code()], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The number of exports staged (more than one: later ones are deltas).
+pub fn export_count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM export", [], |r| r.get(0))
+}
