@@ -184,6 +184,7 @@ pub fn parse_date_or_time(text: &str) -> Option<i64> {
 pub fn date_or_time(secs: i64) -> String {
     let full = utc(secs);
     if secs.rem_euclid(86_400) == 0 {
+        // `utc` is ASCII and starts with the 10-byte `YYYY-MM-DD`: the slice is in bounds.
         full[..10].to_string()
     } else {
         full
