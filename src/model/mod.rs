@@ -3,6 +3,7 @@
 pub mod element;
 pub mod fields;
 pub mod group_id;
+pub mod history;
 pub mod limits;
 pub mod parse;
 mod parse_element;

@@ -13,7 +13,7 @@ pub use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
 use crate::store::open_for_writing;
 use crate::store::queries::{self, RunIdentity};
-use crate::store::stage::{fingerprint, stage_export_with, Staged};
+use crate::store::stage::{fingerprint, stage_export_with, StageOptions, Staged};
 use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
 use crate::tim::errors::ErrorClass;
@@ -22,9 +22,6 @@ use crate::verify::{self, Progress, Summary, VerifySettings};
 use rusqlite::Connection;
 use std::sync::Arc;
 use tokio::sync::watch;
-
-/// The share of the pre-copied data a window's verification reads back.
-const PRECOPY_SAMPLE: f64 = 0.01;
 
 /// How a run was started.
 #[derive(Debug, Clone, Copy, Default)]
@@ -102,7 +99,7 @@ impl Runner {
 
     /// In a window: the share of the pre-copy its verification reads back.
     pub fn window_sample(&self) -> Option<f64> {
-        (self.phase() == Phase::Window).then_some(PRECOPY_SAMPLE)
+        (self.phase() == Phase::Window).then_some(self.runbook.verify_precopy_sample)
     }
 
     /// Refuses to start a headless run that would need a confirmation it cannot ask for.
@@ -150,7 +147,11 @@ impl Runner {
             crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
             crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
         };
-        let staged = stage_export_with(&mut conn, &rb.store, &export, same_second)?;
+        let options = StageOptions {
+            same_second,
+            history_since: rb.history_since,
+        };
+        let staged = stage_export_with(&mut conn, &rb.store, &export, options)?;
         let check = AccountCheck {
             CheckItem: vec![CheckItem {
                 UserID: rb.admin.clone(),
@@ -280,7 +281,7 @@ impl Runner {
             // after the window with `cutover verify`.
             let conn = self.conn()?;
             settings.whole_from = crate::store::phase::window_exports_from(&conn)?;
-            settings.sample = PRECOPY_SAMPLE;
+            settings.sample = self.runbook.verify_precopy_sample;
         }
         Ok(verify::run(
             &self.runbook.store,

@@ -213,6 +213,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE item ADD COLUMN imported_before INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE verify_pass ADD COLUMN whole_from INTEGER;
     "#,
+    // 6: the history cut-off an export was staged with (`[import] history_since`, unix
+    // seconds): its messages sent before it were staged as skipped (state 3).
+    r#"
+    ALTER TABLE export ADD COLUMN history_since INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,7 +9,8 @@
 //! one-to-one messages' MsgSeq.
 
 use super::order::SameSecond;
-use super::{cache_dir, now_secs, pair_key, Kind, StoreError};
+use super::{cache_dir, now_secs, pair_key, ItemState, Kind, StoreError};
+use crate::model::history::HistorySince;
 use crate::source::{validate_delta_with, ExportDir, ExportError, Known, Loc, Problem, Valid};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::cell::RefCell;
@@ -69,6 +70,17 @@ pub fn fingerprint(export: &ExportDir) -> String {
     out
 }
 
+/// How an export is staged (the runbook's `[import]` choices).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageOptions {
+    /// What happens to a group message that is not newer than the one before it in its group
+    /// (see [`super::order`]).
+    pub same_second: SameSecond,
+    /// Messages sent before the cut-off this gives at staging time are staged as skipped:
+    /// never sent, counted with the reason (see [`super::staged::history_skips`]).
+    pub history_since: Option<HistorySince>,
+}
+
 /// Stages `export` into the store at `store_path` (through `conn`, its writing connection),
 /// unless the same export is staged already, shifting same-second group messages.
 pub fn stage_export(
@@ -76,16 +88,15 @@ pub fn stage_export(
     store_path: &Path,
     export: &ExportDir,
 ) -> Result<Staged, StageError> {
-    stage_export_with(conn, store_path, export, SameSecond::Shift)
+    stage_export_with(conn, store_path, export, StageOptions::default())
 }
 
-/// [`stage_export`] with `same_second` deciding what happens to a group message that is not
-/// newer than the one before it in its group (see [`super::order`]).
+/// [`stage_export`] with the runbook's choices in `options`.
 pub fn stage_export_with(
     conn: &mut Connection,
     store_path: &Path,
     export: &ExportDir,
-    same_second: SameSecond,
+    options: StageOptions,
 ) -> Result<Staged, StageError> {
     let sql = |source| StoreError::Sql {
         path: store_path.to_path_buf(),
@@ -111,8 +122,10 @@ pub fn stage_export_with(
     let readable = readable_copy(export, &cache_dir(store_path))?;
     let tx = conn.transaction().map_err(sql)?;
     let earlier = staged_before(&tx).map_err(sql)?;
-    let export_id = insert_export(&tx, export, &print).map_err(sql)?;
-    let loader = Loader::new(&tx, export_id).map_err(sql)?;
+    let staged_at = now_secs();
+    let cutoff = options.history_since.and_then(|h| h.cutoff(staged_at));
+    let export_id = insert_export(&tx, export, &print, staged_at, cutoff).map_err(sql)?;
+    let loader = Loader::new(&tx, export_id, cutoff).map_err(sql)?;
     let loader = RefCell::new(loader);
     let report = validate_delta_with(
         &readable,
@@ -125,7 +138,7 @@ pub fn stage_export_with(
         return Err(sql(e).into());
     }
     insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
-    super::order::assign(&tx, export_id, same_second).map_err(sql)?;
+    super::order::assign(&tx, export_id, options.same_second).map_err(sql)?;
     tx.commit().map_err(sql)?;
     let counts = file_counts(conn, export_id).map_err(sql)?;
     Ok(Staged {
@@ -135,19 +148,28 @@ pub fn stage_export_with(
     })
 }
 
-/// The export's row (where it is, its fingerprint and times); its id.
-fn insert_export(tx: &Transaction<'_>, export: &ExportDir, print: &str) -> rusqlite::Result<i64> {
+/// The export's row (where it is, its fingerprint and times, the history cut-off it was
+/// staged with); its id.
+fn insert_export(
+    tx: &Transaction<'_>,
+    export: &ExportDir,
+    print: &str,
+    staged_at: i64,
+    history_since: Option<i64>,
+) -> rusqlite::Result<i64> {
     let m = &export.manifest;
     tx.execute(
-        "INSERT INTO export (root, fingerprint, exported_at, watermark, delta_of, staged_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO export (root, fingerprint, exported_at, watermark, delta_of, staged_at,
+                             history_since)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             export.root.to_string_lossy(),
             print,
             m.exported_at,
             m.watermark,
             m.delta_of,
-            now_secs()
+            staged_at,
+            history_since
         ],
     )?;
     Ok(tx.last_insert_rowid())
@@ -251,6 +273,8 @@ struct Placement {
     parent: Option<i64>,
     needs: i64,
     t: i64,
+    /// A message older than the history cut-off: staged as skipped.
+    too_old: bool,
 }
 
 /// Inserts items as the validator hands them over.
@@ -260,11 +284,13 @@ struct Loader<'t> {
     next_id: HashMap<Kind, i64>,
     accounts: HashMap<String, i64>,
     groups: HashMap<String, i64>,
+    /// Messages sent before this (unix seconds) are staged as skipped.
+    cutoff: Option<i64>,
     error: Option<rusqlite::Error>,
 }
 
 impl<'t> Loader<'t> {
-    fn new(tx: &'t Transaction<'t>, export_id: i64) -> rusqlite::Result<Self> {
+    fn new(tx: &'t Transaction<'t>, export_id: i64, cutoff: Option<i64>) -> rusqlite::Result<Self> {
         let mut next_id = HashMap::new();
         for kind in Kind::ALL {
             let max: Option<i64> = tx.query_row(
@@ -280,6 +306,7 @@ impl<'t> Loader<'t> {
             next_id,
             accounts: keys_of(tx, Kind::Account)?,
             groups: keys_of(tx, Kind::Group)?,
+            cutoff,
             error: None,
         })
     }
@@ -331,7 +358,8 @@ impl<'t> Loader<'t> {
     }
 
     /// Where a valid record goes: its kind, natural key, parent, the newest account it waits
-    /// for (-1: none, or one not staged) and its time.
+    /// for (-1: none, or one not staged), its time, and whether it is a message older than
+    /// the history cut-off (one sent exactly at the cut-off is kept).
     fn placement(&self, record: Valid<'_>) -> Placement {
         let account = |id: &str| self.accounts.get(id).copied().unwrap_or(-1);
         let (kind, key, parent, needs, t) = match record {
@@ -369,7 +397,9 @@ impl<'t> Loader<'t> {
                 (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
             }
         };
+        let message = matches!(kind, Kind::C2cMessage | Kind::GroupMessage);
         Placement {
+            too_old: message && self.cutoff.is_some_and(|c| t < c),
             kind,
             key,
             parent,
@@ -392,8 +422,8 @@ impl<'t> Loader<'t> {
             }
         };
         let sql = format!(
-            "INSERT INTO item (kind, id, export_id, key, line, offset, len, parent, needs, t)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO item (kind, id, export_id, key, line, offset, len, parent, needs, t, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (kind, key) {on_conflict} RETURNING id"
         );
         self.tx.prepare_cached(&sql).and_then(|mut stmt| {
@@ -408,7 +438,12 @@ impl<'t> Loader<'t> {
                     loc.len,
                     place.parent,
                     place.needs,
-                    place.t
+                    place.t,
+                    if place.too_old {
+                        ItemState::Skipped.code()
+                    } else {
+                        ItemState::Pending.code()
+                    }
                 ],
                 |r| r.get::<_, i64>(0),
             )

@@ -205,7 +205,7 @@ pub struct EntityCounts {
     pub imported: u64,
     /// Items failed for good.
     pub failed: u64,
-    /// Items skipped by an operator.
+    /// Items skipped by an operator, or at staging (`[import] history_since`).
     pub skipped: u64,
     /// Items not yet sent.
     pub pending: u64,
