@@ -316,3 +316,7 @@ fn readable_copy(export: &ExportDir, cache: &Path) -> Result<ExportDir, StageErr
     }
     Ok(readable)
 }
+
+#[cfg(test)]
+#[path = "stage_tests.rs"]
+mod tests;
