@@ -4,9 +4,13 @@
 //! Items are keyed by their natural key (account id, owner+friend, message id, …), so a later
 //! delta export staged into the same store updates what changed and adds what is new: accounts,
 //! profiles, friends, groups and members are re-imported when a delta changes them (re-import
-//! overwrites), messages are added only when new. In the same transaction, [`super::order`]
-//! fixes the new messages' order: group messages' send times (same-second bursts) and
-//! one-to-one messages' MsgSeq.
+//! overwrites), messages are added only when new.
+//!
+//! Items commit in chunks of [`CHUNK_RECORDS`] records, each with its progress per file (see
+//! `stage_resume.rs`), so a staging cut short resumes after its last chunk. The last
+//! chunk's transaction also holds the export's row, its file rows and [`super::order`]'s pass
+//! over the whole export: the new messages' order, group messages' send times (same-second
+//! bursts) and one-to-one messages' MsgSeq.
 
 use super::order::SameSecond;
 use super::stage_load::{staged_before, Loader};
