@@ -32,6 +32,8 @@ pub mod run;
 pub mod samples;
 mod schema;
 pub mod stage;
+mod stage_load;
+mod stage_resume;
 pub mod staged;
 pub mod steps;
 pub mod sync;

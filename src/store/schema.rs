@@ -218,6 +218,29 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE export ADD COLUMN history_since INTEGER;
     "#,
+    // 7: staging in chunks. An export being staged has its row in `staging` (its id reserved)
+    // until its last chunk commits, which moves the row into `export`: an export is staged
+    // exactly when its `export` row exists. `stage_progress` is, per file (kind), the last
+    // line whose item or invalid rows a committed chunk holds, so a staging cut short resumes
+    // after it.
+    r#"
+    CREATE TABLE staging (
+        export_id       INTEGER PRIMARY KEY,
+        root            TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        exported_at     INTEGER NOT NULL,
+        watermark       INTEGER,
+        delta_of        INTEGER,
+        staged_at       INTEGER NOT NULL,
+        history_since   INTEGER
+    );
+    CREATE TABLE stage_progress (
+        export_id       INTEGER NOT NULL,
+        kind            INTEGER NOT NULL,
+        lines           INTEGER NOT NULL,
+        PRIMARY KEY (export_id, kind)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.
