@@ -11,7 +11,7 @@ use cutover::sim::SimHandle;
 use cutover::tim::api::Api;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The pre-copy's watermark, and the delta's.
@@ -281,20 +281,28 @@ fn names(handle: &SimHandle) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_precopy_then_a_delta_ends_like_one_import_of_the_union() {
-    let dir = tempfile::tempdir().unwrap();
-    let (full, delta_dir, whole) = (
-        dir.path().join("full"),
-        dir.path().join("delta"),
-        dir.path().join("union"),
+/// Imports `union` whole into a fresh simulator and asserts `target` ended the same: accounts,
+/// friends, messages, groups with their owners and names, members.
+async fn assert_same_as_one_import(target: &SimHandle, dir: &Path, union: &Path) {
+    let reference = common::sim(app_config()).await;
+    let out = run(&reference, &dir.join("union.db"), union, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(
+        actual(&target.sim().dump()),
+        actual(&reference.sim().dump())
     );
+    assert_eq!(names(target), names(&reference), "group names");
+}
+
+/// The pre-copy, the delta and their union written under `dir`, and the pre-copy run into a
+/// fresh simulator: (target, store, full export, delta, union).
+async fn precopied(dir: &Path) -> (SimHandle, PathBuf, PathBuf, PathBuf, PathBuf) {
+    let (full, delta_dir, whole) = (dir.join("full"), dir.join("delta"), dir.join("union"));
     write_export(&full, &precopy(), manifest(PRECOPY_AT, None));
     write_export(&delta_dir, &delta(), manifest(DELTA_AT, Some(PRECOPY_AT)));
     write_export(&whole, &union(), manifest(DELTA_AT, None));
-
     let target = common::sim(app_config()).await;
-    let store = dir.path().join("phased.db");
+    let store = dir.join("phased.db");
     let out = run(&target, &store, &full, &["--phase", "precopy"]);
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
     assert!(
@@ -302,6 +310,13 @@ async fn a_precopy_then_a_delta_ends_like_one_import_of_the_union() {
         "{}",
         said(&out)
     );
+    (target, store, full, delta_dir, whole)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_precopy_then_a_delta_ends_like_one_import_of_the_union() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, store, full, delta_dir, whole) = precopied(dir.path()).await;
     let before = calls(&target);
     let out = run(
         &target,
@@ -318,16 +333,7 @@ async fn a_precopy_then_a_delta_ends_like_one_import_of_the_union() {
     let after = calls(&target);
     let window =
         |api| after.get(&api).copied().unwrap_or(0) - before.get(&api).copied().unwrap_or(0);
-
-    let reference = common::sim(app_config()).await;
-    let out = run(&reference, &dir.path().join("union.db"), &whole, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-
-    assert_eq!(
-        actual(&target.sim().dump()),
-        actual(&reference.sim().dump())
-    );
-    assert_eq!(names(&target), names(&reference), "group names");
+    assert_same_as_one_import(&target, dir.path(), &whole).await;
     // The window imported the delta only: its records, one call each where the API takes one.
     assert_eq!(
         window(Api::ImportMsg),
@@ -407,18 +413,7 @@ async fn a_delta_that_does_not_follow_the_store_is_refused_before_any_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_window_killed_during_the_delta_import_resumes_to_the_same_end_state() {
     let dir = tempfile::tempdir().unwrap();
-    let (full, delta_dir, whole) = (
-        dir.path().join("full"),
-        dir.path().join("delta"),
-        dir.path().join("union"),
-    );
-    write_export(&full, &precopy(), manifest(PRECOPY_AT, None));
-    write_export(&delta_dir, &delta(), manifest(DELTA_AT, Some(PRECOPY_AT)));
-    write_export(&whole, &union(), manifest(DELTA_AT, None));
-    let target = common::sim(app_config()).await;
-    let store = dir.path().join("phased.db");
-    let out = run(&target, &store, &full, &["--phase", "precopy"]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let (target, store, full, delta_dir, whole) = precopied(dir.path()).await;
 
     // One-to-one messages at 2/s: the window is still importing when it is killed.
     let slow = dir.path().join("slow.toml");
@@ -443,14 +438,7 @@ async fn a_window_killed_during_the_delta_import_resumes_to_the_same_end_state()
     let out = run(&target, &store, &full, &args);
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
 
-    let reference = common::sim(app_config()).await;
-    let out = run(&reference, &dir.path().join("union.db"), &whole, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    assert_eq!(
-        actual(&target.sim().dump()),
-        actual(&reference.sim().dump())
-    );
-    assert_eq!(names(&target), names(&reference), "group names");
+    assert_same_as_one_import(&target, dir.path(), &whole).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -477,12 +465,5 @@ async fn deltas_in_a_row_each_follow_the_one_before() {
         let out = run(&target, &store, &path("full"), &args);
         assert_eq!(out.status.code(), Some(0), "{d}: {}", said(&out));
     }
-    let reference = common::sim(app_config()).await;
-    let out = run(&reference, &path("union.db"), &path("union"), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    assert_eq!(
-        actual(&target.sim().dump()),
-        actual(&reference.sim().dump())
-    );
-    assert_eq!(names(&target), names(&reference), "group names");
+    assert_same_as_one_import(&target, dir.path(), &path("union")).await;
 }
