@@ -1,6 +1,7 @@
 //! The lanes' loop and what happens to one job: journal, send, classify, settle.
 
 use super::control::{Budget, RunState};
+use super::feed::Feed;
 use super::job::{Job, JobKind};
 use super::kinds::{kind_of, Unknown};
 use super::limits;
@@ -13,7 +14,7 @@ use crate::tim::client::{Applied, CallError, TimClient};
 use crate::tim::errors::ErrorClass;
 use crate::tim::lane::{retry_delay, Lane};
 use crate::tim::paced::{wait_after_error, Waits};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -46,10 +47,8 @@ pub struct Shared {
     pub budget: Mutex<Budget>,
     /// The export files.
     pub sources: Sources,
-    /// Group item → GroupId.
-    pub group_ids: HashMap<i64, String>,
-    /// Group items whose messages update the members' conversation lists.
-    pub conversations: HashSet<i64>,
+    /// Pages of pending items from the store, and the groups' targets.
+    pub feed: Mutex<Feed>,
     /// The client.
     pub client: Arc<TimClient>,
     /// The next request number.
@@ -70,6 +69,17 @@ impl Shared {
     /// Locks the work.
     pub fn work(&self) -> MutexGuard<'_, Work> {
         lock(&self.work)
+    }
+
+    /// Reads `kind`'s next page of pending items if its window is low; a store that cannot
+    /// be read stops the run.
+    fn refill(&self, kind: Kind) {
+        let result = lock(&self.feed).refill(kind, &self.work, &self.sources);
+        if let Err(e) = result {
+            self.show_state(RunState::Fatal {
+                reason: format!("cannot read what is left to import: {e}"),
+            });
+        }
     }
 
     /// Sends `op` to the store writer, waiting while its queue is full; a writer that has
@@ -167,6 +177,7 @@ pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
             continue;
         }
         let notified = shared.notify.notified();
+        shared.refill(kind);
         let job = shared.work().next(kind, Instant::now());
         let Some(job) = job else {
             tokio::select! {
@@ -221,11 +232,11 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     };
     lane.started();
     let started = Instant::now();
+    let target = job.group.and_then(|g| lock(&shared.feed).target(g));
     let ctx = SendContext {
         client: &shared.client,
         sources: &shared.sources,
-        group_ids: &shared.group_ids,
-        conversations: &shared.conversations,
+        group: target.as_ref(),
     };
     let result = match job.what {
         JobKind::Import => kind.send(&ctx, &job).await,

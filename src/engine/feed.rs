@@ -1,0 +1,132 @@
+//! Fills the work's window from the store a page at a time as the lanes drain it (see
+//! [`crate::store::pending`]), and learns the groups those pages belong to: their state and
+//! their target ids, read from the export only when their first messages or members arrive.
+
+use super::error::EngineError;
+use super::work::{GroupAt, Work};
+use crate::model::group_id::target_group_id;
+use crate::model::Group;
+use crate::store::pending::{self, Cursor};
+use crate::store::queries::PendingItem;
+use crate::store::records::Sources;
+use crate::store::{ItemState, Kind};
+use crate::tim::requests::recent_contact_flag;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Items per page: enough that a page query is rare, few enough that memory stays flat.
+pub const PAGE: usize = 4_000;
+
+/// A group's target as its messages and members are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupTarget {
+    /// Its Tencent GroupId.
+    pub id: String,
+    /// Its messages are imported with `RecentContactFlag: 1`.
+    pub recent_contact: bool,
+}
+
+/// Reads pages of pending items for the work.
+pub struct Feed {
+    conn: Connection,
+    /// Where each kind's last page ended.
+    cursors: HashMap<Kind, Cursor>,
+    /// Whether imported group messages update the members' conversation lists.
+    update_conversations: bool,
+    /// Group item → its target, for the groups whose messages or members were paged in.
+    targets: HashMap<i64, GroupTarget>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Bookkeeping left by a panic is still the best we know; the panic is reported elsewhere.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Feed {
+    /// A feed reading through `conn` (its own connection to the store).
+    pub fn new(conn: Connection, update_conversations: bool) -> Feed {
+        Feed {
+            conn,
+            cursors: HashMap::new(),
+            update_conversations,
+            targets: HashMap::new(),
+        }
+    }
+
+    /// The target of group item `id`, if its messages or members were paged in.
+    pub fn target(&self, id: i64) -> Option<GroupTarget> {
+        self.targets.get(&id).cloned()
+    }
+
+    /// How many items of each kind are pending in the store.
+    pub fn counts(&self) -> Result<HashMap<Kind, u64>, EngineError> {
+        Ok(pending::pending_counts(&self.conn)?)
+    }
+
+    /// The pending items of `kind` with these ids.
+    pub fn pending_items(&self, kind: Kind, ids: &[i64]) -> Result<Vec<PendingItem>, EngineError> {
+        Ok(pending::items_by_id(&self.conn, kind, ids)?
+            .into_iter()
+            .filter(|(_, s)| *s == ItemState::Pending)
+            .map(|(i, _)| i)
+            .collect())
+    }
+
+    /// Reads `kind`'s next page into `work` if its window is low; returns whether it did.
+    pub fn refill(
+        &mut self,
+        kind: Kind,
+        work: &Mutex<Work>,
+        sources: &Sources,
+    ) -> Result<bool, EngineError> {
+        if !lock(work).wants(kind) {
+            return Ok(false);
+        }
+        let page = pending::page(&self.conn, kind, self.cursors.get(&kind).copied(), PAGE)?;
+        if matches!(kind, Kind::GroupMessage | Kind::GroupMember) {
+            let unknown = lock(work).unknown_groups(&page.items);
+            self.learn_groups(&unknown, work, sources)?;
+        }
+        if let Some(next) = page.next {
+            self.cursors.insert(kind, next);
+        }
+        lock(work).add_page(kind, page.items, page.next.is_some());
+        Ok(true)
+    }
+
+    /// Looks up groups `ids` in the store (and their targets in the export) and tells `work`.
+    pub fn learn_groups(
+        &mut self,
+        ids: &[i64],
+        work: &Mutex<Work>,
+        sources: &Sources,
+    ) -> Result<(), EngineError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let found = pending::items_by_id(&self.conn, Kind::Group, ids)?;
+        let mut states = HashMap::new();
+        for (item, state) in found {
+            let group: Group = sources
+                .read(Kind::Group, &item)
+                .map_err(EngineError::Records)?;
+            let recent_contact =
+                self.update_conversations && recent_contact_flag(group.kind).is_some();
+            let id = target_group_id(&group.id, group.kind).into_owned();
+            self.targets
+                .insert(item.id, GroupTarget { id, recent_contact });
+            let at = match state {
+                ItemState::Pending => GroupAt::Pending,
+                ItemState::Done => GroupAt::Done,
+                ItemState::Failed | ItemState::Skipped => GroupAt::NotImported,
+            };
+            states.insert(item.id, at);
+        }
+        let mut work = lock(work);
+        for id in ids {
+            work.set_group(*id, states.get(id).copied().unwrap_or(GroupAt::NotStaged));
+        }
+        Ok(())
+    }
+}
