@@ -38,6 +38,11 @@ pub struct ImportBench {
     pub latency_ms: u64,
     /// Further random latency, milliseconds.
     pub latency_spread_ms: u64,
+    /// Keep the store here (as `bench.db`) instead of in a temporary directory.
+    pub keep: Option<PathBuf>,
+    /// With `no_limits`: stop a first run after this many milliseconds (0: never), so that
+    /// the measured run is a resumed one.
+    pub stop_after_ms: u64,
 }
 
 const KEY: &str = "bench-key-0123456789abcdef";
@@ -87,7 +92,14 @@ pub fn run_import_bench(b: &ImportBench, out: &mut dyn Write) -> anyhow::Result<
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(drive(b, source, dir.path().join("bench.db"), out))
+    let store_dir = match &b.keep {
+        Some(keep) => {
+            std::fs::create_dir_all(keep)?;
+            keep.clone()
+        }
+        None => dir.path().to_path_buf(),
+    };
+    runtime.block_on(drive(b, source, store_dir.join("bench.db"), out))
 }
 
 async fn drive(
@@ -124,8 +136,9 @@ async fn drive(
     // The peak counts from here: the import's own memory (loading its work included), with
     // the simulator's, which runs in this process too.
     rss::reset_peak();
-    if b.no_limits {
-        stop_early(&runner).await?;
+    let resumed = b.no_limits && b.stop_after_ms > 0;
+    if resumed {
+        stop_early(&runner, Duration::from_millis(b.stop_after_ms)).await?;
     }
     let cpu0 = cpu_secs();
     let started = Instant::now();
@@ -136,7 +149,7 @@ async fn drive(
         writeln!(
             out,
             "{} run: first request {first:.2} s after start (prepare included)",
-            if b.no_limits { "resumed" } else { "first" }
+            if resumed { "resumed" } else { "first" }
         )?;
     }
     let secs = started.elapsed().as_secs_f64();
@@ -205,14 +218,12 @@ fn bench_setup(b: &ImportBench) -> (SimConfig, String) {
     (config, toml)
 }
 
-/// Runs the import to its end, noting (every 100 ms) when each kind had nothing left to do:
-/// the seconds since `started` at which its lane finished.
-/// Imports for two seconds, then stops, so that the measured run is a resumed one.
-async fn stop_early(runner: &Runner) -> anyhow::Result<()> {
+/// Imports for `after`, then stops, so that the measured run is a resumed one.
+async fn stop_early(runner: &Runner, after: Duration) -> anyhow::Result<()> {
     let import = runner.prepare_import()?;
     let handle = import.handle();
     let run = tokio::spawn(import.run());
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(after).await;
     handle.send(Command::Cancel {
         reason: "bench: measure a resumed run".into(),
     });

@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// Items per page: enough that a page query is rare, few enough that memory stays flat.
+/// Items per page by default: enough that a page query is rare, few enough that memory stays flat.
 pub const PAGE: usize = 4_000;
 
 /// A group's target as its messages and members are sent.
@@ -36,6 +36,8 @@ pub struct Feed {
     update_conversations: bool,
     /// Group item → its target, for the groups whose messages or members were paged in.
     targets: HashMap<i64, GroupTarget>,
+    /// Items per page.
+    page: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -44,13 +46,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Feed {
-    /// A feed reading through `conn` (its own connection to the store).
-    pub fn new(conn: Connection, update_conversations: bool) -> Feed {
+    /// A feed reading `page` items at a time through `conn` (its own connection to the store).
+    pub fn new(conn: Connection, update_conversations: bool, page: usize) -> Feed {
         Feed {
             conn,
             cursors: HashMap::new(),
             update_conversations,
             targets: HashMap::new(),
+            page,
         }
     }
 
@@ -83,7 +86,12 @@ impl Feed {
         if !lock(work).wants(kind) {
             return Ok(false);
         }
-        let page = pending::page(&self.conn, kind, self.cursors.get(&kind).copied(), PAGE)?;
+        let page = pending::page(
+            &self.conn,
+            kind,
+            self.cursors.get(&kind).copied(),
+            self.page,
+        )?;
         if matches!(kind, Kind::GroupMessage | Kind::GroupMember) {
             let unknown = lock(work).unknown_groups(&page.items);
             self.learn_groups(&unknown, work, sources)?;

@@ -4,7 +4,7 @@
 use super::control::{Budget, Command, RunState};
 use super::error::EngineError;
 use super::execute::{run_lane, Shared};
-use super::feed::Feed;
+use super::feed::{Feed, PAGE};
 use super::kinds::{kind_of, Unknown};
 use super::work::{batch_limit, Work};
 use crate::config::{BudgetConfig, Runbook};
@@ -45,6 +45,9 @@ pub struct ImportSettings {
     /// How long retryable errors may keep failing the same items before they fail as
     /// retryable (`[import] max_retry_secs`).
     pub max_retry: Duration,
+    /// Pending items read from the store at a time, per kind (a kind reads its next page when
+    /// fewer than half a page are left in its window).
+    pub page: usize,
 }
 
 impl ImportSettings {
@@ -63,6 +66,7 @@ impl ImportSettings {
             budget: rb.budget,
             update_conversations: rb.update_conversations,
             max_retry: Duration::from_secs(rb.max_retry_secs),
+            page: PAGE,
         }
     }
 }
@@ -154,8 +158,11 @@ fn load_work(
         .ok_or_else(|| EngineError::Records("the store must be a file".into()))?;
     let reader = store::open_for_reading(Path::new(path))
         .map_err(|e| EngineError::Records(e.to_string()))?;
-    let mut feed = Feed::new(reader, settings.update_conversations);
-    let work = Mutex::new(Work::paged(feed.counts()?, settings.batches.clone()));
+    let page = settings.page.max(1);
+    let mut feed = Feed::new(reader, settings.update_conversations, page);
+    let mut work = Work::paged(feed.counts()?, settings.batches.clone());
+    work.set_low_water(page.div_ceil(2));
+    let work = Mutex::new(work);
     for kind in Kind::ALL {
         feed.refill(kind, &work, sources)?;
     }

@@ -98,6 +98,8 @@ pub struct Work {
     remaining: HashMap<Kind, u64>,
     /// Settlements the engine decided itself (dependency failures), for the store.
     decided: Vec<Settled>,
+    /// Below this many queued items a kind wants its next page.
+    low_water: usize,
 }
 
 /// What the store says about groups at the start.
@@ -168,6 +170,7 @@ impl Work {
             retry: HashMap::new(),
             remaining,
             decided: Vec::new(),
+            low_water: pages::LOW_WATER,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::store::queries::PendingItem;
 use crate::store::Kind;
 use std::collections::HashMap;
 
-/// Below this many queued items a kind wants its next page.
+/// Below this many queued items a kind wants its next page, by default.
 pub const LOW_WATER: usize = 2_000;
 
 /// What the store says of a group item, when its first messages or members are paged in.
@@ -24,9 +24,20 @@ pub enum GroupAt {
 }
 
 impl Work {
-    /// Whether `kind`'s window is low and the store may hold more of it.
+    /// Whether `kind`'s window is low and the store may hold more of it. The friend owner
+    /// held back at a page's end does not count: it cannot go before the next page, however
+    /// many entries it has.
     pub fn wants(&self, kind: Kind) -> bool {
-        self.more.contains(&kind) && self.queued.get(&kind).copied().unwrap_or(0) < LOW_WATER
+        let mut queued = self.queued.get(&kind).copied().unwrap_or(0);
+        if kind == Kind::Friend {
+            queued = queued.saturating_sub(self.owner_tail.len());
+        }
+        self.more.contains(&kind) && queued < self.low_water
+    }
+
+    /// Below `n` queued items a kind wants its next page.
+    pub fn set_low_water(&mut self, n: usize) {
+        self.low_water = n.max(1);
     }
 
     /// Groups of `items` (messages or members) whose state is not known yet.

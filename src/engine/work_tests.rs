@@ -296,3 +296,19 @@ fn a_conversation_continued_on_the_next_page_keeps_one_message_in_flight() {
     ok(&mut w, &a);
     assert_eq!(w.next(Kind::C2cMessage, now).unwrap().ids(), vec![1]);
 }
+
+#[test]
+fn an_owner_longer_than_the_low_water_mark_still_gets_its_next_page() {
+    let friends: Vec<_> = (0..10).map(|i| item(i, Some(i / 8), -1, 0)).collect();
+    let (mut w, mut left) = paged(vec![(Kind::Friend, friends)]);
+    w.set_low_water(2);
+    page(&mut w, &mut left, Kind::Friend, 6);
+    assert!(
+        w.next(Kind::Friend, Instant::now()).is_none(),
+        "owner 0 may have more"
+    );
+    assert!(
+        w.wants(Kind::Friend),
+        "the held-back owner does not fill the window"
+    );
+}
