@@ -109,7 +109,7 @@ impl Shared {
     }
 
     /// Changes the run state without recording it, and wakes the lanes.
-    fn show_state(&self, state: RunState) {
+    pub(super) fn show_state(&self, state: RunState) {
         self.state.send_replace(state);
         self.notify.notify_waiters();
     }
@@ -161,7 +161,7 @@ pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
             }
             continue;
         }
-        if shared.work().remaining(kind) == 0 && in_flight.is_empty() {
+        if shared.work().finished(kind) && in_flight.is_empty() {
             return;
         }
         if in_flight.len() >= lane.target_in_flight() {
@@ -202,6 +202,20 @@ async fn execute(shared: Arc<Shared>, job: Job) {
         return;
     };
     let kind = kind_of(job.kind);
+    let group_kind = matches!(job.kind, Kind::GroupMessage | Kind::GroupMember);
+    let target = match job.group.filter(|_| group_kind) {
+        Some(g) => match lock(&shared.feed).target(g, &shared.sources) {
+            Ok(t) => t,
+            Err(e) => {
+                // Its items stay pending in the store; the next run sends them.
+                shared.show_state(RunState::Fatal {
+                    reason: format!("cannot read a group's target: {e}"),
+                });
+                return;
+            }
+        },
+        None => None,
+    };
     let journal = match job.what {
         JobKind::ReadBack => job.journal,
         JobKind::Import => {
@@ -232,7 +246,6 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     };
     lane.started();
     let started = Instant::now();
-    let target = job.group.and_then(|g| lock(&shared.feed).target(g));
     let ctx = SendContext {
         client: &shared.client,
         sources: &shared.sources,

@@ -57,9 +57,35 @@ impl Feed {
         }
     }
 
-    /// The target of group item `id`, if its messages or members were paged in.
-    pub fn target(&self, id: i64) -> Option<GroupTarget> {
-        self.targets.get(&id).cloned()
+    /// The target of group item `id`, read from the store and the export if its messages or
+    /// members were not paged in (`None`: the group is not staged).
+    pub fn target(
+        &mut self,
+        id: i64,
+        sources: &Sources,
+    ) -> Result<Option<GroupTarget>, EngineError> {
+        if let Some(t) = self.targets.get(&id) {
+            return Ok(Some(t.clone()));
+        }
+        for (item, _) in pending::items_by_id(&self.conn, Kind::Group, &[id])? {
+            let target = self.read_target(&item, sources)?;
+            self.targets.insert(id, target);
+        }
+        Ok(self.targets.get(&id).cloned())
+    }
+
+    /// The target of group `item`, from its record in the export.
+    fn read_target(
+        &self,
+        item: &PendingItem,
+        sources: &Sources,
+    ) -> Result<GroupTarget, EngineError> {
+        let group: Group = sources
+            .read(Kind::Group, item)
+            .map_err(EngineError::Records)?;
+        let recent_contact = self.update_conversations && recent_contact_flag(group.kind).is_some();
+        let id = target_group_id(&group.id, group.kind).into_owned();
+        Ok(GroupTarget { id, recent_contact })
     }
 
     /// How many items of each kind are pending in the store.
@@ -93,14 +119,34 @@ impl Feed {
             self.page,
         )?;
         if matches!(kind, Kind::GroupMessage | Kind::GroupMember) {
-            let unknown = lock(work).unknown_groups(&page.items);
-            self.learn_groups(&unknown, work, sources)?;
+            self.learn_groups_of(&page.items, work, sources)?;
         }
         if let Some(next) = page.next {
             self.cursors.insert(kind, next);
         }
         lock(work).add_page(kind, page.items, page.next.is_some());
         Ok(true)
+    }
+
+    /// Learns the groups of `items` (messages or members) that the work has no state for or
+    /// whose target is not known. A group the work already knows of may have no target yet:
+    /// this run imported it before any of its messages or members were paged in.
+    pub fn learn_groups_of(
+        &mut self,
+        items: &[PendingItem],
+        work: &Mutex<Work>,
+        sources: &Sources,
+    ) -> Result<(), EngineError> {
+        let mut ids = lock(work).unknown_groups(items);
+        ids.extend(
+            items
+                .iter()
+                .map(|i| i.parent.unwrap_or(-1))
+                .filter(|g| !self.targets.contains_key(g)),
+        );
+        ids.sort_unstable();
+        ids.dedup();
+        self.learn_groups(&ids, work, sources)
     }
 
     /// Looks up groups `ids` in the store (and their targets in the export) and tells `work`.
@@ -116,14 +162,8 @@ impl Feed {
         let found = pending::items_by_id(&self.conn, Kind::Group, ids)?;
         let mut states = HashMap::new();
         for (item, state) in found {
-            let group: Group = sources
-                .read(Kind::Group, &item)
-                .map_err(EngineError::Records)?;
-            let recent_contact =
-                self.update_conversations && recent_contact_flag(group.kind).is_some();
-            let id = target_group_id(&group.id, group.kind).into_owned();
-            self.targets
-                .insert(item.id, GroupTarget { id, recent_contact });
+            let target = self.read_target(&item, sources)?;
+            self.targets.insert(item.id, target);
             let at = match state {
                 ItemState::Pending => GroupAt::Pending,
                 ItemState::Done => GroupAt::Done,

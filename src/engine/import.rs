@@ -189,8 +189,7 @@ impl Import {
             match (entry.kind, entry.group) {
                 (kind, Some(group)) if kind_of(kind).unknown() == Unknown::ReadBack => {
                     let items = feed.pending_items(kind, &entry.items)?;
-                    let unknown = lock(&work).unknown_groups(&items);
-                    feed.learn_groups(&unknown, &work, &sources)?;
+                    feed.learn_groups_of(&items, &work, &sources)?;
                     lock(&work).unanswered_at_start(group, items, entry.request)
                 }
                 _ => stale.push(Settled {
@@ -389,13 +388,28 @@ impl Import {
     }
 
     /// Puts items the store moved back to pending into the work.
+    /// The groups of group messages and members are learnt first: the window may not have
+    /// seen them yet.
     fn requeue(&self, moved: BTreeMap<Kind, Vec<PendingItem>>) {
-        let mut work = self.shared.work();
+        let shared = &self.shared;
+        for (kind, items) in &moved {
+            if matches!(kind, Kind::GroupMessage | Kind::GroupMember) {
+                let learnt =
+                    lock(&shared.feed).learn_groups_of(items, &shared.work, &shared.sources);
+                if let Err(e) = learnt {
+                    shared.show_state(RunState::Fatal {
+                        reason: format!("cannot read the groups of items sent back: {e}"),
+                    });
+                    return;
+                }
+            }
+        }
+        let mut work = shared.work();
         for (kind, items) in moved {
             work.requeue(kind, items);
         }
         drop(work);
-        self.shared.notify.notify_waiters();
+        shared.notify.notify_waiters();
     }
 }
 

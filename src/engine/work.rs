@@ -20,7 +20,7 @@ use std::time::Instant;
 
 #[path = "work_pages.rs"]
 mod pages;
-pub use pages::GroupAt;
+pub use pages::{GroupAt, GroupsAtStart};
 
 /// Items per call for `kind`: as configured, within the kind's own limit.
 pub fn batch_limit(kind: Kind, configured: Option<usize>) -> usize {
@@ -81,8 +81,9 @@ pub struct Work {
     msgs_paged_to: Option<i64>,
     /// Groups whose members may go once their messages are all paged in.
     members_waiting: BTreeSet<i64>,
-    /// Group messages a read-back owns (in flight when the last run stopped): never paged in.
-    held: HashSet<i64>,
+    /// Items never to take from a page, per kind: group messages a read-back owns (in flight
+    /// when the last run stopped), and failed items sent back, which queue by themselves.
+    not_paged: HashMap<Kind, HashSet<i64>>,
     /// One-to-one messages by conversation.
     conversations: Conversations,
     groups: HashMap<i64, GroupState>,
@@ -102,47 +103,7 @@ pub struct Work {
     low_water: usize,
 }
 
-/// What the store says about groups at the start.
-pub struct GroupsAtStart {
-    /// Group items already in the target.
-    pub done: Vec<i64>,
-    /// Group items failed or skipped: what depends on them cannot go.
-    pub not_imported: Vec<i64>,
-}
-
 impl Work {
-    /// Work over `pending` items (per kind, in the store's order, all of them at once), where
-    /// `groups_at_start` says which groups are settled.
-    pub fn new(
-        pending: HashMap<Kind, Vec<PendingItem>>,
-        groups_at_start: GroupsAtStart,
-        batch: HashMap<Kind, usize>,
-    ) -> Work {
-        let remaining = pending.iter().map(|(k, v)| (*k, v.len() as u64)).collect();
-        let mut work = Work::paged(remaining, batch);
-        for id in groups_at_start.done {
-            work.set_group(id, GroupAt::Done);
-        }
-        for id in groups_at_start.not_imported {
-            work.set_group(id, GroupAt::NotImported);
-        }
-        for item in pending.get(&Kind::Group).into_iter().flatten() {
-            work.set_group(item.id, GroupAt::Pending);
-        }
-        for kind in [Kind::GroupMessage, Kind::GroupMember] {
-            let items = pending.get(&kind).map(Vec::as_slice).unwrap_or_default();
-            for id in work.unknown_groups(items) {
-                work.set_group(id, GroupAt::NotStaged);
-            }
-        }
-        for kind in Kind::ALL {
-            if let Some(items) = pending.get(&kind) {
-                work.add_page(kind, items.clone(), false);
-            }
-        }
-        work
-    }
-
     /// Work that is filled a page at a time ([`Self::add_page`]), where `remaining` counts
     /// each kind's pending items in the store.
     pub fn paged(remaining: HashMap<Kind, u64>, batch: HashMap<Kind, usize>) -> Work {
@@ -161,7 +122,7 @@ impl Work {
             accounts_paged_to: None,
             msgs_paged_to: None,
             members_waiting: BTreeSet::new(),
-            held: HashSet::new(),
+            not_paged: HashMap::new(),
             conversations: Conversations::default(),
             groups: HashMap::new(),
             msg_ready: VecDeque::new(),
@@ -409,7 +370,10 @@ impl Work {
         if items.is_empty() {
             return;
         }
-        self.held.extend(items.iter().map(|i| i.id));
+        self.not_paged
+            .entry(Kind::GroupMessage)
+            .or_default()
+            .extend(items.iter().map(|i| i.id));
         let g = self.groups.entry(group).or_default();
         let before = g.msgs.len();
         g.msgs.retain(|i| !items.iter().any(|h| h.id == i.id));

@@ -23,7 +23,47 @@ pub enum GroupAt {
     NotStaged,
 }
 
+/// What the store says about groups at the start.
+pub struct GroupsAtStart {
+    /// Group items already in the target.
+    pub done: Vec<i64>,
+    /// Group items failed or skipped: what depends on them cannot go.
+    pub not_imported: Vec<i64>,
+}
+
 impl Work {
+    /// Work over `pending` items (per kind, in the store's order, all of them at once), where
+    /// `groups_at_start` says which groups are settled.
+    pub fn new(
+        pending: HashMap<Kind, Vec<PendingItem>>,
+        groups_at_start: GroupsAtStart,
+        batch: HashMap<Kind, usize>,
+    ) -> Work {
+        let remaining = pending.iter().map(|(k, v)| (*k, v.len() as u64)).collect();
+        let mut work = Work::paged(remaining, batch);
+        for id in groups_at_start.done {
+            work.set_group(id, GroupAt::Done);
+        }
+        for id in groups_at_start.not_imported {
+            work.set_group(id, GroupAt::NotImported);
+        }
+        for item in pending.get(&Kind::Group).into_iter().flatten() {
+            work.set_group(item.id, GroupAt::Pending);
+        }
+        for kind in [Kind::GroupMessage, Kind::GroupMember] {
+            let items = pending.get(&kind).map(Vec::as_slice).unwrap_or_default();
+            for id in work.unknown_groups(items) {
+                work.set_group(id, GroupAt::NotStaged);
+            }
+        }
+        for kind in Kind::ALL {
+            if let Some(items) = pending.get(&kind) {
+                work.add_page(kind, items.clone(), false);
+            }
+        }
+        work
+    }
+
     /// Whether `kind`'s window is low and the store may hold more of it. The friend owner
     /// held back at a page's end does not count: it cannot go before the next page, however
     /// many entries it has.
@@ -33,6 +73,13 @@ impl Work {
             queued = queued.saturating_sub(self.owner_tail.len());
         }
         self.more.contains(&kind) && queued < self.low_water
+    }
+
+    /// Whether every item of `kind` is settled and the store said it has no more: a last page
+    /// that came full leaves the kind open until an empty one is read (members may wait on
+    /// that for their group's messages).
+    pub fn finished(&self, kind: Kind) -> bool {
+        self.remaining(kind) == 0 && !self.more.contains(&kind)
     }
 
     /// Below `n` queued items a kind wants its next page.
@@ -76,8 +123,8 @@ impl Work {
         if !more {
             self.more.remove(&kind);
         }
-        if kind == Kind::GroupMessage && !self.held.is_empty() {
-            items.retain(|i| !self.held.contains(&i.id));
+        if let Some(skip) = self.not_paged.get(&kind) {
+            items.retain(|i| !skip.contains(&i.id));
         }
         *self.queued.entry(kind).or_default() += items.len();
         match kind_of(kind).grouping() {
@@ -196,6 +243,13 @@ impl Work {
 
     /// Failed items the operator sent back: they queue again.
     pub fn requeue(&mut self, kind: Kind, items: Vec<PendingItem>) {
+        if self.more.contains(&kind) {
+            // Those after the kind's cursor would come again in a later page.
+            self.not_paged
+                .entry(kind)
+                .or_default()
+                .extend(items.iter().map(|i| i.id));
+        }
         *self.remaining.entry(kind).or_default() += items.len() as u64;
         *self.queued.entry(kind).or_default() += items.len();
         if kind == Kind::Account {

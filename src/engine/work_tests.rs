@@ -312,3 +312,48 @@ fn an_owner_longer_than_the_low_water_mark_still_gets_its_next_page() {
         "the held-back owner does not fill the window"
     );
 }
+
+#[test]
+fn a_full_last_page_leaves_the_kind_open_until_an_empty_one_is_read() {
+    let now = Instant::now();
+    let msgs: Vec<_> = (0..4).map(|i| item(i, Some(0), -1, 100 + i)).collect();
+    let (mut w, mut left) = paged(vec![
+        (Kind::GroupMessage, msgs),
+        (Kind::GroupMember, vec![item(0, Some(1), -1, 0)]),
+    ]);
+    page(&mut w, &mut left, Kind::GroupMember, 4);
+    // The page is full, so the store may hold more: as the feed says of a full page.
+    let all: Vec<_> = left[0].1.drain(..).collect();
+    w.set_group(0, GroupAt::Done);
+    w.add_page(Kind::GroupMessage, all, true);
+    let job = w.next(Kind::GroupMessage, now).unwrap();
+    ok(&mut w, &job);
+    assert_eq!(w.remaining(Kind::GroupMessage), 0);
+    assert!(!w.finished(Kind::GroupMessage), "the store may hold more");
+    assert!(
+        w.next(Kind::GroupMember, now).is_none(),
+        "group 1 may have messages"
+    );
+    assert!(w.wants(Kind::GroupMessage));
+    w.add_page(Kind::GroupMessage, Vec::new(), false);
+    assert!(w.finished(Kind::GroupMessage));
+    assert_eq!(w.next(Kind::GroupMember, now).unwrap().ids(), vec![0]);
+}
+
+#[test]
+fn failed_items_sent_back_are_not_paged_in_again() {
+    let now = Instant::now();
+    let accounts: Vec<_> = (0..6).map(|i| item(i, None, -1, 0)).collect();
+    let (mut w, mut left) = paged(vec![(Kind::Account, accounts)]);
+    page(&mut w, &mut left, Kind::Account, 3);
+    // Item 4 failed in an earlier run; sent back now, it is also still ahead of the cursor.
+    w.requeue(Kind::Account, vec![item(4, None, -1, 0)]);
+    page(&mut w, &mut left, Kind::Account, 3);
+    let mut ids = Vec::new();
+    while let Some(job) = w.next(Kind::Account, now) {
+        ids.extend(job.ids());
+        ok(&mut w, &job);
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, vec![0, 1, 2, 3, 4, 5]);
+}
