@@ -76,6 +76,21 @@ pub enum BenchCommand {
     /// print sent / acknowledged / applied per direction, loss, lag, rate-limit answers, CPU.
     /// Exits with an error when an acknowledged event was lost.
     Sync(SyncBenchArgs),
+    /// Pre-copy a generated export (that of `bench import`), then run the window of a delta
+    /// of about 1 % of it at the default limits with 40–120 ms latency: print the window's
+    /// time (delta import + window verification) against the pre-copy's, and its calls.
+    Window(WindowBenchArgs),
+}
+
+/// `cutover bench window`
+#[derive(Debug, clap::Args)]
+pub struct WindowBenchArgs {
+    /// Multiply the generated export's sizes.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// The delta's share of the export.
+    #[arg(long, default_value_t = 0.01)]
+    pub share: f64,
 }
 
 /// `cutover bench sync`
@@ -332,6 +347,15 @@ pub struct RunArgs {
     /// accounts and what involves only them; everything else is skipped.
     #[arg(long, value_name = "accounts:FILE")]
     pub only: Option<String>,
+    /// The part of the cutover: `full` (everything in one window), `precopy` (import a full
+    /// export while the old system is live: no hooks, no sync) or `window` (import the
+    /// `--delta` export into the pre-copy's store, then sync, resume and verify).
+    #[arg(long, value_name = "PHASE", default_value = "full")]
+    pub phase: crate::model::phase::Phase,
+    /// With `--phase window`: the delta export (its manifest's `delta_of` is the watermark of
+    /// what the store holds). Stands in for the runbook's source.
+    #[arg(long, value_name = "DIR")]
+    pub delta: Option<PathBuf>,
 }
 
 /// `cutover status`

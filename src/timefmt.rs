@@ -146,6 +146,51 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset)
 }
 
+/// Unix seconds of a UTC date `2026-11-01` (its midnight), or of an RFC 3339 time; `None` when
+/// it is neither (a day the month does not have included).
+///
+/// ```
+/// assert_eq!(cutover::timefmt::parse_date_or_time("2026-11-01"), Some(1_793_491_200));
+/// assert_eq!(cutover::timefmt::parse_date_or_time("2026-11-01T08:00:00+08:00"), Some(1_793_491_200));
+/// assert_eq!(cutover::timefmt::parse_date_or_time("2026-02-30"), None);
+/// ```
+pub fn parse_date_or_time(text: &str) -> Option<i64> {
+    let b = text.trim().as_bytes();
+    if b.len() != 10 {
+        return parse_rfc3339(text);
+    }
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let days = days_from_civil(y, m, d);
+    // Out-of-range parts (month 13, February 30) do not come back unchanged.
+    (civil_from_days(days) == (y, m, d)).then_some(days * 86_400)
+}
+
+/// `2026-11-01` for a UTC midnight, else the full [`utc`] time.
+///
+/// ```
+/// assert_eq!(cutover::timefmt::date_or_time(1_793_491_200), "2026-11-01");
+/// assert_eq!(cutover::timefmt::date_or_time(1_793_491_201), "2026-11-01 00:00:01 UTC");
+/// ```
+pub fn date_or_time(secs: i64) -> String {
+    let full = utc(secs);
+    if secs.rem_euclid(86_400) == 0 {
+        // `utc` is ASCII and starts with the 10-byte `YYYY-MM-DD`: the slice is in bounds.
+        full[..10].to_string()
+    } else {
+        full
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -167,5 +212,26 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(super::utc(1_732_000_000), "2024-11-19 07:06:40 UTC");
         assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn dates_are_utc_midnights_and_impossible_days_are_refused() {
+        use super::parse_date_or_time as p;
+        assert_eq!(p("2026-11-01"), Some(1_793_491_200));
+        assert_eq!(p(" 2024-02-29 "), Some(1_709_164_800));
+        assert_eq!(p("2026-11-01T00:00:00Z"), Some(1_793_491_200));
+        for bad in [
+            "2025-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-11-31",
+            "2026/11/01",
+            "26-11-01",
+            "roaming",
+            "",
+            "2026-11-01T00:00:00",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
     }
 }

@@ -152,7 +152,7 @@ async fn a_sampled_pass_is_reported_unfinished_then_with_what_it_sampled() {
         )
         .unwrap();
     let mut conn = open_for_writing(&store).unwrap();
-    verify::begin_pass(&mut conn, 0.3, 0).unwrap();
+    verify::begin_pass(&mut conn, 0.3, 0, None).unwrap();
     let missing = ItemResult {
         kind: Kind::Account,
         id,

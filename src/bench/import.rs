@@ -187,7 +187,7 @@ async fn drive(
 
 /// The simulated app and the runbook text: no error budget; with `--no-limits` the simulator
 /// and the lanes are unlimited, else the simulator keeps its limits and adds latency.
-fn bench_setup(b: &ImportBench) -> (SimConfig, String) {
+pub(crate) fn bench_setup(b: &ImportBench) -> (SimConfig, String) {
     let mut config = SimConfig {
         lean: true,
         ..SimConfig::default()

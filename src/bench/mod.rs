@@ -1,15 +1,18 @@
 //! `cutover bench`: benchmarks that print figures (never timed tests).
 
+mod delta_split;
 mod import;
 mod rss;
 mod sim;
 mod sync;
 mod verify;
+mod window;
 
 pub use import::{run_import_bench, ImportBench};
 pub use sim::{run_sim_bench, sum_of_default_limits, SimBench};
 pub use sync::{run_sync_bench, SyncBench};
 pub use verify::{run_verify_bench, VerifyBench};
+pub use window::{run_window_bench, WindowBench};
 
 use crate::source::gen::{generate, GenConfig};
 use crate::source::{validate_export, ExportDir};

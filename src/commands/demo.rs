@@ -181,6 +181,7 @@ impl Demo {
             RunOptions {
                 yes: true,
                 reuse_store: false,
+                phase: Some(crate::model::phase::Phase::Full),
             },
         )?;
         let trickle = tokio::spawn(super::demo_trickle::run(

@@ -4,6 +4,7 @@ pub mod demo;
 mod demo_trickle;
 pub mod gen;
 pub mod init;
+pub mod plan;
 pub mod report;
 pub mod rollback;
 pub mod run;
@@ -44,7 +45,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Errors(args) => store_cmds::errors(&args, out),
         Command::Retry(args) => store_cmds::retry(&args, out),
         Command::Skip(args) => store_cmds::skip(&args, out),
-        Command::Plan(args) => store_cmds::plan(&args, out),
+        Command::Plan(args) => plan::plan(&args, out),
         Command::Verify(args) => verify::run(&args, out),
         Command::Sync(args) => sync::run(&args, out),
         Command::Rollback(args) => rollback::run(&args, out),
@@ -75,6 +76,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 callbacks_per_sec: a.callbacks_per_sec,
             };
             crate::bench::run_sync_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Bench(BenchCommand::Window(a)) => {
+            let bench = crate::bench::WindowBench {
+                scale: a.scale,
+                share: a.share,
+            };
+            crate::bench::run_window_bench(&bench, out)?;
             Ok(Outcome::Ok)
         }
         Command::Bench(BenchCommand::Import(a)) => {

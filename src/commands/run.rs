@@ -4,6 +4,7 @@ use super::Outcome;
 use crate::cli::{RunArgs, RunbookArgs};
 use crate::config::file::RunbookFile;
 use crate::config::{parse_file, resolve, Flags, Runbook};
+use crate::model::phase::Phase;
 use crate::runbook::runner::{RunOptions, Runner};
 use crate::tim::SecretKey;
 use crate::ui::headless;
@@ -54,6 +55,18 @@ fn run_runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
         };
         rb.canary = Some(PathBuf::from(file));
     }
+    match (args.phase, &args.delta) {
+        (Phase::Window, Some(delta)) => rb.source = delta.clone(),
+        (Phase::Window, None) => anyhow::bail!(
+            "--phase window imports a delta export: give it with --delta DIR (the full export \
+             was staged by the pre-copy)"
+        ),
+        (phase, Some(_)) => anyhow::bail!(
+            "--delta is for --phase window (this run is --phase {phase}); a pre-copy or a full \
+             run takes the runbook's source"
+        ),
+        (_, None) => {}
+    }
     Ok(rb)
 }
 
@@ -72,6 +85,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let opts = RunOptions {
         yes: args.yes,
         reuse_store: args.reuse_store,
+        phase: Some(args.phase),
     };
     let every = Duration::from_secs_f64(args.progress_secs.max(0.1));
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,17 +1,13 @@
 //! The companion commands that read (or carefully change) a run's store: `status`, `errors`,
-//! `retry`, `skip` and `plan`.
+//! `retry` and `skip`.
 
+pub use super::plan::plan;
 use super::Outcome;
-use crate::cli::{ActionArgs, ErrorsArgs, PlanArgs, StatusArgs};
-use crate::config::{resolve, Flags};
-use crate::engine::import::ImportSettings;
-use crate::engine::plan::{plan as make_plan, Plan};
-use crate::source::ExportDir;
+use crate::cli::{ActionArgs, ErrorsArgs, StatusArgs};
 use crate::store::queries::{self, FailureFilter};
 use crate::store::verify::{EntityCounts, Pass};
 use crate::store::{audit, open_for_reading, open_for_writing, run, ItemState, Kind};
 use crate::tim::errors;
-use crate::timefmt::eta_text;
 use anyhow::{bail, Context};
 use rusqlite::Connection;
 use serde_json::json;
@@ -36,12 +32,19 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     // Per stage: source, invalid, imported, failed, skipped, pending and the read-back.
     let verified = crate::store::verify::entity_counts(&conn)?;
     let pass = crate::store::verify::pass(&conn)?;
+    let history = crate::store::staged::history_skips(&conn)?;
     if args.json {
         let stages: Vec<_> = verified
             .iter()
             .map(|v| {
+                let reasons: Vec<_> = history
+                    .iter()
+                    .filter(|h| Some(h.kind) == v.kind)
+                    .map(|h| json!({"items": h.items, "reason": h.reason()}))
+                    .collect();
                 json!({"stage": v.kind.map_or("", Kind::name), "source": v.source, "invalid": v.invalid,
                        "pending": v.pending, "imported": v.imported, "failed": v.failed, "skipped": v.skipped,
+                       "skipped_at_staging": reasons,
                        "verified": v.verified, "missing": v.missing, "differs": v.differs,
                        "extra": v.extra, "unreadable": v.unreadable, "unchecked": v.unchecked})
             })
@@ -80,6 +83,15 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
         writeln!(out, "  step {:<15} {}{r}", s.step.name(), s.state)?;
     }
     print_stages(out, &verified, pass.is_some())?;
+    for h in &history {
+        writeln!(
+            out,
+            "  {}: {} skipped at staging ({})",
+            h.kind.stage(),
+            h.items,
+            h.reason()
+        )?;
+    }
     print_pass(out, pass.as_ref())?;
     super::sync_cmds::print_status(&conn, out)?;
     writeln!(out, "requests in flight (journal): {in_flight}")?;
@@ -291,88 +303,6 @@ pub fn retry(args: &ActionArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
 /// `cutover skip`
 pub fn skip(args: &ActionArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     move_failed(args, ItemState::Skipped, "skip", out)
-}
-
-/// `cutover plan`
-pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let file = super::run::load_file(args.config.as_deref())?;
-    // Only limits matter here; the target and key are placeholders the plan never uses.
-    let flags = Flags {
-        source: Some(".".into()),
-        store: Some(".".into()),
-        target_url: Some("http://127.0.0.1:1".into()),
-        sdkappid: Some(1),
-        admin: Some("plan".into()),
-    };
-    let key = crate::tim::SecretKey::new("plan-only".to_string());
-    let rb = resolve(&file, &flags, Some(key)).map_err(|p| anyhow::anyhow!(p.join("; ")))?;
-    let settings = ImportSettings::from_runbook(&rb);
-    let (_temp, conn) = match (&args.store, &args.source) {
-        (Some(store), _) => (None, open_for_reading(store)?),
-        (None, Some(source)) => {
-            let dir = tempfile::tempdir()?;
-            let path = dir.path().join("plan.db");
-            let mut conn = open_for_writing(&path)?;
-            let export = ExportDir::open(source)?;
-            let same_second = match rb.same_second {
-                crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
-                crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
-            };
-            crate::store::stage::stage_export_with(&mut conn, &path, &export, same_second)?;
-            (Some(dir), conn)
-        }
-        (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),
-    };
-    let p = make_plan(&conn, &settings)?;
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
-    } else {
-        print_plan(&p, out)?;
-    }
-    Ok(Outcome::Ok)
-}
-
-fn print_plan(p: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:<16} {:<20} {:>9} {:>9} {:>6} {:>10}",
-        "stage", "api", "items", "calls", "rate", "time"
-    )?;
-    for l in &p.lanes {
-        writeln!(
-            out,
-            "{:<16} {:<20} {:>9} {:>9} {:>5}/s {:>10}",
-            l.stage,
-            l.api,
-            l.items,
-            l.calls,
-            l.rate,
-            eta_text(Some(l.secs))
-        )?;
-    }
-    writeln!(
-        out,
-        "T_limit {} (accounts lane + the long pole{}); at the lanes' pace {}",
-        eta_text(Some(p.t_limit_secs)),
-        p.long_pole.map_or(String::new(), |l| format!(", {l}")),
-        eta_text(Some(p.t_paced_secs))
-    )?;
-    let s = &p.same_second;
-    if s.shifted > 0 {
-        writeln!(
-            out,
-            "same-second group messages: {} sent later than their own time to keep their order (largest shift {} s)",
-            s.shifted, s.largest_secs
-        )?;
-    }
-    if s.refused > 0 {
-        writeln!(
-            out,
-            "same-second group messages: {} refused at staging ([import] same_second = \"refuse\")",
-            s.refused
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

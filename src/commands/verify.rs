@@ -70,6 +70,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             RunOptions {
                 yes: false,
                 reuse_store: true,
+                phase: None,
             },
         )?;
         headless::verify(&runner, out, args.json, every).await

@@ -32,6 +32,17 @@ pub struct RunbookFile {
     pub strategy: Option<String>,
     /// The maintenance window.
     pub window: WindowSection,
+    /// What the Tencent app itself keeps.
+    pub app: AppSection,
+}
+
+/// `[app]`
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppSection {
+    /// The app's roaming period in days: Tencent keeps one-to-one and group history this long
+    /// (7 unless bought longer; 0: no limit).
+    pub roaming_days: Option<i64>,
 }
 
 /// `[import]`
@@ -47,6 +58,9 @@ pub struct ImportSection {
     /// Seconds a retryable error may keep failing one item (or one group's messages) before
     /// those items fail as retryable (default 600).
     pub max_retry_secs: Option<u64>,
+    /// Messages sent before this are skipped at staging: a UTC date (`2026-11-01`), an
+    /// RFC 3339 time, or `roaming` (the `[app] roaming_days` before staging).
+    pub history_since: Option<String>,
 }
 
 /// `[window]`
@@ -141,6 +155,8 @@ pub struct VerifySection {
     pub sample: Option<f64>,
     /// The app's roaming retention in days: older messages cannot be read back (0: no limit).
     pub roaming_days: Option<i64>,
+    /// The fraction (0 to 1) of what a pre-copy imported that is read back (default 0.01).
+    pub precopy_sample: Option<f64>,
 }
 
 /// `[sync]`

@@ -8,7 +8,8 @@ mod sections;
 
 pub use resolve::{
     parse_file, resolve, BudgetConfig, C2cMode, Flags, HookConfig, HookKind, OldSink, Runbook,
-    SameSecond, Strategy, SyncConfig, VerifyConfig, DEFAULT_MAX_RETRY_SECS,
+    SameSecond, Strategy, SyncConfig, VerifyConfig, DEFAULT_MAX_RETRY_SECS, DEFAULT_PRECOPY_SAMPLE,
+    DEFAULT_ROAMING_DAYS,
 };
 
 /// The annotated example runbook written by `cutover init`.

@@ -2,9 +2,10 @@
 
 use super::file::RunbookFile;
 use super::sections::{
-    check_strategy_has_sync, hooks, limits, same_second, strategy, sync_config, verify_config,
-    window_end,
+    check_strategy_has_sync, history_since, hooks, limits, precopy_sample, roaming_days,
+    same_second, strategy, sync_config, verify_config, window_end,
 };
+use crate::model::history::HistorySince;
 use crate::tim::api::Api;
 use crate::tim::{SecretKey, Target, SECRET_KEY_ENV};
 use serde::Serialize;
@@ -117,6 +118,13 @@ pub struct Runbook {
     pub update_conversations: bool,
     /// What staging does with a group message that is not newer than the one before it.
     pub same_second: SameSecond,
+    /// The app's roaming period in days (`[app] roaming_days`, default 7; 0: no limit).
+    pub roaming_days: i64,
+    /// Messages older than this are skipped at staging (`[import] history_since`).
+    pub history_since: Option<HistorySince>,
+    /// The fraction of a pre-copy's imported items read back (`[verify] precopy_sample`,
+    /// default 0.01).
+    pub verify_precopy_sample: f64,
 }
 
 /// What staging does with a group message whose time is not greater than the previous one
@@ -199,6 +207,12 @@ fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(t.base())
 }
 
+/// Tencent's roaming period unless the app bought a longer one, in days.
+pub const DEFAULT_ROAMING_DAYS: i64 = 7;
+
+/// The share of a pre-copy read back by default: one item in a hundred.
+pub const DEFAULT_PRECOPY_SAMPLE: f64 = 0.01;
+
 /// How long a retryable error may keep failing the same items by default: ten minutes.
 pub const DEFAULT_MAX_RETRY_SECS: u64 = 600;
 
@@ -241,6 +255,9 @@ pub fn resolve(
         consecutive_transient: file.error_budget.consecutive_transient.unwrap_or(200),
     };
     let verify = verify_config(file, &mut problems);
+    let verify_precopy_sample = precopy_sample(file, &mut problems);
+    let roaming_days = roaming_days(file, &mut problems);
+    let history_since = history_since(file, roaming_days, &mut problems);
     let sync = file
         .sync
         .as_ref()
@@ -286,6 +303,9 @@ pub fn resolve(
                 canary: None,
                 update_conversations: file.import.update_conversations.unwrap_or(true),
                 same_second,
+                roaming_days,
+                history_since,
+                verify_precopy_sample,
             })
         }
         _ => Err(problems),

@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::EXAMPLE;
+use crate::model::history::HistorySince;
 
 fn key() -> Option<SecretKey> {
     Some(SecretKey::new("k3y-value"))
@@ -217,4 +218,100 @@ fn same_second_is_shift_unless_refuse_is_asked_for() {
         problems.iter().any(|p| p.contains("same_second \"drop\"")),
         "{problems:?}"
     );
+}
+
+/// The example with each `(from, to)` replaced, resolved.
+fn example_with(replace: &[(&str, &str)]) -> Result<Runbook, Vec<String>> {
+    let text = replace
+        .iter()
+        .fold(EXAMPLE.to_string(), |t, (from, to)| t.replace(from, to));
+    resolve(
+        &parse_file(&text, "runbook.toml").unwrap(),
+        &Flags::default(),
+        key(),
+    )
+}
+
+#[test]
+fn history_since_takes_a_date_a_time_or_the_roaming_period() {
+    let at = |value: &str| {
+        example_with(&[(
+            "# history_since = \"roaming\"",
+            &format!("history_since = {value:?}"),
+        )])
+    };
+    assert_eq!(example_with(&[]).unwrap().history_since, None);
+    assert_eq!(
+        at("2026-11-01").unwrap().history_since,
+        Some(HistorySince::At(1_793_491_200))
+    );
+    assert_eq!(
+        at("2026-11-01T08:00:00+08:00").unwrap().history_since,
+        Some(HistorySince::At(1_793_491_200))
+    );
+    assert_eq!(
+        at("roaming").unwrap().history_since,
+        Some(HistorySince::Roaming { days: 7 })
+    );
+    let longer = example_with(&[
+        (
+            "# history_since = \"roaming\"",
+            "history_since = \"roaming\"",
+        ),
+        ("roaming_days = 7", "roaming_days = 30"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (longer.history_since, longer.verify.roaming_days),
+        (Some(HistorySince::Roaming { days: 30 }), 30)
+    );
+    for bad in ["2026-02-30", "last week", "1.11.2026"] {
+        let problems = at(bad).unwrap_err().join("\n");
+        assert!(
+            problems.contains(&format!("[import] history_since {bad:?} is not a date")),
+            "{problems}"
+        );
+    }
+    let problems = example_with(&[("roaming_days = 7", "roaming_days = -1")])
+        .unwrap_err()
+        .join("\n");
+    assert!(
+        problems.contains("[app] roaming_days must be 0"),
+        "{problems}"
+    );
+}
+
+#[test]
+fn the_two_roaming_periods_must_agree() {
+    let problems = example_with(&[(
+        "precopy_sample = 0.01",
+        "precopy_sample = 0.01\nroaming_days = 30",
+    )])
+    .unwrap_err()
+    .join("\n");
+    assert!(
+        problems.contains("[verify] roaming_days (30) and [app] roaming_days (7) differ"),
+        "{problems}"
+    );
+}
+
+#[test]
+fn precopy_sample_is_a_fraction_defaulting_to_one_percent() {
+    let rb = example_with(&[("precopy_sample = 0.01\n", "")]).unwrap();
+    assert_eq!(rb.verify_precopy_sample, DEFAULT_PRECOPY_SAMPLE);
+    for ok in [0.0, 0.25, 1.0] {
+        let rb = example_with(&[("precopy_sample = 0.01", &format!("precopy_sample = {ok:?}"))])
+            .unwrap();
+        assert_eq!(rb.verify_precopy_sample, ok);
+    }
+    for bad in ["1.5", "-0.1", "nan"] {
+        let problems =
+            example_with(&[("precopy_sample = 0.01", &format!("precopy_sample = {bad}"))])
+                .unwrap_err()
+                .join("\n");
+        assert!(
+            problems.contains("[verify] precopy_sample must be a fraction from 0 to 1"),
+            "{problems}"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::file::{HookSection, RunbookFile};
 use super::resolve::*;
+use crate::model::history::HistorySince;
 use crate::tim::api::Api;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -223,11 +224,25 @@ pub(super) fn limits(
     (rates, batches)
 }
 
-/// The `[verify]` section with its defaults, checked.
+/// The `[verify]` section with its defaults, checked. Its `roaming_days` defaults to
+/// `[app] roaming_days`; both given and different is a problem (one app, one period).
 pub(super) fn verify_config(file: &RunbookFile, problems: &mut Vec<String>) -> VerifyConfig {
+    let app_days = file.app.roaming_days;
+    if let (Some(v), Some(a)) = (file.verify.roaming_days, app_days) {
+        if v != a {
+            problems.push(format!(
+                "[verify] roaming_days ({v}) and [app] roaming_days ({a}) differ: the app has \
+                 one roaming period, set it once in [app] roaming_days"
+            ));
+        }
+    }
     let verify = VerifyConfig {
         sample: file.verify.sample.unwrap_or(1.0),
-        roaming_days: file.verify.roaming_days.unwrap_or(7),
+        roaming_days: file
+            .verify
+            .roaming_days
+            .or(app_days)
+            .unwrap_or(DEFAULT_ROAMING_DAYS),
     };
     if !(verify.sample > 0.0 && verify.sample <= 1.0) {
         problems.push(format!(
@@ -242,6 +257,51 @@ pub(super) fn verify_config(file: &RunbookFile, problems: &mut Vec<String>) -> V
         ));
     }
     verify
+}
+
+/// `[verify] precopy_sample`: the fraction (0 to 1) of a pre-copy's items read back.
+pub(super) fn precopy_sample(file: &RunbookFile, problems: &mut Vec<String>) -> f64 {
+    let sample = file.verify.precopy_sample.unwrap_or(DEFAULT_PRECOPY_SAMPLE);
+    if !(0.0..=1.0).contains(&sample) {
+        problems.push(format!(
+            "[verify] precopy_sample must be a fraction from 0 to 1, like 0.01 for 1% (got {sample})"
+        ));
+    }
+    sample
+}
+
+/// `[app] roaming_days`, checked (0: no limit).
+pub(super) fn roaming_days(file: &RunbookFile, problems: &mut Vec<String>) -> i64 {
+    let days = file.app.roaming_days.unwrap_or(DEFAULT_ROAMING_DAYS);
+    if days < 0 {
+        problems.push(format!(
+            "[app] roaming_days must be 0 (no limit) or more (got {days})"
+        ));
+    }
+    days
+}
+
+/// `[import] history_since`: a UTC date, an RFC 3339 time or `roaming`.
+pub(super) fn history_since(
+    file: &RunbookFile,
+    roaming_days: i64,
+    problems: &mut Vec<String>,
+) -> Option<HistorySince> {
+    let text = file.import.history_since.as_deref()?;
+    if text.trim().eq_ignore_ascii_case("roaming") {
+        return Some(HistorySince::Roaming { days: roaming_days });
+    }
+    match crate::timefmt::parse_date_or_time(text) {
+        Some(t) => Some(HistorySince::At(t)),
+        None => {
+            problems.push(format!(
+                "[import] history_since {text:?} is not a date like \"2026-11-01\" (UTC), an \
+                 RFC 3339 time like \"2026-11-01T00:00:00+08:00\", or \"roaming\" (the last \
+                 [app] roaming_days days)"
+            ));
+            None
+        }
+    }
 }
 
 /// The strategy as written; unwritten, coexistence when there is a `[sync]` section.

@@ -1,10 +1,14 @@
 //! One-to-one messages by conversation: each conversation's messages go oldest first with one
 //! request in flight at a time (Tencent orders a conversation's history by time, then MsgSeq,
 //! and asks for imports in time order), while different conversations go in parallel so the
-//! lane still reaches its rate. Pure bookkeeping for [`super::work::Work`].
+//! lane still reaches its rate. A conversation can go no faster than one round trip per
+//! message, so among those whose accounts are in, the busiest starts first: the longest chain
+//! of round trips begins at once instead of last. Pure bookkeeping for
+//! [`super::work::Work`].
 
 use crate::store::queries::PendingItem;
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 /// The conversation of `item`: its `parent`; an item staged without one (by an earlier
 /// cutover) is a conversation of its own (negative keys never clash with real ones).
@@ -27,6 +31,8 @@ pub struct Conversations {
     convs: HashMap<i64, Conversation>,
     /// Not started yet, in order of the accounts they need.
     fresh: VecDeque<i64>,
+    /// Not started yet, accounts in: the busiest first (messages, then the lowest key).
+    startable: BinaryHeap<(usize, Reverse<i64>)>,
     /// Started, idle, with messages left (their accounts were resolved when they started).
     ready: VecDeque<i64>,
 }
@@ -63,27 +69,61 @@ impl Conversations {
     pub fn next(&mut self, limit: usize, floor: i64) -> Option<(i64, Vec<PendingItem>)> {
         for _ in 0..self.ready.len() {
             let key = self.ready.pop_front()?;
-            if let Some(batch) = self.take(key, limit, floor) {
+            if let Some(batch) = self.take(key, limit, floor, true) {
                 return Some((key, batch));
             }
         }
-        let key = *self.fresh.front()?;
-        let batch = self.take(key, limit, floor)?;
-        self.fresh.pop_front();
-        Some((key, batch))
+        self.admit(floor);
+        let (size, Reverse(key)) = self.startable.pop()?;
+        match self.take(key, limit, floor, false) {
+            Some(batch) => Some((key, batch)),
+            None => {
+                // Its accounts went back to pending (an operator retry): it waits again.
+                if self
+                    .convs
+                    .get(&key)
+                    .is_some_and(|c| !c.busy && !c.msgs.is_empty())
+                {
+                    self.startable.push((size, Reverse(key)));
+                }
+                None
+            }
+        }
     }
 
-    /// Takes the next batch of `key` (just popped from a queue, or the front of `fresh`).
-    fn take(&mut self, key: i64, limit: usize, floor: i64) -> Option<Vec<PendingItem>> {
-        let fresh = self.fresh.front() == Some(&key);
+    /// Moves the fresh conversations whose accounts are all in (below `floor`) to
+    /// `startable`; `fresh` is in order of the accounts needed, so they are at its front.
+    fn admit(&mut self, floor: i64) {
+        while let Some(&key) = self.fresh.front() {
+            let Some(conv) = self.convs.get(&key) else {
+                self.fresh.pop_front();
+                continue;
+            };
+            if conv.msgs.front().is_some_and(|i| i.needs >= floor) {
+                break;
+            }
+            self.startable.push((conv.msgs.len(), Reverse(key)));
+            self.fresh.pop_front();
+        }
+    }
+
+    /// Takes the next batch of `key`, just popped from `ready` (`from_ready`) or `startable`;
+    /// `None` when it cannot go now (then a ready one waiting for accounts is queued again,
+    /// and a startable one is the caller's to put back).
+    fn take(
+        &mut self,
+        key: i64,
+        limit: usize,
+        floor: i64,
+        from_ready: bool,
+    ) -> Option<Vec<PendingItem>> {
         let conv = self.convs.get_mut(&key)?;
         if conv.busy || conv.msgs.is_empty() {
-            conv.queued = fresh;
+            conv.queued = false;
             return None;
         }
         if conv.msgs.front().is_some_and(|i| i.needs >= floor) {
-            // Waits for its accounts: keep it in line (a fresh one stays at the front).
-            if !fresh {
+            if from_ready {
                 self.ready.push_back(key);
             }
             return None;
@@ -145,9 +185,9 @@ mod tests {
             msg(1, 7, 1, 100),
             msg(2, 9, 0, 100),
         ]);
-        // Conversation 9 needs fewer accounts: it goes first; then 7, and 7 again only after.
-        assert_eq!(c.next(1, 10).map(|(k, b)| (k, b[0].id)), Some((9, 2)));
+        // Both have their accounts: 7, the busier, goes first; then 9; 7 again only after.
         assert_eq!(c.next(1, 10).map(|(k, b)| (k, b[0].id)), Some((7, 0)));
+        assert_eq!(c.next(1, 10).map(|(k, b)| (k, b[0].id)), Some((9, 2)));
         assert_eq!(c.next(1, 10), None);
         c.over(7);
         assert_eq!(c.next(1, 10).map(|(k, b)| (k, b[0].id)), Some((7, 1)));
@@ -155,6 +195,23 @@ mod tests {
         c.over(9);
         assert_eq!(c.next(1, 10), None);
         assert!(c.convs.is_empty());
+    }
+
+    #[test]
+    fn the_busiest_conversation_whose_accounts_are_in_starts_first() {
+        let mut c = Conversations::new(vec![
+            msg(0, 1, 0, 100),
+            msg(1, 2, 0, 100),
+            msg(2, 2, 0, 101),
+            msg(3, 3, 8, 100),
+            msg(4, 3, 8, 101),
+            msg(5, 3, 8, 102),
+        ]);
+        // Conversation 3 is the busiest but waits for account 8.
+        assert_eq!(c.next(1, 5).map(|(k, _)| k), Some(2));
+        assert_eq!(c.next(1, 5).map(|(k, _)| k), Some(1));
+        assert_eq!(c.next(1, 5), None);
+        assert_eq!(c.next(1, 9).map(|(k, _)| k), Some(3));
     }
 
     #[test]

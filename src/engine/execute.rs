@@ -14,7 +14,7 @@ use crate::tim::client::{Applied, CallError, TimClient};
 use crate::tim::errors::ErrorClass;
 use crate::tim::lane::{retry_delay, Lane};
 use crate::tim::paced::{wait_after_error, Waits};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -49,6 +49,8 @@ pub struct Shared {
     pub sources: Sources,
     /// Pages of pending items from the store, and the groups' targets.
     pub feed: Mutex<Feed>,
+    /// Group items an earlier export imported and a later one changed: brought up to date.
+    pub changed_groups: HashSet<i64>,
     /// The client.
     pub client: Arc<TimClient>,
     /// The next request number.
@@ -250,6 +252,7 @@ async fn execute(shared: Arc<Shared>, job: Job) {
         client: &shared.client,
         sources: &shared.sources,
         group: target.as_ref(),
+        changed_groups: &shared.changed_groups,
     };
     let result = match job.what {
         JobKind::Import => kind.send(&ctx, &job).await,

@@ -182,6 +182,7 @@ impl Import {
         let (work, mut feed) = load_work(&conn, settings, &sources)?;
         let journal = queries::journal(&conn)?;
         let first_request = queries::last_request(&conn)? + 1;
+        let changed_groups = queries::reimported(&conn, Kind::Group)?;
         let writer = Writer::start(conn)?;
         let store = writer.sender();
         let mut stale = Vec::new();
@@ -223,6 +224,7 @@ impl Import {
             budget: Mutex::new(Budget::new(settings.budget)),
             sources,
             feed: Mutex::new(feed),
+            changed_groups,
             client,
             next_request: AtomicI64::new(first_request),
             protocol_errors: AtomicU32::new(0),

@@ -15,6 +15,7 @@ pub mod job;
 pub mod kinds;
 pub mod limits;
 pub mod plan;
+pub mod plan_window;
 pub mod send;
 pub mod work;
 

@@ -11,6 +11,7 @@ use crate::store::Kind;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors;
 use crate::tim::wire::{ItemFailure, Request, Response};
+use std::collections::HashSet;
 
 /// What an answered request did to its items.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -44,6 +45,8 @@ pub struct SendContext<'a> {
     pub sources: &'a Sources,
     /// The target of the job's group (group messages and members).
     pub group: Option<&'a GroupTarget>,
+    /// Group items imported by an earlier export and changed by a later one.
+    pub changed_groups: &'a HashSet<i64>,
 }
 
 impl SendContext<'_> {

@@ -3,9 +3,11 @@
 pub mod element;
 pub mod fields;
 pub mod group_id;
+pub mod history;
 pub mod limits;
 pub mod parse;
 mod parse_element;
+pub mod phase;
 pub mod problem;
 pub mod records;
 pub mod step;

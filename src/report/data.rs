@@ -42,6 +42,25 @@ pub struct ReportData {
     /// Group messages sent later than their own time (same-second bursts) or refused for it.
     #[serde(default)]
     pub same_second: crate::store::order::Shifts,
+    /// Messages skipped at staging for being older than `[import] history_since`, per kind
+    /// and cut-off (they are in the entities' `skipped`).
+    #[serde(default)]
+    pub history_since: Vec<HistorySkipRow>,
+}
+
+/// Messages of one kind skipped at staging for one history cut-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistorySkipRow {
+    /// The kind's name (`c2c_messages`, `group_messages`).
+    pub kind: String,
+    /// The stage's name as shown to a person.
+    pub stage: String,
+    /// How many.
+    pub items: u64,
+    /// The cut-off (seconds since the epoch).
+    pub cutoff: i64,
+    /// `older than history_since 2026-11-01`.
+    pub reason: String,
 }
 
 /// Two-way sync's figures per direction (see `cutover status`).
@@ -151,7 +170,7 @@ pub struct EntityRow {
     pub imported: u64,
     /// Items failed for good.
     pub failed: u64,
-    /// Items skipped by an operator.
+    /// Items skipped by an operator, or at staging (`[import] history_since`).
     pub skipped: u64,
     /// Items not yet sent.
     pub pending: u64,

@@ -154,5 +154,6 @@ pub fn report() -> ReportData {
         throughput: derive(&samples, Some(t0)),
         sync: None,
         same_second: Default::default(),
+        history_since: Vec::new(),
     }
 }

@@ -47,10 +47,25 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
         throughput: throughput::derive(&samples(conn).map_err(sql)?, import_started),
         sync: sync_figures(conn).map_err(sql)?,
         same_second: crate::store::order::shifts(conn).map_err(sql)?,
+        history_since: history_skips(conn).map_err(sql)?,
         steps,
         entities,
         totals,
     })
+}
+
+/// Messages skipped at staging for `[import] history_since`.
+fn history_skips(conn: &Connection) -> rusqlite::Result<Vec<super::data::HistorySkipRow>> {
+    Ok(staged::history_skips(conn)?
+        .into_iter()
+        .map(|h| super::data::HistorySkipRow {
+            kind: h.kind.name().to_string(),
+            stage: h.kind.stage().to_string(),
+            items: h.items,
+            cutoff: h.cutoff,
+            reason: h.reason(),
+        })
+        .collect())
 }
 
 /// Both directions' sync figures, when any event came.

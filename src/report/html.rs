@@ -334,6 +334,9 @@ fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
         s.push_str("</tr>");
     }
     s.push_str("</table></div><p class=\"muted\">Source counts every record of the export: invalid ones were refused at staging; the rest are imported, failed, skipped or pending. The read-back columns split imported.</p>");
+    if let Some(note) = super::text::history_skips(&r.history_since) {
+        write!(s, "<p class=\"muted\">{}</p>", esc(&note))?;
+    }
     if let Some(note) = super::text::same_second(&r.same_second) {
         write!(s, "<p class=\"muted\">{}</p>", esc(&note))?;
     }

@@ -36,6 +36,7 @@ mod tests {
                 "exports",
                 "failures",
                 "generated_at",
+                "history_since",
                 "report_version",
                 "run",
                 "same_second",

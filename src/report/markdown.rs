@@ -173,6 +173,9 @@ fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
         "\n`source` counts every record of the export: `invalid` were refused at staging; the \
          rest are imported, failed, skipped or pending. The read-back columns split `imported`.\n"
     )?;
+    if let Some(note) = super::text::history_skips(&r.history_since) {
+        writeln!(s, "{note}\n")?;
+    }
     match super::text::same_second(&r.same_second) {
         Some(note) => writeln!(s, "{note}\n"),
         None => Ok(()),

@@ -63,6 +63,20 @@ pub fn same_second(s: &crate::store::order::Shifts) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
+/// The sentence on messages skipped at staging for `[import] history_since`, if any.
+pub fn history_skips(rows: &[super::data::HistorySkipRow]) -> Option<String> {
+    let parts: Vec<String> = rows
+        .iter()
+        .map(|h| format!("{} {} ({})", h.items, h.stage, h.reason))
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "Skipped at staging, never sent (counted in skipped): {}.",
+            parts.join(", ")
+        )
+    })
+}
+
 /// A unix time as UTC, or `-`.
 pub fn time(t: Option<i64>) -> String {
     t.map_or_else(|| "-".to_string(), crate::timefmt::utc)

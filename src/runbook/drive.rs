@@ -238,11 +238,20 @@ pub async fn verify_step(
     };
     signals.abort();
     obs.verify_tick(&progress)?;
+    let line = |s: &crate::verify::Summary| match runner.window_sample() {
+        Some(sample) => format!(
+            "{} (window: the delta whole, {:.0} % of the pre-copy; `cutover verify` reads \
+             back everything after the window)",
+            s.line(),
+            sample * 100.0
+        ),
+        None => s.line(),
+    };
     let (state, exit) = match summary {
         Err(e) => (StepState::failed(format!("{e:#}")), RunExit::Fatal),
-        Ok(s) if s.mismatched() > 0 => (StepState::failed(s.line()), RunExit::Mismatches),
-        Ok(s) if !s.finished => (StepState::stopped(s.line()), RunExit::Cancelled),
-        Ok(s) => (StepState::done(s.line()), exit),
+        Ok(s) if s.mismatched() > 0 => (StepState::failed(line(&s)), RunExit::Mismatches),
+        Ok(s) if !s.finished => (StepState::stopped(line(&s)), RunExit::Cancelled),
+        Ok(s) => (StepState::done(line(&s)), exit),
     };
     change(runner, obs, Step::Verify, state)?;
     Ok(exit)

@@ -32,6 +32,10 @@ pub enum RunbookError {
     /// The runbook could not be recorded with the run.
     #[error("cannot record the runbook with the run: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The export does not fit the phase (a delta that does not follow the store's watermark,
+    /// a pre-copy without a watermark).
+    #[error("{0}")]
+    Phase(String),
     /// The target refused the credentials, or does not speak Tencent IM.
     #[error("{0}")]
     Target(String),

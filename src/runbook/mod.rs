@@ -6,6 +6,7 @@ pub mod book;
 pub mod drive;
 pub mod error;
 pub mod hooks;
+pub mod phase;
 pub mod runner;
 
 pub use crate::model::step::{Step, StepState};

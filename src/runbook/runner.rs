@@ -8,11 +8,12 @@ use super::error::RunbookError;
 use super::hooks;
 use crate::config::{HookConfig, Runbook};
 use crate::engine::import::{Import, ImportSettings};
+use crate::model::phase::Phase;
 pub use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
 use crate::store::open_for_writing;
 use crate::store::queries::{self, RunIdentity};
-use crate::store::stage::{fingerprint, stage_export_with, Staged};
+use crate::store::stage::{fingerprint, stage_export_with, StageOptions, Staged};
 use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
 use crate::tim::errors::ErrorClass;
@@ -29,6 +30,9 @@ pub struct RunOptions {
     pub yes: bool,
     /// Carry on with a store that belongs to another target or export.
     pub reuse_store: bool,
+    /// The part of the cutover this run is (`--phase`); `None` for a runner that only reads
+    /// back (`cutover verify`), which leaves the store's phase and steps as they are.
+    pub phase: Option<Phase>,
 }
 
 /// One run of the runbook.
@@ -50,7 +54,9 @@ pub struct Preflight {
 }
 
 impl Runner {
-    /// A runner for `runbook`.
+    /// A runner for `runbook` (whose `source` is the export this phase stages: the full
+    /// export, or a window's delta). A phase or export other than the store's last one starts
+    /// the steps afresh.
     pub fn new(runbook: Runbook, opts: RunOptions) -> Result<Runner, RunbookError> {
         let config = ClientConfig::new(
             runbook.target.clone(),
@@ -59,6 +65,15 @@ impl Runner {
             runbook.key.clone(),
         );
         let client = Arc::new(TimClient::new(config)?);
+        if let Some(phase) = opts.phase {
+            // Refused before anything is recorded: a wrong delta leaves the store as it was.
+            let export = ExportDir::open(&runbook.source)?;
+            let source = fingerprint(&export);
+            let mut conn = open_for_writing(&runbook.store)?;
+            super::phase::check_export(&conn, &runbook.store, phase, &export, &source)?;
+            let now = crate::store::now_secs();
+            crate::store::phase::begin(&mut conn, phase.name(), &source, now)?;
+        }
         let steps = StepBook::open(&runbook.store)?;
         Ok(Runner {
             runbook,
@@ -77,8 +92,21 @@ impl Runner {
         &self.steps
     }
 
+    /// The part of the cutover this run is.
+    pub fn phase(&self) -> Phase {
+        self.opts.phase.unwrap_or_default()
+    }
+
+    /// In a window: the share of the pre-copy its verification reads back.
+    pub fn window_sample(&self) -> Option<f64> {
+        (self.phase() == Phase::Window).then_some(self.runbook.verify_precopy_sample)
+    }
+
     /// Refuses to start a headless run that would need a confirmation it cannot ask for.
     pub fn check_confirmations(&self) -> Result<(), String> {
+        if !self.phase().touches_the_live_system() {
+            return Ok(());
+        }
         let hooks = [
             ("stop_service", &self.runbook.stop_service),
             ("resume_service", &self.runbook.resume_service),
@@ -119,7 +147,11 @@ impl Runner {
             crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
             crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
         };
-        let staged = stage_export_with(&mut conn, &rb.store, &export, same_second)?;
+        let options = StageOptions {
+            same_second,
+            history_since: rb.history_since,
+        };
+        let staged = stage_export_with(&mut conn, &rb.store, &export, options)?;
         let check = AccountCheck {
             CheckItem: vec![CheckItem {
                 UserID: rb.admin.clone(),
@@ -175,8 +207,11 @@ impl Runner {
         Ok(Preflight { staged, canary })
     }
 
-    /// The hook of a hook step, if configured.
+    /// The hook of a hook step, if configured and the phase runs hooks.
     pub fn hook(&self, step: Step) -> Option<&HookConfig> {
+        if !self.phase().touches_the_live_system() {
+            return None;
+        }
         match step {
             Step::StopService => self.runbook.stop_service.as_ref(),
             Step::ResumeService => self.runbook.resume_service.as_ref(),
@@ -188,6 +223,9 @@ impl Runner {
     pub async fn hook_step(&self, step: Step) -> StepState {
         if self.steps.get(step).is_settled() {
             return StepState::done("done in an earlier session of this run");
+        }
+        if !self.phase().touches_the_live_system() {
+            return StepState::skipped("pre-copy: the old system stays live");
         }
         let Some(hook) = self.hook(step) else {
             return StepState::skipped(format!(
@@ -205,6 +243,12 @@ impl Runner {
     /// health before the step is done (skipped without a `[sync]` section, or in a forced
     /// upgrade). Returns how the step ended and the running relay.
     pub async fn start_sync(&self) -> (StepState, Option<RelayHandle>) {
+        if !self.phase().touches_the_live_system() {
+            return (
+                StepState::skipped("pre-copy: sync starts in the window"),
+                None,
+            );
+        }
         let cfg = match (&self.runbook.strategy, &self.runbook.sync) {
             (crate::config::Strategy::Coexistence, Some(cfg)) => cfg,
             _ => return (StepState::skipped("forced upgrade: no sync"), None),
@@ -231,7 +275,14 @@ impl Runner {
         progress: Arc<Progress>,
         stop: watch::Receiver<bool>,
     ) -> Result<Summary, RunbookError> {
-        let settings = VerifySettings::from_runbook(&self.runbook);
+        let mut settings = VerifySettings::from_runbook(&self.runbook);
+        if self.phase() == Phase::Window {
+            // Window-sized: the delta whole, the pre-copy sampled; the full read-back runs
+            // after the window with `cutover verify`.
+            let conn = self.conn()?;
+            settings.whole_from = crate::store::phase::window_exports_from(&conn)?;
+            settings.sample = self.runbook.verify_precopy_sample;
+        }
         Ok(verify::run(
             &self.runbook.store,
             Arc::clone(&self.client),

@@ -30,6 +30,8 @@ struct AccountEntry {
     index: u32,
     line: u32,
     rejected: bool,
+    /// Staged from an earlier export (a delta may restate it without being a duplicate).
+    earlier: bool,
 }
 
 /// What the validator remembers of one group.
@@ -37,6 +39,8 @@ struct AccountEntry {
 struct GroupEntry {
     line: u32,
     rejected: bool,
+    /// Staged from an earlier export (a delta may restate it without being a duplicate).
+    earlier: bool,
     created_at: i64,
     owner: Option<u64>,
     /// The first member line that claims role `owner`.
@@ -71,6 +75,31 @@ impl CrossRef {
             seen: HashSet::new(),
             friend_lists: None,
         }
+    }
+
+    /// An account an earlier export staged: a delta's records may refer to it.
+    pub fn know_account(&mut self, id: &str) {
+        let index = u32::try_from(self.accounts.len()).unwrap_or(u32::MAX);
+        let entry = AccountEntry {
+            index,
+            line: 0,
+            rejected: false,
+            earlier: true,
+        };
+        self.accounts.entry(hash(id)).or_insert(entry);
+    }
+
+    /// A group an earlier export staged, created at `created_at`.
+    pub fn know_group(&mut self, id: &str, created_at: i64) {
+        let entry = GroupEntry {
+            line: 0,
+            rejected: false,
+            earlier: true,
+            created_at,
+            owner: None,
+            member_owner_line: None,
+        };
+        self.groups.entry(hash(id)).or_insert(entry);
     }
 
     /// Forgets the per-file state before the next file.
@@ -164,15 +193,21 @@ impl CrossRef {
     /// accounts.jsonl
     pub fn account(&mut self, line: u64, r: &mut Parsed<Account>) {
         let Some(key) = &r.key else { return };
-        if let Some(first) = self.accounts.get(&hash(key)) {
-            let why = format!("duplicate id, first at line {}", first.line);
-            push(&mut r.problems, Rule::DuplicateId, "id", why);
-            return;
-        }
+        let earlier = match self.accounts.get(&hash(key)) {
+            Some(first) if !first.earlier => {
+                let why = format!("duplicate id, first at line {}", first.line);
+                push(&mut r.problems, Rule::DuplicateId, "id", why);
+                return;
+            }
+            other => other.copied(),
+        };
+        // A delta restating an earlier account keeps its index (its friend list).
+        let index = earlier.map_or(self.accounts.len(), |e| e.index as usize);
         let entry = AccountEntry {
-            index: u32::try_from(self.accounts.len()).unwrap_or(u32::MAX),
+            index: u32::try_from(index).unwrap_or(u32::MAX),
             line: line32(line),
             rejected: !r.problems.is_empty(),
+            earlier: false,
         };
         self.accounts.insert(hash(key), entry);
     }
@@ -216,7 +251,7 @@ impl CrossRef {
             self.check_account_ref(owner, "owner", &mut r.problems);
         }
         let Some(key) = &r.key else { return };
-        if let Some(first) = self.groups.get(&hash(key)) {
+        if let Some(first) = self.groups.get(&hash(key)).filter(|g| !g.earlier) {
             let why = format!("duplicate id, first at line {}", first.line);
             push(&mut r.problems, Rule::DuplicateId, "id", why);
             return;
@@ -224,6 +259,7 @@ impl CrossRef {
         let entry = GroupEntry {
             line: line32(line),
             rejected: !r.problems.is_empty(),
+            earlier: false,
             created_at: r.record.as_ref().map_or(0, |g| g.created_at),
             owner: r.record.as_ref().and_then(|g| g.owner.as_deref()).map(hash),
             member_owner_line: None,

@@ -89,8 +89,8 @@ pub enum ExportError {
         /// Everything wrong with it.
         reason: String,
     },
-    /// accounts.jsonl is required.
-    #[error("{0}: accounts.jsonl (or accounts.jsonl.gz) is missing; it is the one required file")]
+    /// accounts.jsonl is required (but in a delta).
+    #[error("{0}: accounts.jsonl (or accounts.jsonl.gz) is missing; it is the one required file (a delta, with \"delta_of\" in its manifest, may leave it out)")]
     AccountsMissing(PathBuf),
     /// Both a plain and a gzip copy of one file.
     #[error("{dir}: both {stem}.jsonl and {stem}.jsonl.gz exist; keep exactly one")]
@@ -161,7 +161,9 @@ impl ExportDir {
                 (false, false) => {}
             }
         }
-        if !files.iter().any(|(f, _)| *f == ExportFile::Accounts) {
+        // A delta holds only what changed: it may have no new accounts.
+        let delta = manifest.delta_of.is_some();
+        if !delta && !files.iter().any(|(f, _)| *f == ExportFile::Accounts) {
             return Err(ExportError::AccountsMissing(root.to_path_buf()));
         }
         Ok(Self {

@@ -154,6 +154,15 @@ pub fn validate_export(
     validate_export_with(export, sink, &mut |_, _| {})
 }
 
+/// What earlier exports staged into the same store, which a delta's records may refer to.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Account ids.
+    pub accounts: Vec<String>,
+    /// Group ids with their creation times.
+    pub groups: Vec<(String, i64)>,
+}
+
 /// Like [`validate_export`], and also hands every valid record, with its location, to `visit`
 /// (in file and line order; files in the order of [`ExportFile::ALL`]).
 pub fn validate_export_with(
@@ -161,7 +170,24 @@ pub fn validate_export_with(
     sink: &mut dyn FnMut(Problem),
     visit: &mut dyn FnMut(Loc, Valid<'_>),
 ) -> Result<ValidationReport, ExportError> {
+    validate_delta_with(export, &Known::default(), sink, visit)
+}
+
+/// [`validate_export_with`] for a delta: its records may refer to the `known` accounts and
+/// groups of earlier exports, and restate them (a changed record is not a duplicate).
+pub fn validate_delta_with(
+    export: &ExportDir,
+    known: &Known,
+    sink: &mut dyn FnMut(Problem),
+    visit: &mut dyn FnMut(Loc, Valid<'_>),
+) -> Result<ValidationReport, ExportError> {
     let mut cross = CrossRef::new(export.manifest.exported_at);
+    for id in &known.accounts {
+        cross.know_account(id);
+    }
+    for (id, created_at) in &known.groups {
+        cross.know_group(id, *created_at);
+    }
     let mut files = Vec::new();
     for file in ExportFile::ALL {
         let v = &mut *visit;

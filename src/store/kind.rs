@@ -130,7 +130,8 @@ pub enum ItemState {
     Done = 1,
     /// Refused for good (an error row says why); the operator may retry or skip it.
     Failed = 2,
-    /// Skipped by the operator, with a reason in the audit table.
+    /// Skipped by the operator, with a reason in the audit table; or at staging, a message
+    /// older than the export's history cut-off (`export.history_since` says why).
     Skipped = 3,
 }
 

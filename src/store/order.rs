@@ -123,9 +123,11 @@ fn scan(
     export_id: i64,
     mut each: impl FnMut(&Row, Option<i64>) -> rusqlite::Result<Option<i64>>,
 ) -> rusqlite::Result<()> {
-    // Served by item_by_export_order: a stream, not a sort of every message.
+    // Served by item_by_export_order: a stream, not a sort of every message. Messages staged
+    // as skipped (older than the history cut-off) are never sent, so they take no place in
+    // the order.
     let mut stmt = tx.prepare(
-        "SELECT id, parent, t, line FROM item WHERE kind = ?1 AND export_id = ?2
+        "SELECT id, parent, t, line FROM item WHERE kind = ?1 AND export_id = ?2 AND state <> 3
          ORDER BY parent, t, line",
     )?;
     let mut rows = stmt.query(params![kind.code(), export_id])?;

@@ -4,7 +4,7 @@
 use super::*;
 use crate::source::ExportDir;
 use crate::store::queries::pending;
-use crate::store::stage::stage_export_with;
+use crate::store::stage::{stage_export_with, StageOptions};
 use crate::store::{open_for_writing, Kind};
 use std::fs;
 
@@ -130,7 +130,7 @@ fn shifts_and_sequences_continue_across_generations() {
         &mut conn,
         &path,
         &ExportDir::open(&first).unwrap(),
-        SameSecond::Shift,
+        StageOptions::default(),
     )
     .unwrap();
     assert_eq!(
@@ -169,7 +169,7 @@ fn shifts_and_sequences_continue_across_generations() {
         &mut conn,
         &path,
         &ExportDir::open(&second).unwrap(),
-        SameSecond::Shift,
+        StageOptions::default(),
     )
     .unwrap();
     let rows = group_rows(&conn);
@@ -208,7 +208,10 @@ fn refuse_turns_a_burst_into_invalid_records_and_keeps_the_rest() {
         &mut conn,
         &path,
         &ExportDir::open(&first).unwrap(),
-        SameSecond::Refuse,
+        StageOptions {
+            same_second: SameSecond::Refuse,
+            history_since: None,
+        },
     )
     .unwrap();
     assert_eq!(
@@ -287,4 +290,145 @@ fn the_scratch_counts_what_staging_would_do() {
             refused: 2
         }
     );
+}
+
+/// (key, state, sent time) of the staged messages of `kind`, by key.
+fn states(conn: &Connection, kind: Kind) -> Vec<(String, i64, Option<i64>)> {
+    let mut stmt = conn
+        .prepare("SELECT key, state, sent_t FROM item WHERE kind = ?1 ORDER BY key")
+        .unwrap();
+    let rows = stmt
+        .query_map([kind.code()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn messages_older_than_history_since_are_staged_skipped_and_counted() {
+    use crate::model::history::HistorySince;
+    use crate::store::staged::{history_skips, HistorySkip};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut conn = open_for_writing(&path).unwrap();
+    let first = dir.path().join("first");
+    // A burst just before the cut-off must not push the message at the cut-off later.
+    write_export(
+        &first,
+        1_000_000,
+        &[("o1", 99), ("o2", 99), ("o3", 99), ("k1", 100), ("k2", 150)],
+        &[
+            ("c_old", "a", "b", 99),
+            ("c_at", "a", "b", 100),
+            ("c_new", "b", "a", 101),
+        ],
+    );
+    let options = StageOptions {
+        history_since: Some(HistorySince::At(100)),
+        ..StageOptions::default()
+    };
+    stage_export_with(&mut conn, &path, &ExportDir::open(&first).unwrap(), options).unwrap();
+    let skipped = |k: &str| (k.to_string(), 3, None);
+    assert_eq!(
+        states(&conn, Kind::GroupMessage),
+        [
+            ("k1".to_string(), 0, Some(100)),
+            ("k2".to_string(), 0, Some(150)),
+            skipped("o1"),
+            skipped("o2"),
+            skipped("o3"),
+        ]
+    );
+    // One-to-one MsgSeq counts the kept messages only.
+    let c2c: Vec<_> = states(&conn, Kind::C2cMessage)
+        .into_iter()
+        .map(|(k, state, _)| (k, state))
+        .collect();
+    assert_eq!(
+        c2c,
+        [("c_at".into(), 0), ("c_new".into(), 0), ("c_old".into(), 3)]
+    );
+    let seqs: Vec<Option<i64>> = conn
+        .prepare("SELECT seq FROM item WHERE kind = 3 ORDER BY key")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(seqs, [Some(1), Some(2), None]);
+    let counts = crate::store::queries::item_counts(&conn).unwrap();
+    assert_eq!(counts[&Kind::GroupMessage], [2, 0, 0, 3]);
+    assert_eq!(counts[&Kind::C2cMessage], [2, 0, 0, 1]);
+    let by_kind = crate::store::verify::entity_counts(&conn).unwrap();
+    let groups = by_kind
+        .iter()
+        .find(|c| c.kind == Some(Kind::GroupMessage))
+        .unwrap();
+    assert_eq!((groups.source, groups.skipped, groups.failed), (5, 3, 0));
+    let skips = history_skips(&conn).unwrap();
+    let want = |kind, items| HistorySkip {
+        kind,
+        cutoff: 100,
+        items,
+    };
+    assert_eq!(
+        skips,
+        [want(Kind::C2cMessage, 1), want(Kind::GroupMessage, 3)]
+    );
+    assert_eq!(
+        skips[0].reason(),
+        "older than history_since 1970-01-01 00:01:40 UTC"
+    );
+    // Nothing skipped is handed to the import.
+    assert!(pending(&conn, Kind::GroupMessage)
+        .unwrap()
+        .iter()
+        .all(|item| item.t >= 100));
+}
+
+#[test]
+fn roaming_counts_back_from_the_time_of_staging() {
+    use crate::model::history::HistorySince;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut conn = open_for_writing(&path).unwrap();
+    let now = crate::store::now_secs();
+    let day = 86_400;
+    let export = dir.path().join("e");
+    write_export(
+        &export,
+        1_000_000,
+        &[("g8", now - 8 * day), ("g6", now - 6 * day)],
+        &[
+            ("c8", "a", "b", now - 8 * day),
+            ("c6", "a", "b", now - 6 * day),
+        ],
+    );
+    // Exported now (the helper's manifest is older than these messages).
+    fs::write(
+        export.join("manifest.json"),
+        format!("{{\"format\": \"cutover-export\", \"version\": 1, \"exported_at\": {now}}}"),
+    )
+    .unwrap();
+    let options = StageOptions {
+        history_since: Some(HistorySince::Roaming { days: 7 }),
+        ..StageOptions::default()
+    };
+    stage_export_with(
+        &mut conn,
+        &path,
+        &ExportDir::open(&export).unwrap(),
+        options,
+    )
+    .unwrap();
+    for kind in [Kind::GroupMessage, Kind::C2cMessage] {
+        let got: Vec<i64> = states(&conn, kind).into_iter().map(|r| r.1).collect();
+        assert_eq!(
+            got,
+            [0, 3],
+            "{kind:?}: the 6-day-old kept, the 8-day-old skipped"
+        );
+    }
+    let skips = crate::store::staged::history_skips(&conn).unwrap();
+    let cutoff = skips[0].cutoff;
+    assert!((now - 7 * day..=crate::store::now_secs() - 7 * day).contains(&cutoff));
 }

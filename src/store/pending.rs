@@ -25,7 +25,7 @@ fn flat(kind: Kind) -> bool {
     matches!(kind, Kind::Account | Kind::Profile | Kind::Group)
 }
 
-/// The order key: the expressions of the partial indexes of schema migration 5, verbatim,
+/// The order key: the expressions of the partial indexes of schema migration 8, verbatim,
 /// so SQLite walks the index from the cursor on.
 fn order_key(kind: Kind) -> &'static str {
     if flat(kind) {

@@ -4,7 +4,7 @@
 use super::{display_key, now_secs, ItemState, Kind, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Per kind: items pending, done, failed, skipped.
@@ -273,6 +273,16 @@ impl PendingItem {
             seq: None,
         }
     }
+}
+
+/// The pending items of `kind` that an earlier export had imported before a later one
+/// changed them (a changed group is brought up to date rather than created).
+pub fn reimported(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM item WHERE kind = ?1 AND state = 0 AND imported_before = 1",
+    )?;
+    let rows = stmt.query_map([kind.code()], |r| r.get(0))?;
+    rows.collect()
 }
 
 /// The pending items of `kind`, in the order they should go (a group's messages oldest first).

@@ -198,7 +198,50 @@ const MIGRATIONS: &[&str] = &[
         SELECT kind, parent, MAX(t) FROM item
         WHERE kind = 6 AND parent IS NOT NULL GROUP BY parent;
     "#,
-    // 5: the import reads what is pending a page at a time, in the order it goes: by the
+    // 5: phases. A pre-copy, then one or more delta windows, run on one store: each phase
+    // (with the export it stages) starts its runbook steps afresh. `imported_before` marks an
+    // item a later export changed after an earlier one was imported (a changed group is
+    // brought up to date, not created again). A verification pass may read whole the items of
+    // exports from `whole_from` on and sample the older ones.
+    r#"
+    CREATE TABLE phase (
+        id              INTEGER PRIMARY KEY,
+        phase           TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        started_at      INTEGER NOT NULL
+    );
+    ALTER TABLE item ADD COLUMN imported_before INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE verify_pass ADD COLUMN whole_from INTEGER;
+    "#,
+    // 6: the history cut-off an export was staged with (`[import] history_since`, unix
+    // seconds): its messages sent before it were staged as skipped (state 3).
+    r#"
+    ALTER TABLE export ADD COLUMN history_since INTEGER;
+    "#,
+    // 7: staging in chunks. An export being staged has its row in `staging` (its id reserved)
+    // until its last chunk commits, which moves the row into `export`: an export is staged
+    // exactly when its `export` row exists. `stage_progress` is, per file (kind), the last
+    // line whose item or invalid rows a committed chunk holds, so a staging cut short resumes
+    // after it.
+    r#"
+    CREATE TABLE staging (
+        export_id       INTEGER PRIMARY KEY,
+        root            TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        exported_at     INTEGER NOT NULL,
+        watermark       INTEGER,
+        delta_of        INTEGER,
+        staged_at       INTEGER NOT NULL,
+        history_since   INTEGER
+    );
+    CREATE TABLE stage_progress (
+        export_id       INTEGER NOT NULL,
+        kind            INTEGER NOT NULL,
+        lines           INTEGER NOT NULL,
+        PRIMARY KEY (export_id, kind)
+    ) WITHOUT ROWID;
+    "#,
+    // 8: the import reads what is pending a page at a time, in the order it goes: by the
     // accounts items need (accounts, profiles, groups), or by their scope and then time
     // (friends and members by owner or group, messages by conversation or group). Partial
     // indexes hold pending items only, so a resumed run finds its next page without walking

@@ -4,16 +4,22 @@
 //! Items are keyed by their natural key (account id, owner+friend, message id, …), so a later
 //! delta export staged into the same store updates what changed and adds what is new: accounts,
 //! profiles, friends, groups and members are re-imported when a delta changes them (re-import
-//! overwrites), messages are added only when new. In the same transaction, [`super::order`]
-//! fixes the new messages' order: group messages' send times (same-second bursts) and
-//! one-to-one messages' MsgSeq.
+//! overwrites), messages are added only when new.
+//!
+//! Items commit in chunks of [`CHUNK_RECORDS`] records, each with its progress per file (see
+//! `stage_resume.rs`), so a staging cut short resumes after its last chunk. The last
+//! chunk's transaction also holds the export's row, its file rows and [`super::order`]'s pass
+//! over the whole export: the new messages' order, group messages' send times (same-second
+//! bursts) and one-to-one messages' MsgSeq.
 
 use super::order::SameSecond;
-use super::{cache_dir, now_secs, pair_key, Kind, StoreError};
-use crate::source::{validate_export_with, ExportDir, ExportError, Loc, Problem, Valid};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::stage_load::{staged_before, Loader};
+use super::stage_resume::{self, Chunks, Found, Stop};
+use super::{cache_dir, now_secs, Kind, StoreError};
+use crate::model::history::HistorySince;
+use crate::source::{validate_delta_with, ExportDir, ExportError};
+use rusqlite::{params, Connection, Transaction};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -37,6 +43,24 @@ pub enum StageError {
     /// The store refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store holds part of another export, whose staging was cut short.
+    #[error(
+        "the store {store} holds part of the export {root}, whose staging was cut short: \
+         stage that export again to finish it before staging another"
+    )]
+    Unfinished {
+        /// The store.
+        store: PathBuf,
+        /// The half-staged export's directory.
+        root: String,
+    },
+    /// Staging stopped after `chunks` committed chunks, as [`Chunking::stop_after`] asked;
+    /// staging the export again finishes it.
+    #[error("staging stopped after {chunks} chunks, as asked")]
+    Interrupted {
+        /// Chunks committed.
+        chunks: u64,
+    },
 }
 
 /// What staging found, per kind.
@@ -69,6 +93,17 @@ pub fn fingerprint(export: &ExportDir) -> String {
     out
 }
 
+/// How an export is staged (the runbook's `[import]` choices).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageOptions {
+    /// What happens to a group message that is not newer than the one before it in its group
+    /// (see [`super::order`]).
+    pub same_second: SameSecond,
+    /// Messages sent before the cut-off this gives at staging time are staged as skipped:
+    /// never sent, counted with the reason (see [`super::staged::history_skips`]).
+    pub history_since: Option<HistorySince>,
+}
+
 /// Stages `export` into the store at `store_path` (through `conn`, its writing connection),
 /// unless the same export is staged already, shifting same-second group messages.
 pub fn stage_export(
@@ -76,54 +111,116 @@ pub fn stage_export(
     store_path: &Path,
     export: &ExportDir,
 ) -> Result<Staged, StageError> {
-    stage_export_with(conn, store_path, export, SameSecond::Shift)
+    stage_export_with(conn, store_path, export, StageOptions::default())
 }
 
-/// [`stage_export`] with `same_second` deciding what happens to a group message that is not
-/// newer than the one before it in its group (see [`super::order`]).
+/// [`stage_export`] with the runbook's choices in `options`.
 pub fn stage_export_with(
     conn: &mut Connection,
     store_path: &Path,
     export: &ExportDir,
-    same_second: SameSecond,
+    options: StageOptions,
+) -> Result<Staged, StageError> {
+    stage_export_chunked(conn, store_path, export, options, Chunking::default())
+}
+
+/// Records per staging transaction: large enough that commits cost little, small enough that
+/// the WAL stays small and a crash loses little.
+pub const CHUNK_RECORDS: u64 = 50_000;
+
+/// How staging commits: one transaction per chunk of records, each with its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunking {
+    /// Records (lines, valid or not) per transaction.
+    pub records: u64,
+    /// For tests of resuming: stop with [`StageError::Interrupted`] once this many chunks
+    /// are committed, leaving the store as a crash there would.
+    pub stop_after: Option<u64>,
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        Self {
+            records: CHUNK_RECORDS,
+            stop_after: None,
+        }
+    }
+}
+
+/// [`stage_export_with`], committing as `chunking` says. A staging of the same export cut
+/// short before resumes: the export is read again from its start (the cross-file rules need
+/// every line), and only the lines after the committed chunks are written. The export counts
+/// as staged (its `export` row exists) only once the last chunk, the message order and the
+/// file rows commit together.
+pub fn stage_export_chunked(
+    conn: &mut Connection,
+    store_path: &Path,
+    export: &ExportDir,
+    options: StageOptions,
+    chunking: Chunking,
 ) -> Result<Staged, StageError> {
     let sql = |source| StoreError::Sql {
         path: store_path.to_path_buf(),
         source,
     };
     let print = fingerprint(export);
-    let known: Option<i64> = conn
-        .query_row(
-            "SELECT id FROM export WHERE fingerprint = ?1",
-            [&print],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(sql)?;
-    if let Some(export_id) = known {
-        let counts = file_counts(conn, export_id).map_err(sql)?;
-        return Ok(Staged {
-            export_id,
-            fresh: false,
-            counts,
-        });
-    }
+    let begun = match stage_resume::find(conn, &print).map_err(sql)? {
+        Found::Staged(export_id) => {
+            let counts = file_counts(conn, export_id).map_err(sql)?;
+            return Ok(Staged {
+                export_id,
+                fresh: false,
+                counts,
+            });
+        }
+        Found::Other(root) => {
+            return Err(StageError::Unfinished {
+                store: store_path.to_path_buf(),
+                root,
+            })
+        }
+        Found::Unfinished(begun) => begun,
+        Found::New => {
+            let staged_at = now_secs();
+            let cutoff = options.history_since.and_then(|h| h.cutoff(staged_at));
+            stage_resume::begin(conn, export, &print, staged_at, cutoff).map_err(sql)?
+        }
+    };
     let readable = readable_copy(export, &cache_dir(store_path))?;
-    let tx = conn.transaction().map_err(sql)?;
-    let export_id = insert_export(&tx, export, &print).map_err(sql)?;
-    let loader = Loader::new(&tx, export_id).map_err(sql)?;
+    let export_id = begun.export_id;
+    let conn: &Connection = conn;
+    let earlier = staged_before(conn, export_id).map_err(sql)?;
+    let resumed = stage_resume::progress(conn, export_id).map_err(sql)?;
+    let chunks = Chunks::open(
+        conn,
+        export_id,
+        chunking.records,
+        chunking.stop_after,
+        resumed,
+    )
+    .map_err(sql)?;
+    let loader = Loader::new(conn, chunks, export_id, begun.cutoff).map_err(sql)?;
     let loader = RefCell::new(loader);
-    let report = validate_export_with(
+    let report = validate_delta_with(
         &readable,
+        &earlier,
         &mut |p| loader.borrow_mut().invalid(&p),
         &mut |loc, record| loader.borrow_mut().valid(loc, record),
     )?;
-    let loader = loader.into_inner();
-    if let Some(e) = loader.error {
-        return Err(sql(e).into());
+    let mut loader = loader.into_inner();
+    match loader.error.take() {
+        Some(Stop::Sql(e)) => return Err(sql(e).into()),
+        Some(Stop::Interrupted(chunks)) => return Err(StageError::Interrupted { chunks }),
+        None => {}
     }
+    // No open chunk only after a failure, returned just above.
+    let Some(tx) = loader.into_chunks().last() else {
+        return Err(StageError::Interrupted { chunks: 0 });
+    };
+    // One transaction: the export row (first: files refer to it), its files, the order.
+    stage_resume::complete(&tx, export_id).map_err(sql)?;
     insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
-    super::order::assign(&tx, export_id, same_second).map_err(sql)?;
+    super::order::assign(&tx, export_id, options.same_second).map_err(sql)?;
     tx.commit().map_err(sql)?;
     let counts = file_counts(conn, export_id).map_err(sql)?;
     Ok(Staged {
@@ -131,24 +228,6 @@ pub fn stage_export_with(
         fresh: true,
         counts,
     })
-}
-
-/// The export's row (where it is, its fingerprint and times); its id.
-fn insert_export(tx: &Transaction<'_>, export: &ExportDir, print: &str) -> rusqlite::Result<i64> {
-    let m = &export.manifest;
-    tx.execute(
-        "INSERT INTO export (root, fingerprint, exported_at, watermark, delta_of, staged_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            export.root.to_string_lossy(),
-            print,
-            m.exported_at,
-            m.watermark,
-            m.delta_of,
-            now_secs()
-        ],
-    )?;
-    Ok(tx.last_insert_rowid())
 }
 
 /// One row per file present: its name, the path items are read back from, and its counts.
@@ -242,187 +321,6 @@ fn readable_copy(export: &ExportDir, cache: &Path) -> Result<ExportDir, StageErr
     Ok(readable)
 }
 
-/// Where one staged item goes: see [`Loader::placement`].
-struct Placement {
-    kind: Kind,
-    key: String,
-    parent: Option<i64>,
-    needs: i64,
-    t: i64,
-}
-
-/// Inserts items as the validator hands them over.
-struct Loader<'t> {
-    tx: &'t Transaction<'t>,
-    export_id: i64,
-    next_id: HashMap<Kind, i64>,
-    accounts: HashMap<String, i64>,
-    groups: HashMap<String, i64>,
-    error: Option<rusqlite::Error>,
-}
-
-impl<'t> Loader<'t> {
-    fn new(tx: &'t Transaction<'t>, export_id: i64) -> rusqlite::Result<Self> {
-        let mut next_id = HashMap::new();
-        for kind in Kind::ALL {
-            let max: Option<i64> = tx.query_row(
-                "SELECT MAX(id) FROM item WHERE kind = ?1",
-                [kind.code()],
-                |r| r.get(0),
-            )?;
-            next_id.insert(kind, max.map_or(0, |m| m + 1));
-        }
-        Ok(Self {
-            tx,
-            export_id,
-            next_id,
-            accounts: keys_of(tx, Kind::Account)?,
-            groups: keys_of(tx, Kind::Group)?,
-            error: None,
-        })
-    }
-
-    fn invalid(&mut self, p: &Problem) {
-        let kind = Kind::of_file_name(&p.file).map_or(-1, Kind::code);
-        let result = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO invalid (export_id, kind, file, line, record, field, rule, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    self.export_id,
-                    kind,
-                    p.file,
-                    p.line,
-                    p.record,
-                    p.field,
-                    p.rule.name(),
-                    p.reason
-                ])
-            });
-        self.keep_error(result.map(|_| ()));
-    }
-
-    fn valid(&mut self, loc: Loc, record: Valid<'_>) {
-        let place = self.placement(record);
-        let id = self.next_id.get(&place.kind).copied().unwrap_or(0);
-        match self.insert(id, loc, &place) {
-            Ok(stored) => {
-                let stored = stored.unwrap_or(id);
-                if stored == id {
-                    self.next_id.insert(place.kind, id + 1);
-                }
-                match record {
-                    Valid::Account(a) => {
-                        self.accounts.insert(a.id.clone(), stored);
-                    }
-                    Valid::Group(g) => {
-                        self.groups.insert(g.id.clone(), stored);
-                    }
-                    _ => {}
-                }
-            }
-            Err(e) => self.keep_error(Err(e)),
-        }
-    }
-
-    /// Where a valid record goes: its kind, natural key, parent, the newest account it waits
-    /// for (-1: none, or one not staged) and its time.
-    fn placement(&self, record: Valid<'_>) -> Placement {
-        let account = |id: &str| self.accounts.get(id).copied().unwrap_or(-1);
-        let (kind, key, parent, needs, t) = match record {
-            Valid::Account(a) => (Kind::Account, a.id.clone(), None, -1, 0),
-            Valid::Profile(p) => (Kind::Profile, p.id.clone(), None, account(&p.id), 0),
-            Valid::Friend(f) => {
-                let owner = account(&f.owner);
-                let needs = owner.max(account(&f.friend));
-                let key = pair_key(&f.owner, &f.friend);
-                (Kind::Friend, key, Some(owner), needs, 0)
-            }
-            Valid::C2cMessage(m) => {
-                let (from, to) = (account(&m.from), account(&m.to));
-                let conversation = super::order::conversation(from, to);
-                (
-                    Kind::C2cMessage,
-                    m.id.clone(),
-                    conversation,
-                    from.max(to),
-                    m.sent_at,
-                )
-            }
-            Valid::Group(g) => {
-                let needs = g.owner.as_deref().map_or(-1, account);
-                (Kind::Group, g.id.clone(), None, needs, g.created_at)
-            }
-            Valid::GroupMember(m) => {
-                let group = self.groups.get(&m.group).copied();
-                let key = pair_key(&m.group, &m.member);
-                (Kind::GroupMember, key, group, account(&m.member), 0)
-            }
-            Valid::GroupMessage(m) => {
-                let group = self.groups.get(&m.group).copied();
-                let needs = account(&m.from);
-                (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
-            }
-        };
-        Placement {
-            kind,
-            key,
-            parent,
-            needs,
-            t,
-        }
-    }
-
-    /// Stages one item as `id`, or updates the item of the same key an earlier export staged;
-    /// the id it is stored under (`None`: a message staged before, left as it was).
-    fn insert(&self, id: i64, loc: Loc, place: &Placement) -> rusqlite::Result<Option<i64>> {
-        // Messages are added once; every other kind takes the newest export's version.
-        let on_conflict = match place.kind {
-            Kind::C2cMessage | Kind::GroupMessage => "DO NOTHING",
-            _ => {
-                "DO UPDATE SET export_id = excluded.export_id, line = excluded.line,
-                  offset = excluded.offset, len = excluded.len, needs = excluded.needs,
-                  t = excluded.t, state = 0"
-            }
-        };
-        let sql = format!(
-            "INSERT INTO item (kind, id, export_id, key, line, offset, len, parent, needs, t)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (kind, key) {on_conflict} RETURNING id"
-        );
-        self.tx.prepare_cached(&sql).and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    place.kind.code(),
-                    id,
-                    self.export_id,
-                    place.key,
-                    loc.line,
-                    loc.offset,
-                    loc.len,
-                    place.parent,
-                    place.needs,
-                    place.t
-                ],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-        })
-    }
-
-    fn keep_error(&mut self, result: rusqlite::Result<()>) {
-        if let (Err(e), None) = (result, &self.error) {
-            self.error = Some(e);
-        }
-    }
-}
-
-/// Key → id of every staged item of `kind` (for deltas, which refer to earlier exports).
-fn keys_of(tx: &Transaction<'_>, kind: Kind) -> rusqlite::Result<HashMap<String, i64>> {
-    let mut stmt = tx.prepare("SELECT key, id FROM item WHERE kind = ?1")?;
-    let rows = stmt.query_map([kind.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
-}
+#[cfg(test)]
+#[path = "stage_tests.rs"]
+mod tests;

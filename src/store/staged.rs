@@ -1,7 +1,8 @@
 //! What was staged, as recorded: each export (its root, times and watermark) and its files'
 //! record counts. Staging itself is [`super::stage`].
 
-use rusqlite::{Connection, OptionalExtension};
+use super::{ItemState, Kind};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// One staged export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub struct StagedExport {
     pub watermark: Option<i64>,
     /// The export this one is a delta of, if any.
     pub delta_of: Option<i64>,
+    /// The history cut-off it was staged with (unix seconds), if any.
+    pub history_since: Option<i64>,
     /// Its files, in kind order.
     pub files: Vec<StagedFile>,
 }
@@ -38,7 +41,8 @@ pub struct StagedFile {
 /// Every staged export with its files, oldest first.
 pub fn exports(conn: &Connection) -> rusqlite::Result<Vec<StagedExport>> {
     let mut stmt = conn.prepare(
-        "SELECT id, root, exported_at, staged_at, watermark, delta_of FROM export ORDER BY id",
+        "SELECT id, root, exported_at, staged_at, watermark, delta_of, history_since FROM export
+         ORDER BY id",
     )?;
     let mut out: Vec<StagedExport> = stmt
         .query_map([], |r| {
@@ -49,6 +53,7 @@ pub fn exports(conn: &Connection) -> rusqlite::Result<Vec<StagedExport>> {
                 staged_at: r.get(3)?,
                 watermark: r.get(4)?,
                 delta_of: r.get(5)?,
+                history_since: r.get(6)?,
                 files: Vec::new(),
             })
         })?
@@ -77,4 +82,89 @@ pub fn first_root(conn: &Connection) -> rusqlite::Result<Option<String>> {
         r.get(0)
     })
     .optional()
+}
+
+/// Messages of one kind staged as skipped for being older than one history cut-off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistorySkip {
+    /// One-to-one or group messages.
+    pub kind: Kind,
+    /// The cut-off (unix seconds).
+    pub cutoff: i64,
+    /// How many.
+    pub items: u64,
+}
+
+impl HistorySkip {
+    /// `older than history_since 2026-11-01`.
+    pub fn reason(&self) -> String {
+        crate::model::history::skip_reason(self.cutoff)
+    }
+}
+
+/// The messages skipped at staging for `[import] history_since`, per kind and cut-off (a
+/// `roaming` cut-off moves with each export staged). A skipped message of an export whose
+/// cut-off it precedes can only have been skipped for that: it was never pending.
+pub fn history_skips(conn: &Connection) -> rusqlite::Result<Vec<HistorySkip>> {
+    let mut stmt = conn.prepare(
+        "SELECT i.kind, e.history_since, COUNT(*) FROM item i JOIN export e ON e.id = i.export_id
+         WHERE i.kind IN (?1, ?2) AND i.state = ?3 AND i.t < e.history_since
+         GROUP BY i.kind, e.history_since ORDER BY i.kind, e.history_since",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            Kind::C2cMessage.code(),
+            Kind::GroupMessage.code(),
+            ItemState::Skipped.code()
+        ],
+        |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, cutoff, items) = row?;
+        if let Some(kind) = Kind::from_code(kind) {
+            out.push(HistorySkip {
+                kind,
+                cutoff,
+                items,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Which items of a kind a count is about (for `cutover plan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// Everything a full import sends: every item but the skipped ones.
+    Unskipped,
+    /// The messages skipped at staging for being older than the history cut-off.
+    TooOld,
+}
+
+/// The number of `share` items of `kind`, per scope (`per_parent`: one count per group,
+/// owner or conversation, as a batch never spans two) or as one total.
+pub fn share_counts(
+    conn: &Connection,
+    kind: Kind,
+    share: Share,
+    per_parent: bool,
+) -> rusqlite::Result<Vec<u64>> {
+    let filter = match share {
+        Share::Unskipped => "i.state <> 3",
+        Share::TooOld => "i.state = 3 AND i.t < e.history_since",
+    };
+    let group = if per_parent { "GROUP BY i.parent" } else { "" };
+    let sql = format!(
+        "SELECT COUNT(*) FROM item i JOIN export e ON e.id = i.export_id
+         WHERE i.kind = ?1 AND {filter} {group}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([kind.code()], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The number of exports staged (more than one: later ones are deltas).
+pub fn export_count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM export", [], |r| r.get(0))
 }

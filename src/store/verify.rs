@@ -89,23 +89,29 @@ pub struct Pass {
 
 /// Starts a pass. A pass with the same settings that did not finish is carried on (its
 /// results are kept); anything else starts from nothing.
-pub fn begin_pass(conn: &mut Connection, sample: f64, roaming_days: i64) -> rusqlite::Result<bool> {
+pub fn begin_pass(
+    conn: &mut Connection,
+    sample: f64,
+    roaming_days: i64,
+    whole_from: Option<i64>,
+) -> rusqlite::Result<bool> {
     let tx = conn.transaction()?;
-    let open: Option<(f64, i64)> = tx
+    let open: Option<(f64, i64, Option<i64>)> = tx
         .query_row(
-            "SELECT sample, roaming_days FROM verify_pass WHERE ended_at IS NULL",
+            "SELECT sample, roaming_days, whole_from FROM verify_pass WHERE ended_at IS NULL",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let resumed = open == Some((sample, roaming_days));
+    let resumed = open == Some((sample, roaming_days, whole_from));
     if !resumed {
         tx.execute_batch(
             "DELETE FROM verify_result; DELETE FROM verify_extra; DELETE FROM verify_pass;",
         )?;
         tx.execute(
-            "INSERT INTO verify_pass (id, started_at, sample, roaming_days) VALUES (1, ?1, ?2, ?3)",
-            params![now_secs(), sample, roaming_days],
+            "INSERT INTO verify_pass (id, started_at, sample, roaming_days, whole_from)
+             VALUES (1, ?1, ?2, ?3, ?4)",
+            params![now_secs(), sample, roaming_days, whole_from],
         )?;
     }
     tx.commit()?;
@@ -199,7 +205,7 @@ pub struct EntityCounts {
     pub imported: u64,
     /// Items failed for good.
     pub failed: u64,
-    /// Items skipped by an operator.
+    /// Items skipped by an operator, or at staging (`[import] history_since`).
     pub skipped: u64,
     /// Items not yet sent.
     pub pending: u64,
@@ -376,7 +382,7 @@ mod tests {
     #[test]
     fn counts_split_imported_items_by_what_the_read_back_showed() {
         let mut conn = store();
-        assert!(!begin_pass(&mut conn, 1.0, 7).unwrap());
+        assert!(!begin_pass(&mut conn, 1.0, 7, None).unwrap());
         record(
             &mut conn,
             &[result(1, Outcome::Verified), result(2, Outcome::Missing)],
@@ -407,18 +413,18 @@ mod tests {
     #[test]
     fn an_unfinished_pass_with_the_same_settings_is_carried_on() {
         let mut conn = store();
-        begin_pass(&mut conn, 1.0, 7).unwrap();
+        begin_pass(&mut conn, 1.0, 7, None).unwrap();
         record(&mut conn, &[result(1, Outcome::Verified)], &[]).unwrap();
-        assert!(begin_pass(&mut conn, 1.0, 7).unwrap());
+        assert!(begin_pass(&mut conn, 1.0, 7, None).unwrap());
         assert_eq!(checked_ids(&conn, Kind::Account).unwrap().len(), 1);
         // Other settings: a new pass from nothing.
-        assert!(!begin_pass(&mut conn, 0.5, 7).unwrap());
+        assert!(!begin_pass(&mut conn, 0.5, 7, None).unwrap());
         assert!(checked_ids(&conn, Kind::Account).unwrap().is_empty());
         end_pass(&conn, &BTreeMap::from([("groups".to_string(), (1, 2))])).unwrap();
         let p = pass(&conn).unwrap().unwrap();
         assert!(p.ended_at.is_some());
         assert_eq!(p.sampled_units["groups"], (1, 2));
         // A finished pass is never resumed: verifying again starts over.
-        assert!(!begin_pass(&mut conn, 0.5, 7).unwrap());
+        assert!(!begin_pass(&mut conn, 0.5, 7, None).unwrap());
     }
 }

@@ -123,6 +123,7 @@ apis! {
     SendGroupMsg => (Group, "send_group_msg", 200, None, 10004),
     CreateGroup => (Group, "create_group", 200, Some(100), 10005),
     ModifyGroupBaseInfo => (Group, "modify_group_base_info", 200, None, 10004),
+    ChangeGroupOwner => (Group, "change_group_owner", 200, None, 10004),
     AddGroupMember => (Group, "add_group_member", 200, Some(20), 10005),
     DeleteGroupMember => (Group, "delete_group_member", 200, Some(100), 10005),
     DestroyGroup => (Group, "destroy_group", 200, None, 10004),

@@ -20,7 +20,7 @@ pub struct StageLine {
     pub done: u64,
     /// Failed for good.
     pub failed: u64,
-    /// Skipped by the operator.
+    /// Skipped by the operator, or at staging (`[import] history_since`).
     pub skipped: u64,
     /// Still to go.
     pub pending: u64,

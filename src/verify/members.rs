@@ -179,10 +179,12 @@ pub async fn members(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
                         info.Role.clone().map(|r| json!(r)),
                     );
                     // The owner joins when import_group creates the group, at its CreateTime,
-                    // whatever the export's member row says.
+                    // whatever the export's member row says; so does a former owner, after a
+                    // delta handed the group to someone else (no API changes a JoinTime).
                     let is_owner = m.role == Some(MemberRole::Owner)
                         || entry.record.owner.as_deref() == Some(m.member.as_str());
-                    if !is_owner {
+                    let former_owner = info.JoinTime == Some(entry.record.created_at);
+                    if !is_owner && !former_owner {
                         check(
                             &mut d,
                             "JoinTime",

@@ -183,60 +183,89 @@ fn extra_group_messages(
 /// One conversation's imported messages, keyed by the pair of accounts.
 type Conversation = (String, String, Vec<(PendingItem, C2cMessage)>);
 
-/// One-to-one messages: each sampled conversation read back and matched on `MsgKey`.
+/// One-to-one messages: each sampled conversation read back and matched on `MsgKey`. Items
+/// are grouped by the conversation staging recorded for them, and a conversation's records
+/// are read only when it is checked, so memory holds a few conversations, not the export.
 pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
-    let Some(conversations) = conversations(ctx, &items) else {
-        return;
-    };
-    let units: Vec<_> = conversations
+    let mut by_scope: BTreeMap<i64, Vec<PendingItem>> = BTreeMap::new();
+    let mut unscoped = Vec::new();
+    for item in items {
+        match item.parent {
+            Some(scope) => by_scope.entry(scope).or_default().push(item),
+            None => unscoped.push(item),
+        }
+    }
+    let mut units: Vec<Vec<PendingItem>> = by_scope
         .into_iter()
-        .filter(|(key, (_, _, msgs))| {
-            let items: Vec<PendingItem> = msgs.iter().map(|(i, _)| *i).collect();
-            ctx.to_read(Kind::C2cMessage, key, &items)
-        })
-        .map(|(_, c)| c)
+        .filter(|(scope, items)| ctx.to_read(Kind::C2cMessage, &scope.to_string(), items))
+        .map(|(_, items)| items)
         .collect();
-    for_each_unit(ctx, units, |(a, b, msgs)| async move {
-        let mut results = Vec::new();
-        let mut readable = Vec::new();
-        for (item, msg) in msgs {
-            if ctx.too_old(msg.sent_at) {
-                results.push(ctx.unreadable(Kind::C2cMessage, item.id));
-            } else {
-                readable.push((item, requests::import_msg(&msg, item.seq)));
-            }
-        }
-        let (Some(min), Some(max)) = (
-            readable.iter().map(|(_, m)| m.MsgTimeStamp).min(),
-            readable.iter().map(|(_, m)| m.MsgTimeStamp).max(),
-        ) else {
-            ctx.sink.put(results, Vec::new()).await;
+    // Items staged by an earlier cutover carry no conversation: grouped by their records.
+    if !unscoped.is_empty() {
+        let Some(conversations) = conversations(ctx, &unscoped) else {
             return;
         };
-        let Some(found) = read_conversation(ctx, &a, &b, min, max).await else {
+        units.extend(conversations.into_iter().filter_map(|(key, (_, _, msgs))| {
+            let items: Vec<PendingItem> = msgs.iter().map(|(i, _)| *i).collect();
+            ctx.to_read(Kind::C2cMessage, &key, &items).then_some(items)
+        }));
+    }
+    for_each_unit(ctx, units, |items| async move {
+        let Some(records) = ctx.records::<C2cMessage>(Kind::C2cMessage, &items) else {
             return;
         };
-        let by_key: HashMap<&str, &RoamMsg> =
-            found.iter().map(|m| (m.MsgKey.as_str(), m)).collect();
-        let mut matched = HashSet::new();
-        for (item, want) in &readable {
-            results.push(match find_c2c(want, &by_key, &found) {
-                None => result(
-                    Kind::C2cMessage,
-                    item.id,
-                    Outcome::Missing,
-                    "not in the conversation's history on the target",
-                ),
-                Some(got) => {
-                    matched.insert(got.MsgKey.as_str());
-                    compare_c2c(item.id, want, got)
-                }
-            });
-        }
-        let extras = extra_c2c_messages(&a, &b, &found, &matched);
-        ctx.sink.put(results, extras).await;
+        let Some(first) = records.first() else {
+            return;
+        };
+        let (a, b) = if first.from <= first.to {
+            (first.from.clone(), first.to.clone())
+        } else {
+            (first.to.clone(), first.from.clone())
+        };
+        check_conversation(ctx, (a, b, items.into_iter().zip(records).collect())).await;
     })
     .await;
+}
+
+/// Reads one conversation back and matches its imported messages.
+async fn check_conversation(ctx: &Ctx, (a, b, msgs): Conversation) {
+    let mut results = Vec::new();
+    let mut readable = Vec::new();
+    for (item, msg) in msgs {
+        if ctx.too_old(msg.sent_at) {
+            results.push(ctx.unreadable(Kind::C2cMessage, item.id));
+        } else {
+            readable.push((item, requests::import_msg(&msg, item.seq)));
+        }
+    }
+    let (Some(min), Some(max)) = (
+        readable.iter().map(|(_, m)| m.MsgTimeStamp).min(),
+        readable.iter().map(|(_, m)| m.MsgTimeStamp).max(),
+    ) else {
+        ctx.sink.put(results, Vec::new()).await;
+        return;
+    };
+    let Some(found) = read_conversation(ctx, &a, &b, min, max).await else {
+        return;
+    };
+    let by_key: HashMap<&str, &RoamMsg> = found.iter().map(|m| (m.MsgKey.as_str(), m)).collect();
+    let mut matched = HashSet::new();
+    for (item, want) in &readable {
+        results.push(match find_c2c(want, &by_key, &found) {
+            None => result(
+                Kind::C2cMessage,
+                item.id,
+                Outcome::Missing,
+                "not in the conversation's history on the target",
+            ),
+            Some(got) => {
+                matched.insert(got.MsgKey.as_str());
+                compare_c2c(item.id, want, got)
+            }
+        });
+    }
+    let extras = extra_c2c_messages(&a, &b, &found, &matched);
+    ctx.sink.put(results, extras).await;
 }
 
 /// The imported messages of `items` grouped by conversation; `None` when the export could

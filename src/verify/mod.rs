@@ -44,6 +44,10 @@ pub struct VerifySettings {
     pub rates: HashMap<Api, u32>,
     /// Most calls in flight per read API.
     pub max_in_flight: usize,
+    /// A window's verification: items of this export and later ones (the delta) are read
+    /// whole, older ones (the pre-copy) at `sample`. `None`: `sample` applies to the sampled
+    /// kinds' units only and every other item is read.
+    pub whole_from: Option<i64>,
 }
 
 impl VerifySettings {
@@ -54,6 +58,7 @@ impl VerifySettings {
             roaming_days: rb.verify.roaming_days,
             rates: rb.rates.iter().map(|(a, r)| (*a, *r)).collect(),
             max_in_flight: rb.max_in_flight,
+            whole_from: None,
         }
     }
 }
@@ -89,6 +94,11 @@ impl Progress {
 
     fn add_total(&self, kind: Kind, n: u64) {
         self.total[kind as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Items left out of a window's sample are not to check.
+    fn remove_total(&self, kind: Kind, n: u64) {
+        self.total[kind as usize].fetch_sub(n, Ordering::Relaxed);
     }
 
     pub(crate) fn add_checked(&self, kind: Kind, n: u64) {
@@ -142,6 +152,8 @@ pub(crate) struct Ctx {
     /// Messages sent before this (unix seconds) cannot be read back.
     pub roaming_floor: Option<i64>,
     pub sample: f64,
+    /// Items of this export and later ones are read whole (see [`VerifySettings::whole_from`]).
+    pub whole_from: Option<i64>,
     /// Units checked at once per kind.
     pub parallel: usize,
     /// Units that could not be read.
@@ -194,7 +206,7 @@ impl Ctx {
 
     /// Whether a unit is still to read: in the sample, and not read in an earlier session.
     pub fn to_read(&self, kind: Kind, key: &str, items: &[PendingItem]) -> bool {
-        let sampled = self.in_sample(kind, key);
+        let sampled = self.in_sample(kind, key, items.iter().any(|i| self.is_delta(i)));
         let checked = self.checked.get(&kind);
         sampled
             && !items
@@ -202,9 +214,21 @@ impl Ctx {
                 .all(|i| checked.is_some_and(|c| c.contains(&i.id)))
     }
 
-    /// Whether the unit `key` of `kind` is in the sample (always, at sample 1), counted.
-    pub fn in_sample(&self, kind: Kind, key: &str) -> bool {
-        let keep = self.sample >= 1.0 || {
+    /// Whether `item` belongs to a window's delta, which is read whole.
+    fn is_delta(&self, item: &PendingItem) -> bool {
+        self.whole_from.is_some_and(|w| item.export_id >= w)
+    }
+
+    /// Whether a window's verification reads `item` of a kind checked item by item: the
+    /// delta's items always, the pre-copy's at the sample (always outside a window).
+    fn item_in_window_sample(&self, kind: Kind, item: &PendingItem) -> bool {
+        self.whole_from.is_none() || self.in_sample(kind, &item.id.to_string(), self.is_delta(item))
+    }
+
+    /// Whether the unit `key` of `kind` is in the sample (always at sample 1, or when it is
+    /// `whole`), counted.
+    pub fn in_sample(&self, kind: Kind, key: &str, whole: bool) -> bool {
+        let keep = whole || self.sample >= 1.0 || {
             let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
             (h as f64 / u64::MAX as f64) < self.sample
         };
@@ -264,7 +288,12 @@ pub async fn run(
 ) -> Result<Summary, VerifyError> {
     let started = std::time::Instant::now();
     let mut conn = open_for_writing(store)?;
-    let resumed = stored::begin_pass(&mut conn, settings.sample, settings.roaming_days)?;
+    let resumed = stored::begin_pass(
+        &mut conn,
+        settings.sample,
+        settings.roaming_days,
+        settings.whole_from,
+    )?;
     tracing::info!(resumed, sample = settings.sample, "verification pass");
     let sources = Sources::open(queries::read_paths(&conn)?).map_err(VerifyError::Records)?;
     let Pending {
@@ -280,6 +309,7 @@ pub async fn run(
         sink: Sink::start(conn, Arc::clone(&progress))?,
         roaming_floor,
         sample: settings.sample,
+        whole_from: settings.whole_from,
         parallel: settings.max_in_flight.max(1),
         unread: Mutex::new(Vec::new()),
         sampled: Mutex::new(BTreeMap::new()),
@@ -367,7 +397,20 @@ async fn check_all_kinds(
     work: &mut BTreeMap<Kind, Vec<PendingItem>>,
     progress: &Progress,
 ) {
-    let mut take = |k: Kind| work.remove(&k).unwrap_or_default();
+    // Kinds read item by item: a window reads its delta whole and samples the pre-copy.
+    let mut take = |k: Kind| {
+        let all = work.remove(&k).unwrap_or_default();
+        if SAMPLED.contains(&k) {
+            return all;
+        }
+        let before = all.len();
+        let kept: Vec<PendingItem> = all
+            .into_iter()
+            .filter(|i| ctx.item_in_window_sample(k, i))
+            .collect();
+        progress.remove_total(k, (before - kept.len()) as u64);
+        kept
+    };
     let (accounts, profiles, friends, c2c) = (
         take(Kind::Account),
         take(Kind::Profile),

@@ -1,6 +1,7 @@
 //! Groups: one `import_group` each, under a GroupId derived from the old id. A replay finds
 //! the GroupId taken (10021): the group is read back with `get_group_info` and counts as in
-//! only when its name and owner are ours, so an unknown outcome is simply replayed.
+//! only when its name and owner are ours, so an unknown outcome is simply replayed. A group a
+//! delta changed after it was imported is brought up to date instead ([`super::group_update`]).
 
 use super::{Grouping, ImportKind, Shape, Unknown};
 use crate::engine::job::Job;
@@ -41,6 +42,10 @@ async fn send(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
     let records: Vec<Group> = ctx.read(job)?;
     let mut answer = Answer::default();
     for (item, group) in job.items.iter().zip(&records) {
+        if ctx.changed_groups.contains(&item.id) {
+            super::group_update::bring_up_to_date(ctx, item, group, &mut answer).await?;
+            continue;
+        }
         match ctx.call(&requests::import_group(group)).await {
             Ok(_) => answer.done.push(item.id),
             Err(SendError::Call(e)) if e.code() == Some(GROUP_ID_TAKEN) => {

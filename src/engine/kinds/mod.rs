@@ -7,6 +7,7 @@ mod c2c;
 mod friends;
 mod group_members;
 mod group_messages;
+mod group_update;
 mod groups;
 mod profiles;
 

@@ -219,6 +219,30 @@ pub fn modify_group_base_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<An
     Ok(Answer::new())
 }
 
+/// `change_group_owner`: the new owner must already be a member (10004 otherwise); the old
+/// owner stays as an ordinary member. Not for AVChatRoom (10007).
+pub fn change_group_owner(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+    let group_id = body.str("GroupId", 10004)?;
+    let new_owner = body.str("NewOwner_Account", 10004)?;
+    not_avchatroom(group(ctx, group_id)?, 10007)?;
+    let account = ctx.account(new_owner, 10004)?;
+    let group = group_mut(ctx, group_id)?;
+    if group.member(account).is_none() {
+        return Err(ApiError::new(
+            10004,
+            format!("{new_owner} is not a member of {group_id}"),
+        ));
+    }
+    if let Some(old) = group.owner.and_then(|o| group.member_mut(o)) {
+        old.role = Role::Member;
+    }
+    if let Some(m) = group.member_mut(account) {
+        m.role = Role::Owner;
+    }
+    group.owner = Some(account);
+    Ok(Answer::new())
+}
+
 /// `add_group_member`: all accounts must exist (10019, nobody added otherwise).
 pub fn add_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;

@@ -121,6 +121,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
         Api::SendGroupMsg => group_live::send_group_msg(ctx, body),
         Api::CreateGroup => group_live::create_group(ctx, body),
         Api::ModifyGroupBaseInfo => group_live::modify_group_base_info(ctx, body),
+        Api::ChangeGroupOwner => group_live::change_group_owner(ctx, body),
         Api::AddGroupMember => group_live::add_group_member(ctx, body),
         Api::DeleteGroupMember => group_live::delete_group_member(ctx, body),
         Api::DestroyGroup => group_live::destroy_group(ctx, body),

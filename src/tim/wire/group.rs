@@ -355,6 +355,20 @@ impl Request for ModifyGroupBaseInfo {
     type Response = EmptyResponse;
 }
 
+/// `change_group_owner`: hand a group to one of its members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeGroupOwner {
+    /// The group.
+    pub GroupId: String,
+    /// The new owner: must already be a member.
+    pub NewOwner_Account: String,
+}
+
+impl Request for ChangeGroupOwner {
+    const API: Api = Api::ChangeGroupOwner;
+    type Response = EmptyResponse;
+}
+
 /// One account to add.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberAccount {

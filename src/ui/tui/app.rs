@@ -189,6 +189,8 @@ pub struct App {
     pub drill: Option<FailureFilter>,
     /// Verify: the kind whose mismatches are shown (Enter), if any.
     pub verify_drill: Option<Kind>,
+    /// The part of the cutover this run is.
+    pub phase: crate::model::phase::Phase,
 }
 
 /// The current screen (a newtype so `App` can derive Default).

@@ -144,7 +144,10 @@ impl<'r> Console<'r> {
             link,
             steps: runner.steps().watch(),
             sampling,
-            app: App::default(),
+            app: App {
+                phase: runner.phase(),
+                ..App::default()
+            },
             started: Instant::now(),
             exit: None,
             quitting: false,

@@ -3,6 +3,7 @@
 
 use super::app::App;
 use super::view::eta;
+use crate::model::phase::Phase;
 use crate::model::step::{Step, StepState};
 use crate::tim::errors;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -66,7 +67,13 @@ pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Constraint::Min(10),
         ],
         &["#", "step", "state", "reason"],
-        " runbook — Enter on a step that needs confirmation ",
+        match app.phase {
+            Phase::Full => " runbook — Enter on a step that needs confirmation ",
+            Phase::Precopy => " runbook · PRE-COPY: the old system stays live, no hooks, no sync ",
+            Phase::Window => {
+                " runbook · WINDOW: the delta only — Enter on a step that needs confirmation "
+            }
+        },
     );
     frame.render_widget(table, area);
 }

@@ -1,0 +1,100 @@
+//! The phases run on a store (a pre-copy, then delta windows) and the watermark a delta must
+//! follow. Each new phase, or a new export within one, starts the runbook's steps afresh.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Records that `phase` runs with the export fingerprinted `source`; true when that is new
+/// (another phase or another export than the last one recorded), and then the step rows of
+/// the previous phase are cleared so its steps start afresh.
+pub fn begin(conn: &mut Connection, phase: &str, source: &str, now: i64) -> rusqlite::Result<bool> {
+    let tx = conn.transaction()?;
+    let last: Option<(String, String)> = tx
+        .query_row(
+            "SELECT phase, source FROM phase ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let fresh = last.as_ref().is_none_or(|(p, s)| p != phase || s != source);
+    if fresh {
+        // The first phase of a store keeps whatever steps an older cutover recorded.
+        if last.is_some() {
+            tx.execute("DELETE FROM step", [])?;
+        }
+        tx.execute(
+            "INSERT INTO phase (phase, source, started_at) VALUES (?1, ?2, ?3)",
+            params![phase, source, now],
+        )?;
+    }
+    tx.commit()?;
+    Ok(fresh)
+}
+
+/// The phase last begun on the store, if any.
+pub fn current(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT phase FROM phase ORDER BY id DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// The newest staged export: its id and watermark (`None` when the store holds none).
+pub fn newest_export(conn: &Connection) -> rusqlite::Result<Option<(i64, Option<i64>)>> {
+    conn.query_row(
+        "SELECT id, watermark FROM export ORDER BY id DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
+/// The id of the export staged with `fingerprint`, if it is.
+pub fn export_with(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT id FROM export WHERE fingerprint = ?1",
+        [fingerprint],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// The id of the first export staged by the current window phase: the items of it and of
+/// later exports are the delta. `None` outside a window phase.
+pub fn window_exports_from(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT MIN(e.id) FROM export e
+         WHERE e.staged_at >= (SELECT started_at FROM phase ORDER BY id DESC LIMIT 1)
+           AND (SELECT phase FROM phase ORDER BY id DESC LIMIT 1) = 'window'
+           AND e.delta_of IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::step::{Step, StepState};
+
+    #[test]
+    fn a_new_phase_starts_the_steps_afresh_and_the_same_one_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_for_writing(&dir.path().join("s.db")).unwrap();
+        assert!(begin(&mut conn, "precopy", "a", 1).unwrap());
+        crate::store::steps::record(&conn, Step::Import, &StepState::done(""), 2).unwrap();
+        assert!(
+            !begin(&mut conn, "precopy", "a", 3).unwrap(),
+            "same phase resumes"
+        );
+        let kept = crate::store::steps::state_of(&conn, Step::Import).unwrap();
+        assert_eq!(kept, Some(StepState::done("")));
+        assert!(begin(&mut conn, "window", "b", 4).unwrap());
+        assert_eq!(
+            crate::store::steps::state_of(&conn, Step::Import).unwrap(),
+            None
+        );
+        assert_eq!(current(&conn).unwrap().as_deref(), Some("window"));
+    }
+}

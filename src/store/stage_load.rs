@@ -1,0 +1,278 @@
+//! The staging loader: items and invalid rows go in as the validator hands records over,
+//! through [`Chunks`], which commits them in chunks and skips the lines a staging cut short
+//! committed already.
+
+use super::stage_resume::{Chunks, Stop};
+use super::{pair_key, ItemState, Kind};
+use crate::source::{Known, Loc, Problem, Valid};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+
+/// Where one staged item goes: see [`Loader::placement`].
+struct Placement {
+    kind: Kind,
+    key: String,
+    parent: Option<i64>,
+    needs: i64,
+    t: i64,
+    /// A message older than the history cut-off: staged as skipped.
+    too_old: bool,
+}
+
+/// Inserts items as the validator hands them over.
+pub(super) struct Loader<'c> {
+    conn: &'c Connection,
+    chunks: Chunks<'c>,
+    export_id: i64,
+    next_id: HashMap<Kind, i64>,
+    accounts: HashMap<String, i64>,
+    groups: HashMap<String, i64>,
+    /// Messages sent before this (unix seconds) are staged as skipped.
+    cutoff: Option<i64>,
+    /// The first failure: every record after it is ignored.
+    pub error: Option<Stop>,
+}
+
+impl<'c> Loader<'c> {
+    /// A loader of `export_id` writing through `chunks` (on `conn`); ids continue after the
+    /// items staged already, including those of committed chunks.
+    pub fn new(
+        conn: &'c Connection,
+        chunks: Chunks<'c>,
+        export_id: i64,
+        cutoff: Option<i64>,
+    ) -> rusqlite::Result<Self> {
+        let mut next_id = HashMap::new();
+        for kind in Kind::ALL {
+            let max: Option<i64> = conn.query_row(
+                "SELECT MAX(id) FROM item WHERE kind = ?1",
+                [kind.code()],
+                |r| r.get(0),
+            )?;
+            next_id.insert(kind, max.map_or(0, |m| m + 1));
+        }
+        Ok(Self {
+            conn,
+            chunks,
+            export_id,
+            next_id,
+            accounts: keys_of(conn, Kind::Account)?,
+            groups: keys_of(conn, Kind::Group)?,
+            cutoff,
+            error: None,
+        })
+    }
+
+    /// Records a problem of a line (not one a committed chunk holds).
+    pub fn invalid(&mut self, p: &Problem) {
+        let kind = Kind::of_file_name(&p.file).map_or(-1, Kind::code);
+        if !self.enter(kind, p.line) {
+            return;
+        }
+        let result = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO invalid (export_id, kind, file, line, record, field, rule, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    self.export_id,
+                    kind,
+                    p.file,
+                    p.line,
+                    p.record,
+                    p.field,
+                    p.rule.name(),
+                    p.reason
+                ])
+            });
+        self.keep_error(result.map(|_| ()));
+    }
+
+    /// Stages a valid record (not one a committed chunk holds).
+    pub fn valid(&mut self, loc: Loc, record: Valid<'_>) {
+        if !self.enter(kind_of(record).code(), loc.line) {
+            return;
+        }
+        let place = self.placement(record);
+        let id = self.next_id.get(&place.kind).copied().unwrap_or(0);
+        match self.insert(id, loc, &place) {
+            // A message staged before, left as it was: no id taken, so ids stay one past the
+            // largest stored (what a resumed staging continues from).
+            Ok(None) => {}
+            Ok(Some(stored)) => {
+                if stored == id {
+                    self.next_id.insert(place.kind, id + 1);
+                }
+                match record {
+                    Valid::Account(a) => {
+                        self.accounts.insert(a.id.clone(), stored);
+                    }
+                    Valid::Group(g) => {
+                        self.groups.insert(g.id.clone(), stored);
+                    }
+                    _ => {}
+                }
+            }
+            Err(e) => self.keep_error(Err(e)),
+        }
+    }
+
+    /// Where a valid record goes: its kind, natural key, parent, the newest account it waits
+    /// for (-1: none, or one not staged), its time, and whether it is a message older than
+    /// the history cut-off (one sent exactly at the cut-off is kept).
+    fn placement(&self, record: Valid<'_>) -> Placement {
+        let account = |id: &str| self.accounts.get(id).copied().unwrap_or(-1);
+        let (kind, key, parent, needs, t) = match record {
+            Valid::Account(a) => (Kind::Account, a.id.clone(), None, -1, 0),
+            Valid::Profile(p) => (Kind::Profile, p.id.clone(), None, account(&p.id), 0),
+            Valid::Friend(f) => {
+                let owner = account(&f.owner);
+                let needs = owner.max(account(&f.friend));
+                let key = pair_key(&f.owner, &f.friend);
+                (Kind::Friend, key, Some(owner), needs, 0)
+            }
+            Valid::C2cMessage(m) => {
+                let (from, to) = (account(&m.from), account(&m.to));
+                let conversation = super::order::conversation(from, to);
+                (
+                    Kind::C2cMessage,
+                    m.id.clone(),
+                    conversation,
+                    from.max(to),
+                    m.sent_at,
+                )
+            }
+            Valid::Group(g) => {
+                let needs = g.owner.as_deref().map_or(-1, account);
+                (Kind::Group, g.id.clone(), None, needs, g.created_at)
+            }
+            Valid::GroupMember(m) => {
+                let group = self.groups.get(&m.group).copied();
+                let key = pair_key(&m.group, &m.member);
+                (Kind::GroupMember, key, group, account(&m.member), 0)
+            }
+            Valid::GroupMessage(m) => {
+                let group = self.groups.get(&m.group).copied();
+                let needs = account(&m.from);
+                (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
+            }
+        };
+        let message = matches!(kind, Kind::C2cMessage | Kind::GroupMessage);
+        Placement {
+            too_old: message && self.cutoff.is_some_and(|c| t < c),
+            kind,
+            key,
+            parent,
+            needs,
+            t,
+        }
+    }
+
+    /// Stages one item as `id`, or updates the item of the same key an earlier export staged;
+    /// the id it is stored under (`None`: a message staged before, left as it was).
+    fn insert(&self, id: i64, loc: Loc, place: &Placement) -> rusqlite::Result<Option<i64>> {
+        // Messages are added once; every other kind takes the newest export's version.
+        let on_conflict = match place.kind {
+            Kind::C2cMessage | Kind::GroupMessage => "DO NOTHING",
+            _ => {
+                "DO UPDATE SET export_id = excluded.export_id, line = excluded.line,
+                  offset = excluded.offset, len = excluded.len, needs = excluded.needs,
+                  t = excluded.t, state = 0,
+                  imported_before = MAX(imported_before, state = 1)"
+            }
+        };
+        let sql = format!(
+            "INSERT INTO item (kind, id, export_id, key, line, offset, len, parent, needs, t, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (kind, key) {on_conflict} RETURNING id"
+        );
+        self.conn.prepare_cached(&sql).and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    place.kind.code(),
+                    id,
+                    self.export_id,
+                    place.key,
+                    loc.line,
+                    loc.offset,
+                    loc.len,
+                    place.parent,
+                    place.needs,
+                    place.t,
+                    if place.too_old {
+                        ItemState::Skipped.code()
+                    } else {
+                        ItemState::Pending.code()
+                    }
+                ],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Whether to write the rows of `line` of `kind`'s file: not after a failure, nor when a
+    /// committed chunk holds them.
+    fn enter(&mut self, kind: i64, line: u64) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        match self.chunks.enter(kind, line) {
+            Ok(write) => write,
+            Err(stop) => {
+                self.error = Some(stop);
+                false
+            }
+        }
+    }
+
+    fn keep_error(&mut self, result: rusqlite::Result<()>) {
+        if let (Err(e), None) = (result, &self.error) {
+            self.error = Some(Stop::Sql(e));
+        }
+    }
+
+    /// The chunks, to complete the export in the last one.
+    pub fn into_chunks(self) -> Chunks<'c> {
+        self.chunks
+    }
+}
+
+/// The kind of a valid record.
+fn kind_of(record: Valid<'_>) -> Kind {
+    match record {
+        Valid::Account(_) => Kind::Account,
+        Valid::Profile(_) => Kind::Profile,
+        Valid::Friend(_) => Kind::Friend,
+        Valid::C2cMessage(_) => Kind::C2cMessage,
+        Valid::Group(_) => Kind::Group,
+        Valid::GroupMember(_) => Kind::GroupMember,
+        Valid::GroupMessage(_) => Kind::GroupMessage,
+    }
+}
+
+/// The accounts and groups earlier exports staged, which a delta may refer to. Those that
+/// committed chunks of `export_id` itself hold are left out: the validator reads them again
+/// in the export, and a record restated there is as valid as one stated the first time.
+pub(super) fn staged_before(conn: &Connection, export_id: i64) -> rusqlite::Result<Known> {
+    let mut accounts = conn.prepare("SELECT key FROM item WHERE kind = ?1 AND export_id <> ?2")?;
+    let accounts = accounts
+        .query_map(params![Kind::Account.code(), export_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut groups = conn.prepare("SELECT key, t FROM item WHERE kind = ?1 AND export_id <> ?2")?;
+    let groups = groups
+        .query_map(params![Kind::Group.code(), export_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Known { accounts, groups })
+}
+
+/// Key → id of every staged item of `kind` (for deltas, which refer to earlier exports).
+fn keys_of(conn: &Connection, kind: Kind) -> rusqlite::Result<HashMap<String, i64>> {
+    let mut stmt = conn.prepare("SELECT key, id FROM item WHERE kind = ?1")?;
+    let rows = stmt.query_map([kind.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
