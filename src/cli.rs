@@ -142,6 +142,13 @@ pub struct ImportBenchArgs {
     /// Further random latency per call, milliseconds.
     #[arg(long, default_value_t = 80)]
     pub latency_spread_ms: u64,
+    /// Keep the store in this directory (as `bench.db`) for `cutover status`/`errors`.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// With `--no-limits`: stop the first run after this many milliseconds and measure the
+    /// resumed one; 0 measures one uninterrupted run.
+    #[arg(long, default_value_t = 2000)]
+    pub stop_after_ms: u64,
 }
 
 /// `cutover bench sim`

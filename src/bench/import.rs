@@ -6,6 +6,7 @@
 
 use super::rss;
 use crate::config::{parse_file, resolve, Flags};
+use crate::engine::control::Command;
 use crate::engine::import::Ending;
 use crate::engine::import::{Import, ImportSettings};
 use crate::engine::plan::{plan, Plan};
@@ -37,6 +38,11 @@ pub struct ImportBench {
     pub latency_ms: u64,
     /// Further random latency, milliseconds.
     pub latency_spread_ms: u64,
+    /// Keep the store here (as `bench.db`) instead of in a temporary directory.
+    pub keep: Option<PathBuf>,
+    /// With `no_limits`: stop a first run after this many milliseconds (0: never), so that
+    /// the measured run is a resumed one.
+    pub stop_after_ms: u64,
 }
 
 const KEY: &str = "bench-key-0123456789abcdef";
@@ -86,7 +92,14 @@ pub fn run_import_bench(b: &ImportBench, out: &mut dyn Write) -> anyhow::Result<
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(drive(b, source, dir.path().join("bench.db"), out))
+    let store_dir = match &b.keep {
+        Some(keep) => {
+            std::fs::create_dir_all(keep)?;
+            keep.clone()
+        }
+        None => dir.path().to_path_buf(),
+    };
+    runtime.block_on(drive(b, source, store_dir.join("bench.db"), out))
 }
 
 async fn drive(
@@ -120,12 +133,25 @@ async fn drive(
     runner.preflight().await?;
     let stage_secs = staged_at.elapsed().as_secs_f64();
     let the_plan = plan(&open_for_reading(&store)?, &settings)?;
-    let import = runner.prepare_import()?;
-    let handle_import = import.handle();
+    // The peak counts from here: the import's own memory (loading its work included), with
+    // the simulator's, which runs in this process too.
     rss::reset_peak();
+    let resumed = b.no_limits && b.stop_after_ms > 0;
+    if resumed {
+        stop_early(&runner, Duration::from_millis(b.stop_after_ms)).await?;
+    }
     let cpu0 = cpu_secs();
     let started = Instant::now();
-    let (ending, finished) = run_watching_lanes(import, started).await?;
+    let import = runner.prepare_import()?;
+    let handle_import = import.handle();
+    let (ending, finished, first) = run_watching_lanes(import, started).await?;
+    if let Some(first) = first {
+        writeln!(
+            out,
+            "{} run: first request {first:.2} s after start (prepare included)",
+            if resumed { "resumed" } else { "first" }
+        )?;
+    }
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_secs().zip(cpu0).map(|(a, b)| a - b);
     let lanes = handle_import.lanes();
@@ -192,21 +218,38 @@ pub(crate) fn bench_setup(b: &ImportBench) -> (SimConfig, String) {
     (config, toml)
 }
 
-/// Runs the import to its end, noting (every 100 ms) when each kind had nothing left to do:
-/// the seconds since `started` at which its lane finished.
+/// Imports for `after`, then stops, so that the measured run is a resumed one.
+async fn stop_early(runner: &Runner, after: Duration) -> anyhow::Result<()> {
+    let import = runner.prepare_import()?;
+    let handle = import.handle();
+    let run = tokio::spawn(import.run());
+    tokio::time::sleep(after).await;
+    handle.send(Command::Cancel {
+        reason: "bench: measure a resumed run".into(),
+    });
+    run.await??;
+    Ok(())
+}
+
+/// Runs the import to its end, noting (every 10 ms) when each kind had nothing left to do
+/// and when the first request went: the seconds since `started`.
 async fn run_watching_lanes(
     import: Import,
     started: Instant,
-) -> anyhow::Result<(Ending, BTreeMap<Kind, f64>)> {
+) -> anyhow::Result<(Ending, BTreeMap<Kind, f64>, Option<f64>)> {
     let handle_import = import.handle();
     let run = import.run();
     tokio::pin!(run);
     let mut finished: BTreeMap<Kind, f64> = BTreeMap::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut first = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
     let ending = loop {
         tokio::select! {
             e = &mut run => break e?,
             _ = tick.tick() => {
+                if first.is_none() && handle_import.lanes().iter().any(|(_, f)| f.calls > 0) {
+                    first = Some(started.elapsed().as_secs_f64());
+                }
                 let committed = handle_import.committed.borrow().clone();
                 for (kind, c) in &committed.items {
                     if c[0] == 0 && !finished.contains_key(kind) {
@@ -216,7 +259,7 @@ async fn run_watching_lanes(
             }
         }
     };
-    Ok((ending, finished))
+    Ok((ending, finished, first))
 }
 
 /// With limits off: calls per second, CPU per call and peak memory.
@@ -240,7 +283,7 @@ fn print_unlimited(
     }
     writeln!(
         out,
-        "peak RSS during the import: {}",
+        "peak RSS during the import (engine and in-process simulator): {}",
         rss::peak_mib().map_or("unavailable".into(), |m| format!("{m} MiB"))
     )?;
     Ok(())

@@ -66,6 +66,8 @@ async fn drive(
         no_limits: false,
         latency_ms: 40,
         latency_spread_ms: 80,
+        keep: None,
+        stop_after_ms: 0,
     };
     let (mut config, toml) = bench_setup(&limited);
     // Verification compares message bodies: the simulator must keep them.

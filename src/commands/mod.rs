@@ -93,6 +93,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 no_limits: a.no_limits,
                 latency_ms: a.latency_ms,
                 latency_spread_ms: a.latency_spread_ms,
+                keep: a.keep,
+                stop_after_ms: a.stop_after_ms,
             };
             crate::bench::run_import_bench(&bench, out)?;
             Ok(Outcome::Ok)

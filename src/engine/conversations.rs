@@ -39,26 +39,29 @@ pub struct Conversations {
 
 impl Conversations {
     /// Conversations of `items`, each in the given order (the store's: time, then MsgSeq).
+    #[cfg(test)]
     pub fn new(items: Vec<PendingItem>) -> Conversations {
         let mut out = Conversations::default();
-        for item in items {
-            out.convs
-                .entry(key_of(&item))
-                .or_default()
-                .msgs
-                .push_back(item);
-        }
-        let mut keys: Vec<(i64, i64, i64)> = out
-            .convs
-            .iter()
-            .filter_map(|(k, c)| c.msgs.front().map(|f| (f.needs, f.id, *k)))
-            .collect();
-        keys.sort_unstable();
-        for c in out.convs.values_mut() {
-            c.queued = true;
-        }
-        out.fresh = keys.into_iter().map(|(_, _, k)| k).collect();
+        out.add(items);
         out
+    }
+
+    /// The next page of messages, in the store's order (by conversation, then time and
+    /// MsgSeq): each goes after what its conversation already has; conversations new to the
+    /// window queue in order of the accounts they need.
+    pub fn add(&mut self, items: Vec<PendingItem>) {
+        let mut fresh: Vec<(i64, i64, i64)> = Vec::new();
+        for item in items {
+            let key = key_of(&item);
+            let conv = self.convs.entry(key).or_default();
+            if conv.msgs.is_empty() && !conv.busy && !conv.queued {
+                conv.queued = true;
+                fresh.push((item.needs, item.id, key));
+            }
+            conv.msgs.push_back(item);
+        }
+        fresh.sort_unstable();
+        self.fresh.extend(fresh.into_iter().map(|(_, _, k)| k));
     }
 
     /// Up to `limit` next messages of one idle conversation whose accounts are below `floor`

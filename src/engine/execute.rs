@@ -1,6 +1,7 @@
 //! The lanes' loop and what happens to one job: journal, send, classify, settle.
 
 use super::control::{Budget, RunState};
+use super::feed::Feed;
 use super::job::{Job, JobKind};
 use super::kinds::{kind_of, Unknown};
 use super::limits;
@@ -46,10 +47,8 @@ pub struct Shared {
     pub budget: Mutex<Budget>,
     /// The export files.
     pub sources: Sources,
-    /// Group item → GroupId.
-    pub group_ids: HashMap<i64, String>,
-    /// Group items whose messages update the members' conversation lists.
-    pub conversations: HashSet<i64>,
+    /// Pages of pending items from the store, and the groups' targets.
+    pub feed: Mutex<Feed>,
     /// Group items an earlier export imported and a later one changed: brought up to date.
     pub changed_groups: HashSet<i64>,
     /// The client.
@@ -72,6 +71,17 @@ impl Shared {
     /// Locks the work.
     pub fn work(&self) -> MutexGuard<'_, Work> {
         lock(&self.work)
+    }
+
+    /// Reads `kind`'s next page of pending items if its window is low; a store that cannot
+    /// be read stops the run.
+    fn refill(&self, kind: Kind) {
+        let result = lock(&self.feed).refill(kind, &self.work, &self.sources);
+        if let Err(e) = result {
+            self.show_state(RunState::Fatal {
+                reason: format!("cannot read what is left to import: {e}"),
+            });
+        }
     }
 
     /// Sends `op` to the store writer, waiting while its queue is full; a writer that has
@@ -101,7 +111,7 @@ impl Shared {
     }
 
     /// Changes the run state without recording it, and wakes the lanes.
-    fn show_state(&self, state: RunState) {
+    pub(super) fn show_state(&self, state: RunState) {
         self.state.send_replace(state);
         self.notify.notify_waiters();
     }
@@ -153,7 +163,7 @@ pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
             }
             continue;
         }
-        if shared.work().remaining(kind) == 0 && in_flight.is_empty() {
+        if shared.work().finished(kind) && in_flight.is_empty() {
             return;
         }
         if in_flight.len() >= lane.target_in_flight() {
@@ -169,6 +179,7 @@ pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
             continue;
         }
         let notified = shared.notify.notified();
+        shared.refill(kind);
         let job = shared.work().next(kind, Instant::now());
         let Some(job) = job else {
             tokio::select! {
@@ -193,6 +204,20 @@ async fn execute(shared: Arc<Shared>, job: Job) {
         return;
     };
     let kind = kind_of(job.kind);
+    let group_kind = matches!(job.kind, Kind::GroupMessage | Kind::GroupMember);
+    let target = match job.group.filter(|_| group_kind) {
+        Some(g) => match lock(&shared.feed).target(g, &shared.sources) {
+            Ok(t) => t,
+            Err(e) => {
+                // Its items stay pending in the store; the next run sends them.
+                shared.show_state(RunState::Fatal {
+                    reason: format!("cannot read a group's target: {e}"),
+                });
+                return;
+            }
+        },
+        None => None,
+    };
     let journal = match job.what {
         JobKind::ReadBack => job.journal,
         JobKind::Import => {
@@ -226,8 +251,7 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     let ctx = SendContext {
         client: &shared.client,
         sources: &shared.sources,
-        group_ids: &shared.group_ids,
-        conversations: &shared.conversations,
+        group: target.as_ref(),
         changed_groups: &shared.changed_groups,
     };
     let result = match job.what {

@@ -4,22 +4,21 @@
 use super::control::{Budget, Command, RunState};
 use super::error::EngineError;
 use super::execute::{run_lane, Shared};
+use super::feed::{Feed, PAGE};
 use super::kinds::{kind_of, Unknown};
-use super::work::{batch_limit, GroupsAtStart, Work};
+use super::work::{batch_limit, Work};
 use crate::config::{BudgetConfig, Runbook};
-use crate::model::group_id::target_group_id;
-use crate::model::Group;
 use crate::store::queries::{self, FailureFilter, PendingItem};
 use crate::store::records::Sources;
 use crate::store::writer::{Committed, Op, Settled, Writer};
-use crate::store::{ItemState, Kind};
+use crate::store::{self, ItemState, Kind};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
 use crate::tim::errors::{is_daily_group_cap, DAILY_GROUP_CAP};
 use crate::tim::lane::{Lane, LaneFigures};
-use crate::tim::requests::recent_contact_flag;
 use rusqlite::Connection;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU32};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,6 +45,9 @@ pub struct ImportSettings {
     /// How long retryable errors may keep failing the same items before they fail as
     /// retryable (`[import] max_retry_secs`).
     pub max_retry: Duration,
+    /// Pending items read from the store at a time, per kind (a kind reads its next page when
+    /// fewer than half a page are left in its window).
+    pub page: usize,
 }
 
 impl ImportSettings {
@@ -64,6 +66,7 @@ impl ImportSettings {
             budget: rb.budget,
             update_conversations: rb.update_conversations,
             max_retry: Duration::from_secs(rb.max_retry_secs),
+            page: PAGE,
         }
     }
 }
@@ -126,6 +129,11 @@ impl ImportHandle {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing runs yet that could have panicked while holding it.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// An import ready to run.
 pub struct Import {
     shared: Arc<Shared>,
@@ -137,43 +145,28 @@ pub struct Import {
     stale: Vec<Settled>,
 }
 
-/// What the import knows of each group item besides its work: its target id, and whether its
-/// messages carry `RecentContactFlag`.
-type GroupTargets = (HashMap<i64, String>, HashSet<i64>);
-
-/// Loads every pending item of every kind, the groups' state and target ids.
+/// The work over what the store at `conn` has pending, its first page of each kind read,
+/// and the feed that reads the rest as the lanes drain it.
 fn load_work(
     conn: &Connection,
     settings: &ImportSettings,
     sources: &Sources,
-) -> Result<(Work, GroupTargets), EngineError> {
-    let mut pending = HashMap::new();
+) -> Result<(Mutex<Work>, Feed), EngineError> {
+    let path = conn
+        .path()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| EngineError::Records("the store must be a file".into()))?;
+    let reader = store::open_for_reading(Path::new(path))
+        .map_err(|e| EngineError::Records(e.to_string()))?;
+    let page = settings.page.max(1);
+    let mut feed = Feed::new(reader, settings.update_conversations, page);
+    let mut work = Work::paged(feed.counts()?, settings.batches.clone());
+    work.set_low_water(page.div_ceil(2));
+    let work = Mutex::new(work);
     for kind in Kind::ALL {
-        pending.insert(kind, queries::pending(conn, kind)?);
+        feed.refill(kind, &work, sources)?;
     }
-    let mut not_imported = queries::ids_in_state(conn, Kind::Group, ItemState::Failed)?;
-    not_imported.extend(queries::ids_in_state(
-        conn,
-        Kind::Group,
-        ItemState::Skipped,
-    )?);
-    let groups = GroupsAtStart {
-        done: queries::ids_in_state(conn, Kind::Group, ItemState::Done)?,
-        not_imported,
-    };
-    let mut group_ids = HashMap::new();
-    let mut conversations = HashSet::new();
-    for item in queries::all_items(conn, Kind::Group)? {
-        let group: Group = sources
-            .read(Kind::Group, &item)
-            .map_err(EngineError::Records)?;
-        group_ids.insert(item.id, target_group_id(&group.id, group.kind).into_owned());
-        if settings.update_conversations && recent_contact_flag(group.kind).is_some() {
-            conversations.insert(item.id);
-        }
-    }
-    let work = Work::new(pending, groups, settings.batches.clone());
-    Ok((work, (group_ids, conversations)))
+    Ok((work, feed))
 }
 
 impl Import {
@@ -186,7 +179,7 @@ impl Import {
         settings: &ImportSettings,
     ) -> Result<Import, EngineError> {
         let sources = Sources::open(queries::read_paths(&conn)?).map_err(EngineError::Records)?;
-        let (mut work, (group_ids, conversations)) = load_work(&conn, settings, &sources)?;
+        let (work, mut feed) = load_work(&conn, settings, &sources)?;
         let journal = queries::journal(&conn)?;
         let first_request = queries::last_request(&conn)? + 1;
         let changed_groups = queries::reimported(&conn, Kind::Group)?;
@@ -196,7 +189,9 @@ impl Import {
         for entry in journal {
             match (entry.kind, entry.group) {
                 (kind, Some(group)) if kind_of(kind).unknown() == Unknown::ReadBack => {
-                    work.unanswered_at_start(group, &entry.items, entry.request)
+                    let items = feed.pending_items(kind, &entry.items)?;
+                    feed.learn_groups_of(&items, &work, &sources)?;
+                    lock(&work).unanswered_at_start(group, items, entry.request)
                 }
                 _ => stale.push(Settled {
                     request: Some(entry.request),
@@ -220,7 +215,7 @@ impl Import {
             .collect();
         let (state, state_rx) = watch::channel(RunState::Running);
         let shared = Arc::new(Shared {
-            work: Mutex::new(work),
+            work,
             notify: Notify::new(),
             lanes,
             read_lane: Lane::new(settings.read_rate, 1, settings.max_in_flight),
@@ -228,8 +223,7 @@ impl Import {
             store,
             budget: Mutex::new(Budget::new(settings.budget)),
             sources,
-            group_ids,
-            conversations,
+            feed: Mutex::new(feed),
             changed_groups,
             client,
             next_request: AtomicI64::new(first_request),
@@ -396,13 +390,28 @@ impl Import {
     }
 
     /// Puts items the store moved back to pending into the work.
+    /// The groups of group messages and members are learnt first: the window may not have
+    /// seen them yet.
     fn requeue(&self, moved: BTreeMap<Kind, Vec<PendingItem>>) {
-        let mut work = self.shared.work();
+        let shared = &self.shared;
+        for (kind, items) in &moved {
+            if matches!(kind, Kind::GroupMessage | Kind::GroupMember) {
+                let learnt =
+                    lock(&shared.feed).learn_groups_of(items, &shared.work, &shared.sources);
+                if let Err(e) = learnt {
+                    shared.show_state(RunState::Fatal {
+                        reason: format!("cannot read the groups of items sent back: {e}"),
+                    });
+                    return;
+                }
+            }
+        }
+        let mut work = shared.work();
         for (kind, items) in moved {
             work.requeue(kind, items);
         }
         drop(work);
-        self.shared.notify.notify_waiters();
+        shared.notify.notify_waiters();
     }
 }
 

@@ -9,6 +9,7 @@ pub mod control;
 mod conversations;
 pub mod error;
 pub mod execute;
+pub mod feed;
 pub mod import;
 pub mod job;
 pub mod kinds;

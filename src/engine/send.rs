@@ -2,6 +2,7 @@
 //! records, the groups' target ids), the call itself, and how an answer is told back to the
 //! engine ([`Answer`], [`SendError`]). What differs per kind lives in [`super::kinds`].
 
+use super::feed::GroupTarget;
 use super::job::Job;
 use crate::model::ExportRecord;
 use crate::store::records::Sources;
@@ -10,7 +11,7 @@ use crate::store::Kind;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors;
 use crate::tim::wire::{ItemFailure, Request, Response};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// What an answered request did to its items.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -42,10 +43,8 @@ pub struct SendContext<'a> {
     pub client: &'a TimClient,
     /// The export files.
     pub sources: &'a Sources,
-    /// Group item → its Tencent GroupId.
-    pub group_ids: &'a HashMap<i64, String>,
-    /// Group items whose messages are imported with `RecentContactFlag: 1`.
-    pub conversations: &'a HashSet<i64>,
+    /// The target of the job's group (group messages and members).
+    pub group: Option<&'a GroupTarget>,
     /// Group items imported by an earlier export and changed by a later one.
     pub changed_groups: &'a HashSet<i64>,
 }
@@ -61,8 +60,8 @@ impl SendContext<'_> {
     /// The Tencent GroupId of `job`'s group (group messages and members).
     pub fn group_id(&self, job: &Job) -> Result<&str, SendError> {
         job.group
-            .and_then(|g| self.group_ids.get(&g))
-            .map(String::as_str)
+            .and(self.group)
+            .map(|g| g.id.as_str())
             .ok_or_else(|| SendError::Source("the group of these items is not staged".into()))
     }
 

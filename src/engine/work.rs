@@ -1,7 +1,9 @@
 //! What is left to import and what may go next: the per-entity dependencies of design.md.
 //!
 //! Pure bookkeeping, no I/O and no clock of its own (the caller passes `now`), so every rule
-//! is unit-tested: an item that needs accounts waits until they are resolved (imported or
+//! is unit-tested. It holds a window of each kind's pending items, filled a page at a time in
+//! the store's order ([`Work::add_page`], `work_pages.rs`) as the lanes drain it, so memory
+//! does not grow with the export; what it has not seen yet counts as unresolved: an item that needs accounts waits until they are resolved (imported or
 //! refused); a group's messages go after the group, one batch at a time and oldest first; its
 //! members after its messages; a conversation's messages one at a time, oldest first; a group that cannot be imported fails what depends on it. How
 //! a kind's items make jobs (their [`Grouping`] and batch limit) is the kind's own
@@ -13,8 +15,12 @@ use super::kinds::{kind_of, Grouping};
 use crate::store::queries::PendingItem;
 use crate::store::writer::{FailedItem, Settled};
 use crate::store::Kind;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Instant;
+
+#[path = "work_pages.rs"]
+mod pages;
+pub use pages::{GroupAt, GroupsAtStart};
 
 /// Items per call for `kind`: as configured, within the kind's own limit.
 pub fn batch_limit(kind: Kind, configured: Option<usize>) -> usize {
@@ -39,6 +45,9 @@ struct GroupState {
     /// Its messages have kept failing with retryable errors since then (the last error's code
     /// and text): the clock of `[import] max_retry_secs`, per group since they go one by one.
     failing: Option<Failing>,
+    /// Its group item is not in the store at all (else, when `imported` is `Some(false)`, it
+    /// failed or was skipped).
+    not_staged: bool,
 }
 
 /// A streak of retryable failures.
@@ -52,11 +61,29 @@ struct Failing {
 /// The work of one import, as far as it is not yet settled.
 pub struct Work {
     batch: HashMap<Kind, usize>,
+    /// Account items paged in and not yet imported nor refused.
     unresolved_accounts: BTreeSet<i64>,
-    /// Accounts, profiles, c2c messages and groups, in order of what they need.
+    /// Accounts, profiles and groups, in order of what they need.
     flat: HashMap<Kind, VecDeque<PendingItem>>,
-    /// Friend entries by owner, owners in order of what they need.
-    owners: VecDeque<Vec<PendingItem>>,
+    /// Friend entries by owner, owners in order of what they need (the highest account, then
+    /// the first entry): the key.
+    owners: BTreeMap<(i64, i64, i64), Vec<PendingItem>>,
+    /// The last owner of the last page of friends: more of its entries may follow.
+    owner_tail: Vec<PendingItem>,
+    /// Items paged in (or sent back) and not yet handed out, per kind.
+    queued: HashMap<Kind, usize>,
+    /// Kinds whose store may hold pending items not paged in yet.
+    more: HashSet<Kind>,
+    /// The last account item paged in: those after it are unresolved too.
+    accounts_paged_to: Option<i64>,
+    /// The group of the last group message paged in: every pending message of the groups
+    /// before it is in the window (or settled).
+    msgs_paged_to: Option<i64>,
+    /// Groups whose members may go once their messages are all paged in.
+    members_waiting: BTreeSet<i64>,
+    /// Items never to take from a page, per kind: group messages a read-back owns (in flight
+    /// when the last run stopped), and failed items sent back, which queue by themselves.
+    not_paged: HashMap<Kind, HashSet<i64>>,
     /// One-to-one messages by conversation.
     conversations: Conversations,
     groups: HashMap<i64, GroupState>,
@@ -72,88 +99,40 @@ pub struct Work {
     remaining: HashMap<Kind, u64>,
     /// Settlements the engine decided itself (dependency failures), for the store.
     decided: Vec<Settled>,
-}
-
-/// What the store says about groups at the start.
-pub struct GroupsAtStart {
-    /// Group items already in the target.
-    pub done: Vec<i64>,
-    /// Group items failed or skipped: what depends on them cannot go.
-    pub not_imported: Vec<i64>,
+    /// Below this many queued items a kind wants its next page.
+    low_water: usize,
 }
 
 impl Work {
-    /// Work over `pending` items (per kind, in the store's order), where `unresolved_accounts`
-    /// are the account items not yet imported nor refused.
-    pub fn new(
-        pending: HashMap<Kind, Vec<PendingItem>>,
-        groups_at_start: GroupsAtStart,
-        batch: HashMap<Kind, usize>,
-    ) -> Work {
-        let mut work = Work {
+    /// Work that is filled a page at a time ([`Self::add_page`]), where `remaining` counts
+    /// each kind's pending items in the store.
+    pub fn paged(remaining: HashMap<Kind, u64>, batch: HashMap<Kind, usize>) -> Work {
+        Work {
             batch,
             unresolved_accounts: BTreeSet::new(),
             flat: HashMap::new(),
-            owners: VecDeque::new(),
+            owners: BTreeMap::new(),
+            owner_tail: Vec::new(),
+            queued: HashMap::new(),
+            more: remaining
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, _)| *k)
+                .collect(),
+            accounts_paged_to: None,
+            msgs_paged_to: None,
+            members_waiting: BTreeSet::new(),
+            not_paged: HashMap::new(),
             conversations: Conversations::default(),
             groups: HashMap::new(),
             msg_ready: VecDeque::new(),
             member_ready: VecDeque::new(),
             parked: Vec::new(),
             retry: HashMap::new(),
-            remaining: HashMap::new(),
+            remaining,
             decided: Vec::new(),
-        };
-        for id in groups_at_start.done {
-            work.groups.entry(id).or_default().imported = Some(true);
+            low_water: pages::LOW_WATER,
         }
-        for id in groups_at_start.not_imported {
-            work.groups.entry(id).or_default().imported = Some(false);
-        }
-        for (kind, mut items) in pending {
-            work.remaining.insert(kind, items.len() as u64);
-            if kind == Kind::Account {
-                work.unresolved_accounts.extend(items.iter().map(|i| i.id));
-            }
-            match kind_of(kind).grouping() {
-                Grouping::InOrder => {
-                    // Accounts need none (-1) and come by id: their order stays the store's.
-                    items.sort_by_key(|i| (i.needs, i.id));
-                    work.flat.insert(kind, items.into());
-                }
-                Grouping::ByOwner => work.owners = by_owner(items),
-                Grouping::ByConversation => work.conversations = Conversations::new(items),
-                Grouping::GroupMessages => {
-                    for item in items {
-                        let group = work.groups.entry(item.parent.unwrap_or(-1)).or_default();
-                        group.msgs.push_back(item);
-                    }
-                }
-                Grouping::GroupMembers => {
-                    for item in items {
-                        let group = work.groups.entry(item.parent.unwrap_or(-1)).or_default();
-                        group.members.push_back(item);
-                    }
-                }
-            }
-        }
-        let pending_groups: BTreeSet<i64> = work
-            .flat
-            .get(&Kind::Group)
-            .map(|q| q.iter().map(|i| i.id).collect())
-            .unwrap_or_default();
-        let ids: Vec<i64> = work.groups.keys().copied().collect();
-        for id in ids {
-            match work.groups.get(&id).and_then(|g| g.imported) {
-                Some(true) => work.group_ready(id),
-                Some(false) => work.group_lost(id, "its group was not imported"),
-                None if !pending_groups.contains(&id) => {
-                    work.group_lost(id, "its group is not staged")
-                }
-                None => {}
-            }
-        }
-        work
     }
 
     /// Items of `kind` not yet settled (queued, in flight or waiting to be retried).
@@ -173,6 +152,15 @@ impl Work {
                 return queue.remove(pos).map(|(_, job)| job);
             }
         }
+        let job = self.next_fresh(kind)?;
+        if job.what == JobKind::Import {
+            self.unqueue(kind, job.items.len());
+        }
+        Some(job)
+    }
+
+    /// The next job of items from the window (or a read-back), retries aside.
+    fn next_fresh(&mut self, kind: Kind) -> Option<Job> {
         let limit = self.batch.get(&kind).copied().unwrap_or(1);
         match kind_of(kind).grouping() {
             Grouping::InOrder => {
@@ -186,14 +174,15 @@ impl Work {
             }
             Grouping::ByOwner => {
                 let floor = self.account_floor();
-                let owner = self.owners.front()?;
-                if owner.iter().any(|i| i.needs >= floor) {
+                let (&key, _) = self.owners.first_key_value()?;
+                // Owners go in order of the highest account they need.
+                if key.0 >= floor {
                     return None;
                 }
-                let mut entries = self.owners.pop_front()?;
+                let mut entries = self.owners.remove(&key)?;
                 if entries.len() > limit {
                     let rest = entries.split_off(limit);
-                    self.owners.push_front(rest);
+                    self.owners.insert(key, rest);
                 }
                 let owner_id = entries.first().and_then(|i| i.parent);
                 Some(Job::items(kind, owner_id, entries))
@@ -208,12 +197,19 @@ impl Work {
         }
     }
 
-    /// The account item below which every account is resolved (all, when none is left).
+    /// The account item below which every account is resolved (all, when none is left):
+    /// accounts not paged in yet all come after the last one that was.
     fn account_floor(&self) -> i64 {
+        let unseen = if self.more.contains(&Kind::Account) {
+            self.accounts_paged_to.map_or(0, |id| id.saturating_add(1))
+        } else {
+            i64::MAX
+        };
         self.unresolved_accounts
             .first()
             .copied()
             .unwrap_or(i64::MAX)
+            .min(unseen)
     }
 
     fn next_messages(&mut self, limit: usize) -> Option<Job> {
@@ -310,7 +306,7 @@ impl Work {
                 }
                 for f in failed {
                     self.groups.entry(f.id).or_default().imported = Some(false);
-                    self.group_lost(f.id, "its group was not imported");
+                    self.group_lost(f.id);
                 }
             }
             _ => {}
@@ -369,61 +365,26 @@ impl Work {
     }
 
     /// A message request journaled as `journal` was in flight when the last run stopped: its
-    /// items leave the queue until a read-back says which are in.
-    pub fn unanswered_at_start(&mut self, group: i64, ids: &[i64], journal: i64) {
-        let Some(g) = self.groups.get_mut(&group) else {
-            return;
-        };
-        let items: Vec<PendingItem> = g
-            .msgs
-            .iter()
-            .filter(|i| ids.contains(&i.id))
-            .copied()
-            .collect();
+    /// `items` (those still pending) stay out of the queue until a read-back says which are in.
+    pub fn unanswered_at_start(&mut self, group: i64, items: Vec<PendingItem>, journal: i64) {
         if items.is_empty() {
             return;
         }
-        g.msgs.retain(|i| !ids.contains(&i.id));
+        self.not_paged
+            .entry(Kind::GroupMessage)
+            .or_default()
+            .extend(items.iter().map(|i| i.id));
+        let g = self.groups.entry(group).or_default();
+        let before = g.msgs.len();
+        g.msgs.retain(|i| !items.iter().any(|h| h.id == i.id));
+        let taken = before - g.msgs.len();
+        let imported = g.imported;
         g.unresolved = Some((items, Some(journal)));
-        if g.imported == Some(true) {
-            self.msg_ready.push_front(group);
-        }
-    }
-
-    /// Failed items the operator sent back: they queue again.
-    pub fn requeue(&mut self, kind: Kind, items: Vec<PendingItem>) {
-        *self.remaining.entry(kind).or_default() += items.len() as u64;
-        if kind == Kind::Account {
-            self.unresolved_accounts.extend(items.iter().map(|i| i.id));
-        }
-        let grouping = kind_of(kind).grouping();
-        match grouping {
-            Grouping::InOrder => self.flat.entry(kind).or_default().extend(items),
-            Grouping::ByOwner => self.owners.extend(by_owner(items)),
-            Grouping::ByConversation => self.conversations.requeue(items),
-            Grouping::GroupMessages | Grouping::GroupMembers => {
-                let mut touched = Vec::new();
-                for item in items {
-                    let id = item.parent.unwrap_or(-1);
-                    let g = self.groups.entry(id).or_default();
-                    if grouping == Grouping::GroupMessages {
-                        // Sent again in send-time order among what is left of the group.
-                        let at = g.msgs.partition_point(|m| (m.t, m.id) < (item.t, item.id));
-                        g.msgs.insert(at, item);
-                    } else {
-                        g.members.push_back(item);
-                    }
-                    touched.push(id);
-                }
-                touched.dedup();
-                for id in touched {
-                    match self.groups.get(&id).and_then(|g| g.imported) {
-                        Some(true) => self.group_ready(id),
-                        Some(false) => self.group_lost(id, "its group was not imported"),
-                        None => {}
-                    }
-                }
-            }
+        self.unqueue(Kind::GroupMessage, taken);
+        match imported {
+            Some(true) => self.msg_ready.push_front(group),
+            Some(false) => self.group_lost(group),
+            None => {}
         }
     }
 
@@ -442,6 +403,7 @@ impl Work {
                 .filter(|i| !present.contains(&i.id) && !refused.iter().any(|f| f.id == i.id))
                 .copied()
                 .collect();
+            *self.queued.entry(Kind::GroupMessage).or_default() += again.len();
             for item in again.into_iter().rev() {
                 g.msgs.push_front(item);
             }
@@ -498,8 +460,9 @@ impl Work {
         let (code, info) = last.map_or((None, String::new()), |f| (f.code, f.info));
         let items = std::mem::take(&mut g.msgs);
         if !g.busy && g.unresolved.is_none() {
-            self.member_ready.push_back(id);
+            self.members_may_go(id);
         }
+        self.unqueue(Kind::GroupMessage, items.len());
         if let Some(n) = self.remaining.get_mut(&Kind::GroupMessage) {
             *n = n.saturating_sub(items.len() as u64);
         }
@@ -532,7 +495,7 @@ impl Work {
         };
         g.busy = false;
         if g.msgs.is_empty() && g.unresolved.is_none() {
-            self.member_ready.push_back(id);
+            self.members_may_go(id);
         } else {
             self.msg_ready.push_back(id);
         }
@@ -546,14 +509,19 @@ impl Work {
         if !g.msgs.is_empty() || g.unresolved.is_some() {
             self.msg_ready.push_back(id);
         } else if !g.members.is_empty() {
-            self.member_ready.push_back(id);
+            self.members_may_go(id);
         }
     }
 
     /// The group will not be in the target: everything of it fails, saying why.
-    fn group_lost(&mut self, id: i64, why: &str) {
+    fn group_lost(&mut self, id: i64) {
         let Some(g) = self.groups.get_mut(&id) else {
             return;
+        };
+        let why = if g.not_staged {
+            "its group is not staged"
+        } else {
+            "its group was not imported"
         };
         for (kind, items) in [
             (Kind::GroupMessage, std::mem::take(&mut g.msgs)),
@@ -562,6 +530,7 @@ impl Work {
             if items.is_empty() {
                 continue;
             }
+            self.unqueue(kind, items.len());
             if let Some(n) = self.remaining.get_mut(&kind) {
                 *n = n.saturating_sub(items.len() as u64);
             }
@@ -590,20 +559,6 @@ impl Work {
             .filter(|g| !g.msgs.is_empty() || !g.members.is_empty() || g.busy)
             .count()
     }
-}
-
-/// Friend entries grouped by owner, owners in order of the highest account they need.
-fn by_owner(items: Vec<PendingItem>) -> VecDeque<Vec<PendingItem>> {
-    let mut map: HashMap<i64, Vec<PendingItem>> = HashMap::new();
-    for item in items {
-        map.entry(item.parent.unwrap_or(-1)).or_default().push(item);
-    }
-    let mut owners: Vec<Vec<PendingItem>> = map.into_values().collect();
-    owners.sort_by_key(|entries| {
-        let needs = entries.iter().map(|i| i.needs).max().unwrap_or(-1);
-        (needs, entries.first().map_or(0, |i| i.id))
-    });
-    owners.into()
 }
 
 #[cfg(test)]

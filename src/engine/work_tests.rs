@@ -197,3 +197,163 @@ fn a_conversation_has_one_message_in_flight_and_conversations_go_side_by_side() 
     work.settle(conv1, &[0], &[], None);
     assert_eq!(work.next(Kind::C2cMessage, now).unwrap().items[0].id, 1);
 }
+
+/// Work to be fed `pending` a page at a time per kind, as the feed does.
+fn paged(pending: Vec<(Kind, Vec<PendingItem>)>) -> (Work, Vec<(Kind, Vec<PendingItem>)>) {
+    let remaining = pending.iter().map(|(k, v)| (*k, v.len() as u64)).collect();
+    (Work::paged(remaining, batches()), pending)
+}
+
+/// Gives `kind`'s next page of `size` from `left` (taking it off); groups are in the target.
+fn page(w: &mut Work, left: &mut [(Kind, Vec<PendingItem>)], kind: Kind, size: usize) {
+    let Some((_, items)) = left.iter_mut().find(|(k, _)| *k == kind) else {
+        return;
+    };
+    let n = size.min(items.len());
+    let page: Vec<PendingItem> = items.drain(..n).collect();
+    if kind == Kind::GroupMessage || kind == Kind::GroupMember {
+        for id in w.unknown_groups(&page) {
+            w.set_group(id, GroupAt::Done);
+        }
+    }
+    w.add_page(kind, page, !items.is_empty());
+}
+
+#[test]
+fn accounts_not_paged_in_yet_hold_back_what_needs_them() {
+    let now = Instant::now();
+    let accounts: Vec<_> = (0..10).map(|i| item(i, None, -1, 0)).collect();
+    let (mut w, mut left) = paged(vec![
+        (Kind::Account, accounts),
+        (Kind::Profile, vec![item(0, None, 7, 0)]),
+    ]);
+    page(&mut w, &mut left, Kind::Profile, 4);
+    page(&mut w, &mut left, Kind::Account, 4);
+    let first = w.next(Kind::Account, now).unwrap();
+    ok(&mut w, &first);
+    assert!(
+        w.next(Kind::Profile, now).is_none(),
+        "account 7 is not even paged in"
+    );
+    assert!(w.wants(Kind::Account));
+    page(&mut w, &mut left, Kind::Account, 4);
+    let second = w.next(Kind::Account, now).unwrap();
+    ok(&mut w, &second);
+    assert_eq!(w.next(Kind::Profile, now).unwrap().ids(), vec![0]);
+}
+
+#[test]
+fn an_owner_split_across_pages_goes_as_one_job() {
+    let now = Instant::now();
+    let friends: Vec<_> = (0..6).map(|i| item(i, Some(i / 4), -1, 0)).collect();
+    let (mut w, mut left) = paged(vec![(Kind::Friend, friends)]);
+    page(&mut w, &mut left, Kind::Friend, 3);
+    assert!(w.next(Kind::Friend, now).is_none(), "owner 0 may have more");
+    page(&mut w, &mut left, Kind::Friend, 3);
+    let job = w.next(Kind::Friend, now).unwrap();
+    assert_eq!((job.group, job.ids()), (Some(0), vec![0, 1, 2, 3]));
+    assert_eq!(w.next(Kind::Friend, now).unwrap().ids(), vec![4, 5]);
+}
+
+#[test]
+fn members_wait_until_every_message_of_their_group_was_paged_in() {
+    let now = Instant::now();
+    let msgs: Vec<_> = (0..10).map(|i| item(i, Some(0), -1, 100 + i)).collect();
+    let (mut w, mut left) = paged(vec![
+        (Kind::GroupMessage, msgs),
+        (Kind::GroupMember, vec![item(0, Some(0), -1, 0)]),
+    ]);
+    page(&mut w, &mut left, Kind::GroupMember, 7);
+    page(&mut w, &mut left, Kind::GroupMessage, 7);
+    let first = w.next(Kind::GroupMessage, now).unwrap();
+    assert_eq!(first.ids(), (0..7).collect::<Vec<_>>());
+    ok(&mut w, &first);
+    assert!(
+        w.next(Kind::GroupMember, now).is_none(),
+        "3 messages not paged in"
+    );
+    page(&mut w, &mut left, Kind::GroupMessage, 7);
+    let second = w.next(Kind::GroupMessage, now).unwrap();
+    assert_eq!(second.ids(), vec![7, 8, 9]);
+    assert!(w.next(Kind::GroupMember, now).is_none(), "a batch is out");
+    ok(&mut w, &second);
+    assert_eq!(w.next(Kind::GroupMember, now).unwrap().ids(), vec![0]);
+    assert_eq!(w.remaining(Kind::GroupMessage), 0);
+}
+
+#[test]
+fn a_conversation_continued_on_the_next_page_keeps_one_message_in_flight() {
+    let now = Instant::now();
+    let msg = |id, t| PendingItem {
+        seq: Some(id as u32 + 1),
+        ..item(id, Some(1), -1, t)
+    };
+    let (mut w, mut left) = paged(vec![(Kind::C2cMessage, vec![msg(0, 1), msg(1, 2)])]);
+    page(&mut w, &mut left, Kind::C2cMessage, 1);
+    let a = w.next(Kind::C2cMessage, now).unwrap();
+    page(&mut w, &mut left, Kind::C2cMessage, 1);
+    assert!(w.next(Kind::C2cMessage, now).is_none(), "1 waits for 0");
+    ok(&mut w, &a);
+    assert_eq!(w.next(Kind::C2cMessage, now).unwrap().ids(), vec![1]);
+}
+
+#[test]
+fn an_owner_longer_than_the_low_water_mark_still_gets_its_next_page() {
+    let friends: Vec<_> = (0..10).map(|i| item(i, Some(i / 8), -1, 0)).collect();
+    let (mut w, mut left) = paged(vec![(Kind::Friend, friends)]);
+    w.set_low_water(2);
+    page(&mut w, &mut left, Kind::Friend, 6);
+    assert!(
+        w.next(Kind::Friend, Instant::now()).is_none(),
+        "owner 0 may have more"
+    );
+    assert!(
+        w.wants(Kind::Friend),
+        "the held-back owner does not fill the window"
+    );
+}
+
+#[test]
+fn a_full_last_page_leaves_the_kind_open_until_an_empty_one_is_read() {
+    let now = Instant::now();
+    let msgs: Vec<_> = (0..4).map(|i| item(i, Some(0), -1, 100 + i)).collect();
+    let (mut w, mut left) = paged(vec![
+        (Kind::GroupMessage, msgs),
+        (Kind::GroupMember, vec![item(0, Some(1), -1, 0)]),
+    ]);
+    page(&mut w, &mut left, Kind::GroupMember, 4);
+    // The page is full, so the store may hold more: as the feed says of a full page.
+    let all: Vec<_> = left[0].1.drain(..).collect();
+    w.set_group(0, GroupAt::Done);
+    w.add_page(Kind::GroupMessage, all, true);
+    let job = w.next(Kind::GroupMessage, now).unwrap();
+    ok(&mut w, &job);
+    assert_eq!(w.remaining(Kind::GroupMessage), 0);
+    assert!(!w.finished(Kind::GroupMessage), "the store may hold more");
+    assert!(
+        w.next(Kind::GroupMember, now).is_none(),
+        "group 1 may have messages"
+    );
+    assert!(w.wants(Kind::GroupMessage));
+    w.add_page(Kind::GroupMessage, Vec::new(), false);
+    assert!(w.finished(Kind::GroupMessage));
+    assert_eq!(w.next(Kind::GroupMember, now).unwrap().ids(), vec![0]);
+}
+
+#[test]
+fn failed_items_sent_back_are_not_paged_in_again() {
+    let now = Instant::now();
+    let accounts: Vec<_> = (0..6).map(|i| item(i, None, -1, 0)).collect();
+    let (mut w, mut left) = paged(vec![(Kind::Account, accounts)]);
+    page(&mut w, &mut left, Kind::Account, 3);
+    // Item 4 failed in an earlier run; sent back now, it is also still ahead of the cursor.
+    w.requeue(Kind::Account, vec![item(4, None, -1, 0)]);
+    page(&mut w, &mut left, Kind::Account, 3);
+    let mut ids = Vec::new();
+    while let Some(job) = w.next(Kind::Account, now) {
+        ids.extend(job.ids());
+        ok(&mut w, &job);
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, vec![0, 1, 2, 3, 4, 5]);
+}

@@ -295,11 +295,18 @@ impl Runner {
 
     /// The import, prepared from the store.
     pub fn prepare_import(&self) -> Result<Import, RunbookError> {
+        self.prepare_import_with(|_| {})
+    }
+
+    /// Prepares the import step with the runbook's settings as `adjust` changes them (tests
+    /// and benchmarks: e.g. a small page of pending items).
+    pub fn prepare_import_with(
+        &self,
+        adjust: impl FnOnce(&mut ImportSettings),
+    ) -> Result<Import, RunbookError> {
         let conn = self.conn()?;
-        Ok(Import::prepare(
-            conn,
-            Arc::clone(&self.client),
-            &ImportSettings::from_runbook(&self.runbook),
-        )?)
+        let mut settings = ImportSettings::from_runbook(&self.runbook);
+        adjust(&mut settings);
+        Ok(Import::prepare(conn, Arc::clone(&self.client), &settings)?)
     }
 }

@@ -25,6 +25,7 @@ pub mod export;
 mod kind;
 pub mod lock;
 pub mod order;
+pub mod pending;
 pub mod phase;
 pub mod queries;
 pub mod records;

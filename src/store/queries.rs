@@ -113,10 +113,10 @@ pub fn move_failed(
 
 /// The columns of a [`PendingItem`], for `item i`.
 /// `t` is the time a message is sent (after a same-second shift), else the record's own.
-const ITEM_COLUMNS: &str =
+pub(super) const ITEM_COLUMNS: &str =
     "i.id, i.export_id, i.line, i.offset, i.len, i.parent, i.needs, COALESCE(i.sent_t, i.t), i.seq";
 
-fn item_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PendingItem> {
+pub(super) fn item_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PendingItem> {
     Ok(PendingItem {
         id: r.get(at)?,
         export_id: r.get(at + 1)?,

@@ -241,6 +241,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (export_id, kind)
     ) WITHOUT ROWID;
     "#,
+    // 8: the import reads what is pending a page at a time, in the order it goes: by the
+    // accounts items need (accounts, profiles, groups), or by their scope and then time
+    // (friends and members by owner or group, messages by conversation or group). Partial
+    // indexes hold pending items only, so a resumed run finds its next page without walking
+    // what is already settled.
+    r#"
+    CREATE INDEX item_pending_flat ON item (kind, needs, id) WHERE state = 0;
+    CREATE INDEX item_pending_scoped ON item
+        (kind, COALESCE(parent, -1), COALESCE(sent_t, t), COALESCE(seq, 0), id) WHERE state = 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -53,7 +53,7 @@ async fn send(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
     // The answer names a refused message by its position in the batch.
     let keys = (0..records.len()).map(|i| format!("#{i}")).collect();
     let mut req = requests::import_group_msg(ctx.group_id(job)?, &records, &send_times(job));
-    if job.group.is_some_and(|g| ctx.conversations.contains(&g)) {
+    if ctx.group.is_some_and(|g| g.recent_contact) {
         req.RecentContactFlag = Some(1);
     }
     let resp = ctx.call(&req).await?;
