@@ -272,10 +272,15 @@ fn move_failed(
         return Ok(Outcome::Ok);
     }
     let filter = filter(args)?;
-    if !args.store.is_file() {
+    // A run that holds the lock may be creating the store this moment: then the lock says who.
+    let no_store = |store: &std::path::Path| !store.is_file();
+    if no_store(&args.store) && !crate::store::lock::lock_path(&args.store).exists() {
         bail!("no store at {}", args.store.display());
     }
     let _lock = super::store_lock::take(&args.store, action)?;
+    if no_store(&args.store) {
+        bail!("no store at {}", args.store.display());
+    }
     let conn = open_for_writing(&args.store)?;
     if let Some((_, _, true, _)) = run_row(&conn)? {
         bail!("a run is active on this store: change it from that run's console, or stop the run first");

@@ -182,7 +182,7 @@ impl Import {
         let (work, mut feed) = load_work(&conn, settings, &sources)?;
         let journal = queries::journal(&conn)?;
         let first_request = queries::last_request(&conn)? + 1;
-        let changed_groups = queries::reimported(&conn, Kind::Group)?;
+        let changed_groups = crate::store::phase::reimported(&conn, Kind::Group)?;
         let writer = Writer::start(conn)?;
         let store = writer.sender();
         let mut stale = Vec::new();

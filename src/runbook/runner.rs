@@ -136,7 +136,7 @@ impl Runner {
         };
         queries::ensure_run(&conn, &rb.store, &identity, self.opts.reuse_store)?;
         let print = fingerprint(&export);
-        queries::check_export(
+        crate::store::phase::check_export(
             &conn,
             &rb.store,
             &print,

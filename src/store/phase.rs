@@ -1,7 +1,11 @@
-//! The phases run on a store (a pre-copy, then delta windows) and the watermark a delta must
-//! follow. Each new phase, or a new export within one, starts the runbook's steps afresh.
+//! The phases run on a store (a pre-copy, then delta windows), the exports it accepts and the
+//! watermark a delta must follow. Each new phase, or a new export within one, starts the
+//! runbook's steps afresh.
 
+use super::{Kind, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
+use std::path::Path;
 
 /// Records that `phase` runs with the export fingerprinted `source`; true when that is new
 /// (another phase or another export than the last one recorded), and then the step rows of
@@ -71,6 +75,50 @@ pub fn window_exports_from(conn: &Connection) -> rusqlite::Result<Option<i64>> {
         [],
         |r| r.get(0),
     )
+}
+
+/// Refuses an export that is neither one already staged in this store nor a delta of one.
+pub fn check_export(
+    conn: &Connection,
+    path: &Path,
+    fingerprint: &str,
+    delta_of: Option<i64>,
+    reuse: bool,
+) -> Result<(), StoreError> {
+    let sql = |source| StoreError::Sql {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut stmt = conn
+        .prepare("SELECT fingerprint, watermark, root FROM export ORDER BY id")
+        .map_err(sql)?;
+    let staged: Vec<(String, Option<i64>, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(sql)?;
+    let Some((_, _, first_root)) = staged.first() else {
+        return Ok(());
+    };
+    let same = staged.iter().any(|(f, _, _)| f == fingerprint);
+    let delta = delta_of.is_some_and(|d| staged.iter().any(|(_, w, _)| *w == Some(d)));
+    if same || delta || reuse {
+        return Ok(());
+    }
+    Err(StoreError::Mismatch {
+        path: path.to_path_buf(),
+        what: "export",
+        detail: format!("it holds the export staged from {first_root}, which differs from this one (manifest or file sizes)"),
+    })
+}
+
+/// The pending items of `kind` that an earlier export had imported before a later one
+/// changed them (a changed group is brought up to date rather than created).
+pub fn reimported(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM item WHERE kind = ?1 AND state = 0 AND imported_before = 1",
+    )?;
+    let rows = stmt.query_map([kind.code()], |r| r.get(0))?;
+    rows.collect()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use super::{display_key, now_secs, ItemState, Kind, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Per kind: items pending, done, failed, skipped.
@@ -197,40 +197,6 @@ pub fn ensure_run(
     Ok(())
 }
 
-/// Refuses an export that is neither one already staged in this store nor a delta of one.
-pub fn check_export(
-    conn: &Connection,
-    path: &Path,
-    fingerprint: &str,
-    delta_of: Option<i64>,
-    reuse: bool,
-) -> Result<(), StoreError> {
-    let sql = |source| StoreError::Sql {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut stmt = conn
-        .prepare("SELECT fingerprint, watermark, root FROM export ORDER BY id")
-        .map_err(sql)?;
-    let staged: Vec<(String, Option<i64>, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .and_then(|rows| rows.collect())
-        .map_err(sql)?;
-    let Some((_, _, first_root)) = staged.first() else {
-        return Ok(());
-    };
-    let same = staged.iter().any(|(f, _, _)| f == fingerprint);
-    let delta = delta_of.is_some_and(|d| staged.iter().any(|(_, w, _)| *w == Some(d)));
-    if same || delta || reuse {
-        return Ok(());
-    }
-    Err(StoreError::Mismatch {
-        path: path.to_path_buf(),
-        what: "export",
-        detail: format!("it holds the export staged from {first_root}, which differs from this one (manifest or file sizes)"),
-    })
-}
-
 /// One staged item still to import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingItem {
@@ -273,16 +239,6 @@ impl PendingItem {
             seq: None,
         }
     }
-}
-
-/// The pending items of `kind` that an earlier export had imported before a later one
-/// changed them (a changed group is brought up to date rather than created).
-pub fn reimported(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM item WHERE kind = ?1 AND state = 0 AND imported_before = 1",
-    )?;
-    let rows = stmt.query_map([kind.code()], |r| r.get(0))?;
-    rows.collect()
 }
 
 /// The pending items of `kind`, in the order they should go (a group's messages oldest first).

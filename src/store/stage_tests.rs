@@ -254,7 +254,8 @@ fn a_half_staged_export_is_not_staged_until_it_finishes() {
     let paths = queries::read_paths(&conn).unwrap();
     assert!(paths.keys().all(|(export_id, _)| *export_id == 1));
     // The delta still passes as the delta of what is staged, so a re-run stages it.
-    queries::check_export(&conn, &path, &print, delta.manifest.delta_of, false).unwrap();
+    crate::store::phase::check_export(&conn, &path, &print, delta.manifest.delta_of, false)
+        .unwrap();
     // Another export waits for the half-staged one.
     let refused = stage_export_chunked(&mut conn, &path, &other, options(), chunking(None));
     assert!(
