@@ -11,7 +11,7 @@ use crate::tim::requests;
 use crate::tim::wire::group::{
     ChangeGroupOwner, ImportGroup, ImportGroupMember, ImportMember, ModifyGroupBaseInfo,
 };
-use crate::tim::wire::group_read::{GetGroupInfo, GroupInfo};
+use crate::tim::wire::group_read::GroupInfo;
 use crate::tim::wire::KeyValue;
 
 /// Brings the target's copy of `group` (item `item`) up to date, or creates it when the
@@ -24,12 +24,7 @@ pub async fn bring_up_to_date(
 ) -> Result<(), SendError> {
     let want = requests::import_group(group);
     let id = want.GroupId.clone().unwrap_or_default();
-    let read = GetGroupInfo {
-        GroupIdList: vec![id.clone()],
-        ResponseFilter: None,
-    };
-    let resp = ctx.call(&read).await?;
-    let Some(have) = resp.GroupInfo.into_iter().find(|g| g.ErrorCode == 0) else {
+    let Some(have) = super::groups::read_group(ctx, &id).await? else {
         // Not on the target any more (destroyed there): create it as the delta has it.
         ctx.call(&want).await?;
         answer.done.push(item.id);

@@ -10,7 +10,7 @@ use crate::model::Group;
 use crate::store::queries::PendingItem;
 use crate::store::Kind;
 use crate::tim::requests;
-use crate::tim::wire::group_read::GetGroupInfo;
+use crate::tim::wire::group_read::{GetGroupInfo, GroupInfo};
 use futures_util::future::BoxFuture;
 
 /// `import_group`'s answer when the GroupId is already used.
@@ -66,15 +66,9 @@ async fn already_there(
     answer: &mut Answer,
 ) -> Result<(), SendError> {
     let want = requests::import_group(group);
-    let id = want.GroupId.clone().unwrap_or_default();
-    let read = GetGroupInfo {
-        GroupIdList: vec![id],
-        ResponseFilter: None,
-    };
-    let resp = ctx.call(&read).await?;
-    let ours = resp.GroupInfo.first().is_some_and(|g| {
-        g.ErrorCode == 0
-            && g.Name.as_deref() == Some(want.Name.as_str())
+    let found = read_group(ctx, want.GroupId.as_deref().unwrap_or_default()).await?;
+    let ours = found.is_some_and(|g| {
+        g.Name.as_deref() == Some(want.Name.as_str())
             && g.Owner_Account.as_deref().unwrap_or("")
                 == want.Owner_Account.as_deref().unwrap_or("")
     });
@@ -89,4 +83,17 @@ async fn already_there(
         ));
     }
     Ok(())
+}
+
+/// The target's copy of group `id`, if it has one.
+pub(super) async fn read_group(
+    ctx: &SendContext<'_>,
+    id: &str,
+) -> Result<Option<GroupInfo>, SendError> {
+    let read = GetGroupInfo {
+        GroupIdList: vec![id.to_string()],
+        ResponseFilter: None,
+    };
+    let resp = ctx.call(&read).await?;
+    Ok(resp.GroupInfo.into_iter().find(|g| g.ErrorCode == 0))
 }
