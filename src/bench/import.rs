@@ -5,14 +5,14 @@
 //! server limits, no latency, lanes unpaced) it prints calls/s, CPU per call and peak RSS.
 
 use super::rss;
-use crate::config::{parse_file, resolve, Flags};
+use crate::config::{parse_file, resolve, Flags, Runbook};
 use crate::engine::control::Command;
 use crate::engine::import::Ending;
 use crate::engine::import::{Import, ImportSettings};
 use crate::engine::plan::{plan, Plan};
 use crate::runbook::runner::{RunOptions, Runner};
 use crate::sim::config::{Faults, SimConfig};
-use crate::sim::{start, SimOptions};
+use crate::sim::{start, SimHandle, SimOptions};
 use crate::source::gen::{generate, GenConfig};
 use crate::store::{open_for_reading, Kind};
 use crate::tim::api::Api;
@@ -22,7 +22,7 @@ use crate::tim::SecretKey;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Settings of `cutover bench import`.
@@ -109,24 +109,8 @@ async fn drive(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let (config, toml) = bench_setup(b);
-    let handle = start(SimOptions {
-        listen: "127.0.0.1:0".parse()?,
-        sdkappid: SDKAPPID,
-        admins: vec!["administrator".into()],
-        key: SecretKey::new(KEY),
-        config,
-    })
-    .await?;
-    let file = parse_file(&toml, "bench").map_err(anyhow::Error::msg)?;
-    let flags = Flags {
-        source: Some(source),
-        store: Some(store.clone()),
-        target_url: Some(handle.url()),
-        sdkappid: Some(SDKAPPID),
-        admin: Some("administrator".into()),
-    };
-    let rb = resolve(&file, &flags, Some(SecretKey::new(KEY)))
-        .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
+    let handle = start_sim(config).await?;
+    let rb = bench_runbook(&toml, &source, &store, &handle)?;
     let settings = ImportSettings::from_runbook(&rb);
     let runner = Runner::new(rb, RunOptions::default())?;
     let staged_at = Instant::now();
@@ -183,6 +167,36 @@ async fn drive(
         secs / the_plan.t_limit_secs.max(1e-9)
     )?;
     Ok(())
+}
+
+/// The benchmark's simulator on loopback, its admin `administrator`.
+pub(crate) async fn start_sim(config: SimConfig) -> anyhow::Result<SimHandle> {
+    Ok(start(SimOptions {
+        listen: "127.0.0.1:0".parse()?,
+        sdkappid: SDKAPPID,
+        admins: vec!["administrator".into()],
+        key: SecretKey::new(KEY),
+        config,
+    })
+    .await?)
+}
+
+/// The runbook `toml` for importing `source` into `handle` through the store at `store`.
+pub(crate) fn bench_runbook(
+    toml: &str,
+    source: &Path,
+    store: &Path,
+    handle: &SimHandle,
+) -> anyhow::Result<Runbook> {
+    let file = parse_file(toml, "bench").map_err(anyhow::Error::msg)?;
+    let flags = Flags {
+        source: Some(source.to_path_buf()),
+        store: Some(store.to_path_buf()),
+        target_url: Some(handle.url()),
+        sdkappid: Some(SDKAPPID),
+        admin: Some("administrator".into()),
+    };
+    resolve(&file, &flags, Some(SecretKey::new(KEY))).map_err(|p| anyhow::anyhow!(p.join("; ")))
 }
 
 /// The simulated app and the runbook text: no error budget; with `--no-limits` the simulator

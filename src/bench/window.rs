@@ -4,14 +4,12 @@
 //! the window's calls per API.
 
 use super::delta_split::split;
-use super::import::{bench_setup, reference, ImportBench};
-use crate::config::{parse_file, resolve, Flags};
+use super::import::{bench_runbook, bench_setup, reference, start_sim, ImportBench};
 use crate::model::phase::Phase;
 use crate::runbook::runner::{RunOptions, Runner};
-use crate::sim::{start, SimHandle, SimOptions};
+use crate::sim::SimHandle;
 use crate::source::gen::generate;
 use crate::tim::api::Api;
-use crate::tim::SecretKey;
 use crate::verify::Progress;
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -28,9 +26,6 @@ pub struct WindowBench {
     /// The delta's share of the export.
     pub share: f64,
 }
-
-const KEY: &str = "bench-key-0123456789abcdef";
-const SDKAPPID: u64 = 1_400_000_000;
 
 /// Runs the benchmark and prints its figures.
 pub fn run_window_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -72,25 +67,9 @@ async fn drive(
     let (mut config, toml) = bench_setup(&limited);
     // Verification compares message bodies: the simulator must keep them.
     config.lean = false;
-    let handle = start(SimOptions {
-        listen: "127.0.0.1:0".parse()?,
-        sdkappid: SDKAPPID,
-        admins: vec!["administrator".into()],
-        key: SecretKey::new(KEY),
-        config,
-    })
-    .await?;
+    let handle = start_sim(config).await?;
     let runner = |source: &Path, phase| -> anyhow::Result<Runner> {
-        let file = parse_file(&toml, "bench").map_err(anyhow::Error::msg)?;
-        let flags = Flags {
-            source: Some(source.to_path_buf()),
-            store: Some(store.to_path_buf()),
-            target_url: Some(handle.url()),
-            sdkappid: Some(SDKAPPID),
-            admin: Some("administrator".into()),
-        };
-        let rb = resolve(&file, &flags, Some(SecretKey::new(KEY)))
-            .map_err(|p| anyhow::anyhow!(p.join("; ")))?;
+        let rb = bench_runbook(&toml, source, store, &handle)?;
         let opts = RunOptions {
             phase: Some(phase),
             ..RunOptions::default()
