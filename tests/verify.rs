@@ -281,3 +281,38 @@ async fn a_stopped_pass_carries_on_without_reading_again_what_it_has() {
         );
     }
 }
+
+/// Pages of two items: every scope (an owner's friends, a group's members and messages, a
+/// conversation) still comes whole and every imported item is checked exactly once, as with
+/// the default page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_two_items_verify_every_item_once() {
+    let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
+    let export = export_with_a_lone_account(dir.path());
+    let rb = |extra: &str| runbook(&handle, &export, &store, &format!("{VERIFY_ALL}{extra}"));
+    assert_eq!(import(rb("")).await, Ending::Complete);
+
+    let progress = Arc::new(Progress::default());
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let runner = Runner::new(rb("page_items = 2\n"), RunOptions::default()).unwrap();
+    let summary = runner.verify(Arc::clone(&progress), stop).await.unwrap();
+    assert!(summary.finished, "{:?}", summary.unread_units);
+    for c in &summary.counts {
+        assert!(c.imported > 0, "{:?}", c.kind);
+        assert_eq!(
+            (c.verified, c.mismatched()),
+            (c.imported, 0),
+            "{:?}",
+            c.kind
+        );
+    }
+    for (kind, checked, total) in progress.kinds() {
+        let imported = summary
+            .counts
+            .iter()
+            .find(|c| c.kind == Some(kind))
+            .unwrap()
+            .imported;
+        assert_eq!((checked, total), (imported, imported), "{kind:?}: progress");
+    }
+}

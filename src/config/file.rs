@@ -157,6 +157,8 @@ pub struct VerifySection {
     pub roaming_days: Option<i64>,
     /// The fraction (0 to 1) of what a pre-copy imported that is read back (default 0.01).
     pub precopy_sample: Option<f64>,
+    /// Imported items read from the store per page and kind (default 4000).
+    pub page_items: Option<usize>,
 }
 
 /// `[sync]`

@@ -201,6 +201,9 @@ pub struct VerifyConfig {
     /// Messages older than this many days cannot be read back (Tencent's roaming retention,
     /// 7 days unless the app pays for more); 0 = no limit.
     pub roaming_days: i64,
+    /// Imported items read from the store per page and kind (the rest of a page's last group
+    /// or conversation comes with it): what memory holds of the work at a time.
+    pub page_items: usize,
 }
 
 fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error> {
@@ -209,6 +212,9 @@ fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error
 
 /// Tencent's roaming period unless the app bought a longer one, in days.
 pub const DEFAULT_ROAMING_DAYS: i64 = 7;
+
+/// Imported items a verification pass reads from the store per page and kind by default.
+pub const DEFAULT_VERIFY_PAGE_ITEMS: usize = 4000;
 
 /// The share of a pre-copy read back by default: one item in a hundred.
 pub const DEFAULT_PRECOPY_SAMPLE: f64 = 0.01;

@@ -243,7 +243,11 @@ pub(super) fn verify_config(file: &RunbookFile, problems: &mut Vec<String>) -> V
             .roaming_days
             .or(app_days)
             .unwrap_or(DEFAULT_ROAMING_DAYS),
+        page_items: file.verify.page_items.unwrap_or(DEFAULT_VERIFY_PAGE_ITEMS),
     };
+    if verify.page_items == 0 {
+        problems.push("[verify] page_items must be 1 or more (default 4000)".to_string());
+    }
     if !(verify.sample > 0.0 && verify.sample <= 1.0) {
         problems.push(format!(
             "[verify] sample must be more than 0 and at most 1 (got {})",

@@ -39,6 +39,7 @@ pub mod staged;
 pub mod steps;
 pub mod sync;
 pub mod verify;
+pub mod verify_pages;
 pub mod writer;
 
 pub use kind::{ItemState, Kind};

@@ -251,6 +251,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX item_pending_scoped ON item
         (kind, COALESCE(parent, -1), COALESCE(sent_t, t), COALESCE(seq, 0), id) WHERE state = 0;
     "#,
+    // 9: verification reads what was imported a page at a time, scope by scope (an owner's
+    // friends, a group's members or messages, a conversation), in the order they were sent.
+    // The index holds every state: a state change does not touch it.
+    r#"
+    CREATE INDEX item_by_scope ON item
+        (kind, COALESCE(parent, -1), COALESCE(sent_t, t), COALESCE(seq, 0), id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,7 @@ use crate::model::{Group, GroupMember, GroupType, MemberRole};
 use crate::store::queries::PendingItem;
 use crate::store::verify::{Extra, Outcome};
 use crate::store::Kind;
+use crate::store::{pending, verify_pages};
 use crate::tim::api::Api;
 use crate::tim::paging::Pager;
 use crate::tim::wire::group_read::{GetGroupMemberInfo, MemberInfo};
@@ -27,42 +28,42 @@ pub struct GroupEntry {
     pub members: HashSet<String>,
 }
 
-/// The staged groups, by group item id.
+/// The staged groups a page of items needs, by group item id.
+#[derive(Default)]
 pub struct GroupIndex {
     groups: HashMap<i64, GroupEntry>,
 }
 
 impl GroupIndex {
-    /// Reads every staged group's record and member keys.
-    pub fn new(
+    /// Reads the records of the groups `ids` and, `with_members`, the accounts of every
+    /// member the export has for them (in any state).
+    pub fn load(
         ctx: &Ctx,
-        all: &BTreeMap<Kind, Vec<PendingItem>>,
-    ) -> Result<GroupIndex, super::VerifyError> {
+        conn: &rusqlite::Connection,
+        ids: &[i64],
+        with_members: bool,
+    ) -> Result<GroupIndex, String> {
         let mut groups = HashMap::new();
-        for item in all.get(&Kind::Group).into_iter().flatten() {
-            let record: Group = ctx
-                .sources
-                .read(Kind::Group, item)
-                .map_err(super::VerifyError::Records)?;
+        let items = pending::items_by_id(conn, Kind::Group, ids).map_err(|e| e.to_string())?;
+        for (item, _) in items {
+            let record: Group = ctx.sources.read(Kind::Group, &item)?;
+            let mut members = HashSet::new();
+            if with_members {
+                let rows = verify_pages::items_of_scope(conn, Kind::GroupMember, item.id)
+                    .map_err(|e| e.to_string())?;
+                for chunk in rows.chunks(1024) {
+                    let records: Vec<GroupMember> =
+                        ctx.sources.read_all(Kind::GroupMember, chunk)?;
+                    members.extend(records.into_iter().map(|m| m.member));
+                }
+            }
             let target_id = target_group_id(&record.id, record.kind).into_owned();
-            groups.insert(
-                item.id,
-                GroupEntry {
-                    target_id,
-                    record,
-                    members: HashSet::new(),
-                },
-            );
-        }
-        for item in all.get(&Kind::GroupMember).into_iter().flatten() {
-            let Some(g) = item.parent.and_then(|p| groups.get_mut(&p)) else {
-                continue;
+            let entry = GroupEntry {
+                target_id,
+                record,
+                members,
             };
-            let m: GroupMember = ctx
-                .sources
-                .read(Kind::GroupMember, item)
-                .map_err(super::VerifyError::Records)?;
-            g.members.insert(m.member);
+            groups.insert(item.id, entry);
         }
         Ok(GroupIndex { groups })
     }
@@ -138,11 +139,16 @@ async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> 
 }
 
 /// Members: each group's imported members read back.
-pub async fn members(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
+pub async fn members(
+    ctx: &Ctx,
+    index: &GroupIndex,
+    items: Vec<PendingItem>,
+    checked: &HashSet<i64>,
+) {
     let units: Vec<_> = by_group(items)
         .into_iter()
         .filter(|(g, items)| match index.get(*g) {
-            Some(entry) => ctx.to_read(Kind::GroupMember, &entry.target_id, items),
+            Some(entry) => ctx.to_read(Kind::GroupMember, &entry.target_id, items, checked),
             None => false,
         })
         .collect();

@@ -80,11 +80,16 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
 }
 
 /// Group messages: each group's imported messages read back, in order, with their content.
-pub async fn group_messages(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
+pub async fn group_messages(
+    ctx: &Ctx,
+    index: &GroupIndex,
+    items: Vec<PendingItem>,
+    checked: &HashSet<i64>,
+) {
     let units: Vec<_> = by_group(items)
         .into_iter()
         .filter(|(g, items)| match index.get(*g) {
-            Some(entry) => ctx.to_read(Kind::GroupMessage, &entry.target_id, items),
+            Some(entry) => ctx.to_read(Kind::GroupMessage, &entry.target_id, items, checked),
             None => false,
         })
         .collect();
@@ -186,7 +191,7 @@ type Conversation = (String, String, Vec<(PendingItem, C2cMessage)>);
 /// One-to-one messages: each sampled conversation read back and matched on `MsgKey`. Items
 /// are grouped by the conversation staging recorded for them, and a conversation's records
 /// are read only when it is checked, so memory holds a few conversations, not the export.
-pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
+pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>, checked: &HashSet<i64>) {
     let mut by_scope: BTreeMap<i64, Vec<PendingItem>> = BTreeMap::new();
     let mut unscoped = Vec::new();
     for item in items {
@@ -197,7 +202,7 @@ pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
     }
     let mut units: Vec<Vec<PendingItem>> = by_scope
         .into_iter()
-        .filter(|(scope, items)| ctx.to_read(Kind::C2cMessage, &scope.to_string(), items))
+        .filter(|(scope, items)| ctx.to_read(Kind::C2cMessage, &scope.to_string(), items, checked))
         .map(|(_, items)| items)
         .collect();
     // Items staged by an earlier cutover carry no conversation: grouped by their records.
@@ -207,7 +212,8 @@ pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>) {
         };
         units.extend(conversations.into_iter().filter_map(|(key, (_, _, msgs))| {
             let items: Vec<PendingItem> = msgs.iter().map(|(i, _)| *i).collect();
-            ctx.to_read(Kind::C2cMessage, &key, &items).then_some(items)
+            ctx.to_read(Kind::C2cMessage, &key, &items, checked)
+                .then_some(items)
         }));
     }
     for_each_unit(ctx, units, |items| async move {

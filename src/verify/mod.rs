@@ -13,6 +13,7 @@ mod basic;
 mod compare;
 mod members;
 mod messages;
+mod pages;
 mod sink;
 
 use crate::config::Runbook;
@@ -20,7 +21,7 @@ use crate::model::ExportRecord;
 use crate::store::queries::{self, PendingItem};
 use crate::store::records::Sources;
 use crate::store::verify::{self as stored, EntityCounts, Pass};
-use crate::store::{open_for_reading, open_for_writing, ItemState, Kind};
+use crate::store::{open_for_reading, open_for_writing, Kind};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
 use crate::tim::lane::LaneFigures;
@@ -48,6 +49,8 @@ pub struct VerifySettings {
     /// whole, older ones (the pre-copy) at `sample`. `None`: `sample` applies to the sampled
     /// kinds' units only and every other item is read.
     pub whole_from: Option<i64>,
+    /// Imported items read from the store per page and kind.
+    pub page_items: usize,
 }
 
 impl VerifySettings {
@@ -58,6 +61,7 @@ impl VerifySettings {
             roaming_days: rb.verify.roaming_days,
             rates: rb.rates.iter().map(|(a, r)| (*a, *r)).collect(),
             max_in_flight: rb.max_in_flight,
+            page_items: rb.verify.page_items,
             whole_from: None,
         }
     }
@@ -94,11 +98,6 @@ impl Progress {
 
     fn add_total(&self, kind: Kind, n: u64) {
         self.total[kind as usize].fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Items left out of a window's sample are not to check.
-    fn remove_total(&self, kind: Kind, n: u64) {
-        self.total[kind as usize].fetch_sub(n, Ordering::Relaxed);
     }
 
     pub(crate) fn add_checked(&self, kind: Kind, n: u64) {
@@ -158,10 +157,10 @@ pub(crate) struct Ctx {
     pub parallel: usize,
     /// Units that could not be read.
     pub unread: Mutex<Vec<String>>,
+    /// Imported items read from the store per page and kind.
+    pub page_items: usize,
     /// Per sampled kind: units read back, units in all.
     pub sampled: Mutex<BTreeMap<String, (u64, u64)>>,
-    /// Items with a result from an earlier session of this pass.
-    pub checked: HashMap<Kind, HashSet<i64>>,
 }
 
 impl Ctx {
@@ -204,34 +203,47 @@ impl Ctx {
         }
     }
 
-    /// Whether a unit is still to read: in the sample, and not read in an earlier session.
-    pub fn to_read(&self, kind: Kind, key: &str, items: &[PendingItem]) -> bool {
-        let sampled = self.in_sample(kind, key, items.iter().any(|i| self.is_delta(i)));
-        let checked = self.checked.get(&kind);
-        sampled
-            && !items
-                .iter()
-                .all(|i| checked.is_some_and(|c| c.contains(&i.id)))
+    /// Whether a unit is still to read: in the sample, and not all of its items `checked` in
+    /// an earlier session of this pass.
+    pub fn to_read(
+        &self,
+        kind: Kind,
+        key: &str,
+        items: &[PendingItem],
+        checked: &HashSet<i64>,
+    ) -> bool {
+        let whole = items.iter().any(|i| self.is_delta(i.export_id));
+        self.in_sample(kind, key, whole) && !items.iter().all(|i| checked.contains(&i.id))
     }
 
-    /// Whether `item` belongs to a window's delta, which is read whole.
-    fn is_delta(&self, item: &PendingItem) -> bool {
-        self.whole_from.is_some_and(|w| item.export_id >= w)
+    /// Whether an item of export `export_id` belongs to a window's delta, read whole.
+    fn is_delta(&self, export_id: i64) -> bool {
+        self.whole_from.is_some_and(|w| export_id >= w)
     }
 
     /// Whether a window's verification reads `item` of a kind checked item by item: the
-    /// delta's items always, the pre-copy's at the sample (always outside a window).
+    /// delta's items always, the pre-copy's at the sample (always outside a window). Counted.
     fn item_in_window_sample(&self, kind: Kind, item: &PendingItem) -> bool {
-        self.whole_from.is_none() || self.in_sample(kind, &item.id.to_string(), self.is_delta(item))
+        self.whole_from.is_none()
+            || self.in_sample(kind, &item.id.to_string(), self.is_delta(item.export_id))
     }
 
-    /// Whether the unit `key` of `kind` is in the sample (always at sample 1, or when it is
-    /// `whole`), counted.
-    pub fn in_sample(&self, kind: Kind, key: &str, whole: bool) -> bool {
-        let keep = whole || self.sample >= 1.0 || {
+    /// [`Self::item_in_window_sample`] of item `id` of export `export_id`, not counted.
+    fn keeps_item(&self, id: i64, export_id: i64) -> bool {
+        self.whole_from.is_none() || self.keeps(&id.to_string(), self.is_delta(export_id))
+    }
+
+    /// Whether the unit `key` is in the sample: always at sample 1, or when it is `whole`.
+    fn keeps(&self, key: &str, whole: bool) -> bool {
+        whole || self.sample >= 1.0 || {
             let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
             (h as f64 / u64::MAX as f64) < self.sample
-        };
+        }
+    }
+
+    /// Whether the unit `key` of `kind` is in the sample ([`Self::keeps`]), counted.
+    pub fn in_sample(&self, kind: Kind, key: &str, whole: bool) -> bool {
+        let keep = self.keeps(key, whole);
         if let Ok(mut s) = self.sampled.lock() {
             let e = s.entry(kind.name().to_string()).or_default();
             e.0 += u64::from(keep);
@@ -296,11 +308,6 @@ pub async fn run(
     )?;
     tracing::info!(resumed, sample = settings.sample, "verification pass");
     let sources = Sources::open(queries::read_paths(&conn)?).map_err(VerifyError::Records)?;
-    let Pending {
-        mut work,
-        all,
-        checked,
-    } = Pending::load(&conn, &progress)?;
     let roaming_floor = (settings.roaming_days > 0)
         .then(|| crate::store::now_secs() - settings.roaming_days * 86_400);
     let ctx = Ctx {
@@ -313,10 +320,10 @@ pub async fn run(
         parallel: settings.max_in_flight.max(1),
         unread: Mutex::new(Vec::new()),
         sampled: Mutex::new(BTreeMap::new()),
-        checked,
+        page_items: settings.page_items,
     };
-    let groups = members::GroupIndex::new(&ctx, &all)?;
-    check_all_kinds(&ctx, &groups, &mut work, &progress).await;
+    pages::count_totals(&ctx, &open_for_reading(store)?, &progress)?;
+    check_all_kinds(&ctx, store, &progress).await;
     let lanes = ctx.reader.lanes();
     if let Ok(mut l) = progress.lanes.lock() {
         l.clone_from(&lanes);
@@ -345,83 +352,9 @@ pub async fn run(
     })
 }
 
-/// What a pass has to do, per kind, read from the store as it starts.
-struct Pending {
-    /// The imported items still to check (the [`SAMPLED`] kinds: every imported item).
-    work: BTreeMap<Kind, Vec<PendingItem>>,
-    /// Every item of the group kinds, for the group index.
-    all: BTreeMap<Kind, Vec<PendingItem>>,
-    /// The ids a pass being resumed already checked.
-    checked: HashMap<Kind, HashSet<i64>>,
-}
-
-impl Pending {
-    /// Reads each kind's imported and already-checked items and adds them to `progress`'s
-    /// totals and checked counts.
-    fn load(conn: &rusqlite::Connection, progress: &Progress) -> rusqlite::Result<Self> {
-        let mut pending = Pending {
-            work: BTreeMap::new(),
-            all: BTreeMap::new(),
-            checked: HashMap::new(),
-        };
-        for kind in Kind::ALL {
-            let done: HashSet<i64> = queries::ids_in_state(conn, kind, ItemState::Done)?
-                .into_iter()
-                .collect();
-            let already = stored::checked_ids(conn, kind)?;
-            let items: Vec<PendingItem> = queries::all_items(conn, kind)?
-                .into_iter()
-                .filter(|i| done.contains(&i.id))
-                .filter(|i| SAMPLED.contains(&kind) || !already.contains(&i.id))
-                .collect();
-            progress.add_total(kind, done.len() as u64);
-            progress.add_checked(
-                kind,
-                already.iter().filter(|id| done.contains(id)).count() as u64,
-            );
-            pending.work.insert(kind, items);
-            pending.checked.insert(kind, already);
-            if matches!(kind, Kind::Group | Kind::GroupMember | Kind::GroupMessage) {
-                pending.all.insert(kind, queries::all_items(conn, kind)?);
-            }
-        }
-        Ok(pending)
-    }
-}
-
-/// Checks every kind at once (their read lanes are independent), publishing the lanes'
-/// figures to `progress` every 250 ms meanwhile.
-async fn check_all_kinds(
-    ctx: &Ctx,
-    groups: &members::GroupIndex,
-    work: &mut BTreeMap<Kind, Vec<PendingItem>>,
-    progress: &Progress,
-) {
-    // Kinds read item by item: a window reads its delta whole and samples the pre-copy.
-    let mut take = |k: Kind| {
-        let all = work.remove(&k).unwrap_or_default();
-        if SAMPLED.contains(&k) {
-            return all;
-        }
-        let before = all.len();
-        let kept: Vec<PendingItem> = all
-            .into_iter()
-            .filter(|i| ctx.item_in_window_sample(k, i))
-            .collect();
-        progress.remove_total(k, (before - kept.len()) as u64);
-        kept
-    };
-    let (accounts, profiles, friends, c2c) = (
-        take(Kind::Account),
-        take(Kind::Profile),
-        take(Kind::Friend),
-        take(Kind::C2cMessage),
-    );
-    let (group_items, member_items, msg_items) = (
-        take(Kind::Group),
-        take(Kind::GroupMember),
-        take(Kind::GroupMessage),
-    );
+/// Checks every kind at once (their read lanes are independent), each a page at a time,
+/// publishing the lanes' figures to `progress` every 250 ms meanwhile.
+async fn check_all_kinds(ctx: &Ctx, store: &Path, progress: &Progress) {
     let watch_lanes = async {
         loop {
             if let Ok(mut l) = progress.lanes.lock() {
@@ -431,15 +364,8 @@ async fn check_all_kinds(
         }
     };
     let checks = async {
-        tokio::join!(
-            basic::accounts(ctx, accounts),
-            basic::profiles(ctx, profiles),
-            basic::friends(ctx, friends),
-            basic::groups(ctx, groups, group_items),
-            members::members(ctx, groups, member_items),
-            messages::group_messages(ctx, groups, msg_items),
-            messages::c2c(ctx, c2c),
-        )
+        let kinds = Kind::ALL.map(|kind| pages::check_kind(ctx, store, kind));
+        futures_util::future::join_all(kinds).await
     };
     tokio::select! {
         _ = checks => {}
