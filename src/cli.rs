@@ -80,6 +80,22 @@ pub enum BenchCommand {
     /// of about 1 % of it at the default limits with 40–120 ms latency: print the window's
     /// time (delta import + window verification) against the pre-copy's, and its calls.
     Window(WindowBenchArgs),
+    /// The engine's own peak memory per step (staging, an import stopped early and resumed,
+    /// a whole verification) on a generated export, with the simulator in a child process and
+    /// every limit lifted; prints each step's time and peak RSS, and when the resumed import's
+    /// first request left.
+    Memory(MemoryBenchArgs),
+}
+
+/// `cutover bench memory`
+#[derive(Debug, clap::Args)]
+pub struct MemoryBenchArgs {
+    /// Multiply the generated export's sizes (those of `bench import`: 1 ≈ 330 k items).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Stop the first import after this many milliseconds, then measure the resumed one.
+    #[arg(long, default_value_t = 2000)]
+    pub stop_after_ms: u64,
 }
 
 /// `cutover bench window`

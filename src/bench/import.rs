@@ -45,8 +45,8 @@ pub struct ImportBench {
     pub stop_after_ms: u64,
 }
 
-const KEY: &str = "bench-key-0123456789abcdef";
-const SDKAPPID: u64 = 1_400_000_000;
+pub(crate) const KEY: &str = "bench-key-0123456789abcdef";
+pub(crate) const SDKAPPID: u64 = 1_400_000_000;
 
 /// The reference export of the import and verify benchmarks, times `scale`.
 pub(crate) fn reference(scale: f64) -> GenConfig {
@@ -110,7 +110,7 @@ async fn drive(
 ) -> anyhow::Result<()> {
     let (config, toml) = bench_setup(b);
     let handle = start_sim(config).await?;
-    let rb = bench_runbook(&toml, &source, &store, &handle)?;
+    let rb = bench_runbook(&toml, &source, &store, &handle.url())?;
     let settings = ImportSettings::from_runbook(&rb);
     let runner = Runner::new(rb, RunOptions::default())?;
     let staged_at = Instant::now();
@@ -186,13 +186,13 @@ pub(crate) fn bench_runbook(
     toml: &str,
     source: &Path,
     store: &Path,
-    handle: &SimHandle,
+    url: &str,
 ) -> anyhow::Result<Runbook> {
     let file = parse_file(toml, "bench").map_err(anyhow::Error::msg)?;
     let flags = Flags {
         source: Some(source.to_path_buf()),
         store: Some(store.to_path_buf()),
-        target_url: Some(handle.url()),
+        target_url: Some(url.to_string()),
         sdkappid: Some(SDKAPPID),
         admin: Some("administrator".into()),
     };
@@ -210,15 +210,11 @@ pub(crate) fn bench_setup(b: &ImportBench) -> (SimConfig, String) {
     config.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
     config.app.group_custom_keys = vec!["Category".into()];
     config.app.roaming_days = 0;
-    let mut toml =
-        String::from("[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n");
+    let mut toml = String::from(NO_BUDGET);
     if b.no_limits {
         config = config.unlimited();
         config.app.group_msgs_per_sec = 0;
-        for api in Api::ALL {
-            toml.push_str(&format!("[limits.{}]\nrate = 1000000\n", api.command()));
-        }
-        toml.push_str("[concurrency]\nmin_in_flight = 32\nmax_in_flight = 64\n");
+        toml = unlimited_runbook_toml("");
     } else {
         config.faults.insert(
             "all".into(),
@@ -232,8 +228,23 @@ pub(crate) fn bench_setup(b: &ImportBench) -> (SimConfig, String) {
     (config, toml)
 }
 
+/// No error budget: a benchmark run stops at nothing.
+const NO_BUDGET: &str = "[error_budget]\nitem_failures_per_code = 0\nconsecutive_transient = 0\n";
+
+/// A runbook for an unlimited target: no error budget, every lane unpaced, 32–64 calls in
+/// flight; `extra` is added as it is.
+pub(crate) fn unlimited_runbook_toml(extra: &str) -> String {
+    let mut toml = String::from(NO_BUDGET);
+    for api in Api::ALL {
+        toml.push_str(&format!("[limits.{}]\nrate = 1000000\n", api.command()));
+    }
+    toml.push_str("[concurrency]\nmin_in_flight = 32\nmax_in_flight = 64\n");
+    toml.push_str(extra);
+    toml
+}
+
 /// Imports for `after`, then stops, so that the measured run is a resumed one.
-async fn stop_early(runner: &Runner, after: Duration) -> anyhow::Result<()> {
+pub(crate) async fn stop_early(runner: &Runner, after: Duration) -> anyhow::Result<()> {
     let import = runner.prepare_import()?;
     let handle = import.handle();
     let run = tokio::spawn(import.run());

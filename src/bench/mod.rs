@@ -2,6 +2,7 @@
 
 mod delta_split;
 mod import;
+mod memory;
 mod rss;
 mod sim;
 mod sync;
@@ -9,6 +10,7 @@ mod verify;
 mod window;
 
 pub use import::{run_import_bench, ImportBench};
+pub use memory::{run_memory_bench, MemoryBench};
 pub use sim::{run_sim_bench, sum_of_default_limits, SimBench};
 pub use sync::{run_sync_bench, SyncBench};
 pub use verify::{run_verify_bench, VerifyBench};

@@ -69,7 +69,7 @@ async fn drive(
     config.lean = false;
     let handle = start_sim(config).await?;
     let runner = |source: &Path, phase| -> anyhow::Result<Runner> {
-        let rb = bench_runbook(&toml, source, store, &handle)?;
+        let rb = bench_runbook(&toml, source, store, &handle.url())?;
         let opts = RunOptions {
             phase: Some(phase),
             ..RunOptions::default()

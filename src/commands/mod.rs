@@ -78,6 +78,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             crate::bench::run_sync_bench(&bench, out)?;
             Ok(Outcome::Ok)
         }
+        Command::Bench(BenchCommand::Memory(a)) => {
+            let bench = crate::bench::MemoryBench {
+                scale: a.scale,
+                stop_after_ms: a.stop_after_ms,
+            };
+            crate::bench::run_memory_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
         Command::Bench(BenchCommand::Window(a)) => {
             let bench = crate::bench::WindowBench {
                 scale: a.scale,
