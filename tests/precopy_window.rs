@@ -7,7 +7,10 @@
 mod common;
 
 use common::engine::{actual, app_config};
+use cutover::sim::config::SimConfig;
 use cutover::sim::SimHandle;
+use cutover::source::gen::{generate, GenConfig};
+use cutover::store::{open_for_reading, stage};
 use cutover::tim::api::Api;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -284,7 +287,17 @@ fn names(handle: &SimHandle) -> BTreeMap<String, String> {
 /// Imports `union` whole into a fresh simulator and asserts `target` ended the same: accounts,
 /// friends, messages, groups with their owners and names, members.
 async fn assert_same_as_one_import(target: &SimHandle, dir: &Path, union: &Path) {
-    let reference = common::sim(app_config()).await;
+    assert_same_as_one_import_into(target, dir, union, app_config()).await;
+}
+
+/// [`assert_same_as_one_import`] into a simulator configured as `config`.
+async fn assert_same_as_one_import_into(
+    target: &SimHandle,
+    dir: &Path,
+    union: &Path,
+    config: SimConfig,
+) {
+    let reference = common::sim(config).await;
     let out = run(&reference, &dir.join("union.db"), union, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
     assert_eq!(
@@ -466,4 +479,52 @@ async fn deltas_in_a_row_each_follow_the_one_before() {
         assert_eq!(out.status.code(), Some(0), "{d}: {}", said(&out));
     }
     assert_same_as_one_import(&target, dir.path(), &path("union")).await;
+}
+
+/// Staging commits in chunks: a run killed (SIGKILL) after its first chunk committed, with
+/// more of the export to stage, resumes after that chunk and ends as one uninterrupted run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_during_staging_resumes_to_the_same_end_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("generated");
+    // ~75 k records: two staging chunks, the second one seconds of work after the first.
+    let config = GenConfig {
+        seed: 7,
+        accounts: 1_200,
+        friends_per_account: 60.0,
+        c2c_messages: 300,
+        groups: 10,
+        members_per_group: 5.0,
+        group_messages: 200,
+        exported_at: PRECOPY_AT,
+        ..GenConfig::default()
+    };
+    generate(&config, &export).unwrap();
+    // Limits lifted: the point is staging, not the import's pace.
+    let target = common::sim(app_config().unlimited()).await;
+    let store = dir.path().join("killed.db");
+    let mut child = command(&target, &store, &export, &[]).spawn().unwrap();
+    let staged_lines = || {
+        let conn = open_for_reading(&store).ok()?;
+        stage::unfinished_lines(&conn).ok().flatten()
+    };
+    common::wait_for(
+        "a first staging chunk",
+        common::PATIENCE,
+        staged_lines,
+        |n| n.is_some_and(|n| n > 0),
+    )
+    .await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let left = staged_lines().unwrap();
+    assert!(
+        left < u64::from(config.accounts) * 61,
+        "killed while staging: {left} lines committed"
+    );
+
+    let out = run(&target, &store, &export, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(staged_lines(), None, "the staging finished");
+    assert_same_as_one_import_into(&target, dir.path(), &export, app_config().unlimited()).await;
 }

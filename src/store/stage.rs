@@ -14,6 +14,7 @@
 
 use super::order::SameSecond;
 use super::stage_load::{staged_before, Loader};
+pub use super::stage_resume::unfinished_lines;
 use super::stage_resume::{self, Chunks, Found, Stop};
 use super::{cache_dir, now_secs, Kind, StoreError};
 use crate::model::history::HistorySince;

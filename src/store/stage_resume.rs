@@ -108,6 +108,18 @@ pub(super) fn progress(conn: &Connection, export_id: i64) -> rusqlite::Result<Ha
     rows.collect()
 }
 
+/// Lines that committed chunks hold, over every file of an export whose staging has not
+/// finished; `None` when no staging is under way or cut short.
+pub fn unfinished_lines(conn: &Connection) -> rusqlite::Result<Option<u64>> {
+    conn.query_row(
+        "SELECT SUM(COALESCE((SELECT SUM(p.lines) FROM stage_progress p
+                              WHERE p.export_id = s.export_id), 0))
+         FROM staging s",
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// Marks `export_id` staged (in the last chunk's transaction): its row moves into `export`.
 pub(super) fn complete(tx: &Transaction<'_>, export_id: i64) -> rusqlite::Result<()> {
     tx.execute(
