@@ -96,6 +96,10 @@ pub struct MemoryBenchArgs {
     /// Stop the first import after this many milliseconds, then measure the resumed one.
     #[arg(long, default_value_t = 2000)]
     pub stop_after_ms: u64,
+    /// Stop the resumed import after this many seconds and skip verification (0: run both to
+    /// their end), for sizes whose whole import would take hours.
+    #[arg(long, default_value_t = 0)]
+    pub import_secs: u64,
 }
 
 /// `cutover bench window`

@@ -5,6 +5,7 @@
 
 use super::import::{bench_runbook, reference, stop_early, unlimited_runbook_toml, KEY, SDKAPPID};
 use super::rss;
+use crate::engine::control::Command;
 use crate::runbook::runner::{RunOptions, Runner};
 use crate::source::gen::generate;
 use crate::tim::api::Api;
@@ -13,7 +14,7 @@ use crate::verify::Progress;
 use anyhow::Context;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,9 @@ pub struct MemoryBench {
     pub scale: f64,
     /// Stop the first import after this many milliseconds, then measure the resumed one.
     pub stop_after_ms: u64,
+    /// Stop the resumed import after this many seconds and skip verification (0: run both
+    /// to their end), for sizes whose whole import would take hours.
+    pub import_secs: u64,
 }
 
 /// The simulator child; killed when dropped, so an early return does not leave it running.
@@ -66,7 +70,7 @@ fn start_sim_process(dir: &Path) -> anyhow::Result<(SimChild, String)> {
     }
     std::fs::write(&config, toml)?;
     let exe = std::env::current_exe().context("cannot find this executable")?;
-    let mut child = Command::new(exe)
+    let mut child = Process::new(exe)
         .args(["sim", "--listen", "127.0.0.1:0", "--sdkappid"])
         .arg(SDKAPPID.to_string())
         .arg("--config")
@@ -122,7 +126,7 @@ async fn drive(
     let t = Instant::now();
     let import = runner.prepare_import()?;
     let handle = import.handle();
-    let run = tokio::spawn(import.run());
+    let mut run = tokio::spawn(import.run());
     while handle.lanes().iter().all(|(_, f)| f.calls == 0) && !run.is_finished() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -131,8 +135,19 @@ async fn drive(
         "resumed import: first request {:.2} s after start",
         t.elapsed().as_secs_f64()
     )?;
+    if b.import_secs > 0 {
+        let left = Duration::from_secs(b.import_secs).saturating_sub(t.elapsed());
+        if tokio::time::timeout(left, &mut run).await.is_err() {
+            handle.send(Command::Cancel {
+                reason: "bench: the measured time is over".into(),
+            });
+        }
+    }
     let ending = run.await??;
     step(out, &format!("resumed import ({ending:?})"), t)?;
+    if b.import_secs > 0 {
+        return Ok(());
+    }
     let t = Instant::now();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let summary = runner.verify(Arc::new(Progress::default()), stop).await?;

@@ -82,6 +82,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             let bench = crate::bench::MemoryBench {
                 scale: a.scale,
                 stop_after_ms: a.stop_after_ms,
+                import_secs: a.import_secs,
             };
             crate::bench::run_memory_bench(&bench, out)?;
             Ok(Outcome::Ok)
