@@ -191,6 +191,9 @@ pub struct App {
     pub verify_drill: Option<Kind>,
     /// The part of the cutover this run is.
     pub phase: crate::model::phase::Phase,
+    /// The strategy and the guide's scenario (`coexistence · scenario 4`), for the Runbook
+    /// header; empty: no header line.
+    pub strategy: String,
 }
 
 /// The current screen (a newtype so `App` can derive Default).

@@ -146,6 +146,7 @@ impl<'r> Console<'r> {
             sampling,
             app: App {
                 phase: runner.phase(),
+                strategy: runner.runbook.strategy_line(),
                 ..App::default()
             },
             started: Instant::now(),

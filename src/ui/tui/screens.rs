@@ -8,7 +8,7 @@ use crate::model::step::{Step, StepState};
 use crate::tim::errors;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, TableState, Wrap};
 use ratatui::Frame;
 
@@ -47,8 +47,63 @@ fn state_color(state: &StepState) -> Color {
     }
 }
 
-/// The runbook's steps with their state and reason.
+/// The Runbook header: the strategy and scenario, then the window's time left and the
+/// projected finish (red when it will not fit). `None` when there is nothing to say.
+pub fn runbook_header(app: &App) -> Option<Line<'static>> {
+    let mut spans = Vec::new();
+    if !app.strategy.is_empty() {
+        spans.push(Span::styled(
+            format!(" {} ", app.strategy),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    }
+    if let Some(end) = app.snap.window_end {
+        let left = end - app.snap.now_secs;
+        let left = if left > 0 {
+            format!("window: {} left", eta(Some(left as f64)))
+        } else {
+            "window: CLOSED".to_string()
+        };
+        let closed = app.snap.now_secs >= end;
+        let style = if closed {
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(format!(" {left}"), style));
+        // The import's ETA once it has a rate; before that, the plan's T_limit.
+        let remaining = app
+            .snap
+            .stages
+            .iter()
+            .filter_map(|s| s.eta_secs)
+            .reduce(f64::max)
+            .or(app.snap.t_limit_secs);
+        if let Some((text, over)) =
+            crate::ui::progress::window_note(Some(end), remaining, app.snap.now_secs)
+        {
+            let style = if over {
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().fg(Color::Green)
+            };
+            spans.push(Span::styled(format!(" · {text}"), style));
+        }
+    }
+    (!spans.is_empty()).then(|| Line::from(spans))
+}
+
+/// The runbook's steps with their state and reason, under the header (if any).
 pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let area = match runbook_header(app) {
+        Some(line) => {
+            let [head, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+            frame.render_widget(Paragraph::new(line), head);
+            rest
+        }
+        None => area,
+    };
     let rows = app.snap.steps.iter().enumerate().map(|(i, s)| {
         let row = Row::new(vec![
             Cell::from(format!("{}", i + 1)),
