@@ -491,7 +491,7 @@ pub struct DemoArgs {
 }
 
 /// `cutover plan`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct PlanArgs {
     /// The progress store of a run (after its preflight), or give --source.
     #[arg(long, value_name = "FILE")]
