@@ -263,7 +263,7 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
     let (title, text) = match modal {
         Modal::ConfirmStep { what, .. } => (
             " confirm ",
-            format!("This will {what}.\n\nPress y to run it; any other key cancels."),
+            format!("This will {what}.\n\nPress y to run it; any other key closes this and the step waits."),
         ),
         Modal::ConfirmQuit => (
             " quit? ",
