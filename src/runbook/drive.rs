@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
-/// How a run ended, as the process exit code (documented in the README).
+/// How a run ended, as the process exit code (documented in docs/commands.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunExit {
     /// 0: every item imported, every step done or skipped.
