@@ -75,10 +75,12 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
 fn ask_missing(given: &mut [Option<String>; 4]) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
+    // The questions go to stderr, so the advice on stdout stays clean for a pipe.
+    let mut err = std::io::stderr();
     for (q, value) in QUESTIONS.iter().zip(given.iter_mut()) {
         while value.is_none() {
-            eprint!("{} [{}] ", q.ask, q.answers.join("/"));
-            std::io::stderr().flush()?;
+            write!(err, "{} [{}] ", q.ask, q.answers.join("/"))?;
+            err.flush()?;
             let line = lines
                 .next()
                 .context("no answer: the input ended")?
@@ -87,7 +89,7 @@ fn ask_missing(given: &mut [Option<String>; 4]) -> anyhow::Result<()> {
             if q.answers.contains(&answer.as_str()) {
                 *value = Some(answer);
             } else {
-                eprintln!("  answer one of: {}", q.answers.join(", "));
+                writeln!(err, "  answer one of: {}", q.answers.join(", "))?;
             }
         }
     }
