@@ -410,4 +410,11 @@ fn the_runbook_header_sets_the_projected_finish_against_the_window() {
     insta::assert_snapshot!("runbook_window_fits_80x24", render(&app, 80, 24));
     app.snap.window_end = Some(app.snap.now_secs + 4);
     insta::assert_snapshot!("runbook_window_overrun_80x24", render(&app, 80, 24));
+    // Once the import is done there is no finish to project.
+    app.snap.steps[2] = step("import", "done", "", None);
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("0m04s left · the import is done"),
+        "{screen}"
+    );
 }

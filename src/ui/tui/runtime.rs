@@ -297,11 +297,18 @@ impl<'r> Console<'r> {
                 .map(|f| (f, self.app.items_page_start())),
             verify_drill: self.app.verify_drill,
             finished: self.exit.is_some(),
+            staged: self
+                .steps
+                .borrow()
+                .get(Step::Preflight.index())
+                .is_some_and(StepState::is_settled),
         }
     }
 
     /// One frame: the latest figures into the app, then drawn (unless the screen is gone).
     fn frame<B: Backend>(&mut self, terminal: &mut Terminal<B>) {
+        // A change of what to read (preflight done) reaches the sampler at once.
+        self.sampling.want(self.request());
         self.app.on_snapshot(self.snapshot());
         if !self.screen_broken {
             if let Err(e) = terminal.draw(|f| draw(f, &self.app)) {

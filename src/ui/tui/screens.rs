@@ -79,6 +79,15 @@ fn window_line(app: &App, end: i64) -> Line<'static> {
         _ => "CLOSED".to_string(),
     };
     let mut spans = vec![Span::raw(format!(" window ends {} UTC, {left}", time(end)))];
+    let imported = app
+        .snap
+        .steps
+        .iter()
+        .any(|s| s.step == Step::Import && s.state.is_settled());
+    if imported {
+        spans.push(Span::raw(" · the import is done"));
+        return Line::from(spans);
+    }
     // The import's ETA once it has a rate; before that, the plan's T_limit.
     let remaining = app
         .snap
