@@ -272,9 +272,9 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
         Modal::Rollback { text } => (
             " roll back ",
             format!(
-                "Roll back the cutover? This will {}{}.\n\nWhy (kept in the audit trail and the report): {text}▏\n\nEnter rolls back; Esc cancels.",
-                app.rollback_plan,
-                if app.snap.finished { "" } else { " (the run stops)" }
+                "Roll back the cutover?{} This will {}.\n\nWhy (kept in the audit trail and the report): {text}▏\n\nEnter rolls back; Esc cancels.",
+                if app.snap.finished { "" } else { " The run stops here." },
+                app.rollback_plan
             ),
         ),
         Modal::SkipReason { filter, text } => (
