@@ -511,7 +511,7 @@ pub struct DemoArgs {
 }
 
 /// `cutover plan`
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct PlanArgs {
     /// The progress store of a run (after its preflight), or give --source.
     #[arg(long, value_name = "FILE")]
@@ -525,4 +525,22 @@ pub struct PlanArgs {
     /// JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The scenario advisor: which strategies the migration guide allows for the old system's
+    /// four facts (the flags below; missing ones are asked on a terminal).
+    #[arg(long)]
+    pub scenario: bool,
+    /// The old IM: another provider's, or the app's own.
+    #[arg(long, value_name = "third-party|self-built", requires = "scenario",
+          value_parser = ["third-party", "self-built", "third_party", "self_built"])]
+    pub old_system: Option<String>,
+    /// Accounts, profiles and friend lists are hosted in the old system (the app's backend
+    /// keeps none of them).
+    #[arg(long, value_name = "yes|no", requires = "scenario", value_parser = ["yes", "no"])]
+    pub accounts_in_old_system: Option<String>,
+    /// The old system forwards a copy of every message to the app's backend.
+    #[arg(long, value_name = "yes|no", requires = "scenario", value_parser = ["yes", "no"])]
+    pub message_routing: Option<String>,
+    /// The old system offers callbacks beyond messages (account, profile, friend, group).
+    #[arg(long, value_name = "yes|no", requires = "scenario", value_parser = ["yes", "no"])]
+    pub richer_callbacks: Option<String>,
 }

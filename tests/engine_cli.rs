@@ -105,6 +105,7 @@ fn plan_counts_calls_per_api_and_names_the_long_pole() {
         source: Some(sample_data()),
         config: None,
         json: true,
+        ..Default::default()
     };
     let mut out = Vec::new();
     store_cmds::plan(&args, &mut out).unwrap();
@@ -192,4 +193,57 @@ async fn a_forced_upgrade_runs_every_step_but_sync() {
         text.contains("before the window closes (00:00:00 UTC)"),
         "progress lines set the finish against the window: {text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_without_yes_stops_waiting_for_confirmation_then_resumes_with_it() {
+    let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
+    let stopped = dir.path().join("stopped");
+    let rb = dir.path().join("runbook.toml");
+    std::fs::write(
+        &rb,
+        format!(
+            "[hooks.stop_service]\ncommand = \"echo stopped > {}\"\n",
+            stopped.display()
+        ),
+    )
+    .unwrap();
+    let run = |yes: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+        cmd.args(["run", "--headless", "--admin", common::ADMIN])
+            .args(["--target-url", &handle.url()])
+            .args(["--sdkappid", &common::SDKAPPID.to_string()])
+            .arg("--source")
+            .arg(sample_data())
+            .arg("--store")
+            .arg(&store)
+            .arg("--config")
+            .arg(&rb)
+            .env("CUTOVER_SECRET_KEY", common::KEY);
+        if yes {
+            cmd.arg("--yes");
+        }
+        cmd
+    };
+    let mut first = run(false);
+    let out = tokio::task::spawn_blocking(move || first.output().unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(7), "{text}");
+    assert!(text.contains("stopped, waiting for confirmation"), "{text}");
+    assert!(!stopped.exists(), "the hook must not run unconfirmed");
+    let conn = open_for_reading(&store).unwrap();
+    let stop = cutover::store::steps::state_of(&conn, cutover::model::step::Step::StopService)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stop.word(), "stopped", "{stop:?}");
+    // Run again, confirmed: it carries on and completes.
+    let mut again = run(true);
+    let out = tokio::task::spawn_blocking(move || again.output().unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(stopped.exists());
 }

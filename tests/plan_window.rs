@@ -233,6 +233,7 @@ fn the_plan_command_prints_and_serializes_the_same_figures() {
             source: None,
             config: Some(config.clone()),
             json,
+            ..Default::default()
         };
         cutover::commands::plan::plan(&args, &mut out).unwrap();
         String::from_utf8(out).unwrap()

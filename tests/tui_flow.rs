@@ -216,3 +216,66 @@ async fn the_run_goes_to_its_end_when_the_screen_cannot_be_drawn() {
     let import = runner.steps().get(Step::Import);
     assert!(matches!(import, StepState::Done { .. }), "{import:?}");
 }
+
+fn enter(keys: &mpsc::UnboundedSender<Event>) {
+    keys.send(Event::Key(KeyEvent::from(KeyCode::Enter)))
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_confirmation_waits_and_a_rollback_from_the_console_is_recorded() {
+    let handle = common::sim(app_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("run.db");
+    let resumed = dir.path().join("resumed");
+    let extra = format!(
+        "[hooks.stop_service]\ncommand = \"true\"\n\
+         [hooks.resume_service]\ncommand = \"echo back > {}\"\n\
+         [limits.importmsg]\nrate = 20\n",
+        resumed.display()
+    );
+    let rb = runbook(&handle, &sample_data(), &store, &extra);
+    let runner = Runner::new(rb, RunOptions::default()).unwrap();
+    let screen = Shared::new(120, 30);
+    let mut terminal = Terminal::new(screen.clone()).unwrap();
+    let (keys, events) = mpsc::unbounded_channel();
+
+    let script = async {
+        screen.wait_for(" CONFIRM ").await;
+        enter(&keys);
+        screen.wait_for("Press y to run it").await;
+        press(&keys, 'n');
+        let waiting = screen.wait_for("not confirmed: the step waits").await;
+        assert!(waiting.contains(" CONFIRM "), "{waiting}");
+        assert!(!waiting.contains("FINISHED"), "{waiting}");
+        enter(&keys);
+        screen.wait_for("Press y to run it").await;
+        press(&keys, 'y');
+        screen.wait_for(" RUNNING ").await;
+        press(&keys, 'B');
+        screen.wait_for("echo back").await;
+        for c in "canary users cannot log in".chars() {
+            press(&keys, c);
+        }
+        enter(&keys);
+        screen.wait_for(" ROLLED BACK ").await;
+        press(&keys, 'q');
+    };
+    let (exit, ()) = tokio::join!(
+        console(&runner, &mut terminal, events, dir.path().join("log")),
+        script
+    );
+    assert!(exit.is_ok(), "{}", screen.text());
+    assert_eq!(std::fs::read_to_string(&resumed).unwrap().trim(), "back");
+    let conn = cutover::store::open_for_reading(&store).unwrap();
+    let audit = cutover::store::audit::entries(&conn).unwrap();
+    let rollback = audit.iter().find(|a| a.action == "rollback").unwrap();
+    assert_eq!(rollback.actor, "console");
+    assert_eq!(rollback.reason, "canary users cannot log in");
+    assert!(
+        rollback.detail.contains("stopped the import"),
+        "{rollback:?}"
+    );
+    let resume = runner.steps().get(Step::ResumeService);
+    assert!(matches!(resume, StepState::Done { .. }), "{resume:?}");
+}

@@ -127,6 +127,7 @@ fn snapshot() -> Snapshot {
         sync_running: None,
         window_end: None,
         now_secs: 1_764_400_000,
+        rolled_back: None,
     }
 }
 
@@ -230,6 +231,9 @@ fn overlays_and_states() {
     let mut verified = app_on(Screen::Verify);
     verified.snap.finished = true;
     verified.snap.run = None;
+    for s in &mut verified.snap.steps {
+        *s = StepView::new(s.step, StepState::done(""));
+    }
     verified.snap.verify_pass = Some(Pass {
         started_at: 1_764_400_000,
         ended_at: Some(1_764_400_042),
@@ -306,4 +310,111 @@ fn the_import_screen_counts_same_second_shifts() {
     app.snap.same_second.largest_secs = 4;
     let text = render(&app, 120, 40);
     assert!(text.contains("7 same-second msgs shifted ≤4s"), "{text}");
+}
+
+/// A console started on a stop-service step that waits for the operator (the import not yet
+/// started), as the app receives it: the selection is where the runtime would put it.
+fn waiting_on_stop_service() -> App {
+    let mut app = App {
+        strategy: "coexistence · scenario 4".into(),
+        rollback_plan: "stop the import (requests in flight finish and are recorded) and the \
+                        two-way sync; then run the resume_service hook: POST \
+                        http://old.example/resume, expecting HTTP 200 (timeout 10 s)"
+            .into(),
+        ..App::default()
+    };
+    let mut snap = snapshot();
+    snap.run = None;
+    // Before the import: no stage figures or lanes yet, only the plan's T_limit.
+    snap.stages.clear();
+    snap.lanes.clear();
+    snap.steps = vec![
+        step(
+            "preflight",
+            "done",
+            "staged 1490 items (15 invalid, skipped)",
+            None,
+        ),
+        step(
+            "stop service",
+            "needs confirmation",
+            "POST http://old.example/stop",
+            Some("POST http://old.example/stop"),
+        ),
+        step("import", "waiting", "", None),
+        step("start sync", "waiting", "", None),
+        step("resume service", "waiting", "", None),
+        step("verify", "waiting", "", None),
+    ];
+    app.on_snapshot(snap);
+    app
+}
+
+#[test]
+fn confirmations_that_forgive_rollback_and_how_a_run_ends() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let press = |app: &mut App, code: KeyCode| {
+        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    };
+    let app = waiting_on_stop_service();
+    assert_eq!(app.selected, 1);
+    insta::assert_snapshot!("waiting_step_selected_80x24", render(&app, 80, 24));
+
+    let mut declined = waiting_on_stop_service();
+    press(&mut declined, KeyCode::Enter);
+    press(&mut declined, KeyCode::Char('n'));
+    assert_eq!(declined.modal, None);
+    insta::assert_snapshot!("declined_confirmation_80x24", render(&declined, 80, 24));
+
+    let mut rollback = waiting_on_stop_service();
+    press(&mut rollback, KeyCode::Char('B'));
+    for c in "canary users cannot log in".chars() {
+        press(&mut rollback, KeyCode::Char(c));
+    }
+    insta::assert_snapshot!("rollback_dialog_80x24", render(&rollback, 80, 24));
+
+    let mut rolled = waiting_on_stop_service();
+    rolled.snap.finished = true;
+    rolled.snap.steps[1] = step(
+        "stop service",
+        "stopped",
+        "stopped, waiting for confirmation: nothing ran",
+        None,
+    );
+    rolled.snap.steps[4] = step(
+        "resume service",
+        "done",
+        "rollback: resume service: HTTP 200",
+        None,
+    );
+    rolled.snap.rolled_back = Some(
+        "nothing was running; resume service: HTTP 200; reason: canary users cannot log in".into(),
+    );
+    insta::assert_snapshot!("rolled_back_80x24", render(&rolled, 80, 24));
+
+    let mut stopped = waiting_on_stop_service();
+    stopped.snap.finished = true;
+    stopped.snap.steps[1] = step(
+        "stop service",
+        "stopped",
+        "stopped, waiting for confirmation: nothing ran (POST http://old.example/stop)",
+        None,
+    );
+    insta::assert_snapshot!("stopped_80x24", render(&stopped, 80, 24));
+}
+
+#[test]
+fn the_runbook_header_sets_the_projected_finish_against_the_window() {
+    let mut app = waiting_on_stop_service();
+    app.snap.window_end = Some(app.snap.now_secs + 3600);
+    insta::assert_snapshot!("runbook_window_fits_80x24", render(&app, 80, 24));
+    app.snap.window_end = Some(app.snap.now_secs + 4);
+    insta::assert_snapshot!("runbook_window_overrun_80x24", render(&app, 80, 24));
+    // Once the import is done there is no finish to project.
+    app.snap.steps[2] = step("import", "done", "", None);
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("0m04s left · the import is done"),
+        "{screen}"
+    );
 }

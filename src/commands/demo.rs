@@ -60,8 +60,18 @@ fn demo_app(relay_port: u16) -> SimConfig {
 }
 
 fn demo_runbook(old: &OldSystem, relay_port: u16) -> String {
+    // A window closing 20 minutes from now, so the Runbook header has one to show.
+    let ends_at = crate::timefmt::utc(crate::store::now_secs() + 20 * 60)
+        .trim_end_matches(" UTC")
+        .replace(' ', "T")
+        + "+00:00";
     format!(
-        "[hooks.stop_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
+        "# The demo old system is the app's own, routes messages and has richer callbacks:\n\
+         # scenario 4 of the migration guide (`cutover plan --scenario`), so coexistence fits.\n\
+         [scenario]\nold_system = \"self_built\"\naccounts_in_old_system = false\n\
+         message_routing = true\nricher_callbacks = true\n\n\
+         [window]\nends_at = \"{ends_at}\"\n\n\
+         [hooks.stop_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
          [hooks.resume_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
          # Slow the one-to-one lane so the progress is there to watch.\n[limits.importmsg]\nrate = 100\n\n\
          # The demo app keeps all history readable (a real app: 7 days unless it pays for more).\n[verify]\nroaming_days = 0\n\n\

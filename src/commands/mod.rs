@@ -5,6 +5,7 @@ mod demo_trickle;
 pub mod gen;
 pub mod init;
 pub mod plan;
+pub mod plan_scenario;
 pub mod report;
 pub mod rollback;
 pub mod run;

@@ -16,6 +16,9 @@ use std::io::Write;
 
 /// `cutover plan`
 pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if args.scenario {
+        return super::plan_scenario::run(args, out);
+    }
     let file = super::run::load_file(args.config.as_deref())?;
     // Only limits matter here; the target and key are placeholders the plan never uses.
     let flags = Flags {

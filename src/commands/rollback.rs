@@ -1,16 +1,14 @@
 //! `cutover rollback`: back out of the cutover — stop the process that holds the store's lock
-//! (SIGTERM, which stops it cleanly; then rollback takes the lock), run the resume-service hook so the old
-//! app serves again with the old system as the source of truth, and record the decision and
-//! its reason in the audit trail (and so in the report).
+//! (SIGTERM, which stops it cleanly; then rollback takes the lock), then the rollback the
+//! console does too ([`rollback::resume_and_record`]): the resume-service hook so the old app
+//! serves again with the old system as the source of truth, and the decision and its reason in
+//! the audit trail (and so in the report).
 
 use super::Outcome;
 use crate::cli::RollbackArgs;
-use crate::config::HookConfig;
-use crate::model::step::{Step, StepState};
-use crate::runbook::hooks;
-use crate::runbook::runner::{RunOptions, Runner};
+use crate::runbook::book::StepBook;
+use crate::runbook::{hooks, rollback};
 use crate::store::lock::{self, LockError, StoreLock};
-use crate::store::{audit, open_for_writing, run};
 use anyhow::{bail, Context};
 use std::io::Write;
 use std::path::Path;
@@ -38,55 +36,28 @@ pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
         bail!("no store at {}", rb.store.display());
     }
     let (_lock, stopped) = stop_the_holder(&rb.store, out)?;
-    let conn = open_for_writing(&rb.store)?;
-    let resumed = match &hook {
-        None => "no resume_service hook configured: bring the old service back by hand".to_string(),
-        Some(h) => resume(h, &conn, &stopped, &args.reason, out)?,
-    };
-    let detail = format!("{stopped}; {resumed}");
-    record(&conn, &detail, &args.reason)?;
-    let note = format!("rollback: {resumed}");
-    let state = if hook.is_some() {
-        StepState::done(note)
-    } else {
-        StepState::skipped(note)
-    };
-    Runner::new(rb, RunOptions::default())?
-        .steps()
-        .set(Step::ResumeService, state)?;
+    if let Some(h) = &hook {
+        writeln!(out, "resuming the old service: {}", hooks::describe(h))?;
+    }
+    let steps = StepBook::open(&rb.store)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let detail = runtime.block_on(rollback::resume_and_record(
+        &rb.store,
+        &steps,
+        hook.as_ref(),
+        &stopped,
+        "cli",
+        &args.reason,
+    ))?;
     writeln!(
         out,
         "rolled back: {detail}; reason recorded: {}",
         args.reason
     )?;
     Ok(Outcome::Ok)
-}
-
-/// Runs the resume-service hook and says what it answered; a failure is recorded in the
-/// audit trail (with what `stopped` says) before it is returned.
-fn resume(
-    h: &HookConfig,
-    conn: &rusqlite::Connection,
-    stopped: &str,
-    reason: &str,
-    out: &mut dyn Write,
-) -> anyhow::Result<String> {
-    writeln!(out, "resuming the old service: {}", hooks::describe(h))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    match runtime.block_on(hooks::run_hook(h)) {
-        Ok(said) => Ok(format!("resume service: {said}")),
-        Err(why) => {
-            record(
-                conn,
-                &format!("{stopped}; resume service FAILED: {why}"),
-                reason,
-            )?;
-            bail!("the resume service hook failed: {why} (the decision is recorded; the old service is NOT confirmed back)");
-        }
-    }
 }
 
 /// Takes the store's lock; when a live process on this host holds it, stops that process first
@@ -138,11 +109,4 @@ fn stop_the_holder(store: &Path, out: &mut dyn Write) -> anyhow::Result<(StoreLo
         Err(e) => return Err(e.into()),
     };
     Ok((taken, format!("stopped {what} (process {pid})")))
-}
-
-/// The audit row and the run's state.
-fn record(conn: &rusqlite::Connection, detail: &str, reason: &str) -> anyhow::Result<()> {
-    audit::record(conn, "cli", "rollback", detail, reason)?;
-    run::set_state(conn, "rolled back", reason)?;
-    Ok(())
 }

@@ -73,6 +73,10 @@ fn run_runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
 /// Runs `cutover run`.
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let rb = run_runbook(args)?;
+    if let Some(why) = rb.scenario_refusal() {
+        // Refused before the log, the lock or the store: nothing has run.
+        anyhow::bail!("the runbook's strategy does not fit its [scenario]: {why}");
+    }
     let log_path = args.log.clone().unwrap_or_else(|| {
         let mut p = rb.store.clone().into_os_string();
         p.push(".log");

@@ -34,6 +34,22 @@ pub struct RunbookFile {
     pub window: WindowSection,
     /// What the Tencent app itself keeps.
     pub app: AppSection,
+    /// The four facts of the migration guide's scenario table (absent: not stated).
+    pub scenario: Option<ScenarioSection>,
+}
+
+/// `[scenario]`: the facts `cutover plan --scenario` asks for.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScenarioSection {
+    /// `third_party` or `self_built`.
+    pub old_system: Option<String>,
+    /// Accounts, profiles and friend lists are hosted in the old system.
+    pub accounts_in_old_system: Option<bool>,
+    /// The old system offers message routing callbacks.
+    pub message_routing: Option<bool>,
+    /// The old system offers richer callbacks.
+    pub richer_callbacks: Option<bool>,
 }
 
 /// `[app]`

@@ -3,7 +3,7 @@
 use super::file::RunbookFile;
 use super::sections::{
     check_strategy_has_sync, history_since, hooks, limits, precopy_sample, roaming_days,
-    same_second, strategy, sync_config, verify_config, window_end,
+    same_second, scenario, strategy, sync_config, verify_config, window_end,
 };
 use crate::model::history::HistorySince;
 use crate::tim::api::Api;
@@ -111,6 +111,8 @@ pub struct Runbook {
     pub strategy: Strategy,
     /// When the maintenance window closes (unix seconds), if the runbook says.
     pub window_end: Option<i64>,
+    /// The guide's scenario facts (`[scenario]`), if the runbook states them.
+    pub scenario: Option<crate::model::scenario::Facts>,
     /// A canary run: only the accounts listed in this file (`run --only accounts:FILE`).
     pub canary: Option<PathBuf>,
     /// Imported group messages update the members' conversation lists (`[import]
@@ -139,6 +141,32 @@ pub enum SameSecond {
     Shift,
     /// Report it as invalid at staging (it is not imported).
     Refuse,
+}
+
+impl Runbook {
+    /// Why the runbook's strategy cannot be used in the scenario it states, if so.
+    pub fn scenario_refusal(&self) -> Option<String> {
+        let facts = self.scenario?;
+        match self.strategy {
+            Strategy::ForcedUpgrade => None,
+            Strategy::Coexistence => crate::model::scenario::advise(facts).coexistence_refusal(),
+        }
+    }
+
+    /// `coexistence · scenario 4`, for headers; just the strategy without `[scenario]`.
+    pub fn strategy_line(&self) -> String {
+        let strategy = match self.strategy {
+            Strategy::Coexistence => "coexistence",
+            Strategy::ForcedUpgrade => "forced upgrade",
+        };
+        match self.scenario {
+            Some(facts) => format!(
+                "{strategy} · {}",
+                crate::model::scenario::advise(facts).label()
+            ),
+            None => format!("{strategy} · scenario not stated"),
+        }
+    }
 }
 
 /// The migration guide's two strategies.
@@ -270,6 +298,7 @@ pub fn resolve(
         .and_then(|s| sync_config(s, &mut problems));
     let strategy = strategy(file, &mut problems);
     let window_end = window_end(file, &mut problems);
+    let scenario = scenario(file, &mut problems);
     check_strategy_has_sync(file, strategy, &mut problems);
     let same_second = same_second(file, &mut problems);
     let max_retry_secs = file.import.max_retry_secs.unwrap_or(DEFAULT_MAX_RETRY_SECS);
@@ -306,6 +335,7 @@ pub fn resolve(
                 sync,
                 strategy,
                 window_end,
+                scenario,
                 canary: None,
                 update_conversations: file.import.update_conversations.unwrap_or(true),
                 same_second,

@@ -315,3 +315,53 @@ fn precopy_sample_is_a_fraction_defaulting_to_one_percent() {
         );
     }
 }
+
+#[test]
+fn the_scenario_section_needs_all_four_facts_and_refuses_what_it_rules_out() {
+    let base = "[target]\nurl = \"http://127.0.0.1:1\"\nsdkappid = 1\nadmin = \"a\"\n[source]\ndir = \"d\"\n[store]\npath = \"s\"\n";
+    let sync = "[sync]\nold_webhook = \"http://127.0.0.1:2/hook\"\n";
+    let run = |text: String| {
+        resolve(
+            &parse_file(&text, "t.toml").unwrap(),
+            &Flags::default(),
+            key(),
+        )
+    };
+    let facts = |old: &str, accounts: bool, routing: bool, richer: bool| {
+        format!(
+            "[scenario]\nold_system = \"{old}\"\naccounts_in_old_system = {accounts}\n\
+             message_routing = {routing}\nricher_callbacks = {richer}\n"
+        )
+    };
+    let problems = run(format!("{base}[scenario]\nold_system = \"mainframe\"\n"))
+        .unwrap_err()
+        .join("\n");
+    assert!(problems.contains("third_party or self_built"), "{problems}");
+    assert!(
+        problems.contains("missing: accounts_in_old_system, message_routing, richer_callbacks"),
+        "{problems}"
+    );
+    // Scenario 2 with coexistence: refused with the guide's reason; forced upgrade is fine.
+    let rb = run(format!(
+        "{base}{sync}{}",
+        facts("third_party", true, true, false)
+    ))
+    .unwrap();
+    let why = rb.scenario_refusal().unwrap_or_default();
+    assert!(why.contains("scenario 2"), "{why}");
+    assert!(
+        why.contains("cannot be synced to the new system in real time"),
+        "{why}"
+    );
+    let rb = run(format!("{base}{}", facts("third_party", true, true, false))).unwrap();
+    assert_eq!(rb.scenario_refusal(), None);
+    assert_eq!(rb.strategy_line(), "forced upgrade · scenario 2");
+    // Scenario 4 allows coexistence.
+    let rb = run(format!(
+        "{base}{sync}{}",
+        facts("self_built", false, true, true)
+    ))
+    .unwrap();
+    assert_eq!(rb.scenario_refusal(), None);
+    assert_eq!(rb.strategy_line(), "coexistence · scenario 4");
+}

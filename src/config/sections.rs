@@ -352,3 +352,41 @@ pub(super) fn check_strategy_has_sync(
         _ => {}
     }
 }
+
+/// The `[scenario]` facts, when the section is there; every fact must be given.
+pub(super) fn scenario(
+    file: &RunbookFile,
+    problems: &mut Vec<String>,
+) -> Option<crate::model::scenario::Facts> {
+    use crate::model::scenario::{Facts, OldSystem};
+    let s = file.scenario.as_ref()?;
+    let old_system = match s.old_system.as_deref().map(OldSystem::parse) {
+        Some(Some(old)) => Some(old),
+        Some(None) => {
+            problems.push("[scenario] old_system must be third_party or self_built".into());
+            None
+        }
+        None => None,
+    };
+    let missing: Vec<&str> = [
+        ("old_system", s.old_system.is_none()),
+        ("accounts_in_old_system", s.accounts_in_old_system.is_none()),
+        ("message_routing", s.message_routing.is_none()),
+        ("richer_callbacks", s.richer_callbacks.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(name, absent)| absent.then_some(name))
+    .collect();
+    if !missing.is_empty() {
+        problems.push(format!(
+            "[scenario] needs all four facts; missing: {}",
+            missing.join(", ")
+        ));
+    }
+    Some(Facts {
+        old_system: old_system?,
+        accounts_in_old_system: s.accounts_in_old_system?,
+        message_routing: s.message_routing?,
+        richer_callbacks: s.richer_callbacks?,
+    })
+}

@@ -10,6 +10,7 @@ mod parse_element;
 pub mod phase;
 pub mod problem;
 pub mod records;
+pub mod scenario;
 pub mod step;
 pub mod sync_event;
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
-/// How a run ended, as the process exit code (documented in the README).
+/// How a run ended, as the process exit code (documented in docs/commands.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunExit {
     /// 0: every item imported, every step done or skipped.
@@ -29,6 +29,10 @@ pub enum RunExit {
     Budget = 5,
     /// 6: verification read items back missing or different (see `cutover status`/`report`).
     Mismatches = 6,
+    /// 7: a risky step was not confirmed (headless without `--yes`, or the console quit while
+    /// it asked): stopped, waiting for confirmation; nothing of it ran, and running again
+    /// (confirming it) carries on from there.
+    AwaitingConfirmation = 7,
 }
 
 /// What a front end does while the runbook goes.
@@ -76,8 +80,8 @@ pub async fn drive(
     if !preflight_step(runner, obs).await? {
         return Ok(RunExit::Fatal);
     }
-    if !hook_step(runner, obs, Step::StopService).await? {
-        return Ok(RunExit::Fatal);
+    if let Some(stop) = hook_step(runner, obs, Step::StopService).await? {
+        return Ok(stop);
     }
     let exit = import_step(runner, obs, every).await?;
     if !matches!(exit, RunExit::Complete | RunExit::Failures) {
@@ -99,8 +103,8 @@ pub async fn drive(
     if let Some(relay) = relay {
         obs.sync_started(relay);
     }
-    if !hook_step(runner, obs, Step::ResumeService).await? {
-        return Ok(RunExit::Fatal);
+    if let Some(stop) = hook_step(runner, obs, Step::ResumeService).await? {
+        return Ok(stop);
     }
     verify_step(runner, obs, every, exit).await
 }
@@ -257,13 +261,14 @@ pub async fn verify_step(
     Ok(exit)
 }
 
-/// A hook step: asks for confirmation when there is a hook to run; false when it failed or was
-/// declined (the run stops there).
+/// A hook step: asks for confirmation when there is a hook to run. `None` when the run goes
+/// on; otherwise the exit the run stops with: a failed hook is fatal, an unconfirmed one stops
+/// the run waiting for confirmation (nothing ran; running again asks again).
 async fn hook_step(
     runner: &Runner,
     obs: &mut dyn Observer,
     step: Step,
-) -> Result<bool, RunbookError> {
+) -> Result<Option<RunExit>, RunbookError> {
     if let Some(hook) = runner.hook(step) {
         if !runner.steps().get(step).is_settled() {
             let what = super::hooks::describe(hook);
@@ -275,9 +280,12 @@ async fn hook_step(
             )?;
             let answer = obs.confirm(step, &what).await.unwrap_or(false);
             if !answer {
-                let reason = "not confirmed by the operator; nothing ran";
-                change(runner, obs, step, StepState::failed(reason))?;
-                return Ok(false);
+                let reason = format!(
+                    "{WAITING_FOR_CONFIRMATION}: nothing ran ({what}); run again and confirm it \
+                     in the console, or headless with --yes"
+                );
+                change(runner, obs, step, StepState::stopped(reason))?;
+                return Ok(Some(RunExit::AwaitingConfirmation));
             }
             change(runner, obs, step, StepState::running(what))?;
         }
@@ -285,8 +293,11 @@ async fn hook_step(
     let state = runner.hook_step(step).await;
     let failed = matches!(state, StepState::Failed { .. });
     change(runner, obs, step, state)?;
-    Ok(!failed)
+    Ok(failed.then_some(RunExit::Fatal))
 }
+
+/// How a step stopped for want of a confirmation begins its reason.
+pub const WAITING_FOR_CONFIRMATION: &str = "stopped, waiting for confirmation";
 
 /// SIGINT or SIGTERM: finish what is in flight, record it, stop.
 async fn cancel_on_signal(handle: ImportHandle) {

@@ -7,6 +7,7 @@ pub mod drive;
 pub mod error;
 pub mod hooks;
 pub mod phase;
+pub mod rollback;
 pub mod runner;
 
 pub use crate::model::step::{Step, StepState};

@@ -102,26 +102,6 @@ impl Runner {
         (self.phase() == Phase::Window).then_some(self.runbook.verify_precopy_sample)
     }
 
-    /// Refuses to start a headless run that would need a confirmation it cannot ask for.
-    pub fn check_confirmations(&self) -> Result<(), String> {
-        if !self.phase().touches_the_live_system() {
-            return Ok(());
-        }
-        let hooks = [
-            ("stop_service", &self.runbook.stop_service),
-            ("resume_service", &self.runbook.resume_service),
-        ];
-        for (name, hook) in hooks {
-            if let (Some(h), false) = (hook, self.opts.yes) {
-                return Err(format!(
-                    "the runbook has a {name} hook ({}); in headless mode it runs only with --yes",
-                    hooks::describe(h)
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// Preflight: binds the store to this target and export, stages the export (once), and
     /// makes one cheap read call to prove the credentials.
     pub async fn preflight(&self) -> Result<Preflight, RunbookError> {

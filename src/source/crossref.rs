@@ -4,7 +4,7 @@
 //! Memory stays bounded by holding only ids, never records. Accounts and groups are kept as a
 //! 64-bit hash (xxh3) of their id with a few bytes of facts; message ids as a bare hash. Two
 //! different ids share a hash with odds of about n²/2⁶⁵ (under one in a million for 5M ids),
-//! which would show as a false duplicate or hide a dangling reference; the README states
+//! which would show as a false duplicate or hide a dangling reference; docs/export-format.md states
 //! this. Friend lists are exact (see [`super::friend_lists`]).
 
 use super::friend_lists::FriendLists;

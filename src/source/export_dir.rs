@@ -79,7 +79,9 @@ pub enum ExportError {
     #[error("{0}: not a directory")]
     NotADirectory(PathBuf),
     /// No manifest.json.
-    #[error("{0}: manifest.json is missing; every export starts with one (see the README)")]
+    #[error(
+        "{0}: manifest.json is missing; every export starts with one (see docs/export-format.md)"
+    )]
     ManifestMissing(PathBuf),
     /// The manifest is not usable.
     #[error("{path}: {reason}")]

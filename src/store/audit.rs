@@ -9,7 +9,7 @@ use rusqlite::{params, Connection};
 pub struct AuditRow {
     /// When (seconds since the epoch).
     pub at: i64,
-    /// `operator`, `engine` or `cli`.
+    /// `operator`, `engine`, `cli` or `console`.
     pub actor: String,
     /// `pause`, `resume`, `retry`, `skip`, `canary`, `rollback`, …
     pub action: String,

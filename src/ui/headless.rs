@@ -341,10 +341,6 @@ pub async fn run(
     yes: bool,
     sync_for: Option<Duration>,
 ) -> Result<RunExit, UiError> {
-    if let Err(why) = runner.check_confirmations() {
-        Printer::new(out, json).step(Step::Preflight, &StepState::failed(why))?;
-        return Ok(RunExit::Fatal);
-    }
     let mut obs = Headless {
         p: Printer::new(out, json).with_window(runner.runbook.window_end),
         meter: None,

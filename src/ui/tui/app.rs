@@ -130,12 +130,15 @@ pub struct Snapshot {
     pub window_end: Option<i64>,
     /// The wall clock of this snapshot (unix seconds).
     pub now_secs: i64,
+    /// The run was rolled back from the console: what happened.
+    pub rolled_back: Option<String>,
 }
 
 /// A dialog on top of the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Modal {
-    /// Run a risky step? Shows exactly what runs; `y` confirms, anything else cancels.
+    /// Run a risky step? Shows exactly what runs; `y` confirms, any other key closes the
+    /// dialog and the step keeps waiting.
     ConfirmStep {
         /// The step's index.
         step: usize,
@@ -144,6 +147,12 @@ pub enum Modal {
     },
     /// Quit while the run is going?
     ConfirmQuit,
+    /// Roll back? Names exactly what happens; type the reason, Enter to roll back, Esc to
+    /// cancel.
+    Rollback {
+        /// The reason typed so far.
+        text: String,
+    },
     /// Skip an error group: type the reason, Enter to skip, Esc to cancel.
     SkipReason {
         /// Which failures.
@@ -158,8 +167,10 @@ pub enum Modal {
 pub enum Effect {
     /// Send a command to the engine.
     Engine(Command),
-    /// The operator confirmed (true) or declined the step at this index.
-    Confirm(usize, bool),
+    /// The operator confirmed the step at this index (declining sends nothing: it waits).
+    Confirm(usize),
+    /// Roll back (stop the import and sync, resume the old service) for this reason.
+    Rollback(String),
     /// Write the failed items matching this filter to a file.
     Export(FailureFilter),
     /// Leave the console (the run stops cleanly if still going).
@@ -191,6 +202,11 @@ pub struct App {
     pub verify_drill: Option<Kind>,
     /// The part of the cutover this run is.
     pub phase: crate::model::phase::Phase,
+    /// The strategy and the guide's scenario (`coexistence · scenario 4`), for the Runbook
+    /// header; empty: no header line.
+    pub strategy: String,
+    /// Exactly what a rollback does (stop what, the resume-service hook), for its dialog.
+    pub rollback_plan: String,
 }
 
 /// The current screen (a newtype so `App` can derive Default).
@@ -302,6 +318,7 @@ impl App {
                 self.verify_drill = None;
                 self.selected = 0;
             }
+            KeyCode::Char('B') if self.screen() == Screen::Runbook => self.ask_rollback(),
             KeyCode::Char('R') if self.screen() == Screen::Errors => return self.retry_selected(),
             KeyCode::Char('s') if self.screen() == Screen::Errors => self.skip_selected(),
             KeyCode::Char('e') if self.screen() == Screen::Errors => {
@@ -315,7 +332,11 @@ impl App {
 
     fn go(&mut self, screen: Screen) {
         self.screen = ScreenState(screen);
-        self.selected = 0;
+        // Back on the Runbook, the selection is on the step waiting for confirmation.
+        self.selected = match (screen, self.asking()) {
+            (Screen::Runbook, Some((step, _))) => step,
+            _ => 0,
+        };
         self.drill = None;
         self.verify_drill = None;
     }
@@ -326,6 +347,16 @@ impl App {
             Vec::new()
         } else {
             vec![Effect::Quit]
+        }
+    }
+
+    fn ask_rollback(&mut self) {
+        if self.snap.rolled_back.is_some() {
+            self.notice = "already rolled back".into();
+        } else {
+            self.modal = Some(Modal::Rollback {
+                text: String::new(),
+            });
         }
     }
 
@@ -377,18 +408,24 @@ impl App {
         if self.screen() != Screen::Runbook {
             return Vec::new();
         }
-        if let Some(what) = self
-            .snap
-            .steps
-            .get(self.selected)
-            .and_then(|s| s.confirm.clone())
-        {
-            self.modal = Some(Modal::ConfirmStep {
-                step: self.selected,
-                what,
-            });
+        // Enter confirms the step that asks, wherever the selection is: it moves there.
+        match self.asking() {
+            Some((step, what)) => {
+                self.selected = step;
+                self.modal = Some(Modal::ConfirmStep { step, what });
+            }
+            None => self.notice = "no step is waiting for confirmation".into(),
         }
         Vec::new()
+    }
+
+    /// The step waiting for the operator's confirmation, and what confirming it runs.
+    pub fn asking(&self) -> Option<(usize, String)> {
+        self.snap
+            .steps
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| s.confirm.clone().map(|what| (i, what)))
     }
 
     fn selected_filter(&self) -> Option<FailureFilter> {
@@ -427,13 +464,14 @@ impl App {
         match modal {
             Modal::ConfirmStep { step, .. } => {
                 // Only a deliberate `y` runs a risky step; Enter (a second press) does not.
-                let yes = key.code == KeyCode::Char('y');
-                self.notice = if yes {
-                    "confirmed".into()
+                // Any other key only closes the dialog: the step and the run keep waiting.
+                if key.code == KeyCode::Char('y') {
+                    self.notice = "confirmed".into();
+                    vec![Effect::Confirm(step)]
                 } else {
-                    "not confirmed: nothing ran".into()
-                };
-                vec![Effect::Confirm(step, yes)]
+                    self.notice = "not confirmed: the step waits".into();
+                    Vec::new()
+                }
             }
             Modal::ConfirmQuit => {
                 if key.code == KeyCode::Char('y') {
@@ -442,6 +480,21 @@ impl App {
                     Vec::new()
                 }
             }
+            Modal::Rollback { mut text } => match key.code {
+                KeyCode::Esc => {
+                    self.notice = "rollback cancelled: nothing changed".into();
+                    Vec::new()
+                }
+                KeyCode::Enter if !text.trim().is_empty() => {
+                    self.notice = "rolling back: stopping the import and the sync".into();
+                    vec![Effect::Rollback(text.trim().to_string())]
+                }
+                _ => {
+                    edit_line(&mut text, key.code);
+                    self.modal = Some(Modal::Rollback { text });
+                    Vec::new()
+                }
+            },
             Modal::SkipReason { filter, mut text } => match key.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter if !text.trim().is_empty() => {
@@ -482,6 +535,17 @@ impl App {
         if self.selected >= rows {
             self.selected = rows.saturating_sub(1);
         }
+    }
+}
+
+/// A one-line input: a character is typed, Backspace takes the last one back.
+fn edit_line(text: &mut String, code: KeyCode) {
+    match code {
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) => text.push(c),
+        _ => {}
     }
 }
 

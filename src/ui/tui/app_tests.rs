@@ -54,10 +54,8 @@ fn quitting_a_running_run_asks_first_and_only_y_quits() {
     );
 }
 
-#[test]
-fn a_risky_step_needs_a_deliberate_y_not_enter_twice() {
-    let mut app = App::default();
-    app.snap.steps = vec![
+fn asking_stop_service() -> Vec<StepView> {
+    vec![
         StepView::new(Step::Preflight, StepState::done("")),
         StepView {
             step: Step::StopService,
@@ -66,24 +64,140 @@ fn a_risky_step_needs_a_deliberate_y_not_enter_twice() {
             },
             confirm: Some("POST http://old/stop".into()),
         },
-    ];
+        StepView::new(Step::Import, StepState::Waiting),
+    ]
+}
+
+#[test]
+fn a_risky_step_needs_a_deliberate_y_not_enter_twice() {
+    let mut app = App::default();
+    app.snap.steps = asking_stop_service();
     app.on_key(code(KeyCode::Enter));
-    assert_eq!(app.modal, None, "preflight needs no confirmation");
+    assert!(
+        matches!(app.modal, Some(Modal::ConfirmStep { step: 1, .. })),
+        "Enter anywhere on the Runbook opens the waiting step's dialog"
+    );
+    assert_eq!(app.selected, 1, "and the selection moves to it");
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    app.on_key(code(KeyCode::Enter));
+    assert!(matches!(app.on_key(key('y'))[..], [Effect::Confirm(1)]));
+}
+
+#[test]
+fn declining_closes_the_dialog_and_the_step_keeps_waiting() {
+    for decline in [code(KeyCode::Esc), key('n'), code(KeyCode::Enter)] {
+        let mut app = App::default();
+        app.on_snapshot(Snapshot {
+            steps: asking_stop_service(),
+            ..Snapshot::default()
+        });
+        app.on_key(code(KeyCode::Enter));
+        assert!(
+            app.on_key(decline).is_empty(),
+            "nothing is sent: the flow waits"
+        );
+        assert_eq!(app.modal, None);
+        assert!(app.notice.contains("the step waits"), "{}", app.notice);
+        assert!(!app.snap.finished, "the run has not ended");
+        assert_eq!(app.asking().map(|(i, _)| i), Some(1), "still asking");
+        // Asked again, it is confirmed.
+        app.on_key(code(KeyCode::Enter));
+        assert!(matches!(app.on_key(key('y'))[..], [Effect::Confirm(1)]));
+    }
+}
+
+#[test]
+fn the_selection_starts_on_and_comes_back_to_the_step_needing_confirmation() {
+    let mut app = App::default();
+    app.on_snapshot(Snapshot {
+        steps: asking_stop_service(),
+        ..Snapshot::default()
+    });
+    assert_eq!(app.selected, 1, "a new question takes the selection");
     app.on_key(key('j'));
-    app.on_key(code(KeyCode::Enter));
-    assert!(matches!(
+    assert_eq!(app.selected, 2, "the operator may move away");
+    app.on_snapshot(app.snap.clone());
+    assert_eq!(app.selected, 2, "the same question does not take it back");
+    app.on_key(key('2'));
+    app.on_key(key('1'));
+    assert_eq!(
+        app.selected, 1,
+        "back on the Runbook, the waiting step is selected"
+    );
+}
+
+#[test]
+fn rollback_asks_why_and_goes_only_with_a_reason() {
+    let mut app = running();
+    app.on_key(key('2'));
+    app.on_key(key('B'));
+    assert_eq!(app.modal, None, "B is a Runbook screen key");
+    app.on_key(key('1'));
+    app.on_key(key('B'));
+    assert_eq!(
         app.modal,
-        Some(Modal::ConfirmStep { step: 1, .. })
-    ));
+        Some(Modal::Rollback {
+            text: String::new()
+        })
+    );
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty(), "no reason yet");
+    for c in "the winxx".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(code(KeyCode::Backspace));
+    app.on_key(code(KeyCode::Backspace));
+    for c in "dow ran out".chars() {
+        app.on_key(key(c));
+    }
+    assert_eq!(
+        app.modal,
+        Some(Modal::Rollback {
+            text: "the window ran out".into()
+        })
+    );
     assert!(matches!(
-        app.on_key(code(KeyCode::Enter))[..],
-        [Effect::Confirm(1, false)]
+        &app.on_key(code(KeyCode::Enter))[..],
+        [Effect::Rollback(r)] if r == "the window ran out"
     ));
-    app.on_key(code(KeyCode::Enter));
-    assert!(matches!(
-        app.on_key(key('y'))[..],
-        [Effect::Confirm(1, true)]
-    ));
+    assert_eq!(app.modal, None);
+    // Esc cancels without a word sent.
+    app.on_key(key('B'));
+    app.on_key(key('x'));
+    assert!(app.on_key(code(KeyCode::Esc)).is_empty());
+    assert_eq!(app.modal, None);
+    assert!(app.notice.contains("cancelled"), "{}", app.notice);
+}
+
+#[test]
+fn the_status_line_says_stopped_or_rolled_back_not_finished() {
+    let text = |app: &App| {
+        crate::ui::tui::view::status_line(app)
+            .spans
+            .iter()
+            .map(|s| s.content.to_string())
+            .collect::<String>()
+    };
+    let mut app = App::default();
+    app.snap.finished = true;
+    app.snap.steps = vec![
+        StepView::new(Step::Preflight, StepState::done("")),
+        StepView::new(
+            Step::StopService,
+            StepState::stopped("stopped, waiting for confirmation: nothing ran"),
+        ),
+        StepView::new(Step::Import, StepState::Waiting),
+    ];
+    let line = text(&app);
+    assert!(line.starts_with(" STOPPED "), "{line}");
+    assert!(
+        line.contains("stop service: stopped, waiting for confirmation"),
+        "{line}"
+    );
+    app.snap.rolled_back = Some("stopped the import from the console".into());
+    assert!(text(&app).starts_with(" ROLLED BACK "), "{}", text(&app));
+    app.snap.rolled_back = None;
+    app.snap.steps = vec![StepView::new(Step::Preflight, StepState::done(""))];
+    assert!(text(&app).starts_with(" FINISHED "), "{}", text(&app));
 }
 
 #[test]

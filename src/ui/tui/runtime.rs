@@ -13,6 +13,7 @@ use crate::engine::import::{ImportHandle, ImportSettings};
 use crate::model::step::{Step, StepState};
 use crate::runbook::book::StepStates;
 use crate::runbook::drive::{drive, RunExit};
+use crate::runbook::rollback;
 use crate::runbook::runner::Runner;
 use crate::store::queries::FailureFilter;
 use crate::store::{now_secs, open_for_reading};
@@ -20,7 +21,9 @@ use crate::ui::UiError;
 use crossterm::event::{self, Event, KeyEvent, KeyEventKind};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -104,14 +107,46 @@ pub async fn console<B: Backend>(
     let flow = drive(runner, &mut link, FLOW_TICK);
     tokio::pin!(flow);
     let mut frame = tokio::time::interval(FRAME);
-    while !(ui.quitting && ui.exit.is_some()) {
+    let mut rolling: Option<RollingBack<'_>> = None;
+    while !(ui.quitting && ui.exit.is_some() && !ui.rolling_back()) {
+        if rolling.is_none() {
+            rolling = ui.start_rollback();
+        }
         tokio::select! {
             result = &mut flow, if ui.exit.is_none() => ui.flow_ended(result),
+            done = finish_of(&mut rolling), if rolling.is_some() => ui.rolled(done),
             _ = frame.tick() => ui.frame(terminal),
             Some(ev) = events.recv() => ui.on_event(ev),
         }
+        if !matches!(ui.rollback, Rollback::Running) {
+            rolling = None;
+        }
     }
     ui.finish().await
+}
+
+/// A rollback under way: the sync stopped, the resume-service hook, the record.
+type RollingBack<'r> = Pin<Box<dyn Future<Output = Result<String, String>> + 'r>>;
+
+/// Waits for the rollback under way (never ends without one).
+async fn finish_of(rolling: &mut Option<RollingBack<'_>>) -> Result<String, String> {
+    match rolling {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where a rollback from the console is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Rollback {
+    /// None asked for (or the last one failed: it may be asked again).
+    No,
+    /// Asked for: the flow is being stopped; `import` says whether the import was running.
+    Asked { reason: String, import: bool },
+    /// The sync is being stopped and the old service resumed.
+    Running,
+    /// Done: what happened.
+    Done(String),
 }
 
 /// The console's state around the [`App`]: the flow's link, the sampler, how the run ended.
@@ -129,6 +164,8 @@ struct Console<'r> {
     quitting: bool,
     /// Drawing failed once: the run goes on without a screen.
     screen_broken: bool,
+    /// A rollback asked for from the console, and how far it got.
+    rollback: Rollback,
 }
 
 impl<'r> Console<'r> {
@@ -146,12 +183,95 @@ impl<'r> Console<'r> {
             sampling,
             app: App {
                 phase: runner.phase(),
+                strategy: runner.runbook.strategy_line(),
+                rollback_plan: rollback::describe(&runner.runbook),
                 ..App::default()
             },
             started: Instant::now(),
             exit: None,
             quitting: false,
             screen_broken: false,
+            rollback: Rollback::No,
+        }
+    }
+
+    /// The operator asked for a rollback: the import and verification stop, a pending question
+    /// is declined; the rest waits for the flow to end ([`Console::start_rollback`]).
+    fn ask_rollback(&mut self, reason: String) {
+        let import = self
+            .steps
+            .borrow()
+            .get(Step::Import.index())
+            .is_some_and(|s| matches!(s, StepState::Running { .. }));
+        self.to_engine(Command::Cancel {
+            reason: format!("rollback: {reason}"),
+        });
+        if let Some((_, stop)) = lock(&self.link.verify).as_ref() {
+            let _ = stop.send(true);
+        }
+        self.link.decline();
+        self.rollback = Rollback::Asked { reason, import };
+    }
+
+    /// Once the flow has ended after a rollback was asked for: stops the sync, then resumes
+    /// the old service and records it — the same code path as `cutover rollback`.
+    fn start_rollback(&mut self) -> Option<RollingBack<'r>> {
+        let Rollback::Asked { reason, import } = &self.rollback else {
+            return None;
+        };
+        self.exit?;
+        let (reason, import) = (reason.clone(), *import);
+        self.rollback = Rollback::Running;
+        let relay = lock(&self.link.relay).take();
+        let runner = self.runner;
+        Some(Box::pin(async move {
+            let mut stopped = Vec::new();
+            if import {
+                stopped.push("the import");
+            }
+            if let Some(relay) = relay {
+                relay
+                    .stop()
+                    .await
+                    .map_err(|e| format!("stopping the sync failed, nothing was resumed: {e}"))?;
+                stopped.push("the two-way sync");
+            }
+            let stopped = match stopped.is_empty() {
+                true => "nothing was running".to_string(),
+                false => format!("stopped {} from the console", stopped.join(" and ")),
+            };
+            let rb = &runner.runbook;
+            let hook = rb.resume_service.as_ref();
+            rollback::resume_and_record(
+                &rb.store,
+                runner.steps(),
+                hook,
+                &stopped,
+                "console",
+                &reason,
+            )
+            .await
+            .map(|detail| format!("{detail}; reason: {reason}"))
+            .map_err(|e| e.to_string())
+        }))
+    }
+
+    /// A rollback is asked for or under way: the console stays until it ends.
+    fn rolling_back(&self) -> bool {
+        matches!(self.rollback, Rollback::Asked { .. } | Rollback::Running)
+    }
+
+    /// The rollback ended: ROLLED BACK, or why not (it may be asked again).
+    fn rolled(&mut self, done: Result<String, String>) {
+        match done {
+            Ok(detail) => {
+                self.app.notice = "rolled back".into();
+                self.rollback = Rollback::Done(detail);
+            }
+            Err(why) => {
+                self.app.notice = format!("rollback: {why}");
+                self.rollback = Rollback::No;
+            }
         }
     }
 
@@ -177,11 +297,18 @@ impl<'r> Console<'r> {
                 .map(|f| (f, self.app.items_page_start())),
             verify_drill: self.app.verify_drill,
             finished: self.exit.is_some(),
+            staged: self
+                .steps
+                .borrow()
+                .get(Step::Preflight.index())
+                .is_some_and(StepState::is_settled),
         }
     }
 
     /// One frame: the latest figures into the app, then drawn (unless the screen is gone).
     fn frame<B: Backend>(&mut self, terminal: &mut Terminal<B>) {
+        // A change of what to read (preflight done) reaches the sampler at once.
+        self.sampling.want(self.request());
         self.app.on_snapshot(self.snapshot());
         if !self.screen_broken {
             if let Err(e) = terminal.draw(|f| draw(f, &self.app)) {
@@ -192,8 +319,9 @@ impl<'r> Console<'r> {
                 self.quitting = true;
             }
         }
-        if self.screen_broken {
-            // Nobody can confirm a risky step any more: it does not run.
+        if self.screen_broken || matches!(self.rollback, Rollback::Asked { .. }) {
+            // Nobody can confirm a risky step any more (or the operator is rolling back): it
+            // does not run.
             self.link.decline();
         }
     }
@@ -218,6 +346,9 @@ impl<'r> Console<'r> {
         snap.finished = self.exit.is_some();
         snap.window_end = self.runner.runbook.window_end;
         snap.now_secs = now_secs();
+        if let Rollback::Done(detail) = &self.rollback {
+            snap.rolled_back = Some(detail.clone());
+        }
         snap.sync_running = lock(&self.link.relay).as_ref().map(|r| {
             r.broken().map_or_else(
                 || format!("relay on {}", r.addr),
@@ -244,10 +375,11 @@ impl<'r> Console<'r> {
         for effect in self.app.on_key(key) {
             match effect {
                 Effect::Engine(command) => self.to_engine(command),
-                Effect::Confirm(step, yes) => self.link.answer(step, yes),
+                Effect::Confirm(step) => self.link.answer(step, true),
                 Effect::Export(filter) => {
                     self.app.notice = export(&self.runner.runbook.store, &filter);
                 }
+                Effect::Rollback(reason) => self.ask_rollback(reason),
                 Effect::Quit => self.quit(),
             }
         }

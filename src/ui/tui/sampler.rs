@@ -35,6 +35,9 @@ pub struct Request {
     pub verify_drill: Option<Kind>,
     /// The run has ended: read everything once more now.
     pub finished: bool,
+    /// Preflight has staged the export: the plan (T_limit) can be read before the import
+    /// starts, so the window's projected finish shows while the stop service step waits.
+    pub staged: bool,
 }
 
 /// The sampling task: ask it with [`Sampling::want`], read it with [`Sampling::latest`].
@@ -151,7 +154,7 @@ impl Sampler {
         }
         if let Some(conn) = &self.conn {
             read_store(conn, &mut self.snap, request);
-            if self.snap.t_limit_secs.is_none() && handle.is_some() {
+            if self.snap.t_limit_secs.is_none() && (handle.is_some() || request.staged) {
                 let plan = crate::engine::plan::plan(conn, &self.settings).ok();
                 self.snap.t_limit_secs = plan.as_ref().map(|p| p.t_limit_secs);
                 self.snap.same_second = plan.map(|p| p.same_second).unwrap_or_default();

@@ -8,7 +8,7 @@ use crate::model::step::{Step, StepState};
 use crate::tim::errors;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, TableState, Wrap};
 use ratatui::Frame;
 
@@ -47,11 +47,89 @@ fn state_color(state: &StepState) -> Color {
     }
 }
 
-/// The runbook's steps with their state and reason.
+/// The Runbook header: the strategy and scenario, then (with `[window] ends_at`) the time
+/// left in the window and the projected finish — red when it will not fit.
+pub fn runbook_header(app: &App) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if !app.strategy.is_empty() {
+        lines.push(Line::styled(
+            format!(" strategy: {}", app.strategy),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    }
+    if let Some(end) = app.snap.window_end {
+        lines.push(window_line(app, end));
+    }
+    lines
+}
+
+/// `window ends 08:06:40 UTC, 1h00m left · finish 07:06:46: fits, 59m54s to spare`.
+fn window_line(app: &App, end: i64) -> Line<'static> {
+    let now = app.snap.now_secs;
+    // `07:06:45` of `2025-11-29 07:06:45 UTC`.
+    let time = |t: i64| {
+        crate::timefmt::utc(t)
+            .chars()
+            .skip(11)
+            .take(8)
+            .collect::<String>()
+    };
+    let left = match end - now {
+        l if l > 0 => format!("{} left", eta(Some(l as f64))),
+        _ => "CLOSED".to_string(),
+    };
+    let mut spans = vec![Span::raw(format!(" window ends {} UTC, {left}", time(end)))];
+    let imported = app
+        .snap
+        .steps
+        .iter()
+        .any(|s| s.step == Step::Import && s.state.is_settled());
+    if imported {
+        spans.push(Span::raw(" · the import is done"));
+        return Line::from(spans);
+    }
+    // The import's ETA once it has a rate; before that, the plan's T_limit.
+    let remaining = app
+        .snap
+        .stages
+        .iter()
+        .filter_map(|s| s.eta_secs)
+        .reduce(f64::max)
+        .or(app.snap.t_limit_secs)
+        .filter(|e| e.is_finite());
+    if let Some(eta_secs) = remaining {
+        let finish = now + eta_secs.round() as i64;
+        let gap = eta(Some((finish - end).abs() as f64));
+        let (verdict, style) = if finish > end {
+            (
+                format!("OVER by {gap}"),
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            )
+        } else {
+            (
+                format!("fits, {gap} to spare"),
+                Style::new().fg(Color::Green),
+            )
+        };
+        spans.push(Span::styled(
+            format!(" · finish {}: {verdict}", time(finish)),
+            style,
+        ));
+    }
+    Line::from(spans)
+}
+
+/// The runbook's steps with their state and reason, under the header (if any).
 pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let header = runbook_header(app);
+    let [head, area] =
+        Layout::vertical([Constraint::Length(header.len() as u16), Constraint::Min(1)]).areas(area);
+    frame.render_widget(Paragraph::new(header), head);
     let rows = app.snap.steps.iter().enumerate().map(|(i, s)| {
+        // A mark as well as the reversed row, so the selection reads without colour.
+        let mark = if i == app.selected { "›" } else { " " };
         let row = Row::new(vec![
-            Cell::from(format!("{}", i + 1)),
+            Cell::from(format!("{mark}{}", i + 1)),
             Cell::from(s.step.name()),
             Cell::from(s.state.word()).style(Style::new().fg(state_color(&s.state))),
             Cell::from(s.state.reason().to_string()),
@@ -61,18 +139,16 @@ pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let table = grid(
         rows,
         &[
-            Constraint::Length(2),
+            Constraint::Length(3),
             Constraint::Length(15),
             Constraint::Length(19),
             Constraint::Min(10),
         ],
         &["#", "step", "state", "reason"],
         match app.phase {
-            Phase::Full => " runbook — Enter on a step that needs confirmation ",
+            Phase::Full => " runbook — Enter confirms a waiting step · B roll back ",
             Phase::Precopy => " runbook · PRE-COPY: the old system stays live, no hooks, no sync ",
-            Phase::Window => {
-                " runbook · WINDOW: the delta only — Enter on a step that needs confirmation "
-            }
+            Phase::Window => " runbook · WINDOW: the delta only — Enter confirms · B roll back ",
         },
     );
     frame.render_widget(table, area);

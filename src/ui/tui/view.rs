@@ -46,7 +46,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         draw_help(frame, area);
     }
     if let Some(modal) = &app.modal {
-        draw_modal(frame, modal, area);
+        draw_modal(frame, app, modal, area);
     }
 }
 
@@ -96,6 +96,29 @@ pub fn status_line(app: &App) -> Line<'static> {
 /// working on a step.
 fn outside_import(app: &App) -> Status {
     let snap = &app.snap;
+    if let Some(rolled) = &snap.rolled_back {
+        return ("ROLLED BACK".into(), Color::Magenta, rolled.clone());
+    }
+    // Ended with steps not run (or stopped half-way): the runbook did not finish. The cause
+    // is the first step that is not done or skipped.
+    let not_run = snap.steps.iter().any(|s| {
+        matches!(
+            s.state,
+            StepState::Waiting | StepState::Stopped { .. } | StepState::NeedsConfirmation { .. }
+        )
+    });
+    let cause = snap.steps.iter().find(|s| !s.state.is_settled());
+    if let (true, true, Some(s)) = (snap.finished, not_run, cause) {
+        let color = match s.state {
+            StepState::Failed { .. } => Color::Red,
+            _ => Color::Yellow,
+        };
+        let why = match s.state.reason() {
+            "" => format!("{}: {} (later steps not run)", s.step, s.state),
+            reason => format!("{}: {reason}", s.step),
+        };
+        return ("STOPPED".into(), color, why);
+    }
     if snap.finished && snap.sync_running.is_some() {
         let why = "the runbook is done; two-way sync runs until you quit (q)";
         return ("SYNCING".into(), Color::Green, why.into());
@@ -108,10 +131,7 @@ fn outside_import(app: &App) -> Status {
         .iter()
         .find(|s| matches!(s.state, StepState::NeedsConfirmation { .. }));
     if let Some(s) = asking {
-        let why = format!(
-            "{} needs confirmation: Enter on it (Runbook screen)",
-            s.step
-        );
+        let why = format!("{} waits: Enter, then y (Runbook)", s.step);
         return ("CONFIRM".into(), Color::Yellow, why);
     }
     let verifying = snap
@@ -200,7 +220,14 @@ const HELP: &[(&str, &str)] = &[
     ("↑ ↓ / j k", "move"),
     ("p", "pause the import (requests in flight finish)"),
     ("r", "resume the import"),
-    ("Enter", "Runbook: confirm a step that needs it"),
+    (
+        "Enter",
+        "Runbook: confirm the waiting step (y runs it, any key waits)",
+    ),
+    (
+        "B",
+        "Runbook: roll back: stop import and sync, resume old (asks why)",
+    ),
     ("Enter / Esc", "Errors: the items of a group / back"),
     ("Enter / Esc", "Verify: the mismatches of a kind / back"),
     ("R", "Errors: retry the selected group"),
@@ -232,22 +259,35 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect) {
     );
 }
 
-fn draw_modal(frame: &mut Frame<'_>, modal: &Modal, area: Rect) {
+fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
     let (title, text) = match modal {
         Modal::ConfirmStep { what, .. } => (
             " confirm ",
-            format!("This will {what}.\n\nPress y to run it; any other key cancels."),
+            format!("This will {what}.\n\nPress y to run it; any other key closes this and the step waits."),
         ),
         Modal::ConfirmQuit => (
             " quit? ",
             "The run is still going. Quitting finishes the requests in flight, records them and stops; everything is saved in the store and `cutover run` with the same store resumes.\n\nPress y to quit; any other key stays.".to_string(),
+        ),
+        Modal::Rollback { text } => (
+            " roll back ",
+            format!(
+                "Roll back the cutover?{} This will {}.\n\nWhy (kept in the audit trail and the report): {text}▏\n\nEnter rolls back; Esc cancels.",
+                if app.snap.finished { "" } else { " The run stops here." },
+                app.rollback_plan
+            ),
         ),
         Modal::SkipReason { filter, text } => (
             " skip ",
             format!("Skip {}?\nWhy (kept in the audit trail): {text}▏\n\nEnter skips; Esc cancels.", filter.describe()),
         ),
     };
-    let r = centered(area, 64, 9);
+    let height = if matches!(modal, Modal::Rollback { .. }) {
+        13
+    } else {
+        9
+    };
+    let r = centered(area, 64, height);
     frame.render_widget(Clear, r);
     frame.render_widget(
         Paragraph::new(text)
