@@ -2,6 +2,7 @@
 
 pub mod demo;
 mod demo_trickle;
+pub mod export;
 pub mod gen;
 pub mod init;
 pub mod plan;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&args, out),
         Command::Gen(args) => gen::run(&args, out),
+        Command::Export(args) => export::run(&args, out),
         Command::Usersig(args) => usersig::run(&args, out),
         Command::Sim(args) => sim::run(&args, out),
         Command::Init(args) => init::run(&args, out),
