@@ -11,50 +11,8 @@ mod db_rig;
 use cutover::export::example::insert;
 use cutover::export::url::Engine;
 use cutover::source::ExportFile;
-use db_rig::{generated, manifest, records, said, validate, Db, T1, T2};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
-
-/// What changes after T1: two accounts, a message, a member, and a group renamed.
-fn change_after_t1(
-    db: &Db,
-    gen: &BTreeMap<&'static str, Vec<Value>>,
-) -> BTreeMap<&'static str, Vec<Value>> {
-    let at = T1 + 60;
-    let ms = at * 1000;
-    let first_user = gen["accounts"][0]["id"].as_str().unwrap().to_string();
-    let mut group = gen["groups"][0].clone();
-    let accounts = vec![
-        json!({"id": "u9001", "nick": "new one", "created_at": at}),
-        json!({"id": "u9002", "created_at": at}),
-    ];
-    let c2c = vec![
-        json!({"id": "m9001", "from": "u9001", "to": first_user, "sent_at": at,
-                          "seq": 1, "random": 2,
-                          "body": [{"type": "text", "text": "after the pre-copy"}]}),
-    ];
-    let members = vec![
-        json!({"group": group["id"], "member": "u9001", "role": "member",
-                              "joined_at": at}),
-    ];
-    db.execute(&insert(ExportFile::Accounts, &accounts, db.engine, ms));
-    db.execute(&insert(ExportFile::C2cMessages, &c2c, db.engine, ms));
-    db.execute(&insert(ExportFile::GroupMembers, &members, db.engine, ms));
-    let gid = group["id"].as_str().unwrap().to_string();
-    db.execute(&format!(
-        "UPDATE chat_groups SET name = 'Renamed', updated_at = {ms} WHERE group_id = '{gid}'"
-    ));
-    group["name"] = json!("Renamed");
-    let mut expected = BTreeMap::new();
-    expected.insert("accounts", accounts);
-    expected.insert("c2c_messages", c2c);
-    expected.insert("group_members", members);
-    expected.insert("groups", vec![group]);
-    for list in expected.values_mut() {
-        list.sort_by_key(|v| v.to_string());
-    }
-    expected
-}
+use db_rig::{change_after_t1, generated, manifest, records, said, validate, Db, T1, T2};
+use serde_json::json;
 
 fn full_delta_and_bad_rows(engine: Engine) {
     let db = Db::start(engine);
