@@ -84,6 +84,24 @@ pub enum BenchCommand {
     /// of about 1 % of it at the default limits with 40–120 ms latency: print the window's
     /// time (delta import + window verification) against the pre-copy's, and its calls.
     Window(WindowBenchArgs),
+    /// Fill the example schema (assets/example-im) of an empty database with a generated
+    /// export of about 1.07 M rows, then `cutover export` it: rows/s and peak RSS.
+    ExportDb(ExportDbBenchArgs),
+}
+
+/// `cutover bench export-db`
+#[derive(Debug, clap::Args)]
+pub struct ExportDbBenchArgs {
+    /// The database (empty: the example tables are created in it); the password may come from
+    /// CUTOVER_SOURCE_PASSWORD.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// Multiply the rows (1.0 is about 1.07 M rows).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Write `*.jsonl.gz`.
+    #[arg(long)]
+    pub gzip: bool,
 }
 
 /// `cutover bench window`

@@ -101,6 +101,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             crate::bench::run_import_bench(&bench, out)?;
             Ok(Outcome::Ok)
         }
+        Command::Bench(BenchCommand::ExportDb(a)) => {
+            let bench = crate::bench::ExportDbBench {
+                from: a.from,
+                scale: a.scale,
+                gzip: a.gzip,
+            };
+            crate::bench::run_export_db_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
         Command::Bench(BenchCommand::Export(a)) => {
             let bench = crate::bench::ExportBench {
                 dir: a.dir,
