@@ -11,6 +11,7 @@
 //! Layer: uses `model`, `source` and `timefmt`; only `commands/` and `bench/` use it.
 
 pub mod cells;
+mod check;
 pub mod db;
 pub mod example;
 pub mod mapping;

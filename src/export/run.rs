@@ -1,16 +1,17 @@
-//! One export: every mapped query in one snapshot, each row written as it arrives, the
-//! written files checked by the validator `cutover validate` uses, then moved into place.
+//! One export: every mapped query in one snapshot, each row written as it arrives and checked
+//! on the way by the validator `cutover validate` uses, then the files moved into place.
 
 use super::cells::to_record;
+use super::check::FileCheck;
 use super::db::{run_jobs, Bound, Job, RowSink};
 use super::mapping::Mapping;
 use super::url::SourceUrl;
-use super::write::{KeyLookup, KindFile};
+use super::write::KindFile;
 use super::{io_err, ExportError};
 use crate::model::Manifest;
 use crate::source::export_dir::{FORMAT_NAME, FORMAT_VERSION};
-use crate::source::validate::{validate_delta_with, Known, Problem, ValidationReport};
-use crate::source::{ExportDir, ExportFile};
+use crate::source::validate::{Known, Problem, ValidationReport};
+use crate::source::{ExportFile, StreamValidator};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -113,17 +114,24 @@ pub async fn export(
     let mut sink = Sink {
         plan,
         unit,
+        until: opts.until,
         staging: staging.clone(),
-        keys_dir: keys_dir.clone(),
         gzip: opts.gzip,
         columns: Vec::new(),
         open: None,
         kinds: Vec::new(),
         known: Known::default(),
+        validator: None,
         progress,
+        problems,
     };
     run_jobs(&opts.url, &jobs, &mut sink).await?;
-    let Sink { kinds, known, .. } = sink;
+    let Sink {
+        kinds, validator, ..
+    } = sink;
+    let files = validator
+        .unwrap_or_else(|| StreamValidator::new(opts.until, &Known::default()))
+        .finish();
 
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
@@ -141,8 +149,12 @@ pub async fn export(
     std::fs::write(&manifest_path, text + "\n")
         .map_err(io_err(format!("writing {}", manifest_path.display())))?;
 
-    let report = check(&staging, &keys_dir, &known, problems)?;
     move_into_place(&staging, &opts.out)?;
+    let report = ValidationReport {
+        export: opts.out.clone(),
+        manifest: manifest.clone(),
+        files,
+    };
     Ok(ExportSummary {
         manifest,
         kinds,
@@ -173,39 +185,6 @@ fn prepare_out(out: &Path, force: bool) -> Result<(), ExportError> {
 
 fn remove(path: &Path) -> Result<(), ExportError> {
     std::fs::remove_file(path).map_err(io_err(format!("removing {}", path.display())))
-}
-
-/// Validates the staged export with the same rules as `cutover validate`, naming each
-/// problem's source key.
-fn check(
-    staging: &Path,
-    keys_dir: &Path,
-    known: &Known,
-    problems: &mut dyn FnMut(SourceProblem),
-) -> Result<ValidationReport, ExportError> {
-    let export = ExportDir::open(staging)?;
-    let mut lookup: Option<(String, KeyLookup)> = None;
-    let report = validate_delta_with(
-        &export,
-        known,
-        &mut |p: Problem| {
-            let kind = ExportFile::ALL
-                .into_iter()
-                .find(|k| p.file.starts_with(&k.file_name()));
-            let source_key = kind.and_then(|k| {
-                if lookup.as_ref().map(|(f, _)| f != &p.file).unwrap_or(true) {
-                    lookup = Some((p.file.clone(), KeyLookup::open(keys_dir, k)));
-                }
-                lookup.as_mut().and_then(|(_, l)| l.key(p.line))
-            });
-            problems(SourceProblem {
-                problem: p,
-                source_key,
-            });
-        },
-        &mut |_, _| {},
-    )?;
-    Ok(report)
 }
 
 /// Moves the files out of the staging directory, the manifest last, then removes it.
@@ -239,23 +218,32 @@ enum Target {
 struct Sink<'a> {
     plan: Vec<Target>,
     unit: super::TimeUnit,
+    until: i64,
     staging: PathBuf,
-    keys_dir: PathBuf,
     gzip: bool,
     columns: Vec<String>,
-    open: Option<KindFile>,
+    /// The file being written and its validation.
+    open: Option<(KindFile, FileCheck)>,
     kinds: Vec<KindSummary>,
     known: Known,
+    /// Between two files: the validator with the state of the files before.
+    validator: Option<StreamValidator>,
     progress: &'a mut dyn Write,
+    problems: &'a mut dyn FnMut(SourceProblem),
 }
 
 impl RowSink for Sink<'_> {
     fn columns(&mut self, job: usize, names: &[String]) -> Result<(), ExportError> {
         self.columns = names.to_vec();
         if let Some(Target::File(kind)) = self.plan.get(job) {
-            let mut file = KindFile::create(*kind, &self.staging, &self.keys_dir, self.gzip)?;
-            file.progress(self.progress, false);
-            self.open = Some(file);
+            let file = KindFile::create(*kind, &self.staging, self.gzip)?;
+            // Created at the first file: a delta's known ids are read by then.
+            let validator = match self.validator.take() {
+                Some(v) => v,
+                None => StreamValidator::new(self.until, &self.known),
+            };
+            let check = FileCheck::start(validator, *kind, file.name.clone());
+            self.open = Some((file, check));
         }
         Ok(())
     }
@@ -263,9 +251,14 @@ impl RowSink for Sink<'_> {
     fn row(&mut self, job: usize, cells: Vec<super::cells::Cell>) -> Result<(), ExportError> {
         let row = to_record(&self.columns, cells, self.unit);
         match (self.plan.get(job), self.open.as_mut()) {
-            (Some(Target::File(_)), Some(file)) => {
-                file.write(&row.record, row.key.as_deref())
-                    .map_err(io_err(format!("writing {}", file.name)))?;
+            (Some(Target::File(_)), Some((file, check))) => {
+                let kind = file.kind;
+                let line = file.write(&row.record).map_err(|source| ExportError::Io {
+                    what: format!("writing {}", kind.file_name()),
+                    source,
+                })?;
+                check.push(line, row.key)?;
+                check.drain(self.problems);
                 file.progress(self.progress, false);
             }
             (Some(Target::Known(kind)), _) => {
@@ -285,7 +278,7 @@ impl RowSink for Sink<'_> {
     }
 
     fn done(&mut self, _job: usize) -> Result<(), ExportError> {
-        if let Some(mut file) = self.open.take() {
+        if let Some((mut file, check)) = self.open.take() {
             file.progress(self.progress, true);
             self.kinds.push(KindSummary {
                 kind: file.kind,
@@ -293,6 +286,7 @@ impl RowSink for Sink<'_> {
                 secs: file.elapsed(),
             });
             file.finish()?;
+            self.validator = Some(check.finish(self.problems)?);
         }
         Ok(())
     }
