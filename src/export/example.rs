@@ -244,7 +244,12 @@ mod tests {
     fn literals_escape_per_engine() {
         let r = json!({"id": "m'1\\", "from": "a", "to": "b", "sent_at": 7,
                        "body": [{"type": "text", "text": "it's"}]});
-        let my = insert(ExportFile::C2cMessages, &[r.clone()], Engine::MySql, 9);
+        let my = insert(
+            ExportFile::C2cMessages,
+            std::slice::from_ref(&r),
+            Engine::MySql,
+            9,
+        );
         assert!(my.contains(r"'m''1\\'"), "{my}");
         assert!(my.contains("7000") && my.contains("NULL") && my.ends_with(", 9)"));
         let pg = insert(ExportFile::C2cMessages, &[r], Engine::Postgres, 9);
