@@ -96,22 +96,3 @@ pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), ExportEr
         Engine::Sqlite => sqlite::execute(url, batches),
     }
 }
-
-/// Checks that `url` accepts a login (for a clear error before anything is written).
-pub async fn ping(url: &SourceUrl) -> Result<(), ExportError> {
-    run_jobs(url, &[], &mut NoRows).await
-}
-
-struct NoRows;
-
-impl RowSink for NoRows {
-    fn columns(&mut self, _: usize, _: &[String]) -> Result<(), ExportError> {
-        Ok(())
-    }
-    fn row(&mut self, _: usize, _: Vec<Cell>) -> Result<(), ExportError> {
-        Ok(())
-    }
-    fn done(&mut self, _: usize) -> Result<(), ExportError> {
-        Ok(())
-    }
-}
