@@ -123,6 +123,23 @@ fn wrong_password(engine: Engine) {
     );
     assert!(!text.contains(secret), "the password is not shown: {text}");
     assert!(!out_dir.join("manifest.json").exists());
+
+    // TLS asked for, and the throwaway server has none: refused, not sent in the clear.
+    let tls = match engine {
+        Engine::MySql => "?require_ssl=true",
+        _ => "?sslmode=require",
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["export", "--from", &format!("{}{tls}", db.url), "--map"])
+        .arg(&map)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("CUTOVER_SOURCE_PASSWORD", db_rig::PASSWORD)
+        .output()
+        .unwrap();
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("cannot connect to"), "{text}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! MySQL and MariaDB through `mysql_async`: one connection, one
 //! `START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY` at REPEATABLE READ, each query a
-//! prepared statement whose binary result set is read row by row from the socket.
+//! prepared statement whose binary result set is read row by row from the socket. TLS through
+//! rustls (webpki roots) with `?require_ssl=true` in the URL.
 
 use super::{Bound, Job, RowSink};
 use crate::export::cells::{sql_time_text, Cell};
