@@ -291,3 +291,28 @@ impl RowSink for Sink<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_existing_export_is_kept_unless_forced_and_a_leftover_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        std::fs::create_dir_all(out.join(STAGING)).unwrap();
+        std::fs::write(out.join(STAGING).join("accounts.jsonl"), "{}\n").unwrap();
+        prepare_out(out, false).unwrap();
+        assert!(
+            !out.join(STAGING).exists(),
+            "an interrupted export's files are dropped"
+        );
+
+        std::fs::write(out.join("manifest.json"), "{}").unwrap();
+        let refused = prepare_out(out, false).unwrap_err().to_string();
+        assert!(refused.contains("--force"), "{refused}");
+        assert!(out.join("manifest.json").exists());
+        prepare_out(out, true).unwrap();
+        assert!(!out.join("manifest.json").exists());
+    }
+}

@@ -356,3 +356,39 @@ fn tally<T>(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Fed file by file, the stream validator finds what the directory validator finds.
+    #[test]
+    fn the_stream_validator_agrees_with_validate_export() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+        let export = ExportDir::open(&root).unwrap();
+        let mut expected = Vec::new();
+        let report = validate_export(&export, &mut |p| expected.push(p)).unwrap();
+        assert!(!expected.is_empty(), "the sample has bad records");
+
+        let mut v = StreamValidator::new(export.manifest.exported_at, &Known::default());
+        let mut got = Vec::new();
+        for file in ExportFile::ALL {
+            let Some(path) = export.path(file) else {
+                continue;
+            };
+            let lines = open_lines(path).unwrap();
+            let name = export.display_name(file);
+            v.file(file, name, lines, &mut |p| got.push(p), &mut |_, _| {})
+                .unwrap();
+        }
+        assert_eq!(got, expected);
+        let files = v.finish();
+        let tally = |f: &[FileSummary]| -> Vec<(String, bool, u64, u64)> {
+            f.iter()
+                .map(|s| (s.file.clone(), s.present, s.records, s.invalid))
+                .collect()
+        };
+        assert_eq!(tally(&files), tally(&report.files));
+    }
+}
