@@ -19,6 +19,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Generate a deterministic synthetic export (for tests, demos and benchmarks).
     Gen(GenArgs),
+    /// Read the old system's database (MySQL/MariaDB, PostgreSQL, SQLite) into an export,
+    /// through the queries of a mapping file; `--since` writes a delta. Exit 0 clean, 1 written
+    /// with problems (listed by file, line and source row), 2 failed.
+    Export(ExportArgs),
     /// Print a UserSig for an identifier, or check one (the key comes from CUTOVER_SECRET_KEY).
     Usersig(UsersigArgs),
     /// Write an annotated example runbook to start from.
@@ -85,6 +89,9 @@ pub enum BenchCommand {
     /// every limit lifted; prints each step's time and peak RSS, and when the resumed import's
     /// first request left.
     Memory(MemoryBenchArgs),
+    /// Fill the example schema (assets/example-im) of an empty database with a generated
+    /// export of about 1.07 M rows, then `cutover export` it: rows/s and peak RSS.
+    ExportDb(ExportDbBenchArgs),
 }
 
 /// `cutover bench memory`
@@ -100,6 +107,21 @@ pub struct MemoryBenchArgs {
     /// their end), for sizes whose whole import would take hours.
     #[arg(long, default_value_t = 0)]
     pub import_secs: u64,
+}
+
+/// `cutover bench export-db`
+#[derive(Debug, clap::Args)]
+pub struct ExportDbBenchArgs {
+    /// The database (empty: the example tables are created in it); the password may come from
+    /// CUTOVER_SOURCE_PASSWORD.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// Multiply the rows (1.0 is about 1.07 M rows).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Write `*.jsonl.gz`.
+    #[arg(long)]
+    pub gzip: bool,
 }
 
 /// `cutover bench window`
@@ -220,6 +242,38 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "FILE")]
     pub problems_out: Option<PathBuf>,
     /// How many problems to show on screen (or in --json); 0 shows all.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_shown: usize,
+}
+
+/// `cutover export`
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The source database: `mysql://USER@HOST:PORT/DB` (or `mariadb://`),
+    /// `postgres://USER@HOST:PORT/DB` or `sqlite://PATH`. The password comes from
+    /// CUTOVER_SOURCE_PASSWORD, else from the URL (`USER:PASSWORD@`); it is never shown.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The mapping file: one SQL query per kind, and the time unit (see docs/export.md).
+    #[arg(long, value_name = "FILE")]
+    pub map: PathBuf,
+    /// The directory to write the export into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Write a delta: what changed at or after this watermark (the `watermark` of the
+    /// export it follows: unix seconds, a date or an RFC 3339 time).
+    #[arg(long, value_name = "WATERMARK")]
+    pub since: Option<String>,
+    /// The end of the range, exclusive, and the manifest's watermark (default: now).
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Write `*.jsonl.gz`.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Replace an export already in the output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// How many problems to show; 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub max_shown: usize,
 }

@@ -12,6 +12,8 @@
 //! - [`runbook`] (the steps in order over those three);
 //! - [`report`] (the run's record from its store);
 //! - [`ui`] (the console and the headless lines);
+//! - [`export`] (reading the old system's database into an export): uses [`model`],
+//!   [`source`] and [`timefmt`]; only [`commands`] and [`bench`](mod@bench) use it;
 //! - [`commands`], [`cli`] and [`bench`](mod@bench), which `main` runs.
 //!
 //! [`sim`], the Tencent IM simulator, stands beside them: it uses only [`model`] and [`tim`],
@@ -22,6 +24,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod logging;
 pub mod model;
 pub mod report;

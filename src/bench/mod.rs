@@ -1,6 +1,7 @@
 //! `cutover bench`: benchmarks that print figures (never timed tests).
 
 mod delta_split;
+mod export_db;
 mod import;
 mod memory;
 mod rss;
@@ -9,6 +10,7 @@ mod sync;
 mod verify;
 mod window;
 
+pub use export_db::{run_export_db_bench, ExportDbBench};
 pub use import::{run_import_bench, ImportBench};
 pub use memory::{run_memory_bench, MemoryBench};
 pub use sim::{run_sim_bench, sum_of_default_limits, SimBench};

@@ -2,6 +2,7 @@
 
 pub mod demo;
 mod demo_trickle;
+pub mod export;
 pub mod gen;
 pub mod init;
 pub mod plan;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&args, out),
         Command::Gen(args) => gen::run(&args, out),
+        Command::Export(args) => export::run(&args, out),
         Command::Usersig(args) => usersig::run(&args, out),
         Command::Sim(args) => sim::run(&args, out),
         Command::Init(args) => init::run(&args, out),
@@ -107,6 +109,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 stop_after_ms: a.stop_after_ms,
             };
             crate::bench::run_import_bench(&bench, out)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Bench(BenchCommand::ExportDb(a)) => {
+            let bench = crate::bench::ExportDbBench {
+                from: a.from,
+                scale: a.scale,
+                gzip: a.gzip,
+            };
+            crate::bench::run_export_db_bench(&bench, out)?;
             Ok(Outcome::Ok)
         }
         Command::Bench(BenchCommand::Export(a)) => {

@@ -11,6 +11,6 @@ pub mod validate;
 pub use export_dir::{ExportDir, ExportError, ExportFile};
 pub use pipeline::Loc;
 pub use validate::{
-    validate_delta_with, validate_export, validate_export_with, FileSummary, Known, Problem, Valid,
-    ValidationReport,
+    validate_delta_with, validate_export, validate_export_with, FileSummary, Known, Problem,
+    StreamValidator, Valid, ValidationReport,
 };

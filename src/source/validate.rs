@@ -2,13 +2,14 @@
 
 use super::crossref::CrossRef;
 use super::export_dir::{ExportDir, ExportError, ExportFile};
-use super::pipeline::{parse_in_order, Loc};
-use super::reader::open_lines;
+use super::pipeline::{parse_in_order, Loc, ReadFailure};
+use super::reader::{open_lines, LineReader};
 use crate::model::{Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
 use crate::model::{ExportRecord, Manifest, Parsed, Rule};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::io::BufRead;
 use std::path::PathBuf;
 
 /// One problem in an export, located by file and line.
@@ -190,26 +191,23 @@ pub fn validate_delta_with(
     }
     let mut files = Vec::new();
     for file in ExportFile::ALL {
-        let v = &mut *visit;
-        let summary = match file {
-            ExportFile::Accounts => {
-                scan::<Account>(export, file, sink, v, |l, r| cross.account(l, r))
+        let name = export.display_name(file);
+        let summary = match export.path(file) {
+            None => FileSummary {
+                file: name,
+                ..FileSummary::default()
+            },
+            Some(path) => {
+                let io_error = |line, source| ExportError::Io {
+                    path: path.to_path_buf(),
+                    line,
+                    source,
+                };
+                let lines = open_lines(path).map_err(|e| io_error(None, e))?;
+                scan_kind(&mut cross, file, name, lines, sink, visit)
+                    .map_err(|(last, e)| io_error(Some(last), e))?
             }
-            ExportFile::Profiles => {
-                scan::<Profile>(export, file, sink, v, |l, r| cross.profile(l, r))
-            }
-            ExportFile::Friends => scan::<Friend>(export, file, sink, v, |l, r| cross.friend(l, r)),
-            ExportFile::C2cMessages => {
-                scan::<C2cMessage>(export, file, sink, v, |l, r| cross.c2c_message(l, r))
-            }
-            ExportFile::Groups => scan::<Group>(export, file, sink, v, |l, r| cross.group(l, r)),
-            ExportFile::GroupMembers => {
-                scan::<GroupMember>(export, file, sink, v, |l, r| cross.group_member(l, r))
-            }
-            ExportFile::GroupMessages => {
-                scan::<GroupMessage>(export, file, sink, v, |l, r| cross.group_message(l, r))
-            }
-        }?;
+        };
         cross.next_file();
         files.push(summary);
     }
@@ -220,38 +218,113 @@ pub fn validate_delta_with(
     })
 }
 
-/// Reads one file, parsing each line as `T`, applying `check` for the cross-file rules.
-fn scan<T: ExportRecord + AsValid + Send>(
-    export: &ExportDir,
+/// Validates the lines of one file of kind `file`, named `name`, with the cross-file state of
+/// the files before it.
+fn scan_kind<R: BufRead + Send>(
+    cross: &mut CrossRef,
     file: ExportFile,
+    name: String,
+    lines: LineReader<R>,
+    sink: &mut dyn FnMut(Problem),
+    visit: &mut dyn FnMut(Loc, Valid<'_>),
+) -> Result<FileSummary, ReadFailure> {
+    let (s, v) = (sink, visit);
+    match file {
+        ExportFile::Accounts => scan::<Account, _>(name, lines, s, v, |l, r| cross.account(l, r)),
+        ExportFile::Profiles => scan::<Profile, _>(name, lines, s, v, |l, r| cross.profile(l, r)),
+        ExportFile::Friends => scan::<Friend, _>(name, lines, s, v, |l, r| cross.friend(l, r)),
+        ExportFile::C2cMessages => {
+            scan::<C2cMessage, _>(name, lines, s, v, |l, r| cross.c2c_message(l, r))
+        }
+        ExportFile::Groups => scan::<Group, _>(name, lines, s, v, |l, r| cross.group(l, r)),
+        ExportFile::GroupMembers => {
+            scan::<GroupMember, _>(name, lines, s, v, |l, r| cross.group_member(l, r))
+        }
+        ExportFile::GroupMessages => {
+            scan::<GroupMessage, _>(name, lines, s, v, |l, r| cross.group_message(l, r))
+        }
+    }
+}
+
+/// Reads one file's lines, parsing each as `T`, applying `check` for the cross-file rules.
+fn scan<T: ExportRecord + AsValid + Send, R: BufRead + Send>(
+    name: String,
+    lines: LineReader<R>,
     sink: &mut dyn FnMut(Problem),
     visit: &mut dyn FnMut(Loc, Valid<'_>),
     mut check: impl FnMut(u64, &mut Parsed<T>),
-) -> Result<FileSummary, ExportError> {
-    let name = export.display_name(file);
+) -> Result<FileSummary, ReadFailure> {
     let mut summary = FileSummary {
-        file: name.clone(),
+        file: name,
+        present: true,
         ..FileSummary::default()
     };
-    let Some(path) = export.path(file) else {
-        return Ok(summary);
-    };
-    summary.present = true;
-    let io_error = |line, source| ExportError::Io {
-        path: path.to_path_buf(),
-        line,
-        source,
-    };
-    let lines = open_lines(path).map_err(|e| io_error(None, e))?;
     parse_in_order::<T, _>(lines, parse_workers(), |loc, mut parsed| {
         check(loc.line, &mut parsed);
         if let (true, Some(record)) = (parsed.problems.is_empty(), &parsed.record) {
             visit(loc, record.as_valid());
         }
         tally(&mut summary, loc.line, parsed, sink);
-    })
-    .map_err(|(last, e)| io_error(Some(last), e))?;
+    })?;
     Ok(summary)
+}
+
+/// Validates an export file by file while its files are being produced (`cutover export`
+/// feeds each one as it writes it): the rules and the order of [`validate_delta_with`].
+pub struct StreamValidator {
+    cross: CrossRef,
+    files: Vec<FileSummary>,
+}
+
+impl StreamValidator {
+    /// A validator for an export taken at `exported_at`, whose records may refer to `known`.
+    pub fn new(exported_at: i64, known: &Known) -> Self {
+        let mut cross = CrossRef::new(exported_at);
+        for id in &known.accounts {
+            cross.know_account(id);
+        }
+        for (id, created_at) in &known.groups {
+            cross.know_group(id, *created_at);
+        }
+        Self {
+            cross,
+            files: Vec::new(),
+        }
+    }
+
+    /// Validates the file of kind `file`, named `name`, from `lines`. Files must come in the
+    /// order of [`ExportFile::ALL`]; an absent one is skipped.
+    pub fn file<R: BufRead + Send>(
+        &mut self,
+        file: ExportFile,
+        name: String,
+        lines: LineReader<R>,
+        sink: &mut dyn FnMut(Problem),
+        visit: &mut dyn FnMut(Loc, Valid<'_>),
+    ) -> Result<(), ReadFailure> {
+        let summary = scan_kind(&mut self.cross, file, name, lines, sink, visit)?;
+        self.cross.next_file();
+        self.files.push(summary);
+        Ok(())
+    }
+
+    /// One summary per file of the format, in order (absent ones included).
+    pub fn finish(self) -> Vec<FileSummary> {
+        let mut seen = self.files.into_iter().peekable();
+        let mut out = Vec::new();
+        for file in ExportFile::ALL {
+            match seen.peek() {
+                Some(s) if s.file.starts_with(&file.file_name()) => {
+                    out.extend(seen.next());
+                }
+                _ => out.push(FileSummary {
+                    file: file.file_name(),
+                    ..FileSummary::default()
+                }),
+            }
+        }
+        out
+    }
 }
 
 fn tally<T>(
@@ -281,5 +354,41 @@ fn tally<T>(
             rule: p.rule,
             reason: p.reason,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Fed file by file, the stream validator finds what the directory validator finds.
+    #[test]
+    fn the_stream_validator_agrees_with_validate_export() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+        let export = ExportDir::open(&root).unwrap();
+        let mut expected = Vec::new();
+        let report = validate_export(&export, &mut |p| expected.push(p)).unwrap();
+        assert!(!expected.is_empty(), "the sample has bad records");
+
+        let mut v = StreamValidator::new(export.manifest.exported_at, &Known::default());
+        let mut got = Vec::new();
+        for file in ExportFile::ALL {
+            let Some(path) = export.path(file) else {
+                continue;
+            };
+            let lines = open_lines(path).unwrap();
+            let name = export.display_name(file);
+            v.file(file, name, lines, &mut |p| got.push(p), &mut |_, _| {})
+                .unwrap();
+        }
+        assert_eq!(got, expected);
+        let files = v.finish();
+        let tally = |f: &[FileSummary]| -> Vec<(String, bool, u64, u64)> {
+            f.iter()
+                .map(|s| (s.file.clone(), s.present, s.records, s.invalid))
+                .collect()
+        };
+        assert_eq!(tally(&files), tally(&report.files));
     }
 }

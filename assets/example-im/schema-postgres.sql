@@ -1,0 +1,90 @@
+-- A typical self-built IM's tables (PostgreSQL 12+), the example of `cutover export`.
+-- Times are unix milliseconds; every table has `updated_at`, which the delta queries read.
+-- The table of groups is `chat_groups` (as in the MySQL schema, where `groups` is reserved).
+CREATE TABLE users (
+  id BIGSERIAL PRIMARY KEY,
+  user_id VARCHAR(64) NOT NULL UNIQUE,
+  nickname VARCHAR(600),
+  avatar VARCHAR(600),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE user_profiles (
+  user_id VARCHAR(64) PRIMARY KEY,
+  gender VARCHAR(16),
+  birthday INT,
+  location VARCHAR(64),
+  signature VARCHAR(600),
+  allow_friend VARCHAR(32),
+  language INT,
+  level INT,
+  role INT,
+  extra JSONB,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE friendships (
+  owner_id VARCHAR(64) NOT NULL,
+  friend_id VARCHAR(64) NOT NULL,
+  remark VARCHAR(200),
+  tags JSONB,
+  add_source VARCHAR(32) NOT NULL,
+  wording VARCHAR(400),
+  extra JSONB,
+  created_at BIGINT,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (owner_id, friend_id)
+);
+CREATE TABLE messages (
+  id BIGSERIAL PRIMARY KEY,
+  msg_id VARCHAR(64) NOT NULL UNIQUE,
+  sender_id VARCHAR(64) NOT NULL,
+  receiver_id VARCHAR(64) NOT NULL,
+  seq BIGINT,
+  rnd BIGINT,
+  content JSONB NOT NULL,
+  cloud_custom TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE chat_groups (
+  id BIGSERIAL PRIMARY KEY,
+  group_id VARCHAR(64) NOT NULL UNIQUE,
+  group_type VARCHAR(16) NOT NULL,
+  name VARCHAR(100) NOT NULL,
+  owner_id VARCHAR(64),
+  introduction VARCHAR(400),
+  notification VARCHAR(400),
+  avatar VARCHAR(200),
+  max_members INT,
+  join_option VARCHAR(32),
+  extra JSONB,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE group_members (
+  group_id VARCHAR(64) NOT NULL,
+  user_id VARCHAR(64) NOT NULL,
+  role VARCHAR(16),
+  joined_at BIGINT,
+  unread INT,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (group_id, user_id)
+);
+CREATE TABLE group_messages (
+  id BIGSERIAL PRIMARY KEY,
+  msg_id VARCHAR(64) NOT NULL UNIQUE,
+  group_id VARCHAR(64) NOT NULL,
+  sender_id VARCHAR(64) NOT NULL,
+  rnd BIGINT,
+  content JSONB NOT NULL,
+  cloud_custom TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX users_updated ON users (updated_at);
+CREATE INDEX user_profiles_updated ON user_profiles (updated_at);
+CREATE INDEX friendships_updated ON friendships (updated_at);
+CREATE INDEX messages_updated ON messages (updated_at);
+CREATE INDEX chat_groups_updated ON chat_groups (updated_at);
+CREATE INDEX group_members_updated ON group_members (updated_at);
+CREATE INDEX group_messages_updated ON group_messages (updated_at);

@@ -1,0 +1,158 @@
+//! `cutover export --from URL --map FILE --out DIR`: the database read into an export, then
+//! what was written per kind and each problem with its source row.
+
+use crate::cli::ExportArgs;
+use crate::commands::Outcome;
+use crate::export::url::PASSWORD_ENV;
+use crate::export::{export, ExportOptions, ExportSummary, Mapping, SourceProblem, SourceUrl};
+use crate::timefmt::{parse_date_or_time, utc};
+use anyhow::Context;
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Unix seconds of a `--since`/`--until` value: an integer, a date or an RFC 3339 time.
+fn parse_time(flag: &str, text: &str) -> anyhow::Result<i64> {
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .or_else(|| parse_date_or_time(text))
+        .with_context(|| {
+            format!(
+                "{flag} {text:?}: expected unix seconds, a date (2026-11-01) or an RFC 3339 time"
+            )
+        })
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Runs `cutover export`.
+pub fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let url = SourceUrl::parse(&args.from, std::env::var(PASSWORD_ENV).ok())?;
+    let mapping = Mapping::load(&args.map)?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|t| parse_time("--since", t))
+        .transpose()?;
+    let until = match &args.until {
+        Some(t) => parse_time("--until", t)?,
+        None => now(),
+    };
+    let opts = ExportOptions {
+        url,
+        mapping,
+        out: args.out.clone(),
+        since,
+        until,
+        gzip: args.gzip,
+        force: args.force,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut shown = Vec::new();
+    let mut problems = 0u64;
+    let mut stderr = std::io::stderr();
+    let summary = runtime.block_on(export(&opts, &mut stderr, &mut |p| {
+        problems += 1;
+        if args.max_shown == 0 || shown.len() < args.max_shown {
+            shown.push(p);
+        }
+    }))?;
+    write_summary(&opts, &summary, &shown, problems, out)?;
+    Ok(if summary.report.is_clean() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}
+
+fn write_summary(
+    opts: &ExportOptions,
+    summary: &ExportSummary,
+    shown: &[SourceProblem],
+    problems: u64,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let m = &summary.manifest;
+    write!(
+        out,
+        "wrote {} from {}",
+        opts.out.display(),
+        opts.url.display()
+    )?;
+    match m.delta_of {
+        Some(since) => writeln!(
+            out,
+            ": a delta of what changed from {} to {} (delta_of {since}, watermark {})",
+            utc(since),
+            utc(opts.until),
+            opts.until
+        )?,
+        None => writeln!(
+            out,
+            ": everything before {} (watermark {})",
+            utc(opts.until),
+            opts.until
+        )?,
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<24} {:>10} {:>12} {:>10}",
+        "file", "rows", "rows/s", "invalid"
+    )?;
+    for k in &summary.kinds {
+        let rate = if k.secs > 0.0 {
+            k.rows as f64 / k.secs
+        } else {
+            0.0
+        };
+        let invalid = summary
+            .report
+            .files
+            .iter()
+            .find(|f| f.file.starts_with(&k.kind.file_name()))
+            .map_or(0, |f| f.invalid);
+        writeln!(
+            out,
+            "{:<24} {:>10} {:>12.0} {:>10}",
+            k.kind.file_name(),
+            k.rows,
+            rate,
+            invalid
+        )?;
+    }
+    if !shown.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "problems:")?;
+        for p in shown {
+            match &p.source_key {
+                Some(key) => writeln!(out, "{} (source row {key})", p.problem)?,
+                None => writeln!(out, "{}", p.problem)?,
+            }
+        }
+        let hidden = problems.saturating_sub(shown.len() as u64);
+        if hidden > 0 {
+            writeln!(out, "… and {hidden} more (--max-shown 0 shows them all)")?;
+        }
+    }
+    writeln!(out)?;
+    let report = &summary.report;
+    if report.is_clean() {
+        writeln!(out, "clean: {} records, no problems", report.records())
+    } else {
+        writeln!(
+            out,
+            "{} problems in {} of {} records; those records will be skipped at import",
+            report.problems(),
+            report.invalid(),
+            report.records()
+        )
+    }
+}

@@ -1,0 +1,258 @@
+//! The example schema of a self-built IM (`assets/example-im/`): its tables for each engine,
+//! its mapping file, and filling it from an export (a generated one in the tests and the
+//! benchmark), so that `cutover export` can be tried and measured against real servers.
+//!
+//! The statements here write to a scratch database the caller set up for that; they never run
+//! during an export.
+
+use super::db::execute;
+use super::url::{Engine, SourceUrl};
+use super::ExportError;
+use crate::source::reader::{open_lines, Line};
+use crate::source::{ExportDir, ExportFile};
+use serde_json::Value;
+use std::path::Path;
+
+/// The mapping file of the example schema.
+pub const MAPPING: &str = include_str!("../../assets/example-im/mapping.toml");
+
+/// The example schema's tables for `engine`.
+pub fn schema(engine: Engine) -> &'static str {
+    match engine {
+        Engine::MySql => include_str!("../../assets/example-im/schema-mysql.sql"),
+        Engine::Postgres => include_str!("../../assets/example-im/schema-postgres.sql"),
+        Engine::Sqlite => include_str!("../../assets/example-im/schema-sqlite.sql"),
+    }
+}
+
+/// How a field is stored.
+#[derive(Clone, Copy)]
+enum Col {
+    /// Text, or a number kept as it is.
+    Plain,
+    /// A JSON value, stored as its text.
+    Json,
+    /// Unix seconds in the export, milliseconds in the table.
+    Millis,
+}
+
+/// The table of `kind` and its columns: (export field, column, how it is stored).
+fn table(kind: ExportFile) -> (&'static str, &'static [(&'static str, &'static str, Col)]) {
+    use Col::*;
+    match kind {
+        ExportFile::Accounts => (
+            "users",
+            &[
+                ("id", "user_id", Plain),
+                ("nick", "nickname", Plain),
+                ("avatar_url", "avatar", Plain),
+                ("created_at", "created_at", Millis),
+            ],
+        ),
+        ExportFile::Profiles => (
+            "user_profiles",
+            &[
+                ("id", "user_id", Plain),
+                ("gender", "gender", Plain),
+                ("birthday", "birthday", Plain),
+                ("location", "location", Plain),
+                ("signature", "signature", Plain),
+                ("allow_friend", "allow_friend", Plain),
+                ("language", "language", Plain),
+                ("level", "level", Plain),
+                ("role", "role", Plain),
+                ("custom", "extra", Json),
+            ],
+        ),
+        ExportFile::Friends => (
+            "friendships",
+            &[
+                ("owner", "owner_id", Plain),
+                ("friend", "friend_id", Plain),
+                ("remark", "remark", Plain),
+                ("groups", "tags", Json),
+                ("source", "add_source", Plain),
+                ("wording", "wording", Plain),
+                ("added_at", "created_at", Millis),
+                ("custom", "extra", Json),
+            ],
+        ),
+        ExportFile::C2cMessages => (
+            "messages",
+            &[
+                ("id", "msg_id", Plain),
+                ("from", "sender_id", Plain),
+                ("to", "receiver_id", Plain),
+                ("sent_at", "created_at", Millis),
+                ("seq", "seq", Plain),
+                ("random", "rnd", Plain),
+                ("body", "content", Json),
+                ("custom_data", "cloud_custom", Plain),
+            ],
+        ),
+        ExportFile::Groups => (
+            "chat_groups",
+            &[
+                ("id", "group_id", Plain),
+                ("type", "group_type", Plain),
+                ("name", "name", Plain),
+                ("owner", "owner_id", Plain),
+                ("introduction", "introduction", Plain),
+                ("notification", "notification", Plain),
+                ("avatar_url", "avatar", Plain),
+                ("max_members", "max_members", Plain),
+                ("join_option", "join_option", Plain),
+                ("created_at", "created_at", Millis),
+                ("custom", "extra", Json),
+            ],
+        ),
+        ExportFile::GroupMembers => (
+            "group_members",
+            &[
+                ("group", "group_id", Plain),
+                ("member", "user_id", Plain),
+                ("role", "role", Plain),
+                ("joined_at", "joined_at", Millis),
+                ("unread", "unread", Plain),
+            ],
+        ),
+        ExportFile::GroupMessages => (
+            "group_messages",
+            &[
+                ("id", "msg_id", Plain),
+                ("group", "group_id", Plain),
+                ("from", "sender_id", Plain),
+                ("sent_at", "created_at", Millis),
+                ("random", "rnd", Plain),
+                ("body", "content", Json),
+                ("custom_data", "cloud_custom", Plain),
+            ],
+        ),
+    }
+}
+
+/// The table of `kind` in the example schema.
+pub fn table_name(kind: ExportFile) -> &'static str {
+    table(kind).0
+}
+
+/// A SQL literal of `v` for `engine`.
+fn literal(v: Option<&Value>, col: Col, engine: Engine) -> String {
+    let text = match (v, col) {
+        (None | Some(Value::Null), _) => return "NULL".into(),
+        (Some(v), Col::Json) => v.to_string(),
+        (Some(Value::Number(n)), Col::Millis) => match n.as_i64() {
+            Some(s) => return s.saturating_mul(1000).to_string(),
+            None => n.to_string(),
+        },
+        (Some(Value::Number(n)), _) => return n.to_string(),
+        (Some(Value::Bool(b)), _) => return i64::from(*b).to_string(),
+        (Some(Value::String(s)), _) => s.clone(),
+        (Some(other), _) => other.to_string(),
+    };
+    let mut escaped = text.replace('\'', "''");
+    if engine == Engine::MySql {
+        escaped = escaped.replace('\\', "\\\\");
+    }
+    format!("'{escaped}'")
+}
+
+/// One `INSERT` of `records` of `kind` into the example schema, each row changed at
+/// `updated_at_ms`.
+pub fn insert(kind: ExportFile, records: &[Value], engine: Engine, updated_at_ms: i64) -> String {
+    let (name, cols) = table(kind);
+    let names: Vec<&str> = cols.iter().map(|c| c.1).collect();
+    let mut sql = format!(
+        "INSERT INTO {name} ({}, updated_at) VALUES ",
+        names.join(", ")
+    );
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(",\n");
+        }
+        let values: Vec<String> = cols
+            .iter()
+            .map(|(field, _, col)| literal(r.get(*field), *col, engine))
+            .collect();
+        sql.push_str(&format!("({}, {updated_at_ms})", values.join(", ")));
+    }
+    sql
+}
+
+/// Rows per `INSERT` and statements per call when filling.
+const ROWS_PER_INSERT: usize = 500;
+const INSERTS_PER_CALL: usize = 20;
+
+/// Creates the example tables in the database at `url` and fills them with every record of
+/// the export in `dir`, each changed at `updated_at_ms`. Returns the rows written.
+pub async fn fill(url: &SourceUrl, dir: &Path, updated_at_ms: i64) -> Result<u64, ExportError> {
+    execute(url, &[schema(url.engine).to_string()]).await?;
+    let export = ExportDir::open(dir)?;
+    let mut rows = 0;
+    for kind in ExportFile::ALL {
+        let Some(path) = export.path(kind) else {
+            continue;
+        };
+        let bad = |e: std::io::Error| ExportError::Io {
+            what: format!("reading {}", path.display()),
+            source: e,
+        };
+        let mut lines = open_lines(path).map_err(bad)?;
+        let (mut records, mut batch) = (Vec::new(), Vec::new());
+        loop {
+            let next = lines.next_line().map_err(bad)?;
+            if let Some((_, Line::Text(bytes))) = next {
+                if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+                    records.push(v);
+                }
+            }
+            let end = next.is_none();
+            if records.len() >= ROWS_PER_INSERT || (end && !records.is_empty()) {
+                rows += records.len() as u64;
+                batch.push(insert(kind, &records, url.engine, updated_at_ms));
+                records.clear();
+            }
+            if batch.len() >= INSERTS_PER_CALL || (end && !batch.is_empty()) {
+                let joined = batch.join(";\n");
+                // SQLite and PostgreSQL take several statements in one call; so does MySQL's
+                // text protocol.
+                execute(url, &[wrap(&joined, url.engine)]).await?;
+                batch.clear();
+            }
+            if end {
+                break;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A batch in one transaction (far faster for SQLite; harmless elsewhere).
+fn wrap(sql: &str, engine: Engine) -> String {
+    match engine {
+        Engine::MySql => format!("START TRANSACTION;\n{sql};\nCOMMIT"),
+        _ => format!("BEGIN;\n{sql};\nCOMMIT"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn literals_escape_per_engine() {
+        let r = json!({"id": "m'1\\", "from": "a", "to": "b", "sent_at": 7,
+                       "body": [{"type": "text", "text": "it's"}]});
+        let my = insert(
+            ExportFile::C2cMessages,
+            std::slice::from_ref(&r),
+            Engine::MySql,
+            9,
+        );
+        assert!(my.contains(r"'m''1\\'"), "{my}");
+        assert!(my.contains("7000") && my.contains("NULL") && my.ends_with(", 9)"));
+        let pg = insert(ExportFile::C2cMessages, &[r], Engine::Postgres, 9);
+        assert!(pg.contains(r"'m''1\'") && pg.contains(r#"'[{"text":"it''s","type":"text"}]'"#));
+    }
+}

@@ -1,0 +1,155 @@
+//! The files being written: one JSON line per row into a staging directory inside the output
+//! (renamed into place only when the export is complete), and the progress lines.
+
+use super::{io_err, ExportError};
+use crate::source::ExportFile;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use serde_json::{Map, Value};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+/// Buffer of each output file.
+const WRITE_BUFFER: usize = 256 * 1024;
+/// Seconds between two progress lines of one kind.
+const PROGRESS_EVERY_SECS: f64 = 1.0;
+
+enum Out {
+    Plain(BufWriter<File>),
+    Gzip(GzEncoder<BufWriter<File>>),
+}
+
+impl Out {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Out::Plain(w) => w,
+            Out::Gzip(w) => w,
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        let mut inner = match self {
+            Out::Plain(w) => w,
+            Out::Gzip(w) => w.finish()?,
+        };
+        inner.flush()?;
+        inner.get_ref().sync_all()
+    }
+}
+
+/// The file of one kind being written, with its count.
+pub struct KindFile {
+    /// The kind.
+    pub kind: ExportFile,
+    /// The file name (`friends.jsonl` or `friends.jsonl.gz`).
+    pub name: String,
+    out: Out,
+    line: Vec<u8>,
+    /// Rows written.
+    pub rows: u64,
+    started: Instant,
+    last_progress: Instant,
+}
+
+impl KindFile {
+    /// Creates the file of `kind` in `staging`.
+    pub fn create(kind: ExportFile, staging: &Path, gzip: bool) -> Result<Self, ExportError> {
+        let name = if gzip {
+            format!("{}.gz", kind.file_name())
+        } else {
+            kind.file_name()
+        };
+        let path = staging.join(&name);
+        let file = File::create(&path).map_err(io_err(format!("creating {}", path.display())))?;
+        let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let out = if gzip {
+            Out::Gzip(GzEncoder::new(buffered, Compression::fast()))
+        } else {
+            Out::Plain(buffered)
+        };
+        let now = Instant::now();
+        Ok(Self {
+            kind,
+            name,
+            out,
+            line: Vec::with_capacity(1024),
+            rows: 0,
+            started: now,
+            last_progress: now,
+        })
+    }
+
+    /// Writes one record as a line; returns the line written (with its `\n`).
+    pub fn write(&mut self, record: &Map<String, Value>) -> io::Result<&[u8]> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record)?;
+        self.line.push(b'\n');
+        self.out.writer().write_all(&self.line)?;
+        self.rows += 1;
+        Ok(&self.line)
+    }
+
+    /// Seconds since the first row was asked for.
+    pub fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// A progress line when one is due (`force` for the closing one).
+    pub fn progress(&mut self, to: &mut dyn Write, force: bool) {
+        let since_last = self.last_progress.elapsed().as_secs_f64();
+        if !force && since_last < PROGRESS_EVERY_SECS {
+            return;
+        }
+        self.last_progress = Instant::now();
+        let secs = self.elapsed();
+        let rate = if secs > 0.0 {
+            self.rows as f64 / secs
+        } else {
+            0.0
+        };
+        let end = if force { ", done" } else { "" };
+        // Progress is a courtesy: a closed stderr must not stop the export.
+        let _ = writeln!(
+            to,
+            "export {:<15} {:>10} rows {:>10.0} rows/s {:>7.1} s{end}",
+            self.kind.stem(),
+            self.rows,
+            rate,
+            secs
+        );
+    }
+
+    /// Flushes and closes the file.
+    pub fn finish(self) -> Result<(), ExportError> {
+        let what = format!("writing {}", self.name);
+        self.out.finish().map_err(io_err(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lines_are_written_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = KindFile::create(ExportFile::Friends, dir.path(), true).unwrap();
+        let Value::Object(map) = json!({"owner": "a"}) else {
+            panic!()
+        };
+        assert_eq!(f.write(&map).unwrap(), b"{\"owner\":\"a\"}\n");
+        f.write(&map).unwrap();
+        assert_eq!(f.rows, 2);
+        f.finish().unwrap();
+        let lines = crate::source::reader::open_lines(&dir.path().join("friends.jsonl.gz"));
+        let mut lines = lines.unwrap();
+        let mut n = 0;
+        while lines.next_line().unwrap().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 2);
+    }
+}
