@@ -183,4 +183,8 @@ pub struct SyncSection {
     pub max_clock_skew_secs: Option<u64>,
     /// Seconds between reconciliation rounds (0: none).
     pub reconcile_secs: Option<u64>,
+    /// Seconds an event may keep failing with retryable errors before it fails for good.
+    pub max_retry_secs: Option<u64>,
+    /// `hold` (its scope waits for an operator) or `skip` (its scope goes on).
+    pub on_failure: Option<String>,
 }

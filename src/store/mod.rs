@@ -38,6 +38,7 @@ mod stage_resume;
 pub mod staged;
 pub mod steps;
 pub mod sync;
+pub mod sync_queue;
 pub mod verify;
 pub mod verify_pages;
 pub mod writer;
