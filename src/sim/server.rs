@@ -270,7 +270,8 @@ async fn serve_api(
         tokio::time::sleep(fate.latency).await;
     }
     if let Some(code) = fate.error {
-        if (500..600).contains(&code) {
+        // An HTTP status: 5xx a server or gateway failure, 4xx a refusal of this request.
+        if (400..600).contains(&code) {
             sim.tally(api, code);
             let status = StatusCode::from_u16(u16::try_from(code).unwrap_or(502))
                 .unwrap_or(StatusCode::BAD_GATEWAY);
