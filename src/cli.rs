@@ -277,8 +277,10 @@ pub struct UsersigArgs {
     /// Validity in seconds when generating (default 180 days).
     #[arg(long, default_value_t = crate::tim::usersig::DEFAULT_EXPIRE_SECS)]
     pub expire: u64,
-    /// Check this token instead of generating one; says what is wrong with it.
-    #[arg(long, value_name = "TOKEN")]
+    /// Check a token instead of generating one; says what is wrong with it. The token is read
+    /// from CUTOVER_USERSIG when set, else from the first line of standard input — never from
+    /// the command line, where the process list would show it.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "")]
     pub verify: Option<String>,
 }
 

@@ -24,6 +24,7 @@ pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod model;
+pub mod private;
 pub mod report;
 pub mod runbook;
 pub mod sim;

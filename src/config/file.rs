@@ -115,6 +115,8 @@ pub struct HookSection {
     pub expect_body: Option<String>,
     /// Seconds before the hook counts as failed.
     pub timeout_secs: Option<u64>,
+    /// Names of environment variables a command hook is given besides PATH, HOME and LANG.
+    pub env: Option<Vec<String>>,
 }
 
 /// `[limits.API]`

@@ -58,6 +58,10 @@ pub struct HookConfig {
     pub kind: HookKind,
     /// How long it may take.
     pub timeout: Duration,
+    /// Environment variables a command is given besides PATH, HOME and LANG (by name; the
+    /// values are read when it runs). Nothing else is passed: no key, no token.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
 }
 
 /// When the run pauses by itself.

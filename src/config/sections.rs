@@ -133,12 +133,16 @@ pub(super) fn hook(name: &str, h: &HookSection, problems: &mut Vec<String>) -> O
                     command: command.clone(),
                 },
                 timeout,
+                env: h.env.clone().unwrap_or_default(),
             })
         }
         (None, Some(url)) => {
             let lower = url.to_ascii_lowercase();
             if !(lower.starts_with("http://") || lower.starts_with("https://")) {
                 problems.push(format!("[hooks.{name}] url {url:?} is not http(s)"));
+            }
+            if h.env.is_some() {
+                problems.push(format!("[hooks.{name}] env applies to command hooks only"));
             }
             let method = h
                 .method
@@ -159,6 +163,7 @@ pub(super) fn hook(name: &str, h: &HookSection, problems: &mut Vec<String>) -> O
                     expect_body: h.expect_body.clone(),
                 },
                 timeout,
+                env: Vec::new(),
             })
         }
     }

@@ -374,10 +374,7 @@ async fn deliver_jsonl(path: &Path, batch: Vec<StoredEvent>) -> Vec<(String, Vec
 
 fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let created = !path.exists();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut f = crate::private::append(path)?;
     let before = f.metadata()?.len();
     let result = f.write_all(bytes).and_then(|()| f.sync_data());
     if result.is_err() {
@@ -553,6 +550,12 @@ mod tests {
         task.await.unwrap().unwrap();
         std::fs::create_dir(out.parent().unwrap()).unwrap();
         deliver_all(&store, &journal, OldSink::Jsonl(out.clone()), 0).await;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the sink holds message content");
+        }
         let text = std::fs::read_to_string(&out).unwrap();
         let written: Vec<SyncEvent> = text
             .lines()

@@ -269,10 +269,7 @@ impl RelayHandle {
                 })?;
             }
             OldSink::Jsonl(path) => {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
+                crate::private::append(path)
                     .map_err(|e| format!("cannot append to {}: {e}", path.display()))?;
             }
         }
