@@ -128,6 +128,10 @@ pub struct SyncBenchArgs {
     /// New → old callbacks per second (half C2C, half group), delivered to the webhook.
     #[arg(long, default_value_t = 500)]
     pub callbacks_per_sec: u32,
+    /// Then the same load under faults (a poison group, 1 % HTTP 502 from the target, the
+    /// webhook down 30 s in the middle), its other scopes' lag compared with the clean run.
+    #[arg(long)]
+    pub faults: bool,
 }
 
 /// `cutover bench verify`

@@ -17,7 +17,8 @@
 //! no_answer_rate = 0.001       # applied, then the connection drops (or stalls)
 //! bad_gateway_rate = 0.1       # applied, then HTTP 502 (a gateway lost the answer)
 //! empty_answer_rate = 0.0      # applied, then HTTP 200 `{}` (not Tencent's answer)
-//! group_ids = ["@TGS#_g1"]     # only requests for these groups (default: every request)
+//! group_ids = ["@TGS#_g1"]     # only requests for these groups (default: every request;
+//!                              # the API's other requests then meet `all`)
 //! repeat_cursor = false        # paging reads answer their first page again (a stuck cursor)
 //! [callback]
 //! url = "http://127.0.0.1:9000/im-callback"

@@ -262,7 +262,17 @@ async fn serve_api(
         Ok(admitted) => admitted,
         Err((api, error)) => return sim.envelope(api, Err(error)),
     };
-    let aimed = sim.config.faults(api).filter(|f| faults::aims_at(f, &body));
+    // A table aimed at some groups leaves the API's other requests to `all`.
+    let aimed = sim
+        .config
+        .faults(api)
+        .filter(|f| faults::aims_at(f, &body))
+        .or_else(|| {
+            sim.config
+                .faults
+                .get("all")
+                .filter(|f| faults::aims_at(f, &body))
+        });
     let fate: Fate = aimed.map_or_else(Fate::clean, |f| {
         faults::fate(f, api.command(), sim.next_draw(api))
     });

@@ -48,6 +48,34 @@ pub fn held_scopes(
     rows.collect()
 }
 
+/// Events of `direction` in `scope`: (pending, held).
+pub fn scope_waiting(
+    conn: &Connection,
+    direction: Direction,
+    scope: &str,
+) -> rusqlite::Result<(u64, u64)> {
+    conn.query_row(
+        "SELECT COALESCE(SUM(state = 0), 0), COALESCE(SUM(state = 5), 0) FROM sync_event
+         WHERE direction = ?1 AND scope = ?2",
+        params![direction.code(), scope],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// Receive-to-done lag (ms) of every applied event of `direction` outside `scope`, unsorted.
+pub fn applied_lags_outside(
+    conn: &Connection,
+    direction: Direction,
+    scope: &str,
+) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT done_ms - received_ms FROM sync_event
+         WHERE direction = ?1 AND state = 1 AND scope <> ?2",
+    )?;
+    let rows = stmt.query_map(params![direction.code(), scope], |r| r.get(0))?;
+    rows.collect()
+}
+
 /// Records that a group message send of event `seq` is about to leave (before it does).
 pub fn mark_send(tx: &Transaction<'_>, seq: i64, at_ms: i64) -> rusqlite::Result<()> {
     tx.execute(

@@ -351,14 +351,11 @@ async fn apply_event(shared: &Shared, stored: &StoredEvent) -> Result<Outcome, H
             return Ok(Outcome::Refused(api, None, e.to_string()));
         }
     };
+    let api = convert::api_for(event.kind, shared.mode);
     let intent = |ledger: Vec<String>, send| async move {
         shared.journal.intent(ledger, send).await.map_err(|e| {
             // Without its intent the write would not be known as the relay's: not sent now.
-            (
-                Api::SendGroupMsg,
-                None,
-                format!("the intent could not be committed: {e}"),
-            )
+            (api, None, format!("the intent could not be committed: {e}"))
         })
     };
     if let Err((api, code, info)) = intent(convert::ledger_keys(event), None).await {
