@@ -57,6 +57,12 @@ fn aimed(group: &str, faults: Faults) -> Faults {
     }
 }
 
+/// A running applier: its stop signal and its task.
+type Running = (
+    watch::Sender<bool>,
+    JoinHandle<Result<(), cutover::sync::SyncError>>,
+);
+
 /// A simulator, a store with its journal, and the applier (restartable) between them.
 struct Rig {
     handle: SimHandle,
@@ -65,10 +71,7 @@ struct Rig {
     thread: JournalThread,
     config: SyncConfig,
     timeout: Duration,
-    relay: Option<(
-        watch::Sender<bool>,
-        JoinHandle<Result<(), cutover::sync::SyncError>>,
-    )>,
+    relay: Option<Running>,
     _dir: tempfile::TempDir,
 }
 
