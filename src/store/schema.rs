@@ -261,7 +261,7 @@ const MIGRATIONS: &[&str] = &[
     // 10: sync that cannot be wedged, echoed or replayed. Per event: when it may be tried
     // again (`next_ms`) and when it first failed (`first_fail_ms`: its retries end
     // `[sync] max_retry_secs` later); state 5 is held (failed for good, its scope waiting).
-    // `send_ms` is when a group message send last left (persisted before it does): an
+    // `send_ms` is when a group message send first left (persisted before it does): an
     // attempt after it reads the group back before sending again. `sync_seen` holds the
     // callbacks already taken in (Sign, RequestTime and body hash), so a replay is not.
     r#"

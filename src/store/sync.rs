@@ -98,7 +98,7 @@ pub struct StoredEvent {
     pub next_ms: Option<i64>,
     /// When its first retryable failure was (its retries end `max_retry_secs` later).
     pub first_fail_ms: Option<i64>,
-    /// When a group message send for it last left (its outcome is not known until read back).
+    /// When a group message send for it first left (its outcome is not known until read back).
     pub send_ms: Option<i64>,
 }
 

@@ -18,13 +18,16 @@ pub fn pick(
     per_scope: usize,
     limit: usize,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
+    // The ranking reads only seq and scope; bodies are read for the rows picked.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {STORED_COLUMNS} FROM (
-             SELECT *, ROW_NUMBER() OVER (PARTITION BY scope ORDER BY seq) AS rank
-             FROM sync_event WHERE direction = ?1 AND state = 0
-               AND scope NOT IN
-                   (SELECT scope FROM sync_event WHERE direction = ?1 AND state = 5))
-         WHERE rank <= ?2 ORDER BY seq LIMIT ?3"
+        "SELECT {STORED_COLUMNS} FROM sync_event WHERE seq IN (
+             SELECT seq FROM (
+                 SELECT seq, ROW_NUMBER() OVER (PARTITION BY scope ORDER BY seq) AS rank
+                 FROM sync_event WHERE direction = ?1 AND state = 0
+                   AND scope NOT IN
+                       (SELECT scope FROM sync_event WHERE direction = ?1 AND state = 5))
+             WHERE rank <= ?2 ORDER BY seq LIMIT ?3)
+         ORDER BY seq"
     ))?;
     stored_events(
         &mut stmt,
@@ -76,10 +79,11 @@ pub fn applied_lags_outside(
     rows.collect()
 }
 
-/// Records that a group message send of event `seq` is about to leave (before it does).
+/// Records that a group message send of event `seq` is about to leave (before it does); the
+/// first send's time is kept, so that a read-back looks back far enough for any of them.
 pub fn mark_send(tx: &Transaction<'_>, seq: i64, at_ms: i64) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE sync_event SET send_ms = ?2 WHERE seq = ?1",
+        "UPDATE sync_event SET send_ms = COALESCE(send_ms, ?2) WHERE seq = ?1",
         params![seq, at_ms],
     )?;
     Ok(())
@@ -165,5 +169,69 @@ pub fn move_failed(conn: &Connection, to: EventState) -> rusqlite::Result<usize>
             [now_ms()],
         ),
         _ => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sync_event::{EventKind, SyncEvent};
+    use crate::store::sync::{insert_events, settle, NewEvent, Settle};
+    use serde_json::json;
+
+    fn message(id: &str, group: &str) -> NewEvent {
+        NewEvent {
+            direction: Direction::OldToNew,
+            event: SyncEvent {
+                event_id: id.into(),
+                kind: EventKind::GroupMessage,
+                at: 1,
+                record: json!({"id": id, "group": group, "from": "u", "sent_at": 1, "body": []}),
+            },
+            origin: "ingest",
+            state: EventState::Pending,
+            info: String::new(),
+        }
+    }
+
+    fn scopes(events: &[StoredEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.scope.as_str()).collect()
+    }
+
+    #[test]
+    fn a_long_scope_takes_only_its_share_and_a_held_scope_none() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        let mut events: Vec<NewEvent> = (0..100).map(|i| message(&format!("a{i}"), "a")).collect();
+        events.push(message("b0", "b"));
+        insert_events(&tx, &events).unwrap();
+        tx.commit().unwrap();
+        let picked = pick(&conn, Direction::OldToNew, 5, 50).unwrap();
+        let want = ["group:a"; 5]
+            .into_iter()
+            .chain(["group:b"])
+            .collect::<Vec<_>>();
+        assert_eq!(scopes(&picked), want);
+        // a0 runs out of retries and is held: scope a waits, b goes on.
+        let tx = conn.transaction().unwrap();
+        #[rustfmt::skip]
+        let held = Settle { seq: picked[0].seq, state: EventState::Held, api: None, code: Some(10002), info: "busy".into(), retry_at_ms: None };
+        settle(&tx, &[held]).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(
+            scopes(&pick(&conn, Direction::OldToNew, 5, 50).unwrap()),
+            ["group:b"]
+        );
+        assert_eq!(
+            held_scopes(&conn, Direction::OldToNew).unwrap(),
+            [("group:a".to_string(), 100)]
+        );
+        let failed = failed_events(&conn, 10).unwrap();
+        assert!(failed[0].held && failed[0].scope == "group:a");
+        // Retry releases it; skip gives it up (and only the events still failing).
+        assert_eq!(move_failed(&conn, EventState::Pending).unwrap(), 1);
+        assert_eq!(pick(&conn, Direction::OldToNew, 5, 50).unwrap().len(), 6);
+        assert_eq!(move_failed(&conn, EventState::Skipped).unwrap(), 0);
     }
 }

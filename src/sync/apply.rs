@@ -340,7 +340,7 @@ fn settle(
     }
 }
 
-/// Applies one event: commits its intent (ledger keys, a group message send) before each
+/// Applies one event: commits its intent (ledger keys, a group message send) before any
 /// call leaves, and for a send that may have left before, reads the group back first.
 async fn apply_event(shared: &Shared, stored: &StoredEvent) -> Result<Outcome, Halt> {
     let event = &stored.event;
@@ -358,7 +358,11 @@ async fn apply_event(shared: &Shared, stored: &StoredEvent) -> Result<Outcome, H
             (api, None, format!("the intent could not be committed: {e}"))
         })
     };
-    if let Err((api, code, info)) = intent(convert::ledger_keys(event), None).await {
+    // One commit before anything leaves: the ledger keys, and for a group message the mark
+    // of its send (its first send's time is kept: a read-back looks from there).
+    let sends = calls.iter().any(|c| matches!(c, Call::SendGroupMsg(_)));
+    let mark = sends.then(|| (stored.seq, now_ms()));
+    if let Err((api, code, info)) = intent(convert::ledger_keys(event), mark).await {
         return Ok(Outcome::Retry(api, code, info));
     }
     let mut notes = Vec::new();
@@ -379,9 +383,6 @@ async fn apply_event(shared: &Shared, stored: &StoredEvent) -> Result<Outcome, H
                         return Ok(Outcome::Retry(Api::GroupMsgGetSimple, code, info))
                     }
                 }
-            }
-            if let Err((api, code, info)) = intent(Vec::new(), Some((stored.seq, now_ms()))).await {
-                return Ok(Outcome::Retry(api, code, info));
             }
         }
         match call_once(shared, call).await? {
