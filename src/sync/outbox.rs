@@ -9,7 +9,9 @@
 //! later events of that scope are not delivered before it — while other scopes go on. After
 //! `[sync] max_retry_secs` of failures it is held (its scope waits for an operator) or failed
 //! (its scope goes on), as `on_failure` says. A 4xx answer other than 408 and 429 refuses
-//! that event at once (failed; its scope goes on).
+//! that event at once (failed; its scope goes on). A round in which the sink answered nothing
+//! (down, or unreachable) pauses the whole outbox too (growing to 5 s), so a dead sink is
+//! probed, not hammered scope by scope.
 //!
 //! Sinks: a webhook (`POST`, the event as JSON, `Idempotency-Key: <event_id>`, a bearer token
 //! from `CUTOVER_WEBHOOK_TOKEN` when set, any 2xx is success) or a JSON Lines file (one line
@@ -50,6 +52,8 @@ const PARALLEL: usize = 32;
 const IDLE: Duration = Duration::from_millis(50);
 /// The longest pause when everything pending waits for a retry.
 const MAX_PAUSE: Duration = Duration::from_millis(500);
+/// The longest pause of the whole outbox while its sink answers nothing.
+const MAX_SINK_PAUSE: Duration = Duration::from_secs(5);
 /// The webhook's timeout per request.
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Delivers pending new → old events from the store at `store` to `sink` until `stop` turns
@@ -76,7 +80,13 @@ pub async fn run(
         OldSink::Jsonl(path) => Sink::Jsonl(path),
     };
     let mut conn = open_for_reading(&store)?;
+    // Rounds in a row in which the sink answered nothing: it is down, not one event refused.
+    let mut sink_down: u32 = 0;
     while !stopped(&stop) {
+        if sink_down > 0 {
+            // Probe again after a pause rather than walk every scope against a dead sink.
+            sleep_or_stop(&mut stop, backoff(sink_down).min(MAX_SINK_PAUSE)).await;
+        }
         let (c, read) = tokio::task::spawn_blocking(move || {
             let read = pick(&conn, Direction::NewToOld, PER_SCOPE, WINDOW);
             (conn, read)
@@ -115,6 +125,14 @@ pub async fn run(
             Sink::Jsonl(path) => deliver_jsonl(path, batch).await,
         };
         let now = now_ms();
+        let answered = outcomes
+            .iter()
+            .any(|(_, s)| s.iter().any(|s| s.state != EventState::Pending));
+        sink_down = if answered {
+            0
+        } else {
+            sink_down.saturating_add(1)
+        };
         let mut settled = Vec::new();
         for (scope, settles) in outcomes {
             for s in settles {
