@@ -9,23 +9,24 @@ cd "$(dirname "$0")/.."
 # module: the modules it may use (each layer uses only the layers below it).
 ALLOWED='
 timefmt:
-logging:
+private:
+logging:  private
 model:    timefmt
 tim:      model timefmt
 source:   model timefmt
 export:   model source timefmt
 config:   model tim timefmt
-store:    model tim source timefmt
+store:    model tim source private timefmt
 engine:   model tim source config store timefmt
 verify:   model tim source config store timefmt
-sync:     model tim source config store timefmt
+sync:     model tim source config store private timefmt
 runbook:  model tim source config store engine verify sync timefmt
 report:   model tim source config store runbook timefmt
 ui:       model tim source config store engine verify sync runbook report timefmt
 sim:      model tim
-bench:    model tim source config store engine verify sync runbook sim export timefmt
+bench:    model tim source config store engine verify sync runbook sim export private timefmt
 cli:      model tim source config report timefmt
-commands: model tim source config store engine verify sync runbook report ui sim bench cli logging export timefmt
+commands: model tim source config store engine verify sync runbook report ui sim bench cli logging export private timefmt
 '
 # Paths inside one module that must not use another part of it: "folder pattern".
 FORBIDDEN_WITHIN='

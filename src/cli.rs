@@ -150,6 +150,10 @@ pub struct SyncBenchArgs {
     /// New → old callbacks per second (half C2C, half group), delivered to the webhook.
     #[arg(long, default_value_t = 500)]
     pub callbacks_per_sec: u32,
+    /// Then the same load under faults (a poison group, 1 % HTTP 502 from the target, the
+    /// webhook down 30 s in the middle), its other scopes' lag compared with the clean run.
+    #[arg(long)]
+    pub faults: bool,
 }
 
 /// `cutover bench verify`
@@ -331,8 +335,10 @@ pub struct UsersigArgs {
     /// Validity in seconds when generating (default 180 days).
     #[arg(long, default_value_t = crate::tim::usersig::DEFAULT_EXPIRE_SECS)]
     pub expire: u64,
-    /// Check this token instead of generating one; says what is wrong with it.
-    #[arg(long, value_name = "TOKEN")]
+    /// Check a token instead of generating one; says what is wrong with it. The token is read
+    /// from CUTOVER_USERSIG when set, else from the first line of standard input — never from
+    /// the command line, where the process list would show it.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "")]
     pub verify: Option<String>,
 }
 

@@ -27,6 +27,7 @@ pub mod engine;
 pub mod export;
 pub mod logging;
 pub mod model;
+pub mod private;
 pub mod report;
 pub mod runbook;
 pub mod sim;

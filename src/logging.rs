@@ -11,7 +11,7 @@ pub fn to_file(path: &Path) -> std::io::Result<WorkerGuard> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| {
+    crate::private::create_dir_all(dir).map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot make {}: {e}", dir.display()))
     })?;
     let name = path.file_name().ok_or_else(|| {
@@ -19,6 +19,11 @@ pub fn to_file(path: &Path) -> std::io::Result<WorkerGuard> {
             std::io::ErrorKind::InvalidInput,
             format!("{} is not a file name", path.display()),
         )
+    })?;
+    // Created here, owner-only, so that the appender (which opens it for appending) keeps
+    // that mode: the log names accounts, groups and errors.
+    crate::private::append(path).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display()))
     })?;
     let appender = tracing_appender::rolling::never(dir, name);
     let (writer, guard) = tracing_appender::non_blocking(appender);

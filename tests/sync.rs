@@ -10,9 +10,9 @@ use common::{client, free_port, wait_for, wait_until, webhook, Rig};
 use common::{ADMIN, KEY, PATIENCE, SDKAPPID};
 use cutover::config::{parse_file, resolve, Flags, Runbook};
 use cutover::model::sync_event::Direction;
-use cutover::sim::config::SimConfig;
+use cutover::sim::config::{Faults, SimConfig};
 use cutover::sim::SimHandle;
-use cutover::store::sync::counts;
+use cutover::store::sync::{counts, EventState};
 use cutover::sync::relay::{self, RelayHandle};
 use cutover::tim::wire::account::{AccountItem, MultiaccountImport};
 use cutover::tim::wire::c2c::SendMsg;
@@ -270,13 +270,25 @@ async fn forged_stale_and_foreign_callbacks_are_refused() {
     let stale = cutover::tim::callback::sign(CALLBACK_TOKEN, stale_time);
     assert_eq!(post(SDKAPPID, forged, now).await.0, 403);
     assert_eq!(post(SDKAPPID, stale, stale_time).await.0, 403);
+    // From the future as well as from the past.
+    let future_time = now + 3600;
+    let future = cutover::tim::callback::sign(CALLBACK_TOKEN, future_time);
+    assert_eq!(post(SDKAPPID, future, future_time).await.0, 403);
     assert_eq!(post(1, good.clone(), now).await.0, 403);
-    let (status, answer) = post(SDKAPPID, good, now).await;
+    let (status, answer) = post(SDKAPPID, good.clone(), now).await;
     assert_eq!(status, 200);
     assert_eq!(
         answer,
         json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""})
     );
+    // The same body again (same Sign and RequestTime): answered OK, taken in once.
+    let (status, again) = post(SDKAPPID, good, now).await;
+    assert_eq!((status, &again), (200, &answer));
+    let conn = cutover::store::open_for_reading(&store).unwrap();
+    let seen: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sync_seen", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(seen, 1);
     wait_until("the one good callback to be delivered", PATIENCE, || {
         got.lock().unwrap().len() == 1
     })
@@ -358,5 +370,81 @@ async fn reconciliation_recovers_a_message_whose_callback_never_came() {
         *c == (2, 2)
     })
     .await;
+    relay.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_of_the_relays_own_write_before_its_batch_settles_is_dropped() {
+    tokens();
+    let port = free_port();
+    let mut config = app_config();
+    // create_group answers slowly: the group's scope settles well after the destroy's
+    // callback (which names no operator: only the ledger tells it from a real destroy).
+    let slow = Faults {
+        latency_ms: 1500,
+        ..Faults::default()
+    };
+    config.faults.insert("create_group".into(), slow);
+    let Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = rig_calling(port, config).await;
+    let (hook, got) = webhook(Duration::ZERO).await;
+    let rb = sync_runbook(&handle, &store, port, &hook);
+    let relay = start_relay(&rb).await;
+    accounts(&handle, &["u1"]).await;
+    let create = |id: &str, at: i64| {
+        json!({"event_id": id, "kind": "group_created", "at": at, "record": {"id": "g-echo",
+            "type": "public", "name": "Echo", "owner": "u1", "created_at": at}})
+    };
+    let destroy = json!({"event_id": "old-d1", "kind": "group_destroyed", "at": 1_764_000_200,
+        "record": {"id": "g-echo"}});
+    let body = json!([
+        create("old-c1", 1_764_000_100),
+        destroy,
+        create("old-c2", 1_764_000_300)
+    ]);
+    let ingest = format!("http://{}/sync/events", relay.addr);
+    assert_eq!(post_json(&ingest, Some(INGEST_TOKEN), &body).await.0, 200);
+    let fates = |kind: &'static str| {
+        let s = store.clone();
+        move || {
+            let conn = cutover::store::open_for_reading(&s).unwrap();
+            let sql = "SELECT direction, state FROM sync_event WHERE kind = ?1 ORDER BY seq";
+            let mut stmt = conn.prepare(sql).unwrap();
+            let rows = stmt.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)));
+            rows.unwrap()
+                .collect::<Result<Vec<(i64, i64)>, _>>()
+                .unwrap()
+        }
+    };
+    let (old_to_new, new_to_old) = (Direction::OldToNew.code(), Direction::NewToOld.code());
+    let (done, echo) = (EventState::Done.code(), EventState::Echo.code());
+    wait_for(
+        "the last create applied",
+        PATIENCE,
+        fates("group_created"),
+        |f| {
+            f.iter()
+                .filter(|(d, s)| *d == old_to_new && *s == done)
+                .count()
+                == 2
+        },
+    )
+    .await;
+    let destroyed = wait_for(
+        "the destroy's callback",
+        PATIENCE,
+        fates("group_destroyed"),
+        |f| f.iter().any(|(d, _)| *d == new_to_old),
+    )
+    .await;
+    assert_eq!(destroyed, [(old_to_new, done), (new_to_old, echo)]);
+    assert!(got
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|e| e["kind"] != "group_destroyed"));
     relay.stop().await.unwrap();
 }

@@ -85,6 +85,7 @@ impl Rig {
             listen: "127.0.0.1:0".parse().unwrap(), callback_path: "/tim/callback".into(), ingest_file: None,
             sink: OldSink::Jsonl(dir.path().join("old.jsonl")), c2c_mode: C2cMode::Sendmsg,
             relay_admin: RELAY_ADMIN.into(), max_clock_skew_secs: 300, reconcile_secs: 0,
+            max_retry_secs: 3600, on_failure: cutover::config::OnFailure::Hold,
         };
         let (stop, rx) = watch::channel(false);
         let relay = tokio::spawn(run(store.clone(), journal.clone(), client, config, HashMap::new(), rx, None));
@@ -175,7 +176,7 @@ async fn events_apply_in_order_and_applying_them_again_changes_nothing() -> anyh
         .collect::<Result<_, _>>()?;
     let (state, info) = (EventState::Pending, String::new());
     #[rustfmt::skip]
-    let again = seqs.into_iter().map(|seq| Settle { seq, state, api: None, code: None, info: info.clone() });
+    let again = seqs.into_iter().map(|seq| Settle { seq, state, api: None, code: None, info: info.clone(), retry_at_ms: None });
     rig.journal.settle(again.collect(), Vec::new()).await?;
     rig.apply(Vec::new()).await;
     assert_eq!((rig.handle.sim().dump(), fates(&rig.store)), before);

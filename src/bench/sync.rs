@@ -13,13 +13,14 @@
 
 use crate::config::{parse_file, resolve, C2cMode, Flags};
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
-use crate::sim::config::SimConfig;
-use crate::sim::{start, SimHandle, SimOptions};
-use crate::store::sync::{applied_lags, failed_events, percentile, DirectionCounts, FailedEvent};
+use crate::sim::SimHandle;
+use crate::store::sync::{applied_lags, percentile, DirectionCounts};
+use crate::store::sync_queue::{failed_events, scope_waiting, FailedEvent};
 use crate::store::{now_secs, open_for_reading};
 use crate::sync::convert::{request_for, Call};
 use crate::sync::relay::{self, RelayHandle, CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV};
 use crate::tim::callback::sign;
+use crate::tim::paced::{call_paced, Policy};
 use crate::tim::wire::account::MultiaccountImport;
 use crate::tim::wire::group::CreateGroup;
 use crate::tim::{ClientConfig, SecretKey, Target, TimClient};
@@ -29,11 +30,14 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 mod print;
+mod run;
+use run::{Scenario, POISON_PER_SEC};
 
 /// Settings of `cutover bench sync`.
 #[derive(Debug, Clone)]
@@ -46,6 +50,9 @@ pub struct SyncBench {
     pub group_per_sec: u32,
     /// New → old callbacks per second (alternately C2C and group).
     pub callbacks_per_sec: u32,
+    /// Also a run under faults (a poison group, 1 % 5xx, the webhook down 30 s), compared
+    /// with the clean run.
+    pub faults: bool,
 }
 
 const KEY: &str = "bench-key-0123456789abcdef";
@@ -199,21 +206,25 @@ pub fn run_sync_bench(b: &SyncBench, out: &mut dyn Write) -> anyhow::Result<()> 
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(drive(b, out))
+    runtime.block_on(run::drive(b, out))
 }
 
 /// Old-system events the webhook received: `event_id` → times.
 type Received = Arc<Mutex<HashMap<String, u32>>>;
 
-/// The old system's webhook: counts every event by `event_id`, answers 200.
-async fn webhook() -> anyhow::Result<(String, Received)> {
+/// The old system's webhook: counts every event by `event_id`, answers 200 (503 while
+/// `down` is set).
+async fn webhook(down: Arc<AtomicBool>) -> anyhow::Result<(String, Received)> {
     let got: Received = Arc::default();
     let seen = Arc::clone(&got);
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post(move |body: axum::body::Bytes| {
-            let seen = Arc::clone(&seen);
+            let (seen, down) = (Arc::clone(&seen), Arc::clone(&down));
             async move {
+                if down.load(Ordering::Relaxed) {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
                 let id = serde_json::from_slice::<Value>(&body)
                     .ok()
                     .and_then(|v| v["event_id"].as_str().map(str::to_owned));
@@ -237,17 +248,21 @@ async fn webhook() -> anyhow::Result<(String, Received)> {
     Ok((url, got))
 }
 
-/// Accounts, and groups with members, written through the REST API as `SETUP_ADMIN`.
+/// Accounts, and groups with members, written through the REST API as `SETUP_ADMIN` (each
+/// call retried: the simulator may be injecting faults).
 async fn setup(handle: &SimHandle, groups: usize) -> anyhow::Result<()> {
     let target = Target::parse(&handle.url())?;
     let cfg = ClientConfig::new(target, SDKAPPID, SETUP_ADMIN, SecretKey::new(KEY));
     let client = TimClient::new(cfg)?;
+    let (_running, halt) = tokio::sync::watch::channel(false);
     for first in (0..ACCOUNTS).step_by(100) {
         let list: Vec<Value> = (first..ACCOUNTS.min(first + 100))
             .map(|i| json!({"UserID": account(i)}))
             .collect();
         let req: MultiaccountImport = serde_json::from_value(json!({"AccountList": list}))?;
-        let failed = client.call(&req).await?.FailAccounts;
+        let failed = call_paced(None, &Policy::READS, &halt, || client.call(&req))
+            .await?
+            .FailAccounts;
         anyhow::ensure!(failed.is_empty(), "accounts not imported: {failed:?}");
     }
     for g in 0..groups {
@@ -257,7 +272,7 @@ async fn setup(handle: &SimHandle, groups: usize) -> anyhow::Result<()> {
         let req: CreateGroup = serde_json::from_value(json!({"Owner_Account": member(g, 0),
             "Type": "Public", "GroupId": group(g), "Name": format!("Bench group {g}"),
             "MemberList": members}))?;
-        client.call(&req).await?;
+        call_paced(None, &Policy::READS, &halt, || client.call(&req)).await?;
     }
     Ok(())
 }
@@ -294,14 +309,26 @@ async fn post(http: &Client, url: &str, body: Vec<u8>, bearer: bool) -> Result<(
     }
 }
 
-/// Old → new: every tick one POST to `/sync/events` with the events due.
-async fn ingest_load(b: &SyncBench, url: String, groups: usize, flow: Flow) -> f64 {
+/// Old → new: every tick one POST to `/sync/events` with the events due (and, with a poison
+/// group, its messages).
+async fn ingest_load(
+    b: &SyncBench,
+    url: String,
+    groups: usize,
+    scen: &Scenario,
+    flow: Flow,
+) -> f64 {
     let http = Client::new();
-    let (mut c2c, mut gmsg) = (0, 0);
+    let (mut c2c, mut gmsg, mut poison) = (0, 0, 0);
     paced(b.seconds, |k, inflight| {
         let (at, c2c_to, gmsg_to) = (now_secs(), due(b.c2c_per_sec, k), due(b.group_per_sec, k));
         let mut events: Vec<SyncEvent> = (c2c..c2c_to).map(|n| c2c_event(n, at)).collect();
         events.extend((gmsg..gmsg_to).map(|n| group_event(n, at, groups)));
+        if let Some(g) = scen.poison {
+            let poison_to = due(POISON_PER_SEC, k);
+            events.extend((poison..poison_to).map(|n| run::poison_event(n, at, g)));
+            poison = poison_to;
+        }
         (c2c, gmsg) = (c2c_to, gmsg_to);
         let n = events.len() as u64;
         note(&flow, |f| f.sent += n);
@@ -403,13 +430,24 @@ fn num(v: Option<i64>) -> String {
     v.map_or("-".into(), |v| v.to_string())
 }
 
-/// Waits until neither direction has anything pending, up to `limit`; the counts at the end
-/// and whether it drained.
-async fn drain(relay: &RelayHandle, limit: Duration) -> anyhow::Result<(Counts, bool)> {
+/// Waits until neither direction has anything pending (outside the poison scope), up to
+/// `limit`; the counts at the end and whether it drained.
+async fn drain(
+    relay: &RelayHandle,
+    limit: Duration,
+    poison: Option<&str>,
+) -> anyhow::Result<(Counts, bool)> {
     let deadline = Instant::now() + limit;
     loop {
         let c = relay.counts()?;
-        if c[0].pending == 0 && c[1].pending == 0 {
+        let stuck = match poison {
+            Some(scope) => {
+                let conn = open_for_reading(&relay.store)?;
+                scope_waiting(&conn, Direction::OldToNew, scope)?.0
+            }
+            None => 0,
+        };
+        if c[0].pending <= stuck && c[1].pending == 0 {
             return Ok((c, true));
         }
         if Instant::now() >= deadline {
@@ -448,59 +486,6 @@ async fn start_relay(
     Ok((relay, cfg.reconcile_secs))
 }
 
-async fn drive(b: &SyncBench, out: &mut dyn Write) -> anyhow::Result<()> {
-    let sim_config = SimConfig::default();
-    let per_group = sim_config.app.group_msgs_per_sec;
-    let share = (per_group / GROUP_SHARE).max(1);
-    let groups = usize::try_from(b.group_per_sec.div_ceil(share))
-        .unwrap_or(1)
-        .max(1);
-    writeln!(out, "bench sync: {} s; old → new {} c2c/s + {} group/s (one ingest POST per 100 ms), new → old {} callbacks/s (half C2C, half group); {ACCOUNTS} accounts, {groups} groups of {MEMBERS} (≤ {share} msgs/s each, the simulator allows {per_group}); simulator at its default limits",
-        b.seconds, b.c2c_per_sec, b.group_per_sec, b.callbacks_per_sec)?;
-    let handle = start(SimOptions {
-        listen: "127.0.0.1:0".parse()?,
-        sdkappid: SDKAPPID,
-        admins: vec![SETUP_ADMIN.into(), RELAY_ADMIN.into()],
-        key: SecretKey::new(KEY),
-        config: sim_config,
-    })
-    .await?;
-    let started = Instant::now();
-    setup(&handle, groups).await?;
-    let (hook, received) = webhook().await?;
-    let dir = tempfile::tempdir()?;
-    let store = dir.path().join("bench.db");
-    let (relay, every) = start_relay(&handle, &hook, &store).await?;
-    writeln!(out, "setup (not measured): {ACCOUNTS} accounts and {groups} groups in {:.1} s; relay: c2c_mode importmsg, reconciliation every {every} s, webhook sink",
-        started.elapsed().as_secs_f64())?;
-    out.flush()?;
-
-    let run = measure(b, relay, &store, groups).await?;
-    // Loss: acknowledged, yet not in the simulator (old → new) or not at the webhook (new → old).
-    let received = received.lock().map(|r| r.clone()).unwrap_or_default();
-    let mut missing = [
-        missing_in_sim(&handle, &run.old.events),
-        run.new
-            .ids
-            .iter()
-            .filter(|id| !received.contains_key(*id))
-            .cloned()
-            .collect(),
-    ];
-    missing.iter_mut().for_each(|m| m.sort());
-    print::print_directions(out, &run, &missing)?;
-    print::print_details(out, &run, &received, &handle)?;
-    let lost = missing[0].len() + missing[1].len();
-    if lost > 0 {
-        let (o, n) = (missing[0].len(), missing[1].len());
-        let first: Vec<&String> = missing.iter().flatten().take(LISTED).collect();
-        anyhow::bail!(
-            "{lost} acknowledged events lost (old → new {o}, new → old {n}), e.g. {first:?}"
-        );
-    }
-    Ok(())
-}
-
 /// What one measured run gave: the generators' figures and times, and the relay's counts,
 /// lags and failures once it drained (or the limit passed).
 struct Measured {
@@ -527,6 +512,7 @@ async fn measure(
     relay: RelayHandle,
     store: &Path,
     groups: usize,
+    scen: &Scenario,
 ) -> anyhow::Result<Measured> {
     let (old_flow, new_flow) = (Flow::default(), Flow::default());
     let cpu0 = cpu_secs();
@@ -534,12 +520,13 @@ async fn measure(
     let ingest_url = format!("http://{}/sync/events", relay.addr);
     let callback_url = format!("http://{}{}", relay.addr, relay.callback_path);
     let (old_secs, new_secs) = tokio::join!(
-        ingest_load(b, ingest_url, groups, Arc::clone(&old_flow)),
+        ingest_load(b, ingest_url, groups, scen, Arc::clone(&old_flow)),
         callback_load(b, callback_url, groups, Arc::clone(&new_flow)),
     );
     let (generated, secs) = (started.elapsed().as_secs_f64(), [old_secs, new_secs]);
     let limit = Duration::from_secs_f64(b.seconds.max(60.0));
-    let (counts, drained) = drain(&relay, limit).await?;
+    let poison_scope = scen.poison.map(|g| format!("group:{}", group(g)));
+    let (counts, drained) = drain(&relay, limit, poison_scope.as_deref()).await?;
     let total = started.elapsed().as_secs_f64();
     let cpu = cpu_secs().zip(cpu0).map(|(a, b)| a - b);
     let failures = failed_events(&open_for_reading(store)?, LISTED)?;

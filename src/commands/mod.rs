@@ -77,6 +77,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 c2c_per_sec: a.c2c_per_sec,
                 group_per_sec: a.group_per_sec,
                 callbacks_per_sec: a.callbacks_per_sec,
+                faults: a.faults,
             };
             crate::bench::run_sync_bench(&bench, out)?;
             Ok(Outcome::Ok)

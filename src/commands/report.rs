@@ -15,7 +15,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match &args.out {
         None => out.write_all(text.as_bytes())?,
         Some(path) => {
-            std::fs::write(path, &text)
+            crate::private::write(path, &text)
                 .with_context(|| format!("cannot write the report to {}", path.display()))?;
             writeln!(
                 out,

@@ -255,7 +255,7 @@ fn move_failed(
         bail!("skip needs --reason: it goes into the audit trail and the report");
     }
     if args.stage.as_deref() == Some("sync") {
-        // No store lock: failed sync events are flipped for the running relay to pick up.
+        // No store lock: sync events are flipped for the running relay to pick up.
         let conn = open_for_writing(&args.store)?;
         let state = if to == ItemState::Pending {
             crate::store::sync::EventState::Pending
@@ -264,11 +264,11 @@ fn move_failed(
         };
         let n = super::sync_cmds::move_failed_events(&conn, state, action, &reason)?;
         let what = if to == ItemState::Pending {
-            "will be applied again by the running (or next) relay"
+            "failed or held sync events will be applied again by the running (or next) relay"
         } else {
-            "skipped"
+            "failed, held or still-failing sync events skipped (their scopes go on)"
         };
-        writeln!(out, "{n} failed sync events {what}")?;
+        writeln!(out, "{n} {what}")?;
         return Ok(Outcome::Ok);
     }
     let filter = filter(args)?;

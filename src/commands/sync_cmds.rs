@@ -3,7 +3,8 @@
 
 use crate::model::sync_event::Direction;
 use crate::store::audit;
-use crate::store::sync::{any, failed_events, move_failed, EventState};
+use crate::store::sync::{any, EventState};
+use crate::store::sync_queue::{failed_events, held_scopes, move_failed};
 use crate::ui::headless::ms;
 use rusqlite::Connection;
 use std::io::Write;
@@ -17,17 +18,25 @@ pub fn print_status(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()
     for (d, f) in Direction::ALL.iter().zip(&c) {
         writeln!(
             out,
-            "sync {}: {} received, {} applied, {} failed, {} dropped as echo, {} recovered by reconciliation, {} waiting, lag p50 {} p99 {}",
+            "sync {}: {} received, {} applied, {} failed, {} held, {} dropped as echo, {} recovered by reconciliation, {} waiting, lag p50 {} p99 {}",
             d.label(),
             f.received,
             f.applied,
             f.failed,
+            f.held,
             f.dropped_as_echo,
             f.recovered,
             f.pending,
             ms(f.lag_p50_ms),
             ms(f.lag_p99_ms)
         )?;
+        for (scope, n) in held_scopes(conn, *d)?.iter().take(10) {
+            writeln!(
+                out,
+                "  held scope {}: {n} events wait (`cutover skip|retry --stage sync`)",
+                scope.replace('\u{1f}', "→")
+            )?;
+        }
     }
     Ok(())
 }
@@ -40,13 +49,14 @@ pub fn print_failures(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<
     }
     writeln!(
         out,
-        "\nsync events failed (`cutover retry --stage sync` sends them again):"
+        "\nsync events failed (`cutover retry --stage sync` sends them again; held ones keep their scope waiting until retried or skipped):"
     )?;
     for f in &failed {
         let code = f.code.map_or("-".to_string(), |c| c.to_string());
         writeln!(
             out,
-            "  {} {} {} {} {code}: {} ({} attempts)",
+            "  {}{} {} {} {} {code}: {} ({} attempts)",
+            if f.held { "HELD " } else { "" },
             f.direction.label(),
             f.kind,
             f.event_id,
@@ -58,7 +68,8 @@ pub fn print_failures(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<
     Ok(())
 }
 
-/// `retry`/`skip --stage sync`: failed events back to pending, or skipped; audited.
+/// `retry`/`skip --stage sync`: failed and held events back to pending, or skipped (with the
+/// pending ones still failing); audited.
 pub fn move_failed_events(
     conn: &Connection,
     to: EventState,

@@ -5,8 +5,37 @@ use crate::commands::Outcome;
 use crate::tim::usersig::{generate, verify};
 use crate::tim::{SecretKey, UserSig, SECRET_KEY_ENV};
 use crate::timefmt::utc;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The environment variable `usersig --verify` reads the token from (before standard input).
+pub const USERSIG_ENV: &str = "CUTOVER_USERSIG";
+
+/// The token to verify: `given` on the command line is refused (the process list shows it);
+/// else [`USERSIG_ENV`] when set, else the first line of `input`.
+pub fn token_to_verify(
+    given: &str,
+    env: Option<String>,
+    input: &mut dyn BufRead,
+) -> anyhow::Result<String> {
+    if !given.is_empty() {
+        anyhow::bail!(
+            "a UserSig on the command line is visible in the process list: give --verify alone \
+             and the token on standard input (echo \"$TOKEN\" | cutover usersig ... --verify) \
+             or in {USERSIG_ENV}"
+        );
+    }
+    if let Some(token) = env.filter(|t| !t.trim().is_empty()) {
+        return Ok(token.trim().to_owned());
+    }
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    let token = line.trim();
+    if token.is_empty() {
+        anyhow::bail!("no token to verify: none on standard input and {USERSIG_ENV} is not set");
+    }
+    Ok(token.to_owned())
+}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -27,14 +56,16 @@ pub fn run(args: &UsersigArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         anyhow::bail!("--identifier must be 1..=32 bytes");
     }
     let now = now();
-    let Some(token) = &args.verify else {
+    let Some(given) = &args.verify else {
         let sig = generate(&key, args.sdkappid, &args.identifier, args.expire, now);
         writeln!(out, "{}", sig.expose())?;
         return Ok(Outcome::Ok);
     };
+    let env = std::env::var(USERSIG_ENV).ok();
+    let token = token_to_verify(given, env, &mut std::io::stdin().lock())?;
     match verify(
         &key,
-        &UserSig::new(token.clone()),
+        &UserSig::new(token),
         args.sdkappid,
         &args.identifier,
         now,
@@ -55,5 +86,23 @@ pub fn run(args: &UsersigArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             writeln!(out, "refused ({}): {e}", e.tim_code())?;
             Ok(Outcome::Problems)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_comes_from_the_environment_or_stdin_never_the_command_line() {
+        let mut stdin = "from-stdin\n".as_bytes();
+        let env = Some("from-env".to_string());
+        assert_eq!(token_to_verify("", env, &mut stdin).unwrap(), "from-env");
+        assert_eq!(token_to_verify("", None, &mut stdin).unwrap(), "from-stdin");
+        let e = token_to_verify("eJw-secret", None, &mut "x\n".as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("process list"), "{e}");
+        assert!(!e.to_string().contains("eJw-secret"));
+        let e = token_to_verify("", None, &mut "".as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("no token"), "{e}");
     }
 }

@@ -40,7 +40,7 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> 
     let export = ExportDir::open(&args.dir)?;
     let file = match &args.problems_out {
         Some(path) => Some(BufWriter::new(
-            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            crate::private::create(path).with_context(|| format!("creating {}", path.display()))?,
         )),
         None => None,
     };

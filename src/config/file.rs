@@ -131,6 +131,8 @@ pub struct HookSection {
     pub expect_body: Option<String>,
     /// Seconds before the hook counts as failed.
     pub timeout_secs: Option<u64>,
+    /// Names of environment variables a command hook is given besides PATH, HOME and LANG.
+    pub env: Option<Vec<String>>,
 }
 
 /// `[limits.API]`
@@ -199,4 +201,8 @@ pub struct SyncSection {
     pub max_clock_skew_secs: Option<u64>,
     /// Seconds between reconciliation rounds (0: none).
     pub reconcile_secs: Option<u64>,
+    /// Seconds an event may keep failing with retryable errors before it fails for good.
+    pub max_retry_secs: Option<u64>,
+    /// `hold` (its scope waits for an operator) or `skip` (its scope goes on).
+    pub on_failure: Option<String>,
 }

@@ -7,9 +7,9 @@ mod resolve;
 mod sections;
 
 pub use resolve::{
-    parse_file, resolve, BudgetConfig, C2cMode, Flags, HookConfig, HookKind, OldSink, Runbook,
-    SameSecond, Strategy, SyncConfig, VerifyConfig, DEFAULT_MAX_RETRY_SECS, DEFAULT_PRECOPY_SAMPLE,
-    DEFAULT_ROAMING_DAYS,
+    parse_file, resolve, BudgetConfig, C2cMode, Flags, HookConfig, HookKind, OldSink, OnFailure,
+    Runbook, SameSecond, Strategy, SyncConfig, VerifyConfig, DEFAULT_MAX_RETRY_SECS,
+    DEFAULT_PRECOPY_SAMPLE, DEFAULT_ROAMING_DAYS, DEFAULT_SYNC_MAX_RETRY_SECS,
 };
 
 /// The annotated example runbook written by `cutover init`.

@@ -58,6 +58,10 @@ pub struct HookConfig {
     pub kind: HookKind,
     /// How long it may take.
     pub timeout: Duration,
+    /// Environment variables a command is given besides PATH, HOME and LANG (by name; the
+    /// values are read when it runs). Nothing else is passed: no key, no token.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
 }
 
 /// When the run pauses by itself.
@@ -189,6 +193,18 @@ pub enum C2cMode {
     Sendmsg,
 }
 
+/// What becomes of a sync event's scope once the event has failed for good (its retries ran
+/// out after `[sync] max_retry_secs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// The event is held and its scope waits for an operator (`cutover skip|retry --stage
+    /// sync`): the scope's order is kept.
+    Hold,
+    /// The event is failed and its scope goes on without it.
+    Skip,
+}
+
 /// Where new → old events go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,6 +234,10 @@ pub struct SyncConfig {
     pub max_clock_skew_secs: u64,
     /// Seconds between reconciliation rounds (0: none).
     pub reconcile_secs: u64,
+    /// Seconds an event may keep failing with retryable errors before it fails for good.
+    pub max_retry_secs: u64,
+    /// What its scope does then.
+    pub on_failure: OnFailure,
 }
 
 /// How the read-back verification reads.
@@ -237,6 +257,9 @@ pub struct VerifyConfig {
 fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(t.base())
 }
+
+/// How long a sync event may keep failing with retryable errors by default: one hour.
+pub const DEFAULT_SYNC_MAX_RETRY_SECS: u64 = 3600;
 
 /// Tencent's roaming period unless the app bought a longer one, in days.
 pub const DEFAULT_ROAMING_DAYS: i64 = 7;

@@ -75,6 +75,17 @@ pub(super) fn sync_config(
     if relay_admin.trim().is_empty() {
         problems.push("[sync] relay_admin is empty".into());
     }
+    let on_failure = match section.on_failure.as_deref().unwrap_or("hold") {
+        "hold" => OnFailure::Hold,
+        "skip" => OnFailure::Skip,
+        other => {
+            problems.push(format!("[sync] on_failure {other:?} is not hold or skip"));
+            OnFailure::Hold
+        }
+    };
+    if section.max_retry_secs == Some(0) {
+        problems.push("[sync] max_retry_secs must be at least 1".into());
+    }
     Some(SyncConfig {
         listen: listen?,
         callback_path,
@@ -84,6 +95,10 @@ pub(super) fn sync_config(
         relay_admin,
         max_clock_skew_secs: section.max_clock_skew_secs.unwrap_or(300),
         reconcile_secs: section.reconcile_secs.unwrap_or(30),
+        max_retry_secs: section
+            .max_retry_secs
+            .unwrap_or(DEFAULT_SYNC_MAX_RETRY_SECS),
+        on_failure,
     })
 }
 
@@ -118,12 +133,16 @@ pub(super) fn hook(name: &str, h: &HookSection, problems: &mut Vec<String>) -> O
                     command: command.clone(),
                 },
                 timeout,
+                env: h.env.clone().unwrap_or_default(),
             })
         }
         (None, Some(url)) => {
             let lower = url.to_ascii_lowercase();
             if !(lower.starts_with("http://") || lower.starts_with("https://")) {
                 problems.push(format!("[hooks.{name}] url {url:?} is not http(s)"));
+            }
+            if h.env.is_some() {
+                problems.push(format!("[hooks.{name}] env applies to command hooks only"));
             }
             let method = h
                 .method
@@ -144,6 +163,7 @@ pub(super) fn hook(name: &str, h: &HookSection, problems: &mut Vec<String>) -> O
                     expect_body: h.expect_body.clone(),
                 },
                 timeout,
+                env: Vec::new(),
             })
         }
     }

@@ -1,4 +1,6 @@
-//! The stop/resume service hooks: a shell command or an HTTP request, with a timeout.
+//! The stop/resume service hooks: a shell command or an HTTP request, with a timeout. A
+//! command runs in a clean environment: PATH, HOME, LANG and what its runbook lists under
+//! `env`, never the secret key or a token unless named there.
 
 use crate::config::{HookConfig, HookKind};
 use std::process::Stdio;
@@ -21,7 +23,7 @@ pub fn describe(hook: &HookConfig) -> String {
 pub async fn run_hook(hook: &HookConfig) -> Result<String, String> {
     let work = async {
         match &hook.kind {
-            HookKind::Command { command } => run_command(command).await,
+            HookKind::Command { command } => run_command(command, &hook.env).await,
             HookKind::Http {
                 url,
                 method,
@@ -36,10 +38,27 @@ pub async fn run_hook(hook: &HookConfig) -> Result<String, String> {
     }
 }
 
-async fn run_command(command: &str) -> Result<String, String> {
+/// What every command hook is given from cutover's own environment, besides what its
+/// runbook names under `env`.
+const BASE_ENV: [&str; 3] = ["PATH", "HOME", "LANG"];
+
+/// The environment of a command hook: [`BASE_ENV`] and the names in `listed`, as set in
+/// cutover's environment; nothing else (the secret key and every token stay out unless named).
+pub fn hook_env(listed: &[String]) -> Vec<(String, std::ffi::OsString)> {
+    BASE_ENV
+        .iter()
+        .copied()
+        .chain(listed.iter().map(String::as_str))
+        .filter_map(|name| std::env::var_os(name).map(|v| (name.to_owned(), v)))
+        .collect()
+}
+
+async fn run_command(command: &str, env: &[String]) -> Result<String, String> {
     let output = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
+        .env_clear()
+        .envs(hook_env(env))
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output()
@@ -100,6 +119,7 @@ mod tests {
         HookConfig {
             kind: HookKind::Command { command: c.into() },
             timeout: Duration::from_secs(secs),
+            env: Vec::new(),
         }
     }
 

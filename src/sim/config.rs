@@ -13,11 +13,12 @@
 //! [faults.importmsg]           # … or one API (replaces `all` for it)
 //! seed = 7
 //! error_rate = 0.01
-//! error_codes = [90992, 502]   # 502 (or any 5xx) answers that HTTP status
+//! error_codes = [90992, 502]   # 502 (or any 4xx or 5xx) answers that HTTP status
 //! no_answer_rate = 0.001       # applied, then the connection drops (or stalls)
 //! bad_gateway_rate = 0.1       # applied, then HTTP 502 (a gateway lost the answer)
 //! empty_answer_rate = 0.0      # applied, then HTTP 200 `{}` (not Tencent's answer)
-//! group_ids = ["@TGS#_g1"]     # only requests for these groups (default: every request)
+//! group_ids = ["@TGS#_g1"]     # only requests for these groups (default: every request;
+//!                              # the API's other requests then meet `all`)
 //! repeat_cursor = false        # paging reads answer their first page again (a stuck cursor)
 //! [callback]
 //! url = "http://127.0.0.1:9000/im-callback"
@@ -73,7 +74,7 @@ pub struct Faults {
     pub latency_spread_ms: u64,
     /// Share of requests refused with one of `error_codes` (not applied).
     pub error_rate: f64,
-    /// Codes to refuse with; a code from 500 to 599 answers that HTTP status instead.
+    /// Codes to refuse with; a code from 400 to 599 answers that HTTP status instead.
     pub error_codes: Vec<i64>,
     /// Share of requests that are applied and then get no answer.
     pub no_answer_rate: f64,

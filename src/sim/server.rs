@@ -262,7 +262,17 @@ async fn serve_api(
         Ok(admitted) => admitted,
         Err((api, error)) => return sim.envelope(api, Err(error)),
     };
-    let aimed = sim.config.faults(api).filter(|f| faults::aims_at(f, &body));
+    // A table aimed at some groups leaves the API's other requests to `all`.
+    let aimed = sim
+        .config
+        .faults(api)
+        .filter(|f| faults::aims_at(f, &body))
+        .or_else(|| {
+            sim.config
+                .faults
+                .get("all")
+                .filter(|f| faults::aims_at(f, &body))
+        });
     let fate: Fate = aimed.map_or_else(Fate::clean, |f| {
         faults::fate(f, api.command(), sim.next_draw(api))
     });
@@ -270,7 +280,8 @@ async fn serve_api(
         tokio::time::sleep(fate.latency).await;
     }
     if let Some(code) = fate.error {
-        if (500..600).contains(&code) {
+        // An HTTP status: 5xx a server or gateway failure, 4xx a refusal of this request.
+        if (400..600).contains(&code) {
             sim.tally(api, code);
             let status = StatusCode::from_u16(u16::try_from(code).unwrap_or(502))
                 .unwrap_or(StatusCode::BAD_GATEWAY);

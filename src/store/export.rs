@@ -31,7 +31,7 @@ pub fn export_failures(
     path: &Path,
 ) -> Result<usize, ExportError> {
     let rows = failures(conn, filter)?;
-    let file = std::fs::File::create(path).map_err(|source| ExportError::Io {
+    let file = crate::private::create(path).map_err(|source| ExportError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -8,7 +8,7 @@
 //! (a stale lock): it is taken over, and the caller says so.
 
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -114,7 +114,7 @@ pub fn acquire(store: &Path, command: &str) -> Result<StoreLock, LockError> {
         path: path.clone(),
         source,
     };
-    let mut file = OpenOptions::new()
+    let mut file = crate::private::options()
         .read(true)
         .write(true)
         .create(true)

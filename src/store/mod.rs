@@ -38,6 +38,7 @@ mod stage_resume;
 pub mod staged;
 pub mod steps;
 pub mod sync;
+pub mod sync_queue;
 pub mod verify;
 pub mod verify_pages;
 pub mod writer;
@@ -65,6 +66,14 @@ pub enum StoreError {
         path: PathBuf,
         /// Why.
         source: SchemaError,
+    },
+    /// The store's file could not be created.
+    #[error("cannot create the store {path}: {source}")]
+    Create {
+        /// The store.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
     },
     /// SQLite refused.
     #[error("store {path}: {source}")]
@@ -95,6 +104,14 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
         path: path.to_path_buf(),
         source,
     };
+    // Created owner-only before SQLite opens it: its WAL and shared-memory files take the
+    // database's mode, and all of them hold message content.
+    if !path.exists() {
+        crate::private::touch(path).map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
     let mut conn = Connection::open(path).map_err(sql)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
     conn.pragma_update(None, "journal_mode", "WAL")

@@ -258,6 +258,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX item_by_scope ON item
         (kind, COALESCE(parent, -1), COALESCE(sent_t, t), COALESCE(seq, 0), id);
     "#,
+    // 10: sync that cannot be wedged, echoed or replayed. Per event: when it may be tried
+    // again (`next_ms`) and when it first failed (`first_fail_ms`: its retries end
+    // `[sync] max_retry_secs` later); state 5 is held (failed for good, its scope waiting).
+    // `send_ms` is when a group message send first left (persisted before it does): an
+    // attempt after it reads the group back before sending again. `sync_seen` holds the
+    // callbacks already taken in (Sign, RequestTime and body hash), so a replay is not.
+    r#"
+    ALTER TABLE sync_event ADD COLUMN next_ms INTEGER;
+    ALTER TABLE sync_event ADD COLUMN first_fail_ms INTEGER;
+    ALTER TABLE sync_event ADD COLUMN send_ms INTEGER;
+    CREATE TABLE sync_seen (
+        key             TEXT PRIMARY KEY,
+        at_ms           INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

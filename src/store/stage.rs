@@ -307,14 +307,14 @@ fn readable_copy(export: &ExportDir, cache: &Path) -> Result<ExportDir, StageErr
             cache: cache.to_path_buf(),
             source,
         };
-        std::fs::create_dir_all(cache).map_err(failed)?;
+        crate::private::create_dir_all(cache).map_err(failed)?;
         let copy = cache.join(format!(
             "{}-{}",
             export.manifest.exported_at,
             kind.file().file_name()
         ));
         let mut input = flate2::read::MultiGzDecoder::new(File::open(path).map_err(failed)?);
-        let mut output = io::BufWriter::new(File::create(&copy).map_err(failed)?);
+        let mut output = io::BufWriter::new(crate::private::create(&copy).map_err(failed)?);
         io::copy(&mut input, &mut output).map_err(failed)?;
         io::Write::flush(&mut output).map_err(failed)?;
         readable.replace_path(kind.file(), copy);

@@ -19,6 +19,9 @@ pub enum EventState {
     Echo = 3,
     /// Given up by an operator.
     Skipped = 4,
+    /// Failed for good after its retries ran out, with its scope waiting for an operator
+    /// (`[sync] on_failure = "hold"`): `retry` or `skip` releases it.
+    Held = 5,
 }
 
 impl EventState {
@@ -91,6 +94,55 @@ pub struct StoredEvent {
     pub attempts: u32,
     /// When it was received.
     pub received_ms: i64,
+    /// Not to be tried before this time (ms), after a retryable failure.
+    pub next_ms: Option<i64>,
+    /// When its first retryable failure was (its retries end `max_retry_secs` later).
+    pub first_fail_ms: Option<i64>,
+    /// When a group message send for it first left (its outcome is not known until read back).
+    pub send_ms: Option<i64>,
+}
+
+/// The columns [`stored_events`] reads, in its order.
+pub(super) const STORED_COLUMNS: &str =
+    "seq, body, scope, attempts, received_ms, next_ms, first_fail_ms, send_ms";
+
+/// Reads the rows of a statement selecting [`STORED_COLUMNS`].
+pub(super) fn stored_events(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<StoredEvent>> {
+    let rows = stmt.query_map(params, |r| {
+        let body: String = r.get(1)?;
+        Ok((
+            body,
+            StoredEvent {
+                seq: r.get(0)?,
+                event: SyncEvent {
+                    event_id: String::new(),
+                    kind: crate::model::sync_event::EventKind::AccountCreated,
+                    at: 0,
+                    record: serde_json::Value::Null,
+                },
+                scope: r.get(2)?,
+                attempts: r.get(3)?,
+                received_ms: r.get(4)?,
+                next_ms: r.get(5)?,
+                first_fail_ms: r.get(6)?,
+                send_ms: r.get(7)?,
+            },
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (body, mut stored) = row?;
+        // Bodies are written by `insert_events` from a `SyncEvent`; one that does not read
+        // back is skipped (and stays pending for a person to look at) rather than misapplied.
+        if let Ok(event) = serde_json::from_str(&body) {
+            stored.event = event;
+            out.push(stored);
+        }
+    }
+    Ok(out)
 }
 
 /// Pending events of `direction`, oldest first, at most `limit`.
@@ -99,30 +151,11 @@ pub fn pending(
     direction: Direction,
     limit: usize,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, body, scope, attempts, received_ms FROM sync_event
-         WHERE direction = ?1 AND state = 0 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![direction.code(), limit as i64], |r| {
-        let body: String = r.get(1)?;
-        Ok((r.get(0)?, body, r.get(2)?, r.get(3)?, r.get(4)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (seq, body, scope, attempts, received_ms): (i64, String, String, u32, i64) = row?;
-        // Bodies are written by `insert_events` from a `SyncEvent`; one that does not read
-        // back is skipped (and stays pending for a person to look at) rather than misapplied.
-        if let Ok(event) = serde_json::from_str(&body) {
-            out.push(StoredEvent {
-                seq,
-                event,
-                scope,
-                attempts,
-                received_ms,
-            });
-        }
-    }
-    Ok(out)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {STORED_COLUMNS} FROM sync_event
+         WHERE direction = ?1 AND state = 0 ORDER BY seq LIMIT ?2"
+    ))?;
+    stored_events(&mut stmt, params![direction.code(), limit as i64])
 }
 
 /// The fate of one event.
@@ -138,18 +171,33 @@ pub struct Settle {
     pub code: Option<i64>,
     /// What was said.
     pub info: String,
+    /// Still pending after a retryable failure: not to be tried before this time (ms). Its
+    /// first failure's time is kept (set now if it is the first).
+    pub retry_at_ms: Option<i64>,
 }
 
-/// Records fates in one transaction; each counts one attempt.
+/// Records fates in one transaction; each counts one attempt. A pending fate without a retry
+/// time starts the event afresh (no failure on record).
 pub fn settle(tx: &Transaction<'_>, settled: &[Settle]) -> rusqlite::Result<()> {
     let mut put = tx.prepare_cached(
         "UPDATE sync_event SET state = ?2, api = ?3, code = ?4, info = ?5, attempts = attempts + 1,
-             done_ms = CASE WHEN ?2 = 0 THEN NULL ELSE ?6 END
+             done_ms = CASE WHEN ?2 = 0 THEN NULL ELSE ?6 END,
+             next_ms = ?7,
+             first_fail_ms = CASE WHEN ?7 IS NOT NULL THEN COALESCE(first_fail_ms, ?6)
+                                  WHEN ?2 = 0 THEN NULL ELSE first_fail_ms END
          WHERE seq = ?1",
     )?;
     let now = now_ms();
     for s in settled {
-        put.execute(params![s.seq, s.state.code(), s.api, s.code, s.info, now])?;
+        put.execute(params![
+            s.seq,
+            s.state.code(),
+            s.api,
+            s.code,
+            s.info,
+            now,
+            s.retry_at_ms
+        ])?;
     }
     Ok(())
 }
@@ -275,6 +323,12 @@ pub struct DirectionCounts {
     pub pending: u64,
     /// Skipped by an operator.
     pub skipped: u64,
+    /// Failed for good with their scope waiting (`on_failure = "hold"`).
+    #[serde(default)]
+    pub held: u64,
+    /// The scopes waiting on a held event (the first few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_scopes: Vec<String>,
     /// Receive-to-applied lag of the last 1000 applied events, milliseconds: p50.
     pub lag_p50_ms: Option<i64>,
     /// … and p99.
@@ -339,6 +393,7 @@ pub fn counts(conn: &Connection, direction: Direction) -> rusqlite::Result<Direc
             1 => c.applied = n,
             2 => c.failed = n,
             3 => c.dropped_as_echo = n,
+            5 => c.held = n,
             _ => c.skipped += n,
         }
     }
@@ -350,6 +405,10 @@ pub fn counts(conn: &Connection, direction: Direction) -> rusqlite::Result<Direc
         .query_map([direction.code()], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     lags.sort_unstable();
+    if c.held > 0 {
+        let scopes = super::sync_queue::held_scopes(conn, direction)?;
+        c.held_scopes = scopes.into_iter().take(5).map(|(s, _)| s).collect();
+    }
     c.lag_p50_ms = percentile(&lags, 0.50);
     c.lag_p99_ms = percentile(&lags, 0.99);
     Ok(c)
@@ -364,60 +423,9 @@ pub fn percentile(sorted: &[i64], q: f64) -> Option<i64> {
     Some(sorted[rank - 1])
 }
 
-/// One failed sync event, for the operator.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FailedEvent {
-    /// Which way.
-    pub direction: Direction,
-    /// The event id.
-    pub event_id: String,
-    /// Its kind.
-    pub kind: String,
-    /// The API.
-    pub api: String,
-    /// The code.
-    pub code: Option<i64>,
-    /// What was said.
-    pub info: String,
-    /// Attempts made.
-    pub attempts: u32,
-}
-
-/// Failed events, oldest first, at most `limit`.
-pub fn failed_events(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<FailedEvent>> {
-    let mut stmt = conn.prepare(
-        "SELECT direction, event_id, kind, COALESCE(api, ''), code, info, attempts FROM sync_event
-         WHERE state = 2 ORDER BY seq LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(FailedEvent {
-            direction: if r.get::<_, i64>(0)? == 0 {
-                Direction::OldToNew
-            } else {
-                Direction::NewToOld
-            },
-            event_id: r.get(1)?,
-            kind: r.get(2)?,
-            api: r.get(3)?,
-            code: r.get(4)?,
-            info: r.get(5)?,
-            attempts: r.get(6)?,
-        })
-    })?;
-    rows.collect()
-}
-
-/// Failed events go back to pending (`retry`) or to skipped; returns how many moved.
-pub fn move_failed(conn: &Connection, to: EventState) -> rusqlite::Result<usize> {
-    conn.execute(
-        "UPDATE sync_event SET state = ?1, done_ms = CASE WHEN ?1 = 0 THEN NULL ELSE done_ms END
-         WHERE state = 2",
-        [to.code()],
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::sync_queue::{failed_events, move_failed};
     use super::*;
     use crate::model::sync_event::EventKind;
     use serde_json::json;
@@ -476,6 +484,7 @@ mod tests {
                     api: None,
                     code: None,
                     info: String::new(),
+                    retry_at_ms: None,
                 },
                 Settle {
                     seq: p[1].seq,
@@ -483,6 +492,7 @@ mod tests {
                     api: Some("importmsg".into()),
                     code: Some(90001),
                     info: "bad".into(),
+                    retry_at_ms: None,
                 },
             ],
         )

@@ -1,6 +1,19 @@
-//! Applying old → new events to Tencent IM: pending events oldest first, one scope (an
-//! account, a conversation, a group) strictly in order, different scopes side by side, every
-//! call paced by its API's lane and retried until it is answered for good.
+//! Applying old → new events to Tencent IM: one scope (an account, a conversation, a group)
+//! strictly in order, different scopes side by side and picked fairly (at most [`PER_SCOPE`]
+//! events from the head of each scope are read, so one scope with a long queue cannot hide the
+//! others), every call paced by its API's lane.
+//!
+//! A retryable failure is tried again a few times at once; then the event backs off (0.5 s
+//! doubling to 30 s) and its scope waits while every other scope goes on. Once an event has
+//! kept failing for `[sync] max_retry_secs` it fails for good: held with its scope waiting
+//! (`on_failure = "hold"`) or failed with its scope going on (`"skip"`). A refusal of the item
+//! (a Tencent item error, an HTTP 4xx, a record that does not convert) fails that event only;
+//! only errors of the setup (key, app, admin) stop the applier.
+//!
+//! The ledger keys of a write (what its callback will come back with) are committed before
+//! the request leaves, so an echo is known whenever it arrives. A group message send is marked
+//! in the store before it leaves; a later attempt reads the group back first (by sender and
+//! `Random`) and sends only when the message is not there, however long the relay was down.
 //!
 //! Every request is safe to send twice ([`convert`] derives the de-duplication values from the
 //! old ids), and answers that mean "already so" count as done: `create_group` 10021/10025
@@ -14,10 +27,13 @@
 
 use super::convert::{self, Call};
 use super::journal::Journal;
+use super::readback::{self, ReadBackError};
+use super::retry::RetryLimits;
 use super::SyncError;
 use crate::config::{C2cMode, SyncConfig};
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
-use crate::store::sync::{pending, EventState, Settle, StoredEvent};
+use crate::store::sync::{now_ms, EventState, Settle, StoredEvent};
+use crate::store::sync_queue::pick;
 use crate::tim::api::Api;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors::ErrorClass;
@@ -31,19 +47,36 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-/// Most pending events read at a time.
-pub const BATCH: usize = 500;
+/// Most pending events read from the head of one scope.
+pub const PER_SCOPE: usize = 64;
 /// Most scopes applied at once.
 pub const MAX_SCOPES: usize = 32;
+/// Most pending events read at a time: room for the scopes being applied and as many again,
+/// each with a full [`PER_SCOPE`].
+pub const WINDOW: usize = 2 * MAX_SCOPES * PER_SCOPE;
+/// Attempts of one call before its event backs off and lets the scope wait.
+const ATTEMPTS_AT_ONCE: u32 = 3;
 /// How long to wait before looking again when there is nothing new to start.
 const IDLE: Duration = Duration::from_millis(50);
 
-/// How one call ended for good.
+/// How one call ended.
 enum Answer {
     /// Applied (or already so), with a note when something is worth keeping.
     Done(Option<String>),
     /// Refused for this item.
     Refused { code: Option<i64>, info: String },
+    /// Still failing with a retryable error: the event backs off.
+    Retry { code: Option<i64>, info: String },
+}
+
+/// How one event ended this time.
+enum Outcome {
+    /// Applied, with notes.
+    Done(String),
+    /// Refused for good by `api`.
+    Refused(Api, Option<i64>, String),
+    /// Still failing on `api`: back off, or fail once the retry time is up.
+    Retry(Api, Option<i64>, String),
 }
 
 /// Why a scope stopped before its last event.
@@ -60,29 +93,26 @@ struct Shared {
     lanes: HashMap<Api, Lane>,
     mode: C2cMode,
     halt: watch::Receiver<bool>,
+    journal: Journal,
+    limits: RetryLimits,
 }
 
 /// What one scope task did.
 struct ScopeDone {
     scope: String,
     settled: Vec<Settle>,
-    ledger: Vec<String>,
     fatal: Option<CallError>,
 }
 
 /// Applies pending old → new events from the store at `store` until `stop` turns true (or a
-/// fatal error, which is returned). Pending events are read oldest first, at most [`BATCH`] at
-/// a time; the events of one scope are applied strictly in order, up to [`MAX_SCOPES`] scopes
+/// fatal error, which is returned). Pending events are picked fairly across scopes (see the
+/// module); the events of one scope are applied strictly in order, up to [`MAX_SCOPES`] scopes
 /// at once. Each API's calls are paced by a lane at `rates` (calls per second; an API not in
 /// `rates` goes at its documented limit, [`Api::default_rate`], 200/s for all of these).
 ///
-/// Retryable failures (transient, rate-limited — the lane backs off —, expired credentials,
-/// lost connections) are retried with growing delays and keep the scope waiting, so its order
-/// holds. A refused item (or a record that does not convert) settles its event `Failed` with
-/// the API, code and reason, and the scope goes on. Applied events settle `Done` together with
-/// their [`convert::ledger_keys`], in one journal write per finished group of scopes, before
-/// their scopes are taken up again. Nothing pending: it looks again every 50 ms. The store
-/// must exist (the journal creates it).
+/// Fates are settled in one journal write per finished group of scopes, before their scopes
+/// are taken up again. Nothing pending: it looks again every 50 ms. The store must exist (the
+/// journal creates it).
 ///
 /// `wake` (when given) is notified by the receiver as soon as it has persisted something,
 /// so the loop does not wait for its next poll.
@@ -100,7 +130,7 @@ pub async fn run(
             "the client does not call as the relay's own admin: its writes' callbacks can only be told apart by the ledger");
     }
     let mut conn = Some(crate::store::open_for_reading(&store)?);
-    let (shared, halt_tx) = shared_state(client, &config, &rates);
+    let (shared, halt_tx) = shared_state(client, journal.clone(), &config, &rates);
     let mut busy: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<ScopeDone> = JoinSet::new();
     let mut fatal: Option<CallError> = None;
@@ -115,12 +145,13 @@ pub async fn run(
         } else if busy.len() < MAX_SCOPES {
             let Some(c) = conn.take() else { break };
             let (c, events) = tokio::task::spawn_blocking(move || {
-                let events = pending(&c, Direction::OldToNew, BATCH);
+                let events = pick(&c, Direction::OldToNew, PER_SCOPE, WINDOW);
                 (c, events)
             })
             .await?;
             conn = Some(c);
-            for (scope, events) in startable(events?, &busy, MAX_SCOPES - busy.len()) {
+            let room = MAX_SCOPES - busy.len();
+            for (scope, events) in startable(events?, &busy, room, now_ms()) {
                 busy.insert(scope.clone());
                 tasks.spawn(apply_scope(Arc::clone(&shared), scope, events));
             }
@@ -131,16 +162,15 @@ pub async fn run(
                 while let Some(more) = tasks.try_join_next() {
                     done.push(more?);
                 }
-                let (mut settled, mut ledger) = (Vec::new(), Vec::new());
+                let mut settled = Vec::new();
                 for d in &mut done {
                     settled.append(&mut d.settled);
-                    ledger.append(&mut d.ledger);
                     if let Some(e) = d.fatal.take() {
                         fatal.get_or_insert(e);
                     }
                 }
                 if !settled.is_empty() {
-                    journal.settle(settled, ledger).await?;
+                    journal.settle(settled, Vec::new()).await?;
                 }
                 for d in done {
                     busy.remove(&d.scope);
@@ -159,10 +189,12 @@ pub async fn run(
     fatal.map_or(Ok(()), |e| Err(SyncError::Tencent(e)))
 }
 
-/// What every scope task shares: the client, one paced lane per API at its rate (`rates`, or
-/// the API's default), and the halt signal the returned sender raises.
+/// What every scope task shares: the client, the journal, one paced lane per API at its rate
+/// (`rates`, or the API's default), the retry limit, and the halt signal the returned sender
+/// raises.
 fn shared_state(
     client: Arc<TimClient>,
+    journal: Journal,
     config: &SyncConfig,
     rates: &HashMap<Api, u32>,
 ) -> (Arc<Shared>, watch::Sender<bool>) {
@@ -182,6 +214,8 @@ fn shared_state(
         lanes,
         mode: config.c2c_mode,
         halt,
+        journal,
+        limits: RetryLimits::of(config),
     });
     (shared, halt_tx)
 }
@@ -200,12 +234,14 @@ fn accounts_named(event: &SyncEvent) -> Vec<&str> {
 }
 
 /// The scopes to start now, each with its events in order, at most `room` of them: not those
-/// already being applied, and for each scope only the events before the first one that names
-/// an account whose `account_created` is still pending before it.
+/// already being applied, nor those whose first event backs off until after `now_ms`, and for
+/// each scope only the events before the first one that names an account whose
+/// `account_created` is still pending before it.
 fn startable(
     events: Vec<StoredEvent>,
     busy: &HashSet<String>,
     room: usize,
+    now_ms: i64,
 ) -> Vec<(String, Vec<StoredEvent>)> {
     let mut held: HashSet<String> = busy.clone();
     let mut new_accounts: HashSet<String> = HashSet::new();
@@ -223,7 +259,9 @@ fn startable(
         if held.contains(&e.scope) {
             continue;
         }
-        if waits {
+        // The events come oldest first: a scope's first one seen is its head.
+        let backs_off = !index.contains_key(&e.scope) && e.next_ms.is_some_and(|t| t > now_ms);
+        if waits || backs_off {
             held.insert(e.scope.clone());
             continue;
         }
@@ -241,28 +279,35 @@ fn startable(
     order
 }
 
-/// Applies one scope's events in order, stopping early only when halted.
+/// Applies one scope's events in order, stopping early when halted, at an event that backs
+/// off, and at an event held.
 async fn apply_scope(shared: Arc<Shared>, scope: String, events: Vec<StoredEvent>) -> ScopeDone {
     let mut done = ScopeDone {
         scope,
         settled: Vec::new(),
-        ledger: Vec::new(),
         fatal: None,
     };
     for e in events {
-        let (state, api, code, info) = match apply_event(&shared, &e.event).await {
-            Ok(Ok(note)) => {
-                done.ledger.extend(convert::ledger_keys(&e.event));
-                (EventState::Done, None, None, note)
-            }
-            Ok(Err((api, code, info))) => {
+        let (settle, go_on) = match apply_event(&shared, &e).await {
+            Ok(Outcome::Done(note)) => (settle(e.seq, EventState::Done, None, None, note), true),
+            Ok(Outcome::Refused(api, code, info)) => {
                 tracing::warn!(event_id = %e.event.event_id, %api, ?code, "sync event refused: {info}");
-                (
-                    EventState::Failed,
-                    Some(api.command().to_owned()),
-                    code,
-                    info,
-                )
+                let api = Some(api);
+                (settle(e.seq, EventState::Failed, api, code, info), true)
+            }
+            Ok(Outcome::Retry(api, code, info)) => {
+                let why = (api.command().to_owned(), code, info);
+                let (s, go_on) = shared.limits.after_failure(
+                    e.seq,
+                    (e.attempts, e.first_fail_ms),
+                    now_ms(),
+                    why,
+                );
+                if s.state != EventState::Pending {
+                    tracing::warn!(event_id = %e.event.event_id, scope = %e.scope, state = ?s.state,
+                        "sync event failed for good: {}", s.info);
+                }
+                (s, go_on)
             }
             Err(Halt::Stopped) => break,
             Err(Halt::Fatal(err)) => {
@@ -270,38 +315,83 @@ async fn apply_scope(shared: Arc<Shared>, scope: String, events: Vec<StoredEvent
                 break;
             }
         };
-        let seq = e.seq;
-        done.settled.push(Settle {
-            seq,
-            state,
-            api,
-            code,
-            info,
-        });
+        done.settled.push(settle);
+        if !go_on {
+            break;
+        }
     }
     done
 }
 
-/// Applies one event: Ok(notes) when done, Err((api, code, reason)) when refused.
-async fn apply_event(
-    shared: &Shared,
-    event: &SyncEvent,
-) -> Result<Result<String, (Api, Option<i64>, String)>, Halt> {
+fn settle(
+    seq: i64,
+    state: EventState,
+    api: Option<Api>,
+    code: Option<i64>,
+    info: String,
+) -> Settle {
+    Settle {
+        seq,
+        state,
+        api: api.map(|a| a.command().to_owned()),
+        code,
+        info,
+        retry_at_ms: None,
+    }
+}
+
+/// Applies one event: commits its intent (ledger keys, a group message send) before any
+/// call leaves, and for a send that may have left before, reads the group back first.
+async fn apply_event(shared: &Shared, stored: &StoredEvent) -> Result<Outcome, Halt> {
+    let event = &stored.event;
     let calls = match convert::request_for(event, shared.mode) {
         Ok(calls) => calls,
         Err(e) => {
             let api = convert::api_for(event.kind, shared.mode);
-            return Ok(Err((api, None, e.to_string())));
+            return Ok(Outcome::Refused(api, None, e.to_string()));
         }
     };
+    let api = convert::api_for(event.kind, shared.mode);
+    let intent = |ledger: Vec<String>, send| async move {
+        shared.journal.intent(ledger, send).await.map_err(|e| {
+            // Without its intent the write would not be known as the relay's: not sent now.
+            (api, None, format!("the intent could not be committed: {e}"))
+        })
+    };
+    // One commit before anything leaves: the ledger keys, and for a group message the mark
+    // of its send (its first send's time is kept: a read-back looks from there).
+    let sends = calls.iter().any(|c| matches!(c, Call::SendGroupMsg(_)));
+    let mark = sends.then(|| (stored.seq, now_ms()));
+    if let Err((api, code, info)) = intent(convert::ledger_keys(event), mark).await {
+        return Ok(Outcome::Retry(api, code, info));
+    }
     let mut notes = Vec::new();
     for call in &calls {
-        match call_until_answered(shared, call).await? {
+        if let Call::SendGroupMsg(msg) = call {
+            if let Some(sent_ms) = stored.send_ms {
+                let lane = shared.lanes.get(&Api::GroupMsgGetSimple);
+                let found = readback::find_sent(&shared.client, lane, &shared.halt, msg, sent_ms);
+                match found.await {
+                    Ok(true) => {
+                        notes.push("found delivered by an earlier attempt (read back)".into());
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(ReadBackError::Stopped) => return Err(Halt::Stopped),
+                    Err(ReadBackError::Fatal(e)) => return Err(Halt::Fatal(e)),
+                    Err(ReadBackError::Unknown(code, info)) => {
+                        return Ok(Outcome::Retry(Api::GroupMsgGetSimple, code, info))
+                    }
+                }
+            }
+        }
+        match call_once(shared, call).await? {
             Answer::Done(note) => notes.extend(note),
-            Answer::Refused { code, info } => return Ok(Err((call.api(), code, info))),
+            Answer::Refused { code, info } => return Ok(Outcome::Refused(call.api(), code, info)),
+            Answer::Retry { code, info } => return Ok(Outcome::Retry(call.api(), code, info)),
         }
     }
-    Ok(Ok(notes.join("; ")))
+    Ok(Outcome::Done(notes.join("; ")))
 }
 
 /// Whether `code` from `api` means the change is already in place.
@@ -312,22 +402,30 @@ fn already_done(api: Api, code: i64) -> bool {
     )
 }
 
-/// How the applier calls: until answered for good (a scope's order depends on every event
-/// being settled), with a halt cutting any wait short; a rate-limit answer backs the lane off
-/// about a second, the server's window.
-const UNTIL_ANSWERED: Policy = Policy {
-    max_attempts: None,
+/// How the applier calls: a few attempts at once, with a halt cutting any wait short; a
+/// rate-limit answer backs the lane off about a second, the server's window.
+const A_FEW_TIMES: Policy = Policy {
+    max_attempts: Some(ATTEMPTS_AT_ONCE),
     waits: Waits::ByClass,
     stop_during_waits: true,
 };
 
-/// Sends `call` on its lane until it is answered for good.
-async fn call_until_answered(shared: &Shared, call: &Call) -> Result<Answer, Halt> {
+/// A group message is sent once per attempt: every later attempt reads the group back first.
+const ONCE: Policy = Policy {
+    max_attempts: Some(1),
+    waits: Waits::ByClass,
+    stop_during_waits: true,
+};
+
+/// Sends `call` on its lane: done, refused, or still failing.
+async fn call_once(shared: &Shared, call: &Call) -> Result<Answer, Halt> {
     let api = call.api();
     let lane = shared.lanes.get(&api);
-    let paced = call_paced(lane, &UNTIL_ANSWERED, &shared.halt, || {
-        send(&shared.client, call)
-    });
+    let policy = match call {
+        Call::SendGroupMsg(_) => &ONCE,
+        _ => &A_FEW_TIMES,
+    };
+    let paced = call_paced(lane, policy, &shared.halt, || send(&shared.client, call));
     let err = match paced.await {
         Ok(answer) => return Ok(answer),
         Err(PacedError::Stopped) => return Err(Halt::Stopped),
@@ -338,13 +436,16 @@ async fn call_until_answered(shared: &Shared, call: &Call) -> Result<Answer, Hal
             "{api} answered {code}: already so"
         ))));
     }
-    // Without an attempt limit only an error no retry can fix comes back: fatal, or refused.
-    match err.class() {
-        ErrorClass::Fatal => Err(Halt::Fatal(err)),
-        _ => Ok(Answer::Refused {
-            code: err.code(),
-            info: err.to_string(),
+    let (code, info) = (err.code(), err.to_string());
+    match err {
+        // A refusal of this request by the HTTP layer: this event only.
+        CallError::Http { status, .. } if status < 500 => Ok(Answer::Refused {
+            code: Some(i64::from(status)),
+            info,
         }),
+        _ if err.class() == ErrorClass::Fatal => Err(Halt::Fatal(err)),
+        _ if err.class().is_retryable() => Ok(Answer::Retry { code, info }),
+        _ => Ok(Answer::Refused { code, info }),
     }
 }
 

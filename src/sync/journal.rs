@@ -7,6 +7,7 @@ use super::SyncError;
 use crate::store::batch::{Apply, BatchWriter, Limits, Reply, Sender, WriterThread};
 use crate::store::open_for_writing;
 use crate::store::sync::{insert_events, ledger_put, set_cursor, settle, NewEvent, Settle};
+use crate::store::sync_queue::{mark_send, seen_forget, seen_put};
 use rusqlite::Transaction;
 use std::path::Path;
 use std::time::Duration;
@@ -28,6 +29,8 @@ enum Op {
     Insert(Vec<NewEvent>, Ack<Vec<bool>>),
     Settle(Vec<Settle>, Vec<String>, Ack<()>),
     Cursor(String, String, Ack<()>),
+    Intent(Vec<String>, Option<(i64, i64)>, Ack<()>),
+    InsertOnce(String, Option<i64>, Vec<NewEvent>, Ack<Option<Vec<bool>>>),
 }
 
 /// A handle to the journal thread (cheap to clone).
@@ -83,6 +86,33 @@ impl Journal {
         self.ask(Op::Settle(settled, ledger, tx), rx).await
     }
 
+    /// Commits what the relay is about to write, before it is sent: the ledger keys its
+    /// change will come back with (so a callback arriving before the write is settled is known
+    /// as an echo) and, for a group message, `(event seq, now ms)`: a send left, its outcome
+    /// unknown until answered or read back.
+    pub async fn intent(
+        &self,
+        ledger: Vec<String>,
+        send: Option<(i64, i64)>,
+    ) -> Result<(), SyncError> {
+        let (tx, rx) = oneshot::channel();
+        self.ask(Op::Intent(ledger, send, tx), rx).await
+    }
+
+    /// Persists events of a body identified by `key` unless that body was taken in before
+    /// (`None`: a replay, nothing persisted). Keys older than `forget_before_ms` (when given)
+    /// are forgotten in the same commit.
+    pub async fn insert_once(
+        &self,
+        key: String,
+        forget_before_ms: Option<i64>,
+        events: Vec<NewEvent>,
+    ) -> Result<Option<Vec<bool>>, SyncError> {
+        let (tx, rx) = oneshot::channel();
+        self.ask(Op::InsertOnce(key, forget_before_ms, events, tx), rx)
+            .await
+    }
+
     /// Sets a cursor.
     pub async fn cursor(&self, name: &str, value: &str) -> Result<(), SyncError> {
         let (tx, rx) = oneshot::channel();
@@ -110,6 +140,23 @@ impl Apply for Commit {
                 answer(replies, ack, done)
             }
             Op::Cursor(name, value, ack) => answer(replies, ack, set_cursor(tx, &name, &value)),
+            Op::Intent(ledger, send, ack) => {
+                let done = ledger_put(tx, &ledger).and_then(|()| match send {
+                    Some((seq, at)) => mark_send(tx, seq, at),
+                    None => Ok(()),
+                });
+                answer(replies, ack, done)
+            }
+            Op::InsertOnce(key, forget, events, ack) => {
+                let done = forget
+                    .map_or(Ok(0), |before| seen_forget(tx, before))
+                    .and_then(|_| seen_put(tx, &key))
+                    .and_then(|fresh| match fresh {
+                        true => insert_events(tx, &events).map(Some),
+                        false => Ok(None),
+                    });
+                answer(replies, ack, done)
+            }
         }
     }
 

@@ -14,8 +14,10 @@ pub mod follow;
 pub mod ingest;
 pub mod journal;
 pub mod outbox;
+pub mod readback;
 pub mod reconcile;
 pub mod relay;
+pub mod retry;
 pub mod server;
 
 pub use error::SyncError;

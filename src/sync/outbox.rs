@@ -1,11 +1,17 @@
 //! The outbox: new → old events (callbacks, reconciliation finds) delivered to the old system,
 //! at least once and in order per scope.
 //!
-//! Pending events are read from the store oldest first. Events of one scope (a conversation,
-//! a group) go strictly one after another; different scopes go concurrently. A delivered event
-//! is settled `Done` through the journal; one that fails stays pending with its attempt
-//! counted and the reason, and its scope waits (0.5 s doubling to 30 s, jittered) before it is
-//! tried again — later events of that scope are not delivered before it. Nothing is dropped.
+//! Pending events are picked fairly across scopes (at most [`PER_SCOPE`] from the head of
+//! each), oldest first. Events of one scope (a conversation, a group) go strictly one after
+//! another; different scopes go concurrently. A delivered event is settled `Done` through the
+//! journal; one that fails stays pending with its attempt counted and the reason, and its scope
+//! waits (0.5 s doubling to 30 s, jittered, kept in the store) before it is tried again —
+//! later events of that scope are not delivered before it — while other scopes go on. After
+//! `[sync] max_retry_secs` of failures it is held (its scope waits for an operator) or failed
+//! (its scope goes on), as `on_failure` says. A 4xx answer other than 408 and 429 refuses
+//! that event at once (failed; its scope goes on). A round in which the sink answered nothing
+//! (down, or unreachable) pauses the whole outbox too (growing to 5 s), so a dead sink is
+//! probed, not hammered scope by scope.
 //!
 //! Sinks: a webhook (`POST`, the event as JSON, `Idempotency-Key: <event_id>`, a bearer token
 //! from `CUTOVER_WEBHOOK_TOKEN` when set, any 2xx is success) or a JSON Lines file (one line
@@ -16,15 +22,18 @@
 use crate::config::OldSink;
 use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::open_for_reading;
-use crate::store::sync::{pending, EventState, Settle, StoredEvent};
+use crate::store::sync::{now_ms, EventState, Settle, StoredEvent};
+use crate::store::sync_queue::pick;
 use crate::sync::journal::Journal;
+pub use crate::sync::retry::backoff;
+use crate::sync::retry::RetryLimits;
 use crate::sync::SyncError;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 /// The environment variable holding the webhook's bearer token (never logged).
@@ -32,8 +41,10 @@ pub const WEBHOOK_TOKEN_ENV: &str = "CUTOVER_WEBHOOK_TOKEN";
 
 /// Most events delivered per round.
 const BATCH: usize = 500;
-/// Pending events read per round: more than a batch, so that a scope waiting for a retry
-/// does not hide the other scopes' events behind its own.
+/// Most pending events read from the head of one scope per round.
+pub const PER_SCOPE: usize = 64;
+/// Pending events read per round: more than a batch, so that scopes waiting for a retry do
+/// not hide the other scopes' events behind their own.
 const WINDOW: usize = 8 * BATCH;
 /// Scopes delivered at once.
 const PARALLEL: usize = 32;
@@ -41,27 +52,13 @@ const PARALLEL: usize = 32;
 const IDLE: Duration = Duration::from_millis(50);
 /// The longest pause when everything pending waits for a retry.
 const MAX_PAUSE: Duration = Duration::from_millis(500);
+/// The longest pause of the whole outbox while its sink answers nothing.
+const MAX_SINK_PAUSE: Duration = Duration::from_secs(5);
 /// The webhook's timeout per request.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// The first retry delay, doubled per failure up to [`MAX_RETRY`].
-const FIRST_RETRY: Duration = Duration::from_millis(500);
-/// The longest retry delay.
-const MAX_RETRY: Duration = Duration::from_secs(30);
-
-/// The delay before the next try after `failures` failures in a row (at least 1): 0.5 s
-/// doubling to 30 s, drawn from the upper half of that, so scopes that failed together do
-/// not retry together.
-pub fn backoff(failures: u32) -> Duration {
-    let full = FIRST_RETRY
-        .saturating_mul(1 << failures.saturating_sub(1).min(16))
-        .min(MAX_RETRY);
-    let half = full / 2;
-    half + half.mul_f64(rand::random::<f64>())
-}
-
 /// Delivers pending new → old events from the store at `store` to `sink` until `stop` turns
-/// true (or its sender is dropped); returns an error only when the store or the journal
-/// cannot be used.
+/// true (or its sender is dropped), retrying within `limits`; returns an error only when the
+/// store or the journal cannot be used.
 ///
 /// `wake` (when given) is notified by the receiver as soon as it has persisted something,
 /// so the loop does not wait for its next poll.
@@ -69,6 +66,7 @@ pub async fn run(
     store: PathBuf,
     journal: Journal,
     sink: OldSink,
+    limits: RetryLimits,
     mut stop: watch::Receiver<bool>,
     wake: Option<Arc<Notify>>,
 ) -> Result<(), SyncError> {
@@ -82,22 +80,27 @@ pub async fn run(
         OldSink::Jsonl(path) => Sink::Jsonl(path),
     };
     let mut conn = open_for_reading(&store)?;
-    let mut waiting: HashMap<String, Waiting> = HashMap::new();
+    // Rounds in a row in which the sink answered nothing: it is down, not one event refused.
+    let mut sink_down: u32 = 0;
     while !stopped(&stop) {
+        if sink_down > 0 {
+            // Probe again after a pause rather than walk every scope against a dead sink.
+            sleep_or_stop(&mut stop, backoff(sink_down).min(MAX_SINK_PAUSE)).await;
+        }
         let (c, read) = tokio::task::spawn_blocking(move || {
-            let read = pending(&conn, Direction::NewToOld, WINDOW);
+            let read = pick(&conn, Direction::NewToOld, PER_SCOPE, WINDOW);
             (conn, read)
         })
         .await?;
         conn = c;
         let read = read?;
-        let now = Instant::now();
-        let ready = |e: &StoredEvent| waiting.get(&e.scope).is_none_or(|w| w.until <= now);
         let anything = !read.is_empty();
-        let batch: Vec<StoredEvent> = read.into_iter().filter(ready).take(BATCH).collect();
+        let (batch, next_ms) = due(read, now_ms());
         if batch.is_empty() {
-            let pause = match waiting.values().map(|w| w.until).min() {
-                Some(until) if anything => until.saturating_duration_since(now),
+            let pause = match next_ms {
+                Some(at) if anything => {
+                    Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))
+                }
                 _ => IDLE,
             };
             let pause = pause.clamp(IDLE, MAX_PAUSE);
@@ -113,42 +116,64 @@ pub async fn run(
             }
             continue;
         }
+        let tried: HashMap<i64, (u32, Option<i64>)> = batch
+            .iter()
+            .map(|e| (e.seq, (e.attempts, e.first_fail_ms)))
+            .collect();
         let outcomes = match &sink {
             Sink::Webhook(w) => deliver_webhook(w, batch, &stop).await,
             Sink::Jsonl(path) => deliver_jsonl(path, batch).await,
         };
+        let now = now_ms();
+        let answered = outcomes
+            .iter()
+            .any(|(_, s)| s.iter().any(|s| s.state != EventState::Pending));
+        sink_down = if answered {
+            0
+        } else {
+            sink_down.saturating_add(1)
+        };
         let mut settled = Vec::new();
         for (scope, settles) in outcomes {
-            if let Some(failed) = settles.iter().find(|s| s.state == EventState::Pending) {
-                let w = waiting.entry(scope.clone()).or_default();
-                w.failures = w.failures.saturating_add(1);
-                w.until = Instant::now() + backoff(w.failures);
-                tracing::warn!(scope, seq = failed.seq, failures = w.failures, why = %failed.info,
-                    "new → old delivery failed; retrying");
-            } else if !settles.is_empty() {
-                waiting.remove(&scope);
+            for s in settles {
+                if s.state != EventState::Pending {
+                    settled.push(s);
+                    continue;
+                }
+                let before = tried.get(&s.seq).copied().unwrap_or((0, None));
+                let why = (s.api.unwrap_or_default(), s.code, s.info);
+                let (s, _) = limits.after_failure(s.seq, before, now, why);
+                tracing::warn!(scope, seq = s.seq, attempts = before.0 + 1, state = ?s.state,
+                    why = %s.info, "new → old delivery failed");
+                settled.push(s);
             }
-            settled.extend(settles);
         }
         journal.settle(settled, Vec::new()).await?;
     }
     Ok(())
 }
 
-/// A scope waiting to be tried again.
-#[derive(Debug, Clone, Copy)]
-struct Waiting {
-    failures: u32,
-    until: Instant,
-}
-
-impl Default for Waiting {
-    fn default() -> Self {
-        Self {
-            failures: 0,
-            until: Instant::now(),
+/// The events to deliver now, at most [`BATCH`], oldest first: those of the scopes whose
+/// first event is not backing off until after `now_ms`; and the earliest time one that is
+/// may go.
+fn due(read: Vec<StoredEvent>, now_ms: i64) -> (Vec<StoredEvent>, Option<i64>) {
+    let mut waiting: HashMap<String, bool> = HashMap::new();
+    let mut next: Option<i64> = None;
+    let mut batch = Vec::new();
+    for e in read {
+        // The events come oldest first: a scope's first one seen is its head.
+        let waits = *waiting.entry(e.scope.clone()).or_insert_with(|| {
+            let at = e.next_ms.filter(|t| *t > now_ms);
+            if let Some(at) = at {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+            at.is_some()
+        });
+        if !waits && batch.len() < BATCH {
+            batch.push(e);
         }
     }
+    (batch, next)
 }
 
 fn stopped(stop: &watch::Receiver<bool>) -> bool {
@@ -174,6 +199,18 @@ fn done(seq: i64, api: &str) -> Settle {
         api: Some(api.into()),
         code: None,
         info: String::new(),
+        retry_at_ms: None,
+    }
+}
+
+fn refused(seq: i64, api: &str, code: Option<i64>, info: String) -> Settle {
+    Settle {
+        seq,
+        state: EventState::Failed,
+        api: Some(api.into()),
+        code,
+        info,
+        retry_at_ms: None,
     }
 }
 
@@ -184,6 +221,7 @@ fn retry(seq: i64, api: &str, code: Option<i64>, info: String) -> Settle {
         api: Some(api.into()),
         code,
         info,
+        retry_at_ms: None,
     }
 }
 
@@ -298,6 +336,14 @@ async fn deliver_webhook(
                 }
                 match w.post(&e.event).await {
                     Ok(()) => settles.push(done(e.seq, "webhook")),
+                    // A refusal of this event (not a timeout, not a rate limit): it alone fails.
+                    Err(r)
+                        if r.status
+                            .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429) =>
+                    {
+                        let code = r.status.map(i64::from);
+                        settles.push(refused(e.seq, "webhook", code, r.why));
+                    }
                     Err(r) => {
                         let code = r.status.map(i64::from);
                         settles.push(retry(e.seq, "webhook", code, r.why));
@@ -346,10 +392,7 @@ async fn deliver_jsonl(path: &Path, batch: Vec<StoredEvent>) -> Vec<(String, Vec
 
 fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let created = !path.exists();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut f = crate::private::append(path)?;
     let before = f.metadata()?.len();
     let result = f.write_all(bytes).and_then(|()| f.sync_data());
     if result.is_err() {
@@ -374,6 +417,7 @@ mod tests {
     use axum::http::{HeaderMap, StatusCode};
     use serde_json::json;
     use std::sync::{Arc, Mutex};
+    use std::time::Instant;
 
     /// 15 events over three scopes (one conversation, two groups), interleaved.
     fn events() -> Vec<SyncEvent> {
@@ -414,7 +458,15 @@ mod tests {
     /// Runs the outbox until nothing is pending (or 30 s), then stops it.
     async fn deliver_all(store: &Path, journal: &Journal, sink: OldSink, until_attempts: i64) {
         let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(run(store.to_path_buf(), journal.clone(), sink, rx, None));
+        let limits = RetryLimits::default();
+        let task = tokio::spawn(run(
+            store.to_path_buf(),
+            journal.clone(),
+            sink,
+            limits,
+            rx,
+            None,
+        ));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let conn = open_for_reading(store).unwrap();
@@ -494,7 +546,8 @@ mod tests {
         let out = dir.path().join("later").join("events.jsonl");
         let (stop, rx) = watch::channel(false);
         let sink = OldSink::Jsonl(out.clone());
-        let task = tokio::spawn(run(store.clone(), journal.clone(), sink, rx, None));
+        let limits = RetryLimits::default();
+        let task = tokio::spawn(run(store.clone(), journal.clone(), sink, limits, rx, None));
         // The directory does not exist yet: the events stay pending, their attempts counted.
         loop {
             let conn = open_for_reading(&store).unwrap();
@@ -515,22 +568,26 @@ mod tests {
         task.await.unwrap().unwrap();
         std::fs::create_dir(out.parent().unwrap()).unwrap();
         deliver_all(&store, &journal, OldSink::Jsonl(out.clone()), 0).await;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the sink holds message content");
+        }
         let text = std::fs::read_to_string(&out).unwrap();
         let written: Vec<SyncEvent> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(written, events());
+        // Each scope retries on its own backoff: the order holds within a scope.
+        assert_eq!(written.len(), 15);
+        assert_eq!(per_scope(&written), per_scope(&events()));
         drop(journal);
         thread.join();
     }
 
     #[test]
-    fn retries_back_off_from_half_a_second_to_thirty_and_ids_are_header_safe() {
-        for (failures, full) in [(1, 0.5), (2, 1.0), (3, 2.0), (7, 30.0), (40, 30.0)] {
-            let d = backoff(failures).as_secs_f64();
-            assert!(d >= full / 2.0 && d <= full, "{failures}: {d}");
-        }
+    fn ids_are_header_safe() {
         assert_eq!(
             header_safe("tim-gmsg-@TGS#2J4SZEAEL-1"),
             "tim-gmsg-@TGS#2J4SZEAEL-1"

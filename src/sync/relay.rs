@@ -159,6 +159,7 @@ fn spawn_workers(
                 store.clone(),
                 journal.clone(),
                 cfg.sink.clone(),
+                super::retry::RetryLimits::of(cfg),
                 stop.clone(),
                 Some(Arc::clone(&outbox_wake)),
             )),
@@ -268,10 +269,7 @@ impl RelayHandle {
                 })?;
             }
             OldSink::Jsonl(path) => {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
+                crate::private::append(path)
                     .map_err(|e| format!("cannot append to {}: {e}", path.display()))?;
             }
         }

@@ -32,6 +32,24 @@ pub struct Refusals {
     pub unauthorized: AtomicU64,
     /// Ingest bodies refused as malformed.
     pub malformed: AtomicU64,
+    /// Callbacks answered OK without being taken in again: the same body seen before.
+    pub replays: AtomicU64,
+    /// Callbacks taken in (every so many, the old replay keys are forgotten).
+    pub taken: AtomicU64,
+}
+
+/// How a callback is recognized when it comes again: its `Sign`, `RequestTime` and a hash of
+/// its body. A replay older than the allowed clock skew is refused by its RequestTime anyway,
+/// so the keys need not be kept longer than that.
+fn replay_key(query: &HashMap<String, String>, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [query.get("Sign"), query.get("RequestTime")] {
+        h.update(part.map_or("", String::as_str).as_bytes());
+        h.update([0]);
+    }
+    h.update(body);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the handlers share.
@@ -168,12 +186,29 @@ async fn callback(
         }
     }
     if !events.is_empty() {
-        if let Err(e) = st.journal.insert(events).await {
-            // Not persisted: not acknowledged (Tencent may retry, reconciliation will find it).
-            tracing::error!(error = %e, "callback not persisted");
-            return fail(StatusCode::SERVICE_UNAVAILABLE, "not persisted");
+        // Forget old keys now and then (a sweep per callback would cost a scan each).
+        let taken = st.refusals.taken.fetch_add(1, Ordering::Relaxed);
+        let skew_ms = i64::try_from(auth.max_skew_secs.saturating_mul(2000)).unwrap_or(i64::MAX);
+        let forget = (taken % 1024 == 0).then(|| now_ms().saturating_sub(skew_ms));
+        match st
+            .journal
+            .insert_once(replay_key(&query, &body), forget, events)
+            .await
+        {
+            Ok(Some(_)) => st.outbox.notify_one(),
+            Ok(None) => {
+                st.refusals.replays.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    command,
+                    "callback seen before: answered, not taken in again"
+                );
+            }
+            Err(e) => {
+                // Not persisted: not acknowledged (Tencent may retry, reconciliation finds it).
+                tracing::error!(error = %e, "callback not persisted");
+                return fail(StatusCode::SERVICE_UNAVAILABLE, "not persisted");
+            }
         }
-        st.outbox.notify_one();
     }
     Json(ok_answer()).into_response()
 }

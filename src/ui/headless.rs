@@ -197,8 +197,12 @@ impl Printer<'_> {
             writeln!(self.out, "{line}")?;
         } else {
             let part = |label: &str, d: &DirectionCounts| {
+                let held = match d.held {
+                    0 => String::new(),
+                    n => format!(", {n} held ({})", d.held_scopes.join(", ")),
+                };
                 format!(
-                    "{label}: {} received, {} applied, {} failed, {} echoes dropped, {} recovered, {} waiting, lag p50 {} p99 {}",
+                    "{label}: {} received, {} applied, {} failed{held}, {} echoes dropped, {} recovered, {} waiting, lag p50 {} p99 {}",
                     d.received,
                     d.applied,
                     d.failed,

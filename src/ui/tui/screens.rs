@@ -424,10 +424,16 @@ pub fn sync(frame: &mut Frame<'_>, app: &App, area: Rect) {
             ),
         )
     });
-    let title = match &app.snap.sync_running {
+    let mut title = match &app.snap.sync_running {
         Some(r) => format!(" sync — {r} "),
         None => " sync — not running (figures from the store) ".into(),
     };
+    for (label, d) in [("old → new", &c[0]), ("new → old", &c[1])] {
+        if d.held > 0 {
+            let scopes = d.held_scopes.join(", ").replace('\u{1f}', "→");
+            title.push_str(&format!("· {label}: {} held, waiting: {scopes} ", d.held));
+        }
+    }
     let table = grid(
         rows,
         &[
