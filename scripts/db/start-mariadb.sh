@@ -12,8 +12,17 @@ user=$(server_user mysql)
 chmod 755 "$dir"
 mkdir -p "$dir/mariadb"; chown "$user" "$dir/mariadb"
 data=$dir/mariadb/data; sock=$dir/mariadb/mysqld.sock
-as_user "$user" mariadb-install-db --no-defaults --datadir="$data" --auth-root-authentication-method=socket \
-  --skip-test-db > "$dir/mariadb/install.log" 2>&1 || die "mariadb-install-db failed: $(tail -5 "$dir/mariadb/install.log")"
+# Two installs at once (tests run in parallel) have been seen to fail now and then under load:
+# try again on a clean data directory before giving up, and show the log's error lines.
+for attempt in 1 2 3; do
+  rm -rf "$data"
+  if as_user "$user" mariadb-install-db --no-defaults --datadir="$data" \
+      --auth-root-authentication-method=socket --skip-test-db > "$dir/mariadb/install.log" 2>&1; then
+    break
+  fi
+  [[ $attempt -eq 3 ]] && die "mariadb-install-db failed: $(grep -iE "error|denied|cannot|can.t" "$dir/mariadb/install.log" | head -8)"
+  sleep "$attempt"
+done
 for attempt in 1 2 3 4 5; do
   port=$(free_port)
   as_user "$user" setsid "$mariadbd" --no-defaults --datadir="$data" --socket="$sock" --port="$port" \
