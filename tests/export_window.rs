@@ -7,50 +7,9 @@ mod common;
 #[path = "db_rig/mod.rs"]
 mod db_rig;
 
-use common::engine::{actual, app_config};
+use common::engine::{actual, app_config, group_names as names, run_to_end as run};
 use cutover::export::url::Engine;
-use cutover::sim::SimHandle;
 use db_rig::{change_after_t1, generated, records, said, Db, T1, T2};
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-/// `cutover run --headless` from `source` into `handle` with `args`, to its end.
-fn run(handle: &SimHandle, store: &Path, source: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args([
-            "run",
-            "--headless",
-            "--admin",
-            common::ADMIN,
-            "--target-url",
-            &handle.url(),
-        ])
-        .args(["--sdkappid", &common::SDKAPPID.to_string()])
-        .arg("--source")
-        .arg(source)
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("CUTOVER_SECRET_KEY", common::KEY)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-/// Group names by GroupId.
-fn names(handle: &SimHandle) -> BTreeMap<String, String> {
-    let dump = handle.sim().dump();
-    dump["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            let s = |v: &serde_json::Value| v.as_str().unwrap().to_string();
-            (s(&g["GroupId"]), s(&g["Name"]))
-        })
-        .collect()
-}
 
 fn precopy_then_window(engine: Engine) {
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::engine::{actual, app_config};
+use common::engine::{
+    actual, app_config, group_names as names, run_command as command, run_to_end as run,
+};
 use cutover::sim::config::SimConfig;
 use cutover::sim::SimHandle;
 use cutover::source::gen::{generate, GenConfig};
@@ -15,7 +17,7 @@ use cutover::tim::api::Api;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// The pre-copy's watermark, and the delta's.
 const PRECOPY_AT: i64 = 1_732_000_000;
@@ -219,36 +221,6 @@ fn manifest(at: i64, delta_of: Option<i64>) -> Value {
     m
 }
 
-/// `cutover run --headless` into `handle` with `args`, not started yet.
-fn command(handle: &SimHandle, store: &Path, source: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
-    cmd.args([
-        "run",
-        "--headless",
-        "--admin",
-        common::ADMIN,
-        "--target-url",
-        &handle.url(),
-    ])
-    .args(["--sdkappid", &common::SDKAPPID.to_string()])
-    .arg("--source")
-    .arg(source)
-    .arg("--store")
-    .arg(store)
-    .args(args)
-    .env("CUTOVER_SECRET_KEY", common::KEY)
-    .stdout(Stdio::null());
-    cmd
-}
-
-/// `cutover run --headless` into `handle` with `args`, to its end.
-fn run(handle: &SimHandle, store: &Path, source: &Path, args: &[&str]) -> Output {
-    command(handle, store, source, args)
-        .stdout(Stdio::piped())
-        .output()
-        .unwrap()
-}
-
 fn said(out: &Output) -> String {
     format!(
         "{}{}",
@@ -266,22 +238,6 @@ fn calls(handle: &SimHandle) -> BTreeMap<Api, u64> {
         }
     }
     out
-}
-
-/// Group names by GroupId.
-fn names(handle: &SimHandle) -> BTreeMap<String, String> {
-    let dump = handle.sim().dump();
-    dump["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            (
-                g["GroupId"].as_str().unwrap().to_string(),
-                g["Name"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// Imports `union` whole into a fresh simulator and asserts `target` ended the same: accounts,

@@ -85,14 +85,7 @@ fn a_page_walks_the_pending_index_not_the_table() {
             "EXPLAIN QUERY PLAN SELECT i.id FROM item i WHERE i.kind = 1 AND i.state = 0
              ORDER BY {cols} LIMIT 10"
         );
-        let plan: Vec<String> = conn
-            .prepare(&sql)
-            .unwrap()
-            .query_map([], |r| r.get(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        let plan = plan.join(" ");
+        let plan = crate::store::tests::query_plan(&conn, &sql);
         assert!(plan.contains("item_pending"), "{kind:?}: {plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{kind:?}: {plan}");
     }

@@ -7,6 +7,18 @@ use super::*;
 use crate::source::{validate_export, ExportDir};
 use std::path::Path;
 
+/// SQLite's plan for `sql` (an `EXPLAIN QUERY PLAN …`), its steps joined by spaces.
+pub(crate) fn query_plan(conn: &Connection, sql: &str) -> String {
+    let plan: Vec<String> = conn
+        .prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(3))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    plan.join(" ")
+}
+
 fn sample() -> ExportDir {
     ExportDir::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")).unwrap()
 }

@@ -119,14 +119,7 @@ fn a_scoped_page_walks_the_scope_index_without_sorting() {
          WHERE i.kind = 6 AND COALESCE(i.parent, -1) > 3 AND i.state = 1
          ORDER BY {SCOPE_ORDER} LIMIT 10"
     );
-    let plan: Vec<String> = conn
-        .prepare(&sql)
-        .unwrap()
-        .query_map([], |r| r.get(3))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    let plan = plan.join(" ");
+    let plan = crate::store::tests::query_plan(&conn, &sql);
     assert!(plan.contains("item_by_scope"), "{plan}");
     assert!(!plan.contains("TEMP B-TREE"), "{plan}");
 }

@@ -172,3 +172,59 @@ pub fn assert_same(handle: &SimHandle, dir: &Path) {
     assert_eq!(got.members, want.members, "group members");
     assert_eq!(got.group_msgs, want.group_msgs, "group messages");
 }
+
+/// `cutover run --headless` from `source` into `handle` through `store`, with `args`; not
+/// started yet (stdin closed, stdout not kept).
+pub fn run_command(
+    handle: &SimHandle,
+    store: &Path,
+    source: &Path,
+    args: &[&str],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
+    cmd.args([
+        "run",
+        "--headless",
+        "--admin",
+        ADMIN,
+        "--target-url",
+        &handle.url(),
+    ])
+    .args(["--sdkappid", &SDKAPPID.to_string()])
+    .arg("--source")
+    .arg(source)
+    .arg("--store")
+    .arg(store)
+    .args(args)
+    .env("CUTOVER_SECRET_KEY", KEY)
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::null());
+    cmd
+}
+
+/// [`run_command`] to its end, with its output.
+pub fn run_to_end(
+    handle: &SimHandle,
+    store: &Path,
+    source: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    run_command(handle, store, source, args)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// The simulator's group names by GroupId.
+pub fn group_names(handle: &SimHandle) -> BTreeMap<String, String> {
+    let dump = handle.sim().dump();
+    dump["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let s = |v: &Value| v.as_str().unwrap().to_string();
+            (s(&g["GroupId"]), s(&g["Name"]))
+        })
+        .collect()
+}
