@@ -5,10 +5,8 @@
 
 mod common;
 
+use common::sync::{ev, relay_config, RELAY_ADMIN};
 use common::{wait_for, PATIENCE};
-use cutover::config::OldSink;
-use cutover::config::{C2cMode, SyncConfig};
-use cutover::model::sync_event::Direction;
 use cutover::sim::config::{Faults, SimConfig};
 use cutover::sim::SimHandle;
 use cutover::store::sync::{ledger_has, NewEvent};
@@ -16,24 +14,13 @@ use cutover::store::sync::{EventState, Settle};
 use cutover::sync::apply::run;
 use cutover::sync::journal::Journal;
 use cutover::tim::api::Api;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// The relay's admin (one of the simulator's admins in tests/common).
-const RELAY_ADMIN: &str = "sync_relay";
-
-#[rustfmt::skip]
-fn ev(id: &str, kind: &str, record: Value) -> NewEvent {
-    let event = json!({"event_id": id, "kind": kind, "at": 1, "record": record});
-    let event = serde_json::from_value(event).unwrap();
-    let (direction, origin, state, info) = (Direction::OldToNew, "ingest", EventState::Pending, String::new());
-    NewEvent { direction, event, origin, state, info }
-}
 
 /// Accounts, a message, a group joined, written in, left and renamed, and a second group
 /// with a member who does not exist and a message that does not convert.
@@ -81,12 +68,7 @@ impl Rig {
         // run of unlucky retries cannot outlast the wait below.
         let client = Arc::new(common::client_as(&handle, RELAY_ADMIN, Duration::from_secs(1)));
         let (journal, thread) = Journal::open(&store).unwrap();
-        let config = SyncConfig {
-            listen: "127.0.0.1:0".parse().unwrap(), callback_path: "/tim/callback".into(), ingest_file: None,
-            sink: OldSink::Jsonl(dir.path().join("old.jsonl")), c2c_mode: C2cMode::Sendmsg,
-            relay_admin: RELAY_ADMIN.into(), max_clock_skew_secs: 300, reconcile_secs: 0,
-            max_retry_secs: 3600, on_failure: cutover::config::OnFailure::Hold,
-        };
+        let config = relay_config(dir.path().join("old.jsonl"), 3600);
         let (stop, rx) = watch::channel(false);
         let relay = tokio::spawn(run(store.clone(), journal.clone(), client, config, HashMap::new(), rx, None));
         Rig { handle, store, journal, thread, stop, relay, _dir: dir }

@@ -6,8 +6,9 @@
 
 mod common;
 
+use common::sync::{ev, relay_config, RELAY_ADMIN};
 use common::{wait_for, PATIENCE};
-use cutover::config::{C2cMode, OldSink, OnFailure, SyncConfig};
+use cutover::config::SyncConfig;
 use cutover::model::sync_event::Direction;
 use cutover::sim::config::{Faults, NoAnswer, SimConfig};
 use cutover::sim::SimHandle;
@@ -15,24 +16,13 @@ use cutover::store::sync::{EventState, NewEvent};
 use cutover::store::sync_queue::{held_scopes, move_failed};
 use cutover::sync::apply::run;
 use cutover::sync::journal::{Journal, JournalThread};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// The relay's admin (one of the simulator's admins in tests/common).
-const RELAY_ADMIN: &str = "sync_relay";
-
-#[rustfmt::skip]
-fn ev(id: &str, kind: &str, record: Value) -> NewEvent {
-    let event = json!({"event_id": id, "kind": kind, "at": 1, "record": record});
-    let event = serde_json::from_value(event).unwrap();
-    let (direction, origin, state, info) = (Direction::OldToNew, "ingest", EventState::Pending, String::new());
-    NewEvent { direction, event, origin, state, info }
-}
 
 fn group(id: &str) -> NewEvent {
     let t = cutover::store::now_secs() - 60;
@@ -80,12 +70,7 @@ impl Rig {
     async fn new(sim: SimConfig, max_retry_secs: u64, timeout: Duration) -> Rig {
         let common::Rig { handle, store, dir } = common::Rig::new(sim).await;
         let (journal, thread) = Journal::open(&store).unwrap();
-        let config = SyncConfig {
-            listen: "127.0.0.1:0".parse().unwrap(), callback_path: "/tim/callback".into(), ingest_file: None,
-            sink: OldSink::Jsonl(dir.path().join("old.jsonl")), c2c_mode: C2cMode::Sendmsg,
-            relay_admin: RELAY_ADMIN.into(), max_clock_skew_secs: 300, reconcile_secs: 0,
-            max_retry_secs, on_failure: OnFailure::Hold,
-        };
+        let config = relay_config(dir.path().join("old.jsonl"), max_retry_secs);
         let mut rig = Rig { handle, store, journal, thread, config, timeout, relay: None, _dir: dir };
         rig.start();
         rig

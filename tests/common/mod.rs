@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used)] // test support: a failure here is a test failure
 
 pub mod engine;
+pub mod sync;
 
 use cutover::sim::config::SimConfig;
 use cutover::sim::{start, SimHandle, SimOptions};
