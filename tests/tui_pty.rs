@@ -113,51 +113,26 @@ async fn pause_resume_finish_and_quit_in_a_real_terminal() {
     let runbook = dir.path().join("runbook.toml");
     std::fs::write(&runbook, "[limits.importmsg]\nrate = 60\n").unwrap();
 
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 30,
-            cols: 100,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cutover"));
-    cmd.args([
+    let (url, sdkappid) = (handle.url(), common::SDKAPPID.to_string());
+    let source = sample_data().display().to_string();
+    let (store, runbook) = (store.display().to_string(), runbook.display().to_string());
+    let args = [
         "run",
         "--admin",
         common::ADMIN,
         "--target-url",
-        &handle.url(),
-    ]);
-    cmd.args(["--sdkappid", &common::SDKAPPID.to_string()]);
-    cmd.arg("--source");
-    cmd.arg(sample_data());
-    cmd.arg("--store");
-    cmd.arg(&store);
-    cmd.arg("--config");
-    cmd.arg(&runbook);
-    cmd.env("CUTOVER_SECRET_KEY", common::KEY);
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let mut keys = pty.master.take_writer().unwrap();
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(
-        NonZeroU16::new(30).unwrap(),
-        NonZeroU16::new(100).unwrap(),
-        0,
-    )));
-    let feed = Arc::clone(&parser);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            feed.lock().unwrap().process(&buf[..n]);
-        }
-    });
-    let screen = Screen { parser };
+        &url,
+        "--sdkappid",
+        &sdkappid,
+        "--source",
+        &source,
+        "--store",
+        &store,
+        "--config",
+        &runbook,
+    ];
+    let (screen, mut keys, mut child) =
+        in_a_pty(&args, |cmd| cmd.env("CUTOVER_SECRET_KEY", common::KEY));
 
     screen.wait_for(" RUNNING ").await;
     keys.write_all(b"2").unwrap();
