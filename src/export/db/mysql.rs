@@ -51,6 +51,7 @@ pub async fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Resul
                 if failed.is_some() {
                     return;
                 }
+                // `Row::unwrap` is mysql_async's name for taking the row's values; it cannot panic.
                 let cells = row
                     .unwrap()
                     .into_iter()
