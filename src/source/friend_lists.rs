@@ -1,10 +1,11 @@
-//! Each owner's friend list as it will be imported, to check the rules that span an owner's
-//! entries: no entry twice, at most 3000 friends, at most 32 distinct friend-list groups.
+//! The rules that span an owner's friend entries: no entry twice, at most 3000 friends, at
+//! most 32 distinct friend-list groups; and [`FriendLists`], the lists kept in memory.
 //!
-//! Lists hold account indexes and interned group-name ids — exact, no hashing — in one small
-//! vector per owner. The rules themselves bound each vector (3000 + 32 items), so checking an
-//! entry costs at most one short scan.
+//! In memory, lists hold account indexes and interned group-name ids — exact, no hashing — in
+//! one small vector per owner. The rules themselves bound each vector (3000 + 32 items), so
+//! checking an entry costs at most one short scan.
 
+use super::memory::{CrossMemory, ListView};
 use crate::model::limits::{FRIENDS_PER_OWNER_MAX, FRIEND_GROUPS_PER_OWNER_MAX};
 use crate::model::parse::display_id;
 use crate::model::{FieldProblem, Rule};
@@ -12,6 +13,48 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Marks a group-name id among friend indexes in one list.
 const GROUP_TAG: u32 = 1 << 31;
+
+/// Checks the entry `owner → friend` (account indexes) with its friend-list `groups`, and adds
+/// it to the owner's list in `memory` when it breaks none of the rules and `p` is empty.
+pub fn add_friend(
+    memory: &mut dyn CrossMemory,
+    owner: u32,
+    friend: u32,
+    groups: &[String],
+    p: &mut Vec<FieldProblem>,
+) {
+    let names: Vec<&String> = groups.iter().collect::<BTreeSet<_>>().into_iter().collect();
+    let view = memory.friend_view(owner, friend, &names);
+    if view.duplicate {
+        let why = "duplicate entry: an earlier line has the same owner and friend";
+        p.push(FieldProblem::new(Rule::DuplicateId, "friend", why));
+        return;
+    }
+    if view.friends >= FRIENDS_PER_OWNER_MAX {
+        let why = format!(
+            "the owner already has {FRIENDS_PER_OWNER_MAX} friend entries, Tencent's limit per list"
+        );
+        p.push(FieldProblem::new(Rule::TooManyFriends, "owner", why));
+        return;
+    }
+    let groups_after = view.groups + view.new_names.len();
+    if groups_after > FRIEND_GROUPS_PER_OWNER_MAX {
+        let shown: Vec<String> = view
+            .new_names
+            .iter()
+            .map(|n| format!("{:?}", display_id(n)))
+            .collect();
+        let why = format!(
+            "adds friend group {}: the owner would have {groups_after} distinct groups, allowed {FRIEND_GROUPS_PER_OWNER_MAX}",
+            shown.join(", "),
+        );
+        p.push(FieldProblem::new(Rule::TooManyFriendGroups, "groups", why));
+        return;
+    }
+    if p.is_empty() {
+        memory.friend_push(owner, friend, &view.new_names);
+    }
+}
 
 /// The friend lists of every owner, by account index.
 pub struct FriendLists {
@@ -28,58 +71,35 @@ impl FriendLists {
         }
     }
 
-    /// Checks the entry `owner → friend` (account indexes) with its friend-list `groups`, and
-    /// adds it to the owner's list when it breaks none of the rules.
-    pub fn add(&mut self, owner: u32, friend: u32, groups: &[String], p: &mut Vec<FieldProblem>) {
+    /// What `owner`'s list says about adding `friend` with the group `names`. An owner out of
+    /// range (not an account of this validation) has no list, and no entry is added to it.
+    pub fn view(&self, owner: u32, friend: u32, names: &[&String]) -> ListView {
+        let mut view = ListView::default();
         let Some(list) = self.lists.get(owner as usize) else {
-            return;
+            return view;
         };
-        let mut friends = 0usize;
-        let mut distinct_groups = 0usize;
         for &item in list {
             if item & GROUP_TAG == 0 {
-                friends += 1;
-                if item == friend {
-                    let why = "duplicate entry: an earlier line has the same owner and friend";
-                    p.push(FieldProblem::new(Rule::DuplicateId, "friend", why));
-                    return;
-                }
+                view.friends += 1;
+                view.duplicate |= item == friend;
             } else {
-                distinct_groups += 1;
+                view.groups += 1;
             }
         }
-        if friends >= FRIENDS_PER_OWNER_MAX {
-            let why = format!(
-                "the owner already has {FRIENDS_PER_OWNER_MAX} friend entries, Tencent's limit per list"
-            );
-            p.push(FieldProblem::new(Rule::TooManyFriends, "owner", why));
-            return;
-        }
-        let names: BTreeSet<&String> = groups.iter().collect();
-        let new_names: Vec<&String> = names
-            .into_iter()
+        view.new_names = names
+            .iter()
             .filter(|name| {
                 self.group_names
                     .get(name.as_str())
                     .is_none_or(|id| !list.contains(&(GROUP_TAG | id)))
             })
+            .map(|name| (*name).clone())
             .collect();
-        if distinct_groups + new_names.len() > FRIEND_GROUPS_PER_OWNER_MAX {
-            let shown: Vec<String> = new_names
-                .iter()
-                .map(|n| format!("{:?}", display_id(n)))
-                .collect();
-            let why = format!(
-                "adds friend group {}: the owner would have {} distinct groups, allowed {FRIEND_GROUPS_PER_OWNER_MAX}",
-                shown.join(", "),
-                distinct_groups + new_names.len()
-            );
-            p.push(FieldProblem::new(Rule::TooManyFriendGroups, "groups", why));
-            return;
-        }
-        if !p.is_empty() {
-            return;
-        }
+        view
+    }
+
+    /// Adds `friend` and the group names new to the list to `owner`'s list.
+    pub fn push(&mut self, owner: u32, friend: u32, new_names: &[String]) {
         let mut new_ids = Vec::with_capacity(new_names.len());
         for name in new_names {
             let next = u32::try_from(self.group_names.len()).unwrap_or(GROUP_TAG - 1);
@@ -89,7 +109,6 @@ impl FriendLists {
                 .or_insert(next.min(GROUP_TAG - 1));
             new_ids.push(GROUP_TAG | id);
         }
-        // The index exists: checked at the top of this function.
         if let Some(list) = self.lists.get_mut(owner as usize) {
             list.push(friend);
             list.extend(new_ids);
@@ -100,17 +119,27 @@ impl FriendLists {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::memory::InMemory;
 
-    fn add(l: &mut FriendLists, owner: u32, friend: u32, groups: &[&str]) -> Vec<Rule> {
+    fn add(l: &mut InMemory, owner: u32, friend: u32, groups: &[&str]) -> Vec<Rule> {
         let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
         let mut p = Vec::new();
-        l.add(owner, friend, &groups, &mut p);
+        add_friend(l, owner, friend, &groups, &mut p);
         p.into_iter().map(|x| x.rule).collect()
+    }
+
+    /// A memory with `n` accounts, whose lists are sized from it.
+    fn with_accounts(n: u32) -> InMemory {
+        let mut m = InMemory::default();
+        for id in 0..u64::from(n) {
+            m.know_account(id);
+        }
+        m
     }
 
     #[test]
     fn duplicates_are_per_owner() {
-        let mut l = FriendLists::new(3);
+        let mut l = with_accounts(3);
         assert!(add(&mut l, 0, 1, &[]).is_empty());
         assert!(add(&mut l, 1, 0, &[]).is_empty());
         assert_eq!(add(&mut l, 0, 1, &[]), vec![Rule::DuplicateId]);
@@ -119,7 +148,7 @@ mod tests {
     #[test]
     fn at_most_3000_friends() {
         let n = FRIENDS_PER_OWNER_MAX as u32 + 2;
-        let mut l = FriendLists::new(n as usize);
+        let mut l = with_accounts(n);
         for f in 1..=FRIENDS_PER_OWNER_MAX as u32 {
             assert!(add(&mut l, 0, f, &[]).is_empty());
         }
@@ -128,7 +157,7 @@ mod tests {
 
     #[test]
     fn at_most_32_distinct_groups_and_reuse_is_free() {
-        let mut l = FriendLists::new(100);
+        let mut l = with_accounts(100);
         for f in 1..=32 {
             let name = format!("G{f}");
             assert!(add(&mut l, 0, f, &[&name, "G1"]).is_empty());

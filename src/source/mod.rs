@@ -2,15 +2,17 @@
 
 mod crossref;
 pub mod export_dir;
-mod friend_lists;
+pub mod friend_lists;
 pub mod gen;
+pub mod memory;
 pub mod pipeline;
 pub mod reader;
 pub mod validate;
 
+pub use crossref::hash as id_hash;
 pub use export_dir::{ExportDir, ExportError, ExportFile};
 pub use pipeline::Loc;
 pub use validate::{
-    validate_delta_with, validate_export, validate_export_with, FileSummary, Known, Problem,
-    StreamValidator, Valid, ValidationReport,
+    validate_delta_with, validate_export, validate_export_with, validate_with_memory, FileSummary,
+    Known, Problem, StreamValidator, Valid, ValidationReport,
 };

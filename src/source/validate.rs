@@ -2,6 +2,7 @@
 
 use super::crossref::CrossRef;
 use super::export_dir::{ExportDir, ExportError, ExportFile};
+use super::memory::{CrossMemory, InMemory};
 use super::pipeline::{parse_in_order, Loc, ReadFailure};
 use super::reader::{open_lines, LineReader};
 use crate::model::{Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
@@ -182,7 +183,20 @@ pub fn validate_delta_with(
     sink: &mut dyn FnMut(Problem),
     visit: &mut dyn FnMut(Loc, Valid<'_>),
 ) -> Result<ValidationReport, ExportError> {
-    let mut cross = CrossRef::new(export.manifest.exported_at);
+    let memory = Box::new(InMemory::default());
+    validate_with_memory(export, memory, known, sink, visit)
+}
+
+/// [`validate_delta_with`], remembering what the cross-file rules need in `memory` (which may
+/// know earlier exports' accounts and groups already).
+pub fn validate_with_memory(
+    export: &ExportDir,
+    memory: Box<dyn CrossMemory + Send>,
+    known: &Known,
+    sink: &mut dyn FnMut(Problem),
+    visit: &mut dyn FnMut(Loc, Valid<'_>),
+) -> Result<ValidationReport, ExportError> {
+    let mut cross = CrossRef::with_memory(export.manifest.exported_at, memory);
     for id in &known.accounts {
         cross.know_account(id);
     }

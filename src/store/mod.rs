@@ -32,6 +32,7 @@ pub mod records;
 pub mod run;
 pub mod samples;
 mod schema;
+mod scratch;
 pub mod stage;
 mod stage_load;
 mod stage_resume;

@@ -13,12 +13,13 @@
 //! bursts) and one-to-one messages' MsgSeq.
 
 use super::order::SameSecond;
-use super::stage_load::{staged_before, Loader};
+use super::scratch::ScratchMemory;
+use super::stage_load::{know_earlier, Loader};
 pub use super::stage_resume::unfinished_lines;
 use super::stage_resume::{self, Chunks, Found, Stop};
 use super::{cache_dir, now_secs, Kind, StoreError};
 use crate::model::history::HistorySince;
-use crate::source::{validate_delta_with, ExportDir, ExportError};
+use crate::source::{validate_with_memory, ExportDir, ExportError, Known};
 use rusqlite::{params, Connection, Transaction};
 use std::cell::RefCell;
 use std::fs::File;
@@ -190,7 +191,11 @@ pub fn stage_export_chunked(
     let readable = readable_copy(export, &cache_dir(store_path))?;
     let export_id = begun.export_id;
     let conn: &Connection = conn;
-    let earlier = staged_before(conn, export_id).map_err(sql)?;
+    // The validator's memory on disk, so that staging's own memory does not grow with the
+    // export; it knows the accounts and groups of earlier exports, for a delta.
+    let (mut memory, memory_failure) =
+        ScratchMemory::create(&cache_dir(store_path)).map_err(sql)?;
+    know_earlier(conn, export_id, &mut memory).map_err(sql)?;
     let resumed = stage_resume::progress(conn, export_id).map_err(sql)?;
     let chunks = Chunks::open(
         conn,
@@ -200,14 +205,25 @@ pub fn stage_export_chunked(
         resumed,
     )
     .map_err(sql)?;
-    let loader = Loader::new(conn, chunks, export_id, begun.cutoff).map_err(sql)?;
+    let loader = Loader::new(
+        conn,
+        chunks,
+        export_id,
+        begun.cutoff,
+        memory_failure.clone(),
+    )
+    .map_err(sql)?;
     let loader = RefCell::new(loader);
-    let report = validate_delta_with(
+    let report = validate_with_memory(
         &readable,
-        &earlier,
+        Box::new(memory),
+        &Known::default(),
         &mut |p| loader.borrow_mut().invalid(&p),
         &mut |loc, record| loader.borrow_mut().valid(loc, record),
     )?;
+    if let Some(e) = memory_failure.take() {
+        return Err(sql(e).into());
+    }
     let mut loader = loader.into_inner();
     match loader.error.take() {
         Some(Stop::Sql(e)) => return Err(sql(e).into()),

@@ -2,11 +2,17 @@
 //! through [`Chunks`], which commits them in chunks and skips the lines a staging cut short
 //! committed already.
 
+use super::scratch::ScratchFailure;
 use super::stage_resume::{Chunks, Stop};
 use super::{pair_key, ItemState, Kind};
-use crate::source::{Known, Loc, Problem, Valid};
+use crate::source::memory::CrossMemory;
+use crate::source::{id_hash, Loc, Problem, Valid};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
+
+/// Account and group item ids the loader keeps at most, per kind, before it starts over:
+/// recent ones are found again without a query, and memory stays bounded at any size.
+const IDS_CACHED: usize = 100_000;
 
 /// Where one staged item goes: see [`Loader::placement`].
 struct Placement {
@@ -25,8 +31,10 @@ pub(super) struct Loader<'c> {
     chunks: Chunks<'c>,
     export_id: i64,
     next_id: HashMap<Kind, i64>,
-    accounts: HashMap<String, i64>,
-    groups: HashMap<String, i64>,
+    /// Recently looked-up item ids by key: accounts, then groups.
+    ids: [HashMap<String, i64>; 2],
+    /// The validator's memory failed: its judgement of the records from there on is void.
+    memory_failure: ScratchFailure,
     /// Messages sent before this (unix seconds) are staged as skipped.
     cutoff: Option<i64>,
     /// The first failure: every record after it is ignored.
@@ -35,12 +43,14 @@ pub(super) struct Loader<'c> {
 
 impl<'c> Loader<'c> {
     /// A loader of `export_id` writing through `chunks` (on `conn`); ids continue after the
-    /// items staged already, including those of committed chunks.
+    /// items staged already, including those of committed chunks. It stops at the first
+    /// failure of the validator's memory, which `memory_failure` receives.
     pub fn new(
         conn: &'c Connection,
         chunks: Chunks<'c>,
         export_id: i64,
         cutoff: Option<i64>,
+        memory_failure: ScratchFailure,
     ) -> rusqlite::Result<Self> {
         let mut next_id = HashMap::new();
         for kind in Kind::ALL {
@@ -56,8 +66,8 @@ impl<'c> Loader<'c> {
             chunks,
             export_id,
             next_id,
-            accounts: keys_of(conn, Kind::Account)?,
-            groups: keys_of(conn, Kind::Group)?,
+            ids: [HashMap::new(), HashMap::new()],
+            memory_failure,
             cutoff,
             error: None,
         })
@@ -105,15 +115,6 @@ impl<'c> Loader<'c> {
                 if stored == id {
                     self.next_id.insert(place.kind, id + 1);
                 }
-                match record {
-                    Valid::Account(a) => {
-                        self.accounts.insert(a.id.clone(), stored);
-                    }
-                    Valid::Group(g) => {
-                        self.groups.insert(g.id.clone(), stored);
-                    }
-                    _ => {}
-                }
             }
             Err(e) => self.keep_error(Err(e)),
         }
@@ -122,8 +123,8 @@ impl<'c> Loader<'c> {
     /// Where a valid record goes: its kind, natural key, parent, the newest account it waits
     /// for (-1: none, or one not staged), its time, and whether it is a message older than
     /// the history cut-off (one sent exactly at the cut-off is kept).
-    fn placement(&self, record: Valid<'_>) -> Placement {
-        let account = |id: &str| self.accounts.get(id).copied().unwrap_or(-1);
+    fn placement(&mut self, record: Valid<'_>) -> Placement {
+        let mut account = |id: &str| self.item_id(Kind::Account, id).unwrap_or(-1);
         let (kind, key, parent, needs, t) = match record {
             Valid::Account(a) => (Kind::Account, a.id.clone(), None, -1, 0),
             Valid::Profile(p) => (Kind::Profile, p.id.clone(), None, account(&p.id), 0),
@@ -149,13 +150,14 @@ impl<'c> Loader<'c> {
                 (Kind::Group, g.id.clone(), None, needs, g.created_at)
             }
             Valid::GroupMember(m) => {
-                let group = self.groups.get(&m.group).copied();
+                let needs = account(&m.member);
+                let group = self.item_id(Kind::Group, &m.group);
                 let key = pair_key(&m.group, &m.member);
-                (Kind::GroupMember, key, group, account(&m.member), 0)
+                (Kind::GroupMember, key, group, needs, 0)
             }
             Valid::GroupMessage(m) => {
-                let group = self.groups.get(&m.group).copied();
                 let needs = account(&m.from);
+                let group = self.item_id(Kind::Group, &m.group);
                 (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
             }
         };
@@ -216,6 +218,9 @@ impl<'c> Loader<'c> {
     /// Whether to write the rows of `line` of `kind`'s file: not after a failure, nor when a
     /// committed chunk holds them.
     fn enter(&mut self, kind: i64, line: u64) -> bool {
+        if let Some(e) = self.memory_failure.take() {
+            self.keep_error(Err(e));
+        }
         if self.error.is_some() {
             return false;
         }
@@ -226,6 +231,37 @@ impl<'c> Loader<'c> {
                 false
             }
         }
+    }
+
+    /// The item id of the account or group `key` (`None`: not staged), from the cache or the
+    /// store (whose uncommitted chunk this connection sees).
+    fn item_id(&mut self, kind: Kind, key: &str) -> Option<i64> {
+        let cache = &self.ids[usize::from(kind == Kind::Group)];
+        if let Some(id) = cache.get(key) {
+            return Some(*id);
+        }
+        let found = self
+            .conn
+            .prepare_cached("SELECT id FROM item WHERE kind = ?1 AND key = ?2")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![kind.code(), key], |r| r.get(0))
+                    .optional()
+            });
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                self.keep_error(Err(e));
+                return None;
+            }
+        };
+        if let Some(id) = found {
+            let cache = &mut self.ids[usize::from(kind == Kind::Group)];
+            if cache.len() >= IDS_CACHED {
+                cache.clear();
+            }
+            cache.insert(key.to_string(), id);
+        }
+        found
     }
 
     fn keep_error(&mut self, result: rusqlite::Result<()>) {
@@ -253,26 +289,25 @@ fn kind_of(record: Valid<'_>) -> Kind {
     }
 }
 
-/// The accounts and groups earlier exports staged, which a delta may refer to. Those that
-/// committed chunks of `export_id` itself hold are left out: the validator reads them again
-/// in the export, and a record restated there is as valid as one stated the first time.
-pub(super) fn staged_before(conn: &Connection, export_id: i64) -> rusqlite::Result<Known> {
-    let mut accounts = conn.prepare("SELECT key FROM item WHERE kind = ?1 AND export_id <> ?2")?;
-    let accounts = accounts
-        .query_map(params![Kind::Account.code(), export_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut groups = conn.prepare("SELECT key, t FROM item WHERE kind = ?1 AND export_id <> ?2")?;
-    let groups = groups
-        .query_map(params![Kind::Group.code(), export_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(Known { accounts, groups })
-}
-
-/// Key → id of every staged item of `kind` (for deltas, which refer to earlier exports).
-fn keys_of(conn: &Connection, kind: Kind) -> rusqlite::Result<HashMap<String, i64>> {
-    let mut stmt = conn.prepare("SELECT key, id FROM item WHERE kind = ?1")?;
-    let rows = stmt.query_map([kind.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+/// Tells `memory` the accounts and groups earlier exports staged, which a delta may refer to,
+/// a row at a time. Those that committed chunks of `export_id` itself hold are left out: the
+/// validator reads them again in the export, and a record restated there is as valid as one
+/// stated the first time.
+pub(super) fn know_earlier(
+    conn: &Connection,
+    export_id: i64,
+    memory: &mut dyn CrossMemory,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT key, t FROM item WHERE kind = ?1 AND export_id <> ?2")?;
+    {
+        let mut rows = stmt.query(params![Kind::Account.code(), export_id])?;
+        while let Some(row) = rows.next()? {
+            memory.know_account(id_hash(row.get_ref(0)?.as_str()?));
+        }
+    }
+    let mut rows = stmt.query(params![Kind::Group.code(), export_id])?;
+    while let Some(row) = rows.next()? {
+        memory.know_group(id_hash(row.get_ref(0)?.as_str()?), row.get(1)?);
+    }
+    Ok(())
 }
