@@ -63,18 +63,21 @@ impl CrossRef {
         self.memory.next_file();
     }
 
-    /// Duplicate check of a key within the current file, naming the first line that has it.
-    fn check_duplicate(
-        &mut self,
-        line: u64,
-        key: Option<&str>,
-        field: &str,
-        p: &mut Vec<FieldProblem>,
-    ) {
+    /// Duplicate check of a message id: only a hash is kept, so no first line.
+    fn check_duplicate_id(&mut self, key: Option<&str>, p: &mut Vec<FieldProblem>) {
+        let Some(key) = key else { return };
+        if self.memory.seen_before(hash(key)) {
+            let why = "duplicate id: an earlier line of this file has it".into();
+            push(p, Rule::DuplicateId, "id", why);
+        }
+    }
+
+    /// Duplicate check that names the first line (for small files of ids: profiles).
+    fn check_duplicate_line(&mut self, line: u64, key: Option<&str>, p: &mut Vec<FieldProblem>) {
         let Some(key) = key else { return };
         if let Some(first) = self.memory.first_line(hash(key), line32(line)) {
-            let why = format!("duplicate {field}, first at line {first}");
-            push(p, Rule::DuplicateId, field, why);
+            let why = format!("duplicate id, first at line {first}");
+            push(p, Rule::DuplicateId, "id", why);
         }
     }
 
@@ -159,7 +162,7 @@ impl CrossRef {
 
     /// profiles.jsonl
     pub fn profile(&mut self, line: u64, r: &mut Parsed<Profile>) {
-        self.check_duplicate(line, r.key.as_deref(), "id", &mut r.problems);
+        self.check_duplicate_line(line, r.key.as_deref(), &mut r.problems);
         if let Some(rec) = &r.record {
             self.check_account_ref(&rec.id, "id", &mut r.problems);
         }
@@ -178,8 +181,8 @@ impl CrossRef {
     }
 
     /// c2c_messages.jsonl
-    pub fn c2c_message(&mut self, line: u64, r: &mut Parsed<C2cMessage>) {
-        self.check_duplicate(line, r.key.as_deref(), "id", &mut r.problems);
+    pub fn c2c_message(&mut self, _line: u64, r: &mut Parsed<C2cMessage>) {
+        self.check_duplicate_id(r.key.as_deref(), &mut r.problems);
         let Some(rec) = &r.record else { return };
         self.check_account_ref(&rec.from, "from", &mut r.problems);
         self.check_account_ref(&rec.to, "to", &mut r.problems);
@@ -215,8 +218,8 @@ impl CrossRef {
         let group = self.check_group_ref(&rec.group, p);
         self.check_account_ref(&rec.member, "member", p);
         let pair = format!("{}\0{}", rec.group, rec.member);
-        if let Some(first) = self.memory.first_line(hash(&pair), line32(line)) {
-            let why = format!("duplicate membership: line {first} has the same group and member");
+        if self.memory.seen_before(hash(&pair)) {
+            let why = "duplicate membership: an earlier line has the same group and member".into();
             push(p, Rule::DuplicateId, "member", why);
         }
         let Some(g) = group else { return };
@@ -259,8 +262,8 @@ impl CrossRef {
     }
 
     /// group_messages.jsonl
-    pub fn group_message(&mut self, line: u64, r: &mut Parsed<GroupMessage>) {
-        self.check_duplicate(line, r.key.as_deref(), "id", &mut r.problems);
+    pub fn group_message(&mut self, _line: u64, r: &mut Parsed<GroupMessage>) {
+        self.check_duplicate_id(r.key.as_deref(), &mut r.problems);
         let Some(rec) = &r.record else { return };
         let p = &mut r.problems;
         let group = self.check_group_ref(&rec.group, p);

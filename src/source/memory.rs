@@ -6,7 +6,7 @@
 //! memory; docs/export-format.md states the odds of two ids sharing one.
 
 use super::friend_lists::FriendLists;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What the validator remembers of one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +65,11 @@ pub trait CrossMemory {
     /// Remembers (or replaces) the group with id hash `id`.
     fn put_group(&mut self, id: u64, entry: GroupEntry);
     /// The first line of the current file with key hash `key`, remembering `line` for it
-    /// when there was none.
+    /// when there was none (for files of one record per account: profiles).
     fn first_line(&mut self, key: u64, line: u32) -> Option<u32>;
+    /// Whether an earlier line of the current file had key hash `key`, remembering it (for
+    /// the largest files, messages and memberships: in memory, a bare hash, no line).
+    fn seen_before(&mut self, key: u64) -> bool;
     /// What the friend list of account index `owner` says about adding `friend` with the
     /// (sorted, distinct) group `names`.
     fn friend_view(&mut self, owner: u32, friend: u32, names: &[&String]) -> ListView;
@@ -105,12 +108,14 @@ pub trait CrossMemory {
 }
 
 /// The cross-file state in this process's memory: grows with the export (about 30 bytes per
-/// account, group and line of the current file, plus the friend lists).
+/// account and group, 10 per message or membership of the current file, plus the friend
+/// lists).
 #[derive(Default)]
 pub struct InMemory {
     accounts: HashMap<u64, AccountEntry>,
     groups: HashMap<u64, GroupEntry>,
     first_lines: HashMap<u64, u32>,
+    seen: HashSet<u64>,
     /// Built on the first friend entry, dropped after friends.jsonl.
     friend_lists: Option<FriendLists>,
 }
@@ -148,6 +153,9 @@ impl CrossMemory for InMemory {
             }
         }
     }
+    fn seen_before(&mut self, key: u64) -> bool {
+        !self.seen.insert(key)
+    }
     fn friend_view(&mut self, owner: u32, friend: u32, names: &[&String]) -> ListView {
         self.lists().view(owner, friend, names)
     }
@@ -156,6 +164,7 @@ impl CrossMemory for InMemory {
     }
     fn next_file(&mut self) {
         self.first_lines = HashMap::new();
+        self.seen = HashSet::new();
         self.friend_lists = None;
     }
 }

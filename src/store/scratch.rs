@@ -58,6 +58,25 @@ pub(super) struct ScratchMemory {
     failure: ScratchFailure,
 }
 
+const PREFIX: &str = "crossref-";
+const SUFFIX: &str = ".db";
+
+/// Deletes the scratch files of stagings that were killed before they could. Only one process
+/// stages into a store at a time (the store's lock), so none of them is in use.
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(PREFIX) && name.ends_with(SUFFIX) {
+            // Best effort: a file that cannot go now goes at the next staging.
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Ids are u64 hashes; SQLite keys are i64 (the same bits).
 fn key(h: u64) -> i64 {
     i64::from_ne_bytes(h.to_ne_bytes())
@@ -68,9 +87,10 @@ impl ScratchMemory {
     pub fn create(dir: &Path) -> rusqlite::Result<(Self, ScratchFailure)> {
         let cannot = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
         crate::private::create_dir_all(dir).map_err(cannot)?;
+        remove_stale(dir);
         let file = tempfile::Builder::new()
-            .prefix("crossref-")
-            .suffix(".db")
+            .prefix(PREFIX)
+            .suffix(SUFFIX)
             .tempfile_in(dir)
             .map_err(cannot)?;
         let conn = Connection::open(file.path())?;
@@ -201,6 +221,12 @@ impl CrossMemory for ScratchMemory {
         let first = "SELECT line FROM first_line WHERE h = ?1";
         // An error was kept by `write`: the record will not be staged, so any answer does.
         self.read(first, [key(h)], |r| r.get(0)).or(Some(line))
+    }
+
+    fn seen_before(&mut self, h: u64) -> bool {
+        let sql = "INSERT INTO first_line (h, line) VALUES (?1, 0) ON CONFLICT (h) DO NOTHING";
+        // After an error (kept by `write`) the record is not staged: any answer does.
+        self.write(sql, [key(h)]) == 0
     }
 
     fn friend_view(&mut self, owner: u32, friend: u32, names: &[&String]) -> ListView {

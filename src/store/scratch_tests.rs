@@ -102,8 +102,11 @@ fn first_lines_are_per_file_and_accounts_count_once() {
     let mut m = scratch(dir.path());
     assert_eq!(m.first_line(7, 3), None);
     assert_eq!(m.first_line(7, 9), Some(3));
+    assert!(!m.seen_before(8));
+    assert!(m.seen_before(8));
     m.next_file();
     assert_eq!(m.first_line(7, 9), None);
+    assert!(!m.seen_before(8));
     m.know_account(1);
     m.know_account(1);
     m.know_account(u64::MAX);
@@ -139,4 +142,24 @@ fn the_scratch_file_goes_when_the_memory_does() {
         std::fs::read_dir(dir.path().join("cache")).unwrap().count(),
         0
     );
+}
+
+#[test]
+fn a_killed_stagings_scratch_file_is_removed_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("crossref-left.db"), b"left by a killed run").unwrap();
+    std::fs::write(dir.path().join("other.db"), b"not ours").unwrap();
+    let m = scratch(dir.path());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&"other.db".to_string()), "{names:?}");
+    assert!(
+        !names.contains(&"crossref-left.db".to_string()),
+        "{names:?}"
+    );
+    drop(m);
 }
