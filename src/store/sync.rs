@@ -176,6 +176,26 @@ pub struct Settle {
     pub retry_at_ms: Option<i64>,
 }
 
+impl Settle {
+    /// The fate `state` of event `seq`, as `api` answered it (no retry time).
+    pub fn new(
+        seq: i64,
+        state: EventState,
+        api: Option<&str>,
+        code: Option<i64>,
+        info: String,
+    ) -> Self {
+        Self {
+            seq,
+            state,
+            api: api.map(str::to_owned),
+            code,
+            info,
+            retry_at_ms: None,
+        }
+    }
+}
+
 /// Records fates in one transaction; each counts one attempt. A pending fate without a retry
 /// time starts the event afresh (no failure on record).
 pub fn settle(tx: &Transaction<'_>, settled: &[Settle]) -> rusqlite::Result<()> {

@@ -7,7 +7,7 @@
 //! doubling to 30 s) and its scope waits while every other scope goes on. Once an event has
 //! kept failing for `[sync] max_retry_secs` it fails for good: held with its scope waiting
 //! (`on_failure = "hold"`) or failed with its scope going on (`"skip"`). A refusal of the item
-//! (a Tencent item error, an HTTP 4xx, a record that does not convert) fails that event only;
+//! (a Tencent item error, an HTTP 4xx but 401/403/408/429, a record that does not convert) fails that event only;
 //! only errors of the setup (key, app, admin) stop the applier.
 //!
 //! The ledger keys of a write (what its callback will come back with) are committed before
@@ -35,7 +35,7 @@ use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::store::sync::{now_ms, EventState, Settle, StoredEvent};
 use crate::store::sync_queue::pick;
 use crate::tim::api::Api;
-use crate::tim::client::{CallError, TimClient};
+use crate::tim::client::{refuses_one_request, CallError, TimClient};
 use crate::tim::errors::ErrorClass;
 use crate::tim::lane::Lane;
 use crate::tim::paced::{call_paced, PacedError, Policy, Waits};
@@ -289,11 +289,15 @@ async fn apply_scope(shared: Arc<Shared>, scope: String, events: Vec<StoredEvent
     };
     for e in events {
         let (settle, go_on) = match apply_event(&shared, &e).await {
-            Ok(Outcome::Done(note)) => (settle(e.seq, EventState::Done, None, None, note), true),
+            Ok(Outcome::Done(note)) => {
+                (Settle::new(e.seq, EventState::Done, None, None, note), true)
+            }
             Ok(Outcome::Refused(api, code, info)) => {
                 tracing::warn!(event_id = %e.event.event_id, %api, ?code, "sync event refused: {info}");
-                let api = Some(api);
-                (settle(e.seq, EventState::Failed, api, code, info), true)
+                (
+                    Settle::new(e.seq, EventState::Failed, Some(api.command()), code, info),
+                    true,
+                )
             }
             Ok(Outcome::Retry(api, code, info)) => {
                 let why = (api.command().to_owned(), code, info);
@@ -321,23 +325,6 @@ async fn apply_scope(shared: Arc<Shared>, scope: String, events: Vec<StoredEvent
         }
     }
     done
-}
-
-fn settle(
-    seq: i64,
-    state: EventState,
-    api: Option<Api>,
-    code: Option<i64>,
-    info: String,
-) -> Settle {
-    Settle {
-        seq,
-        state,
-        api: api.map(|a| a.command().to_owned()),
-        code,
-        info,
-        retry_at_ms: None,
-    }
 }
 
 /// Applies one event: commits its intent (ledger keys, a group message send) before any
@@ -439,7 +426,7 @@ async fn call_once(shared: &Shared, call: &Call) -> Result<Answer, Halt> {
     let (code, info) = (err.code(), err.to_string());
     match err {
         // A refusal of this request by the HTTP layer: this event only.
-        CallError::Http { status, .. } if status < 500 => Ok(Answer::Refused {
+        CallError::Http { status, .. } if refuses_one_request(status) => Ok(Answer::Refused {
             code: Some(i64::from(status)),
             info,
         }),

@@ -8,7 +8,7 @@
 //! waits (0.5 s doubling to 30 s, jittered, kept in the store) before it is tried again —
 //! later events of that scope are not delivered before it — while other scopes go on. After
 //! `[sync] max_retry_secs` of failures it is held (its scope waits for an operator) or failed
-//! (its scope goes on), as `on_failure` says. A 4xx answer other than 408 and 429 refuses
+//! (its scope goes on), as `on_failure` says. A 4xx answer other than 401, 403, 408 and 429 refuses
 //! that event at once (failed; its scope goes on). A round in which the sink answered nothing
 //! (down, or unreachable) pauses the whole outbox too (growing to 5 s), so a dead sink is
 //! probed, not hammered scope by scope.
@@ -28,6 +28,7 @@ use crate::sync::journal::Journal;
 pub use crate::sync::retry::backoff;
 use crate::sync::retry::RetryLimits;
 use crate::sync::SyncError;
+use crate::tim::client::refuses_one_request;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::io::Write;
@@ -192,39 +193,6 @@ enum Sink {
     Jsonl(PathBuf),
 }
 
-fn done(seq: i64, api: &str) -> Settle {
-    Settle {
-        seq,
-        state: EventState::Done,
-        api: Some(api.into()),
-        code: None,
-        info: String::new(),
-        retry_at_ms: None,
-    }
-}
-
-fn refused(seq: i64, api: &str, code: Option<i64>, info: String) -> Settle {
-    Settle {
-        seq,
-        state: EventState::Failed,
-        api: Some(api.into()),
-        code,
-        info,
-        retry_at_ms: None,
-    }
-}
-
-fn retry(seq: i64, api: &str, code: Option<i64>, info: String) -> Settle {
-    Settle {
-        seq,
-        state: EventState::Pending,
-        api: Some(api.into()),
-        code,
-        info,
-        retry_at_ms: None,
-    }
-}
-
 /// Events grouped by scope, each group in the order read (oldest first).
 fn by_scope(batch: Vec<StoredEvent>) -> Vec<(String, Vec<StoredEvent>)> {
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -335,18 +303,33 @@ async fn deliver_webhook(
                     break;
                 }
                 match w.post(&e.event).await {
-                    Ok(()) => settles.push(done(e.seq, "webhook")),
+                    Ok(()) => settles.push(Settle::new(
+                        e.seq,
+                        EventState::Done,
+                        Some("webhook"),
+                        None,
+                        String::new(),
+                    )),
                     // A refusal of this event (not a timeout, not a rate limit): it alone fails.
-                    Err(r)
-                        if r.status
-                            .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429) =>
-                    {
+                    Err(r) if r.status.is_some_and(refuses_one_request) => {
                         let code = r.status.map(i64::from);
-                        settles.push(refused(e.seq, "webhook", code, r.why));
+                        settles.push(Settle::new(
+                            e.seq,
+                            EventState::Failed,
+                            Some("webhook"),
+                            code,
+                            r.why,
+                        ));
                     }
                     Err(r) => {
                         let code = r.status.map(i64::from);
-                        settles.push(retry(e.seq, "webhook", code, r.why));
+                        settles.push(Settle::new(
+                            e.seq,
+                            EventState::Pending,
+                            Some("webhook"),
+                            code,
+                            r.why,
+                        ));
                         break;
                     }
                 }
@@ -381,8 +364,12 @@ async fn deliver_jsonl(path: &Path, batch: Vec<StoredEvent>) -> Vec<(String, Vec
             let settles = events
                 .iter()
                 .map(|e| match &why {
-                    None => done(e.seq, "jsonl"),
-                    Some(why) => retry(e.seq, "jsonl", None, why.clone()),
+                    None => {
+                        Settle::new(e.seq, EventState::Done, Some("jsonl"), None, String::new())
+                    }
+                    Some(why) => {
+                        Settle::new(e.seq, EventState::Pending, Some("jsonl"), None, why.clone())
+                    }
                 })
                 .collect();
             (scope, settles)

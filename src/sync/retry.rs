@@ -62,14 +62,7 @@ impl RetryLimits {
         (api, code, info): (String, Option<i64>, String),
     ) -> (Settle, bool) {
         let failing_ms = now_ms - first_fail_ms.unwrap_or(now_ms);
-        let mut settle = Settle {
-            seq,
-            state: EventState::Pending,
-            api: Some(api),
-            code,
-            info,
-            retry_at_ms: None,
-        };
+        let mut settle = Settle::new(seq, EventState::Pending, Some(&api), code, info);
         if failing_ms < self.max_ms {
             let pause = backoff(attempts.saturating_add(1)).as_millis();
             settle.retry_at_ms = Some(now_ms.saturating_add(i64::try_from(pause).unwrap_or(0)));

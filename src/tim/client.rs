@@ -134,6 +134,13 @@ pub enum CallError {
     },
 }
 
+/// Whether an HTTP `status` refuses this one request for good: a 4xx other than 401 and 403
+/// (the credentials or the address, which every request would meet) and 408 and 429 (a
+/// timeout or a rate limit: later may do).
+pub fn refuses_one_request(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401 | 403 | 408 | 429)
+}
+
 impl CallError {
     /// The API that failed.
     pub fn api(&self) -> Api {
@@ -164,6 +171,8 @@ impl CallError {
     pub fn class(&self) -> ErrorClass {
         match self {
             CallError::Api { code, .. } => errors::lookup(*code).class,
+            // A timeout or rate limit from a proxy in the way: later may do.
+            CallError::Http { status, .. } if matches!(*status, 408 | 429) => ErrorClass::Retry,
             CallError::Http { status, .. } if *status < 500 => ErrorClass::Fatal,
             // The item cannot be put on the wire as it is; sending it again will not help.
             CallError::Encode { .. } => ErrorClass::Item,
@@ -462,6 +471,24 @@ mod tests {
         assert_eq!(url_encode("admin"), "admin");
         assert_eq!(url_encode("a b&c"), "a%20b%26c");
         assert_eq!(url_encode("eJy*-_"), "eJy*-_");
+    }
+
+    #[test]
+    fn only_a_4xx_about_the_request_itself_refuses_it() {
+        for status in [400, 404, 413, 422] {
+            assert!(refuses_one_request(status), "{status}");
+        }
+        // Credentials or address (every request meets them), a timeout, a rate limit, not 4xx.
+        for status in [401, 403, 408, 429, 200, 502] {
+            assert!(!refuses_one_request(status), "{status}");
+        }
+        let http = |status| CallError::Http {
+            api: Api::ImportGroupMsg,
+            status,
+        };
+        assert_eq!(http(429).class(), ErrorClass::Retry);
+        assert_eq!(http(408).class(), ErrorClass::Retry);
+        assert_eq!(http(403).class(), ErrorClass::Fatal);
     }
 
     #[test]
