@@ -295,6 +295,16 @@ async fn forged_stale_and_foreign_callbacks_are_refused() {
     .await;
     let conn = cutover::store::open_for_reading(&store).unwrap();
     assert_eq!(counts(&conn, Direction::NewToOld).unwrap().received, 1);
+    // The relay's health counts the four refusals and the one replay.
+    let health = reqwest::get(format!("http://{addr}/health"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["refused_callbacks"], 4, "{health}");
+    assert_eq!(health["replayed_callbacks"], 1, "{health}");
     relay.stop().await.unwrap();
 }
 

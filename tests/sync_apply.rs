@@ -159,7 +159,7 @@ async fn events_apply_in_order_and_applying_them_again_changes_nothing() -> anyh
     let (state, info) = (EventState::Pending, String::new());
     #[rustfmt::skip]
     let again = seqs.into_iter().map(|seq| Settle { seq, state, api: None, code: None, info: info.clone(), retry_at_ms: None });
-    rig.journal.settle(again.collect(), Vec::new()).await?;
+    rig.journal.settle(again.collect()).await?;
     rig.apply(Vec::new()).await;
     assert_eq!((rig.handle.sim().dump(), fates(&rig.store)), before);
     let known = rig.handle.sim().count(Api::CreateGroup, 10025);

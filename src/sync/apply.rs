@@ -170,7 +170,7 @@ pub async fn run(
                     }
                 }
                 if !settled.is_empty() {
-                    journal.settle(settled, Vec::new()).await?;
+                    journal.settle(settled).await?;
                 }
                 for d in done {
                     busy.remove(&d.scope);

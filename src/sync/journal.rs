@@ -27,7 +27,7 @@ type Ack<T> = oneshot::Sender<Result<T, String>>;
 
 enum Op {
     Insert(Vec<NewEvent>, Ack<Vec<bool>>),
-    Settle(Vec<Settle>, Vec<String>, Ack<()>),
+    Settle(Vec<Settle>, Ack<()>),
     Cursor(String, String, Ack<()>),
     Intent(Vec<String>, Option<(i64, i64)>, Ack<()>),
     InsertOnce(String, Option<i64>, Vec<NewEvent>, Ack<Option<Vec<bool>>>),
@@ -80,10 +80,10 @@ impl Journal {
         self.ask(Op::Insert(events, tx), rx).await
     }
 
-    /// Records fates, and the ledger keys of what the relay wrote.
-    pub async fn settle(&self, settled: Vec<Settle>, ledger: Vec<String>) -> Result<(), SyncError> {
+    /// Records fates (the ledger keys of what the relay writes went in with its intent).
+    pub async fn settle(&self, settled: Vec<Settle>) -> Result<(), SyncError> {
         let (tx, rx) = oneshot::channel();
-        self.ask(Op::Settle(settled, ledger, tx), rx).await
+        self.ask(Op::Settle(settled, tx), rx).await
     }
 
     /// Commits what the relay is about to write, before it is sent: the ledger keys its
@@ -135,10 +135,7 @@ impl Apply for Commit {
     ) -> rusqlite::Result<()> {
         match op {
             Op::Insert(events, ack) => answer(replies, ack, insert_events(tx, &events)),
-            Op::Settle(settled, ledger, ack) => {
-                let done = settle(tx, &settled).and_then(|()| ledger_put(tx, &ledger));
-                answer(replies, ack, done)
-            }
+            Op::Settle(settled, ack) => answer(replies, ack, settle(tx, &settled)),
             Op::Cursor(name, value, ack) => answer(replies, ack, set_cursor(tx, &name, &value)),
             Op::Intent(ledger, send, ack) => {
                 let done = ledger_put(tx, &ledger).and_then(|()| match send {

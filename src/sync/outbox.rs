@@ -25,7 +25,7 @@ use crate::store::open_for_reading;
 use crate::store::sync::{now_ms, EventState, Settle, StoredEvent};
 use crate::store::sync_queue::pick;
 use crate::sync::journal::Journal;
-pub use crate::sync::retry::backoff;
+use crate::sync::retry::backoff;
 use crate::sync::retry::RetryLimits;
 use crate::sync::SyncError;
 use crate::tim::client::refuses_one_request;
@@ -149,7 +149,7 @@ pub async fn run(
                 settled.push(s);
             }
         }
-        journal.settle(settled, Vec::new()).await?;
+        journal.settle(settled).await?;
     }
     Ok(())
 }

@@ -293,6 +293,7 @@ async fn health(State(st): State<Arc<ServerState>>) -> Response {
     match figures {
         Some([a, b]) => Json(json!({"status": "ok", "old_to_new": a, "new_to_old": b,
             "refused_callbacks": st.refusals.callbacks.load(Ordering::Relaxed),
+            "replayed_callbacks": st.refusals.replays.load(Ordering::Relaxed),
             "refused_ingest": st.refusals.unauthorized.load(Ordering::Relaxed)
                 + st.refusals.malformed.load(Ordering::Relaxed)}))
         .into_response(),
