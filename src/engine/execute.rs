@@ -1,19 +1,20 @@
-//! The lanes' loop and what happens to one job: journal, send, classify, settle.
+//! The lanes' loop and what happens to one job: journal, send, decide ([`super::decide`]),
+//! apply (the work, the budget, the lane, one store write).
 
 use super::control::{Budget, RunState};
+use super::decide::{
+    decide, BudgetEffect, Clock, Decision, Journal, Policy, ProtocolStreak, Streak,
+};
 use super::feed::Feed;
-use super::job::{Job, JobKind};
-use super::kinds::{kind_of, Unknown};
-use super::limits;
-use super::send::{failure, Answer, SendContext, SendError};
+use super::job::{Job, Task};
+use super::kinds::{kind_of, OnUnknown};
+use super::send::{SendContext, SendError};
 use super::work::Work;
 use crate::store::records::Sources;
 use crate::store::writer::{Op, OpSender, Settled};
 use crate::store::Kind;
-use crate::tim::client::{Applied, CallError, TimClient};
-use crate::tim::errors::ErrorClass;
-use crate::tim::lane::{retry_delay, Lane};
-use crate::tim::paced::{wait_after_error, Waits};
+use crate::tim::client::TimClient;
+use crate::tim::lane::Lane;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,7 +28,7 @@ const IDLE_POLL: Duration = Duration::from_millis(50);
 
 /// Answers in a row that are not Tencent's before the run stops: one can be a proxy's
 /// hiccup, this many in a row is a target that does not speak Tencent IM.
-const PROTOCOL_LIMIT: u32 = 5;
+pub const PROTOCOL_LIMIT: u32 = 5;
 
 /// What every lane shares.
 pub struct Shared {
@@ -57,8 +58,8 @@ pub struct Shared {
     pub next_request: AtomicI64,
     /// Answers in a row that were not Tencent's (reset by any proper answer).
     pub protocol_errors: AtomicU32,
-    /// How long retryable errors may keep failing the same items (`[import] max_retry_secs`).
-    pub max_retry: Duration,
+    /// The rules outcomes are decided by (`[import] max_retry_secs`, the protocol limit).
+    pub policy: Policy,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,11 +93,6 @@ impl Shared {
                 reason: "the store writer stopped".into(),
             });
         }
-    }
-
-    /// Records a settlement.
-    pub(super) async fn record_settled(&self, settled: Settled) {
-        self.record(Op::Settled(settled)).await;
     }
 
     /// Changes the run state (and records it).
@@ -136,9 +132,9 @@ impl Shared {
     }
 
     fn lane(&self, job: &Job) -> Option<&Lane> {
-        match job.what {
-            JobKind::ReadBack => Some(&self.read_lane),
-            JobKind::Import => self.lanes.get(&job.kind),
+        match job.task {
+            Task::ReadBack => Some(&self.read_lane),
+            Task::Import => self.lanes.get(&job.kind),
         }
     }
 }
@@ -198,14 +194,13 @@ pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
     }
 }
 
-/// Journals, sends and settles one job.
+/// Journals, sends, decides and applies one job: send → [`decide`] → [`Shared::apply`].
 async fn execute(shared: Arc<Shared>, job: Job) {
     let Some(lane) = shared.lane(&job) else {
         return;
     };
     let kind = kind_of(job.kind);
-    let group_kind = matches!(job.kind, Kind::GroupMessage | Kind::GroupMember);
-    let target = match job.group.filter(|_| group_kind) {
+    let target = match job.group() {
         Some(g) => match lock(&shared.feed).target(g, &shared.sources) {
             Ok(t) => t,
             Err(e) => {
@@ -218,33 +213,12 @@ async fn execute(shared: Arc<Shared>, job: Job) {
         },
         None => None,
     };
-    let journal = match job.what {
-        JobKind::ReadBack => job.journal,
-        JobKind::Import => {
-            let request = shared.next_request.fetch_add(1, Ordering::Relaxed);
-            // A kind read back after an unknown outcome must have its intent on disk before
-            // the request leaves, so a crash can be resolved by reading back.
-            let durable = kind.unknown() == Unknown::ReadBack;
-            let (ack, acked) = oneshot::channel();
-            shared
-                .record(Op::Sent {
-                    request,
-                    kind: job.kind,
-                    group: job.group,
-                    items: job.ids(),
-                    ack: durable.then_some(ack),
-                })
-                .await;
-            if durable && acked.await.is_err() {
-                shared
-                    .set_state(RunState::Fatal {
-                        reason: "the store writer stopped before recording a request".into(),
-                    })
-                    .await;
-                return;
-            }
-            Some(request)
-        }
+    let journal = match job.task {
+        Task::ReadBack => job.journal,
+        Task::Import => match shared.journal(&job).await {
+            Some(request) => Some(request),
+            None => return,
+        },
     };
     lane.started();
     let started = Instant::now();
@@ -254,235 +228,126 @@ async fn execute(shared: Arc<Shared>, job: Job) {
         group: target.as_ref(),
         changed_groups: &shared.changed_groups,
     };
-    let result = match job.what {
-        JobKind::Import => kind.send(&ctx, &job).await,
-        JobKind::ReadBack => kind.read_back(&ctx, &job).await,
+    let result = match job.task {
+        Task::Import => kind.send(&ctx, &job).await,
+        Task::ReadBack => kind.read_back(&ctx, &job).await,
     };
     lane.finished(started.elapsed());
-    match result {
-        Ok(answer) => answered(&shared, &job, journal, answer).await,
-        Err(SendError::Source(reason)) => {
-            let failed = job
-                .items
-                .iter()
-                .map(|i| failure(i.id, job.kind, None, reason.clone()))
-                .collect();
-            answered(
-                &shared,
-                &job,
-                journal,
-                Answer {
-                    failed,
-                    ..Answer::default()
-                },
-            )
-            .await;
-        }
-        Err(SendError::Call(error)) => call_failed(&shared, lane, &job, journal, &error).await,
+    if let Err(SendError::Call(error)) = &result {
+        tracing::debug!(api = %error.api(), %error, "call failed");
     }
+    let streak = Streak {
+        since: shared.work().streak(&job),
+        protocol_errors: shared.protocol_errors.load(Ordering::Relaxed),
+    };
+    let clock = Clock {
+        now: Instant::now(),
+        unix: crate::store::now_secs(),
+    };
+    let decision = decide(&job, result, &streak, clock, &shared.policy);
+    shared.apply(lane, &job, journal, decision).await;
     shared.notify.notify_waiters();
 }
 
-async fn answered(shared: &Shared, job: &Job, journal: Option<i64>, mut answer: Answer) {
-    lock(&shared.budget).succeeded();
-    shared.protocol_errors.store(0, Ordering::Relaxed);
-    let now = Instant::now();
-    let mut job = job.clone();
-    let (decided, gave_up) = {
-        let mut work = shared.work();
-        let gave_up = limits::answered(&mut work, &mut job, &mut answer, now, shared.max_retry);
-        let retry_at = (!answer.again.is_empty()).then(|| now + retry_delay(job.attempt));
-        match job.what {
-            JobKind::ReadBack => work.resolved(&job, &answer.done, &answer.failed),
-            JobKind::Import => work.settle(&job, &answer.done, &answer.failed, retry_at),
+impl Shared {
+    /// Journals an import job before it is sent: its request number, or `None` when the run
+    /// must stop. A kind read back after an unknown outcome must have its intent on disk before
+    /// the request leaves, so a crash can be resolved by reading back.
+    async fn journal(&self, job: &Job) -> Option<i64> {
+        let request = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let durable = kind_of(job.kind).unknown() == OnUnknown::ReadBack;
+        let (ack, acked) = oneshot::channel();
+        self.record(Op::Sent {
+            request,
+            kind: job.kind,
+            group: job.group(),
+            items: job.ids(),
+            ack: durable.then_some(ack),
+        })
+        .await;
+        if durable && acked.await.is_err() {
+            self.set_state(RunState::Fatal {
+                reason: "the store writer stopped before recording a request".into(),
+            })
+            .await;
+            return None;
         }
-        let mut gave_up = gave_up;
-        if let Some(id) = job.group.filter(|_| job.what == JobKind::ReadBack) {
-            gave_up.extend(limits::after_read_back(
-                &mut work,
-                id,
-                now,
-                shared.max_retry,
-            ));
+        Some(request)
+    }
+
+    /// Carries out `decision` about `job` (journaled as `journal`): the lane, the protocol
+    /// count, the work ([`Work::apply`]), the error budget, then one store write, then the
+    /// run's state when it must stop or pause.
+    async fn apply(&self, lane: &Lane, job: &Job, journal: Option<i64>, decision: Decision) {
+        if let Some((wait, code)) = decision.lane_backoff {
+            lane.back_off(wait, code);
         }
-        (work.take_decided(), gave_up)
-    };
-    let job = &job;
-    if !gave_up.is_empty() {
-        shared
-            .record_settled(Settled {
+        match decision.protocol {
+            ProtocolStreak::Reset => self.protocol_errors.store(0, Ordering::Relaxed),
+            ProtocolStreak::Counted => {
+                self.protocol_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            ProtocolStreak::Unchanged => {}
+        }
+        let (rest, decided) = {
+            let mut work = self.work();
+            let rest = work.apply(job, &decision, journal);
+            (rest, work.take_decided())
+        };
+        let over_budget = {
+            let mut budget = lock(&self.budget);
+            match &decision.budget {
+                BudgetEffect::None => None,
+                BudgetEffect::Answered => {
+                    budget.succeeded();
+                    budget.failed(&decision.failed)
+                }
+                BudgetEffect::Failed => budget.failed(&decision.failed),
+                BudgetEffect::Transient { api, what } => budget.transient(api, what),
+            }
+        };
+        if decision.gives_up() {
+            let items = decision.failed.len() + rest.len();
+            let api = job.kind.api().command();
+            tracing::warn!(api, items, "retries ran out: failed as retryable");
+        }
+        let mut ops = Vec::new();
+        if let Some(note) = decision.note {
+            tracing::warn!(action = note.action, detail = %note.detail, "{}", note.reason);
+            ops.push(Op::Audit {
+                actor: "engine".into(),
+                action: note.action.into(),
+                detail: note.detail,
+                reason: note.reason,
+            });
+        }
+        let mut failed = decision.failed;
+        failed.extend(rest);
+        let settled = Settled {
+            request: journal.filter(|_| decision.journal == Journal::Close),
+            kind: Some(job.kind),
+            done: decision.done,
+            failed,
+            retry: decision.retry,
+            mark: job.group().zip(decision.mark).map(|(g, (t, s))| (g, t, s)),
+        };
+        if settled
+            != (Settled {
                 kind: Some(job.kind),
-                failed: gave_up,
                 ..Settled::default()
             })
-            .await;
-    }
-    let over_budget = lock(&shared.budget).failed(&answer.failed);
-    shared
-        .record_settled(Settled {
-            request: journal,
-            kind: Some(job.kind),
-            done: answer.done,
-            failed: answer.failed,
-            retry: answer.again,
-            // Only a kind that reads back (group messages) reports a mark, for its group.
-            mark: job.group.zip(answer.mark).map(|(g, (t, s))| (g, t, s)),
-        })
-        .await;
-    for settled in decided {
-        shared.record_settled(settled).await;
-    }
-    if let Some(reason) = over_budget {
-        shared.budget_pause(reason).await;
-    }
-}
-
-async fn call_failed(
-    shared: &Shared,
-    lane: &Lane,
-    job: &Job,
-    journal: Option<i64>,
-    error: &CallError,
-) {
-    tracing::debug!(api = %error.api(), %error, "call failed");
-    let mut class = error.class();
-    if class == ErrorClass::Protocol
-        && shared.protocol_errors.fetch_add(1, Ordering::Relaxed) + 1 >= PROTOCOL_LIMIT
-    {
-        class = ErrorClass::Fatal;
-    }
-    if job.what == JobKind::ReadBack {
-        return read_back_failed(shared, lane, job, error, class).await;
-    }
-    // A kind that reads back keeps its journal entry open until a read-back settles it.
-    let keep_journal =
-        kind_of(job.kind).unknown() == Unknown::ReadBack && error.applied() == Applied::Unknown;
-    match class {
-        ErrorClass::Fatal => {
-            if keep_journal {
-                shared.work().unknown_outcome(job, journal);
-            }
-            back_to_pending(shared, job, journal, keep_journal).await;
-            shared
-                .set_state(RunState::Fatal {
-                    reason: error.to_string(),
-                })
-                .await;
+        {
+            ops.push(Op::Settled(settled));
         }
-        ErrorClass::Item => {
-            let failed = job
-                .items
-                .iter()
-                .map(|i| failure(i.id, job.kind, error.code(), error.to_string()))
-                .collect();
-            answered(
-                shared,
-                job,
-                journal,
-                Answer {
-                    failed,
-                    ..Answer::default()
-                },
-            )
-            .await;
+        ops.extend(decided.into_iter().map(Op::Settled));
+        if !ops.is_empty() {
+            self.record(Op::All(ops)).await;
         }
-        ErrorClass::RateLimited
-        | ErrorClass::RenewCredentials
-        | ErrorClass::Retry
-        | ErrorClass::Protocol => {
-            retry_later(shared, lane, job, journal, error, keep_journal).await;
+        if let Some(reason) = decision.stop {
+            self.set_state(RunState::Fatal { reason }).await;
         }
-    }
-}
-
-/// Records `job`'s items as pending again; its journal entry closes unless a read-back must
-/// settle it first (`keep_journal`).
-async fn back_to_pending(shared: &Shared, job: &Job, journal: Option<i64>, keep_journal: bool) {
-    shared
-        .record_settled(Settled {
-            request: if keep_journal { None } else { journal },
-            kind: Some(job.kind),
-            retry: job.ids(),
-            ..Settled::default()
-        })
-        .await;
-}
-
-/// A retryable failure of an import request: the job waits its turn again (or, when its
-/// outcome is unknown and its kind reads back, waits for the read-back), unless the daily
-/// group cap holds the lane or its retries ran out (`[import] max_retry_secs`).
-async fn retry_later(
-    shared: &Shared,
-    lane: &Lane,
-    job: &Job,
-    journal: Option<i64>,
-    error: &CallError,
-    keep_journal: bool,
-) {
-    if limits::held_for_the_day(shared, lane, job, journal, error).await {
-        return;
-    }
-    let now = Instant::now();
-    // Always a wait for these retryable classes (a rate limit also backs the lane off).
-    let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass).unwrap_or_default();
-    let Some(job) = limits::keep_trying(shared, job, journal, error, now, keep_journal).await
-    else {
-        return;
-    };
-    {
-        let mut work = shared.work();
-        if keep_journal {
-            work.unknown_outcome(&job, journal);
-        } else {
-            work.settle(&job, &[], &[], Some(now + wait));
+        if let Some(reason) = over_budget {
+            self.budget_pause(reason).await;
         }
-    }
-    back_to_pending(shared, &job, journal, keep_journal).await;
-    if matches!(error.class(), ErrorClass::Retry | ErrorClass::Protocol) {
-        transient(shared, error).await;
-    }
-}
-
-/// A read-back that failed leaves its batch unresolved, whatever the failure: the journal
-/// entry stays, the group's messages wait, and the read-back is tried again later (or, when
-/// the run must stop, on the next run). Nothing of the batch is sent again blind.
-async fn read_back_failed(
-    shared: &Shared,
-    lane: &Lane,
-    job: &Job,
-    error: &CallError,
-    class: ErrorClass,
-) {
-    tracing::warn!(%error, group = ?job.group, "read-back failed; the batch stays unresolved");
-    if class == ErrorClass::Fatal {
-        shared
-            .set_state(RunState::Fatal {
-                reason: format!("{error} (an unanswered group-message batch stays journaled and is read back on the next run)"),
-            })
-            .await;
-        return;
-    }
-    let wait = wait_after_error(Some(lane), error, job.attempt, Waits::ByClass)
-        .unwrap_or_else(|| retry_delay(job.attempt));
-    shared.work().read_back_later(job, Instant::now() + wait);
-    shared
-        .record(Op::Audit {
-            actor: "engine".into(),
-            action: "read-back".into(),
-            detail: format!("group item {}", job.group.unwrap_or_default()),
-            reason: format!("{error}: the group waits until its last batch is read back"),
-        })
-        .await;
-    if class != ErrorClass::RateLimited && class != ErrorClass::RenewCredentials {
-        transient(shared, error).await;
-    }
-}
-
-/// Counts a transient failure against the error budget, pausing the run when it is spent.
-async fn transient(shared: &Shared, error: &CallError) {
-    let api = error.api().command();
-    let over = lock(&shared.budget).transient(api, &error.to_string());
-    if let Some(reason) = over {
-        shared.budget_pause(reason).await;
     }
 }

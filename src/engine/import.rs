@@ -2,10 +2,11 @@
 //! and end with what happened.
 
 use super::control::{Budget, Command, RunState};
+use super::decide::Policy;
 use super::error::EngineError;
-use super::execute::{run_lane, Shared};
+use super::execute::{run_lane, Shared, PROTOCOL_LIMIT};
 use super::feed::{Feed, PAGE};
-use super::kinds::{kind_of, Unknown};
+use super::kinds::{kind_of, OnUnknown};
 use super::work::{batch_limit, Work};
 use crate::config::{BudgetConfig, Runbook};
 use crate::store::queries::{self, FailureFilter, PendingItem};
@@ -188,7 +189,7 @@ impl Import {
         let mut stale = Vec::new();
         for entry in journal {
             match (entry.kind, entry.group) {
-                (kind, Some(group)) if kind_of(kind).unknown() == Unknown::ReadBack => {
+                (kind, Some(group)) if kind_of(kind).unknown() == OnUnknown::ReadBack => {
                     let items = feed.pending_items(kind, &entry.items)?;
                     feed.learn_groups_of(&items, &work, &sources)?;
                     lock(&work).unanswered_at_start(group, items, entry.request)
@@ -228,7 +229,10 @@ impl Import {
             client,
             next_request: AtomicI64::new(first_request),
             protocol_errors: AtomicU32::new(0),
-            max_retry: settings.max_retry,
+            policy: Policy {
+                max_retry: settings.max_retry,
+                protocol_limit: PROTOCOL_LIMIT,
+            },
         });
         let (tx, commands) = mpsc::unbounded_channel();
         let handle = ImportHandle {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobKind {
+pub enum Task {
     /// Import its items.
     Import,
     /// Read the group's newest messages back to learn which of its items are in.
@@ -19,9 +19,10 @@ pub struct Job {
     /// The items' kind.
     pub kind: Kind,
     /// Import or read back.
-    pub what: JobKind,
-    /// Friends: the owner's account item; group messages and members: the group item.
-    pub group: Option<i64>,
+    pub task: Task,
+    /// The items' common parent ([`PendingItem::parent`]): the owner's account item for friend
+    /// entries, the group item for group messages and members ([`Job::group`]).
+    pub parent: Option<i64>,
     /// The items.
     pub items: Vec<PendingItem>,
     /// How many times this job was tried before.
@@ -35,16 +36,22 @@ pub struct Job {
 
 impl Job {
     /// An import job.
-    pub fn items(kind: Kind, group: Option<i64>, items: Vec<PendingItem>) -> Job {
+    pub fn items(kind: Kind, parent: Option<i64>, items: Vec<PendingItem>) -> Job {
         Job {
             kind,
-            what: JobKind::Import,
-            group,
+            task: Task::Import,
+            parent,
             items,
             attempt: 0,
             journal: None,
             failing_since: None,
         }
+    }
+
+    /// The group item of a group message or member job.
+    pub fn group(&self) -> Option<i64> {
+        self.parent
+            .filter(|_| matches!(self.kind, Kind::GroupMessage | Kind::GroupMember))
     }
 
     /// The items' ids.

@@ -1,19 +1,21 @@
 //! The import engine (the runbook's import step, [`import`]): what is left to import and in
 //! which order ([`work`]), one request's worth of items ([`job`], [`send`]) on one paced lane
-//! per API from [`crate::tim::lane`], each request journaled before it is sent and settled
-//! after ([`execute`]), the operator's commands and the error budget ([`control`]), the
-//! estimate ([`plan`]) and canary runs ([`canary`]).
+//! per API from [`crate::tim::lane`], each request journaled before it is sent ([`execute`]),
+//! what its outcome means decided in one pure function ([`decide`]) and applied in one place,
+//! the operator's commands and the error budget ([`control`]), the estimate ([`plan`]) and
+//! canary runs ([`canary`]).
 
 pub mod canary;
 pub mod control;
 mod conversations;
+pub mod decide;
 pub mod error;
 pub mod execute;
+mod failure;
 pub mod feed;
 pub mod import;
 pub mod job;
 pub mod kinds;
-pub mod limits;
 pub mod plan;
 pub mod plan_window;
 pub mod send;

@@ -2,12 +2,12 @@
 //! records, the groups' target ids), the call itself, and how an answer is told back to the
 //! engine ([`Answer`], [`SendError`]). What differs per kind lives in [`super::kinds`].
 
+use super::failure::Reason;
 use super::feed::GroupTarget;
 use super::job::Job;
 use crate::model::ExportRecord;
 use crate::store::records::Sources;
 use crate::store::writer::FailedItem;
-use crate::store::Kind;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors;
 use crate::tim::wire::{ItemFailure, Request, Response};
@@ -20,8 +20,8 @@ pub struct Answer {
     pub done: Vec<i64>,
     /// Items refused for good.
     pub failed: Vec<FailedItem>,
-    /// Items refused for now (a retryable per-item code): send them again.
-    pub again: Vec<i64>,
+    /// Items refused for now, with the retryable per-item code: send them again.
+    pub again: Vec<(i64, i64)>,
     /// Group messages: the newest (SendTime, MsgSeq) the target reported.
     pub mark: Option<(i64, i64)>,
 }
@@ -59,7 +59,7 @@ impl SendContext<'_> {
 
     /// The Tencent GroupId of `job`'s group (group messages and members).
     pub fn group_id(&self, job: &Job) -> Result<&str, SendError> {
-        job.group
+        job.group()
             .and(self.group)
             .map(|g| g.id.as_str())
             .ok_or_else(|| SendError::Source("the group of these items is not staged".into()))
@@ -91,42 +91,31 @@ impl SendContext<'_> {
 pub fn sort_items(job: &Job, keys: Vec<String>, failures: Vec<ItemFailure>) -> Answer {
     let mut answer = Answer::default();
     for (item, key) in job.items.iter().zip(keys) {
-        match failures.iter().find(|f| f.key == key) {
-            None => answer.done.push(item.id),
-            Some(f)
-                if f.code
-                    .is_some_and(|c| errors::lookup(c).class.is_retryable()) =>
-            {
-                answer.again.push(item.id)
+        let Some(f) = failures.iter().find(|f| f.key == key) else {
+            answer.done.push(item.id);
+            continue;
+        };
+        match f.code {
+            Some(code) if errors::lookup(code).class.is_retryable() => {
+                answer.again.push((item.id, code))
             }
-            Some(f) => {
-                let info = if f.info.is_empty() {
-                    "refused by the target".to_string()
-                } else {
-                    f.info.clone()
+            code => {
+                let reason = Reason::Refused {
+                    code,
+                    info: f.info.clone(),
                 };
-                answer.failed.push(failure(item.id, job.kind, f.code, info));
+                answer.failed.push(reason.item(item.id, job.kind));
             }
         }
     }
     answer
 }
 
-/// A failed item of `kind`, retryable as its code says.
-pub fn failure(id: i64, kind: Kind, code: Option<i64>, info: String) -> FailedItem {
-    FailedItem {
-        id,
-        api: kind.api().command(),
-        code,
-        info,
-        retryable: code.is_some_and(|c| errors::lookup(c).class.is_retryable()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::queries::PendingItem;
+    use crate::store::Kind;
 
     fn job(n: i64) -> Job {
         let items = (0..n)
@@ -163,7 +152,7 @@ mod tests {
         ];
         let answer = sort_items(&job(4), keys, failures);
         assert_eq!(answer.done, [0]);
-        assert_eq!(answer.again, [1]);
+        assert_eq!(answer.again, [(1, 10002)]);
         let failed: Vec<_> = answer
             .failed
             .iter()

@@ -103,6 +103,8 @@ pub enum Op {
     },
     /// Answered once everything sent before it is committed.
     Flush(oneshot::Sender<()>),
+    /// Several operations, applied in order in the same transaction (one job's outcome).
+    All(Vec<Op>),
 }
 
 /// Counts as committed: per kind, items per state.
@@ -283,6 +285,11 @@ fn apply(
             replies.push(on_commit(ack, moved));
         }
         Op::Flush(ack) => replies.push(on_commit(ack, ())),
+        Op::All(ops) => {
+            for op in ops {
+                apply(tx, op, committed, replies)?;
+            }
+        }
     }
     Ok(())
 }

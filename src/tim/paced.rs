@@ -68,7 +68,7 @@ pub enum PacedError {
 /// of a call, under `waits`; when the server rate-limited it, `lane` (if any) backs off for
 /// that long, so no other call on the lane leaves before then. `None` when retrying cannot
 /// help (the class is neither transient, rate-limit nor expired credentials). The wait is
-/// never shorter than the error table's minimum for the code (70050: 60 s).
+/// [`retry_wait`]'s.
 pub fn wait_after_error(
     lane: Option<&Lane>,
     err: &CallError,
@@ -76,32 +76,47 @@ pub fn wait_after_error(
     waits: Waits,
 ) -> Option<Duration> {
     let class = err.class();
-    let wait = match (waits, class) {
-        (_, ErrorClass::Item | ErrorClass::Fatal) => return None,
-        // An answer that is not Tencent's waits like a transient failure; the caller decides
-        // when it has persisted long enough to stop.
-        (Waits::Growing, _) | (Waits::ByClass, ErrorClass::Retry | ErrorClass::Protocol) => {
-            retry_delay(attempt)
-        }
-        (Waits::ByClass, ErrorClass::RateLimited) => {
-            retry_delay(attempt.min(1)) + Duration::from_millis(500)
-        }
-        (Waits::ByClass, ErrorClass::RenewCredentials) => Duration::from_millis(50),
-    };
-    // The table's minimum (70050: a minute) beats any shorter backoff; the daily group cap
-    // (10006 from create_group or import_group) lifts only the next day.
-    let floor = match err.code() {
-        Some(code) if is_daily_group_cap(err.api(), code) => until_next_day(unix_now()),
-        Some(code) => Duration::from_secs(minimum_wait_secs(code)),
-        None => Duration::ZERO,
-    };
-    let wait = wait.max(floor);
+    if matches!(class, ErrorClass::Item | ErrorClass::Fatal) {
+        return None;
+    }
+    let wait = retry_wait(err.api(), err.code(), class, attempt, waits, unix_now());
     if class == ErrorClass::RateLimited {
         if let Some(lane) = lane {
             lane.back_off(wait, err.code());
         }
     }
     Some(wait)
+}
+
+/// The one rule for how long to wait before trying again after a failure of `api` of
+/// `class` (with the server's `code`, if it gave one) on attempt `attempt` (0 = the first),
+/// under `waits`, at `unix_now`: by class, and never shorter than the error table's minimum
+/// for the code (70050: 60 s); the daily group cap (10006 from create_group or import_group)
+/// lifts only the next day. A class no retry fixes (item, fatal) gets the growing wait, for
+/// the callers that try again anyway (a read-back that must settle its batch).
+pub fn retry_wait(
+    api: Api,
+    code: Option<i64>,
+    class: ErrorClass,
+    attempt: u32,
+    waits: Waits,
+    unix_now: i64,
+) -> Duration {
+    let wait = match (waits, class) {
+        (Waits::ByClass, ErrorClass::RateLimited) => {
+            retry_delay(attempt.min(1)) + Duration::from_millis(500)
+        }
+        (Waits::ByClass, ErrorClass::RenewCredentials) => Duration::from_millis(50),
+        // An answer that is not Tencent's waits like a transient failure; the caller decides
+        // when it has persisted long enough to stop.
+        _ => retry_delay(attempt),
+    };
+    let floor = match code {
+        Some(code) if is_daily_group_cap(api, code) => until_next_day(unix_now),
+        Some(code) => Duration::from_secs(minimum_wait_secs(code)),
+        None => Duration::ZERO,
+    };
+    wait.max(floor)
 }
 
 /// Time from `now` (unix seconds) to the next midnight in China Standard Time (UTC+8), when a

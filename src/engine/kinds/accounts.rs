@@ -1,7 +1,7 @@
 //! Accounts: up to 100 per `multiaccount_import`, each answered by its UserID; the target
 //! takes an account it already has again, so an unknown outcome is replayed.
 
-use super::{Grouping, ImportKind, Shape, Unknown};
+use super::{Grouping, ImportKind, OnUnknown, Shape};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::Account;
@@ -18,7 +18,7 @@ impl ImportKind for Accounts {
             kind: Kind::Account,
             max_batch: 100,
             grouping: Grouping::InOrder,
-            unknown: Unknown::Replay,
+            unknown: OnUnknown::Replay,
         }
     }
 

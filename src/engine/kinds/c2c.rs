@@ -3,7 +3,7 @@
 //! replayed. A conversation's messages go oldest first, one request in flight per
 //! conversation (Tencent wants them "in time order"), conversations in parallel.
 
-use super::{Grouping, ImportKind, Shape, Unknown};
+use super::{Grouping, ImportKind, OnUnknown, Shape};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::C2cMessage;
@@ -20,7 +20,7 @@ impl ImportKind for C2cMessages {
             kind: Kind::C2cMessage,
             max_batch: 1,
             grouping: Grouping::ByConversation,
-            unknown: Unknown::Replay,
+            unknown: OnUnknown::Replay,
         }
     }
 

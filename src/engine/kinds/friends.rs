@@ -2,7 +2,7 @@
 //! the friend's UserID; an entry already there is answered as such, so an unknown outcome is
 //! replayed.
 
-use super::{Grouping, ImportKind, Shape, Unknown};
+use super::{Grouping, ImportKind, OnUnknown, Shape};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::Friend;
@@ -19,7 +19,7 @@ impl ImportKind for Friends {
             kind: Kind::Friend,
             max_batch: 1000,
             grouping: Grouping::ByOwner,
-            unknown: Unknown::Replay,
+            unknown: OnUnknown::Replay,
         }
     }
 

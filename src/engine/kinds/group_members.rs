@@ -2,7 +2,7 @@
 //! UserID; a member already in the group is answered as such, so an unknown outcome is
 //! replayed.
 
-use super::{Grouping, ImportKind, Shape, Unknown};
+use super::{Grouping, ImportKind, OnUnknown, Shape};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::GroupMember;
@@ -19,7 +19,7 @@ impl ImportKind for GroupMembers {
             kind: Kind::GroupMember,
             max_batch: 20,
             grouping: Grouping::GroupMembers,
-            unknown: Unknown::Replay,
+            unknown: OnUnknown::Replay,
         }
     }
 

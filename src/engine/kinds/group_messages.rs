@@ -3,9 +3,10 @@
 //! an unknown outcome is resolved by reading the group's newest messages back
 //! (`group_msg_get_simple`). Both answers carry the group's new high-water mark.
 
-use super::{Grouping, ImportKind, Shape, Unknown};
+use super::{Grouping, ImportKind, OnUnknown, Shape};
+use crate::engine::failure::Reason;
 use crate::engine::job::Job;
-use crate::engine::send::{failure, sort_items, Answer, SendContext, SendError};
+use crate::engine::send::{sort_items, Answer, SendContext, SendError};
 use crate::model::GroupMessage;
 use crate::store::Kind;
 use crate::tim::requests;
@@ -22,7 +23,7 @@ impl ImportKind for GroupMessages {
             kind: Kind::GroupMessage,
             max_batch: 7,
             grouping: Grouping::GroupMessages,
-            unknown: Unknown::ReadBack,
+            unknown: OnUnknown::ReadBack,
         }
     }
 
@@ -97,13 +98,10 @@ async fn read_back(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError
             answer.done.push(item.id);
         } else if newest.is_some_and(|n| sent.SendTime <= n) {
             // Imported messages must be newer than the group's newest: this one never will be.
-            let info = format!(
-                "not in the group after an unanswered request, and no longer newer than its newest message ({})",
-                newest.unwrap_or_default()
-            );
-            answer
-                .failed
-                .push(failure(item.id, Kind::GroupMessage, None, info));
+            let reason = Reason::NoLongerNewer {
+                newest: newest.unwrap_or_default(),
+            };
+            answer.failed.push(reason.item(item.id, Kind::GroupMessage));
         }
     }
     Ok(answer)

@@ -3,7 +3,8 @@
 //! `change_group_owner` — never `import_group` again, which the target would refuse (10021).
 //! Every call sets a value, so a replay after an unknown outcome does no harm.
 
-use crate::engine::send::{failure, Answer, SendContext, SendError};
+use crate::engine::failure::Reason;
+use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::Group;
 use crate::store::queries::PendingItem;
 use crate::store::Kind;
@@ -36,9 +37,11 @@ pub async fn bring_up_to_date(
     if let Some(owner) = want.Owner_Account.as_deref() {
         if have.Owner_Account.as_deref() != Some(owner) {
             if let Some(refused) = hand_over(ctx, &id, owner).await? {
-                answer
-                    .failed
-                    .push(failure(item.id, Kind::Group, None, refused));
+                let reason = Reason::Refused {
+                    code: None,
+                    info: refused,
+                };
+                answer.failed.push(reason.item(item.id, Kind::Group));
                 return Ok(());
             }
         }

@@ -3,9 +3,10 @@
 //! only when its name and owner are ours, so an unknown outcome is simply replayed. A group a
 //! delta changed after it was imported is brought up to date instead ([`super::group_update`]).
 
-use super::{Grouping, ImportKind, Shape, Unknown};
+use super::{Grouping, ImportKind, OnUnknown, Shape};
+use crate::engine::failure::Reason;
 use crate::engine::job::Job;
-use crate::engine::send::{failure, Answer, SendContext, SendError};
+use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::Group;
 use crate::store::queries::PendingItem;
 use crate::store::Kind;
@@ -25,7 +26,7 @@ impl ImportKind for Groups {
             kind: Kind::Group,
             max_batch: 1,
             grouping: Grouping::InOrder,
-            unknown: Unknown::Replay,
+            unknown: OnUnknown::Replay,
         }
     }
 
@@ -75,12 +76,11 @@ async fn already_there(
     if ours {
         answer.done.push(item.id);
     } else {
-        answer.failed.push(failure(
-            item.id,
-            Kind::Group,
-            Some(GROUP_ID_TAKEN),
-            "GroupId already used by a different group on the target".into(),
-        ));
+        let reason = Reason::Refused {
+            code: Some(GROUP_ID_TAKEN),
+            info: "GroupId already used by a different group on the target".into(),
+        };
+        answer.failed.push(reason.item(item.id, Kind::Group));
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub enum Grouping {
 
 /// What a request whose outcome is unknown (sent, never answered) calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unknown {
+pub enum OnUnknown {
     /// Send it again: the target takes the items again without harm, or the kind's
     /// [`ImportKind::send`] recognises its own earlier import.
     Replay,
@@ -54,7 +54,7 @@ pub struct Shape {
     /// How its items are put into jobs.
     pub grouping: Grouping,
     /// What an unknown outcome calls for.
-    pub unknown: Unknown,
+    pub unknown: OnUnknown,
 }
 
 /// A kind of item, as the import engine sends it.
@@ -78,7 +78,7 @@ pub trait ImportKind: Sync {
     }
 
     /// What an unknown outcome calls for.
-    fn unknown(&self) -> Unknown {
+    fn unknown(&self) -> OnUnknown {
         self.shape().unknown
     }
 
@@ -92,7 +92,7 @@ pub trait ImportKind: Sync {
 
     /// Reads back the items of a request whose outcome was unknown: which are in, which can
     /// no longer go (the rest go again). Only asked of kinds whose [`Self::unknown`] is
-    /// [`Unknown::ReadBack`]; the others fail the items, saying so.
+    /// [`OnUnknown::ReadBack`]; the others fail the items, saying so.
     fn read_back<'a>(
         &'a self,
         _ctx: &'a SendContext<'a>,
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn only_group_messages_are_read_back() {
         for kind in Kind::ALL {
-            let read_back = kind_of(kind).unknown() == Unknown::ReadBack;
+            let read_back = kind_of(kind).unknown() == OnUnknown::ReadBack;
             assert_eq!(read_back, kind == Kind::GroupMessage, "{kind:?}");
         }
     }

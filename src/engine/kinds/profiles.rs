@@ -1,7 +1,7 @@
 //! Profiles: one `portrait_set` each (none for a profile with nothing to set); setting the
 //! same fields again is harmless, so an unknown outcome is replayed.
 
-use super::{Grouping, ImportKind, Shape, Unknown};
+use super::{Grouping, ImportKind, OnUnknown, Shape};
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::Profile;
@@ -18,7 +18,7 @@ impl ImportKind for Profiles {
             kind: Kind::Profile,
             max_batch: 1,
             grouping: Grouping::InOrder,
-            unknown: Unknown::Replay,
+            unknown: OnUnknown::Replay,
         }
     }
 

@@ -10,15 +10,17 @@
 //! ([`super::kinds`]).
 
 use super::conversations::{self, Conversations};
-use super::job::{Job, JobKind};
+use super::decide::Failing;
+use super::failure::Reason;
+use super::job::{Job, Task};
 use super::kinds::{kind_of, Grouping};
 use crate::store::queries::PendingItem;
 use crate::store::writer::{FailedItem, Settled};
 use crate::store::Kind;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-#[path = "work_pages.rs"]
+mod outcome;
 mod pages;
 pub use pages::{GroupAt, GroupsAtStart};
 
@@ -48,14 +50,6 @@ struct GroupState {
     /// Its group item is not in the store at all (else, when `imported` is `Some(false)`, it
     /// failed or was skipped).
     not_staged: bool,
-}
-
-/// A streak of retryable failures.
-#[derive(Debug, Clone)]
-struct Failing {
-    since: Instant,
-    code: Option<i64>,
-    info: String,
 }
 
 /// The work of one import, as far as it is not yet settled.
@@ -153,7 +147,7 @@ impl Work {
             }
         }
         let job = self.next_fresh(kind)?;
-        if job.what == JobKind::Import {
+        if job.task == Task::Import {
             self.unqueue(kind, job.items.len());
         }
         Some(job)
@@ -225,8 +219,8 @@ impl Work {
                 group.busy = true;
                 return Some(Job {
                     kind: Kind::GroupMessage,
-                    what: JobKind::ReadBack,
-                    group: Some(id),
+                    task: Task::ReadBack,
+                    parent: Some(id),
                     items,
                     attempt: 0,
                     journal,
@@ -278,7 +272,7 @@ impl Work {
 
     /// Records a job's outcome: `done` and `failed` items are settled, the rest of the job
     /// (if `retry_at` is given) goes back to the queue until then.
-    pub fn settle(
+    fn settle(
         &mut self,
         job: &Job,
         done: &[i64],
@@ -311,7 +305,7 @@ impl Work {
             }
             _ => {}
         }
-        if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
+        if let Some(g) = job.group().and_then(|id| self.groups.get_mut(&id)) {
             match grouping {
                 Grouping::GroupMembers => {
                     g.members_in_flight = g.members_in_flight.saturating_sub(1)
@@ -333,7 +327,7 @@ impl Work {
                 again.items = open;
                 again.attempt += 1;
                 if grouping == Grouping::GroupMembers {
-                    if let Some(g) = job.group.and_then(|id| self.groups.get_mut(&id)) {
+                    if let Some(g) = job.group().and_then(|id| self.groups.get_mut(&id)) {
                         g.members_in_flight += 1;
                     }
                 }
@@ -354,8 +348,8 @@ impl Work {
 
     /// A message request of `job`'s group, journaled as `journal`, may have been applied: read
     /// the group back before anything else of it goes.
-    pub fn unknown_outcome(&mut self, job: &Job, journal: Option<i64>) {
-        if let Some(id) = job.group {
+    fn unknown_outcome(&mut self, job: &Job, journal: Option<i64>) {
+        if let Some(id) = job.group() {
             if let Some(g) = self.groups.get_mut(&id) {
                 g.unresolved = Some((job.items.clone(), journal));
                 g.busy = false;
@@ -390,8 +384,8 @@ impl Work {
 
     /// The read-back of a group answered: of the unresolved batch, `present` are in the target,
     /// `refused` will never be (older than the group's newest message), the rest go again.
-    pub fn resolved(&mut self, job: &Job, present: &[i64], refused: &[FailedItem]) {
-        let Some(id) = job.group else { return };
+    fn resolved(&mut self, job: &Job, present: &[i64], refused: &[FailedItem]) {
+        let Some(id) = job.group() else { return };
         let settled = (present.len() + refused.len()) as u64;
         if let Some(n) = self.remaining.get_mut(&Kind::GroupMessage) {
             *n = n.saturating_sub(settled);
@@ -415,31 +409,27 @@ impl Work {
         self.message_batch_over(job);
     }
 
-    /// `job`'s items failed with a retryable error (`code`, `info`) at `now`: since when they
-    /// have kept failing. Group messages count per group (they go one batch at a time, and a
-    /// batch read back after an unknown outcome comes back as a new job); other items per job.
-    pub fn failing_since(
-        &mut self,
-        job: &Job,
-        now: Instant,
-        code: Option<i64>,
-        info: &str,
-    ) -> Instant {
+    /// Since when `job`'s items have kept failing with retryable errors, if they have. Group
+    /// messages count per group (they go one batch at a time, and a batch read back after an
+    /// unknown outcome comes back as a new job); other items per job.
+    pub fn streak(&self, job: &Job) -> Option<Instant> {
+        match job.group().filter(|_| job.kind == Kind::GroupMessage) {
+            Some(id) => self.group_failing_since(id),
+            None => job.failing_since,
+        }
+    }
+
+    /// `job`'s streak of retryable failures goes on (`failing`): the job carries its start
+    /// into its retry, and a group message's group keeps the last error for a give-up.
+    fn keep_failing(&mut self, job: &mut Job, failing: &Failing) {
+        job.failing_since = Some(failing.since);
         let group = job
-            .group
+            .group()
             .filter(|_| job.kind == Kind::GroupMessage)
             .and_then(|id| self.groups.get_mut(&id));
-        let Some(g) = group else {
-            return job.failing_since.unwrap_or(now);
-        };
-        let f = g.failing.get_or_insert_with(|| Failing {
-            since: now,
-            code,
-            info: String::new(),
-        });
-        f.code = code;
-        f.info = info.to_string();
-        f.since
+        if let Some(g) = group {
+            g.failing = Some(failing.clone());
+        }
     }
 
     /// Since when group `id`'s messages have kept failing, if they have.
@@ -450,14 +440,17 @@ impl Work {
     }
 
     /// Gives up on what is queued of group `id`'s messages after their retries ran out
-    /// (`why`): they fail as retryable with the last error (`cutover retry` sends them again,
+    /// (`after`): they fail as retryable with the last error (`cutover retry` sends them again,
     /// in order), and the group's members may go once no batch of it is out.
-    pub fn give_up_messages(&mut self, id: i64, why: &str) -> Vec<FailedItem> {
+    fn give_up_messages(&mut self, id: i64, after: Duration) -> Vec<FailedItem> {
         let Some(g) = self.groups.get_mut(&id) else {
             return Vec::new();
         };
-        let last = g.failing.take();
-        let (code, info) = last.map_or((None, String::new()), |f| (f.code, f.info));
+        let (code, last) = g
+            .failing
+            .take()
+            .map_or((None, String::new()), |f| (f.code, f.info));
+        let reason = Reason::GaveUp { code, last, after };
         let items = std::mem::take(&mut g.msgs);
         if !g.busy && g.unresolved.is_none() {
             self.members_may_go(id);
@@ -468,18 +461,12 @@ impl Work {
         }
         items
             .iter()
-            .map(|i| FailedItem {
-                id: i.id,
-                api: Kind::GroupMessage.api().command(),
-                code,
-                info: format!("{why} (last: {info})"),
-                retryable: true,
-            })
+            .map(|i| reason.item(i.id, Kind::GroupMessage))
             .collect()
     }
 
     /// A read-back could not be made now: try it again at `at`.
-    pub fn read_back_later(&mut self, job: &Job, at: Instant) {
+    fn read_back_later(&mut self, job: &Job, at: Instant) {
         let mut again = job.clone();
         again.attempt += 1;
         self.retry
@@ -489,7 +476,7 @@ impl Work {
     }
 
     fn message_batch_over(&mut self, job: &Job) {
-        let Some(id) = job.group else { return };
+        let Some(id) = job.group() else { return };
         let Some(g) = self.groups.get_mut(&id) else {
             return;
         };
@@ -518,10 +505,8 @@ impl Work {
         let Some(g) = self.groups.get_mut(&id) else {
             return;
         };
-        let why = if g.not_staged {
-            "its group is not staged"
-        } else {
-            "its group was not imported"
+        let reason = Reason::GroupLost {
+            not_staged: g.not_staged,
         };
         for (kind, items) in [
             (Kind::GroupMessage, std::mem::take(&mut g.msgs)),
@@ -534,16 +519,7 @@ impl Work {
             if let Some(n) = self.remaining.get_mut(&kind) {
                 *n = n.saturating_sub(items.len() as u64);
             }
-            let failed = items
-                .iter()
-                .map(|i| FailedItem {
-                    id: i.id,
-                    api: kind.api().command(),
-                    code: None,
-                    info: why.to_string(),
-                    retryable: false,
-                })
-                .collect();
+            let failed = items.iter().map(|i| reason.item(i.id, kind)).collect();
             self.decided.push(Settled {
                 kind: Some(kind),
                 failed,
@@ -551,16 +527,7 @@ impl Work {
             });
         }
     }
-
-    /// Groups with messages or members still to go (for the headless line).
-    pub fn groups_open(&self) -> usize {
-        self.groups
-            .values()
-            .filter(|g| !g.msgs.is_empty() || !g.members.is_empty() || g.busy)
-            .count()
-    }
 }
 
 #[cfg(test)]
-#[path = "work_tests.rs"]
 mod tests;

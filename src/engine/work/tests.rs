@@ -1,7 +1,7 @@
 //! The dependency rules of [`Work`].
 
 use super::*;
-use crate::engine::job::JobKind;
+use crate::engine::job::Task;
 use std::time::Duration;
 
 fn item(id: i64, parent: Option<i64>, needs: i64, t: i64) -> PendingItem {
@@ -98,7 +98,7 @@ fn group_messages_go_one_batch_at_a_time_then_members() {
     assert_eq!(second.ids(), vec![7, 8, 9]);
     ok(&mut w, &second);
     let members = w.next(Kind::GroupMember, now).unwrap();
-    assert_eq!(members.group, Some(0));
+    assert_eq!(members.group(), Some(0));
     ok(&mut w, &members);
     assert_eq!(w.remaining(Kind::GroupMessage), 0);
     assert_eq!(w.remaining(Kind::GroupMember), 0);
@@ -117,12 +117,12 @@ fn an_unknown_outcome_reads_back_before_sending_again() {
     let batch = w.next(Kind::GroupMessage, now).unwrap();
     w.unknown_outcome(&batch, Some(9));
     let read = w.next(Kind::GroupMessage, now).unwrap();
-    assert_eq!((read.what, read.journal), (JobKind::ReadBack, Some(9)));
+    assert_eq!((read.task, read.journal), (Task::ReadBack, Some(9)));
     assert_eq!(read.ids(), vec![0, 1, 2]);
     assert!(w.next(Kind::GroupMessage, now).is_none());
     w.resolved(&read, &[0, 1], &[]);
     let again = w.next(Kind::GroupMessage, now).unwrap();
-    assert_eq!((again.what, again.ids()), (JobKind::Import, vec![2]));
+    assert_eq!((again.task, again.ids()), (Task::Import, vec![2]));
     ok(&mut w, &again);
     assert_eq!(w.remaining(Kind::GroupMessage), 0);
 }
@@ -251,7 +251,7 @@ fn an_owner_split_across_pages_goes_as_one_job() {
     assert!(w.next(Kind::Friend, now).is_none(), "owner 0 may have more");
     page(&mut w, &mut left, Kind::Friend, 3);
     let job = w.next(Kind::Friend, now).unwrap();
-    assert_eq!((job.group, job.ids()), (Some(0), vec![0, 1, 2, 3]));
+    assert_eq!((job.parent, job.ids()), (Some(0), vec![0, 1, 2, 3]));
     assert_eq!(w.next(Kind::Friend, now).unwrap().ids(), vec![4, 5]);
 }
 
