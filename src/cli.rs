@@ -54,184 +54,6 @@ pub enum Command {
     /// Run the two-way sync relay of the runbook's [sync] section until SIGINT or SIGTERM
     /// (tokens from CUTOVER_CALLBACK_TOKEN and CUTOVER_INGEST_TOKEN).
     Sync(SyncArgs),
-    /// Benchmarks that print throughput and memory figures.
-    #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-/// `cutover bench …`
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Generate the reference export (1M accounts, 10M friend entries, 5M C2C messages, 100k
-    /// groups, 2M members, 5M group messages), validate it, print records/s and peak RSS.
-    Export(ExportBenchArgs),
-    /// Drive the simulator on loopback with limits lifted and print requests/s against the sum
-    /// of the documented per-API limits.
-    Sim(SimBenchArgs),
-    /// Import a generated export (20k accounts, 200k friend entries, 20k C2C messages, 2k
-    /// groups, 40k members, 40k group messages) into the in-process simulator at the default
-    /// limits with 40–120 ms latency; print time / T_limit per lane and rate-limit answers.
-    Import(ImportBenchArgs),
-    /// Import the same generated export with import limits lifted, then read it all back at
-    /// the documented read limits with 40–120 ms latency; print verification time / T_limit.
-    Verify(VerifyBenchArgs),
-    /// Run the two-way sync relay against the in-process simulator (default limits) and a
-    /// counting webhook: old → new events and new → old callbacks at steady rates at once;
-    /// print sent / acknowledged / applied per direction, loss, lag, rate-limit answers, CPU.
-    /// Exits with an error when an acknowledged event was lost.
-    Sync(SyncBenchArgs),
-    /// Pre-copy a generated export (that of `bench import`), then run the window of a delta
-    /// of about 1 % of it at the default limits with 40–120 ms latency: print the window's
-    /// time (delta import + window verification) against the pre-copy's, and its calls.
-    Window(WindowBenchArgs),
-    /// The engine's own peak memory per step (staging, an import stopped early and resumed,
-    /// a whole verification) on a generated export, with the simulator in a child process and
-    /// every limit lifted; prints each step's time and peak RSS, and when the resumed import's
-    /// first request left.
-    Memory(MemoryBenchArgs),
-    /// Fill the example schema (assets/example-im) of an empty database with a generated
-    /// export of about 1.07 M rows, then `cutover export` it: rows/s and peak RSS.
-    ExportDb(ExportDbBenchArgs),
-}
-
-/// `cutover bench memory`
-#[derive(Debug, clap::Args)]
-pub struct MemoryBenchArgs {
-    /// Multiply the generated export's sizes (those of `bench import`: 1 ≈ 330 k items).
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// Stop the first import after this many milliseconds, then measure the resumed one.
-    #[arg(long, default_value_t = 2000)]
-    pub stop_after_ms: u64,
-    /// Stop the resumed import after this many seconds and skip verification (0: run both to
-    /// their end), for sizes whose whole import would take hours.
-    #[arg(long, default_value_t = 0)]
-    pub import_secs: u64,
-}
-
-/// `cutover bench export-db`
-#[derive(Debug, clap::Args)]
-pub struct ExportDbBenchArgs {
-    /// The database (empty: the example tables are created in it); the password may come from
-    /// CUTOVER_SOURCE_PASSWORD.
-    #[arg(long, value_name = "URL")]
-    pub from: String,
-    /// Multiply the rows (1.0 is about 1.07 M rows).
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// Write `*.jsonl.gz`.
-    #[arg(long)]
-    pub gzip: bool,
-}
-
-/// `cutover bench window`
-#[derive(Debug, clap::Args)]
-pub struct WindowBenchArgs {
-    /// Multiply the generated export's sizes.
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// The delta's share of the export.
-    #[arg(long, default_value_t = 0.01)]
-    pub share: f64,
-}
-
-/// `cutover bench sync`
-#[derive(Debug, clap::Args)]
-pub struct SyncBenchArgs {
-    /// Seconds both generators run.
-    #[arg(long, default_value_t = 60.0)]
-    pub seconds: f64,
-    /// Old → new one-to-one messages per second (ingested, applied with importmsg).
-    #[arg(long, default_value_t = 150)]
-    pub c2c_per_sec: u32,
-    /// Old → new group messages per second (ingested, applied with send_group_msg).
-    #[arg(long, default_value_t = 150)]
-    pub group_per_sec: u32,
-    /// New → old callbacks per second (half C2C, half group), delivered to the webhook.
-    #[arg(long, default_value_t = 500)]
-    pub callbacks_per_sec: u32,
-    /// Then the same load under faults (a poison group, 1 % HTTP 502 from the target, the
-    /// webhook down 30 s in the middle), its other scopes' lag compared with the clean run.
-    #[arg(long)]
-    pub faults: bool,
-}
-
-/// `cutover bench verify`
-#[derive(Debug, clap::Args)]
-pub struct VerifyBenchArgs {
-    /// Multiply the generated export's sizes.
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// Latency per read call, milliseconds (minimum).
-    #[arg(long, default_value_t = 40)]
-    pub latency_ms: u64,
-    /// Further random latency per read call, milliseconds.
-    #[arg(long, default_value_t = 80)]
-    pub latency_spread_ms: u64,
-}
-
-/// `cutover bench import`
-#[derive(Debug, clap::Args)]
-pub struct ImportBenchArgs {
-    /// Import this export instead of generating one.
-    #[arg(long, value_name = "DIR")]
-    pub source: Option<PathBuf>,
-    /// Multiply the generated export's sizes.
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// No server limits, no latency, lanes unpaced: print calls/s, CPU per call, peak RSS.
-    #[arg(long)]
-    pub no_limits: bool,
-    /// Latency per call, milliseconds (minimum).
-    #[arg(long, default_value_t = 40)]
-    pub latency_ms: u64,
-    /// Further random latency per call, milliseconds.
-    #[arg(long, default_value_t = 80)]
-    pub latency_spread_ms: u64,
-    /// Keep the store in this directory (as `bench.db`) for `cutover status`/`errors`.
-    #[arg(long, value_name = "DIR")]
-    pub keep: Option<PathBuf>,
-    /// With `--no-limits`: stop the first run after this many milliseconds and measure the
-    /// resumed one; 0 measures one uninterrupted run.
-    #[arg(long, default_value_t = 2000)]
-    pub stop_after_ms: u64,
-}
-
-/// `cutover bench sim`
-#[derive(Debug, clap::Args)]
-pub struct SimBenchArgs {
-    /// Seconds to drive it.
-    #[arg(long, default_value_t = 10.0)]
-    pub seconds: f64,
-    /// Requests in flight.
-    #[arg(long, default_value_t = 64)]
-    pub concurrency: usize,
-    /// Keep message hashes instead of bodies.
-    #[arg(long)]
-    pub lean: bool,
-}
-
-/// `cutover bench export`
-#[derive(Debug, clap::Args)]
-pub struct ExportBenchArgs {
-    /// Write the export here (must not hold an export yet) instead of a temporary directory.
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-    /// Multiply every size of the reference export by this factor.
-    #[arg(long, default_value_t = 1.0)]
-    pub scale: f64,
-    /// Generator seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Share of records made bad on purpose.
-    #[arg(long, default_value_t = 0.0)]
-    pub bad_ratio: f64,
-    /// Write gzip-compressed files.
-    #[arg(long)]
-    pub gzip: bool,
-    /// Keep the temporary export afterwards (prints its path).
-    #[arg(long)]
-    pub keep: bool,
 }
 
 /// `cutover validate`
@@ -603,4 +425,32 @@ pub struct PlanArgs {
     /// The old system offers callbacks beyond messages (account, profile, friend, group).
     #[arg(long, value_name = "yes|no", requires = "scenario", value_parser = ["yes", "no"])]
     pub richer_callbacks: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// `cutover --help` lists what an operator runs: the benchmarks are a binary of their own
+    /// (`cutover-bench`), not a subcommand.
+    #[test]
+    fn no_subcommand_is_a_benchmark() {
+        let cli = Cli::command();
+        let names: Vec<&str> = cli
+            .get_subcommands()
+            .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+            .collect();
+        assert!(names.contains(&"run"), "the operator's commands: {names:?}");
+        assert!(
+            !names.iter().any(|n| n.contains("bench")),
+            "a benchmark among the operator's commands: {names:?}"
+        );
+    }
+
+    /// The parser's definition is consistent (clap's own checks of names, flags and defaults).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }

@@ -13,13 +13,15 @@
 //! - [`report`] (the run's record from its store);
 //! - [`ui`] (the console and the headless lines);
 //! - [`export`] (reading the old system's database into an export): uses [`model`],
-//!   [`source`] and [`timefmt`]; only [`commands`] and [`bench`](mod@bench) use it;
-//! - [`commands`], [`cli`] and [`bench`](mod@bench), which `main` runs.
+//!   [`source`] and [`timefmt`]; only [`commands`] uses it;
+//! - [`commands`] and [`cli`], which `main` runs.
 //!
 //! [`sim`], the Tencent IM simulator, stands beside them: it uses only [`model`] and [`tim`],
-//! and only [`commands`] and [`bench`](mod@bench) use it. [`logging`] sends logs to a file.
+//! and only [`commands`] uses it. [`logging`] sends logs to a file.
+//!
+//! The benchmarks are a binary of their own, `cutover-bench` (src/bin/cutover-bench/), not a
+//! module of this library: they use it only through its public API.
 
-pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;

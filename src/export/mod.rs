@@ -8,7 +8,8 @@
 //! read-only REPEATABLE READ transaction) and, in [`example`], the ones that fill the example
 //! schema for tests and benchmarks.
 //!
-//! Layer: uses `model`, `source` and `timefmt`; only `commands/` and `bench/` use it.
+//! Layer: uses `model`, `source` and `timefmt`; only `commands/` uses it (and the benchmarks'
+//! binary, `cutover-bench`, through the public API).
 
 pub mod cells;
 mod check;

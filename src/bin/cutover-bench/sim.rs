@@ -1,29 +1,32 @@
-//! `cutover bench sim`: how many requests per second the simulator serves on loopback with
+//! `cutover-bench sim`: how many requests per second the simulator serves on loopback with
 //! limits lifted and faults off, against the sum of the documented per-API limits. The
 //! simulator must be far above that sum so that it is never what a benchmark measures.
 
-use crate::sim::config::SimConfig;
-use crate::sim::{start, SimOptions};
-use crate::tim::api::Api;
-use crate::tim::wire::account::{AccountCheck, CheckItem, MultiaccountImport};
-use crate::tim::wire::c2c::ImportMsg;
-use crate::tim::wire::MsgElement;
-use crate::tim::{CallError, ClientConfig, SecretKey, Target, TimClient};
 use anyhow::Context;
+use cutover::sim::config::SimConfig;
+use cutover::sim::{start, SimOptions};
+use cutover::tim::api::Api;
+use cutover::tim::wire::account::{AccountCheck, CheckItem, MultiaccountImport};
+use cutover::tim::wire::c2c::ImportMsg;
+use cutover::tim::wire::MsgElement;
+use cutover::tim::{CallError, ClientConfig, SecretKey, Target, TimClient};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Settings of `cutover bench sim`.
-#[derive(Debug, Clone)]
-pub struct SimBench {
-    /// How long to drive it.
-    pub seconds: f64,
+/// Settings of `cutover-bench sim`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SimBench {
+    /// Seconds to drive it.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) seconds: f64,
     /// Requests in flight.
-    pub concurrency: usize,
-    /// Lean mode (hashes instead of bodies).
-    pub lean: bool,
+    #[arg(long, default_value_t = 64)]
+    pub(crate) concurrency: usize,
+    /// Keep message hashes instead of bodies (lean mode).
+    #[arg(long)]
+    pub(crate) lean: bool,
 }
 
 const SDKAPPID: u64 = 1_400_000_000;
@@ -31,12 +34,12 @@ const ADMIN: &str = "administrator";
 const ACCOUNTS: usize = 1000;
 
 /// The sum of the documented default rate limits over every API.
-pub fn sum_of_default_limits() -> u64 {
+fn sum_of_default_limits() -> u64 {
     Api::ALL.iter().map(|a| u64::from(a.default_rate())).sum()
 }
 
 /// Runs the benchmark and prints its figures.
-pub fn run_sim_bench(b: &SimBench, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn run_sim_bench(b: &SimBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

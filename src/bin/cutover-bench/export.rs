@@ -1,45 +1,35 @@
-//! `cutover bench`: benchmarks that print figures (never timed tests).
+//! `cutover-bench export`: generate the reference export, validate it, print records/s and
+//! peak memory of both steps; and the small helpers the other benchmarks share.
 
-mod delta_split;
-mod export_db;
-mod import;
-mod memory;
-mod rss;
-mod sim;
-mod sync;
-mod verify;
-mod window;
-
-pub use export_db::{run_export_db_bench, ExportDbBench};
-pub use import::{run_import_bench, ImportBench};
-pub use memory::{run_memory_bench, MemoryBench};
-pub use sim::{run_sim_bench, sum_of_default_limits, SimBench};
-pub use sync::{run_sync_bench, SyncBench};
-pub use verify::{run_verify_bench, VerifyBench};
-pub use window::{run_window_bench, WindowBench};
-
-use crate::source::gen::{generate, GenConfig};
-use crate::source::{validate_export, ExportDir};
+use crate::rss;
 use anyhow::Context;
+use cutover::source::gen::{generate, GenConfig};
+use cutover::source::{validate_export, ExportDir};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Settings of `cutover bench export`.
-#[derive(Debug, Clone)]
-pub struct ExportBench {
-    /// Where to write the export; a temporary directory when absent.
-    pub dir: Option<PathBuf>,
-    /// Multiplies every size of the reference export (1M accounts …).
-    pub scale: f64,
-    /// Seed of the generator.
-    pub seed: u64,
+/// Settings of `cutover-bench export`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ExportBench {
+    /// Write the export here (must not hold an export yet) instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Multiply every size of the reference export (1M accounts …) by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) scale: f64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
     /// Share of records made bad on purpose.
-    pub bad_ratio: f64,
-    /// Write `.jsonl.gz` files.
-    pub gzip: bool,
-    /// Keep the export afterwards.
-    pub keep: bool,
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) bad_ratio: f64,
+    /// Write gzip-compressed files (`.jsonl.gz`).
+    #[arg(long)]
+    pub(crate) gzip: bool,
+    /// Keep the temporary export afterwards (prints its path).
+    #[arg(long)]
+    pub(crate) keep: bool,
 }
 
 fn scaled(n: u64, scale: f64) -> u64 {
@@ -55,7 +45,7 @@ fn scaled(n: u64, scale: f64) -> u64 {
 
 /// The reference export of the foundation issue: 1M accounts with 10 friend entries each,
 /// 5M C2C messages, 100k groups with 2M members and 5M group messages, times `scale`.
-pub fn reference_config(b: &ExportBench) -> GenConfig {
+fn reference_config(b: &ExportBench) -> GenConfig {
     GenConfig {
         seed: b.seed,
         accounts: u32::try_from(scaled(1_000_000, b.scale)).unwrap_or(u32::MAX),
@@ -72,7 +62,7 @@ pub fn reference_config(b: &ExportBench) -> GenConfig {
     }
 }
 
-fn per_second(n: u64, secs: f64) -> u64 {
+pub(crate) fn per_second(n: u64, secs: f64) -> u64 {
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
@@ -82,7 +72,7 @@ fn per_second(n: u64, secs: f64) -> u64 {
     v
 }
 
-fn dir_size(dir: &std::path::Path) -> u64 {
+pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -95,7 +85,7 @@ fn dir_size(dir: &std::path::Path) -> u64 {
 }
 
 /// Generates the reference export, validates it, and prints throughput and peak memory.
-pub fn run_export_bench(b: &ExportBench, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn run_export_bench(b: &ExportBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let temp = match &b.dir {
         Some(_) => None,
         None => Some(
@@ -167,7 +157,7 @@ pub fn run_export_bench(b: &ExportBench, out: &mut dyn Write) -> anyhow::Result<
     Ok(())
 }
 
-fn bytes_to_mib(bytes: u64) -> f64 {
+pub(crate) fn bytes_to_mib(bytes: u64) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let v = bytes as f64 / (1024.0 * 1024.0);
     v

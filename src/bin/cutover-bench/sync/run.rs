@@ -1,4 +1,4 @@
-//! One run of `cutover bench sync` (the simulator, the scene, the relay, the load, the loss
+//! One run of `cutover-bench sync` (the simulator, the scene, the relay, the load, the loss
 //! check), and with `--faults` a second run under faults compared with the clean one: one
 //! poison group whose every send is refused as retryable, 1 % HTTP 502 from the target on
 //! every other request, and the old system's webhook down for 30 s in the middle.
@@ -7,13 +7,13 @@ use super::{
     group, measure, missing_in_sim, print, setup, start_relay, webhook, SyncBench, ACCOUNTS, KEY,
     LISTED, MEMBERS, RELAY_ADMIN, SDKAPPID, SETUP_ADMIN,
 };
-use crate::model::sync_event::{Direction, EventKind, SyncEvent};
-use crate::sim::config::{Faults, SimConfig};
-use crate::sim::{start, SimOptions};
-use crate::store::open_for_reading;
-use crate::store::sync::percentile;
-use crate::store::sync_queue::{applied_lags_outside, scope_waiting};
-use crate::tim::SecretKey;
+use cutover::model::sync_event::{Direction, EventKind, SyncEvent};
+use cutover::sim::config::{Faults, SimConfig};
+use cutover::sim::{start, SimOptions};
+use cutover::store::open_for_reading;
+use cutover::store::sync::percentile;
+use cutover::store::sync_queue::{applied_lags_outside, scope_waiting};
+use cutover::tim::SecretKey;
 use serde_json::json;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,9 +31,9 @@ const ERROR_RATE: f64 = 0.01;
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Scenario {
     /// The poison group's index (after the load's groups).
-    pub poison: Option<usize>,
+    pub(super) poison: Option<usize>,
     /// When the webhook goes down after the load starts, and for how long.
-    pub outage: Option<(Duration, Duration)>,
+    pub(super) outage: Option<(Duration, Duration)>,
 }
 
 /// Old → new message `n` to the poison group `g`.
@@ -72,7 +72,7 @@ impl Found {
     }
 }
 
-/// `cutover bench sync [--faults]`.
+/// `cutover-bench sync [--faults]`.
 pub(super) async fn drive(b: &SyncBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let clean = run_once(b, Scenario::default(), out).await?;
     clean.check()?;

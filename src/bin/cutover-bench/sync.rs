@@ -1,4 +1,4 @@
-//! `cutover bench sync`: the two-way sync relay under steady load, everything in-process on
+//! `cutover-bench sync`: the two-way sync relay under steady load, everything in-process on
 //! 127.0.0.1 — the simulator at its default limits (which it enforces), the relay with a
 //! webhook sink, and a counting webhook standing in for the old system.
 //!
@@ -11,20 +11,20 @@
 //! in the simulator or not at the webhook), the lag, the rates, the simulator's rate-limit
 //! answers and the process's CPU time. Any loss is an error.
 
-use crate::config::{parse_file, resolve, C2cMode, Flags};
-use crate::model::sync_event::{Direction, EventKind, SyncEvent};
-use crate::sim::SimHandle;
-use crate::store::sync::{applied_lags, percentile, DirectionCounts};
-use crate::store::sync_queue::{failed_events, scope_waiting, FailedEvent};
-use crate::store::{now_secs, open_for_reading};
-use crate::sync::convert::{request_for, Call};
-use crate::sync::relay::{self, RelayHandle, CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV};
-use crate::tim::callback::sign;
-use crate::tim::paced::{call_paced, Policy};
-use crate::tim::wire::account::MultiaccountImport;
-use crate::tim::wire::group::CreateGroup;
-use crate::tim::{ClientConfig, SecretKey, Target, TimClient};
 use anyhow::Context;
+use cutover::config::{parse_file, resolve, C2cMode, Flags};
+use cutover::model::sync_event::{Direction, EventKind, SyncEvent};
+use cutover::sim::SimHandle;
+use cutover::store::sync::{applied_lags, percentile, DirectionCounts};
+use cutover::store::sync_queue::{failed_events, scope_waiting, FailedEvent};
+use cutover::store::{now_secs, open_for_reading};
+use cutover::sync::convert::{request_for, Call};
+use cutover::sync::relay::{self, RelayHandle, CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV};
+use cutover::tim::callback::sign;
+use cutover::tim::paced::{call_paced, Policy};
+use cutover::tim::wire::account::MultiaccountImport;
+use cutover::tim::wire::group::CreateGroup;
+use cutover::tim::{ClientConfig, SecretKey, Target, TimClient};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -39,20 +39,25 @@ mod print;
 mod run;
 use run::{Scenario, POISON_PER_SEC};
 
-/// Settings of `cutover bench sync`.
-#[derive(Debug, Clone)]
-pub struct SyncBench {
-    /// How long both generators run, seconds.
-    pub seconds: f64,
-    /// Old → new `c2c_message` events per second.
-    pub c2c_per_sec: u32,
-    /// Old → new `group_message` events per second.
-    pub group_per_sec: u32,
-    /// New → old callbacks per second (alternately C2C and group).
-    pub callbacks_per_sec: u32,
-    /// Also a run under faults (a poison group, 1 % 5xx, the webhook down 30 s), compared
-    /// with the clean run.
-    pub faults: bool,
+/// Settings of `cutover-bench sync`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SyncBench {
+    /// Seconds both generators run.
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) seconds: f64,
+    /// Old → new one-to-one messages per second (ingested, applied with importmsg).
+    #[arg(long, default_value_t = 150)]
+    pub(crate) c2c_per_sec: u32,
+    /// Old → new group messages per second (ingested, applied with send_group_msg).
+    #[arg(long, default_value_t = 150)]
+    pub(crate) group_per_sec: u32,
+    /// New → old callbacks per second (half C2C, half group), delivered to the webhook.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) callbacks_per_sec: u32,
+    /// Then the same load under faults (a poison group, 1 % HTTP 502 from the target, the
+    /// webhook down 30 s in the middle), its other scopes' lag compared with the clean run.
+    #[arg(long)]
+    pub(crate) faults: bool,
 }
 
 const KEY: &str = "bench-key-0123456789abcdef";
@@ -198,7 +203,7 @@ fn cpu_secs() -> Option<f64> {
 }
 
 /// Runs the benchmark and prints its figures; an error when an acknowledged event was lost.
-pub fn run_sync_bench(b: &SyncBench, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn run_sync_bench(b: &SyncBench, out: &mut dyn Write) -> anyhow::Result<()> {
     // Before any thread of the runtime exists: the relay reads them when it starts.
     std::env::set_var(CALLBACK_TOKEN_ENV, CALLBACK_TOKEN);
     std::env::set_var(INGEST_TOKEN_ENV, INGEST_TOKEN);
@@ -465,7 +470,7 @@ async fn start_relay(
     hook: &str,
     store: &Path,
 ) -> anyhow::Result<(RelayHandle, u64)> {
-    crate::store::open_for_writing(store)?;
+    cutover::store::open_for_writing(store)?;
     let toml = format!("[sync]\nlisten = \"127.0.0.1:0\"\nold_webhook = \"{hook}\"\nc2c_mode = \"importmsg\"\nrelay_admin = \"{RELAY_ADMIN}\"\n");
     let file = parse_file(&toml, "bench").map_err(anyhow::Error::msg)?;
     let flags = Flags {

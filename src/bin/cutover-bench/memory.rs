@@ -1,33 +1,38 @@
-//! `cutover bench memory`: the engine's own peak memory per step at a given size. The
-//! simulator runs in a child process (`cutover sim`, lean, every limit lifted), so the peak
-//! measured here is this process's alone: staging, a first import stopped early, the resumed
-//! import (with the time its first request leaves), and a whole read-back verification.
+//! `cutover-bench memory`: the engine's own peak memory per step at a given size. The
+//! simulator runs in a child process (that of `cutover sim`, through this binary's hidden
+//! `simulator` subcommand; lean, every limit lifted), so the peak measured here is this
+//! process's alone: staging, a first import stopped early, the resumed import (with the time
+//! its first request leaves), and a whole read-back verification.
 
-use super::import::{bench_runbook, reference, stop_early, unlimited_runbook_toml, KEY, SDKAPPID};
-use super::rss;
-use crate::engine::control::Command;
-use crate::runbook::runner::{RunOptions, Runner};
-use crate::source::gen::generate;
-use crate::tim::api::Api;
-use crate::tim::SECRET_KEY_ENV;
-use crate::verify::Progress;
+use crate::import::{bench_runbook, reference, stop_early, unlimited_runbook_toml, KEY, SDKAPPID};
+use crate::rss;
 use anyhow::Context;
+use cutover::engine::control::Command;
+use cutover::runbook::runner::{RunOptions, Runner};
+use cutover::source::gen::generate;
+use cutover::tim::api::Api;
+use cutover::tim::SECRET_KEY_ENV;
+use cutover::verify::Progress;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Settings of `cutover bench memory`.
-#[derive(Debug, Clone)]
-pub struct MemoryBench {
-    /// Multiplies the generated export's sizes (those of `bench import`).
-    pub scale: f64,
+/// Settings of `cutover-bench memory`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct MemoryBench {
+    /// Multiply the generated export's sizes (those of `cutover-bench import`: 1 ≈ 330 k
+    /// items).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) scale: f64,
     /// Stop the first import after this many milliseconds, then measure the resumed one.
-    pub stop_after_ms: u64,
-    /// Stop the resumed import after this many seconds and skip verification (0: run both
-    /// to their end), for sizes whose whole import would take hours.
-    pub import_secs: u64,
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) stop_after_ms: u64,
+    /// Stop the resumed import after this many seconds and skip verification (0: run both to
+    /// their end), for sizes whose whole import would take hours.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) import_secs: u64,
 }
 
 /// The simulator child; killed when dropped, so an early return does not leave it running.
@@ -41,7 +46,7 @@ impl Drop for SimChild {
 }
 
 /// Runs the benchmark and prints its figures.
-pub fn run_memory_bench(b: &MemoryBench, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn run_memory_bench(b: &MemoryBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let source = dir.path().join("export");
     let stats = generate(&reference(b.scale), &source)?;
@@ -56,7 +61,8 @@ pub fn run_memory_bench(b: &MemoryBench, out: &mut dyn Write) -> anyhow::Result<
     result
 }
 
-/// Starts `cutover sim` (this executable) on a free loopback port with every limit lifted;
+/// Starts the simulator of `cutover sim` in a child process (this executable's hidden
+/// `simulator` subcommand) on a free loopback port with every limit lifted;
 /// returns it and its URL, read from the line it prints when it listens.
 fn start_sim_process(dir: &Path) -> anyhow::Result<(SimChild, String)> {
     let config = dir.join("sim.toml");
@@ -71,7 +77,7 @@ fn start_sim_process(dir: &Path) -> anyhow::Result<(SimChild, String)> {
     std::fs::write(&config, toml)?;
     let exe = std::env::current_exe().context("cannot find this executable")?;
     let mut child = Process::new(exe)
-        .args(["sim", "--listen", "127.0.0.1:0", "--sdkappid"])
+        .args(["simulator", "--listen", "127.0.0.1:0", "--sdkappid"])
         .arg(SDKAPPID.to_string())
         .arg("--config")
         .arg(&config)

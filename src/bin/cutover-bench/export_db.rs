@@ -1,26 +1,30 @@
-//! `cutover bench export-db --from URL`: the example schema (assets/example-im) filled with
+//! `cutover-bench export-db --from URL`: the example schema (assets/example-im) filled with
 //! a generated export of about a million rows, then `cutover export` of it, timed, with the
 //! peak resident memory of the export alone.
 
-use super::rss;
-use super::{bytes_to_mib, dir_size, per_second};
-use crate::export::example::{fill, MAPPING};
-use crate::export::url::PASSWORD_ENV;
-use crate::export::{export, ExportOptions, Mapping, SourceUrl};
-use crate::source::gen::{generate, GenConfig};
+use crate::export::{bytes_to_mib, dir_size, per_second};
+use crate::rss;
 use anyhow::Context;
+use cutover::export::example::{fill, MAPPING};
+use cutover::export::url::PASSWORD_ENV;
+use cutover::export::{export, ExportOptions, Mapping, SourceUrl};
+use cutover::source::gen::{generate, GenConfig};
 use std::io::Write;
 use std::time::Instant;
 
-/// What to measure.
-#[derive(Debug, Clone)]
-pub struct ExportDbBench {
-    /// The database to fill and export (an empty one: the example tables are created).
-    pub from: String,
-    /// Multiply the rows (1.0 ≈ 1.07 M rows).
-    pub scale: f64,
+/// Settings of `cutover-bench export-db`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ExportDbBench {
+    /// The database (empty: the example tables are created in it); the password may come from
+    /// CUTOVER_SOURCE_PASSWORD.
+    #[arg(long, value_name = "URL")]
+    pub(crate) from: String,
+    /// Multiply the rows (1.0 is about 1.07 M rows).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) scale: f64,
     /// Write `*.jsonl.gz`.
-    pub gzip: bool,
+    #[arg(long)]
+    pub(crate) gzip: bool,
 }
 
 /// Generated data taken at this time; the export's `:until` is after it.
@@ -42,7 +46,7 @@ fn config(scale: f64) -> GenConfig {
 }
 
 /// Runs the benchmark, printing its figures to `out` (progress to stderr).
-pub fn run_export_db_bench(b: &ExportDbBench, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn run_export_db_bench(b: &ExportDbBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let url = SourceUrl::parse(&b.from, std::env::var(PASSWORD_ENV).ok())?;
     let dir = tempfile::Builder::new()
         .prefix("cutover-bench-export-db-")

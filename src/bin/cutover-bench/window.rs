@@ -1,34 +1,36 @@
-//! `cutover bench window`: a pre-copy of a generated export, then a delta of about 1 % of it,
+//! `cutover-bench window`: a pre-copy of a generated export, then a delta of about 1 % of it,
 //! against the in-process simulator at the default limits with 40–120 ms latency per call.
 //! Prints the pre-copy's import time, the window's (delta import + window verification), and
 //! the window's calls per API.
 
-use super::delta_split::split;
-use super::import::{bench_runbook, bench_setup, reference, start_sim, ImportBench};
-use crate::model::phase::Phase;
-use crate::runbook::runner::{RunOptions, Runner};
-use crate::sim::SimHandle;
-use crate::source::gen::generate;
-use crate::tim::api::Api;
-use crate::verify::Progress;
+use crate::delta_split::split;
+use crate::import::{bench_runbook, bench_setup, reference, start_sim, ImportBench};
 use anyhow::Context;
+use cutover::model::phase::Phase;
+use cutover::runbook::runner::{RunOptions, Runner};
+use cutover::sim::SimHandle;
+use cutover::source::gen::generate;
+use cutover::tim::api::Api;
+use cutover::verify::Progress;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Settings of `cutover bench window`.
-#[derive(Debug, Clone)]
-pub struct WindowBench {
-    /// Multiplies the generated export's sizes (those of `bench import`).
-    pub scale: f64,
+/// Settings of `cutover-bench window`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct WindowBench {
+    /// Multiply the generated export's sizes (those of `cutover-bench import`).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) scale: f64,
     /// The delta's share of the export.
-    pub share: f64,
+    #[arg(long, default_value_t = 0.01)]
+    pub(crate) share: f64,
 }
 
 /// Runs the benchmark and prints its figures.
-pub fn run_window_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn run_window_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (full, precopy, delta) = (
         dir.path().join("full"),
@@ -92,8 +94,8 @@ async fn drive(
     let total = stage_secs + import_secs + verify_secs;
     writeln!(out, "window: staging the delta {stage_secs:.1} s + delta import {import_secs:.1} s + window verification {verify_secs:.1} s = {total:.1} s")?;
     writeln!(out, "window verification: {}", summary.line())?;
-    let conn = crate::store::open_for_reading(store)?;
-    for m in crate::store::verify::mismatches(&conn, None, 5)? {
+    let conn = cutover::store::open_for_reading(store)?;
+    for m in cutover::store::verify::mismatches(&conn, None, 5)? {
         writeln!(
             out,
             "  mismatch: {} {} {}: {} ({})",
@@ -120,7 +122,7 @@ async fn import(runner: &Runner) -> anyhow::Result<(f64, f64)> {
     let started = Instant::now();
     let ending = runner.prepare_import()?.run().await?;
     anyhow::ensure!(
-        matches!(ending, crate::engine::import::Ending::Complete),
+        matches!(ending, cutover::engine::import::Ending::Complete),
         "the import did not complete: {ending:?}"
     );
     Ok((started.elapsed().as_secs_f64(), stage_secs))

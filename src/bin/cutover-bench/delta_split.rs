@@ -11,13 +11,13 @@ use std::path::Path;
 
 /// What the split put where.
 #[derive(Debug, Default)]
-pub struct Split {
+pub(crate) struct Split {
     /// Records in the pre-copy.
-    pub precopy: u64,
+    pub(crate) precopy: u64,
     /// Records in the delta (new and changed).
-    pub delta: u64,
+    pub(crate) delta: u64,
     /// The pre-copy's watermark, which the delta's `delta_of` names.
-    pub watermark: i64,
+    pub(crate) watermark: i64,
 }
 
 /// Reads the JSON Lines file `name` of `dir` (absent: nothing).
@@ -60,7 +60,7 @@ fn cutoff(all: &[&Value], share: f64) -> i64 {
 }
 
 /// Splits the export at `src` into `precopy` and `delta` (directories created).
-pub fn split(src: &Path, precopy: &Path, delta: &Path, share: f64) -> anyhow::Result<Split> {
+pub(crate) fn split(src: &Path, precopy: &Path, delta: &Path, share: f64) -> anyhow::Result<Split> {
     std::fs::create_dir_all(precopy)?;
     std::fs::create_dir_all(delta)?;
     let manifest: Value =

@@ -1,33 +1,36 @@
-//! `cutover bench verify`: import a generated export quickly (import limits lifted), then read
+//! `cutover-bench verify`: import a generated export quickly (import limits lifted), then read
 //! it all back at the documented read-API limits with 40–120 ms of latency, and print the
 //! verification's time against its own T_limit (per read lane: calls / rate; the lanes run at
 //! once, so the longest lane bounds the pass).
 
-use super::import::reference;
-use crate::config::{parse_file, resolve, Flags};
-use crate::runbook::runner::{RunOptions, Runner};
-use crate::sim::config::{Faults, SimConfig};
-use crate::sim::{start, SimOptions};
-use crate::source::gen::generate;
-use crate::tim::api::Api;
-use crate::tim::errors::{self, ErrorClass};
-use crate::tim::SecretKey;
-use crate::verify::Progress;
+use crate::import::reference;
 use anyhow::Context;
+use cutover::config::{parse_file, resolve, Flags};
+use cutover::runbook::runner::{RunOptions, Runner};
+use cutover::sim::config::{Faults, SimConfig};
+use cutover::sim::{start, SimOptions};
+use cutover::source::gen::generate;
+use cutover::tim::api::Api;
+use cutover::tim::errors::{self, ErrorClass};
+use cutover::tim::SecretKey;
+use cutover::verify::Progress;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Settings of `cutover bench verify`.
-#[derive(Debug, Clone)]
-pub struct VerifyBench {
-    /// Multiplies the generated export's sizes.
-    pub scale: f64,
-    /// Latency added to every read call, milliseconds (minimum).
-    pub latency_ms: u64,
-    /// Further random latency, milliseconds.
-    pub latency_spread_ms: u64,
+/// Settings of `cutover-bench verify`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct VerifyBench {
+    /// Multiply the generated export's sizes.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) scale: f64,
+    /// Latency per read call, milliseconds (minimum).
+    #[arg(long, default_value_t = 40)]
+    pub(crate) latency_ms: u64,
+    /// Further random latency per read call, milliseconds.
+    #[arg(long, default_value_t = 80)]
+    pub(crate) latency_spread_ms: u64,
 }
 
 const KEY: &str = "bench-key-0123456789abcdef";
@@ -63,7 +66,7 @@ fn app(b: &VerifyBench) -> SimConfig {
 }
 
 /// Runs the benchmark and prints its figures.
-pub fn run_verify_bench(b: &VerifyBench, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn run_verify_bench(b: &VerifyBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let export = dir.path().join("export");
     let cfg = reference(b.scale);

@@ -1,10 +1,10 @@
-//! What `cutover bench sync` prints after a run: the per-direction table and the details
+//! What `cutover-bench sync` prints after a run: the per-direction table and the details
 //! below it.
 
 use super::{num, Measured};
-use crate::sim::SimHandle;
-use crate::tim::api::Api;
-use crate::tim::errors::{self, ErrorClass};
+use cutover::sim::SimHandle;
+use cutover::tim::api::Api;
+use cutover::tim::errors::{self, ErrorClass};
 use std::collections::HashMap;
 use std::io::Write;
 

@@ -1,48 +1,55 @@
-//! `cutover bench import`: the real engine against the in-process simulator.
+//! `cutover-bench import`: the real engine against the in-process simulator.
 //!
 //! At the default limits with 40–120 ms of latency per call it prints, per lane and overall,
 //! the actual time against T_limit and the rate-limit answers received; with `--no-limits` (no
 //! server limits, no latency, lanes unpaced) it prints calls/s, CPU per call and peak RSS.
 
-use super::rss;
-use crate::config::{parse_file, resolve, Flags, Runbook};
-use crate::engine::control::Command;
-use crate::engine::import::Ending;
-use crate::engine::import::{Import, ImportSettings};
-use crate::engine::plan::{plan, Plan};
-use crate::runbook::runner::{RunOptions, Runner};
-use crate::sim::config::{Faults, SimConfig};
-use crate::sim::{start, SimHandle, SimOptions};
-use crate::source::gen::{generate, GenConfig};
-use crate::store::{open_for_reading, Kind};
-use crate::tim::api::Api;
-use crate::tim::errors::{self, ErrorClass};
-use crate::tim::lane::LaneFigures;
-use crate::tim::SecretKey;
+use crate::rss;
 use anyhow::Context;
+use cutover::config::{parse_file, resolve, Flags, Runbook};
+use cutover::engine::control::Command;
+use cutover::engine::import::Ending;
+use cutover::engine::import::{Import, ImportSettings};
+use cutover::engine::plan::{plan, Plan};
+use cutover::runbook::runner::{RunOptions, Runner};
+use cutover::sim::config::{Faults, SimConfig};
+use cutover::sim::{start, SimHandle, SimOptions};
+use cutover::source::gen::{generate, GenConfig};
+use cutover::store::{open_for_reading, Kind};
+use cutover::tim::api::Api;
+use cutover::tim::errors::{self, ErrorClass};
+use cutover::tim::lane::LaneFigures;
+use cutover::tim::SecretKey;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Settings of `cutover bench import`.
-#[derive(Debug, Clone)]
-pub struct ImportBench {
-    /// An export to import; a generated one (the reference sizes × scale) when absent.
-    pub source: Option<PathBuf>,
-    /// Multiplies the generated export's sizes.
-    pub scale: f64,
-    /// Lift every limit and latency: measure the console's own ceiling.
-    pub no_limits: bool,
-    /// Latency added to every call, milliseconds (minimum).
-    pub latency_ms: u64,
-    /// Further random latency, milliseconds.
-    pub latency_spread_ms: u64,
-    /// Keep the store here (as `bench.db`) instead of in a temporary directory.
-    pub keep: Option<PathBuf>,
-    /// With `no_limits`: stop a first run after this many milliseconds (0: never), so that
-    /// the measured run is a resumed one.
-    pub stop_after_ms: u64,
+/// Settings of `cutover-bench import`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ImportBench {
+    /// Import this export instead of generating one (the reference sizes × scale).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) source: Option<PathBuf>,
+    /// Multiply the generated export's sizes.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) scale: f64,
+    /// No server limits, no latency, lanes unpaced: print calls/s, CPU per call, peak RSS.
+    #[arg(long)]
+    pub(crate) no_limits: bool,
+    /// Latency per call, milliseconds (minimum).
+    #[arg(long, default_value_t = 40)]
+    pub(crate) latency_ms: u64,
+    /// Further random latency per call, milliseconds.
+    #[arg(long, default_value_t = 80)]
+    pub(crate) latency_spread_ms: u64,
+    /// Keep the store in this directory (as `bench.db`) for `cutover status`/`errors`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) keep: Option<PathBuf>,
+    /// With `--no-limits`: stop the first run after this many milliseconds and measure the
+    /// resumed one; 0 measures one uninterrupted run.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) stop_after_ms: u64,
 }
 
 pub(crate) const KEY: &str = "bench-key-0123456789abcdef";
@@ -74,7 +81,7 @@ fn cpu_secs() -> Option<f64> {
 }
 
 /// Runs the benchmark and prints its figures.
-pub fn run_import_bench(b: &ImportBench, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn run_import_bench(b: &ImportBench, out: &mut dyn Write) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let source = match &b.source {
         Some(s) => s.clone(),
