@@ -2,7 +2,7 @@
 //! groups (`get_group_info`): batched reads, one result per item.
 
 use super::compare::{check, result, verdict};
-use super::members::{GroupEntry, GroupIndex};
+use super::groups::{GroupEntry, GroupIndex};
 use super::{for_each_unit, Ctx};
 use crate::model::{Account, Friend, Profile};
 use crate::store::queries::PendingItem;

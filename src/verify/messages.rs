@@ -4,7 +4,7 @@
 //! be read back and say so.
 
 use super::compare::{body_diff, result};
-use super::members::{by_group, GroupEntry, GroupIndex};
+use super::groups::{GroupCheck, GroupEntry};
 use super::{for_each_unit, Ctx};
 use crate::model::{C2cMessage, GroupMessage};
 use crate::store::queries::PendingItem;
@@ -80,32 +80,27 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
 }
 
 /// Group messages: each group's imported messages read back, in order, with their content.
-pub async fn group_messages(
-    ctx: &Ctx,
-    index: &GroupIndex,
-    items: Vec<PendingItem>,
-    checked: &HashSet<i64>,
-) {
-    let units: Vec<_> = by_group(items)
-        .into_iter()
-        .filter(|(g, items)| match index.get(*g) {
-            Some(entry) => ctx.to_read(Kind::GroupMessage, &entry.target_id, items, checked),
-            None => false,
-        })
-        .collect();
-    for_each_unit(ctx, units, |(group, items)| async move {
-        let Some(entry) = index.get(group) else {
-            return;
-        };
-        let Some(records) = ctx.records::<GroupMessage>(Kind::GroupMessage, &items) else {
-            return;
-        };
-        let Some(found) = read_group(ctx, entry).await else {
-            return;
-        };
+pub(super) struct GroupMessages;
+
+impl GroupCheck for GroupMessages {
+    const KIND: Kind = Kind::GroupMessage;
+    type Record = GroupMessage;
+    type Found = Vec<RspMsg>;
+
+    async fn read(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
+        read_group(ctx, group).await
+    }
+
+    fn compare(
+        ctx: &Ctx,
+        entry: &GroupEntry,
+        items: &[PendingItem],
+        records: &[GroupMessage],
+        found: &Vec<RspMsg>,
+    ) -> (Vec<ItemResult>, Vec<Extra>) {
         // The times fixed at staging: what was sent, shifted past same-second bursts.
         let times: Vec<i64> = items.iter().map(|i| i.t).collect();
-        let sent = requests::import_group_msg(&entry.target_id, &records, &times).MsgList;
+        let sent = requests::import_group_msg(&entry.target_id, records, &times).MsgList;
         // Placeholders (deleted, expired) carry no body or key to match.
         let by_key: HashMap<(&str, i64, u32), &RspMsg> = found
             .iter()
@@ -149,10 +144,9 @@ pub async fn group_messages(
             last_seq = last_seq.max(got.MsgSeq);
             results.push(super::compare::verdict(Kind::GroupMessage, item.id, &diffs));
         }
-        let extras = extra_group_messages(entry, &found, &matched, ctx.too_old_floor());
-        ctx.sink.put(results, extras).await;
-    })
-    .await;
+        let extras = extra_group_messages(entry, found, &matched, ctx.too_old_floor());
+        (results, extras)
+    }
 }
 
 /// Messages in the group that no imported message accounts for. Only messages no newer than

@@ -6,11 +6,12 @@
 //! a stopped pass carries on where it was and every figure shown is a committed one.
 //!
 //! Here: the pass and its units. Per kind: `basic` (accounts, profiles, friends, groups),
-//! `members` and `messages`; `compare` compares fields, `sink` commits the results.
-//! Reads go through [`crate::tim::paced::Reader`].
+//! `members` and `messages` (the loop they share, a group at a time, in `groups`); `compare`
+//! compares fields, `sink` commits the results. Reads go through [`crate::tim::paced::Reader`].
 
 mod basic;
 mod compare;
+mod groups;
 mod members;
 mod messages;
 mod pages;
