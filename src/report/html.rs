@@ -111,29 +111,20 @@ fn write_all(s: &mut String, r: &ReportData) -> std::fmt::Result {
     )?;
     cards(s, r)?;
     run(s, r)?;
-    steps(s, r)?;
-    audit(s, r)?;
+    let steps = sections::steps(r);
+    table_section(s, "Runbook steps", &steps, "No step has run yet.")?;
+    table_section(s, "Operator actions", &sections::audit(r), "None recorded.")?;
     entities(s, r)?;
     failures(s, r)?;
     verification(s, r)?;
-    sync(s, r)?;
+    let sync = sections::sync(r);
+    table_section(s, "Two-way sync", &sync, "No sync event either way.")?;
     throughput(s, r)?;
     write!(
         s,
         "<footer>cutover report · format version {}</footer>\n</main>\n</body>\n</html>\n",
         r.report_version
     )
-}
-
-fn sync(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    s.push_str("<section><h2>Two-way sync</h2>");
-    let Some(f) = &r.sync else {
-        s.push_str("<p>No sync event either way.</p></section>\n");
-        return Ok(());
-    };
-    table(s, &sections::sync(f))?;
-    s.push_str("</section>\n");
-    Ok(())
 }
 
 fn cards(s: &mut String, r: &ReportData) -> std::fmt::Result {
@@ -191,28 +182,6 @@ fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
         )?;
         table(s, &sections::files(e))?;
     }
-    s.push_str("</section>\n");
-    Ok(())
-}
-
-fn steps(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    s.push_str("<section><h2>Runbook steps</h2>");
-    if r.steps.is_empty() {
-        s.push_str("<p>No step has run yet.</p></section>\n");
-        return Ok(());
-    }
-    table(s, &sections::steps(r))?;
-    s.push_str("</section>\n");
-    Ok(())
-}
-
-fn audit(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    s.push_str("<section><h2>Operator actions</h2>");
-    if r.audit.is_empty() {
-        s.push_str("<p>None recorded.</p></section>\n");
-        return Ok(());
-    }
-    table(s, &sections::audit(r))?;
     s.push_str("</section>\n");
     Ok(())
 }
@@ -340,6 +309,18 @@ fn throughput(s: &mut String, r: &ReportData) -> std::fmt::Result {
     );
     legend(s, &items);
     s.push_str(&svg::throughput(t));
+    s.push_str("</section>\n");
+    Ok(())
+}
+
+/// A section of one table under `heading`, or of the sentence `none` when it has no rows.
+fn table_section(s: &mut String, heading: &str, t: &Table, none: &str) -> std::fmt::Result {
+    write!(s, "<section><h2>{heading}</h2>")?;
+    if t.rows.is_empty() {
+        write!(s, "<p>{none}</p>")?;
+    } else {
+        table(s, t)?;
+    }
     s.push_str("</section>\n");
     Ok(())
 }

@@ -29,22 +29,15 @@ fn write_all(s: &mut String, r: &ReportData) -> std::fmt::Result {
         time(Some(r.generated_at))
     )?;
     run(s, r)?;
-    steps(s, r)?;
-    audit(s, r)?;
+    let steps = sections::steps(r);
+    table_section(s, "Runbook steps", &steps, "No step has run yet.")?;
+    table_section(s, "Operator actions", &sections::audit(r), "None recorded.")?;
     entities(s, r)?;
     failures(s, r)?;
     verification(s, r)?;
-    sync(s, r)?;
+    let sync = sections::sync(r);
+    table_section(s, "Two-way sync", &sync, "No sync event either way.")?;
     throughput(s, r)
-}
-
-fn sync(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    writeln!(s, "## Two-way sync\n")?;
-    let Some(f) = &r.sync else {
-        return writeln!(s, "No sync event either way.\n");
-    };
-    table(s, &sections::sync(f))?;
-    writeln!(s)
 }
 
 fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
@@ -68,24 +61,6 @@ fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
         writeln!(s)?;
     }
     Ok(())
-}
-
-fn steps(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    writeln!(s, "## Runbook steps\n")?;
-    if r.steps.is_empty() {
-        return writeln!(s, "No step has run yet.\n");
-    }
-    table(s, &sections::steps(r))?;
-    writeln!(s)
-}
-
-fn audit(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    writeln!(s, "## Operator actions\n")?;
-    if r.audit.is_empty() {
-        return writeln!(s, "None recorded.\n");
-    }
-    table(s, &sections::audit(r))?;
-    writeln!(s)
 }
 
 fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
@@ -190,6 +165,17 @@ fn throughput(s: &mut String, r: &ReportData) -> std::fmt::Result {
         )?;
     }
     table(s, &rows)
+}
+
+/// A section of one table under `heading`, or of the sentence `none` when it has no rows.
+fn table_section(s: &mut String, heading: &str, t: &Table, none: &str) -> std::fmt::Result {
+    writeln!(s, "## {heading}\n")?;
+    if t.rows.is_empty() {
+        writeln!(s, "{none}\n")
+    } else {
+        table(s, t)?;
+        writeln!(s)
+    }
 }
 
 /// Writes `t` as a Markdown table, every cell escaped and on one line.

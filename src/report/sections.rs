@@ -1,7 +1,7 @@
 //! Each report section's table, built once from the report's data and written by both the
 //! HTML and the Markdown renderer.
 
-use super::data::{EntityRow, ExportInfo, ReportData, SyncFigures, Throughput, Verification};
+use super::data::{EntityRow, ExportInfo, ReportData, Throughput, Verification};
 use super::table::{Cell, Column, Row, Table};
 use super::text::{or_dash, rate, time, took};
 use super::throughput::{coarsen, in_kind_order};
@@ -210,8 +210,8 @@ pub(crate) fn mismatches(v: &Verification) -> Table {
     Table::new(COLUMNS, rows.collect()).scrolled()
 }
 
-/// Two-way sync's figures per direction.
-pub(crate) fn sync(f: &SyncFigures) -> Table {
+/// Two-way sync's figures per direction (no rows before any sync event).
+pub(crate) fn sync(r: &ReportData) -> Table {
     const COLUMNS: &[Column] = &[
         Column::left("direction"),
         Column::right("received"),
@@ -223,13 +223,15 @@ pub(crate) fn sync(f: &SyncFigures) -> Table {
         Column::right("lag p50"),
         Column::right("lag p99"),
     ];
-    let rows = [("old → new", &f.old_to_new), ("new → old", &f.new_to_old)]
-        .into_iter()
-        .map(|(label, d)| {
-            let mut cells = vec![Cell::new(label)];
-            cells.extend(d.cells().into_iter().map(Cell::new));
-            cells.into()
-        });
+    let rows = r
+        .sync
+        .iter()
+        .flat_map(|f| [("old → new", &f.old_to_new), ("new → old", &f.new_to_old)]);
+    let rows = rows.map(|(label, d)| {
+        let mut cells = vec![Cell::new(label)];
+        cells.extend(d.cells().into_iter().map(Cell::new));
+        cells.into()
+    });
     Table::new(COLUMNS, rows.collect())
 }
 
