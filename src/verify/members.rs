@@ -33,6 +33,7 @@ async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> 
     let (mut offset, mut next) = (0u32, String::new());
     // Offsets move by the page's length (an empty page ends the list); Next is the server's.
     let mut pager = Pager::new(Api::GetGroupMemberInfo);
+    let unit = || format!("get_group_member_info of {}", group.target_id);
     loop {
         let req = GetGroupMemberInfo {
             GroupId: group.target_id.clone(),
@@ -42,25 +43,12 @@ async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> 
             MemberInfoFilter: Some(vec!["Role".into(), "JoinTime".into()]),
             ..GetGroupMemberInfo::default()
         };
-        let resp = ctx
-            .read(&req, || {
-                format!("get_group_member_info of {}", group.target_id)
-            })
-            .await?;
+        let resp = ctx.read(&req, unit).await?;
         let got = resp.MemberList.len() as u32;
         out.extend(resp.MemberList);
         if community {
             match resp.Next.filter(|n| !n.is_empty() && n != "0") {
-                Some(n) if got > 0 => match pager.advance(n) {
-                    Ok(n) => next = n,
-                    Err(stuck) => {
-                        ctx.unit_failed(format!(
-                            "get_group_member_info of {}: {stuck}",
-                            group.target_id
-                        ));
-                        return None;
-                    }
-                },
+                Some(n) if got > 0 => next = ctx.advance(&mut pager, n, unit)?,
                 _ => return Some(out),
             }
         } else {

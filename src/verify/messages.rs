@@ -48,30 +48,20 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
     let mut out = Vec::new();
     let mut below: Option<u64> = None;
     let mut pager = Pager::descending(Api::GroupMsgGetSimple);
+    let unit = || format!("group_msg_get_simple of {}", group.target_id);
     loop {
         let req = GroupMsgGetSimple {
             GroupId: group.target_id.clone(),
             ReqMsgSeq: below,
             ReqMsgNumber: GROUP_PAGE,
         };
-        let resp = ctx
-            .read(&req, || {
-                format!("group_msg_get_simple of {}", group.target_id)
-            })
-            .await?;
+        let resp = ctx.read(&req, unit).await?;
         let oldest = resp.RspMsgList.iter().map(|m| m.MsgSeq).min();
         out.extend(resp.RspMsgList);
         match oldest {
-            Some(seq) if resp.IsFinished == 0 && seq > 1 => match pager.advance(seq - 1) {
-                Ok(next) => below = Some(next),
-                Err(stuck) => {
-                    ctx.unit_failed(format!(
-                        "group_msg_get_simple of {}: {stuck}",
-                        group.target_id
-                    ));
-                    return None;
-                }
-            },
+            Some(seq) if resp.IsFinished == 0 && seq > 1 => {
+                below = Some(ctx.advance(&mut pager, seq - 1, unit)?);
+            }
             _ => break,
         }
     }
@@ -179,6 +169,12 @@ fn extra_group_messages(
         .collect()
 }
 
+/// A conversation's two accounts, the lesser first, whoever sent.
+fn in_order(x: &str, y: &str) -> (String, String) {
+    let (a, b) = if x <= y { (x, y) } else { (y, x) };
+    (a.to_string(), b.to_string())
+}
+
 /// One conversation's imported messages, keyed by the pair of accounts.
 type Conversation = (String, String, Vec<(PendingItem, C2cMessage)>);
 
@@ -217,11 +213,7 @@ pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>, checked: &HashSet<i64>) {
         let Some(first) = records.first() else {
             return;
         };
-        let (a, b) = if first.from <= first.to {
-            (first.from.clone(), first.to.clone())
-        } else {
-            (first.to.clone(), first.from.clone())
-        };
+        let (a, b) = in_order(&first.from, &first.to);
         check_conversation(ctx, (a, b, items.into_iter().zip(records).collect())).await;
     })
     .await;
@@ -275,11 +267,7 @@ fn conversations(ctx: &Ctx, items: &[PendingItem]) -> Option<BTreeMap<String, Co
     for chunk in items.chunks(1024) {
         let records = ctx.records::<C2cMessage>(Kind::C2cMessage, chunk)?;
         for (item, msg) in chunk.iter().zip(records) {
-            let (a, b) = if msg.from <= msg.to {
-                (msg.from.clone(), msg.to.clone())
-            } else {
-                (msg.to.clone(), msg.from.clone())
-            };
+            let (a, b) = in_order(&msg.from, &msg.to);
             conversations
                 .entry(pair_key(&a, &b))
                 .or_insert_with(|| (a, b, Vec::new()))
@@ -355,6 +343,7 @@ async fn read_conversation(
     let mut out: Vec<RoamMsg> = Vec::new();
     let (mut max_time, mut last_key) = (max, None);
     let mut pager = Pager::new(Api::AdminGetRoamMsg);
+    let unit = || format!("admin_getroammsg of {a}↔{b}");
     loop {
         let req = AdminGetRoamMsg {
             From_Account: a.to_string(),
@@ -364,20 +353,13 @@ async fn read_conversation(
             MaxTime: max_time,
             LastMsgKey: last_key.clone(),
         };
-        let resp = ctx
-            .read(&req, || format!("admin_getroammsg of {a}↔{b}"))
-            .await?;
+        let resp = ctx.read(&req, unit).await?;
         let empty = resp.MsgList.is_empty();
         out.extend(resp.MsgList);
         if resp.Complete == 1 || empty {
             return Some(out);
         }
-        match pager.advance((resp.LastMsgTime, resp.LastMsgKey)) {
-            Ok((time, key)) => (max_time, last_key) = (time, Some(key)),
-            Err(stuck) => {
-                ctx.unit_failed(format!("admin_getroammsg of {a}↔{b}: {stuck}"));
-                return None;
-            }
-        }
+        let (time, key) = ctx.advance(&mut pager, (resp.LastMsgTime, resp.LastMsgKey), unit)?;
+        (max_time, last_key) = (time, Some(key));
     }
 }

@@ -27,6 +27,7 @@ use crate::tim::api::Api;
 use crate::tim::client::TimClient;
 use crate::tim::lane::LaneFigures;
 use crate::tim::paced::{PacedError, Reader};
+use crate::tim::paging::Pager;
 use crate::tim::wire::Request;
 use sink::Sink;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -191,6 +192,22 @@ impl Ctx {
             Err(PacedError::Stopped) => None,
             Err(PacedError::Call(e)) => {
                 self.unit_failed(format!("{}: {e}", unit()));
+                None
+            }
+        }
+    }
+
+    /// The cursor of a unit's next page; `None` when it did not move (the unit is reported).
+    pub(crate) fn advance<C: PartialOrd + std::fmt::Debug + Clone>(
+        &self,
+        pager: &mut Pager<C>,
+        next: C,
+        unit: impl FnOnce() -> String,
+    ) -> Option<C> {
+        match pager.advance(next) {
+            Ok(next) => Some(next),
+            Err(stuck) => {
+                self.unit_failed(format!("{}: {stuck}", unit()));
                 None
             }
         }
