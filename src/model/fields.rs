@@ -93,6 +93,16 @@ impl<'p> Fields<'p> {
         }
     }
 
+    /// `read` of a field that must be there: a missing-field problem when it is absent or
+    /// `null`.
+    fn required<T>(&mut self, name: &str, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        if !self.present(name) {
+            self.missing(name);
+            return None;
+        }
+        read(self)
+    }
+
     /// True when the field is there and not `null`.
     fn present(&self, name: &str) -> bool {
         matches!(self.map.get(name), Some(v) if !v.is_null())
@@ -128,11 +138,7 @@ impl<'p> Fields<'p> {
 
     /// A required string of `min..=max` UTF-8 bytes.
     pub fn req_str(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
-        if !self.present(name) {
-            self.missing(name);
-            return None;
-        }
-        self.opt_str(name, min, max)
+        self.required(name, |f| f.opt_str(name, min, max))
     }
 
     /// An optional integer that fits in an `i64`.
@@ -153,11 +159,7 @@ impl<'p> Fields<'p> {
 
     /// A required integer that fits in an `i64`.
     pub fn req_int(&mut self, name: &str) -> Option<i64> {
-        if !self.present(name) {
-            self.missing(name);
-            return None;
-        }
-        self.opt_int(name)
+        self.required(name, |f| f.opt_int(name))
     }
 
     /// An optional integer in `0..=u32::MAX`.
@@ -178,11 +180,7 @@ impl<'p> Fields<'p> {
 
     /// A required integer in `0..=u32::MAX`.
     pub fn req_u32(&mut self, name: &str) -> Option<u32> {
-        if !self.present(name) {
-            self.missing(name);
-            return None;
-        }
-        self.opt_u32(name)
+        self.required(name, |f| f.opt_u32(name))
     }
 
     /// A required integer in `0..=u64::MAX` (byte sizes).
@@ -233,11 +231,7 @@ impl<'p> Fields<'p> {
 
     /// A required enumeration value.
     pub fn req_enum<E: ExportEnum>(&mut self, name: &str) -> Option<E> {
-        if !self.present(name) {
-            self.missing(name);
-            return None;
-        }
-        self.opt_enum(name)
+        self.required(name, |f| f.opt_enum(name))
     }
 
     /// An optional JSON object.
@@ -264,11 +258,7 @@ impl<'p> Fields<'p> {
 
     /// A required JSON array.
     pub fn req_array(&mut self, name: &str) -> Option<Vec<Value>> {
-        if !self.present(name) {
-            self.missing(name);
-            return None;
-        }
-        self.opt_array(name)
+        self.required(name, |f| f.opt_array(name))
     }
 
     /// The names of fields nobody took: unknown to the format.

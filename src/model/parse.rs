@@ -179,6 +179,78 @@ fn is_valid_yyyymmdd(v: u32) -> bool {
     (1000..=9999).contains(&y) && (1..=days).contains(&d)
 }
 
+/// A string of `min..=max` bytes from a list or a map, or the problem with it.
+fn bounded_string(v: Value, min: usize, max: usize) -> Result<String, (Rule, String)> {
+    match v {
+        Value::String(s) if (min..=max).contains(&s.len()) => Ok(s),
+        Value::String(s) => Err((
+            Rule::BadLength,
+            format!("{} bytes, allowed {min}..={max}", s.len()),
+        )),
+        v => Err((
+            Rule::WrongType,
+            format!("expected a string, got {}", json_kind(&v)),
+        )),
+    }
+}
+
+/// A profile or friend custom key: English letters only.
+fn tag_key(key: &str) -> Result<(), String> {
+    if is_letters_key(key, CUSTOM_TAG_KEY_MAX) {
+        Ok(())
+    } else {
+        Err(format!(
+            "key must be 1..={CUSTOM_TAG_KEY_MAX} English letters"
+        ))
+    }
+}
+
+/// A group custom (AppDefinedData) key: `[A-Za-z0-9_]`.
+fn group_key(key: &str) -> Result<(), String> {
+    let ok = (1..=GROUP_CUSTOM_KEY_MAX).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "key must be 1..={GROUP_CUSTOM_KEY_MAX} bytes of [A-Za-z0-9_]"
+        ))
+    }
+}
+
+/// The record's optional `custom` map: at most `max_keys` keys (any number without), each
+/// key passing `key` and each value read by `value`; a bad key or value is a problem at
+/// `custom.KEY` and is left out.
+fn custom_map<V>(
+    f: &mut Fields<'_>,
+    max_keys: Option<usize>,
+    key: fn(&str) -> Result<(), String>,
+    value: impl Fn(Value) -> Result<V, (Rule, String)>,
+) -> BTreeMap<String, V> {
+    let map = f.opt_object("custom").unwrap_or_default();
+    if let Some(max) = max_keys.filter(|max| map.len() > *max) {
+        f.problem(
+            Rule::InvalidValue,
+            "custom",
+            format!("{} keys, allowed {max}", map.len()),
+        );
+    }
+    let mut custom = BTreeMap::new();
+    for (k, v) in map {
+        let path = format!("custom.{}", display_id(&k));
+        match key(&k)
+            .map_err(|why| (Rule::InvalidValue, why))
+            .and_then(|()| value(v))
+        {
+            Ok(v) => {
+                custom.insert(k, v);
+            }
+            Err((rule, why)) => f.problem(rule, &path, why),
+        }
+    }
+    custom
+}
+
 impl ExportRecord for Account {
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
         single_identity(map, "id")
@@ -220,28 +292,9 @@ impl ExportRecord for Profile {
         let language = f.opt_u32("language");
         let level = f.opt_u32("level");
         let role = f.opt_u32("role");
-        let mut custom = BTreeMap::new();
-        for (key, value) in f.opt_object("custom").unwrap_or_default() {
-            let path = format!("custom.{}", display_id(&key));
-            if !is_letters_key(&key, CUSTOM_TAG_KEY_MAX) {
-                let why = format!("key must be 1..={CUSTOM_TAG_KEY_MAX} English letters");
-                f.problem(Rule::InvalidValue, &path, why);
-                continue;
-            }
-            match value {
-                Value::String(s) if s.len() <= PROFILE_STRING_MAX => {
-                    custom.insert(key, s);
-                }
-                Value::String(s) => {
-                    let why = format!("{} bytes, allowed 0..={PROFILE_STRING_MAX}", s.len());
-                    f.problem(Rule::BadLength, &path, why);
-                }
-                v => {
-                    let why = format!("expected a string, got {}", json_kind(&v));
-                    f.problem(Rule::WrongType, &path, why);
-                }
-            }
-        }
+        let custom = custom_map(f, None, tag_key, |v| {
+            bounded_string(v, 0, PROFILE_STRING_MAX)
+        });
         Some(Profile {
             id: id?,
             gender,
@@ -276,19 +329,9 @@ impl ExportRecord for Friend {
             .into_iter()
             .enumerate()
         {
-            let path = format!("groups[{i}]");
-            match v {
-                Value::String(s) if (1..=FRIEND_GROUP_NAME_MAX).contains(&s.len()) => {
-                    groups.push(s);
-                }
-                Value::String(s) => {
-                    let why = format!("{} bytes, allowed 1..={FRIEND_GROUP_NAME_MAX}", s.len());
-                    f.problem(Rule::BadLength, &path, why);
-                }
-                v => {
-                    let why = format!("expected a string, got {}", json_kind(&v));
-                    f.problem(Rule::WrongType, &path, why);
-                }
+            match bounded_string(v, 1, FRIEND_GROUP_NAME_MAX) {
+                Ok(s) => groups.push(s),
+                Err((rule, why)) => f.problem(rule, &format!("groups[{i}]"), why),
             }
         }
         let distinct: BTreeSet<&String> = groups.iter().collect();
@@ -309,27 +352,14 @@ impl ExportRecord for Friend {
         }
         let wording = f.opt_str("wording", 0, WORDING_MAX);
         let added_at = f.opt_int("added_at");
-        let mut custom = BTreeMap::new();
-        for (key, value) in f.opt_object("custom").unwrap_or_default() {
-            let path = format!("custom.{}", display_id(&key));
-            if !is_letters_key(&key, CUSTOM_TAG_KEY_MAX) {
-                let why = format!("key must be 1..={CUSTOM_TAG_KEY_MAX} English letters");
-                f.problem(Rule::InvalidValue, &path, why);
-                continue;
+        let custom = custom_map(f, None, tag_key, |v| match v {
+            Value::String(s) => Ok(CustomValue::Text(s)),
+            Value::Number(n) if n.is_i64() => Ok(CustomValue::Int(n.as_i64().unwrap_or_default())),
+            v => {
+                let why = format!("expected a string or an integer, got {}", json_kind(&v));
+                Err((Rule::WrongType, why))
             }
-            match value {
-                Value::String(s) => {
-                    custom.insert(key, CustomValue::Text(s));
-                }
-                Value::Number(n) if n.is_i64() => {
-                    custom.insert(key, CustomValue::Int(n.as_i64().unwrap_or_default()));
-                }
-                v => {
-                    let why = format!("expected a string or an integer, got {}", json_kind(&v));
-                    f.problem(Rule::WrongType, &path, why);
-                }
-            }
-        }
+        });
         Some(Friend {
             owner: owner?,
             friend: friend?,
@@ -417,35 +447,9 @@ impl ExportRecord for Group {
         }
         let join_option = f.opt_enum::<JoinOption>("join_option");
         let created_at = positive_time(f, "created_at", true);
-        let custom_map = f.opt_object("custom").unwrap_or_default();
-        if custom_map.len() > GROUP_CUSTOM_KEYS_MAX {
-            let why = format!("{} keys, allowed {GROUP_CUSTOM_KEYS_MAX}", custom_map.len());
-            f.problem(Rule::InvalidValue, "custom", why);
-        }
-        let mut custom = BTreeMap::new();
-        for (key, value) in custom_map {
-            let path = format!("custom.{}", display_id(&key));
-            let key_ok = (1..=GROUP_CUSTOM_KEY_MAX).contains(&key.len())
-                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if !key_ok {
-                let why = format!("key must be 1..={GROUP_CUSTOM_KEY_MAX} bytes of [A-Za-z0-9_]");
-                f.problem(Rule::InvalidValue, &path, why);
-                continue;
-            }
-            match value {
-                Value::String(s) if s.len() <= GROUP_CUSTOM_VALUE_MAX => {
-                    custom.insert(key, s);
-                }
-                Value::String(s) => {
-                    let why = format!("{} bytes, allowed 0..={GROUP_CUSTOM_VALUE_MAX}", s.len());
-                    f.problem(Rule::BadLength, &path, why);
-                }
-                v => {
-                    let why = format!("expected a string, got {}", json_kind(&v));
-                    f.problem(Rule::WrongType, &path, why);
-                }
-            }
-        }
+        let custom = custom_map(f, Some(GROUP_CUSTOM_KEYS_MAX), group_key, |v| {
+            bounded_string(v, 0, GROUP_CUSTOM_VALUE_MAX)
+        });
         Some(Group {
             id: id?,
             kind: kind?,

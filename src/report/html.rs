@@ -3,8 +3,10 @@
 //! escaped (record ids and error messages come from untrusted data).
 
 use super::data::{ReportData, VerifyStatus};
+use super::sections;
 use super::svg::{self, BARS, KIND_COLOURS, TOTAL_COLOUR};
-use super::text::{duration, html as esc, or_dash, pass_sentence, rate, shorten, time, took};
+use super::table::{Align, Cell, Mark, Table};
+use super::text::{duration, html as esc, pass_sentence, rate, shorten, time, took};
 use std::fmt::Write;
 
 /// Characters of a message shown in a table cell.
@@ -109,36 +111,20 @@ fn write_all(s: &mut String, r: &ReportData) -> std::fmt::Result {
     )?;
     cards(s, r)?;
     run(s, r)?;
-    steps(s, r)?;
-    audit(s, r)?;
+    let steps = sections::steps(r);
+    table_section(s, "Runbook steps", &steps, "No step has run yet.")?;
+    table_section(s, "Operator actions", &sections::audit(r), "None recorded.")?;
     entities(s, r)?;
     failures(s, r)?;
     verification(s, r)?;
-    sync(s, r)?;
+    let sync = sections::sync(r);
+    table_section(s, "Two-way sync", &sync, "No sync event either way.")?;
     throughput(s, r)?;
     write!(
         s,
         "<footer>cutover report · format version {}</footer>\n</main>\n</body>\n</html>\n",
         r.report_version
     )
-}
-
-fn sync(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    s.push_str("<section><h2>Two-way sync</h2>");
-    let Some(f) = &r.sync else {
-        s.push_str("<p>No sync event either way.</p></section>\n");
-        return Ok(());
-    };
-    s.push_str("<table><tr><th>direction</th><th class=\"n\">received</th><th class=\"n\">applied</th><th class=\"n\">failed</th><th class=\"n\">dropped as echo</th><th class=\"n\">recovered</th><th class=\"n\">waiting</th><th class=\"n\">lag p50</th><th class=\"n\">lag p99</th></tr>");
-    for (label, d) in [("old → new", &f.old_to_new), ("new → old", &f.new_to_old)] {
-        write!(s, "<tr><td>{label}</td>")?;
-        for cell in d.cells() {
-            write!(s, "<td class=\"n\">{cell}</td>")?;
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</table></section>\n");
-    Ok(())
 }
 
 fn cards(s: &mut String, r: &ReportData) -> std::fmt::Result {
@@ -179,21 +165,8 @@ fn cards(s: &mut String, r: &ReportData) -> std::fmt::Result {
 }
 
 fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    let run = &r.run;
-    s.push_str("<section><h2>Run</h2><table class=\"kv\">");
-    let rows = [
-        ("target", format!("<code>{}</code>", esc(&run.target))),
-        ("SDKAppID", run.sdkappid.to_string()),
-        ("admin", esc(&run.admin)),
-        ("state", badge(&run.state)),
-        ("reason", esc(or_dash(&run.reason))),
-        ("created", time(Some(run.created_at))),
-        ("updated", time(Some(run.updated_at))),
-    ];
-    for (k, v) in rows {
-        write!(s, "<tr><th>{k}</th><td>{v}</td></tr>")?;
-    }
-    s.push_str("</table>");
+    s.push_str("<section><h2>Run</h2>");
+    table(s, &sections::run(r))?;
     for e in &r.exports {
         write!(
             s,
@@ -207,66 +180,9 @@ fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
             e.delta_of
                 .map_or(String::new(), |d| format!(", a delta of export {d}"))
         )?;
-        s.push_str("<div class=\"scroll\"><table><tr><th>file</th><th>kind</th><th class=\"n\">records</th><th class=\"n\">invalid</th></tr>");
-        for f in &e.files {
-            write!(
-                s,
-                "<tr><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                esc(&f.name),
-                esc(&f.kind),
-                f.records,
-                f.invalid
-            )?;
-        }
-        s.push_str("</table></div>");
+        table(s, &sections::files(e))?;
     }
     s.push_str("</section>\n");
-    Ok(())
-}
-
-fn steps(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    s.push_str("<section><h2>Runbook steps</h2>");
-    if r.steps.is_empty() {
-        s.push_str("<p>No step has run yet.</p></section>\n");
-        return Ok(());
-    }
-    s.push_str("<div class=\"scroll\"><table><tr><th class=\"n\">#</th><th>step</th><th>state</th><th>reason</th><th>started</th><th>ended</th><th class=\"n\">took</th></tr>");
-    for st in &r.steps {
-        write!(
-            s,
-            "<tr><td class=\"n\">{}</td><td class=\"t\">{}</td><td>{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"n\">{}</td></tr>",
-            st.position,
-            esc(&st.name),
-            badge(&st.state),
-            esc(&shorten(or_dash(&st.reason), CELL)),
-            time(st.started_at),
-            time(st.ended_at),
-            took(st.started_at, st.ended_at)
-        )?;
-    }
-    s.push_str("</table></div></section>\n");
-    Ok(())
-}
-
-fn audit(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    s.push_str("<section><h2>Operator actions</h2>");
-    if r.audit.is_empty() {
-        s.push_str("<p>None recorded.</p></section>\n");
-        return Ok(());
-    }
-    s.push_str("<div class=\"scroll\"><table><tr><th>at</th><th>actor</th><th>action</th><th>detail</th><th>reason</th></tr>");
-    for a in &r.audit {
-        write!(
-            s,
-            "<tr><td class=\"t\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            time(Some(a.at)),
-            esc(&a.actor),
-            esc(&a.action),
-            esc(&shorten(or_dash(&a.detail), CELL)),
-            esc(&shorten(or_dash(&a.reason), CELL))
-        )?;
-    }
-    s.push_str("</table></div></section>\n");
     Ok(())
 }
 
@@ -288,52 +204,8 @@ fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
     items.push(("source records", "#eef1f5"));
     legend(s, &items);
     s.push_str(&svg::entities(&r.entities));
-    let cols = [
-        "source",
-        "invalid",
-        "imported",
-        "failed",
-        "skipped",
-        "pending",
-        "verified",
-        "missing",
-        "differs",
-        "extra",
-        "unreadable",
-        "unchecked",
-    ];
-    s.push_str("<div class=\"scroll\"><table class=\"wide\"><tr><th>stage</th>");
-    for c in cols {
-        write!(s, "<th class=\"n\">{c}</th>")?;
-    }
-    s.push_str("</tr>");
-    for (e, class) in r
-        .entities
-        .iter()
-        .map(|e| (e, ""))
-        .chain([(&r.totals, " class=\"total\"")])
-    {
-        let values = [
-            e.source,
-            e.invalid,
-            e.imported,
-            e.failed,
-            e.skipped,
-            e.pending,
-            e.verified,
-            e.missing,
-            e.differs,
-            e.extra,
-            e.unreadable,
-            e.unchecked,
-        ];
-        write!(s, "<tr{class}><td class=\"t\">{}</td>", esc(&e.stage))?;
-        for v in values {
-            write!(s, "<td class=\"n\">{v}</td>")?;
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</table></div><p class=\"muted\">Source counts every record of the export: invalid ones were refused at staging; the rest are imported, failed, skipped or pending. The read-back columns split imported.</p>");
+    table(s, &sections::entities(r))?;
+    s.push_str("<p class=\"muted\">Source counts every record of the export: invalid ones were refused at staging; the rest are imported, failed, skipped or pending. The read-back columns split imported.</p>");
     if let Some(note) = super::text::history_skips(&r.history_since) {
         write!(s, "<p class=\"muted\">{}</p>", esc(&note))?;
     }
@@ -350,22 +222,10 @@ fn failures(s: &mut String, r: &ReportData) -> std::fmt::Result {
         s.push_str("<p>No failed items.</p></section>\n");
         return Ok(());
     }
-    s.push_str("<div class=\"scroll\"><table><tr><th>api</th><th class=\"n\">code</th><th class=\"n\">items</th><th>retryable</th><th>meaning</th><th>sample</th></tr>");
-    for g in &r.failures.groups {
-        write!(
-            s,
-            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            esc(&g.api),
-            g.code.map_or("-".to_string(), |c| c.to_string()),
-            g.count,
-            if g.retryable { "yes" } else { "no" },
-            esc(g.meaning.as_deref().unwrap_or("-")),
-            esc(&shorten(&g.sample, CELL))
-        )?;
-    }
+    table(s, &sections::failures(r))?;
     writeln!(
         s,
-        "</table></div><p>{} failed items in all.</p></section>",
+        "<p>{} failed items in all.</p></section>",
         r.failures.total
     )
 }
@@ -392,18 +252,7 @@ fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
     }
     write!(s, "<p>{}</p>", esc(&pass_sentence(v)))?;
     if !v.sampled.is_empty() {
-        s.push_str("<table><tr><th>stage</th><th class=\"n\">read back</th><th class=\"n\">in all</th></tr>");
-        for u in &v.sampled {
-            write!(
-                s,
-                "<tr><td>{}</td><td class=\"n\">{} {}</td><td class=\"n\">{}</td></tr>",
-                esc(&u.stage),
-                u.read_back,
-                esc(&u.unit),
-                u.total
-            )?;
-        }
-        s.push_str("</table>");
+        table(s, &sections::sampled(v))?;
     }
     let t = &v.totals;
     write!(
@@ -423,19 +272,7 @@ fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
             v.mismatches.len(),
             v.mismatches_limit
         )?;
-        s.push_str("<div class=\"scroll\"><table><tr><th>kind</th><th>record</th><th>what</th><th>detail</th><th>source</th></tr>");
-        for m in &v.mismatches {
-            write!(
-                s,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                esc(&m.kind),
-                esc(&m.record),
-                esc(&m.what),
-                esc(&shorten(or_dash(&m.detail), CELL)),
-                esc(or_dash(&m.source))
-            )?;
-        }
-        s.push_str("</table></div>");
+        table(s, &sections::mismatches(v))?;
     }
     s.push_str("</section>\n");
     Ok(())
@@ -474,6 +311,77 @@ fn throughput(s: &mut String, r: &ReportData) -> std::fmt::Result {
     s.push_str(&svg::throughput(t));
     s.push_str("</section>\n");
     Ok(())
+}
+
+/// A section of one table under `heading`, or of the sentence `none` when it has no rows.
+fn table_section(s: &mut String, heading: &str, t: &Table, none: &str) -> std::fmt::Result {
+    write!(s, "<section><h2>{heading}</h2>")?;
+    if t.rows.is_empty() {
+        write!(s, "<p>{none}</p>")?;
+    } else {
+        table(s, t)?;
+    }
+    s.push_str("</section>\n");
+    Ok(())
+}
+
+/// Writes `t` as an HTML table (in a scrolling `div` when it is wide), every cell escaped.
+fn table(s: &mut String, t: &Table) -> std::fmt::Result {
+    if t.scroll {
+        s.push_str("<div class=\"scroll\">");
+    }
+    match t.class {
+        Some(class) => write!(s, "<table class=\"{class}\">")?,
+        None => s.push_str("<table>"),
+    }
+    if !t.keyed {
+        s.push_str("<tr>");
+        for c in t.columns {
+            let class = if c.align == Align::Right {
+                " class=\"n\""
+            } else {
+                ""
+            };
+            write!(s, "<th{class}>{}</th>", esc(c.name))?;
+        }
+        s.push_str("</tr>");
+    }
+    for row in &t.rows {
+        s.push_str(if row.total {
+            "<tr class=\"total\">"
+        } else {
+            "<tr>"
+        });
+        for (i, (cell, c)) in row.cells.iter().zip(t.columns).enumerate() {
+            let tag = if t.keyed && i == 0 { "th" } else { "td" };
+            let class = match c.align {
+                Align::Left => "",
+                Align::NoWrap => " class=\"t\"",
+                Align::Right => " class=\"n\"",
+            };
+            write!(s, "<{tag}{class}>{}</{tag}>", cell_html(cell))?;
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</table>");
+    if t.scroll {
+        s.push_str("</div>");
+    }
+    Ok(())
+}
+
+/// One cell's content, escaped and marked up.
+fn cell_html(c: &Cell) -> String {
+    let text = if c.long {
+        shorten(&c.text, CELL)
+    } else {
+        c.text.clone()
+    };
+    match c.mark {
+        Mark::Plain => esc(&text),
+        Mark::Code => format!("<code>{}</code>", esc(&text)),
+        Mark::State => badge(&text),
+    }
 }
 
 #[cfg(test)]

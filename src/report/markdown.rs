@@ -1,8 +1,10 @@
 //! The report as Markdown: headings, a few sentences and tables, readable as plain text too.
 
-use super::data::{EntityRow, ReportData, VerifyStatus};
-use super::text::{duration, md, or_dash, pass_sentence, rate, shorten, time, took};
-use super::throughput::{caveat, coarsen, in_kind_order};
+use super::data::{ReportData, VerifyStatus};
+use super::sections;
+use super::table::{Align, Cell, Table};
+use super::text::{duration, md, pass_sentence, rate, shorten, time};
+use super::throughput::caveat;
 use std::fmt::Write;
 
 /// Rows of the throughput table at most (longer imports are shown in merged intervals).
@@ -27,38 +29,21 @@ fn write_all(s: &mut String, r: &ReportData) -> std::fmt::Result {
         time(Some(r.generated_at))
     )?;
     run(s, r)?;
-    steps(s, r)?;
-    audit(s, r)?;
+    let steps = sections::steps(r);
+    table_section(s, "Runbook steps", &steps, "No step has run yet.")?;
+    table_section(s, "Operator actions", &sections::audit(r), "None recorded.")?;
     entities(s, r)?;
     failures(s, r)?;
     verification(s, r)?;
-    sync(s, r)?;
+    let sync = sections::sync(r);
+    table_section(s, "Two-way sync", &sync, "No sync event either way.")?;
     throughput(s, r)
 }
 
-fn sync(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    writeln!(s, "## Two-way sync\n")?;
-    let Some(f) = &r.sync else {
-        return writeln!(s, "No sync event either way.\n");
-    };
-    writeln!(s, "| direction | received | applied | failed | dropped as echo | recovered | waiting | lag p50 | lag p99 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|")?;
-    for (label, d) in [("old → new", &f.old_to_new), ("new → old", &f.new_to_old)] {
-        writeln!(s, "| {label} | {} |", d.cells().join(" | "))?;
-    }
-    writeln!(s)
-}
-
 fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    let run = &r.run;
     writeln!(s, "## Run\n")?;
-    writeln!(s, "| | |\n|---|---|")?;
-    writeln!(s, "| target | {} |", md(&run.target))?;
-    writeln!(s, "| SDKAppID | {} |", run.sdkappid)?;
-    writeln!(s, "| admin | {} |", md(&run.admin))?;
-    writeln!(s, "| state | **{}** |", md(&run.state))?;
-    writeln!(s, "| reason | {} |", md(or_dash(&run.reason)))?;
-    writeln!(s, "| created | {} |", time(Some(run.created_at)))?;
-    writeln!(s, "| updated | {} |\n", time(Some(run.updated_at)))?;
+    table(s, &sections::run(r))?;
+    writeln!(s)?;
     for e in &r.exports {
         writeln!(
             s,
@@ -72,102 +57,15 @@ fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
             e.delta_of
                 .map_or(String::new(), |d| format!(", a delta of export {d}")),
         )?;
-        writeln!(s, "| file | kind | records | invalid |\n|---|---|--:|--:|")?;
-        for f in &e.files {
-            writeln!(
-                s,
-                "| {} | {} | {} | {} |",
-                md(&f.name),
-                f.kind,
-                f.records,
-                f.invalid
-            )?;
-        }
+        table(s, &sections::files(e))?;
         writeln!(s)?;
     }
     Ok(())
 }
 
-fn steps(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    writeln!(s, "## Runbook steps\n")?;
-    if r.steps.is_empty() {
-        return writeln!(s, "No step has run yet.\n");
-    }
-    writeln!(
-        s,
-        "| # | step | state | reason | started | ended | took |\n|--:|---|---|---|---|---|--:|"
-    )?;
-    for st in &r.steps {
-        writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            st.position,
-            md(&st.name),
-            md(&st.state),
-            md(&shorten(or_dash(&st.reason), CELL)),
-            time(st.started_at),
-            time(st.ended_at),
-            took(st.started_at, st.ended_at)
-        )?;
-    }
-    writeln!(s)
-}
-
-fn audit(s: &mut String, r: &ReportData) -> std::fmt::Result {
-    writeln!(s, "## Operator actions\n")?;
-    if r.audit.is_empty() {
-        return writeln!(s, "None recorded.\n");
-    }
-    writeln!(
-        s,
-        "| at | actor | action | detail | reason |\n|---|---|---|---|---|"
-    )?;
-    for a in &r.audit {
-        writeln!(
-            s,
-            "| {} | {} | {} | {} | {} |",
-            time(Some(a.at)),
-            md(&a.actor),
-            md(&a.action),
-            md(&shorten(or_dash(&a.detail), CELL)),
-            md(&shorten(or_dash(&a.reason), CELL))
-        )?;
-    }
-    writeln!(s)
-}
-
-fn entity_line(s: &mut String, e: &EntityRow, bold: bool) -> std::fmt::Result {
-    let b = if bold { "**" } else { "" };
-    writeln!(
-        s,
-        "| {b}{}{b} | {} | {} | {b}{}{b} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-        e.stage,
-        e.source,
-        e.invalid,
-        e.imported,
-        e.failed,
-        e.skipped,
-        e.pending,
-        e.verified,
-        e.missing,
-        e.differs,
-        e.extra,
-        e.unreadable,
-        e.unchecked
-    )
-}
-
 fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
     writeln!(s, "## Entities\n")?;
-    writeln!(
-        s,
-        "| stage | source | invalid | imported | failed | skipped | pending | verified | missing | differs | extra | unreadable | unchecked |"
-    )?;
-    writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")?;
-    for e in &r.entities {
-        entity_line(s, e, false)?;
-    }
-    entity_line(s, &r.totals, true)?;
+    table(s, &sections::entities(r))?;
     writeln!(
         s,
         "\n`source` counts every record of the export: `invalid` were refused at staging; the \
@@ -187,22 +85,7 @@ fn failures(s: &mut String, r: &ReportData) -> std::fmt::Result {
     if r.failures.groups.is_empty() {
         return writeln!(s, "No failed items.\n");
     }
-    writeln!(
-        s,
-        "| api | code | items | retryable | meaning | sample |\n|---|--:|--:|---|---|---|"
-    )?;
-    for g in &r.failures.groups {
-        writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} |",
-            md(&g.api),
-            g.code.map_or("-".to_string(), |c| c.to_string()),
-            g.count,
-            if g.retryable { "yes" } else { "no" },
-            md(g.meaning.as_deref().unwrap_or("-")),
-            md(&shorten(&g.sample, CELL))
-        )?;
-    }
+    table(s, &sections::failures(r))?;
     writeln!(s, "\n{} failed items in all.\n", r.failures.total)
 }
 
@@ -218,17 +101,7 @@ fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
     }
     writeln!(s, "{}\n", md(&pass_sentence(v)))?;
     if !v.sampled.is_empty() {
-        writeln!(s, "| stage | read back | in all |\n|---|--:|--:|")?;
-        for u in &v.sampled {
-            writeln!(
-                s,
-                "| {} | {} {} | {} |",
-                md(&u.stage),
-                u.read_back,
-                u.unit,
-                u.total
-            )?;
-        }
+        table(s, &sections::sampled(v))?;
         writeln!(s)?;
     }
     let t = &v.totals;
@@ -251,21 +124,7 @@ fn verification(s: &mut String, r: &ReportData) -> std::fmt::Result {
         v.mismatches.len(),
         v.mismatches_limit
     )?;
-    writeln!(
-        s,
-        "| kind | record | what | detail | source |\n|---|---|---|---|---|"
-    )?;
-    for m in &v.mismatches {
-        writeln!(
-            s,
-            "| {} | {} | {} | {} | {} |",
-            md(&m.kind),
-            md(&m.record),
-            md(&m.what),
-            md(&shorten(or_dash(&m.detail), CELL)),
-            md(or_dash(&m.source))
-        )?;
-    }
+    table(s, &sections::mismatches(v))?;
     writeln!(s)
 }
 
@@ -296,36 +155,69 @@ fn throughput(s: &mut String, r: &ReportData) -> std::fmt::Result {
     if let Some(caveat) = caveat(t) {
         writeln!(s, "{caveat}\n")?;
     }
-    let rows = coarsen(&t.intervals, THROUGHPUT_ROWS);
-    if rows.len() < t.intervals.len() {
+    let rows = sections::throughput(t, THROUGHPUT_ROWS);
+    if rows.rows.len() < t.intervals.len() {
         writeln!(
             s,
             "{} intervals merged into {} rows.\n",
             t.intervals.len(),
-            rows.len()
+            rows.rows.len()
         )?;
     }
-    writeln!(
-        s,
-        "| from | seconds | imported | failed | items/s | by kind (items/s) |\n|---|--:|--:|--:|--:|---|"
-    )?;
-    for i in &rows {
-        let kinds: Vec<String> = in_kind_order(&i.by_kind)
-            .into_iter()
-            .map(|(k, v)| format!("{} {}", md(k), rate(v)))
-            .collect();
-        writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} |",
-            time(Some(i.from)),
-            i.to - i.from,
-            i.imported,
-            i.failed,
-            rate(i.items_per_sec),
-            or_dash(&kinds.join(", "))
-        )?;
+    table(s, &rows)
+}
+
+/// A section of one table under `heading`, or of the sentence `none` when it has no rows.
+fn table_section(s: &mut String, heading: &str, t: &Table, none: &str) -> std::fmt::Result {
+    writeln!(s, "## {heading}\n")?;
+    if t.rows.is_empty() {
+        writeln!(s, "{none}\n")
+    } else {
+        table(s, t)?;
+        writeln!(s)
+    }
+}
+
+/// Writes `t` as a Markdown table, every cell escaped and on one line.
+fn table(s: &mut String, t: &Table) -> std::fmt::Result {
+    s.push('|');
+    for c in t.columns {
+        match c.name {
+            "" => s.push_str(" |"),
+            name => write!(s, " {name} |")?,
+        }
+    }
+    s.push_str("\n|");
+    for c in t.columns {
+        s.push_str(if c.align == Align::Right {
+            "--:|"
+        } else {
+            "---|"
+        });
+    }
+    s.push('\n');
+    for row in &t.rows {
+        s.push('|');
+        for cell in &row.cells {
+            write!(s, " {} |", cell_md(cell))?;
+        }
+        s.push('\n');
     }
     Ok(())
+}
+
+/// One cell's text, escaped, shortened when long, in bold when strong.
+fn cell_md(c: &Cell) -> String {
+    let text = md(&if c.long {
+        shorten(&c.text, CELL)
+    } else {
+        c.text.clone()
+    });
+    if c.strong {
+        format!("**{text}**")
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]

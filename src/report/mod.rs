@@ -4,14 +4,17 @@
 //!
 //! One gather ([`gather::gather`] → [`ReportData`]), three renderers, one file each:
 //! [`markdown`], [`json`] (the documented shape of docs/report-json.md) and [`html`] (one
-//! self-contained page with inline SVG charts from [`svg`]).
+//! self-contained page with inline SVG charts from [`svg`]). Each section's table is built
+//! once (`sections`, as a `table::Table`) and written by both the Markdown and the HTML renderer.
 
 pub mod data;
 pub mod gather;
 pub mod html;
 pub mod json;
 pub mod markdown;
+mod sections;
 pub mod svg;
+mod table;
 pub mod text;
 pub mod throughput;
 

@@ -2,7 +2,7 @@
 //! groups (`get_group_info`): batched reads, one result per item.
 
 use super::compare::{check, result, verdict};
-use super::members::{GroupEntry, GroupIndex};
+use super::groups::{GroupEntry, GroupIndex};
 use super::{for_each_unit, Ctx};
 use crate::model::{Account, Friend, Profile};
 use crate::store::queries::PendingItem;
@@ -10,10 +10,10 @@ use crate::store::verify::{ItemResult, Outcome};
 use crate::store::Kind;
 use crate::tim::api::Api;
 use crate::tim::requests;
-use crate::tim::wire::account::{AccountCheck, CheckItem};
+use crate::tim::wire::account::{AccountCheck, AccountCheckItem, CheckItem};
 use crate::tim::wire::group_read::{GetGroupInfo, GroupInfo};
-use crate::tim::wire::profile::PortraitGet;
-use crate::tim::wire::sns::FriendCheck;
+use crate::tim::wire::profile::{PortraitGet, UserProfileItem};
+use crate::tim::wire::sns::{FriendCheck, InfoItem};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -21,6 +21,61 @@ use std::collections::BTreeMap;
 fn batches(items: Vec<PendingItem>, api: Api) -> Vec<Vec<PendingItem>> {
     let size = api.default_batch().unwrap_or(1).max(1);
     items.chunks(size).map(<[PendingItem]>::to_vec).collect()
+}
+
+/// An item's entry in a batched read's answer: its code (0: read) and why not.
+trait AnswerEntry {
+    fn code(&self) -> (i64, &str);
+}
+
+impl AnswerEntry for AccountCheckItem {
+    fn code(&self) -> (i64, &str) {
+        (self.ResultCode, &self.ResultInfo)
+    }
+}
+
+impl AnswerEntry for UserProfileItem {
+    fn code(&self) -> (i64, &str) {
+        (self.ResultCode, &self.ResultInfo)
+    }
+}
+
+impl AnswerEntry for InfoItem {
+    fn code(&self) -> (i64, &str) {
+        (self.ResultCode, &self.ResultInfo)
+    }
+}
+
+impl AnswerEntry for GroupInfo {
+    fn code(&self) -> (i64, &str) {
+        (self.ErrorCode, &self.ErrorInfo)
+    }
+}
+
+/// An item's result from `api`'s answer, `entry` being the item's entry in it: `read` says
+/// what an entry read with code 0 holds; another code, or no entry, is missing.
+fn from_answer<E: AnswerEntry>(
+    kind: Kind,
+    id: i64,
+    api: &str,
+    entry: Option<&E>,
+    read: impl FnOnce(&E) -> ItemResult,
+) -> ItemResult {
+    let (outcome, detail) = match entry.map(|e| (e, e.code())) {
+        Some((e, (0, _))) => return read(e),
+        Some((_, (code, info))) => (Outcome::Missing, format!("{api} code {code}: {info}")),
+        None => (Outcome::Missing, format!("not in the {api} answer")),
+    };
+    result(kind, id, outcome, detail)
+}
+
+/// Verified when the target's `field` reads `want`, else missing with what it reads.
+fn status_is(kind: Kind, id: i64, field: &str, got: &str, want: &str) -> ItemResult {
+    if got == want {
+        result(kind, id, Outcome::Verified, "")
+    } else {
+        result(kind, id, Outcome::Missing, format!("{field} {got}"))
+    }
 }
 
 /// Accounts: `account_check` says `Imported`.
@@ -46,31 +101,18 @@ pub async fn accounts(ctx: &Ctx, items: Vec<PendingItem>) {
         let results = batch
             .iter()
             .zip(&records)
-            .map(
-                |(item, a)| match resp.ResultItem.iter().find(|r| r.UserID == a.id) {
-                    Some(r) if r.ResultCode == 0 && r.AccountStatus == "Imported" => {
-                        result(Kind::Account, item.id, Outcome::Verified, "")
-                    }
-                    Some(r) if r.ResultCode == 0 => result(
+            .map(|(item, a)| {
+                let entry = resp.ResultItem.iter().find(|r| r.UserID == a.id);
+                from_answer(Kind::Account, item.id, "account_check", entry, |r| {
+                    status_is(
                         Kind::Account,
                         item.id,
-                        Outcome::Missing,
-                        format!("AccountStatus {}", r.AccountStatus),
-                    ),
-                    Some(r) => result(
-                        Kind::Account,
-                        item.id,
-                        Outcome::Missing,
-                        format!("account_check code {}: {}", r.ResultCode, r.ResultInfo),
-                    ),
-                    None => result(
-                        Kind::Account,
-                        item.id,
-                        Outcome::Missing,
-                        "not in the account_check answer",
-                    ),
-                },
-            )
+                        "AccountStatus",
+                        &r.AccountStatus,
+                        "Imported",
+                    )
+                })
+            })
             .collect();
         ctx.sink.put(results, Vec::new()).await;
     })
@@ -117,8 +159,12 @@ pub async fn profiles(ctx: &Ctx, items: Vec<PendingItem>) {
                     .UserProfileItem
                     .iter()
                     .find(|u| u.To_Account == profile.id);
-                results.push(match got {
-                    Some(u) if u.ResultCode == 0 => {
+                results.push(from_answer(
+                    Kind::Profile,
+                    item.id,
+                    "portrait_get",
+                    got,
+                    |u| {
                         let mut diffs = Vec::new();
                         for t in &want.ProfileItem {
                             let found = u
@@ -129,20 +175,8 @@ pub async fn profiles(ctx: &Ctx, items: Vec<PendingItem>) {
                             check(&mut diffs, &t.Tag, Some(t.Value.clone()), found);
                         }
                         verdict(Kind::Profile, item.id, &diffs)
-                    }
-                    Some(u) => result(
-                        Kind::Profile,
-                        item.id,
-                        Outcome::Missing,
-                        format!("portrait_get code {}: {}", u.ResultCode, u.ResultInfo),
-                    ),
-                    None => result(
-                        Kind::Profile,
-                        item.id,
-                        Outcome::Missing,
-                        "not in the portrait_get answer",
-                    ),
-                });
+                    },
+                ));
             }
         }
         ctx.sink.put(results, Vec::new()).await;
@@ -176,31 +210,13 @@ pub async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
         let results = batch
             .iter()
             .zip(&records)
-            .map(
-                |(item, f)| match resp.InfoItem.iter().find(|i| i.To_Account == f.friend) {
-                    Some(i) if i.ResultCode == 0 && i.Relation == "CheckResult_Type_AWithB" => {
-                        result(Kind::Friend, item.id, Outcome::Verified, "")
-                    }
-                    Some(i) if i.ResultCode == 0 => result(
-                        Kind::Friend,
-                        item.id,
-                        Outcome::Missing,
-                        format!("Relation {}", i.Relation),
-                    ),
-                    Some(i) => result(
-                        Kind::Friend,
-                        item.id,
-                        Outcome::Missing,
-                        format!("friend_check code {}: {}", i.ResultCode, i.ResultInfo),
-                    ),
-                    None => result(
-                        Kind::Friend,
-                        item.id,
-                        Outcome::Missing,
-                        "not in the friend_check answer",
-                    ),
-                },
-            )
+            .map(|(item, f)| {
+                let entry = resp.InfoItem.iter().find(|i| i.To_Account == f.friend);
+                from_answer(Kind::Friend, item.id, "friend_check", entry, |i| {
+                    let want = "CheckResult_Type_AWithB";
+                    status_is(Kind::Friend, item.id, "Relation", &i.Relation, want)
+                })
+            })
             .collect();
         ctx.sink.put(results, Vec::new()).await;
     })
@@ -228,23 +244,12 @@ pub async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
         };
         let results = entries
             .iter()
-            .map(
-                |(item, g)| match resp.GroupInfo.iter().find(|i| i.GroupId == g.target_id) {
-                    Some(info) if info.ErrorCode == 0 => compare_group(item.id, g, info),
-                    Some(info) => result(
-                        Kind::Group,
-                        item.id,
-                        Outcome::Missing,
-                        format!("get_group_info code {}: {}", info.ErrorCode, info.ErrorInfo),
-                    ),
-                    None => result(
-                        Kind::Group,
-                        item.id,
-                        Outcome::Missing,
-                        "not in the get_group_info answer",
-                    ),
-                },
-            )
+            .map(|(item, g)| {
+                let entry = resp.GroupInfo.iter().find(|i| i.GroupId == g.target_id);
+                from_answer(Kind::Group, item.id, "get_group_info", entry, |info| {
+                    compare_group(item.id, g, info)
+                })
+            })
             .collect();
         ctx.sink.put(results, Vec::new()).await;
     })

@@ -4,7 +4,7 @@
 //! be read back and say so.
 
 use super::compare::{body_diff, result};
-use super::members::{by_group, GroupEntry, GroupIndex};
+use super::groups::{GroupCheck, GroupEntry};
 use super::{for_each_unit, Ctx};
 use crate::model::{C2cMessage, GroupMessage};
 use crate::store::queries::PendingItem;
@@ -48,30 +48,20 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
     let mut out = Vec::new();
     let mut below: Option<u64> = None;
     let mut pager = Pager::descending(Api::GroupMsgGetSimple);
+    let unit = || format!("group_msg_get_simple of {}", group.target_id);
     loop {
         let req = GroupMsgGetSimple {
             GroupId: group.target_id.clone(),
             ReqMsgSeq: below,
             ReqMsgNumber: GROUP_PAGE,
         };
-        let resp = ctx
-            .read(&req, || {
-                format!("group_msg_get_simple of {}", group.target_id)
-            })
-            .await?;
+        let resp = ctx.read(&req, unit).await?;
         let oldest = resp.RspMsgList.iter().map(|m| m.MsgSeq).min();
         out.extend(resp.RspMsgList);
         match oldest {
-            Some(seq) if resp.IsFinished == 0 && seq > 1 => match pager.advance(seq - 1) {
-                Ok(next) => below = Some(next),
-                Err(stuck) => {
-                    ctx.unit_failed(format!(
-                        "group_msg_get_simple of {}: {stuck}",
-                        group.target_id
-                    ));
-                    return None;
-                }
-            },
+            Some(seq) if resp.IsFinished == 0 && seq > 1 => {
+                below = Some(ctx.advance(&mut pager, seq - 1, unit)?);
+            }
             _ => break,
         }
     }
@@ -80,32 +70,27 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
 }
 
 /// Group messages: each group's imported messages read back, in order, with their content.
-pub async fn group_messages(
-    ctx: &Ctx,
-    index: &GroupIndex,
-    items: Vec<PendingItem>,
-    checked: &HashSet<i64>,
-) {
-    let units: Vec<_> = by_group(items)
-        .into_iter()
-        .filter(|(g, items)| match index.get(*g) {
-            Some(entry) => ctx.to_read(Kind::GroupMessage, &entry.target_id, items, checked),
-            None => false,
-        })
-        .collect();
-    for_each_unit(ctx, units, |(group, items)| async move {
-        let Some(entry) = index.get(group) else {
-            return;
-        };
-        let Some(records) = ctx.records::<GroupMessage>(Kind::GroupMessage, &items) else {
-            return;
-        };
-        let Some(found) = read_group(ctx, entry).await else {
-            return;
-        };
+pub(super) struct GroupMessages;
+
+impl GroupCheck for GroupMessages {
+    const KIND: Kind = Kind::GroupMessage;
+    type Record = GroupMessage;
+    type Found = Vec<RspMsg>;
+
+    async fn read(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
+        read_group(ctx, group).await
+    }
+
+    fn compare(
+        ctx: &Ctx,
+        entry: &GroupEntry,
+        items: &[PendingItem],
+        records: &[GroupMessage],
+        found: &Vec<RspMsg>,
+    ) -> (Vec<ItemResult>, Vec<Extra>) {
         // The times fixed at staging: what was sent, shifted past same-second bursts.
         let times: Vec<i64> = items.iter().map(|i| i.t).collect();
-        let sent = requests::import_group_msg(&entry.target_id, &records, &times).MsgList;
+        let sent = requests::import_group_msg(&entry.target_id, records, &times).MsgList;
         // Placeholders (deleted, expired) carry no body or key to match.
         let by_key: HashMap<(&str, i64, u32), &RspMsg> = found
             .iter()
@@ -149,10 +134,9 @@ pub async fn group_messages(
             last_seq = last_seq.max(got.MsgSeq);
             results.push(super::compare::verdict(Kind::GroupMessage, item.id, &diffs));
         }
-        let extras = extra_group_messages(entry, &found, &matched, ctx.too_old_floor());
-        ctx.sink.put(results, extras).await;
-    })
-    .await;
+        let extras = extra_group_messages(entry, found, &matched, ctx.too_old_floor());
+        (results, extras)
+    }
 }
 
 /// Messages in the group that no imported message accounts for. Only messages no newer than
@@ -183,6 +167,12 @@ fn extra_group_messages(
             ),
         })
         .collect()
+}
+
+/// A conversation's two accounts, the lesser first, whoever sent.
+fn in_order(x: &str, y: &str) -> (String, String) {
+    let (a, b) = if x <= y { (x, y) } else { (y, x) };
+    (a.to_string(), b.to_string())
 }
 
 /// One conversation's imported messages, keyed by the pair of accounts.
@@ -223,11 +213,7 @@ pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>, checked: &HashSet<i64>) {
         let Some(first) = records.first() else {
             return;
         };
-        let (a, b) = if first.from <= first.to {
-            (first.from.clone(), first.to.clone())
-        } else {
-            (first.to.clone(), first.from.clone())
-        };
+        let (a, b) = in_order(&first.from, &first.to);
         check_conversation(ctx, (a, b, items.into_iter().zip(records).collect())).await;
     })
     .await;
@@ -281,11 +267,7 @@ fn conversations(ctx: &Ctx, items: &[PendingItem]) -> Option<BTreeMap<String, Co
     for chunk in items.chunks(1024) {
         let records = ctx.records::<C2cMessage>(Kind::C2cMessage, chunk)?;
         for (item, msg) in chunk.iter().zip(records) {
-            let (a, b) = if msg.from <= msg.to {
-                (msg.from.clone(), msg.to.clone())
-            } else {
-                (msg.to.clone(), msg.from.clone())
-            };
+            let (a, b) = in_order(&msg.from, &msg.to);
             conversations
                 .entry(pair_key(&a, &b))
                 .or_insert_with(|| (a, b, Vec::new()))
@@ -361,6 +343,7 @@ async fn read_conversation(
     let mut out: Vec<RoamMsg> = Vec::new();
     let (mut max_time, mut last_key) = (max, None);
     let mut pager = Pager::new(Api::AdminGetRoamMsg);
+    let unit = || format!("admin_getroammsg of {a}↔{b}");
     loop {
         let req = AdminGetRoamMsg {
             From_Account: a.to_string(),
@@ -370,20 +353,13 @@ async fn read_conversation(
             MaxTime: max_time,
             LastMsgKey: last_key.clone(),
         };
-        let resp = ctx
-            .read(&req, || format!("admin_getroammsg of {a}↔{b}"))
-            .await?;
+        let resp = ctx.read(&req, unit).await?;
         let empty = resp.MsgList.is_empty();
         out.extend(resp.MsgList);
         if resp.Complete == 1 || empty {
             return Some(out);
         }
-        match pager.advance((resp.LastMsgTime, resp.LastMsgKey)) {
-            Ok((time, key)) => (max_time, last_key) = (time, Some(key)),
-            Err(stuck) => {
-                ctx.unit_failed(format!("admin_getroammsg of {a}↔{b}: {stuck}"));
-                return None;
-            }
-        }
+        let (time, key) = ctx.advance(&mut pager, (resp.LastMsgTime, resp.LastMsgKey), unit)?;
+        (max_time, last_key) = (time, Some(key));
     }
 }

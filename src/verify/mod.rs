@@ -6,11 +6,12 @@
 //! a stopped pass carries on where it was and every figure shown is a committed one.
 //!
 //! Here: the pass and its units. Per kind: `basic` (accounts, profiles, friends, groups),
-//! `members` and `messages`; `compare` compares fields, `sink` commits the results.
-//! Reads go through [`crate::tim::paced::Reader`].
+//! `members` and `messages` (the loop they share, a group at a time, in `groups`); `compare`
+//! compares fields, `sink` commits the results. Reads go through [`crate::tim::paced::Reader`].
 
 mod basic;
 mod compare;
+mod groups;
 mod members;
 mod messages;
 mod pages;
@@ -26,6 +27,7 @@ use crate::tim::api::Api;
 use crate::tim::client::TimClient;
 use crate::tim::lane::LaneFigures;
 use crate::tim::paced::{PacedError, Reader};
+use crate::tim::paging::Pager;
 use crate::tim::wire::Request;
 use sink::Sink;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -190,6 +192,22 @@ impl Ctx {
             Err(PacedError::Stopped) => None,
             Err(PacedError::Call(e)) => {
                 self.unit_failed(format!("{}: {e}", unit()));
+                None
+            }
+        }
+    }
+
+    /// The cursor of a unit's next page; `None` when it did not move (the unit is reported).
+    pub(crate) fn advance<C: PartialOrd + std::fmt::Debug + Clone>(
+        &self,
+        pager: &mut Pager<C>,
+        next: C,
+        unit: impl FnOnce() -> String,
+    ) -> Option<C> {
+        match pager.advance(next) {
+            Ok(next) => Some(next),
+            Err(stuck) => {
+                self.unit_failed(format!("{}: {stuck}", unit()));
                 None
             }
         }

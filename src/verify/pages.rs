@@ -3,8 +3,10 @@
 //! walks its imported items in pages that keep a scope (an owner's friends, a group's members
 //! or messages, a conversation) whole, and checks a page's units before it reads the next.
 
-use super::members::GroupIndex;
-use super::{basic, members, messages, Ctx, Progress, SAMPLED};
+use super::groups::{check_groups, GroupIndex};
+use super::members::Members;
+use super::messages::{self, GroupMessages};
+use super::{basic, Ctx, Progress, SAMPLED};
 use crate::store::verify_pages::{self, DonePage};
 use crate::store::{open_for_reading, Kind};
 use rusqlite::Connection;
@@ -112,8 +114,8 @@ impl PageWork {
             Kind::Profile => basic::profiles(ctx, items).await,
             Kind::Friend => basic::friends(ctx, items).await,
             Kind::Group => basic::groups(ctx, &groups, items).await,
-            Kind::GroupMember => members::members(ctx, &groups, items, checked).await,
-            Kind::GroupMessage => messages::group_messages(ctx, &groups, items, checked).await,
+            Kind::GroupMember => check_groups::<Members>(ctx, &groups, items, checked).await,
+            Kind::GroupMessage => check_groups::<GroupMessages>(ctx, &groups, items, checked).await,
             Kind::C2cMessage => messages::c2c(ctx, items, checked).await,
         }
     }
