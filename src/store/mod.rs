@@ -34,8 +34,6 @@ pub mod samples;
 mod schema;
 mod scratch;
 pub mod stage;
-mod stage_load;
-mod stage_resume;
 pub mod staged;
 pub mod steps;
 pub mod sync;
