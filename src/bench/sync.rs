@@ -14,9 +14,9 @@
 use crate::config::{parse_file, resolve, C2cMode, Flags};
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::sim::SimHandle;
+use crate::store::open_for_reading;
 use crate::store::sync::{applied_lags, percentile, DirectionCounts};
 use crate::store::sync_queue::{failed_events, scope_waiting, FailedEvent};
-use crate::store::{now_secs, open_for_reading};
 use crate::sync::convert::{request_for, Call};
 use crate::sync::relay::{self, RelayHandle, CALLBACK_TOKEN_ENV, INGEST_TOKEN_ENV};
 use crate::tim::callback::sign;
@@ -24,6 +24,7 @@ use crate::tim::paced::{call_paced, Policy};
 use crate::tim::wire::account::MultiaccountImport;
 use crate::tim::wire::group::CreateGroup;
 use crate::tim::{ClientConfig, SecretKey, Target, TimClient};
+use crate::timefmt::now_secs;
 use anyhow::Context;
 use reqwest::Client;
 use serde_json::{json, Value};

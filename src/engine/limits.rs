@@ -164,7 +164,7 @@ pub async fn held_for_the_day(
     if job.what != JobKind::Import || !capped {
         return false;
     }
-    let wait = until_next_day(crate::store::now_secs());
+    let wait = until_next_day(crate::timefmt::now_secs());
     lane.back_off(wait, error.code());
     tracing::warn!(api = %error.api(), wait_secs = wait.as_secs(), "{DAILY_GROUP_CAP}");
     shared

@@ -10,8 +10,9 @@ use super::data::{
 use super::throughput::{self, Sample};
 use crate::model::step::{Step, StepState};
 use crate::store::verify::{self, EntityCounts, Pass};
-use crate::store::{audit, now_secs, queries, run, samples, staged, Kind, StoreError};
+use crate::store::{audit, queries, run, samples, staged, Kind, StoreError};
 use crate::tim::errors;
+use crate::timefmt::now_secs;
 use rusqlite::Connection;
 use std::path::Path;
 

@@ -178,12 +178,5 @@ pub fn display_key(kind: Kind, key: &str) -> String {
 /// recently; the writer writes one every second while it runs.
 pub const HEARTBEAT_LIVE_SECS: i64 = 15;
 
-/// Seconds since the epoch (the store's time unit).
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,8 @@
 //! Reads and small writes on the store shared by the engine, `status`, `errors`, `retry` and
 //! `skip`.
 
-use super::{display_key, now_secs, ItemState, Kind, StoreError};
+use super::{display_key, ItemState, Kind, StoreError};
+use crate::timefmt::now_secs;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};

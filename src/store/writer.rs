@@ -5,7 +5,8 @@
 
 use super::batch::{Apply, BatchWriter, Limits, Reply, Sender, WriterError};
 use super::queries::PendingItem;
-use super::{now_secs, ItemState, Kind};
+use super::{ItemState, Kind};
+use crate::timefmt::now_secs;
 use rusqlite::{params, Connection, Transaction};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -22,13 +22,14 @@
 use crate::config::OldSink;
 use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::open_for_reading;
-use crate::store::sync::{now_ms, EventState, Settle, StoredEvent};
+use crate::store::sync::{EventState, Settle, StoredEvent};
 use crate::store::sync_queue::pick;
 use crate::sync::journal::Journal;
 use crate::sync::retry::backoff;
 use crate::sync::retry::RetryLimits;
 use crate::sync::SyncError;
 use crate::tim::client::refuses_one_request;
+use crate::timefmt::now_ms;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::io::Write;

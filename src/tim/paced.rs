@@ -91,7 +91,9 @@ pub fn wait_after_error(
     // The table's minimum (70050: a minute) beats any shorter backoff; the daily group cap
     // (10006 from create_group or import_group) lifts only the next day.
     let floor = match err.code() {
-        Some(code) if is_daily_group_cap(err.api(), code) => until_next_day(unix_now()),
+        Some(code) if is_daily_group_cap(err.api(), code) => {
+            until_next_day(crate::timefmt::now_secs())
+        }
         Some(code) => Duration::from_secs(minimum_wait_secs(code)),
         None => Duration::ZERO,
     };
@@ -112,12 +114,6 @@ pub fn until_next_day(now: i64) -> Duration {
     const CST: i64 = 8 * 3600;
     let next = ((now + CST).div_euclid(DAY) + 1) * DAY - CST;
     Duration::from_secs((next - now + 60).max(60).unsigned_abs())
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Makes `call` on `lane` (unpaced when `None`) until it answers, retrying under `policy`:

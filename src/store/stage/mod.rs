@@ -17,9 +17,10 @@ mod resume;
 
 use super::order::SameSecond;
 use super::scratch::ScratchMemory;
-use super::{cache_dir, now_secs, Kind, StoreError};
+use super::{cache_dir, Kind, StoreError};
 use crate::model::history::HistorySince;
 use crate::source::{validate_with_memory, ExportDir, ExportError, Known};
+use crate::timefmt::now_secs;
 use load::{know_earlier, Loader};
 pub use resume::unfinished_lines;
 use resume::{Chunks, Found, Stop};
