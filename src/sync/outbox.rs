@@ -25,10 +25,10 @@ use crate::store::open_for_reading;
 use crate::store::sync::{EventState, Settle, StoredEvent};
 use crate::store::sync_queue::pick;
 use crate::sync::journal::Journal;
-use crate::sync::retry::backoff;
 use crate::sync::retry::RetryLimits;
 use crate::sync::SyncError;
 use crate::tim::client::refuses_one_request;
+use crate::tim::lane::retry_delay;
 use crate::timefmt::now_ms;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
@@ -87,7 +87,7 @@ pub async fn run(
     while !stopped(&stop) {
         if sink_down > 0 {
             // Probe again after a pause rather than walk every scope against a dead sink.
-            sleep_or_stop(&mut stop, backoff(sink_down).min(MAX_SINK_PAUSE)).await;
+            sleep_or_stop(&mut stop, retry_delay(sink_down - 1).min(MAX_SINK_PAUSE)).await;
         }
         let (c, read) = tokio::task::spawn_blocking(move || {
             let read = pick(&conn, Direction::NewToOld, PER_SCOPE, WINDOW);

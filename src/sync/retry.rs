@@ -3,23 +3,7 @@
 
 use crate::config::{OnFailure, SyncConfig};
 use crate::store::sync::{EventState, Settle};
-use std::time::Duration;
-
-/// The first retry delay, doubled per failure up to [`MAX_RETRY`].
-const FIRST_RETRY: Duration = Duration::from_millis(500);
-/// The longest retry delay.
-const MAX_RETRY: Duration = Duration::from_secs(30);
-
-/// The delay before the next try after `failures` failures in a row (at least 1): 0.5 s
-/// doubling to 30 s, drawn from the upper half of that, so scopes that failed together do
-/// not retry together.
-pub fn backoff(failures: u32) -> Duration {
-    let full = FIRST_RETRY
-        .saturating_mul(1 << failures.saturating_sub(1).min(16))
-        .min(MAX_RETRY);
-    let half = full / 2;
-    half + half.mul_f64(rand::random::<f64>())
-}
+use crate::tim::lane::retry_delay;
 
 /// `[sync] max_retry_secs` and `on_failure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +48,7 @@ impl RetryLimits {
         let failing_ms = now_ms - first_fail_ms.unwrap_or(now_ms);
         let mut settle = Settle::new(seq, EventState::Pending, Some(&api), code, info);
         if failing_ms < self.max_ms {
-            let pause = backoff(attempts.saturating_add(1)).as_millis();
+            let pause = retry_delay(attempts).as_millis();
             settle.retry_at_ms = Some(now_ms.saturating_add(i64::try_from(pause).unwrap_or(0)));
             return (settle, false);
         }
@@ -119,13 +103,5 @@ mod tests {
         };
         let (s, go_on) = skip.after_failure(7, (5, Some(1_000)), 11_000, why());
         assert_eq!((s.state, go_on), (EventState::Failed, true));
-    }
-
-    #[test]
-    fn retries_back_off_from_half_a_second_to_thirty() {
-        for (failures, full) in [(1, 0.5), (2, 1.0), (3, 2.0), (7, 30.0), (40, 30.0)] {
-            let d = backoff(failures).as_secs_f64();
-            assert!(d >= full / 2.0 && d <= full, "{failures}: {d}");
-        }
     }
 }
