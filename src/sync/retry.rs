@@ -7,14 +7,14 @@ use crate::tim::lane::retry_delay;
 
 /// `[sync] max_retry_secs` and `on_failure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryLimits {
+pub struct RetryPolicy {
     /// How long an event may keep failing, milliseconds.
     pub max_ms: i64,
     /// What its scope does then.
     pub on_failure: OnFailure,
 }
 
-impl Default for RetryLimits {
+impl Default for RetryPolicy {
     /// One hour, then hold.
     fn default() -> Self {
         Self {
@@ -24,8 +24,8 @@ impl Default for RetryLimits {
     }
 }
 
-impl RetryLimits {
-    /// The limits `config` sets.
+impl RetryPolicy {
+    /// The policy `config` sets.
     pub fn of(config: &SyncConfig) -> Self {
         Self {
             max_ms: i64::try_from(config.max_retry_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn an_event_backs_off_until_its_time_is_up_then_holds_or_fails() {
-        let hold = RetryLimits {
+        let hold = RetryPolicy {
             max_ms: 10_000,
             on_failure: OnFailure::Hold,
         };
@@ -97,7 +97,7 @@ mod tests {
             (EventState::Held, false, None)
         );
         assert!(s.info.contains("still failing after 10 s"), "{}", s.info);
-        let skip = RetryLimits {
+        let skip = RetryPolicy {
             on_failure: OnFailure::Skip,
             ..hold
         };

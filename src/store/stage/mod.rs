@@ -19,7 +19,7 @@ use super::order::SameSecond;
 use super::scratch::ScratchMemory;
 use super::{cache_dir, Kind, StoreError};
 use crate::model::history::HistorySince;
-use crate::source::{validate_with_memory, ExportDir, ExportError, Known};
+use crate::source::{validate_with_memory, ExportDir, ExportDirError, Known};
 use crate::timefmt::now_secs;
 use load::{know_earlier, Loader};
 pub use resume::unfinished_lines;
@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 pub enum StageError {
     /// The export could not be read.
     #[error(transparent)]
-    Export(#[from] ExportError),
+    Export(#[from] ExportDirError),
     /// A `.gz` file could not be decompressed into the store's cache.
     #[error("decompressing {path} into {cache}: {source}")]
     Decompress {
