@@ -57,7 +57,9 @@ pub fn export_failures(
 }
 
 fn write_failure(w: &mut dyn Write, row: &FailureRow, csv: bool) -> std::io::Result<()> {
-    let meaning = row.code.map_or("", |c| errors::lookup(c).meaning);
+    let meaning = row
+        .code
+        .map_or("", |c| errors::lookup_named(&row.api, c).meaning);
     if !csv {
         let mut v = serde_json::to_value(row).unwrap_or_default();
         if let Some(obj) = v.as_object_mut() {

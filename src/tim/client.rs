@@ -66,7 +66,7 @@ pub enum Applied {
 #[derive(Debug, Error)]
 pub enum CallError {
     /// The server answered with a non-zero `ErrorCode`.
-    #[error("{api}: error {code}: {meaning} (server said: {info:?})", meaning = errors::lookup(*.code).meaning)]
+    #[error("{api}: error {code}: {meaning} (server said: {info:?})", meaning = errors::lookup_for(*.api, *.code).meaning)]
     Api {
         /// The API.
         api: Api,
