@@ -131,11 +131,6 @@ fn table(kind: ExportFile) -> (&'static str, &'static [(&'static str, &'static s
     }
 }
 
-/// The table of `kind` in the example schema.
-pub fn table_name(kind: ExportFile) -> &'static str {
-    table(kind).0
-}
-
 /// A SQL literal of `v` for `engine`.
 fn literal(v: Option<&Value>, col: Col, engine: Engine) -> String {
     let text = match (v, col) {

@@ -149,11 +149,6 @@ impl SimHandle {
     pub fn sim(&self) -> &Arc<Sim> {
         &self.sim
     }
-
-    /// Waits until the server stops (it runs until the process ends or the handle drops).
-    pub async fn wait(&mut self) {
-        let _ = (&mut self.task).await;
-    }
 }
 
 impl Drop for SimHandle {

@@ -324,22 +324,6 @@ pub fn counts_in_state(
     rows.collect()
 }
 
-/// Per group item: the number of its messages not yet settled (pending).
-pub fn open_messages_per_group(conn: &Connection) -> rusqlite::Result<HashMap<i64, u64>> {
-    let mut stmt = conn.prepare(
-        "SELECT parent, COUNT(*) FROM item WHERE kind = ?1 AND state = 0 AND parent IS NOT NULL GROUP BY parent",
-    )?;
-    let rows = stmt.query_map([Kind::GroupMessage.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
-}
-
-/// Every group's high-water mark: group item → (newest SendTime, newest MsgSeq).
-pub fn group_marks(conn: &Connection) -> rusqlite::Result<HashMap<i64, (i64, i64)>> {
-    let mut stmt = conn.prepare("SELECT grp, last_time, last_seq FROM group_mark")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-    rows.collect()
-}
-
 /// A request that was sent and never settled (the process stopped while it was in flight).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {

@@ -243,11 +243,6 @@ impl TimClient {
         })
     }
 
-    /// The target.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// The admin identifier.
     pub fn admin(&self) -> &str {
         self.credentials.identifier()
