@@ -27,7 +27,7 @@ sync:     model tim source config store private timefmt
 runbook:  model tim source config store engine verify sync timefmt
 report:   model tim source config store runbook timefmt
 ui:       model tim source config store engine verify sync runbook report timefmt
-sim:      model tim
+sim:      model tim timefmt
 cli:      model tim source config report timefmt
 commands: model tim source config store engine verify sync runbook report ui sim cli logging export private timefmt
 '

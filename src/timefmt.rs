@@ -1,5 +1,24 @@
 //! Every time shown to a person: unix seconds as a UTC date-time (no time-zone database
-//! needed), RFC 3339 parsing, and durations such as an ETA.
+//! needed), RFC 3339 parsing, and durations such as an ETA; and the one reading of the system
+//! clock as unix seconds ([`now_secs`]) or milliseconds ([`now_ms`]).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Now, in seconds since the unix epoch (the store's time unit); 0 if the system clock reads
+/// before 1970.
+pub fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Now, in milliseconds since the unix epoch (sync events' time unit); 0 if the system clock
+/// reads before 1970.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
 /// `2024-11-19 07:06:40 UTC` for a unix time in seconds.
 ///
@@ -193,6 +212,14 @@ pub fn date_or_time(secs: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_clock_reads_unix_time_in_both_units() {
+        let (secs, ms) = (super::now_secs(), super::now_ms());
+        // After 2024, and the two readings within a second of each other.
+        assert!(secs > 1_700_000_000, "{secs}");
+        assert!((ms / 1000 - secs).abs() <= 1, "{ms} {secs}");
+    }
+
     #[test]
     fn parsing_inverts_formatting() {
         for t in [0, 951_782_400, 1_732_000_000, 1_795_990_434] {

@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::routing::post;
 use axum::Router;
 use common::{client, sim, wait_for, PATIENCE, SDKAPPID};
-use cutover::sim::config::{ApiLimits, SimConfig};
+use cutover::sim::config::{ApiQuota, SimConfig};
 use cutover::tim::wire::account::{AccountCheck, CheckItem, MultiaccountImport};
 use cutover::tim::wire::c2c::{ImportMsg, SendMsg};
 use cutover::tim::wire::MsgElement;
@@ -28,9 +28,9 @@ fn check() -> AccountCheck {
 
 fn limited(rate: u32) -> SimConfig {
     let mut config = SimConfig::default();
-    config.limits.insert(
+    config.api_quotas.insert(
         "account_check".into(),
-        ApiLimits {
+        ApiQuota {
             rate: Some(rate),
             batch: None,
         },
@@ -94,9 +94,9 @@ async fn batch_limits_answer_the_documented_code() {
     };
     assert_eq!(c.call(&many).await.unwrap_err().code(), Some(70402));
     let mut config = SimConfig::default();
-    config.limits.insert(
+    config.api_quotas.insert(
         "multiaccount_import".into(),
-        ApiLimits {
+        ApiQuota {
             rate: None,
             batch: Some(200),
         },

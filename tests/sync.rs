@@ -252,7 +252,7 @@ async fn forged_stale_and_foreign_callbacks_are_refused() {
     let (hook, got) = webhook(Duration::ZERO).await;
     let rb = sync_runbook(&handle, &store, port, &hook);
     let relay = start_relay(&rb).await;
-    let now = cutover::store::now_secs() as u64;
+    let now = cutover::timefmt::now_secs() as u64;
     let body = json!({"CallbackCommand": "C2C.CallbackAfterSendMsg", "From_Account": "u1",
         "To_Account": "u2", "MsgSeq": 1, "MsgRandom": 2, "MsgTime": now, "MsgKey": format!("1_2_{now}"),
         "SendMsgResult": 0, "MsgBody": [], "EventTime": now * 1000});
@@ -326,7 +326,7 @@ async fn reconciliation_recovers_a_message_whose_callback_never_came() {
     accounts(&handle, &["u1", "u2"]).await;
     // The conversation is active: the old system wrote into it (the relay's own write, which
     // reconciliation must not send back).
-    let now = cutover::store::now_secs();
+    let now = cutover::timefmt::now_secs();
     let old = json!({"event_id": "old-r1", "kind": "c2c_message", "at": now,
         "record": {"id": "m-r1", "from": "u2", "to": "u1", "sent_at": now,
                    "body": [{"type": "text", "text": "from the old app"}]}});

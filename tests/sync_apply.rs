@@ -26,7 +26,7 @@ use tokio::sync::watch;
 /// with a member who does not exist and a message that does not convert.
 #[rustfmt::skip]
 fn events() -> Vec<NewEvent> {
-    let t = cutover::store::now_secs() - 60;
+    let t = cutover::timefmt::now_secs() - 60;
     let text = |s: &str| json!([{"type": "text", "text": s}]);
     vec![
         ev("a1", "account_created", json!({"id": "u1", "nick": "One"})),

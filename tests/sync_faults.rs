@@ -25,14 +25,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 fn group(id: &str) -> NewEvent {
-    let t = cutover::store::now_secs() - 60;
+    let t = cutover::timefmt::now_secs() - 60;
     #[rustfmt::skip]
     let record = json!({"id": id, "type": "public", "name": id, "owner": "u1", "created_at": t});
     ev(&format!("create-{id}"), "group_created", record)
 }
 
 fn message(id: &str, group: &str) -> NewEvent {
-    let t = cutover::store::now_secs() - 60;
+    let t = cutover::timefmt::now_secs() - 60;
     let body = json!([{"type": "text", "text": id}]);
     #[rustfmt::skip]
     let record = json!({"id": id, "group": group, "from": "u1", "sent_at": t, "body": body});

@@ -61,7 +61,7 @@ fn demo_app(relay_port: u16) -> SimConfig {
 
 fn demo_runbook(old: &OldSystem, relay_port: u16) -> String {
     // A window closing 20 minutes from now, so the Runbook header has one to show.
-    let ends_at = crate::timefmt::utc(crate::store::now_secs() + 20 * 60)
+    let ends_at = crate::timefmt::utc(crate::timefmt::now_secs() + 20 * 60)
         .trim_end_matches(" UTC")
         .replace(' ', "T")
         + "+00:00";

@@ -37,7 +37,7 @@ pub async fn run(
             continue;
         }
         n += 1;
-        let now = crate::store::now_secs();
+        let now = crate::timefmt::now_secs();
         let event = serde_json::json!({"event_id": format!("demo-old-{now}-{n}"), "kind": "c2c_message",
             "at": now, "record": {"id": format!("demo-old-msg-{now}-{n}"), "from": "u0000002", "to": "u0000001",
             "sent_at": now, "body": [{"type": "text", "text": format!("from the old app #{n}")}]}});

@@ -8,7 +8,6 @@ use crate::export::{export, ExportOptions, ExportSummary, Mapping, SourceProblem
 use crate::timefmt::{parse_date_or_time, utc};
 use anyhow::Context;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Unix seconds of a `--since`/`--until` value: an integer, a date or an RFC 3339 time.
 fn parse_time(flag: &str, text: &str) -> anyhow::Result<i64> {
@@ -23,12 +22,6 @@ fn parse_time(flag: &str, text: &str) -> anyhow::Result<i64> {
         })
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// Runs `cutover export`.
 pub fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let url = SourceUrl::parse(&args.from, std::env::var(PASSWORD_ENV).ok())?;
@@ -40,7 +33,7 @@ pub fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         .transpose()?;
     let until = match &args.until {
         Some(t) => parse_time("--until", t)?,
-        None => now(),
+        None => crate::timefmt::now_secs(),
     };
     let opts = ExportOptions {
         url,

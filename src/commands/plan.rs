@@ -51,7 +51,7 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         }
         (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),
     };
-    let p = window_plan(&conn, &settings, rb.window_end, crate::store::now_secs())?;
+    let p = window_plan(&conn, &settings, rb.window_end, crate::timefmt::now_secs())?;
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
     } else {

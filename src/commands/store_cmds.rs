@@ -176,7 +176,7 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             .iter()
             .map(|g| {
                 json!({"api": g.api, "code": g.code, "count": g.count, "retryable": g.retryable,
-                            "meaning": meaning_of(g.code, &g.sample), "sample": g.sample})
+                            "meaning": meaning_of(&g.api, g.code, &g.sample), "sample": g.sample})
             })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -194,7 +194,7 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     )?;
     for g in &groups {
         let code = g.code.map_or("-".to_string(), |c| c.to_string());
-        let meaning = meaning_of(g.code, &g.sample);
+        let meaning = meaning_of(&g.api, g.code, &g.sample);
         let retry = if g.retryable { "yes" } else { "no" };
         writeln!(
             out,
@@ -211,13 +211,14 @@ pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     Ok(Outcome::Ok)
 }
 
-/// What the error table says a failure group means: the error table's meaning; for a code the
-/// spec does not document, "undocumented code" and Tencent's ErrorInfo (from the sample, which
-/// ends `(server said: "…")`); without a code, the engine's own reason.
-fn meaning_of(code: Option<i64>, sample: &str) -> String {
+/// What the error table says a failure group of `api` means: the error table's meaning (the
+/// API's own where the code has one there); for a code the spec does not document,
+/// "undocumented code" and Tencent's ErrorInfo (from the sample, which ends
+/// `(server said: "…")`); without a code, the engine's own reason.
+fn meaning_of(api: &str, code: Option<i64>, sample: &str) -> String {
     match code {
         None => sample.to_string(),
-        Some(c) if errors::is_documented(c) => errors::lookup(c).meaning.to_string(),
+        Some(c) if errors::is_documented(c) => errors::lookup_named(api, c).meaning.to_string(),
         Some(_) => {
             let said = sample
                 .rsplit_once("server said: ")
@@ -318,17 +319,30 @@ mod tests {
     fn an_undocumented_code_shows_tencents_error_info() {
         let sample =
             r#"import_group_msg: error 12345: undocumented code (server said: "quota of the day")"#;
+        let api = "import_group_msg";
         assert_eq!(
-            meaning_of(Some(12345), sample),
+            meaning_of(api, Some(12345), sample),
             r#"undocumented code — ErrorInfo: "quota of the day""#
         );
         assert_eq!(
-            meaning_of(Some(10010), sample),
+            meaning_of(api, Some(10010), sample),
             "group does not exist or was dismissed"
         );
         assert_eq!(
-            meaning_of(None, "its group was not imported"),
+            meaning_of(api, None, "its group was not imported"),
             "its group was not imported"
+        );
+    }
+
+    #[test]
+    fn a_code_shows_its_meaning_on_the_groups_api() {
+        let sample = "error 10004";
+        assert!(
+            meaning_of("import_group_msg", Some(10004), sample).starts_with("send time invalid")
+        );
+        assert_eq!(
+            meaning_of("import_group", Some(10004), sample),
+            "invalid parameter"
         );
     }
 }

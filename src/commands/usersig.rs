@@ -6,7 +6,6 @@ use crate::tim::usersig::{generate, verify};
 use crate::tim::{SecretKey, UserSig, SECRET_KEY_ENV};
 use crate::timefmt::utc;
 use std::io::{BufRead, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The environment variable `usersig --verify` reads the token from (before standard input).
 pub const USERSIG_ENV: &str = "CUTOVER_USERSIG";
@@ -37,12 +36,6 @@ pub fn token_to_verify(
     Ok(token.to_owned())
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Runs `cutover usersig`: prints the token (generate) or the verdict (verify; exit 1 when the
 /// token is refused).
 pub fn run(args: &UsersigArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -55,7 +48,7 @@ pub fn run(args: &UsersigArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     if args.identifier.is_empty() || args.identifier.len() > crate::model::limits::ACCOUNT_ID_MAX {
         anyhow::bail!("--identifier must be 1..=32 bytes");
     }
-    let now = now();
+    let now = u64::try_from(crate::timefmt::now_secs()).unwrap_or(0);
     let Some(given) = &args.verify else {
         let sig = generate(&key, args.sdkappid, &args.identifier, args.expire, now);
         writeln!(out, "{}", sig.expose())?;

@@ -16,8 +16,9 @@ pub struct RunbookFile {
     pub store: StoreSection,
     /// `stop_service` and `resume_service`.
     pub hooks: BTreeMap<String, HookSection>,
-    /// Per-API overrides, by command name.
-    pub limits: BTreeMap<String, LimitSection>,
+    /// `[limits.API]`: each API's rate and batch size overrides, by command name.
+    #[serde(rename = "limits")]
+    pub api_quotas: BTreeMap<String, ApiQuotaSection>,
     /// In-flight bounds.
     pub concurrency: ConcurrencySection,
     /// When to pause.
@@ -135,10 +136,10 @@ pub struct HookSection {
     pub env: Option<Vec<String>>,
 }
 
-/// `[limits.API]`
+/// `[limits.API]`: one API's quota, its rate and batch size.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
-pub struct LimitSection {
+pub struct ApiQuotaSection {
     /// Calls per second.
     pub rate: Option<u32>,
     /// Items per request.

@@ -2,7 +2,7 @@
 
 use super::file::RunbookFile;
 use super::sections::{
-    check_strategy_has_sync, history_since, hooks, limits, precopy_sample, roaming_days,
+    api_quotas, check_strategy_has_sync, history_since, hooks, precopy_sample, roaming_days,
     same_second, scenario, strategy, sync_config, verify_config, window_end,
 };
 use crate::model::history::HistorySince;
@@ -301,7 +301,7 @@ pub fn resolve(
         problems.push(format!("{SECRET_KEY_ENV} is not set: export the app's secret key (it is never read from a file or flag)"));
     }
     let (stop_service, resume_service) = hooks(file, &mut problems);
-    let (rates, batches) = limits(file, &mut problems);
+    let (rates, batches) = api_quotas(file, &mut problems);
     let min_in_flight = file.concurrency.min_in_flight.unwrap_or(1);
     let max_in_flight = file.concurrency.max_in_flight.unwrap_or(64);
     if min_in_flight == 0 || min_in_flight > max_in_flight {

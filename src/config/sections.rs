@@ -207,7 +207,7 @@ pub(super) fn hooks(
 }
 
 /// Each API's rate and batch size: the documented defaults with the `[limits.*]` overrides.
-pub(super) fn limits(
+pub(super) fn api_quotas(
     file: &RunbookFile,
     problems: &mut Vec<String>,
 ) -> (BTreeMap<Api, u32>, BTreeMap<Api, usize>) {
@@ -216,18 +216,18 @@ pub(super) fn limits(
         .iter()
         .filter_map(|a| a.default_batch().map(|b| (*a, b)))
         .collect();
-    for (name, limit) in &file.limits {
+    for (name, quota) in &file.api_quotas {
         let Some(api) = Api::from_command(name) else {
             problems.push(format!("[limits.{name}]: no such API"));
             continue;
         };
-        if let Some(rate) = limit.rate {
+        if let Some(rate) = quota.rate {
             if rate == 0 {
                 problems.push(format!("[limits.{name}] rate must be at least 1 call/s"));
             }
             rates.insert(api, rate);
         }
-        if let Some(batch) = limit.batch {
+        if let Some(batch) = quota.batch {
             match api.default_batch() {
                 None => problems.push(format!(
                     "[limits.{name}] takes one item per request: batch does not apply"

@@ -242,7 +242,7 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     };
     let clock = Clock {
         now: Instant::now(),
-        unix: crate::store::now_secs(),
+        unix: crate::timefmt::now_secs(),
     };
     let decision = decide(&job, result, &streak, clock, &shared.policy);
     shared.apply(lane, &job, journal, decision).await;

@@ -7,7 +7,7 @@
 //! order (every line is either valid, handed to the visitor, or has problems).
 
 use super::run::SourceProblem;
-use super::ExportError;
+use super::DbExportError;
 use crate::source::reader::LineReader;
 use crate::source::{ExportFile, StreamValidator};
 use std::collections::VecDeque;
@@ -112,7 +112,7 @@ impl FileCheck {
     }
 
     /// Hands one written line (with its `\n`) and its source key to the validator.
-    pub fn push(&mut self, line: &[u8], key: Option<String>) -> Result<(), ExportError> {
+    pub fn push(&mut self, line: &[u8], key: Option<String>) -> Result<(), DbExportError> {
         self.chunk.bytes.extend_from_slice(line);
         self.chunk.keys.push(key);
         if self.chunk.bytes.len() >= CHUNK_BYTES {
@@ -121,13 +121,13 @@ impl FileCheck {
         Ok(())
     }
 
-    fn send(&mut self) -> Result<(), ExportError> {
+    fn send(&mut self) -> Result<(), DbExportError> {
         let chunk = std::mem::take(&mut self.chunk);
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(chunk).is_ok());
         if sent {
             Ok(())
         } else {
-            Err(ExportError::Settings(format!(
+            Err(DbExportError::Settings(format!(
                 "the validation of {} stopped early",
                 self.name
             )))
@@ -146,13 +146,13 @@ impl FileCheck {
     pub fn finish(
         mut self,
         to: &mut dyn FnMut(SourceProblem),
-    ) -> Result<StreamValidator, ExportError> {
+    ) -> Result<StreamValidator, DbExportError> {
         if !self.chunk.keys.is_empty() {
             self.send()?;
         }
         drop(self.tx.take());
         let stopped =
-            |why: String| ExportError::Settings(format!("validating {}: {why}", self.name));
+            |why: String| DbExportError::Settings(format!("validating {}: {why}", self.name));
         let joined = self.handle.join();
         while let Ok(p) = self.problems.try_recv() {
             to(p);

@@ -7,7 +7,7 @@
 
 use super::db::execute;
 use super::url::{Engine, SourceUrl};
-use super::ExportError;
+use super::DbExportError;
 use crate::source::reader::{open_lines, Line};
 use crate::source::{ExportDir, ExportFile};
 use serde_json::Value;
@@ -131,11 +131,6 @@ fn table(kind: ExportFile) -> (&'static str, &'static [(&'static str, &'static s
     }
 }
 
-/// The table of `kind` in the example schema.
-pub fn table_name(kind: ExportFile) -> &'static str {
-    table(kind).0
-}
-
 /// A SQL literal of `v` for `engine`.
 fn literal(v: Option<&Value>, col: Col, engine: Engine) -> String {
     let text = match (v, col) {
@@ -185,7 +180,7 @@ const INSERTS_PER_CALL: usize = 20;
 
 /// Creates the example tables in the database at `url` and fills them with every record of
 /// the export in `dir`, each changed at `updated_at_ms`. Returns the rows written.
-pub async fn fill(url: &SourceUrl, dir: &Path, updated_at_ms: i64) -> Result<u64, ExportError> {
+pub async fn fill(url: &SourceUrl, dir: &Path, updated_at_ms: i64) -> Result<u64, DbExportError> {
     execute(url, &[schema(url.engine).to_string()]).await?;
     let export = ExportDir::open(dir)?;
     let mut rows = 0;
@@ -193,7 +188,7 @@ pub async fn fill(url: &SourceUrl, dir: &Path, updated_at_ms: i64) -> Result<u64
         let Some(path) = export.path(kind) else {
             continue;
         };
-        let bad = |e: std::io::Error| ExportError::Io {
+        let bad = |e: std::io::Error| DbExportError::Io {
             what: format!("reading {}", path.display()),
             source: e,
         };

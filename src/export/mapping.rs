@@ -14,7 +14,7 @@
 //! MySQL, `$n` for PostgreSQL, `?n` for SQLite) and are bound in the time unit.
 
 use super::url::Engine;
-use super::ExportError;
+use super::DbExportError;
 use crate::source::ExportFile;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -63,8 +63,8 @@ pub struct Mapping {
 
 impl Mapping {
     /// Reads and checks the mapping file at `path`.
-    pub fn load(path: &Path) -> Result<Self, ExportError> {
-        let bad = |reason: String| ExportError::Mapping {
+    pub fn load(path: &Path) -> Result<Self, DbExportError> {
+        let bad = |reason: String| DbExportError::Mapping {
             path: path.display().to_string(),
             reason,
         };

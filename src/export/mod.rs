@@ -26,7 +26,7 @@ pub use url::SourceUrl;
 
 /// Why an export from a database failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ExportError {
+pub enum DbExportError {
     /// The source URL is not one this command reads.
     #[error("source URL: {0}")]
     Url(String),
@@ -64,13 +64,13 @@ pub enum ExportError {
     },
     /// The written export could not be read back by the validator.
     #[error("validating the written export: {0}")]
-    Validate(#[from] crate::source::ExportError),
+    Validate(#[from] crate::source::ExportDirError),
     /// The options cannot make an export.
     #[error("{0}")]
     Settings(String),
 }
 
 /// Names what was being done when an I/O error struck.
-pub(crate) fn io_err(what: String) -> impl FnOnce(std::io::Error) -> ExportError {
-    move |source| ExportError::Io { what, source }
+pub(crate) fn io_err(what: String) -> impl FnOnce(std::io::Error) -> DbExportError {
+    move |source| DbExportError::Io { what, source }
 }

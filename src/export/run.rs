@@ -7,7 +7,7 @@ use super::db::{run_jobs, Bound, Job, RowSink};
 use super::mapping::Mapping;
 use super::url::SourceUrl;
 use super::write::KindFile;
-use super::{io_err, ExportError};
+use super::{io_err, DbExportError};
 use crate::model::Manifest;
 use crate::source::export_dir::{FORMAT_NAME, FORMAT_VERSION};
 use crate::source::validate::{Known, Problem, ValidationReport};
@@ -75,10 +75,10 @@ pub async fn export(
     opts: &ExportOptions,
     progress: &mut dyn Write,
     problems: &mut dyn FnMut(SourceProblem),
-) -> Result<ExportSummary, ExportError> {
+) -> Result<ExportSummary, DbExportError> {
     if let Some(since) = opts.since {
         if since > opts.until {
-            return Err(ExportError::Settings(format!(
+            return Err(DbExportError::Settings(format!(
                 "--since {since} is after --until {}: nothing to export",
                 opts.until
             )));
@@ -141,7 +141,7 @@ pub async fn export(
         watermark: Some(opts.until),
         delta_of: opts.since,
     };
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| ExportError::Io {
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| DbExportError::Io {
         what: "encoding the manifest".into(),
         source: e.into(),
     })?;
@@ -163,11 +163,11 @@ pub async fn export(
 }
 
 /// Creates the output directory; refuses one that holds an export unless `force`.
-fn prepare_out(out: &Path, force: bool) -> Result<(), ExportError> {
+fn prepare_out(out: &Path, force: bool) -> Result<(), DbExportError> {
     std::fs::create_dir_all(out).map_err(io_err(format!("creating {}", out.display())))?;
     if out.join("manifest.json").exists() {
         if !force {
-            return Err(ExportError::Settings(format!(
+            return Err(DbExportError::Settings(format!(
                 "{} already holds an export (manifest.json); --force replaces it",
                 out.display()
             )));
@@ -183,12 +183,12 @@ fn prepare_out(out: &Path, force: bool) -> Result<(), ExportError> {
     Ok(())
 }
 
-fn remove(path: &Path) -> Result<(), ExportError> {
+fn remove(path: &Path) -> Result<(), DbExportError> {
     std::fs::remove_file(path).map_err(io_err(format!("removing {}", path.display())))
 }
 
 /// Moves the files out of the staging directory, the manifest last, then removes it.
-fn move_into_place(staging: &Path, out: &Path) -> Result<(), ExportError> {
+fn move_into_place(staging: &Path, out: &Path) -> Result<(), DbExportError> {
     for kind in ExportFile::ALL {
         for name in [kind.file_name(), format!("{}.gz", kind.file_name())] {
             let (from, to) = (staging.join(&name), out.join(&name));
@@ -233,7 +233,7 @@ struct Sink<'a> {
 }
 
 impl RowSink for Sink<'_> {
-    fn columns(&mut self, job: usize, names: &[String]) -> Result<(), ExportError> {
+    fn columns(&mut self, job: usize, names: &[String]) -> Result<(), DbExportError> {
         self.columns = names.to_vec();
         if let Some(Target::File(kind)) = self.plan.get(job) {
             let file = KindFile::create(*kind, &self.staging, self.gzip)?;
@@ -248,15 +248,17 @@ impl RowSink for Sink<'_> {
         Ok(())
     }
 
-    fn row(&mut self, job: usize, cells: Vec<super::cells::Cell>) -> Result<(), ExportError> {
+    fn row(&mut self, job: usize, cells: Vec<super::cells::Cell>) -> Result<(), DbExportError> {
         let row = to_record(&self.columns, cells, self.unit);
         match (self.plan.get(job), self.open.as_mut()) {
             (Some(Target::File(_)), Some((file, check))) => {
                 let kind = file.kind;
-                let line = file.write(&row.record).map_err(|source| ExportError::Io {
-                    what: format!("writing {}", kind.file_name()),
-                    source,
-                })?;
+                let line = file
+                    .write(&row.record)
+                    .map_err(|source| DbExportError::Io {
+                        what: format!("writing {}", kind.file_name()),
+                        source,
+                    })?;
                 check.push(line, row.key)?;
                 check.drain(self.problems);
                 file.progress(self.progress, false);
@@ -277,7 +279,7 @@ impl RowSink for Sink<'_> {
         Ok(())
     }
 
-    fn done(&mut self, _job: usize) -> Result<(), ExportError> {
+    fn done(&mut self, _job: usize) -> Result<(), DbExportError> {
         if let Some((mut file, check)) = self.open.take() {
             file.progress(self.progress, true);
             self.kinds.push(KindSummary {

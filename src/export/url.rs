@@ -3,7 +3,7 @@
 //! The password comes from `CUTOVER_SOURCE_PASSWORD` when set, else from the URL. Every text
 //! this module hands out for people (the display form, driver errors) has it replaced by `***`.
 
-use super::ExportError;
+use super::DbExportError;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -42,22 +42,22 @@ impl fmt::Debug for SourceUrl {
 
 impl SourceUrl {
     /// Parses `url`, taking the password from `env_password` when given.
-    pub fn parse(url: &str, env_password: Option<String>) -> Result<Self, ExportError> {
+    pub fn parse(url: &str, env_password: Option<String>) -> Result<Self, DbExportError> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-            ExportError::Url("expected mysql://…, postgres://… or sqlite://PATH".into())
+            DbExportError::Url("expected mysql://…, postgres://… or sqlite://PATH".into())
         })?;
         let (engine, raw) = match scheme {
             "mysql" | "mariadb" => (Engine::MySql, format!("mysql://{rest}")),
             "postgres" | "postgresql" => (Engine::Postgres, format!("postgres://{rest}")),
             "sqlite" => (Engine::Sqlite, url.to_string()),
             other => {
-                return Err(ExportError::Url(format!(
+                return Err(DbExportError::Url(format!(
                     "scheme {other:?} is not one of mysql, mariadb, postgres, postgresql, sqlite"
                 )))
             }
         };
         if engine == Engine::Sqlite && rest.is_empty() {
-            return Err(ExportError::Url("sqlite:// needs a file path".into()));
+            return Err(DbExportError::Url("sqlite:// needs a file path".into()));
         }
         let url_password = match engine {
             Engine::Sqlite => None,
@@ -109,16 +109,16 @@ impl SourceUrl {
     }
 
     /// A connection error naming the URL without its password.
-    pub(crate) fn connect_error(&self, reason: impl fmt::Display) -> ExportError {
-        ExportError::Connect {
+    pub(crate) fn connect_error(&self, reason: impl fmt::Display) -> DbExportError {
+        DbExportError::Connect {
             url: self.display(),
             reason: self.scrub(&reason.to_string()),
         }
     }
 
     /// A query error for `what`, scrubbed.
-    pub(crate) fn query_error(&self, what: &str, reason: impl fmt::Display) -> ExportError {
-        ExportError::Query {
+    pub(crate) fn query_error(&self, what: &str, reason: impl fmt::Display) -> DbExportError {
+        DbExportError::Query {
             what: what.to_string(),
             reason: self.scrub(&reason.to_string()),
         }

@@ -1,7 +1,7 @@
 //! The files being written: one JSON line per row into a staging directory inside the output
 //! (renamed into place only when the export is complete), and the progress lines.
 
-use super::{io_err, ExportError};
+use super::{io_err, DbExportError};
 use crate::source::ExportFile;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -55,7 +55,7 @@ pub struct KindFile {
 
 impl KindFile {
     /// Creates the file of `kind` in `staging`.
-    pub fn create(kind: ExportFile, staging: &Path, gzip: bool) -> Result<Self, ExportError> {
+    pub fn create(kind: ExportFile, staging: &Path, gzip: bool) -> Result<Self, DbExportError> {
         let name = if gzip {
             format!("{}.gz", kind.file_name())
         } else {
@@ -122,7 +122,7 @@ impl KindFile {
     }
 
     /// Flushes and closes the file.
-    pub fn finish(self) -> Result<(), ExportError> {
+    pub fn finish(self) -> Result<(), DbExportError> {
         let what = format!("writing {}", self.name);
         self.out.finish().map_err(io_err(what))
     }

@@ -10,8 +10,9 @@ use super::data::{
 use super::throughput::{self, Sample};
 use crate::model::step::{Step, StepState};
 use crate::store::verify::{self, EntityCounts, Pass};
-use crate::store::{audit, now_secs, queries, run, samples, staged, Kind, StoreError};
+use crate::store::{audit, queries, run, samples, staged, Kind, StoreError};
 use crate::tim::errors;
+use crate::timefmt::now_secs;
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -193,7 +194,7 @@ fn failures(conn: &Connection) -> rusqlite::Result<Failures> {
     let groups: Vec<FailureGroupRow> = queries::failure_groups(conn)?
         .into_iter()
         .map(|g| FailureGroupRow {
-            meaning: g.code.map(|c| errors::lookup(c).meaning.to_string()),
+            meaning: g.code.map(|c| errors::lookup_named(&g.api, c).meaning.to_string()),
             api: g.api,
             code: g.code,
             count: g.count,

@@ -3,7 +3,8 @@
 
 use crate::model::step::{Step, StepState};
 use crate::store::steps;
-use crate::store::{now_secs, open_for_writing, StoreError};
+use crate::store::{open_for_writing, StoreError};
+use crate::timefmt::now_secs;
 use std::path::{Path, PathBuf};
 use tokio::sync::watch;
 

@@ -25,7 +25,7 @@ pub enum RunbookError {
     Sql(#[from] rusqlite::Error),
     /// The export cannot be opened.
     #[error(transparent)]
-    Export(#[from] crate::source::ExportError),
+    Export(#[from] crate::source::ExportDirError),
     /// The export could not be staged.
     #[error(transparent)]
     Stage(#[from] StageError),

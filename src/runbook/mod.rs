@@ -1,6 +1,7 @@
-//! The runbook of design.md as one flow over the engine, verification and sync: preflight,
-//! the operator-confirmed hooks, the import, start sync, resume service and verify, with each
-//! step's state kept in the store.
+//! The runbook, the steps an operator walks through in order, as one flow over the engine,
+//! verification and sync: preflight, the operator-confirmed hooks, the import, start sync,
+//! resume service and verify, with each step's state kept in the store (the steps and what each
+//! does: `cutover run` in docs/commands.md).
 
 pub mod book;
 pub mod drive;

@@ -71,7 +71,7 @@ impl Runner {
             let source = fingerprint(&export);
             let mut conn = open_for_writing(&runbook.store)?;
             super::phase::check_export(&conn, &runbook.store, phase, &export, &source)?;
-            let now = crate::store::now_secs();
+            let now = crate::timefmt::now_secs();
             crate::store::phase::begin(&mut conn, phase.name(), &source, now)?;
         }
         let steps = StepBook::open(&runbook.store)?;

@@ -104,21 +104,19 @@ async fn deliver(
     };
     let separator = if url.contains('?') { '&' } else { '?' };
     while let Some(cb) = rx.recv().await {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let now_ms = crate::timefmt::now_ms();
         let mut full = format!(
             "{url}{separator}SdkAppid={sdkappid}&CallbackCommand={}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI",
             cb.command
         );
         if let Some(token) = &token {
-            let t = now.as_secs();
+            let t = u64::try_from(now_ms / 1000).unwrap_or(0);
             full.push_str(&format!("&Sign={}&RequestTime={t}", sign(token, t)));
         }
         let mut body = Map::new();
         body.insert("CallbackCommand".into(), json!(cb.command));
         body.extend(cb.body);
-        body.insert("EventTime".into(), json!(now.as_millis() as u64));
+        body.insert("EventTime".into(), json!(now_ms));
         let ok = http
             .post(&full)
             .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -39,8 +39,9 @@ use thiserror::Error;
 pub struct SimConfig {
     /// Store message keys and content hashes instead of bodies (for huge benchmarks).
     pub lean: bool,
-    /// Per-API limits by command name.
-    pub limits: BTreeMap<String, ApiLimits>,
+    /// `[limits.API]`: each API's rate and batch size, by command name.
+    #[serde(rename = "limits")]
+    pub api_quotas: BTreeMap<String, ApiQuota>,
     /// Faults: `all`, or a command name.
     pub faults: BTreeMap<String, Faults>,
     /// Callbacks to the app's server.
@@ -49,10 +50,10 @@ pub struct SimConfig {
     pub app: AppSettings,
 }
 
-/// Rate and batch of one API.
+/// One API's quota: its rate and batch size.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ApiLimits {
+pub struct ApiQuota {
     /// Calls per 1-second window (0 = unlimited).
     pub rate: Option<u32>,
     /// Items per request.
@@ -201,7 +202,7 @@ impl SimConfig {
     pub fn parse(text: &str) -> Result<Self, String> {
         let config: SimConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut problems = Vec::new();
-        for name in config.limits.keys() {
+        for name in config.api_quotas.keys() {
             if Api::from_command(name).is_none() {
                 problems.push(format!("[limits.{name}]: no such API"));
             }
@@ -233,7 +234,7 @@ impl SimConfig {
 
     /// The rate limit of `api` (0 = unlimited).
     pub fn rate(&self, api: Api) -> u32 {
-        self.limits
+        self.api_quotas
             .get(api.command())
             .and_then(|l| l.rate)
             .unwrap_or_else(|| api.default_rate())
@@ -241,7 +242,7 @@ impl SimConfig {
 
     /// The batch limit of `api`.
     pub fn batch(&self, api: Api) -> Option<usize> {
-        self.limits
+        self.api_quotas
             .get(api.command())
             .and_then(|l| l.batch)
             .or_else(|| api.default_batch())
@@ -257,7 +258,7 @@ impl SimConfig {
     /// Lifts every rate limit (benchmarks of the console's own ceiling).
     pub fn unlimited(mut self) -> Self {
         for api in Api::ALL {
-            self.limits
+            self.api_quotas
                 .entry(api.command().to_string())
                 .or_default()
                 .rate = Some(0);

@@ -12,6 +12,7 @@ use super::limiter::Limiter;
 use super::state::State;
 use crate::tim::api::Api;
 use crate::tim::secret::SecretKey;
+use crate::timefmt::now_secs;
 use axum::body::{Body as HttpBody, Bytes};
 use axum::extract::{Path, RawQuery, State as AxumState};
 use axum::http::{header, Method, StatusCode};
@@ -22,7 +23,6 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How to run a simulator.
 #[derive(Debug, Clone)]
@@ -61,12 +61,6 @@ pub struct Sim {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A handler that panicked mid-request leaves data that is still structurally valid.
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl Sim {
@@ -154,11 +148,6 @@ impl SimHandle {
     /// The service's shared parts.
     pub fn sim(&self) -> &Arc<Sim> {
         &self.sim
-    }
-
-    /// Waits until the server stops (it runs until the process ends or the handle drops).
-    pub async fn wait(&mut self) {
-        let _ = (&mut self.task).await;
     }
 }
 

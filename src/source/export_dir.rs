@@ -74,7 +74,7 @@ impl fmt::Display for ExportFile {
 
 /// Why an export cannot be read at all.
 #[derive(Debug, Error)]
-pub enum ExportError {
+pub enum ExportDirError {
     /// The path is missing or not a directory.
     #[error("{0}: not a directory")]
     NotADirectory(PathBuf),
@@ -135,9 +135,9 @@ pub struct ExportDir {
 
 impl ExportDir {
     /// Opens `root`: checks the manifest first, then finds the files.
-    pub fn open(root: &Path) -> Result<Self, ExportError> {
+    pub fn open(root: &Path) -> Result<Self, ExportDirError> {
         if !root.is_dir() {
-            return Err(ExportError::NotADirectory(root.to_path_buf()));
+            return Err(ExportDirError::NotADirectory(root.to_path_buf()));
         }
         let manifest = read_manifest(root)?;
         let mut files = Vec::new();
@@ -148,12 +148,12 @@ impl ExportDir {
             // that would silently migrate nothing of this kind.
             for path in [&plain, &gz] {
                 if path.exists() && !path.is_file() {
-                    return Err(ExportError::NotAFile(path.clone()));
+                    return Err(ExportDirError::NotAFile(path.clone()));
                 }
             }
             match (plain.is_file(), gz.is_file()) {
                 (true, true) => {
-                    return Err(ExportError::Ambiguous {
+                    return Err(ExportDirError::Ambiguous {
                         dir: root.to_path_buf(),
                         stem: file.stem(),
                     })
@@ -166,7 +166,7 @@ impl ExportDir {
         // A delta holds only what changed: it may have no new accounts.
         let delta = manifest.delta_of.is_some();
         if !delta && !files.iter().any(|(f, _)| *f == ExportFile::Accounts) {
-            return Err(ExportError::AccountsMissing(root.to_path_buf()));
+            return Err(ExportDirError::AccountsMissing(root.to_path_buf()));
         }
         Ok(Self {
             root: root.to_path_buf(),
@@ -206,16 +206,16 @@ impl ExportDir {
     }
 }
 
-fn read_manifest(root: &Path) -> Result<Manifest, ExportError> {
+fn read_manifest(root: &Path) -> Result<Manifest, ExportDirError> {
     let path = root.join("manifest.json");
     if !path.is_file() {
-        return Err(ExportError::ManifestMissing(root.to_path_buf()));
+        return Err(ExportDirError::ManifestMissing(root.to_path_buf()));
     }
-    let invalid = |reason: String| ExportError::ManifestInvalid {
+    let invalid = |reason: String| ExportDirError::ManifestInvalid {
         path: path.clone(),
         reason,
     };
-    let bytes = read_small(&path, MANIFEST_CAP).map_err(|source| ExportError::Io {
+    let bytes = read_small(&path, MANIFEST_CAP).map_err(|source| ExportDirError::Io {
         path: path.clone(),
         line: None,
         source,
@@ -316,28 +316,28 @@ mod tests {
         let d = dir_with(None, &["accounts.jsonl"]);
         assert!(matches!(
             ExportDir::open(d.path()),
-            Err(ExportError::ManifestMissing(_))
+            Err(ExportDirError::ManifestMissing(_))
         ));
         let d = dir_with(Some(GOOD), &[]);
         assert!(matches!(
             ExportDir::open(d.path()),
-            Err(ExportError::AccountsMissing(_))
+            Err(ExportDirError::AccountsMissing(_))
         ));
         let d = dir_with(Some(GOOD), &["accounts.jsonl", "accounts.jsonl.gz"]);
         assert!(matches!(
             ExportDir::open(d.path()),
-            Err(ExportError::Ambiguous { .. })
+            Err(ExportDirError::Ambiguous { .. })
         ));
         let d = dir_with(Some(GOOD), &["accounts.jsonl"]);
         fs::create_dir(d.path().join("friends.jsonl")).unwrap();
         assert!(matches!(
             ExportDir::open(d.path()),
-            Err(ExportError::NotAFile(_))
+            Err(ExportDirError::NotAFile(_))
         ));
         let missing = d.path().join("nope");
         assert!(matches!(
             ExportDir::open(&missing),
-            Err(ExportError::NotADirectory(_))
+            Err(ExportDirError::NotADirectory(_))
         ));
     }
 

@@ -10,7 +10,7 @@ pub mod reader;
 pub mod validate;
 
 pub use crossref::hash as id_hash;
-pub use export_dir::{ExportDir, ExportError, ExportFile};
+pub use export_dir::{ExportDir, ExportDirError, ExportFile};
 pub use pipeline::Loc;
 pub use validate::{
     validate_delta_with, validate_export, validate_export_with, validate_with_memory, FileSummary,

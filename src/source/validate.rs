@@ -1,7 +1,7 @@
 //! Validation of a whole export: every line of every file, every rule, one pass per file.
 
 use super::crossref::CrossRef;
-use super::export_dir::{ExportDir, ExportError, ExportFile};
+use super::export_dir::{ExportDir, ExportDirError, ExportFile};
 use super::memory::{CrossMemory, InMemory};
 use super::pipeline::{parse_in_order, Loc, ReadFailure};
 use super::reader::{open_lines, LineReader};
@@ -152,7 +152,7 @@ as_valid!(
 pub fn validate_export(
     export: &ExportDir,
     sink: &mut dyn FnMut(Problem),
-) -> Result<ValidationReport, ExportError> {
+) -> Result<ValidationReport, ExportDirError> {
     validate_export_with(export, sink, &mut |_, _| {})
 }
 
@@ -171,7 +171,7 @@ pub fn validate_export_with(
     export: &ExportDir,
     sink: &mut dyn FnMut(Problem),
     visit: &mut dyn FnMut(Loc, Valid<'_>),
-) -> Result<ValidationReport, ExportError> {
+) -> Result<ValidationReport, ExportDirError> {
     validate_delta_with(export, &Known::default(), sink, visit)
 }
 
@@ -182,7 +182,7 @@ pub fn validate_delta_with(
     known: &Known,
     sink: &mut dyn FnMut(Problem),
     visit: &mut dyn FnMut(Loc, Valid<'_>),
-) -> Result<ValidationReport, ExportError> {
+) -> Result<ValidationReport, ExportDirError> {
     let memory = Box::new(InMemory::default());
     validate_with_memory(export, memory, known, sink, visit)
 }
@@ -195,7 +195,7 @@ pub fn validate_with_memory(
     known: &Known,
     sink: &mut dyn FnMut(Problem),
     visit: &mut dyn FnMut(Loc, Valid<'_>),
-) -> Result<ValidationReport, ExportError> {
+) -> Result<ValidationReport, ExportDirError> {
     let mut cross = CrossRef::with_memory(export.manifest.exported_at, memory);
     for id in &known.accounts {
         cross.know_account(id);
@@ -212,7 +212,7 @@ pub fn validate_with_memory(
                 ..FileSummary::default()
             },
             Some(path) => {
-                let io_error = |line, source| ExportError::Io {
+                let io_error = |line, source| ExportDirError::Io {
                     path: path.to_path_buf(),
                     line,
                     source,

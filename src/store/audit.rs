@@ -1,7 +1,7 @@
 //! The audit trail: every operator action and every decision the engine takes on its own
 //! (skips, a canary restriction, a rollback), one row each, never rewritten.
 
-use super::now_secs;
+use crate::timefmt::now_secs;
 use rusqlite::{params, Connection};
 
 /// One entry of the audit trail.

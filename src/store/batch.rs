@@ -58,7 +58,7 @@ pub trait Apply: Send + 'static {
 
 /// How big and how old a batch may grow.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct BatchBounds {
     /// Operations the channel holds before producers wait.
     pub capacity: usize,
     /// Operations applied per transaction at most.
@@ -146,12 +146,12 @@ impl<Op: Send + 'static> BatchWriter<Op> {
         name: &'static str,
         conn: Connection,
         layer: A,
-        limits: Limits,
+        bounds: BatchBounds,
     ) -> Result<BatchWriter<Op>, WriterError> {
-        let (tx, rx) = mpsc::channel(limits.capacity.max(1));
+        let (tx, rx) = mpsc::channel(bounds.capacity.max(1));
         let thread = std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || write_loop(name, conn, rx, layer, limits))
+            .spawn(move || write_loop(name, conn, rx, layer, bounds))
             .map_err(|source| WriterError::Spawn { name, source })?;
         Ok(BatchWriter {
             sender: Sender { tx, name },
@@ -216,7 +216,7 @@ fn write_loop<A: Apply>(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Msg<A::Op>>,
     mut layer: A,
-    limits: Limits,
+    bounds: BatchBounds,
 ) -> Result<Connection, WriterError> {
     let sql = |source| WriterError::Sql { name, source };
     let mut stopping = false;
@@ -228,7 +228,7 @@ fn write_loop<A: Apply>(
         let mut replies = Vec::new();
         let batch = Batch {
             rx: &mut rx,
-            limits: &limits,
+            bounds: &bounds,
             stopping: &mut stopping,
         };
         match batch.commit(&mut conn, &mut layer, first, &mut replies) {
@@ -256,12 +256,12 @@ fn write_loop<A: Apply>(
 /// One batch being gathered from the queue.
 struct Batch<'a, Op> {
     rx: &'a mut mpsc::Receiver<Msg<Op>>,
-    limits: &'a Limits,
+    bounds: &'a BatchBounds,
     stopping: &'a mut bool,
 }
 
 impl<Op> Batch<'_, Op> {
-    /// Applies `first` and whatever is queued behind it (within the limits), then commits.
+    /// Applies `first` and whatever is queued behind it (within the bounds), then commits.
     fn commit<A: Apply<Op = Op>>(
         self,
         conn: &mut Connection,
@@ -276,7 +276,7 @@ impl<Op> Batch<'_, Op> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         layer.apply(&tx, first, replies)?;
         let mut applied = 1;
-        while applied < self.limits.max_batch && opened.elapsed() < self.limits.max_delay {
+        while applied < self.bounds.max_batch && opened.elapsed() < self.bounds.max_delay {
             match self.rx.try_recv() {
                 Ok(Msg::Op(op)) => layer.apply(&tx, op, replies)?,
                 Ok(Msg::Stop) => {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// Why the failed items could not be written out.
 #[derive(Debug, thiserror::Error)]
-pub enum ExportError {
+pub enum FailuresExportError {
     /// They could not be read.
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
@@ -29,9 +29,9 @@ pub fn export_failures(
     conn: &Connection,
     filter: &FailureFilter,
     path: &Path,
-) -> Result<usize, ExportError> {
+) -> Result<usize, FailuresExportError> {
     let rows = failures(conn, filter)?;
-    let file = crate::private::create(path).map_err(|source| ExportError::Io {
+    let file = crate::private::create(path).map_err(|source| FailuresExportError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -49,7 +49,7 @@ pub fn export_failures(
         }
         w.flush()
     })();
-    written.map_err(|source| ExportError::Io {
+    written.map_err(|source| FailuresExportError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -57,7 +57,9 @@ pub fn export_failures(
 }
 
 fn write_failure(w: &mut dyn Write, row: &FailureRow, csv: bool) -> std::io::Result<()> {
-    let meaning = row.code.map_or("", |c| errors::lookup(c).meaning);
+    let meaning = row
+        .code
+        .map_or("", |c| errors::lookup_named(&row.api, c).meaning);
     if !csv {
         let mut v = serde_json::to_value(row).unwrap_or_default();
         if let Some(obj) = v.as_object_mut() {

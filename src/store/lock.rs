@@ -137,7 +137,7 @@ pub fn acquire(store: &Path, command: &str) -> Result<StoreLock, LockError> {
         pid: std::process::id(),
         host: this_host(),
         command: command.to_string(),
-        since: crate::store::now_secs(),
+        since: crate::timefmt::now_secs(),
     };
     let text = serde_json::to_vec(&me).map_err(|e| io(e.into()))?;
     file.set_len(0).map_err(io)?;

@@ -34,8 +34,6 @@ pub mod samples;
 mod schema;
 mod scratch;
 pub mod stage;
-mod stage_load;
-mod stage_resume;
 pub mod staged;
 pub mod steps;
 pub mod sync;
@@ -179,13 +177,6 @@ pub fn display_key(kind: Kind, key: &str) -> String {
 /// A run counts as live (a process is importing) when its writer wrote a heartbeat this
 /// recently; the writer writes one every second while it runs.
 pub const HEARTBEAT_LIVE_SECS: i64 = 15;
-
-/// Seconds since the epoch (the store's time unit).
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
 
 #[cfg(test)]
 mod tests;

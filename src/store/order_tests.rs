@@ -391,7 +391,7 @@ fn roaming_counts_back_from_the_time_of_staging() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.db");
     let mut conn = open_for_writing(&path).unwrap();
-    let now = crate::store::now_secs();
+    let now = crate::timefmt::now_secs();
     let day = 86_400;
     let export = dir.path().join("e");
     write_export(
@@ -430,5 +430,5 @@ fn roaming_counts_back_from_the_time_of_staging() {
     }
     let skips = crate::store::staged::history_skips(&conn).unwrap();
     let cutoff = skips[0].cutoff;
-    assert!((now - 7 * day..=crate::store::now_secs() - 7 * day).contains(&cutoff));
+    assert!((now - 7 * day..=crate::timefmt::now_secs() - 7 * day).contains(&cutoff));
 }

@@ -1,7 +1,8 @@
 //! Reads and small writes on the store shared by the engine, `status`, `errors`, `retry` and
 //! `skip`.
 
-use super::{display_key, now_secs, ItemState, Kind, StoreError};
+use super::{display_key, ItemState, Kind, StoreError};
+use crate::timefmt::now_secs;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -320,22 +321,6 @@ pub fn counts_in_state(
     };
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(params![kind.code(), state.code()], |r| r.get(0))?;
-    rows.collect()
-}
-
-/// Per group item: the number of its messages not yet settled (pending).
-pub fn open_messages_per_group(conn: &Connection) -> rusqlite::Result<HashMap<i64, u64>> {
-    let mut stmt = conn.prepare(
-        "SELECT parent, COUNT(*) FROM item WHERE kind = ?1 AND state = 0 AND parent IS NOT NULL GROUP BY parent",
-    )?;
-    let rows = stmt.query_map([Kind::GroupMessage.code()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
-}
-
-/// Every group's high-water mark: group item → (newest SendTime, newest MsgSeq).
-pub fn group_marks(conn: &Connection) -> rusqlite::Result<HashMap<i64, (i64, i64)>> {
-    let mut stmt = conn.prepare("SELECT grp, last_time, last_seq FROM group_mark")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
     rows.collect()
 }
 

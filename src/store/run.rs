@@ -1,7 +1,8 @@
 //! The run's row as the companion commands and the report read it, and the operator's
 //! changes of its state made outside a running import (a running one goes through the writer).
 
-use super::{now_secs, HEARTBEAT_LIVE_SECS};
+use super::HEARTBEAT_LIVE_SECS;
+use crate::timefmt::now_secs;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The store's run (there is at most one).

@@ -2,6 +2,7 @@
 //! the echo ledger, cursors, and the counts every front end shows.
 
 use crate::model::sync_event::{Direction, SyncEvent};
+use crate::timefmt::now_ms;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
@@ -29,13 +30,6 @@ impl EventState {
     pub fn code(self) -> i64 {
         self as i64
     }
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// An event to persist.

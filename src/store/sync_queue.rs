@@ -2,8 +2,9 @@
 //! good (failed, or held with their scope waiting), what an operator does with them, the
 //! group message sends whose outcome is not known yet, and the callbacks already taken in.
 
-use super::sync::{now_ms, stored_events, EventState, StoredEvent, STORED_COLUMNS};
+use super::sync::{stored_events, EventState, StoredEvent, STORED_COLUMNS};
 use crate::model::sync_event::Direction;
+use crate::timefmt::now_ms;
 use rusqlite::{params, Connection, Transaction};
 use serde::Serialize;
 

@@ -1,7 +1,8 @@
 //! Read-back verification in the store: one result per checked item, what the target holds
 //! beyond the export, the pass's settings, and the per-entity counts every front end shows.
 
-use super::{display_key, now_secs, Kind};
+use super::{display_key, Kind};
+use crate::timefmt::now_secs;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};

@@ -3,9 +3,10 @@
 //! after each commit publishes the new counts and answers — persist, then publish, so nothing
 //! on screen is ahead of the store.
 
-use super::batch::{Apply, BatchWriter, Limits, Reply, Sender, WriterError};
+use super::batch::{Apply, BatchBounds, BatchWriter, Reply, Sender, WriterError};
 use super::queries::PendingItem;
-use super::{now_secs, ItemState, Kind};
+use super::{ItemState, Kind};
+use crate::timefmt::now_secs;
 use rusqlite::{params, Connection, Transaction};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use tokio::sync::{oneshot, watch};
 /// requests in flight to report several times over (so it never bites while the disk keeps
 /// up), small enough that a stalled disk stops new requests within a batch instead of piling
 /// up outcomes in memory (an operation holds at most one request's item ids).
-const LIMITS: Limits = Limits {
+const BOUNDS: BatchBounds = BatchBounds {
     capacity: 4096,
     max_batch: 4096,
     max_delay: Duration::from_millis(20),
@@ -145,7 +146,7 @@ impl Writer {
             last_sample: Instant::now(),
         };
         Ok(Writer {
-            inner: BatchWriter::start(NAME, conn, layer, LIMITS)?,
+            inner: BatchWriter::start(NAME, conn, layer, BOUNDS)?,
             committed: pub_rx,
         })
     }

@@ -28,11 +28,11 @@
 use super::convert::{self, Call};
 use super::journal::Journal;
 use super::readback::{self, ReadBackError};
-use super::retry::RetryLimits;
+use super::retry::RetryPolicy;
 use super::SyncError;
 use crate::config::{C2cMode, SyncConfig};
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
-use crate::store::sync::{now_ms, EventState, Settle, StoredEvent};
+use crate::store::sync::{EventState, Settle, StoredEvent};
 use crate::store::sync_queue::pick;
 use crate::tim::api::Api;
 use crate::tim::client::{refuses_one_request, CallError, TimClient};
@@ -40,6 +40,7 @@ use crate::tim::errors::ErrorClass;
 use crate::tim::lane::Lane;
 use crate::tim::paced::{call_paced, PacedError, Policy, Waits};
 use crate::tim::wire::group::MemberResultResponse;
+use crate::timefmt::now_ms;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,7 +95,7 @@ struct Shared {
     mode: C2cMode,
     halt: watch::Receiver<bool>,
     journal: Journal,
-    limits: RetryLimits,
+    retry: RetryPolicy,
 }
 
 /// What one scope task did.
@@ -215,7 +216,7 @@ fn shared_state(
         mode: config.c2c_mode,
         halt,
         journal,
-        limits: RetryLimits::of(config),
+        retry: RetryPolicy::of(config),
     });
     (shared, halt_tx)
 }
@@ -301,12 +302,10 @@ async fn apply_scope(shared: Arc<Shared>, scope: String, events: Vec<StoredEvent
             }
             Ok(Outcome::Retry(api, code, info)) => {
                 let why = (api.command().to_owned(), code, info);
-                let (s, go_on) = shared.limits.after_failure(
-                    e.seq,
-                    (e.attempts, e.first_fail_ms),
-                    now_ms(),
-                    why,
-                );
+                let (s, go_on) =
+                    shared
+                        .retry
+                        .after_failure(e.seq, (e.attempts, e.first_fail_ms), now_ms(), why);
                 if s.state != EventState::Pending {
                     tracing::warn!(event_id = %e.event.event_id, scope = %e.scope, state = ?s.state,
                         "sync event failed for good: {}", s.info);

@@ -4,7 +4,7 @@
 //! crash.
 
 use super::SyncError;
-use crate::store::batch::{Apply, BatchWriter, Limits, Reply, Sender, WriterThread};
+use crate::store::batch::{Apply, BatchBounds, BatchWriter, Reply, Sender, WriterThread};
 use crate::store::open_for_writing;
 use crate::store::sync::{insert_events, ledger_put, set_cursor, settle, NewEvent, Settle};
 use crate::store::sync_queue::{mark_send, seen_forget, seen_put};
@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 /// holds at most what the webhook handlers, the outbox and the applier have in flight; 2048
 /// leaves room for bursts of webhook calls while keeping a stalled disk from queueing events
 /// without end (the callers wait, and the old system's webhook retries).
-const LIMITS: Limits = Limits {
+const BOUNDS: BatchBounds = BatchBounds {
     capacity: 2048,
     max_batch: 2048,
     max_delay: Duration::from_millis(10),
@@ -55,7 +55,7 @@ impl Journal {
     /// Opens the store at `path` for the journal.
     pub fn open(path: &Path) -> Result<(Journal, JournalThread), SyncError> {
         let conn = open_for_writing(path)?;
-        let writer = BatchWriter::start("sync-journal", conn, Commit, LIMITS)?;
+        let writer = BatchWriter::start("sync-journal", conn, Commit, BOUNDS)?;
         let tx = writer.sender();
         Ok((Journal { tx }, JournalThread(writer.detach())))
     }

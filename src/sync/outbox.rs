@@ -22,13 +22,14 @@
 use crate::config::OldSink;
 use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::open_for_reading;
-use crate::store::sync::{now_ms, EventState, Settle, StoredEvent};
+use crate::store::sync::{EventState, Settle, StoredEvent};
 use crate::store::sync_queue::pick;
 use crate::sync::journal::Journal;
-use crate::sync::retry::backoff;
-use crate::sync::retry::RetryLimits;
+use crate::sync::retry::RetryPolicy;
 use crate::sync::SyncError;
 use crate::tim::client::refuses_one_request;
+use crate::tim::lane::retry_delay;
+use crate::timefmt::now_ms;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::io::Write;
@@ -58,7 +59,7 @@ const MAX_SINK_PAUSE: Duration = Duration::from_secs(5);
 /// The webhook's timeout per request.
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Delivers pending new → old events from the store at `store` to `sink` until `stop` turns
-/// true (or its sender is dropped), retrying within `limits`; returns an error only when the
+/// true (or its sender is dropped), retrying under `retry`; returns an error only when the
 /// store or the journal cannot be used.
 ///
 /// `wake` (when given) is notified by the receiver as soon as it has persisted something,
@@ -67,7 +68,7 @@ pub async fn run(
     store: PathBuf,
     journal: Journal,
     sink: OldSink,
-    limits: RetryLimits,
+    retry: RetryPolicy,
     mut stop: watch::Receiver<bool>,
     wake: Option<Arc<Notify>>,
 ) -> Result<(), SyncError> {
@@ -86,7 +87,7 @@ pub async fn run(
     while !stopped(&stop) {
         if sink_down > 0 {
             // Probe again after a pause rather than walk every scope against a dead sink.
-            sleep_or_stop(&mut stop, backoff(sink_down).min(MAX_SINK_PAUSE)).await;
+            sleep_or_stop(&mut stop, retry_delay(sink_down - 1).min(MAX_SINK_PAUSE)).await;
         }
         let (c, read) = tokio::task::spawn_blocking(move || {
             let read = pick(&conn, Direction::NewToOld, PER_SCOPE, WINDOW);
@@ -143,7 +144,7 @@ pub async fn run(
                 }
                 let before = tried.get(&s.seq).copied().unwrap_or((0, None));
                 let why = (s.api.unwrap_or_default(), s.code, s.info);
-                let (s, _) = limits.after_failure(s.seq, before, now, why);
+                let (s, _) = retry.after_failure(s.seq, before, now, why);
                 tracing::warn!(scope, seq = s.seq, attempts = before.0 + 1, state = ?s.state,
                     why = %s.info, "new → old delivery failed");
                 settled.push(s);
@@ -445,12 +446,12 @@ mod tests {
     /// Runs the outbox until nothing is pending (or 30 s), then stops it.
     async fn deliver_all(store: &Path, journal: &Journal, sink: OldSink, until_attempts: i64) {
         let (stop, rx) = watch::channel(false);
-        let limits = RetryLimits::default();
+        let retry = RetryPolicy::default();
         let task = tokio::spawn(run(
             store.to_path_buf(),
             journal.clone(),
             sink,
-            limits,
+            retry,
             rx,
             None,
         ));
@@ -533,8 +534,8 @@ mod tests {
         let out = dir.path().join("later").join("events.jsonl");
         let (stop, rx) = watch::channel(false);
         let sink = OldSink::Jsonl(out.clone());
-        let limits = RetryLimits::default();
-        let task = tokio::spawn(run(store.clone(), journal.clone(), sink, limits, rx, None));
+        let retry = RetryPolicy::default();
+        let task = tokio::spawn(run(store.clone(), journal.clone(), sink, retry, rx, None));
         // The directory does not exist yet: the events stay pending, their attempts counted.
         loop {
             let conn = open_for_reading(&store).unwrap();

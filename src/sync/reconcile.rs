@@ -8,13 +8,14 @@ use super::journal::Journal;
 use super::SyncError;
 use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::open_for_reading;
-use crate::store::sync::{ledger_has, now_ms, EventState, NewEvent};
+use crate::store::sync::{ledger_has, EventState, NewEvent};
 use crate::tim::api::Api;
 use crate::tim::client::TimClient;
 use crate::tim::paced::Reader;
 use crate::tim::paging::Pager;
 use crate::tim::wire::c2c::AdminGetRoamMsg;
 use crate::tim::wire::group_read::GroupMsgGetSimple;
+use crate::timefmt::now_ms;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -64,7 +65,7 @@ fn group_msg_key(group: &str, from: &str, random: u32) -> String {
 /// One round: returns how many events were recovered.
 async fn round(r: &Reconcile, reader: &Reader, since_ms: i64) -> Result<usize, SyncError> {
     let since_secs = since_ms / 1000;
-    let now_secs = crate::store::now_secs();
+    let now_secs = crate::timefmt::now_secs();
     // (event, the ledger key the relay would have written for it); the ledger is looked up
     // after the reads, so no connection is held across them.
     let mut found = Vec::new();

@@ -159,7 +159,7 @@ fn spawn_workers(
                 store.clone(),
                 journal.clone(),
                 cfg.sink.clone(),
-                super::retry::RetryLimits::of(cfg),
+                super::retry::RetryPolicy::of(cfg),
                 stop.clone(),
                 Some(Arc::clone(&outbox_wake)),
             )),

@@ -3,34 +3,18 @@
 
 use crate::config::{OnFailure, SyncConfig};
 use crate::store::sync::{EventState, Settle};
-use std::time::Duration;
-
-/// The first retry delay, doubled per failure up to [`MAX_RETRY`].
-const FIRST_RETRY: Duration = Duration::from_millis(500);
-/// The longest retry delay.
-const MAX_RETRY: Duration = Duration::from_secs(30);
-
-/// The delay before the next try after `failures` failures in a row (at least 1): 0.5 s
-/// doubling to 30 s, drawn from the upper half of that, so scopes that failed together do
-/// not retry together.
-pub fn backoff(failures: u32) -> Duration {
-    let full = FIRST_RETRY
-        .saturating_mul(1 << failures.saturating_sub(1).min(16))
-        .min(MAX_RETRY);
-    let half = full / 2;
-    half + half.mul_f64(rand::random::<f64>())
-}
+use crate::tim::lane::retry_delay;
 
 /// `[sync] max_retry_secs` and `on_failure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryLimits {
+pub struct RetryPolicy {
     /// How long an event may keep failing, milliseconds.
     pub max_ms: i64,
     /// What its scope does then.
     pub on_failure: OnFailure,
 }
 
-impl Default for RetryLimits {
+impl Default for RetryPolicy {
     /// One hour, then hold.
     fn default() -> Self {
         Self {
@@ -40,8 +24,8 @@ impl Default for RetryLimits {
     }
 }
 
-impl RetryLimits {
-    /// The limits `config` sets.
+impl RetryPolicy {
+    /// The policy `config` sets.
     pub fn of(config: &SyncConfig) -> Self {
         Self {
             max_ms: i64::try_from(config.max_retry_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
@@ -64,7 +48,7 @@ impl RetryLimits {
         let failing_ms = now_ms - first_fail_ms.unwrap_or(now_ms);
         let mut settle = Settle::new(seq, EventState::Pending, Some(&api), code, info);
         if failing_ms < self.max_ms {
-            let pause = backoff(attempts.saturating_add(1)).as_millis();
+            let pause = retry_delay(attempts).as_millis();
             settle.retry_at_ms = Some(now_ms.saturating_add(i64::try_from(pause).unwrap_or(0)));
             return (settle, false);
         }
@@ -93,7 +77,7 @@ mod tests {
 
     #[test]
     fn an_event_backs_off_until_its_time_is_up_then_holds_or_fails() {
-        let hold = RetryLimits {
+        let hold = RetryPolicy {
             max_ms: 10_000,
             on_failure: OnFailure::Hold,
         };
@@ -113,19 +97,11 @@ mod tests {
             (EventState::Held, false, None)
         );
         assert!(s.info.contains("still failing after 10 s"), "{}", s.info);
-        let skip = RetryLimits {
+        let skip = RetryPolicy {
             on_failure: OnFailure::Skip,
             ..hold
         };
         let (s, go_on) = skip.after_failure(7, (5, Some(1_000)), 11_000, why());
         assert_eq!((s.state, go_on), (EventState::Failed, true));
-    }
-
-    #[test]
-    fn retries_back_off_from_half_a_second_to_thirty() {
-        for (failures, full) in [(1, 0.5), (2, 1.0), (3, 2.0), (7, 30.0), (40, 30.0)] {
-            let d = backoff(failures).as_secs_f64();
-            assert!(d >= full / 2.0 && d <= full, "{failures}: {d}");
-        }
     }
 }

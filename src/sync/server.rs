@@ -6,7 +6,8 @@ use super::convert::ledger_keys;
 use super::ingest::{bearer_ok, parse_events};
 use super::journal::Journal;
 use crate::model::sync_event::{Direction, SyncEvent};
-use crate::store::sync::{has_event, ledger_has, now_ms, EventState, NewEvent};
+use crate::store::sync::{has_event, ledger_has, EventState, NewEvent};
+use crate::timefmt::now_ms;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -132,7 +133,7 @@ async fn callback(
             "callback authentication is not configured (CUTOVER_CALLBACK_TOKEN)",
         );
     };
-    if let Err(why) = check_query(&query, auth, crate::store::now_secs()) {
+    if let Err(why) = check_query(&query, auth, crate::timefmt::now_secs()) {
         st.refusals.callbacks.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(%why, "callback refused");
         return fail(StatusCode::FORBIDDEN, &why.to_string());

@@ -66,7 +66,7 @@ pub enum Applied {
 #[derive(Debug, Error)]
 pub enum CallError {
     /// The server answered with a non-zero `ErrorCode`.
-    #[error("{api}: error {code}: {meaning} (server said: {info:?})", meaning = errors::lookup(*.code).meaning)]
+    #[error("{api}: error {code}: {meaning} (server said: {info:?})", meaning = errors::lookup_for(*.api, *.code).meaning)]
     Api {
         /// The API.
         api: Api,
@@ -241,11 +241,6 @@ impl TimClient {
             credentials,
             timeout: config.timeout,
         })
-    }
-
-    /// The target.
-    pub fn target(&self) -> &Target {
-        &self.target
     }
 
     /// The admin identifier.

@@ -4,18 +4,13 @@
 use super::secret::{SecretKey, UserSig};
 use super::usersig;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of unix seconds (a fixed one in tests).
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The system clock.
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    })
+    Arc::new(|| u64::try_from(crate::timefmt::now_secs()).unwrap_or(0))
 }
 
 /// How long a generated admin UserSig is valid by default: one day (the docs recommend at

@@ -1,8 +1,10 @@
 //! Every Tencent IM error code the spec documents: what it means and what to do about it.
 //!
 //! One table, used wherever a code is classified or shown (engine retries, the error table,
-//! reports), so a code means the same thing everywhere. Codes not in the table are treated as
-//! permanent for the item, as the spec's retry recommendation says (§1.3).
+//! reports), so a code means the same thing everywhere. A few codes mean something more
+//! precise on one API (10004 on import_group_msg is a send time refused): [`lookup_for`] gives
+//! that meaning where the API is known. Codes not in the table are treated as permanent for
+//! the item, as the spec's retry recommendation says (§1.3).
 
 use crate::tim::api::Api;
 use serde::Serialize;
@@ -57,17 +59,9 @@ use ErrorClass::{Fatal, Item, RateLimited, RenewCredentials, Retry};
 const TABLE: &[(i64, ErrorClass, &str)] = &[
     (10002, Retry, "group service internal error"),
     (10003, Item, "invalid command"),
-    (
-        10004,
-        Item,
-        "invalid parameter (for import_group_msg items: send time invalid)",
-    ),
+    (10004, Item, "invalid parameter"),
     (10005, Item, "too many accounts in one request"),
-    (
-        10006,
-        RateLimited,
-        "group operation frequency limit (create_group, import_group: the daily net-new group cap)",
-    ),
+    (10006, RateLimited, "group operation frequency limit"),
     (
         10007,
         Item,
@@ -234,7 +228,23 @@ const TABLE: &[(i64, ErrorClass, &str)] = &[
     (93000, Item, "message over 12 KB"),
 ];
 
-/// What `code` means and what to do about it. Undocumented codes are permanent for the item.
+/// What a code means on one API where that differs from the table's meaning (the class stays
+/// the table's).
+const ON_API: &[(Api, i64, &str)] = &[
+    (
+        Api::ImportGroupMsg,
+        10004,
+        "send time invalid (must be newer than the group's newest message)",
+    ),
+    (Api::CreateGroup, 10006, DAILY_CAP_MEANING),
+    (Api::ImportGroup, 10006, DAILY_CAP_MEANING),
+];
+
+/// 10006 on the APIs that make groups (see [`is_daily_group_cap`]).
+const DAILY_CAP_MEANING: &str = "the app's daily net-new group cap (lifts the next day)";
+
+/// What `code` means and what to do about it, whatever the API (see [`lookup_for`] when it is
+/// known). Undocumented codes are permanent for the item.
 pub fn lookup(code: i64) -> ErrorCode {
     match TABLE.binary_search_by_key(&code, |(c, _, _)| *c) {
         Ok(i) => {
@@ -251,6 +261,22 @@ pub fn lookup(code: i64) -> ErrorCode {
             meaning: UNDOCUMENTED,
         },
     }
+}
+
+/// What `code` means when `api` answered it: [`lookup`], with the API's own meaning where the
+/// code has one there.
+pub fn lookup_for(api: Api, code: i64) -> ErrorCode {
+    let mut found = lookup(code);
+    if let Some((_, _, meaning)) = ON_API.iter().find(|(a, c, _)| *a == api && *c == code) {
+        found.meaning = meaning;
+    }
+    found
+}
+
+/// [`lookup_for`] by the API's command name, as the store keeps it (`import_group_msg`); a
+/// name that is no API's gets [`lookup`].
+pub fn lookup_named(command: &str, code: i64) -> ErrorCode {
+    Api::from_command(command).map_or_else(|| lookup(code), |api| lookup_for(api, code))
 }
 
 /// Whether a request answered with `code` may nevertheless have been applied: the transient
@@ -344,6 +370,31 @@ mod tests {
         assert_eq!(unknown.meaning, "undocumented code");
         assert!(!is_documented(12345));
         assert!(is_documented(10002));
+    }
+
+    #[test]
+    fn a_code_can_mean_something_more_precise_on_one_api() {
+        let send_time = lookup_for(Api::ImportGroupMsg, 10004);
+        assert!(
+            send_time.meaning.starts_with("send time invalid"),
+            "{send_time:?}"
+        );
+        assert_eq!(send_time.class, Item);
+        assert_eq!(
+            lookup_for(Api::ImportGroup, 10004).meaning,
+            "invalid parameter"
+        );
+        assert_eq!(lookup(10004).meaning, "invalid parameter");
+        for api in [Api::CreateGroup, Api::ImportGroup] {
+            let cap = lookup_for(api, 10006);
+            assert!(cap.meaning.contains("daily net-new group cap"), "{cap:?}");
+            assert_eq!(cap.class, RateLimited);
+        }
+        let frequency = lookup_for(Api::ImportGroupMember, 10006);
+        assert_eq!(frequency.meaning, "group operation frequency limit");
+        assert_eq!(lookup_named("import_group_msg", 10004), send_time);
+        assert_eq!(lookup_named("no_such_api", 10004), lookup(10004));
+        assert_eq!(lookup_for(Api::ImportGroupMsg, 12345).meaning, UNDOCUMENTED);
     }
 
     #[test]

@@ -170,13 +170,21 @@ impl Lane {
     }
 }
 
-/// How long to wait before attempt `attempt + 1` of a failed request: exponential from half a
-/// second to 30 s, with ±50 % jitter so retries of many requests do not arrive together.
+/// The first retry delay, doubled per failed attempt up to [`MAX_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+/// The longest retry delay.
+const MAX_RETRY: Duration = Duration::from_secs(30);
+
+/// The one backoff rule, for anything that failed `attempt + 1` times in a row (a request, a
+/// sync event, an old system that does not answer): how long to wait before trying again.
+/// 0.5 s doubling per attempt up to 30 s, drawn from the upper half of that, so what failed
+/// together does not retry together, at the cap too.
 pub fn retry_delay(attempt: u32) -> Duration {
-    use rand::Rng;
-    let base = 0.5 * 2f64.powi(attempt.min(6) as i32);
-    let jitter = rand::thread_rng().gen_range(0.5..1.5);
-    Duration::from_secs_f64((base * jitter).min(30.0))
+    let full = FIRST_RETRY
+        .saturating_mul(1 << attempt.min(16))
+        .min(MAX_RETRY);
+    let half = full / 2;
+    half + half.mul_f64(rand::random::<f64>())
 }
 
 #[cfg(test)]
@@ -202,6 +210,14 @@ mod tests {
         assert!(retry_delay(0) <= Duration::from_millis(750));
         assert!(retry_delay(3) >= Duration::from_secs(2));
         assert!(retry_delay(40) <= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn retries_back_off_from_half_a_second_to_thirty() {
+        for (attempt, full) in [(0, 0.5), (1, 1.0), (2, 2.0), (6, 30.0), (39, 30.0)] {
+            let d = retry_delay(attempt).as_secs_f64();
+            assert!(d >= full / 2.0 && d <= full, "{attempt}: {d}");
+        }
     }
 
     #[tokio::test]

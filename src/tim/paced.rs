@@ -12,6 +12,7 @@ use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors::{is_daily_group_cap, minimum_wait_secs, ErrorClass};
 use crate::tim::lane::{retry_delay, Lane, LaneFigures};
 use crate::tim::wire::Request;
+use crate::timefmt::now_secs;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -79,7 +80,7 @@ pub fn wait_after_error(
     if matches!(class, ErrorClass::Item | ErrorClass::Fatal) {
         return None;
     }
-    let wait = retry_wait(err.api(), err.code(), class, attempt, waits, unix_now());
+    let wait = retry_wait(err.api(), err.code(), class, attempt, waits, now_secs());
     if class == ErrorClass::RateLimited {
         if let Some(lane) = lane {
             lane.back_off(wait, err.code());
@@ -127,12 +128,6 @@ pub fn until_next_day(now: i64) -> Duration {
     const CST: i64 = 8 * 3600;
     let next = ((now + CST).div_euclid(DAY) + 1) * DAY - CST;
     Duration::from_secs((next - now + 60).max(60).unsigned_abs())
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Makes `call` on `lane` (unpaced when `None`) until it answers, retrying under `policy`:

@@ -107,7 +107,7 @@ impl Printer<'_> {
         } else {
             pole.and_then(|p| p.eta_secs)
         };
-        let window = super::progress::window_note(self.window_end, eta, crate::store::now_secs());
+        let window = super::progress::window_note(self.window_end, eta, crate::timefmt::now_secs());
         if self.json {
             let line = json!({"event": "progress", "elapsed": self.start.elapsed().as_secs_f64(),
                 "state": state, "total": total, "settled": settled, "failed": failed,

@@ -327,7 +327,7 @@ pub async fn run(
     tracing::info!(resumed, sample = settings.sample, "verification pass");
     let sources = Sources::open(queries::read_paths(&conn)?).map_err(VerifyError::Records)?;
     let roaming_floor = (settings.roaming_days > 0)
-        .then(|| crate::store::now_secs() - settings.roaming_days * 86_400);
+        .then(|| crate::timefmt::now_secs() - settings.roaming_days * 86_400);
     let ctx = Ctx {
         reader: Reader::new(client, &settings.rates, settings.max_in_flight, stop),
         sources,

@@ -3,7 +3,7 @@
 //! runs ahead of the store.
 
 use super::Progress;
-use crate::store::batch::{Apply, BatchWriter, Limits, Reply, Sender, WriterError};
+use crate::store::batch::{Apply, BatchBounds, BatchWriter, Reply, Sender, WriterError};
 use crate::store::verify::{record_in, Extra, ItemResult};
 use crate::store::Kind;
 use rusqlite::{Connection, Transaction};
@@ -18,7 +18,7 @@ type Batch = (Vec<ItemResult>, Vec<Extra>);
 /// queue holds fewer of them than the import's writer does; 1024 units is still far more than
 /// the checks have in flight at once, so it only bites when the disk stalls, and then it stops
 /// the checks from reading ahead of what can be stored.
-const LIMITS: Limits = Limits {
+const BOUNDS: BatchBounds = BatchBounds {
     capacity: 1024,
     max_batch: 1024,
     max_delay: Duration::from_millis(50),
@@ -37,7 +37,7 @@ impl Sink {
             progress,
             pending: BTreeMap::new(),
         };
-        let writer = BatchWriter::start("verify-writer", conn, layer, LIMITS)?;
+        let writer = BatchWriter::start("verify-writer", conn, layer, BOUNDS)?;
         Ok(Sink {
             tx: writer.sender(),
             writer,

@@ -47,7 +47,7 @@ fn app(b: &VerifyBench) -> SimConfig {
     config.app.group_msgs_per_sec = 0;
     for api in Api::ALL.iter().filter(|a| !a.is_read_only()) {
         config
-            .limits
+            .api_quotas
             .entry(api.command().to_string())
             .or_default()
             .rate = Some(0);

@@ -12,7 +12,7 @@ mod sqlite;
 use super::cells::Cell;
 use super::mapping::{translate, Param, TimeUnit};
 use super::url::{Engine, SourceUrl};
-use super::ExportError;
+use super::DbExportError;
 
 /// A parameter's value, in the mapping's time unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +67,11 @@ impl Job {
 /// Where rows go, in the order the queries run.
 pub trait RowSink {
     /// Job `job` starts; its result columns are `names`.
-    fn columns(&mut self, job: usize, names: &[String]) -> Result<(), ExportError>;
+    fn columns(&mut self, job: usize, names: &[String]) -> Result<(), DbExportError>;
     /// One row of job `job`.
-    fn row(&mut self, job: usize, cells: Vec<Cell>) -> Result<(), ExportError>;
+    fn row(&mut self, job: usize, cells: Vec<Cell>) -> Result<(), DbExportError>;
     /// Job `job` has no more rows.
-    fn done(&mut self, job: usize) -> Result<(), ExportError>;
+    fn done(&mut self, job: usize) -> Result<(), DbExportError>;
 }
 
 /// Runs `jobs` in order in one read-only snapshot of the database at `url`.
@@ -79,7 +79,7 @@ pub async fn run_jobs(
     url: &SourceUrl,
     jobs: &[Job],
     sink: &mut dyn RowSink,
-) -> Result<(), ExportError> {
+) -> Result<(), DbExportError> {
     match url.engine {
         Engine::MySql => mysql::run(url, jobs, sink).await,
         Engine::Postgres => postgres::run(url, jobs, sink).await,
@@ -89,7 +89,7 @@ pub async fn run_jobs(
 
 /// Runs statements that change the database at `url` (the example's schema and rows, for
 /// tests and benchmarks), in order, each batch in one call.
-pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), ExportError> {
+pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
     match url.engine {
         Engine::MySql => mysql::execute(url, batches).await,
         Engine::Postgres => postgres::execute(url, batches).await,

@@ -6,13 +6,13 @@
 use super::{Bound, Job, RowSink};
 use crate::export::cells::{sql_time_text, Cell};
 use crate::export::url::SourceUrl;
-use crate::export::ExportError;
+use crate::export::DbExportError;
 use crate::timefmt::parse_rfc3339;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, IsolationLevel, Opts, OptsBuilder, Params, TxOpts, Value};
 
-async fn connect(url: &SourceUrl) -> Result<Conn, ExportError> {
+async fn connect(url: &SourceUrl) -> Result<Conn, DbExportError> {
     let opts = Opts::from_url(url.raw()).map_err(|e| url.connect_error(e))?;
     let mut builder = OptsBuilder::from_opts(opts);
     if let Some(p) = url.password() {
@@ -22,7 +22,11 @@ async fn connect(url: &SourceUrl) -> Result<Conn, ExportError> {
 }
 
 /// Runs `jobs` in one read-only consistent snapshot.
-pub async fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Result<(), ExportError> {
+pub async fn run(
+    url: &SourceUrl,
+    jobs: &[Job],
+    sink: &mut dyn RowSink,
+) -> Result<(), DbExportError> {
     let mut conn = connect(url).await?;
     let mut opts = TxOpts::new();
     opts.with_consistent_snapshot(true)
@@ -77,7 +81,7 @@ pub async fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Resul
 }
 
 /// Runs each batch of statements (several may be separated by `;`).
-pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), ExportError> {
+pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
     let mut conn = connect(url).await?;
     for batch in batches {
         conn.query_drop(batch.as_str())

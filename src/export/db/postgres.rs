@@ -6,7 +6,7 @@
 use super::{Bound, Job, RowSink};
 use crate::export::cells::{sql_time_text, Cell};
 use crate::export::url::SourceUrl;
-use crate::export::ExportError;
+use crate::export::DbExportError;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::types::{ToSql, Type};
@@ -16,7 +16,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// Rows fetched from the portal at a time: memory holds one page.
 const PAGE_ROWS: i32 = 1000;
 
-async fn connect(url: &SourceUrl) -> Result<Client, ExportError> {
+async fn connect(url: &SourceUrl) -> Result<Client, DbExportError> {
     let mut config = Config::from_str(url.raw()).map_err(|e| url.connect_error(e))?;
     if let Some(p) = url.password() {
         config.password(p);
@@ -51,7 +51,11 @@ fn tls() -> Result<MakeRustlsConnect, rustls::Error> {
 }
 
 /// Runs `jobs` in one read-only REPEATABLE READ transaction.
-pub async fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Result<(), ExportError> {
+pub async fn run(
+    url: &SourceUrl,
+    jobs: &[Job],
+    sink: &mut dyn RowSink,
+) -> Result<(), DbExportError> {
     let mut client = connect(url).await?;
     let tx = client
         .build_transaction()
@@ -101,7 +105,7 @@ pub async fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Resul
 }
 
 /// Runs each batch of statements (several may be separated by `;`).
-pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), ExportError> {
+pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
     let client = connect(url).await?;
     for batch in batches {
         client

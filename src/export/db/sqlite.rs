@@ -4,14 +4,14 @@
 use super::{Bound, Job, RowSink};
 use crate::export::cells::{sql_time_text, Cell};
 use crate::export::url::SourceUrl;
-use crate::export::ExportError;
+use crate::export::DbExportError;
 use rusqlite::types::ValueRef;
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 
-fn open(url: &SourceUrl, flags: OpenFlags) -> Result<Connection, ExportError> {
+fn open(url: &SourceUrl, flags: OpenFlags) -> Result<Connection, DbExportError> {
     let path = url
         .sqlite_path()
-        .ok_or_else(|| ExportError::Url("not a sqlite:// URL".into()))?;
+        .ok_or_else(|| DbExportError::Url("not a sqlite:// URL".into()))?;
     if flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) && !path.exists() {
         return Err(url.connect_error(format!("{} does not exist", path.display())));
     }
@@ -19,7 +19,7 @@ fn open(url: &SourceUrl, flags: OpenFlags) -> Result<Connection, ExportError> {
 }
 
 /// Runs `jobs` in one read transaction of the file.
-pub fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Result<(), ExportError> {
+pub fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Result<(), DbExportError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = open(url, flags)?;
     let tx = conn
@@ -55,7 +55,7 @@ pub fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Result<(), 
 }
 
 /// Runs each batch of statements, creating the file when missing.
-pub fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), ExportError> {
+pub fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
     let conn = open(url, OpenFlags::default())?;
     for batch in batches {
         conn.execute_batch(batch)

@@ -97,7 +97,7 @@ struct Rig {
     log: Arc<Mutex<Log>>,
 }
 
-fn rig(limits: Limits, survive: bool) -> Rig {
+fn rig(bounds: BatchBounds, survive: bool) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("batch.db");
     let conn = Connection::open(&path).unwrap();
@@ -112,7 +112,7 @@ fn rig(limits: Limits, survive: bool) -> Rig {
         survive,
         log: Arc::clone(&log),
     };
-    let writer = BatchWriter::start("test", conn, layer, limits).unwrap();
+    let writer = BatchWriter::start("test", conn, layer, bounds).unwrap();
     Rig {
         _dir: dir,
         writer,
@@ -120,8 +120,8 @@ fn rig(limits: Limits, survive: bool) -> Rig {
     }
 }
 
-fn limits(capacity: usize, max_batch: usize) -> Limits {
-    Limits {
+fn bounds(capacity: usize, max_batch: usize) -> BatchBounds {
+    BatchBounds {
         capacity,
         max_batch,
         max_delay: Duration::from_secs(60),
@@ -147,7 +147,7 @@ fn rows(conn: &Connection) -> Vec<i64> {
 
 #[tokio::test]
 async fn queued_operations_commit_in_batches_of_at_most_max_batch() {
-    let rig = rig(limits(64, 4), false);
+    let rig = rig(bounds(64, 4), false);
     let tx = rig.writer.sender();
     let release = hold(&tx).await;
     for v in 0..10 {
@@ -162,7 +162,7 @@ async fn queued_operations_commit_in_batches_of_at_most_max_batch() {
 
 #[tokio::test]
 async fn a_full_channel_makes_the_producer_wait_until_the_writer_drains() {
-    let rig = rig(limits(2, 8), false);
+    let rig = rig(bounds(2, 8), false);
     let tx = rig.writer.sender();
     let release = hold(&tx).await;
     tx.send(TestOp::Put(0, None)).await.unwrap();
@@ -182,7 +182,7 @@ async fn a_full_channel_makes_the_producer_wait_until_the_writer_drains() {
 
 #[tokio::test]
 async fn publish_and_replies_come_after_the_commit() {
-    let rig = rig(limits(64, 3), false);
+    let rig = rig(bounds(64, 3), false);
     let tx = rig.writer.sender();
     let release = hold(&tx).await;
     let mut acks = Vec::new();
@@ -209,7 +209,7 @@ async fn publish_and_replies_come_after_the_commit() {
 
 #[tokio::test]
 async fn finish_commits_everything_queued_before_it() {
-    let rig = rig(limits(64, 5), false);
+    let rig = rig(bounds(64, 5), false);
     let tx = rig.writer.sender();
     let release = hold(&tx).await;
     for v in 0..20 {
@@ -227,7 +227,7 @@ async fn finish_commits_everything_queued_before_it() {
 
 #[tokio::test]
 async fn a_failed_batch_is_rolled_back_and_stops_the_writer() {
-    let rig = rig(limits(64, 8), false);
+    let rig = rig(bounds(64, 8), false);
     let tx = rig.writer.sender();
     let release = hold(&tx).await;
     let (ack, acked) = oneshot::channel();
@@ -246,7 +246,7 @@ async fn a_failed_batch_is_rolled_back_and_stops_the_writer() {
 
 #[tokio::test]
 async fn a_writer_that_survives_errors_goes_on_after_a_failed_batch() {
-    let rig = rig(limits(64, 8), true);
+    let rig = rig(bounds(64, 8), true);
     let tx = rig.writer.sender();
     let release = hold(&tx).await;
     tx.send(TestOp::Put(1, None)).await.unwrap();
@@ -262,7 +262,7 @@ async fn a_writer_that_survives_errors_goes_on_after_a_failed_batch() {
 
 #[test]
 fn a_thread_outside_the_runtime_sends_and_finishes_blocking() {
-    let rig = rig(limits(4, 2), false);
+    let rig = rig(bounds(4, 2), false);
     let tx = rig.writer.sender();
     for v in 0..9 {
         tx.blocking_send(TestOp::Put(v, None)).unwrap();

@@ -202,7 +202,7 @@ impl Response for ImportGroupMsgResponse {
             .enumerate()
             .filter(|(_, r)| r.Result != 0)
             .map(|(i, r)| {
-                let meaning = crate::tim::errors::lookup(r.Result).meaning;
+                let meaning = crate::tim::errors::lookup_for(Api::ImportGroupMsg, r.Result).meaning;
                 ItemFailure::new(format!("#{i}"), Some(r.Result), meaning)
             })
             .collect()

@@ -40,26 +40,6 @@ pub struct Envelope {
     pub ErrorDisplay: Option<String>,
 }
 
-impl Envelope {
-    /// A success envelope.
-    pub fn ok() -> Self {
-        Self {
-            ActionStatus: "OK".into(),
-            ..Self::default()
-        }
-    }
-
-    /// A failure envelope.
-    pub fn fail(code: i64, info: impl Into<String>) -> Self {
-        Self {
-            ActionStatus: "FAIL".into(),
-            ErrorCode: code,
-            ErrorInfo: info.into(),
-            ErrorDisplay: None,
-        }
-    }
-}
-
 /// One item of a batch that the target refused, though the request as a whole was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemFailure {

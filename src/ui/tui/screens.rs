@@ -337,7 +337,7 @@ pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let rows = visible.iter().enumerate().map(|(i, g)| {
         let meaning = g
             .code
-            .map_or(g.sample.as_str(), |c| errors::lookup(c).meaning);
+            .map_or(g.sample.as_str(), |c| errors::lookup_named(&g.api, c).meaning);
         let row = Row::new(vec![
             Cell::from(g.api.clone()),
             Cell::from(g.code.map_or("-".into(), |c| c.to_string())),

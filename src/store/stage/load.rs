@@ -2,11 +2,11 @@
 //! through [`Chunks`], which commits them in chunks and skips the lines a staging cut short
 //! committed already.
 
-use super::scratch::ScratchFailure;
-use super::stage_resume::{Chunks, Stop};
-use super::{pair_key, ItemState, Kind};
+use super::resume::{Chunks, Stop};
 use crate::source::memory::CrossMemory;
 use crate::source::{id_hash, Loc, Problem, Valid};
+use crate::store::scratch::ScratchFailure;
+use crate::store::{pair_key, ItemState, Kind};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 
@@ -136,7 +136,7 @@ impl<'c> Loader<'c> {
             }
             Valid::C2cMessage(m) => {
                 let (from, to) = (account(&m.from), account(&m.to));
-                let conversation = super::order::conversation(from, to);
+                let conversation = crate::store::order::conversation(from, to);
                 (
                     Kind::C2cMessage,
                     m.id.clone(),

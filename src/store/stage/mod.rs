@@ -7,19 +7,23 @@
 //! overwrites), messages are added only when new.
 //!
 //! Items commit in chunks of [`CHUNK_RECORDS`] records, each with its progress per file (see
-//! `stage_resume.rs`), so a staging cut short resumes after its last chunk. The last
+//! `resume.rs`), so a staging cut short resumes after its last chunk. The last
 //! chunk's transaction also holds the export's row, its file rows and [`super::order`]'s pass
 //! over the whole export: the new messages' order, group messages' send times (same-second
 //! bursts) and one-to-one messages' MsgSeq.
 
+mod load;
+mod resume;
+
 use super::order::SameSecond;
 use super::scratch::ScratchMemory;
-use super::stage_load::{know_earlier, Loader};
-pub use super::stage_resume::unfinished_lines;
-use super::stage_resume::{self, Chunks, Found, Stop};
-use super::{cache_dir, now_secs, Kind, StoreError};
+use super::{cache_dir, Kind, StoreError};
 use crate::model::history::HistorySince;
-use crate::source::{validate_with_memory, ExportDir, ExportError, Known};
+use crate::source::{validate_with_memory, ExportDir, ExportDirError, Known};
+use crate::timefmt::now_secs;
+use load::{know_earlier, Loader};
+pub use resume::unfinished_lines;
+use resume::{Chunks, Found, Stop};
 use rusqlite::{params, Connection, Transaction};
 use std::cell::RefCell;
 use std::fs::File;
@@ -31,7 +35,7 @@ use std::path::{Path, PathBuf};
 pub enum StageError {
     /// The export could not be read.
     #[error(transparent)]
-    Export(#[from] ExportError),
+    Export(#[from] ExportDirError),
     /// A `.gz` file could not be decompressed into the store's cache.
     #[error("decompressing {path} into {cache}: {source}")]
     Decompress {
@@ -166,7 +170,7 @@ pub fn stage_export_chunked(
         source,
     };
     let print = fingerprint(export);
-    let begun = match stage_resume::find(conn, &print).map_err(sql)? {
+    let begun = match resume::find(conn, &print).map_err(sql)? {
         Found::Staged(export_id) => {
             let counts = file_counts(conn, export_id).map_err(sql)?;
             return Ok(Staged {
@@ -185,7 +189,7 @@ pub fn stage_export_chunked(
         Found::New => {
             let staged_at = now_secs();
             let cutoff = options.history_since.and_then(|h| h.cutoff(staged_at));
-            stage_resume::begin(conn, export, &print, staged_at, cutoff).map_err(sql)?
+            resume::begin(conn, export, &print, staged_at, cutoff).map_err(sql)?
         }
     };
     let readable = readable_copy(export, &cache_dir(store_path))?;
@@ -196,7 +200,7 @@ pub fn stage_export_chunked(
     let (mut memory, memory_failure) =
         ScratchMemory::create(&cache_dir(store_path)).map_err(sql)?;
     know_earlier(conn, export_id, &mut memory).map_err(sql)?;
-    let resumed = stage_resume::progress(conn, export_id).map_err(sql)?;
+    let resumed = resume::progress(conn, export_id).map_err(sql)?;
     let chunks = Chunks::open(
         conn,
         export_id,
@@ -235,7 +239,7 @@ pub fn stage_export_chunked(
         return Err(StageError::Interrupted { chunks: 0 });
     };
     // One transaction: the export row (first: files refer to it), its files, the order.
-    stage_resume::complete(&tx, export_id).map_err(sql)?;
+    resume::complete(&tx, export_id).map_err(sql)?;
     insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
     super::order::assign(&tx, export_id, options.same_second).map_err(sql)?;
     tx.commit().map_err(sql)?;
@@ -339,5 +343,4 @@ fn readable_copy(export: &ExportDir, cache: &Path) -> Result<ExportDir, StageErr
 }
 
 #[cfg(test)]
-#[path = "stage_tests.rs"]
 mod tests;
