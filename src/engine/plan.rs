@@ -1,5 +1,6 @@
 //! The import estimate: calls per API from the staged items, and T_limit — the time the rate
-//! limits alone allow (design.md): the slowest lane, plus the accounts lane everything waits on.
+//! limits alone allow (docs/performance.md): the slowest lane, plus the accounts lane everything
+//! waits on.
 
 use super::import::ImportSettings;
 use crate::store::order::{shifts, Shifts};

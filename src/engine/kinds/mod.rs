@@ -49,7 +49,7 @@ pub enum OnUnknown {
 pub struct Shape {
     /// The kind.
     pub kind: Kind,
-    /// The most items one request may carry (design.md's stage table).
+    /// The most items one request may carry (the API's documented batch limit).
     pub max_batch: usize,
     /// How its items are put into jobs.
     pub grouping: Grouping,

@@ -1,13 +1,16 @@
-//! What is left to import and what may go next: the per-entity dependencies of design.md.
+//! What is left to import and what may go next: the per-entity dependencies of an import
+//! (docs/architecture.md, "How the import moves data").
 //!
 //! Pure bookkeeping, no I/O and no clock of its own (the caller passes `now`), so every rule
 //! is unit-tested. It holds a window of each kind's pending items, filled a page at a time in
-//! the store's order ([`Work::add_page`], `work_pages.rs`) as the lanes drain it, so memory
-//! does not grow with the export; what it has not seen yet counts as unresolved: an item that needs accounts waits until they are resolved (imported or
-//! refused); a group's messages go after the group, one batch at a time and oldest first; its
-//! members after its messages; a conversation's messages one at a time, oldest first; a group that cannot be imported fails what depends on it. How
-//! a kind's items make jobs (their [`Grouping`] and batch limit) is the kind's own
-//! ([`super::kinds`]).
+//! the store's order ([`Work::add_page`], `pages.rs`) as the lanes drain it, so memory does
+//! not grow with the export; what it has not seen yet counts as unresolved. An item that needs
+//! accounts waits until they are resolved (imported or refused); a group's messages go after
+//! the group, one batch at a time and oldest first; its members after its messages; a
+//! conversation's messages one at a time, oldest first; a group that cannot be imported fails
+//! what depends on it. How a kind's items make jobs (their [`Grouping`] and batch limit) is the
+//! kind's own ([`super::kinds`]); what an outcome does to the work is applied in one place
+//! (`outcome.rs`, [`Work::apply`]).
 
 use super::conversations::{self, Conversations};
 use super::decide::Failing;
