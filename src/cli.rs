@@ -60,16 +60,16 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// The export directory (with manifest.json).
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Print a machine-readable JSON report instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Write every problem to FILE as JSON lines.
     #[arg(long, value_name = "FILE")]
-    pub problems_out: Option<PathBuf>,
+    pub(crate) problems_out: Option<PathBuf>,
     /// How many problems to show on screen (or in --json); 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 200)]
-    pub max_shown: usize,
+    pub(crate) max_shown: usize,
 }
 
 /// `cutover export`
@@ -79,29 +79,29 @@ pub struct ExportArgs {
     /// `postgres://USER@HOST:PORT/DB` or `sqlite://PATH`. The password comes from
     /// CUTOVER_SOURCE_PASSWORD, else from the URL (`USER:PASSWORD@`); it is never shown.
     #[arg(long, value_name = "URL")]
-    pub from: String,
+    pub(crate) from: String,
     /// The mapping file: one SQL query per kind, and the time unit (see docs/export.md).
     #[arg(long, value_name = "FILE")]
-    pub map: PathBuf,
+    pub(crate) map: PathBuf,
     /// The directory to write the export into (created when missing).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Write a delta: what changed at or after this watermark (the `watermark` of the
     /// export it follows: unix seconds, a date or an RFC 3339 time).
     #[arg(long, value_name = "WATERMARK")]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// The end of the range, exclusive, and the manifest's watermark (default: now).
     #[arg(long, value_name = "T")]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// Write `*.jsonl.gz`.
     #[arg(long)]
-    pub gzip: bool,
+    pub(crate) gzip: bool,
     /// Replace an export already in the output directory.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// How many problems to show; 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 200)]
-    pub max_shown: usize,
+    pub(crate) max_shown: usize,
 }
 
 /// `cutover gen`
@@ -109,40 +109,40 @@ pub struct ExportArgs {
 pub struct GenArgs {
     /// The directory to write the export into (created when missing).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// The seed: the same options and seed give byte-identical files.
     #[arg(long, value_name = "S")]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Accounts.
     #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub accounts: u32,
+    pub(crate) accounts: u32,
     /// Mean one-way friend entries per account.
     #[arg(long, value_name = "F", default_value_t = 10.0)]
-    pub friends_per_account: f64,
+    pub(crate) friends_per_account: f64,
     /// One-to-one messages (exact total).
     #[arg(long, value_name = "N", default_value_t = 5000)]
-    pub c2c_messages: u64,
+    pub(crate) c2c_messages: u64,
     /// Groups.
     #[arg(long, value_name = "N", default_value_t = 100)]
-    pub groups: u32,
+    pub(crate) groups: u32,
     /// Mean members per group.
     #[arg(long, value_name = "M", default_value_t = 20.0)]
-    pub members_per_group: f64,
+    pub(crate) members_per_group: f64,
     /// Group messages (exact total).
     #[arg(long, value_name = "N", default_value_t = 5000)]
-    pub group_messages: u64,
+    pub(crate) group_messages: u64,
     /// Probability that a record is made to break one rule of the format.
     #[arg(long, value_name = "R", default_value_t = 0.0)]
-    pub bad_ratio: f64,
+    pub(crate) bad_ratio: f64,
     /// Write gzip-compressed files (`accounts.jsonl.gz`, …).
     #[arg(long)]
-    pub gzip: bool,
+    pub(crate) gzip: bool,
     /// Replace an export already in DIR.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// When the export was taken (unix seconds); every generated time is earlier.
     #[arg(long, value_name = "T", default_value_t = 1_732_000_000)]
-    pub exported_at: i64,
+    pub(crate) exported_at: i64,
 }
 
 /// `cutover usersig`
@@ -150,18 +150,18 @@ pub struct GenArgs {
 pub struct UsersigArgs {
     /// The app's SDKAppID.
     #[arg(long)]
-    pub sdkappid: u64,
+    pub(crate) sdkappid: u64,
     /// The identifier (for REST calls: an app admin account).
     #[arg(long)]
-    pub identifier: String,
+    pub(crate) identifier: String,
     /// Validity in seconds when generating (default 180 days).
     #[arg(long, default_value_t = crate::tim::usersig::DEFAULT_EXPIRE_SECS)]
-    pub expire: u64,
+    pub(crate) expire: u64,
     /// Check a token instead of generating one; says what is wrong with it. The token is read
     /// from CUTOVER_USERSIG when set, else from the first line of standard input — never from
     /// the command line, where the process list would show it.
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "")]
-    pub verify: Option<String>,
+    pub(crate) verify: Option<String>,
 }
 
 /// `cutover sim`
@@ -169,22 +169,22 @@ pub struct UsersigArgs {
 pub struct SimArgs {
     /// Address to listen on (loopback unless you mean otherwise).
     #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
+    pub(crate) listen: std::net::SocketAddr,
     /// The simulated app's SDKAppID.
     #[arg(long)]
-    pub sdkappid: u64,
+    pub(crate) sdkappid: u64,
     /// An app admin identifier (repeat for several; default `administrator`).
     #[arg(long = "admin", value_name = "ID")]
-    pub admins: Vec<String>,
+    pub(crate) admins: Vec<String>,
     /// Limits, faults, callbacks and console settings (TOML).
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Store message hashes instead of bodies (huge benchmarks).
     #[arg(long)]
-    pub lean: bool,
+    pub(crate) lean: bool,
     /// Write the state dump (JSON) to FILE when stopped with Ctrl-C.
     #[arg(long, value_name = "FILE")]
-    pub dump_on_exit: Option<PathBuf>,
+    pub(crate) dump_on_exit: Option<PathBuf>,
 }
 
 /// `cutover init`
@@ -192,33 +192,33 @@ pub struct SimArgs {
 pub struct InitArgs {
     /// Where to write it.
     #[arg(long, value_name = "FILE", default_value = "runbook.toml")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Replace an existing file.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// The runbook and the flags that override it (`run`, `sync`, `rollback`).
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct RunbookArgs {
+pub(crate) struct RunbookArgs {
     /// The runbook (TOML); flags override it.
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// The export directory.
     #[arg(long, value_name = "DIR")]
-    pub source: Option<PathBuf>,
+    pub(crate) source: Option<PathBuf>,
     /// The progress store (SQLite); a run resumes from it.
     #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
+    pub(crate) store: Option<PathBuf>,
     /// The target: a region name or a base URL (e.g. the simulator's).
     #[arg(long, value_name = "URL")]
-    pub target_url: Option<String>,
+    pub(crate) target_url: Option<String>,
     /// The app's SDKAppID.
     #[arg(long, value_name = "N")]
-    pub sdkappid: Option<u64>,
+    pub(crate) sdkappid: Option<u64>,
     /// The admin identifier.
     #[arg(long, value_name = "ID")]
-    pub admin: Option<String>,
+    pub(crate) admin: Option<String>,
 }
 
 /// `cutover run`
@@ -226,38 +226,38 @@ pub struct RunbookArgs {
 pub struct RunArgs {
     /// The runbook and the flags that override it.
     #[command(flatten)]
-    pub runbook: RunbookArgs,
+    pub(crate) runbook: RunbookArgs,
     /// No terminal UI: progress lines (chosen by itself when stdout is not a terminal).
     #[arg(long)]
-    pub headless: bool,
+    pub(crate) headless: bool,
     /// With --headless: JSON lines instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Confirm the stop/resume service hooks up front (required for them in headless mode).
     #[arg(long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Carry on with a store that belongs to another target or export.
     #[arg(long)]
-    pub reuse_store: bool,
+    pub(crate) reuse_store: bool,
     /// Seconds between progress lines.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub progress_secs: f64,
+    pub(crate) progress_secs: f64,
     /// The log file (default: the store's path with `.log`).
     #[arg(long, value_name = "FILE")]
-    pub log: Option<PathBuf>,
+    pub(crate) log: Option<PathBuf>,
     /// A canary run: `accounts:FILE` (one account id per line) limits the run to those
     /// accounts and what involves only them; everything else is skipped.
     #[arg(long, value_name = "accounts:FILE")]
-    pub only: Option<String>,
+    pub(crate) only: Option<String>,
     /// The part of the cutover: `full` (everything in one window), `precopy` (import a full
     /// export while the old system is live: no hooks, no sync) or `window` (import the
     /// `--delta` export into the pre-copy's store, then sync, resume and verify).
     #[arg(long, value_name = "PHASE", default_value = "full")]
-    pub phase: crate::model::phase::Phase,
+    pub(crate) phase: crate::model::phase::Phase,
     /// With `--phase window`: the delta export (its manifest's `delta_of` is the watermark of
     /// what the store holds). Stands in for the runbook's source.
     #[arg(long, value_name = "DIR")]
-    pub delta: Option<PathBuf>,
+    pub(crate) delta: Option<PathBuf>,
 }
 
 /// `cutover status`
@@ -276,13 +276,13 @@ pub struct StatusArgs {
 pub struct ErrorsArgs {
     /// The progress store.
     #[arg(long, value_name = "FILE")]
-    pub store: PathBuf,
+    pub(crate) store: PathBuf,
     /// Write every failed item to FILE: JSON lines, or CSV when FILE ends in `.csv`.
     #[arg(long, value_name = "FILE")]
-    pub export: Option<PathBuf>,
+    pub(crate) export: Option<PathBuf>,
     /// JSON instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// `cutover retry` / `cutover skip`
@@ -325,13 +325,13 @@ pub struct ReportArgs {
 pub struct RollbackArgs {
     /// The runbook of the run and the flags that override it.
     #[command(flatten)]
-    pub runbook: RunbookArgs,
+    pub(crate) runbook: RunbookArgs,
     /// Why (kept in the audit trail and the report).
     #[arg(long)]
-    pub reason: String,
+    pub(crate) reason: String,
     /// Confirm running the resume service hook.
     #[arg(long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
 }
 
 /// `cutover sync`
@@ -339,16 +339,16 @@ pub struct RollbackArgs {
 pub struct SyncArgs {
     /// The runbook (with its [sync] section) and the flags that override it.
     #[command(flatten)]
-    pub runbook: RunbookArgs,
+    pub(crate) runbook: RunbookArgs,
     /// JSON lines instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Seconds between sync lines.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub progress_secs: f64,
+    pub(crate) progress_secs: f64,
     /// The log file (default: the store's path with `.sync.log`).
     #[arg(long, value_name = "FILE")]
-    pub log: Option<PathBuf>,
+    pub(crate) log: Option<PathBuf>,
 }
 
 /// `cutover verify`
@@ -356,31 +356,31 @@ pub struct SyncArgs {
 pub struct VerifyArgs {
     /// The progress store of the run to verify (its target and export are used).
     #[arg(long, value_name = "FILE")]
-    pub store: PathBuf,
+    pub(crate) store: PathBuf,
     /// A runbook for rate limits and `[verify]` settings.
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Another target than the store's run: a region name or a base URL.
     #[arg(long, value_name = "URL")]
-    pub target_url: Option<String>,
+    pub(crate) target_url: Option<String>,
     /// Another SDKAppID than the store's run.
     #[arg(long, value_name = "N")]
-    pub sdkappid: Option<u64>,
+    pub(crate) sdkappid: Option<u64>,
     /// Another admin identifier than the store's run.
     #[arg(long, value_name = "ID")]
-    pub admin: Option<String>,
+    pub(crate) admin: Option<String>,
     /// Read back only this fraction of groups and conversations (members and messages).
     #[arg(long, value_name = "FRACTION")]
-    pub sample: Option<f64>,
+    pub(crate) sample: Option<f64>,
     /// The app's roaming retention in days (older messages cannot be read back; 0 = no limit).
     #[arg(long, value_name = "DAYS")]
-    pub roaming_days: Option<i64>,
+    pub(crate) roaming_days: Option<i64>,
     /// JSON lines instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Seconds between progress lines.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub progress_secs: f64,
+    pub(crate) progress_secs: f64,
 }
 
 /// `cutover demo`
@@ -389,7 +389,7 @@ pub struct DemoArgs {
     /// Keep the store, runbook and log in this directory (made if missing; it must not hold a
     /// demo store yet) instead of a new temporary one. Paths are shown as given.
     #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
 }
 
 /// `cutover plan`

@@ -8,12 +8,12 @@ use std::io;
 use std::path::Path;
 
 /// The mode of a new file.
-pub const FILE_MODE: u32 = 0o600;
+pub(crate) const FILE_MODE: u32 = 0o600;
 /// The mode of a new directory.
-pub const DIR_MODE: u32 = 0o700;
+pub(crate) const DIR_MODE: u32 = 0o700;
 
 /// Options that create a missing file with [`FILE_MODE`].
-pub fn options() -> OpenOptions {
+pub(crate) fn options() -> OpenOptions {
     let mut o = OpenOptions::new();
     #[cfg(unix)]
     {
@@ -24,7 +24,7 @@ pub fn options() -> OpenOptions {
 }
 
 /// Creates `dir` and its missing parents with [`DIR_MODE`].
-pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dir_all(dir: &Path) -> io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -36,7 +36,7 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
 }
 
 /// Creates (or truncates) `path` for writing.
-pub fn create(path: &Path) -> io::Result<File> {
+pub(crate) fn create(path: &Path) -> io::Result<File> {
     options().write(true).create(true).truncate(true).open(path)
 }
 
@@ -46,14 +46,14 @@ pub fn append(path: &Path) -> io::Result<File> {
 }
 
 /// Writes `bytes` as the whole of `path`.
-pub fn write(path: &Path, bytes: impl AsRef<[u8]>) -> io::Result<()> {
+pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> io::Result<()> {
     use std::io::Write;
     create(path)?.write_all(bytes.as_ref())
 }
 
 /// Makes sure `path` exists, creating it empty with [`FILE_MODE`] when missing (for files a
 /// library creates, such as SQLite's database: its journal files take the same mode).
-pub fn touch(path: &Path) -> io::Result<()> {
+pub(crate) fn touch(path: &Path) -> io::Result<()> {
     options()
         .write(true)
         .create(true)

@@ -112,7 +112,7 @@ fn set_relay_tokens() {
 }
 
 /// Runs `cutover demo`.
-pub fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let source = sample_data()?;
     let dir = keep_dir(args)?;
     let store = dir.join("demo.db");

@@ -11,7 +11,7 @@ use crate::tim::{SecretKey, Target};
 use std::time::Duration;
 
 /// Runs until aborted; every failure is logged and the next tick tries again.
-pub async fn run(
+pub(super) async fn run(
     sim_url: String,
     sdkappid: u64,
     admin: &'static str,

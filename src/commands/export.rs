@@ -23,7 +23,7 @@ fn parse_time(flag: &str, text: &str) -> anyhow::Result<i64> {
 }
 
 /// Runs `cutover export`.
-pub fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let url = SourceUrl::parse(&args.from, std::env::var(PASSWORD_ENV).ok())?;
     let mapping = Mapping::load(&args.map)?;
     let since = args

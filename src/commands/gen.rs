@@ -6,7 +6,7 @@ use crate::source::gen::{generate, GenConfig, GenStats};
 use std::io::{self, Write};
 
 /// The generator config the command line asks for.
-pub fn config(args: &GenArgs) -> GenConfig {
+pub(crate) fn config(args: &GenArgs) -> GenConfig {
     GenConfig {
         seed: args.seed,
         accounts: args.accounts,
@@ -23,7 +23,7 @@ pub fn config(args: &GenArgs) -> GenConfig {
 }
 
 /// Runs `cutover gen`.
-pub fn run(args: &GenArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &GenArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let cfg = config(args);
     let stats = generate(&cfg, &args.out)?;
     write_summary(&cfg, &stats, out)?;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use std::io::Write;
 
 /// Writes [`crate::config::EXAMPLE`] to `--out`, never over an existing file without `--force`.
-pub fn run(args: &InitArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &InitArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     if args.out.exists() && !args.force {
         anyhow::bail!(
             "{} already exists: pass --force to replace it, or --out to write elsewhere",

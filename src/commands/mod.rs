@@ -1,23 +1,23 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
-pub mod demo;
+pub(crate) mod demo;
 mod demo_trickle;
-pub mod export;
-pub mod gen;
-pub mod init;
+pub(crate) mod export;
+pub(crate) mod gen;
+pub(crate) mod init;
 pub mod plan;
-pub mod plan_scenario;
+pub(crate) mod plan_scenario;
 pub mod report;
-pub mod rollback;
+pub(crate) mod rollback;
 pub mod run;
-pub mod sim;
+pub(crate) mod sim;
 pub mod store_cmds;
 mod store_lock;
-pub mod sync;
+pub(crate) mod sync;
 mod sync_cmds;
-pub mod usersig;
-pub mod validate;
-pub mod verify;
+pub(crate) mod usersig;
+pub(crate) mod validate;
+pub(crate) mod verify;
 
 use crate::cli::{Cli, Command};
 use std::io::Write;

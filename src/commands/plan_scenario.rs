@@ -38,7 +38,7 @@ const QUESTIONS: [Question; 4] = [
 ];
 
 /// Runs `cutover plan --scenario`.
-pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut given = [
         args.old_system.clone(),
         args.accounts_in_old_system.clone(),

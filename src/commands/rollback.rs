@@ -18,7 +18,7 @@ use std::time::Duration;
 const STOP_WAIT: Duration = Duration::from_secs(120);
 
 /// Runs `cutover rollback`.
-pub fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     if args.reason.trim().is_empty() {
         bail!("rollback needs --reason: it goes into the audit trail and the report");
     }

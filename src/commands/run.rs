@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Reads the runbook file at `path`, or an empty one (defaults) without a path.
-pub fn load_file(path: Option<&Path>) -> anyhow::Result<RunbookFile> {
+pub(crate) fn load_file(path: Option<&Path>) -> anyhow::Result<RunbookFile> {
     match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -26,7 +26,7 @@ pub fn load_file(path: Option<&Path>) -> anyhow::Result<RunbookFile> {
 }
 
 /// Resolves the runbook from the file (if any), the flags and the environment.
-pub fn runbook(args: &RunbookArgs) -> anyhow::Result<Runbook> {
+pub(crate) fn runbook(args: &RunbookArgs) -> anyhow::Result<Runbook> {
     let file = load_file(args.config.as_deref())?;
     let flags = Flags {
         source: args.source.clone(),
@@ -71,7 +71,7 @@ fn run_runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
 }
 
 /// Runs `cutover run`.
-pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let rb = run_runbook(args)?;
     if let Some(why) = rb.scenario_refusal() {
         // Refused before the log, the lock or the store: nothing has run.

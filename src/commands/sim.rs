@@ -12,7 +12,7 @@ use std::io::Write;
 const MAX_ADMINS: usize = 10;
 
 /// Runs `cutover sim`.
-pub fn run(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let Some(key) = SecretKey::from_env() else {
         anyhow::bail!(
             "{SECRET_KEY_ENV} is not set: the simulator signs and checks UserSigs with it"

@@ -163,7 +163,7 @@ fn print_pass(out: &mut dyn Write, pass: Option<&Pass>) -> std::io::Result<()> {
 }
 
 /// `cutover errors`
-pub fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let conn = open_for_reading(&args.store)?;
     if let Some(path) = &args.export {
         let n = crate::store::export::export_failures(&conn, &FailureFilter::default(), path)?;

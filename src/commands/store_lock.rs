@@ -6,14 +6,14 @@ use std::io::Write;
 use std::path::Path;
 
 /// Takes the lock of `store` for `cutover <command>` for as long as the returned lock lives.
-pub fn take(store: &Path, command: &str) -> anyhow::Result<StoreLock> {
+pub(crate) fn take(store: &Path, command: &str) -> anyhow::Result<StoreLock> {
     let lock = lock::acquire(store, command)?;
     say_stale(&lock);
     Ok(lock)
 }
 
 /// Says (stderr and log) that `lock` took over a stale lock, if it did.
-pub fn say_stale(lock: &StoreLock) {
+pub(crate) fn say_stale(lock: &StoreLock) {
     if let Some(warning) = lock.stale_warning() {
         tracing::warn!(lock = %lock.path().display(), "{warning}");
         // Stderr, so a `--json` stdout stays one document per line.

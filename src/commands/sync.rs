@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Runs `cutover sync`.
-pub fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let Some(config) = args.runbook.config.clone() else {
         anyhow::bail!("cutover sync needs --config FILE: the runbook with its [sync] section");
     };

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use std::io::Write;
 
 /// The sync lines of `cutover status`.
-pub fn print_status(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn print_status(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()> {
     let Some(c) = any(conn)? else {
         writeln!(out, "sync: no event yet")?;
         return Ok(());
@@ -42,7 +42,7 @@ pub fn print_status(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()
 }
 
 /// The failed sync events of `cutover errors` (the first 50).
-pub fn print_failures(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn print_failures(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<()> {
     let failed = failed_events(conn, 50)?;
     if failed.is_empty() {
         return Ok(());
@@ -70,7 +70,7 @@ pub fn print_failures(conn: &Connection, out: &mut dyn Write) -> anyhow::Result<
 
 /// `retry`/`skip --stage sync`: failed and held events back to pending, or skipped (with the
 /// pending ones still failing); audited.
-pub fn move_failed_events(
+pub(crate) fn move_failed_events(
     conn: &Connection,
     to: EventState,
     action: &str,

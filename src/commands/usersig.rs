@@ -8,11 +8,11 @@ use crate::timefmt::utc;
 use std::io::{BufRead, Write};
 
 /// The environment variable `usersig --verify` reads the token from (before standard input).
-pub const USERSIG_ENV: &str = "CUTOVER_USERSIG";
+pub(crate) const USERSIG_ENV: &str = "CUTOVER_USERSIG";
 
 /// The token to verify: `given` on the command line is refused (the process list shows it);
 /// else [`USERSIG_ENV`] when set, else the first line of `input`.
-pub fn token_to_verify(
+pub(crate) fn token_to_verify(
     given: &str,
     env: Option<String>,
     input: &mut dyn BufRead,
@@ -38,7 +38,7 @@ pub fn token_to_verify(
 
 /// Runs `cutover usersig`: prints the token (generate) or the verdict (verify; exit 1 when the
 /// token is refused).
-pub fn run(args: &UsersigArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &UsersigArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let Some(key) = SecretKey::from_env() else {
         anyhow::bail!(
             "{SECRET_KEY_ENV} is not set: export the app's secret key from the Tencent IM console \

@@ -36,7 +36,7 @@ impl ProblemSink {
 }
 
 /// Runs `cutover validate`.
-pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let export = ExportDir::open(&args.dir)?;
     let file = match &args.problems_out {
         Some(path) => Some(BufWriter::new(

@@ -52,7 +52,7 @@ fn runbook(args: &VerifyArgs) -> anyhow::Result<Runbook> {
 }
 
 /// Runs `cutover verify`.
-pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let rb = runbook(args)?;
     let mut log = rb.store.clone().into_os_string();
     log.push(".log");

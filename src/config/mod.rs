@@ -2,7 +2,7 @@
 //! that override it, and the secret key from the environment — resolved in one place, with
 //! one precedence (flag, then file, then default), checked with every problem reported at once.
 
-pub mod file;
+pub(crate) mod file;
 mod resolve;
 mod sections;
 
@@ -13,4 +13,4 @@ pub use resolve::{
 };
 
 /// The annotated example runbook written by `cutover init`.
-pub const EXAMPLE: &str = include_str!("../../assets/runbook.toml");
+pub(crate) const EXAMPLE: &str = include_str!("../../assets/runbook.toml");

@@ -68,9 +68,9 @@ pub struct HookConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct BudgetConfig {
     /// Permanent failures with one API and code before pausing (0 = never).
-    pub item_failures_per_code: u64,
+    pub(crate) item_failures_per_code: u64,
     /// Transient failures in a row before pausing (0 = never).
-    pub consecutive_transient: u64,
+    pub(crate) consecutive_transient: u64,
 }
 
 /// The checked configuration of a run. The key is kept out of `Serialize` and `Debug`.
@@ -78,59 +78,59 @@ pub struct BudgetConfig {
 pub struct Runbook {
     /// Where to import into.
     #[serde(serialize_with = "target_text")]
-    pub target: Target,
+    pub(crate) target: Target,
     /// SDKAppID.
-    pub sdkappid: u64,
+    pub(crate) sdkappid: u64,
     /// Admin identifier.
-    pub admin: String,
+    pub(crate) admin: String,
     /// The app secret key (redacted in Debug; never serialized).
     #[serde(skip)]
-    pub key: SecretKey,
+    pub(crate) key: SecretKey,
     /// The export directory.
-    pub source: PathBuf,
+    pub(crate) source: PathBuf,
     /// The progress store.
-    pub store: PathBuf,
+    pub(crate) store: PathBuf,
     /// `stop_service`, if configured.
-    pub stop_service: Option<HookConfig>,
+    pub(crate) stop_service: Option<HookConfig>,
     /// `resume_service`, if configured.
-    pub resume_service: Option<HookConfig>,
+    pub(crate) resume_service: Option<HookConfig>,
     /// Calls per second per API.
-    pub rates: BTreeMap<Api, u32>,
+    pub(crate) rates: BTreeMap<Api, u32>,
     /// Items per request per API (where batching applies).
-    pub batches: BTreeMap<Api, usize>,
+    pub(crate) batches: BTreeMap<Api, usize>,
     /// Fewest requests in flight per lane.
-    pub min_in_flight: usize,
+    pub(crate) min_in_flight: usize,
     /// Most requests in flight per lane.
-    pub max_in_flight: usize,
+    pub(crate) max_in_flight: usize,
     /// When to pause.
-    pub budget: BudgetConfig,
+    pub(crate) budget: BudgetConfig,
     /// How long a retryable error may keep failing the same items before they fail as
     /// retryable and the run goes on (`[import] max_retry_secs`).
-    pub max_retry_secs: u64,
+    pub(crate) max_retry_secs: u64,
     /// How to verify.
-    pub verify: VerifyConfig,
+    pub(crate) verify: VerifyConfig,
     /// Two-way sync, when the runbook has a `[sync]` section.
     pub sync: Option<SyncConfig>,
     /// The cutover strategy.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// When the maintenance window closes (unix seconds), if the runbook says.
-    pub window_end: Option<i64>,
+    pub(crate) window_end: Option<i64>,
     /// The guide's scenario facts (`[scenario]`), if the runbook states them.
-    pub scenario: Option<crate::model::scenario::Facts>,
+    pub(crate) scenario: Option<crate::model::scenario::Facts>,
     /// A canary run: only the accounts listed in this file (`run --only accounts:FILE`).
     pub canary: Option<PathBuf>,
     /// Imported group messages update the members' conversation lists (`[import]
     /// update_conversations`, default true).
-    pub update_conversations: bool,
+    pub(crate) update_conversations: bool,
     /// What staging does with a group message that is not newer than the one before it.
-    pub same_second: SameSecond,
+    pub(crate) same_second: SameSecond,
     /// The app's roaming period in days (`[app] roaming_days`, default 7; 0: no limit).
-    pub roaming_days: i64,
+    pub(crate) roaming_days: i64,
     /// Messages older than this are skipped at staging (`[import] history_since`).
-    pub history_since: Option<HistorySince>,
+    pub(crate) history_since: Option<HistorySince>,
     /// The fraction of a pre-copy's imported items read back (`[verify] precopy_sample`,
     /// default 0.01).
-    pub verify_precopy_sample: f64,
+    pub(crate) verify_precopy_sample: f64,
 }
 
 /// What staging does with a group message whose time is not greater than the previous one
@@ -149,7 +149,7 @@ pub enum SameSecond {
 
 impl Runbook {
     /// Why the runbook's strategy cannot be used in the scenario it states, if so.
-    pub fn scenario_refusal(&self) -> Option<String> {
+    pub(crate) fn scenario_refusal(&self) -> Option<String> {
         let facts = self.scenario?;
         match self.strategy {
             Strategy::ForcedUpgrade => None,
@@ -158,7 +158,7 @@ impl Runbook {
     }
 
     /// `coexistence · scenario 4`, for headers; just the strategy without `[scenario]`.
-    pub fn strategy_line(&self) -> String {
+    pub(crate) fn strategy_line(&self) -> String {
         let strategy = match self.strategy {
             Strategy::Coexistence => "coexistence",
             Strategy::ForcedUpgrade => "forced upgrade",
@@ -245,13 +245,13 @@ pub struct SyncConfig {
 pub struct VerifyConfig {
     /// The fraction (0, 1] of groups and conversations whose members and messages are read
     /// back; accounts, profiles, friends and groups are always read back whole.
-    pub sample: f64,
+    pub(crate) sample: f64,
     /// Messages older than this many days cannot be read back (Tencent's roaming retention,
     /// 7 days unless the app pays for more); 0 = no limit.
-    pub roaming_days: i64,
+    pub(crate) roaming_days: i64,
     /// Imported items read from the store per page and kind (the rest of a page's last group
     /// or conversation comes with it): what memory holds of the work at a time.
-    pub page_items: usize,
+    pub(crate) page_items: usize,
 }
 
 fn target_text<S: serde::Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error> {
@@ -265,7 +265,7 @@ pub const DEFAULT_SYNC_MAX_RETRY_SECS: u64 = 3600;
 pub const DEFAULT_ROAMING_DAYS: i64 = 7;
 
 /// Imported items a verification pass reads from the store per page and kind by default.
-pub const DEFAULT_VERIFY_PAGE_ITEMS: usize = 4000;
+pub(crate) const DEFAULT_VERIFY_PAGE_ITEMS: usize = 4000;
 
 /// The share of a pre-copy read back by default: one item in a hundred.
 pub const DEFAULT_PRECOPY_SAMPLE: f64 = 0.01;

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Reads the account list: one id per line; blank lines and `#` comments are ignored.
-pub fn read_list(path: &Path) -> Result<HashSet<String>, EngineError> {
+pub(crate) fn read_list(path: &Path) -> Result<HashSet<String>, EngineError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         EngineError::Canary(format!(
             "cannot read the canary account list {}: {e}",
@@ -116,7 +116,7 @@ fn kept(
 }
 
 /// Skips every pending item the canary does not keep; returns (kept, skipped) per kind.
-pub fn restrict(
+pub(crate) fn restrict(
     conn: &mut Connection,
     sources: &Sources,
     accounts: &HashSet<String>,

@@ -34,7 +34,7 @@ pub enum RunState {
 
 impl RunState {
     /// The short word for the status line.
-    pub fn word(&self) -> &'static str {
+    pub(crate) fn word(&self) -> &'static str {
         match self {
             RunState::Running => "RUNNING",
             RunState::Paused { .. } => "PAUSED",
@@ -59,7 +59,7 @@ impl RunState {
     }
 
     /// True once lanes should stop for good.
-    pub fn is_over(&self) -> bool {
+    pub(crate) fn is_over(&self) -> bool {
         matches!(self, RunState::Stopping { .. } | RunState::Fatal { .. })
     }
 }
@@ -109,7 +109,7 @@ pub enum Command {
 
 /// Counts failures against the configured budget.
 #[derive(Debug)]
-pub struct Budget {
+pub(crate) struct Budget {
     config: BudgetConfig,
     per_code: HashMap<(&'static str, Option<i64>), u64>,
     transient_in_a_row: u64,
@@ -117,7 +117,7 @@ pub struct Budget {
 
 impl Budget {
     /// An empty budget.
-    pub fn new(config: BudgetConfig) -> Budget {
+    pub(crate) fn new(config: BudgetConfig) -> Budget {
         Budget {
             config,
             per_code: HashMap::new(),
@@ -127,7 +127,7 @@ impl Budget {
 
     /// Counts permanent failures; returns the reason to pause when one API and code has used
     /// up the budget.
-    pub fn failed(&mut self, failed: &[FailedItem]) -> Option<String> {
+    pub(crate) fn failed(&mut self, failed: &[FailedItem]) -> Option<String> {
         let limit = self.config.item_failures_per_code;
         let mut over = None;
         for f in failed {
@@ -142,7 +142,7 @@ impl Budget {
     }
 
     /// Counts a retryable failure; returns the reason to pause when too many came in a row.
-    pub fn transient(&mut self, api: &str, what: &str) -> Option<String> {
+    pub(crate) fn transient(&mut self, api: &str, what: &str) -> Option<String> {
         self.transient_in_a_row += 1;
         let limit = self.config.consecutive_transient;
         (limit > 0 && self.transient_in_a_row == limit).then(|| {
@@ -154,12 +154,12 @@ impl Budget {
     }
 
     /// A request succeeded: the streak of transient failures is over.
-    pub fn succeeded(&mut self) {
+    pub(crate) fn succeeded(&mut self) {
         self.transient_in_a_row = 0;
     }
 
     /// The operator resumed after a budget pause: count afresh.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.per_code.clear();
         self.transient_in_a_row = 0;
     }

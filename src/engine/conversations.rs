@@ -12,7 +12,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 /// The conversation of `item`: its `parent`; an item staged without one (by an earlier
 /// cutover) is a conversation of its own (negative keys never clash with real ones).
-pub fn key_of(item: &PendingItem) -> i64 {
+pub(crate) fn key_of(item: &PendingItem) -> i64 {
     item.parent.unwrap_or(-1 - item.id)
 }
 
@@ -27,7 +27,7 @@ struct Conversation {
 
 /// Conversations with messages still to go.
 #[derive(Debug, Default)]
-pub struct Conversations {
+pub(crate) struct Conversations {
     convs: HashMap<i64, Conversation>,
     /// Not started yet, in order of the accounts they need.
     fresh: VecDeque<i64>,
@@ -40,7 +40,7 @@ pub struct Conversations {
 impl Conversations {
     /// Conversations of `items`, each in the given order (the store's: time, then MsgSeq).
     #[cfg(test)]
-    pub fn new(items: Vec<PendingItem>) -> Conversations {
+    pub(crate) fn new(items: Vec<PendingItem>) -> Conversations {
         let mut out = Conversations::default();
         out.add(items);
         out
@@ -49,7 +49,7 @@ impl Conversations {
     /// The next page of messages, in the store's order (by conversation, then time and
     /// MsgSeq): each goes after what its conversation already has; conversations new to the
     /// window queue in order of the accounts they need.
-    pub fn add(&mut self, items: Vec<PendingItem>) {
+    pub(crate) fn add(&mut self, items: Vec<PendingItem>) {
         let mut fresh: Vec<(i64, i64, i64)> = Vec::new();
         for item in items {
             let key = key_of(&item);
@@ -66,7 +66,7 @@ impl Conversations {
 
     /// Up to `limit` next messages of one idle conversation whose accounts are below `floor`
     /// (all resolved); the conversation is busy until [`Self::over`].
-    pub fn next(&mut self, limit: usize, floor: i64) -> Option<(i64, Vec<PendingItem>)> {
+    pub(crate) fn next(&mut self, limit: usize, floor: i64) -> Option<(i64, Vec<PendingItem>)> {
         for _ in 0..self.ready.len() {
             let key = self.ready.pop_front()?;
             if let Some(batch) = self.take(key, limit, floor, true) {
@@ -136,7 +136,7 @@ impl Conversations {
 
     /// The request of conversation `key` is over (its items settled or failed for good): its
     /// next message may go.
-    pub fn over(&mut self, key: i64) {
+    pub(crate) fn over(&mut self, key: i64) {
         let Some(conv) = self.convs.get_mut(&key) else {
             return;
         };
@@ -151,7 +151,7 @@ impl Conversations {
 
     /// Failed messages the operator sent back: each goes again in time order among what is
     /// left of its conversation.
-    pub fn requeue(&mut self, items: Vec<PendingItem>) {
+    pub(crate) fn requeue(&mut self, items: Vec<PendingItem>) {
         for item in items {
             let key = key_of(&item);
             let conv = self.convs.entry(key).or_default();

@@ -22,47 +22,47 @@ use std::time::{Duration, Instant};
 /// The moment a decision is made at: the monotonic clock for waits, the wall clock (unix
 /// seconds) for the daily cap.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     /// Now, for the waits.
-    pub now: Instant,
+    pub(crate) now: Instant,
     /// Now in unix seconds.
-    pub unix: i64,
+    pub(crate) unix: i64,
 }
 
 /// The rules a decision follows.
 #[derive(Debug, Clone, Copy)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// How long retryable errors may keep failing the same items (`[import] max_retry_secs`).
-    pub max_retry: Duration,
+    pub(crate) max_retry: Duration,
     /// Answers in a row that are not Tencent's before the run stops: one can be a proxy's
     /// hiccup, this many in a row is a target that does not speak Tencent IM.
-    pub protocol_limit: u32,
+    pub(crate) protocol_limit: u32,
 }
 
 /// What went before this outcome.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Streak {
+pub(crate) struct Streak {
     /// Since when these items (group messages: their group's) have kept failing with
     /// retryable errors, if they have.
-    pub since: Option<Instant>,
+    pub(crate) since: Option<Instant>,
     /// Answers in a row, on any lane, that were not Tencent's.
-    pub protocol_errors: u32,
+    pub(crate) protocol_errors: u32,
 }
 
 /// A streak of retryable failures that goes on: since when, and the last error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failing {
+pub(crate) struct Failing {
     /// When it started.
-    pub since: Instant,
+    pub(crate) since: Instant,
     /// The last error's code.
-    pub code: Option<i64>,
+    pub(crate) code: Option<i64>,
     /// The last error.
-    pub info: String,
+    pub(crate) info: String,
 }
 
 /// What comes next for the job's items that are neither done nor failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Nothing: every item is settled (for a read-back: what it did not find goes again).
     Settled,
     /// They go again, not before this time.
@@ -79,7 +79,7 @@ pub enum Next {
 
 /// Whether the request's journal entry closes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Journal {
+pub(crate) enum Journal {
     /// The outcome is known.
     Close,
     /// A read-back must settle it first (it survives a crash).
@@ -88,7 +88,7 @@ pub enum Journal {
 
 /// What the outcome does to the error budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BudgetEffect {
+pub(crate) enum BudgetEffect {
     /// Nothing to count: a rate limit, expired credentials, a hold, a stop.
     None,
     /// A proper answer: the streak of transient failures ends; the failed items count.
@@ -106,7 +106,7 @@ pub enum BudgetEffect {
 
 /// What the outcome does to the count of answers in a row that were not Tencent's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProtocolStreak {
+pub(crate) enum ProtocolStreak {
     /// Tencent answered: the count starts again.
     Reset,
     /// One more answer that was not Tencent's.
@@ -117,45 +117,45 @@ pub enum ProtocolStreak {
 
 /// An entry for the audit trail (and a warning in the log).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
+pub(crate) struct Note {
     /// `hold`, `read-back`.
-    pub action: &'static str,
+    pub(crate) action: &'static str,
     /// What exactly.
-    pub detail: String,
+    pub(crate) detail: String,
     /// Why.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// Everything that follows from one outcome.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// Items in the target.
-    pub done: Vec<i64>,
+    pub(crate) done: Vec<i64>,
     /// Items that failed (for now or for good), each with its reason.
-    pub failed: Vec<FailedItem>,
+    pub(crate) failed: Vec<FailedItem>,
     /// Items that stay pending in the store with their attempt counted.
-    pub retry: Vec<i64>,
+    pub(crate) retry: Vec<i64>,
     /// What comes next for the rest.
-    pub next: Next,
+    pub(crate) next: Next,
     /// Whether the journal entry closes.
-    pub journal: Journal,
+    pub(crate) journal: Journal,
     /// The error budget.
-    pub budget: BudgetEffect,
+    pub(crate) budget: BudgetEffect,
     /// Answers that were not Tencent's.
-    pub protocol: ProtocolStreak,
+    pub(crate) protocol: ProtocolStreak,
     /// The lane sends nothing for this long (a rate limit, the daily cap), and the code.
-    pub lane_backoff: Option<(Duration, Option<i64>)>,
+    pub(crate) lane_backoff: Option<(Duration, Option<i64>)>,
     /// The items' streak of retryable failures goes on.
-    pub failing: Option<Failing>,
+    pub(crate) failing: Option<Failing>,
     /// The retries ran out for group messages: what is queued of the rest of the group fails
     /// as retryable too, after this long.
-    pub give_up_group: Option<Duration>,
+    pub(crate) give_up_group: Option<Duration>,
     /// Group messages: the newest (SendTime, MsgSeq) the target reported.
-    pub mark: Option<(i64, i64)>,
+    pub(crate) mark: Option<(i64, i64)>,
     /// The run stops, and why.
-    pub stop: Option<String>,
+    pub(crate) stop: Option<String>,
     /// For the audit trail.
-    pub note: Option<Note>,
+    pub(crate) note: Option<Note>,
 }
 
 impl Decision {
@@ -178,7 +178,7 @@ impl Decision {
     }
 
     /// True when items failed because their retries ran out.
-    pub fn gives_up(&self) -> bool {
+    pub(crate) fn gives_up(&self) -> bool {
         self.give_up_group.is_some() || (self.failing.is_some() && self.next == Next::Settled)
     }
 
@@ -192,7 +192,7 @@ impl Decision {
 }
 
 /// The decision after `job`'s send returned `result`.
-pub fn decide(
+pub(crate) fn decide(
     job: &Job,
     result: Result<Answer, SendError>,
     streak: &Streak,

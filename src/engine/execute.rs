@@ -28,38 +28,38 @@ const IDLE_POLL: Duration = Duration::from_millis(50);
 
 /// Answers in a row that are not Tencent's before the run stops: one can be a proxy's
 /// hiccup, this many in a row is a target that does not speak Tencent IM.
-pub const PROTOCOL_LIMIT: u32 = 5;
+pub(crate) const PROTOCOL_LIMIT: u32 = 5;
 
 /// What every lane shares.
-pub struct Shared {
+pub(crate) struct Shared {
     /// The work left.
-    pub work: Mutex<Work>,
+    pub(crate) work: Mutex<Work>,
     /// Woken whenever work may have been freed.
-    pub notify: Notify,
+    pub(crate) notify: Notify,
     /// The import lanes.
-    pub lanes: HashMap<Kind, Lane>,
+    pub(crate) lanes: HashMap<Kind, Lane>,
     /// The read-back lane (group_msg_get_simple).
-    pub read_lane: Lane,
+    pub(crate) read_lane: Lane,
     /// The run's state.
-    pub state: watch::Sender<RunState>,
+    pub(crate) state: watch::Sender<RunState>,
     /// The store writer (sending waits while its queue is full: the import's back-pressure).
-    pub store: OpSender,
+    pub(crate) store: OpSender,
     /// The error budget.
-    pub budget: Mutex<Budget>,
+    pub(crate) budget: Mutex<Budget>,
     /// The export files.
-    pub sources: Sources,
+    pub(crate) sources: Sources,
     /// Pages of pending items from the store, and the groups' targets.
-    pub feed: Mutex<Feed>,
+    pub(crate) feed: Mutex<Feed>,
     /// Group items an earlier export imported and a later one changed: brought up to date.
-    pub changed_groups: HashSet<i64>,
+    pub(crate) changed_groups: HashSet<i64>,
     /// The client.
-    pub client: Arc<TimClient>,
+    pub(crate) client: Arc<TimClient>,
     /// The next request number.
-    pub next_request: AtomicI64,
+    pub(crate) next_request: AtomicI64,
     /// Answers in a row that were not Tencent's (reset by any proper answer).
-    pub protocol_errors: AtomicU32,
+    pub(crate) protocol_errors: AtomicU32,
     /// The rules outcomes are decided by (`[import] max_retry_secs`, the protocol limit).
-    pub policy: Policy,
+    pub(crate) policy: Policy,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -70,7 +70,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     /// Locks the work.
-    pub fn work(&self) -> MutexGuard<'_, Work> {
+    pub(crate) fn work(&self) -> MutexGuard<'_, Work> {
         lock(&self.work)
     }
 
@@ -96,7 +96,7 @@ impl Shared {
     }
 
     /// Changes the run state (and records it).
-    pub async fn set_state(&self, state: RunState) {
+    pub(crate) async fn set_state(&self, state: RunState) {
         let record = Op::RunState {
             state: state.word().to_ascii_lowercase(),
             reason: state.reason().to_string(),
@@ -140,7 +140,7 @@ impl Shared {
 }
 
 /// Runs the lane of `kind` until its work is done or the run stops.
-pub async fn run_lane(shared: Arc<Shared>, kind: Kind) {
+pub(crate) async fn run_lane(shared: Arc<Shared>, kind: Kind) {
     let mut state = shared.state.subscribe();
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let Some(lane) = shared.lanes.get(&kind) else {

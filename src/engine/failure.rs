@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// Why an item will not go in (for now, or for good).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     /// The target refused it: the code (when it gave one) and what it said. Retryable when
     /// the code's class is.
     Refused {
@@ -45,7 +45,7 @@ pub enum Reason {
 
 impl Reason {
     /// The Tencent code behind it, if any.
-    pub fn code(&self) -> Option<i64> {
+    pub(crate) fn code(&self) -> Option<i64> {
         match self {
             Reason::Refused { code, .. } | Reason::GaveUp { code, .. } => *code,
             _ => None,
@@ -53,7 +53,7 @@ impl Reason {
     }
 
     /// Whether sending the item again can succeed.
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         match self {
             Reason::Refused { code, .. } => {
                 code.is_some_and(|c| errors::lookup(c).class.is_retryable())
@@ -66,7 +66,7 @@ impl Reason {
     }
 
     /// The text for the error table.
-    pub fn info(&self) -> String {
+    pub(crate) fn info(&self) -> String {
         match self {
             Reason::Refused { info, .. } if info.is_empty() => "refused by the target".into(),
             Reason::Refused { info, .. } | Reason::Unreadable(info) => info.clone(),
@@ -80,7 +80,7 @@ impl Reason {
     }
 
     /// Item `id` of `kind`, failed for this reason.
-    pub fn item(&self, id: i64, kind: Kind) -> FailedItem {
+    pub(crate) fn item(&self, id: i64, kind: Kind) -> FailedItem {
         FailedItem {
             id,
             api: kind.api().command(),
@@ -92,7 +92,7 @@ impl Reason {
 }
 
 /// Why items fail once their retries ran out after `after`.
-pub fn gave_up(after: Duration) -> String {
+pub(crate) fn gave_up(after: Duration) -> String {
     format!("still failing after {} s of retries", after.as_secs())
 }
 

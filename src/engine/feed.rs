@@ -16,19 +16,19 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Items per page by default: enough that a page query is rare, few enough that memory stays flat.
-pub const PAGE: usize = 4_000;
+pub(crate) const PAGE: usize = 4_000;
 
 /// A group's target as its messages and members are sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupTarget {
+pub(crate) struct GroupTarget {
     /// Its Tencent GroupId.
-    pub id: String,
+    pub(crate) id: String,
     /// Its messages are imported with `RecentContactFlag: 1`.
-    pub recent_contact: bool,
+    pub(crate) recent_contact: bool,
 }
 
 /// Reads pages of pending items for the work.
-pub struct Feed {
+pub(crate) struct Feed {
     conn: Connection,
     /// Where each kind's last page ended.
     cursors: HashMap<Kind, Cursor>,
@@ -47,7 +47,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Feed {
     /// A feed reading `page` items at a time through `conn` (its own connection to the store).
-    pub fn new(conn: Connection, update_conversations: bool, page: usize) -> Feed {
+    pub(crate) fn new(conn: Connection, update_conversations: bool, page: usize) -> Feed {
         Feed {
             conn,
             cursors: HashMap::new(),
@@ -59,7 +59,7 @@ impl Feed {
 
     /// The target of group item `id`, read from the store and the export if its messages or
     /// members were not paged in (`None`: the group is not staged).
-    pub fn target(
+    pub(crate) fn target(
         &mut self,
         id: i64,
         sources: &Sources,
@@ -89,12 +89,16 @@ impl Feed {
     }
 
     /// How many items of each kind are pending in the store.
-    pub fn counts(&self) -> Result<HashMap<Kind, u64>, EngineError> {
+    pub(crate) fn counts(&self) -> Result<HashMap<Kind, u64>, EngineError> {
         Ok(pending::pending_counts(&self.conn)?)
     }
 
     /// The pending items of `kind` with these ids.
-    pub fn pending_items(&self, kind: Kind, ids: &[i64]) -> Result<Vec<PendingItem>, EngineError> {
+    pub(crate) fn pending_items(
+        &self,
+        kind: Kind,
+        ids: &[i64],
+    ) -> Result<Vec<PendingItem>, EngineError> {
         Ok(pending::items_by_id(&self.conn, kind, ids)?
             .into_iter()
             .filter(|(_, s)| *s == ItemState::Pending)
@@ -103,7 +107,7 @@ impl Feed {
     }
 
     /// Reads `kind`'s next page into `work` if its window is low; returns whether it did.
-    pub fn refill(
+    pub(crate) fn refill(
         &mut self,
         kind: Kind,
         work: &Mutex<Work>,
@@ -131,7 +135,7 @@ impl Feed {
     /// Learns the groups of `items` (messages or members) that the work has no state for or
     /// whose target is not known. A group the work already knows of may have no target yet:
     /// this run imported it before any of its messages or members were paged in.
-    pub fn learn_groups_of(
+    pub(crate) fn learn_groups_of(
         &mut self,
         items: &[PendingItem],
         work: &Mutex<Work>,
@@ -150,7 +154,7 @@ impl Feed {
     }
 
     /// Looks up groups `ids` in the store (and their targets in the export) and tells `work`.
-    pub fn learn_groups(
+    pub(crate) fn learn_groups(
         &mut self,
         ids: &[i64],
         work: &Mutex<Work>,

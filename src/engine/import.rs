@@ -29,23 +29,23 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 #[derive(Debug, Clone)]
 pub struct ImportSettings {
     /// Calls per second per lane (the documented limit unless overridden).
-    pub rates: HashMap<Kind, u32>,
+    pub(crate) rates: HashMap<Kind, u32>,
     /// Calls per second for read-backs.
-    pub read_rate: u32,
+    pub(crate) read_rate: u32,
     /// Items per call per lane.
-    pub batches: HashMap<Kind, usize>,
+    pub(crate) batches: HashMap<Kind, usize>,
     /// Fewest requests in flight per lane.
-    pub min_in_flight: usize,
+    pub(crate) min_in_flight: usize,
     /// Most requests in flight per lane.
-    pub max_in_flight: usize,
+    pub(crate) max_in_flight: usize,
     /// When to pause by itself.
-    pub budget: BudgetConfig,
+    pub(crate) budget: BudgetConfig,
     /// Whether imported group messages update the members' conversation lists
     /// (`RecentContactFlag: 1`, for the group types that accept it).
-    pub update_conversations: bool,
+    pub(crate) update_conversations: bool,
     /// How long retryable errors may keep failing the same items before they fail as
     /// retryable (`[import] max_retry_secs`).
-    pub max_retry: Duration,
+    pub(crate) max_retry: Duration,
     /// Pending items read from the store at a time, per kind (a kind reads its next page when
     /// fewer than half a page are left in its window).
     pub page: usize,
@@ -174,7 +174,7 @@ impl Import {
     /// Prepares the import of what the store at `conn` still has pending. Requests that were in
     /// flight when the last run stopped are resolved: replay-safe kinds are simply sent again;
     /// group message batches are read back first.
-    pub fn prepare(
+    pub(crate) fn prepare(
         conn: Connection,
         client: Arc<TimClient>,
         settings: &ImportSettings,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
+pub(crate) enum Task {
     /// Import its items.
     Import,
     /// Read the group's newest messages back to learn which of its items are in.
@@ -15,28 +15,28 @@ pub enum Task {
 
 /// Items that go in one request (or one read-back).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
+pub(crate) struct Job {
     /// The items' kind.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// Import or read back.
-    pub task: Task,
+    pub(crate) task: Task,
     /// The items' common parent ([`PendingItem::parent`]): the owner's account item for friend
     /// entries, the group item for group messages and members ([`Job::group`]).
-    pub parent: Option<i64>,
+    pub(crate) parent: Option<i64>,
     /// The items.
-    pub items: Vec<PendingItem>,
+    pub(crate) items: Vec<PendingItem>,
     /// How many times this job was tried before.
-    pub attempt: u32,
+    pub(crate) attempt: u32,
     /// A read-back: the journal entry of the unanswered request it resolves.
-    pub journal: Option<i64>,
+    pub(crate) journal: Option<i64>,
     /// When these items first failed with a retryable error and have kept failing since (the
     /// clock of `[import] max_retry_secs`).
-    pub failing_since: Option<Instant>,
+    pub(crate) failing_since: Option<Instant>,
 }
 
 impl Job {
     /// An import job.
-    pub fn items(kind: Kind, parent: Option<i64>, items: Vec<PendingItem>) -> Job {
+    pub(crate) fn items(kind: Kind, parent: Option<i64>, items: Vec<PendingItem>) -> Job {
         Job {
             kind,
             task: Task::Import,
@@ -49,13 +49,13 @@ impl Job {
     }
 
     /// The group item of a group message or member job.
-    pub fn group(&self) -> Option<i64> {
+    pub(crate) fn group(&self) -> Option<i64> {
         self.parent
             .filter(|_| matches!(self.kind, Kind::GroupMessage | Kind::GroupMember))
     }
 
     /// The items' ids.
-    pub fn ids(&self) -> Vec<i64> {
+    pub(crate) fn ids(&self) -> Vec<i64> {
         self.items.iter().map(|i| i.id).collect()
     }
 }

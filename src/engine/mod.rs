@@ -5,20 +5,20 @@
 //! the operator's commands and the error budget ([`control`]), the estimate ([`plan`]) and
 //! canary runs ([`canary`]).
 
-pub mod canary;
+pub(crate) mod canary;
 pub mod control;
 mod conversations;
-pub mod decide;
-pub mod error;
-pub mod execute;
+pub(crate) mod decide;
+pub(crate) mod error;
+pub(crate) mod execute;
 mod failure;
-pub mod feed;
+pub(crate) mod feed;
 pub mod import;
-pub mod job;
-pub mod kinds;
+pub(crate) mod job;
+pub(crate) mod kinds;
 pub mod plan;
 pub mod plan_window;
-pub mod send;
-pub mod work;
+pub(crate) mod send;
+pub(crate) mod work;
 
-pub use error::EngineError;
+pub(crate) use error::EngineError;

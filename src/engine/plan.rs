@@ -36,7 +36,7 @@ pub struct Plan {
     /// The lower bound of the import time at the configured limits, seconds.
     pub t_limit_secs: f64,
     /// The same at the pace the lanes actually keep (a few percent under the limits).
-    pub t_paced_secs: f64,
+    pub(crate) t_paced_secs: f64,
     /// The lane that bounds it.
     pub long_pole: Option<&'static str>,
     /// Group messages sent later than their own time to get past a same-second burst (or

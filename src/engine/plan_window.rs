@@ -17,9 +17,9 @@ pub struct Estimate {
     /// The time the rate limits alone allow, seconds.
     pub t_limit_secs: f64,
     /// The same at the pace the lanes keep.
-    pub t_paced_secs: f64,
+    pub(crate) t_paced_secs: f64,
     /// The lane that bounds it.
-    pub long_pole: Option<&'static str>,
+    pub(crate) long_pole: Option<&'static str>,
 }
 
 impl Estimate {
@@ -38,7 +38,7 @@ impl Estimate {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Fit {
     /// T_limit of the import, seconds.
-    pub needs_secs: f64,
+    pub(crate) needs_secs: f64,
     /// When it would end if it started now (unix seconds).
     pub finish_at: i64,
     /// `ends_at − finish_at`: spare time when positive, the overrun when negative.
@@ -63,9 +63,9 @@ impl Fit {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct WindowFit {
     /// When the window closes (unix seconds).
-    pub ends_at: i64,
+    pub(crate) ends_at: i64,
     /// When the plan was made: the imports are taken to start then.
-    pub from: i64,
+    pub(crate) from: i64,
     /// What is still to import (the pending items: after a pre-copy, the delta).
     pub still_to_import: Fit,
     /// A full import of everything staged, when a delta is staged.

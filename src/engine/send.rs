@@ -15,20 +15,20 @@ use std::collections::HashSet;
 
 /// What an answered request did to its items.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// Items in the target.
-    pub done: Vec<i64>,
+    pub(crate) done: Vec<i64>,
     /// Items refused for good.
-    pub failed: Vec<FailedItem>,
+    pub(crate) failed: Vec<FailedItem>,
     /// Items refused for now, with the retryable per-item code: send them again.
-    pub again: Vec<(i64, i64)>,
+    pub(crate) again: Vec<(i64, i64)>,
     /// Group messages: the newest (SendTime, MsgSeq) the target reported.
-    pub mark: Option<(i64, i64)>,
+    pub(crate) mark: Option<(i64, i64)>,
 }
 
 /// Why a job could not be answered item by item.
 #[derive(Debug, thiserror::Error)]
-pub enum SendError {
+pub(crate) enum SendError {
     /// The call failed as a whole.
     #[error(transparent)]
     Call(#[from] CallError),
@@ -38,27 +38,27 @@ pub enum SendError {
 }
 
 /// What a job needs besides the client: the records and the groups' target ids.
-pub struct SendContext<'a> {
+pub(crate) struct SendContext<'a> {
     /// The client.
-    pub client: &'a TimClient,
+    pub(crate) client: &'a TimClient,
     /// The export files.
-    pub sources: &'a Sources,
+    pub(crate) sources: &'a Sources,
     /// The target of the job's group (group messages and members).
-    pub group: Option<&'a GroupTarget>,
+    pub(crate) group: Option<&'a GroupTarget>,
     /// Group items imported by an earlier export and changed by a later one.
-    pub changed_groups: &'a HashSet<i64>,
+    pub(crate) changed_groups: &'a HashSet<i64>,
 }
 
 impl SendContext<'_> {
     /// The records of `job`'s items, in the job's order.
-    pub fn read<T: ExportRecord>(&self, job: &Job) -> Result<Vec<T>, SendError> {
+    pub(crate) fn read<T: ExportRecord>(&self, job: &Job) -> Result<Vec<T>, SendError> {
         self.sources
             .read_all(job.kind, &job.items)
             .map_err(SendError::Source)
     }
 
     /// The Tencent GroupId of `job`'s group (group messages and members).
-    pub fn group_id(&self, job: &Job) -> Result<&str, SendError> {
+    pub(crate) fn group_id(&self, job: &Job) -> Result<&str, SendError> {
         job.group()
             .and(self.group)
             .map(|g| g.id.as_str())
@@ -66,13 +66,13 @@ impl SendContext<'_> {
     }
 
     /// Makes one call.
-    pub async fn call<R: Request>(&self, req: &R) -> Result<R::Response, SendError> {
+    pub(crate) async fn call<R: Request>(&self, req: &R) -> Result<R::Response, SendError> {
         Ok(self.client.call(req).await?)
     }
 
     /// Makes one call that carries all of `job`'s items, `keys[i]` being how the answer names
     /// item `i`, and sorts the items by the answer's per-item failures.
-    pub async fn batch<R: Request>(
+    pub(crate) async fn batch<R: Request>(
         &self,
         job: &Job,
         req: &R,
@@ -88,7 +88,7 @@ impl SendContext<'_> {
 /// result, not a silence: the client refuses (as a protocol error, outcome unknown) a batch
 /// answer that lacks a result for any item sent, and the one API that names only its failures
 /// (multiaccount_import's `FailAccounts`) documents every other account as imported.
-pub fn sort_items(job: &Job, keys: Vec<String>, failures: Vec<ItemFailure>) -> Answer {
+pub(crate) fn sort_items(job: &Job, keys: Vec<String>, failures: Vec<ItemFailure>) -> Answer {
     let mut answer = Answer::default();
     for (item, key) in job.items.iter().zip(keys) {
         let Some(f) = failures.iter().find(|f| f.key == key) else {

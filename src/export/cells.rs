@@ -11,7 +11,7 @@ use serde_json::{Map, Number, Value};
 
 /// One value of a result row, as the drivers hand it over.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub(crate) enum Cell {
     /// SQL NULL.
     Null,
     /// A signed integer.
@@ -37,22 +37,22 @@ const TIME_FIELDS: [&str; 4] = ["created_at", "added_at", "sent_at", "joined_at"
 /// Fields that hold JSON (an array or an object) in the export.
 const JSON_FIELDS: [&str; 3] = ["body", "custom", "groups"];
 /// The column with the source row's key.
-pub const KEY_COLUMN: &str = "_key";
+pub(crate) const KEY_COLUMN: &str = "_key";
 /// The column whose JSON object is merged into the record.
-pub const MERGE_COLUMN: &str = "json";
+pub(crate) const MERGE_COLUMN: &str = "json";
 
 /// A row turned into a record: the JSON object, and the source key when the row had one.
 #[derive(Debug)]
-pub struct RowRecord {
+pub(crate) struct RowRecord {
     /// The record, ready to be written as one line.
-    pub record: Map<String, Value>,
+    pub(crate) record: Map<String, Value>,
     /// The `_key` column's value.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
 }
 
 /// Builds the record of one row. A value that cannot be converted is written as it is, so
 /// the validator reports it by field.
-pub fn to_record(columns: &[String], cells: Vec<Cell>, unit: TimeUnit) -> RowRecord {
+pub(crate) fn to_record(columns: &[String], cells: Vec<Cell>, unit: TimeUnit) -> RowRecord {
     let mut record = Map::new();
     let mut key = None;
     let mut merged = None;
@@ -138,13 +138,13 @@ fn time_value(cell: Cell, unit: TimeUnit) -> Value {
 }
 
 /// Unix seconds of SQL timestamp text `YYYY-MM-DD HH:MM:SS[.fff]` (UTC), or of RFC 3339.
-pub fn sql_time(text: &str) -> Option<i64> {
+pub(crate) fn sql_time(text: &str) -> Option<i64> {
     let t = text.trim();
     parse_rfc3339(t).or_else(|| parse_rfc3339(&format!("{t}Z")))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of unix seconds (UTC), as SQL reads a timestamp.
-pub fn sql_time_text(secs: i64) -> String {
+pub(crate) fn sql_time_text(secs: i64) -> String {
     crate::timefmt::utc(secs)
         .trim_end_matches(" UTC")
         .to_string()

@@ -76,7 +76,7 @@ impl Read for ChunkReader {
 type Outcome = (StreamValidator, Result<(), String>);
 
 /// The validation of one file while it is written.
-pub struct FileCheck {
+pub(crate) struct FileCheck {
     tx: Option<SyncSender<Chunk>>,
     chunk: Chunk,
     handle: JoinHandle<Outcome>,
@@ -86,7 +86,7 @@ pub struct FileCheck {
 
 impl FileCheck {
     /// Starts validating the file of `kind` named `name` with `validator`.
-    pub fn start(validator: StreamValidator, kind: ExportFile, name: String) -> Self {
+    pub(crate) fn start(validator: StreamValidator, kind: ExportFile, name: String) -> Self {
         let (tx, rx) = sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
         let (ptx, prx) = channel();
         let keys = Arc::new(Mutex::new(KeyQueue {
@@ -112,7 +112,7 @@ impl FileCheck {
     }
 
     /// Hands one written line (with its `\n`) and its source key to the validator.
-    pub fn push(&mut self, line: &[u8], key: Option<String>) -> Result<(), DbExportError> {
+    pub(crate) fn push(&mut self, line: &[u8], key: Option<String>) -> Result<(), DbExportError> {
         self.chunk.bytes.extend_from_slice(line);
         self.chunk.keys.push(key);
         if self.chunk.bytes.len() >= CHUNK_BYTES {
@@ -135,7 +135,7 @@ impl FileCheck {
     }
 
     /// Hands the problems found so far to `to`.
-    pub fn drain(&self, to: &mut dyn FnMut(SourceProblem)) {
+    pub(crate) fn drain(&self, to: &mut dyn FnMut(SourceProblem)) {
         while let Ok(p) = self.problems.try_recv() {
             to(p);
         }
@@ -143,7 +143,7 @@ impl FileCheck {
 
     /// Ends the file: waits for its validation, hands over its problems, returns the
     /// validator for the next file.
-    pub fn finish(
+    pub(crate) fn finish(
         mut self,
         to: &mut dyn FnMut(SourceProblem),
     ) -> Result<StreamValidator, DbExportError> {

@@ -17,7 +17,7 @@ use std::path::Path;
 pub const MAPPING: &str = include_str!("../../assets/example-im/mapping.toml");
 
 /// The example schema's tables for `engine`.
-pub fn schema(engine: Engine) -> &'static str {
+pub(crate) fn schema(engine: Engine) -> &'static str {
     match engine {
         Engine::MySql => include_str!("../../assets/example-im/schema-mysql.sql"),
         Engine::Postgres => include_str!("../../assets/example-im/schema-postgres.sql"),

@@ -54,16 +54,16 @@ struct MappingFile {
 #[derive(Debug, Clone)]
 pub struct Mapping {
     /// The manifest's `source`.
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     /// The unit of time columns and of the `:since`/`:until` parameters.
-    pub unit: TimeUnit,
+    pub(crate) unit: TimeUnit,
     /// The query of each kind it has, in file order.
-    pub queries: Vec<(ExportFile, String)>,
+    pub(crate) queries: Vec<(ExportFile, String)>,
 }
 
 impl Mapping {
     /// Reads and checks the mapping file at `path`.
-    pub fn load(path: &Path) -> Result<Self, DbExportError> {
+    pub(crate) fn load(path: &Path) -> Result<Self, DbExportError> {
         let bad = |reason: String| DbExportError::Mapping {
             path: path.display().to_string(),
             reason,
@@ -104,7 +104,7 @@ impl Mapping {
     }
 
     /// The query of `kind`, if the mapping has one.
-    pub fn query(&self, kind: ExportFile) -> Option<&str> {
+    pub(crate) fn query(&self, kind: ExportFile) -> Option<&str> {
         self.queries
             .iter()
             .find(|(k, _)| *k == kind)
@@ -114,7 +114,7 @@ impl Mapping {
 
 /// A named parameter of a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Param {
+pub(crate) enum Param {
     /// `:since`: the start of the range (inclusive).
     Since,
     /// `:until`: its end (exclusive).
@@ -124,7 +124,7 @@ pub enum Param {
 /// `sql` with `:since`/`:until` replaced by `engine`'s placeholders, and the parameter each
 /// placeholder number stands for: per occurrence for MySQL's `?`, per first appearance for
 /// numbered placeholders. Text in single quotes and `::` casts are left alone.
-pub fn translate(sql: &str, engine: Engine) -> (String, Vec<Param>) {
+pub(crate) fn translate(sql: &str, engine: Engine) -> (String, Vec<Param>) {
     let mut out = String::with_capacity(sql.len());
     let mut params: Vec<Param> = Vec::new();
     let mut in_quote = false;

@@ -11,11 +11,11 @@
 //! Layer: uses `model`, `source` and `timefmt`; only `commands/` uses it (and the benchmarks'
 //! binary, `cutover-bench`, through the public API).
 
-pub mod cells;
+pub(crate) mod cells;
 mod check;
 pub mod db;
 pub mod example;
-pub mod mapping;
+pub(crate) mod mapping;
 mod run;
 pub mod url;
 mod write;

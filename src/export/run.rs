@@ -53,20 +53,20 @@ pub struct KindSummary {
 #[derive(Debug, Clone)]
 pub struct SourceProblem {
     /// The problem, by file and line of the written export.
-    pub problem: Problem,
+    pub(crate) problem: Problem,
     /// The row's `_key` column, when the query has one.
-    pub source_key: Option<String>,
+    pub(crate) source_key: Option<String>,
 }
 
 /// What an export wrote.
 #[derive(Debug)]
 pub struct ExportSummary {
     /// Its manifest.
-    pub manifest: Manifest,
+    pub(crate) manifest: Manifest,
     /// Per kind, in file order.
     pub kinds: Vec<KindSummary>,
     /// The validation of the written files.
-    pub report: ValidationReport,
+    pub(crate) report: ValidationReport,
 }
 
 /// Exports the database as `opts` says, writing progress lines to `progress` and handing each

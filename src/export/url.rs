@@ -25,7 +25,7 @@ pub enum Engine {
 #[derive(Clone)]
 pub struct SourceUrl {
     /// The driver.
-    pub engine: Engine,
+    pub(crate) engine: Engine,
     /// The URL as given, with the scheme a driver knows (`mariadb://` → `mysql://`).
     raw: String,
     /// The password in effect (environment first, then the URL), if any.
@@ -85,7 +85,7 @@ impl SourceUrl {
     }
 
     /// The SQLite file of a `sqlite://PATH` URL.
-    pub fn sqlite_path(&self) -> Option<PathBuf> {
+    pub(crate) fn sqlite_path(&self) -> Option<PathBuf> {
         (self.engine == Engine::Sqlite)
             .then(|| PathBuf::from(self.raw.trim_start_matches("sqlite://")))
     }
@@ -96,7 +96,7 @@ impl SourceUrl {
     }
 
     /// `text` with every occurrence of the password (as in effect and as written) replaced.
-    pub fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
         for secret in [self.password.as_deref(), self.url_password.as_deref()]
             .into_iter()

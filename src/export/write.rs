@@ -40,22 +40,26 @@ impl Out {
 }
 
 /// The file of one kind being written, with its count.
-pub struct KindFile {
+pub(crate) struct KindFile {
     /// The kind.
-    pub kind: ExportFile,
+    pub(crate) kind: ExportFile,
     /// The file name (`friends.jsonl` or `friends.jsonl.gz`).
-    pub name: String,
+    pub(crate) name: String,
     out: Out,
     line: Vec<u8>,
     /// Rows written.
-    pub rows: u64,
+    pub(crate) rows: u64,
     started: Instant,
     last_progress: Instant,
 }
 
 impl KindFile {
     /// Creates the file of `kind` in `staging`.
-    pub fn create(kind: ExportFile, staging: &Path, gzip: bool) -> Result<Self, DbExportError> {
+    pub(crate) fn create(
+        kind: ExportFile,
+        staging: &Path,
+        gzip: bool,
+    ) -> Result<Self, DbExportError> {
         let name = if gzip {
             format!("{}.gz", kind.file_name())
         } else {
@@ -82,7 +86,7 @@ impl KindFile {
     }
 
     /// Writes one record as a line; returns the line written (with its `\n`).
-    pub fn write(&mut self, record: &Map<String, Value>) -> io::Result<&[u8]> {
+    pub(crate) fn write(&mut self, record: &Map<String, Value>) -> io::Result<&[u8]> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, record)?;
         self.line.push(b'\n');
@@ -92,12 +96,12 @@ impl KindFile {
     }
 
     /// Seconds since the first row was asked for.
-    pub fn elapsed(&self) -> f64 {
+    pub(crate) fn elapsed(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }
 
     /// A progress line when one is due (`force` for the closing one).
-    pub fn progress(&mut self, to: &mut dyn Write, force: bool) {
+    pub(crate) fn progress(&mut self, to: &mut dyn Write, force: bool) {
         let since_last = self.last_progress.elapsed().as_secs_f64();
         if !force && since_last < PROGRESS_EVERY_SECS {
             return;
@@ -122,7 +126,7 @@ impl KindFile {
     }
 
     /// Flushes and closes the file.
-    pub fn finish(self) -> Result<(), DbExportError> {
+    pub(crate) fn finish(self) -> Result<(), DbExportError> {
         let what = format!("writing {}", self.name);
         self.out.finish().map_err(io_err(what))
     }

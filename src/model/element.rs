@@ -7,7 +7,7 @@ use std::io;
 /// Image format of an `image` element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ImageFormat {
+pub(crate) enum ImageFormat {
     /// `jpg`
     Jpg,
     /// `gif`
@@ -32,7 +32,7 @@ impl ExportEnum for ImageFormat {
 
 impl ImageFormat {
     /// Tencent's `ImageFormat` number.
-    pub fn tim_code(self) -> u32 {
+    pub(crate) fn tim_code(self) -> u32 {
         match self {
             ImageFormat::Jpg => 1,
             ImageFormat::Gif => 2,
@@ -47,7 +47,7 @@ impl ImageFormat {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(missing_docs)]
-pub enum Element {
+pub(crate) enum Element {
     /// Plain text.
     Text { text: String },
     /// An image hosted by the old system's CDN.
@@ -112,7 +112,7 @@ pub enum Element {
 }
 
 /// The element type names of the export, in the order of the docs.
-pub const ELEMENT_TYPES: [&str; 8] = [
+pub(crate) const ELEMENT_TYPES: [&str; 8] = [
     "text", "image", "file", "sound", "video", "location", "face", "custom",
 ];
 
@@ -207,7 +207,8 @@ enum TimElem<'a> {
 
 impl Element {
     /// The export's type name of this element.
-    pub fn type_name(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Element::Text { .. } => "text",
             Element::Image { .. } => "image",
@@ -324,7 +325,7 @@ impl Element {
 }
 
 /// Tencent's `MsgBody` for these elements, as JSON.
-pub fn tim_msg_body(body: &[Element]) -> serde_json::Value {
+pub(crate) fn tim_msg_body(body: &[Element]) -> serde_json::Value {
     let elems: Vec<TimElem<'_>> = body.iter().map(Element::to_tim).collect();
     // Serializing plain structs of strings and numbers into a Value cannot fail: every f64
     // that reaches here came from JSON and is therefore finite.
@@ -346,7 +347,7 @@ impl io::Write for ByteCounter {
 
 /// The size in bytes of the message once encoded for Tencent: its `MsgBody` JSON plus its
 /// `CloudCustomData`.
-pub fn encoded_size(body: &[Element], custom_data: Option<&str>) -> usize {
+pub(crate) fn encoded_size(body: &[Element], custom_data: Option<&str>) -> usize {
     let mut counter = ByteCounter(0);
     let elems: Vec<TimElem<'_>> = body.iter().map(Element::to_tim).collect();
     // Writing to a counter never fails, and serialization of these types cannot fail (above).

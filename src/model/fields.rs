@@ -5,7 +5,7 @@ use super::problem::{FieldProblem, Rule};
 use serde_json::{Map, Value};
 
 /// The JSON type of a value, as a person would name it.
-pub fn json_kind(v: &Value) -> &'static str {
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -18,24 +18,13 @@ pub fn json_kind(v: &Value) -> &'static str {
 }
 
 /// A string enumeration of the export format.
-pub trait ExportEnum: Sized + Copy + 'static {
+pub(crate) trait ExportEnum: Sized + Copy + 'static {
     /// Every accepted spelling, in the order the docs list them.
     const VALUES: &'static [(&'static str, Self)];
 
     /// The value for a spelling.
     fn parse(s: &str) -> Option<Self> {
         Self::VALUES.iter().find(|(k, _)| *k == s).map(|(_, v)| *v)
-    }
-
-    /// The spelling of a value.
-    fn as_str(self) -> &'static str
-    where
-        Self: PartialEq,
-    {
-        Self::VALUES
-            .iter()
-            .find(|(_, v)| *v == self)
-            .map_or("", |(k, _)| k)
     }
 }
 
@@ -49,7 +38,11 @@ pub struct Fields<'p> {
 
 impl<'p> Fields<'p> {
     /// Fields of `map`; problems are named `prefix` + field name.
-    pub fn new(map: Map<String, Value>, prefix: &str, problems: &'p mut Vec<FieldProblem>) -> Self {
+    pub(crate) fn new(
+        map: Map<String, Value>,
+        prefix: &str,
+        problems: &'p mut Vec<FieldProblem>,
+    ) -> Self {
         Self {
             map,
             prefix: prefix.to_string(),
@@ -60,33 +53,33 @@ impl<'p> Fields<'p> {
 
     /// The fields of an object nested in this one (an element of `body`), reporting into the
     /// same problem list.
-    pub fn nested(&mut self, map: Map<String, Value>, prefix: &str) -> Fields<'_> {
+    pub(crate) fn nested(&mut self, map: Map<String, Value>, prefix: &str) -> Fields<'_> {
         Fields::new(map, prefix, self.problems)
     }
 
     /// Keeps the unknown field names of a nested object, to report with this one's.
-    pub fn add_nested_unknown(&mut self, names: Vec<String>) {
+    pub(crate) fn add_nested_unknown(&mut self, names: Vec<String>) {
         self.nested_unknown.extend(names);
     }
 
     /// The number of problems recorded so far (for this record).
-    pub fn problem_count(&self) -> usize {
+    pub(crate) fn problem_count(&self) -> usize {
         self.problems.len()
     }
 
     /// The full path of a field, for problem reports.
-    pub fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         format!("{}{}", self.prefix, name)
     }
 
     /// Records a problem with a field of this object.
-    pub fn problem(&mut self, rule: Rule, name: &str, reason: impl Into<String>) {
+    pub(crate) fn problem(&mut self, rule: Rule, name: &str, reason: impl Into<String>) {
         let field = self.path(name);
         self.problems.push(FieldProblem::new(rule, field, reason));
     }
 
     /// Removes a field; `null` counts as absent.
-    pub fn take(&mut self, name: &str) -> Option<Value> {
+    pub(crate) fn take(&mut self, name: &str) -> Option<Value> {
         match self.map.remove(name) {
             None | Some(Value::Null) => None,
             Some(v) => Some(v),
@@ -118,7 +111,7 @@ impl<'p> Fields<'p> {
     }
 
     /// An optional string of `min..=max` UTF-8 bytes.
-    pub fn opt_str(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
+    pub(crate) fn opt_str(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
         let v = self.take(name)?;
         let Value::String(s) = v else {
             self.wrong_type(name, "a string", &v);
@@ -137,12 +130,12 @@ impl<'p> Fields<'p> {
     }
 
     /// A required string of `min..=max` UTF-8 bytes.
-    pub fn req_str(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
+    pub(crate) fn req_str(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
         self.required(name, |f| f.opt_str(name, min, max))
     }
 
     /// An optional integer that fits in an `i64`.
-    pub fn opt_int(&mut self, name: &str) -> Option<i64> {
+    pub(crate) fn opt_int(&mut self, name: &str) -> Option<i64> {
         let v = self.take(name)?;
         match &v {
             Value::Number(n) if n.is_i64() => n.as_i64(),
@@ -158,12 +151,12 @@ impl<'p> Fields<'p> {
     }
 
     /// A required integer that fits in an `i64`.
-    pub fn req_int(&mut self, name: &str) -> Option<i64> {
+    pub(crate) fn req_int(&mut self, name: &str) -> Option<i64> {
         self.required(name, |f| f.opt_int(name))
     }
 
     /// An optional integer in `0..=u32::MAX`.
-    pub fn opt_u32(&mut self, name: &str) -> Option<u32> {
+    pub(crate) fn opt_u32(&mut self, name: &str) -> Option<u32> {
         let n = self.opt_int(name)?;
         match u32::try_from(n) {
             Ok(v) => Some(v),
@@ -179,12 +172,12 @@ impl<'p> Fields<'p> {
     }
 
     /// A required integer in `0..=u32::MAX`.
-    pub fn req_u32(&mut self, name: &str) -> Option<u32> {
+    pub(crate) fn req_u32(&mut self, name: &str) -> Option<u32> {
         self.required(name, |f| f.opt_u32(name))
     }
 
     /// A required integer in `0..=u64::MAX` (byte sizes).
-    pub fn req_u64(&mut self, name: &str) -> Option<u64> {
+    pub(crate) fn req_u64(&mut self, name: &str) -> Option<u64> {
         let Some(v) = self.take(name) else {
             self.missing(name);
             return None;
@@ -203,7 +196,7 @@ impl<'p> Fields<'p> {
     }
 
     /// A required number (integer or fractional).
-    pub fn req_f64(&mut self, name: &str) -> Option<f64> {
+    pub(crate) fn req_f64(&mut self, name: &str) -> Option<f64> {
         let Some(v) = self.take(name) else {
             self.missing(name);
             return None;
@@ -218,7 +211,7 @@ impl<'p> Fields<'p> {
     }
 
     /// An optional enumeration value.
-    pub fn opt_enum<E: ExportEnum>(&mut self, name: &str) -> Option<E> {
+    pub(crate) fn opt_enum<E: ExportEnum>(&mut self, name: &str) -> Option<E> {
         let s = self.opt_str(name, 0, usize::MAX)?;
         let parsed = E::parse(&s);
         if parsed.is_none() {
@@ -230,12 +223,12 @@ impl<'p> Fields<'p> {
     }
 
     /// A required enumeration value.
-    pub fn req_enum<E: ExportEnum>(&mut self, name: &str) -> Option<E> {
+    pub(crate) fn req_enum<E: ExportEnum>(&mut self, name: &str) -> Option<E> {
         self.required(name, |f| f.opt_enum(name))
     }
 
     /// An optional JSON object.
-    pub fn opt_object(&mut self, name: &str) -> Option<Map<String, Value>> {
+    pub(crate) fn opt_object(&mut self, name: &str) -> Option<Map<String, Value>> {
         match self.take(name)? {
             Value::Object(m) => Some(m),
             v => {
@@ -246,7 +239,7 @@ impl<'p> Fields<'p> {
     }
 
     /// An optional JSON array.
-    pub fn opt_array(&mut self, name: &str) -> Option<Vec<Value>> {
+    pub(crate) fn opt_array(&mut self, name: &str) -> Option<Vec<Value>> {
         match self.take(name)? {
             Value::Array(a) => Some(a),
             v => {
@@ -257,12 +250,12 @@ impl<'p> Fields<'p> {
     }
 
     /// A required JSON array.
-    pub fn req_array(&mut self, name: &str) -> Option<Vec<Value>> {
+    pub(crate) fn req_array(&mut self, name: &str) -> Option<Vec<Value>> {
         self.required(name, |f| f.opt_array(name))
     }
 
     /// The names of fields nobody took: unknown to the format.
-    pub fn unknown(self) -> Vec<String> {
+    pub(crate) fn unknown(self) -> Vec<String> {
         let mut names: Vec<String> = self.map.into_iter().map(|(k, _)| k).collect();
         names.extend(self.nested_unknown);
         names
@@ -270,7 +263,7 @@ impl<'p> Fields<'p> {
 }
 
 /// True when `s` is 1..=`max` bytes of English letters only.
-pub fn is_letters_key(s: &str, max: usize) -> bool {
+pub(crate) fn is_letters_key(s: &str, max: usize) -> bool {
     !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 

@@ -9,11 +9,11 @@ use super::records::GroupType;
 use std::borrow::Cow;
 
 /// The longest custom `GroupId` Tencent accepts.
-pub const GROUP_ID_MAX: usize = 48;
+pub(crate) const GROUP_ID_MAX: usize = 48;
 const RESERVED_PREFIX: &str = "@TGS#";
 const COMMUNITY_PREFIX: &str = "@TGS#_";
 /// The prefix of ids the console generates for non-community groups.
-pub const GENERATED_PREFIX: &str = "cutover_";
+pub(crate) const GENERATED_PREFIX: &str = "cutover_";
 
 fn is_printable_ascii(s: &str) -> bool {
     s.bytes().all(|b| (0x20..=0x7e).contains(&b))

@@ -20,7 +20,7 @@ pub enum HistorySince {
 
 impl HistorySince {
     /// The cut-off (unix seconds) for staging at `now`; `None`: nothing is skipped.
-    pub fn cutoff(self, now: i64) -> Option<i64> {
+    pub(crate) fn cutoff(self, now: i64) -> Option<i64> {
         match self {
             HistorySince::At(t) => Some(t),
             HistorySince::Roaming { days } if days > 0 => {
@@ -33,7 +33,7 @@ impl HistorySince {
 
 /// Why a message older than `cutoff` was not imported, as the status and the report say it:
 /// `older than history_since 2026-11-01` (a date when the cut-off is a UTC midnight).
-pub fn skip_reason(cutoff: i64) -> String {
+pub(crate) fn skip_reason(cutoff: i64) -> String {
     format!(
         "older than history_since {}",
         crate::timefmt::date_or_time(cutoff)

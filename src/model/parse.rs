@@ -15,16 +15,16 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone)]
 pub struct Parsed<T> {
     /// How reports name the record (its id, `owner→friend`, `group/member`), or `-`.
-    pub label: String,
+    pub(crate) label: String,
     /// The record's identity for duplicate and reference checks, when it could be read even
     /// if the record is otherwise bad: the id, or the two ids joined by a NUL byte.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// The record, present exactly when `problems` is empty.
     pub record: Option<T>,
     /// Everything wrong with the line.
     pub problems: Vec<FieldProblem>,
     /// Fields the format does not know (a note, never an error).
-    pub unknown_fields: Vec<String>,
+    pub(crate) unknown_fields: Vec<String>,
 }
 
 /// A record type of the export, parsed from one JSON object.
@@ -74,7 +74,7 @@ pub fn parse_line<T: ExportRecord>(line: &[u8]) -> Parsed<T> {
 }
 
 /// Decodes a line into a JSON object, or says why it is not one.
-pub fn decode_object(line: &[u8]) -> Result<Map<String, Value>, FieldProblem> {
+pub(crate) fn decode_object(line: &[u8]) -> Result<Map<String, Value>, FieldProblem> {
     let text = std::str::from_utf8(line).map_err(|e| {
         let at = e.valid_up_to();
         FieldProblem::new(
@@ -104,7 +104,7 @@ pub fn decode_object(line: &[u8]) -> Result<Map<String, Value>, FieldProblem> {
 }
 
 /// A value from the data made safe to print on a terminal, and not too long.
-pub fn display_id(s: &str) -> String {
+pub(crate) fn display_id(s: &str) -> String {
     const MAX_CHARS: usize = 48;
     let mut out: String = s
         .chars()

@@ -9,7 +9,7 @@ use serde_json::Value;
 const ELEMENT_STRING_MAX: usize = usize::MAX;
 
 /// Parses every element of a non-empty `body`; `None` when any is bad.
-pub fn elements(f: &mut Fields<'_>, values: Vec<Value>) -> Option<Vec<Element>> {
+pub(crate) fn elements(f: &mut Fields<'_>, values: Vec<Value>) -> Option<Vec<Element>> {
     let before = f.problem_count();
     let mut out = Vec::with_capacity(values.len());
     let mut customs = 0;

@@ -20,7 +20,7 @@ pub enum Phase {
 
 impl Phase {
     /// The word on the command line and in the store.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Phase::Full => "full",
             Phase::Precopy => "precopy",
@@ -29,7 +29,7 @@ impl Phase {
     }
 
     /// Whether this phase runs the stop/resume hooks and starts sync.
-    pub fn touches_the_live_system(self) -> bool {
+    pub(crate) fn touches_the_live_system(self) -> bool {
         self != Phase::Precopy
     }
 }

@@ -128,16 +128,16 @@ impl fmt::Display for Rule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldProblem {
     /// The rule that was broken.
-    pub rule: Rule,
+    pub(crate) rule: Rule,
     /// The field, as a path (`body[1].url`); empty when the problem is the whole line.
-    pub field: String,
+    pub(crate) field: String,
     /// What is wrong, for a person.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl FieldProblem {
     /// A problem with `field`.
-    pub fn new(rule: Rule, field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(rule: Rule, field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             rule,
             field: field.into(),

@@ -10,22 +10,22 @@ use std::collections::BTreeMap;
 
 /// `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Always `cutover-export`.
-    pub format: String,
+    pub(crate) format: String,
     /// Always 1.
-    pub version: i64,
+    pub(crate) version: i64,
     /// When the dump was taken (unix seconds).
-    pub exported_at: i64,
+    pub(crate) exported_at: i64,
     /// A free-text name of the source system.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     /// The newest change time included.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub watermark: Option<i64>,
+    pub(crate) watermark: Option<i64>,
     /// For a delta export: the watermark of the export it follows.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delta_of: Option<i64>,
+    pub(crate) delta_of: Option<i64>,
 }
 
 /// One line of `accounts.jsonl`.
@@ -35,19 +35,19 @@ pub struct Account {
     pub id: String,
     /// Nickname.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nick: Option<String>,
+    pub(crate) nick: Option<String>,
     /// Avatar URL.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar_url: Option<String>,
+    pub(crate) avatar_url: Option<String>,
     /// Creation time.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<i64>,
+    pub(crate) created_at: Option<i64>,
 }
 
 /// Profile gender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Gender {
+pub(crate) enum Gender {
     /// `male`
     Male,
     /// `female`
@@ -67,7 +67,7 @@ impl ExportEnum for Gender {
 /// Who may add this account as a friend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AllowFriend {
+pub(crate) enum AllowFriend {
     /// `need_confirm`
     NeedConfirm,
     /// `allow_any`
@@ -91,28 +91,28 @@ pub struct Profile {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Gender.
-    pub gender: Option<Gender>,
+    pub(crate) gender: Option<Gender>,
     /// Birthday as YYYYMMDD.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub birthday: Option<u32>,
+    pub(crate) birthday: Option<u32>,
     /// Location, at most 16 bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
     /// Self signature.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signature: Option<String>,
+    pub(crate) signature: Option<String>,
     /// Friend-request policy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_friend: Option<AllowFriend>,
+    pub(crate) allow_friend: Option<AllowFriend>,
     /// Language code.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<u32>,
+    pub(crate) language: Option<u32>,
     /// App-defined level.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<u32>,
+    pub(crate) level: Option<u32>,
     /// App-defined role.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<u32>,
+    pub(crate) role: Option<u32>,
     /// Custom fields (`Tag_Profile_Custom_<key>`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, String>,
@@ -137,18 +137,18 @@ pub struct Friend {
     pub friend: String,
     /// Remark.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub remark: Option<String>,
+    pub(crate) remark: Option<String>,
     /// Friend-list groups.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     /// How they became friends (English letters).
-    pub source: String,
+    pub(crate) source: String,
     /// Add wording.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub wording: Option<String>,
+    pub(crate) wording: Option<String>,
     /// When the entry was added.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub added_at: Option<i64>,
+    pub(crate) added_at: Option<i64>,
     /// Custom fields (`Tag_SNS_Custom_<key>`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, CustomValue>,
@@ -158,7 +158,7 @@ pub struct Friend {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct C2cMessage {
     /// The old system's message id.
-    pub id: String,
+    pub(crate) id: String,
     /// Sender.
     pub from: String,
     /// Receiver.
@@ -167,15 +167,15 @@ pub struct C2cMessage {
     pub sent_at: i64,
     /// Sequence; derived from `id` when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u32>,
+    pub(crate) seq: Option<u32>,
     /// Random; derived from `id` when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub random: Option<u32>,
+    pub(crate) random: Option<u32>,
     /// Message elements.
-    pub body: Vec<Element>,
+    pub(crate) body: Vec<Element>,
     /// Becomes `CloudCustomData`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom_data: Option<String>,
+    pub(crate) custom_data: Option<String>,
 }
 
 /// Group type.
@@ -206,7 +206,7 @@ impl ExportEnum for GroupType {
 
 impl GroupType {
     /// The four types Tencent can import into.
-    pub const IMPORTABLE: [GroupType; 4] = [
+    pub(crate) const IMPORTABLE: [GroupType; 4] = [
         GroupType::Private,
         GroupType::Public,
         GroupType::Chatroom,
@@ -217,7 +217,7 @@ impl GroupType {
 /// How a group may be joined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum JoinOption {
+pub(crate) enum JoinOption {
     /// `free`
     Free,
     /// `need_permission`
@@ -249,30 +249,30 @@ pub struct Group {
     pub owner: Option<String>,
     /// Introduction.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub introduction: Option<String>,
+    pub(crate) introduction: Option<String>,
     /// Notification.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notification: Option<String>,
+    pub(crate) notification: Option<String>,
     /// Avatar URL.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar_url: Option<String>,
+    pub(crate) avatar_url: Option<String>,
     /// Member cap.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_members: Option<u32>,
+    pub(crate) max_members: Option<u32>,
     /// Join policy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub join_option: Option<JoinOption>,
+    pub(crate) join_option: Option<JoinOption>,
     /// Creation time.
-    pub created_at: i64,
+    pub(crate) created_at: i64,
     /// Group custom data (AppDefinedData).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub custom: BTreeMap<String, String>,
+    pub(crate) custom: BTreeMap<String, String>,
 }
 
 /// A member's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum MemberRole {
+pub(crate) enum MemberRole {
     /// `member` (the default).
     #[default]
     Member,
@@ -299,20 +299,20 @@ pub struct GroupMember {
     pub member: String,
     /// Role; absent means `member`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<MemberRole>,
+    pub(crate) role: Option<MemberRole>,
     /// Join time.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub joined_at: Option<i64>,
+    pub(crate) joined_at: Option<i64>,
     /// Unread count at export time.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unread: Option<u32>,
+    pub(crate) unread: Option<u32>,
 }
 
 /// One line of `group_messages.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupMessage {
     /// The old message id.
-    pub id: String,
+    pub(crate) id: String,
     /// The group.
     pub group: String,
     /// Sender.
@@ -321,10 +321,10 @@ pub struct GroupMessage {
     pub sent_at: i64,
     /// Random; derived from `id` when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub random: Option<u32>,
+    pub(crate) random: Option<u32>,
     /// Message elements.
-    pub body: Vec<Element>,
+    pub(crate) body: Vec<Element>,
     /// Custom data.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom_data: Option<String>,
+    pub(crate) custom_data: Option<String>,
 }

@@ -9,7 +9,7 @@ use std::fmt;
 /// Where the old IM comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum OldSystem {
+pub(crate) enum OldSystem {
     /// Another IM provider.
     ThirdParty,
     /// The app's own IM.
@@ -18,7 +18,7 @@ pub enum OldSystem {
 
 impl OldSystem {
     /// The value as written in flags and runbooks (`third-party` and `third_party` both read).
-    pub fn parse(text: &str) -> Option<OldSystem> {
+    pub(crate) fn parse(text: &str) -> Option<OldSystem> {
         match text.trim().replace('_', "-").as_str() {
             "third-party" => Some(OldSystem::ThirdParty),
             "self-built" => Some(OldSystem::SelfBuilt),
@@ -27,7 +27,7 @@ impl OldSystem {
     }
 
     /// The guide's words.
-    pub fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             OldSystem::ThirdParty => "third party",
             OldSystem::SelfBuilt => "self-built",
@@ -37,21 +37,21 @@ impl OldSystem {
 
 /// The four facts about the old system that decide which strategies are possible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// Another provider's IM, or the app's own.
-    pub old_system: OldSystem,
+    pub(crate) old_system: OldSystem,
     /// Accounts, profiles and friend lists are hosted in the old system (the app's backend
     /// keeps none of them).
-    pub accounts_in_old_system: bool,
+    pub(crate) accounts_in_old_system: bool,
     /// The old system forwards a copy of every message to the app's backend.
-    pub message_routing: bool,
+    pub(crate) message_routing: bool,
     /// The old system offers callbacks beyond messages (account, profile, friend, group).
-    pub richer_callbacks: bool,
+    pub(crate) richer_callbacks: bool,
 }
 
 impl Facts {
     /// One line in the table's words.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let yn = |b: bool| if b { "yes" } else { "no" };
         format!(
             "old system {}, accounts/profiles/friends hosted in old {}, message routing {}, richer callbacks {}",
@@ -66,7 +66,7 @@ impl Facts {
 /// Whether a strategy can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The guide says it is possible.
     Possible,
     /// The guide says it is not possible (or, for a combination that is no row, a stated
@@ -88,19 +88,19 @@ impl fmt::Display for Verdict {
 
 /// One row of the guide's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Row {
+pub(crate) struct Row {
     /// 1 to 4.
-    pub scenario: u8,
+    pub(crate) scenario: u8,
     /// The facts of the row.
-    pub facts: Facts,
+    pub(crate) facts: Facts,
     /// Coexistence for one-to-one chat.
-    pub one_to_one: Verdict,
+    pub(crate) one_to_one: Verdict,
     /// Coexistence for group chat.
-    pub group: Verdict,
+    pub(crate) group: Verdict,
     /// The table's "how" column.
-    pub how: &'static str,
+    pub(crate) how: &'static str,
     /// The guide's reason.
-    pub reason: &'static str,
+    pub(crate) reason: &'static str,
 }
 
 const fn facts(old: OldSystem, accounts: bool, routing: bool, richer: bool) -> Facts {
@@ -113,7 +113,7 @@ const fn facts(old: OldSystem, accounts: bool, routing: bool, richer: bool) -> F
 }
 
 /// The guide's table, row by row.
-pub const ROWS: [Row; 4] = [
+pub(crate) const ROWS: [Row; 4] = [
     Row {
         scenario: 1,
         facts: facts(OldSystem::ThirdParty, true, false, false),
@@ -156,38 +156,39 @@ pub const ROWS: [Row; 4] = [
 ];
 
 /// The guide's advice when no scenario fits.
-pub const ASK_TENCENT: &str = "None of the guide's four scenarios fits: the guide's advice is \
+pub(crate) const ASK_TENCENT: &str =
+    "None of the guide's four scenarios fits: the guide's advice is \
     to work out a migration plan with Tencent's business contact.";
 
 /// Says that an answer is not one of the guide's rows.
-pub const DERIVED_LABEL: &str = "derived from the guide's reasons, not a row of the guide";
+pub(crate) const DERIVED_LABEL: &str = "derived from the guide's reasons, not a row of the guide";
 
 /// What the advisor says about a set of facts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Advice {
+pub(crate) struct Advice {
     /// The facts asked about.
-    pub facts: Facts,
+    pub(crate) facts: Facts,
     /// The matching scenario (1–4), or none.
-    pub scenario: Option<u8>,
+    pub(crate) scenario: Option<u8>,
     /// Forced upgrade: possible in every scenario.
-    pub forced_upgrade: Verdict,
+    pub(crate) forced_upgrade: Verdict,
     /// Coexistence for one-to-one chat.
-    pub coexistence_one_to_one: Verdict,
+    pub(crate) coexistence_one_to_one: Verdict,
     /// Coexistence for group chat.
-    pub coexistence_group: Verdict,
+    pub(crate) coexistence_group: Verdict,
     /// The table's "how", or for a combination that is no row what the reasons leave.
-    pub how: String,
+    pub(crate) how: String,
     /// The guide's reason (a row), or the stated reasons that rule something out (no row).
-    pub reasons: Vec<String>,
+    pub(crate) reasons: Vec<String>,
     /// `Some(DERIVED_LABEL)` when the answer is not a row of the guide.
-    pub derived: Option<&'static str>,
+    pub(crate) derived: Option<&'static str>,
     /// The guide's advice to work the plan out with Tencent, when no row fits.
-    pub ask_tencent: Option<&'static str>,
+    pub(crate) ask_tencent: Option<&'static str>,
 }
 
 impl Advice {
     /// Why coexistence cannot be used here, when the guide (or a stated reason) rules it out.
-    pub fn coexistence_refusal(&self) -> Option<String> {
+    pub(crate) fn coexistence_refusal(&self) -> Option<String> {
         if self.coexistence_one_to_one != Verdict::NotPossible {
             return None;
         }
@@ -202,7 +203,7 @@ impl Advice {
     }
 
     /// `scenario 3` or `no scenario (derived)`, for headers.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self.scenario {
             Some(n) => format!("scenario {n}"),
             None => "no scenario of the guide (derived)".into(),
@@ -219,7 +220,7 @@ const NO_RICHER: &str = "No richer callbacks: no group events come out of the ol
     group chat cannot use coexistence (reason of scenario 3).";
 
 /// The advisor: the guide's row for `facts`, or an answer derived from the reasons.
-pub fn advise(facts: Facts) -> Advice {
+pub(crate) fn advise(facts: Facts) -> Advice {
     if let Some(row) = ROWS.iter().find(|r| r.facts == facts) {
         return Advice {
             facts,

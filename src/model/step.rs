@@ -24,7 +24,7 @@ pub enum Step {
 
 impl Step {
     /// Every step, in order.
-    pub const ALL: [Step; 6] = [
+    pub(crate) const ALL: [Step; 6] = [
         Step::Preflight,
         Step::StopService,
         Step::Import,
@@ -34,7 +34,7 @@ impl Step {
     ];
 
     /// The name stored and shown.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Step::Preflight => "preflight",
             Step::StopService => "stop service",
@@ -51,7 +51,7 @@ impl Step {
     }
 
     /// Its place in the runbook, from 0.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Step::Preflight => 0,
             Step::StopService => 1,
@@ -111,11 +111,11 @@ pub enum StepState {
 /// A stored state word that is none of ours (a store written by another version).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown step state {0:?}")]
-pub struct UnknownStepState(pub String);
+pub struct UnknownStepState(pub(crate) String);
 
 impl StepState {
     /// Every state word, as stored.
-    pub const WORDS: [&'static str; 7] = [
+    pub(crate) const WORDS: [&'static str; 7] = [
         "waiting",
         "running",
         "needs confirmation",
@@ -136,21 +136,21 @@ impl StepState {
     }
 
     /// Skipped, with the reason.
-    pub fn skipped(reason: impl Into<String>) -> StepState {
+    pub(crate) fn skipped(reason: impl Into<String>) -> StepState {
         StepState::Skipped {
             reason: reason.into(),
         }
     }
 
     /// Stopped, with the reason.
-    pub fn stopped(reason: impl Into<String>) -> StepState {
+    pub(crate) fn stopped(reason: impl Into<String>) -> StepState {
         StepState::Stopped {
             reason: reason.into(),
         }
     }
 
     /// Failed, with the reason.
-    pub fn failed(reason: impl Into<String>) -> StepState {
+    pub(crate) fn failed(reason: impl Into<String>) -> StepState {
         StepState::Failed {
             reason: reason.into(),
         }
@@ -170,7 +170,7 @@ impl StepState {
     }
 
     /// The reason or note that goes with the state ("" when none).
-    pub fn reason(&self) -> &str {
+    pub(crate) fn reason(&self) -> &str {
         match self {
             StepState::Waiting => "",
             StepState::Running { what } | StepState::NeedsConfirmation { what } => what,
@@ -197,12 +197,12 @@ impl StepState {
     }
 
     /// Done or skipped: nothing more to do for this step.
-    pub fn is_settled(&self) -> bool {
+    pub(crate) fn is_settled(&self) -> bool {
         matches!(self, StepState::Done { .. } | StepState::Skipped { .. })
     }
 
     /// Started and not yet ended (the step's start time is kept, its end time cleared).
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         matches!(
             self,
             StepState::Running { .. } | StepState::NeedsConfirmation { .. }
@@ -210,7 +210,7 @@ impl StepState {
     }
 
     /// Ended, one way or another (an end time is recorded).
-    pub fn is_ended(&self) -> bool {
+    pub(crate) fn is_ended(&self) -> bool {
         matches!(
             self,
             StepState::Done { .. }

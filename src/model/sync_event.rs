@@ -15,7 +15,7 @@ pub enum Direction {
 
 impl Direction {
     /// Both, in order.
-    pub const ALL: [Direction; 2] = [Direction::OldToNew, Direction::NewToOld];
+    pub(crate) const ALL: [Direction; 2] = [Direction::OldToNew, Direction::NewToOld];
 
     /// The number stored.
     pub fn code(self) -> i64 {
@@ -23,7 +23,7 @@ impl Direction {
     }
 
     /// As shown: `old → new`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Direction::OldToNew => "old → new",
             Direction::NewToOld => "new → old",
@@ -55,7 +55,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// The name on the wire.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             EventKind::AccountCreated => "account_created",
             EventKind::C2cMessage => "c2c_message",
@@ -89,7 +89,7 @@ impl SyncEvent {
 
     /// The ordering key: events with the same scope are applied in the order received (one
     /// conversation, one group, one account); different scopes go in parallel.
-    pub fn scope(&self) -> String {
+    pub(crate) fn scope(&self) -> String {
         match self.kind {
             EventKind::AccountCreated => format!("account:{}", self.text("id")),
             EventKind::C2cMessage => {

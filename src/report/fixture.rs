@@ -8,10 +8,10 @@ use crate::store::verify::Pass;
 use std::collections::BTreeMap;
 
 /// The run's target in the fixture: the only URL a rendered report may contain.
-pub const TARGET: &str = "https://adminapisgp.im.qcloud.com";
+pub(crate) const TARGET: &str = "https://adminapisgp.im.qcloud.com";
 
 /// A record id that tries to inject a script.
-pub const EVIL: &str = "<script>alert(1)</script>";
+pub(crate) const EVIL: &str = "<script>alert(1)</script>";
 
 fn row(kind: &str, stage: &str, source: u64, imported: u64, failed: u64) -> EntityRow {
     EntityRow {
@@ -29,7 +29,7 @@ fn row(kind: &str, stage: &str, source: u64, imported: u64, failed: u64) -> Enti
 }
 
 /// The fixture.
-pub fn report() -> ReportData {
+pub(crate) fn report() -> ReportData {
     let entities = vec![
         row("accounts", "accounts", 50, 50, 0),
         row("friends", "friends", 209, 201, 5),

@@ -17,7 +17,7 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// How many mismatches a report lists at most.
-pub const MISMATCHES_SHOWN: usize = 50;
+pub(crate) const MISMATCHES_SHOWN: usize = 50;
 
 /// Gathers the report of the run in the store at `path`, opened as `conn`.
 pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> {
@@ -166,7 +166,7 @@ fn entity_row(c: &EntityCounts) -> EntityRow {
 }
 
 /// The sum of `rows`, named `total`.
-pub fn sum_rows(rows: &[EntityRow]) -> EntityRow {
+pub(crate) fn sum_rows(rows: &[EntityRow]) -> EntityRow {
     let mut t = EntityRow {
         kind: "total".into(),
         stage: "total".into(),
@@ -194,7 +194,9 @@ fn failures(conn: &Connection) -> rusqlite::Result<Failures> {
     let groups: Vec<FailureGroupRow> = queries::failure_groups(conn)?
         .into_iter()
         .map(|g| FailureGroupRow {
-            meaning: g.code.map(|c| errors::lookup_named(&g.api, c).meaning.to_string()),
+            meaning: g
+                .code
+                .map(|c| errors::lookup_named(&g.api, c).meaning.to_string()),
             api: g.api,
             code: g.code,
             count: g.count,
@@ -251,7 +253,7 @@ fn stage_of(kind: &str) -> String {
 
 /// The verification section from the pass (if any) and the counts: the plain sentences say
 /// whether it ran, whether it finished, and what a sample left out.
-pub fn describe_pass(
+pub(crate) fn describe_pass(
     pass: Option<&Pass>,
     totals: MismatchTotals,
     mismatches: Vec<MismatchRow>,

@@ -88,7 +88,7 @@ fn badge(state: &str) -> String {
 }
 
 /// Renders `r` as an HTML page.
-pub fn render(r: &ReportData) -> String {
+pub(crate) fn render(r: &ReportData) -> String {
     let mut s = String::new();
     // Writing to a String cannot fail.
     let _ = write_all(&mut s, r);

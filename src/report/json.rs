@@ -4,7 +4,7 @@
 use super::data::ReportData;
 
 /// Renders `r` as pretty-printed JSON, with a final newline.
-pub fn render(r: &ReportData) -> serde_json::Result<String> {
+pub(crate) fn render(r: &ReportData) -> serde_json::Result<String> {
     let mut text = serde_json::to_string_pretty(r)?;
     text.push('\n');
     Ok(text)

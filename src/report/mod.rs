@@ -7,22 +7,22 @@
 //! self-contained page with inline SVG charts from [`svg`]). Each section's table is built
 //! once (`sections`, as a `table::Table`) and written by both the Markdown and the HTML renderer.
 
-pub mod data;
+pub(crate) mod data;
 pub mod gather;
-pub mod html;
-pub mod json;
+pub(crate) mod html;
+pub(crate) mod json;
 pub mod markdown;
 mod sections;
-pub mod svg;
+pub(crate) mod svg;
 mod table;
-pub mod text;
-pub mod throughput;
+pub(crate) mod text;
+pub(crate) mod throughput;
 
 #[cfg(test)]
 mod fixture;
 
-pub use data::{ReportData, REPORT_VERSION};
-pub use gather::gather;
+pub(crate) use data::ReportData;
+pub(crate) use gather::gather;
 
 /// The formats a report can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,7 +37,7 @@ pub enum Format {
 
 impl Format {
     /// The format's name on the command line.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Md => "md",
             Format::Json => "json",
@@ -47,7 +47,7 @@ impl Format {
 }
 
 /// Renders `data` in `format`.
-pub fn render(data: &ReportData, format: Format) -> serde_json::Result<String> {
+pub(crate) fn render(data: &ReportData, format: Format) -> serde_json::Result<String> {
     Ok(match format {
         Format::Md => markdown::render(data),
         Format::Json => json::render(data)?,

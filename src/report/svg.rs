@@ -10,7 +10,7 @@ use std::fmt::Write;
 const MAX_STEPS: usize = 300;
 
 /// A colour for each kind, in staging order, and for the total.
-pub const KIND_COLOURS: [(&str, &str); 7] = [
+pub(crate) const KIND_COLOURS: [(&str, &str); 7] = [
     ("accounts", "#4e79a7"),
     ("profiles", "#76b7b2"),
     ("friends", "#59a14f"),
@@ -20,10 +20,10 @@ pub const KIND_COLOURS: [(&str, &str); 7] = [
     ("group_messages", "#e15759"),
 ];
 /// The total's colour.
-pub const TOTAL_COLOUR: &str = "#222222";
+pub(crate) const TOTAL_COLOUR: &str = "#222222";
 
 /// The four bars of the entity chart: label, colour.
-pub const BARS: [(&str, &str); 4] = [
+pub(crate) const BARS: [(&str, &str); 4] = [
     ("imported", "#4e79a7"),
     ("verified", "#59a14f"),
     ("mismatched", "#f28e2b"),
@@ -60,7 +60,7 @@ fn c(x: f64) -> String {
 }
 
 /// The throughput chart: items settled per second over time, the total and each kind.
-pub fn throughput(t: &Throughput) -> String {
+pub(crate) fn throughput(t: &Throughput) -> String {
     let Frame {
         w,
         h,
@@ -220,7 +220,7 @@ fn step_path(
 
 /// The entity chart: per kind, bars of imported, verified, mismatched and failed items over a
 /// faint track as long as the kind's source records.
-pub fn entities(rows: &[EntityRow]) -> String {
+pub(crate) fn entities(rows: &[EntityRow]) -> String {
     let w = 760.0;
     let (label_w, value_w, bar_h, gap, row_gap) = (120.0, 56.0, 9.0, 2.0, 14.0);
     let row_h = BARS.len() as f64 * (bar_h + gap) - gap + row_gap;

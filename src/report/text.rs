@@ -2,7 +2,7 @@
 //! times and durations, and shortening long messages for tables.
 
 /// Escapes text for HTML (and SVG) element content and quoted attribute values.
-pub fn html(s: &str) -> String {
+pub(crate) fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -19,7 +19,7 @@ pub fn html(s: &str) -> String {
 
 /// Makes text safe for one cell of a Markdown table: on one line, with the characters that
 /// would end the cell, start markup or inline HTML backslash-escaped.
-pub fn md(s: &str) -> String {
+pub(crate) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -35,7 +35,7 @@ pub fn md(s: &str) -> String {
 }
 
 /// At most `max` characters of `s`, with `…` when cut.
-pub fn shorten(s: &str, max: usize) -> String {
+pub(crate) fn shorten(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &s[..at]),
         None => s.to_string(),
@@ -43,7 +43,7 @@ pub fn shorten(s: &str, max: usize) -> String {
 }
 
 /// The same-second sentence of the report, when any group message was shifted or refused.
-pub fn same_second(s: &crate::store::order::Shifts) -> Option<String> {
+pub(crate) fn same_second(s: &crate::store::order::Shifts) -> Option<String> {
     let mut parts = Vec::new();
     if s.shifted > 0 {
         parts.push(format!(
@@ -64,7 +64,7 @@ pub fn same_second(s: &crate::store::order::Shifts) -> Option<String> {
 }
 
 /// The sentence on messages skipped at staging for `[import] history_since`, if any.
-pub fn history_skips(rows: &[super::data::HistorySkipRow]) -> Option<String> {
+pub(crate) fn history_skips(rows: &[super::data::HistorySkipRow]) -> Option<String> {
     let parts: Vec<String> = rows
         .iter()
         .map(|h| format!("{} {} ({})", h.items, h.stage, h.reason))
@@ -78,14 +78,14 @@ pub fn history_skips(rows: &[super::data::HistorySkipRow]) -> Option<String> {
 }
 
 /// A unix time as UTC, or `-`.
-pub fn time(t: Option<i64>) -> String {
+pub(crate) fn time(t: Option<i64>) -> String {
     t.map_or_else(|| "-".to_string(), crate::timefmt::utc)
 }
 
-pub use crate::timefmt::duration;
+pub(crate) use crate::timefmt::duration;
 
 /// How long from `start` to `end`, when both are known.
-pub fn took(start: Option<i64>, end: Option<i64>) -> String {
+pub(crate) fn took(start: Option<i64>, end: Option<i64>) -> String {
     match (start, end) {
         (Some(a), Some(b)) if b >= a => duration(b - a),
         _ => "-".to_string(),
@@ -93,7 +93,7 @@ pub fn took(start: Option<i64>, end: Option<i64>) -> String {
 }
 
 /// A rate with at most one decimal (`12.5`, `300`).
-pub fn rate(x: f64) -> String {
+pub(crate) fn rate(x: f64) -> String {
     if x >= 100.0 || x.fract() == 0.0 {
         format!("{x:.0}")
     } else {
@@ -102,7 +102,7 @@ pub fn rate(x: f64) -> String {
 }
 
 /// `-` for an empty string.
-pub fn or_dash(s: &str) -> &str {
+pub(crate) fn or_dash(s: &str) -> &str {
     if s.is_empty() {
         "-"
     } else {
@@ -112,7 +112,7 @@ pub fn or_dash(s: &str) -> &str {
 
 /// `Pass started …, ended …; sample 1, roaming period no limit.` (plain text: escape it for
 /// the format it goes into).
-pub fn pass_sentence(v: &super::data::Verification) -> String {
+pub(crate) fn pass_sentence(v: &super::data::Verification) -> String {
     format!(
         "Pass started {}, ended {}; sample {}, roaming period {}.",
         time(v.started_at),

@@ -11,30 +11,30 @@ use super::data::{Interval, Throughput};
 use std::collections::BTreeMap;
 
 /// How often the store writer takes a sample (see `store::writer`).
-pub const SAMPLE_EVERY_SECS: u64 = 5;
+pub(crate) const SAMPLE_EVERY_SECS: u64 = 5;
 
 /// One stored sample: when, which kind, items done and failed so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// Seconds since the epoch.
-    pub at: i64,
+    pub(crate) at: i64,
     /// The kind's name.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Items done so far.
-    pub done: u64,
+    pub(crate) done: u64,
     /// Items failed so far.
-    pub failed: u64,
+    pub(crate) failed: u64,
 }
 
 /// Rounds to two decimals, so the JSON stays short and stable.
-pub fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
 /// The intervals between consecutive samples. `import_started` (the import step's first
 /// start), when earlier than the first sample, is taken as a sample with nothing settled yet:
 /// the import is the only thing that settles items, so nothing was settled before it started.
-pub fn derive(samples: &[Sample], import_started: Option<i64>) -> Throughput {
+pub(crate) fn derive(samples: &[Sample], import_started: Option<i64>) -> Throughput {
     let mut by_at: BTreeMap<i64, Vec<&Sample>> = BTreeMap::new();
     for s in samples {
         by_at.entry(s.at).or_default().push(s);
@@ -105,7 +105,7 @@ fn summarise(intervals: Vec<Interval>, samples: usize) -> Throughput {
 
 /// A caveat for a person reading the figures, when there is one: with a single interval the
 /// chart can only show the import's average.
-pub fn caveat(t: &Throughput) -> Option<String> {
+pub(crate) fn caveat(t: &Throughput) -> Option<String> {
     (t.intervals.len() == 1).then(|| {
         format!(
             "One interval only: the store samples every {} s, so an import this short shows \
@@ -116,7 +116,7 @@ pub fn caveat(t: &Throughput) -> Option<String> {
 }
 
 /// An interval's per-kind rates in staging order (then any kind this build does not know).
-pub fn in_kind_order(by_kind: &BTreeMap<String, f64>) -> Vec<(&str, f64)> {
+pub(crate) fn in_kind_order(by_kind: &BTreeMap<String, f64>) -> Vec<(&str, f64)> {
     let known = crate::store::Kind::ALL.map(crate::store::Kind::name);
     let mut out: Vec<(&str, f64)> = known
         .iter()
@@ -133,7 +133,7 @@ pub fn in_kind_order(by_kind: &BTreeMap<String, f64>) -> Vec<(&str, f64)> {
 
 /// At most `max` intervals for display: runs of consecutive intervals merged into one (their
 /// rates weighted by their seconds). Fewer than `max` are returned as they are.
-pub fn coarsen(intervals: &[Interval], max: usize) -> Vec<Interval> {
+pub(crate) fn coarsen(intervals: &[Interval], max: usize) -> Vec<Interval> {
     let max = max.max(1);
     if intervals.len() <= max {
         return intervals.to_vec();

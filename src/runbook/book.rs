@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use tokio::sync::watch;
 
 /// Every step's state, in runbook order.
-pub type StepStates = Vec<StepState>;
+pub(crate) type StepStates = Vec<StepState>;
 
 /// Why a step change could not be recorded.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,7 @@ pub struct StepBook {
 
 impl StepBook {
     /// The book of the store at `store` (created if missing), with what earlier sessions left.
-    pub fn open(store: &Path) -> Result<StepBook, BookError> {
+    pub(crate) fn open(store: &Path) -> Result<StepBook, BookError> {
         let conn = open_for_writing(store)?;
         let states = steps::all(&conn)?.into_iter().map(|s| s.state).collect();
         Ok(StepBook {
@@ -40,7 +40,7 @@ impl StepBook {
     }
 
     /// Changes `step` to `state`: persists it, then publishes it.
-    pub fn set(&self, step: Step, state: StepState) -> Result<(), BookError> {
+    pub(crate) fn set(&self, step: Step, state: StepState) -> Result<(), BookError> {
         let conn = open_for_writing(&self.store)?;
         steps::record(&conn, step, &state, now_secs())?;
         tracing::info!(
@@ -67,7 +67,7 @@ impl StepBook {
     }
 
     /// Follows every change.
-    pub fn watch(&self) -> watch::Receiver<StepStates> {
+    pub(crate) fn watch(&self) -> watch::Receiver<StepStates> {
         self.tx.subscribe()
     }
 }

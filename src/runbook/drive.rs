@@ -36,7 +36,7 @@ pub enum RunExit {
 }
 
 /// What a front end does while the runbook goes.
-pub trait Observer {
+pub(crate) trait Observer {
     /// A step changed state (already stored and published).
     fn step(&mut self, step: Step, state: &StepState) -> std::io::Result<()>;
     /// A risky step needs the operator: answers true to run `what`.
@@ -61,7 +61,7 @@ pub trait Observer {
 }
 
 /// Changes a step: stores it, publishes it, tells the front end.
-pub fn change(
+pub(crate) fn change(
     runner: &Runner,
     obs: &mut dyn Observer,
     step: Step,
@@ -72,7 +72,7 @@ pub fn change(
 }
 
 /// Runs the runbook, telling `obs` what happens, with a tick every `every` during the import.
-pub async fn drive(
+pub(crate) async fn drive(
     runner: &Runner,
     obs: &mut dyn Observer,
     every: Duration,
@@ -206,7 +206,7 @@ fn import_outcome(ending: &Ending, store: &str) -> (StepState, RunExit) {
 }
 
 /// The verify step: reads the target back; mismatches and an unfinished pass change the exit.
-pub async fn verify_step(
+pub(crate) async fn verify_step(
     runner: &Runner,
     obs: &mut dyn Observer,
     every: Duration,
@@ -297,7 +297,7 @@ async fn hook_step(
 }
 
 /// How a step stopped for want of a confirmation begins its reason.
-pub const WAITING_FOR_CONFIRMATION: &str = "stopped, waiting for confirmation";
+pub(crate) const WAITING_FOR_CONFIRMATION: &str = "stopped, waiting for confirmation";
 
 /// SIGINT or SIGTERM: finish what is in flight, record it, stop.
 async fn cancel_on_signal(handle: ImportHandle) {

@@ -6,7 +6,7 @@ use crate::config::{HookConfig, HookKind};
 use std::process::Stdio;
 
 /// What a hook will do, in words, for the confirmation.
-pub fn describe(hook: &HookConfig) -> String {
+pub(crate) fn describe(hook: &HookConfig) -> String {
     let secs = hook.timeout.as_secs();
     match &hook.kind {
         HookKind::Command { command } => format!("run `sh -c {command:?}` (timeout {secs} s)"),
@@ -44,7 +44,7 @@ const BASE_ENV: [&str; 3] = ["PATH", "HOME", "LANG"];
 
 /// The environment of a command hook: [`BASE_ENV`] and the names in `listed`, as set in
 /// cutover's environment; nothing else (the secret key and every token stay out unless named).
-pub fn hook_env(listed: &[String]) -> Vec<(String, std::ffi::OsString)> {
+pub(crate) fn hook_env(listed: &[String]) -> Vec<(String, std::ffi::OsString)> {
     BASE_ENV
         .iter()
         .copied()

@@ -3,16 +3,12 @@
 //! resume service and verify, with each step's state kept in the store (the steps and what each
 //! does: `cutover run` in docs/commands.md).
 
-pub mod book;
+pub(crate) mod book;
 pub mod drive;
-pub mod error;
+pub(crate) mod error;
 pub mod hooks;
-pub mod phase;
-pub mod rollback;
+pub(crate) mod phase;
+pub(crate) mod rollback;
 pub mod runner;
 
-pub use crate::model::step::{Step, StepState};
-pub use book::{BookError, StepBook, StepStates};
-pub use drive::{drive, Observer, RunExit};
-pub use error::RunbookError;
-pub use runner::{Preflight, RunOptions, Runner};
+pub(crate) use error::RunbookError;

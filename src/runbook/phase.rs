@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// Refuses `export` for `phase` on the store at `store` (through `conn`) when the phase's
 /// rules do not hold; an export the store already staged (a resumed run) always passes.
-pub fn check_export(
+pub(crate) fn check_export(
     conn: &Connection,
     store: &Path,
     phase: Phase,

@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// Why a rollback could not be completed.
 #[derive(Debug, thiserror::Error)]
-pub enum RollbackError {
+pub(crate) enum RollbackError {
     /// The store cannot be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -29,7 +29,7 @@ pub enum RollbackError {
 }
 
 /// Exactly what a rollback does, for a confirmation.
-pub fn describe(runbook: &Runbook) -> String {
+pub(crate) fn describe(runbook: &Runbook) -> String {
     let resume = match &runbook.resume_service {
         Some(h) => format!("run the resume_service hook: {}", hooks::describe(h)),
         None => "no resume_service hook is configured: bring the old service back by hand".into(),
@@ -42,7 +42,7 @@ pub fn describe(runbook: &Runbook) -> String {
 
 /// Runs the resume-service hook (if any) once the run is stopped (`stopped` says how), and
 /// records the rollback by `actor` with `reason`. Returns what was done, for a person.
-pub async fn resume_and_record(
+pub(crate) async fn resume_and_record(
     store: &Path,
     steps: &StepBook,
     hook: Option<&HookConfig>,

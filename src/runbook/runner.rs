@@ -9,7 +9,7 @@ use super::hooks;
 use crate::config::{HookConfig, Runbook};
 use crate::engine::import::{Import, ImportSettings};
 use crate::model::phase::Phase;
-pub use crate::model::step::{Step, StepState};
+pub(crate) use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
 use crate::store::open_for_writing;
 use crate::store::queries::{self, RunIdentity};
@@ -38,7 +38,7 @@ pub struct RunOptions {
 /// One run of the runbook.
 pub struct Runner {
     /// The runbook.
-    pub runbook: Runbook,
+    pub(crate) runbook: Runbook,
     opts: RunOptions,
     client: Arc<TimClient>,
     steps: StepBook,
@@ -48,7 +48,7 @@ pub struct Runner {
 #[derive(Debug, Clone)]
 pub struct Preflight {
     /// The staged export.
-    pub staged: Staged,
+    pub(crate) staged: Staged,
     /// A canary run: what it keeps and skips, for a person.
     pub canary: Option<String>,
 }
@@ -93,12 +93,12 @@ impl Runner {
     }
 
     /// The part of the cutover this run is.
-    pub fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         self.opts.phase.unwrap_or_default()
     }
 
     /// In a window: the share of the pre-copy its verification reads back.
-    pub fn window_sample(&self) -> Option<f64> {
+    pub(crate) fn window_sample(&self) -> Option<f64> {
         (self.phase() == Phase::Window).then_some(self.runbook.verify_precopy_sample)
     }
 
@@ -188,7 +188,7 @@ impl Runner {
     }
 
     /// The hook of a hook step, if configured and the phase runs hooks.
-    pub fn hook(&self, step: Step) -> Option<&HookConfig> {
+    pub(crate) fn hook(&self, step: Step) -> Option<&HookConfig> {
         if !self.phase().touches_the_live_system() {
             return None;
         }
@@ -200,7 +200,7 @@ impl Runner {
     }
 
     /// Runs a hook step (already confirmed): skipped without a hook or when done before.
-    pub async fn hook_step(&self, step: Step) -> StepState {
+    pub(crate) async fn hook_step(&self, step: Step) -> StepState {
         if self.steps.get(step).is_settled() {
             return StepState::done("done in an earlier session of this run");
         }
@@ -222,7 +222,7 @@ impl Runner {
     /// The start sync step: starts the relay of the runbook's `[sync]` section and checks its
     /// health before the step is done (skipped without a `[sync]` section, or in a forced
     /// upgrade). Returns how the step ended and the running relay.
-    pub async fn start_sync(&self) -> (StepState, Option<RelayHandle>) {
+    pub(crate) async fn start_sync(&self) -> (StepState, Option<RelayHandle>) {
         if !self.phase().touches_the_live_system() {
             return (
                 StepState::skipped("pre-copy: sync starts in the window"),

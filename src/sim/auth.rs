@@ -7,9 +7,9 @@ use crate::tim::usersig;
 
 /// The parameters of a request URL that passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The admin identifier.
-    pub identifier: String,
+    pub(crate) identifier: String,
 }
 
 /// Decodes one `%XX`-encoded query value.
@@ -49,7 +49,7 @@ fn param(query: &str, name: &str) -> Option<String> {
 /// UserSigs already verified: token → (identifier, expiry). A client reuses one token for a
 /// day, so verifying it once (inflate + HMAC) instead of per request keeps the simulator fast.
 #[derive(Default)]
-pub struct SigCache(std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>);
+pub(crate) struct SigCache(std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>);
 
 impl SigCache {
     fn hit(&self, token: &str, identifier: &str, now: u64) -> bool {
@@ -68,7 +68,7 @@ impl SigCache {
 }
 
 /// Checks the query string and the UserSig of a request to `service`.
-pub fn check(
+pub(crate) fn check(
     query: &str,
     service: Service,
     sdkappid: u64,
@@ -88,7 +88,7 @@ pub fn check(
 }
 
 /// [`check`], remembering verified UserSigs in `cache`.
-pub fn check_cached(
+pub(crate) fn check_cached(
     query: &str,
     service: Service,
     sdkappid: u64,

@@ -6,16 +6,16 @@ use std::fmt;
 
 /// A refusal: the code and the `ErrorInfo` to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     /// The code.
-    pub code: i64,
+    pub(crate) code: i64,
     /// The `ErrorInfo`.
-    pub info: String,
+    pub(crate) info: String,
 }
 
 impl ApiError {
     /// A refusal with `code`.
-    pub fn new(code: i64, info: impl Into<String>) -> Self {
+    pub(crate) fn new(code: i64, info: impl Into<String>) -> Self {
         Self {
             code,
             info: info.into(),
@@ -30,34 +30,34 @@ impl fmt::Display for ApiError {
 }
 
 /// The largest u32, for fields the spec types as 32-bit unsigned.
-pub const U32: u64 = u32::MAX as u64;
+pub(crate) const U32: u64 = u32::MAX as u64;
 
 /// A handler's result.
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// A JSON object being read.
 #[derive(Clone, Copy)]
-pub struct Body<'a>(pub &'a Map<String, Value>);
+pub(crate) struct Body<'a>(pub(crate) &'a Map<String, Value>);
 
 impl<'a> Body<'a> {
     /// The raw value of `field`.
-    pub fn get(&self, field: &str) -> Option<&'a Value> {
+    pub(crate) fn get(&self, field: &str) -> Option<&'a Value> {
         self.0.get(field)
     }
 
     /// True when the field is present (even as null).
-    pub fn has(&self, field: &str) -> bool {
+    pub(crate) fn has(&self, field: &str) -> bool {
         self.0.contains_key(field)
     }
 
     /// A required string.
-    pub fn str(&self, field: &str, code: i64) -> ApiResult<&'a str> {
+    pub(crate) fn str(&self, field: &str, code: i64) -> ApiResult<&'a str> {
         self.opt_str(field, code)?
             .ok_or_else(|| ApiError::new(code, format!("{field} is missing")))
     }
 
     /// An optional string.
-    pub fn opt_str(&self, field: &str, code: i64) -> ApiResult<Option<&'a str>> {
+    pub(crate) fn opt_str(&self, field: &str, code: i64) -> ApiResult<Option<&'a str>> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
@@ -66,13 +66,13 @@ impl<'a> Body<'a> {
     }
 
     /// A required unsigned integer that fits in `max`.
-    pub fn uint(&self, field: &str, max: u64, code: i64) -> ApiResult<u64> {
+    pub(crate) fn uint(&self, field: &str, max: u64, code: i64) -> ApiResult<u64> {
         self.opt_uint(field, max, code)?
             .ok_or_else(|| ApiError::new(code, format!("{field} is missing")))
     }
 
     /// An optional unsigned integer that fits in `max`.
-    pub fn opt_uint(&self, field: &str, max: u64, code: i64) -> ApiResult<Option<u64>> {
+    pub(crate) fn opt_uint(&self, field: &str, max: u64, code: i64) -> ApiResult<Option<u64>> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => match n.as_u64() {
@@ -84,13 +84,13 @@ impl<'a> Body<'a> {
     }
 
     /// A required signed integer (times).
-    pub fn int(&self, field: &str, code: i64) -> ApiResult<i64> {
+    pub(crate) fn int(&self, field: &str, code: i64) -> ApiResult<i64> {
         self.opt_int(field, code)?
             .ok_or_else(|| ApiError::new(code, format!("{field} is missing")))
     }
 
     /// An optional signed integer.
-    pub fn opt_int(&self, field: &str, code: i64) -> ApiResult<Option<i64>> {
+    pub(crate) fn opt_int(&self, field: &str, code: i64) -> ApiResult<Option<i64>> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => n
@@ -102,13 +102,13 @@ impl<'a> Body<'a> {
     }
 
     /// A required array.
-    pub fn array(&self, field: &str, code: i64) -> ApiResult<&'a [Value]> {
+    pub(crate) fn array(&self, field: &str, code: i64) -> ApiResult<&'a [Value]> {
         self.opt_array(field, code)?
             .ok_or_else(|| ApiError::new(code, format!("{field} is missing")))
     }
 
     /// An optional array.
-    pub fn opt_array(&self, field: &str, code: i64) -> ApiResult<Option<&'a [Value]>> {
+    pub(crate) fn opt_array(&self, field: &str, code: i64) -> ApiResult<Option<&'a [Value]>> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Array(a)) => Ok(Some(a)),
@@ -117,7 +117,7 @@ impl<'a> Body<'a> {
     }
 
     /// An optional array of strings.
-    pub fn opt_strings(&self, field: &str, code: i64) -> ApiResult<Option<Vec<&'a str>>> {
+    pub(crate) fn opt_strings(&self, field: &str, code: i64) -> ApiResult<Option<Vec<&'a str>>> {
         let Some(items) = self.opt_array(field, code)? else {
             return Ok(None);
         };
@@ -132,14 +132,14 @@ impl<'a> Body<'a> {
     }
 
     /// A required array of strings.
-    pub fn strings(&self, field: &str, code: i64) -> ApiResult<Vec<&'a str>> {
+    pub(crate) fn strings(&self, field: &str, code: i64) -> ApiResult<Vec<&'a str>> {
         self.opt_strings(field, code)?
             .ok_or_else(|| ApiError::new(code, format!("{field} is missing")))
     }
 }
 
 /// An array item that must be an object.
-pub fn object<'a>(value: &'a Value, what: &str, code: i64) -> ApiResult<Body<'a>> {
+pub(crate) fn object<'a>(value: &'a Value, what: &str, code: i64) -> ApiResult<Body<'a>> {
     value
         .as_object()
         .map(Body)
@@ -147,7 +147,7 @@ pub fn object<'a>(value: &'a Value, what: &str, code: i64) -> ApiResult<Body<'a>
 }
 
 /// Refuses a string over `max` bytes.
-pub fn max_bytes(field: &str, value: &str, max: usize, code: i64) -> ApiResult<()> {
+pub(crate) fn max_bytes(field: &str, value: &str, max: usize, code: i64) -> ApiResult<()> {
     if value.len() > max {
         Err(ApiError::new(
             code,
@@ -159,7 +159,7 @@ pub fn max_bytes(field: &str, value: &str, max: usize, code: i64) -> ApiResult<(
 }
 
 /// Refuses an array with more items than the batch limit.
-pub fn batch(field: &str, len: usize, limit: Option<usize>, code: i64) -> ApiResult<()> {
+pub(crate) fn batch(field: &str, len: usize, limit: Option<usize>, code: i64) -> ApiResult<()> {
     match limit {
         Some(max) if len > max => Err(ApiError::new(
             code,

@@ -12,16 +12,16 @@ use tokio::sync::mpsc;
 
 /// One callback to send.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Callback {
+pub(crate) struct Callback {
     /// `C2C.CallbackAfterSendMsg`, `Group.CallbackAfterCreateGroup`, …
-    pub command: &'static str,
+    pub(crate) command: &'static str,
     /// The body, without `CallbackCommand` and `EventTime` (added when sent).
-    pub body: Map<String, Value>,
+    pub(crate) body: Map<String, Value>,
 }
 
 impl Callback {
     /// A callback with these body fields.
-    pub fn new(command: &'static str, body: Value) -> Self {
+    pub(crate) fn new(command: &'static str, body: Value) -> Self {
         let body = match body {
             Value::Object(map) => map,
             _ => Map::new(),
@@ -30,7 +30,7 @@ impl Callback {
     }
 }
 
-pub use crate::tim::callback::{sign, CALLBACK_TOKEN_ENV, COMMANDS};
+pub(crate) use crate::tim::callback::{sign, CALLBACK_TOKEN_ENV};
 
 /// Delivery counts.
 #[derive(Debug, Default)]
@@ -43,7 +43,7 @@ pub struct CallbackStats {
 
 /// Queues callbacks for the sender task.
 #[derive(Clone)]
-pub struct CallbackSender {
+pub(crate) struct CallbackSender {
     tx: Option<mpsc::Sender<Callback>>,
     commands: Option<Vec<String>>,
     stats: Arc<CallbackStats>,
@@ -51,7 +51,7 @@ pub struct CallbackSender {
 
 impl CallbackSender {
     /// Starts the sender task (when a URL is configured).
-    pub fn start(config: &CallbackConfig, sdkappid: u64) -> Self {
+    pub(crate) fn start(config: &CallbackConfig, sdkappid: u64) -> Self {
         let stats = Arc::new(CallbackStats::default());
         let token = std::env::var(CALLBACK_TOKEN_ENV)
             .ok()
@@ -70,13 +70,13 @@ impl CallbackSender {
     }
 
     /// Delivery counts.
-    pub fn stats(&self) -> &CallbackStats {
+    pub(crate) fn stats(&self) -> &CallbackStats {
         &self.stats
     }
 
     /// Queues `callback` (dropped and counted as failed when the queue is full, as a busy
     /// service would lose it).
-    pub fn send(&self, callback: Callback) {
+    pub(crate) fn send(&self, callback: Callback) {
         let Some(tx) = &self.tx else { return };
         if let Some(enabled) = &self.commands {
             if !enabled.iter().any(|c| c == callback.command) {

@@ -134,15 +134,15 @@ pub struct AppSettings {
     /// Group custom-data keys enabled in the console (others: 10004).
     pub group_custom_keys: Vec<String>,
     /// Most accounts the plan allows (trial plans: 100; 70398 beyond); none = unlimited.
-    pub max_accounts: Option<usize>,
+    pub(crate) max_accounts: Option<usize>,
     /// Largest message, bytes of `MsgBody` JSON (12 KB CURRENT).
-    pub max_message_bytes: usize,
+    pub(crate) max_message_bytes: usize,
     /// Messages per second one group accepts from `send_group_msg` (10023 beyond).
     pub group_msgs_per_sec: u32,
     /// Window in which a repeated group-message `Random` is dropped as a duplicate.
     pub random_dedupe_secs: i64,
     /// Largest group without a `MaxMemberCount` (the plan's cap).
-    pub default_max_members: u64,
+    pub(crate) default_max_members: u64,
     /// Days messages stay readable by the read-back APIs (the roaming period: 7 by default,
     /// 30 or 90 on higher plans); 0 keeps them forever.
     pub roaming_days: u32,
@@ -166,7 +166,7 @@ impl Default for AppSettings {
 
 /// A config file that cannot be used.
 #[derive(Debug, Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     /// Unreadable.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -187,7 +187,7 @@ pub enum ConfigError {
 
 impl SimConfig {
     /// Reads and checks a config file.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.display().to_string(),
             source,
@@ -199,7 +199,7 @@ impl SimConfig {
     }
 
     /// Parses and checks TOML text; every problem is reported at once.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let config: SimConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut problems = Vec::new();
         for name in config.api_quotas.keys() {
@@ -233,7 +233,7 @@ impl SimConfig {
     }
 
     /// The rate limit of `api` (0 = unlimited).
-    pub fn rate(&self, api: Api) -> u32 {
+    pub(crate) fn rate(&self, api: Api) -> u32 {
         self.api_quotas
             .get(api.command())
             .and_then(|l| l.rate)
@@ -241,7 +241,7 @@ impl SimConfig {
     }
 
     /// The batch limit of `api`.
-    pub fn batch(&self, api: Api) -> Option<usize> {
+    pub(crate) fn batch(&self, api: Api) -> Option<usize> {
         self.api_quotas
             .get(api.command())
             .and_then(|l| l.batch)
@@ -249,7 +249,7 @@ impl SimConfig {
     }
 
     /// The faults that apply to `api`.
-    pub fn faults(&self, api: Api) -> Option<&Faults> {
+    pub(crate) fn faults(&self, api: Api) -> Option<&Faults> {
         self.faults
             .get(api.command())
             .or_else(|| self.faults.get("all"))

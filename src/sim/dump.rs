@@ -23,7 +23,7 @@ fn merge(mut base: Value, extra: Value) -> Value {
 }
 
 /// The whole state as JSON.
-pub fn dump(state: &State, sdkappid: u64) -> Value {
+pub(crate) fn dump(state: &State, sdkappid: u64) -> Value {
     let mut accounts = Vec::new();
     for (idx, a) in state.accounts().iter().enumerate() {
         let idx = u32::try_from(idx).unwrap_or(u32::MAX);

@@ -9,18 +9,18 @@ use std::time::Duration;
 
 /// What happens to one request.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fate {
+pub(crate) struct Fate {
     /// Delay before answering.
-    pub latency: Duration,
+    pub(crate) latency: Duration,
     /// Refused before it is applied: with this code (or HTTP status when 500–599).
-    pub error: Option<i64>,
+    pub(crate) error: Option<i64>,
     /// Applied, then the answer is lost this way (stalling this long first).
-    pub no_answer: Option<(NoAnswer, Duration)>,
+    pub(crate) no_answer: Option<(NoAnswer, Duration)>,
 }
 
 impl Fate {
     /// No fault.
-    pub fn clean() -> Self {
+    pub(crate) fn clean() -> Self {
         Self {
             latency: Duration::ZERO,
             error: None,
@@ -30,7 +30,7 @@ impl Fate {
 }
 
 /// The fate of request number `n` (counted per API from 0) to the API named `api`.
-pub fn fate(f: &Faults, api: &str, n: u64) -> Fate {
+pub(crate) fn fate(f: &Faults, api: &str, n: u64) -> Fate {
     draw(
         Some(f),
         &mut ChaCha8Rng::seed_from_u64(stream(f.seed, api, n)),
@@ -38,7 +38,7 @@ pub fn fate(f: &Faults, api: &str, n: u64) -> Fate {
 }
 
 /// Whether a request with `body` is one the faults are for: any, unless they name `group_ids`.
-pub fn aims_at(f: &Faults, body: &[u8]) -> bool {
+pub(crate) fn aims_at(f: &Faults, body: &[u8]) -> bool {
     f.group_ids.is_empty()
         || serde_json::from_slice::<serde_json::Value>(body)
             .ok()
@@ -48,7 +48,7 @@ pub fn aims_at(f: &Faults, body: &[u8]) -> bool {
 
 /// The `repeat_cursor` fault: the request's paging cursor is dropped, so the first page comes
 /// back whatever page was asked for.
-pub fn forget_cursor(body: &mut serde_json::Value) {
+pub(crate) fn forget_cursor(body: &mut serde_json::Value) {
     if let Some(map) = body.as_object_mut() {
         map.remove("ReqMsgSeq");
         map.remove("Next");

@@ -28,7 +28,7 @@ impl Window {
 }
 
 /// Per-API and per-group windows.
-pub struct Limiter {
+pub(crate) struct Limiter {
     start: Instant,
     apis: Mutex<Vec<Window>>,
     groups: Mutex<HashMap<String, Window>>,
@@ -43,7 +43,7 @@ impl Default for Limiter {
 
 impl Limiter {
     /// Empty windows.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             start: Instant::now(),
             apis: Mutex::new(vec![Window::default(); Api::ALL.len()]),
@@ -57,7 +57,7 @@ impl Limiter {
     }
 
     /// Counts a call to `api`; false when it is over `limit` in this second (0 = no limit).
-    pub fn admit(&self, api: Api, limit: u32) -> bool {
+    pub(crate) fn admit(&self, api: Api, limit: u32) -> bool {
         if limit == 0 {
             return true;
         }
@@ -71,7 +71,7 @@ impl Limiter {
     }
 
     /// Counts a message to `group`; false when over `limit` in this second.
-    pub fn admit_group_msg(&self, group: &str, limit: u32) -> bool {
+    pub(crate) fn admit_group_msg(&self, group: &str, limit: u32) -> bool {
         if limit == 0 {
             return true;
         }
@@ -87,7 +87,8 @@ impl Limiter {
     }
 
     /// How many calls to `api` were refused with 60007 so far.
-    pub fn rejected(&self, api: Api) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn rejected(&self, api: Api) -> u64 {
         self.rejected.lock().unwrap_or_else(|p| p.into_inner())[api as usize]
     }
 }

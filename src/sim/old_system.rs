@@ -10,24 +10,24 @@ use std::sync::{Arc, Mutex};
 
 /// One request the old system received.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
+pub(crate) struct Received {
     /// The path.
-    pub path: String,
+    pub(crate) path: String,
     /// The body, as text.
-    pub body: String,
+    pub(crate) body: String,
 }
 
 /// A running demo old system.
-pub struct OldSystem {
+pub(crate) struct OldSystem {
     /// Where it listens.
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl OldSystem {
     /// Starts it on 127.0.0.1 (port chosen by the system).
-    pub async fn start() -> std::io::Result<OldSystem> {
+    pub(crate) async fn start() -> std::io::Result<OldSystem> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -47,12 +47,12 @@ impl OldSystem {
     }
 
     /// The URL of `path` on it.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// Everything received so far, in order.
-    pub fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }

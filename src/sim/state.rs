@@ -9,43 +9,43 @@ use std::collections::{BTreeMap, HashMap};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// An interned account.
-pub type AccountIdx = u32;
+pub(crate) type AccountIdx = u32;
 
 /// One imported account.
 #[derive(Debug, Clone, Default)]
 pub struct Account {
     /// Its UserID.
-    pub id: Box<str>,
+    pub(crate) id: Box<str>,
     /// Profile fields by tag (`Tag_Profile_IM_Nick`, …).
-    pub profile: BTreeMap<Box<str>, Value>,
+    pub(crate) profile: BTreeMap<Box<str>, Value>,
     /// Its one-way friend entries, by friend.
     pub friends: BTreeMap<AccountIdx, Friend>,
     /// One-to-one messages counted as unread for it (live sends and `SyncFromOldSystem` 5).
-    pub c2c_unread: u32,
+    pub(crate) c2c_unread: u32,
 }
 
 /// One one-way friend entry.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Friend {
     /// `Tag_SNS_IM_Remark`.
-    pub remark: Option<String>,
+    pub(crate) remark: Option<String>,
     /// When the remark was set.
-    pub remark_time: Option<i64>,
+    pub(crate) remark_time: Option<i64>,
     /// `Tag_SNS_IM_Group`.
-    pub groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     /// `Tag_SNS_IM_AddSource`.
-    pub add_source: String,
+    pub(crate) add_source: String,
     /// `Tag_SNS_IM_AddWording`.
-    pub add_wording: Option<String>,
+    pub(crate) add_wording: Option<String>,
     /// `Tag_SNS_IM_AddTime`.
-    pub add_time: i64,
+    pub(crate) add_time: i64,
     /// `Tag_SNS_Custom_*`.
-    pub custom: Vec<(String, Value)>,
+    pub(crate) custom: Vec<(String, Value)>,
 }
 
 /// A message body as stored: whole, or (lean mode) only its hash.
 #[derive(Debug, Clone, PartialEq)]
-pub enum StoredBody {
+pub(crate) enum StoredBody {
     /// The `MsgBody` array and `CloudCustomData`.
     Full {
         /// `MsgBody`.
@@ -59,7 +59,7 @@ pub enum StoredBody {
 
 impl StoredBody {
     /// Stores `body` (whole unless `lean`).
-    pub fn new(lean: bool, body: &Value, custom: Option<&str>) -> Self {
+    pub(crate) fn new(lean: bool, body: &Value, custom: Option<&str>) -> Self {
         if lean {
             StoredBody::Lean(content_hash(body, custom))
         } else {
@@ -71,7 +71,7 @@ impl StoredBody {
     }
 
     /// The body to answer with (empty in lean mode).
-    pub fn body(&self) -> Value {
+    pub(crate) fn body(&self) -> Value {
         match self {
             StoredBody::Full { body, .. } => body.clone(),
             StoredBody::Lean(_) => Value::Array(Vec::new()),
@@ -79,7 +79,7 @@ impl StoredBody {
     }
 
     /// `CloudCustomData`, when kept.
-    pub fn custom(&self) -> Option<&str> {
+    pub(crate) fn custom(&self) -> Option<&str> {
         match self {
             StoredBody::Full { custom, .. } => custom.as_deref(),
             StoredBody::Lean(_) => None,
@@ -87,7 +87,7 @@ impl StoredBody {
     }
 
     /// The content hash (same value in both modes).
-    pub fn hash(&self) -> u64 {
+    pub(crate) fn hash(&self) -> u64 {
         match self {
             StoredBody::Full { body, custom } => content_hash(body, custom.as_deref()),
             StoredBody::Lean(h) => *h,
@@ -97,7 +97,7 @@ impl StoredBody {
 
 /// A hash of a message's content: the canonical JSON of its body (keys sorted) and its custom
 /// data.
-pub fn content_hash(body: &Value, custom: Option<&str>) -> u64 {
+pub(crate) fn content_hash(body: &Value, custom: Option<&str>) -> u64 {
     let mut bytes = serde_json::to_vec(body).unwrap_or_default();
     bytes.push(0);
     bytes.extend_from_slice(custom.unwrap_or("").as_bytes());
@@ -106,7 +106,7 @@ pub fn content_hash(body: &Value, custom: Option<&str>) -> u64 {
 
 /// How a one-to-one message got in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum C2cOrigin {
+pub(crate) enum C2cOrigin {
     /// `importmsg` with this `SyncFromOldSystem`.
     Import(u8),
     /// `sendmsg`.
@@ -127,19 +127,19 @@ pub struct C2cMsg {
     /// `MsgTimeStamp`.
     pub time: i64,
     /// How it came in.
-    pub origin: C2cOrigin,
+    pub(crate) origin: C2cOrigin,
     /// The content.
-    pub body: StoredBody,
+    pub(crate) body: StoredBody,
 }
 
 impl C2cMsg {
     /// The de-duplication and ordering key (§3.5): time, then sequence, then random.
-    pub fn key(&self) -> (i64, u32, u32) {
+    pub(crate) fn key(&self) -> (i64, u32, u32) {
         (self.time, self.seq, self.random)
     }
 
     /// `MsgSeq_MsgRandom_MsgTimeStamp`.
-    pub fn msg_key(&self) -> String {
+    pub(crate) fn msg_key(&self) -> String {
         format!("{}_{}_{}", self.seq, self.random, self.time)
     }
 }
@@ -155,7 +155,7 @@ pub struct Conversation {
 impl Conversation {
     /// Inserts in order; returns false (and stores nothing) when a message with the same
     /// (seq, random, time) is already there, whichever direction it went.
-    pub fn insert(&mut self, msg: C2cMsg) -> bool {
+    pub(crate) fn insert(&mut self, msg: C2cMsg) -> bool {
         let key = msg.key();
         match self.msgs.binary_search_by(|m| m.key().cmp(&key)) {
             Ok(_) => false,
@@ -169,7 +169,7 @@ impl Conversation {
 
 /// A member's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// The owner.
     Owner,
     /// An admin.
@@ -180,7 +180,7 @@ pub enum Role {
 
 impl Role {
     /// The API's name for it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Role::Owner => "Owner",
             Role::Admin => "Admin",
@@ -195,13 +195,13 @@ pub struct Member {
     /// The account.
     pub account: AccountIdx,
     /// Role.
-    pub role: Role,
+    pub(crate) role: Role,
     /// Unix seconds.
-    pub join_time: i64,
+    pub(crate) join_time: i64,
     /// Sequence of the last message read: unread = group's last seq − this.
-    pub read_seq: u64,
+    pub(crate) read_seq: u64,
     /// Unix seconds of the member's last message.
-    pub last_send_time: i64,
+    pub(crate) last_send_time: i64,
 }
 
 /// One group message; its `MsgSeq` is its index + 1.
@@ -214,11 +214,11 @@ pub struct GroupMsg {
     /// `Random`.
     pub random: u32,
     /// The content.
-    pub body: StoredBody,
+    pub(crate) body: StoredBody,
     /// When the server took it (for the 5-minute Random de-duplication).
-    pub received_at: i64,
+    pub(crate) received_at: i64,
     /// The `RecentContactFlag` its import carried (`None`: not given, or sent live).
-    pub recent_contact: Option<u64>,
+    pub(crate) recent_contact: Option<u64>,
 }
 
 /// One group.
@@ -227,67 +227,67 @@ pub struct Group {
     /// GroupId.
     pub id: Box<str>,
     /// `Private`, `Public`, `ChatRoom`, `AVChatRoom`, `Community`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Name.
     pub name: String,
     /// Introduction.
-    pub introduction: Option<String>,
+    pub(crate) introduction: Option<String>,
     /// Notification.
-    pub notification: Option<String>,
+    pub(crate) notification: Option<String>,
     /// Avatar URL.
-    pub face_url: Option<String>,
+    pub(crate) face_url: Option<String>,
     /// Owner.
-    pub owner: Option<AccountIdx>,
+    pub(crate) owner: Option<AccountIdx>,
     /// Unix seconds.
-    pub create_time: i64,
+    pub(crate) create_time: i64,
     /// Member cap.
-    pub max_members: u64,
+    pub(crate) max_members: u64,
     /// Join option.
-    pub apply_join: String,
+    pub(crate) apply_join: String,
     /// Custom fields.
-    pub app_defined: BTreeMap<String, String>,
+    pub(crate) app_defined: BTreeMap<String, String>,
     /// `ShutUpAllMember`.
-    pub shut_up_all: bool,
+    pub(crate) shut_up_all: bool,
     /// Unix seconds of the last info change.
-    pub last_info_time: i64,
+    pub(crate) last_info_time: i64,
     /// Members in join order.
     pub members: Vec<Member>,
     /// Messages; `MsgSeq` = index + 1.
     pub msgs: Vec<GroupMsg>,
     /// Position in the app's group list (for `get_appid_group_list` paging).
-    pub order: u64,
+    pub(crate) order: u64,
     /// Whether it came in by `import_group` (no notifications) or `create_group`.
-    pub imported: bool,
+    pub(crate) imported: bool,
 }
 
 impl Group {
     /// The newest `MsgSeq` (0 when empty).
-    pub fn last_seq(&self) -> u64 {
+    pub(crate) fn last_seq(&self) -> u64 {
         self.msgs.len() as u64
     }
 
     /// The member entry of `account`.
-    pub fn member(&self, account: AccountIdx) -> Option<&Member> {
+    pub(crate) fn member(&self, account: AccountIdx) -> Option<&Member> {
         self.members.iter().find(|m| m.account == account)
     }
 
     /// The mutable member entry of `account`.
-    pub fn member_mut(&mut self, account: AccountIdx) -> Option<&mut Member> {
+    pub(crate) fn member_mut(&mut self, account: AccountIdx) -> Option<&mut Member> {
         self.members.iter_mut().find(|m| m.account == account)
     }
 
     /// Unix seconds of the newest message (0 when empty).
-    pub fn last_msg_time(&self) -> i64 {
+    pub(crate) fn last_msg_time(&self) -> i64 {
         self.msgs.last().map_or(0, |m| m.time)
     }
 
     /// True for live-broadcast groups, which the import APIs refuse.
-    pub fn is_avchatroom(&self) -> bool {
+    pub(crate) fn is_avchatroom(&self) -> bool {
         self.kind == "AVChatRoom"
     }
 
     /// True for communities.
-    pub fn is_community(&self) -> bool {
+    pub(crate) fn is_community(&self) -> bool {
         self.kind == "Community"
     }
 }
@@ -302,7 +302,7 @@ pub struct State {
     /// Groups by id.
     pub groups: HashMap<Box<str>, Group>,
     /// Group ids in the app's list order.
-    pub group_order: BTreeMap<u64, Box<str>>,
+    pub(crate) group_order: BTreeMap<u64, Box<str>>,
     next_order: u64,
     next_generated: u64,
 }
@@ -314,7 +314,7 @@ impl State {
     }
 
     /// The account at `idx`.
-    pub fn account(&self, idx: AccountIdx) -> &Account {
+    pub(crate) fn account(&self, idx: AccountIdx) -> &Account {
         &self.accounts[idx as usize]
     }
 
@@ -329,12 +329,12 @@ impl State {
     }
 
     /// All accounts, in import order.
-    pub fn accounts(&self) -> &[Account] {
+    pub(crate) fn accounts(&self) -> &[Account] {
         &self.accounts
     }
 
     /// Imports `id` (once; a second import returns the same index).
-    pub fn import_account(&mut self, id: &str) -> AccountIdx {
+    pub(crate) fn import_account(&mut self, id: &str) -> AccountIdx {
         if let Some(idx) = self.index.get(id) {
             return *idx;
         }
@@ -359,7 +359,7 @@ impl State {
     }
 
     /// The conversation between `a` and `b`, made on first use.
-    pub fn conversation_mut(&mut self, a: AccountIdx, b: AccountIdx) -> &mut Conversation {
+    pub(crate) fn conversation_mut(&mut self, a: AccountIdx, b: AccountIdx) -> &mut Conversation {
         self.conversations.entry((a.min(b), a.max(b))).or_default()
     }
 
@@ -369,7 +369,7 @@ impl State {
     }
 
     /// Adds a group at the end of the app's list.
-    pub fn add_group(&mut self, mut group: Group) {
+    pub(crate) fn add_group(&mut self, mut group: Group) {
         group.order = self.next_order;
         self.next_order += 1;
         self.group_order.insert(group.order, group.id.clone());
@@ -377,14 +377,14 @@ impl State {
     }
 
     /// Removes a group.
-    pub fn remove_group(&mut self, id: &str) -> Option<Group> {
+    pub(crate) fn remove_group(&mut self, id: &str) -> Option<Group> {
         let group = self.groups.remove(id)?;
         self.group_order.remove(&group.order);
         Some(group)
     }
 
     /// A fresh server-assigned id: `@TGS#…`, or `@TGS#_…` for a community.
-    pub fn generate_group_id(&mut self, community: bool) -> String {
+    pub(crate) fn generate_group_id(&mut self, community: bool) -> String {
         loop {
             self.next_generated += 1;
             let id = format!(

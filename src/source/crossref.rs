@@ -16,7 +16,7 @@ use crate::model::{FieldProblem, Parsed, Rule};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The hash an id is remembered by.
-pub fn hash(id: &str) -> u64 {
+pub(crate) fn hash(id: &str) -> u64 {
     xxh3_64(id.as_bytes())
 }
 
@@ -25,7 +25,7 @@ fn line32(line: u64) -> u32 {
 }
 
 /// Cross-file state, filled file by file in the order of [`super::ExportFile::ALL`].
-pub struct CrossRef {
+pub(crate) struct CrossRef {
     exported_at: i64,
     memory: Box<dyn CrossMemory + Send>,
 }
@@ -36,12 +36,12 @@ fn push(p: &mut Vec<FieldProblem>, rule: Rule, field: &str, reason: String) {
 
 impl CrossRef {
     /// Empty state in memory for an export taken at `exported_at`.
-    pub fn new(exported_at: i64) -> Self {
+    pub(crate) fn new(exported_at: i64) -> Self {
         Self::with_memory(exported_at, Box::new(InMemory::default()))
     }
 
     /// Empty state kept by `memory` for an export taken at `exported_at`.
-    pub fn with_memory(exported_at: i64, memory: Box<dyn CrossMemory + Send>) -> Self {
+    pub(crate) fn with_memory(exported_at: i64, memory: Box<dyn CrossMemory + Send>) -> Self {
         Self {
             exported_at,
             memory,
@@ -49,17 +49,17 @@ impl CrossRef {
     }
 
     /// An account an earlier export staged: a delta's records may refer to it.
-    pub fn know_account(&mut self, id: &str) {
+    pub(crate) fn know_account(&mut self, id: &str) {
         self.memory.know_account(hash(id));
     }
 
     /// A group an earlier export staged, created at `created_at`.
-    pub fn know_group(&mut self, id: &str, created_at: i64) {
+    pub(crate) fn know_group(&mut self, id: &str, created_at: i64) {
         self.memory.know_group(hash(id), created_at);
     }
 
     /// Forgets the per-file state before the next file.
-    pub fn next_file(&mut self) {
+    pub(crate) fn next_file(&mut self) {
         self.memory.next_file();
     }
 
@@ -139,7 +139,7 @@ impl CrossRef {
     }
 
     /// accounts.jsonl
-    pub fn account(&mut self, line: u64, r: &mut Parsed<Account>) {
+    pub(crate) fn account(&mut self, line: u64, r: &mut Parsed<Account>) {
         let Some(key) = &r.key else { return };
         let earlier = match self.memory.account(hash(key)) {
             Some(first) if !first.earlier => {
@@ -161,7 +161,7 @@ impl CrossRef {
     }
 
     /// profiles.jsonl
-    pub fn profile(&mut self, line: u64, r: &mut Parsed<Profile>) {
+    pub(crate) fn profile(&mut self, line: u64, r: &mut Parsed<Profile>) {
         self.check_duplicate_line(line, r.key.as_deref(), &mut r.problems);
         if let Some(rec) = &r.record {
             self.check_account_ref(&rec.id, "id", &mut r.problems);
@@ -169,7 +169,7 @@ impl CrossRef {
     }
 
     /// friends.jsonl
-    pub fn friend(&mut self, _line: u64, r: &mut Parsed<Friend>) {
+    pub(crate) fn friend(&mut self, _line: u64, r: &mut Parsed<Friend>) {
         let Some(rec) = &r.record else { return };
         let p = &mut r.problems;
         let owner = self.check_account_ref(&rec.owner, "owner", p);
@@ -181,7 +181,7 @@ impl CrossRef {
     }
 
     /// c2c_messages.jsonl
-    pub fn c2c_message(&mut self, _line: u64, r: &mut Parsed<C2cMessage>) {
+    pub(crate) fn c2c_message(&mut self, _line: u64, r: &mut Parsed<C2cMessage>) {
         self.check_duplicate_id(r.key.as_deref(), &mut r.problems);
         let Some(rec) = &r.record else { return };
         self.check_account_ref(&rec.from, "from", &mut r.problems);
@@ -190,7 +190,7 @@ impl CrossRef {
     }
 
     /// groups.jsonl
-    pub fn group(&mut self, line: u64, r: &mut Parsed<Group>) {
+    pub(crate) fn group(&mut self, line: u64, r: &mut Parsed<Group>) {
         if let Some(owner) = r.record.as_ref().and_then(|g| g.owner.as_deref()) {
             self.check_account_ref(owner, "owner", &mut r.problems);
         }
@@ -212,7 +212,7 @@ impl CrossRef {
     }
 
     /// group_members.jsonl
-    pub fn group_member(&mut self, line: u64, r: &mut Parsed<GroupMember>) {
+    pub(crate) fn group_member(&mut self, line: u64, r: &mut Parsed<GroupMember>) {
         let Some(rec) = &r.record else { return };
         let p = &mut r.problems;
         let group = self.check_group_ref(&rec.group, p);
@@ -262,7 +262,7 @@ impl CrossRef {
     }
 
     /// group_messages.jsonl
-    pub fn group_message(&mut self, _line: u64, r: &mut Parsed<GroupMessage>) {
+    pub(crate) fn group_message(&mut self, _line: u64, r: &mut Parsed<GroupMessage>) {
         self.check_duplicate_id(r.key.as_deref(), &mut r.problems);
         let Some(rec) = &r.record else { return };
         let p = &mut r.problems;

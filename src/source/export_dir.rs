@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The only format this console reads.
-pub const FORMAT_NAME: &str = "cutover-export";
+pub(crate) const FORMAT_NAME: &str = "cutover-export";
 /// The only version this console reads.
-pub const FORMAT_VERSION: i64 = 1;
+pub(crate) const FORMAT_VERSION: i64 = 1;
 /// A manifest larger than this is not a manifest.
 const MANIFEST_CAP: u64 = 1024 * 1024;
 
@@ -125,9 +125,9 @@ fn line_suffix(line: Option<u64>) -> String {
 #[derive(Debug, Clone)]
 pub struct ExportDir {
     /// The directory.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// Its manifest.
-    pub manifest: Manifest,
+    pub(crate) manifest: Manifest,
     files: Vec<(ExportFile, PathBuf)>,
     /// Names that differ from the read path's (see [`ExportDir::replace_path`]).
     names: Vec<(ExportFile, String)>,
@@ -177,7 +177,7 @@ impl ExportDir {
     }
 
     /// The path of `file` when the export has it.
-    pub fn path(&self, file: ExportFile) -> Option<&Path> {
+    pub(crate) fn path(&self, file: ExportFile) -> Option<&Path> {
         self.files
             .iter()
             .find(|(f, _)| *f == file)
@@ -186,7 +186,7 @@ impl ExportDir {
 
     /// Reads `file` from `path` from now on (a decompressed copy), keeping the name it is known
     /// by in problems and reports.
-    pub fn replace_path(&mut self, file: ExportFile, path: PathBuf) {
+    pub(crate) fn replace_path(&mut self, file: ExportFile, path: PathBuf) {
         let name = self.display_name(file);
         if let Some(entry) = self.files.iter_mut().find(|(f, _)| *f == file) {
             entry.1 = path;
@@ -196,7 +196,7 @@ impl ExportDir {
     }
 
     /// The name of `file` as it is on disk (`friends.jsonl.gz`), or its plain name when absent.
-    pub fn display_name(&self, file: ExportFile) -> String {
+    pub(crate) fn display_name(&self, file: ExportFile) -> String {
         if let Some((_, name)) = self.names.iter().find(|(f, _)| *f == file) {
             return name.clone();
         }

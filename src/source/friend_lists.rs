@@ -16,7 +16,7 @@ const GROUP_TAG: u32 = 1 << 31;
 
 /// Checks the entry `owner → friend` (account indexes) with its friend-list `groups`, and adds
 /// it to the owner's list in `memory` when it breaks none of the rules and `p` is empty.
-pub fn add_friend(
+pub(crate) fn add_friend(
     memory: &mut dyn CrossMemory,
     owner: u32,
     friend: u32,
@@ -57,14 +57,14 @@ pub fn add_friend(
 }
 
 /// The friend lists of every owner, by account index.
-pub struct FriendLists {
+pub(crate) struct FriendLists {
     lists: Vec<Vec<u32>>,
     group_names: HashMap<String, u32>,
 }
 
 impl FriendLists {
     /// Empty lists for `accounts` accounts (indexes `0..accounts`).
-    pub fn new(accounts: usize) -> Self {
+    pub(crate) fn new(accounts: usize) -> Self {
         Self {
             lists: vec![Vec::new(); accounts],
             group_names: HashMap::new(),
@@ -73,7 +73,7 @@ impl FriendLists {
 
     /// What `owner`'s list says about adding `friend` with the group `names`. An owner out of
     /// range (not an account of this validation) has no list, and no entry is added to it.
-    pub fn view(&self, owner: u32, friend: u32, names: &[&String]) -> ListView {
+    pub(crate) fn view(&self, owner: u32, friend: u32, names: &[&String]) -> ListView {
         let mut view = ListView::default();
         let Some(list) = self.lists.get(owner as usize) else {
             return view;
@@ -99,7 +99,7 @@ impl FriendLists {
     }
 
     /// Adds `friend` and the group names new to the list to `owner`'s list.
-    pub fn push(&mut self, owner: u32, friend: u32, new_names: &[String]) {
+    pub(crate) fn push(&mut self, owner: u32, friend: u32, new_names: &[String]) {
         let mut new_ids = Vec::with_capacity(new_names.len());
         for name in new_names {
             let next = u32::try_from(self.group_names.len()).unwrap_or(GROUP_TAG - 1);

@@ -12,43 +12,43 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountEntry {
     /// Dense index in order of first appearance, for the friend lists.
-    pub index: u32,
+    pub(crate) index: u32,
     /// The line of accounts.jsonl (0: staged from an earlier export).
-    pub line: u32,
+    pub(crate) line: u32,
     /// The line broke a rule: references to it are refused.
-    pub rejected: bool,
+    pub(crate) rejected: bool,
     /// Staged from an earlier export (a delta may restate it without being a duplicate).
-    pub earlier: bool,
+    pub(crate) earlier: bool,
 }
 
 /// What the validator remembers of one group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupEntry {
     /// The line of groups.jsonl (0: staged from an earlier export).
-    pub line: u32,
+    pub(crate) line: u32,
     /// The line broke a rule: references to it are refused.
-    pub rejected: bool,
+    pub(crate) rejected: bool,
     /// Staged from an earlier export (a delta may restate it without being a duplicate).
-    pub earlier: bool,
+    pub(crate) earlier: bool,
     /// When the group was created (unix seconds).
-    pub created_at: i64,
+    pub(crate) created_at: i64,
     /// The hash of the owner the group record names.
-    pub owner: Option<u64>,
+    pub(crate) owner: Option<u64>,
     /// The first member line that claims role `owner`.
-    pub member_owner_line: Option<u32>,
+    pub(crate) member_owner_line: Option<u32>,
 }
 
 /// What one owner's friend list says about a new entry (see [`CrossMemory::friend_view`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListView {
     /// The list has this friend already.
-    pub duplicate: bool,
+    pub(crate) duplicate: bool,
     /// Friends in the list.
-    pub friends: usize,
+    pub(crate) friends: usize,
     /// Distinct friend-list groups in the list.
-    pub groups: usize,
+    pub(crate) groups: usize,
     /// The entry's group names the list does not have yet (sorted, distinct).
-    pub new_names: Vec<String>,
+    pub(crate) new_names: Vec<String>,
 }
 
 /// The cross-file state of one validation. Files come in the order of
@@ -111,7 +111,7 @@ pub trait CrossMemory {
 /// account and group, 10 per message or membership of the current file, plus the friend
 /// lists).
 #[derive(Default)]
-pub struct InMemory {
+pub(crate) struct InMemory {
     accounts: HashMap<u64, AccountEntry>,
     groups: HashMap<u64, GroupEntry>,
     first_lines: HashMap<u64, u32>,

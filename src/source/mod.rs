@@ -1,15 +1,15 @@
 //! Reading the old system's export: streaming readers, the validator and the data generator.
 
 mod crossref;
-pub mod export_dir;
-pub mod friend_lists;
+pub(crate) mod export_dir;
+pub(crate) mod friend_lists;
 pub mod gen;
-pub mod memory;
-pub mod pipeline;
-pub mod reader;
-pub mod validate;
+pub(crate) mod memory;
+pub(crate) mod pipeline;
+pub(crate) mod reader;
+pub(crate) mod validate;
 
-pub use crossref::hash as id_hash;
+pub(crate) use crossref::hash as id_hash;
 pub use export_dir::{ExportDir, ExportDirError, ExportFile};
 pub use pipeline::Loc;
 pub use validate::{

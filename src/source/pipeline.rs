@@ -29,11 +29,11 @@ enum Slot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Loc {
     /// The 1-based line number.
-    pub line: u64,
+    pub(crate) line: u64,
     /// The offset of the line's first byte.
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// The line's length without its line ending.
-    pub len: u64,
+    pub(crate) len: u64,
 }
 
 struct Batch {
@@ -51,11 +51,11 @@ struct ParsedBatch<T> {
 }
 
 /// A read failure: the last line read before it and the error.
-pub type ReadFailure = (u64, io::Error);
+pub(crate) type ReadFailure = (u64, io::Error);
 
 /// Parses every non-blank line of `reader` as `T` on `workers` threads and calls `each` with
 /// the line's location and the outcome, in line order.
-pub fn parse_in_order<T, R>(
+pub(crate) fn parse_in_order<T, R>(
     reader: LineReader<R>,
     workers: usize,
     mut each: impl FnMut(Loc, Parsed<T>),

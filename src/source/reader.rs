@@ -11,14 +11,14 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 /// The UTF-8 byte-order mark.
-pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Read buffer size: large enough that a syscall fetches many lines.
 const READ_BUFFER: usize = 256 * 1024;
 
 /// One line of a file, without its line ending.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Line<'a> {
+pub(crate) enum Line<'a> {
     /// The line's bytes (not checked for UTF-8 or JSON).
     Text(&'a [u8]),
     /// A line over the limit; its length in bytes.
@@ -26,7 +26,7 @@ pub enum Line<'a> {
 }
 
 /// Reads lines from a byte stream, counting them from 1.
-pub struct LineReader<R> {
+pub(crate) struct LineReader<R> {
     inner: R,
     buf: Vec<u8>,
     line_no: u64,
@@ -38,7 +38,7 @@ pub struct LineReader<R> {
 }
 
 /// Opens an export file, decompressing it when its name ends in `.gz`.
-pub fn open_lines(path: &Path) -> io::Result<LineReader<Box<dyn BufRead + Send>>> {
+pub(crate) fn open_lines(path: &Path) -> io::Result<LineReader<Box<dyn BufRead + Send>>> {
     let file = File::open(path)?;
     let is_gz = path.extension().is_some_and(|e| e == "gz");
     let inner: Box<dyn BufRead + Send> = if is_gz {
@@ -54,12 +54,12 @@ pub fn open_lines(path: &Path) -> io::Result<LineReader<Box<dyn BufRead + Send>>
 
 impl<R: BufRead> LineReader<R> {
     /// A reader over `inner` with the standard line limit.
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Self::with_limit(inner, LINE_MAX)
     }
 
     /// A reader over `inner` that refuses lines longer than `max_line` bytes.
-    pub fn with_limit(inner: R, max_line: usize) -> Self {
+    pub(crate) fn with_limit(inner: R, max_line: usize) -> Self {
         Self {
             inner,
             buf: Vec::new(),
@@ -71,18 +71,18 @@ impl<R: BufRead> LineReader<R> {
     }
 
     /// The number of the line last returned (1-based); 0 before the first.
-    pub fn line_no(&self) -> u64 {
+    pub(crate) fn line_no(&self) -> u64 {
         self.line_no
     }
 
     /// The byte offset (in the decompressed stream) where the text of the line last returned
     /// starts: reading its length from there gives the line back.
-    pub fn line_offset(&self) -> u64 {
+    pub(crate) fn line_offset(&self) -> u64 {
         self.line_start
     }
 
     /// The next line and its number, or `None` at the end of the stream.
-    pub fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
         self.buf.clear();
         self.line_start = self.consumed;
         let mut len: u64 = 0;
@@ -134,12 +134,12 @@ impl<R: BufRead> LineReader<R> {
 }
 
 /// True when a line holds only whitespace (blank lines are ignored by the format).
-pub fn is_blank(line: &[u8]) -> bool {
+pub(crate) fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }
 
 /// Reads a whole small file (the manifest) with a size cap.
-pub fn read_small(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_small(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     File::open(path)?.take(cap).read_to_end(&mut out)?;
     Ok(out)

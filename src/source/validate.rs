@@ -21,13 +21,13 @@ pub struct Problem {
     /// The 1-based line number.
     pub line: u64,
     /// The record's id (or `owner→friend`, `group/member`), `-` when unreadable.
-    pub record: String,
+    pub(crate) record: String,
     /// The field, as a path; empty when the whole line is the problem.
-    pub field: String,
+    pub(crate) field: String,
     /// The rule broken.
     pub rule: Rule,
     /// What is wrong.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl fmt::Display for Problem {
@@ -55,18 +55,18 @@ pub struct FileSummary {
     /// Records with at least one problem: they will be skipped.
     pub invalid: u64,
     /// Problems per rule (a record may have several).
-    pub problems_by_rule: BTreeMap<Rule, u64>,
+    pub(crate) problems_by_rule: BTreeMap<Rule, u64>,
     /// Fields the format does not know, ignored (a note, not an error).
-    pub unknown_fields: BTreeSet<String>,
+    pub(crate) unknown_fields: BTreeSet<String>,
 }
 
 /// The outcome of validating an export.
 #[derive(Debug, Clone, Serialize)]
 pub struct ValidationReport {
     /// The export directory.
-    pub export: PathBuf,
+    pub(crate) export: PathBuf,
     /// Its manifest.
-    pub manifest: Manifest,
+    pub(crate) manifest: Manifest,
     /// One summary per file of the format, in order.
     pub files: Vec<FileSummary>,
 }
@@ -91,7 +91,7 @@ impl ValidationReport {
     }
 
     /// True when nothing is wrong.
-    pub fn is_clean(&self) -> bool {
+    pub(crate) fn is_clean(&self) -> bool {
         self.invalid() == 0
     }
 }
@@ -124,7 +124,7 @@ pub enum Valid<'a> {
 }
 
 /// A record type that can be handed to a visitor.
-pub trait AsValid {
+pub(crate) trait AsValid {
     /// This record as a [`Valid`].
     fn as_valid(&self) -> Valid<'_>;
 }
@@ -160,9 +160,9 @@ pub fn validate_export(
 #[derive(Debug, Clone, Default)]
 pub struct Known {
     /// Account ids.
-    pub accounts: Vec<String>,
+    pub(crate) accounts: Vec<String>,
     /// Group ids with their creation times.
-    pub groups: Vec<(String, i64)>,
+    pub(crate) groups: Vec<(String, i64)>,
 }
 
 /// Like [`validate_export`], and also hands every valid record, with its location, to `visit`
@@ -292,7 +292,7 @@ pub struct StreamValidator {
 
 impl StreamValidator {
     /// A validator for an export taken at `exported_at`, whose records may refer to `known`.
-    pub fn new(exported_at: i64, known: &Known) -> Self {
+    pub(crate) fn new(exported_at: i64, known: &Known) -> Self {
         let mut cross = CrossRef::new(exported_at);
         for id in &known.accounts {
             cross.know_account(id);
@@ -308,7 +308,7 @@ impl StreamValidator {
 
     /// Validates the file of kind `file`, named `name`, from `lines`. Files must come in the
     /// order of [`ExportFile::ALL`]; an absent one is skipped.
-    pub fn file<R: BufRead + Send>(
+    pub(crate) fn file<R: BufRead + Send>(
         &mut self,
         file: ExportFile,
         name: String,
@@ -323,7 +323,7 @@ impl StreamValidator {
     }
 
     /// One summary per file of the format, in order (absent ones included).
-    pub fn finish(self) -> Vec<FileSummary> {
+    pub(crate) fn finish(self) -> Vec<FileSummary> {
         let mut seen = self.files.into_iter().peekable();
         let mut out = Vec::new();
         for file in ExportFile::ALL {

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
     /// When (seconds since the epoch).
-    pub at: i64,
+    pub(crate) at: i64,
     /// `operator`, `engine`, `cli` or `console`.
     pub actor: String,
     /// `pause`, `resume`, `retry`, `skip`, `canary`, `rollback`, …
@@ -21,7 +21,7 @@ pub struct AuditRow {
 
 /// Appends an entry stamped now. Takes a plain connection so it can run inside the caller's
 /// transaction (a `Transaction` derefs to one) and commit with what it records.
-pub fn record(
+pub(crate) fn record(
     conn: &Connection,
     actor: &str,
     action: &str,

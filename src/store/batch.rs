@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// How a batch ended, as told to each operation's reply.
-pub type Outcome<'a> = Result<(), &'a rusqlite::Error>;
+pub(crate) type Outcome<'a> = Result<(), &'a rusqlite::Error>;
 
 /// What to do once a batch's fate is known: called with `Ok` after its commit (and after
 /// [`Apply::publish`]), or with the error when the batch was rolled back.
-pub type Reply = Box<dyn FnOnce(Outcome<'_>) + Send>;
+pub(crate) type Reply = Box<dyn FnOnce(Outcome<'_>) + Send>;
 
 /// How one user of the writer applies its operations.
-pub trait Apply: Send + 'static {
+pub(crate) trait Apply: Send + 'static {
     /// What producers send.
     type Op: Send + 'static;
 
@@ -58,14 +58,14 @@ pub trait Apply: Send + 'static {
 
 /// How big and how old a batch may grow.
 #[derive(Debug, Clone, Copy)]
-pub struct BatchBounds {
+pub(crate) struct BatchBounds {
     /// Operations the channel holds before producers wait.
-    pub capacity: usize,
+    pub(crate) capacity: usize,
     /// Operations applied per transaction at most.
-    pub max_batch: usize,
+    pub(crate) max_batch: usize,
     /// A batch is committed once it has been open this long, even if more is queued. A batch
     /// is also committed as soon as the queue is empty, so light traffic waits for nothing.
-    pub max_delay: Duration,
+    pub(crate) max_delay: Duration,
 }
 
 /// Why the writer could not do what was asked.
@@ -101,7 +101,7 @@ enum Msg<Op> {
 }
 
 /// Sends operations to a writer (cheap to clone).
-pub struct Sender<Op> {
+pub(crate) struct Sender<Op> {
     tx: mpsc::Sender<Msg<Op>>,
     name: &'static str,
 }
@@ -117,7 +117,7 @@ impl<Op> Clone for Sender<Op> {
 
 impl<Op: Send> Sender<Op> {
     /// Queues `op`, waiting while the queue is full; fails once the writer has stopped.
-    pub async fn send(&self, op: Op) -> Result<(), WriterError> {
+    pub(crate) async fn send(&self, op: Op) -> Result<(), WriterError> {
         self.tx
             .send(Msg::Op(op))
             .await
@@ -125,7 +125,8 @@ impl<Op: Send> Sender<Op> {
     }
 
     /// [`Sender::send`] for threads outside the async runtime (it panics inside one).
-    pub fn blocking_send(&self, op: Op) -> Result<(), WriterError> {
+    #[cfg(test)]
+    pub(crate) fn blocking_send(&self, op: Op) -> Result<(), WriterError> {
         self.tx
             .blocking_send(Msg::Op(op))
             .map_err(|_| WriterError::Stopped(self.name))
@@ -135,14 +136,14 @@ impl<Op: Send> Sender<Op> {
 type Thread = JoinHandle<Result<Connection, WriterError>>;
 
 /// A running writer: its sender and its thread.
-pub struct BatchWriter<Op> {
+pub(crate) struct BatchWriter<Op> {
     sender: Sender<Op>,
     thread: Thread,
 }
 
 impl<Op: Send + 'static> BatchWriter<Op> {
     /// Starts a thread named `name` that applies operations to `conn` through `layer`.
-    pub fn start<A: Apply<Op = Op>>(
+    pub(crate) fn start<A: Apply<Op = Op>>(
         name: &'static str,
         conn: Connection,
         layer: A,
@@ -160,13 +161,13 @@ impl<Op: Send + 'static> BatchWriter<Op> {
     }
 
     /// A sender for operations.
-    pub fn sender(&self) -> Sender<Op> {
+    pub(crate) fn sender(&self) -> Sender<Op> {
         self.sender.clone()
     }
 
     /// Commits everything queued before this call, stops, and hands the connection back (or
     /// the error that stopped the writer). Operations queued after it are not applied.
-    pub async fn finish(self) -> Result<Connection, WriterError> {
+    pub(crate) async fn finish(self) -> Result<Connection, WriterError> {
         // An error means the thread has already ended; joining it says why.
         let _ = self.sender.tx.send(Msg::Stop).await;
         let name = self.sender.name;
@@ -178,7 +179,8 @@ impl<Op: Send + 'static> BatchWriter<Op> {
     }
 
     /// [`BatchWriter::finish`] for threads outside the async runtime (it panics inside one).
-    pub fn finish_blocking(self) -> Result<Connection, WriterError> {
+    #[cfg(test)]
+    pub(crate) fn finish_blocking(self) -> Result<Connection, WriterError> {
         let _ = self.sender.tx.blocking_send(Msg::Stop);
         let name = self.sender.name;
         drop(self.sender);
@@ -186,7 +188,7 @@ impl<Op: Send + 'static> BatchWriter<Op> {
     }
 
     /// Lets the writer run until every sender is dropped; the thread, to join at the end.
-    pub fn detach(self) -> WriterThread {
+    pub(crate) fn detach(self) -> WriterThread {
         WriterThread {
             name: self.sender.name,
             thread: self.thread,
@@ -195,14 +197,14 @@ impl<Op: Send + 'static> BatchWriter<Op> {
 }
 
 /// A detached writer's thread.
-pub struct WriterThread {
+pub(crate) struct WriterThread {
     name: &'static str,
     thread: Thread,
 }
 
 impl WriterThread {
     /// Waits until every sender is dropped and everything queued is committed.
-    pub fn join(self) -> Result<Connection, WriterError> {
+    pub(crate) fn join(self) -> Result<Connection, WriterError> {
         join(self.name, self.thread)
     }
 }

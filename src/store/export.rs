@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// Why the failed items could not be written out.
 #[derive(Debug, thiserror::Error)]
-pub enum FailuresExportError {
+pub(crate) enum FailuresExportError {
     /// They could not be read.
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
@@ -25,7 +25,7 @@ pub enum FailuresExportError {
 
 /// Writes the failed items matching `filter` to `path` (CSV when it ends in `.csv`, JSON lines
 /// otherwise); returns how many.
-pub fn export_failures(
+pub(crate) fn export_failures(
     conn: &Connection,
     filter: &FailureFilter,
     path: &Path,

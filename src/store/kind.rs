@@ -42,12 +42,12 @@ impl Kind {
     }
 
     /// The kind stored as `code`.
-    pub fn from_code(code: i64) -> Option<Kind> {
+    pub(crate) fn from_code(code: i64) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.code() == code)
     }
 
     /// The export file its records come from.
-    pub fn file(self) -> ExportFile {
+    pub(crate) fn file(self) -> ExportFile {
         match self {
             Kind::Account => ExportFile::Accounts,
             Kind::Profile => ExportFile::Profiles,
@@ -60,7 +60,8 @@ impl Kind {
     }
 
     /// The kind whose records come from `file`.
-    pub fn of_file(file: ExportFile) -> Kind {
+    #[cfg(test)]
+    pub(crate) fn of_file(file: ExportFile) -> Kind {
         match file {
             ExportFile::Accounts => Kind::Account,
             ExportFile::Profiles => Kind::Profile,
@@ -73,7 +74,7 @@ impl Kind {
     }
 
     /// The kind of an export file name (`friends.jsonl`, `friends.jsonl.gz`).
-    pub fn of_file_name(name: &str) -> Option<Kind> {
+    pub(crate) fn of_file_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| {
             name.strip_prefix(k.file().stem())
                 .is_some_and(|rest| rest == ".jsonl" || rest == ".jsonl.gz")
@@ -137,7 +138,7 @@ pub enum ItemState {
 
 impl ItemState {
     /// The number stored in the database.
-    pub fn code(self) -> i64 {
+    pub(crate) fn code(self) -> i64 {
         self as i64
     }
 }

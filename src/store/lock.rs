@@ -19,16 +19,16 @@ pub struct Holder {
     /// Its process id.
     pub pid: u32,
     /// The host it runs on.
-    pub host: String,
+    pub(crate) host: String,
     /// The cutover command (`run`, `verify`…).
     pub command: String,
     /// When it took the lock (unix seconds).
-    pub since: i64,
+    pub(crate) since: i64,
 }
 
 impl Holder {
     /// `cutover run, pid 42 on host h1 since 2026-12-01 22:00:00 UTC`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "cutover {}, pid {} on host {} since {}",
             self.command,
@@ -39,14 +39,14 @@ impl Holder {
     }
 
     /// True when the holder is a process on this host that still runs.
-    pub fn alive_here(&self) -> bool {
+    pub(crate) fn alive_here(&self) -> bool {
         self.host == this_host() && process_alive(i64::from(self.pid))
     }
 }
 
 /// Why a store's lock was not taken.
 #[derive(Debug, thiserror::Error)]
-pub enum LockError {
+pub(crate) enum LockError {
     /// Another process holds it.
     #[error("store {} is in use by {}", .store.display(), .holder.as_ref().map_or_else(|| "another cutover process (it has not written its details yet)".to_string(), Holder::describe))]
     Held {
@@ -67,11 +67,11 @@ pub enum LockError {
 
 /// The held lock of one store; dropping it releases the lock.
 #[derive(Debug)]
-pub struct StoreLock {
+pub(crate) struct StoreLock {
     file: File,
     path: PathBuf,
     /// A stale holder whose lock this one took over (a process that died holding it).
-    pub took_over: Option<Holder>,
+    pub(crate) took_over: Option<Holder>,
 }
 
 impl Drop for StoreLock {
@@ -85,12 +85,12 @@ impl Drop for StoreLock {
 
 impl StoreLock {
     /// The lock file's path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The warning to give when this lock took over a stale one, if it did.
-    pub fn stale_warning(&self) -> Option<String> {
+    pub(crate) fn stale_warning(&self) -> Option<String> {
         self.took_over.as_ref().map(|h| {
             format!(
                 "warning: took over the stale lock of {} (that process is gone)",
@@ -108,7 +108,7 @@ pub fn lock_path(store: &Path) -> PathBuf {
 }
 
 /// Takes the store's lock for `command`, or says who holds it.
-pub fn acquire(store: &Path, command: &str) -> Result<StoreLock, LockError> {
+pub(crate) fn acquire(store: &Path, command: &str) -> Result<StoreLock, LockError> {
     let path = lock_path(store);
     let io = |source| LockError::Io {
         path: path.clone(),
@@ -153,7 +153,7 @@ pub fn acquire(store: &Path, command: &str) -> Result<StoreLock, LockError> {
 
 /// Takes the store's lock, waiting up to `patience` for the holder to let go (after it was
 /// asked to stop).
-pub fn acquire_within(
+pub(crate) fn acquire_within(
     store: &Path,
     command: &str,
     patience: Duration,
@@ -188,7 +188,7 @@ pub fn this_host() -> String {
 
 /// Whether process `pid` on this host still runs (a zombie, exited and waiting for its parent,
 /// does not).
-pub fn process_alive(pid: i64) -> bool {
+pub(crate) fn process_alive(pid: i64) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state is the first field after the parenthesised command name.
         Ok(stat) => stat

@@ -20,17 +20,17 @@
 //! live import (whose heartbeat is fresh), so items have one writer at a time.
 
 pub mod audit;
-pub mod batch;
-pub mod export;
+pub(crate) mod batch;
+pub(crate) mod export;
 mod kind;
 pub mod lock;
 pub mod order;
-pub mod pending;
-pub mod phase;
+pub(crate) mod pending;
+pub(crate) mod phase;
 pub mod queries;
-pub mod records;
-pub mod run;
-pub mod samples;
+pub(crate) mod records;
+pub(crate) mod run;
+pub(crate) mod samples;
 mod schema;
 mod scratch;
 pub mod stage;
@@ -39,11 +39,11 @@ pub mod steps;
 pub mod sync;
 pub mod sync_queue;
 pub mod verify;
-pub mod verify_pages;
-pub mod writer;
+pub(crate) mod verify_pages;
+pub(crate) mod writer;
 
 pub use kind::{ItemState, Kind};
-pub use schema::{SchemaError, SCHEMA_VERSION};
+pub(crate) use schema::{SchemaError, SCHEMA_VERSION};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -154,7 +154,7 @@ pub fn open_for_reading(path: &Path) -> Result<Connection, StoreError> {
 
 /// The directory beside the store where decompressed copies of `.gz` export files are kept
 /// (records are read back by byte offset, which a gzip stream cannot seek to).
-pub fn cache_dir(store: &Path) -> PathBuf {
+pub(crate) fn cache_dir(store: &Path) -> PathBuf {
     let mut name = store.file_name().unwrap_or_default().to_os_string();
     name.push(".files");
     store.with_file_name(name)
@@ -166,7 +166,7 @@ pub fn pair_key(a: &str, b: &str) -> String {
 }
 
 /// A key as a person reads it: `owner→friend`, `group/member`.
-pub fn display_key(kind: Kind, key: &str) -> String {
+pub(crate) fn display_key(kind: Kind, key: &str) -> String {
     let sep = match kind {
         Kind::Friend => "→",
         _ => "/",
@@ -176,7 +176,7 @@ pub fn display_key(kind: Kind, key: &str) -> String {
 
 /// A run counts as live (a process is importing) when its writer wrote a heartbeat this
 /// recently; the writer writes one every second while it runs.
-pub const HEARTBEAT_LIVE_SECS: i64 = 15;
+pub(crate) const HEARTBEAT_LIVE_SECS: i64 = 15;
 
 #[cfg(test)]
 mod tests;

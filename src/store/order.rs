@@ -47,7 +47,7 @@ pub fn send_time(prev: Option<i64>, t: i64) -> i64 {
 /// A conversation's scope: the unordered pair of its accounts' items (`a`, `b` ≥ 0), stored as
 /// a one-to-one message's `parent`. Account items are numbered from 0 in staging order, far
 /// below 2³² (Tencent's account cap), so the pair fits one integer without collisions.
-pub fn conversation(a: i64, b: i64) -> Option<i64> {
+pub(crate) fn conversation(a: i64, b: i64) -> Option<i64> {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     (lo >= 0 && hi < (1 << 32)).then_some((lo << 32) | hi)
 }
@@ -85,7 +85,11 @@ pub fn shifts(conn: &Connection) -> rusqlite::Result<Shifts> {
 }
 
 /// Fixes the order of the messages of `export_id` (just staged in `tx`).
-pub fn assign(tx: &Transaction<'_>, export_id: i64, mode: SameSecond) -> rusqlite::Result<()> {
+pub(crate) fn assign(
+    tx: &Transaction<'_>,
+    export_id: i64,
+    mode: SameSecond,
+) -> rusqlite::Result<()> {
     group_messages(tx, export_id, mode)?;
     c2c_messages(tx, export_id)
 }
@@ -251,14 +255,14 @@ fn c2c_messages(tx: &Transaction<'_>, export_id: i64) -> rusqlite::Result<()> {
 
 /// A throw-away store that counts the shifts of an export without staging it (`cutover
 /// validate`): group messages go in as they are read, and the same rule runs over them.
-pub struct Scratch {
+pub(crate) struct Scratch {
     path: PathBuf,
     conn: Connection,
 }
 
 impl Scratch {
     /// A scratch database at `path` (a file in a temporary directory: it may outgrow memory).
-    pub fn open(path: &Path) -> Result<Scratch, StoreError> {
+    pub(crate) fn open(path: &Path) -> Result<Scratch, StoreError> {
         let sql = |source| StoreError::Sql {
             path: path.to_path_buf(),
             source,
@@ -277,7 +281,7 @@ impl Scratch {
     }
 
     /// A group message of `group`, sent at `t`, on `line`.
-    pub fn add(&self, group: &str, t: i64, line: u64) -> Result<(), StoreError> {
+    pub(crate) fn add(&self, group: &str, t: i64, line: u64) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("INSERT INTO msg (scope, t, line) VALUES (?1, ?2, ?3)")
             .and_then(|mut s| s.execute(params![group, t, line as i64]))
@@ -286,7 +290,7 @@ impl Scratch {
     }
 
     /// The shifts `same_second = shift` would make, and the messages `refuse` would turn away.
-    pub fn shifts(self) -> Result<Shifts, StoreError> {
+    pub(crate) fn shifts(self) -> Result<Shifts, StoreError> {
         let mut out = Shifts::default();
         // Per scope: the previous send time under shift, and the last kept time under refuse.
         let mut last: Option<(String, i64, i64)> = None;

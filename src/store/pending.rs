@@ -9,15 +9,15 @@ use std::collections::HashMap;
 
 /// Where a page ended: the order key of its last item (opaque to the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Cursor([i64; 4]);
+pub(crate) struct Cursor([i64; 4]);
 
 /// One page of pending items.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
+pub(crate) struct Page {
     /// The items, in the order they go.
-    pub items: Vec<PendingItem>,
+    pub(crate) items: Vec<PendingItem>,
     /// Where to go on from; `None` when the page was not full (nothing pending after it).
-    pub next: Option<Cursor>,
+    pub(crate) next: Option<Cursor>,
 }
 
 /// Whether `kind` goes by the accounts it needs (`false`: by its scope, then time).
@@ -39,7 +39,7 @@ fn order_key(kind: Kind) -> &'static str {
 /// order they go: accounts, profiles and groups by the account they need, then id; friends
 /// and members by owner or group; messages by conversation or group, then send time (and
 /// MsgSeq), oldest first.
-pub fn page(
+pub(crate) fn page(
     conn: &Connection,
     kind: Kind,
     after: Option<Cursor>,
@@ -81,7 +81,7 @@ pub fn page(
 }
 
 /// How many items of `kind` are pending.
-pub fn pending_count(conn: &Connection, kind: Kind) -> rusqlite::Result<u64> {
+pub(crate) fn pending_count(conn: &Connection, kind: Kind) -> rusqlite::Result<u64> {
     conn.query_row(
         "SELECT COUNT(*) FROM item WHERE kind = ?1 AND state = 0",
         [kind.code()],
@@ -90,7 +90,7 @@ pub fn pending_count(conn: &Connection, kind: Kind) -> rusqlite::Result<u64> {
 }
 
 /// The items of `kind` with these ids (those that exist), with their state.
-pub fn items_by_id(
+pub(crate) fn items_by_id(
     conn: &Connection,
     kind: Kind,
     ids: &[i64],
@@ -118,7 +118,7 @@ pub fn items_by_id(
 }
 
 /// Per kind, how many items are pending.
-pub fn pending_counts(conn: &Connection) -> rusqlite::Result<HashMap<Kind, u64>> {
+pub(crate) fn pending_counts(conn: &Connection) -> rusqlite::Result<HashMap<Kind, u64>> {
     Kind::ALL
         .into_iter()
         .map(|k| Ok((k, pending_count(conn, k)?)))

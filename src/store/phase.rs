@@ -10,7 +10,12 @@ use std::path::Path;
 /// Records that `phase` runs with the export fingerprinted `source`; true when that is new
 /// (another phase or another export than the last one recorded), and then the step rows of
 /// the previous phase are cleared so its steps start afresh.
-pub fn begin(conn: &mut Connection, phase: &str, source: &str, now: i64) -> rusqlite::Result<bool> {
+pub(crate) fn begin(
+    conn: &mut Connection,
+    phase: &str,
+    source: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
     let tx = conn.transaction()?;
     let last: Option<(String, String)> = tx
         .query_row(
@@ -35,7 +40,8 @@ pub fn begin(conn: &mut Connection, phase: &str, source: &str, now: i64) -> rusq
 }
 
 /// The phase last begun on the store, if any.
-pub fn current(conn: &Connection) -> rusqlite::Result<Option<String>> {
+#[cfg(test)]
+pub(crate) fn current(conn: &Connection) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT phase FROM phase ORDER BY id DESC LIMIT 1",
         [],
@@ -45,7 +51,7 @@ pub fn current(conn: &Connection) -> rusqlite::Result<Option<String>> {
 }
 
 /// The newest staged export: its id and watermark (`None` when the store holds none).
-pub fn newest_export(conn: &Connection) -> rusqlite::Result<Option<(i64, Option<i64>)>> {
+pub(crate) fn newest_export(conn: &Connection) -> rusqlite::Result<Option<(i64, Option<i64>)>> {
     conn.query_row(
         "SELECT id, watermark FROM export ORDER BY id DESC LIMIT 1",
         [],
@@ -55,7 +61,7 @@ pub fn newest_export(conn: &Connection) -> rusqlite::Result<Option<(i64, Option<
 }
 
 /// The id of the export staged with `fingerprint`, if it is.
-pub fn export_with(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Option<i64>> {
+pub(crate) fn export_with(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
         "SELECT id FROM export WHERE fingerprint = ?1",
         [fingerprint],
@@ -66,7 +72,7 @@ pub fn export_with(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Opt
 
 /// The id of the first export staged by the current window phase: the items of it and of
 /// later exports are the delta. `None` outside a window phase.
-pub fn window_exports_from(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+pub(crate) fn window_exports_from(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
         "SELECT MIN(e.id) FROM export e
          WHERE e.staged_at >= (SELECT started_at FROM phase ORDER BY id DESC LIMIT 1)
@@ -78,7 +84,7 @@ pub fn window_exports_from(conn: &Connection) -> rusqlite::Result<Option<i64>> {
 }
 
 /// Refuses an export that is neither one already staged in this store nor a delta of one.
-pub fn check_export(
+pub(crate) fn check_export(
     conn: &Connection,
     path: &Path,
     fingerprint: &str,
@@ -113,7 +119,7 @@ pub fn check_export(
 
 /// The pending items of `kind` that an earlier export had imported before a later one
 /// changed them (a changed group is brought up to date rather than created).
-pub fn reimported(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<i64>> {
+pub(crate) fn reimported(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM item WHERE kind = ?1 AND state = 0 AND imported_before = 1",
     )?;

@@ -43,7 +43,7 @@ pub struct FailureFilter {
 
 impl FailureFilter {
     /// A person's description: `all failed items`, `importmsg code 90012`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(kind) = self.kind {
             parts.push(kind.name().to_string());
@@ -83,7 +83,7 @@ impl FailureFilter {
 
 /// Moves the failed items matching `filter` to `to` (pending for a retry, skipped); returns
 /// them per kind.
-pub fn move_failed(
+pub(crate) fn move_failed(
     conn: &Connection,
     filter: &FailureFilter,
     to: ItemState,
@@ -204,30 +204,30 @@ pub struct PendingItem {
     /// Its id within its kind.
     pub id: i64,
     /// The export it comes from.
-    pub export_id: i64,
+    pub(crate) export_id: i64,
     /// Its line in the source file.
-    pub line: u64,
+    pub(crate) line: u64,
     /// Its byte range in the (readable) source file.
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// Its length.
-    pub len: u64,
+    pub(crate) len: u64,
     /// Friends: the owner's account item; members and group messages: the group item;
     /// one-to-one messages: the conversation ([`super::order::conversation`]).
-    pub parent: Option<i64>,
+    pub(crate) parent: Option<i64>,
     /// The highest account item it needs (-1: none).
-    pub needs: i64,
+    pub(crate) needs: i64,
     /// Messages: the time they are sent (group messages: later than the record's own when
     /// a same-second burst was shifted at staging); groups: creation time.
-    pub t: i64,
+    pub(crate) t: i64,
     /// One-to-one messages: the `MsgSeq` assigned at staging in conversation order (`None`:
     /// staged by an earlier cutover, the MsgSeq derived from the id applies).
-    pub seq: Option<u32>,
+    pub(crate) seq: Option<u32>,
 }
 
 #[cfg(test)]
 impl PendingItem {
     /// An item for scheduling tests: line `id + 1` of export 1, no `MsgSeq`.
-    pub fn for_test(id: i64, parent: Option<i64>, needs: i64, t: i64) -> PendingItem {
+    pub(crate) fn for_test(id: i64, parent: Option<i64>, needs: i64, t: i64) -> PendingItem {
         PendingItem {
             id,
             export_id: 1,
@@ -248,7 +248,7 @@ pub fn pending(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<PendingIte
 }
 
 /// Every item of `kind`, whatever its state.
-pub fn all_items(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<PendingItem>> {
+pub(crate) fn all_items(conn: &Connection, kind: Kind) -> rusqlite::Result<Vec<PendingItem>> {
     items_where(conn, kind, "")
 }
 
@@ -267,14 +267,18 @@ fn items_where(conn: &Connection, kind: Kind, cond: &str) -> rusqlite::Result<Ve
 }
 
 /// Item ids of `kind` in `state`.
-pub fn ids_in_state(conn: &Connection, kind: Kind, state: ItemState) -> rusqlite::Result<Vec<i64>> {
+pub(crate) fn ids_in_state(
+    conn: &Connection,
+    kind: Kind,
+    state: ItemState,
+) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare("SELECT id FROM item WHERE kind = ?1 AND state = ?2")?;
     let rows = stmt.query_map(params![kind.code(), state.code()], |r| r.get(0))?;
     rows.collect()
 }
 
 /// (id, key) of the items of `kind` in `state`.
-pub fn keys_in_state(
+pub(crate) fn keys_in_state(
     conn: &Connection,
     kind: Kind,
     state: ItemState,
@@ -287,7 +291,7 @@ pub fn keys_in_state(
 }
 
 /// The natural key of one item (an error when there is no such item).
-pub fn key_of(conn: &Connection, kind: Kind, id: i64) -> rusqlite::Result<String> {
+pub(crate) fn key_of(conn: &Connection, kind: Kind, id: i64) -> rusqlite::Result<String> {
     conn.query_row(
         "SELECT key FROM item WHERE kind = ?1 AND id = ?2",
         params![kind.code(), id],
@@ -308,7 +312,7 @@ pub fn set_item_state(
 
 /// How many items of `kind` are in `state`: one count, or with `per_parent` one count per
 /// parent (per owner or group: the unit a batched call carries).
-pub fn counts_in_state(
+pub(crate) fn counts_in_state(
     conn: &Connection,
     kind: Kind,
     state: ItemState,
@@ -328,11 +332,11 @@ pub fn counts_in_state(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
     /// Its number.
-    pub request: i64,
+    pub(crate) request: i64,
     /// Its items' kind.
     pub kind: Kind,
     /// The group, for group APIs.
-    pub group: Option<i64>,
+    pub(crate) group: Option<i64>,
     /// The items.
     pub items: Vec<i64>,
 }
@@ -367,19 +371,19 @@ pub fn journal(conn: &Connection) -> rusqlite::Result<Vec<JournalEntry>> {
 }
 
 /// How many requests are in flight (sent, not yet settled).
-pub fn in_flight(conn: &Connection) -> rusqlite::Result<u64> {
+pub(crate) fn in_flight(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))
 }
 
 /// The highest request number used so far (requests are numbered across restarts).
-pub fn last_request(conn: &Connection) -> rusqlite::Result<i64> {
+pub(crate) fn last_request(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT COALESCE(MAX(request), 0) FROM journal", [], |r| {
         r.get(0)
     })
 }
 
 /// Where to read each export's files: (export, kind) → path.
-pub fn read_paths(conn: &Connection) -> rusqlite::Result<HashMap<(i64, Kind), PathBuf>> {
+pub(crate) fn read_paths(conn: &Connection) -> rusqlite::Result<HashMap<(i64, Kind), PathBuf>> {
     let mut stmt = conn.prepare("SELECT export_id, kind, read_path FROM source_file")?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -462,7 +466,7 @@ pub fn failures(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<V
 
 /// One page of [`failures`]: at most `limit` rows from row `offset` on, in the same order, so
 /// a screen reads what it shows and not every failed item.
-pub fn failures_page(
+pub(crate) fn failures_page(
     conn: &Connection,
     filter: &FailureFilter,
     offset: u64,
@@ -473,7 +477,7 @@ pub fn failures_page(
 }
 
 /// How many failed items match `filter` (what [`failures`] would return).
-pub fn failure_count(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<u64> {
+pub(crate) fn failure_count(conn: &Connection, filter: &FailureFilter) -> rusqlite::Result<u64> {
     let (cond, args) = filter.condition();
     let sql = format!(
         "SELECT COUNT(*) FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id WHERE {cond}"

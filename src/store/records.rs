@@ -9,13 +9,13 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 /// The export files of a run, open for reading at any offset (by any number of tasks at once).
-pub struct Sources {
+pub(crate) struct Sources {
     files: HashMap<(i64, Kind), (PathBuf, File)>,
 }
 
 impl Sources {
     /// Opens every file in `paths` ((export, kind) → readable path).
-    pub fn open(paths: HashMap<(i64, Kind), PathBuf>) -> Result<Sources, String> {
+    pub(crate) fn open(paths: HashMap<(i64, Kind), PathBuf>) -> Result<Sources, String> {
         let mut files = HashMap::new();
         for (key, path) in paths {
             let file = File::open(&path).map_err(|e| {
@@ -30,7 +30,11 @@ impl Sources {
     }
 
     /// The record of `item`, parsed again; an error names the file and line.
-    pub fn read<T: ExportRecord>(&self, kind: Kind, item: &PendingItem) -> Result<T, String> {
+    pub(crate) fn read<T: ExportRecord>(
+        &self,
+        kind: Kind,
+        item: &PendingItem,
+    ) -> Result<T, String> {
         let Some((path, file)) = self.files.get(&(item.export_id, kind)) else {
             return Err(format!(
                 "no staged file for {} of export {}",
@@ -53,7 +57,7 @@ impl Sources {
     }
 
     /// The records of every item of a job, in order.
-    pub fn read_all<T: ExportRecord>(
+    pub(crate) fn read_all<T: ExportRecord>(
         &self,
         kind: Kind,
         items: &[PendingItem],

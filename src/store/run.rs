@@ -7,37 +7,37 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// The store's run (there is at most one).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRow {
+pub(crate) struct RunRow {
     /// The target: a base URL or a region.
-    pub target: String,
+    pub(crate) target: String,
     /// The app's SDKAppID.
-    pub sdkappid: u64,
+    pub(crate) sdkappid: u64,
     /// The admin identifier the run used.
-    pub admin: String,
+    pub(crate) admin: String,
     /// `running`, `paused`, `done`, `rolled back`, …
-    pub state: String,
+    pub(crate) state: String,
     /// Why it is in that state (may be empty).
-    pub reason: String,
+    pub(crate) reason: String,
     /// When the store was bound to this run.
-    pub created_at: i64,
+    pub(crate) created_at: i64,
     /// When the state last changed.
-    pub updated_at: i64,
+    pub(crate) updated_at: i64,
     /// The running writer's last heartbeat, while a process runs the import.
-    pub heartbeat_at: Option<i64>,
+    pub(crate) heartbeat_at: Option<i64>,
     /// That process.
-    pub owner_pid: Option<i64>,
+    pub(crate) owner_pid: Option<i64>,
 }
 
 impl RunRow {
     /// Whether a process is running the import now: its writer beat recently.
-    pub fn live(&self) -> bool {
+    pub(crate) fn live(&self) -> bool {
         self.heartbeat_at
             .is_some_and(|b| now_secs() - b <= HEARTBEAT_LIVE_SECS)
     }
 }
 
 /// The run, if the store holds one yet.
-pub fn get(conn: &Connection) -> rusqlite::Result<Option<RunRow>> {
+pub(crate) fn get(conn: &Connection) -> rusqlite::Result<Option<RunRow>> {
     conn.query_row(
         "SELECT target, sdkappid, admin, state, reason, created_at, updated_at, heartbeat_at, owner_pid
          FROM run",
@@ -60,7 +60,7 @@ pub fn get(conn: &Connection) -> rusqlite::Result<Option<RunRow>> {
 }
 
 /// Sets the run's state and reason, stamped now.
-pub fn set_state(conn: &Connection, state: &str, reason: &str) -> rusqlite::Result<()> {
+pub(crate) fn set_state(conn: &Connection, state: &str, reason: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE run SET state = ?1, reason = ?2, updated_at = ?3",
         params![state, reason, now_secs()],

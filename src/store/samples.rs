@@ -5,19 +5,19 @@ use rusqlite::Connection;
 
 /// One sample.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SampleRow {
+pub(crate) struct SampleRow {
     /// Seconds since the epoch.
-    pub at: i64,
+    pub(crate) at: i64,
     /// The stored kind code (kept raw: a report names unknown codes too).
-    pub kind: i64,
+    pub(crate) kind: i64,
     /// Items done so far.
-    pub done: u64,
+    pub(crate) done: u64,
     /// Items failed so far.
-    pub failed: u64,
+    pub(crate) failed: u64,
 }
 
 /// Every sample, by time then kind.
-pub fn all(conn: &Connection) -> rusqlite::Result<Vec<SampleRow>> {
+pub(crate) fn all(conn: &Connection) -> rusqlite::Result<Vec<SampleRow>> {
     let mut stmt = conn.prepare("SELECT at, kind, done, failed FROM sample ORDER BY at, kind")?;
     let rows = stmt.query_map([], |r| {
         Ok(SampleRow {

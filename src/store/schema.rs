@@ -276,7 +276,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Why a store could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -293,7 +293,7 @@ pub enum SchemaError {
 }
 
 /// Applies the migrations `conn` does not have yet.
-pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(SchemaError::TooNew { found });

@@ -37,7 +37,7 @@ pub(super) struct ScratchFailure(Arc<Mutex<Option<rusqlite::Error>>>);
 
 impl ScratchFailure {
     /// The error, once (later calls see none).
-    pub fn take(&self) -> Option<rusqlite::Error> {
+    pub(crate) fn take(&self) -> Option<rusqlite::Error> {
         self.0.lock().ok().and_then(|mut slot| slot.take())
     }
 
@@ -84,7 +84,7 @@ fn key(h: u64) -> i64 {
 
 impl ScratchMemory {
     /// A new, empty memory in a file of `dir`, and the slot its first error goes to.
-    pub fn create(dir: &Path) -> rusqlite::Result<(Self, ScratchFailure)> {
+    pub(crate) fn create(dir: &Path) -> rusqlite::Result<(Self, ScratchFailure)> {
         let cannot = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
         crate::private::create_dir_all(dir).map_err(cannot)?;
         remove_stale(dir);

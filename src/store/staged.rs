@@ -6,40 +6,40 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// One staged export.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StagedExport {
+pub(crate) struct StagedExport {
     /// Its number in the store.
-    pub id: i64,
+    pub(crate) id: i64,
     /// The export directory.
-    pub root: String,
+    pub(crate) root: String,
     /// When the old system took it (from its manifest).
-    pub exported_at: i64,
+    pub(crate) exported_at: i64,
     /// When it was staged into the store.
-    pub staged_at: i64,
+    pub(crate) staged_at: i64,
     /// The manifest's watermark, if any.
-    pub watermark: Option<i64>,
+    pub(crate) watermark: Option<i64>,
     /// The export this one is a delta of, if any.
-    pub delta_of: Option<i64>,
+    pub(crate) delta_of: Option<i64>,
     /// The history cut-off it was staged with (unix seconds), if any.
-    pub history_since: Option<i64>,
+    pub(crate) history_since: Option<i64>,
     /// Its files, in kind order.
-    pub files: Vec<StagedFile>,
+    pub(crate) files: Vec<StagedFile>,
 }
 
 /// One file of a staged export.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StagedFile {
+pub(crate) struct StagedFile {
     /// The stored kind code of its records (kept raw: a report names unknown codes too).
-    pub kind: i64,
+    pub(crate) kind: i64,
     /// The file's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Records read.
-    pub records: u64,
+    pub(crate) records: u64,
     /// Records refused at staging.
-    pub invalid: u64,
+    pub(crate) invalid: u64,
 }
 
 /// Every staged export with its files, oldest first.
-pub fn exports(conn: &Connection) -> rusqlite::Result<Vec<StagedExport>> {
+pub(crate) fn exports(conn: &Connection) -> rusqlite::Result<Vec<StagedExport>> {
     let mut stmt = conn.prepare(
         "SELECT id, root, exported_at, staged_at, watermark, delta_of, history_since FROM export
          ORDER BY id",
@@ -77,7 +77,7 @@ pub fn exports(conn: &Connection) -> rusqlite::Result<Vec<StagedExport>> {
 }
 
 /// The root of the first export staged, if any (a later one may be a delta of it).
-pub fn first_root(conn: &Connection) -> rusqlite::Result<Option<String>> {
+pub(crate) fn first_root(conn: &Connection) -> rusqlite::Result<Option<String>> {
     conn.query_row("SELECT root FROM export ORDER BY id LIMIT 1", [], |r| {
         r.get(0)
     })
@@ -90,14 +90,14 @@ pub struct HistorySkip {
     /// One-to-one or group messages.
     pub kind: Kind,
     /// The cut-off (unix seconds).
-    pub cutoff: i64,
+    pub(crate) cutoff: i64,
     /// How many.
     pub items: u64,
 }
 
 impl HistorySkip {
     /// `older than history_since 2026-11-01`.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         crate::model::history::skip_reason(self.cutoff)
     }
 }
@@ -135,7 +135,7 @@ pub fn history_skips(conn: &Connection) -> rusqlite::Result<Vec<HistorySkip>> {
 
 /// Which items of a kind a count is about (for `cutover plan`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Share {
+pub(crate) enum Share {
     /// Everything a full import sends: every item but the skipped ones.
     Unskipped,
     /// The messages skipped at staging for being older than the history cut-off.
@@ -144,7 +144,7 @@ pub enum Share {
 
 /// The number of `share` items of `kind`, per scope (`per_parent`: one count per group,
 /// owner or conversation, as a batch never spans two) or as one total.
-pub fn share_counts(
+pub(crate) fn share_counts(
     conn: &Connection,
     kind: Kind,
     share: Share,
@@ -165,6 +165,6 @@ pub fn share_counts(
 }
 
 /// The number of exports staged (more than one: later ones are deltas).
-pub fn export_count(conn: &Connection) -> rusqlite::Result<u64> {
+pub(crate) fn export_count(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row("SELECT COUNT(*) FROM export", [], |r| r.get(0))
 }

@@ -6,20 +6,25 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// A step as stored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredStep {
+pub(crate) struct StoredStep {
     /// Which.
-    pub step: Step,
+    pub(crate) step: Step,
     /// Its state and reason.
-    pub state: StepState,
+    pub(crate) state: StepState,
     /// When it first started (unix seconds).
-    pub started_at: Option<i64>,
+    pub(crate) started_at: Option<i64>,
     /// When it last ended.
-    pub ended_at: Option<i64>,
+    pub(crate) ended_at: Option<i64>,
 }
 
 /// Records `state` for `step` at `now`: a start time the first time it runs, an end time
 /// whenever it ends (cleared while it is open again).
-pub fn record(conn: &Connection, step: Step, state: &StepState, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn record(
+    conn: &Connection,
+    step: Step,
+    state: &StepState,
+    now: i64,
+) -> rusqlite::Result<()> {
     let started = matches!(state, StepState::Running { .. }).then_some(now);
     let ended = state.is_ended().then_some(now);
     conn.execute(
@@ -52,7 +57,7 @@ pub fn state_of(conn: &Connection, step: Step) -> rusqlite::Result<Option<StepSt
 }
 
 /// Every step in runbook order; a step never recorded is [`StepState::Waiting`].
-pub fn all(conn: &Connection) -> rusqlite::Result<Vec<StoredStep>> {
+pub(crate) fn all(conn: &Connection) -> rusqlite::Result<Vec<StoredStep>> {
     let mut stmt = conn.prepare("SELECT name, state, reason, started_at, ended_at FROM step")?;
     let rows = stmt.query_map([], |r| {
         Ok((

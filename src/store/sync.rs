@@ -49,7 +49,10 @@ pub struct NewEvent {
 
 /// Persists events in one transaction; per event, true when it was new (false: the same
 /// direction already had this `event_id`, so it is a duplicate and is not applied twice).
-pub fn insert_events(tx: &Transaction<'_>, events: &[NewEvent]) -> rusqlite::Result<Vec<bool>> {
+pub(crate) fn insert_events(
+    tx: &Transaction<'_>,
+    events: &[NewEvent],
+) -> rusqlite::Result<Vec<bool>> {
     let mut put = tx.prepare_cached(
         "INSERT OR IGNORE INTO sync_event
            (direction, event_id, kind, scope, body, origin, received_ms, state, info, done_ms)
@@ -77,23 +80,23 @@ pub fn insert_events(tx: &Transaction<'_>, events: &[NewEvent]) -> rusqlite::Res
 
 /// A persisted event.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
+pub(crate) struct StoredEvent {
     /// Its arrival order.
-    pub seq: i64,
+    pub(crate) seq: i64,
     /// The event.
-    pub event: SyncEvent,
+    pub(crate) event: SyncEvent,
     /// Its scope.
-    pub scope: String,
+    pub(crate) scope: String,
     /// Attempts made.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// When it was received.
-    pub received_ms: i64,
+    pub(crate) received_ms: i64,
     /// Not to be tried before this time (ms), after a retryable failure.
-    pub next_ms: Option<i64>,
+    pub(crate) next_ms: Option<i64>,
     /// When its first retryable failure was (its retries end `max_retry_secs` later).
-    pub first_fail_ms: Option<i64>,
+    pub(crate) first_fail_ms: Option<i64>,
     /// When a group message send for it first left (its outcome is not known until read back).
-    pub send_ms: Option<i64>,
+    pub(crate) send_ms: Option<i64>,
 }
 
 /// The columns [`stored_events`] reads, in its order.
@@ -140,7 +143,8 @@ pub(super) fn stored_events(
 }
 
 /// Pending events of `direction`, oldest first, at most `limit`.
-pub fn pending(
+#[cfg(test)]
+pub(crate) fn pending(
     conn: &Connection,
     direction: Direction,
     limit: usize,
@@ -172,7 +176,7 @@ pub struct Settle {
 
 impl Settle {
     /// The fate `state` of event `seq`, as `api` answered it (no retry time).
-    pub fn new(
+    pub(crate) fn new(
         seq: i64,
         state: EventState,
         api: Option<&str>,
@@ -192,7 +196,7 @@ impl Settle {
 
 /// Records fates in one transaction; each counts one attempt. A pending fate without a retry
 /// time starts the event afresh (no failure on record).
-pub fn settle(tx: &Transaction<'_>, settled: &[Settle]) -> rusqlite::Result<()> {
+pub(crate) fn settle(tx: &Transaction<'_>, settled: &[Settle]) -> rusqlite::Result<()> {
     let mut put = tx.prepare_cached(
         "UPDATE sync_event SET state = ?2, api = ?3, code = ?4, info = ?5, attempts = attempts + 1,
              done_ms = CASE WHEN ?2 = 0 THEN NULL ELSE ?6 END,
@@ -217,7 +221,7 @@ pub fn settle(tx: &Transaction<'_>, settled: &[Settle]) -> rusqlite::Result<()> 
 }
 
 /// Remembers keys of what the relay wrote, so that the change coming back is known as an echo.
-pub fn ledger_put(tx: &Transaction<'_>, keys: &[String]) -> rusqlite::Result<()> {
+pub(crate) fn ledger_put(tx: &Transaction<'_>, keys: &[String]) -> rusqlite::Result<()> {
     let mut put =
         tx.prepare_cached("INSERT OR REPLACE INTO sync_ledger (key, at_ms) VALUES (?1, ?2)")?;
     let now = now_ms();
@@ -239,7 +243,7 @@ pub fn ledger_has(conn: &Connection, key: &str, since_ms: i64) -> rusqlite::Resu
 }
 
 /// A cursor's value.
-pub fn cursor(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+pub(crate) fn cursor(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT value FROM sync_cursor WHERE name = ?1",
         [name],
@@ -249,7 +253,7 @@ pub fn cursor(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>>
 }
 
 /// Sets a cursor.
-pub fn set_cursor(tx: &Transaction<'_>, name: &str, value: &str) -> rusqlite::Result<()> {
+pub(crate) fn set_cursor(tx: &Transaction<'_>, name: &str, value: &str) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO sync_cursor (name, value) VALUES (?1, ?2)",
         params![name, value],
@@ -259,7 +263,7 @@ pub fn set_cursor(tx: &Transaction<'_>, name: &str, value: &str) -> rusqlite::Re
 
 /// Whether `direction` holds an event with this `event_id` (new → old: the relay delivered
 /// it to the old system, so seeing it come back is an echo).
-pub fn has_event(
+pub(crate) fn has_event(
     conn: &Connection,
     direction: Direction,
     event_id: &str,
@@ -275,7 +279,7 @@ pub fn has_event(
 
 /// Scopes with events (either way) received since `since_ms`: groups first, then the
 /// others, most recently active first.
-pub fn active_scopes(conn: &Connection, since_ms: i64) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn active_scopes(conn: &Connection, since_ms: i64) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT scope FROM sync_event WHERE received_ms >= ?1 GROUP BY scope
          ORDER BY scope NOT LIKE 'group:%', MAX(received_ms) DESC",
@@ -285,7 +289,8 @@ pub fn active_scopes(conn: &Connection, since_ms: i64) -> rusqlite::Result<Vec<S
 }
 
 /// Delivery attempts made on all events so far (0 when there are none).
-pub fn attempts_total(conn: &Connection) -> rusqlite::Result<i64> {
+#[cfg(test)]
+pub(crate) fn attempts_total(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(
         "SELECT COALESCE(SUM(attempts), 0) FROM sync_event",
         [],
@@ -294,7 +299,8 @@ pub fn attempts_total(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// What the first event tried at least once says about its last attempt, if one was tried.
-pub fn attempted_info(conn: &Connection) -> rusqlite::Result<Option<String>> {
+#[cfg(test)]
+pub(crate) fn attempted_info(conn: &Connection) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT info FROM sync_event WHERE attempts > 0 ORDER BY seq LIMIT 1",
         [],
@@ -305,7 +311,8 @@ pub fn attempted_info(conn: &Connection) -> rusqlite::Result<Option<String>> {
 
 /// Forgets every event, whatever its state (cursors and the ledger stay): for tests that
 /// replay a feed into the same store.
-pub fn delete_all_events(conn: &Connection) -> rusqlite::Result<usize> {
+#[cfg(test)]
+pub(crate) fn delete_all_events(conn: &Connection) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM sync_event", [])
 }
 
@@ -352,7 +359,7 @@ pub struct DirectionCounts {
 impl DirectionCounts {
     /// The figures as table cells: received, applied, failed, dropped as echo, recovered,
     /// waiting, lag p50, lag p99 (`12 ms`, or `-` when nothing was applied yet).
-    pub fn cells(&self) -> [String; 8] {
+    pub(crate) fn cells(&self) -> [String; 8] {
         [
             self.received.to_string(),
             self.applied.to_string(),
@@ -367,7 +374,7 @@ impl DirectionCounts {
 }
 
 /// Both directions' figures: old → new, then new → old.
-pub fn both(conn: &Connection) -> rusqlite::Result<[DirectionCounts; 2]> {
+pub(crate) fn both(conn: &Connection) -> rusqlite::Result<[DirectionCounts; 2]> {
     Ok([
         counts(conn, Direction::OldToNew)?,
         counts(conn, Direction::NewToOld)?,
@@ -375,13 +382,13 @@ pub fn both(conn: &Connection) -> rusqlite::Result<[DirectionCounts; 2]> {
 }
 
 /// Both directions' figures, once any event came either way.
-pub fn any(conn: &Connection) -> rusqlite::Result<Option<[DirectionCounts; 2]>> {
+pub(crate) fn any(conn: &Connection) -> rusqlite::Result<Option<[DirectionCounts; 2]>> {
     let c = both(conn)?;
     Ok((c[0].received + c[1].received > 0).then_some(c))
 }
 
 /// A lag as read: `12 ms`, or `-` when nothing was applied yet.
-pub fn ms_text(v: Option<i64>) -> String {
+pub(crate) fn ms_text(v: Option<i64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v} ms"))
 }
 

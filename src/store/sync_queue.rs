@@ -13,7 +13,7 @@ use serde::Serialize;
 /// with a held event are left out: they wait for an operator. Events backing off after a
 /// retryable failure are read too (their `next_ms` says when they may go), so that a caller
 /// still sees what they hold back.
-pub fn pick(
+pub(crate) fn pick(
     conn: &Connection,
     direction: Direction,
     per_scope: usize,
@@ -82,7 +82,7 @@ pub fn applied_lags_outside(
 
 /// Records that a group message send of event `seq` is about to leave (before it does); the
 /// first send's time is kept, so that a read-back looks back far enough for any of them.
-pub fn mark_send(tx: &Transaction<'_>, seq: i64, at_ms: i64) -> rusqlite::Result<()> {
+pub(crate) fn mark_send(tx: &Transaction<'_>, seq: i64, at_ms: i64) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE sync_event SET send_ms = COALESCE(send_ms, ?2) WHERE seq = ?1",
         params![seq, at_ms],
@@ -91,7 +91,7 @@ pub fn mark_send(tx: &Transaction<'_>, seq: i64, at_ms: i64) -> rusqlite::Result
 }
 
 /// Remembers `key` (a callback already taken in); false when it was there already.
-pub fn seen_put(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<bool> {
+pub(crate) fn seen_put(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "INSERT OR IGNORE INTO sync_seen (key, at_ms) VALUES (?1, ?2)",
         params![key, now_ms()],
@@ -100,7 +100,7 @@ pub fn seen_put(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<bool> {
 }
 
 /// Forgets the callbacks taken in before `before_ms` (older than any replay still accepted).
-pub fn seen_forget(tx: &Transaction<'_>, before_ms: i64) -> rusqlite::Result<usize> {
+pub(crate) fn seen_forget(tx: &Transaction<'_>, before_ms: i64) -> rusqlite::Result<usize> {
     tx.execute("DELETE FROM sync_seen WHERE at_ms < ?1", [before_ms])
 }
 
@@ -108,23 +108,23 @@ pub fn seen_forget(tx: &Transaction<'_>, before_ms: i64) -> rusqlite::Result<usi
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailedEvent {
     /// Which way.
-    pub direction: Direction,
+    pub(crate) direction: Direction,
     /// The event id.
-    pub event_id: String,
+    pub(crate) event_id: String,
     /// Its kind.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Its scope.
-    pub scope: String,
+    pub(crate) scope: String,
     /// The API.
-    pub api: String,
+    pub(crate) api: String,
     /// The code.
-    pub code: Option<i64>,
+    pub(crate) code: Option<i64>,
     /// What was said.
-    pub info: String,
+    pub(crate) info: String,
     /// Attempts made.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// Held: its scope waits for an operator.
-    pub held: bool,
+    pub(crate) held: bool,
 }
 
 /// Failed and held events, oldest first, at most `limit`.

@@ -5,7 +5,7 @@ use super::{display_key, Kind};
 use crate::timefmt::now_secs;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// What reading an item back showed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -23,7 +23,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The number stored in the database.
-    pub fn code(self) -> i64 {
+    pub(crate) fn code(self) -> i64 {
         self as i64
     }
 
@@ -37,7 +37,7 @@ impl Outcome {
     }
 
     /// As shown to a person.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Outcome::Verified => "verified",
             Outcome::Missing => "missing",
@@ -64,13 +64,13 @@ pub struct ItemResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extra {
     /// What it would be.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// Where it was found (a group id, a conversation).
-    pub scope: String,
+    pub(crate) scope: String,
     /// What identifies it there (an account, a MsgSeq).
-    pub key: String,
+    pub(crate) key: String,
     /// What it is.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// The settings and times of the verification pass.
@@ -152,7 +152,11 @@ pub fn pass(conn: &Connection) -> rusqlite::Result<Option<Pass>> {
 }
 
 /// Items of `kind` that already have a result (a resumed pass skips them).
-pub fn checked_ids(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<i64>> {
+#[cfg(test)]
+pub(crate) fn checked_ids(
+    conn: &Connection,
+    kind: Kind,
+) -> rusqlite::Result<std::collections::HashSet<i64>> {
     let mut stmt = conn.prepare("SELECT id FROM verify_result WHERE kind = ?1")?;
     let rows = stmt.query_map([kind.code()], |r| r.get(0))?;
     rows.collect()
@@ -170,7 +174,7 @@ pub fn record(
 }
 
 /// Records results and extras inside the caller's transaction (the verification writer's).
-pub fn record_in(
+pub(crate) fn record_in(
     tx: &Connection,
     results: &[ItemResult],
     extras: &[Extra],

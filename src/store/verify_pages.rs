@@ -10,13 +10,13 @@ use std::collections::HashSet;
 
 /// One page of imported items.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DonePage {
+pub(crate) struct DonePage {
     /// The items, by scope, then in the order they were sent (messages) or by id.
-    pub items: Vec<PendingItem>,
+    pub(crate) items: Vec<PendingItem>,
     /// Which of them already have a result in this pass (a resumed pass).
-    pub checked: HashSet<i64>,
+    pub(crate) checked: HashSet<i64>,
     /// Where the next page starts; `None` after the last page.
-    pub next: Option<i64>,
+    pub(crate) next: Option<i64>,
 }
 
 /// Whether `kind`'s items belong to a scope that a page keeps whole.
@@ -36,7 +36,7 @@ const SCOPE_ORDER: &str =
 /// of them unless the kind runs out, and every item of the last scope a page touches. Items
 /// with a result already are left out, except in scoped kinds, whose whole scopes are read
 /// together (`checked` says which).
-pub fn done_page(
+pub(crate) fn done_page(
     conn: &Connection,
     kind: Kind,
     after: Option<i64>,
@@ -109,7 +109,7 @@ fn push(page: &mut DonePage, r: &rusqlite::Row<'_>) -> rusqlite::Result<i64> {
 }
 
 /// Every item of `kind` (any state) whose scope is `parent`.
-pub fn items_of_scope(
+pub(crate) fn items_of_scope(
     conn: &Connection,
     kind: Kind,
     parent: i64,
@@ -124,7 +124,7 @@ pub fn items_of_scope(
 
 /// Per kind at the start of a pass: items imported, and how many of them already have a
 /// result (a resumed pass).
-pub fn done_counts(conn: &Connection, kind: Kind) -> rusqlite::Result<(u64, u64)> {
+pub(crate) fn done_counts(conn: &Connection, kind: Kind) -> rusqlite::Result<(u64, u64)> {
     conn.query_row(
         "SELECT COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM verify_result v
                  WHERE v.kind = i.kind AND v.id = i.id)), 0)
@@ -136,7 +136,7 @@ pub fn done_counts(conn: &Connection, kind: Kind) -> rusqlite::Result<(u64, u64)
 
 /// Calls `f(id, export_id)` on every imported item of `kind` without a result yet, one row at
 /// a time (nothing is collected).
-pub fn for_each_unchecked(
+pub(crate) fn for_each_unchecked(
     conn: &Connection,
     kind: Kind,
     mut f: impl FnMut(i64, i64),

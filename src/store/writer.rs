@@ -26,39 +26,39 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// An item refused for good, or failing for now.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FailedItem {
+pub(crate) struct FailedItem {
     /// The item.
-    pub id: i64,
+    pub(crate) id: i64,
     /// The API that refused it.
-    pub api: &'static str,
+    pub(crate) api: &'static str,
     /// The code, when the target gave one.
-    pub code: Option<i64>,
+    pub(crate) code: Option<i64>,
     /// What the target (or the engine) said.
-    pub info: String,
+    pub(crate) info: String,
     /// Whether sending it again can succeed.
-    pub retryable: bool,
+    pub(crate) retryable: bool,
 }
 
 /// The outcome of one request, for the items it carried.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Settled {
+pub(crate) struct Settled {
     /// The journal entry to close, if the request was journaled.
-    pub request: Option<i64>,
+    pub(crate) request: Option<i64>,
     /// What the items are.
-    pub kind: Option<Kind>,
+    pub(crate) kind: Option<Kind>,
     /// Items the target took.
-    pub done: Vec<i64>,
+    pub(crate) done: Vec<i64>,
     /// Items it refused for good.
-    pub failed: Vec<FailedItem>,
+    pub(crate) failed: Vec<FailedItem>,
     /// Items that stay pending (their attempt is counted).
-    pub retry: Vec<i64>,
+    pub(crate) retry: Vec<i64>,
     /// A group's new high-water mark: (group item, newest SendTime, newest MsgSeq).
-    pub mark: Option<(i64, i64, i64)>,
+    pub(crate) mark: Option<(i64, i64, i64)>,
 }
 
 /// What the engine asks the writer to record.
 #[derive(Debug)]
-pub enum Op {
+pub(crate) enum Op {
     /// A request is about to be sent: its journal entry. `ack` is answered after the commit.
     Sent {
         /// The request's number (unique in the run).
@@ -114,22 +114,22 @@ pub struct Committed {
     /// Per kind: pending, done, failed, skipped.
     pub items: BTreeMap<Kind, [u64; 4]>,
     /// Requests journaled and not yet settled.
-    pub in_flight: u64,
+    pub(crate) in_flight: u64,
 }
 
 /// Where the engine sends what the writer should record. It waits while the writer's queue is
 /// full, and fails once the writer has stopped.
-pub type OpSender = Sender<Op>;
+pub(crate) type OpSender = Sender<Op>;
 
 /// The handle to the writer thread.
-pub struct Writer {
+pub(crate) struct Writer {
     inner: BatchWriter<Op>,
     committed: watch::Receiver<Committed>,
 }
 
 impl Writer {
     /// Starts the writer on `conn`.
-    pub fn start(conn: Connection) -> Result<Writer, WriterError> {
+    pub(crate) fn start(conn: Connection) -> Result<Writer, WriterError> {
         let sql = |source| WriterError::Sql { name: NAME, source };
         let counts = super::queries::item_counts(&conn).map_err(sql)?;
         let in_flight: u64 = conn
@@ -152,19 +152,19 @@ impl Writer {
     }
 
     /// A sender for operations.
-    pub fn sender(&self) -> OpSender {
+    pub(crate) fn sender(&self) -> OpSender {
         self.inner.sender()
     }
 
     /// The committed counts, updated after every commit.
-    pub fn committed(&self) -> watch::Receiver<Committed> {
+    pub(crate) fn committed(&self) -> watch::Receiver<Committed> {
         self.committed.clone()
     }
 
     /// Commits everything sent so far, writes the last sample, clears the heartbeat and stops
     /// the thread; reports the error that stopped it, if one did. Operations sent after this
     /// (by clones of the sender) are not applied.
-    pub async fn finish(self) -> Result<(), WriterError> {
+    pub(crate) async fn finish(self) -> Result<(), WriterError> {
         self.inner.finish().await.map(drop)
     }
 }

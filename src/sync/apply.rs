@@ -49,12 +49,12 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 /// Most pending events read from the head of one scope.
-pub const PER_SCOPE: usize = 64;
+pub(crate) const PER_SCOPE: usize = 64;
 /// Most scopes applied at once.
-pub const MAX_SCOPES: usize = 32;
+pub(crate) const MAX_SCOPES: usize = 32;
 /// Most pending events read at a time: room for the scopes being applied and as many again,
 /// each with a full [`PER_SCOPE`].
-pub const WINDOW: usize = 2 * MAX_SCOPES * PER_SCOPE;
+pub(crate) const WINDOW: usize = 2 * MAX_SCOPES * PER_SCOPE;
 /// Attempts of one call before its event backs off and lets the scope wait.
 const ATTEMPTS_AT_ONCE: u32 = 3;
 /// How long to wait before looking again when there is nothing new to start.

@@ -16,18 +16,18 @@ use std::collections::HashMap;
 
 /// What a callback must carry to be believed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallbackAuth {
+pub(crate) struct CallbackAuth {
     /// This app's SDKAppID.
-    pub sdkappid: u64,
+    pub(crate) sdkappid: u64,
     /// The callback token set in the console ("回调鉴权").
-    pub token: String,
+    pub(crate) token: String,
     /// Seconds `RequestTime` may differ from now.
-    pub max_skew_secs: u64,
+    pub(crate) max_skew_secs: u64,
 }
 
 /// Why a callback is refused. Never names the token or the expected `Sign`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rejection {
+pub(crate) enum Rejection {
     /// No `SdkAppid` in the query.
     #[error("the callback has no SdkAppid in its query string")]
     MissingAppId,
@@ -83,7 +83,7 @@ fn malformed(field: &str, why: impl Into<String>) -> Rejection {
 /// Checks the query string of §5.1: the app, then `Sign` = lowercase hex SHA-256(token +
 /// RequestTime) compared in constant time, then `RequestTime` within `max_skew_secs` of
 /// `now_secs`.
-pub fn check_query(
+pub(crate) fn check_query(
     query: &HashMap<String, String>,
     auth: &CallbackAuth,
     now_secs: i64,
@@ -132,7 +132,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 /// What one callback becomes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Translated {
+pub(crate) enum Translated {
     /// An event for the old system.
     Event(SyncEvent),
     /// An event caused by the relay's own write, with what identified it: kept, not delivered.
@@ -142,17 +142,17 @@ pub enum Translated {
 }
 
 /// The answer Tencent expects to every callback.
-pub fn ok_answer() -> Value {
+pub(crate) fn ok_answer() -> Value {
     json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""})
 }
 
 /// The seven callback commands [`translate`] handles (the ones the simulator fires).
-pub use crate::tim::callback::COMMANDS;
+pub(crate) use crate::tim::callback::COMMANDS;
 /// Turns the callback `command` with `body` into events in export-format shape. Group ids are
 /// given to the old system as `old_group_id(tencent_group_id)`. A callback whose
 /// `Operator_Account` is `relay_admin` and whose query says `OptPlatform=RESTAPI` is an
 /// [`Translated::Echo`]; a message whose `SendMsgResult` is not 0 is [`Translated::Ignored`].
-pub fn translate(
+pub(crate) fn translate(
     command: &str,
     query: &HashMap<String, String>,
     body: &Value,
@@ -264,7 +264,7 @@ fn event(event_id: String, kind: EventKind, at: i64, record: Value) -> SyncEvent
 
 /// The `c2c_message` event a reconciliation read (`admin_getroammsg`) finds: the same id and
 /// record as `C2C.CallbackAfterSendMsg` for that message.
-pub fn c2c_event_from_roam(msg: &RoamMsg) -> SyncEvent {
+pub(crate) fn c2c_event_from_roam(msg: &RoamMsg) -> SyncEvent {
     let id = format!("tim-c2c-{}", msg.MsgKey);
     let mut record = json!({"id": id, "from": msg.From_Account, "to": msg.To_Account,
         "sent_at": msg.MsgTimeStamp, "seq": msg.MsgSeq, "random": msg.MsgRandom,
@@ -278,7 +278,7 @@ pub fn c2c_event_from_roam(msg: &RoamMsg) -> SyncEvent {
 /// The `group_message` event a reconciliation read (`group_msg_get_simple`) finds: the same
 /// id and record as `Group.CallbackAfterSendMsg` for that message. (That read returns no
 /// `CloudCustomData`, so only a callback can carry `custom_data`.)
-pub fn group_event_from_rsp(group_id: &str, old_group_id: &str, msg: &RspMsg) -> SyncEvent {
+pub(crate) fn group_event_from_rsp(group_id: &str, old_group_id: &str, msg: &RspMsg) -> SyncEvent {
     let id = format!("tim-gmsg-{group_id}-{}", msg.MsgSeq);
     let record = json!({"id": id, "group": old_group_id, "from": msg.From_Account,
         "sent_at": msg.MsgTimeStamp, "random": msg.MsgRandom, "body": export_body(&msg.MsgBody)});

@@ -32,13 +32,13 @@ use serde_json::{json, Value};
 use std::fmt;
 
 /// `importmsg` real-time mode: counted as unread and pushed to devices (§3.5).
-pub const SYNC_REALTIME: u32 = 5;
+pub(crate) const SYNC_REALTIME: u32 = 5;
 /// `sendmsg` `SyncOtherMachine`: the message also lands on the sender's other devices and in
 /// the sender's roaming history, as a message the sender wrote should (§4.1).
-pub const SYNC_OTHER_MACHINE: u32 = 1;
+pub(crate) const SYNC_OTHER_MACHINE: u32 = 1;
 /// Sent with every message the relay writes, so it fires no callback that would come back to
 /// the old system as an echo (§4.8).
-pub const FORBID_CALLBACKS: [&str; 2] =
+pub(crate) const FORBID_CALLBACKS: [&str; 2] =
     ["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"];
 
 /// One request that applies (part of) an event; serializes as its body.
@@ -67,7 +67,7 @@ pub enum Call {
 
 impl Call {
     /// The API it goes to.
-    pub fn api(&self) -> Api {
+    pub(crate) fn api(&self) -> Api {
         match self {
             Call::AccountImport(_) => Api::AccountImport,
             Call::ImportMsg(_) => Api::ImportMsg,
@@ -84,7 +84,7 @@ impl Call {
 
 /// The API that applies events of `kind` in `mode` (also named when such an event fails before
 /// any call, e.g. for a bad record).
-pub fn api_for(kind: EventKind, mode: C2cMode) -> Api {
+pub(crate) fn api_for(kind: EventKind, mode: C2cMode) -> Api {
     match kind {
         EventKind::AccountCreated => Api::AccountImport,
         EventKind::C2cMessage if mode == C2cMode::Sendmsg => Api::SendMsg,
@@ -102,19 +102,21 @@ pub fn api_for(kind: EventKind, mode: C2cMode) -> Api {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvertError {
     /// The event.
-    pub event_id: String,
+    pub(crate) event_id: String,
     /// Everything wrong with its record; fields are paths from the event (`record.from`).
-    pub problems: Vec<FieldProblem>,
+    pub(crate) problems: Vec<FieldProblem>,
 }
 
 impl ConvertError {
     /// The first field named.
-    pub fn field(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn field(&self) -> &str {
         self.problems.first().map_or("record", |p| p.field.as_str())
     }
 
     /// The first rule broken.
-    pub fn rule(&self) -> Rule {
+    #[cfg(test)]
+    pub(crate) fn rule(&self) -> Rule {
         self.problems.first().map_or(Rule::InvalidJson, |p| p.rule)
     }
 }
@@ -134,7 +136,7 @@ impl std::error::Error for ConvertError {}
 
 /// The checked record of an event.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Record {
+pub(crate) enum Record {
     /// `account_created`.
     Account(Account),
     /// `c2c_message`.
@@ -157,7 +159,7 @@ pub enum Record {
 /// The record of `event`, checked with every per-record rule of its kind: the export's own
 /// rules (`parse_line`) for whole records and for `group_updated`, the same limits field by
 /// field for `group_destroyed` and `member_left`.
-pub fn validate(event: &SyncEvent) -> Result<Record, ConvertError> {
+pub(crate) fn validate(event: &SyncEvent) -> Result<Record, ConvertError> {
     let fail = |problems: Vec<FieldProblem>| ConvertError {
         event_id: event.event_id.clone(),
         problems: problems
@@ -256,7 +258,7 @@ fn group_change(record: &Value) -> Result<ModifyGroupBaseInfo, Vec<FieldProblem>
 /// known. Without a type, an old id starting `@TGS#_` is taken for a community's own id and any
 /// other is mapped as a non-community group (the mapping is the same for all of those types);
 /// a community whose old id does not start `@TGS#_` needs `type` in the event to be found.
-pub fn group_id_for(old_id: &str, kind: Option<GroupType>) -> String {
+pub(crate) fn group_id_for(old_id: &str, kind: Option<GroupType>) -> String {
     let kind = kind.unwrap_or(if old_id.starts_with("@TGS#_") {
         GroupType::Community
     } else {
@@ -408,7 +410,7 @@ fn group_msg_call(m: &GroupMessage) -> Option<Call> {
 /// | `member_joined` | `group:{gid}:join:{member}` | `Group.CallbackAfterNewMemberJoin`, per `NewMemberList` entry |
 /// | `member_left` | `group:{gid}:exit:{member}` | `Group.CallbackAfterMemberExit`, per `ExitMemberList` entry |
 /// | `group_message` | `group:{gid}:msg:{from}:{Random}` | `Group.CallbackAfterSendMsg`: `From_Account`, `Random` |
-pub fn ledger_keys(event: &SyncEvent) -> Vec<String> {
+pub(crate) fn ledger_keys(event: &SyncEvent) -> Vec<String> {
     // The mode does not change any key.
     let Ok(calls) = request_for(event, C2cMode::Importmsg) else {
         return Vec::new();

@@ -8,7 +8,7 @@ use crate::tim::wire::MsgElement;
 use serde_json::{json, Map, Value};
 
 /// The export-format `body` of a Tencent `MsgBody`, element by element and in order.
-pub fn export_body(msg_body: &[MsgElement]) -> Vec<Value> {
+pub(crate) fn export_body(msg_body: &[MsgElement]) -> Vec<Value> {
     msg_body
         .iter()
         .map(|e| export_element(e).unwrap_or_else(|| kept_as_custom(e)))

@@ -21,12 +21,12 @@ const POLL: Duration = Duration::from_millis(200);
 const CHUNK: u64 = 4 * 1024 * 1024;
 
 /// The cursor holding how far into `path` the follower has persisted (a byte offset).
-pub fn cursor_name(path: &Path) -> String {
+pub(crate) fn cursor_name(path: &Path) -> String {
     format!("ingest_file:{}", path.display())
 }
 
 /// The cursor holding how many bad lines of `path` were skipped.
-pub fn skipped_cursor_name(path: &Path) -> String {
+pub(crate) fn skipped_cursor_name(path: &Path) -> String {
     format!("ingest_file_skipped:{}", path.display())
 }
 
@@ -159,7 +159,7 @@ async fn stored_number(store: &Path, name: String) -> Result<u64, SyncError> {
 /// waited for; one that shrinks is read again from the start. A bad line is logged with file
 /// and line, skipped and counted (cursor [`skipped_cursor_name`]); it never blocks the rest.
 /// The store at `store` must exist (the journal creates it).
-pub async fn follow_file(
+pub(crate) async fn follow_file(
     path: PathBuf,
     journal: Journal,
     store: PathBuf,

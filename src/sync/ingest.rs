@@ -24,7 +24,7 @@ const MAX_LISTED: usize = 20;
 
 /// Where in a body an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     /// The body as a whole (a single event, or a body that is not JSON at all).
     Body,
     /// Line N (1-based) of a JSON Lines body.
@@ -45,18 +45,18 @@ impl fmt::Display for Place {
 
 /// One thing wrong with one event of a body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodyProblem {
+pub(crate) struct BodyProblem {
     /// Where the event is.
-    pub place: Place,
+    pub(crate) place: Place,
     /// Its `event_id`, when it could be read.
-    pub event_id: Option<String>,
+    pub(crate) event_id: Option<String>,
     /// The field, as a path from the event (`kind`, `record.body[0].text`); empty for the
     /// whole event.
-    pub field: String,
+    pub(crate) field: String,
     /// The rule broken.
-    pub rule: Rule,
+    pub(crate) rule: Rule,
     /// What is wrong, for a person.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl fmt::Display for BodyProblem {
@@ -74,13 +74,13 @@ impl fmt::Display for BodyProblem {
 
 /// A body refused whole: nothing of it was kept, so the sender can fix it and send it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IngestError {
+pub(crate) struct IngestError {
     /// Who sent it (an address, a file name).
-    pub source: String,
+    pub(crate) source: String,
     /// The first problems, in body order.
-    pub problems: Vec<BodyProblem>,
+    pub(crate) problems: Vec<BodyProblem>,
     /// All problems found (more than listed when there are many).
-    pub total: usize,
+    pub(crate) total: usize,
 }
 
 impl fmt::Display for IngestError {
@@ -166,7 +166,7 @@ fn event_from_value(value: Value) -> Checked {
 /// The events of a body: one JSON event, a JSON array of events, or JSON Lines (blank lines
 /// ignored). Every event is checked; if any is bad the whole body is refused with every
 /// problem named by place (line or index), event id, field and rule — nothing of it is kept.
-pub fn parse_events(body: &[u8], source: &str) -> Result<Vec<SyncEvent>, IngestError> {
+pub(crate) fn parse_events(body: &[u8], source: &str) -> Result<Vec<SyncEvent>, IngestError> {
     let mut problems = Vec::new();
     let mut events = Vec::new();
     let mut take = |place: Place, parsed: Checked| match parsed {
@@ -227,7 +227,7 @@ pub fn parse_events(body: &[u8], source: &str) -> Result<Vec<SyncEvent>, IngestE
 
 /// Whether an `Authorization` header carries `token` as `Bearer <token>` (scheme in any case).
 /// The comparison takes the same time wherever the two differ; an empty token admits nobody.
-pub fn bearer_ok(header: Option<&str>, token: &str) -> bool {
+pub(crate) fn bearer_ok(header: Option<&str>, token: &str) -> bool {
     let Some(h) = header else { return false };
     let given = match h.get(..7) {
         Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => h[7..].trim(),

@@ -90,7 +90,7 @@ impl Journal {
     /// change will come back with (so a callback arriving before the write is settled is known
     /// as an echo) and, for a group message, `(event seq, now ms)`: a send left, its outcome
     /// unknown until answered or read back.
-    pub async fn intent(
+    pub(crate) async fn intent(
         &self,
         ledger: Vec<String>,
         send: Option<(i64, i64)>,
@@ -102,7 +102,7 @@ impl Journal {
     /// Persists events of a body identified by `key` unless that body was taken in before
     /// (`None`: a replay, nothing persisted). Keys older than `forget_before_ms` (when given)
     /// are forgotten in the same commit.
-    pub async fn insert_once(
+    pub(crate) async fn insert_once(
         &self,
         key: String,
         forget_before_ms: Option<i64>,
@@ -114,7 +114,7 @@ impl Journal {
     }
 
     /// Sets a cursor.
-    pub async fn cursor(&self, name: &str, value: &str) -> Result<(), SyncError> {
+    pub(crate) async fn cursor(&self, name: &str, value: &str) -> Result<(), SyncError> {
         let (tx, rx) = oneshot::channel();
         self.ask(Op::Cursor(name.into(), value.into(), tx), rx)
             .await

@@ -6,18 +6,18 @@
 //! through the [`journal`] before it is acknowledged. Why a part stops is a [`SyncError`].
 
 pub mod apply;
-pub mod callback;
+pub(crate) mod callback;
 pub mod convert;
-pub mod elements;
-pub mod error;
-pub mod follow;
-pub mod ingest;
+pub(crate) mod elements;
+pub(crate) mod error;
+pub(crate) mod follow;
+pub(crate) mod ingest;
 pub mod journal;
-pub mod outbox;
-pub mod readback;
-pub mod reconcile;
+pub(crate) mod outbox;
+pub(crate) mod readback;
+pub(crate) mod reconcile;
 pub mod relay;
-pub mod retry;
-pub mod server;
+pub(crate) mod retry;
+pub(crate) mod server;
 
 pub use error::SyncError;

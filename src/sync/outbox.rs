@@ -39,12 +39,12 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 /// The environment variable holding the webhook's bearer token (never logged).
-pub const WEBHOOK_TOKEN_ENV: &str = "CUTOVER_WEBHOOK_TOKEN";
+pub(crate) const WEBHOOK_TOKEN_ENV: &str = "CUTOVER_WEBHOOK_TOKEN";
 
 /// Most events delivered per round.
 const BATCH: usize = 500;
 /// Most pending events read from the head of one scope per round.
-pub const PER_SCOPE: usize = 64;
+pub(crate) const PER_SCOPE: usize = 64;
 /// Pending events read per round: more than a batch, so that scopes waiting for a retry do
 /// not hide the other scopes' events behind their own.
 const WINDOW: usize = 8 * BATCH;
@@ -64,7 +64,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// `wake` (when given) is notified by the receiver as soon as it has persisted something,
 /// so the loop does not wait for its next poll.
-pub async fn run(
+pub(crate) async fn run(
     store: PathBuf,
     journal: Journal,
     sink: OldSink,

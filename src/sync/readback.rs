@@ -25,7 +25,7 @@ const READ: Policy = Policy {
 };
 
 /// Why a read-back did not answer.
-pub enum ReadBackError {
+pub(crate) enum ReadBackError {
     /// Halted.
     Stopped,
     /// Nothing will work until the setup is fixed.
@@ -38,7 +38,7 @@ pub enum ReadBackError {
 /// Whether `msg`, sent at `sent_ms` (or later), is among its group's messages: sender (the
 /// calling admin when it names none) and `Random` equal. A group that does not exist holds
 /// nothing.
-pub async fn find_sent(
+pub(crate) async fn find_sent(
     client: &TimClient,
     lane: Option<&Lane>,
     halt: &watch::Receiver<bool>,

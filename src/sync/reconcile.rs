@@ -26,23 +26,23 @@ use tokio::sync::{watch, Notify};
 const WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// What a reconciliation loop needs.
-pub struct Reconcile {
+pub(crate) struct Reconcile {
     /// The store.
-    pub store: PathBuf,
+    pub(crate) store: PathBuf,
     /// Where recovered events go.
-    pub journal: Journal,
+    pub(crate) journal: Journal,
     /// The relay's client.
-    pub client: Arc<TimClient>,
+    pub(crate) client: Arc<TimClient>,
     /// Calls per second per API.
-    pub rates: HashMap<Api, u32>,
+    pub(crate) rates: HashMap<Api, u32>,
     /// Tencent GroupId → old group id.
-    pub groups: Arc<Mutex<HashMap<String, String>>>,
+    pub(crate) groups: Arc<Mutex<HashMap<String, String>>>,
     /// Time between rounds.
-    pub every: Duration,
+    pub(crate) every: Duration,
     /// Stops the loop.
-    pub stop: watch::Receiver<bool>,
+    pub(crate) stop: watch::Receiver<bool>,
     /// Wakes the outbox when something was recovered.
-    pub wake: Arc<Notify>,
+    pub(crate) wake: Arc<Notify>,
 }
 
 /// Scopes with events (either way) received since `since_ms`: groups first (one read
@@ -220,7 +220,7 @@ async fn read_group(
 }
 
 /// Runs rounds every `every` until stopped.
-pub async fn run(r: Reconcile) -> Result<(), SyncError> {
+pub(crate) async fn run(r: Reconcile) -> Result<(), SyncError> {
     let reader = Reader::new(Arc::clone(&r.client), &r.rates, 8, r.stop.clone());
     let mut stop = r.stop.clone();
     let mut since = now_ms() - WINDOW_MS;

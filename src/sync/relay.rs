@@ -55,7 +55,7 @@ fn old_group_ids(store: &Path) -> Result<HashMap<String, String>, SyncError> {
 
 /// Both directions' figures, as committed in the store at `store` (also after the relay
 /// stopped).
-pub fn counts(store: &Path) -> Result<[DirectionCounts; 2], SyncError> {
+pub(crate) fn counts(store: &Path) -> Result<[DirectionCounts; 2], SyncError> {
     Ok(crate::store::sync::both(&open_for_reading(store)?)?)
 }
 
@@ -213,7 +213,7 @@ impl RelayHandle {
     }
 
     /// A part that ended while it should be running, with why.
-    pub fn broken(&self) -> Option<String> {
+    pub(crate) fn broken(&self) -> Option<String> {
         self.tasks
             .iter()
             .find(|(_, t)| t.is_finished())

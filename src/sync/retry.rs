@@ -7,11 +7,11 @@ use crate::tim::lane::retry_delay;
 
 /// `[sync] max_retry_secs` and `on_failure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// How long an event may keep failing, milliseconds.
-    pub max_ms: i64,
+    pub(crate) max_ms: i64,
     /// What its scope does then.
-    pub on_failure: OnFailure,
+    pub(crate) on_failure: OnFailure,
 }
 
 impl Default for RetryPolicy {
@@ -26,7 +26,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The policy `config` sets.
-    pub fn of(config: &SyncConfig) -> Self {
+    pub(crate) fn of(config: &SyncConfig) -> Self {
         Self {
             max_ms: i64::try_from(config.max_retry_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
             on_failure: config.on_failure,
@@ -38,7 +38,7 @@ impl RetryPolicy {
     /// failure), and whether its scope goes on: pending again after a backoff while its retry
     /// time lasts (the scope waits), then held (the scope waits for an operator) or failed
     /// (the scope goes on).
-    pub fn after_failure(
+    pub(crate) fn after_failure(
         &self,
         seq: i64,
         (attempts, first_fail_ms): (u32, Option<i64>),

@@ -22,21 +22,21 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 /// How long the relay's own writes are remembered as possible echoes.
-pub const ECHO_WINDOW_MS: i64 = 15 * 60 * 1000;
+pub(crate) const ECHO_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 /// Requests refused, by reason class.
 #[derive(Debug, Default)]
-pub struct Refusals {
+pub(crate) struct Refusals {
     /// Callbacks with a wrong app, a bad or missing Sign, or a stale RequestTime.
-    pub callbacks: AtomicU64,
+    pub(crate) callbacks: AtomicU64,
     /// Ingest requests without the bearer token.
-    pub unauthorized: AtomicU64,
+    pub(crate) unauthorized: AtomicU64,
     /// Ingest bodies refused as malformed.
-    pub malformed: AtomicU64,
+    pub(crate) malformed: AtomicU64,
     /// Callbacks answered OK without being taken in again: the same body seen before.
-    pub replays: AtomicU64,
+    pub(crate) replays: AtomicU64,
     /// Callbacks taken in (every so many, the old replay keys are forgotten).
-    pub taken: AtomicU64,
+    pub(crate) taken: AtomicU64,
 }
 
 /// How a callback is recognized when it comes again: its `Sign`, `RequestTime` and a hash of
@@ -54,25 +54,25 @@ fn replay_key(query: &HashMap<String, String>, body: &[u8]) -> String {
 }
 
 /// What the handlers share.
-pub struct ServerState {
+pub(crate) struct ServerState {
     /// Where events are persisted.
-    pub journal: Journal,
+    pub(crate) journal: Journal,
     /// Callback authentication (`None`: no token configured, callbacks are refused).
-    pub auth: Option<CallbackAuth>,
+    pub(crate) auth: Option<CallbackAuth>,
     /// The ingest bearer token (`None`: ingest is refused).
-    pub ingest_token: Option<String>,
+    pub(crate) ingest_token: Option<String>,
     /// The relay's own admin identifier.
-    pub relay_admin: String,
+    pub(crate) relay_admin: String,
     /// Tencent GroupId → the old system's group id.
-    pub old_group_ids: Arc<Mutex<HashMap<String, String>>>,
+    pub(crate) old_group_ids: Arc<Mutex<HashMap<String, String>>>,
     /// A read connection for echo lookups and health figures.
-    pub reader: Mutex<Connection>,
+    pub(crate) reader: Mutex<Connection>,
     /// Wakes the outbox (new → old).
-    pub outbox: Arc<Notify>,
+    pub(crate) outbox: Arc<Notify>,
     /// Wakes the applier (old → new).
-    pub apply: Arc<Notify>,
+    pub(crate) apply: Arc<Notify>,
     /// Refusals so far.
-    pub refusals: Refusals,
+    pub(crate) refusals: Refusals,
 }
 
 impl ServerState {
@@ -105,7 +105,7 @@ impl ServerState {
 }
 
 /// The router: `callback_path` (POST), `/sync/events` (POST), `/health` (GET).
-pub fn router(state: Arc<ServerState>, callback_path: &str) -> Router {
+pub(crate) fn router(state: Arc<ServerState>, callback_path: &str) -> Router {
     Router::new()
         .route(callback_path, post(callback))
         .route("/sync/events", post(ingest))

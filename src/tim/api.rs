@@ -23,7 +23,7 @@ pub enum Service {
 
 impl Service {
     /// The path segment.
-    pub fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             Service::Login => "im_open_login_svc",
             Service::Profile => "profile",
@@ -34,7 +34,7 @@ impl Service {
     }
 
     /// The code this service answers when the identifier is not an app admin (§1.1).
-    pub fn not_admin_code(self) -> i64 {
+    pub(crate) fn not_admin_code(self) -> i64 {
         match self {
             Service::Login => 70403,
             Service::Profile => 40004,
@@ -44,19 +44,8 @@ impl Service {
         }
     }
 
-    /// The code for a malformed body or a bad parameter in this service.
-    pub fn bad_parameter_code(self) -> i64 {
-        match self {
-            Service::Login => 70402,
-            Service::Profile => 40001,
-            Service::Sns => 30001,
-            Service::OpenIm => 90001,
-            Service::Group => 10004,
-        }
-    }
-
     /// Whether answers carry `ErrorDisplay` (§1.2: profile and relation-chain services only).
-    pub fn has_error_display(self) -> bool {
+    pub(crate) fn has_error_display(self) -> bool {
         matches!(self, Service::Profile | Service::Sns)
     }
 }
@@ -76,7 +65,7 @@ macro_rules! apis {
             pub const ALL: &'static [Api] = &[$(Api::$variant),*];
 
             /// Its service.
-            pub fn service(self) -> Service {
+            pub(crate) fn service(self) -> Service {
                 match self { $(Api::$variant => Service::$service),* }
             }
 
@@ -91,12 +80,12 @@ macro_rules! apis {
             }
 
             /// The documented maximum of items in one request (CURRENT values), if any.
-            pub fn default_batch(self) -> Option<usize> {
+            pub(crate) fn default_batch(self) -> Option<usize> {
                 match self { $(Api::$variant => $batch),* }
             }
 
             /// The code answered when a request holds more items than the batch limit.
-            pub fn batch_code(self) -> i64 {
+            pub(crate) fn batch_code(self) -> i64 {
                 match self { $(Api::$variant => $batch_code),* }
             }
         }
@@ -136,12 +125,12 @@ apis! {
 
 impl Api {
     /// The path after the host: `v4/{service}/{command}`.
-    pub fn path(self) -> String {
+    pub(crate) fn path(self) -> String {
         format!("v4/{}/{}", self.service().path(), self.command())
     }
 
     /// Finds an API by its service and command path segments (exact, case-sensitive, §1.1).
-    pub fn from_path(service: &str, command: &str) -> Option<Api> {
+    pub(crate) fn from_path(service: &str, command: &str) -> Option<Api> {
         Api::ALL
             .iter()
             .copied()
@@ -149,7 +138,7 @@ impl Api {
     }
 
     /// Finds an API by its command name (as written in config files).
-    pub fn from_command(command: &str) -> Option<Api> {
+    pub(crate) fn from_command(command: &str) -> Option<Api> {
         Api::ALL.iter().copied().find(|a| a.command() == command)
     }
 

@@ -21,19 +21,19 @@ use thiserror::Error;
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// Base URL or region.
-    pub target: Target,
+    pub(crate) target: Target,
     /// The app.
-    pub sdkappid: u64,
+    pub(crate) sdkappid: u64,
     /// The admin identifier the requests are made as.
-    pub admin: String,
+    pub(crate) admin: String,
     /// The app secret key.
-    pub key: SecretKey,
+    pub(crate) key: SecretKey,
     /// Total time allowed for one call; the server gives up after 3 s, so this must be longer.
     pub timeout: Duration,
     /// Time allowed to open a connection.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Validity of the generated admin UserSig, in seconds.
-    pub sig_validity_secs: u64,
+    pub(crate) sig_validity_secs: u64,
 }
 
 impl ClientConfig {
@@ -137,13 +137,13 @@ pub enum CallError {
 /// Whether an HTTP `status` refuses this one request for good: a 4xx other than 401 and 403
 /// (the credentials or the address, which every request would meet) and 408 and 429 (a
 /// timeout or a rate limit: later may do).
-pub fn refuses_one_request(status: u16) -> bool {
+pub(crate) fn refuses_one_request(status: u16) -> bool {
     (400..500).contains(&status) && !matches!(status, 401 | 403 | 408 | 429)
 }
 
 impl CallError {
     /// The API that failed.
-    pub fn api(&self) -> Api {
+    pub(crate) fn api(&self) -> Api {
         match self {
             CallError::Api { api, .. }
             | CallError::Connect { api, .. }
@@ -219,7 +219,7 @@ impl TimClient {
     }
 
     /// A client whose UserSigs are issued at the times `clock` gives.
-    pub fn with_clock(config: ClientConfig, clock: Clock) -> Result<Self, BuildError> {
+    pub(crate) fn with_clock(config: ClientConfig, clock: Clock) -> Result<Self, BuildError> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
@@ -244,13 +244,8 @@ impl TimClient {
     }
 
     /// The admin identifier.
-    pub fn admin(&self) -> &str {
+    pub(crate) fn admin(&self) -> &str {
         self.credentials.identifier()
-    }
-
-    /// The SDKAppID.
-    pub fn sdkappid(&self) -> u64 {
-        self.credentials.sdkappid()
     }
 
     /// Calls `R::API` with `request`. A non-zero top-level `ErrorCode` is an error; item

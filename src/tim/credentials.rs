@@ -6,16 +6,16 @@ use super::usersig;
 use std::sync::{Arc, Mutex};
 
 /// A source of unix seconds (a fixed one in tests).
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+pub(crate) type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The system clock.
-pub fn system_clock() -> Clock {
+pub(crate) fn system_clock() -> Clock {
     Arc::new(|| u64::try_from(crate::timefmt::now_secs()).unwrap_or(0))
 }
 
 /// How long a generated admin UserSig is valid by default: one day (the docs recommend at
 /// least 24 hours).
-pub const DEFAULT_SIG_VALIDITY_SECS: u64 = 86_400;
+pub(crate) const DEFAULT_SIG_VALIDITY_SECS: u64 = 86_400;
 
 struct Cached {
     sig: UserSig,
@@ -24,7 +24,7 @@ struct Cached {
 }
 
 /// Makes and caches the UserSig of one admin identifier.
-pub struct Credentials {
+pub(crate) struct Credentials {
     key: SecretKey,
     sdkappid: u64,
     identifier: String,
@@ -35,7 +35,7 @@ pub struct Credentials {
 
 impl Credentials {
     /// Credentials for `identifier` of `sdkappid`, signing with `key`.
-    pub fn new(
+    pub(crate) fn new(
         key: SecretKey,
         sdkappid: u64,
         identifier: &str,
@@ -53,17 +53,17 @@ impl Credentials {
     }
 
     /// The SDKAppID.
-    pub fn sdkappid(&self) -> u64 {
+    pub(crate) fn sdkappid(&self) -> u64 {
         self.sdkappid
     }
 
     /// The admin identifier.
-    pub fn identifier(&self) -> &str {
+    pub(crate) fn identifier(&self) -> &str {
         &self.identifier
     }
 
     /// The current UserSig, renewed when half its validity has passed.
-    pub fn usersig(&self) -> UserSig {
+    pub(crate) fn usersig(&self) -> UserSig {
         let now = (self.clock)();
         // A poisoned lock only means another thread panicked mid-renewal; the cache is then
         // simply rebuilt.
@@ -89,7 +89,7 @@ impl Credentials {
     }
 
     /// Forgets the cached UserSig (after the server answered 70001, expired).
-    pub fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }

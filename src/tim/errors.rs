@@ -46,7 +46,7 @@ impl ErrorClass {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ErrorCode {
     /// The numeric code.
-    pub code: i64,
+    pub(crate) code: i64,
     /// What to do about it.
     pub class: ErrorClass,
     /// What it means, for a person.
@@ -265,7 +265,7 @@ pub fn lookup(code: i64) -> ErrorCode {
 
 /// What `code` means when `api` answered it: [`lookup`], with the API's own meaning where the
 /// code has one there.
-pub fn lookup_for(api: Api, code: i64) -> ErrorCode {
+pub(crate) fn lookup_for(api: Api, code: i64) -> ErrorCode {
     let mut found = lookup(code);
     if let Some((_, _, meaning)) = ON_API.iter().find(|(a, c, _)| *a == api && *c == code) {
         found.meaning = meaning;
@@ -275,7 +275,7 @@ pub fn lookup_for(api: Api, code: i64) -> ErrorCode {
 
 /// [`lookup_for`] by the API's command name, as the store keeps it (`import_group_msg`); a
 /// name that is no API's gets [`lookup`].
-pub fn lookup_named(command: &str, code: i64) -> ErrorCode {
+pub(crate) fn lookup_named(command: &str, code: i64) -> ErrorCode {
     Api::from_command(command).map_or_else(|| lookup(code), |api| lookup_for(api, code))
 }
 
@@ -283,15 +283,15 @@ pub fn lookup_named(command: &str, code: i64) -> ErrorCode {
 /// codes (internal errors and timeouts, §1.3: 60008, 10002, 70169, 90992, …) say the service
 /// did not finish answering, not that it refused; the rate limits, expired credentials and
 /// every permanent code are refusals of a request that was not carried out.
-pub fn maybe_applied(code: i64) -> bool {
+pub(crate) fn maybe_applied(code: i64) -> bool {
     lookup(code).class == Retry
 }
 
 /// What [`lookup`] says a code the spec does not document means.
-pub const UNDOCUMENTED: &str = "undocumented code";
+pub(crate) const UNDOCUMENTED: &str = "undocumented code";
 
 /// True when the spec documents `code` (it is in the table).
-pub fn is_documented(code: i64) -> bool {
+pub(crate) fn is_documented(code: i64) -> bool {
     TABLE.binary_search_by_key(&code, |(c, _, _)| *c).is_ok()
 }
 
@@ -303,12 +303,12 @@ pub const DAILY_GROUP_CAP: &str =
 /// on create_group; whether import_group counts is unconfirmed, so it is treated alike). It
 /// lifts the next day or when the plan's cap is raised, so retrying every few seconds is
 /// pointless; elsewhere (import_group_member) 10006 is a frequency limit that a backoff clears.
-pub fn is_daily_group_cap(api: Api, code: i64) -> bool {
+pub(crate) fn is_daily_group_cap(api: Api, code: i64) -> bool {
     code == 10006 && matches!(api, Api::CreateGroup | Api::ImportGroup)
 }
 
 /// How long to wait at least before retrying after `code`, beyond normal backoff.
-pub fn minimum_wait_secs(code: i64) -> u64 {
+pub(crate) fn minimum_wait_secs(code: i64) -> u64 {
     // 70050: "retry after 1 minute" (§1.3).
     if code == 70050 {
         60

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 /// The share of a documented limit the lane paces at: requests leave evenly spaced, but
 /// scheduling and the network can bunch them on arrival; this margin keeps bunched arrivals
 /// inside the server's one-second window (60007 costs a whole round trip and a backoff).
-pub const PACE_SHARE: f64 = 0.97;
+pub(crate) const PACE_SHARE: f64 = 0.97;
 /// Weight of the newest latency in the moving average.
 const EWMA_WEIGHT: f64 = 0.2;
 
@@ -55,13 +55,13 @@ fn limiter(pace: u32) -> Arc<DefaultDirectRateLimiter> {
 }
 
 /// The pace for a documented `rate`.
-pub fn pace_for(rate: u32) -> u32 {
+pub(crate) fn pace_for(rate: u32) -> u32 {
     ((f64::from(rate) * PACE_SHARE).floor() as u32).max(1)
 }
 
 impl Lane {
     /// A lane allowed `rate` calls per second, with between `min` and `max` in flight.
-    pub fn new(rate: u32, min: usize, max: usize) -> Lane {
+    pub(crate) fn new(rate: u32, min: usize, max: usize) -> Lane {
         let pace = pace_for(rate);
         Lane {
             limiter: RwLock::new(limiter(pace)),
@@ -78,7 +78,7 @@ impl Lane {
     }
 
     /// Waits until the limiter lets one call go.
-    pub async fn permit(&self) {
+    pub(crate) async fn permit(&self) {
         let limiter = match self.limiter.read() {
             Ok(l) => Arc::clone(&l),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -87,7 +87,7 @@ impl Lane {
     }
 
     /// Changes the rate (operator command).
-    pub fn set_rate(&self, rate: u32) {
+    pub(crate) fn set_rate(&self, rate: u32) {
         let pace = pace_for(rate);
         if let Ok(mut l) = self.limiter.write() {
             *l = limiter(pace);
@@ -105,7 +105,7 @@ impl Lane {
     }
 
     /// A snapshot of the figures.
-    pub fn figures(&self) -> LaneFigures {
+    pub(crate) fn figures(&self) -> LaneFigures {
         let mut f = self.figures.lock().map(|f| f.clone()).unwrap_or_default();
         if let Some(left) = self.backoff_left() {
             f.backoff = left.as_secs_f64();
@@ -118,7 +118,7 @@ impl Lane {
 
     /// How many requests the lane should keep in flight: enough to fill its pace at the
     /// observed latency, with a quarter more for jitter.
-    pub fn target_in_flight(&self) -> usize {
+    pub(crate) fn target_in_flight(&self) -> usize {
         self.figures
             .lock()
             .map(|f| f.target_in_flight)
@@ -126,7 +126,7 @@ impl Lane {
     }
 
     /// A request left.
-    pub fn started(&self) {
+    pub(crate) fn started(&self) {
         self.update(|f| {
             f.in_flight += 1;
             f.calls += 1;
@@ -134,7 +134,7 @@ impl Lane {
     }
 
     /// A request came back after `latency`.
-    pub fn finished(&self, latency: Duration) {
+    pub(crate) fn finished(&self, latency: Duration) {
         let (min, max) = (self.min_in_flight, self.max_in_flight);
         self.update(|f| {
             f.in_flight = f.in_flight.saturating_sub(1);
@@ -150,7 +150,7 @@ impl Lane {
     }
 
     /// The server said slow down: no new call for `wait`.
-    pub fn back_off(&self, wait: Duration, code: Option<i64>) {
+    pub(crate) fn back_off(&self, wait: Duration, code: Option<i64>) {
         if let Ok(mut until) = self.backoff_until.lock() {
             let end = Instant::now() + wait;
             if until.is_none_or(|u| u < end) {
@@ -164,7 +164,7 @@ impl Lane {
     }
 
     /// Time left in the current backoff.
-    pub fn backoff_left(&self) -> Option<Duration> {
+    pub(crate) fn backoff_left(&self) -> Option<Duration> {
         let until = self.backoff_until.lock().ok().and_then(|u| *u)?;
         until.checked_duration_since(Instant::now())
     }
@@ -179,7 +179,7 @@ const MAX_RETRY: Duration = Duration::from_secs(30);
 /// sync event, an old system that does not answer): how long to wait before trying again.
 /// 0.5 s doubling per attempt up to 30 s, drawn from the upper half of that, so what failed
 /// together does not retry together, at the cap too.
-pub fn retry_delay(attempt: u32) -> Duration {
+pub(crate) fn retry_delay(attempt: u32) -> Duration {
     let full = FIRST_RETRY
         .saturating_mul(1 << attempt.min(16))
         .min(MAX_RETRY);

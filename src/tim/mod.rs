@@ -9,17 +9,17 @@ pub mod callback;
 pub mod errors;
 pub mod lane;
 pub mod paced;
-pub mod paging;
-pub mod requests;
-pub mod secret;
+pub(crate) mod paging;
+pub(crate) mod requests;
+pub(crate) mod secret;
 pub mod usersig;
 pub mod wire;
 
 pub use api::{Api, Service};
 pub use secret::{SecretKey, UserSig, SECRET_KEY_ENV};
-pub mod client;
-pub mod credentials;
-pub mod target;
+pub(crate) mod client;
+pub(crate) mod credentials;
+pub(crate) mod target;
 
 pub use client::{Applied, CallError, ClientConfig, TimClient};
 pub use target::Target;

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 /// How long retries wait, per error class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Waits {
+pub(crate) enum Waits {
     /// Every retryable failure waits the growing [`retry_delay`]; a rate-limit answer backs
     /// the lane off for that same wait.
     Growing,
@@ -36,12 +36,12 @@ pub enum Waits {
 pub struct Policy {
     /// Attempts before the last error is returned; `None`: until answered for good (an answer
     /// or an error no retry can fix).
-    pub max_attempts: Option<u32>,
+    pub(crate) max_attempts: Option<u32>,
     /// How long retries wait, and how long a rate-limit answer backs the lane off.
-    pub waits: Waits,
+    pub(crate) waits: Waits,
     /// Whether a stop also cuts short a wait (the lane's back-off, a retry's delay); without
     /// it a stop is only seen before each call.
-    pub stop_during_waits: bool,
+    pub(crate) stop_during_waits: bool,
 }
 
 impl Policy {
@@ -70,7 +70,7 @@ pub enum PacedError {
 /// that long, so no other call on the lane leaves before then. `None` when retrying cannot
 /// help (the class is neither transient, rate-limit nor expired credentials). The wait is
 /// [`retry_wait`]'s.
-pub fn wait_after_error(
+pub(crate) fn wait_after_error(
     lane: Option<&Lane>,
     err: &CallError,
     attempt: u32,
@@ -95,7 +95,7 @@ pub fn wait_after_error(
 /// for the code (70050: 60 s); the daily group cap (10006 from create_group or import_group)
 /// lifts only the next day. A class no retry fixes (item, fatal) gets the growing wait, for
 /// the callers that try again anyway (a read-back that must settle its batch).
-pub fn retry_wait(
+pub(crate) fn retry_wait(
     api: Api,
     code: Option<i64>,
     class: ErrorClass,
@@ -123,7 +123,7 @@ pub fn retry_wait(
 /// Time from `now` (unix seconds) to the next midnight in China Standard Time (UTC+8), when a
 /// Tencent daily quota is taken to turn (the docs do not say which clock: unconfirmed), plus a
 /// minute's margin.
-pub fn until_next_day(now: i64) -> Duration {
+pub(crate) fn until_next_day(now: i64) -> Duration {
     const DAY: i64 = 86_400;
     const CST: i64 = 8 * 3600;
     let next = ((now + CST).div_euclid(DAY) + 1) * DAY - CST;
@@ -207,7 +207,7 @@ async fn pause(
 }
 
 /// Paced, retried read-back calls.
-pub struct Reader {
+pub(crate) struct Reader {
     client: Arc<TimClient>,
     lanes: HashMap<Api, Lane>,
     stop: watch::Receiver<bool>,
@@ -216,7 +216,7 @@ pub struct Reader {
 impl Reader {
     /// A reader over `client` with one lane per API at `rates` (the documented default when
     /// absent), with at most `max_in_flight` calls each.
-    pub fn new(
+    pub(crate) fn new(
         client: Arc<TimClient>,
         rates: &HashMap<Api, u32>,
         max_in_flight: usize,
@@ -238,19 +238,19 @@ impl Reader {
     }
 
     /// Whether the pass was asked to stop.
-    pub fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         *self.stop.borrow()
     }
 
     /// The lanes' figures, in API order.
-    pub fn lanes(&self) -> Vec<(Api, LaneFigures)> {
+    pub(crate) fn lanes(&self) -> Vec<(Api, LaneFigures)> {
         let mut out: Vec<_> = self.lanes.iter().map(|(a, l)| (*a, l.figures())).collect();
         out.sort_by_key(|(a, _)| *a);
         out
     }
 
     /// Calls `R::API` on its lane under [`Policy::READS`].
-    pub async fn call<R: Request>(&self, req: &R) -> Result<R::Response, PacedError> {
+    pub(crate) async fn call<R: Request>(&self, req: &R) -> Result<R::Response, PacedError> {
         let lane = self.lanes.get(&R::API);
         call_paced(lane, &Policy::READS, &self.stop, || self.client.call(req)).await
     }

@@ -10,11 +10,11 @@ use std::fmt::Debug;
 /// A page's cursor did not move: the target repeats a page instead of ending the list.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{api}: protocol error: the page cursor did not move ({cursor}); the target repeats a page instead of ending the list, so the read stops here")]
-pub struct StuckCursor {
+pub(crate) struct StuckCursor {
     /// The paging API.
-    pub api: Api,
+    pub(crate) api: Api,
     /// The cursor it repeated.
-    pub cursor: String,
+    pub(crate) cursor: String,
 }
 
 /// How a cursor must move from one page to the next.
@@ -28,7 +28,7 @@ enum Moves {
 
 /// The cursors of one paged read.
 #[derive(Debug)]
-pub struct Pager<C> {
+pub(crate) struct Pager<C> {
     api: Api,
     moves: Moves,
     last: Option<C>,
@@ -36,7 +36,7 @@ pub struct Pager<C> {
 
 impl<C: PartialOrd + Debug + Clone> Pager<C> {
     /// An opaque cursor (`LastMsgKey`, `Next`): each page's must differ from the one before.
-    pub fn new(api: Api) -> Pager<C> {
+    pub(crate) fn new(api: Api) -> Pager<C> {
         Pager {
             api,
             moves: Moves::Changes,
@@ -45,7 +45,7 @@ impl<C: PartialOrd + Debug + Clone> Pager<C> {
     }
 
     /// A sequence read backwards (`ReqMsgSeq`): each page's must be below the one before.
-    pub fn descending(api: Api) -> Pager<C> {
+    pub(crate) fn descending(api: Api) -> Pager<C> {
         Pager {
             api,
             moves: Moves::Down,
@@ -54,7 +54,7 @@ impl<C: PartialOrd + Debug + Clone> Pager<C> {
     }
 
     /// Takes the cursor for the next page, or the protocol error when it did not move.
-    pub fn advance(&mut self, next: C) -> Result<C, StuckCursor> {
+    pub(crate) fn advance(&mut self, next: C) -> Result<C, StuckCursor> {
         if let Some(last) = &self.last {
             let moved = match self.moves {
                 Moves::Changes => next != *last,

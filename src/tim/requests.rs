@@ -23,20 +23,20 @@ use crate::tim::wire::{KeyValue, MsgElement, TagValue};
 use serde_json::Value;
 
 /// `importmsg` history mode: not counted as unread, not pushed (§3.5).
-pub const SYNC_HISTORY: u32 = 2;
+pub(crate) const SYNC_HISTORY: u32 = 2;
 /// Salt of the derived c2c `MsgSeq`.
-pub const SALT_C2C_SEQ: &str = "cutover/c2c/seq:";
+pub(crate) const SALT_C2C_SEQ: &str = "cutover/c2c/seq:";
 /// Salt of the derived c2c `MsgRandom`.
-pub const SALT_C2C_RANDOM: &str = "cutover/c2c/random:";
+pub(crate) const SALT_C2C_RANDOM: &str = "cutover/c2c/random:";
 /// Salt of the derived group-message `Random`.
-pub const SALT_GROUP_RANDOM: &str = "cutover/group/random:";
+pub(crate) const SALT_GROUP_RANDOM: &str = "cutover/group/random:";
 
 /// A stable 32-bit value for the old message id `id`: the low 32 bits of the XXH3-64 hash
 /// (seed 0) of `salt` followed by `id`.
 ///
 /// The same on every run and every machine, so a re-sent message carries the same de-duplication
 /// key; different salts give independent values for the different fields of one message.
-pub fn derived_u32(id: &str, salt: &str) -> u32 {
+pub(crate) fn derived_u32(id: &str, salt: &str) -> u32 {
     let mut bytes = Vec::with_capacity(salt.len() + id.len());
     bytes.extend_from_slice(salt.as_bytes());
     bytes.extend_from_slice(id.as_bytes());
@@ -53,7 +53,7 @@ fn msg_body(body: &[Element]) -> Vec<MsgElement> {
 
 /// `multiaccount_import` in its `AccountList` form (UserID, Nick, FaceUrl), one item per
 /// account, in order. The caller keeps each batch within the API's limit (100).
-pub fn multiaccount_import(accounts: &[Account]) -> MultiaccountImport {
+pub(crate) fn multiaccount_import(accounts: &[Account]) -> MultiaccountImport {
     let list = accounts
         .iter()
         .map(|a| AccountItem {
@@ -99,7 +99,7 @@ fn tag(tag: impl Into<String>, value: impl Into<Value>) -> TagValue {
 ///
 /// Numbers (birthday, language, level, role) are sent as JSON numbers, everything else as
 /// strings. Nick and avatar are not here: they go with the account (`multiaccount_import`).
-pub fn portrait_set(profile: &Profile) -> Option<PortraitSet> {
+pub(crate) fn portrait_set(profile: &Profile) -> Option<PortraitSet> {
     let mut items = Vec::new();
     if let Some(g) = profile.gender {
         items.push(tag("Tag_Profile_IM_Gender", gender_value(g)));
@@ -142,7 +142,7 @@ pub fn portrait_set(profile: &Profile) -> Option<PortraitSet> {
 ///
 /// The caller passes only entries whose `owner` is `owner`; the entry's own `owner` field is not
 /// read. `RemarkTime` is not sent: the export has no such time.
-pub fn friend_import(owner: &str, entries: &[Friend]) -> FriendImport {
+pub(crate) fn friend_import(owner: &str, entries: &[Friend]) -> FriendImport {
     let items = entries
         .iter()
         .map(|f| ImportFriendItem {
@@ -179,7 +179,7 @@ pub fn friend_import(owner: &str, entries: &[Friend]) -> FriendImport {
 /// orders a same-second burst as the export does), else derived from the message id (with
 /// [`SALT_C2C_SEQ`]); `MsgRandom` is the export's or derived ([`SALT_C2C_RANDOM`]);
 /// `MsgTimeStamp` is `sent_at`; `CloudCustomData` is `custom_data`.
-pub fn import_msg(msg: &C2cMessage, seq: Option<u32>) -> ImportMsg {
+pub(crate) fn import_msg(msg: &C2cMessage, seq: Option<u32>) -> ImportMsg {
     ImportMsg {
         SyncFromOldSystem: SYNC_HISTORY,
         From_Account: msg.from.clone(),
@@ -221,7 +221,7 @@ fn join_option_name(option: JoinOption) -> &'static str {
 
 /// `import_group` of one group, under the `GroupId` of [`target_group_id`], with its
 /// `CreateTime`; `custom` becomes `AppDefinedData` (by key). `SupportTopic` is not sent.
-pub fn import_group(group: &Group) -> ImportGroup {
+pub(crate) fn import_group(group: &Group) -> ImportGroup {
     ImportGroup {
         Owner_Account: group.owner.clone(),
         Type: group_type_name(group.kind).to_owned(),
@@ -254,7 +254,7 @@ pub fn import_group(group: &Group) -> ImportGroup {
 /// `sent_at` where `send_times` has no entry. `Random` is the export's or derived from the
 /// message id (with [`SALT_GROUP_RANDOM`]); `RecentContactFlag` is left unset (the import engine
 /// sets it with [`recent_contact_flag`]).
-pub fn import_group_msg(
+pub(crate) fn import_group_msg(
     group_id: &str,
     msgs: &[GroupMessage],
     send_times: &[i64],
@@ -283,7 +283,7 @@ pub fn import_group_msg(
 /// The `RecentContactFlag` for messages imported into a group of type `kind` when the
 /// members' conversation lists are to be updated: 1 for Work (Private), Public and Meeting
 /// (ChatRoom); none for Community (refused there, CURRENT §3.8) and AVChatRoom (not importable).
-pub fn recent_contact_flag(kind: GroupType) -> Option<u32> {
+pub(crate) fn recent_contact_flag(kind: GroupType) -> Option<u32> {
     match kind {
         GroupType::Private | GroupType::Public | GroupType::Chatroom => Some(1),
         GroupType::Community | GroupType::Avchatroom => None,
@@ -293,7 +293,7 @@ pub fn recent_contact_flag(kind: GroupType) -> Option<u32> {
 /// `import_group_member` of `members`, in order, into the Tencent group `group_id` (the id of
 /// [`target_group_id`]). Only admins carry a `Role` (`Admin`); the owner and ordinary members
 /// send none. `JoinTime` is `joined_at`, `UnreadMsgNum` is `unread`.
-pub fn import_group_member(group_id: &str, members: &[GroupMember]) -> ImportGroupMember {
+pub(crate) fn import_group_member(group_id: &str, members: &[GroupMember]) -> ImportGroupMember {
     let list = members
         .iter()
         .map(|m| ImportMember {

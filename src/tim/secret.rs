@@ -21,7 +21,7 @@ impl SecretKey {
     }
 
     /// Reads the key from [`SECRET_KEY_ENV`]; `None` when unset or empty.
-    pub fn from_env() -> Option<Self> {
+    pub(crate) fn from_env() -> Option<Self> {
         std::env::var(SECRET_KEY_ENV)
             .ok()
             .filter(|k| !k.trim().is_empty())
@@ -29,7 +29,7 @@ impl SecretKey {
     }
 
     /// The key's bytes, for the HMAC only.
-    pub fn expose_bytes(&self) -> &[u8] {
+    pub(crate) fn expose_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
 }
@@ -46,7 +46,7 @@ pub struct UserSig(String);
 
 impl UserSig {
     /// Wraps a token (for example one given to `usersig --verify`).
-    pub fn new(token: impl Into<String>) -> Self {
+    pub(crate) fn new(token: impl Into<String>) -> Self {
         Self(token.into())
     }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use thiserror::Error;
 
 /// The regional domains (§1.1), by the names an operator would type.
-pub const REGIONS: &[(&str, &str)] = &[
+pub(crate) const REGIONS: &[(&str, &str)] = &[
     ("china", "console.tim.qq.com"),
     ("singapore", "adminapisgp.im.qcloud.com"),
     ("seoul", "adminapikr.im.qcloud.com"),
@@ -70,12 +70,13 @@ impl Target {
     }
 
     /// The base URL, without a trailing slash.
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// True for plain HTTP (the real service is HTTPS only; plain HTTP is for the simulator).
-    pub fn is_plain_http(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_plain_http(&self) -> bool {
         self.base.to_ascii_lowercase().starts_with("http://")
     }
 }

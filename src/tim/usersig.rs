@@ -19,7 +19,7 @@ use std::io::{Read, Write};
 use thiserror::Error;
 
 /// Default validity of a generated UserSig: 180 days, as the official libraries use.
-pub const DEFAULT_EXPIRE_SECS: u64 = 180 * 86_400;
+pub(crate) const DEFAULT_EXPIRE_SECS: u64 = 180 * 86_400;
 /// A decoded token larger than this is not a UserSig (guards against zlib bombs).
 const MAX_DECODED: u64 = 64 * 1024;
 
@@ -50,7 +50,7 @@ struct Document {
 
 /// Why a UserSig was refused, with the code Tencent answers for it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SigError {
+pub(crate) enum SigError {
     /// Not base64, not zlib, or not the expected JSON.
     #[error("cannot be decoded: {0}")]
     Undecodable(String),
@@ -83,7 +83,7 @@ pub enum SigError {
 
 impl SigError {
     /// The Tencent IM error code for this failure (spec §1.3 / §2.3).
-    pub fn tim_code(&self) -> i64 {
+    pub(crate) fn tim_code(&self) -> i64 {
         match self {
             SigError::Undecodable(_) => 70003,
             SigError::WrongApp { .. } => 70014,
@@ -100,20 +100,20 @@ fn when(unix: u64) -> String {
 
 /// What a valid token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SigInfo {
+pub(crate) struct SigInfo {
     /// The identifier it was issued for.
-    pub identifier: String,
+    pub(crate) identifier: String,
     /// The app.
-    pub sdkappid: u64,
+    pub(crate) sdkappid: u64,
     /// When it was issued (unix seconds).
-    pub time: u64,
+    pub(crate) time: u64,
     /// Validity in seconds.
-    pub expire: u64,
+    pub(crate) expire: u64,
 }
 
 impl SigInfo {
     /// When it stops being valid (unix seconds).
-    pub fn expires_at(&self) -> u64 {
+    pub(crate) fn expires_at(&self) -> u64 {
         self.time.saturating_add(self.expire)
     }
 }
@@ -143,7 +143,7 @@ fn mac(key: &SecretKey, content: &str) -> HmacSha256 {
 }
 
 /// The `TLS.sig` field: base64 of the HMAC over the content string.
-pub fn hmac_sig(
+pub(crate) fn hmac_sig(
     key: &SecretKey,
     identifier: &str,
     sdkappid: u64,
@@ -222,7 +222,7 @@ fn decode(token: &UserSig) -> Result<Document, SigError> {
 }
 
 /// Checks a token as the server does: app, identifier, expiry (at `now`), then the HMAC.
-pub fn verify(
+pub(crate) fn verify(
     key: &SecretKey,
     token: &UserSig,
     sdkappid: u64,

@@ -16,10 +16,10 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-pub use crate::runbook::drive::RunExit;
+pub(crate) use crate::runbook::drive::RunExit;
 
 /// Writes events as text or JSON lines.
-pub struct Printer<'a> {
+pub(crate) struct Printer<'a> {
     out: &'a mut dyn Write,
     json: bool,
     start: Instant,
@@ -28,7 +28,7 @@ pub struct Printer<'a> {
 
 impl Printer<'_> {
     /// A printer to `out`.
-    pub fn new(out: &mut dyn Write, json: bool) -> Printer<'_> {
+    pub(crate) fn new(out: &mut dyn Write, json: bool) -> Printer<'_> {
         Printer {
             out,
             json,
@@ -38,7 +38,7 @@ impl Printer<'_> {
     }
 
     /// Progress lines set the projected finish against the window closing at `end`.
-    pub fn with_window(mut self, end: Option<i64>) -> Self {
+    pub(crate) fn with_window(mut self, end: Option<i64>) -> Self {
         self.window_end = end;
         self
     }
@@ -51,7 +51,7 @@ impl Printer<'_> {
     }
 
     /// A step changed.
-    pub fn step(&mut self, step: Step, state: &StepState) -> std::io::Result<()> {
+    pub(crate) fn step(&mut self, step: Step, state: &StepState) -> std::io::Result<()> {
         let reason = state.reason();
         if self.json {
             let line = json!({"event": "step", "elapsed": self.start.elapsed().as_secs_f64(),
@@ -71,7 +71,7 @@ impl Printer<'_> {
     }
 
     /// A free-form note (text mode) or an event with fields (JSON mode).
-    pub fn note(&mut self, text: &str, fields: serde_json::Value) -> std::io::Result<()> {
+    pub(crate) fn note(&mut self, text: &str, fields: serde_json::Value) -> std::io::Result<()> {
         if self.json {
             let mut line = json!({"event": "note", "elapsed": self.start.elapsed().as_secs_f64(), "text": text});
             if let (Some(obj), serde_json::Value::Object(extra)) = (line.as_object_mut(), fields) {
@@ -152,7 +152,7 @@ impl Printer<'_> {
 
 impl Printer<'_> {
     /// A verification progress line: items read back (committed) per kind.
-    pub fn verify_progress(&mut self, progress: &Progress) -> std::io::Result<()> {
+    pub(crate) fn verify_progress(&mut self, progress: &Progress) -> std::io::Result<()> {
         let kinds = progress.kinds();
         let checked: u64 = kinds.iter().map(|(_, c, _)| c).sum();
         let total: u64 = kinds.iter().map(|(_, _, t)| t).sum();
@@ -190,7 +190,7 @@ impl Printer<'_> {
 
 impl Printer<'_> {
     /// A sync line: per direction received, applied, failed, echoes, recovered, waiting, lag.
-    pub fn sync_progress(&mut self, c: &[DirectionCounts; 2]) -> std::io::Result<()> {
+    pub(crate) fn sync_progress(&mut self, c: &[DirectionCounts; 2]) -> std::io::Result<()> {
         if self.json {
             let line = json!({"event": "sync", "elapsed": self.start.elapsed().as_secs_f64(),
                 "old_to_new": c[0], "new_to_old": c[1]});
@@ -225,11 +225,11 @@ impl Printer<'_> {
     }
 }
 
-pub use crate::store::sync::ms_text as ms;
+pub(crate) use crate::store::sync::ms_text as ms;
 
 /// Keeps the relay running, a sync line every `every`, until SIGINT or SIGTERM; then stops it
 /// (everything acknowledged is in the store and goes on at the next start).
-pub async fn follow_sync(
+pub(crate) async fn follow_sync(
     relay: RelayHandle,
     p: &mut Printer<'_>,
     every: Duration,
@@ -320,7 +320,7 @@ impl Observer for Headless<'_> {
 }
 
 /// Runs the verify step alone (`cutover verify`), printing progress to `out` every `every`.
-pub async fn verify(
+pub(crate) async fn verify(
     runner: &Runner,
     out: &mut dyn Write,
     json: bool,

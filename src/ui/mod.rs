@@ -2,9 +2,9 @@
 //! progress lines without a terminal ([`headless`]), and the per-stage figures (totals, rates,
 //! ETAs) both show ([`progress`]). Why a front end stops is a [`UiError`].
 
-pub mod error;
+pub(crate) mod error;
 pub mod headless;
 pub mod progress;
 pub mod tui;
 
-pub use error::UiError;
+pub(crate) use error::UiError;

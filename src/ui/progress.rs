@@ -32,13 +32,13 @@ pub struct StageLine {
 
 impl StageLine {
     /// Done, failed or skipped.
-    pub fn settled(&self) -> u64 {
+    pub(crate) fn settled(&self) -> u64 {
         self.done + self.failed + self.skipped
     }
 }
 
 /// Turns successive committed snapshots into stage lines with rates.
-pub struct ProgressMeter {
+pub(crate) struct ProgressMeter {
     last: BTreeMap<Kind, u64>,
     at: Instant,
     rates: BTreeMap<Kind, f64>,
@@ -58,7 +58,7 @@ fn settled(c: &[u64; 4]) -> u64 {
 
 impl ProgressMeter {
     /// A meter starting from `now`.
-    pub fn new(now: &Committed) -> ProgressMeter {
+    pub(crate) fn new(now: &Committed) -> ProgressMeter {
         ProgressMeter::starting_at(now, Instant::now())
     }
 
@@ -72,7 +72,7 @@ impl ProgressMeter {
     }
 
     /// The stage lines for `now`.
-    pub fn sample(&mut self, now: &Committed) -> Vec<StageLine> {
+    pub(crate) fn sample(&mut self, now: &Committed) -> Vec<StageLine> {
         self.sample_at(now, Instant::now())
     }
 
@@ -130,7 +130,7 @@ impl ProgressMeter {
 
 /// The projected finish against the window's end: a short text, and whether it overruns.
 /// `None` without a window or an estimate.
-pub fn window_note(
+pub(crate) fn window_note(
     window_end: Option<i64>,
     eta_secs: Option<f64>,
     now: i64,

@@ -79,7 +79,7 @@ fn status_is(kind: Kind, id: i64, field: &str, got: &str, want: &str) -> ItemRes
 }
 
 /// Accounts: `account_check` says `Imported`.
-pub async fn accounts(ctx: &Ctx, items: Vec<PendingItem>) {
+pub(crate) async fn accounts(ctx: &Ctx, items: Vec<PendingItem>) {
     for_each_unit(ctx, batches(items, Api::AccountCheck), |batch| async move {
         let Some(records) = ctx.records::<Account>(Kind::Account, &batch) else {
             return;
@@ -120,7 +120,7 @@ pub async fn accounts(ctx: &Ctx, items: Vec<PendingItem>) {
 }
 
 /// Profiles: every field the import set reads back the same from `portrait_get`.
-pub async fn profiles(ctx: &Ctx, items: Vec<PendingItem>) {
+pub(crate) async fn profiles(ctx: &Ctx, items: Vec<PendingItem>) {
     for_each_unit(ctx, batches(items, Api::PortraitGet), |batch| async move {
         let Some(records) = ctx.records::<Profile>(Kind::Profile, &batch) else {
             return;
@@ -185,7 +185,7 @@ pub async fn profiles(ctx: &Ctx, items: Vec<PendingItem>) {
 }
 
 /// Friend entries: `friend_check` (one way) shows the owner has the friend.
-pub async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
+pub(crate) async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
     let mut by_owner: BTreeMap<Option<i64>, Vec<PendingItem>> = BTreeMap::new();
     for item in items {
         by_owner.entry(item.parent).or_default().push(item);
@@ -224,7 +224,7 @@ pub async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
 }
 
 /// Groups: `get_group_info` finds each, with the fields the import set.
-pub async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
+pub(crate) async fn groups(ctx: &Ctx, index: &GroupIndex, items: Vec<PendingItem>) {
     for_each_unit(ctx, batches(items, Api::GetGroupInfo), |batch| async move {
         let entries: Vec<_> = batch
             .iter()

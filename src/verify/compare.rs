@@ -6,7 +6,12 @@ use crate::tim::wire::MsgElement;
 use serde_json::Value;
 
 /// A result for item `id` of `kind`.
-pub fn result(kind: Kind, id: i64, outcome: Outcome, detail: impl Into<String>) -> ItemResult {
+pub(crate) fn result(
+    kind: Kind,
+    id: i64,
+    outcome: Outcome,
+    detail: impl Into<String>,
+) -> ItemResult {
     ItemResult {
         kind,
         id,
@@ -16,7 +21,7 @@ pub fn result(kind: Kind, id: i64, outcome: Outcome, detail: impl Into<String>) 
 }
 
 /// Verified when `diffs` is empty, else differs with every difference named.
-pub fn verdict(kind: Kind, id: i64, diffs: &[String]) -> ItemResult {
+pub(crate) fn verdict(kind: Kind, id: i64, diffs: &[String]) -> ItemResult {
     if diffs.is_empty() {
         result(kind, id, Outcome::Verified, "")
     } else {
@@ -40,7 +45,12 @@ fn show(v: &Value) -> String {
 
 /// Adds `field: expected X, found Y` to `diffs` when an expected value is not what was found.
 /// Nothing is expected of a field the export leaves out.
-pub fn check(diffs: &mut Vec<String>, field: &str, expected: Option<Value>, found: Option<Value>) {
+pub(crate) fn check(
+    diffs: &mut Vec<String>,
+    field: &str,
+    expected: Option<Value>,
+    found: Option<Value>,
+) {
     let Some(expected) = expected else { return };
     let found = found.unwrap_or(Value::Null);
     if !same_value(&expected, &found) {
@@ -65,7 +75,7 @@ fn same_value(a: &Value, b: &Value) -> bool {
 
 /// The content hash of a message: its `MsgBody` as canonical JSON (keys sorted) and its
 /// custom data.
-pub fn content_hash(body: &[MsgElement], custom: Option<&str>) -> u64 {
+pub(crate) fn content_hash(body: &[MsgElement], custom: Option<&str>) -> u64 {
     let mut bytes =
         serde_json::to_vec(&serde_json::to_value(body).unwrap_or(Value::Null)).unwrap_or_default();
     bytes.push(0);
@@ -74,7 +84,7 @@ pub fn content_hash(body: &[MsgElement], custom: Option<&str>) -> u64 {
 }
 
 /// `MsgBody: content hash expected …, found …` when the two differ.
-pub fn body_diff(
+pub(crate) fn body_diff(
     expected: (&[MsgElement], Option<&str>),
     found: (&[MsgElement], Option<&str>),
 ) -> Option<String> {

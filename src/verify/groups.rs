@@ -13,25 +13,25 @@ use crate::store::{pending, verify_pages};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A staged group as verification needs it.
-pub struct GroupEntry {
+pub(crate) struct GroupEntry {
     /// Its Tencent GroupId.
-    pub target_id: String,
+    pub(crate) target_id: String,
     /// Its record.
-    pub record: Group,
+    pub(crate) record: Group,
     /// Every member the export has for it (any state), by account.
-    pub members: HashSet<String>,
+    pub(crate) members: HashSet<String>,
 }
 
 /// The staged groups a page of items needs, by group item id.
 #[derive(Default)]
-pub struct GroupIndex {
+pub(crate) struct GroupIndex {
     groups: HashMap<i64, GroupEntry>,
 }
 
 impl GroupIndex {
     /// Reads the records of the groups `ids` and, `with_members`, the accounts of every
     /// member the export has for them (in any state).
-    pub fn load(
+    pub(crate) fn load(
         ctx: &Ctx,
         conn: &rusqlite::Connection,
         ids: &[i64],
@@ -63,7 +63,7 @@ impl GroupIndex {
     }
 
     /// The group of item `id`.
-    pub fn get(&self, id: i64) -> Option<&GroupEntry> {
+    pub(crate) fn get(&self, id: i64) -> Option<&GroupEntry> {
         self.groups.get(&id)
     }
 }

@@ -181,7 +181,7 @@ type Conversation = (String, String, Vec<(PendingItem, C2cMessage)>);
 /// One-to-one messages: each sampled conversation read back and matched on `MsgKey`. Items
 /// are grouped by the conversation staging recorded for them, and a conversation's records
 /// are read only when it is checked, so memory holds a few conversations, not the export.
-pub async fn c2c(ctx: &Ctx, items: Vec<PendingItem>, checked: &HashSet<i64>) {
+pub(crate) async fn c2c(ctx: &Ctx, items: Vec<PendingItem>, checked: &HashSet<i64>) {
     let mut by_scope: BTreeMap<i64, Vec<PendingItem>> = BTreeMap::new();
     let mut unscoped = Vec::new();
     for item in items {

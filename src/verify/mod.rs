@@ -38,26 +38,26 @@ use tokio::sync::watch;
 
 /// How a pass reads.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VerifySettings {
+pub(crate) struct VerifySettings {
     /// The fraction of groups (members, messages) and conversations read back; 1 = all.
-    pub sample: f64,
+    pub(crate) sample: f64,
     /// Messages older than this many days cannot be read back (0: no limit).
-    pub roaming_days: i64,
+    pub(crate) roaming_days: i64,
     /// Calls per second per read API (documented defaults when absent).
-    pub rates: HashMap<Api, u32>,
+    pub(crate) rates: HashMap<Api, u32>,
     /// Most calls in flight per read API.
-    pub max_in_flight: usize,
+    pub(crate) max_in_flight: usize,
     /// A window's verification: items of this export and later ones (the delta) are read
     /// whole, older ones (the pre-copy) at `sample`. `None`: `sample` applies to the sampled
     /// kinds' units only and every other item is read.
-    pub whole_from: Option<i64>,
+    pub(crate) whole_from: Option<i64>,
     /// Imported items read from the store per page and kind.
-    pub page_items: usize,
+    pub(crate) page_items: usize,
 }
 
 impl VerifySettings {
     /// The settings a runbook asks for.
-    pub fn from_runbook(rb: &Runbook) -> VerifySettings {
+    pub(crate) fn from_runbook(rb: &Runbook) -> VerifySettings {
         VerifySettings {
             sample: rb.verify.sample,
             roaming_days: rb.verify.roaming_days,
@@ -113,7 +113,7 @@ pub struct Summary {
     /// Per-entity counts, as committed.
     pub counts: Vec<EntityCounts>,
     /// The pass.
-    pub pass: Option<Pass>,
+    pub(crate) pass: Option<Pass>,
     /// False when it was stopped or some units could not be read (they stay unchecked).
     pub finished: bool,
     /// Units that could not be read, with why (the first few).
@@ -147,22 +147,22 @@ impl Summary {
 
 /// What every unit check needs.
 pub(crate) struct Ctx {
-    pub reader: Reader,
-    pub sources: Sources,
-    pub sink: Sink,
+    pub(crate) reader: Reader,
+    pub(crate) sources: Sources,
+    pub(crate) sink: Sink,
     /// Messages sent before this (unix seconds) cannot be read back.
-    pub roaming_floor: Option<i64>,
-    pub sample: f64,
+    pub(crate) roaming_floor: Option<i64>,
+    pub(crate) sample: f64,
     /// Items of this export and later ones are read whole (see [`VerifySettings::whole_from`]).
-    pub whole_from: Option<i64>,
+    pub(crate) whole_from: Option<i64>,
     /// Units checked at once per kind.
-    pub parallel: usize,
+    pub(crate) parallel: usize,
     /// Units that could not be read.
-    pub unread: Mutex<Vec<String>>,
+    pub(crate) unread: Mutex<Vec<String>>,
     /// Imported items read from the store per page and kind.
-    pub page_items: usize,
+    pub(crate) page_items: usize,
     /// Per sampled kind: units read back, units in all.
-    pub sampled: Mutex<BTreeMap<String, (u64, u64)>>,
+    pub(crate) sampled: Mutex<BTreeMap<String, (u64, u64)>>,
 }
 
 impl Ctx {
@@ -214,7 +214,7 @@ impl Ctx {
     }
 
     /// A unit could not be read: its items stay unchecked.
-    pub fn unit_failed(&self, what: String) {
+    pub(crate) fn unit_failed(&self, what: String) {
         tracing::warn!(unit = %what, "read-back failed; its items stay unchecked");
         if let Ok(mut u) = self.unread.lock() {
             u.push(what);
@@ -223,7 +223,7 @@ impl Ctx {
 
     /// Whether a unit is still to read: in the sample, and not all of its items `checked` in
     /// an earlier session of this pass.
-    pub fn to_read(
+    pub(crate) fn to_read(
         &self,
         kind: Kind,
         key: &str,
@@ -260,7 +260,7 @@ impl Ctx {
     }
 
     /// Whether the unit `key` of `kind` is in the sample ([`Self::keeps`]), counted.
-    pub fn in_sample(&self, kind: Kind, key: &str, whole: bool) -> bool {
+    pub(crate) fn in_sample(&self, kind: Kind, key: &str, whole: bool) -> bool {
         let keep = self.keeps(key, whole);
         if let Ok(mut s) = self.sampled.lock() {
             let e = s.entry(kind.name().to_string()).or_default();
@@ -309,7 +309,7 @@ pub enum VerifyError {
 }
 
 /// Runs (or carries on) a verification pass of the store at `store` against `client`'s app.
-pub async fn run(
+pub(crate) async fn run(
     store: &Path,
     client: Arc<TimClient>,
     settings: &VerifySettings,

@@ -25,14 +25,14 @@ const BOUNDS: BatchBounds = BatchBounds {
 };
 
 /// Where unit checks send their results.
-pub struct Sink {
+pub(crate) struct Sink {
     tx: Sender<Batch>,
     writer: BatchWriter<Batch>,
 }
 
 impl Sink {
     /// Starts the writer thread on `conn`.
-    pub fn start(conn: Connection, progress: Arc<Progress>) -> Result<Sink, WriterError> {
+    pub(crate) fn start(conn: Connection, progress: Arc<Progress>) -> Result<Sink, WriterError> {
         let layer = Checked {
             progress,
             pending: BTreeMap::new(),
@@ -45,7 +45,7 @@ impl Sink {
     }
 
     /// Records a unit's results (committed shortly after), waiting while the writer is behind.
-    pub async fn put(&self, results: Vec<ItemResult>, extras: Vec<Extra>) {
+    pub(crate) async fn put(&self, results: Vec<ItemResult>, extras: Vec<Extra>) {
         if results.is_empty() && extras.is_empty() {
             return;
         }
@@ -54,7 +54,7 @@ impl Sink {
     }
 
     /// Commits everything sent and hands the connection back.
-    pub async fn finish(self) -> Result<Connection, WriterError> {
+    pub(crate) async fn finish(self) -> Result<Connection, WriterError> {
         drop(self.tx);
         self.writer.finish().await
     }

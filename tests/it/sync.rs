@@ -24,8 +24,8 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 
-pub const CALLBACK_TOKEN: &str = "callback-token-for-tests";
-pub const INGEST_TOKEN: &str = "ingest-token-for-tests";
+pub(crate) const CALLBACK_TOKEN: &str = "callback-token-for-tests";
+pub(crate) const INGEST_TOKEN: &str = "ingest-token-for-tests";
 
 /// Whether test `name` runs its body here: it runs in a process of its own (see
 /// `common::alone`) with the tokens every test here uses in its environment (the simulator

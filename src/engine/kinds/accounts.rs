@@ -10,7 +10,7 @@ use crate::tim::requests;
 use futures_util::future::BoxFuture;
 
 /// The accounts.
-pub struct Accounts;
+pub(crate) struct Accounts;
 
 impl ImportKind for Accounts {
     fn shape(&self) -> Shape {

@@ -12,7 +12,7 @@ use crate::tim::requests;
 use futures_util::future::BoxFuture;
 
 /// The one-to-one messages.
-pub struct C2cMessages;
+pub(crate) struct C2cMessages;
 
 impl ImportKind for C2cMessages {
     fn shape(&self) -> Shape {

@@ -11,7 +11,7 @@ use crate::tim::requests;
 use futures_util::future::BoxFuture;
 
 /// The friend entries.
-pub struct Friends;
+pub(crate) struct Friends;
 
 impl ImportKind for Friends {
     fn shape(&self) -> Shape {

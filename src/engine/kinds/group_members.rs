@@ -11,7 +11,7 @@ use crate::tim::requests;
 use futures_util::future::BoxFuture;
 
 /// The group members.
-pub struct GroupMembers;
+pub(crate) struct GroupMembers;
 
 impl ImportKind for GroupMembers {
     fn shape(&self) -> Shape {

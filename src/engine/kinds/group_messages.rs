@@ -15,7 +15,7 @@ use crate::tim::wire::Response;
 use futures_util::future::BoxFuture;
 
 /// The group messages.
-pub struct GroupMessages;
+pub(crate) struct GroupMessages;
 
 impl ImportKind for GroupMessages {
     fn shape(&self) -> Shape {

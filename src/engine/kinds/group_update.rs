@@ -17,7 +17,7 @@ use crate::tim::wire::KeyValue;
 
 /// Brings the target's copy of `group` (item `item`) up to date, or creates it when the
 /// target no longer has it.
-pub async fn bring_up_to_date(
+pub(crate) async fn bring_up_to_date(
     ctx: &SendContext<'_>,
     item: &PendingItem,
     group: &Group,
@@ -83,7 +83,7 @@ async fn hand_over(
 
 /// The `modify_group_base_info` that makes `have` look like `want`, if anything differs.
 /// Custom keys the delta does not name are left as they are (nothing is deleted).
-pub fn changes(want: &ImportGroup, have: &GroupInfo) -> Option<ModifyGroupBaseInfo> {
+pub(crate) fn changes(want: &ImportGroup, have: &GroupInfo) -> Option<ModifyGroupBaseInfo> {
     fn differs(want: &Option<String>, have: &Option<String>) -> Option<String> {
         want.as_ref().filter(|w| Some(*w) != have.as_ref()).cloned()
     }

@@ -18,7 +18,7 @@ use futures_util::future::BoxFuture;
 const GROUP_ID_TAKEN: i64 = 10021;
 
 /// The groups.
-pub struct Groups;
+pub(crate) struct Groups;
 
 impl ImportKind for Groups {
     fn shape(&self) -> Shape {

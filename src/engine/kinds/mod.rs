@@ -18,7 +18,7 @@ use futures_util::future::BoxFuture;
 
 /// How the work makes jobs of a kind's items (the dependency rules are the work's own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grouping {
+pub(crate) enum Grouping {
     /// In the order of the accounts they need, up to the batch limit per job.
     InOrder,
     /// One owner's entries per job (split when above the batch limit), owners in the order of
@@ -35,7 +35,7 @@ pub enum Grouping {
 
 /// What a request whose outcome is unknown (sent, never answered) calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnUnknown {
+pub(crate) enum OnUnknown {
     /// Send it again: the target takes the items again without harm, or the kind's
     /// [`ImportKind::send`] recognises its own earlier import.
     Replay,
@@ -46,19 +46,19 @@ pub enum OnUnknown {
 
 /// What the engine knows of a kind before it sends anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shape {
+pub(crate) struct Shape {
     /// The kind.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// The most items one request may carry (the API's documented batch limit).
-    pub max_batch: usize,
+    pub(crate) max_batch: usize,
     /// How its items are put into jobs.
-    pub grouping: Grouping,
+    pub(crate) grouping: Grouping,
     /// What an unknown outcome calls for.
-    pub unknown: OnUnknown,
+    pub(crate) unknown: OnUnknown,
 }
 
 /// A kind of item, as the import engine sends it.
-pub trait ImportKind: Sync {
+pub(crate) trait ImportKind: Sync {
     /// Its kind, batch limit, grouping and unknown-outcome rule.
     fn shape(&self) -> Shape;
 
@@ -107,7 +107,7 @@ pub trait ImportKind: Sync {
 }
 
 /// The home of `kind`.
-pub fn kind_of(kind: Kind) -> &'static dyn ImportKind {
+pub(crate) fn kind_of(kind: Kind) -> &'static dyn ImportKind {
     match kind {
         Kind::Account => &accounts::Accounts,
         Kind::Profile => &profiles::Profiles,

@@ -10,7 +10,7 @@ use crate::tim::requests;
 use futures_util::future::BoxFuture;
 
 /// The profiles.
-pub struct Profiles;
+pub(crate) struct Profiles;
 
 impl ImportKind for Profiles {
     fn shape(&self) -> Shape {

@@ -25,10 +25,12 @@ use std::time::{Duration, Instant};
 
 mod outcome;
 mod pages;
-pub use pages::{GroupAt, GroupsAtStart};
+pub(crate) use pages::GroupAt;
+#[cfg(test)]
+pub(crate) use pages::GroupsAtStart;
 
 /// Items per call for `kind`: as configured, within the kind's own limit.
-pub fn batch_limit(kind: Kind, configured: Option<usize>) -> usize {
+pub(crate) fn batch_limit(kind: Kind, configured: Option<usize>) -> usize {
     let most = kind_of(kind).max_batch();
     configured.unwrap_or(most).clamp(1, most)
 }
@@ -56,7 +58,7 @@ struct GroupState {
 }
 
 /// The work of one import, as far as it is not yet settled.
-pub struct Work {
+pub(crate) struct Work {
     batch: HashMap<Kind, usize>,
     /// Account items paged in and not yet imported nor refused.
     unresolved_accounts: BTreeSet<i64>,
@@ -103,7 +105,7 @@ pub struct Work {
 impl Work {
     /// Work that is filled a page at a time ([`Self::add_page`]), where `remaining` counts
     /// each kind's pending items in the store.
-    pub fn paged(remaining: HashMap<Kind, u64>, batch: HashMap<Kind, usize>) -> Work {
+    pub(crate) fn paged(remaining: HashMap<Kind, u64>, batch: HashMap<Kind, usize>) -> Work {
         Work {
             batch,
             unresolved_accounts: BTreeSet::new(),
@@ -133,17 +135,17 @@ impl Work {
     }
 
     /// Items of `kind` not yet settled (queued, in flight or waiting to be retried).
-    pub fn remaining(&self, kind: Kind) -> u64 {
+    pub(crate) fn remaining(&self, kind: Kind) -> u64 {
         self.remaining.get(&kind).copied().unwrap_or(0)
     }
 
     /// Settlements decided without a request (what depends on a failed group), to record.
-    pub fn take_decided(&mut self) -> Vec<Settled> {
+    pub(crate) fn take_decided(&mut self) -> Vec<Settled> {
         std::mem::take(&mut self.decided)
     }
 
     /// The next job for the lane of `kind`, if one may go at `now`.
-    pub fn next(&mut self, kind: Kind, now: Instant) -> Option<Job> {
+    pub(crate) fn next(&mut self, kind: Kind, now: Instant) -> Option<Job> {
         if let Some(queue) = self.retry.get_mut(&kind) {
             if let Some(pos) = queue.iter().position(|(at, _)| *at <= now) {
                 return queue.remove(pos).map(|(_, job)| job);
@@ -363,7 +365,12 @@ impl Work {
 
     /// A message request journaled as `journal` was in flight when the last run stopped: its
     /// `items` (those still pending) stay out of the queue until a read-back says which are in.
-    pub fn unanswered_at_start(&mut self, group: i64, items: Vec<PendingItem>, journal: i64) {
+    pub(crate) fn unanswered_at_start(
+        &mut self,
+        group: i64,
+        items: Vec<PendingItem>,
+        journal: i64,
+    ) {
         if items.is_empty() {
             return;
         }
@@ -415,7 +422,7 @@ impl Work {
     /// Since when `job`'s items have kept failing with retryable errors, if they have. Group
     /// messages count per group (they go one batch at a time, and a batch read back after an
     /// unknown outcome comes back as a new job); other items per job.
-    pub fn streak(&self, job: &Job) -> Option<Instant> {
+    pub(crate) fn streak(&self, job: &Job) -> Option<Instant> {
         match job.group().filter(|_| job.kind == Kind::GroupMessage) {
             Some(id) => self.group_failing_since(id),
             None => job.failing_since,
@@ -436,7 +443,7 @@ impl Work {
     }
 
     /// Since when group `id`'s messages have kept failing, if they have.
-    pub fn group_failing_since(&self, id: i64) -> Option<Instant> {
+    pub(crate) fn group_failing_since(&self, id: i64) -> Option<Instant> {
         self.groups
             .get(&id)
             .and_then(|g| g.failing.as_ref().map(|f| f.since))

@@ -11,7 +11,7 @@ impl Work {
     /// queues what goes again (at its time, or after a read-back), keeps the failing streak,
     /// and gives up the rest of a group whose retries ran out. Returns the group's other
     /// messages that failed with it, to record.
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         job: &Job,
         decision: &Decision,

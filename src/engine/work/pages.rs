@@ -8,11 +8,11 @@ use crate::store::Kind;
 use std::collections::HashMap;
 
 /// Below this many queued items a kind wants its next page, by default.
-pub const LOW_WATER: usize = 2_000;
+pub(crate) const LOW_WATER: usize = 2_000;
 
 /// What the store says of a group item, when its first messages or members are paged in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupAt {
+pub(crate) enum GroupAt {
     /// In the target.
     Done,
     /// Failed or skipped: it will not be.
@@ -24,17 +24,19 @@ pub enum GroupAt {
 }
 
 /// What the store says about groups at the start.
-pub struct GroupsAtStart {
+#[cfg(test)]
+pub(crate) struct GroupsAtStart {
     /// Group items already in the target.
-    pub done: Vec<i64>,
+    pub(crate) done: Vec<i64>,
     /// Group items failed or skipped: what depends on them cannot go.
-    pub not_imported: Vec<i64>,
+    pub(crate) not_imported: Vec<i64>,
 }
 
 impl Work {
     /// Work over `pending` items (per kind, in the store's order, all of them at once), where
     /// `groups_at_start` says which groups are settled.
-    pub fn new(
+    #[cfg(test)]
+    pub(crate) fn new(
         pending: HashMap<Kind, Vec<PendingItem>>,
         groups_at_start: GroupsAtStart,
         batch: HashMap<Kind, usize>,
@@ -67,7 +69,7 @@ impl Work {
     /// Whether `kind`'s window is low and the store may hold more of it. The friend owner
     /// held back at a page's end does not count: it cannot go before the next page, however
     /// many entries it has.
-    pub fn wants(&self, kind: Kind) -> bool {
+    pub(crate) fn wants(&self, kind: Kind) -> bool {
         let mut queued = self.queued.get(&kind).copied().unwrap_or(0);
         if kind == Kind::Friend {
             queued = queued.saturating_sub(self.owner_tail.len());
@@ -78,17 +80,17 @@ impl Work {
     /// Whether every item of `kind` is settled and the store said it has no more: a last page
     /// that came full leaves the kind open until an empty one is read (members may wait on
     /// that for their group's messages).
-    pub fn finished(&self, kind: Kind) -> bool {
+    pub(crate) fn finished(&self, kind: Kind) -> bool {
         self.remaining(kind) == 0 && !self.more.contains(&kind)
     }
 
     /// Below `n` queued items a kind wants its next page.
-    pub fn set_low_water(&mut self, n: usize) {
+    pub(crate) fn set_low_water(&mut self, n: usize) {
         self.low_water = n.max(1);
     }
 
     /// Groups of `items` (messages or members) whose state is not known yet.
-    pub fn unknown_groups(&self, items: &[PendingItem]) -> Vec<i64> {
+    pub(crate) fn unknown_groups(&self, items: &[PendingItem]) -> Vec<i64> {
         let mut ids: Vec<i64> = items
             .iter()
             .map(|i| i.parent.unwrap_or(-1))
@@ -101,7 +103,7 @@ impl Work {
 
     /// Records what the store says of group `id`; what this run already settled of it stands
     /// (the store may not have committed it yet).
-    pub fn set_group(&mut self, id: i64, at: GroupAt) {
+    pub(crate) fn set_group(&mut self, id: i64, at: GroupAt) {
         let g = self.groups.entry(id).or_default();
         if g.imported.is_some() {
             return;
@@ -119,7 +121,7 @@ impl Work {
 
     /// The next page of `kind`'s pending items, in the store's order (the groups of messages
     /// and members known through [`Self::set_group`]); `more`: the store may hold more.
-    pub fn add_page(&mut self, kind: Kind, mut items: Vec<PendingItem>, more: bool) {
+    pub(crate) fn add_page(&mut self, kind: Kind, mut items: Vec<PendingItem>, more: bool) {
         if !more {
             self.more.remove(&kind);
         }
@@ -242,7 +244,7 @@ impl Work {
     }
 
     /// Failed items the operator sent back: they queue again.
-    pub fn requeue(&mut self, kind: Kind, items: Vec<PendingItem>) {
+    pub(crate) fn requeue(&mut self, kind: Kind, items: Vec<PendingItem>) {
         if self.more.contains(&kind) {
             // Those after the kind's cursor would come again in a later page.
             self.not_paged

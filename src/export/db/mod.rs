@@ -16,7 +16,7 @@ use super::DbExportError;
 
 /// A parameter's value, in the mapping's time unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
+pub(crate) enum Bound {
     /// An integer (unix seconds or milliseconds).
     Int(i64),
     /// A timestamp, given as unix seconds.
@@ -25,7 +25,7 @@ pub enum Bound {
 
 impl Bound {
     /// `secs` in `unit`.
-    pub fn at(secs: i64, unit: TimeUnit) -> Self {
+    pub(crate) fn at(secs: i64, unit: TimeUnit) -> Self {
         match unit {
             TimeUnit::Seconds => Bound::Int(secs),
             TimeUnit::Millis => Bound::Int(secs.saturating_mul(1000)),
@@ -36,18 +36,18 @@ impl Bound {
 
 /// One query to run: a name for messages, the driver's SQL and its parameter values.
 #[derive(Debug, Clone)]
-pub struct Job {
+pub(crate) struct Job {
     /// What the query reads (the kind), for progress and errors.
-    pub what: String,
+    pub(crate) what: String,
     /// The SQL with the driver's placeholders.
-    pub sql: String,
+    pub(crate) sql: String,
     /// The value of each placeholder, in order.
-    pub params: Vec<Bound>,
+    pub(crate) params: Vec<Bound>,
 }
 
 impl Job {
     /// The job of mapping query `sql` for `engine`, with `since` and `until` bound.
-    pub fn new(what: &str, sql: &str, engine: Engine, since: Bound, until: Bound) -> Self {
+    pub(crate) fn new(what: &str, sql: &str, engine: Engine, since: Bound, until: Bound) -> Self {
         let (sql, names) = translate(sql, engine);
         let params = names
             .into_iter()
@@ -65,7 +65,7 @@ impl Job {
 }
 
 /// Where rows go, in the order the queries run.
-pub trait RowSink {
+pub(crate) trait RowSink {
     /// Job `job` starts; its result columns are `names`.
     fn columns(&mut self, job: usize, names: &[String]) -> Result<(), DbExportError>;
     /// One row of job `job`.
@@ -75,7 +75,7 @@ pub trait RowSink {
 }
 
 /// Runs `jobs` in order in one read-only snapshot of the database at `url`.
-pub async fn run_jobs(
+pub(crate) async fn run_jobs(
     url: &SourceUrl,
     jobs: &[Job],
     sink: &mut dyn RowSink,

@@ -22,7 +22,7 @@ async fn connect(url: &SourceUrl) -> Result<Conn, DbExportError> {
 }
 
 /// Runs `jobs` in one read-only consistent snapshot.
-pub async fn run(
+pub(crate) async fn run(
     url: &SourceUrl,
     jobs: &[Job],
     sink: &mut dyn RowSink,
@@ -81,7 +81,7 @@ pub async fn run(
 }
 
 /// Runs each batch of statements (several may be separated by `;`).
-pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
+pub(crate) async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
     let mut conn = connect(url).await?;
     for batch in batches {
         conn.query_drop(batch.as_str())

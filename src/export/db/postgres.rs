@@ -51,7 +51,7 @@ fn tls() -> Result<MakeRustlsConnect, rustls::Error> {
 }
 
 /// Runs `jobs` in one read-only REPEATABLE READ transaction.
-pub async fn run(
+pub(crate) async fn run(
     url: &SourceUrl,
     jobs: &[Job],
     sink: &mut dyn RowSink,
@@ -105,7 +105,7 @@ pub async fn run(
 }
 
 /// Runs each batch of statements (several may be separated by `;`).
-pub async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
+pub(crate) async fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
     let client = connect(url).await?;
     for batch in batches {
         client

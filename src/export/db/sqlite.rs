@@ -19,7 +19,11 @@ fn open(url: &SourceUrl, flags: OpenFlags) -> Result<Connection, DbExportError> 
 }
 
 /// Runs `jobs` in one read transaction of the file.
-pub fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Result<(), DbExportError> {
+pub(crate) fn run(
+    url: &SourceUrl,
+    jobs: &[Job],
+    sink: &mut dyn RowSink,
+) -> Result<(), DbExportError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = open(url, flags)?;
     let tx = conn
@@ -55,7 +59,7 @@ pub fn run(url: &SourceUrl, jobs: &[Job], sink: &mut dyn RowSink) -> Result<(), 
 }
 
 /// Runs each batch of statements, creating the file when missing.
-pub fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
+pub(crate) fn execute(url: &SourceUrl, batches: &[String]) -> Result<(), DbExportError> {
     let conn = open(url, OpenFlags::default())?;
     for batch in batches {
         conn.execute_batch(batch)

@@ -10,7 +10,7 @@ const MAX_USERID: usize = 32;
 const MAX_PROFILE_VALUE: usize = 500;
 
 /// Checks a UserID: a non-empty string of at most 32 bytes.
-pub fn check_user_id(id: &str, code: i64) -> ApiResult<()> {
+pub(crate) fn check_user_id(id: &str, code: i64) -> ApiResult<()> {
     if id.is_empty() {
         return Err(ApiError::new(code, "UserID is empty"));
     }
@@ -50,7 +50,7 @@ fn import_one(
 }
 
 /// `account_import`.
-pub fn account_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn account_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let id = body.str("UserID", 70402)?;
     let nick = body.opt_str("Nick", 70402)?;
     let face = body.opt_str("FaceUrl", 70402)?;
@@ -59,7 +59,7 @@ pub fn account_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
 }
 
 /// `multiaccount_import`: the old `Accounts` form or the new `AccountList` form, not both.
-pub fn multiaccount_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn multiaccount_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let entries: Vec<(String, Option<String>, Option<String>)> =
         match (body.has("Accounts"), body.has("AccountList")) {
             (true, true) => {
@@ -111,7 +111,7 @@ pub fn multiaccount_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answe
 }
 
 /// `account_check`.
-pub fn account_check(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn account_check(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let items = body.array("CheckItem", 70402)?;
     ctx.check_batch("CheckItem", items.len())?;
     let mut results = Vec::with_capacity(items.len());

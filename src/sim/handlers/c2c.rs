@@ -18,7 +18,7 @@ const CODES: BodyCodes = BodyCodes {
 /// `importmsg`. De-duplicates on (MsgSeq, MsgRandom, MsgTimeStamp) in either direction: the
 /// first import wins and a repeat answers success (UNCONFIRMED that it is not an error).
 /// A timestamp in the future is refused (UNCONFIRMED; the group import documents "< now").
-pub fn importmsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn importmsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let sync = body.uint("SyncFromOldSystem", U32, 90030)?;
     // CURRENT allows 2 and 5; OLDER allowed 1 (treated like 5 without push).
     if !matches!(sync, 1 | 2 | 5) {
@@ -67,7 +67,7 @@ fn has_control(body: Body<'_>, field: &str, value: &str) -> bool {
 }
 
 /// `sendmsg`: a live message; fires `C2C.CallbackAfterSendMsg` unless forbidden.
-pub fn sendmsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn sendmsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let from = body.opt_str("From_Account", 90008)?;
     let to = body.str("To_Account", 90003)?;
     body.opt_uint("SyncOtherMachine", 2, 90031)?;
@@ -118,7 +118,7 @@ pub fn sendmsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
 
 /// `admin_getroammsg`: newest first within [MinTime, MaxTime], continuing below
 /// `LastMsgKey`; only messages inside the roaming period are found.
-pub fn admin_getroammsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn admin_getroammsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let from = body.str("From_Account", 90008)?;
     let to = body.str("To_Account", 90003)?;
     let max_cnt = body.uint("MaxCnt", U32, 90001)? as usize;

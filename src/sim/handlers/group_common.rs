@@ -7,11 +7,11 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Group types the REST API knows.
-pub const TYPES: [&str; 5] = ["Private", "Public", "ChatRoom", "AVChatRoom", "Community"];
+pub(crate) const TYPES: [&str; 5] = ["Private", "Public", "ChatRoom", "AVChatRoom", "Community"];
 
 /// Checks a custom GroupId (§3.6): printable ASCII, ≤ 48 bytes, `@TGS#` reserved for server
 /// ids except a community's `@TGS#_…`, which a community id must use.
-pub fn check_group_id(id: &str, community: bool) -> ApiResult<()> {
+pub(crate) fn check_group_id(id: &str, community: bool) -> ApiResult<()> {
     let bad = |why: &str| Err(ApiError::new(10015, format!("GroupId {id:?} {why}")));
     if id.is_empty() || id.len() > 48 {
         return bad("must be 1 to 48 bytes");
@@ -29,7 +29,7 @@ pub fn check_group_id(id: &str, community: bool) -> ApiResult<()> {
 }
 
 /// The optional text fields and their byte limits (§3.6, §4.4).
-pub const TEXT_LIMITS: [(&str, usize); 4] = [
+pub(crate) const TEXT_LIMITS: [(&str, usize); 4] = [
     ("Name", 30),
     ("Introduction", 240),
     ("Notification", 300),
@@ -37,7 +37,7 @@ pub const TEXT_LIMITS: [(&str, usize); 4] = [
 ];
 
 /// Reads a text field within its limit (10004 beyond).
-pub fn text(body: Body<'_>, field: &str) -> ApiResult<Option<String>> {
+pub(crate) fn text(body: Body<'_>, field: &str) -> ApiResult<Option<String>> {
     let max = TEXT_LIMITS
         .iter()
         .find(|(f, _)| *f == field)
@@ -52,7 +52,7 @@ pub fn text(body: Body<'_>, field: &str) -> ApiResult<Option<String>> {
 }
 
 /// `ApplyJoinOption`.
-pub fn apply_join(body: Body<'_>) -> ApiResult<Option<String>> {
+pub(crate) fn apply_join(body: Body<'_>) -> ApiResult<Option<String>> {
     match body.opt_str("ApplyJoinOption", 10004)? {
         None => Ok(None),
         Some(v @ ("FreeAccess" | "NeedPermission" | "DisableApply")) => Ok(Some(v.into())),
@@ -65,7 +65,7 @@ pub fn apply_join(body: Body<'_>) -> ApiResult<Option<String>> {
 
 /// `AppDefinedData` checked against the console's keys: ≤ 10 keys of ≤ 16 bytes
 /// `[A-Za-z0-9_]`, values ≤ 512 bytes. Returns (key, value) pairs.
-pub fn app_defined(ctx: &Ctx<'_>, body: Body<'_>) -> ApiResult<Vec<(String, String)>> {
+pub(crate) fn app_defined(ctx: &Ctx<'_>, body: Body<'_>) -> ApiResult<Vec<(String, String)>> {
     let Some(items) = body.opt_array("AppDefinedData", 10004)? else {
         return Ok(Vec::new());
     };
@@ -93,7 +93,7 @@ pub fn app_defined(ctx: &Ctx<'_>, body: Body<'_>) -> ApiResult<Vec<(String, Stri
 }
 
 /// The group `id`, or 10010.
-pub fn group<'s>(ctx: &'s Ctx<'_>, id: &str) -> ApiResult<&'s Group> {
+pub(crate) fn group<'s>(ctx: &'s Ctx<'_>, id: &str) -> ApiResult<&'s Group> {
     ctx.state
         .groups
         .get(id)
@@ -101,7 +101,7 @@ pub fn group<'s>(ctx: &'s Ctx<'_>, id: &str) -> ApiResult<&'s Group> {
 }
 
 /// The mutable group `id`, or 10010.
-pub fn group_mut<'s>(ctx: &'s mut Ctx<'_>, id: &str) -> ApiResult<&'s mut Group> {
+pub(crate) fn group_mut<'s>(ctx: &'s mut Ctx<'_>, id: &str) -> ApiResult<&'s mut Group> {
     ctx.state
         .groups
         .get_mut(id)
@@ -109,7 +109,7 @@ pub fn group_mut<'s>(ctx: &'s mut Ctx<'_>, id: &str) -> ApiResult<&'s mut Group>
 }
 
 /// Refuses live-broadcast groups, which the import APIs cannot write (10007).
-pub fn not_avchatroom(group: &Group, code: i64) -> ApiResult<()> {
+pub(crate) fn not_avchatroom(group: &Group, code: i64) -> ApiResult<()> {
     if group.is_avchatroom() {
         Err(ApiError::new(code, "not supported for AVChatRoom groups"))
     } else {
@@ -118,7 +118,7 @@ pub fn not_avchatroom(group: &Group, code: i64) -> ApiResult<()> {
 }
 
 /// `[{Key, Value}]` of a group's custom data.
-pub fn key_values(map: &BTreeMap<String, String>) -> Value {
+pub(crate) fn key_values(map: &BTreeMap<String, String>) -> Value {
     Value::Array(
         map.iter()
             .map(|(k, v)| json!({"Key": k, "Value": v}))
@@ -127,13 +127,13 @@ pub fn key_values(map: &BTreeMap<String, String>) -> Value {
 }
 
 /// `[{Member_Account}]` of some accounts.
-pub fn member_list<'a>(ids: impl Iterator<Item = &'a str>) -> Value {
+pub(crate) fn member_list<'a>(ids: impl Iterator<Item = &'a str>) -> Value {
     Value::Array(ids.map(|id| json!({ "Member_Account": id })).collect())
 }
 
 /// A new group from an `import_group` or `create_group` body, with the owner as its first
 /// member; `create_time` is the group's CreateTime.
-pub fn new_group(
+pub(crate) fn new_group(
     ctx: &mut Ctx<'_>,
     body: Body<'_>,
     create_time: i64,

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::sim::body::U32;
 
 /// `import_group`: CreateTime may be given (not in the future).
-pub fn import_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn import_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let create_time = body.opt_int("CreateTime", 10004)?.unwrap_or(ctx.now);
     if create_time > ctx.now {
         return Err(ApiError::new(10004, "CreateTime is in the future"));
@@ -79,7 +79,7 @@ fn import_member(ctx: &mut Ctx<'_>, group_id: &str, item: &MemberItem<'_>) -> Ap
 }
 
 /// `import_group_member`: up to 20 members; each gets its own `Result`.
-pub fn import_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn import_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let items = body.array("MemberList", 10004)?;
     ctx.check_batch("MemberList", items.len())?;
@@ -165,7 +165,7 @@ fn import_one_msg(
 }
 
 /// `import_group_msg`: up to 7 messages, oldest first; resets every member's unread count.
-pub fn import_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn import_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let flag = body.opt_uint("RecentContactFlag", 1, 10004)?;
     let items = body.array("MsgList", 10004)?;
@@ -200,7 +200,7 @@ pub fn import_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> 
 }
 
 /// `set_unread_msg_num`: one member; meaningless (but accepted) for ChatRoom and AVChatRoom.
-pub fn set_unread_msg_num(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn set_unread_msg_num(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let account = body.str("Member_Account", 10004)?;
     let unread = body.uint("UnreadMsgNum", U32, 10004)?;

@@ -4,10 +4,10 @@ use crate::sim::state::State;
 use crate::tim::api::Api;
 use serde_json::{json, Value};
 
-pub const NOW: i64 = 1_800_000_000;
-pub const CREATED: i64 = NOW - 100_000;
+pub(crate) const NOW: i64 = 1_800_000_000;
+pub(crate) const CREATED: i64 = NOW - 100_000;
 
-pub fn people() -> State {
+pub(crate) fn people() -> State {
     let mut s = State::default();
     for id in ["owner", "m1", "m2", "m3"] {
         s.import_account(id);
@@ -15,7 +15,7 @@ pub fn people() -> State {
     s
 }
 
-pub fn with_group(id: &str) -> State {
+pub(crate) fn with_group(id: &str) -> State {
     let mut s = people();
     ok(
         &mut s,
@@ -27,7 +27,7 @@ pub fn with_group(id: &str) -> State {
     s
 }
 
-pub fn msgs(times: &[i64]) -> Value {
+pub(crate) fn msgs(times: &[i64]) -> Value {
     Value::Array(
         times
             .iter()

@@ -21,7 +21,7 @@ const MSG_CODES: BodyCodes = BodyCodes {
 
 /// `send_group_msg`. The same `Random` within the dedupe window is a duplicate: answered with
 /// the original's MsgSeq, stored and announced once.
-pub fn send_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn send_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let random = body.uint("Random", U32, 10004)? as u32;
     let from = body.opt_str("From_Account", 10004)?;
@@ -98,7 +98,7 @@ pub fn send_group_msg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
 }
 
 /// `create_group`: a live group with up to 100 initial members.
-pub fn create_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn create_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let initial = body.opt_array("MemberList", 10004)?.unwrap_or(&[]);
     ctx.check_batch("MemberList", initial.len())?;
     if !initial.is_empty() && body.opt_str("Type", 10004)? == Some("AVChatRoom") {
@@ -153,7 +153,7 @@ pub fn create_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
 }
 
 /// `modify_group_base_info`; the callback carries only the changed fields that fire it.
-pub fn modify_group_base_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn modify_group_base_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let mut texts = Vec::new();
     for field in ["Name", "Introduction", "Notification", "FaceUrl"] {
@@ -221,7 +221,7 @@ pub fn modify_group_base_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<An
 
 /// `change_group_owner`: the new owner must already be a member (10004 otherwise); the old
 /// owner stays as an ordinary member. Not for AVChatRoom (10007).
-pub fn change_group_owner(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn change_group_owner(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let new_owner = body.str("NewOwner_Account", 10004)?;
     not_avchatroom(group(ctx, group_id)?, 10007)?;
@@ -244,7 +244,7 @@ pub fn change_group_owner(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer
 }
 
 /// `add_group_member`: all accounts must exist (10019, nobody added otherwise).
-pub fn add_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn add_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     body.opt_uint("Silence", 1, 10004)?;
     let items = body.array("MemberList", 10004)?;
@@ -299,7 +299,7 @@ pub fn add_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> 
 
 /// `delete_group_member`: removing a non-member succeeds (idempotent); the owner cannot be
 /// removed this way (10004).
-pub fn delete_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn delete_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     body.opt_uint("Silence", 1, 10004)?;
     body.opt_str("Reason", 10004)?;
@@ -335,7 +335,7 @@ pub fn delete_group_member(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answe
 }
 
 /// `destroy_group`.
-pub fn destroy_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn destroy_group(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let Some(g) = ctx.state.remove_group(group_id) else {
         return Err(ApiError::new(

@@ -91,7 +91,7 @@ fn filter<'a>(value: Option<&'a Value>, field: &str) -> ApiResult<Option<Vec<&'a
 }
 
 /// `get_group_info`: the top-level code means nothing; each group has its own.
-pub fn get_group_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn get_group_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let ids = body.strings("GroupIdList", 10004)?;
     ctx.check_batch("GroupIdList", ids.len())?;
     let response_filter = body.get("ResponseFilter");
@@ -125,7 +125,7 @@ fn role_filter(body: Body<'_>) -> ApiResult<Option<Vec<&str>>> {
 }
 
 /// `get_group_member_info`: `Limit`/`Offset` pages, or `Limit`/`Next` for communities.
-pub fn get_group_member_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn get_group_member_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let max = ctx.batch().unwrap_or(200);
     let limit = body
@@ -183,7 +183,10 @@ pub fn get_group_member_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Ans
 }
 
 /// `get_specified_group_member_info`: up to 50 named members (non-members are left out).
-pub fn get_specified_group_member_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn get_specified_group_member_info(
+    ctx: &mut Ctx<'_>,
+    body: Body<'_>,
+) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let accounts = body.strings("Member_List_Account", 10004)?;
     ctx.check_batch("Member_List_Account", accounts.len())?;
@@ -202,7 +205,7 @@ pub fn get_specified_group_member_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> Api
 }
 
 /// `get_appid_group_list`: every group id, `Limit` at a time; `Next` 0 when done.
-pub fn get_appid_group_list(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn get_appid_group_list(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let max = ctx.batch().unwrap_or(10_000);
     let limit = body
         .opt_uint("Limit", U32, 10004)?
@@ -241,7 +244,7 @@ pub fn get_appid_group_list(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answ
 
 /// `group_msg_get_simple`: up to 20 messages at or below `ReqMsgSeq`, newest first; messages
 /// older than the roaming period come back as placeholders (`IsPlaceMsg` 1, no body).
-pub fn group_msg_get_simple(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn group_msg_get_simple(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let group_id = body.str("GroupId", 10004)?;
     let wanted = body.uint("ReqMsgNumber", U32, 10004)? as usize;
     if wanted == 0 {

@@ -19,49 +19,44 @@ use super::state::{AccountIdx, State};
 use crate::tim::api::Api;
 use serde_json::{Map, Value};
 
-pub use msg_body::check_msg_body;
+pub(crate) use msg_body::check_msg_body;
 
 /// The fields of an answer beside the envelope.
-pub type Answer = Map<String, Value>;
+pub(crate) type Answer = Map<String, Value>;
 
 /// What a handler works with.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     /// The service's data.
-    pub state: &'a mut State,
+    pub(crate) state: &'a mut State,
     /// Limits and console settings.
-    pub config: &'a SimConfig,
+    pub(crate) config: &'a SimConfig,
     /// Per-group message windows.
-    pub limiter: &'a Limiter,
+    pub(crate) limiter: &'a Limiter,
     /// The API being served.
-    pub api: Api,
+    pub(crate) api: Api,
     /// Unix seconds now.
-    pub now: i64,
+    pub(crate) now: i64,
     /// The admin identifier the request was made as (`Operator_Account` of callbacks).
-    pub operator: &'a str,
+    pub(crate) operator: &'a str,
     /// The SDKAppID.
-    pub sdkappid: u64,
+    pub(crate) sdkappid: u64,
     /// Callbacks to fire once the answer is decided.
-    pub callbacks: Vec<Callback>,
+    pub(crate) callbacks: Vec<Callback>,
 }
 
 impl Ctx<'_> {
     /// The batch limit of this API.
-    pub fn batch(&self) -> Option<usize> {
+    pub(crate) fn batch(&self) -> Option<usize> {
         self.config.batch(self.api)
     }
 
-    /// The code for a bad parameter in this API's service.
-    pub fn bad(&self) -> i64 {
-        self.api.service().bad_parameter_code()
-    }
-
     /// Refuses `len` items over the batch limit with the API's documented code.
-    pub fn check_batch(&self, field: &str, len: usize) -> ApiResult<()> {
+    pub(crate) fn check_batch(&self, field: &str, len: usize) -> ApiResult<()> {
         super::body::batch(field, len, self.batch(), self.api.batch_code())
     }
 
     /// The imported account `id`, or `code`.
-    pub fn account(&self, id: &str, code: i64) -> ApiResult<AccountIdx> {
+    pub(crate) fn account(&self, id: &str, code: i64) -> ApiResult<AccountIdx> {
         self.state
             .account_idx(id)
             .ok_or_else(|| ApiError::new(code, format!("account {id:?} is not imported")))
@@ -69,7 +64,11 @@ impl Ctx<'_> {
 
     /// The sender of a live message: `from`, which must be imported (`code` otherwise), or by
     /// default the admin making the request, which the service always knows.
-    pub fn sender(&mut self, from: Option<&str>, code: i64) -> ApiResult<(String, AccountIdx)> {
+    pub(crate) fn sender(
+        &mut self,
+        from: Option<&str>,
+        code: i64,
+    ) -> ApiResult<(String, AccountIdx)> {
         let id = from.unwrap_or(self.operator).to_string();
         match self.state.account_idx(&id) {
             Some(idx) => Ok((id, idx)),
@@ -85,14 +84,14 @@ impl Ctx<'_> {
     }
 
     /// Queues a callback; live APIs only (a test guards that imports never call this).
-    pub fn fire(&mut self, callback: Callback) {
+    pub(crate) fn fire(&mut self, callback: Callback) {
         debug_assert!(!self.api.is_import(), "{} fired a callback", self.api);
         self.callbacks.push(callback);
     }
 }
 
 /// True unless `ForbidCallbackControl` holds `ForbidAfterSendMsgCallback`.
-pub fn after_callback_allowed(body: Body<'_>) -> bool {
+pub(crate) fn after_callback_allowed(body: Body<'_>) -> bool {
     !body
         .get("ForbidCallbackControl")
         .and_then(Value::as_array)
@@ -100,7 +99,7 @@ pub fn after_callback_allowed(body: Body<'_>) -> bool {
 }
 
 /// Serves one request.
-pub fn dispatch(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn dispatch(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     match ctx.api {
         Api::AccountImport => account::account_import(ctx, body),
         Api::MultiaccountImport => account::multiaccount_import(ctx, body),
@@ -134,7 +133,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
 }
 
 /// Builds an answer from `json!` object syntax.
-pub fn answer(value: Value) -> Answer {
+pub(crate) fn answer(value: Value) -> Answer {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -143,19 +142,25 @@ pub fn answer(value: Value) -> Answer {
 
 /// Test support: serve one request against `state` as admin `admin` at time `now`.
 #[cfg(test)]
-pub mod testing {
+pub(crate) mod testing {
     use super::*;
 
     /// The outcome of one call: the answer or the refusal, and the callbacks it fired.
-    pub struct Served {
+    pub(crate) struct Served {
         /// Answer or refusal.
-        pub result: ApiResult<Answer>,
+        pub(crate) result: ApiResult<Answer>,
         /// Callbacks fired.
-        pub callbacks: Vec<Callback>,
+        pub(crate) callbacks: Vec<Callback>,
     }
 
     /// Serves `body` (a JSON object) to `api`.
-    pub fn serve(state: &mut State, config: &SimConfig, api: Api, now: i64, body: Value) -> Served {
+    pub(crate) fn serve(
+        state: &mut State,
+        config: &SimConfig,
+        api: Api,
+        now: i64,
+        body: Value,
+    ) -> Served {
         let limiter = Limiter::new();
         let mut ctx = Ctx {
             state,
@@ -176,7 +181,7 @@ pub mod testing {
     }
 
     /// Serves and expects success.
-    pub fn ok(state: &mut State, api: Api, now: i64, body: Value) -> Answer {
+    pub(crate) fn ok(state: &mut State, api: Api, now: i64, body: Value) -> Answer {
         let served = serve(state, &SimConfig::default(), api, now, body);
         match served.result {
             Ok(a) => a,
@@ -185,7 +190,7 @@ pub mod testing {
     }
 
     /// Serves and expects a refusal; returns its code.
-    pub fn refused(state: &mut State, api: Api, now: i64, body: Value) -> i64 {
+    pub(crate) fn refused(state: &mut State, api: Api, now: i64, body: Value) -> i64 {
         match serve(state, &SimConfig::default(), api, now, body).result {
             Ok(a) => panic!("{api} accepted: {a:?}"),
             Err(e) => e.code,

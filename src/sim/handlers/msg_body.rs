@@ -6,13 +6,13 @@ use serde_json::Value;
 
 /// Codes a message API answers for a bad body.
 #[derive(Debug, Clone, Copy)]
-pub struct BodyCodes {
+pub(crate) struct BodyCodes {
     /// Not an array.
-    pub not_array: i64,
+    pub(crate) not_array: i64,
     /// Empty, unknown element, missing field.
-    pub invalid: i64,
+    pub(crate) invalid: i64,
     /// Over the size limit.
-    pub too_long: i64,
+    pub(crate) too_long: i64,
 }
 
 fn has_str(c: &serde_json::Map<String, Value>, f: &str) -> bool {
@@ -73,7 +73,7 @@ fn element_problem(elem: &Value) -> Option<String> {
 }
 
 /// Checks `MsgBody` (and counts `CloudCustomData` toward the size, as the model does).
-pub fn check_msg_body<'a>(
+pub(crate) fn check_msg_body<'a>(
     value: Option<&'a Value>,
     custom: Option<&str>,
     max_bytes: usize,

@@ -85,7 +85,7 @@ fn check_value(tag: &str, kind: &TagKind, value: &Value) -> ApiResult<()> {
 }
 
 /// `portrait_set`: every item is checked before any is written.
-pub fn portrait_set(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn portrait_set(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let who = body.str("From_Account", 40001)?;
     let items = body.array("ProfileItem", 40001)?;
     let idx = ctx.account(who, 40003)?;
@@ -107,7 +107,7 @@ pub fn portrait_set(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
 }
 
 /// `portrait_get`.
-pub fn portrait_get(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn portrait_get(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let accounts = body.strings("To_Account", 40001)?;
     if accounts.is_empty() {
         return Err(ApiError::new(40002, "To_Account is empty"));

@@ -168,7 +168,7 @@ impl EntryResults {
 }
 
 /// `friend_import`: one-way entries, overwritten on re-import.
-pub fn friend_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn friend_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let owner_id = body.str("From_Account", 30001)?;
     let items = body.array("AddFriendItem", 30001)?;
     ctx.check_batch("AddFriendItem", items.len())?;
@@ -189,7 +189,7 @@ pub fn friend_import(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
 
 /// `friend_add`: a live add; `Add_Type_Both` (default) adds both directions. Without
 /// `ForceAddFlags` 1 the peer's AllowType applies (pending 30539, refused 30516).
-pub fn friend_add(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn friend_add(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let owner_id = body.str("From_Account", 30001)?;
     let items = body.array("AddFriendItem", 30001)?;
     ctx.check_batch("AddFriendItem", items.len())?;
@@ -262,7 +262,7 @@ fn friend_values(friend: &Friend) -> Vec<Value> {
 }
 
 /// `friend_get`: a page of the owner's list, `StartIndex` onward.
-pub fn friend_get(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn friend_get(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let owner_id = body.str("From_Account", 30001)?;
     let start = body.uint("StartIndex", u64::MAX, 30001)? as usize;
     let owner = ctx.account(owner_id, 30003)?;
@@ -283,7 +283,7 @@ pub fn friend_get(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
 }
 
 /// `friend_check`: the relation with each account.
-pub fn friend_check(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
+pub(crate) fn friend_check(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let owner_id = body.str("From_Account", 30001)?;
     let accounts = body.strings("To_Account", 30001)?;
     ctx.check_batch("To_Account", accounts.len())?;

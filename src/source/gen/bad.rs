@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 /// One way to break a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mutation {
+pub(crate) enum Mutation {
     /// The id (or the pair) of an earlier record.
     DuplicateId,
     /// An id over its byte limit.
@@ -42,7 +42,7 @@ pub enum Mutation {
 
 /// The file a record belongs to, for the mutations that suit it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// accounts.jsonl (bad lines are added)
     Account,
     /// profiles.jsonl
@@ -108,16 +108,16 @@ impl Target {
 
 /// What a mutation may need to know besides the record itself.
 #[derive(Debug, Default)]
-pub struct BadCtx<'a> {
+pub(crate) struct BadCtx<'a> {
     /// The key of the previous good record of the file: an id, or (owner, friend) /
     /// (group, member) for pair records.
-    pub prev: Option<(&'a str, &'a str)>,
+    pub(crate) prev: Option<(&'a str, &'a str)>,
     /// The group's creation time, for member and group message records.
-    pub group_created_at: Option<i64>,
+    pub(crate) group_created_at: Option<i64>,
 }
 
 /// Decides which records go bad, and how.
-pub struct Spoiler {
+pub(crate) struct Spoiler {
     rng: ChaCha8Rng,
     ratio: f64,
     target: Target,
@@ -125,12 +125,12 @@ pub struct Spoiler {
 
 impl Spoiler {
     /// A spoiler for `target` with its own random stream.
-    pub fn new(rng: ChaCha8Rng, ratio: f64, target: Target) -> Self {
+    pub(crate) fn new(rng: ChaCha8Rng, ratio: f64, target: Target) -> Self {
         Self { rng, ratio, target }
     }
 
     /// With probability `ratio`, the mutation to apply to the next record.
-    pub fn roll(&mut self) -> Option<Mutation> {
+    pub(crate) fn roll(&mut self) -> Option<Mutation> {
         if self.ratio <= 0.0 || !self.rng.gen_bool(self.ratio.min(1.0)) {
             return None;
         }
@@ -139,7 +139,7 @@ impl Spoiler {
     }
 
     /// The bad line (without `\n`) that `mutation` makes of `rec`.
-    pub fn spoil<T: Serialize>(
+    pub(crate) fn spoil<T: Serialize>(
         &mut self,
         rec: &T,
         mutation: Mutation,
@@ -280,7 +280,7 @@ impl Spoiler {
     /// Writes a record keyed by one id: intact when `protect` (the first messages carry every
     /// element type), otherwise perhaps spoiled. Keeps the id of the last good record in
     /// `prev`, for the duplicate-id mutation.
-    pub fn write_keyed<T: Serialize>(
+    pub(crate) fn write_keyed<T: Serialize>(
         &mut self,
         out: &mut RecordWriter,
         rec: &T,
@@ -307,7 +307,7 @@ impl Spoiler {
 
     /// Writes `rec`, or (with probability `ratio`) a bad line made of it in its place.
     /// Returns whether the good record was written.
-    pub fn replace<T: Serialize>(
+    pub(crate) fn replace<T: Serialize>(
         &mut self,
         out: &mut RecordWriter,
         rec: &T,
@@ -327,7 +327,7 @@ impl Spoiler {
     }
 
     /// Writes `rec`, then (with probability `ratio`) a bad line made of it.
-    pub fn append<T: Serialize>(
+    pub(crate) fn append<T: Serialize>(
         &mut self,
         out: &mut RecordWriter,
         rec: &T,

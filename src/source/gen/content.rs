@@ -143,12 +143,12 @@ const NOTIFICATIONS: &[&str] = &[
 ];
 
 /// One item of a pool.
-pub fn pick<'a>(rng: &mut ChaCha8Rng, pool: &[&'a str]) -> &'a str {
+pub(crate) fn pick<'a>(rng: &mut ChaCha8Rng, pool: &[&'a str]) -> &'a str {
     pool[rng.gen_range(0..pool.len())]
 }
 
 /// A nickname: Chinese, English, sometimes with an emoji or a number.
-pub fn nick(rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn nick(rng: &mut ChaCha8Rng) -> String {
     let mut s = if rng.gen_bool(0.55) {
         format!("{}{}", pick(rng, SURNAMES), pick(rng, GIVEN))
     } else {
@@ -163,17 +163,17 @@ pub fn nick(rng: &mut ChaCha8Rng) -> String {
 }
 
 /// A profile location (≤ 16 bytes).
-pub fn location(rng: &mut ChaCha8Rng) -> &'static str {
+pub(crate) fn location(rng: &mut ChaCha8Rng) -> &'static str {
     pick(rng, LOCATIONS)
 }
 
 /// A profile signature.
-pub fn signature(rng: &mut ChaCha8Rng) -> &'static str {
+pub(crate) fn signature(rng: &mut ChaCha8Rng) -> &'static str {
     pick(rng, SIGNATURES)
 }
 
 /// A friend remark (≤ 96 bytes).
-pub fn remark(rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn remark(rng: &mut ChaCha8Rng) -> String {
     match rng.gen_range(0..3) {
         0 => format!("老{}", pick(rng, SURNAMES)),
         1 => format!("{} from work", pick(rng, FIRST)),
@@ -182,7 +182,7 @@ pub fn remark(rng: &mut ChaCha8Rng) -> String {
 }
 
 /// 0 to 2 distinct friend-list groups.
-pub fn friend_groups(rng: &mut ChaCha8Rng) -> Vec<String> {
+pub(crate) fn friend_groups(rng: &mut ChaCha8Rng) -> Vec<String> {
     match rng.gen_range(0..10) {
         0..=4 => Vec::new(),
         5..=8 => vec![pick(rng, FRIEND_GROUPS).to_string()],
@@ -195,17 +195,17 @@ pub fn friend_groups(rng: &mut ChaCha8Rng) -> Vec<String> {
 }
 
 /// How a friendship started (letters only, ≤ 8 bytes).
-pub fn source(rng: &mut ChaCha8Rng) -> &'static str {
+pub(crate) fn source(rng: &mut ChaCha8Rng) -> &'static str {
     pick(rng, SOURCES)
 }
 
 /// A friend request wording.
-pub fn wording(rng: &mut ChaCha8Rng) -> &'static str {
+pub(crate) fn wording(rng: &mut ChaCha8Rng) -> &'static str {
     pick(rng, WORDINGS)
 }
 
 /// A group name (≤ 30 bytes: a stem of at most 24 bytes and a suffix of at most 6).
-pub fn group_name(rng: &mut ChaCha8Rng, g: u32) -> String {
+pub(crate) fn group_name(rng: &mut ChaCha8Rng, g: u32) -> String {
     let stem = pick(rng, GROUP_STEMS);
     match rng.gen_range(0..3) {
         0 => stem.to_string(),
@@ -215,18 +215,18 @@ pub fn group_name(rng: &mut ChaCha8Rng, g: u32) -> String {
 }
 
 /// A group introduction (≤ 240 bytes).
-pub fn introduction(rng: &mut ChaCha8Rng) -> &'static str {
+pub(crate) fn introduction(rng: &mut ChaCha8Rng) -> &'static str {
     pick(rng, INTRODUCTIONS)
 }
 
 /// A group notification (≤ 300 bytes).
-pub fn notification(rng: &mut ChaCha8Rng) -> &'static str {
+pub(crate) fn notification(rng: &mut ChaCha8Rng) -> &'static str {
     pick(rng, NOTIFICATIONS)
 }
 
 /// Message text: Chinese, English, emoji or a mix; now and then a long paragraph (still far
 /// under the 12 KB message limit: at most 40 pieces of at most 60 bytes).
-pub fn text(rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn text(rng: &mut ChaCha8Rng) -> String {
     let pieces = if rng.gen_ratio(1, 100) {
         rng.gen_range(10..=40)
     } else {

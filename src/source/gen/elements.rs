@@ -22,7 +22,7 @@ const PLACES: &[(&str, i64, i64)] = &[
 ];
 
 /// 32 hex digits, like the UUIDs media servers hand out.
-pub fn uuid(rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn uuid(rng: &mut ChaCha8Rng) -> String {
     format!("{:032x}", rng.gen::<u128>())
 }
 
@@ -32,7 +32,7 @@ fn url(kind: &str, uuid: &str, ext: &str) -> String {
 
 /// One element of the given type (an index into [`ELEMENT_TYPES`]). One arm per element type:
 /// longer than a function should be, but the table reads best whole.
-pub fn element(rng: &mut ChaCha8Rng, kind: usize) -> Element {
+pub(crate) fn element(rng: &mut ChaCha8Rng, kind: usize) -> Element {
     match ELEMENT_TYPES.get(kind).copied().unwrap_or("text") {
         "image" => {
             let id = uuid(rng);
@@ -122,7 +122,7 @@ pub fn element(rng: &mut ChaCha8Rng, kind: usize) -> Element {
 /// A message body. `forced` picks the first element's type (an index into
 /// [`ELEMENT_TYPES`]); otherwise mostly text, then image, face, sound, file, video,
 /// location and custom. Sometimes a second, non-custom element follows.
-pub fn body(rng: &mut ChaCha8Rng, forced: Option<usize>) -> Vec<Element> {
+pub(crate) fn body(rng: &mut ChaCha8Rng, forced: Option<usize>) -> Vec<Element> {
     let kind = forced.unwrap_or_else(|| match rng.gen_range(0..1000) {
         0..=799 => 0,
         800..=859 => 1,
@@ -147,7 +147,7 @@ pub fn body(rng: &mut ChaCha8Rng, forced: Option<usize>) -> Vec<Element> {
 }
 
 /// Occasional `custom_data` on a message (becomes `CloudCustomData`).
-pub fn custom_data(rng: &mut ChaCha8Rng) -> Option<String> {
+pub(crate) fn custom_data(rng: &mut ChaCha8Rng) -> Option<String> {
     rng.gen_ratio(3, 100).then(|| {
         let client = ["ios", "android", "web"][rng.gen_range(0..3)];
         format!(

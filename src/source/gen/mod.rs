@@ -101,13 +101,13 @@ impl Default for GenConfig {
 }
 
 /// The earliest `exported_at` accepted (2000-01-01): every generated time stays positive.
-pub const EXPORTED_AT_MIN: i64 = 946_684_800;
+pub(crate) const EXPORTED_AT_MIN: i64 = 946_684_800;
 /// The latest `exported_at` accepted (2100-01-01).
-pub const EXPORTED_AT_MAX: i64 = 4_102_444_800;
+pub(crate) const EXPORTED_AT_MAX: i64 = 4_102_444_800;
 
 impl GenConfig {
     /// Checks that the numbers make sense together.
-    pub fn check(&self) -> Result<(), GenError> {
+    pub(crate) fn check(&self) -> Result<(), GenError> {
         if self.accounts == 0 {
             return Err(GenError::Settings(
                 "--accounts must be at least 1 (accounts.jsonl is required)".into(),
@@ -151,26 +151,26 @@ impl GenConfig {
 
 /// What was written to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileStats {
+pub(crate) struct FileStats {
     /// The file name (`friends.jsonl.gz`).
-    pub file: String,
+    pub(crate) file: String,
     /// Lines written.
-    pub records: u64,
+    pub(crate) records: u64,
     /// Of those, lines that deliberately break a rule.
-    pub bad: u64,
+    pub(crate) bad: u64,
     /// The file's size on disk.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 /// What [`generate`] wrote.
 #[derive(Debug, Clone)]
 pub struct GenStats {
     /// The export directory.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// One entry per record file, in the order of [`crate::source::ExportFile::ALL`].
-    pub files: Vec<FileStats>,
+    pub(crate) files: Vec<FileStats>,
     /// Wall time of the whole generation.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
 }
 
 impl GenStats {
@@ -185,12 +185,12 @@ impl GenStats {
     }
 
     /// Bytes written over all files.
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()
     }
 
     /// Records per second of wall time.
-    pub fn records_per_sec(&self) -> f64 {
+    pub(crate) fn records_per_sec(&self) -> f64 {
         self.records() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 }

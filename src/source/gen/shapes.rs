@@ -21,7 +21,7 @@ fn cbrt(x: f64) -> f64 {
 
 /// A Pareto(x_m = 1, α = 1.5) sample, capped at [`PARETO_CAP`]: heavy-tailed, mean ≈ 3 before
 /// the cap. Inverse CDF: `u^(-1/α)` = `1 / cbrt(u²)`.
-pub fn pareto(rng: &mut ChaCha8Rng) -> f64 {
+pub(crate) fn pareto(rng: &mut ChaCha8Rng) -> f64 {
     // gen::<f64>() is in [0, 1); 1 - u is in (0, 1], so u² is never zero.
     let u = 1.0 - rng.gen::<f64>();
     (1.0 / cbrt(u * u)).min(PARETO_CAP)
@@ -30,7 +30,7 @@ pub fn pareto(rng: &mut ChaCha8Rng) -> f64 {
 /// Splits `total` into `weights.len()` parts proportional to the weights, part `i` at most
 /// `cap(i)`. The parts sum to exactly `total` unless the caps cannot hold it (then every part
 /// is at its cap).
-pub fn split(
+pub(crate) fn split(
     rng: &mut ChaCha8Rng,
     total: u64,
     weights: &[f64],
@@ -76,7 +76,7 @@ pub fn split(
 }
 
 /// `k` distinct numbers from `1..=m`, ascending (`k` is clamped to `m`).
-pub fn distinct_offsets(rng: &mut ChaCha8Rng, k: u32, m: u32, out: &mut Vec<u32>) {
+pub(crate) fn distinct_offsets(rng: &mut ChaCha8Rng, k: u32, m: u32, out: &mut Vec<u32>) {
     out.clear();
     let k = k.min(m);
     if k == 0 {
@@ -105,7 +105,7 @@ pub fn distinct_offsets(rng: &mut ChaCha8Rng, k: u32, m: u32, out: &mut Vec<u32>
 /// A 64-bit hash of `(a, b)` under the generator's `seed` and a `domain`: for values that
 /// several files must agree on without sharing state (an account's creation time, a member's
 /// join time).
-pub fn mix(seed: u64, domain: u64, a: u64, b: u64) -> u64 {
+pub(crate) fn mix(seed: u64, domain: u64, a: u64, b: u64) -> u64 {
     let mut bytes = [0u8; 24];
     bytes[..8].copy_from_slice(&domain.to_le_bytes());
     bytes[8..16].copy_from_slice(&a.to_le_bytes());
@@ -114,7 +114,7 @@ pub fn mix(seed: u64, domain: u64, a: u64, b: u64) -> u64 {
 }
 
 /// A value in `lo..=hi` picked by `hash` (`lo` when the range is empty).
-pub fn pick_in(hash: u64, lo: i64, hi: i64) -> i64 {
+pub(crate) fn pick_in(hash: u64, lo: i64, hi: i64) -> i64 {
     if hi <= lo {
         return lo;
     }
@@ -124,7 +124,7 @@ pub fn pick_in(hash: u64, lo: i64, hi: i64) -> i64 {
 
 /// Hands out `count` send times in `from..=to`, strictly increasing while the range has room
 /// (never decreasing otherwise), with bursts of quick replies and longer pauses.
-pub struct Timeline {
+pub(crate) struct Timeline {
     last: i64,
     to: i64,
     left: u64,
@@ -132,7 +132,7 @@ pub struct Timeline {
 
 impl Timeline {
     /// Times for `count` messages, the first at or after `from`, none after `to`.
-    pub fn new(from: i64, to: i64, count: u64) -> Self {
+    pub(crate) fn new(from: i64, to: i64, count: u64) -> Self {
         Self {
             last: from - 1,
             to: to.max(from),
@@ -141,7 +141,7 @@ impl Timeline {
     }
 
     /// The next time.
-    pub fn next(&mut self, rng: &mut ChaCha8Rng) -> i64 {
+    pub(crate) fn next(&mut self, rng: &mut ChaCha8Rng) -> i64 {
         let left = self.left.max(1) as i64;
         self.left = self.left.saturating_sub(1);
         // Leave one second for each message still to come.
@@ -162,7 +162,7 @@ impl Timeline {
 }
 
 /// The decimal digits of `n` (at least 1).
-pub fn digits(n: u64) -> usize {
+pub(crate) fn digits(n: u64) -> usize {
     let mut d = 1;
     let mut n = n / 10;
     while n > 0 {

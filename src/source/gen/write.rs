@@ -20,7 +20,7 @@ enum Sink {
 }
 
 /// Writes the records of one export file, counting them.
-pub struct RecordWriter {
+pub(crate) struct RecordWriter {
     sink: Sink,
     path: PathBuf,
     name: String,
@@ -32,7 +32,7 @@ pub struct RecordWriter {
 
 /// The path `file` is written to in `dir`, and the path of its other variant (plain or
 /// gzip), which must not be left beside it.
-pub fn file_paths(dir: &Path, file: ExportFile, gzip: bool) -> (PathBuf, PathBuf) {
+pub(crate) fn file_paths(dir: &Path, file: ExportFile, gzip: bool) -> (PathBuf, PathBuf) {
     let plain = dir.join(file.file_name());
     let gz = dir.join(format!("{}.gz", file.file_name()));
     if gzip {
@@ -44,7 +44,7 @@ pub fn file_paths(dir: &Path, file: ExportFile, gzip: bool) -> (PathBuf, PathBuf
 
 impl RecordWriter {
     /// Creates (or truncates) `file` in `dir`, removing its other variant.
-    pub fn create(dir: &Path, file: ExportFile, gzip: bool) -> Result<Self, GenError> {
+    pub(crate) fn create(dir: &Path, file: ExportFile, gzip: bool) -> Result<Self, GenError> {
         let (path, other) = file_paths(dir, file, gzip);
         if other.exists() {
             fs::remove_file(&other).map_err(io_err(format!("removing {}", other.display())))?;
@@ -83,14 +83,14 @@ impl RecordWriter {
     }
 
     /// Writes one good record.
-    pub fn record<T: Serialize>(&mut self, rec: &T) -> Result<(), GenError> {
+    pub(crate) fn record<T: Serialize>(&mut self, rec: &T) -> Result<(), GenError> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, rec)?;
         self.emit()
     }
 
     /// Writes one deliberately bad line (without its `\n`).
-    pub fn bad_line(&mut self, bytes: &[u8]) -> Result<(), GenError> {
+    pub(crate) fn bad_line(&mut self, bytes: &[u8]) -> Result<(), GenError> {
         self.line.clear();
         self.line.extend_from_slice(bytes);
         self.bad += 1;
@@ -98,7 +98,7 @@ impl RecordWriter {
     }
 
     /// Flushes and closes the file.
-    pub fn finish(self) -> Result<FileStats, GenError> {
+    pub(crate) fn finish(self) -> Result<FileStats, GenError> {
         let context = || io_err(format!("finishing {}", self.path.display()));
         match self.sink {
             Sink::Plain(w) => {
@@ -125,7 +125,7 @@ impl RecordWriter {
 }
 
 /// Writes `manifest.json`.
-pub fn manifest(dir: &Path, manifest: &Manifest) -> Result<(), GenError> {
+pub(crate) fn manifest(dir: &Path, manifest: &Manifest) -> Result<(), GenError> {
     let path = dir.join("manifest.json");
     let mut bytes = serde_json::to_vec_pretty(manifest)?;
     bytes.push(b'\n');

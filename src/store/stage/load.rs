@@ -38,14 +38,14 @@ pub(super) struct Loader<'c> {
     /// Messages sent before this (unix seconds) are staged as skipped.
     cutoff: Option<i64>,
     /// The first failure: every record after it is ignored.
-    pub error: Option<Stop>,
+    pub(crate) error: Option<Stop>,
 }
 
 impl<'c> Loader<'c> {
     /// A loader of `export_id` writing through `chunks` (on `conn`); ids continue after the
     /// items staged already, including those of committed chunks. It stops at the first
     /// failure of the validator's memory, which `memory_failure` receives.
-    pub fn new(
+    pub(crate) fn new(
         conn: &'c Connection,
         chunks: Chunks<'c>,
         export_id: i64,
@@ -74,7 +74,7 @@ impl<'c> Loader<'c> {
     }
 
     /// Records a problem of a line (not one a committed chunk holds).
-    pub fn invalid(&mut self, p: &Problem) {
+    pub(crate) fn invalid(&mut self, p: &Problem) {
         let kind = Kind::of_file_name(&p.file).map_or(-1, Kind::code);
         if !self.enter(kind, p.line) {
             return;
@@ -101,7 +101,7 @@ impl<'c> Loader<'c> {
     }
 
     /// Stages a valid record (not one a committed chunk holds).
-    pub fn valid(&mut self, loc: Loc, record: Valid<'_>) {
+    pub(crate) fn valid(&mut self, loc: Loc, record: Valid<'_>) {
         if !self.enter(kind_of(record).code(), loc.line) {
             return;
         }
@@ -271,7 +271,7 @@ impl<'c> Loader<'c> {
     }
 
     /// The chunks, to complete the export in the last one.
-    pub fn into_chunks(self) -> Chunks<'c> {
+    pub(crate) fn into_chunks(self) -> Chunks<'c> {
         self.chunks
     }
 }

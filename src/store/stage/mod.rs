@@ -73,15 +73,15 @@ pub enum StageError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Staged {
     /// The export's row in the store.
-    pub export_id: i64,
+    pub(crate) export_id: i64,
     /// False when this export had been staged before (nothing was read again).
-    pub fresh: bool,
+    pub(crate) fresh: bool,
     /// Per kind: records read, and those skipped as invalid.
     pub counts: Vec<(Kind, u64, u64)>,
 }
 
 /// A fingerprint of an export: its manifest and its files' names and sizes.
-pub fn fingerprint(export: &ExportDir) -> String {
+pub(crate) fn fingerprint(export: &ExportDir) -> String {
     let m = &export.manifest;
     let mut out = format!(
         "exported_at={};source={};watermark={:?};delta_of={:?}",
@@ -112,7 +112,8 @@ pub struct StageOptions {
 
 /// Stages `export` into the store at `store_path` (through `conn`, its writing connection),
 /// unless the same export is staged already, shifting same-second group messages.
-pub fn stage_export(
+#[cfg(test)]
+pub(crate) fn stage_export(
     conn: &mut Connection,
     store_path: &Path,
     export: &ExportDir,
@@ -132,16 +133,16 @@ pub fn stage_export_with(
 
 /// Records per staging transaction: large enough that commits cost little, small enough that
 /// the WAL stays small and a crash loses little.
-pub const CHUNK_RECORDS: u64 = 50_000;
+pub(crate) const CHUNK_RECORDS: u64 = 50_000;
 
 /// How staging commits: one transaction per chunk of records, each with its progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Chunking {
+pub(crate) struct Chunking {
     /// Records (lines, valid or not) per transaction.
-    pub records: u64,
+    pub(crate) records: u64,
     /// For tests of resuming: stop with [`StageError::Interrupted`] once this many chunks
     /// are committed, leaving the store as a crash there would.
-    pub stop_after: Option<u64>,
+    pub(crate) stop_after: Option<u64>,
 }
 
 impl Default for Chunking {
@@ -158,7 +159,7 @@ impl Default for Chunking {
 /// every line), and only the lines after the committed chunks are written. The export counts
 /// as staged (its `export` row exists) only once the last chunk, the message order and the
 /// file rows commit together.
-pub fn stage_export_chunked(
+pub(crate) fn stage_export_chunked(
     conn: &mut Connection,
     store_path: &Path,
     export: &ExportDir,

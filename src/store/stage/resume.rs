@@ -12,9 +12,9 @@ use std::collections::HashMap;
 /// cut-off it is staged with (kept, so a resumed staging decides as the first one did).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Begun {
-    pub export_id: i64,
-    pub staged_at: i64,
-    pub cutoff: Option<i64>,
+    pub(crate) export_id: i64,
+    pub(crate) staged_at: i64,
+    pub(crate) cutoff: Option<i64>,
 }
 
 /// What the store holds of an export, by fingerprint.
@@ -176,7 +176,7 @@ pub(super) struct Chunks<'c> {
 
 impl<'c> Chunks<'c> {
     /// Opens the first chunk of `export_id`, after the `resumed` progress committed earlier.
-    pub fn open(
+    pub(crate) fn open(
         conn: &'c Connection,
         export_id: i64,
         records: u64,
@@ -203,7 +203,7 @@ impl<'c> Chunks<'c> {
     /// Called before writing the rows of `line` of the file of `kind` (once or more per line,
     /// lines in order): false when a committed chunk holds them already. A new line ends the
     /// one before it, and commits the chunk when it is full.
-    pub fn enter(&mut self, kind: i64, line: u64) -> Result<bool, Stop> {
+    pub(crate) fn enter(&mut self, kind: i64, line: u64) -> Result<bool, Stop> {
         if self.resumed.get(&kind).is_some_and(|&last| line <= last) {
             return Ok(false);
         }
@@ -252,7 +252,7 @@ impl<'c> Chunks<'c> {
     /// The last chunk's transaction, for what completes the export. Its lines need no
     /// progress: the export is staged when it commits. (`None` only after an error, which
     /// the caller reports first.)
-    pub fn last(mut self) -> Option<Transaction<'c>> {
+    pub(crate) fn last(mut self) -> Option<Transaction<'c>> {
         self.tx.take()
     }
 }

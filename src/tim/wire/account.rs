@@ -57,7 +57,7 @@ impl Request for MultiaccountImport {
 pub struct MultiaccountImportResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// Accounts that were not imported (no reason is given).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub FailAccounts: Vec<String>,
@@ -114,7 +114,7 @@ pub struct AccountCheckItem {
 pub struct AccountCheckResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// One per checked account.
     #[serde(default)]
     pub ResultItem: Vec<AccountCheckItem>,

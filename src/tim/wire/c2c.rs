@@ -73,7 +73,7 @@ impl Request for SendMsg {
 pub struct SendMsgResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// Server time of the message.
     #[serde(default)]
     pub MsgTime: i64,
@@ -142,7 +142,7 @@ pub struct RoamMsg {
 pub struct AdminGetRoamMsgResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// 1 when everything in the range was returned.
     #[serde(default)]
     pub Complete: u32,

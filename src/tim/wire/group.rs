@@ -46,7 +46,7 @@ impl Request for ImportGroup {
 pub struct GroupIdResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// The group's id.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub GroupId: String,
@@ -107,7 +107,7 @@ pub struct MemberResult {
 pub struct MemberResultResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// One per member.
     #[serde(default)]
     pub MemberList: Vec<MemberResult>,
@@ -186,7 +186,7 @@ pub struct ImportMsgResult {
 pub struct ImportGroupMsgResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// One per message, in request order.
     #[serde(default)]
     pub ImportMsgResult: Vec<ImportMsgResult>,
@@ -266,7 +266,7 @@ impl Request for SendGroupMsg {
 pub struct SendGroupMsgResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// Server time.
     #[serde(default)]
     pub MsgTime: i64,
@@ -357,7 +357,7 @@ impl Request for ModifyGroupBaseInfo {
 
 /// `change_group_owner`: hand a group to one of its members.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangeGroupOwner {
+pub(crate) struct ChangeGroupOwner {
     /// The group.
     pub GroupId: String,
     /// The new owner: must already be a member.

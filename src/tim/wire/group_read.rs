@@ -103,7 +103,7 @@ pub struct GroupInfo {
 pub struct GetGroupInfoResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// One per asked group.
     #[serde(default)]
     pub GroupInfo: Vec<GroupInfo>,
@@ -157,7 +157,7 @@ impl Request for GetGroupMemberInfo {
 pub struct GetGroupMemberInfoResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// Members in all.
     #[serde(default)]
     pub MemberNum: u64,
@@ -220,7 +220,7 @@ pub struct GroupIdItem {
 pub struct GetAppidGroupListResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// Groups in all.
     #[serde(default)]
     pub TotalCount: u64,
@@ -283,7 +283,7 @@ pub struct RspMsg {
 pub struct GroupMsgGetSimpleResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// The group.
     #[serde(default)]
     pub GroupId: String,

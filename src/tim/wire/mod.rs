@@ -49,7 +49,7 @@ pub struct ItemFailure {
     /// (`FailAccounts`, member `Result` 0).
     pub code: Option<i64>,
     /// The target's words for it, when it gave any.
-    pub info: String,
+    pub(crate) info: String,
 }
 
 impl ItemFailure {
@@ -92,7 +92,7 @@ pub trait Response: DeserializeOwned + Serialize + Send + 'static {
 }
 
 /// The answer's keys for the `n` messages of a batch answered by position: `#0`, `#1`, …
-pub fn position_keys(n: usize) -> Vec<String> {
+pub(crate) fn position_keys(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("#{i}")).collect()
 }
 
@@ -101,7 +101,7 @@ pub fn position_keys(n: usize) -> Vec<String> {
 pub struct EmptyResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
 }
 
 impl Response for EmptyResponse {
@@ -132,7 +132,7 @@ impl MsgElement {
 
     /// Converts the `MsgBody` JSON that the model produces; `None` if it is not an array of
     /// elements.
-    pub fn body_from_value(value: Value) -> Option<Vec<MsgElement>> {
+    pub(crate) fn body_from_value(value: Value) -> Option<Vec<MsgElement>> {
         serde_json::from_value(value).ok()
     }
 }

@@ -56,7 +56,7 @@ pub struct UserProfileItem {
 pub struct PortraitGetResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// One per account.
     #[serde(default)]
     pub UserProfileItem: Vec<UserProfileItem>,

@@ -102,7 +102,7 @@ pub struct FriendResultItem {
 pub struct FriendResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// One per entry.
     #[serde(default)]
     pub ResultItem: Vec<FriendResultItem>,
@@ -166,7 +166,7 @@ pub struct UserDataItem {
 pub struct FriendGetResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// The page.
     #[serde(default)]
     pub UserDataItem: Vec<UserDataItem>,
@@ -230,7 +230,7 @@ pub struct InfoItem {
 pub struct FriendCheckResponse {
     /// The envelope.
     #[serde(flatten)]
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// One per account.
     #[serde(default)]
     pub InfoItem: Vec<InfoItem>,

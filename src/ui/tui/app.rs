@@ -12,7 +12,7 @@ use crate::ui::progress::StageLine;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Failed items are read from the store this many at a time (the page around the selection).
-pub const ITEMS_PAGE: usize = 100;
+pub(crate) const ITEMS_PAGE: usize = 100;
 
 /// The screens, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,12 +221,12 @@ impl Default for ScreenState {
 
 impl App {
     /// The screen shown.
-    pub fn screen(&self) -> Screen {
+    pub(crate) fn screen(&self) -> Screen {
         self.screen.0
     }
 
     /// The error groups the filter lets through.
-    pub fn visible_errors(&self) -> Vec<&FailureGroup> {
+    pub(crate) fn visible_errors(&self) -> Vec<&FailureGroup> {
         let f = self.filter.to_ascii_lowercase();
         self.snap
             .errors
@@ -255,7 +255,7 @@ impl App {
     }
 
     /// Where the page of failed items to read starts: the page holding the selection.
-    pub fn items_page_start(&self) -> usize {
+    pub(crate) fn items_page_start(&self) -> usize {
         if self.drill.is_some() {
             self.selected / ITEMS_PAGE * ITEMS_PAGE
         } else {
@@ -420,7 +420,7 @@ impl App {
     }
 
     /// The step waiting for the operator's confirmation, and what confirming it runs.
-    pub fn asking(&self) -> Option<(usize, String)> {
+    pub(crate) fn asking(&self) -> Option<(usize, String)> {
         self.snap
             .steps
             .iter()

@@ -12,39 +12,39 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{oneshot, watch};
 
 /// A step waiting for the operator: which, what confirming runs, and where the answer goes.
-pub struct Question {
+pub(crate) struct Question {
     /// The step's index.
-    pub step: usize,
+    pub(crate) step: usize,
     /// What confirming it runs.
-    pub what: String,
+    pub(crate) what: String,
     /// The answer: true runs it.
-    pub answer: oneshot::Sender<bool>,
+    pub(crate) answer: oneshot::Sender<bool>,
 }
 
 /// A running verification: its progress, and how to stop it.
-pub type VerifyHandle = (Arc<Progress>, Arc<watch::Sender<bool>>);
+pub(crate) type VerifyHandle = (Arc<Progress>, Arc<watch::Sender<bool>>);
 
 /// What the flow shares with the screen (clones share the same state).
 #[derive(Clone, Default)]
-pub struct Link {
+pub(crate) struct Link {
     /// The question waiting for an answer, if any.
-    pub question: Arc<Mutex<Option<Question>>>,
+    pub(crate) question: Arc<Mutex<Option<Question>>>,
     /// The import, once started.
-    pub import: Arc<Mutex<Option<ImportHandle>>>,
+    pub(crate) import: Arc<Mutex<Option<ImportHandle>>>,
     /// The verification, once started.
-    pub verify: Arc<Mutex<Option<VerifyHandle>>>,
+    pub(crate) verify: Arc<Mutex<Option<VerifyHandle>>>,
     /// The relay, once started.
-    pub relay: Arc<Mutex<Option<RelayHandle>>>,
+    pub(crate) relay: Arc<Mutex<Option<RelayHandle>>>,
 }
 
 /// Locks `m`; a panic elsewhere while it was held leaves plain data that is still usable.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Link {
     /// The steps as shown: their published states, with the question on the step that asks.
-    pub fn step_views(&self, states: &[StepState]) -> Vec<StepView> {
+    pub(crate) fn step_views(&self, states: &[StepState]) -> Vec<StepView> {
         let question = lock(&self.question);
         Step::ALL
             .into_iter()
@@ -61,7 +61,7 @@ impl Link {
     }
 
     /// Answers the question of step `step`, if that is the one asked.
-    pub fn answer(&self, step: usize, yes: bool) {
+    pub(crate) fn answer(&self, step: usize, yes: bool) {
         let mut question = lock(&self.question);
         if question.as_ref().is_some_and(|q| q.step == step) {
             if let Some(q) = question.take() {
@@ -72,7 +72,7 @@ impl Link {
     }
 
     /// Declines whatever is asked (nobody is left to answer).
-    pub fn decline(&self) {
+    pub(crate) fn decline(&self) {
         if let Some(q) = lock(&self.question).take() {
             let _ = q.answer.send(false);
         }

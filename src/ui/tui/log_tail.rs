@@ -6,11 +6,11 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// At most this many bytes are read from the end of the file.
-pub const TAIL_BYTES: u64 = 64 * 1024;
+pub(crate) const TAIL_BYTES: u64 = 64 * 1024;
 
 /// The last `n` lines of the file at `path`, read from at most its last `max_bytes` bytes
 /// (fewer lines when they are long); empty when it cannot be read.
-pub fn tail(path: &Path, n: usize, max_bytes: u64) -> Vec<String> {
+pub(crate) fn tail(path: &Path, n: usize, max_bytes: u64) -> Vec<String> {
     let Ok(mut file) = File::open(path) else {
         return Vec::new();
     };

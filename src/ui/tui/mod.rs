@@ -4,10 +4,10 @@
 //! log ([`log_tail`]) off that loop.
 
 pub mod app;
-pub mod link;
-pub mod log_tail;
+pub(crate) mod link;
+pub(crate) mod log_tail;
 pub mod runtime;
-pub mod sampler;
-pub mod screens;
-pub mod verify_screen;
+pub(crate) mod sampler;
+pub(crate) mod screens;
+pub(crate) mod verify_screen;
 pub mod view;

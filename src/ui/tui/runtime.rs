@@ -37,7 +37,7 @@ const FLOW_TICK: Duration = Duration::from_millis(500);
 
 /// Runs the runbook in the console on the real terminal; returns how the run ended once the
 /// operator quits.
-pub async fn run(runner: Runner, log: PathBuf) -> Result<RunExit, UiError> {
+pub(crate) async fn run(runner: Runner, log: PathBuf) -> Result<RunExit, UiError> {
     let mut terminal = ratatui::try_init().map_err(UiError::Terminal)?;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

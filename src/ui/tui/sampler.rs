@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// How often the figures are read again.
-pub const SAMPLE: Duration = Duration::from_secs(1);
+pub(crate) const SAMPLE: Duration = Duration::from_secs(1);
 /// Log lines kept for the Log screen.
 const LOG_LINES: usize = 200;
 /// Mismatches read for the Verify screen's drill-down.
@@ -28,20 +28,20 @@ const THROUGHPUT_POINTS: usize = 120;
 
 /// What the screen wants read besides the usual figures.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Request {
+pub(crate) struct Request {
     /// Errors: the group drilled into, and where its page of items starts.
-    pub drill: Option<(FailureFilter, usize)>,
+    pub(crate) drill: Option<(FailureFilter, usize)>,
     /// Verify: the kind whose mismatches are shown.
-    pub verify_drill: Option<Kind>,
+    pub(crate) verify_drill: Option<Kind>,
     /// The run has ended: read everything once more now.
-    pub finished: bool,
+    pub(crate) finished: bool,
     /// Preflight has staged the export: the plan (T_limit) can be read before the import
     /// starts, so the window's projected finish shows while the stop service step waits.
-    pub staged: bool,
+    pub(crate) staged: bool,
 }
 
 /// The sampling task: ask it with [`Sampling::want`], read it with [`Sampling::latest`].
-pub struct Sampling {
+pub(crate) struct Sampling {
     latest: watch::Receiver<Snapshot>,
     wanted: watch::Sender<Request>,
     task: JoinHandle<()>,
@@ -50,7 +50,7 @@ pub struct Sampling {
 impl Sampling {
     /// Starts sampling the store at `store` and the log at `log`, with the import's figures
     /// once `import` holds its handle.
-    pub fn start(
+    pub(crate) fn start(
         store: PathBuf,
         log: PathBuf,
         settings: ImportSettings,
@@ -77,12 +77,12 @@ impl Sampling {
     }
 
     /// The latest figures.
-    pub fn latest(&self) -> Snapshot {
+    pub(crate) fn latest(&self) -> Snapshot {
         self.latest.borrow().clone()
     }
 
     /// Asks for `request`; read at once when it differs from the last one.
-    pub fn want(&self, request: Request) {
+    pub(crate) fn want(&self, request: Request) {
         self.wanted.send_if_modified(|r| {
             let changed = *r != request;
             *r = request;

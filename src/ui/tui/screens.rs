@@ -49,7 +49,7 @@ fn state_color(state: &StepState) -> Color {
 
 /// The Runbook header: the strategy and scenario, then (with `[window] ends_at`) the time
 /// left in the window and the projected finish — red when it will not fit.
-pub fn runbook_header(app: &App) -> Vec<Line<'static>> {
+pub(crate) fn runbook_header(app: &App) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if !app.strategy.is_empty() {
         lines.push(Line::styled(
@@ -120,7 +120,7 @@ fn window_line(app: &App, end: i64) -> Line<'static> {
 }
 
 /// The runbook's steps with their state and reason, under the header (if any).
-pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
+pub(crate) fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let header = runbook_header(app);
     let [head, area] =
         Layout::vertical([Constraint::Length(header.len() as u16), Constraint::Min(1)]).areas(area);
@@ -155,7 +155,7 @@ pub fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
 }
 
 /// Stages, lanes, throughput and the ETA against T_limit.
-pub fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
+pub(crate) fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let [stages_area, lanes_area, spark_area] = Layout::vertical([
         Constraint::Length(app.snap.stages.len().max(1) as u16 + 3),
         Constraint::Min(4),
@@ -328,16 +328,16 @@ fn error_items(frame: &mut Frame<'_>, app: &App, area: Rect, what: String) {
 }
 
 /// Failures grouped by API and code.
-pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
+pub(crate) fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if let Some(drill) = &app.drill {
         error_items(frame, app, area, drill.describe());
         return;
     }
     let visible = app.visible_errors();
     let rows = visible.iter().enumerate().map(|(i, g)| {
-        let meaning = g
-            .code
-            .map_or(g.sample.as_str(), |c| errors::lookup_named(&g.api, c).meaning);
+        let meaning = g.code.map_or(g.sample.as_str(), |c| {
+            errors::lookup_named(&g.api, c).meaning
+        });
         let row = Row::new(vec![
             Cell::from(g.api.clone()),
             Cell::from(g.code.map_or("-".into(), |c| c.to_string())),
@@ -384,7 +384,7 @@ pub fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
 }
 
 /// Sync is not in this version; the screen says so.
-pub fn sync(frame: &mut Frame<'_>, app: &App, area: Rect) {
+pub(crate) fn sync(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let step = app
         .snap
         .steps
@@ -464,7 +464,7 @@ pub fn sync(frame: &mut Frame<'_>, app: &App, area: Rect) {
 }
 
 /// The log file's tail.
-pub fn log(frame: &mut Frame<'_>, app: &App, area: Rect) {
+pub(crate) fn log(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let height = area.height.saturating_sub(2) as usize;
     let start = app.snap.log_tail.len().saturating_sub(height);
     let lines: Vec<Line<'_>> = app.snap.log_tail[start..]

@@ -40,7 +40,7 @@ fn title(app: &App) -> String {
 }
 
 /// Counts per kind, or the mismatches of one kind.
-pub fn verify(frame: &mut Frame<'_>, app: &App, area: Rect) {
+pub(crate) fn verify(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if let Some(kind) = app.verify_drill {
         mismatches(frame, app, area, kind);
         return;

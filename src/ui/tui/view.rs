@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
 use ratatui::Frame;
 
 /// The smallest terminal the console draws in.
-pub const MIN_SIZE: (u16, u16) = (80, 24);
+pub(crate) const MIN_SIZE: (u16, u16) = (80, 24);
 
 /// Draws the whole console.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
@@ -76,7 +76,7 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
 type Status = (String, Color, String);
 
 /// The line that always says where the run is and why.
-pub fn status_line(app: &App) -> Line<'static> {
+pub(crate) fn status_line(app: &App) -> Line<'static> {
     let (word, color, reason) = match &app.snap.run {
         None => outside_import(app),
         Some(state) => importing(app, state),
@@ -298,6 +298,6 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
 }
 
 /// `1m05s`, for screens.
-pub fn eta(secs: Option<f64>) -> String {
+pub(crate) fn eta(secs: Option<f64>) -> String {
     eta_text(secs)
 }

@@ -14,7 +14,7 @@ const ALONE: &str = "CUTOVER_TEST_ALONE";
 /// here: true in the child started for it. Elsewhere it runs the test in a child of this
 /// binary with `vars` set, fails if the test failed there (or did not run), and returns
 /// false: the caller returns.
-pub fn in_own_process(module: &str, name: &str, vars: &[(&str, &str)]) -> bool {
+pub(crate) fn in_own_process(module: &str, name: &str, vars: &[(&str, &str)]) -> bool {
     // The test's path in the harness leaves out the crate (`it::`).
     let path = match module.split_once("::") {
         Some((_, inner)) => format!("{inner}::{name}"),

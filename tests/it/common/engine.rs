@@ -17,13 +17,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The bundled sample export.
-pub fn sample_data() -> PathBuf {
+pub(crate) fn sample_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
 }
 
 /// A simulated app set up for the exports we generate: their custom profile, friend and group
 /// keys exist, and history never expires from read-back.
-pub fn app_config() -> SimConfig {
+pub(crate) fn app_config() -> SimConfig {
     let mut c = SimConfig::default();
     c.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
     c.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
@@ -33,7 +33,7 @@ pub fn app_config() -> SimConfig {
 }
 
 /// The runbook of a run from `source` into `handle`, with `extra` TOML (limits, budget).
-pub fn runbook(handle: &SimHandle, source: &Path, store: &Path, extra: &str) -> Runbook {
+pub(crate) fn runbook(handle: &SimHandle, source: &Path, store: &Path, extra: &str) -> Runbook {
     let file = parse_file(extra, "test").unwrap();
     let flags = Flags {
         source: Some(source.to_path_buf()),
@@ -46,7 +46,7 @@ pub fn runbook(handle: &SimHandle, source: &Path, store: &Path, extra: &str) -> 
 }
 
 /// Runs preflight and the import step in-process.
-pub async fn import(rb: Runbook) -> Ending {
+pub(crate) async fn import(rb: Runbook) -> Ending {
     let runner = Runner::new(rb, RunOptions::default()).unwrap();
     runner.preflight().await.unwrap();
     let import = runner.prepare_import().unwrap();
@@ -55,7 +55,7 @@ pub async fn import(rb: Runbook) -> Ending {
 
 /// What an export holds, by the keys the target shows.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Expected {
+pub(crate) struct Expected {
     pub accounts: BTreeSet<String>,
     pub friends: BTreeSet<(String, String)>,
     /// (from, to, time) → count
@@ -67,7 +67,7 @@ pub struct Expected {
 }
 
 /// The valid records of the export at `dir`.
-pub fn expected(dir: &Path) -> Expected {
+pub(crate) fn expected(dir: &Path) -> Expected {
     let export = ExportDir::open(dir).unwrap();
     let mut e = Expected::default();
     let mut group_ids = BTreeMap::new();
@@ -121,7 +121,7 @@ fn s(v: &Value) -> String {
 }
 
 /// What the simulator holds, in the same shape.
-pub fn actual(dump: &Value) -> Expected {
+pub(crate) fn actual(dump: &Value) -> Expected {
     let mut e = Expected::default();
     for a in dump["accounts"].as_array().unwrap() {
         let id = s(&a["UserID"]);
@@ -162,7 +162,7 @@ pub fn actual(dump: &Value) -> Expected {
 }
 
 /// Asserts that the simulator holds exactly the valid records of the export, once each.
-pub fn assert_same(handle: &SimHandle, dir: &Path) {
+pub(crate) fn assert_same(handle: &SimHandle, dir: &Path) {
     let want = expected(dir);
     let got = actual(&handle.sim().dump());
     assert_eq!(got.accounts, want.accounts, "accounts");
@@ -175,7 +175,7 @@ pub fn assert_same(handle: &SimHandle, dir: &Path) {
 
 /// `cutover run --headless` from `source` into `handle` through `store`, with `args`; not
 /// started yet (stdin closed, stdout not kept).
-pub fn run_command(
+pub(crate) fn run_command(
     handle: &SimHandle,
     store: &Path,
     source: &Path,
@@ -203,7 +203,7 @@ pub fn run_command(
 }
 
 /// [`run_command`] to its end, with its output.
-pub fn run_to_end(
+pub(crate) fn run_to_end(
     handle: &SimHandle,
     store: &Path,
     source: &Path,
@@ -216,7 +216,7 @@ pub fn run_to_end(
 }
 
 /// The simulator's group names by GroupId.
-pub fn group_names(handle: &SimHandle) -> BTreeMap<String, String> {
+pub(crate) fn group_names(handle: &SimHandle) -> BTreeMap<String, String> {
     let dump = handle.sim().dump();
     dump["groups"]
         .as_array()

@@ -4,9 +4,9 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // test support: a failure here is a test failure
 
-pub mod alone;
-pub mod engine;
-pub mod sync;
+pub(crate) mod alone;
+pub(crate) mod engine;
+pub(crate) mod sync;
 
 use cutover::sim::config::SimConfig;
 use cutover::sim::{start, SimHandle, SimOptions};
@@ -19,14 +19,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The app of every test.
-pub const SDKAPPID: u64 = 1400000000;
+pub(crate) const SDKAPPID: u64 = 1400000000;
 /// Its admin.
-pub const ADMIN: &str = "administrator";
+pub(crate) const ADMIN: &str = "administrator";
 /// Its key.
-pub const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+pub(crate) const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
 
 /// Starts a simulator with `config` on 127.0.0.1:0.
-pub async fn sim(config: SimConfig) -> SimHandle {
+pub(crate) async fn sim(config: SimConfig) -> SimHandle {
     start(SimOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         sdkappid: SDKAPPID,
@@ -39,7 +39,7 @@ pub async fn sim(config: SimConfig) -> SimHandle {
 }
 
 /// A client of `handle` as `admin`, with `timeout`.
-pub fn client_as(handle: &SimHandle, admin: &str, timeout: Duration) -> TimClient {
+pub(crate) fn client_as(handle: &SimHandle, admin: &str, timeout: Duration) -> TimClient {
     let mut cfg = ClientConfig::new(
         Target::parse(&handle.url()).unwrap(),
         SDKAPPID,
@@ -51,12 +51,12 @@ pub fn client_as(handle: &SimHandle, admin: &str, timeout: Duration) -> TimClien
 }
 
 /// A client of `handle` as the admin.
-pub fn client(handle: &SimHandle) -> TimClient {
+pub(crate) fn client(handle: &SimHandle) -> TimClient {
     client_as(handle, ADMIN, Duration::from_secs(10))
 }
 
 /// What `cutover status --store STORE` prints (text).
-pub fn status_text(store: &std::path::Path) -> String {
+pub(crate) fn status_text(store: &std::path::Path) -> String {
     let mut out = Vec::new();
     cutover::commands::store_cmds::status(
         &cutover::cli::StatusArgs {
@@ -72,14 +72,14 @@ pub fn status_text(store: &std::path::Path) -> String {
 /// How long a wait may last before the test fails: generous, for a slow machine shared by
 /// several builds. A wait returns as soon as its condition holds, so this costs nothing when
 /// things work.
-pub const PATIENCE: Duration = Duration::from_secs(120);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(120);
 
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(25);
 
 /// Calls `look` until `done` holds for what it returned, and returns that; after `timeout`,
 /// panics naming `what` and the last value seen. Every wait in the tests goes through here.
-pub async fn wait_for_async<V, Fut>(
+pub(crate) async fn wait_for_async<V, Fut>(
     what: &str,
     timeout: Duration,
     mut look: impl FnMut() -> Fut,
@@ -104,7 +104,7 @@ where
 }
 
 /// [`wait_for_async`] with a plain function to look with.
-pub async fn wait_for<V: Debug>(
+pub(crate) async fn wait_for<V: Debug>(
     what: &str,
     timeout: Duration,
     mut look: impl FnMut() -> V,
@@ -114,12 +114,12 @@ pub async fn wait_for<V: Debug>(
 }
 
 /// Waits until `ok` holds (see [`wait_for_async`]).
-pub async fn wait_until(what: &str, timeout: Duration, ok: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, timeout: Duration, ok: impl FnMut() -> bool) {
     wait_for(what, timeout, ok, |held| *held).await;
 }
 
 /// A simulator on 127.0.0.1:0 and a temp dir with the path of a store in it (not created).
-pub struct Rig {
+pub(crate) struct Rig {
     /// The simulator.
     pub handle: SimHandle,
     /// `run.db` in the temp dir.
@@ -130,7 +130,7 @@ pub struct Rig {
 
 impl Rig {
     /// A simulator with `config`, and a fresh temp dir.
-    pub async fn new(config: SimConfig) -> Self {
+    pub(crate) async fn new(config: SimConfig) -> Self {
         let handle = sim(config).await;
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("run.db");
@@ -138,18 +138,18 @@ impl Rig {
     }
 
     /// A client as the admin.
-    pub fn client(&self) -> TimClient {
+    pub(crate) fn client(&self) -> TimClient {
         client(&self.handle)
     }
 
     /// `name` in the temp dir.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 }
 
 /// A free loopback port (for a listener that others must know before it starts).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -158,11 +158,11 @@ pub fn free_port() -> u16 {
 }
 
 /// What a [`webhook`] received, in order.
-pub type Received = Arc<Mutex<Vec<Value>>>;
+pub(crate) type Received = Arc<Mutex<Vec<Value>>>;
 
 /// A webhook on a loopback port that records the JSON bodies POSTed to it, answering each
 /// after `delay`; its URL and what it received.
-pub async fn webhook(delay: Duration) -> (String, Received) {
+pub(crate) async fn webhook(delay: Duration) -> (String, Received) {
     use axum::routing::post;
     let got = Received::default();
     let seen = Arc::clone(&got);

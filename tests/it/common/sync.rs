@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 /// The relay's admin (one of the simulator's admins in tests/it/common).
-pub const RELAY_ADMIN: &str = "sync_relay";
+pub(crate) const RELAY_ADMIN: &str = "sync_relay";
 
 /// An old → new event `id` of `kind` about `record`, pending, as the ingest endpoint takes it.
-pub fn ev(id: &str, kind: &str, record: Value) -> NewEvent {
+pub(crate) fn ev(id: &str, kind: &str, record: Value) -> NewEvent {
     let event = json!({"event_id": id, "kind": kind, "at": 1, "record": record});
     NewEvent {
         direction: Direction::OldToNew,
@@ -26,7 +26,7 @@ pub fn ev(id: &str, kind: &str, record: Value) -> NewEvent {
 
 /// The relay's settings: callbacks on a loopback port, new → old into the JSONL file `sink`,
 /// no reconciliation, a failing event held after `max_retry_secs`.
-pub fn relay_config(sink: PathBuf, max_retry_secs: u64) -> SyncConfig {
+pub(crate) fn relay_config(sink: PathBuf, max_retry_secs: u64) -> SyncConfig {
     SyncConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         callback_path: "/tim/callback".into(),

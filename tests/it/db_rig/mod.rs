@@ -16,14 +16,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The login the start scripts create (scripts/db/common.sh).
-pub const PASSWORD: &str = "cutover-test-password";
+pub(crate) const PASSWORD: &str = "cutover-test-password";
 /// When the generated data was exported: every generated row changed before it.
-pub const T1: i64 = 1_732_000_000;
+pub(crate) const T1: i64 = 1_732_000_000;
 /// The delta's end.
-pub const T2: i64 = T1 + 3600;
+pub(crate) const T2: i64 = T1 + 3600;
 
 /// A database to export from; a server is stopped when this is dropped.
-pub struct Db {
+pub(crate) struct Db {
     pub engine: Engine,
     /// The URL without the password.
     pub url: String,
@@ -37,7 +37,7 @@ fn repo() -> PathBuf {
 
 impl Db {
     /// A fresh database of `engine`.
-    pub fn start(engine: Engine) -> Db {
+    pub(crate) fn start(engine: Engine) -> Db {
         let dir = tempfile::tempdir().unwrap();
         let script = match engine {
             Engine::MySql => "start-mariadb.sh",
@@ -81,12 +81,12 @@ impl Db {
     }
 
     /// The URL with the password in effect, for the library.
-    pub fn source(&self) -> SourceUrl {
+    pub(crate) fn source(&self) -> SourceUrl {
         SourceUrl::parse(&self.url, Some(PASSWORD.into())).unwrap()
     }
 
     /// Runs statements on the database.
-    pub fn execute(&self, sql: &str) {
+    pub(crate) fn execute(&self, sql: &str) {
         let url = self.source();
         runtime()
             .block_on(cutover::export::db::execute(&url, &[sql.to_string()]))
@@ -94,7 +94,7 @@ impl Db {
     }
 
     /// Creates the example schema and fills it with `export`, every row changed before T1.
-    pub fn fill(&self, export: &Path) -> u64 {
+    pub(crate) fn fill(&self, export: &Path) -> u64 {
         let url = self.source();
         runtime()
             .block_on(example::fill(&url, export, (T1 - 1) * 1000))
@@ -103,12 +103,12 @@ impl Db {
 
     /// `cutover export` of the example mapping into `out` with `args`, the password from
     /// the environment.
-    pub fn export(&self, out: &Path, args: &[&str]) -> Output {
+    pub(crate) fn export(&self, out: &Path, args: &[&str]) -> Output {
         self.export_with(out, args, PASSWORD)
     }
 
     /// `cutover export` with `password` in the environment.
-    pub fn export_with(&self, out: &Path, args: &[&str], password: &str) -> Output {
+    pub(crate) fn export_with(&self, out: &Path, args: &[&str], password: &str) -> Output {
         let map = self.dir.path().join("mapping.toml");
         std::fs::write(&map, example::MAPPING).unwrap();
         Command::new(env!("CARGO_BIN_EXE_cutover"))
@@ -134,7 +134,7 @@ impl Drop for Db {
     }
 }
 
-pub fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -142,7 +142,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A small generated export taken at T1 (the golden export of the fill).
-pub fn generated(dir: &Path) -> PathBuf {
+pub(crate) fn generated(dir: &Path) -> PathBuf {
     let out = dir.join("generated");
     let cfg = GenConfig {
         seed: 19,
@@ -160,7 +160,7 @@ pub fn generated(dir: &Path) -> PathBuf {
 }
 
 /// The records of each file of an export, sorted by their text (file order is the source's).
-pub fn records(dir: &Path) -> BTreeMap<&'static str, Vec<Value>> {
+pub(crate) fn records(dir: &Path) -> BTreeMap<&'static str, Vec<Value>> {
     let mut out = BTreeMap::new();
     for kind in ExportFile::ALL {
         let path = dir.join(kind.file_name());
@@ -181,12 +181,12 @@ pub fn records(dir: &Path) -> BTreeMap<&'static str, Vec<Value>> {
 }
 
 /// The manifest of an export.
-pub fn manifest(dir: &Path) -> Value {
+pub(crate) fn manifest(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
 /// Stdout and stderr of a command.
-pub fn said(out: &Output) -> String {
+pub(crate) fn said(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -195,7 +195,7 @@ pub fn said(out: &Output) -> String {
 }
 
 /// `cutover validate DIR`.
-pub fn validate(dir: &Path) -> Output {
+pub(crate) fn validate(dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cutover"))
         .arg("validate")
         .arg(dir)
@@ -204,7 +204,7 @@ pub fn validate(dir: &Path) -> Output {
 }
 
 /// What changes after T1: two accounts, a message, a member, and a group renamed.
-pub fn change_after_t1(
+pub(crate) fn change_after_t1(
     db: &Db,
     gen: &BTreeMap<&'static str, Vec<Value>>,
 ) -> BTreeMap<&'static str, Vec<Value>> {
