@@ -44,7 +44,7 @@ pub fn utc(secs: i64) -> String {
 /// assert_eq!(cutover::timefmt::eta_text(Some(7260.0)), "2h01m");
 /// assert_eq!(cutover::timefmt::eta_text(None), "unknown");
 /// ```
-pub(crate) fn eta_text(secs: Option<f64>) -> String {
+pub fn eta_text(secs: Option<f64>) -> String {
     match secs {
         Some(s) if s.is_finite() => {
             let s = s.round() as u64;
@@ -76,7 +76,7 @@ pub(crate) fn duration(secs: i64) -> String {
 /// ```
 /// assert_eq!(cutover::timefmt::clock(3723), "01:02:03");
 /// ```
-pub(crate) fn clock(secs: u64) -> String {
+pub fn clock(secs: u64) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
@@ -113,7 +113,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// assert_eq!(cutover::timefmt::parse_rfc3339("2024-11-19 15:06:40+08:00"), Some(1_732_000_000));
 /// assert_eq!(cutover::timefmt::parse_rfc3339("tomorrow"), None);
 /// ```
-pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let b = text.trim().as_bytes();
     if b.len() < 20
         || b[4] != b'-'

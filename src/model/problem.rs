@@ -128,9 +128,9 @@ impl fmt::Display for Rule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldProblem {
     /// The rule that was broken.
-    pub(crate) rule: Rule,
+    pub rule: Rule,
     /// The field, as a path (`body[1].url`); empty when the problem is the whole line.
-    pub(crate) field: String,
+    pub field: String,
     /// What is wrong, for a person.
     pub(crate) reason: String,
 }

@@ -35,7 +35,7 @@ pub struct Account {
     pub id: String,
     /// Nickname.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) nick: Option<String>,
+    pub nick: Option<String>,
     /// Avatar URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) avatar_url: Option<String>,
