@@ -1,6 +1,7 @@
 //! The companion commands that read (or carefully change) a run's store: `status`, `errors`,
 //! `retry` and `skip`.
 
+#[cfg(any(test, feature = "test-support"))]
 pub use super::plan::plan;
 use super::Outcome;
 use crate::cli::{ActionArgs, ErrorsArgs, StatusArgs};

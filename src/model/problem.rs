@@ -60,6 +60,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order of the enum.
+    #[cfg(any(test, feature = "test-support"))]
     pub const ALL: [Rule; 24] = [
         Rule::LineTooLong,
         Rule::InvalidUtf8,

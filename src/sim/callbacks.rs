@@ -34,6 +34,8 @@ pub(crate) use crate::tim::callback::{sign, CALLBACK_TOKEN_ENV};
 
 /// Delivery counts.
 #[derive(Debug, Default)]
+// Reachable only through `Sim::callbacks`, a test-support hook.
+#[cfg_attr(not(any(test, feature = "test-support")), allow(unreachable_pub))]
 pub struct CallbackStats {
     /// Answered with HTTP 200.
     pub delivered: AtomicU64,
@@ -70,6 +72,7 @@ impl CallbackSender {
     }
 
     /// Delivery counts.
+    #[cfg(any(test, feature = "test-support"))]
     pub(crate) fn stats(&self) -> &CallbackStats {
         &self.stats
     }

@@ -75,6 +75,7 @@ impl Sim {
     }
 
     /// How many requests to `api` ended with `outcome` (0 = success).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn count(&self, api: Api, outcome: i64) -> u64 {
         lock(&self.counts)
             .get(&(api, outcome))
@@ -88,6 +89,7 @@ impl Sim {
     }
 
     /// Callback delivery counts.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn callbacks(&self) -> &super::callbacks::CallbackStats {
         self.callbacks.stats()
     }

@@ -349,6 +349,7 @@ impl State {
 
     /// Removes an account's import (simulates an account deleted on the target; for tests).
     /// Its index stays allocated so that existing references stay valid.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn forget_account(&mut self, id: &str) -> bool {
         self.index.remove(id).is_some()
     }

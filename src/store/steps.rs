@@ -2,7 +2,7 @@
 //! Only the runbook writes them (through [`record`]); everyone else reads.
 
 use crate::model::step::{Step, StepState};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 /// A step as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +45,9 @@ pub(crate) fn record(
 }
 
 /// The stored state of `step`, if it was ever recorded.
+#[cfg(any(test, feature = "test-support"))]
 pub fn state_of(conn: &Connection, step: Step) -> rusqlite::Result<Option<StepState>> {
+    use rusqlite::OptionalExtension;
     let row: Option<(String, String)> = conn
         .query_row(
             "SELECT state, reason FROM step WHERE name = ?1",

@@ -163,6 +163,7 @@ pub(crate) fn checked_ids(
 }
 
 /// Records results and extras in one transaction (a result replaces an earlier one).
+#[cfg(any(test, feature = "test-support"))]
 pub fn record(
     conn: &mut Connection,
     results: &[ItemResult],

@@ -275,6 +275,7 @@ impl TimClient {
 
     /// Calls `api` with a raw JSON body and returns the raw JSON answer, envelope errors
     /// included (for contract tests and diagnostics).
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn call_raw(&self, api: Api, body: Vec<u8>) -> Result<serde_json::Value, CallError> {
         let bytes = self.send(api, body).await?;
         serde_json::from_slice(&bytes).map_err(|e| CallError::Decode {

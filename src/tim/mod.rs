@@ -15,6 +15,7 @@ pub(crate) mod secret;
 pub mod usersig;
 pub mod wire;
 
+#[cfg(any(test, feature = "test-support"))]
 pub use api::{Api, Service};
 pub use secret::{SecretKey, UserSig, SECRET_KEY_ENV};
 pub(crate) mod client;

@@ -22,6 +22,7 @@ use crate::model::history::HistorySince;
 use crate::source::{validate_with_memory, ExportDir, ExportDirError, Known};
 use crate::timefmt::now_secs;
 use load::{know_earlier, Loader};
+#[cfg(any(test, feature = "test-support"))]
 pub use resume::unfinished_lines;
 use resume::{Chunks, Found, Stop};
 use rusqlite::{params, Connection, Transaction};

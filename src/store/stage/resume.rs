@@ -110,6 +110,7 @@ pub(super) fn progress(conn: &Connection, export_id: i64) -> rusqlite::Result<Ha
 
 /// Lines that committed chunks hold, over every file of an export whose staging has not
 /// finished; `None` when no staging is under way or cut short.
+#[cfg(any(test, feature = "test-support"))]
 pub fn unfinished_lines(conn: &Connection) -> rusqlite::Result<Option<u64>> {
     conn.query_row(
         "SELECT SUM(COALESCE((SELECT SUM(p.lines) FROM stage_progress p

@@ -214,6 +214,7 @@ impl Response for ImportGroupMsgResponse {
 
 /// `set_unread_msg_num`: one member's unread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct SetUnreadMsgNum {
     /// The group.
     pub GroupId: String,
@@ -223,6 +224,7 @@ pub struct SetUnreadMsgNum {
     pub UnreadMsgNum: u32,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Request for SetUnreadMsgNum {
     const API: Api = Api::SetUnreadMsgNum;
     type Response = EmptyResponse;

@@ -177,6 +177,7 @@ impl Response for GetGroupMemberInfoResponse {
 /// `get_specified_group_member_info`: up to 50 named members.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct GetSpecifiedGroupMemberInfo {
     /// The group.
     pub GroupId: String,
@@ -186,6 +187,7 @@ pub struct GetSpecifiedGroupMemberInfo {
     pub MemberInfoFilter: Option<Vec<String>>,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Request for GetSpecifiedGroupMemberInfo {
     const API: Api = Api::GetSpecifiedGroupMemberInfo;
     type Response = GetGroupMemberInfoResponse;
@@ -194,6 +196,7 @@ impl Request for GetSpecifiedGroupMemberInfo {
 /// `get_appid_group_list`: all group ids, a page at a time (1 call/s).
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct GetAppidGroupList {
     /// Page size (≤ 10000).
     pub Limit: Option<u32>,
@@ -203,6 +206,7 @@ pub struct GetAppidGroupList {
     pub GroupType: Option<String>,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Request for GetAppidGroupList {
     const API: Api = Api::GetAppidGroupList;
     type Response = GetAppidGroupListResponse;
@@ -210,6 +214,7 @@ impl Request for GetAppidGroupList {
 
 /// A group id in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct GroupIdItem {
     /// The id.
     pub GroupId: String,
@@ -217,6 +222,7 @@ pub struct GroupIdItem {
 
 /// The answer to `get_appid_group_list`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct GetAppidGroupListResponse {
     /// The envelope.
     #[serde(flatten)]
@@ -232,6 +238,7 @@ pub struct GetAppidGroupListResponse {
     pub Next: u64,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Response for GetAppidGroupListResponse {
     fn envelope(&self) -> &Envelope {
         &self.envelope

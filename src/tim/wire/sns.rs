@@ -53,6 +53,7 @@ impl Request for FriendImport {
 /// One entry of a `friend_add`.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct AddFriendItem {
     /// The friend.
     pub To_Account: String,
@@ -69,6 +70,7 @@ pub struct AddFriendItem {
 /// `friend_add`: add friends as a live action (real-time sync only).
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct FriendAdd {
     /// Who adds.
     pub From_Account: String,
@@ -80,6 +82,7 @@ pub struct FriendAdd {
     pub ForceAddFlags: Option<u32>,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Request for FriendAdd {
     const API: Api = Api::FriendAdd;
     type Response = FriendResponse;
@@ -134,6 +137,7 @@ impl Response for FriendResponse {
 /// `friend_get`: one page of an owner's friend list.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct FriendGet {
     /// The owner.
     pub From_Account: String,
@@ -145,6 +149,7 @@ pub struct FriendGet {
     pub CustomSequence: Option<u64>,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Request for FriendGet {
     const API: Api = Api::FriendGet;
     type Response = FriendGetResponse;
@@ -152,6 +157,7 @@ impl Request for FriendGet {
 
 /// One friend in a `friend_get` page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct UserDataItem {
     /// The friend.
     pub To_Account: String,
@@ -163,6 +169,7 @@ pub struct UserDataItem {
 
 /// The answer to `friend_get`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg(any(test, feature = "test-support"))]
 pub struct FriendGetResponse {
     /// The envelope.
     #[serde(flatten)]
@@ -187,6 +194,7 @@ pub struct FriendGetResponse {
     pub NextStartIndex: u64,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Response for FriendGetResponse {
     fn envelope(&self) -> &Envelope {
         &self.envelope
