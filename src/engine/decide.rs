@@ -182,6 +182,23 @@ impl Decision {
         self.give_up_group.is_some() || (self.failing.is_some() && self.next == Next::Settled)
     }
 
+    /// How long `job` waits after `error` of `class` (the one rule, [`retry_wait`]); a rate
+    /// limit backs the lane off for as long.
+    fn wait_after(
+        &mut self,
+        job: &Job,
+        error: &CallError,
+        class: ErrorClass,
+        clock: Clock,
+    ) -> Duration {
+        let (api, code) = (error.api(), error.code());
+        let wait = retry_wait(api, code, class, job.attempt, Waits::ByClass, clock.unix);
+        if class == ErrorClass::RateLimited {
+            self.lane_backoff = Some((wait, code));
+        }
+        wait
+    }
+
     /// Every item of `job` fails for `reason`.
     fn all_failed(job: &Job, reason: &Reason) -> Vec<FailedItem> {
         job.items
@@ -367,17 +384,7 @@ fn retryable(
 ) -> Decision {
     let mut d = Decision::new();
     d.protocol = protocol_streak(error);
-    let wait = retry_wait(
-        error.api(),
-        error.code(),
-        class,
-        job.attempt,
-        Waits::ByClass,
-        clock.unix,
-    );
-    if class == ErrorClass::RateLimited {
-        d.lane_backoff = Some((wait, error.code()));
-    }
+    let wait = d.wait_after(job, error, class, clock);
     let since = streak.since.unwrap_or(clock.now);
     d.failing = Some(Failing {
         since,
@@ -433,17 +440,7 @@ fn read_back_failed(
         ));
         return d;
     }
-    let wait = retry_wait(
-        error.api(),
-        error.code(),
-        class,
-        job.attempt,
-        Waits::ByClass,
-        clock.unix,
-    );
-    if class == ErrorClass::RateLimited {
-        d.lane_backoff = Some((wait, error.code()));
-    }
+    let wait = d.wait_after(job, error, class, clock);
     d.next = Next::ReadBackAt(clock.now + wait);
     d.note = Some(Note {
         action: "read-back",
