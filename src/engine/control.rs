@@ -1,5 +1,6 @@
 //! The run's state, the operator's commands, and the error budget that pauses a run by itself.
 
+use super::decide::BudgetEffect;
 use crate::config::BudgetConfig;
 use crate::store::queries::FailureFilter;
 use crate::store::writer::FailedItem;
@@ -151,6 +152,20 @@ impl Budget {
                 self.transient_in_a_row
             )
         })
+    }
+
+    /// Counts what one outcome does to the budget (`effect`, with the items that `failed`);
+    /// returns the reason to pause when it is spent.
+    pub(crate) fn count(&mut self, effect: &BudgetEffect, failed: &[FailedItem]) -> Option<String> {
+        match effect {
+            BudgetEffect::None => None,
+            BudgetEffect::Answered => {
+                self.succeeded();
+                self.failed(failed)
+            }
+            BudgetEffect::Failed => self.failed(failed),
+            BudgetEffect::Transient { api, what } => self.transient(api, what),
+        }
     }
 
     /// A request succeeded: the streak of transient failures is over.

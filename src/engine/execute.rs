@@ -2,9 +2,7 @@
 //! apply (the work, the budget, the lane, one store write).
 
 use super::control::{Budget, RunState};
-use super::decide::{
-    decide, BudgetEffect, Clock, Decision, Journal, Policy, ProtocolStreak, Streak,
-};
+use super::decide::{decide, Clock, Decision, Journal, Policy, ProtocolStreak, Streak};
 use super::feed::Feed;
 use super::job::{Job, Task};
 use super::kinds::{kind_of, OnUnknown};
@@ -215,10 +213,12 @@ async fn execute(shared: Arc<Shared>, job: Job) {
     };
     let journal = match job.task {
         Task::ReadBack => job.journal,
-        Task::Import => match shared.journal(&job).await {
-            Some(request) => Some(request),
-            None => return,
-        },
+        Task::Import => {
+            let Some(request) = shared.journal(&job).await else {
+                return;
+            };
+            Some(request)
+        }
     };
     lane.started();
     let started = Instant::now();
@@ -294,18 +294,7 @@ impl Shared {
             let rest = work.apply(job, &decision, journal);
             (rest, work.take_decided())
         };
-        let over_budget = {
-            let mut budget = lock(&self.budget);
-            match &decision.budget {
-                BudgetEffect::None => None,
-                BudgetEffect::Answered => {
-                    budget.succeeded();
-                    budget.failed(&decision.failed)
-                }
-                BudgetEffect::Failed => budget.failed(&decision.failed),
-                BudgetEffect::Transient { api, what } => budget.transient(api, what),
-            }
-        };
+        let over_budget = lock(&self.budget).count(&decision.budget, &decision.failed);
         if decision.gives_up() {
             let items = decision.failed.len() + rest.len();
             let api = job.kind.api().command();
@@ -331,12 +320,7 @@ impl Shared {
             retry: decision.retry,
             mark: job.group().zip(decision.mark).map(|(g, (t, s))| (g, t, s)),
         };
-        if settled
-            != (Settled {
-                kind: Some(job.kind),
-                ..Settled::default()
-            })
-        {
+        if !settled.is_empty() {
             ops.push(Op::Settled(settled));
         }
         ops.extend(decided.into_iter().map(Op::Settled));

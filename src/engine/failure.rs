@@ -92,7 +92,7 @@ impl Reason {
 }
 
 /// Why items fail once their retries ran out after `after`.
-pub(crate) fn gave_up(after: Duration) -> String {
+fn gave_up(after: Duration) -> String {
     format!("still failing after {} s of retries", after.as_secs())
 }
 

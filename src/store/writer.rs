@@ -56,6 +56,17 @@ pub(crate) struct Settled {
     pub(crate) mark: Option<(i64, i64, i64)>,
 }
 
+impl Settled {
+    /// True when it records nothing: no journal entry to close, no item to move, no mark.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.request.is_none()
+            && self.done.is_empty()
+            && self.failed.is_empty()
+            && self.retry.is_empty()
+            && self.mark.is_none()
+    }
+}
+
 /// What the engine asks the writer to record.
 #[derive(Debug)]
 pub(crate) enum Op {

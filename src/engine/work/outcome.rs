@@ -17,10 +17,17 @@ impl Work {
         decision: &Decision,
         journal: Option<i64>,
     ) -> Vec<FailedItem> {
-        let mut job = job.clone();
-        if let Some(failing) = &decision.failing {
-            self.keep_failing(&mut job, failing);
-        }
+        // A job whose streak goes on carries its start into its retry: only it is copied.
+        let carried;
+        let job = match &decision.failing {
+            Some(failing) => {
+                let mut again = job.clone();
+                self.keep_failing(&mut again, failing);
+                carried = again;
+                &carried
+            }
+            None => job,
+        };
         let (done, failed) = (&decision.done, &decision.failed);
         let give_up = |work: &mut Work, job: &Job| match (decision.give_up_group, job.group()) {
             (Some(after), Some(id)) => work.give_up_messages(id, after),
@@ -28,24 +35,24 @@ impl Work {
         };
         match (decision.next, job.task) {
             (Next::Settled, Task::ReadBack) => {
-                self.resolved(&job, done, failed);
-                give_up(self, &job)
+                self.resolved(job, done, failed);
+                give_up(self, job)
             }
             (Next::Settled, Task::Import) => {
-                let rest = give_up(self, &job);
-                self.settle(&job, done, failed, None);
+                let rest = give_up(self, job);
+                self.settle(job, done, failed, None);
                 rest
             }
             (Next::RetryAt(at) | Next::HoldUntil(at, _), _) => {
-                self.settle(&job, done, failed, Some(at));
+                self.settle(job, done, failed, Some(at));
                 Vec::new()
             }
             (Next::ReadBack, _) => {
-                self.unknown_outcome(&job, journal);
+                self.unknown_outcome(job, journal);
                 Vec::new()
             }
             (Next::ReadBackAt(at), _) => {
-                self.read_back_later(&job, at);
+                self.read_back_later(job, at);
                 Vec::new()
             }
             (Next::Stop, _) => Vec::new(),
