@@ -96,15 +96,18 @@ apis! {
     AccountImport => (Login, "account_import", 200, None, 70402),
     MultiaccountImport => (Login, "multiaccount_import", 100, Some(100), 70402),
     AccountCheck => (Login, "account_check", 100, Some(100), 70402),
+    AccountDelete => (Login, "account_delete", 100, Some(100), 70402),
     PortraitSet => (Profile, "portrait_set", 200, None, 40001),
     PortraitGet => (Profile, "portrait_get", 200, Some(100), 40001),
     FriendImport => (Sns, "friend_import", 200, Some(1000), 30001),
     FriendAdd => (Sns, "friend_add", 200, Some(1000), 30001),
     FriendGet => (Sns, "friend_get", 200, Some(100), 30001),
     FriendCheck => (Sns, "friend_check", 200, Some(1000), 30001),
+    FriendDelete => (Sns, "friend_delete", 200, Some(100), 30001),
     ImportMsg => (OpenIm, "importmsg", 200, None, 90001),
     SendMsg => (OpenIm, "sendmsg", 200, None, 90001),
     AdminGetRoamMsg => (OpenIm, "admin_getroammsg", 200, Some(100), 90001),
+    AdminMsgWithdraw => (OpenIm, "admin_msgwithdraw", 200, None, 90001),
     ImportGroup => (Group, "import_group", 200, None, 10004),
     ImportGroupMember => (Group, "import_group_member", 200, Some(20), 10005),
     ImportGroupMsg => (Group, "import_group_msg", 200, Some(7), 10004),
@@ -121,6 +124,7 @@ apis! {
     GetSpecifiedGroupMemberInfo => (Group, "get_specified_group_member_info", 200, Some(50), 10004),
     GetAppidGroupList => (Group, "get_appid_group_list", 1, Some(10000), 10004),
     GroupMsgGetSimple => (Group, "group_msg_get_simple", 200, Some(20), 10004),
+    GroupMsgRecall => (Group, "group_msg_recall", 200, Some(10), 10004),
 }
 
 impl Api {

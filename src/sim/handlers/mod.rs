@@ -129,6 +129,11 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
         Api::GetSpecifiedGroupMemberInfo => group_read::get_specified_group_member_info(ctx, body),
         Api::GetAppidGroupList => group_read::get_appid_group_list(ctx, body),
         Api::GroupMsgGetSimple => group_read::group_msg_get_simple(ctx, body),
+        // Not served yet: answered as the real service answers a path it does not know.
+        Api::AccountDelete | Api::FriendDelete | Api::AdminMsgWithdraw | Api::GroupMsgRecall => {
+            let _ = body;
+            Err(ApiError::new(60009, format!("no API {}", ctx.api.path())))
+        }
     }
 }
 
