@@ -236,7 +236,7 @@ fn filter(args: &ActionArgs) -> anyhow::Result<FailureFilter> {
             Kind::ALL
                 .into_iter()
                 .find(|k| k.name() == name)
-                .with_context(|| format!("no stage {name:?}: use one of accounts, profiles, friends, c2c_messages, groups, group_members, group_messages, sync"))?,
+                .with_context(|| format!("no stage {name:?}: use one of accounts, profiles, friends, c2c_messages, groups, group_members, group_messages, c2c_recalls, group_recalls, member_removals, group_deletions, friend_deletions, account_deletions, sync"))?,
         ),
     };
     Ok(FailureFilter {

@@ -152,6 +152,8 @@ pub(crate) struct Decision {
     pub(crate) give_up_group: Option<Duration>,
     /// Group messages: the newest (SendTime, MsgSeq) the target reported.
     pub(crate) mark: Option<(i64, i64)>,
+    /// Group messages: the MsgSeq of each item that went in.
+    pub(crate) seqs: Vec<(i64, i64)>,
     /// The run stops, and why.
     pub(crate) stop: Option<String>,
     /// For the audit trail.
@@ -172,6 +174,7 @@ impl Decision {
             failing: None,
             give_up_group: None,
             mark: None,
+            seqs: Vec::new(),
             stop: None,
             note: None,
         }
@@ -242,6 +245,7 @@ fn answered(job: &Job, answer: Answer, streak: &Streak, clock: Clock, policy: &P
     d.done = answer.done;
     d.failed = answer.failed;
     d.mark = answer.mark;
+    d.seqs = answer.seqs;
     d.budget = BudgetEffect::Answered;
     d.protocol = ProtocolStreak::Reset;
     let ran_out = |since: Instant| clock.now.duration_since(since) >= policy.max_retry;

@@ -145,6 +145,7 @@ fn every_line_of_the_outcome_table() {
         .item(2, Kind::C2cMessage)],
         again: vec![(3, 10002)],
         mark: None,
+        seqs: Vec::new(),
     };
     let accounts = job(Kind::Account, Task::Import, 4);
     let messages = job(Kind::GroupMessage, Task::Import, 4);

@@ -319,6 +319,7 @@ impl Shared {
             failed,
             retry: decision.retry,
             mark: job.group().zip(decision.mark).map(|(g, (t, s))| (g, t, s)),
+            seqs: decision.seqs,
         };
         if !settled.is_empty() {
             ops.push(Op::Settled(settled));

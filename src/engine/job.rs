@@ -48,10 +48,14 @@ impl Job {
         }
     }
 
-    /// The group item of a group message or member job.
+    /// The group item of a group message or member job (or of their deletions).
     pub(crate) fn group(&self) -> Option<i64> {
-        self.parent
-            .filter(|_| matches!(self.kind, Kind::GroupMessage | Kind::GroupMember))
+        self.parent.filter(|_| {
+            matches!(
+                self.kind,
+                Kind::GroupMessage | Kind::GroupMember | Kind::GroupRecall | Kind::MemberRemoval
+            )
+        })
     }
 
     /// The items' ids.

@@ -10,6 +10,7 @@ use crate::store::records::Sources;
 use crate::store::writer::FailedItem;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors;
+use crate::tim::wire::deletion::repeat_means_done;
 use crate::tim::wire::{ItemFailure, Request, Response};
 use std::collections::HashSet;
 
@@ -24,6 +25,9 @@ pub(crate) struct Answer {
     pub(crate) again: Vec<(i64, i64)>,
     /// Group messages: the newest (SendTime, MsgSeq) the target reported.
     pub(crate) mark: Option<(i64, i64)>,
+    /// Group messages: the MsgSeq the target gave each item that went in (a recall names a
+    /// message by it).
+    pub(crate) seqs: Vec<(i64, i64)>,
 }
 
 /// Why a job could not be answered item by item.
@@ -96,6 +100,12 @@ pub(crate) fn sort_items(job: &Job, keys: Vec<String>, failures: Vec<ItemFailure
             continue;
         };
         match f.code {
+            // A repeat of a deletion applied already (§4.7b).
+            Some(code)
+                if job.kind.deletes().is_some() && repeat_means_done(job.kind.api(), code) =>
+            {
+                answer.done.push(item.id)
+            }
             Some(code) if errors::lookup(code).class.is_retryable() => {
                 answer.again.push((item.id, code))
             }

@@ -115,6 +115,7 @@ pub async fn export(
         plan,
         unit,
         until: opts.until,
+        delta: opts.since.is_some(),
         staging: staging.clone(),
         gzip: opts.gzip,
         columns: Vec::new(),
@@ -130,7 +131,9 @@ pub async fn export(
         kinds, validator, ..
     } = sink;
     let files = validator
-        .unwrap_or_else(|| StreamValidator::new(opts.until, &Known::default()))
+        .unwrap_or_else(|| {
+            StreamValidator::new(opts.until, &Known::default(), opts.since.is_some())
+        })
         .finish();
 
     let manifest = Manifest {
@@ -226,6 +229,8 @@ struct Sink<'a> {
     open: Option<(KindFile, FileCheck)>,
     kinds: Vec<KindSummary>,
     known: Known,
+    /// A delta export (`--since`): tombstones are allowed.
+    delta: bool,
     /// Between two files: the validator with the state of the files before.
     validator: Option<StreamValidator>,
     progress: &'a mut dyn Write,
@@ -240,7 +245,7 @@ impl RowSink for Sink<'_> {
             // Created at the first file: a delta's known ids are read by then.
             let validator = match self.validator.take() {
                 Some(v) => v,
-                None => StreamValidator::new(self.until, &self.known),
+                None => StreamValidator::new(self.until, &self.known, self.delta),
             };
             let check = FileCheck::start(validator, *kind, file.name.clone());
             self.open = Some((file, check));

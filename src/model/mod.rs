@@ -13,8 +13,10 @@ pub(crate) mod records;
 pub(crate) mod scenario;
 pub mod step;
 pub mod sync_event;
+pub(crate) mod tombstone;
 
 pub(crate) use element::Element;
 pub use parse::{parse_line, ExportRecord, Parsed};
 pub use problem::{FieldProblem, Rule};
 pub use records::*;
+pub use tombstone::Tombstone;

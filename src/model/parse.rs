@@ -8,6 +8,7 @@ use super::fields::{is_letters_key, json_kind, Fields};
 use super::limits::*;
 use super::problem::{FieldProblem, Rule};
 use super::records::*;
+use super::tombstone::{self, Deleted, Tombstone};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,8 +20,11 @@ pub struct Parsed<T> {
     /// The record's identity for duplicate and reference checks, when it could be read even
     /// if the record is otherwise bad: the id, or the two ids joined by a NUL byte.
     pub(crate) key: Option<String>,
-    /// The record, present exactly when `problems` is empty.
+    /// The record, present exactly when `problems` is empty and the line is not a tombstone.
     pub record: Option<T>,
+    /// The line is a tombstone (`"deleted": true`) whose key could be read: the deleted key
+    /// (usable exactly when `problems` is empty).
+    pub tombstone: Option<Tombstone>,
     /// Everything wrong with the line.
     pub problems: Vec<FieldProblem>,
     /// Fields the format does not know (a note, never an error).
@@ -33,6 +37,9 @@ pub trait ExportRecord: Sized {
     fn identity(map: &Map<String, Value>) -> (String, Option<String>);
     /// Takes the fields, recording problems; `None` when a required piece is unusable.
     fn from_fields(f: &mut Fields<'_>) -> Option<Self>;
+    /// The key fields a tombstone of this kind carries (name, most bytes); none when the kind
+    /// has no tombstone.
+    const KEY_FIELDS: &'static [(&'static str, usize)];
 }
 
 /// Parses one line (without its `\n`) as a record of type `T`.
@@ -46,28 +53,44 @@ pub trait ExportRecord: Sized {
 /// assert_eq!(bad.problems[0].field, "id");
 /// ```
 pub fn parse_line<T: ExportRecord>(line: &[u8]) -> Parsed<T> {
-    let map = match decode_object(line) {
+    let mut map = match decode_object(line) {
         Ok(m) => m,
         Err(problem) => {
             return Parsed {
                 label: "-".into(),
                 key: None,
                 record: None,
+                tombstone: None,
                 problems: vec![problem],
                 unknown_fields: Vec::new(),
             }
         }
     };
+    let deleted = tombstone::deleted(&mut map);
     let (label, key) = T::identity(&map);
     let mut problems = Vec::new();
     let mut fields = Fields::new(map, "", &mut problems);
-    let record = T::from_fields(&mut fields);
-    let unknown_fields = fields.unknown();
-    let record = if problems.is_empty() { record } else { None };
+    let (record, tombstone, unknown_fields) = match deleted {
+        // The rest of a tombstone's line is the deleted row's, of no use: not a note either.
+        Deleted::Yes => (
+            None,
+            tombstone::read(&mut fields, T::KEY_FIELDS),
+            Vec::new(),
+        ),
+        Deleted::No | Deleted::Bad(_) => {
+            let record = T::from_fields(&mut fields);
+            (record, None, fields.unknown())
+        }
+    };
+    if let Deleted::Bad(problem) = deleted {
+        problems.push(problem);
+    }
+    let clean = problems.is_empty();
     Parsed {
         label,
         key,
-        record,
+        record: record.filter(|_| clean),
+        tombstone,
         problems,
         unknown_fields,
     }
@@ -252,6 +275,8 @@ fn custom_map<V>(
 }
 
 impl ExportRecord for Account {
+    const KEY_FIELDS: &'static [(&'static str, usize)] = &[("id", ACCOUNT_ID_MAX)];
+
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
         single_identity(map, "id")
     }
@@ -271,6 +296,8 @@ impl ExportRecord for Account {
 }
 
 impl ExportRecord for Profile {
+    const KEY_FIELDS: &'static [(&'static str, usize)] = &[];
+
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
         single_identity(map, "id")
     }
@@ -311,6 +338,9 @@ impl ExportRecord for Profile {
 }
 
 impl ExportRecord for Friend {
+    const KEY_FIELDS: &'static [(&'static str, usize)] =
+        &[("owner", ACCOUNT_ID_MAX), ("friend", ACCOUNT_ID_MAX)];
+
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
         pair_identity(map, "owner", "friend", "→")
     }
@@ -399,6 +429,8 @@ fn message_body(f: &mut Fields<'_>) -> (Option<Vec<Element>>, Option<String>) {
 }
 
 impl ExportRecord for C2cMessage {
+    const KEY_FIELDS: &'static [(&'static str, usize)] = &[("id", OTHER_ID_MAX)];
+
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
         single_identity(map, "id")
     }
@@ -425,6 +457,8 @@ impl ExportRecord for C2cMessage {
 }
 
 impl ExportRecord for Group {
+    const KEY_FIELDS: &'static [(&'static str, usize)] = &[("id", OTHER_ID_MAX)];
+
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
         single_identity(map, "id")
     }
@@ -467,6 +501,9 @@ impl ExportRecord for Group {
 }
 
 impl ExportRecord for GroupMember {
+    const KEY_FIELDS: &'static [(&'static str, usize)] =
+        &[("group", OTHER_ID_MAX), ("member", ACCOUNT_ID_MAX)];
+
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
         pair_identity(map, "group", "member", "/")
     }
@@ -488,6 +525,8 @@ impl ExportRecord for GroupMember {
 }
 
 impl ExportRecord for GroupMessage {
+    const KEY_FIELDS: &'static [(&'static str, usize)] = &[("id", OTHER_ID_MAX)];
+
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
         single_identity(map, "id")
     }

@@ -56,12 +56,17 @@ pub enum Rule {
     SecondOwner,
     /// A member with role `owner` who is not the owner named in groups.jsonl.
     OwnerConflict,
+    /// A tombstone where there can be none: in a full export, or in profiles.jsonl.
+    Tombstone,
+    /// An account deleted earlier in the same delta and restated after: Tencent refuses to
+    /// create a deleted UserID again for months.
+    AccountRecreated,
 }
 
 impl Rule {
     /// Every rule, in the order of the enum.
     #[cfg(any(test, feature = "test-support"))]
-    pub const ALL: [Rule; 24] = [
+    pub const ALL: [Rule; 26] = [
         Rule::LineTooLong,
         Rule::InvalidUtf8,
         Rule::InvalidJson,
@@ -86,6 +91,8 @@ impl Rule {
         Rule::Avchatroom,
         Rule::SecondOwner,
         Rule::OwnerConflict,
+        Rule::Tombstone,
+        Rule::AccountRecreated,
     ];
 
     /// The stable name, as used in reports.
@@ -115,6 +122,8 @@ impl Rule {
             Rule::Avchatroom => "avchatroom",
             Rule::SecondOwner => "second_owner",
             Rule::OwnerConflict => "owner_conflict",
+            Rule::Tombstone => "tombstone",
+            Rule::AccountRecreated => "account_recreated",
         }
     }
 }

@@ -7,12 +7,14 @@
 //! a million for 5M ids), which would show as a false duplicate or hide a dangling reference;
 //! docs/export-format.md states this. Friend lists are exact (see [`super::friend_lists`]).
 
+use super::export_dir::ExportFile;
 use super::friend_lists::add_friend;
 use super::memory::{AccountEntry, CrossMemory, GroupEntry, InMemory};
 use crate::model::{
     Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, MemberRole, Profile,
 };
 use crate::model::{FieldProblem, Parsed, Rule};
+use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The hash an id is remembered by.
@@ -28,6 +30,11 @@ fn line32(line: u64) -> u32 {
 pub(crate) struct CrossRef {
     exported_at: i64,
     memory: Box<dyn CrossMemory + Send>,
+    /// The export is a delta: it may carry tombstones.
+    delta: bool,
+    /// Accounts a tombstone of this export deleted, with its line: restating one after is
+    /// refused. Only deltas have them, and they are small.
+    deleted_accounts: HashMap<u64, u32>,
 }
 
 fn push(p: &mut Vec<FieldProblem>, rule: Rule, field: &str, reason: String) {
@@ -45,6 +52,30 @@ impl CrossRef {
         Self {
             exported_at,
             memory,
+            delta: false,
+            deleted_accounts: HashMap::new(),
+        }
+    }
+
+    /// The export is a delta (its manifest has `delta_of`): tombstones are allowed.
+    pub(crate) fn set_delta(&mut self, delta: bool) {
+        self.delta = delta;
+    }
+
+    /// A tombstone of `file` at `line`: allowed only in a delta; an account's is remembered so
+    /// that restating the account after it is refused. No other rule applies: a tombstone of a
+    /// key never imported deletes nothing, and one of a key restated later is undone by it.
+    pub(crate) fn tombstone<T>(&mut self, file: ExportFile, line: u64, r: &mut Parsed<T>) {
+        if !self.delta {
+            let why = "a tombstone in a full export: only a delta (its manifest has delta_of) \
+                       carries deletions";
+            push(&mut r.problems, Rule::Tombstone, "deleted", why.into());
+            return;
+        }
+        if let (ExportFile::Accounts, Some(key)) = (file, &r.key) {
+            self.deleted_accounts
+                .entry(hash(key))
+                .or_insert(line32(line));
         }
     }
 
@@ -141,6 +172,14 @@ impl CrossRef {
     /// accounts.jsonl
     pub(crate) fn account(&mut self, line: u64, r: &mut Parsed<Account>) {
         let Some(key) = &r.key else { return };
+        if let Some(deleted) = self.deleted_accounts.get(&hash(key)) {
+            let why = format!(
+                "account deleted by the tombstone at line {deleted} of this delta and restated \
+                 here: Tencent refuses to create a deleted UserID again for months; keep one of \
+                 the two lines"
+            );
+            push(&mut r.problems, Rule::AccountRecreated, "id", why);
+        }
         let earlier = match self.memory.account(hash(key)) {
             Some(first) if !first.earlier => {
                 let why = format!("duplicate id, first at line {}", first.line);

@@ -160,6 +160,7 @@ fn too_long<T>(len: u64) -> Parsed<T> {
         label: "-".into(),
         key: None,
         record: None,
+        tombstone: None,
         problems: vec![FieldProblem::new(
             Rule::LineTooLong,
             "",

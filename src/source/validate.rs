@@ -6,7 +6,7 @@ use super::memory::{CrossMemory, InMemory};
 use super::pipeline::{parse_in_order, Loc, ReadFailure};
 use super::reader::{open_lines, LineReader};
 use crate::model::{Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
-use crate::model::{ExportRecord, Manifest, Parsed, Rule};
+use crate::model::{ExportRecord, Manifest, Parsed, Rule, Tombstone};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -121,6 +121,8 @@ pub enum Valid<'a> {
     GroupMember(&'a GroupMember),
     /// A line of group_messages.jsonl.
     GroupMessage(&'a GroupMessage),
+    /// A tombstone of a delta: a record of the file deleted in the old system.
+    Deleted(ExportFile, &'a Tombstone),
 }
 
 /// A record type that can be handed to a visitor.
@@ -197,6 +199,7 @@ pub fn validate_with_memory(
     visit: &mut dyn FnMut(Loc, Valid<'_>),
 ) -> Result<ValidationReport, ExportDirError> {
     let mut cross = CrossRef::with_memory(export.manifest.exported_at, memory);
+    cross.set_delta(export.manifest.delta_of.is_some());
     for id in &known.accounts {
         cross.know_account(id);
     }
@@ -244,29 +247,36 @@ fn scan_kind<R: BufRead + Send>(
 ) -> Result<FileSummary, ReadFailure> {
     let (s, v) = (sink, visit);
     match file {
-        ExportFile::Accounts => scan::<Account, _>(name, lines, s, v, |l, r| cross.account(l, r)),
-        ExportFile::Profiles => scan::<Profile, _>(name, lines, s, v, |l, r| cross.profile(l, r)),
-        ExportFile::Friends => scan::<Friend, _>(name, lines, s, v, |l, r| cross.friend(l, r)),
-        ExportFile::C2cMessages => {
-            scan::<C2cMessage, _>(name, lines, s, v, |l, r| cross.c2c_message(l, r))
+        ExportFile::Accounts => {
+            scan::<Account, _>(cross, file, name, lines, s, v, CrossRef::account)
         }
-        ExportFile::Groups => scan::<Group, _>(name, lines, s, v, |l, r| cross.group(l, r)),
+        ExportFile::Profiles => {
+            scan::<Profile, _>(cross, file, name, lines, s, v, CrossRef::profile)
+        }
+        ExportFile::Friends => scan::<Friend, _>(cross, file, name, lines, s, v, CrossRef::friend),
+        ExportFile::C2cMessages => {
+            scan::<C2cMessage, _>(cross, file, name, lines, s, v, CrossRef::c2c_message)
+        }
+        ExportFile::Groups => scan::<Group, _>(cross, file, name, lines, s, v, CrossRef::group),
         ExportFile::GroupMembers => {
-            scan::<GroupMember, _>(name, lines, s, v, |l, r| cross.group_member(l, r))
+            scan::<GroupMember, _>(cross, file, name, lines, s, v, CrossRef::group_member)
         }
         ExportFile::GroupMessages => {
-            scan::<GroupMessage, _>(name, lines, s, v, |l, r| cross.group_message(l, r))
+            scan::<GroupMessage, _>(cross, file, name, lines, s, v, CrossRef::group_message)
         }
     }
 }
 
-/// Reads one file's lines, parsing each as `T`, applying `check` for the cross-file rules.
+/// Reads one file's lines, parsing each as `T`, applying `check` (or the tombstone rules) for
+/// the cross-file rules.
 fn scan<T: ExportRecord + AsValid + Send, R: BufRead + Send>(
+    cross: &mut CrossRef,
+    file: ExportFile,
     name: String,
     lines: LineReader<R>,
     sink: &mut dyn FnMut(Problem),
     visit: &mut dyn FnMut(Loc, Valid<'_>),
-    mut check: impl FnMut(u64, &mut Parsed<T>),
+    check: fn(&mut CrossRef, u64, &mut Parsed<T>),
 ) -> Result<FileSummary, ReadFailure> {
     let mut summary = FileSummary {
         file: name,
@@ -274,9 +284,17 @@ fn scan<T: ExportRecord + AsValid + Send, R: BufRead + Send>(
         ..FileSummary::default()
     };
     parse_in_order::<T, _>(lines, parse_workers(), |loc, mut parsed| {
-        check(loc.line, &mut parsed);
-        if let (true, Some(record)) = (parsed.problems.is_empty(), &parsed.record) {
-            visit(loc, record.as_valid());
+        if parsed.tombstone.is_some() {
+            cross.tombstone(file, loc.line, &mut parsed);
+        } else {
+            check(cross, loc.line, &mut parsed);
+        }
+        if parsed.problems.is_empty() {
+            if let Some(record) = &parsed.record {
+                visit(loc, record.as_valid());
+            } else if let Some(tombstone) = &parsed.tombstone {
+                visit(loc, Valid::Deleted(file, tombstone));
+            }
         }
         tally(&mut summary, loc.line, parsed, sink);
     })?;
@@ -291,9 +309,11 @@ pub struct StreamValidator {
 }
 
 impl StreamValidator {
-    /// A validator for an export taken at `exported_at`, whose records may refer to `known`.
-    pub(crate) fn new(exported_at: i64, known: &Known) -> Self {
+    /// A validator for an export taken at `exported_at`, whose records may refer to `known`;
+    /// a `delta` may carry tombstones.
+    pub(crate) fn new(exported_at: i64, known: &Known, delta: bool) -> Self {
         let mut cross = CrossRef::new(exported_at);
+        cross.set_delta(delta);
         for id in &known.accounts {
             cross.know_account(id);
         }
@@ -385,7 +405,7 @@ mod tests {
         let report = validate_export(&export, &mut |p| expected.push(p)).unwrap();
         assert!(!expected.is_empty(), "the sample has bad records");
 
-        let mut v = StreamValidator::new(export.manifest.exported_at, &Known::default());
+        let mut v = StreamValidator::new(export.manifest.exported_at, &Known::default(), false);
         let mut got = Vec::new();
         for file in ExportFile::ALL {
             let Some(path) = export.path(file) else {

@@ -257,6 +257,10 @@ fn items_where(conn: &Connection, kind: Kind, cond: &str) -> rusqlite::Result<Ve
         Kind::GroupMessage => "i.parent, COALESCE(i.sent_t, i.t), i.id",
         Kind::C2cMessage => "i.parent, i.t, i.seq, i.id",
         Kind::Friend | Kind::GroupMember => "i.parent, i.id",
+        // Deletions go scope by scope, as pages give them.
+        k if k.deletes().is_some() => {
+            "COALESCE(i.parent, -1), COALESCE(i.sent_t, i.t), COALESCE(i.seq, 0), i.id"
+        }
         _ => "i.id",
     };
     let mut stmt = conn.prepare(&format!(

@@ -35,7 +35,8 @@ impl Sources {
         kind: Kind,
         item: &PendingItem,
     ) -> Result<T, String> {
-        let Some((path, file)) = self.files.get(&(item.export_id, kind)) else {
+        // A deletion reads the record it deletes, staged with its record kind.
+        let Some((path, file)) = self.files.get(&(item.export_id, kind.record())) else {
             return Err(format!(
                 "no staged file for {} of export {}",
                 kind.name(),

@@ -273,6 +273,12 @@ const MIGRATIONS: &[&str] = &[
         at_ms           INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 11: deletions. A group message keeps the MsgSeq the target gave it at import
+    // (`target_seq`), which a recall names it by. Deletion items (kinds 7 to 12) keep the
+    // location of the record they delete, its parent, times and MsgSeq in `seq`.
+    r#"
+    ALTER TABLE item ADD COLUMN target_seq INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

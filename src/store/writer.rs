@@ -54,6 +54,8 @@ pub(crate) struct Settled {
     pub(crate) retry: Vec<i64>,
     /// A group's new high-water mark: (group item, newest SendTime, newest MsgSeq).
     pub(crate) mark: Option<(i64, i64, i64)>,
+    /// Group messages: (item, the MsgSeq the target gave it).
+    pub(crate) seqs: Vec<(i64, i64)>,
 }
 
 impl Settled {
@@ -355,6 +357,11 @@ fn settle(
     )?;
     for id in &s.retry {
         attempt.execute(params![kind.code(), id])?;
+    }
+    let mut target_seq =
+        tx.prepare_cached("UPDATE item SET target_seq = ?3 WHERE kind = ?1 AND id = ?2")?;
+    for (id, seq) in &s.seqs {
+        target_seq.execute(params![kind.code(), id, seq])?;
     }
     if let Some((group, time, seq)) = s.mark {
         tx.prepare_cached(

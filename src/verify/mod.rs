@@ -72,8 +72,8 @@ impl VerifySettings {
 /// Live progress of a pass: per kind, items with a committed result and items to check.
 #[derive(Debug, Default)]
 pub struct Progress {
-    checked: [AtomicU64; 7],
-    total: [AtomicU64; 7],
+    checked: [AtomicU64; Kind::ALL.len()],
+    total: [AtomicU64; Kind::ALL.len()],
     lanes: Mutex<Vec<(Api, LaneFigures)>>,
 }
 

@@ -59,6 +59,7 @@ async fn send(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
     }
     let resp = ctx.call(&req).await?;
     let mut answer = sort_items(job, keys, resp.item_failures());
+    answer.seqs = import_seqs(job, &req.MsgList, &resp.ImportMsgResult, &answer.done);
     answer.mark = resp
         .ImportMsgResult
         .iter()
@@ -66,6 +67,35 @@ async fn send(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
         .map(|r| (r.MsgTime, r.MsgSeq as i64))
         .max();
     Ok(answer)
+}
+
+/// The MsgSeq the target gave each message of `job` that went in: `ImportMsgResult` answers
+/// the batch in order; an answer of another length is matched by send time (distinct within
+/// a group once same-second bursts are shifted), or not at all.
+fn import_seqs(
+    job: &Job,
+    sent: &[crate::tim::wire::group::ImportGroupMsgItem],
+    results: &[crate::tim::wire::group::ImportMsgResult],
+    done: &[i64],
+) -> Vec<(i64, i64)> {
+    let by_position = results.len() == job.items.len();
+    job.items
+        .iter()
+        .zip(sent)
+        .enumerate()
+        .filter(|(_, (item, _))| done.contains(&item.id))
+        .filter_map(|(i, (item, msg))| {
+            let result = if by_position {
+                results.get(i)
+            } else {
+                let mut same = results.iter().filter(|r| r.MsgTime == msg.SendTime);
+                same.next().filter(|_| same.next().is_none())
+            };
+            result
+                .filter(|r| r.Result == 0)
+                .map(|r| (item.id, r.MsgSeq as i64))
+        })
+        .collect()
 }
 
 /// Reads `job`'s group back: which of its messages are in, which can no longer go.
@@ -89,13 +119,14 @@ async fn read_back(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError
     // The same conversion as the send, so each message is matched by what was sent.
     let batch = requests::import_group_msg("", &records, &send_times(job));
     for (item, sent) in job.items.iter().zip(&batch.MsgList) {
-        let present = resp.RspMsgList.iter().any(|m| {
+        let present = resp.RspMsgList.iter().find(|m| {
             m.MsgTimeStamp == sent.SendTime
                 && Some(m.MsgRandom) == sent.Random
                 && m.From_Account == sent.From_Account
         });
-        if present {
+        if let Some(m) = present {
             answer.done.push(item.id);
+            answer.seqs.push((item.id, m.MsgSeq as i64));
         } else if newest.is_some_and(|n| sent.SendTime <= n) {
             // Imported messages must be newer than the group's newest: this one never will be.
             let reason = Reason::NoLongerNewer {

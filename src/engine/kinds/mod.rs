@@ -4,12 +4,14 @@
 
 mod accounts;
 mod c2c;
+mod deletions;
 mod friends;
 mod group_members;
 mod group_messages;
 mod group_update;
 mod groups;
 mod profiles;
+mod recalls;
 
 use super::job::Job;
 use super::send::{Answer, SendContext, SendError};
@@ -31,6 +33,9 @@ pub(crate) enum Grouping {
     GroupMessages,
     /// A group's members, after its messages, several batches at a time.
     GroupMembers,
+    /// Deletions: in the store's order, a batch within one scope (the owner, the group, the
+    /// conversation), each kind after every record kind and every deletion kind before it.
+    Scoped,
 }
 
 /// What a request whose outcome is unknown (sent, never answered) calls for.
@@ -116,6 +121,12 @@ pub(crate) fn kind_of(kind: Kind) -> &'static dyn ImportKind {
         Kind::Group => &groups::Groups,
         Kind::GroupMember => &group_members::GroupMembers,
         Kind::GroupMessage => &group_messages::GroupMessages,
+        Kind::C2cRecall => &recalls::C2cRecalls,
+        Kind::GroupRecall => &recalls::GroupRecalls,
+        Kind::MemberRemoval => &deletions::MemberRemovals,
+        Kind::GroupDeletion => &deletions::GroupDeletions,
+        Kind::FriendDeletion => &deletions::FriendDeletions,
+        Kind::AccountDeletion => &deletions::AccountDeletions,
     }
 }
 
@@ -133,8 +144,9 @@ mod tests {
     #[test]
     fn batch_limits_are_the_documented_ones() {
         let limits: Vec<usize> = Kind::ALL.map(|k| kind_of(k).max_batch()).to_vec();
-        // Account, Profile, Friend, C2cMessage, Group, GroupMember, GroupMessage.
-        assert_eq!(limits, [100, 1, 1000, 1, 1, 20, 7]);
+        // Account, Profile, Friend, C2cMessage, Group, GroupMember, GroupMessage, then the
+        // recalls, member removals, group, friend and account deletions.
+        assert_eq!(limits, [100, 1, 1000, 1, 1, 20, 7, 1, 10, 100, 1, 100, 100]);
     }
 
     #[test]

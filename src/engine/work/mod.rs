@@ -193,7 +193,25 @@ impl Work {
             }
             Grouping::GroupMessages => self.next_messages(limit),
             Grouping::GroupMembers => self.next_members(limit),
+            Grouping::Scoped => self.next_deletions(kind, limit),
         }
+    }
+
+    /// The next batch of a deletion kind, within one scope, once every kind before it (the
+    /// records, then the deletions in their order) is settled: what a delta restates goes in
+    /// before anything of it is deleted, and members go before their group.
+    fn next_deletions(&mut self, kind: Kind, limit: usize) -> Option<Job> {
+        let before = Kind::ALL.into_iter().take_while(|k| *k != kind);
+        if before.into_iter().any(|k| !self.finished(k)) {
+            return None;
+        }
+        let queue = self.flat.get_mut(&kind)?;
+        let scope = queue.front()?.parent;
+        let mut items = Vec::new();
+        while items.len() < limit && queue.front().is_some_and(|i| i.parent == scope) {
+            items.extend(queue.pop_front());
+        }
+        Some(Job::items(kind, scope, items))
     }
 
     /// The account item below which every account is resolved (all, when none is left):

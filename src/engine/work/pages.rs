@@ -139,6 +139,7 @@ impl Work {
                 }
                 self.flat.entry(kind).or_default().extend(items);
             }
+            Grouping::Scoped => self.flat.entry(kind).or_default().extend(items),
             Grouping::ByOwner => self.add_friends(items, more),
             Grouping::ByConversation => self.conversations.add(items),
             Grouping::GroupMessages => self.add_messages(items),
@@ -259,7 +260,9 @@ impl Work {
         }
         let grouping = kind_of(kind).grouping();
         match grouping {
-            Grouping::InOrder => self.flat.entry(kind).or_default().extend(items),
+            Grouping::InOrder | Grouping::Scoped => {
+                self.flat.entry(kind).or_default().extend(items)
+            }
             Grouping::ByOwner => self.add_owners(items),
             Grouping::ByConversation => self.conversations.requeue(items),
             Grouping::GroupMessages | Grouping::GroupMembers => {

@@ -3,6 +3,8 @@
 //! committed already.
 
 use super::resume::{Chunks, Stop};
+use super::tombstones;
+use crate::model::Tombstone;
 use crate::source::memory::CrossMemory;
 use crate::source::{id_hash, Loc, Problem, Valid};
 use crate::store::scratch::ScratchFailure;
@@ -37,6 +39,8 @@ pub(super) struct Loader<'c> {
     memory_failure: ScratchFailure,
     /// Messages sent before this (unix seconds) are staged as skipped.
     cutoff: Option<i64>,
+    /// The store holds deletion items: an upsert may supersede one of its key.
+    deletions: bool,
     /// The first failure: every record after it is ignored.
     pub(crate) error: Option<Stop>,
 }
@@ -53,6 +57,7 @@ impl<'c> Loader<'c> {
         memory_failure: ScratchFailure,
     ) -> rusqlite::Result<Self> {
         let mut next_id = HashMap::new();
+        let deletions = tombstones::any(conn)?;
         for kind in Kind::ALL {
             let max: Option<i64> = conn.query_row(
                 "SELECT MAX(id) FROM item WHERE kind = ?1",
@@ -69,6 +74,7 @@ impl<'c> Loader<'c> {
             ids: [HashMap::new(), HashMap::new()],
             memory_failure,
             cutoff,
+            deletions,
             error: None,
         })
     }
@@ -100,12 +106,20 @@ impl<'c> Loader<'c> {
         self.keep_error(result.map(|_| ()));
     }
 
-    /// Stages a valid record (not one a committed chunk holds).
+    /// Stages a valid record or tombstone (not one a committed chunk holds).
     pub(crate) fn valid(&mut self, loc: Loc, record: Valid<'_>) {
         if !self.enter(kind_of(record).code(), loc.line) {
             return;
         }
+        let record = match record {
+            Valid::Deleted(_, tombstone) => return self.deleted(loc, kind_of(record), tombstone),
+            record => record,
+        };
         let place = self.placement(record);
+        if self.deletions {
+            let result = tombstones::supersede(self.conn, place.kind, &place.key);
+            self.keep_error(result);
+        }
         let id = self.next_id.get(&place.kind).copied().unwrap_or(0);
         match self.insert(id, loc, &place) {
             // A message staged before, left as it was: no id taken, so ids stay one past the
@@ -114,6 +128,27 @@ impl<'c> Loader<'c> {
             Ok(Some(stored)) => {
                 if stored == id {
                     self.next_id.insert(place.kind, id + 1);
+                }
+            }
+            Err(e) => self.keep_error(Err(e)),
+        }
+    }
+
+    /// Stages the tombstone at `loc` of a record of `kind`.
+    fn deleted(&mut self, loc: Loc, kind: Kind, tombstone: &Tombstone) {
+        let Some(deletion) = kind.deletion() else {
+            return;
+        };
+        let key = match tombstone.second() {
+            Some(second) => pair_key(tombstone.first(), second),
+            None => tombstone.first().to_string(),
+        };
+        let id = self.next_id.get(&deletion).copied().unwrap_or(0);
+        match tombstones::stage(self.conn, self.export_id, loc, kind, &key, id) {
+            Ok(stored) => {
+                self.deletions = true;
+                if stored == Some(id) {
+                    self.next_id.insert(deletion, id + 1);
                 }
             }
             Err(e) => self.keep_error(Err(e)),
@@ -160,6 +195,8 @@ impl<'c> Loader<'c> {
                 let group = self.item_id(Kind::Group, &m.group);
                 (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
             }
+            // Staged by `deleted`, never placed.
+            Valid::Deleted(..) => (kind_of(record), String::new(), None, -1, 0),
         };
         let message = matches!(kind, Kind::C2cMessage | Kind::GroupMessage);
         Placement {
@@ -286,6 +323,10 @@ fn kind_of(record: Valid<'_>) -> Kind {
         Valid::Group(_) => Kind::Group,
         Valid::GroupMember(_) => Kind::GroupMember,
         Valid::GroupMessage(_) => Kind::GroupMessage,
+        Valid::Deleted(file, _) => Kind::RECORDS
+            .into_iter()
+            .find(|k| k.file() == file)
+            .unwrap_or(Kind::Account),
     }
 }
 

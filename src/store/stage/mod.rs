@@ -14,6 +14,7 @@
 
 mod load;
 mod resume;
+mod tombstones;
 
 use super::order::SameSecond;
 use super::scratch::ScratchMemory;
@@ -91,7 +92,7 @@ pub(crate) fn fingerprint(export: &ExportDir) -> String {
         m.watermark,
         m.delta_of
     );
-    for kind in Kind::ALL {
+    for kind in Kind::RECORDS {
         if let Some(path) = export.path(kind.file()) {
             let size = std::fs::metadata(path).map_or(0, |md| md.len());
             out.push_str(&format!(";{}={size}", export.display_name(kind.file())));
@@ -260,7 +261,7 @@ fn insert_files(
     readable: &ExportDir,
     files: &[crate::source::FileSummary],
 ) -> rusqlite::Result<()> {
-    for (kind, summary) in Kind::ALL.into_iter().zip(file_order(files)) {
+    for (kind, summary) in Kind::RECORDS.into_iter().zip(file_order(files)) {
         let Some(summary) = summary else { continue };
         let Some(read_path) = readable.path(kind.file()) else {
             continue;
@@ -281,9 +282,9 @@ fn insert_files(
     Ok(())
 }
 
-/// The report's summaries in [`Kind::ALL`] order.
+/// The report's summaries in [`Kind::RECORDS`] order.
 fn file_order(files: &[crate::source::FileSummary]) -> Vec<Option<&crate::source::FileSummary>> {
-    Kind::ALL
+    Kind::RECORDS
         .iter()
         .map(|k| {
             files
@@ -317,7 +318,7 @@ fn file_counts(conn: &Connection, export_id: i64) -> rusqlite::Result<Vec<(Kind,
 /// The export with every `.gz` file replaced by a decompressed copy in `cache`.
 fn readable_copy(export: &ExportDir, cache: &Path) -> Result<ExportDir, StageError> {
     let mut readable = export.clone();
-    for kind in Kind::ALL {
+    for kind in Kind::RECORDS {
         let Some(path) = export.path(kind.file()) else {
             continue;
         };

@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod c2c;
+pub mod deletion;
 pub mod group;
 pub mod group_read;
 pub mod profile;
