@@ -236,6 +236,10 @@ pub struct RunArgs {
     /// Confirm the stop/resume service hooks up front (required for them in headless mode).
     #[arg(long)]
     pub(crate) yes: bool,
+    /// Confirm up front that the window deletes the accounts its delta deleted (irreversible;
+    /// required for them in headless mode; `[window] delete_accounts = "skip"` never does).
+    #[arg(long)]
+    pub(crate) delete_accounts: bool,
     /// Carry on with a store that belongs to another target or export.
     #[arg(long)]
     pub(crate) reuse_store: bool,

@@ -72,7 +72,8 @@ fn run_runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
 
 /// Runs `cutover run`.
 pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let rb = run_runbook(args)?;
+    let mut rb = run_runbook(args)?;
+    rb.deletions.confirmed = args.delete_accounts;
     if let Some(why) = rb.scenario_refusal() {
         // Refused before the log, the lock or the store: nothing has run.
         anyhow::bail!("the runbook's strategy does not fit its [scenario]: {why}");

@@ -86,6 +86,10 @@ pub(crate) struct ImportSection {
 pub(crate) struct WindowSection {
     /// When the window closes (RFC 3339, e.g. `2026-11-30T03:00:00+08:00`).
     pub(crate) ends_at: Option<String>,
+    /// The most a delta may delete of a kind's imported records, as a share (default 0.01).
+    pub(crate) max_delete_share: Option<f64>,
+    /// `confirm` (default: the window asks before deleting accounts) or `skip`.
+    pub(crate) delete_accounts: Option<String>,
 }
 
 /// `[target]`

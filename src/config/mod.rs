@@ -6,6 +6,7 @@ pub(crate) mod file;
 mod resolve;
 mod sections;
 
+pub(crate) use resolve::AccountDeletions;
 pub use resolve::{
     parse_file, resolve, BudgetConfig, C2cMode, Flags, HookConfig, HookKind, OldSink, OnFailure,
     Runbook, SameSecond, Strategy, SyncConfig, VerifyConfig, DEFAULT_MAX_RETRY_SECS,

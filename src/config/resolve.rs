@@ -115,6 +115,8 @@ pub struct Runbook {
     pub(crate) strategy: Strategy,
     /// When the maintenance window closes (unix seconds), if the runbook says.
     pub(crate) window_end: Option<i64>,
+    /// What a window may delete (`[window] max_delete_share`, `delete_accounts`).
+    pub(crate) deletions: Deletions,
     /// The guide's scenario facts (`[scenario]`), if the runbook states them.
     pub(crate) scenario: Option<crate::model::scenario::Facts>,
     /// A canary run: only the accounts listed in this file (`run --only accounts:FILE`).
@@ -321,6 +323,7 @@ pub fn resolve(
         .and_then(|s| sync_config(s, &mut problems));
     let strategy = strategy(file, &mut problems);
     let window_end = window_end(file, &mut problems);
+    let deletions = deletions(file, &mut problems);
     let scenario = scenario(file, &mut problems);
     check_strategy_has_sync(file, strategy, &mut problems);
     let same_second = same_second(file, &mut problems);
@@ -358,6 +361,7 @@ pub fn resolve(
                 sync,
                 strategy,
                 window_end,
+                deletions,
                 scenario,
                 canary: None,
                 update_conversations: file.import.update_conversations.unwrap_or(true),
@@ -369,6 +373,59 @@ pub fn resolve(
         }
         _ => Err(problems),
     }
+}
+
+/// What a window does with accounts a delta deleted: they cannot be imported again for months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AccountDeletions {
+    /// Ask the operator (the console), or need `--delete-accounts` (headless).
+    Confirm,
+    /// Never delete them: they stay on the target, skipped with the reason.
+    Skip,
+}
+
+/// What a window may delete.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub(crate) struct Deletions {
+    /// The most of a kind's imported records a delta may delete (a broken query must never
+    /// empty the target): more is refused before any call.
+    pub(crate) max_share: f64,
+    /// Accounts: ask, or skip.
+    pub(crate) accounts: AccountDeletions,
+    /// The operator confirmed account deletions up front (`--delete-accounts`).
+    pub(crate) confirmed: bool,
+}
+
+impl Default for Deletions {
+    fn default() -> Self {
+        Deletions {
+            max_share: 0.01,
+            accounts: AccountDeletions::Confirm,
+            confirmed: false,
+        }
+    }
+}
+
+fn deletions(file: &RunbookFile, problems: &mut Vec<String>) -> Deletions {
+    let mut out = Deletions::default();
+    if let Some(share) = file.window.max_delete_share {
+        if (0.0..=1.0).contains(&share) {
+            out.max_share = share;
+        } else {
+            problems.push(format!(
+                "[window] max_delete_share = {share}: give a share between 0 and 1 (0.01 is 1 %)"
+            ));
+        }
+    }
+    match file.window.delete_accounts.as_deref() {
+        None | Some("confirm") => {}
+        Some("skip") => out.accounts = AccountDeletions::Skip,
+        Some(other) => problems.push(format!(
+            "[window] delete_accounts = {other:?}: use \"confirm\" or \"skip\""
+        )),
+    }
+    out
 }
 
 /// The settings a run cannot do without, flag first, then file; each one missing is a problem.

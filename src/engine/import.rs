@@ -46,6 +46,8 @@ pub struct ImportSettings {
     /// How long retryable errors may keep failing the same items before they fail as
     /// retryable (`[import] max_retry_secs`).
     pub(crate) max_retry: Duration,
+    /// Kinds left pending by this run (account deletions not confirmed).
+    pub(crate) held: Vec<Kind>,
     /// Pending items read from the store at a time, per kind (a kind reads its next page when
     /// fewer than half a page are left in its window).
     pub page: usize,
@@ -67,6 +69,7 @@ impl ImportSettings {
             budget: rb.budget,
             update_conversations: rb.update_conversations,
             max_retry: Duration::from_secs(rb.max_retry_secs),
+            held: Vec::new(),
             page: PAGE,
         }
     }
@@ -161,7 +164,11 @@ fn load_work(
         .map_err(|e| EngineError::Records(e.to_string()))?;
     let page = settings.page.max(1);
     let mut feed = Feed::new(reader, settings.update_conversations, page);
-    let mut work = Work::paged(feed.counts()?, settings.batches.clone());
+    let mut counts = feed.counts()?;
+    for kind in &settings.held {
+        counts.remove(kind);
+    }
+    let mut work = Work::paged(counts, settings.batches.clone());
     work.set_low_water(page.div_ceil(2));
     let work = Mutex::new(work);
     for kind in Kind::ALL {

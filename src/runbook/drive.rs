@@ -145,7 +145,12 @@ async fn import_step(
     every: Duration,
 ) -> Result<RunExit, RunbookError> {
     change(runner, obs, Step::Import, StepState::running(""))?;
-    let import = match runner.prepare_import() {
+    let held = match super::deletions::gate(runner, obs).await? {
+        super::deletions::Gate::Go { held } => held,
+        super::deletions::Gate::Refused(exit) => return Ok(exit),
+    };
+    let held_back = held.clone();
+    let import = match runner.prepare_import_with(|s| s.held = held) {
         Ok(import) => import,
         Err(e) => {
             change(
@@ -177,6 +182,12 @@ async fn import_step(
         Err(e) => Ending::Fatal(format!("{e:#}")),
     };
     let (state, exit) = import_outcome(&ending, &runner.runbook.store.display().to_string());
+    if matches!(exit, RunExit::Complete | RunExit::Failures) {
+        if let Some(state) = super::deletions::held_state(&held_back) {
+            change(runner, obs, Step::Import, state)?;
+            return Ok(RunExit::AwaitingConfirmation);
+        }
+    }
     change(runner, obs, Step::Import, state)?;
     Ok(exit)
 }

@@ -4,6 +4,7 @@
 //! does: `cutover run` in docs/commands.md).
 
 pub(crate) mod book;
+pub(crate) mod deletions;
 pub mod drive;
 pub(crate) mod error;
 pub mod hooks;

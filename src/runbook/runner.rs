@@ -83,7 +83,7 @@ impl Runner {
         })
     }
 
-    fn conn(&self) -> Result<Connection, RunbookError> {
+    pub(crate) fn conn(&self) -> Result<Connection, RunbookError> {
         Ok(open_for_writing(&self.runbook.store)?)
     }
 
