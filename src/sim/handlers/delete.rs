@@ -1,7 +1,8 @@
 //! Deletions and recalls (§4.7b): `account_delete`, `friend_delete`, `group_msg_recall` and
 //! `admin_msgwithdraw`. A repeat answers the code the spec says counts as done (70107, 31704,
-//! RetCode 0 for a message already recalled, 20023), never a silent success that would hide
-//! a wrong target.
+//! RetCode 0 for a message already recalled, 20023; 10010 for destroy_group in
+//! `group_live`), while a malformed request keeps its own code, so that a client bug never
+//! looks like "already done".
 //!
 //! Where the docs leave a choice open the stricter reading is taken:
 //! - Deleting an account removes its profile, its own friend list and its group memberships
@@ -27,15 +28,15 @@ use serde_json::{json, Value};
 use super::c2c::parse_msg_key;
 
 /// A repeated account_delete: the account does not exist (documented, with this ResultInfo).
-pub(crate) const ACCOUNT_GONE: (i64, &str) = (70107, "Err_TLS_PT_Open_Login_Account_Not_Exist");
+const ACCOUNT_GONE: (i64, &str) = (70107, "Err_TLS_PT_Open_Login_Account_Not_Exist");
 /// friend_delete of an entry that is not there: not friends.
-pub(crate) const NOT_FRIENDS: i64 = 31704;
+const NOT_FRIENDS: i64 = 31704;
 /// group_msg_recall of a `MsgSeq` the group does not hold (or no longer shows: expired).
-pub(crate) const MSG_NOT_FOUND: i64 = 10030;
+const MSG_NOT_FOUND: i64 = 10030;
 /// admin_msgwithdraw of a message that is not there.
-pub(crate) const WITHDRAW_NOT_FOUND: i64 = 20022;
+const WITHDRAW_NOT_FOUND: i64 = 20022;
 /// admin_msgwithdraw of a message already recalled.
-pub(crate) const WITHDRAW_REPEAT: i64 = 20023;
+const WITHDRAW_REPEAT: i64 = 20023;
 
 /// `account_delete`: up to 100 accounts, each with its `ResultCode` (70107 when it does not
 /// exist, a repeat included). No callback is documented for it.
