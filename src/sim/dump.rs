@@ -1,5 +1,7 @@
 //! The state dump: everything the simulated service holds, for tests to compare with the
-//! export (`/sim/dump` for admins, `--dump-on-exit FILE`).
+//! export (`/sim/dump` for admins, `--dump-on-exit FILE`). A recalled message is there with
+//! `"recalled": true`; deleted accounts are left out of `accounts` and listed by UserID in
+//! `deleted_accounts`.
 
 use super::state::{C2cOrigin, State, StoredBody};
 use serde_json::{json, Value};
@@ -53,14 +55,15 @@ pub(crate) fn dump(state: &State, sdkappid: u64) -> Value {
                 C2cOrigin::Import(n) => format!("importmsg:{n}"),
                 C2cOrigin::Send => "sendmsg".into(),
             };
-            c2c.push(merge(
-                json!({
-                    "From_Account": state.account_id(m.from), "To_Account": state.account_id(m.to),
-                    "MsgSeq": m.seq, "MsgRandom": m.random, "MsgTimeStamp": m.time,
-                    "MsgKey": m.msg_key(), "origin": origin,
-                }),
-                content(&m.body),
-            ));
+            let mut fields = json!({
+                "From_Account": state.account_id(m.from), "To_Account": state.account_id(m.to),
+                "MsgSeq": m.seq, "MsgRandom": m.random, "MsgTimeStamp": m.time,
+                "MsgKey": m.msg_key(), "origin": origin,
+            });
+            if conv.is_recalled(m) {
+                fields["recalled"] = json!(true);
+            }
+            c2c.push(merge(fields, content(&m.body)));
         }
     }
     let mut groups = Vec::new();
@@ -87,6 +90,9 @@ pub(crate) fn dump(state: &State, sdkappid: u64) -> Value {
                 if let Some(flag) = m.recent_contact {
                     fields["RecentContactFlag"] = json!(flag);
                 }
+                if g.is_recalled(i as u64 + 1) {
+                    fields["recalled"] = json!(true);
+                }
                 merge(fields, content(&m.body))
             })
             .collect();
@@ -99,5 +105,6 @@ pub(crate) fn dump(state: &State, sdkappid: u64) -> Value {
             "members": members, "messages": messages,
         }));
     }
-    json!({"sdkappid": sdkappid, "accounts": accounts, "c2c_messages": c2c, "groups": groups})
+    json!({"sdkappid": sdkappid, "accounts": accounts, "c2c_messages": c2c, "groups": groups,
+        "deleted_accounts": state.deleted_ids()})
 }

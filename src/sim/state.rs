@@ -5,7 +5,7 @@
 //! mode message bodies are kept only as a hash.
 
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// An interned account.
@@ -140,7 +140,7 @@ impl C2cMsg {
 
     /// `MsgSeq_MsgRandom_MsgTimeStamp`.
     pub(crate) fn msg_key(&self) -> String {
-        format!("{}_{}_{}", self.seq, self.random, self.time)
+        crate::tim::wire::c2c::msg_key(self.seq, self.random, self.time)
     }
 }
 
@@ -150,6 +150,10 @@ impl C2cMsg {
 pub struct Conversation {
     /// The messages, oldest first.
     pub msgs: Vec<C2cMsg>,
+    /// The keys ([`C2cMsg::key`]) of the messages recalled by `admin_msgwithdraw`: they stay
+    /// in the history, flagged (a set beside the messages, so that a history with no recall
+    /// costs nothing per message).
+    pub(crate) recalled: HashSet<(i64, u32, u32)>,
 }
 
 impl Conversation {
@@ -164,6 +168,19 @@ impl Conversation {
                 true
             }
         }
+    }
+
+    /// The message whose key is `key` (`(time, seq, random)`), whichever way it went.
+    pub(crate) fn find(&self, key: (i64, u32, u32)) -> Option<&C2cMsg> {
+        self.msgs
+            .binary_search_by(|m| m.key().cmp(&key))
+            .ok()
+            .map(|i| &self.msgs[i])
+    }
+
+    /// True when `msg` was recalled.
+    pub(crate) fn is_recalled(&self, msg: &C2cMsg) -> bool {
+        !self.recalled.is_empty() && self.recalled.contains(&msg.key())
     }
 }
 
@@ -258,6 +275,9 @@ pub struct Group {
     pub(crate) order: u64,
     /// Whether it came in by `import_group` (no notifications) or `create_group`.
     pub(crate) imported: bool,
+    /// The `MsgSeq`s recalled by `group_msg_recall`: the messages stay in the history,
+    /// flagged.
+    pub(crate) recalled: BTreeSet<u64>,
 }
 
 impl Group {
@@ -290,6 +310,11 @@ impl Group {
     pub(crate) fn is_community(&self) -> bool {
         self.kind == "Community"
     }
+
+    /// True when message `seq` was recalled.
+    pub(crate) fn is_recalled(&self, seq: u64) -> bool {
+        self.recalled.contains(&seq)
+    }
 }
 
 /// Everything the service holds for one app.
@@ -297,6 +322,9 @@ impl Group {
 pub struct State {
     accounts: Vec<Account>,
     index: HashMap<Box<str>, AccountIdx>,
+    /// UserIDs removed by `account_delete`, with the index they had: such a UserID cannot be
+    /// imported again (Tencent refuses it for three months, §4.7b).
+    deleted: HashMap<Box<str>, AccountIdx>,
     /// Conversations keyed by (smaller, larger) account.
     pub conversations: HashMap<(AccountIdx, AccountIdx), Conversation>,
     /// Groups by id.
@@ -352,6 +380,56 @@ impl State {
     #[cfg(any(test, feature = "test-support"))]
     pub fn forget_account(&mut self, id: &str) -> bool {
         self.index.remove(id).is_some()
+    }
+
+    /// Deletes accounts (`account_delete`); says, per id, whether it existed. Each one's
+    /// profile, friend list and group memberships go (a group it owned is left without an
+    /// owner), and its UserID is remembered so that it cannot be imported again. What it sent
+    /// stays in the others' histories, and the other accounts' friend entries that point at it
+    /// stay too (see `handlers::delete`). Its index stays allocated, so that references to it
+    /// stay valid.
+    pub(crate) fn delete_accounts(&mut self, ids: &[&str]) -> Vec<bool> {
+        let mut gone = HashSet::new();
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(idx) = self.index.remove(*id) else {
+                found.push(false);
+                continue;
+            };
+            self.deleted.insert((*id).into(), idx);
+            let account = &mut self.accounts[idx as usize];
+            account.profile.clear();
+            account.friends.clear();
+            account.c2c_unread = 0;
+            gone.insert(idx);
+            found.push(true);
+        }
+        if !gone.is_empty() {
+            for group in self.groups.values_mut() {
+                group.members.retain(|m| !gone.contains(&m.account));
+                if group.owner.is_some_and(|o| gone.contains(&o)) {
+                    group.owner = None;
+                }
+            }
+        }
+        found
+    }
+
+    /// True when `id` was deleted by `account_delete` (and so cannot be imported again).
+    pub fn was_deleted(&self, id: &str) -> bool {
+        self.deleted.contains_key(id)
+    }
+
+    /// The index a deleted account had.
+    pub(crate) fn deleted_idx(&self, id: &str) -> Option<AccountIdx> {
+        self.deleted.get(id).copied()
+    }
+
+    /// The deleted UserIDs, sorted.
+    pub(crate) fn deleted_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.deleted.keys().map(AsRef::as_ref).collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Number of imported accounts.

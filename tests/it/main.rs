@@ -9,6 +9,7 @@ mod db_rig;
 
 mod canary;
 mod client_sim;
+mod client_sim_deletions;
 mod client_sim_groups;
 mod docs;
 mod engine_cli;

@@ -5,6 +5,7 @@ use super::{after_callback_allowed, answer, check_msg_body, Answer, Ctx};
 use crate::sim::body::{ApiError, ApiResult, Body};
 use crate::sim::callbacks::Callback;
 use crate::sim::state::{C2cMsg, C2cOrigin, StoredBody};
+use crate::tim::wire::c2c::MSG_FLAG_RECALLED;
 use serde_json::{json, Value};
 
 use crate::sim::body::U32;
@@ -14,6 +15,16 @@ const CODES: BodyCodes = BodyCodes {
     invalid: 90002,
     too_long: 93000,
 };
+
+/// The key ([`C2cMsg::key`]: time, seq, random) a `MsgKey` (`MsgSeq_MsgRandom_MsgTimeStamp`)
+/// names; `None` when it is not of that shape.
+pub(crate) fn parse_msg_key(key: &str) -> Option<(i64, u32, u32)> {
+    let mut parts = key.split('_');
+    let seq = parts.next()?.parse().ok()?;
+    let random = parts.next()?.parse().ok()?;
+    let time = parts.next()?.parse().ok()?;
+    parts.next().is_none().then_some((time, seq, random))
+}
 
 /// `importmsg`. De-duplicates on (MsgSeq, MsgRandom, MsgTimeStamp) in either direction: the
 /// first import wins and a repeat answers success (UNCONFIRMED that it is not an error).
@@ -132,10 +143,8 @@ pub(crate) fn admin_getroammsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<A
         0 => i64::MIN,
         days => ctx.now - i64::from(days) * 86_400,
     };
-    let msgs = ctx
-        .state
-        .conversation(from_idx, to_idx)
-        .map_or(&[][..], |c| c.msgs.as_slice());
+    let conversation = ctx.state.conversation(from_idx, to_idx);
+    let msgs = conversation.map_or(&[][..], |c| c.msgs.as_slice());
     // Newest first; skip down to (and past) the continuation key.
     let mut iter = msgs
         .iter()
@@ -163,12 +172,16 @@ pub(crate) fn admin_getroammsg(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<A
         let Some(m) = iter.next() else { break };
         last_time = m.time;
         last_key_out = m.msg_key();
+        // A recalled message stays, flagged 8 (§6), its content no longer readable.
+        let recalled = conversation.is_some_and(|c| c.is_recalled(m));
         let mut item = json!({
             "From_Account": ctx.state.account_id(m.from), "To_Account": ctx.state.account_id(m.to),
-            "MsgSeq": m.seq, "MsgRandom": m.random, "MsgTimeStamp": m.time, "MsgFlagBits": 0,
-            "MsgKey": last_key_out, "MsgBody": m.body.body(),
+            "MsgSeq": m.seq, "MsgRandom": m.random, "MsgTimeStamp": m.time,
+            "MsgFlagBits": if recalled { MSG_FLAG_RECALLED } else { 0 },
+            "MsgKey": last_key_out,
+            "MsgBody": if recalled { Value::Array(Vec::new()) } else { m.body.body() },
         });
-        if let Some(c) = m.body.custom() {
+        if let Some(c) = m.body.custom().filter(|_| !recalled) {
             item["CloudCustomData"] = json!(c);
         }
         list.push(item);

@@ -209,5 +209,6 @@ pub(crate) fn new_group(
         msgs: Vec::new(),
         order: 0,
         imported,
+        recalled: Default::default(),
     })
 }

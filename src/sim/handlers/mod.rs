@@ -3,6 +3,7 @@
 
 mod account;
 mod c2c;
+mod delete;
 mod group_common;
 mod group_import;
 mod group_live;
@@ -72,7 +73,8 @@ impl Ctx<'_> {
         let id = from.unwrap_or(self.operator).to_string();
         match self.state.account_idx(&id) {
             Some(idx) => Ok((id, idx)),
-            None if from.is_none() => {
+            // The admin is known to the service, unless it was deleted.
+            None if from.is_none() && !self.state.was_deleted(&id) => {
                 let idx = self.state.import_account(&id);
                 Ok((id, idx))
             }
@@ -129,11 +131,10 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
         Api::GetSpecifiedGroupMemberInfo => group_read::get_specified_group_member_info(ctx, body),
         Api::GetAppidGroupList => group_read::get_appid_group_list(ctx, body),
         Api::GroupMsgGetSimple => group_read::group_msg_get_simple(ctx, body),
-        // Not served yet: answered as the real service answers a path it does not know.
-        Api::AccountDelete | Api::FriendDelete | Api::AdminMsgWithdraw | Api::GroupMsgRecall => {
-            let _ = body;
-            Err(ApiError::new(60009, format!("no API {}", ctx.api.path())))
-        }
+        Api::AccountDelete => delete::account_delete(ctx, body),
+        Api::FriendDelete => delete::friend_delete(ctx, body),
+        Api::GroupMsgRecall => delete::group_msg_recall(ctx, body),
+        Api::AdminMsgWithdraw => delete::admin_msgwithdraw(ctx, body),
     }
 }
 

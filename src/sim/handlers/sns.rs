@@ -18,7 +18,7 @@ fn valid_add_source(s: &str) -> bool {
 }
 
 /// A refused entry: its To_Account, ResultCode and ResultInfo.
-type EntryError = (String, i64, String);
+pub(super) type EntryError = (String, i64, String);
 
 /// One entry checked and converted; `Err` is this entry's own ResultCode.
 fn parse_entry(
@@ -139,13 +139,14 @@ fn store(
 
 /// The `ResultItem` list and `Fail_Account` of a friend write.
 #[derive(Default)]
-struct EntryResults {
+pub(super) struct EntryResults {
     items: Vec<Value>,
     failed: Vec<String>,
 }
 
 impl EntryResults {
-    fn push(&mut self, outcome: Result<String, EntryError>) {
+    /// Adds one entry's outcome.
+    pub(super) fn push(&mut self, outcome: Result<String, EntryError>) {
         match outcome {
             Ok(to) => self
                 .items
@@ -158,7 +159,8 @@ impl EntryResults {
         }
     }
 
-    fn into_answer(self) -> Answer {
+    /// The answer's fields.
+    pub(super) fn into_answer(self) -> Answer {
         let mut a = answer(json!({ "ResultItem": self.items }));
         if !self.failed.is_empty() {
             a.insert("Fail_Account".into(), json!(self.failed));

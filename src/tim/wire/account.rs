@@ -1,4 +1,5 @@
-//! Accounts: `account_import`, `multiaccount_import` (§3.1, §3.2) and `account_check` (§6).
+//! Accounts: `account_import`, `multiaccount_import` (§3.1, §3.2), `account_check` (§6) and
+//! `account_delete` (§4.7b).
 
 use super::{
     coded_failures, named_failures, EmptyResponse, Envelope, ItemFailure, Request, Response,
@@ -121,6 +122,68 @@ pub struct AccountCheckResponse {
 }
 
 impl Response for AccountCheckResponse {
+    fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    fn item_failures(&self) -> Vec<ItemFailure> {
+        coded_failures(
+            self.ResultItem
+                .iter()
+                .map(|i| (i.UserID.as_str(), i.ResultCode, i.ResultInfo.as_str())),
+        )
+    }
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        Some(self.ResultItem.iter().map(|i| i.UserID.clone()).collect())
+    }
+}
+
+/// One account to delete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteItem {
+    /// The account.
+    pub UserID: String,
+}
+
+/// `account_delete`: delete up to 100 accounts, with their profiles, friend lists and group
+/// memberships. Irreversible: Tencent refuses to import the same UserID again for months.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDelete {
+    /// The accounts.
+    pub DeleteItem: Vec<DeleteItem>,
+}
+
+impl Request for AccountDelete {
+    const API: Api = Api::AccountDelete;
+    type Response = AccountDeleteResponse;
+    fn item_keys(&self) -> Option<Vec<String>> {
+        Some(self.DeleteItem.iter().map(|i| i.UserID.clone()).collect())
+    }
+}
+
+/// The result for one deleted account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDeleteItem {
+    /// The account.
+    pub UserID: String,
+    /// 0 deleted; 70107 it does not exist (a repeat of a deletion that happened: done).
+    pub ResultCode: i64,
+    /// Why not (`Err_TLS_PT_Open_Login_Account_Not_Exist` for 70107).
+    #[serde(default)]
+    pub ResultInfo: String,
+}
+
+/// The answer to `account_delete`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountDeleteResponse {
+    /// The envelope.
+    #[serde(flatten)]
+    pub(crate) envelope: Envelope,
+    /// One per account.
+    #[serde(default)]
+    pub ResultItem: Vec<AccountDeleteItem>,
+}
+
+impl Response for AccountDeleteResponse {
     fn envelope(&self) -> &Envelope {
         &self.envelope
     }

@@ -1,4 +1,5 @@
-//! One-to-one messages: `importmsg` (§3.5), `sendmsg` (§4.1) and `admin_getroammsg` (§6).
+//! One-to-one messages: `importmsg` (§3.5), `sendmsg` (§4.1), `admin_getroammsg` (§6) and
+//! `admin_msgwithdraw` (§4.7b).
 
 use super::{EmptyResponse, Envelope, MsgElement, Request, Response};
 use crate::tim::api::Api;
@@ -111,6 +112,33 @@ impl Request for AdminGetRoamMsg {
     type Response = AdminGetRoamMsgResponse;
 }
 
+/// `MsgFlagBits` of a recalled message in an `admin_getroammsg` answer (§6).
+pub const MSG_FLAG_RECALLED: u32 = 8;
+
+/// The `MsgKey` of a message imported with these `MsgSeq`, `MsgRandom` and `MsgTimeStamp`
+/// (§3.5: importmsg returns none; this is the key admin_getroammsg shows for it).
+pub fn msg_key(seq: u32, random: u32, time: i64) -> String {
+    format!("{seq}_{random}_{time}")
+}
+
+/// `admin_msgwithdraw`: recall one message of a conversation, named by its `MsgKey`. Answered
+/// with the envelope only: 20022 when the message is not there, 20023 when it was recalled
+/// already (both a repeat: done). Fires `C2C.CallbackAfterMsgWithDraw`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminMsgWithdraw {
+    /// The sender.
+    pub From_Account: String,
+    /// The receiver.
+    pub To_Account: String,
+    /// `MsgSeq_MsgRandom_MsgTimeStamp` (see [`msg_key`]).
+    pub MsgKey: String,
+}
+
+impl Request for AdminMsgWithdraw {
+    const API: Api = Api::AdminMsgWithdraw;
+    type Response = EmptyResponse;
+}
+
 /// One message read back.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,7 +153,7 @@ pub struct RoamMsg {
     pub MsgRandom: u32,
     /// Unix seconds.
     pub MsgTimeStamp: i64,
-    /// 0 normal, 8 recalled.
+    /// 0 normal, 8 recalled ([`MSG_FLAG_RECALLED`]; the body is then empty).
     #[serde(default)]
     pub MsgFlagBits: u32,
     /// `MsgSeq_MsgRandom_MsgTimeStamp`.

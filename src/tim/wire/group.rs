@@ -1,4 +1,5 @@
-//! Group writes: the imports of §3.6–§3.9 and the live operations of §4.2–§4.7.
+//! Group writes: the imports of §3.6–§3.9, the live operations of §4.2–§4.7 and
+//! `group_msg_recall` (§4.7b).
 
 use super::{EmptyResponse, Envelope, ItemFailure, KeyValue, MsgElement, Request, Response};
 use crate::tim::api::Api;
@@ -424,4 +425,82 @@ pub struct DestroyGroup {
 impl Request for DestroyGroup {
     const API: Api = Api::DestroyGroup;
     type Response = EmptyResponse;
+}
+
+/// One message to recall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MsgSeqItem {
+    /// Its group sequence: the `MsgSeq` that import_group_msg's `ImportMsgResult` (or
+    /// send_group_msg's answer) gave it.
+    pub MsgSeq: u64,
+}
+
+/// `group_msg_recall`: recall up to 10 messages of one group. The messages stay in the
+/// history, read back as recalled (`IsPlaceMsg` 2). Fires `Group.CallbackAfterRecallMsg`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMsgRecall {
+    /// The group.
+    pub GroupId: String,
+    /// The messages.
+    pub MsgSeqList: Vec<MsgSeqItem>,
+}
+
+impl Request for GroupMsgRecall {
+    const API: Api = Api::GroupMsgRecall;
+    type Response = GroupMsgRecallResponse;
+    fn item_keys(&self) -> Option<Vec<String>> {
+        Some(
+            self.MsgSeqList
+                .iter()
+                .map(|m| m.MsgSeq.to_string())
+                .collect(),
+        )
+    }
+}
+
+/// The result for one recalled message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallRet {
+    /// The message.
+    pub MsgSeq: u64,
+    /// 0 recalled (also when it was already); 10030 no such message (a repeat after the
+    /// message went: done).
+    pub RetCode: i64,
+}
+
+/// The answer to `group_msg_recall`; a group that does not exist (or was destroyed) is the
+/// top-level 10010.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupMsgRecallResponse {
+    /// The envelope.
+    #[serde(flatten)]
+    pub(crate) envelope: Envelope,
+    /// One per message, keyed by `MsgSeq`.
+    #[serde(default)]
+    pub RecallRetList: Vec<RecallRet>,
+}
+
+impl Response for GroupMsgRecallResponse {
+    fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    fn item_failures(&self) -> Vec<ItemFailure> {
+        self.RecallRetList
+            .iter()
+            .filter(|r| r.RetCode != 0)
+            .map(|r| {
+                let meaning =
+                    crate::tim::errors::lookup_for(Api::GroupMsgRecall, r.RetCode).meaning;
+                ItemFailure::new(r.MsgSeq.to_string(), Some(r.RetCode), meaning)
+            })
+            .collect()
+    }
+    fn answered_keys(&self) -> Option<Vec<String>> {
+        Some(
+            self.RecallRetList
+                .iter()
+                .map(|r| r.MsgSeq.to_string())
+                .collect(),
+        )
+    }
 }

@@ -262,13 +262,18 @@ impl Request for GroupMsgGetSimple {
     type Response = GroupMsgGetSimpleResponse;
 }
 
+/// `IsPlaceMsg` of a message past the roaming period, deleted or not stored (no body).
+pub const PLACE_MSG_GONE: u32 = 1;
+/// `IsPlaceMsg` of a recalled message (group_msg_recall; no body).
+pub const PLACE_MSG_RECALLED: u32 = 2;
+
 /// One group message read back.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RspMsg {
     /// Sender.
     pub From_Account: String,
-    /// 1 deleted or expired, 2 recalled, 0 normal.
+    /// 0 normal, [`PLACE_MSG_GONE`] deleted or expired, [`PLACE_MSG_RECALLED`] recalled.
     #[serde(default)]
     pub IsPlaceMsg: u32,
     /// Priority.

@@ -1,5 +1,5 @@
 //! The relation chain: `friend_import` (§3.4), `friend_add` (§3.4, sync only), `friend_get`
-//! and `friend_check` (§6).
+//! and `friend_check` (§6), `friend_delete` (§4.7b).
 
 use super::{coded_failures, named_failures, Envelope, ItemFailure, Request, Response, TagValue};
 use crate::tim::api::Api;
@@ -88,6 +88,34 @@ impl Request for FriendAdd {
     type Response = FriendResponse;
 }
 
+/// `DeleteType` of a `friend_delete` that removes only `From_Account`'s entries (one-way: the
+/// export's friend entry).
+pub const DELETE_TYPE_SINGLE: &str = "Delete_Type_Single";
+/// `DeleteType` of a `friend_delete` that removes the entries both ways (the default).
+pub const DELETE_TYPE_BOTH: &str = "Delete_Type_Both";
+
+/// `friend_delete`: remove friends from one owner's list (up to 100 per call). Answered like
+/// `friend_import`: a `ResultItem` per friend, 31704 when it was not a friend (a repeat:
+/// done). Fires `Sns.CallbackFriendDelete`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FriendDelete {
+    /// The owner of the list.
+    pub From_Account: String,
+    /// The friends to remove.
+    pub To_Account: Vec<String>,
+    /// [`DELETE_TYPE_SINGLE`] or [`DELETE_TYPE_BOTH`] (absent: both).
+    pub DeleteType: Option<String>,
+}
+
+impl Request for FriendDelete {
+    const API: Api = Api::FriendDelete;
+    type Response = FriendResponse;
+    fn item_keys(&self) -> Option<Vec<String>> {
+        Some(self.To_Account.clone())
+    }
+}
+
 /// The result of one friend entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FriendResultItem {
@@ -100,7 +128,7 @@ pub struct FriendResultItem {
     pub ResultInfo: String,
 }
 
-/// The answer to `friend_import` and `friend_add`.
+/// The answer to `friend_import`, `friend_add` and `friend_delete`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FriendResponse {
     /// The envelope.

@@ -85,3 +85,72 @@ fn importmsg_request_has_the_documented_shape() {
         "CloudCustomData": "your cloud custom data"});
     assert_eq!(serde_json::to_value(&req).unwrap(), expected);
 }
+
+#[test]
+fn deletion_requests_have_the_documented_shapes() {
+    let accounts = AccountDelete {
+        DeleteItem: vec![
+            DeleteItem {
+                UserID: "UserID_1".into(),
+            },
+            DeleteItem {
+                UserID: "UserID_2".into(),
+            },
+        ],
+    };
+    assert_eq!(
+        serde_json::to_value(&accounts).unwrap(),
+        json!({"DeleteItem": [{"UserID": "UserID_1"}, {"UserID": "UserID_2"}]})
+    );
+    assert_eq!(accounts.item_keys().unwrap(), ["UserID_1", "UserID_2"]);
+    let friends = FriendDelete {
+        From_Account: "id".into(),
+        To_Account: vec!["id1".into(), "id2".into()],
+        DeleteType: Some(DELETE_TYPE_SINGLE.into()),
+    };
+    assert_eq!(
+        serde_json::to_value(&friends).unwrap(),
+        json!({"From_Account": "id", "To_Account": ["id1", "id2"], "DeleteType": "Delete_Type_Single"})
+    );
+    let recall = GroupMsgRecall {
+        GroupId: "@TGS#2J4SZEAEL".into(),
+        MsgSeqList: vec![MsgSeqItem { MsgSeq: 100 }, MsgSeqItem { MsgSeq: 101 }],
+    };
+    assert_eq!(
+        serde_json::to_value(&recall).unwrap(),
+        json!({"GroupId": "@TGS#2J4SZEAEL", "MsgSeqList": [{"MsgSeq": 100}, {"MsgSeq": 101}]})
+    );
+    assert_eq!(recall.item_keys().unwrap(), ["100", "101"]);
+    let withdraw = AdminMsgWithdraw {
+        From_Account: "vinson".into(),
+        To_Account: "dramon".into(),
+        MsgKey: msg_key(31906, 833502, 1572869830),
+    };
+    assert_eq!(
+        serde_json::to_value(&withdraw).unwrap(),
+        json!({"From_Account": "vinson", "To_Account": "dramon", "MsgKey": "31906_833502_1572869830"})
+    );
+}
+
+#[test]
+fn deletion_answers_name_each_item() {
+    let accounts: AccountDeleteResponse = serde_json::from_str(
+        r#"{"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "",
+            "ResultItem": [{"ResultCode": 0, "ResultInfo": "", "UserID": "UserID_1"},
+                {"ResultCode": 70107, "ResultInfo": "Err_TLS_PT_Open_Login_Account_Not_Exist",
+                 "UserID": "UserID_2"}]}"#,
+    )
+    .unwrap();
+    let f = accounts.item_failures();
+    assert_eq!((f[0].key.as_str(), f[0].code), ("UserID_2", Some(70107)));
+    assert_eq!(accounts.answered_keys().unwrap(), ["UserID_1", "UserID_2"]);
+    let recall: GroupMsgRecallResponse = serde_json::from_str(
+        r#"{"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0,
+            "RecallRetList": [{"MsgSeq": 100, "RetCode": 10030}, {"MsgSeq": 101, "RetCode": 0}]}"#,
+    )
+    .unwrap();
+    let f = recall.item_failures();
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].key.as_str(), f[0].code), ("100", Some(10030)));
+    assert_eq!(recall.answered_keys().unwrap(), ["100", "101"]);
+}
