@@ -10,8 +10,10 @@ use crate::engine::send::{Answer, SendContext, SendError};
 use crate::model::{Account, Friend, Group, GroupMember};
 use crate::store::Kind;
 use crate::tim::requests;
-use crate::tim::wire::deletion::{repeat_means_done, AccountDelete, DeleteItem, FriendDelete};
+use crate::tim::wire::account::{AccountDelete, DeleteItem};
+use crate::tim::wire::deletion::repeat_means_done;
 use crate::tim::wire::group::{DeleteGroupMember, DestroyGroup};
+use crate::tim::wire::sns::{FriendDelete, DELETE_TYPE_SINGLE};
 use futures_util::future::BoxFuture;
 
 /// Items of `kind`, batched as `max_batch` per call within one scope (`parent`).
@@ -100,7 +102,7 @@ impl ImportKind for FriendDeletions {
             let req = FriendDelete {
                 From_Account: owner,
                 To_Account: keys.clone(),
-                DeleteType: "Delete_Type_Single".into(),
+                DeleteType: Some(DELETE_TYPE_SINGLE.into()),
             };
             ctx.batch(job, &req, keys).await
         })

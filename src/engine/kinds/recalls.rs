@@ -14,7 +14,8 @@ use crate::model::{C2cMessage, GroupMessage};
 use crate::store::queries::PendingItem;
 use crate::store::Kind;
 use crate::tim::requests;
-use crate::tim::wire::deletion::{AdminMsgWithdraw, GroupMsgRecall, MsgSeqItem};
+use crate::tim::wire::c2c::{msg_key, AdminMsgWithdraw};
+use crate::tim::wire::group::{GroupMsgRecall, MsgSeqItem};
 use crate::tim::wire::group_read::GroupMsgGetSimple;
 use futures_util::future::BoxFuture;
 
@@ -49,11 +50,10 @@ impl ImportKind for C2cRecalls {
                 let req = AdminMsgWithdraw {
                     From_Account: sent.From_Account,
                     To_Account: sent.To_Account,
-                    MsgKey: format!(
-                        "{}_{}_{}",
+                    MsgKey: msg_key(
                         sent.MsgSeq.unwrap_or_default(),
                         sent.MsgRandom,
-                        sent.MsgTimeStamp
+                        sent.MsgTimeStamp,
                     ),
                 };
                 done_or_repeat(ctx.call(&req).await.map(|_| ()), Kind::C2cRecall)?;
