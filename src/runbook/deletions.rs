@@ -62,7 +62,13 @@ pub(crate) async fn gate(runner: &Runner, obs: &mut dyn Observer) -> Result<Gate
         }
         (AccountDeletions::Confirm, true) => {
             let why = "confirmed up front with --delete-accounts";
-            crate::store::audit::record(&conn, "operator", "delete accounts", &what(accounts), why)?;
+            crate::store::audit::record(
+                &conn,
+                "operator",
+                "delete accounts",
+                &what(accounts),
+                why,
+            )?;
             Ok(Gate::Go { held: Vec::new() })
         }
         (AccountDeletions::Confirm, false) => {

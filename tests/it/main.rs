@@ -48,3 +48,4 @@ mod tui_snapshots;
 mod usersig_cli;
 mod validate_cli;
 mod verify;
+mod window_deletions;
