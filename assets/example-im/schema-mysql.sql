@@ -1,5 +1,8 @@
 -- A typical self-built IM's tables (MySQL 8 / MariaDB 10.5+), the example of `cutover export`.
 -- Times are unix milliseconds; every table has `updated_at`, which the delta queries read.
+-- Deletions are soft where the app keeps the row: `deleted_at` (users, friendships, chat_groups,
+-- group_members; NULL while the row lives) or `is_deleted` (a recalled message); a deletion
+-- moves `updated_at` too, so that a delta carries it as a tombstone.
 -- `groups` is a reserved word in MySQL 8, so the table of groups is `chat_groups`.
 CREATE TABLE users (
   id BIGINT AUTO_INCREMENT PRIMARY KEY,
@@ -7,6 +10,7 @@ CREATE TABLE users (
   nickname VARCHAR(600),
   avatar VARCHAR(600),
   created_at BIGINT NOT NULL,
+  deleted_at BIGINT,
   updated_at BIGINT NOT NULL,
   KEY users_updated (updated_at)
 ) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -33,6 +37,7 @@ CREATE TABLE friendships (
   wording VARCHAR(400),
   extra JSON,
   created_at BIGINT,
+  deleted_at BIGINT,
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (owner_id, friend_id),
   KEY friendships_updated (updated_at)
@@ -47,6 +52,7 @@ CREATE TABLE messages (
   content JSON NOT NULL,
   cloud_custom TEXT,
   created_at BIGINT NOT NULL,
+  is_deleted BOOLEAN NOT NULL DEFAULT FALSE,
   updated_at BIGINT NOT NULL,
   KEY messages_updated (updated_at)
 ) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -63,6 +69,7 @@ CREATE TABLE chat_groups (
   join_option VARCHAR(32),
   extra JSON,
   created_at BIGINT NOT NULL,
+  deleted_at BIGINT,
   updated_at BIGINT NOT NULL,
   KEY groups_updated (updated_at)
 ) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -72,6 +79,7 @@ CREATE TABLE group_members (
   role VARCHAR(16),
   joined_at BIGINT,
   unread INT,
+  deleted_at BIGINT,
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (group_id, user_id),
   KEY members_updated (updated_at)
@@ -85,6 +93,7 @@ CREATE TABLE group_messages (
   content JSON NOT NULL,
   cloud_custom TEXT,
   created_at BIGINT NOT NULL,
+  is_deleted BOOLEAN NOT NULL DEFAULT FALSE,
   updated_at BIGINT NOT NULL,
   KEY group_messages_updated (updated_at)
 ) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,5 +1,8 @@
 -- A typical self-built IM's tables (SQLite 3.44+: the mapping uses concat()), the example of `cutover export`.
 -- Times are unix milliseconds; every table has `updated_at`, which the delta queries read.
+-- Deletions are soft where the app keeps the row: `deleted_at` (users, friendships, chat_groups,
+-- group_members; NULL while the row lives) or `is_deleted` (a recalled message); a deletion
+-- moves `updated_at` too, so that a delta carries it as a tombstone.
 -- The table of groups is `chat_groups` (as in the MySQL schema, where `groups` is reserved).
 CREATE TABLE users (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -7,6 +10,7 @@ CREATE TABLE users (
   nickname VARCHAR(600),
   avatar VARCHAR(600),
   created_at BIGINT NOT NULL,
+  deleted_at BIGINT,
   updated_at BIGINT NOT NULL
 );
 CREATE TABLE user_profiles (
@@ -31,6 +35,7 @@ CREATE TABLE friendships (
   wording VARCHAR(400),
   extra TEXT,
   created_at BIGINT,
+  deleted_at BIGINT,
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (owner_id, friend_id)
 );
@@ -44,6 +49,7 @@ CREATE TABLE messages (
   content TEXT NOT NULL,
   cloud_custom TEXT,
   created_at BIGINT NOT NULL,
+  is_deleted BOOLEAN NOT NULL DEFAULT FALSE,
   updated_at BIGINT NOT NULL
 );
 CREATE TABLE chat_groups (
@@ -59,6 +65,7 @@ CREATE TABLE chat_groups (
   join_option VARCHAR(32),
   extra TEXT,
   created_at BIGINT NOT NULL,
+  deleted_at BIGINT,
   updated_at BIGINT NOT NULL
 );
 CREATE TABLE group_members (
@@ -67,6 +74,7 @@ CREATE TABLE group_members (
   role VARCHAR(16),
   joined_at BIGINT,
   unread INT,
+  deleted_at BIGINT,
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (group_id, user_id)
 );
@@ -79,6 +87,7 @@ CREATE TABLE group_messages (
   content TEXT NOT NULL,
   cloud_custom TEXT,
   created_at BIGINT NOT NULL,
+  is_deleted BOOLEAN NOT NULL DEFAULT FALSE,
   updated_at BIGINT NOT NULL
 );
 CREATE INDEX users_updated ON users (updated_at);

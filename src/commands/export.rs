@@ -58,7 +58,7 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outc
         }
     }))?;
     write_summary(&opts, &summary, &shown, problems, out)?;
-    Ok(if summary.report.is_clean() {
+    Ok(if summary.is_clean() {
         Outcome::Ok
     } else {
         Outcome::Problems
@@ -95,10 +95,16 @@ fn write_summary(
         )?,
     }
     writeln!(out)?;
+    // A delta writes tombstones for the rows marked deleted; a full export leaves them out.
+    let deleted = if m.delta_of.is_some() {
+        "tombstones"
+    } else {
+        "deleted, left out"
+    };
     writeln!(
         out,
-        "{:<24} {:>10} {:>12} {:>10}",
-        "file", "rows", "rows/s", "invalid"
+        "{:<24} {:>10} {:>12} {:>18} {:>10}",
+        "file", "rows", "rows/s", deleted, "invalid"
     )?;
     for k in &summary.kinds {
         let rate = if k.secs > 0.0 {
@@ -111,16 +117,20 @@ fn write_summary(
             .files
             .iter()
             .find(|f| f.file.starts_with(&k.kind.file_name()))
-            .map_or(0, |f| f.invalid);
+            .map_or(0, |f| f.invalid)
+            + k.deleted.invalid;
+        let deleted = k.deleted.tombstones + k.deleted.left_out;
         writeln!(
             out,
-            "{:<24} {:>10} {:>12.0} {:>10}",
+            "{:<24} {:>10} {:>12.0} {:>18} {:>10}",
             k.kind.file_name(),
             k.rows,
             rate,
+            deleted,
             invalid
         )?;
     }
+    write_key_sets(opts, summary, out)?;
     if !shown.is_empty() {
         writeln!(out)?;
         writeln!(out, "problems:")?;
@@ -136,16 +146,51 @@ fn write_summary(
         }
     }
     writeln!(out)?;
-    let report = &summary.report;
-    if report.is_clean() {
-        writeln!(out, "clean: {} records, no problems", report.records())
+    let tombstones: u64 = summary.kinds.iter().map(|k| k.deleted.tombstones).sum();
+    let of_which = if tombstones > 0 {
+        format!(" ({tombstones} of them tombstones)")
+    } else {
+        String::new()
+    };
+    if summary.is_clean() {
+        writeln!(
+            out,
+            "clean: {} records{of_which}, no problems",
+            summary.records()
+        )
     } else {
         writeln!(
             out,
-            "{} problems in {} of {} records; those records will be skipped at import",
-            report.problems(),
-            report.invalid(),
-            report.records()
+            "{} problems in {} of {} records{of_which}; those records will be skipped at import",
+            summary.problems(),
+            summary.invalid(),
+            summary.records()
         )
     }
+}
+
+/// The key sets written, or why there are none though the mapping has `[keys]`.
+fn write_key_sets(
+    opts: &ExportOptions,
+    summary: &ExportSummary,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if opts.mapping.keys.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    if summary.manifest.delta_of.is_none() {
+        return writeln!(
+            out,
+            "key sets: none written ([keys] is read by a delta export, --since, only)"
+        );
+    }
+    writeln!(
+        out,
+        "key sets (each kind's whole current keys, to find rows deleted outright):"
+    )?;
+    for k in &summary.key_sets {
+        writeln!(out, "{:<24} {:>10} keys", k.file, k.keys)?;
+    }
+    Ok(())
 }

@@ -3,9 +3,12 @@
 //!
 //! Special columns: `_key` is the source row's key (reported with a problem, never written);
 //! `json` is an object whose entries are merged into the record (for any structured field);
-//! `body`, `custom` and `groups` given as text are parsed as JSON. NULL means absent.
+//! `body`, `custom` and `groups` given as text are parsed as JSON; `deleted` marks the row
+//! deleted and `deleted_at` says when (both read here, never written on a record; see
+//! [`super::tombstone`]). NULL means absent.
 
 use super::mapping::TimeUnit;
+use super::tombstone::{deleted_flag, DELETED_AT_COLUMN, DELETED_COLUMN};
 use crate::timefmt::parse_rfc3339;
 use serde_json::{Map, Number, Value};
 
@@ -41,13 +44,18 @@ pub(crate) const KEY_COLUMN: &str = "_key";
 /// The column whose JSON object is merged into the record.
 pub(crate) const MERGE_COLUMN: &str = "json";
 
-/// A row turned into a record: the JSON object, and the source key when the row had one.
+/// A row turned into a record: the JSON object, the source key when the row had one, and
+/// whether the row is marked deleted.
 #[derive(Debug)]
 pub(crate) struct RowRecord {
     /// The record, ready to be written as one line.
     pub(crate) record: Map<String, Value>,
     /// The `_key` column's value.
     pub(crate) key: Option<String>,
+    /// The `deleted` column read as a flag (false without one), or why it cannot be read.
+    pub(crate) deleted: Result<bool, String>,
+    /// The `deleted_at` column, converted like the other times.
+    pub(crate) deleted_at: Option<Value>,
 }
 
 /// Builds the record of one row. A value that cannot be converted is written as it is, so
@@ -56,12 +64,22 @@ pub(crate) fn to_record(columns: &[String], cells: Vec<Cell>, unit: TimeUnit) ->
     let mut record = Map::new();
     let mut key = None;
     let mut merged = None;
+    let mut deleted = Ok(false);
+    let mut deleted_at = None;
     for (name, cell) in columns.iter().zip(cells) {
         if matches!(cell, Cell::Null) {
             continue;
         }
         if name == KEY_COLUMN {
             key = Some(key_text(cell));
+            continue;
+        }
+        if name == DELETED_COLUMN {
+            deleted = deleted_flag(&cell);
+            continue;
+        }
+        if name == DELETED_AT_COLUMN {
+            deleted_at = Some(time_value(cell, unit));
             continue;
         }
         if name == MERGE_COLUMN {
@@ -83,7 +101,12 @@ pub(crate) fn to_record(columns: &[String], cells: Vec<Cell>, unit: TimeUnit) ->
             record.entry(k).or_insert(v);
         }
     }
-    RowRecord { record, key }
+    RowRecord {
+        record,
+        key,
+        deleted,
+        deleted_at,
+    }
 }
 
 fn key_text(cell: Cell) -> String {
@@ -93,7 +116,7 @@ fn key_text(cell: Cell) -> String {
     }
 }
 
-fn text_of(bytes: Vec<u8>) -> String {
+pub(crate) fn text_of(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
@@ -198,10 +221,26 @@ mod tests {
         ];
         let r = to_record(&c, row, TimeUnit::Seconds);
         assert_eq!(r.key.as_deref(), Some("42"));
+        assert_eq!((r.deleted.clone(), r.deleted_at.clone()), (Ok(false), None));
         assert_eq!(
             Value::Object(r.record),
             json!({"id": "m1", "body": [{"type": "text", "text": "hi"}],
                    "custom_data": "{\"a\":1}", "seq": 7})
         );
+    }
+
+    #[test]
+    fn the_deletion_columns_are_read_and_never_written() {
+        let c = cols(&["id", "deleted", "deleted_at"]);
+        let row = |flag: Cell| {
+            let cells = vec![Cell::Text("u1".into()), flag, Cell::Int(1_732_000_300_500)];
+            to_record(&c, cells, TimeUnit::Millis)
+        };
+        let r = row(Cell::Bool(true));
+        assert_eq!(Value::Object(r.record), json!({"id": "u1"}));
+        assert_eq!(r.deleted, Ok(true));
+        assert_eq!(r.deleted_at, Some(json!(1_732_000_300)));
+        assert_eq!(row(Cell::Null).deleted, Ok(false));
+        assert!(row(Cell::Text("yes".into())).deleted.is_err());
     }
 }

@@ -8,6 +8,8 @@
 //! [queries]
 //! accounts = "SELECT user_id AS id, nickname AS nick, created_at FROM users
 //!             WHERE updated_at >= :since AND updated_at < :until"
+//! [keys]                         # optional: each kind's whole current key set (a delta's)
+//! accounts = "SELECT user_id AS id FROM users WHERE deleted_at IS NULL"
 //! ```
 //!
 //! A query may use `:since` and `:until`; they become each driver's placeholders (`?` for
@@ -48,6 +50,8 @@ struct MappingFile {
     source: Option<String>,
     times: Option<Times>,
     queries: BTreeMap<String, String>,
+    #[serde(default)]
+    keys: BTreeMap<String, String>,
 }
 
 /// A parsed mapping file.
@@ -59,6 +63,8 @@ pub struct Mapping {
     pub(crate) unit: TimeUnit,
     /// The query of each kind it has, in file order.
     pub(crate) queries: Vec<(ExportFile, String)>,
+    /// The key-set query of each kind that has one (`[keys]`), in file order.
+    pub(crate) keys: Vec<(ExportFile, String)>,
 }
 
 impl Mapping {
@@ -75,31 +81,23 @@ impl Mapping {
     /// Parses mapping text; the error says what is wrong.
     pub fn parse(text: &str) -> Result<Self, String> {
         let file: MappingFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut queries = Vec::new();
-        for (name, sql) in &file.queries {
-            if !ExportFile::ALL.iter().any(|f| f.stem() == name) {
-                let known: Vec<&str> = ExportFile::ALL.iter().map(|f| f.stem()).collect();
-                return Err(format!(
-                    "[queries] {name}: not a kind of the export ({})",
-                    known.join(", ")
-                ));
-            }
-            if sql.trim().is_empty() {
-                return Err(format!("[queries] {name}: the query is empty"));
-            }
-        }
-        for kind in ExportFile::ALL {
-            if let Some(sql) = file.queries.get(kind.stem()) {
-                queries.push((kind, sql.clone()));
-            }
-        }
+        let queries = entries("queries", &file.queries)?;
         if !file.queries.contains_key(ExportFile::Accounts.stem()) {
             return Err("[queries] accounts is required (accounts.jsonl is)".into());
         }
+        if file.keys.contains_key(ExportFile::Profiles.stem()) {
+            return Err(
+                "[keys] profiles: profiles have no key set (a profile is never \
+                        deleted on its own: it goes with its account)"
+                    .into(),
+            );
+        }
+        let keys = entries("keys", &file.keys)?;
         Ok(Self {
             source: file.source,
             unit: file.times.map(|t| t.unit).unwrap_or_default(),
             queries,
+            keys,
         })
     }
 
@@ -110,6 +108,29 @@ impl Mapping {
             .find(|(k, _)| *k == kind)
             .map(|(_, q)| q.as_str())
     }
+}
+
+/// The entries of table `[table]`, checked (known kinds, no empty query), in file order.
+fn entries(
+    table: &str,
+    given: &BTreeMap<String, String>,
+) -> Result<Vec<(ExportFile, String)>, String> {
+    for (name, sql) in given {
+        if !ExportFile::ALL.iter().any(|f| f.stem() == name) {
+            let known: Vec<&str> = ExportFile::ALL.iter().map(|f| f.stem()).collect();
+            return Err(format!(
+                "[{table}] {name}: not a kind of the export ({})",
+                known.join(", ")
+            ));
+        }
+        if sql.trim().is_empty() {
+            return Err(format!("[{table}] {name}: the query is empty"));
+        }
+    }
+    Ok(ExportFile::ALL
+        .iter()
+        .filter_map(|kind| given.get(kind.stem()).map(|sql| (*kind, sql.clone())))
+        .collect())
 }
 
 /// A named parameter of a query.
@@ -218,5 +239,25 @@ mod tests {
             .unwrap_err()
             .contains("users"));
         assert!(Mapping::parse("[times]\nunit = \"h\"\n[queries]\naccounts = \"q\"").is_err());
+    }
+
+    #[test]
+    fn key_sets_are_named_by_kind_and_profiles_have_none() {
+        let m = Mapping::parse(
+            "[queries]\naccounts = \"q\"\n[keys]\nfriends = \"f\"\naccounts = \"a\"",
+        )
+        .unwrap();
+        let kinds: Vec<ExportFile> = m.keys.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, vec![ExportFile::Accounts, ExportFile::Friends]);
+        assert!(Mapping::parse("[queries]\naccounts = \"q\"")
+            .unwrap()
+            .keys
+            .is_empty());
+        let e = Mapping::parse("[queries]\naccounts = \"q\"\n[keys]\nprofiles = \"p\"");
+        assert!(e.unwrap_err().contains("[keys] profiles"));
+        let e = Mapping::parse("[queries]\naccounts = \"q\"\n[keys]\nusers = \"u\"");
+        assert!(e.unwrap_err().contains("[keys] users: not a kind"));
+        let e = Mapping::parse("[queries]\naccounts = \"q\"\n[keys]\ngroups = \" \"");
+        assert!(e.unwrap_err().contains("[keys] groups: the query is empty"));
     }
 }

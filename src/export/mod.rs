@@ -15,13 +15,17 @@ pub(crate) mod cells;
 mod check;
 pub mod db;
 pub mod example;
+mod keys;
 pub(crate) mod mapping;
 mod run;
+mod sink;
+mod tombstone;
 pub mod url;
 mod write;
 
 pub use mapping::{Mapping, TimeUnit};
-pub use run::{export, ExportOptions, ExportSummary, KindSummary, SourceProblem};
+pub use run::{export, ExportOptions, ExportSummary, SourceProblem};
+pub use sink::{Deletions, KeySetSummary, KindSummary};
 pub use url::SourceUrl;
 
 /// Why an export from a database failed.
@@ -44,6 +48,14 @@ pub enum DbExportError {
         /// The URL, without its password.
         url: String,
         /// The driver's reason, without the password.
+        reason: String,
+    },
+    /// A query of the mapping returned what its entry cannot use (its columns, a row).
+    #[error("mapping {entry}: {reason}")]
+    Entry {
+        /// The entry: `[queries] friends`, `[keys] accounts`.
+        entry: String,
+        /// What is wrong.
         reason: String,
     },
     /// A query (or the snapshot transaction) failed.

@@ -1,18 +1,17 @@
 //! One export: every mapped query in one snapshot, each row written as it arrives and checked
-//! on the way by the validator `cutover validate` uses, then the files moved into place.
+//! on the way by the validator `cutover validate` uses, a delta's key sets after them, then
+//! the files moved into place.
 
-use super::cells::to_record;
-use super::check::FileCheck;
-use super::db::{run_jobs, Bound, Job, RowSink};
+use super::db::{run_jobs, Bound, Job};
 use super::mapping::Mapping;
+use super::sink::{KeySetSummary, KindSummary, Sink, Target};
 use super::url::SourceUrl;
-use super::write::KindFile;
+use super::write::KEYS_DIR;
 use super::{io_err, DbExportError};
 use crate::model::Manifest;
 use crate::source::export_dir::{FORMAT_NAME, FORMAT_VERSION};
 use crate::source::validate::{Known, Problem, ValidationReport};
 use crate::source::{ExportFile, StreamValidator};
-use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -38,17 +37,6 @@ pub struct ExportOptions {
     pub force: bool,
 }
 
-/// Rows and time of one kind.
-#[derive(Debug, Clone)]
-pub struct KindSummary {
-    /// The kind.
-    pub kind: ExportFile,
-    /// Rows written.
-    pub rows: u64,
-    /// Seconds from its query to its last row.
-    pub secs: f64,
-}
-
 /// A problem of the written export, with the source row it came from.
 #[derive(Debug, Clone)]
 pub struct SourceProblem {
@@ -65,8 +53,36 @@ pub struct ExportSummary {
     pub(crate) manifest: Manifest,
     /// Per kind, in file order.
     pub kinds: Vec<KindSummary>,
-    /// The validation of the written files.
+    /// The key sets written (a delta export with `[keys]`), in file order.
+    pub key_sets: Vec<KeySetSummary>,
+    /// The validation of the written records (tombstones are checked on their own: `kinds`).
     pub(crate) report: ValidationReport,
+}
+
+impl ExportSummary {
+    /// Lines written: records and tombstones.
+    pub fn records(&self) -> u64 {
+        self.report.records() + self.tombstones(|d| d.tombstones)
+    }
+
+    /// Records and tombstones with a problem.
+    pub fn invalid(&self) -> u64 {
+        self.report.invalid() + self.tombstones(|d| d.invalid)
+    }
+
+    /// Problems of records and tombstones.
+    pub fn problems(&self) -> u64 {
+        self.report.problems() + self.tombstones(|d| d.problems)
+    }
+
+    /// True when no record and no tombstone has a problem.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.invalid() == 0
+    }
+
+    fn tombstones(&self, count: impl Fn(&super::Deletions) -> u64) -> u64 {
+        self.kinds.iter().map(|k| count(&k.deleted)).sum()
+    }
 }
 
 /// Exports the database as `opts` says, writing progress lines to `progress` and handing each
@@ -86,10 +102,42 @@ pub async fn export(
     }
     prepare_out(&opts.out, opts.force)?;
     let staging = opts.out.join(STAGING);
-    let keys_dir = staging.join("keys");
+    let keys_dir = staging.join(KEYS_DIR);
     std::fs::create_dir_all(&keys_dir)
         .map_err(io_err(format!("creating {}", keys_dir.display())))?;
 
+    let (jobs, plan) = plan(opts);
+    let mut sink = Sink::new(plan, opts, staging.clone(), progress, problems);
+    run_jobs(&opts.url, &jobs, &mut sink).await?;
+    let Sink {
+        kinds,
+        key_sets,
+        validator,
+        ..
+    } = sink;
+    let files = validator
+        .unwrap_or_else(|| {
+            StreamValidator::new(opts.until, &Known::default(), opts.since.is_some())
+        })
+        .finish();
+
+    let manifest = write_manifest(opts, &staging)?;
+    move_into_place(&staging, &opts.out)?;
+    let report = ValidationReport {
+        export: opts.out.clone(),
+        manifest: manifest.clone(),
+        files,
+    };
+    Ok(ExportSummary {
+        manifest,
+        kinds,
+        key_sets,
+        report,
+    })
+}
+
+/// The jobs of the export, in order, and what each one's rows are for.
+fn plan(opts: &ExportOptions) -> (Vec<Job>, Vec<Target>) {
     let unit = opts.mapping.unit;
     let until = Bound::at(opts.until, unit);
     let since = Bound::at(opts.since.unwrap_or(0), unit);
@@ -111,31 +159,20 @@ pub async fn export(
         jobs.push(Job::new(kind.stem(), sql, engine, since, until));
         plan.push(Target::File(*kind));
     }
-    let mut sink = Sink {
-        plan,
-        unit,
-        until: opts.until,
-        delta: opts.since.is_some(),
-        staging: staging.clone(),
-        gzip: opts.gzip,
-        columns: Vec::new(),
-        open: None,
-        kinds: Vec::new(),
-        known: Known::default(),
-        validator: None,
-        progress,
-        problems,
-    };
-    run_jobs(&opts.url, &jobs, &mut sink).await?;
-    let Sink {
-        kinds, validator, ..
-    } = sink;
-    let files = validator
-        .unwrap_or_else(|| {
-            StreamValidator::new(opts.until, &Known::default(), opts.since.is_some())
-        })
-        .finish();
+    if opts.since.is_some() {
+        // The whole current key set of each kind, in the same snapshot: what vanished from it
+        // since the pre-copy was deleted outright.
+        for (kind, sql) in &opts.mapping.keys {
+            let what = format!("{} (key set)", kind.stem());
+            jobs.push(Job::new(&what, sql, engine, since, until));
+            plan.push(Target::Keys(*kind));
+        }
+    }
+    (jobs, plan)
+}
 
+/// Writes the manifest into `staging`.
+fn write_manifest(opts: &ExportOptions, staging: &Path) -> Result<Manifest, DbExportError> {
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
         version: FORMAT_VERSION,
@@ -151,18 +188,7 @@ pub async fn export(
     let manifest_path = staging.join("manifest.json");
     std::fs::write(&manifest_path, text + "\n")
         .map_err(io_err(format!("writing {}", manifest_path.display())))?;
-
-    move_into_place(&staging, &opts.out)?;
-    let report = ValidationReport {
-        export: opts.out.clone(),
-        manifest: manifest.clone(),
-        files,
-    };
-    Ok(ExportSummary {
-        manifest,
-        kinds,
-        report,
-    })
+    Ok(manifest)
 }
 
 /// Creates the output directory; refuses one that holds an export unless `force`.
@@ -190,10 +216,29 @@ fn remove(path: &Path) -> Result<(), DbExportError> {
     std::fs::remove_file(path).map_err(io_err(format!("removing {}", path.display())))
 }
 
-/// Moves the files out of the staging directory, the manifest last, then removes it.
+/// Moves the files out of the staging directory, the manifest last, then removes it. Files
+/// of the format an earlier export left in the directory go: a stale key set most of all,
+/// which would stand for the old system's keys.
 fn move_into_place(staging: &Path, out: &Path) -> Result<(), DbExportError> {
+    let keys = Path::new(KEYS_DIR);
+    let staged_keys = staging.join(KEYS_DIR);
+    let has_keys = std::fs::read_dir(&staged_keys)
+        .map_err(io_err(format!("reading {}", staged_keys.display())))?
+        .next()
+        .is_some();
+    let dir = out.join(KEYS_DIR);
+    if has_keys {
+        std::fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
+    }
     for kind in ExportFile::ALL {
-        for name in [kind.file_name(), format!("{}.gz", kind.file_name())] {
+        let plain = kind.file_name();
+        let names = [
+            PathBuf::from(&plain),
+            PathBuf::from(format!("{plain}.gz")),
+            keys.join(&plain),
+            keys.join(format!("{plain}.gz")),
+        ];
+        for name in names {
             let (from, to) = (staging.join(&name), out.join(&name));
             if to.exists() {
                 remove(&to)?;
@@ -204,99 +249,14 @@ fn move_into_place(staging: &Path, out: &Path) -> Result<(), DbExportError> {
             }
         }
     }
+    if !has_keys && dir.is_dir() {
+        // Emptied of an earlier export's key sets; kept when it holds files of someone else.
+        let _ = std::fs::remove_dir(&dir);
+    }
     let manifest = out.join("manifest.json");
     std::fs::rename(staging.join("manifest.json"), &manifest)
         .map_err(io_err(format!("moving {} into place", manifest.display())))?;
     std::fs::remove_dir_all(staging).map_err(io_err(format!("removing {}", staging.display())))
-}
-
-/// What a job's rows are for.
-enum Target {
-    /// Only ids (and group creation times), for a delta's validation.
-    Known(ExportFile),
-    /// The export file of this kind.
-    File(ExportFile),
-}
-
-struct Sink<'a> {
-    plan: Vec<Target>,
-    unit: super::TimeUnit,
-    until: i64,
-    staging: PathBuf,
-    gzip: bool,
-    columns: Vec<String>,
-    /// The file being written and its validation.
-    open: Option<(KindFile, FileCheck)>,
-    kinds: Vec<KindSummary>,
-    known: Known,
-    /// A delta export (`--since`): tombstones are allowed.
-    delta: bool,
-    /// Between two files: the validator with the state of the files before.
-    validator: Option<StreamValidator>,
-    progress: &'a mut dyn Write,
-    problems: &'a mut dyn FnMut(SourceProblem),
-}
-
-impl RowSink for Sink<'_> {
-    fn columns(&mut self, job: usize, names: &[String]) -> Result<(), DbExportError> {
-        self.columns = names.to_vec();
-        if let Some(Target::File(kind)) = self.plan.get(job) {
-            let file = KindFile::create(*kind, &self.staging, self.gzip)?;
-            // Created at the first file: a delta's known ids are read by then.
-            let validator = match self.validator.take() {
-                Some(v) => v,
-                None => StreamValidator::new(self.until, &self.known, self.delta),
-            };
-            let check = FileCheck::start(validator, *kind, file.name.clone());
-            self.open = Some((file, check));
-        }
-        Ok(())
-    }
-
-    fn row(&mut self, job: usize, cells: Vec<super::cells::Cell>) -> Result<(), DbExportError> {
-        let row = to_record(&self.columns, cells, self.unit);
-        match (self.plan.get(job), self.open.as_mut()) {
-            (Some(Target::File(_)), Some((file, check))) => {
-                let kind = file.kind;
-                let line = file
-                    .write(&row.record)
-                    .map_err(|source| DbExportError::Io {
-                        what: format!("writing {}", kind.file_name()),
-                        source,
-                    })?;
-                check.push(line, row.key)?;
-                check.drain(self.problems);
-                file.progress(self.progress, false);
-            }
-            (Some(Target::Known(kind)), _) => {
-                let Some(Value::String(id)) = row.record.get("id") else {
-                    return Ok(());
-                };
-                if *kind == ExportFile::Accounts {
-                    self.known.accounts.push(id.clone());
-                } else {
-                    let created = row.record.get("created_at").and_then(Value::as_i64);
-                    self.known.groups.push((id.clone(), created.unwrap_or(0)));
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn done(&mut self, _job: usize) -> Result<(), DbExportError> {
-        if let Some((mut file, check)) = self.open.take() {
-            file.progress(self.progress, true);
-            self.kinds.push(KindSummary {
-                kind: file.kind,
-                rows: file.rows,
-                secs: file.elapsed(),
-            });
-            file.finish()?;
-            self.validator = Some(check.finish(self.problems)?);
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -321,5 +281,29 @@ mod tests {
         assert!(out.join("manifest.json").exists());
         prepare_out(out, true).unwrap();
         assert!(!out.join("manifest.json").exists());
+    }
+
+    #[test]
+    fn key_sets_move_into_place_and_an_earlier_exports_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out, staging) = (dir.path(), dir.path().join(STAGING));
+        std::fs::create_dir_all(staging.join(KEYS_DIR)).unwrap();
+        std::fs::create_dir_all(out.join(KEYS_DIR)).unwrap();
+        std::fs::write(out.join("keys/friends.jsonl"), "stale\n").unwrap();
+        std::fs::write(staging.join("keys/accounts.jsonl"), "{\"id\":\"u1\"}\n").unwrap();
+        std::fs::write(staging.join("manifest.json"), "{}").unwrap();
+        move_into_place(&staging, out).unwrap();
+        assert!(out.join("keys/accounts.jsonl").is_file());
+        assert!(
+            !out.join("keys/friends.jsonl").exists(),
+            "a stale key set goes"
+        );
+        assert!(!staging.exists());
+
+        // A full export over it: no key set is left behind.
+        std::fs::create_dir_all(staging.join(KEYS_DIR)).unwrap();
+        std::fs::write(staging.join("manifest.json"), "{}").unwrap();
+        move_into_place(&staging, out).unwrap();
+        assert!(!out.join(KEYS_DIR).exists());
     }
 }

@@ -1,11 +1,12 @@
 //! The files being written: one JSON line per row into a staging directory inside the output
-//! (renamed into place only when the export is complete), and the progress lines.
+//! (renamed into place only when the export is complete), and the progress lines. The same
+//! writer writes a kind's file and its key set (`keys/<stem>.jsonl`).
 
 use super::{io_err, DbExportError};
 use crate::source::ExportFile;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use serde_json::{Map, Value};
+use serde::Serialize;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -15,6 +16,8 @@ use std::time::Instant;
 const WRITE_BUFFER: usize = 256 * 1024;
 /// Seconds between two progress lines of one kind.
 const PROGRESS_EVERY_SECS: f64 = 1.0;
+/// The directory of the key sets inside the export.
+pub(crate) const KEYS_DIR: &str = "keys";
 
 enum Out {
     Plain(BufWriter<File>),
@@ -43,8 +46,10 @@ impl Out {
 pub(crate) struct KindFile {
     /// The kind.
     pub(crate) kind: ExportFile,
-    /// The file name (`friends.jsonl` or `friends.jsonl.gz`).
+    /// The file name in the export (`friends.jsonl`, `friends.jsonl.gz`, `keys/friends.jsonl`).
     pub(crate) name: String,
+    /// What progress lines call it (`friends`, `keys/friends`).
+    label: String,
     out: Out,
     line: Vec<u8>,
     /// Rows written.
@@ -65,6 +70,23 @@ impl KindFile {
         } else {
             kind.file_name()
         };
+        Self::open(kind, staging, name, kind.stem().to_string(), gzip)
+    }
+
+    /// Creates the key set of `kind`, `keys/<stem>.jsonl` in `staging` (never compressed).
+    pub(crate) fn create_key_set(kind: ExportFile, staging: &Path) -> Result<Self, DbExportError> {
+        let name = format!("{KEYS_DIR}/{}", kind.file_name());
+        let label = format!("{KEYS_DIR}/{}", kind.stem());
+        Self::open(kind, staging, name, label, false)
+    }
+
+    fn open(
+        kind: ExportFile,
+        staging: &Path,
+        name: String,
+        label: String,
+        gzip: bool,
+    ) -> Result<Self, DbExportError> {
         let path = staging.join(&name);
         let file = File::create(&path).map_err(io_err(format!("creating {}", path.display())))?;
         let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
@@ -77,6 +99,7 @@ impl KindFile {
         Ok(Self {
             kind,
             name,
+            label,
             out,
             line: Vec::with_capacity(1024),
             rows: 0,
@@ -85,8 +108,8 @@ impl KindFile {
         })
     }
 
-    /// Writes one record as a line; returns the line written (with its `\n`).
-    pub(crate) fn write(&mut self, record: &Map<String, Value>) -> io::Result<&[u8]> {
+    /// Writes one record (a JSON object) as a line; returns the line written (with its `\n`).
+    pub(crate) fn write(&mut self, record: &impl Serialize) -> io::Result<&[u8]> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, record)?;
         self.line.push(b'\n');
@@ -117,11 +140,8 @@ impl KindFile {
         // Progress is a courtesy: a closed stderr must not stop the export.
         let _ = writeln!(
             to,
-            "export {:<15} {:>10} rows {:>10.0} rows/s {:>7.1} s{end}",
-            self.kind.stem(),
-            self.rows,
-            rate,
-            secs
+            "export {:<19} {:>10} rows {:>10.0} rows/s {:>7.1} s{end}",
+            self.label, self.rows, rate, secs
         );
     }
 
@@ -135,7 +155,7 @@ impl KindFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn lines_are_written_and_counted() {

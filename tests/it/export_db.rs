@@ -1,8 +1,9 @@
 //! `cutover export` against real servers (MariaDB and PostgreSQL, started by scripts/db/) and
 //! SQLite: the example schema filled with a generated export exports back to exactly that
 //! export, which `cutover validate` passes; `--since` the first watermark yields exactly the
-//! rows changed after it; a bad row is reported with its source key; a wrong password fails
-//! clearly without showing it.
+//! rows changed after it; a bad row is reported with its source key; deletions become
+//! tombstones and key sets (export_deletions.rs); a wrong password fails clearly without
+//! showing it.
 #![allow(clippy::unwrap_used)]
 
 use crate::db_rig;
@@ -13,7 +14,7 @@ use cutover::source::ExportFile;
 use db_rig::{change_after_t1, generated, manifest, records, said, validate, Db, T1, T2};
 use serde_json::json;
 
-fn full_delta_and_bad_rows(engine: Engine) {
+fn full_delta_bad_rows_and_deletions(engine: Engine) {
     let db = Db::start(engine);
     let gen_dir = generated(db.dir.path());
     let gen = records(&gen_dir);
@@ -48,6 +49,10 @@ fn full_delta_and_bad_rows(engine: Engine) {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "no staging left: {leftovers:?}");
+    assert!(
+        !full.join("keys").exists(),
+        "a full export writes no key set"
+    );
 
     // A delta since the first watermark holds exactly what changed after it.
     let expected = change_after_t1(&db, &gen);
@@ -92,6 +97,8 @@ fn full_delta_and_bad_rows(engine: Engine) {
         message_line.contains("(source row 302)"),
         "the message's own key: {message_line}"
     );
+
+    crate::export_deletions::deletions_in_a_delta(&db, &gen);
 }
 
 fn wrong_password(engine: Engine) {
@@ -142,18 +149,18 @@ fn wrong_password(engine: Engine) {
 }
 
 #[test]
-fn mariadb_full_export_delta_and_bad_rows() {
-    full_delta_and_bad_rows(Engine::MySql);
+fn mariadb_full_export_delta_bad_rows_and_deletions() {
+    full_delta_bad_rows_and_deletions(Engine::MySql);
 }
 
 #[test]
-fn postgres_full_export_delta_and_bad_rows() {
-    full_delta_and_bad_rows(Engine::Postgres);
+fn postgres_full_export_delta_bad_rows_and_deletions() {
+    full_delta_bad_rows_and_deletions(Engine::Postgres);
 }
 
 #[test]
-fn sqlite_full_export_delta_and_bad_rows() {
-    full_delta_and_bad_rows(Engine::Sqlite);
+fn sqlite_full_export_delta_bad_rows_and_deletions() {
+    full_delta_bad_rows_and_deletions(Engine::Sqlite);
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod engine_limits;
 mod engine_paging;
 mod exactly_once;
 mod export_db;
+mod export_deletions;
 mod export_window;
 mod history_since;
 mod hygiene;

@@ -109,8 +109,19 @@ impl Db {
 
     /// `cutover export` with `password` in the environment.
     pub(crate) fn export_with(&self, out: &Path, args: &[&str], password: &str) -> Output {
+        self.export_map(out, example::MAPPING, args, password)
+    }
+
+    /// `cutover export` with the mapping `mapping`.
+    pub(crate) fn export_map(
+        &self,
+        out: &Path,
+        mapping: &str,
+        args: &[&str],
+        password: &str,
+    ) -> Output {
         let map = self.dir.path().join("mapping.toml");
-        std::fs::write(&map, example::MAPPING).unwrap();
+        std::fs::write(&map, mapping).unwrap();
         Command::new(env!("CARGO_BIN_EXE_cutover"))
             .args(["export", "--from", &self.url, "--map"])
             .arg(&map)
@@ -178,6 +189,29 @@ pub(crate) fn records(dir: &Path) -> BTreeMap<&'static str, Vec<Value>> {
         }
     }
     out
+}
+
+/// The key set of each kind in `dir/keys/`, sorted by text.
+pub(crate) fn key_sets(dir: &Path) -> BTreeMap<&'static str, Vec<Value>> {
+    records(&dir.join("keys"))
+}
+
+/// The key fields of a kind's records.
+pub(crate) fn key_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "friends" => &["owner", "friend"],
+        "group_members" => &["group", "member"],
+        _ => &["id"],
+    }
+}
+
+/// `record` with only its kind's key fields.
+pub(crate) fn key_of(kind: &str, record: &Value) -> Value {
+    let mut key = serde_json::Map::new();
+    for f in key_fields(kind) {
+        key.insert(f.to_string(), record[*f].clone());
+    }
+    Value::Object(key)
 }
 
 /// The manifest of an export.
