@@ -23,6 +23,9 @@ use crate::tim::api::Api;
 use crate::tim::requests::{import_group, import_group_msg, import_msg};
 use crate::tim::wire::account::AccountImport;
 use crate::tim::wire::c2c::{ImportMsg, SendMsg};
+use crate::tim::wire::deletion::{
+    AccountDelete, AdminMsgWithdraw, DeleteItem, FriendDelete, GroupMsgRecall, MsgSeqItem,
+};
 use crate::tim::wire::group::{
     AddGroupMember, CreateGroup, DeleteGroupMember, DestroyGroup, MemberAccount,
     ModifyGroupBaseInfo, SendGroupMsg,
@@ -36,6 +39,8 @@ pub(crate) const SYNC_REALTIME: u32 = 5;
 /// `sendmsg` `SyncOtherMachine`: the message also lands on the sender's other devices and in
 /// the sender's roaming history, as a message the sender wrote should (§4.1).
 pub(crate) const SYNC_OTHER_MACHINE: u32 = 1;
+/// `friend_delete`'s one-way deletion: the export's friend entry is one way.
+pub(crate) const DELETE_SINGLE: &str = "Delete_Type_Single";
 /// Sent with every message the relay writes, so it fires no callback that would come back to
 /// the old system as an echo (§4.8).
 pub(crate) const FORBID_CALLBACKS: [&str; 2] =
@@ -63,6 +68,14 @@ pub enum Call {
     DestroyGroup(DestroyGroup),
     /// `group_message`.
     SendGroupMsg(SendGroupMsg),
+    /// `account_deleted`.
+    AccountDelete(AccountDelete),
+    /// `friend_deleted`.
+    FriendDelete(FriendDelete),
+    /// `c2c_message_recalled`.
+    AdminMsgWithdraw(AdminMsgWithdraw),
+    /// `group_message_recalled`.
+    GroupMsgRecall(GroupMsgRecall),
 }
 
 impl Call {
@@ -78,6 +91,10 @@ impl Call {
             Call::DeleteGroupMember(_) => Api::DeleteGroupMember,
             Call::DestroyGroup(_) => Api::DestroyGroup,
             Call::SendGroupMsg(_) => Api::SendGroupMsg,
+            Call::AccountDelete(_) => Api::AccountDelete,
+            Call::FriendDelete(_) => Api::FriendDelete,
+            Call::AdminMsgWithdraw(_) => Api::AdminMsgWithdraw,
+            Call::GroupMsgRecall(_) => Api::GroupMsgRecall,
         }
     }
 }
@@ -95,6 +112,10 @@ pub(crate) fn api_for(kind: EventKind, mode: C2cMode) -> Api {
         EventKind::MemberJoined => Api::AddGroupMember,
         EventKind::MemberLeft => Api::DeleteGroupMember,
         EventKind::GroupMessage => Api::SendGroupMsg,
+        EventKind::FriendDeleted => Api::FriendDelete,
+        EventKind::AccountDeleted => Api::AccountDelete,
+        EventKind::C2cMessageRecalled => Api::AdminMsgWithdraw,
+        EventKind::GroupMessageRecalled => Api::GroupMsgRecall,
     }
 }
 
@@ -154,6 +175,52 @@ pub(crate) enum Record {
     MemberGone(String, String),
     /// `group_message`.
     GroupMessage(GroupMessage),
+    /// `friend_deleted`: owner and friend.
+    FriendGone(String, String),
+    /// `account_deleted`: the account.
+    AccountGone(String),
+    /// `c2c_message_recalled` or `group_message_recalled`: the message named.
+    Recalled(MessageRef),
+}
+
+/// A message a recall names, as the old system knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MessageRef {
+    /// A one-to-one message: its id, and its sender and receiver when the event gives them.
+    C2c {
+        /// The c2c_messages.jsonl id.
+        id: String,
+        /// `from` and `to`, when given.
+        between: Option<(String, String)>,
+    },
+    /// A group message: the old group id and the message's id.
+    Group {
+        /// The groups.jsonl id.
+        group: String,
+        /// The group_messages.jsonl id.
+        id: String,
+    },
+}
+
+/// A message as the target knows it: what a recall names it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TargetMsg {
+    /// A one-to-one message: sender, receiver and `MsgKey`.
+    C2c {
+        /// `From_Account`.
+        from: String,
+        /// `To_Account`.
+        to: String,
+        /// `MsgSeq_MsgRandom_MsgTimeStamp`.
+        msg_key: String,
+    },
+    /// A group message: its `GroupId` and `MsgSeq`.
+    Group {
+        /// The Tencent `GroupId`.
+        group_id: String,
+        /// Its sequence in the group.
+        msg_seq: u64,
+    },
 }
 
 /// The record of `event`, checked with every per-record rule of its kind: the export's own
@@ -188,6 +255,29 @@ pub(crate) fn validate(event: &SyncEvent) -> Result<Record, ConvertError> {
             let group = f.req_str("group", 1, OTHER_ID_MAX);
             let member = f.req_str("member", 1, ACCOUNT_ID_MAX);
             Some(Record::MemberGone(group?, member?))
+        }),
+        EventKind::FriendDeleted => partial(r, |f| {
+            let owner = f.req_str("owner", 1, ACCOUNT_ID_MAX);
+            let friend = f.req_str("friend", 1, ACCOUNT_ID_MAX);
+            Some(Record::FriendGone(owner?, friend?))
+        }),
+        EventKind::AccountDeleted => partial(r, |f| {
+            Some(Record::AccountGone(f.req_str("id", 1, ACCOUNT_ID_MAX)?))
+        }),
+        EventKind::C2cMessageRecalled => partial(r, |f| {
+            let id = f.req_str("id", 1, OTHER_ID_MAX);
+            let from = f.opt_str("from", 1, ACCOUNT_ID_MAX);
+            let to = f.opt_str("to", 1, ACCOUNT_ID_MAX);
+            let between = from.zip(to);
+            Some(Record::Recalled(MessageRef::C2c { id: id?, between }))
+        }),
+        EventKind::GroupMessageRecalled => partial(r, |f| {
+            let group = f.req_str("group", 1, OTHER_ID_MAX);
+            let id = f.req_str("id", 1, OTHER_ID_MAX);
+            Some(Record::Recalled(MessageRef::Group {
+                group: group?,
+                id: id?,
+            }))
         }),
     }
     .map_err(fail)
@@ -291,8 +381,49 @@ fn forbid_callbacks() -> Option<Vec<String>> {
 /// | `member_joined` | `add_group_member` with `Silence` 1 (the role is not relayed) |
 /// | `member_left` | `delete_group_member` with `Silence` 1 |
 /// | `group_message` | `send_group_msg` from `from`, `Random` as the history import derives it, with [`FORBID_CALLBACKS`] |
+/// | `friend_deleted` | `friend_delete` of `friend` from `owner`'s list, `Delete_Type_Single` |
+/// | `account_deleted` | `account_delete` of `id` (irreversible) |
+/// | `c2c_message_recalled` | `admin_msgwithdraw` with the message's `MsgKey` on the target |
+/// | `group_message_recalled` | `group_msg_recall` with the message's `MsgSeq` on the target |
+///
+/// A recall needs the message as the target knows it, which only the store can say: here
+/// (without it) a recall has no request; the applier finds it and calls [`calls`].
 pub fn request_for(event: &SyncEvent, mode: C2cMode) -> Result<Vec<Call>, ConvertError> {
+    calls(event, mode, None)
+}
+
+/// The requests that apply `event` (see [`request_for`]); a recall's with `found`, the
+/// message as the target knows it (none without it, or when it is of the other kind).
+pub(crate) fn calls(
+    event: &SyncEvent,
+    mode: C2cMode,
+    found: Option<&TargetMsg>,
+) -> Result<Vec<Call>, ConvertError> {
     let call = match validate(event)? {
+        Record::FriendGone(owner, friend) => Call::FriendDelete(FriendDelete {
+            From_Account: owner,
+            To_Account: vec![friend],
+            DeleteType: DELETE_SINGLE.into(),
+        }),
+        Record::AccountGone(id) => Call::AccountDelete(AccountDelete {
+            DeleteItem: vec![DeleteItem { UserID: id }],
+        }),
+        Record::Recalled(named) => match (named, found) {
+            (MessageRef::C2c { .. }, Some(TargetMsg::C2c { from, to, msg_key })) => {
+                Call::AdminMsgWithdraw(AdminMsgWithdraw {
+                    From_Account: from.clone(),
+                    To_Account: to.clone(),
+                    MsgKey: msg_key.clone(),
+                })
+            }
+            (MessageRef::Group { .. }, Some(TargetMsg::Group { group_id, msg_seq })) => {
+                Call::GroupMsgRecall(GroupMsgRecall {
+                    GroupId: group_id.clone(),
+                    MsgSeqList: vec![MsgSeqItem { MsgSeq: *msg_seq }],
+                })
+            }
+            _ => return Ok(Vec::new()),
+        },
         Record::Account(a) => Call::AccountImport(AccountImport {
             UserID: a.id,
             Nick: a.nick,
@@ -393,80 +524,6 @@ fn group_msg_call(m: &GroupMessage) -> Option<Call> {
         CloudCustomData: item.CloudCustomData,
         ..SendGroupMsg::default()
     }))
-}
-
-/// Keys of what applying `event` writes into Tencent IM, for the echo ledger: a callback that
-/// matches one is the relay's own write coming back, even without `Operator_Account`. Empty
-/// for a record that does not validate and for kinds that fire no callback (`account_created`).
-///
-/// `{gid}` is always the Tencent `GroupId` (as callbacks carry it), never the old id. Exactly:
-///
-/// | event | key | matching callback |
-/// |---|---|---|
-/// | `c2c_message` | `c2c:{from}:{to}:{MsgSeq}_{MsgRandom}_{MsgTimeStamp}` | `C2C.CallbackAfterSendMsg`: `c2c:{From_Account}:{To_Account}:{MsgKey}` |
-/// | `group_created` | `group:{gid}:created` | `Group.CallbackAfterCreateGroup` |
-/// | `group_updated` | `group:{gid}:info:{Field}:{value}` per changed `Name`, `Introduction`, `Notification`, `FaceUrl`; `group:{gid}:info:custom:{Key}:{Value}` per custom key | `Group.CallbackAfterGroupInfoChanged`, one key per field present |
-/// | `group_destroyed` | `group:{gid}:destroyed` | `Group.CallbackAfterGroupDestroyed` |
-/// | `member_joined` | `group:{gid}:join:{member}` | `Group.CallbackAfterNewMemberJoin`, per `NewMemberList` entry |
-/// | `member_left` | `group:{gid}:exit:{member}` | `Group.CallbackAfterMemberExit`, per `ExitMemberList` entry |
-/// | `group_message` | `group:{gid}:msg:{from}:{Random}` | `Group.CallbackAfterSendMsg`: `From_Account`, `Random` |
-pub(crate) fn ledger_keys(event: &SyncEvent) -> Vec<String> {
-    // The mode does not change any key.
-    let Ok(calls) = request_for(event, C2cMode::Importmsg) else {
-        return Vec::new();
-    };
-    let mut keys = Vec::new();
-    for call in calls {
-        match call {
-            // Built in importmsg mode: a sendmsg has the same key.
-            Call::AccountImport(_) | Call::SendMsg(_) => {}
-            Call::ImportMsg(m) => keys.push(format!(
-                "c2c:{}:{}:{}_{}_{}",
-                m.From_Account,
-                m.To_Account,
-                m.MsgSeq.unwrap_or_default(),
-                m.MsgRandom,
-                m.MsgTimeStamp
-            )),
-            Call::CreateGroup(g) => {
-                keys.push(format!("group:{}:created", g.GroupId.unwrap_or_default()));
-            }
-            Call::ModifyGroupBaseInfo(m) => {
-                let gid = &m.GroupId;
-                for (field, value) in [
-                    ("Name", &m.Name),
-                    ("Introduction", &m.Introduction),
-                    ("Notification", &m.Notification),
-                    ("FaceUrl", &m.FaceUrl),
-                ] {
-                    if let Some(v) = value {
-                        keys.push(format!("group:{gid}:info:{field}:{v}"));
-                    }
-                }
-                for kv in m.AppDefinedData.iter().flatten() {
-                    keys.push(format!("group:{gid}:info:custom:{}:{}", kv.Key, kv.Value));
-                }
-            }
-            Call::DestroyGroup(d) => keys.push(format!("group:{}:destroyed", d.GroupId)),
-            Call::AddGroupMember(a) => {
-                for m in &a.MemberList {
-                    keys.push(format!("group:{}:join:{}", a.GroupId, m.Member_Account));
-                }
-            }
-            Call::DeleteGroupMember(d) => {
-                for m in &d.MemberToDel_Account {
-                    keys.push(format!("group:{}:exit:{m}", d.GroupId));
-                }
-            }
-            Call::SendGroupMsg(s) => keys.push(format!(
-                "group:{}:msg:{}:{}",
-                s.GroupId,
-                s.From_Account.unwrap_or_default(),
-                s.Random
-            )),
-        }
-    }
-    keys
 }
 
 #[cfg(test)]
@@ -585,27 +642,64 @@ mod tests {
     }
 
     #[test]
-    fn ledger_keys_have_the_documented_shapes() {
-        let seq = derived_u32("m1", SALT_C2C_SEQ);
-        let random = derived_u32("m1", SALT_C2C_RANDOM);
-        let c2c_key = format!("c2c:u1:u2:{seq}_{random}_1700000000");
+    fn deletions_become_their_requests_and_recalls_name_the_message_found() {
+        let c2c_found = TargetMsg::C2c {
+            from: "u1".into(),
+            to: "u2".into(),
+            msg_key: "7_8_9".into(),
+        };
+        let group_found = TargetMsg::Group {
+            group_id: "g1".into(),
+            msg_seq: 12,
+        };
         #[rustfmt::skip]
         let cases = [
-            (C2cMessage, c2c(), vec![c2c_key.as_str()]),
-            (GroupCreated, json!({"id": "g1", "type": "private", "name": "n", "created_at": 1}),
-             vec!["group:g1:created"]),
-            (GroupUpdated, json!({"id": "g1", "name": "N", "max_members": 9, "custom": {"K": "v"}}),
-             vec!["group:g1:info:Name:N", "group:g1:info:custom:K:v"]),
-            (GroupDestroyed, json!({"id": "g1"}), vec!["group:g1:destroyed"]),
-            (MemberJoined, json!({"group": "g1", "member": "u2"}), vec!["group:g1:join:u2"]),
-            (MemberLeft, json!({"group": "g1", "member": "u2"}), vec!["group:g1:exit:u2"]),
-            (GroupMessage, json!({"id": "gm", "group": "g1", "from": "u2", "sent_at": 5, "random": 77,
-                "body": [{"type": "text", "text": "x"}]}), vec!["group:g1:msg:u2:77"]),
-            (AccountCreated, json!({"id": "u1"}), vec![]),
-            (MemberLeft, json!({}), vec![]),
+            (FriendDeleted, json!({"owner": "u1", "friend": "u2"}), None,
+             json!({"From_Account": "u1", "To_Account": ["u2"], "DeleteType": "Delete_Type_Single"})),
+            (AccountDeleted, json!({"id": "u3"}), None, json!({"DeleteItem": [{"UserID": "u3"}]})),
+            (C2cMessageRecalled, json!({"id": "m1"}), Some(&c2c_found),
+             json!({"From_Account": "u1", "To_Account": "u2", "MsgKey": "7_8_9"})),
+            (C2cMessageRecalled, json!({"id": "m1", "from": "u1", "to": "u2"}), Some(&c2c_found),
+             json!({"From_Account": "u1", "To_Account": "u2", "MsgKey": "7_8_9"})),
+            (GroupMessageRecalled, json!({"group": "g1", "id": "gm1"}), Some(&group_found),
+             json!({"GroupId": "g1", "MsgSeqList": [{"MsgSeq": 12}]})),
         ];
-        for (kind, record, want) in cases {
-            assert_eq!(ledger_keys(&ev(kind, record)), want, "{kind:?}");
+        for (kind, record, found, want) in cases {
+            let got = calls(&ev(kind, record), C2cMode::Sendmsg, found).unwrap();
+            assert_eq!(got.len(), 1, "{kind:?}");
+            assert_eq!(got[0].api(), api_for(kind, C2cMode::Importmsg));
+            assert_eq!(serde_json::to_value(&got[0]).unwrap(), want, "{kind:?}");
+        }
+        // Without the message found (or found as the other kind), a recall has no request.
+        let recall = ev(C2cMessageRecalled, json!({"id": "m1"}));
+        assert_eq!(request_for(&recall, C2cMode::Importmsg), Ok(Vec::new()));
+        assert_eq!(
+            calls(&recall, C2cMode::Importmsg, Some(&group_found)),
+            Ok(Vec::new())
+        );
+        let named = validate(&ev(
+            C2cMessageRecalled,
+            json!({"id": "m1", "from": "u1", "to": "u2"}),
+        ));
+        let between = Some(("u1".to_string(), "u2".to_string()));
+        assert_eq!(
+            named,
+            Ok(Record::Recalled(MessageRef::C2c {
+                id: "m1".into(),
+                between
+            }))
+        );
+        #[rustfmt::skip]
+        let bad = [
+            (FriendDeleted, json!({"owner": "u1"}), "record.friend", Rule::MissingField),
+            (AccountDeleted, json!({"id": "x".repeat(33)}), "record.id", Rule::BadLength),
+            (C2cMessageRecalled, json!({"id": ""}), "record.id", Rule::BadLength),
+            (C2cMessageRecalled, json!({"id": "m1", "from": 5, "to": "u2"}), "record.from", Rule::WrongType),
+            (GroupMessageRecalled, json!({"id": "gm1"}), "record.group", Rule::MissingField),
+        ];
+        for (kind, record, field, rule) in bad {
+            let e = validate(&ev(kind, record)).unwrap_err();
+            assert_eq!((e.field(), e.rule()), (field, rule), "{e}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (old → new) and a health check. Whatever is accepted is persisted before it is answered.
 
 use super::callback::{check_query, ok_answer, translate, CallbackAuth, Translated};
-use super::convert::ledger_keys;
+use super::ledger::ledger_keys;
 use super::ingest::{bearer_ok, parse_events};
 use super::journal::Journal;
 use crate::model::sync_event::{Direction, SyncEvent};
