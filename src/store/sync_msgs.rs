@@ -183,6 +183,21 @@ pub(crate) fn imported_c2c_at(
     rows.collect()
 }
 
+/// Marks the item of `kind` staged under `key` imported, a group message with the MsgSeq the
+/// target answered (as the import's writer does).
+#[cfg(test)]
+pub(crate) fn mark_imported(
+    conn: &Connection,
+    kind: Kind,
+    key: &str,
+    target_seq: Option<i64>,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE item SET state = 1, target_seq = ?3 WHERE kind = ?1 AND key = ?2",
+        params![kind.code(), key, target_seq],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,6 +272,110 @@ fn delivered_pair(conn: &Connection, event_id: &str) -> Result<Option<(String, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::ExportDir;
+    use crate::store::stage::stage_export;
+    use crate::store::sync_msgs::mark_imported;
+    use std::path::Path;
+
+    /// A store with the sample export staged, two of its messages imported (the group one
+    /// with MsgSeq 5) and a third group message imported before MsgSeqs were recorded.
+    fn imported() -> (tempfile::TempDir, Locator) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.db");
+        let mut conn = crate::store::open_for_writing(&path).unwrap();
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+        stage_export(&mut conn, &path, &ExportDir::open(&sample).unwrap()).unwrap();
+        for (kind, key, seq) in [
+            (Kind::C2cMessage, "m00000001", None),
+            (Kind::GroupMessage, "gm00000001", Some(5)),
+            (Kind::GroupMessage, "gm00000002", None),
+        ] {
+            assert_eq!(mark_imported(&conn, kind, key, seq).unwrap(), 1);
+        }
+        (dir, Locator::new(path))
+    }
+
+    fn c2c(id: &str, between: Option<(&str, &str)>) -> MessageRef {
+        let between = between.map(|(a, b)| (a.to_string(), b.to_string()));
+        MessageRef::C2c {
+            id: id.into(),
+            between,
+        }
+    }
+
+    fn group(group: &str, id: &str) -> MessageRef {
+        MessageRef::Group {
+            group: group.into(),
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn imported_messages_are_found_by_their_import_and_named_back_by_their_key() {
+        let (_dir, mut locator) = imported();
+        let Located::Found(found) = locator.target_of(&c2c("m00000001", None)).unwrap() else {
+            panic!("an imported one-to-one message is found");
+        };
+        let TargetMsg::C2c { from, to, msg_key } = &found else {
+            panic!("{found:?}");
+        };
+        assert_eq!((from.as_str(), to.as_str()), ("u0000030", "u0000029"));
+        assert!(msg_key.ends_with("_1726907543"), "{msg_key}");
+        assert_eq!(
+            locator.old_id_of(&found, "").unwrap().as_deref(),
+            Some("m00000001")
+        );
+        let other_way = TargetMsg::C2c {
+            from: to.clone(),
+            to: from.clone(),
+            msg_key: msg_key.clone(),
+        };
+        assert_eq!(locator.old_id_of(&other_way, "").unwrap(), None);
+        let found = locator.target_of(&group("g000001", "gm00000001")).unwrap();
+        let want = TargetMsg::Group {
+            group_id: "g000001".into(),
+            msg_seq: 5,
+        };
+        assert_eq!(found, Located::Found(want.clone()));
+        let back = locator.old_id_of(&want, "g000001").unwrap();
+        assert_eq!(back.as_deref(), Some("gm00000001"));
+        let six = TargetMsg::Group {
+            group_id: "g000001".into(),
+            msg_seq: 6,
+        };
+        assert_eq!(locator.old_id_of(&six, "g000001").unwrap(), None);
+        // Staged but never imported: nothing to recall; imported without its MsgSeq: by hand.
+        let pending = locator.target_of(&c2c("m00000002", None)).unwrap();
+        assert!(matches!(pending, Located::NotThere(_)), "{pending:?}");
+        let no_seq = locator.target_of(&group("g000001", "gm00000002")).unwrap();
+        assert!(matches!(no_seq, Located::Unusable(_)), "{no_seq:?}");
+        let nobody = locator.target_of(&c2c("m-nobody", None)).unwrap();
+        assert_eq!(nobody, Located::Unknown);
+    }
+
+    #[test]
+    fn messages_born_on_tencent_are_named_by_the_ids_they_were_delivered_under() {
+        let (_dir, mut locator) = imported();
+        let found = locator
+            .target_of(&group("g1", "tim-gmsg-@TGS#a-b-7"))
+            .unwrap();
+        let want = TargetMsg::Group {
+            group_id: "@TGS#a-b".into(),
+            msg_seq: 7,
+        };
+        assert_eq!(found, Located::Found(want));
+        // A one-to-one message's sender and receiver come with the event, or from the event
+        // the relay delivered (none here).
+        let id = "tim-c2c-1_2_3";
+        assert_eq!(locator.target_of(&c2c(id, None)).unwrap(), Located::Unknown);
+        let found = locator.target_of(&c2c(id, Some(("a", "b")))).unwrap();
+        let want = TargetMsg::C2c {
+            from: "a".into(),
+            to: "b".into(),
+            msg_key: "1_2_3".into(),
+        };
+        assert_eq!(found, Located::Found(want));
+    }
 
     #[test]
     fn ids_born_on_tencent_carry_their_key() {
