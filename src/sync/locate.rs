@@ -68,20 +68,19 @@ impl Locator {
         self.conn.as_ref().ok_or_else(|| "no store".to_string())
     }
 
-    /// The export record of a staged item of `kind`.
+    /// The export record of a staged item of `kind`. The export files are opened on first
+    /// use, and again when a read fails (an export staged since, e.g. a window's delta).
     fn record<T: crate::model::ExportRecord>(
         &mut self,
         kind: Kind,
         staged: &StagedItem,
     ) -> Result<T, String> {
-        if self.sources.is_none() {
-            let paths = queries::read_paths(self.conn()?).map_err(|e| e.to_string())?;
-            self.sources = Some(Sources::open(paths)?);
+        if let Some(Ok(record)) = self.sources.as_ref().map(|s| s.read(kind, &staged.item)) {
+            return Ok(record);
         }
-        match &self.sources {
-            Some(sources) => sources.read(kind, &staged.item),
-            None => Err("the export files are not open".into()),
-        }
+        let paths = queries::read_paths(self.conn()?).map_err(|e| e.to_string())?;
+        let sources = self.sources.insert(Sources::open(paths)?);
+        sources.read(kind, &staged.item)
     }
 
     /// Where the message `named` is on the target.
