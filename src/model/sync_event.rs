@@ -51,6 +51,15 @@ pub enum EventKind {
     MemberLeft,
     /// A group_messages.jsonl record.
     GroupMessage,
+    /// `{"owner": …, "friend": …}`: one friend entry deleted from the owner's list.
+    FriendDeleted,
+    /// `{"id": …}`: an account deleted.
+    AccountDeleted,
+    /// `{"id": …}` (the c2c_messages.jsonl id), optionally with the message's `from` and
+    /// `to`: a one-to-one message recalled.
+    C2cMessageRecalled,
+    /// `{"group": …, "id": …}` (the group_messages.jsonl id): a group message recalled.
+    GroupMessageRecalled,
 }
 
 impl EventKind {
@@ -65,6 +74,10 @@ impl EventKind {
             EventKind::MemberJoined => "member_joined",
             EventKind::MemberLeft => "member_left",
             EventKind::GroupMessage => "group_message",
+            EventKind::FriendDeleted => "friend_deleted",
+            EventKind::AccountDeleted => "account_deleted",
+            EventKind::C2cMessageRecalled => "c2c_message_recalled",
+            EventKind::GroupMessageRecalled => "group_message_recalled",
         }
     }
 }
@@ -88,21 +101,36 @@ impl SyncEvent {
     }
 
     /// The ordering key: events with the same scope are applied in the order received (one
-    /// conversation, one group, one account); different scopes go in parallel.
+    /// conversation, one group, one account); different scopes go in parallel. A friend entry
+    /// goes with its owner (Tencent wants one owner's friend writes one after another); a
+    /// recalled one-to-one message with its conversation when the record names `from` and
+    /// `to`, else on its own (`msg:{id}`).
     pub(crate) fn scope(&self) -> String {
+        let conversation = |a: &str, b: &str| {
+            let (a, b) = if a <= b { (a, b) } else { (b, a) };
+            format!("c2c:{a}\u{1f}{b}")
+        };
         match self.kind {
-            EventKind::AccountCreated => format!("account:{}", self.text("id")),
-            EventKind::C2cMessage => {
+            EventKind::AccountCreated | EventKind::AccountDeleted => {
+                format!("account:{}", self.text("id"))
+            }
+            EventKind::FriendDeleted => format!("account:{}", self.text("owner")),
+            EventKind::C2cMessage => conversation(self.text("from"), self.text("to")),
+            EventKind::C2cMessageRecalled => {
                 let (a, b) = (self.text("from"), self.text("to"));
-                let (a, b) = if a <= b { (a, b) } else { (b, a) };
-                format!("c2c:{a}\u{1f}{b}")
+                if a.is_empty() || b.is_empty() {
+                    format!("msg:{}", self.text("id"))
+                } else {
+                    conversation(a, b)
+                }
             }
             EventKind::GroupCreated | EventKind::GroupUpdated | EventKind::GroupDestroyed => {
                 format!("group:{}", self.text("id"))
             }
-            EventKind::MemberJoined | EventKind::MemberLeft | EventKind::GroupMessage => {
-                format!("group:{}", self.text("group"))
-            }
+            EventKind::MemberJoined
+            | EventKind::MemberLeft
+            | EventKind::GroupMessage
+            | EventKind::GroupMessageRecalled => format!("group:{}", self.text("group")),
         }
     }
 }
@@ -130,5 +158,28 @@ mod tests {
             json!({"event_id": "x", "kind": "nope", "at": 1, "record": {}})
         )
         .is_err());
+    }
+
+    #[test]
+    fn deletions_read_by_name_and_scope_with_what_they_delete() {
+        let scope = |kind: &str, record: Value| {
+            let e: SyncEvent = serde_json::from_value(
+                json!({"event_id": "x", "kind": kind, "at": 1, "record": record}),
+            )
+            .unwrap();
+            assert_eq!(e.kind.name(), kind);
+            e.scope()
+        };
+        #[rustfmt::skip]
+        let cases = [
+            ("friend_deleted", json!({"owner": "u1", "friend": "u2"}), "account:u1"),
+            ("account_deleted", json!({"id": "u3"}), "account:u3"),
+            ("c2c_message_recalled", json!({"id": "m1"}), "msg:m1"),
+            ("c2c_message_recalled", json!({"id": "m1", "from": "u2", "to": "u1"}), "c2c:u1\u{1f}u2"),
+            ("group_message_recalled", json!({"group": "g1", "id": "gm1"}), "group:g1"),
+        ];
+        for (kind, record, want) in cases {
+            assert_eq!(scope(kind, record), want, "{kind}");
+        }
     }
 }

@@ -38,6 +38,7 @@ pub mod stage;
 pub mod staged;
 pub mod steps;
 pub mod sync;
+pub(crate) mod sync_msgs;
 pub mod sync_queue;
 pub mod verify;
 pub(crate) mod verify_pages;

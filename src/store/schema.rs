@@ -279,6 +279,23 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE item ADD COLUMN target_seq INTEGER;
     "#,
+    // 12: recalls in sync. Every message the relay wrote into the target, by the old
+    // system's id, with what the target knows it by: a one-to-one message (kind 0) by
+    // sender, receiver and MsgKey; a group message (kind 1) by GroupId and MsgSeq (`peer`
+    // empty). A recall the old system sends names the message by its old id; one the target
+    // reports names it by its key, found again through `sync_message_by_target`.
+    r#"
+    CREATE TABLE sync_message (
+        kind            INTEGER NOT NULL,
+        old_id          TEXT NOT NULL,
+        place           TEXT NOT NULL,
+        peer            TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        at_ms           INTEGER NOT NULL,
+        PRIMARY KEY (kind, old_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX sync_message_by_target ON sync_message (kind, place, target);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -16,34 +16,40 @@
 //! `Random`) and sends only when the message is not there, however long the relay was down.
 //!
 //! Every request is safe to send twice ([`convert`] derives the de-duplication values from the
-//! old ids), and answers that mean "already so" count as done: `create_group` 10021/10025
-//! (the id is taken — by the earlier attempt), `destroy_group` 10010/10015 (no such group),
-//! `add_group_member` result 2 (already a member); `delete_group_member` of a non-member,
-//! `importmsg`/`sendmsg` of the same (MsgSeq, MsgRandom, MsgTimeStamp) and `send_group_msg` of
-//! the same `Random` are answered as successes by Tencent itself.
+//! old ids), and answers that mean "already so" count as done ([`super::answer`]);
+//! `delete_group_member` of a non-member, `importmsg`/`sendmsg` of the same (MsgSeq,
+//! MsgRandom, MsgTimeStamp) and `send_group_msg` of the same `Random` are answered as
+//! successes by Tencent itself, and a repeated deletion or recall answers its repeat code
+//! (§4.7b), so one whose outcome is unknown is simply sent again.
+//!
+//! A recall names the message by the old id; the applier finds it where the store says
+//! ([`super::locate`]) and remembers, for every message it writes, what Tencent answered it
+//! is known by (`MsgKey`, `MsgSeq`), settled with the event.
 //!
 //! An event that names an account created by an earlier event still pending waits until that
 //! account is applied, although they have different scopes: the account must exist first.
 
-use super::convert::{self, Call};
+use super::answer::{already_done, send, sent_message, Answer};
+use super::convert::{self, Call, Record};
 use super::journal::Journal;
+use super::locate::{Located, Locator};
 use super::readback::{self, ReadBackError};
 use super::retry::RetryPolicy;
 use super::SyncError;
 use crate::config::{C2cMode, SyncConfig};
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::store::sync::{EventState, Settle, StoredEvent};
+use crate::store::sync_msgs::SentMessage;
 use crate::store::sync_queue::pick;
 use crate::tim::api::Api;
 use crate::tim::client::{refuses_one_request, CallError, TimClient};
 use crate::tim::errors::ErrorClass;
 use crate::tim::lane::Lane;
 use crate::tim::paced::{call_paced, PacedError, Policy, Waits};
-use crate::tim::wire::group::MemberResultResponse;
 use crate::timefmt::now_ms;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
@@ -60,20 +66,10 @@ const ATTEMPTS_AT_ONCE: u32 = 3;
 /// How long to wait before looking again when there is nothing new to start.
 const IDLE: Duration = Duration::from_millis(50);
 
-/// How one call ended.
-enum Answer {
-    /// Applied (or already so), with a note when something is worth keeping.
-    Done(Option<String>),
-    /// Refused for this item.
-    Refused { code: Option<i64>, info: String },
-    /// Still failing with a retryable error: the event backs off.
-    Retry { code: Option<i64>, info: String },
-}
-
 /// How one event ended this time.
 enum Outcome {
-    /// Applied, with notes.
-    Done(String),
+    /// Applied, with notes and the messages it wrote.
+    Done(String, Vec<SentMessage>),
     /// Refused for good by `api`.
     Refused(Api, Option<i64>, String),
     /// Still failing on `api`: back off, or fail once the retry time is up.
@@ -96,12 +92,16 @@ struct Shared {
     halt: watch::Receiver<bool>,
     journal: Journal,
     retry: RetryPolicy,
+    /// Finds the messages recalls name.
+    locator: Mutex<Locator>,
 }
 
 /// What one scope task did.
 struct ScopeDone {
     scope: String,
     settled: Vec<Settle>,
+    /// The messages its events wrote, settled with them.
+    sent: Vec<SentMessage>,
     fatal: Option<CallError>,
 }
 
@@ -131,7 +131,8 @@ pub async fn run(
             "the client does not call as the relay's own admin: its writes' callbacks can only be told apart by the ledger");
     }
     let mut conn = Some(crate::store::open_for_reading(&store)?);
-    let (shared, halt_tx) = shared_state(client, journal.clone(), &config, &rates);
+    let locator = Locator::new(store.clone());
+    let (shared, halt_tx) = shared_state(client, journal.clone(), &config, &rates, locator);
     let mut busy: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<ScopeDone> = JoinSet::new();
     let mut fatal: Option<CallError> = None;
@@ -163,15 +164,16 @@ pub async fn run(
                 while let Some(more) = tasks.try_join_next() {
                     done.push(more?);
                 }
-                let mut settled = Vec::new();
+                let (mut settled, mut sent) = (Vec::new(), Vec::new());
                 for d in &mut done {
                     settled.append(&mut d.settled);
+                    sent.append(&mut d.sent);
                     if let Some(e) = d.fatal.take() {
                         fatal.get_or_insert(e);
                     }
                 }
                 if !settled.is_empty() {
-                    journal.settle(settled).await?;
+                    journal.settle_sent(settled, sent).await?;
                 }
                 for d in done {
                     busy.remove(&d.scope);
@@ -191,13 +193,14 @@ pub async fn run(
 }
 
 /// What every scope task shares: the client, the journal, one paced lane per API at its rate
-/// (`rates`, or the API's default), the retry limit, and the halt signal the returned sender
-/// raises.
+/// (`rates`, or the API's default), the retry limit, the locator of recalled messages, and
+/// the halt signal the returned sender raises.
 fn shared_state(
     client: Arc<TimClient>,
     journal: Journal,
     config: &SyncConfig,
     rates: &HashMap<Api, u32>,
+    locator: Locator,
 ) -> (Arc<Shared>, watch::Sender<bool>) {
     let rate = |api: &Api| {
         rates
@@ -217,6 +220,7 @@ fn shared_state(
         halt,
         journal,
         retry: RetryPolicy::of(config),
+        locator: Mutex::new(locator),
     });
     (shared, halt_tx)
 }
@@ -229,6 +233,8 @@ fn accounts_named(event: &SyncEvent) -> Vec<&str> {
         EventKind::GroupCreated => &["owner"],
         EventKind::MemberJoined => &["member"],
         EventKind::GroupMessage => &["from"],
+        EventKind::FriendDeleted => &["owner", "friend"],
+        EventKind::C2cMessageRecalled => &["from", "to"],
         _ => &[],
     };
     fields.iter().copied().filter_map(text).collect()
@@ -286,11 +292,13 @@ async fn apply_scope(shared: Arc<Shared>, scope: String, events: Vec<StoredEvent
     let mut done = ScopeDone {
         scope,
         settled: Vec::new(),
+        sent: Vec::new(),
         fatal: None,
     };
     for e in events {
         let (settle, go_on) = match apply_event(&shared, &e).await {
-            Ok(Outcome::Done(note)) => {
+            Ok(Outcome::Done(note, mut sent)) => {
+                done.sent.append(&mut sent);
                 (Settle::new(e.seq, EventState::Done, None, None, note), true)
             }
             Ok(Outcome::Refused(api, code, info)) => {
@@ -330,12 +338,9 @@ async fn apply_scope(shared: Arc<Shared>, scope: String, events: Vec<StoredEvent
 /// call leaves, and for a send that may have left before, reads the group back first.
 async fn apply_event(shared: &Shared, stored: &StoredEvent) -> Result<Outcome, Halt> {
     let event = &stored.event;
-    let calls = match convert::request_for(event, shared.mode) {
+    let calls = match requests(shared, event) {
         Ok(calls) => calls,
-        Err(e) => {
-            let api = convert::api_for(event.kind, shared.mode);
-            return Ok(Outcome::Refused(api, None, e.to_string()));
-        }
+        Err(outcome) => return Ok(outcome),
     };
     let api = convert::api_for(event.kind, shared.mode);
     let intent = |ledger: Vec<String>, send| async move {
@@ -348,21 +353,22 @@ async fn apply_event(shared: &Shared, stored: &StoredEvent) -> Result<Outcome, H
     // of its send (its first send's time is kept: a read-back looks from there).
     let sends = calls.iter().any(|c| matches!(c, Call::SendGroupMsg(_)));
     let mark = sends.then(|| (stored.seq, now_ms()));
-    if let Err((api, code, info)) = intent(convert::ledger_keys(event), mark).await {
+    if let Err((api, code, info)) = intent(super::ledger::call_keys(&calls), mark).await {
         return Ok(Outcome::Retry(api, code, info));
     }
-    let mut notes = Vec::new();
+    let (mut notes, mut sent) = (Vec::new(), Vec::new());
     for call in &calls {
         if let Call::SendGroupMsg(msg) = call {
             if let Some(sent_ms) = stored.send_ms {
                 let lane = shared.lanes.get(&Api::GroupMsgGetSimple);
                 let found = readback::find_sent(&shared.client, lane, &shared.halt, msg, sent_ms);
                 match found.await {
-                    Ok(true) => {
+                    Ok(Some(seq)) => {
                         notes.push("found delivered by an earlier attempt (read back)".into());
+                        sent.extend(sent_message(event, call, Some(seq.to_string())));
                         continue;
                     }
-                    Ok(false) => {}
+                    Ok(None) => {}
                     Err(ReadBackError::Stopped) => return Err(Halt::Stopped),
                     Err(ReadBackError::Fatal(e)) => return Err(Halt::Fatal(e)),
                     Err(ReadBackError::Unknown(code, info)) => {
@@ -372,20 +378,45 @@ async fn apply_event(shared: &Shared, stored: &StoredEvent) -> Result<Outcome, H
             }
         }
         match call_once(shared, call).await? {
-            Answer::Done(note) => notes.extend(note),
+            Answer::Done(note, answered) => {
+                notes.extend(note);
+                sent.extend(sent_message(event, call, answered));
+            }
             Answer::Refused { code, info } => return Ok(Outcome::Refused(call.api(), code, info)),
             Answer::Retry { code, info } => return Ok(Outcome::Retry(call.api(), code, info)),
         }
     }
-    Ok(Outcome::Done(notes.join("; ")))
+    Ok(Outcome::Done(notes.join("; "), sent))
 }
 
-/// Whether `code` from `api` means the change is already in place.
-fn already_done(api: Api, code: i64) -> bool {
-    matches!(
-        (api, code),
-        (Api::CreateGroup, 10021 | 10025) | (Api::DestroyGroup, 10010 | 10015)
-    )
+/// The requests of `event`; a recall's with the message found where the store says it is.
+/// An event that cannot be applied (now) is the outcome it ends with: refused for a bad
+/// record or a message that cannot be named, done for a message never brought onto the
+/// target, retried for a message not known yet (its own event may still be on its way).
+fn requests(shared: &Shared, event: &SyncEvent) -> Result<Vec<Call>, Outcome> {
+    let api = convert::api_for(event.kind, shared.mode);
+    let refused = |e: convert::ConvertError| Outcome::Refused(api, None, e.to_string());
+    let found = match convert::validate(event).map_err(refused)? {
+        Record::Recalled(named) => {
+            let located = match shared.locator.lock() {
+                Ok(mut locator) => locator.target_of(&named),
+                Err(_) => Err("the message locator is poisoned".into()),
+            };
+            match located {
+                Ok(Located::Found(target)) => Some(target),
+                Ok(Located::NotThere(why)) => return Err(Outcome::Done(why, Vec::new())),
+                Ok(Located::Unusable(why)) => return Err(Outcome::Refused(api, None, why)),
+                Ok(Located::Unknown) => {
+                    let why = "the message is not known: neither written by the relay nor \
+                        imported (yet); tried again until [sync] max_retry_secs";
+                    return Err(Outcome::Retry(api, None, why.into()));
+                }
+                Err(e) => return Err(Outcome::Retry(api, None, e)),
+            }
+        }
+        _ => None,
+    };
+    convert::calls(event, shared.mode, found.as_ref()).map_err(refused)
 }
 
 /// How the applier calls: a few attempts at once, with a halt cutting any wait short; a
@@ -418,9 +449,8 @@ async fn call_once(shared: &Shared, call: &Call) -> Result<Answer, Halt> {
         Err(PacedError::Call(err)) => err,
     };
     if let Some(code) = err.code().filter(|c| already_done(api, *c)) {
-        return Ok(Answer::Done(Some(format!(
-            "{api} answered {code}: already so"
-        ))));
+        let note = format!("{api} answered {code}: already so");
+        return Ok(Answer::Done(Some(note), None));
     }
     let (code, info) = (err.code(), err.to_string());
     match err {
@@ -433,40 +463,4 @@ async fn call_once(shared: &Shared, call: &Call) -> Result<Answer, Halt> {
         _ if err.class().is_retryable() => Ok(Answer::Retry { code, info }),
         _ => Ok(Answer::Refused { code, info }),
     }
-}
-
-/// The answer to `add_group_member`: refused when the member was not added.
-fn members_answer(resp: &MemberResultResponse) -> Answer {
-    let mut notes = Vec::new();
-    for m in &resp.MemberList {
-        match m.Result {
-            0 => {
-                let info = format!("{} was not added (Result 0)", m.Member_Account);
-                return Answer::Refused { code: None, info };
-            }
-            2 => notes.push(format!("{} was already a member", m.Member_Account)),
-            3 => notes.push(format!(
-                "{} is invited, waiting to confirm",
-                m.Member_Account
-            )),
-            _ => {}
-        }
-    }
-    Answer::Done((!notes.is_empty()).then(|| notes.join("; ")))
-}
-
-/// Sends one call once.
-async fn send(client: &TimClient, call: &Call) -> Result<Answer, CallError> {
-    let done = Answer::Done(None);
-    Ok(match call {
-        Call::AccountImport(r) => client.call(r).await.map(|_| done)?,
-        Call::ImportMsg(r) => client.call(r).await.map(|_| done)?,
-        Call::SendMsg(r) => client.call(r).await.map(|_| done)?,
-        Call::CreateGroup(r) => client.call(r).await.map(|_| done)?,
-        Call::ModifyGroupBaseInfo(r) => client.call(r).await.map(|_| done)?,
-        Call::AddGroupMember(r) => members_answer(&client.call(r).await?),
-        Call::DeleteGroupMember(r) => client.call(r).await.map(|_| done)?,
-        Call::DestroyGroup(r) => client.call(r).await.map(|_| done)?,
-        Call::SendGroupMsg(r) => client.call(r).await.map(|_| done)?,
-    })
 }

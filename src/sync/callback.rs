@@ -1,11 +1,14 @@
 //! Tencent IM's "after" callbacks (§5), checked and turned into sync events for the old system.
 //!
-//! Pure functions, no I/O: [`check_query`] authenticates a request by its query string (§5.1:
-//! `SdkAppid`, `Sign`, `RequestTime`), and [`translate`] turns one of the seven bodies of §5.2
-//! into events in export-format shape, marking the relay's own writes as echoes (§4.8).
+//! No I/O of their own: [`check_query`] authenticates a request by its query string (§5.1:
+//! `SdkAppid`, `Sign`, `RequestTime`), and [`translate`] turns one of the ten bodies the relay
+//! handles (the seven of §5.2, a friend entry deleted and the two recalls, in
+//! [`deletions`]) into events in export-format shape, marking the relay's own writes as
+//! echoes (§4.8); what it needs to know of the store it asks a [`Known`].
 //! Event ids are deterministic, so a callback sent twice, or a message that reconciliation
 //! finds again ([`c2c_event_from_roam`], [`group_event_from_rsp`]), is delivered once.
 
+use super::convert::TargetMsg;
 use super::elements::export_body;
 use crate::model::sync_event::{EventKind, SyncEvent};
 use crate::tim::wire::c2c::RoamMsg;
@@ -63,7 +66,7 @@ pub(crate) enum Rejection {
         /// What is wrong with it.
         why: String,
     },
-    /// Not one of the seven callbacks this relay handles.
+    /// Not one of the callbacks this relay handles.
     #[error("callback command {0:?} is not one this relay handles")]
     UnknownCommand(String),
 }
@@ -146,18 +149,31 @@ pub(crate) fn ok_answer() -> Value {
     json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""})
 }
 
-/// The seven callback commands [`translate`] handles (the ones the simulator fires).
+/// What a translation asks of the relay's store.
+pub(crate) trait Known {
+    /// The old system's id of the Tencent group `group_id` (itself when not known).
+    fn old_group_id(&self, group_id: &str) -> String;
+    /// The old system's id of the message the target knows as `msg` (`old_group`: the old id
+    /// of its group), when the relay wrote it or the import brought it.
+    fn old_message_id(&self, msg: &TargetMsg, old_group: &str) -> Option<String>;
+    /// Whether the relay wrote the echo ledger key `key` lately.
+    fn relay_wrote(&self, key: &str) -> bool;
+}
+
+/// The callback commands [`translate`] handles (the seven the simulator fires, then the
+/// deletion callbacks).
 pub(crate) use crate::tim::callback::COMMANDS;
 /// Turns the callback `command` with `body` into events in export-format shape. Group ids are
-/// given to the old system as `old_group_id(tencent_group_id)`. A callback whose
-/// `Operator_Account` is `relay_admin` and whose query says `OptPlatform=RESTAPI` is an
-/// [`Translated::Echo`]; a message whose `SendMsgResult` is not 0 is [`Translated::Ignored`].
+/// given to the old system as [`Known::old_group_id`]. A callback whose `Operator_Account` is
+/// `relay_admin` and whose query says `OptPlatform=RESTAPI` is an [`Translated::Echo`], and so
+/// is a deletion or recall whose ledger key the relay wrote; a message whose `SendMsgResult`
+/// is not 0 is [`Translated::Ignored`].
 pub(crate) fn translate(
     command: &str,
     query: &HashMap<String, String>,
     body: &Value,
     relay_admin: &str,
-    old_group_id: &dyn Fn(&str) -> String,
+    known: &dyn Known,
 ) -> Result<Vec<Translated>, Rejection> {
     if !COMMANDS.contains(&command) {
         return Err(Rejection::UnknownCommand(cut(command, 80)));
@@ -174,13 +190,23 @@ pub(crate) fn translate(
             ));
         }
     }
-    if command == "C2C.CallbackAfterSendMsg" {
-        // C2C callbacks carry no Operator_Account: the relay writes one-to-one messages so
-        // that none come back (importmsg, or ForbidCallbackControl), so none is an echo.
-        return Ok(vec![c2c_message(&b)?]);
+    match command {
+        "C2C.CallbackAfterSendMsg" => {
+            // C2C callbacks carry no Operator_Account: the relay writes one-to-one messages so
+            // that none come back (importmsg, or ForbidCallbackControl), so none is an echo.
+            return Ok(vec![c2c_message(&b)?]);
+        }
+        "Sns.CallbackFriendDelete" => return deletions::friends_deleted(&b, query, known),
+        "C2C.CallbackAfterMsgWithDraw" => {
+            return Ok(vec![deletions::c2c_recalled(&b, query, known)?])
+        }
+        "Group.CallbackAfterRecallMsg" => {
+            return deletions::group_recalled(&b, query, relay_admin, known)
+        }
+        _ => {}
     }
     let group_id = b.str("GroupId")?;
-    let old = old_group_id(group_id);
+    let old = known.old_group_id(group_id);
     let echo = echo_reason(&b, query, relay_admin)?;
     let ms = || event_time_ms(&b, query);
     let events = match command {
@@ -514,6 +540,9 @@ fn members(
     };
     Ok(b.accounts(list)?.into_iter().map(one).collect())
 }
+
+#[path = "callback_deletions.rs"]
+mod deletions;
 
 #[cfg(test)]
 #[path = "callback_tests.rs"]

@@ -57,10 +57,42 @@ fn the_documented_sign_passes_and_forgeries_stale_times_and_other_apps_fail() {
     }
 }
 
+/// A store that knows groups as `old:{GroupId}`, the messages and ledger keys given.
+#[derive(Default)]
+struct Fake {
+    messages: Vec<(TargetMsg, &'static str)>,
+    ledger: Vec<String>,
+}
+
+impl Known for Fake {
+    fn old_group_id(&self, group_id: &str) -> String {
+        format!("old:{group_id}")
+    }
+    fn old_message_id(&self, msg: &TargetMsg, old_group: &str) -> Option<String> {
+        if let TargetMsg::Group { group_id, .. } = msg {
+            assert_eq!(old_group, self.old_group_id(group_id));
+        }
+        let found = self.messages.iter().find(|(m, _)| m == msg);
+        found.map(|(_, id)| (*id).to_string())
+    }
+    fn relay_wrote(&self, key: &str) -> bool {
+        self.ledger.iter().any(|k| k == key)
+    }
+}
+
 fn run(command: &str, platform: &str, body: &str) -> Result<Vec<Translated>, Rejection> {
+    run_with(&Fake::default(), command, platform, body)
+}
+
+fn run_with(
+    known: &Fake,
+    command: &str,
+    platform: &str,
+    body: &str,
+) -> Result<Vec<Translated>, Rejection> {
     let query = q(&[("OptPlatform", platform), ("RequestTime", "1670574414")]);
     let body: Value = serde_json::from_str(body).unwrap();
-    translate(command, &query, &body, "relay", &|g| format!("old:{g}"))
+    translate(command, &query, &body, "relay", known)
 }
 
 fn events(command: &str, body: &str) -> Value {
@@ -255,4 +287,128 @@ fn the_relays_own_rest_writes_are_echoes_and_bad_input_is_refused() {
     }
     let ok = json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""});
     assert_eq!(ok_answer(), ok);
+}
+
+/// The documented bodies of the deletion callbacks (Chinese docs 269/1659, 269/61697 and
+/// 269/73141): the friend deletion has no time, the group recall's EventTime is a string on
+/// one page and an integer on another.
+const FRIEND_DELETE: &str = r#"{"CallbackCommand": "Sns.CallbackFriendDelete", "PairList": [
+ {"From_Account": "id", "To_Account": "id1"}, {"From_Account": "id", "To_Account": "id2"}]}"#;
+const WITHDRAW: &str = r#"{"CallbackCommand": "C2C.CallbackAfterMsgWithDraw", "From_Account": "jared",
+ "To_Account": "Jonh", "MsgKey": "48374_2837546_1557481126", "EventTime": 1670574414123}"#;
+const RECALL: &str = r#"{"CallbackCommand": "Group.CallbackAfterRecallMsg", "Operator_Account": "admin",
+ "Type": "Public", "GroupId": "@TGS#2J4SZEAEL",
+ "MsgSeqList": [{"MsgSeq": 130, "MsgId": "144115213033478435-1739361321-2512805311"}, {"MsgSeq": "131"}],
+ "EventTime": "1670574414123"}"#;
+
+#[test]
+fn deletions_and_recalls_become_events_named_by_the_old_ids_the_relay_knows() {
+    let (g, t) = ("old:@TGS#2J4SZEAEL", 1670574414);
+    let unknown = [
+        (
+            COMMANDS[7],
+            FRIEND_DELETE,
+            json!(["id1", "id2"].map(|f| json!({
+            "event_id": format!("tim-fdel-id-{f}-1670574414000"), "kind": "friend_deleted",
+            "at": t, "record": {"owner": "id", "friend": f}}))),
+        ),
+        (
+            COMMANDS[8],
+            WITHDRAW,
+            json!([{"event_id": "tim-c2crecall-48374_2837546_1557481126",
+            "kind": "c2c_message_recalled", "at": t, "record": {
+            "id": "tim-c2c-48374_2837546_1557481126", "from": "jared", "to": "Jonh"}}]),
+        ),
+        (
+            COMMANDS[9],
+            RECALL,
+            json!([130, 131].map(|s| json!({
+            "event_id": format!("tim-grecall-@TGS#2J4SZEAEL-{s}"), "kind": "group_message_recalled",
+            "at": t, "record": {"group": g, "id": format!("tim-gmsg-@TGS#2J4SZEAEL-{s}")}}))),
+        ),
+    ];
+    for (command, body, want) in unknown {
+        assert_eq!(events(command, body), want, "{command}");
+    }
+    // Messages the relay wrote or the import brought are named by their old ids.
+    let known = Fake {
+        messages: vec![
+            (
+                TargetMsg::C2c {
+                    from: "jared".into(),
+                    to: "Jonh".into(),
+                    msg_key: "48374_2837546_1557481126".into(),
+                },
+                "m77",
+            ),
+            (
+                TargetMsg::Group {
+                    group_id: "@TGS#2J4SZEAEL".into(),
+                    msg_seq: 131,
+                },
+                "gm9",
+            ),
+        ],
+        ledger: Vec::new(),
+    };
+    let ids = |command, body| -> Vec<Value> {
+        let out = run_with(&known, command, "Web", body).unwrap();
+        out.into_iter()
+            .map(|t| match t {
+                Translated::Event(e) => e.record["id"].clone(),
+                other => panic!("not an event: {other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(ids(COMMANDS[8], WITHDRAW), [json!("m77")]);
+    let recalled = ids(COMMANDS[9], RECALL);
+    assert_eq!(
+        recalled,
+        [json!("tim-gmsg-@TGS#2J4SZEAEL-130"), json!("gm9")]
+    );
+    // Without EventTime, the withdrawal takes RequestTime; an empty pair list says so.
+    let no_time = WITHDRAW.replace(", \"EventTime\": 1670574414123", "");
+    assert_eq!(events(COMMANDS[8], &no_time), events(COMMANDS[8], WITHDRAW));
+    let none = run(COMMANDS[7], "Web", r#"{"PairList": []}"#).unwrap();
+    assert!(matches!(&none[..], [Translated::Ignored(_)]), "{none:?}");
+}
+
+#[test]
+fn the_relays_own_deletions_and_recalls_come_back_as_echoes() {
+    let known = Fake {
+        messages: Vec::new(),
+        ledger: vec![
+            "sns:id:delete:id2".into(),
+            "c2c:jared:Jonh:recall:48374_2837546_1557481126".into(),
+            "group:@TGS#2J4SZEAEL:recall:131".into(),
+        ],
+    };
+    let echoes = |command, platform, body: &str| -> Vec<bool> {
+        let out = run_with(&known, command, platform, body).unwrap();
+        out.iter()
+            .map(|t| matches!(t, Translated::Echo(..)))
+            .collect()
+    };
+    assert_eq!(echoes(COMMANDS[7], "RESTAPI", FRIEND_DELETE), [false, true]);
+    assert_eq!(echoes(COMMANDS[8], "RESTAPI", WITHDRAW), [true]);
+    assert_eq!(echoes(COMMANDS[9], "RESTAPI", RECALL), [false, true]);
+    // The relay's admin recalling through REST is an echo whatever the ledger says.
+    let own = RECALL.replace("\"admin\"", "\"relay\"");
+    assert_eq!(echoes(COMMANDS[9], "RESTAPI", &own), [true, true]);
+    assert_eq!(echoes(COMMANDS[9], "Web", &own), [false, true]);
+    #[rustfmt::skip]
+    let bad = [
+        (COMMANDS[7], r#"{"PairList": [{"From_Account": "a"}]}"#),
+        (COMMANDS[7], r#"{"PairList": {}}"#),
+        (COMMANDS[8], r#"{"From_Account": "a", "To_Account": "b"}"#),
+        (COMMANDS[9], r#"{"GroupId": "g", "MsgSeqList": [{"MsgId": "x"}]}"#),
+        (COMMANDS[9], r#"{"MsgSeqList": [{"MsgSeq": 1}]}"#),
+    ];
+    for (command, body) in bad {
+        let err = run(command, "Web", body).unwrap_err();
+        assert!(
+            matches!(err, Rejection::Malformed { .. }),
+            "{command}: {err}"
+        );
+    }
 }

@@ -21,12 +21,13 @@ use crate::model::{
 };
 use crate::tim::api::Api;
 use crate::tim::requests::{import_group, import_group_msg, import_msg};
-use crate::tim::wire::account::AccountImport;
-use crate::tim::wire::c2c::{ImportMsg, SendMsg};
+use crate::tim::wire::account::{AccountDelete, AccountImport, DeleteItem};
+use crate::tim::wire::c2c::{AdminMsgWithdraw, ImportMsg, SendMsg};
 use crate::tim::wire::group::{
-    AddGroupMember, CreateGroup, DeleteGroupMember, DestroyGroup, MemberAccount,
-    ModifyGroupBaseInfo, SendGroupMsg,
+    AddGroupMember, CreateGroup, DeleteGroupMember, DestroyGroup, GroupMsgRecall, MemberAccount,
+    ModifyGroupBaseInfo, MsgSeqItem, SendGroupMsg,
 };
+use crate::tim::wire::sns::{FriendDelete, DELETE_TYPE_SINGLE};
 use crate::tim::wire::KeyValue;
 use serde_json::{json, Value};
 use std::fmt;
@@ -63,6 +64,14 @@ pub enum Call {
     DestroyGroup(DestroyGroup),
     /// `group_message`.
     SendGroupMsg(SendGroupMsg),
+    /// `account_deleted`.
+    AccountDelete(AccountDelete),
+    /// `friend_deleted`.
+    FriendDelete(FriendDelete),
+    /// `c2c_message_recalled`.
+    AdminMsgWithdraw(AdminMsgWithdraw),
+    /// `group_message_recalled`.
+    GroupMsgRecall(GroupMsgRecall),
 }
 
 impl Call {
@@ -78,6 +87,10 @@ impl Call {
             Call::DeleteGroupMember(_) => Api::DeleteGroupMember,
             Call::DestroyGroup(_) => Api::DestroyGroup,
             Call::SendGroupMsg(_) => Api::SendGroupMsg,
+            Call::AccountDelete(_) => Api::AccountDelete,
+            Call::FriendDelete(_) => Api::FriendDelete,
+            Call::AdminMsgWithdraw(_) => Api::AdminMsgWithdraw,
+            Call::GroupMsgRecall(_) => Api::GroupMsgRecall,
         }
     }
 }
@@ -95,6 +108,10 @@ pub(crate) fn api_for(kind: EventKind, mode: C2cMode) -> Api {
         EventKind::MemberJoined => Api::AddGroupMember,
         EventKind::MemberLeft => Api::DeleteGroupMember,
         EventKind::GroupMessage => Api::SendGroupMsg,
+        EventKind::FriendDeleted => Api::FriendDelete,
+        EventKind::AccountDeleted => Api::AccountDelete,
+        EventKind::C2cMessageRecalled => Api::AdminMsgWithdraw,
+        EventKind::GroupMessageRecalled => Api::GroupMsgRecall,
     }
 }
 
@@ -154,6 +171,52 @@ pub(crate) enum Record {
     MemberGone(String, String),
     /// `group_message`.
     GroupMessage(GroupMessage),
+    /// `friend_deleted`: owner and friend.
+    FriendGone(String, String),
+    /// `account_deleted`: the account.
+    AccountGone(String),
+    /// `c2c_message_recalled` or `group_message_recalled`: the message named.
+    Recalled(MessageRef),
+}
+
+/// A message a recall names, as the old system knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MessageRef {
+    /// A one-to-one message: its id, and its sender and receiver when the event gives them.
+    C2c {
+        /// The c2c_messages.jsonl id.
+        id: String,
+        /// `from` and `to`, when given.
+        between: Option<(String, String)>,
+    },
+    /// A group message: the old group id and the message's id.
+    Group {
+        /// The groups.jsonl id.
+        group: String,
+        /// The group_messages.jsonl id.
+        id: String,
+    },
+}
+
+/// A message as the target knows it: what a recall names it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TargetMsg {
+    /// A one-to-one message: sender, receiver and `MsgKey`.
+    C2c {
+        /// `From_Account`.
+        from: String,
+        /// `To_Account`.
+        to: String,
+        /// `MsgSeq_MsgRandom_MsgTimeStamp`.
+        msg_key: String,
+    },
+    /// A group message: its `GroupId` and `MsgSeq`.
+    Group {
+        /// The Tencent `GroupId`.
+        group_id: String,
+        /// Its sequence in the group.
+        msg_seq: u64,
+    },
 }
 
 /// The record of `event`, checked with every per-record rule of its kind: the export's own
@@ -188,6 +251,29 @@ pub(crate) fn validate(event: &SyncEvent) -> Result<Record, ConvertError> {
             let group = f.req_str("group", 1, OTHER_ID_MAX);
             let member = f.req_str("member", 1, ACCOUNT_ID_MAX);
             Some(Record::MemberGone(group?, member?))
+        }),
+        EventKind::FriendDeleted => partial(r, |f| {
+            let owner = f.req_str("owner", 1, ACCOUNT_ID_MAX);
+            let friend = f.req_str("friend", 1, ACCOUNT_ID_MAX);
+            Some(Record::FriendGone(owner?, friend?))
+        }),
+        EventKind::AccountDeleted => partial(r, |f| {
+            Some(Record::AccountGone(f.req_str("id", 1, ACCOUNT_ID_MAX)?))
+        }),
+        EventKind::C2cMessageRecalled => partial(r, |f| {
+            let id = f.req_str("id", 1, OTHER_ID_MAX);
+            let from = f.opt_str("from", 1, ACCOUNT_ID_MAX);
+            let to = f.opt_str("to", 1, ACCOUNT_ID_MAX);
+            let between = from.zip(to);
+            Some(Record::Recalled(MessageRef::C2c { id: id?, between }))
+        }),
+        EventKind::GroupMessageRecalled => partial(r, |f| {
+            let group = f.req_str("group", 1, OTHER_ID_MAX);
+            let id = f.req_str("id", 1, OTHER_ID_MAX);
+            Some(Record::Recalled(MessageRef::Group {
+                group: group?,
+                id: id?,
+            }))
         }),
     }
     .map_err(fail)
@@ -291,8 +377,50 @@ fn forbid_callbacks() -> Option<Vec<String>> {
 /// | `member_joined` | `add_group_member` with `Silence` 1 (the role is not relayed) |
 /// | `member_left` | `delete_group_member` with `Silence` 1 |
 /// | `group_message` | `send_group_msg` from `from`, `Random` as the history import derives it, with [`FORBID_CALLBACKS`] |
+/// | `friend_deleted` | `friend_delete` of `friend` from `owner`'s list, `Delete_Type_Single` |
+/// | `account_deleted` | `account_delete` of `id` (irreversible) |
+/// | `c2c_message_recalled` | `admin_msgwithdraw` with the message's `MsgKey` on the target |
+/// | `group_message_recalled` | `group_msg_recall` with the message's `MsgSeq` on the target |
+///
+/// A recall needs the message as the target knows it, which only the store can say: here
+/// (without it) a recall has no request; the applier finds it and calls [`calls`].
 pub fn request_for(event: &SyncEvent, mode: C2cMode) -> Result<Vec<Call>, ConvertError> {
+    calls(event, mode, None)
+}
+
+/// The requests that apply `event` (see [`request_for`]); a recall's with `found`, the
+/// message as the target knows it (none without it, or when it is of the other kind).
+pub(crate) fn calls(
+    event: &SyncEvent,
+    mode: C2cMode,
+    found: Option<&TargetMsg>,
+) -> Result<Vec<Call>, ConvertError> {
     let call = match validate(event)? {
+        Record::FriendGone(owner, friend) => Call::FriendDelete(FriendDelete {
+            From_Account: owner,
+            To_Account: vec![friend],
+            // One way: the export's friend entry is one way.
+            DeleteType: Some(DELETE_TYPE_SINGLE.into()),
+        }),
+        Record::AccountGone(id) => Call::AccountDelete(AccountDelete {
+            DeleteItem: vec![DeleteItem { UserID: id }],
+        }),
+        Record::Recalled(named) => match (named, found) {
+            (MessageRef::C2c { .. }, Some(TargetMsg::C2c { from, to, msg_key })) => {
+                Call::AdminMsgWithdraw(AdminMsgWithdraw {
+                    From_Account: from.clone(),
+                    To_Account: to.clone(),
+                    MsgKey: msg_key.clone(),
+                })
+            }
+            (MessageRef::Group { .. }, Some(TargetMsg::Group { group_id, msg_seq })) => {
+                Call::GroupMsgRecall(GroupMsgRecall {
+                    GroupId: group_id.clone(),
+                    MsgSeqList: vec![MsgSeqItem { MsgSeq: *msg_seq }],
+                })
+            }
+            _ => return Ok(Vec::new()),
+        },
         Record::Account(a) => Call::AccountImport(AccountImport {
             UserID: a.id,
             Nick: a.nick,
@@ -395,217 +523,6 @@ fn group_msg_call(m: &GroupMessage) -> Option<Call> {
     }))
 }
 
-/// Keys of what applying `event` writes into Tencent IM, for the echo ledger: a callback that
-/// matches one is the relay's own write coming back, even without `Operator_Account`. Empty
-/// for a record that does not validate and for kinds that fire no callback (`account_created`).
-///
-/// `{gid}` is always the Tencent `GroupId` (as callbacks carry it), never the old id. Exactly:
-///
-/// | event | key | matching callback |
-/// |---|---|---|
-/// | `c2c_message` | `c2c:{from}:{to}:{MsgSeq}_{MsgRandom}_{MsgTimeStamp}` | `C2C.CallbackAfterSendMsg`: `c2c:{From_Account}:{To_Account}:{MsgKey}` |
-/// | `group_created` | `group:{gid}:created` | `Group.CallbackAfterCreateGroup` |
-/// | `group_updated` | `group:{gid}:info:{Field}:{value}` per changed `Name`, `Introduction`, `Notification`, `FaceUrl`; `group:{gid}:info:custom:{Key}:{Value}` per custom key | `Group.CallbackAfterGroupInfoChanged`, one key per field present |
-/// | `group_destroyed` | `group:{gid}:destroyed` | `Group.CallbackAfterGroupDestroyed` |
-/// | `member_joined` | `group:{gid}:join:{member}` | `Group.CallbackAfterNewMemberJoin`, per `NewMemberList` entry |
-/// | `member_left` | `group:{gid}:exit:{member}` | `Group.CallbackAfterMemberExit`, per `ExitMemberList` entry |
-/// | `group_message` | `group:{gid}:msg:{from}:{Random}` | `Group.CallbackAfterSendMsg`: `From_Account`, `Random` |
-pub(crate) fn ledger_keys(event: &SyncEvent) -> Vec<String> {
-    // The mode does not change any key.
-    let Ok(calls) = request_for(event, C2cMode::Importmsg) else {
-        return Vec::new();
-    };
-    let mut keys = Vec::new();
-    for call in calls {
-        match call {
-            // Built in importmsg mode: a sendmsg has the same key.
-            Call::AccountImport(_) | Call::SendMsg(_) => {}
-            Call::ImportMsg(m) => keys.push(format!(
-                "c2c:{}:{}:{}_{}_{}",
-                m.From_Account,
-                m.To_Account,
-                m.MsgSeq.unwrap_or_default(),
-                m.MsgRandom,
-                m.MsgTimeStamp
-            )),
-            Call::CreateGroup(g) => {
-                keys.push(format!("group:{}:created", g.GroupId.unwrap_or_default()));
-            }
-            Call::ModifyGroupBaseInfo(m) => {
-                let gid = &m.GroupId;
-                for (field, value) in [
-                    ("Name", &m.Name),
-                    ("Introduction", &m.Introduction),
-                    ("Notification", &m.Notification),
-                    ("FaceUrl", &m.FaceUrl),
-                ] {
-                    if let Some(v) = value {
-                        keys.push(format!("group:{gid}:info:{field}:{v}"));
-                    }
-                }
-                for kv in m.AppDefinedData.iter().flatten() {
-                    keys.push(format!("group:{gid}:info:custom:{}:{}", kv.Key, kv.Value));
-                }
-            }
-            Call::DestroyGroup(d) => keys.push(format!("group:{}:destroyed", d.GroupId)),
-            Call::AddGroupMember(a) => {
-                for m in &a.MemberList {
-                    keys.push(format!("group:{}:join:{}", a.GroupId, m.Member_Account));
-                }
-            }
-            Call::DeleteGroupMember(d) => {
-                for m in &d.MemberToDel_Account {
-                    keys.push(format!("group:{}:exit:{m}", d.GroupId));
-                }
-            }
-            Call::SendGroupMsg(s) => keys.push(format!(
-                "group:{}:msg:{}:{}",
-                s.GroupId,
-                s.From_Account.unwrap_or_default(),
-                s.Random
-            )),
-        }
-    }
-    keys
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tim::requests::{derived_u32, SALT_C2C_RANDOM, SALT_C2C_SEQ, SALT_GROUP_RANDOM};
-    use serde_json::json;
-    use EventKind::*;
-
-    fn ev(kind: EventKind, record: Value) -> SyncEvent {
-        let event = json!({"event_id": "e1", "kind": kind, "at": 1_700_000_000, "record": record});
-        serde_json::from_value(event).unwrap()
-    }
-
-    /// The one request of an event, as JSON; checks its API.
-    fn one(kind: EventKind, record: Value, mode: C2cMode) -> Value {
-        let calls = request_for(&ev(kind, record), mode).unwrap();
-        assert_eq!(calls.len(), 1, "{calls:?}");
-        assert_eq!(calls[0].api(), api_for(kind, mode));
-        serde_json::to_value(&calls[0]).unwrap()
-    }
-
-    fn c2c() -> Value {
-        json!({"id": "m1", "from": "u1", "to": "u2", "sent_at": 1_700_000_000,
-            "body": [{"type": "text", "text": "hi"}], "custom_data": "cd"})
-    }
-
-    fn text(t: &str) -> Value {
-        json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": t}}])
-    }
-
-    #[test]
-    fn every_kind_becomes_its_request_in_both_modes() {
-        #[rustfmt::skip]
-        let cases = [
-            (AccountCreated, json!({"id": "u1", "nick": "Al", "avatar_url": "http://a"}),
-             json!({"UserID": "u1", "Nick": "Al", "FaceUrl": "http://a"})),
-            (GroupCreated, json!({"id": "g1", "type": "public", "name": "Chess", "owner": "u1",
-                "introduction": "i", "max_members": 50, "join_option": "free", "created_at": 1_600_000_000}),
-             json!({"Owner_Account": "u1", "Type": "Public", "GroupId": "g1", "Name": "Chess",
-                "Introduction": "i", "MaxMemberCount": 50, "ApplyJoinOption": "FreeAccess"})),
-            (GroupUpdated, json!({"id": "g1", "name": "Go", "join_option": "disabled", "custom": {"Level": "3"}}),
-             json!({"GroupId": "g1", "Name": "Go", "ApplyJoinOption": "DisableApply",
-                "AppDefinedData": [{"Key": "Level", "Value": "3"}]})),
-            (GroupDestroyed, json!({"id": "g1"}), json!({"GroupId": "g1"})),
-            (MemberJoined, json!({"group": "g1", "member": "u2", "role": "admin"}),
-             json!({"GroupId": "g1", "Silence": 1, "MemberList": [{"Member_Account": "u2"}]})),
-            (MemberLeft, json!({"group": "g1", "member": "u2"}),
-             json!({"GroupId": "g1", "Silence": 1, "MemberToDel_Account": ["u2"]})),
-            (GroupMessage, json!({"id": "gm1", "group": "g1", "from": "u2", "sent_at": 1_700_000_000,
-                "body": [{"type": "text", "text": "gg"}]}),
-             json!({"GroupId": "g1", "Random": derived_u32("gm1", SALT_GROUP_RANDOM), "MsgBody": text("gg"),
-                "From_Account": "u2", "ForbidCallbackControl": FORBID_CALLBACKS})),
-        ];
-        for mode in [C2cMode::Importmsg, C2cMode::Sendmsg] {
-            for (kind, record, want) in &cases {
-                assert_eq!(one(*kind, record.clone(), mode), *want, "{kind:?}");
-            }
-        }
-        let seq = derived_u32("m1", SALT_C2C_SEQ);
-        let random = derived_u32("m1", SALT_C2C_RANDOM);
-        #[rustfmt::skip]
-        let (import, send) = (
-            json!({"SyncFromOldSystem": 5, "From_Account": "u1", "To_Account": "u2", "MsgSeq": seq,
-                "MsgRandom": random, "MsgTimeStamp": 1_700_000_000, "MsgBody": text("hi"),
-                "CloudCustomData": "cd"}),
-            json!({"SyncOtherMachine": 1, "From_Account": "u1", "To_Account": "u2", "MsgSeq": seq,
-                "MsgRandom": random, "MsgTimeStamp": 1_700_000_000, "MsgBody": text("hi"),
-                "ForbidCallbackControl": ["ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"],
-                "CloudCustomData": "cd"}),
-        );
-        assert_eq!(one(C2cMessage, c2c(), C2cMode::Importmsg), import);
-        assert_eq!(one(C2cMessage, c2c(), C2cMode::Sendmsg), send);
-    }
-
-    #[test]
-    fn group_ids_follow_the_import_mapping() {
-        let gid = target_group_id("g9", GroupType::Community).into_owned();
-        let c = json!({"id": "g9", "type": "community", "name": "C", "created_at": 1});
-        let created = one(GroupCreated, c, C2cMode::Importmsg);
-        assert_eq!(created["GroupId"], gid.as_str());
-        let d = json!({"id": "g9", "type": "community"});
-        let destroyed = one(GroupDestroyed, d, C2cMode::Importmsg);
-        assert_eq!(destroyed["GroupId"], gid.as_str());
-        assert_eq!(group_id_for("@TGS#_x", None), "@TGS#_x");
-        assert!(group_id_for("@TGS#abc", None).starts_with("cutover_"));
-        let owner_only = ev(GroupUpdated, json!({"id": "g1", "owner": "u3"}));
-        assert_eq!(request_for(&owner_only, C2cMode::Importmsg), Ok(Vec::new()));
-    }
-
-    #[test]
-    fn a_bad_record_names_the_event_the_field_and_the_rule() {
-        let mut no_from = c2c();
-        no_from.as_object_mut().unwrap().remove("from");
-        let e = request_for(&ev(C2cMessage, no_from), C2cMode::Sendmsg).unwrap_err();
-        let got = (e.event_id.as_str(), e.field(), e.rule());
-        assert_eq!(got, ("e1", "record.from", Rule::MissingField));
-        assert!(e.to_string().contains("record.from: missing_field"), "{e}");
-        #[rustfmt::skip]
-        let cases = [
-            (GroupUpdated, json!({"id": "g1", "name": "x".repeat(31)}), "record.name", Rule::BadLength),
-            (MemberLeft, json!({"group": "g1"}), "record.member", Rule::MissingField),
-            (GroupDestroyed, json!("g1"), "record", Rule::InvalidJson),
-            (GroupMessage, json!({"id": "x", "group": "g", "from": "u", "sent_at": 5, "body": []}),
-             "record.body", Rule::EmptyBody),
-            (GroupCreated, json!({"id": "g", "type": "avchatroom", "name": "n", "created_at": 5}),
-             "record.type", Rule::Avchatroom),
-            (GroupUpdated, json!({"id": "g", "custom": {"bad key": "v"}}), "record.custom.bad key",
-             Rule::InvalidValue),
-            (AccountCreated, json!({"id": 7}), "record.id", Rule::WrongType),
-        ];
-        for (kind, record, field, rule) in cases {
-            let e = validate(&ev(kind, record)).unwrap_err();
-            assert_eq!((e.field(), e.rule()), (field, rule), "{e}");
-        }
-    }
-
-    #[test]
-    fn ledger_keys_have_the_documented_shapes() {
-        let seq = derived_u32("m1", SALT_C2C_SEQ);
-        let random = derived_u32("m1", SALT_C2C_RANDOM);
-        let c2c_key = format!("c2c:u1:u2:{seq}_{random}_1700000000");
-        #[rustfmt::skip]
-        let cases = [
-            (C2cMessage, c2c(), vec![c2c_key.as_str()]),
-            (GroupCreated, json!({"id": "g1", "type": "private", "name": "n", "created_at": 1}),
-             vec!["group:g1:created"]),
-            (GroupUpdated, json!({"id": "g1", "name": "N", "max_members": 9, "custom": {"K": "v"}}),
-             vec!["group:g1:info:Name:N", "group:g1:info:custom:K:v"]),
-            (GroupDestroyed, json!({"id": "g1"}), vec!["group:g1:destroyed"]),
-            (MemberJoined, json!({"group": "g1", "member": "u2"}), vec!["group:g1:join:u2"]),
-            (MemberLeft, json!({"group": "g1", "member": "u2"}), vec!["group:g1:exit:u2"]),
-            (GroupMessage, json!({"id": "gm", "group": "g1", "from": "u2", "sent_at": 5, "random": 77,
-                "body": [{"type": "text", "text": "x"}]}), vec!["group:g1:msg:u2:77"]),
-            (AccountCreated, json!({"id": "u1"}), vec![]),
-            (MemberLeft, json!({}), vec![]),
-        ];
-        for (kind, record, want) in cases {
-            assert_eq!(ledger_keys(&ev(kind, record)), want, "{kind:?}");
-        }
-    }
-}
+#[path = "convert_tests.rs"]
+mod tests;

@@ -18,7 +18,8 @@ use std::fmt;
 
 /// The kinds, as a person reads them in an error.
 const KIND_NAMES: &str = "account_created, c2c_message, group_created, group_updated, \
-    group_destroyed, member_joined, member_left, group_message";
+    group_destroyed, member_joined, member_left, group_message, friend_deleted, account_deleted, \
+    c2c_message_recalled, group_message_recalled";
 /// Most problems an [`IngestError`] lists (it counts them all).
 const MAX_LISTED: usize = 20;
 

@@ -7,6 +7,7 @@ use super::SyncError;
 use crate::store::batch::{Apply, BatchBounds, BatchWriter, Reply, Sender, WriterThread};
 use crate::store::open_for_writing;
 use crate::store::sync::{insert_events, ledger_put, set_cursor, settle, NewEvent, Settle};
+use crate::store::sync_msgs::{sent_put, SentMessage};
 use crate::store::sync_queue::{mark_send, seen_forget, seen_put};
 use rusqlite::Transaction;
 use std::path::Path;
@@ -27,7 +28,7 @@ type Ack<T> = oneshot::Sender<Result<T, String>>;
 
 enum Op {
     Insert(Vec<NewEvent>, Ack<Vec<bool>>),
-    Settle(Vec<Settle>, Ack<()>),
+    Settle(Vec<Settle>, Vec<SentMessage>, Ack<()>),
     Cursor(String, String, Ack<()>),
     Intent(Vec<String>, Option<(i64, i64)>, Ack<()>),
     InsertOnce(String, Option<i64>, Vec<NewEvent>, Ack<Option<Vec<bool>>>),
@@ -82,8 +83,18 @@ impl Journal {
 
     /// Records fates (the ledger keys of what the relay writes went in with its intent).
     pub async fn settle(&self, settled: Vec<Settle>) -> Result<(), SyncError> {
+        self.settle_sent(settled, Vec::new()).await
+    }
+
+    /// Records fates and, in the same commit, the messages the relay wrote and what the
+    /// target knows them by (so a later recall can name them).
+    pub(crate) async fn settle_sent(
+        &self,
+        settled: Vec<Settle>,
+        sent: Vec<SentMessage>,
+    ) -> Result<(), SyncError> {
         let (tx, rx) = oneshot::channel();
-        self.ask(Op::Settle(settled, tx), rx).await
+        self.ask(Op::Settle(settled, sent, tx), rx).await
     }
 
     /// Commits what the relay is about to write, before it is sent: the ledger keys its
@@ -135,7 +146,10 @@ impl Apply for Commit {
     ) -> rusqlite::Result<()> {
         match op {
             Op::Insert(events, ack) => answer(replies, ack, insert_events(tx, &events)),
-            Op::Settle(settled, ack) => answer(replies, ack, settle(tx, &settled)),
+            Op::Settle(settled, sent, ack) => {
+                let done = settle(tx, &settled).and_then(|()| sent_put(tx, &sent));
+                answer(replies, ack, done)
+            }
             Op::Cursor(name, value, ack) => answer(replies, ack, set_cursor(tx, &name, &value)),
             Op::Intent(ledger, send, ack) => {
                 let done = ledger_put(tx, &ledger).and_then(|()| match send {

@@ -35,16 +35,16 @@ pub(crate) enum ReadBackError {
     Unknown(Option<i64>, String),
 }
 
-/// Whether `msg`, sent at `sent_ms` (or later), is among its group's messages: sender (the
-/// calling admin when it names none) and `Random` equal. A group that does not exist holds
-/// nothing.
+/// The `MsgSeq` of `msg`, sent at `sent_ms` (or later), when it is among its group's
+/// messages: sender (the calling admin when it names none) and `Random` equal. A group that
+/// does not exist holds nothing.
 pub(crate) async fn find_sent(
     client: &TimClient,
     lane: Option<&Lane>,
     halt: &watch::Receiver<bool>,
     msg: &SendGroupMsg,
     sent_ms: i64,
-) -> Result<bool, ReadBackError> {
+) -> Result<Option<u64>, ReadBackError> {
     let sender = msg.From_Account.as_deref().unwrap_or(client.admin());
     let oldest = sent_ms / 1000 - CLOCK_MARGIN_SECS;
     let mut below: Option<u64> = None;
@@ -59,22 +59,22 @@ pub(crate) async fn find_sent(
             Err(PacedError::Stopped) => return Err(ReadBackError::Stopped),
             Err(PacedError::Call(e)) => {
                 return match e.code() {
-                    Some(10010 | 10015) => Ok(false),
+                    Some(10010 | 10015) => Ok(None),
                     _ if e.class() == ErrorClass::Fatal => Err(ReadBackError::Fatal(e)),
                     code => Err(ReadBackError::Unknown(code, e.to_string())),
                 }
             }
         };
-        if page.RspMsgList.iter().any(|m| {
+        if let Some(found) = page.RspMsgList.iter().find(|m| {
             m.MsgRandom == msg.Random && m.From_Account == sender && m.MsgTimeStamp >= oldest
         }) {
-            return Ok(true);
+            return Ok(Some(found.MsgSeq));
         }
         let Some(last) = page.RspMsgList.iter().min_by_key(|m| m.MsgSeq) else {
-            return Ok(false);
+            return Ok(None);
         };
         if last.MsgSeq <= 1 || last.MsgTimeStamp < oldest || page.IsFinished == 1 {
-            return Ok(false);
+            return Ok(None);
         }
         below = Some(last.MsgSeq - 1);
     }

@@ -84,6 +84,7 @@ pub async fn start(rb: &Runbook, cfg: &SyncConfig) -> Result<RelayHandle, SyncEr
         relay_admin: cfg.relay_admin.clone(),
         old_group_ids: Arc::clone(&groups),
         reader: Mutex::new(open_for_reading(&store)?),
+        locator: Mutex::new(super::locate::Locator::new(store.clone())),
         outbox: Arc::clone(&outbox_wake),
         apply: Arc::clone(&apply_wake),
         refusals: Refusals::default(),

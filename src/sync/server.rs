@@ -1,10 +1,12 @@
 //! The relay's HTTP side: Tencent's callbacks (new → old), the old system's ingest endpoint
 //! (old → new) and a health check. Whatever is accepted is persisted before it is answered.
 
-use super::callback::{check_query, ok_answer, translate, CallbackAuth, Translated};
-use super::convert::ledger_keys;
+use super::callback::{check_query, ok_answer, translate, CallbackAuth, Known, Translated};
+use super::convert::TargetMsg;
 use super::ingest::{bearer_ok, parse_events};
 use super::journal::Journal;
+use super::ledger::ledger_keys;
+use super::locate::Locator;
 use crate::model::sync_event::{Direction, SyncEvent};
 use crate::store::sync::{has_event, ledger_has, EventState, NewEvent};
 use crate::timefmt::now_ms;
@@ -67,6 +69,8 @@ pub(crate) struct ServerState {
     pub(crate) old_group_ids: Arc<Mutex<HashMap<String, String>>>,
     /// A read connection for echo lookups and health figures.
     pub(crate) reader: Mutex<Connection>,
+    /// Finds the old ids of messages recalled on Tencent's side.
+    pub(crate) locator: Mutex<Locator>,
     /// Wakes the outbox (new → old).
     pub(crate) outbox: Arc<Notify>,
     /// Wakes the applier (old → new).
@@ -75,7 +79,7 @@ pub(crate) struct ServerState {
     pub(crate) refusals: Refusals,
 }
 
-impl ServerState {
+impl Known for ServerState {
     fn old_group_id(&self, tencent: &str) -> String {
         self.old_group_ids
             .lock()
@@ -84,6 +88,26 @@ impl ServerState {
             .unwrap_or_else(|| tencent.to_string())
     }
 
+    fn old_message_id(&self, msg: &TargetMsg, old_group: &str) -> Option<String> {
+        let mut locator = self.locator.lock().ok()?;
+        match locator.old_id_of(msg, old_group) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "the old id of a recalled message could not be looked up");
+                None
+            }
+        }
+    }
+
+    fn relay_wrote(&self, key: &str) -> bool {
+        let Ok(conn) = self.reader.lock() else {
+            return false;
+        };
+        ledger_has(&conn, key, now_ms() - ECHO_WINDOW_MS).unwrap_or(false)
+    }
+}
+
+impl ServerState {
     /// True when the relay itself wrote what `event` describes, recently.
     fn is_own_write(&self, event: &SyncEvent) -> bool {
         let Ok(conn) = self.reader.lock() else {
@@ -147,8 +171,7 @@ async fn callback(
         .cloned()
         .or_else(|| value["CallbackCommand"].as_str().map(str::to_string))
         .unwrap_or_default();
-    let lookup = |g: &str| st.old_group_id(g);
-    let translated = match translate(&command, &query, &value, &st.relay_admin, &lookup) {
+    let translated = match translate(&command, &query, &value, &st.relay_admin, st.as_ref()) {
         Ok(t) => t,
         Err(why) => {
             st.refusals.callbacks.fetch_add(1, Ordering::Relaxed);

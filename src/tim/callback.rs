@@ -6,8 +6,9 @@ use sha2::{Digest, Sha256};
 /// The environment variable holding the callback token (takes precedence over the file).
 pub const CALLBACK_TOKEN_ENV: &str = "CUTOVER_CALLBACK_TOKEN";
 
-/// The seven "after" callbacks that carry what happened in the new app.
-pub const COMMANDS: [&str; 7] = [
+/// The ten "after" callbacks that carry what happened in the new app: the seven of §5.2, then
+/// a friend entry deleted and the two message recalls.
+pub const COMMANDS: [&str; 10] = [
     "C2C.CallbackAfterSendMsg",
     "Group.CallbackAfterSendMsg",
     "Group.CallbackAfterCreateGroup",
@@ -15,6 +16,9 @@ pub const COMMANDS: [&str; 7] = [
     "Group.CallbackAfterNewMemberJoin",
     "Group.CallbackAfterMemberExit",
     "Group.CallbackAfterGroupDestroyed",
+    "Sns.CallbackFriendDelete",
+    "C2C.CallbackAfterMsgWithDraw",
+    "Group.CallbackAfterRecallMsg",
 ];
 
 /// `Sign` = lowercase hex of SHA-256(token + RequestTime) (§5.1).

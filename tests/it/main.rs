@@ -42,6 +42,7 @@ mod store_lock;
 mod sync;
 mod sync_apply;
 mod sync_crash;
+mod sync_deletions;
 mod sync_faults;
 mod tui_flow;
 mod tui_pty;
