@@ -131,6 +131,18 @@ async fn preflight_step(runner: &Runner, obs: &mut dyn Observer) -> Result<bool,
         .map(|(k, records, invalid)| format!("{} {records} ({invalid} invalid, skipped)", k.name()))
         .collect();
     let mut note = format!("staged {}", staged.join(", "));
+    let vanished: Vec<String> = pre
+        .staged
+        .vanished
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    if !vanished.is_empty() {
+        note.push_str(&format!(
+            "; gone from the key sets: {}",
+            vanished.join(", ")
+        ));
+    }
     if let Some(canary) = &pre.canary {
         note.push_str(&format!("; {canary}"));
     }

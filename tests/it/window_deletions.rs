@@ -156,6 +156,25 @@ async fn precopied(dir: &Path, share: f64) -> (SimHandle, PathBuf, PathBuf, Path
     (target, store, full, delta_dir, book)
 }
 
+/// The key fields of a record of `file`, as a key set line.
+fn key_of(file: &str, record: &Value) -> Value {
+    match file {
+        "friends" => json!({"owner": record["owner"], "friend": record["friend"]}),
+        "group_members" => json!({"group": record["group"], "member": record["member"]}),
+        _ => json!({"id": record["id"]}),
+    }
+}
+
+/// The reference: one import of the old system at the switch, into a fresh simulator.
+async fn at_the_switch(dir: &Path) -> SimHandle {
+    let reference_dir = dir.join("at-switch");
+    write(&reference_dir, &old_system(true), false);
+    let reference = common::sim(app_config()).await;
+    let out = run(&reference, &dir.join("ref.db"), &reference_dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    reference
+}
+
 fn window(
     target: &SimHandle,
     store: &Path,
@@ -201,11 +220,7 @@ async fn a_window_with_deletions_ends_like_one_import_of_the_old_system_at_the_s
     );
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
 
-    let reference_dir = dir.path().join("at-switch");
-    write(&reference_dir, &old_system(true), false);
-    let reference = common::sim(app_config()).await;
-    let out = run(&reference, &dir.path().join("ref.db"), &reference_dir, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let reference = at_the_switch(dir.path()).await;
     assert_eq!(
         actual(&target.sim().dump()),
         actual(&reference.sim().dump()),
@@ -290,5 +305,70 @@ async fn a_delta_deleting_more_than_the_allowed_share_is_refused_before_any_call
         deletions(&target.sim().counts()),
         deletions(&before),
         "no deletion was sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_gone_from_the_key_sets_are_deleted_like_tombstones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, store, full, _, book) = precopied(dir.path(), 0.7).await;
+    // A delta with the new records only, and every kind's whole key set at the switch: what
+    // was deleted outright left no row, only a gap in its key set.
+    let hard = dir.path().join("hard");
+    let now = old_system(true);
+    let upserts = vec![
+        ("accounts", vec![account("u9")]),
+        ("friends", vec![friend("u9", "u1")]),
+    ];
+    write(&hard, &upserts, true);
+    std::fs::create_dir_all(hard.join("keys")).unwrap();
+    for (file, records) in &now {
+        let lines: String = records
+            .iter()
+            .map(|r| format!("{}\n", key_of(file, r)))
+            .collect();
+        std::fs::write(hard.join("keys").join(format!("{file}.jsonl")), lines).unwrap();
+    }
+    let out = window(&target, &store, &full, &hard, &book, &["--delete-accounts"]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert!(
+        said(&out).contains("gone from the key sets"),
+        "the preflight says what the key sets delete: {}",
+        said(&out)
+    );
+    let reference = at_the_switch(dir.path()).await;
+    assert_eq!(
+        actual(&target.sim().dump()),
+        actual(&reference.sim().dump()),
+        "the target equals one import of the old system at the switch"
+    );
+    assert_eq!(target.sim().dump()["deleted_accounts"], json!(["u8"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_set_with_a_hole_stops_staging_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, store, full, _, book) = precopied(dir.path(), 0.7).await;
+    let hard = dir.path().join("hard");
+    write(&hard, &[], true);
+    std::fs::create_dir_all(hard.join("keys")).unwrap();
+    std::fs::write(
+        hard.join("keys").join("friends.jsonl"),
+        "{\"owner\": \"u1\", \"friend\": \"u2\"}\n{\"owner\": \"u2\"}\n",
+    )
+    .unwrap();
+    let before = target.sim().counts();
+    let out = window(&target, &store, &full, &hard, &book, &["--delete-accounts"]);
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("friends.jsonl:2"),
+        "names the file and line: {text}"
+    );
+    assert!(text.contains("\"friend\""), "names the field: {text}");
+    assert_eq!(
+        calls(&target.sim().counts(), Api::FriendDelete),
+        calls(&before, Api::FriendDelete),
+        "nothing deleted"
     );
 }

@@ -12,6 +12,7 @@
 //! over the whole export: the new messages' order, group messages' send times (same-second
 //! bursts) and one-to-one messages' MsgSeq.
 
+mod key_sets;
 mod load;
 mod resume;
 mod tombstones;
@@ -62,6 +63,9 @@ pub enum StageError {
         /// The half-staged export's directory.
         root: String,
     },
+    /// A key set of the export could not be read.
+    #[error(transparent)]
+    KeySet(#[from] key_sets::KeySetError),
     /// Staging stopped after `chunks` committed chunks, as [`Chunking::stop_after`] asked;
     /// staging the export again finishes it.
     #[error("staging stopped after {chunks} chunks, as asked")]
@@ -80,6 +84,9 @@ pub struct Staged {
     pub(crate) fresh: bool,
     /// Per kind: records read, and those skipped as invalid.
     pub counts: Vec<(Kind, u64, u64)>,
+    /// Per deletion kind: records on the target whose keys left the export's key sets
+    /// (`keys/`), now to delete (only when staged now).
+    pub(crate) vanished: Vec<(Kind, u64)>,
 }
 
 /// A fingerprint of an export: its manifest and its files' names and sizes.
@@ -180,6 +187,7 @@ pub(crate) fn stage_export_chunked(
                 export_id,
                 fresh: false,
                 counts,
+                vanished: Vec::new(),
             });
         }
         Found::Other(root) => {
@@ -245,12 +253,17 @@ pub(crate) fn stage_export_chunked(
     resume::complete(&tx, export_id).map_err(sql)?;
     insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
     super::order::assign(&tx, export_id, options.same_second).map_err(sql)?;
+    let vanished = match export.manifest.delta_of {
+        Some(_) => key_sets::apply(&tx, &export.root)?,
+        None => Vec::new(),
+    };
     tx.commit().map_err(sql)?;
     let counts = file_counts(conn, export_id).map_err(sql)?;
     Ok(Staged {
         export_id,
         fresh: true,
         counts,
+        vanished,
     })
 }
 
