@@ -6,8 +6,7 @@
 use crate::export::{bytes_to_mib, dir_size, per_second};
 use crate::rss;
 use anyhow::Context;
-use cutover::export::db::execute;
-use cutover::export::example::{fill, MAPPING};
+use cutover::export::example::{fill, mark_deleted, MAPPING};
 use cutover::export::url::PASSWORD_ENV;
 use cutover::export::{export, ExportOptions, Mapping, SourceUrl};
 use cutover::source::gen::{generate, GenConfig};
@@ -132,25 +131,8 @@ fn delta_with_deletions(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let at_ms = (full.until + 60) * 1000;
-    let marks = [
-        ("users", "deleted_at"),
-        ("chat_groups", "deleted_at"),
-        ("messages", "is_deleted"),
-        ("group_messages", "is_deleted"),
-    ];
-    let sql: Vec<String> = marks
-        .iter()
-        .map(|(table, column)| {
-            let mark = if *column == "deleted_at" {
-                format!("deleted_at = {at_ms}")
-            } else {
-                "is_deleted = TRUE".to_string()
-            };
-            format!("UPDATE {table} SET {mark}, updated_at = {at_ms} WHERE id % 100 = 0")
-        })
-        .collect();
     runtime
-        .block_on(execute(&full.url, &sql))
+        .block_on(mark_deleted(&full.url, 100, at_ms))
         .context("marking 1 % deleted")?;
     let opts = ExportOptions {
         out: full.out.with_file_name("delta"),
