@@ -222,6 +222,25 @@ pub async fn fill(url: &SourceUrl, dir: &Path, updated_at_ms: i64) -> Result<u64
     Ok(rows)
 }
 
+/// Marks deleted, changed at `at_ms`, every row whose `id` is a multiple of `every` in the
+/// example's tables that have one (users, chat_groups, messages, group_messages): soft
+/// deletes, for the benchmark of a delta with deletions.
+pub async fn mark_deleted(url: &SourceUrl, every: u32, at_ms: i64) -> Result<(), DbExportError> {
+    let marks = [
+        ("users", format!("deleted_at = {at_ms}")),
+        ("chat_groups", format!("deleted_at = {at_ms}")),
+        ("messages", "is_deleted = TRUE".to_string()),
+        ("group_messages", "is_deleted = TRUE".to_string()),
+    ];
+    let sql: Vec<String> = marks
+        .iter()
+        .map(|(table, mark)| {
+            format!("UPDATE {table} SET {mark}, updated_at = {at_ms} WHERE id % {every} = 0")
+        })
+        .collect();
+    execute(url, &sql).await
+}
+
 /// A batch in one transaction (far faster for SQLite; harmless elsewhere).
 fn wrap(sql: &str, engine: Engine) -> String {
     match engine {

@@ -1,11 +1,12 @@
 //! `cutover-bench export-db --from URL`: the example schema (assets/example-im) filled with
 //! a generated export of about a million rows, then `cutover export` of it, timed, with the
-//! peak resident memory of the export alone.
+//! peak resident memory of the export alone; then 1 % of the rows with an `id` marked deleted
+//! and a delta exported with every key set (the whole key set of each kind), timed likewise.
 
 use crate::export::{bytes_to_mib, dir_size, per_second};
 use crate::rss;
 use anyhow::Context;
-use cutover::export::example::{fill, MAPPING};
+use cutover::export::example::{fill, mark_deleted, MAPPING};
 use cutover::export::url::PASSWORD_ENV;
 use cutover::export::{export, ExportOptions, Mapping, SourceUrl};
 use cutover::source::gen::{generate, GenConfig};
@@ -118,5 +119,44 @@ pub(crate) fn run_export_db_bench(b: &ExportDbBench, out: &mut dyn Write) -> any
         )?;
     }
     anyhow::ensure!(exported == rows, "exported {exported} rows of {rows}");
+    delta_with_deletions(&runtime, &opts, out)
+}
+
+/// Marks 1 % of the rows of the tables with an `id` deleted after `full`'s watermark, then
+/// exports the delta since it with every key set, printing its tombstones, keys, rate and peak
+/// RSS.
+fn delta_with_deletions(
+    runtime: &tokio::runtime::Runtime,
+    full: &ExportOptions,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let at_ms = (full.until + 60) * 1000;
+    runtime
+        .block_on(mark_deleted(&full.url, 100, at_ms))
+        .context("marking 1 % deleted")?;
+    let opts = ExportOptions {
+        out: full.out.with_file_name("delta"),
+        since: Some(full.until),
+        until: full.until + 3600,
+        ..full.clone()
+    };
+    let reset = rss::reset_peak();
+    let started = Instant::now();
+    let summary = runtime
+        .block_on(export(&opts, &mut std::io::stderr(), &mut |_| {}))
+        .context("exporting the delta")?;
+    let secs = started.elapsed().as_secs_f64();
+    let peak = if reset { rss::peak_mib() } else { None };
+    let tombstones: u64 = summary.kinds.iter().map(|k| k.deleted.tombstones).sum();
+    let keys: u64 = summary.key_sets.iter().map(|k| k.keys).sum();
+    let key_secs: f64 = summary.key_sets.iter().map(|k| k.secs).sum();
+    writeln!(
+        out,
+        "delta: {tombstones} tombstones (1 % of users, groups and messages marked deleted), {keys} keys in {} key sets ({} keys/s) in {secs:.1} s end to end; peak RSS {}",
+        summary.key_sets.len(),
+        per_second(keys, key_secs),
+        peak.map_or("unavailable".into(), |m| format!("{m} MiB"))
+    )?;
+    anyhow::ensure!(tombstones > 0, "the delta holds no tombstone");
     Ok(())
 }
