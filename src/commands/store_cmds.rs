@@ -43,11 +43,20 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
                     .filter(|h| Some(h.kind) == v.kind)
                     .map(|h| json!({"items": h.items, "reason": h.reason()}))
                     .collect();
-                json!({"stage": v.kind.map_or("", Kind::name), "source": v.source, "invalid": v.invalid,
+                let mut stage = json!({"stage": v.kind.map_or("", Kind::name), "source": v.source, "invalid": v.invalid,
                        "pending": v.pending, "imported": v.imported, "failed": v.failed, "skipped": v.skipped,
                        "skipped_at_staging": reasons,
                        "verified": v.verified, "missing": v.missing, "differs": v.differs,
-                       "extra": v.extra, "unreadable": v.unreadable, "unchecked": v.unchecked})
+                       "extra": v.extra, "unreadable": v.unreadable, "unchecked": v.unchecked});
+                // A deletion stage's items done are records deleted on the target.
+                if let Some(record) = v.kind.and_then(Kind::deletes) {
+                    if let Some(map) = stage.as_object_mut() {
+                        let done = map.remove("imported").unwrap_or_default();
+                        map.insert("deleted".into(), done);
+                        map.insert("deletes".into(), json!(record.name()));
+                    }
+                }
+                stage
             })
             .collect();
         let steps: Vec<_> = steps
@@ -99,24 +108,52 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     Ok(Outcome::Ok)
 }
 
-/// The per-stage table; the read-back columns show `-` until a pass has begun.
+/// The per-stage tables (the records, then the deletions when a delta carried any); the
+/// read-back columns show `-` until a pass has begun.
 fn print_stages(
     out: &mut dyn Write,
     verified: &[EntityCounts],
     read_back: bool,
 ) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:<16} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10}",
+    let (records, deletions): (Vec<EntityCounts>, Vec<EntityCounts>) = verified
+        .iter()
+        .cloned()
+        .partition(|v| v.kind.is_none_or(|k| k.deletes().is_none()));
+    let headers = [
         "stage",
         "source",
         "invalid",
         "imported",
-        "failed",
-        "skipped",
-        "pending",
         "verified",
-        "mismatched"
+        "mismatched",
+    ];
+    print_table(out, &records, read_back, headers)?;
+    if deletions.iter().any(|v| v.source > 0) {
+        let headers = [
+            "deletion",
+            "tombstones",
+            "invalid",
+            "deleted",
+            "gone",
+            "still there",
+        ];
+        print_table(out, &deletions, read_back, headers)?;
+    }
+    Ok(())
+}
+
+/// One table of stages under `h`: stage, source, invalid, done, then failed, skipped and
+/// pending, then the read-back's good and bad.
+fn print_table(
+    out: &mut dyn Write,
+    verified: &[EntityCounts],
+    read_back: bool,
+    h: [&str; 6],
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<17} {:>10} {:>8} {:>9} {:>8} {:>8} {:>8} {:>9} {:>11}",
+        h[0], h[1], h[2], h[3], "failed", "skipped", "pending", h[4], h[5]
     )?;
     for v in verified {
         let (ok, bad) = if read_back {
@@ -126,7 +163,7 @@ fn print_stages(
         };
         writeln!(
             out,
-            "{:<16} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8} {ok:>9} {bad:>10}",
+            "{:<17} {:>10} {:>8} {:>9} {:>8} {:>8} {:>8} {ok:>9} {bad:>11}",
             v.kind.map_or("", Kind::stage),
             v.source,
             v.invalid,

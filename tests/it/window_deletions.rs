@@ -220,6 +220,11 @@ async fn a_window_with_deletions_ends_like_one_import_of_the_old_system_at_the_s
     );
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
 
+    let status = common::status_text(&store);
+    assert!(
+        status.contains("deletion") && status.contains("deleted"),
+        "status shows the deletion stages: {status}"
+    );
     let reference = at_the_switch(dir.path()).await;
     assert_eq!(
         actual(&target.sim().dump()),
