@@ -30,6 +30,11 @@ pub struct ReportData {
     pub(crate) entities: Vec<EntityRow>,
     /// The sum of every entity row (`kind` and `stage` are `total`).
     pub(crate) totals: EntityRow,
+    /// Per deletion stage a delta carried (tombstones or keys gone from its key sets), in the
+    /// order they are applied: `source` counts the deletions, `imported` those done on the
+    /// target ("deleted"), `verified` those read back gone, the mismatches those still there.
+    #[serde(default)]
+    pub(crate) deletions: Vec<EntityRow>,
     /// Failed items grouped by API and error code.
     pub(crate) failures: Failures,
     /// The read-back verification.

@@ -85,6 +85,7 @@ pub(crate) fn report() -> ReportData {
         unreadable: 0,
         unchecked: 100,
     };
+    let deletions = vec![row("friend_deletions", "friend deletions", 4, 4, 0)];
     ReportData {
         report_version: REPORT_VERSION,
         generated_at: t0 + 100,
@@ -139,6 +140,7 @@ pub(crate) fn report() -> ReportData {
         }],
         entities,
         totals,
+        deletions,
         failures: Failures {
             total: 5,
             groups: vec![FailureGroupRow {

@@ -29,8 +29,20 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
         .map_err(sql)?
         .ok_or_else(|| StoreError::NoRun(path.to_path_buf()))?;
     let counts = verify::entity_counts(conn).map_err(sql)?;
-    let entities: Vec<EntityRow> = counts.iter().map(entity_row).collect();
+    let is_deletion = |c: &&EntityCounts| c.kind.is_some_and(|k| k.deletes().is_some());
+    let entities: Vec<EntityRow> = counts
+        .iter()
+        .filter(|c| !is_deletion(c))
+        .map(entity_row)
+        .collect();
+    let deletions: Vec<EntityRow> = counts
+        .iter()
+        .filter(|c| is_deletion(c) && c.source > 0)
+        .map(entity_row)
+        .collect();
     let totals = sum_rows(&entities);
+    // Mismatches count a deletion still there as much as a record missing.
+    let everything = sum_rows(&[entities.clone(), deletions.clone()].concat());
     let steps = steps(conn).map_err(sql)?;
     let import_started = steps
         .iter()
@@ -44,7 +56,7 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
         exports: exports(conn).map_err(sql)?,
         audit: audit(conn).map_err(sql)?,
         failures: failures(conn).map_err(sql)?,
-        verification: verification(conn, &totals).map_err(sql)?,
+        verification: verification(conn, &everything).map_err(sql)?,
         throughput: throughput::derive(&samples(conn).map_err(sql)?, import_started),
         sync: sync_figures(conn).map_err(sql)?,
         same_second: crate::store::order::shifts(conn).map_err(sql)?,
@@ -52,6 +64,7 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
         steps,
         entities,
         totals,
+        deletions,
     })
 }
 

@@ -206,6 +206,11 @@ fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
     s.push_str(&svg::entities(&r.entities));
     table(s, &sections::entities(r))?;
     s.push_str("<p class=\"muted\">Source counts every record of the export: invalid ones were refused at staging; the rest are imported, failed, skipped or pending. The read-back columns split imported.</p>");
+    if !r.deletions.is_empty() {
+        s.push_str("<h3>Deletions</h3>");
+        table(s, &sections::deletions(r))?;
+        s.push_str("<p class=\"muted\">What the deltas deleted in the old system (tombstones, keys gone from their key sets), applied after their upserts: deleted on the target, gone read back.</p>");
+    }
     if let Some(note) = super::text::history_skips(&r.history_since) {
         write!(s, "<p class=\"muted\">{}</p>", esc(&note))?;
     }

@@ -32,6 +32,7 @@ mod tests {
             keys(&v),
             [
                 "audit",
+                "deletions",
                 "entities",
                 "exports",
                 "failures",

@@ -66,6 +66,15 @@ fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {
 fn entities(s: &mut String, r: &ReportData) -> std::fmt::Result {
     writeln!(s, "## Entities\n")?;
     table(s, &sections::entities(r))?;
+    if !r.deletions.is_empty() {
+        writeln!(s, "\n### Deletions\n")?;
+        table(s, &sections::deletions(r))?;
+        writeln!(
+            s,
+            "\nWhat the deltas deleted in the old system (tombstones, keys gone from their key \
+             sets), applied after their upserts: `deleted` on the target, `gone` read back.\n"
+        )?;
+    }
     writeln!(
         s,
         "\n`source` counts every record of the export: `invalid` were refused at staging; the \
@@ -242,7 +251,13 @@ mod tests {
         }
         assert!(text.contains("| stage | source | invalid | imported | failed |"));
         assert!(text.contains("| c2c messages | 500 | 0 | 500 | 0 |"));
-        assert!(text.contains("| **total** | 759 |"));
+        assert!(
+            text.contains("| **total** | 759 |"),
+            "deletions are not in the totals"
+        );
+        assert!(text.contains("### Deletions"));
+        assert!(text.contains("| deletion | deletions | invalid | deleted |"));
+        assert!(text.contains("| friend deletions | 4 | 0 | 4 | 0 |"));
         assert!(text.contains("| friend_import | 30001 | 5 | no | invalid parameter |"));
         assert!(text.contains("group messages: 12 of 40 groups read back (sample 0.3)"));
         assert!(text.contains("did not finish"));

@@ -124,6 +124,44 @@ pub(crate) fn entities(r: &ReportData) -> Table {
     }
 }
 
+/// The deletion stages a delta carried: the records deleted on the target, read back gone.
+pub(crate) fn deletions(r: &ReportData) -> Table {
+    const COLUMNS: &[Column] = &[
+        Column::nowrap("deletion"),
+        Column::right("deletions"),
+        Column::right("invalid"),
+        Column::right("deleted"),
+        Column::right("failed"),
+        Column::right("skipped"),
+        Column::right("pending"),
+        Column::right("gone"),
+        Column::right("still there"),
+        Column::right("unreadable"),
+        Column::right("unchecked"),
+    ];
+    let rows = r.deletions.iter().map(|e| {
+        let figures = [
+            e.source,
+            e.invalid,
+            e.imported,
+            e.failed,
+            e.skipped,
+            e.pending,
+            e.verified,
+            e.missing + e.differs + e.extra,
+            e.unreadable,
+            e.unchecked,
+        ];
+        let mut cells = vec![Cell::new(&e.stage)];
+        cells.extend(figures.into_iter().map(Cell::new));
+        cells.into()
+    });
+    Table {
+        class: Some("wide"),
+        ..Table::new(COLUMNS, rows.collect()).scrolled()
+    }
+}
+
 /// One entity row; the totals' stage and imported count are in bold.
 fn entity(e: &EntityRow, total: bool) -> Row {
     let figures = [

@@ -225,6 +225,16 @@ async fn a_window_with_deletions_ends_like_one_import_of_the_old_system_at_the_s
         status.contains("deletion") && status.contains("deleted"),
         "status shows the deletion stages: {status}"
     );
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["report", "--format", "md", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("| account deletions | 1 | 0 | 1 |"),
+        "the report counts what was deleted: {report}"
+    );
     let reference = at_the_switch(dir.path()).await;
     assert_eq!(
         actual(&target.sim().dump()),
