@@ -95,10 +95,16 @@ pub(crate) async fn gate(runner: &Runner, obs: &mut dyn Observer) -> Result<Gate
 
 /// What confirming the account deletions does.
 fn what(accounts: &DeletionShare) -> String {
+    let n = accounts.pending;
     format!(
-        "delete {} accounts on the target with account_delete after everything else: \
-         irreversible, their UserIDs cannot be imported again for months",
-        accounts.pending
+        "delete {n} {} on the target with account_delete after everything else: \
+         irreversible, {} cannot be imported again for months",
+        if n == 1 { "account" } else { "accounts" },
+        if n == 1 {
+            "its UserID"
+        } else {
+            "their UserIDs"
+        }
     )
 }
 

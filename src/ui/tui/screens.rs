@@ -198,7 +198,7 @@ fn stage_table(app: &App) -> Table<'static> {
     grid(
         stage_rows,
         &[
-            Constraint::Length(15),
+            Constraint::Length(17),
             Constraint::Length(17),
             Constraint::Length(14),
             Constraint::Length(8),
@@ -212,27 +212,34 @@ fn stage_table(app: &App) -> Table<'static> {
 
 /// Per lane: calls per second used of the limit, in flight, latency, calls, back-off.
 fn lane_table(app: &App) -> Table<'static> {
-    let lane_rows = app.snap.lanes.iter().enumerate().map(|(i, (k, f))| {
-        let used = app.snap.lane_rates.get(i).copied().unwrap_or(0.0);
-        let backoff = if f.backoff > 0.0 {
-            format!(
-                "{:.1}s {}",
-                f.backoff,
-                f.backoff_code.map_or(String::new(), |c| c.to_string())
-            )
-        } else {
-            "-".into()
-        };
-        Row::new(vec![
-            Cell::from(k.api().command()),
-            Cell::from(format!("{used:.0}/{}", f.rate)),
-            Cell::from(format!("{}/{}", f.in_flight, f.target_in_flight)),
-            Cell::from(format!("{:.0} ms", f.latency * 1000.0)),
-            Cell::from(f.calls.to_string()),
-            Cell::from(f.rate_limited.to_string()),
-            Cell::from(backoff),
-        ])
-    });
+    // A deletion lane shows only when its stage has items (a delta carried deletions).
+    let shown = |k: &crate::store::Kind, calls: u64| {
+        k.deletes().is_none() || calls > 0 || app.snap.stages.iter().any(|s| s.stage == k.stage())
+    };
+    let lanes = app.snap.lanes.iter().enumerate();
+    let lane_rows = lanes
+        .filter(|(_, (k, f))| shown(k, f.calls))
+        .map(|(i, (k, f))| {
+            let used = app.snap.lane_rates.get(i).copied().unwrap_or(0.0);
+            let backoff = if f.backoff > 0.0 {
+                format!(
+                    "{:.1}s {}",
+                    f.backoff,
+                    f.backoff_code.map_or(String::new(), |c| c.to_string())
+                )
+            } else {
+                "-".into()
+            };
+            Row::new(vec![
+                Cell::from(k.api().command()),
+                Cell::from(format!("{used:.0}/{}", f.rate)),
+                Cell::from(format!("{}/{}", f.in_flight, f.target_in_flight)),
+                Cell::from(format!("{:.0} ms", f.latency * 1000.0)),
+                Cell::from(f.calls.to_string()),
+                Cell::from(f.rate_limited.to_string()),
+                Cell::from(backoff),
+            ])
+        });
     grid(
         lane_rows,
         &[
