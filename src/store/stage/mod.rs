@@ -257,6 +257,7 @@ pub(crate) fn stage_export_chunked(
         Some(_) => key_sets::apply(&tx, &export.root)?,
         None => Vec::new(),
     };
+    tombstones::fold_into_destroyed_groups(&tx).map_err(sql)?;
     tx.commit().map_err(sql)?;
     let counts = file_counts(conn, export_id).map_err(sql)?;
     Ok(Staged {

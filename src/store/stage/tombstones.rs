@@ -9,7 +9,7 @@
 
 use crate::source::Loc;
 use crate::store::{ItemState, Kind};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The deleted record's item, as the store has it.
 struct Original {
@@ -164,4 +164,32 @@ pub(super) fn any(conn: &Connection) -> rusqlite::Result<bool> {
         [Kind::DELETIONS[0].code()],
         |r| r.get(0),
     )
+}
+
+/// Recalls and member removals of groups that are destroyed too (by a tombstone or a key
+/// set): the destroy takes the group's messages and members with it, so they are skipped
+/// rather than sent one by one (a destroyed group's key sets lose every member and message);
+/// the audit trail says how many. The group's deletion, read back, covers them.
+pub(super) fn fold_into_destroyed_groups(tx: &Transaction<'_>) -> rusqlite::Result<usize> {
+    let n = tx.execute(
+        "UPDATE item SET state = ?1
+         WHERE kind IN (?2, ?3) AND state = ?4 AND parent IN (
+             SELECT g.id FROM item g JOIN item d ON d.kind = ?5 AND d.key = g.key
+             WHERE g.kind = ?6 AND d.state IN (?4, ?7))",
+        params![
+            ItemState::Skipped.code(),
+            Kind::GroupRecall.code(),
+            Kind::MemberRemoval.code(),
+            ItemState::Pending.code(),
+            Kind::GroupDeletion.code(),
+            Kind::Group.code(),
+            ItemState::Done.code()
+        ],
+    )?;
+    if n > 0 {
+        let detail = format!("{n} group recalls and member removals skipped");
+        let why = "their groups are destroyed: destroy_group removes their messages and members";
+        crate::store::audit::record(tx, "staging", "fold deletions", &detail, why)?;
+    }
+    Ok(n)
 }
