@@ -216,6 +216,41 @@ fn write_file_table(report: &ValidationReport, out: &mut dyn Write) -> io::Resul
     )
 }
 
+/// What a delta deletes: its tombstones per file, and its key sets (`keys/`), whose absent
+/// keys are deleted at staging.
+fn deletion_notes(report: &ValidationReport) -> Vec<String> {
+    let mut notes: Vec<String> = report
+        .files
+        .iter()
+        .filter(|f| f.tombstones > 0)
+        .map(|f| {
+            let s = if f.tombstones == 1 { "" } else { "s" };
+            format!(
+                "{}: {} tombstone{s} (deleted in the old system)",
+                f.file, f.tombstones
+            )
+        })
+        .collect();
+    let keys = report.export.join("keys");
+    for file in crate::source::ExportFile::ALL {
+        let path = keys.join(format!("{}.jsonl", file.stem()));
+        let Ok(text) = std::fs::read(&path) else {
+            continue;
+        };
+        let n = text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        notes.push(format!(
+            "keys/{}.jsonl: the old system's whole key set of {} ({n} keys): what was imported \
+             before and is not in it is deleted in the window",
+            file.stem(),
+            file.stem()
+        ));
+    }
+    notes
+}
+
 /// The unknown fields each file had (ignored, not problems), when there were any.
 fn write_notes(report: &ValidationReport, out: &mut dyn Write) -> io::Result<()> {
     let notes: Vec<String> = report
@@ -231,6 +266,8 @@ fn write_notes(report: &ValidationReport, out: &mut dyn Write) -> io::Result<()>
             format!("{}: unknown fields ignored: {}", f.file, names.join(", "))
         })
         .collect();
+    let notes = notes.into_iter().chain(deletion_notes(report));
+    let notes: Vec<String> = notes.collect();
     if !notes.is_empty() {
         writeln!(out)?;
         writeln!(out, "notes:")?;

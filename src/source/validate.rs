@@ -54,6 +54,9 @@ pub struct FileSummary {
     pub valid: u64,
     /// Records with at least one problem: they will be skipped.
     pub invalid: u64,
+    /// Valid tombstones among the valid records (a delta's deletions).
+    #[serde(default)]
+    pub(crate) tombstones: u64,
     /// Problems per rule (a record may have several).
     pub(crate) problems_by_rule: BTreeMap<Rule, u64>,
     /// Fields the format does not know, ignored (a note, not an error).
@@ -375,6 +378,7 @@ fn tally<T>(
     }
     if parsed.problems.is_empty() {
         summary.valid += 1;
+        summary.tombstones += u64::from(parsed.tombstone.is_some());
         return;
     }
     summary.invalid += 1;

@@ -192,3 +192,40 @@ fn same_second_group_messages_are_counted_as_shifts() {
     assert_eq!(v["same_second"]["largest_secs"], 2);
     assert_eq!(v["same_second"]["refused"], 2);
 }
+
+#[test]
+fn a_delta_says_what_it_deletes_and_a_full_export_refuses_tombstones() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = "{\"id\": \"u1\"}\n{\"id\": \"u2\", \"deleted\": true}\n\
+                 {\"id\": \"u3\", \"deleted\": true}\n{\"id\": \"u3\"}\n";
+    write_export(dir.path(), lines);
+    // A full export: the tombstones are problems, named by line.
+    let o = cutover(&["validate", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(text.contains("accounts.jsonl:2: u2 deleted"), "{text}");
+    assert!(text.contains("[tombstone]"), "{text}");
+
+    // A delta: tombstones are deletions; restating a deleted account is refused.
+    fs::write(
+        dir.path().join("manifest.json"),
+        r#"{"format": "cutover-export", "version": 1, "exported_at": 1732003600, "delta_of": 1732000000}"#,
+    )
+    .unwrap();
+    fs::create_dir_all(dir.path().join("keys")).unwrap();
+    fs::write(
+        dir.path().join("keys/friends.jsonl"),
+        "{\"owner\": \"u1\", \"friend\": \"u2\"}\n",
+    )
+    .unwrap();
+    let o = cutover(&["validate", dir.path().to_str().unwrap()]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("accounts.jsonl:4: u3 id"), "{text}");
+    assert!(text.contains("[account_recreated]"), "{text}");
+    assert!(text.contains("accounts.jsonl: 2 tombstones"), "{text}");
+    assert!(
+        text.contains("keys/friends.jsonl: the old system's whole key set of friends (1 keys)"),
+        "{text}"
+    );
+}

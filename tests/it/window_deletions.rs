@@ -361,8 +361,16 @@ async fn records_gone_from_the_key_sets_are_deleted_like_tombstones() {
     // The destroyed group's members and messages left the key sets too: they go with the
     // group, not one call each.
     let counts = target.sim().counts();
-    assert_eq!(calls(&counts, Api::GroupMsgRecall), 1, "only gm2, of ga: {counts:?}");
-    assert_eq!(calls(&counts, Api::DeleteGroupMember), 1, "only ga's u3: {counts:?}");
+    assert_eq!(
+        calls(&counts, Api::GroupMsgRecall),
+        1,
+        "only gm2, of ga: {counts:?}"
+    );
+    assert_eq!(
+        calls(&counts, Api::DeleteGroupMember),
+        1,
+        "only ga's u3: {counts:?}"
+    );
     assert_eq!(calls(&counts, Api::DestroyGroup), 1);
 }
 
