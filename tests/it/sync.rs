@@ -472,3 +472,93 @@ async fn a_callback_of_the_relays_own_write_before_its_batch_settles_is_dropped(
         .all(|e| e["kind"] != "group_destroyed"));
     relay.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recalls_go_both_ways_through_the_simulator_without_echoes() {
+    if !with_tokens("recalls_go_both_ways_through_the_simulator_without_echoes") {
+        return;
+    }
+    let port = free_port();
+    let Rig {
+        handle,
+        store,
+        dir: _dir,
+    } = rig_calling(port, app_config()).await;
+    let (hook, got) = webhook(Duration::ZERO).await;
+    let rb = sync_runbook(&handle, &store, port, &hook);
+    let relay = start_relay(&rb).await;
+    accounts(&handle, &["u1", "u2"]).await;
+    let ingest = format!("http://{}/sync/events", relay.addr);
+    let recalled = |sim: &cutover::sim::Sim| -> usize {
+        sim.dump()["c2c_messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["recalled"] == true)
+            .count()
+    };
+
+    // Old → new: a message, then its recall, which the relay names by the MsgKey it was given.
+    let msg = json!({"event_id": "old-1", "kind": "c2c_message", "at": 1_764_000_000,
+        "record": {"id": "m-old-1", "from": "u2", "to": "u1", "sent_at": 1_764_000_000,
+                   "body": [{"type": "text", "text": "soon gone"}]}});
+    let recall = json!({"event_id": "old-2", "kind": "c2c_message_recalled", "at": 1_764_000_010,
+        "record": {"id": "m-old-1"}});
+    for body in [&msg, &recall] {
+        let (status, _) = post_json(&ingest, Some(INGEST_TOKEN), body).await;
+        assert_eq!(status, 200);
+    }
+    let sim = handle.sim().clone();
+    wait_until("the old recall to land in the simulator", PATIENCE, || {
+        recalled(&sim) == 1
+    })
+    .await;
+    // Its callback comes back to the relay and is dropped as the relay's own.
+    let s = store.clone();
+    wait_until("the recall's callback dropped as an echo", PATIENCE, || {
+        let conn = cutover::store::open_for_reading(&s).unwrap();
+        // The relay's message fired no callback (it forbids them); its recall's did.
+        counts(&conn, Direction::NewToOld).unwrap().dropped_as_echo >= 1
+    })
+    .await;
+
+    // New → old: a message sent and recalled on the Tencent side reaches the old system as a
+    // message and its recall, under the id it was delivered with.
+    let sent = client(&handle)
+        .call(&SendMsg {
+            From_Account: Some("u1".into()),
+            To_Account: "u2".into(),
+            MsgRandom: 9,
+            MsgBody: vec![MsgElement::text("also soon gone")],
+            ..SendMsg::default()
+        })
+        .await
+        .unwrap();
+    client(&handle)
+        .call(&cutover::tim::wire::c2c::AdminMsgWithdraw {
+            From_Account: "u1".into(),
+            To_Account: "u2".into(),
+            MsgKey: sent.MsgKey.clone(),
+        })
+        .await
+        .unwrap();
+    wait_until("the webhook to receive the recall", PATIENCE, || {
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "c2c_message_recalled")
+    })
+    .await;
+    let events = got.lock().unwrap().clone();
+    let kinds: Vec<&Value> = events.iter().map(|e| &e["kind"]).collect();
+    assert_eq!(
+        kinds,
+        ["c2c_message", "c2c_message_recalled"],
+        "the relay's own message and recall never came back: {events:?}"
+    );
+    assert_eq!(
+        events[1]["record"]["id"], events[0]["event_id"],
+        "{events:?}"
+    );
+    relay.stop().await.unwrap();
+}
