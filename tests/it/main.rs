@@ -47,3 +47,4 @@ mod tui_snapshots;
 mod usersig_cli;
 mod validate_cli;
 mod verify;
+mod verify_deletions;
