@@ -15,13 +15,12 @@ use rusqlite::{params, Connection};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-async fn verify(rb: cutover::config::Runbook) -> Summary {
+async fn verify(rb: cutover::config::Runbook) -> (Summary, Arc<Progress>) {
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let runner = Runner::new(rb, RunOptions::default()).unwrap();
-    runner
-        .verify(Arc::new(Progress::default()), stop)
-        .await
-        .unwrap()
+    let progress = Arc::new(Progress::default());
+    let summary = runner.verify(Arc::clone(&progress), stop).await.unwrap();
+    (summary, progress)
 }
 
 /// Records in the store that the deletion of `key` of `kind` was done: an item of the
@@ -49,13 +48,10 @@ async fn deletions_read_back_as_gone_or_still_there_and_deleted_records_are_not_
         store,
         dir: _dir,
     } = common::Rig::new(app_config()).await;
+    // Pages of two items: deletions, like records, are read back a scope at a time.
     let rb = || {
-        runbook(
-            &handle,
-            &sample_data(),
-            &store,
-            "[verify]\nroaming_days = 0\n",
-        )
+        let extra = "[verify]\nroaming_days = 0\npage_items = 2\n";
+        runbook(&handle, &sample_data(), &store, extra)
     };
     assert_eq!(import(rb()).await, Ending::Complete);
     let conn = Connection::open(&store).unwrap();
@@ -110,7 +106,7 @@ async fn deletions_read_back_as_gone_or_still_there_and_deleted_records_are_not_
     deleted(&conn, Kind::Friend, &pair_key("u0000015", "u0000014"));
     deleted(&conn, Kind::GroupMember, &pair_key("g000002", "u0000012"));
 
-    let summary = verify(rb()).await;
+    let (summary, progress) = verify(rb()).await;
     assert!(summary.finished, "{:?}", summary.unread_units);
     let found: BTreeSet<(Kind, String, &str)> =
         mismatches(&open_for_reading(&store).unwrap(), None, 100)
@@ -152,6 +148,12 @@ async fn deletions_read_back_as_gone_or_still_there_and_deleted_records_are_not_
             (gone, still_there, 0, 0, 0, 0),
             "{kind:?}: {c:?}"
         );
+    }
+    // Progress counted every deletion, and every record but those gone.
+    for (kind, checked, total) in progress.kinds() {
+        let c = &summary.counts[kind as usize];
+        let to_check = c.imported - c.gone;
+        assert_eq!((checked, total), (to_check, to_check), "{kind:?}: progress");
     }
     let gone = |kind: Kind| summary.counts[kind as usize].gone;
     // The account's profile; its friend entries either way, its memberships and its
