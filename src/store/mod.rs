@@ -41,6 +41,7 @@ pub mod sync;
 pub(crate) mod sync_msgs;
 pub mod sync_queue;
 pub mod verify;
+pub(crate) mod verify_gone;
 pub(crate) mod verify_pages;
 pub(crate) mod writer;
 
@@ -167,9 +168,9 @@ pub fn pair_key(a: &str, b: &str) -> String {
     format!("{a}\u{1f}{b}")
 }
 
-/// A key as a person reads it: `owner→friend`, `group/member`.
+/// A key as a person reads it: `owner→friend`, `group/member` (a deletion's as its record's).
 pub(crate) fn display_key(kind: Kind, key: &str) -> String {
-    let sep = match kind {
+    let sep = match kind.record() {
         Kind::Friend => "→",
         _ => "/",
     };

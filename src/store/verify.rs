@@ -1,6 +1,7 @@
 //! Read-back verification in the store: one result per checked item, what the target holds
 //! beyond the export, the pass's settings, and the per-entity counts every front end shows.
 
+use super::verify_gone::{gone_any_kind_in, gone_in};
 use super::{display_key, Kind};
 use crate::timefmt::now_secs;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -105,7 +106,21 @@ pub fn begin_pass(
         )
         .optional()?;
     let resumed = open == Some((sample, roaming_days, whole_from));
-    if !resumed {
+    if resumed {
+        // Records deleted since the pass started are no longer looked for: their results go.
+        for kind in Kind::RECORDS {
+            let gone = gone_in(&tx, kind)?;
+            if gone != "0" {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM verify_result WHERE kind = ?1 AND id IN
+                         (SELECT i.id FROM item i WHERE i.kind = ?1 AND {gone})"
+                    ),
+                    [kind.code()],
+                )?;
+            }
+        }
+    } else {
         tx.execute_batch(
             "DELETE FROM verify_result; DELETE FROM verify_extra; DELETE FROM verify_pass;",
         )?;
@@ -225,6 +240,10 @@ pub struct EntityCounts {
     pub unreadable: u64,
     /// Imported items not read back (not sampled, or verification not run).
     pub unchecked: u64,
+    /// Imported records meant to be gone from the target: deleted by a delta (done or still
+    /// to do), or gone with a deleted account or a destroyed group. Not read back as present:
+    /// the deletion kinds read back their absence.
+    pub gone: u64,
     /// Things on the target that the export does not have.
     pub extra: u64,
 }
@@ -257,6 +276,18 @@ pub fn entity_counts(conn: &Connection) -> rusqlite::Result<Vec<EntityCounts>> {
             pending,
             ..EntityCounts::default()
         };
+        let gone = gone_in(conn, kind)?;
+        if gone != "0" {
+            c.gone = conn.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM item i WHERE i.kind = ?1 AND i.state = 1 AND {gone}"
+                ),
+                [kind.code()],
+                |r| r.get(0),
+            )?;
+        }
+        // No result is of an item meant to be gone: a pass does not check one, and drops
+        // the results of those gone since it started when it carries on (`begin_pass`).
         let mut stmt = conn.prepare_cached(
             "SELECT v.outcome, COUNT(*) FROM verify_result v
              JOIN item i ON i.kind = v.kind AND i.id = v.id
@@ -274,7 +305,8 @@ pub fn entity_counts(conn: &Connection) -> rusqlite::Result<Vec<EntityCounts>> {
                 Outcome::Unreadable => c.unreadable = n,
             }
         }
-        c.unchecked = imported.saturating_sub(c.verified + c.missing + c.differs + c.unreadable);
+        c.unchecked =
+            imported.saturating_sub(c.gone + c.verified + c.missing + c.differs + c.unreadable);
         c.extra = conn.query_row(
             "SELECT COUNT(*) FROM verify_extra WHERE kind = ?1",
             [kind.code()],
@@ -285,6 +317,23 @@ pub fn entity_counts(conn: &Connection) -> rusqlite::Result<Vec<EntityCounts>> {
     Ok(out)
 }
 
+/// How a mismatch of `kind` is named: a deletion whose record reads back is `still there`.
+fn what(kind: Kind, outcome: Outcome) -> &'static str {
+    match (kind.deletes(), outcome) {
+        (Some(_), Outcome::Differs) => "still there",
+        _ => outcome.name(),
+    }
+}
+
+/// The record kind of item `i` (a deletion's: the kind it deletes), as SQL.
+fn record_kind_sql() -> String {
+    let arms: String = Kind::DELETIONS
+        .iter()
+        .map(|d| format!(" WHEN {} THEN {}", d.code(), d.record().code()))
+        .collect();
+    format!("(CASE i.kind{arms} ELSE i.kind END)")
+}
+
 /// One item the read-back found wrong, or one extra.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
@@ -292,7 +341,7 @@ pub struct Mismatch {
     pub kind: Kind,
     /// The record (`u0001`, `g1/u2`, a message id), or where an extra was found.
     pub record: String,
-    /// `missing`, `differs` or `extra`.
+    /// `missing`, `differs` or `extra`; for a deletion, `still there`.
     pub what: &'static str,
     /// Which field and how, or what the extra is.
     pub detail: String,
@@ -308,13 +357,17 @@ pub fn mismatches(
 ) -> rusqlite::Result<Vec<Mismatch>> {
     let kind_code = kind.map_or(-1, Kind::code);
     let mut out = Vec::new();
-    let mut stmt = conn.prepare(
+    let gone = gone_any_kind_in(conn)?;
+    // A deletion's item keeps the place of the record it deletes: its source is the record's.
+    let record_kind = record_kind_sql();
+    let mut stmt = conn.prepare(&format!(
         "SELECT v.kind, i.key, v.outcome, v.detail, COALESCE(s.name, ''), i.line
          FROM verify_result v JOIN item i ON i.kind = v.kind AND i.id = v.id
-         LEFT JOIN source_file s ON s.export_id = i.export_id AND s.kind = i.kind
-         WHERE v.outcome IN (1, 2) AND i.state = 1 AND (?1 < 0 OR v.kind = ?1)
-         ORDER BY v.kind, i.id LIMIT ?2",
-    )?;
+         LEFT JOIN source_file s ON s.export_id = i.export_id
+             AND s.kind = {record_kind}
+         WHERE v.outcome IN (1, 2) AND i.state = 1 AND (?1 < 0 OR v.kind = ?1) AND NOT {gone}
+         ORDER BY v.kind, i.id LIMIT ?2"
+    ))?;
     let rows = stmt.query_map(params![kind_code, limit as i64], |r| {
         let kind = Kind::from_code(r.get(0)?).unwrap_or(Kind::Account);
         let key: String = r.get(1)?;
@@ -323,7 +376,7 @@ pub fn mismatches(
         Ok(Mismatch {
             kind,
             record: display_key(kind, &key),
-            what: Outcome::from_code(r.get(2)?).name(),
+            what: what(kind, Outcome::from_code(r.get(2)?)),
             detail: r.get(3)?,
             source: format!("{file}:{line}"),
         })

@@ -69,7 +69,7 @@ impl GroupIndex {
 }
 
 /// Items grouped by their group, in group order.
-fn by_group(items: Vec<PendingItem>) -> Vec<(i64, Vec<PendingItem>)> {
+pub(super) fn by_group(items: Vec<PendingItem>) -> Vec<(i64, Vec<PendingItem>)> {
     let mut map: BTreeMap<i64, Vec<PendingItem>> = BTreeMap::new();
     for item in items {
         map.entry(item.parent.unwrap_or(-1)).or_default().push(item);

@@ -3,7 +3,7 @@
 
 use super::compare::{check, result, verdict};
 use super::groups::{GroupCheck, GroupEntry};
-use super::Ctx;
+use super::{Answered, Ctx};
 use crate::model::{GroupMember, GroupType, MemberRole};
 use crate::store::queries::PendingItem;
 use crate::store::verify::{Extra, ItemResult, Outcome};
@@ -26,8 +26,13 @@ fn role_name(role: Option<MemberRole>) -> &'static str {
     }
 }
 
-/// Every member of `group`, a page at a time; `None` if a read failed or the pass stopped.
-async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> {
+/// Every member of `group`, a page at a time; `None` if a read failed or the pass stopped. An
+/// error with one of `codes` (the group does not exist) is the answer instead.
+pub(super) async fn read_members(
+    ctx: &Ctx,
+    group: &GroupEntry,
+    codes: &[i64],
+) -> Option<Answered<Vec<MemberInfo>>> {
     let community = group.record.kind == GroupType::Community;
     let mut out = Vec::new();
     let (mut offset, mut next) = (0u32, String::new());
@@ -43,18 +48,21 @@ async fn read_members(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> 
             MemberInfoFilter: Some(vec!["Role".into(), "JoinTime".into()]),
             ..GetGroupMemberInfo::default()
         };
-        let resp = ctx.read(&req, unit).await?;
+        let resp = match ctx.read_or(&req, codes, unit).await? {
+            Answered::Read(resp) => resp,
+            Answered::Code(code) => return Some(Answered::Code(code)),
+        };
         let got = resp.MemberList.len() as u32;
         out.extend(resp.MemberList);
         if community {
             match resp.Next.filter(|n| !n.is_empty() && n != "0") {
                 Some(n) if got > 0 => next = ctx.advance(&mut pager, n, unit)?,
-                _ => return Some(out),
+                _ => return Some(Answered::Read(out)),
             }
         } else {
             offset += got;
             if got == 0 || u64::from(offset) >= resp.MemberNum {
-                return Some(out);
+                return Some(Answered::Read(out));
             }
         }
     }
@@ -69,7 +77,10 @@ impl GroupCheck for Members {
     type Found = Vec<MemberInfo>;
 
     async fn read(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<MemberInfo>> {
-        read_members(ctx, group).await
+        match read_members(ctx, group, &[]).await? {
+            Answered::Read(members) => Some(members),
+            Answered::Code(_) => None,
+        }
     }
 
     fn compare(

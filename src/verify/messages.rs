@@ -5,7 +5,7 @@
 
 use super::compare::{body_diff, result};
 use super::groups::{GroupCheck, GroupEntry};
-use super::{for_each_unit, Ctx};
+use super::{for_each_unit, Answered, Ctx};
 use crate::model::{C2cMessage, GroupMessage};
 use crate::store::queries::PendingItem;
 use crate::store::verify::{Extra, ItemResult, Outcome};
@@ -29,11 +29,11 @@ impl Ctx {
     }
 
     /// Whether a message sent at `t` is past the roaming retention.
-    fn too_old(&self, t: i64) -> bool {
+    pub(super) fn too_old(&self, t: i64) -> bool {
         self.roaming_floor.is_some_and(|floor| t < floor)
     }
 
-    fn unreadable(&self, kind: Kind, id: i64) -> ItemResult {
+    pub(super) fn unreadable(&self, kind: Kind, id: i64) -> ItemResult {
         result(
             kind,
             id,
@@ -44,7 +44,12 @@ impl Ctx {
 }
 
 /// A group's whole readable history, oldest first; `None` if a read failed or the pass stopped.
-async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
+/// An error with one of `codes` (the group does not exist) is the answer instead.
+pub(super) async fn read_group(
+    ctx: &Ctx,
+    group: &GroupEntry,
+    codes: &[i64],
+) -> Option<Answered<Vec<RspMsg>>> {
     let mut out = Vec::new();
     let mut below: Option<u64> = None;
     let mut pager = Pager::descending(Api::GroupMsgGetSimple);
@@ -55,7 +60,10 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
             ReqMsgSeq: below,
             ReqMsgNumber: GROUP_PAGE,
         };
-        let resp = ctx.read(&req, unit).await?;
+        let resp = match ctx.read_or(&req, codes, unit).await? {
+            Answered::Read(resp) => resp,
+            Answered::Code(code) => return Some(Answered::Code(code)),
+        };
         let oldest = resp.RspMsgList.iter().map(|m| m.MsgSeq).min();
         out.extend(resp.RspMsgList);
         match oldest {
@@ -66,7 +74,7 @@ async fn read_group(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
         }
     }
     out.sort_by_key(|m| m.MsgSeq);
-    Some(out)
+    Some(Answered::Read(out))
 }
 
 /// Group messages: each group's imported messages read back, in order, with their content.
@@ -78,7 +86,10 @@ impl GroupCheck for GroupMessages {
     type Found = Vec<RspMsg>;
 
     async fn read(ctx: &Ctx, group: &GroupEntry) -> Option<Vec<RspMsg>> {
-        read_group(ctx, group).await
+        match read_group(ctx, group, &[]).await? {
+            Answered::Read(msgs) => Some(msgs),
+            Answered::Code(_) => None,
+        }
     }
 
     fn compare(
@@ -170,7 +181,7 @@ fn extra_group_messages(
 }
 
 /// A conversation's two accounts, the lesser first, whoever sent.
-fn in_order(x: &str, y: &str) -> (String, String) {
+pub(super) fn in_order(x: &str, y: &str) -> (String, String) {
     let (a, b) = if x <= y { (x, y) } else { (y, x) };
     (a.to_string(), b.to_string())
 }
@@ -237,7 +248,8 @@ async fn check_conversation(ctx: &Ctx, (a, b, msgs): Conversation) {
         ctx.sink.put(results, Vec::new()).await;
         return;
     };
-    let Some(found) = read_conversation(ctx, &a, &b, min, max).await else {
+    let Some(Answered::Read(found)) = read_conversation(ctx, (&a, &b), (min, max), &[]).await
+    else {
         return;
     };
     let by_key: HashMap<&str, &RoamMsg> = found.iter().map(|m| (m.MsgKey.as_str(), m)).collect();
@@ -280,7 +292,7 @@ fn conversations(ctx: &Ctx, items: &[PendingItem]) -> Option<BTreeMap<String, Co
 
 /// The message read back that an import request made: by its `MsgKey` when the request set
 /// `MsgSeq`, else by sender, `MsgRandom` and time.
-fn find_c2c<'a>(
+pub(super) fn find_c2c<'a>(
     want: &ImportMsg,
     by_key: &HashMap<&str, &'a RoamMsg>,
     found: &'a [RoamMsg],
@@ -332,14 +344,14 @@ fn extra_c2c_messages(a: &str, b: &str, found: &[RoamMsg], matched: &HashSet<&st
         .collect()
 }
 
-/// A conversation's messages between `min` and `max` (inclusive), every page.
-async fn read_conversation(
+/// A conversation's messages between `min` and `max` (inclusive), every page. An error with
+/// one of `codes` (an account does not exist) is the answer instead.
+pub(super) async fn read_conversation(
     ctx: &Ctx,
-    a: &str,
-    b: &str,
-    min: i64,
-    max: i64,
-) -> Option<Vec<RoamMsg>> {
+    (a, b): (&str, &str),
+    (min, max): (i64, i64),
+    codes: &[i64],
+) -> Option<Answered<Vec<RoamMsg>>> {
     let mut out: Vec<RoamMsg> = Vec::new();
     let (mut max_time, mut last_key) = (max, None);
     let mut pager = Pager::new(Api::AdminGetRoamMsg);
@@ -353,11 +365,14 @@ async fn read_conversation(
             MaxTime: max_time,
             LastMsgKey: last_key.clone(),
         };
-        let resp = ctx.read(&req, unit).await?;
+        let resp = match ctx.read_or(&req, codes, unit).await? {
+            Answered::Read(resp) => resp,
+            Answered::Code(code) => return Some(Answered::Code(code)),
+        };
         let empty = resp.MsgList.is_empty();
         out.extend(resp.MsgList);
         if resp.Complete == 1 || empty {
-            return Some(out);
+            return Some(Answered::Read(out));
         }
         let (time, key) = ctx.advance(&mut pager, (resp.LastMsgTime, resp.LastMsgKey), unit)?;
         (max_time, last_key) = (time, Some(key));

@@ -6,9 +6,11 @@
 //! a stopped pass carries on where it was and every figure shown is a committed one.
 //!
 //! Here: the pass and its units. Per kind: `basic` (accounts, profiles, friends, groups),
-//! `members` and `messages` (the loop they share, a group at a time, in `groups`); `compare`
-//! compares fields, `sink` commits the results. Reads go through [`crate::tim::paced::Reader`].
+//! `members` and `messages` (the loop they share, a group at a time, in `groups`); `absence`
+//! reads back what a delta deleted (the deletion kinds); `compare` compares fields, `sink`
+//! commits the results. Reads go through [`crate::tim::paced::Reader`].
 
+mod absence;
 mod basic;
 mod compare;
 mod groups;
@@ -187,13 +189,31 @@ impl Ctx {
         req: &R,
         unit: impl FnOnce() -> String,
     ) -> Option<R::Response> {
+        match self.read_or(req, &[], unit).await? {
+            Answered::Read(r) => Some(r),
+            Answered::Code(_) => None,
+        }
+    }
+
+    /// Makes one read for a unit, where an error with one of `codes` is an answer too (a
+    /// check of absence: the group or account does not exist); `None` when stopped or
+    /// failed otherwise (the unit is reported).
+    pub(crate) async fn read_or<R: Request>(
+        &self,
+        req: &R,
+        codes: &[i64],
+        unit: impl FnOnce() -> String,
+    ) -> Option<Answered<R::Response>> {
         match self.reader.call(req).await {
-            Ok(r) => Some(r),
+            Ok(r) => Some(Answered::Read(r)),
             Err(PacedError::Stopped) => None,
-            Err(PacedError::Call(e)) => {
-                self.unit_failed(format!("{}: {e}", unit()));
-                None
-            }
+            Err(PacedError::Call(e)) => match e.code().filter(|c| codes.contains(c)) {
+                Some(code) => Some(Answered::Code(code)),
+                None => {
+                    self.unit_failed(format!("{}: {e}", unit()));
+                    None
+                }
+            },
         }
     }
 
@@ -243,6 +263,7 @@ impl Ctx {
     /// delta's items always, the pre-copy's at the sample (always outside a window). Counted.
     fn item_in_window_sample(&self, kind: Kind, item: &PendingItem) -> bool {
         self.whole_from.is_none()
+            || is_deletion(kind)
             || self.in_sample(kind, &item.id.to_string(), self.is_delta(item.export_id))
     }
 
@@ -289,6 +310,20 @@ where
 /// Kinds read back per sampled unit (a group, a conversation): they get every imported item,
 /// so the sample is counted over all units, and skip the units already checked.
 const SAMPLED: [Kind; 3] = [Kind::GroupMember, Kind::GroupMessage, Kind::C2cMessage];
+
+/// Whether `kind` is a deletion's: always read back whole, never sampled (a delta's deletions
+/// keep the place, and so the export, of the record they delete, often the pre-copy's).
+fn is_deletion(kind: Kind) -> bool {
+    kind.deletes().is_some()
+}
+
+/// What a read answered: the response, or an error code the caller takes as an answer.
+pub(crate) enum Answered<T> {
+    /// The response.
+    Read(T),
+    /// One of the codes asked for.
+    Code(i64),
+}
 
 /// Why a verification pass could not run (what it reads back differently is data: results in
 /// the store, not errors).

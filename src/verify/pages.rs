@@ -6,7 +6,7 @@
 use super::groups::{check_groups, GroupIndex};
 use super::members::Members;
 use super::messages::{self, GroupMessages};
-use super::{basic, Ctx, Progress, SAMPLED};
+use super::{absence, basic, is_deletion, Ctx, Progress, SAMPLED};
 use crate::store::verify_pages::{self, DonePage};
 use crate::store::{open_for_reading, Kind};
 use rusqlite::Connection;
@@ -23,7 +23,7 @@ pub(super) fn count_totals(
     for kind in Kind::ALL {
         let (done, already) = verify_pages::done_counts(conn, kind)?;
         let mut left_out = 0u64;
-        if ctx.whole_from.is_some() && !SAMPLED.contains(&kind) {
+        if ctx.whole_from.is_some() && !SAMPLED.contains(&kind) && !is_deletion(kind) {
             verify_pages::for_each_unchecked(conn, kind, |id, export_id| {
                 left_out += u64::from(!ctx.keeps_item(id, export_id));
             })?;
@@ -88,7 +88,7 @@ impl PageWork {
         }
         let group_ids: Vec<i64> = match kind {
             Kind::Group => page.items.iter().map(|i| i.id).collect(),
-            Kind::GroupMember | Kind::GroupMessage => {
+            Kind::GroupMember | Kind::GroupMessage | Kind::MemberRemoval | Kind::GroupRecall => {
                 let mut ids: Vec<i64> = page.items.iter().filter_map(|i| i.parent).collect();
                 ids.dedup();
                 ids
@@ -117,8 +117,12 @@ impl PageWork {
             Kind::GroupMember => check_groups::<Members>(ctx, &groups, items, checked).await,
             Kind::GroupMessage => check_groups::<GroupMessages>(ctx, &groups, items, checked).await,
             Kind::C2cMessage => messages::c2c(ctx, items, checked).await,
-            // Deletions are not read back by these pages: see `Kind::RECORDS` above.
-            _ => {}
+            Kind::AccountDeletion => absence::accounts(ctx, items).await,
+            Kind::FriendDeletion => absence::friends(ctx, items).await,
+            Kind::GroupDeletion => absence::groups(ctx, items).await,
+            Kind::MemberRemoval => absence::members(ctx, &groups, items).await,
+            Kind::GroupRecall => absence::group_messages(ctx, &groups, items).await,
+            Kind::C2cRecall => absence::c2c_messages(ctx, items).await,
         }
     }
 }

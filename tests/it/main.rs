@@ -50,4 +50,5 @@ mod tui_snapshots;
 mod usersig_cli;
 mod validate_cli;
 mod verify;
+mod verify_deletions;
 mod window_deletions;
