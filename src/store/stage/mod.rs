@@ -254,7 +254,11 @@ pub(crate) fn stage_export_chunked(
     insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
     super::order::assign(&tx, export_id, options.same_second).map_err(sql)?;
     let vanished = match export.manifest.delta_of {
-        Some(_) => key_sets::apply(&tx, &export.root)?,
+        Some(_) => {
+            let vanished = key_sets::apply(&tx, &export.root)?;
+            tombstones::members_go_with_their_group(&tx).map_err(sql)?;
+            vanished
+        }
         None => Vec::new(),
     };
     tx.commit().map_err(sql)?;

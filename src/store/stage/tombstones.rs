@@ -165,3 +165,22 @@ pub(super) fn any(conn: &Connection) -> rusqlite::Result<bool> {
         |r| r.get(0),
     )
 }
+
+/// Members of a group that a delta deletes go with it: `destroy_group` removes them all, and
+/// `delete_group_member` refuses a batch that names the owner (10004), whose row an old system
+/// deletes with the group's other rows. Their pending removals are skipped; how many.
+pub(super) fn members_go_with_their_group(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE item SET state = ?4 WHERE kind = ?1 AND state = ?5 AND parent IN (
+             SELECT g.id FROM item d JOIN item g ON g.kind = ?3 AND g.key = d.key
+             WHERE d.kind = ?2 AND d.state IN (?5, ?6))",
+    )?
+    .execute(params![
+        Kind::MemberRemoval.code(),
+        Kind::GroupDeletion.code(),
+        Kind::Group.code(),
+        ItemState::Skipped.code(),
+        ItemState::Pending.code(),
+        ItemState::Done.code()
+    ])
+}
