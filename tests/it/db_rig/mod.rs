@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod deletions;
+pub(crate) use deletions::delete_after_t1;
+
 /// The login the start scripts create (scripts/db/common.sh).
 pub(crate) const PASSWORD: &str = "cutover-test-password";
 /// When the generated data was exported: every generated row changed before it.
