@@ -496,10 +496,17 @@ fn failure_rows(
     page: &str,
 ) -> rusqlite::Result<Vec<FailureRow>> {
     let (cond, args) = filter.condition();
+    // A deletion's line is the deleted record's, in the file of its record kind.
+    let record_kind = Kind::DELETIONS
+        .iter()
+        .map(|d| format!("WHEN {} THEN {}", d.code(), d.record().code()))
+        .collect::<Vec<_>>()
+        .join(" ");
     let sql = format!(
         "SELECT i.kind, i.key, COALESCE(s.name, ''), i.line, f.api, f.code, f.info, f.attempts, f.retryable
          FROM item i JOIN failure f ON f.kind = i.kind AND f.id = i.id
-         LEFT JOIN source_file s ON s.export_id = i.export_id AND s.kind = i.kind
+         LEFT JOIN source_file s ON s.export_id = i.export_id
+             AND s.kind = CASE i.kind {record_kind} ELSE i.kind END
          WHERE {cond} ORDER BY i.kind, i.id{page}"
     );
     let mut stmt = conn.prepare(&sql)?;

@@ -175,3 +175,21 @@ async fn the_writer_commits_outcomes_and_publishes_counts() {
         [before[0] - 2, 2, 0, 0]
     );
 }
+
+#[test]
+fn a_failed_deletion_names_the_file_of_the_record_it_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = open_for_writing(&dir.path().join("run.db")).unwrap();
+    conn.execute_batch(
+        "INSERT INTO export (id, root, fingerprint, exported_at, staged_at) VALUES (1, 'x', 'f', 1, 1);
+         INSERT INTO source_file VALUES (1, 2, 'friends.jsonl', 'friends.jsonl', 3, 0);
+         INSERT INTO item (kind, id, export_id, key, line, offset, len, needs, state)
+             VALUES (11, 0, 1, 'u1' || char(31) || 'u2', 3, 0, 0, -1, 2);
+         INSERT INTO failure VALUES (11, 0, 'friend_delete', 30001, 'no', 0, 1, 1, 1);",
+    )
+    .unwrap();
+    let rows = queries::failures(&conn, &FailureFilter::default()).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].file.as_str(), rows[0].line), ("friends.jsonl", 3));
+    assert_eq!(rows[0].record, "u1→u2");
+}
