@@ -67,6 +67,7 @@ impl Sampling {
             last: None,
             snap: Snapshot::default(),
             calls: Vec::new(),
+            entities_due: None,
         };
         let task = tokio::spawn(sample_loop(sampler, requests, out, import));
         Sampling {
@@ -143,6 +144,10 @@ struct Sampler {
     snap: Snapshot,
     /// Per lane: calls at the last sample.
     calls: Vec<u64>,
+    /// When the per-kind counts are read again: a read that took long (a huge store with
+    /// deletions to leave out) waits five times as long before the next, so the console never
+    /// spends more than a fifth of a core on them.
+    entities_due: Option<Instant>,
 }
 
 impl Sampler {
@@ -154,6 +159,13 @@ impl Sampler {
         }
         if let Some(conn) = &self.conn {
             read_store(conn, &mut self.snap, request);
+            let now = Instant::now();
+            if self.entities_due.is_none_or(|due| now >= due) || request.finished {
+                if let Ok(entities) = stored::entity_counts(conn) {
+                    self.snap.entities = entities;
+                }
+                self.entities_due = Some(Instant::now() + now.elapsed() * 5);
+            }
             if self.snap.t_limit_secs.is_none() && (handle.is_some() || request.staged) {
                 let plan = crate::engine::plan::plan(conn, &self.settings).ok();
                 self.snap.t_limit_secs = plan.as_ref().map(|p| p.t_limit_secs);
@@ -191,8 +203,8 @@ impl Sampler {
     }
 }
 
-/// The committed figures: failure groups, the page of items asked for, entity counts, the
-/// verification pass and its mismatches, sync counts. A figure that cannot be read keeps its
+/// The committed figures: failure groups, the page of items asked for, the verification pass
+/// and its mismatches, sync counts. A figure that cannot be read keeps its
 /// last value (or is empty).
 fn read_store(conn: &Connection, snap: &mut Snapshot, request: &Request) {
     if let Ok(groups) = queries::failure_groups(conn) {
@@ -207,9 +219,6 @@ fn read_store(conn: &Connection, snap: &mut Snapshot, request: &Request) {
         }
         None => (Vec::new(), 0, 0),
     };
-    if let Ok(entities) = stored::entity_counts(conn) {
-        snap.entities = entities;
-    }
     snap.verify_pass = stored::pass(conn).ok().flatten();
     snap.sync = crate::store::sync::any(conn).ok().flatten();
     snap.mismatches = match request.verify_drill {
