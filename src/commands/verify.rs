@@ -85,11 +85,11 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outc
     } else {
         writeln!(
             out,
-            "\n{:<15} {:>8} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8} {:>10}",
+            "\n{:<17} {:>8} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8} {:>10}",
             "kind",
             "source",
             "invalid",
-            "imported",
+            "done",
             "failed",
             "verified",
             "missing",
@@ -99,7 +99,7 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outc
         for c in &counts {
             writeln!(
                 out,
-                "{:<15} {:>8} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8} {:>10}",
+                "{:<17} {:>8} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8} {:>10}",
                 c.kind.map_or("", |k| k.stage()),
                 c.source,
                 c.invalid,
@@ -109,6 +109,16 @@ pub(crate) fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outc
                 c.missing,
                 c.differs,
                 c.unchecked + c.unreadable
+            )?;
+        }
+        if counts
+            .iter()
+            .any(|c| c.kind.is_some_and(|k| k.deletes().is_some()))
+        {
+            writeln!(
+                out,
+                "deletions: done = deleted on the target, verified = read back gone, \
+                 differs = still there"
             )?;
         }
         for m in &listed {

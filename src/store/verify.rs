@@ -255,12 +255,16 @@ impl EntityCounts {
     }
 }
 
-/// The counts of every kind, in staging order.
+/// The counts of every record kind, in staging order, then of each deletion kind a delta
+/// carried (one with no item is left out).
 pub fn entity_counts(conn: &Connection) -> rusqlite::Result<Vec<EntityCounts>> {
     let states = super::queries::item_counts(conn)?;
     let mut out = Vec::new();
     for kind in Kind::ALL {
         let [pending, imported, failed, skipped] = states.get(&kind).copied().unwrap_or_default();
+        if kind.deletes().is_some() && pending + imported + failed + skipped == 0 {
+            continue;
+        }
         let invalid: u64 = conn.query_row(
             "SELECT COALESCE(SUM(invalid), 0) FROM source_file WHERE kind = ?1",
             [kind.code()],

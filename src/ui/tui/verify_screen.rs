@@ -68,7 +68,7 @@ pub(crate) fn verify(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let table = grid(
         rows,
         &[
-            Constraint::Length(14),
+            Constraint::Length(17),
             Constraint::Length(6),
             Constraint::Length(7),
             Constraint::Length(8),
@@ -81,7 +81,8 @@ pub(crate) fn verify(frame: &mut Frame<'_>, app: &App, area: Rect) {
             "kind",
             "source",
             "invalid",
-            "imported",
+            // Imported, or for a deletion kind, deleted.
+            "done",
             "failed",
             "verified",
             "mismatched",
