@@ -5,8 +5,7 @@
 //! group per call). A repeat answers its own code, which counts as done (§4.7b), so an
 //! unknown outcome is replayed. A recalled message stays in history, marked recalled.
 
-use super::deletions::done_or_repeat;
-use super::{Grouping, ImportKind, OnUnknown, Shape};
+use super::deletions::{deletion_kind, done_or_repeat};
 use crate::engine::failure::Reason;
 use crate::engine::job::Job;
 use crate::engine::send::{Answer, SendContext, SendError};
@@ -17,73 +16,45 @@ use crate::tim::requests;
 use crate::tim::wire::c2c::{msg_key, AdminMsgWithdraw};
 use crate::tim::wire::group::{GroupMsgRecall, MsgSeqItem};
 use crate::tim::wire::group_read::GroupMsgGetSimple;
-use futures_util::future::BoxFuture;
 
 /// Pages of a group's history read, newest first, to find a message whose MsgSeq the store
 /// does not have (imported before MsgSeqs were recorded): 50 pages of 20.
 const SEARCH_PAGES: usize = 50;
 
-/// One-to-one messages recalled.
-pub(crate) struct C2cRecalls;
+deletion_kind!(
+    /// One-to-one messages recalled.
+    C2cRecalls,
+    Kind::C2cRecall,
+    1,
+    recall_c2c_messages
+);
+deletion_kind!(
+    /// Group messages recalled.
+    GroupRecalls,
+    Kind::GroupRecall,
+    10,
+    recall_group_messages
+);
 
-impl ImportKind for C2cRecalls {
-    fn shape(&self) -> Shape {
-        Shape {
-            kind: Kind::C2cRecall,
-            max_batch: 1,
-            grouping: Grouping::Scoped,
-            unknown: OnUnknown::Replay,
-        }
+async fn recall_c2c_messages(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
+    let records: Vec<C2cMessage> = ctx.read(job)?;
+    let mut answer = Answer::default();
+    for (item, msg) in job.items.iter().zip(&records) {
+        // The same request the import sent: its MsgKey is the message's.
+        let sent = requests::import_msg(msg, item.seq);
+        let req = AdminMsgWithdraw {
+            From_Account: sent.From_Account,
+            To_Account: sent.To_Account,
+            MsgKey: msg_key(
+                sent.MsgSeq.unwrap_or_default(),
+                sent.MsgRandom,
+                sent.MsgTimeStamp,
+            ),
+        };
+        done_or_repeat(ctx.call(&req).await.map(|_| ()), Kind::C2cRecall)?;
+        answer.done.push(item.id);
     }
-
-    fn send<'a>(
-        &'a self,
-        ctx: &'a SendContext<'a>,
-        job: &'a Job,
-    ) -> BoxFuture<'a, Result<Answer, SendError>> {
-        Box::pin(async move {
-            let records: Vec<C2cMessage> = ctx.read(job)?;
-            let mut answer = Answer::default();
-            for (item, msg) in job.items.iter().zip(&records) {
-                // The same request the import sent: its MsgKey is the message's.
-                let sent = requests::import_msg(msg, item.seq);
-                let req = AdminMsgWithdraw {
-                    From_Account: sent.From_Account,
-                    To_Account: sent.To_Account,
-                    MsgKey: msg_key(
-                        sent.MsgSeq.unwrap_or_default(),
-                        sent.MsgRandom,
-                        sent.MsgTimeStamp,
-                    ),
-                };
-                done_or_repeat(ctx.call(&req).await.map(|_| ()), Kind::C2cRecall)?;
-                answer.done.push(item.id);
-            }
-            Ok(answer)
-        })
-    }
-}
-
-/// Group messages recalled.
-pub(crate) struct GroupRecalls;
-
-impl ImportKind for GroupRecalls {
-    fn shape(&self) -> Shape {
-        Shape {
-            kind: Kind::GroupRecall,
-            max_batch: 10,
-            grouping: Grouping::Scoped,
-            unknown: OnUnknown::Replay,
-        }
-    }
-
-    fn send<'a>(
-        &'a self,
-        ctx: &'a SendContext<'a>,
-        job: &'a Job,
-    ) -> BoxFuture<'a, Result<Answer, SendError>> {
-        Box::pin(recall_group_messages(ctx, job))
-    }
+    Ok(answer)
 }
 
 async fn recall_group_messages(ctx: &SendContext<'_>, job: &Job) -> Result<Answer, SendError> {
