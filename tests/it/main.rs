@@ -51,3 +51,4 @@ mod usersig_cli;
 mod validate_cli;
 mod verify;
 mod window_deletions;
+mod window_deletions_crash;
