@@ -20,6 +20,9 @@ pub(crate) struct Deleted {
     pub(crate) tombstones: Vec<(&'static str, usize)>,
     /// Records involving a dormant account, left out of the pre-copy and the delta.
     pub(crate) left_out: usize,
+    /// Every pre-copied record the delta deletes (tombstoned, or a destroyed group's member
+    /// or message), as `cutover`'s mismatch list names it.
+    pub(crate) keys: HashSet<String>,
 }
 
 /// `round(total × share)` of `candidates` (all of them when fewer), evenly spread: the
@@ -82,7 +85,7 @@ fn dormant(precopy: &Path, share: f64) -> anyhow::Result<BTreeSet<String>> {
 }
 
 /// Adds to the delta at `delta` tombstones for about `share` of each kind of the pre-copy at
-/// `precopy` (see the module); how many per file.
+/// `precopy` (see the module).
 pub(crate) fn add(precopy: &Path, delta: &Path, share: f64) -> anyhow::Result<Deleted> {
     let dormant = dormant(precopy, share)?;
     let is = |r: &Value, field: &str| dormant.contains(&text(r, field));
@@ -94,54 +97,71 @@ pub(crate) fn add(precopy: &Path, delta: &Path, share: f64) -> anyhow::Result<De
             + leave_out(dir, "group_members.jsonl", &|r| is(r, "member"))?
             + leave_out(dir, "group_messages.jsonl", &|r| is(r, "from"))?;
     }
-    let mut put = |name, n| deleted.tombstones.push((name, n));
     let accounts: Vec<Value> = dormant.iter().map(|id| json!({"id": id})).collect();
-    put("accounts.jsonl", accounts.len());
-    append(delta, "accounts.jsonl", tombstones(&accounts, &["id"]))?;
+    deleted.delete(delta, "accounts.jsonl", &accounts, &["id"])?;
     for (name, keys) in [
         ("friends.jsonl", &["owner", "friend"][..]),
         ("c2c_messages.jsonl", &["id"][..]),
     ] {
         let all = records(precopy, name)?;
-        let gone = spread(&all, all.len(), share);
-        put(name, gone.len());
-        append(delta, name, tombstones(&gone, keys))?;
+        deleted.delete(delta, name, &spread(&all, all.len(), share), keys)?;
     }
     let destroyed = groups(precopy, delta, share)?;
-    put("groups.jsonl", destroyed.len());
-    let in_kept_group = |r: &Value| !destroyed.contains(&text(r, "group"));
-    let members = records(precopy, "group_members.jsonl")?;
-    let candidates: Vec<Value> = members
-        .iter()
-        .filter(|m| in_kept_group(m) && m["role"] != "owner")
-        .cloned()
-        .collect();
-    let gone = spread(&candidates, members.len(), share);
-    put("group_members.jsonl", gone.len());
-    append(
-        delta,
-        "group_members.jsonl",
-        tombstones(&gone, &["group", "member"]),
-    )?;
-    let messages = records(precopy, "group_messages.jsonl")?;
-    let candidates: Vec<Value> = messages
-        .iter()
-        .filter(|m| in_kept_group(m))
-        .cloned()
-        .collect();
-    let gone = spread(&candidates, messages.len(), share);
-    put("group_messages.jsonl", gone.len());
-    append(delta, "group_messages.jsonl", tombstones(&gone, &["id"]))?;
+    deleted.delete(delta, "groups.jsonl", &destroyed, &["id"])?;
+    let destroyed: HashSet<String> = destroyed.iter().map(|g| text(g, "id")).collect();
+    for (name, keys) in [
+        ("group_members.jsonl", &["group", "member"][..]),
+        ("group_messages.jsonl", &["id"][..]),
+    ] {
+        let all = records(precopy, name)?;
+        let (with_group, kept): (Vec<Value>, Vec<Value>) = all
+            .iter()
+            .cloned()
+            .partition(|r| destroyed.contains(&text(r, "group")));
+        // A destroyed group's members and messages go with it.
+        deleted
+            .keys
+            .extend(with_group.iter().map(|r| shown(r, keys)));
+        let candidates: Vec<Value> = kept.into_iter().filter(|r| r["role"] != "owner").collect();
+        deleted.delete(delta, name, &spread(&candidates, all.len(), share), keys)?;
+    }
     Ok(deleted)
+}
+
+impl Deleted {
+    /// Appends to `delta`'s `name` the tombstones (by `keys`) of `gone`, and counts them.
+    fn delete(
+        &mut self,
+        delta: &Path,
+        name: &'static str,
+        gone: &[Value],
+        keys: &[&str],
+    ) -> anyhow::Result<()> {
+        self.tombstones.push((name, gone.len()));
+        self.keys.extend(gone.iter().map(|r| shown(r, keys)));
+        append(delta, name, tombstones(gone, keys))
+    }
+}
+
+/// A record as `cutover`'s mismatch list names it: its key fields, `owner→friend` for a
+/// friend entry, `group/member` for a member.
+fn shown(record: &Value, keys: &[&str]) -> String {
+    let parts: Vec<String> = keys.iter().map(|k| text(record, k)).collect();
+    let sep = if keys == ["owner", "friend"] {
+        "→"
+    } else {
+        "/"
+    };
+    parts.join(sep)
 }
 
 fn tombstones(records: &[Value], keys: &[&str]) -> Vec<Value> {
     records.iter().map(|r| tombstone(r, keys)).collect()
 }
 
-/// Destroys about `share` of the pre-copy's groups, among those the delta has no record of
-/// (changed, or with new members or messages): writes their tombstones; their ids.
-fn groups(precopy: &Path, delta: &Path, share: f64) -> anyhow::Result<HashSet<String>> {
+/// About `share` of the pre-copy's groups, among those the delta has no record of (changed,
+/// or with new members or messages).
+fn groups(precopy: &Path, delta: &Path, share: f64) -> anyhow::Result<Vec<Value>> {
     let mut touched: HashSet<String> = records(delta, "groups.jsonl")?
         .iter()
         .map(|g| text(g, "id"))
@@ -155,7 +175,5 @@ fn groups(precopy: &Path, delta: &Path, share: f64) -> anyhow::Result<HashSet<St
         .filter(|g| !touched.contains(&text(g, "id")))
         .cloned()
         .collect();
-    let gone = spread(&candidates, all.len(), share);
-    append(delta, "groups.jsonl", tombstones(&gone, &["id"]))?;
-    Ok(gone.iter().map(|g| text(g, "id")).collect())
+    Ok(spread(&candidates, all.len(), share))
 }

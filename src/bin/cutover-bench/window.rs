@@ -18,7 +18,7 @@ use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::sim::SimHandle;
 use cutover::source::gen::generate;
 use cutover::tim::api::Api;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -54,6 +54,7 @@ pub(crate) fn run_window_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::
         "generated export split at watermark {}: {} records pre-copied, {} in the delta (new and changed)",
         s.watermark, s.precopy, s.delta
     )?;
+    let mut deleted = HashSet::new();
     if b.delete_share > 0.0 {
         let d = delta_deletions::add(&precopy, &delta, b.delete_share)?;
         let list: Vec<String> = d
@@ -68,6 +69,7 @@ pub(crate) fn run_window_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::
             list.join(", "),
             d.left_out
         )?;
+        deleted = d.keys;
     }
     let book = dir.path().join("runbook.toml");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -96,7 +98,7 @@ pub(crate) fn run_window_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::
     let _ = stop.send(true);
     let times: DeletionTimes = runtime.block_on(watch)?;
     report(out, &lines, exit, pre_secs, &times, started)?;
-    print_mismatches(out, &store)?;
+    print_mismatches(out, &store, &deleted)?;
     print_deletions(out, &handle, &before, &times, started)?;
     print_calls(out, &handle, &before)
 }
@@ -209,10 +211,25 @@ fn report(
     Ok(())
 }
 
-/// The first mismatches the window's verification recorded.
-fn print_mismatches(out: &mut dyn Write, store: &Path) -> anyhow::Result<()> {
+/// How many of the mismatches the window's verification recorded are records the delta
+/// deleted (`deleted`, as the mismatch list names them), and the first five of the others.
+fn print_mismatches(
+    out: &mut dyn Write,
+    store: &Path,
+    deleted: &HashSet<String>,
+) -> anyhow::Result<()> {
     let conn = cutover::store::open_for_reading(store)?;
-    for m in cutover::store::verify::mismatches(&conn, None, 5)? {
+    let all = cutover::store::verify::mismatches(&conn, None, 1_000_000)?;
+    let (gone, others): (Vec<_>, Vec<_>) = all.iter().partition(|m| deleted.contains(&m.record));
+    if !gone.is_empty() {
+        writeln!(
+            out,
+            "  {} of the {} mismatches are records this window deleted, read back as missing",
+            gone.len(),
+            all.len()
+        )?;
+    }
+    for m in others.iter().take(5) {
         writeln!(
             out,
             "  mismatch: {} {} {}: {} ({})",
