@@ -52,3 +52,5 @@ mod validate_cli;
 mod verify;
 mod verify_deletions;
 mod window_deletions;
+mod window_deletions_crash;
+mod window_key_sets;

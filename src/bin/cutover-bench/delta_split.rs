@@ -21,7 +21,7 @@ pub(crate) struct Split {
 }
 
 /// Reads the JSON Lines file `name` of `dir` (absent: nothing).
-fn records(dir: &Path, name: &str) -> anyhow::Result<Vec<Value>> {
+pub(crate) fn records(dir: &Path, name: &str) -> anyhow::Result<Vec<Value>> {
     let path = dir.join(name);
     if !path.exists() {
         return Ok(Vec::new());
@@ -37,7 +37,8 @@ fn records(dir: &Path, name: &str) -> anyhow::Result<Vec<Value>> {
     Ok(out)
 }
 
-fn write(dir: &Path, name: &str, records: &[Value]) -> anyhow::Result<()> {
+/// Writes `records` as the JSON Lines file `name` of `dir`.
+pub(crate) fn write(dir: &Path, name: &str, records: &[Value]) -> anyhow::Result<()> {
     let mut w = BufWriter::new(std::fs::File::create(dir.join(name))?);
     for r in records {
         serde_json::to_writer(&mut w, r)?;
@@ -46,7 +47,8 @@ fn write(dir: &Path, name: &str, records: &[Value]) -> anyhow::Result<()> {
     Ok(w.flush()?)
 }
 
-fn text(v: &Value, field: &str) -> String {
+/// `v`'s string field `field` (empty when absent).
+pub(crate) fn text(v: &Value, field: &str) -> String {
     v[field].as_str().unwrap_or_default().to_string()
 }
 

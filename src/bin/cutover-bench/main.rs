@@ -3,6 +3,7 @@
 //! only through its public API (`cutover::…`), and `cutover --help` lists only what an operator
 //! runs. Build and run it with `cargo run --release --bin cutover-bench -- <benchmark>`.
 
+mod delta_deletions;
 mod delta_split;
 mod export;
 mod export_db;
@@ -13,6 +14,7 @@ mod sim;
 mod sync;
 mod verify;
 mod window;
+mod window_steps;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -53,8 +55,9 @@ enum Bench {
     /// Exits with an error when an acknowledged event was lost.
     Sync(sync::SyncBench),
     /// Pre-copy a generated export (that of `import`), then run the window of a delta of about
-    /// 1 % of it at the default limits with 40–120 ms latency: print the window's time (delta
-    /// import + window verification) against the pre-copy's, and its calls.
+    /// 1 % of it that also deletes about 1 % of each kind, at the default limits with 40–120 ms
+    /// latency: print the window's time (delta import + window verification) against the
+    /// pre-copy's, the deletion stages' calls and time, and the window's calls.
     Window(window::WindowBench),
     /// The engine's own peak memory per step (staging, an import stopped early and resumed,
     /// a whole verification) on a generated export, with the simulator in a child process and

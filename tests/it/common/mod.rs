@@ -1,11 +1,13 @@
 //! Shared by the integration tests: a simulator on a loopback port and a client for it, the
 //! rig most tests start from (simulator, temp dir, store path), the one way a test waits for
-//! something (polling a positive condition with a generous deadline), and a recording webhook.
+//! something (polling a positive condition with a generous deadline), a recording webhook, and a
+//! recording proxy that can hold an answer back.
 
 #![allow(dead_code, clippy::unwrap_used)] // test support: a failure here is a test failure
 
 pub(crate) mod alone;
 pub(crate) mod engine;
+pub(crate) mod proxy;
 pub(crate) mod sync;
 
 use cutover::sim::config::SimConfig;
