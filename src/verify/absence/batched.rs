@@ -93,9 +93,18 @@ fn friend(entry: Option<&InfoItem>) -> Absence {
 }
 
 /// Deleted friend entries: `friend_check` from the owner shows no relation with the friend
-/// (or an account of the entry does not exist). One owner's per call.
+/// (or an account of the entry does not exist). One owner's per call, owners read side by
+/// side (a unit per owner: a deletion's parent is its owner's account item).
 pub(crate) async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
-    for_each_unit(ctx, batches(items, Api::FriendCheck), |batch| async move {
+    let mut owners: BTreeMap<Option<i64>, Vec<PendingItem>> = BTreeMap::new();
+    for item in items {
+        owners.entry(item.parent).or_default().push(item);
+    }
+    let units: Vec<Vec<PendingItem>> = owners
+        .into_values()
+        .flat_map(|v| batches(v, Api::FriendCheck))
+        .collect();
+    for_each_unit(ctx, units, |batch| async move {
         let Some(records) = ctx.records::<Friend>(Kind::FriendDeletion, &batch) else {
             return;
         };
