@@ -12,6 +12,7 @@ use crate::store::sync_msgs::SentMessage;
 use crate::tim::api::Api;
 use crate::tim::client::{CallError, TimClient};
 use crate::tim::errors::lookup_for;
+use crate::tim::wire::c2c::msg_key;
 use crate::tim::wire::deletion::repeat_means_done;
 use crate::tim::wire::group::MemberResultResponse;
 use crate::tim::wire::Response;
@@ -114,7 +115,7 @@ pub(super) fn sent_message(
     answered: Option<String>,
 ) -> Option<SentMessage> {
     let old_id = event.record.get("id")?.as_str()?.to_owned();
-    let key = |seq, random, time| super::locate::msg_key_of(seq, random, time);
+    let key = |seq: Option<u32>, random, time| msg_key(seq.unwrap_or_default(), random, time);
     let (group, place, peer, target) = match call {
         Call::ImportMsg(m) => (
             false,

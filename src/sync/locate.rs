@@ -127,7 +127,8 @@ impl Locator {
         let record: C2cMessage = self.record(Kind::C2cMessage, &staged)?;
         let sent = import_msg(&record, staged.item.seq);
         Ok(Located::Found(TargetMsg::C2c {
-            msg_key: msg_key_of(sent.MsgSeq, sent.MsgRandom, sent.MsgTimeStamp),
+            // import_msg always sets MsgSeq: the key is always known.
+            msg_key: sent.msg_key().unwrap_or_default(),
             from: sent.From_Account,
             to: sent.To_Account,
         }))
@@ -223,18 +224,13 @@ impl Locator {
             }
             let record: C2cMessage = self.record(Kind::C2cMessage, &staged)?;
             let sent = import_msg(&record, staged.item.seq);
-            let key = msg_key_of(sent.MsgSeq, sent.MsgRandom, sent.MsgTimeStamp);
+            let key = sent.msg_key().unwrap_or_default();
             if key == msg_key && sent.From_Account == from && sent.To_Account == to {
                 return Ok(Some(old_id));
             }
         }
         Ok(None)
     }
-}
-
-/// `MsgSeq_MsgRandom_MsgTimeStamp` (§4.1).
-pub(crate) fn msg_key_of(seq: Option<u32>, random: u32, time: i64) -> String {
-    format!("{}_{random}_{time}", seq.unwrap_or_default())
 }
 
 /// Why a staged message is not on the target, if it is not.
@@ -385,6 +381,5 @@ mod tests {
         assert_eq!(split_seq("g-1-7"), Some(("g-1", 7)));
         assert_eq!(split_seq("g-x"), None);
         assert_eq!(split_seq("-7"), None);
-        assert_eq!(msg_key_of(Some(1), 2, 3), "1_2_3");
     }
 }

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Splits items into runs of at most `api`'s batch size.
-fn batches(items: Vec<PendingItem>, api: Api) -> Vec<Vec<PendingItem>> {
+pub(super) fn batches(items: Vec<PendingItem>, api: Api) -> Vec<Vec<PendingItem>> {
     let size = api.default_batch().unwrap_or(1).max(1);
     items.chunks(size).map(<[PendingItem]>::to_vec).collect()
 }
@@ -184,17 +184,22 @@ pub(crate) async fn profiles(ctx: &Ctx, items: Vec<PendingItem>) {
     .await;
 }
 
-/// Friend entries: `friend_check` (one way) shows the owner has the friend.
-pub(crate) async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
+/// Friend entries (or their deletions) as units of `friend_check`: one owner's each (an
+/// entry's parent is its owner's account item), at most a call's worth.
+pub(super) fn owner_units(items: Vec<PendingItem>) -> Vec<Vec<PendingItem>> {
     let mut by_owner: BTreeMap<Option<i64>, Vec<PendingItem>> = BTreeMap::new();
     for item in items {
         by_owner.entry(item.parent).or_default().push(item);
     }
-    let units: Vec<Vec<PendingItem>> = by_owner
+    by_owner
         .into_values()
         .flat_map(|v| batches(v, Api::FriendCheck))
-        .collect();
-    for_each_unit(ctx, units, |batch| async move {
+        .collect()
+}
+
+/// Friend entries: `friend_check` (one way) shows the owner has the friend.
+pub(crate) async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
+    for_each_unit(ctx, owner_units(items), |batch| async move {
         let Some(records) = ctx.records::<Friend>(Kind::Friend, &batch) else {
             return;
         };

@@ -297,10 +297,8 @@ pub(super) fn find_c2c<'a>(
     by_key: &HashMap<&str, &'a RoamMsg>,
     found: &'a [RoamMsg],
 ) -> Option<&'a RoamMsg> {
-    match want.MsgSeq {
-        Some(seq) => by_key
-            .get(format!("{seq}_{}_{}", want.MsgRandom, want.MsgTimeStamp).as_str())
-            .copied(),
+    match want.msg_key() {
+        Some(key) => by_key.get(key.as_str()).copied(),
         None => found.iter().find(|m| {
             m.From_Account == want.From_Account
                 && m.MsgRandom == want.MsgRandom

@@ -13,7 +13,7 @@ use crate::model::{C2cMessage, GroupMessage};
 use crate::store::queries::PendingItem;
 use crate::store::Kind;
 use crate::tim::requests;
-use crate::tim::wire::c2c::{msg_key, AdminMsgWithdraw};
+use crate::tim::wire::c2c::AdminMsgWithdraw;
 use crate::tim::wire::group::{GroupMsgRecall, MsgSeqItem};
 use crate::tim::wire::group_read::GroupMsgGetSimple;
 
@@ -42,14 +42,12 @@ async fn recall_c2c_messages(ctx: &SendContext<'_>, job: &Job) -> Result<Answer,
     for (item, msg) in job.items.iter().zip(&records) {
         // The same request the import sent: its MsgKey is the message's.
         let sent = requests::import_msg(msg, item.seq);
+        // import_msg always sets MsgSeq: the key is always known.
+        let key = sent.msg_key().unwrap_or_default();
         let req = AdminMsgWithdraw {
             From_Account: sent.From_Account,
             To_Account: sent.To_Account,
-            MsgKey: msg_key(
-                sent.MsgSeq.unwrap_or_default(),
-                sent.MsgRandom,
-                sent.MsgTimeStamp,
-            ),
+            MsgKey: key,
         };
         done_or_repeat(ctx.call(&req).await.map(|_| ()), Kind::C2cRecall)?;
         answer.done.push(item.id);

@@ -34,6 +34,15 @@ impl Request for ImportMsg {
     type Response = EmptyResponse;
 }
 
+impl ImportMsg {
+    /// The `MsgKey` the message this request imports has on the target ([`msg_key`]); `None`
+    /// when the request leaves `MsgSeq` to the target.
+    pub fn msg_key(&self) -> Option<String> {
+        self.MsgSeq
+            .map(|seq| msg_key(seq, self.MsgRandom, self.MsgTimeStamp))
+    }
+}
+
 /// `sendmsg`: one live message (the old → new relay).
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

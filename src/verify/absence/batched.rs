@@ -11,6 +11,7 @@ use crate::tim::api::Api;
 use crate::tim::wire::account::{AccountCheck, AccountCheckItem, CheckItem};
 use crate::tim::wire::group_read::{GetGroupInfo, GroupInfo};
 use crate::tim::wire::sns::{FriendCheck, InfoItem};
+use crate::verify::basic::{batches, owner_units};
 use crate::verify::{for_each_unit, Answered, Ctx};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -19,12 +20,6 @@ use std::collections::BTreeMap;
 const NO_ACCOUNT: i64 = 70107;
 /// `friend_check`'s code for an account that does not exist (the owner: for the whole call).
 const NO_FRIEND_ACCOUNT: i64 = 30003;
-
-/// Splits items into runs of at most `api`'s batch size.
-fn batches(items: Vec<PendingItem>, api: Api) -> Vec<Vec<PendingItem>> {
-    let size = api.default_batch().unwrap_or(1).max(1);
-    items.chunks(size).map(<[PendingItem]>::to_vec).collect()
-}
 
 /// A deleted account as `account_check` answered for it.
 fn account(entry: Option<&AccountCheckItem>) -> Absence {
@@ -96,15 +91,7 @@ fn friend(entry: Option<&InfoItem>) -> Absence {
 /// (or an account of the entry does not exist). One owner's per call, owners read side by
 /// side (a unit per owner: a deletion's parent is its owner's account item).
 pub(crate) async fn friends(ctx: &Ctx, items: Vec<PendingItem>) {
-    let mut owners: BTreeMap<Option<i64>, Vec<PendingItem>> = BTreeMap::new();
-    for item in items {
-        owners.entry(item.parent).or_default().push(item);
-    }
-    let units: Vec<Vec<PendingItem>> = owners
-        .into_values()
-        .flat_map(|v| batches(v, Api::FriendCheck))
-        .collect();
-    for_each_unit(ctx, units, |batch| async move {
+    for_each_unit(ctx, owner_units(items), |batch| async move {
         let Some(records) = ctx.records::<Friend>(Kind::FriendDeletion, &batch) else {
             return;
         };
