@@ -19,15 +19,7 @@ pub(crate) const DELETED_AT_COLUMN: &str = "deleted_at";
 /// The key fields of `kind`'s records: what its tombstones and its key set hold. Profiles
 /// have none: a profile is never deleted on its own.
 pub(crate) fn key_fields(kind: ExportFile) -> Option<&'static [&'static str]> {
-    match kind {
-        ExportFile::Accounts
-        | ExportFile::C2cMessages
-        | ExportFile::Groups
-        | ExportFile::GroupMessages => Some(&["id"]),
-        ExportFile::Friends => Some(&["owner", "friend"]),
-        ExportFile::GroupMembers => Some(&["group", "member"]),
-        ExportFile::Profiles => None,
-    }
+    Some(kind.key_fields()).filter(|fields| !fields.is_empty())
 }
 
 /// Whether a `deleted` cell marks its row deleted: true, 1, `t`, `true` (any case) do;

@@ -47,6 +47,21 @@ impl ExportFile {
         ExportFile::GroupMessages,
     ];
 
+    /// The key fields of its records: what a delta's tombstone and key set hold (none for
+    /// profiles, which are never deleted on their own). The parser's own list, with each
+    /// field's byte limit, is the record's `ExportRecord::KEY_FIELDS` (a test holds them equal).
+    pub(crate) fn key_fields(self) -> &'static [&'static str] {
+        match self {
+            ExportFile::Friends => &["owner", "friend"],
+            ExportFile::GroupMembers => &["group", "member"],
+            ExportFile::Profiles => &[],
+            ExportFile::Accounts
+            | ExportFile::C2cMessages
+            | ExportFile::Groups
+            | ExportFile::GroupMessages => &["id"],
+        }
+    }
+
     /// The file name without its `.jsonl` suffix.
     pub fn stem(self) -> &'static str {
         match self {
@@ -282,6 +297,28 @@ fn read_manifest(root: &Path) -> Result<Manifest, ExportDirError> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn the_key_fields_are_the_parsers() {
+        use crate::model::{
+            Account, C2cMessage, ExportRecord, Friend, Group, GroupMember, GroupMessage, Profile,
+        };
+        fn names(fields: &'static [(&'static str, usize)]) -> Vec<&'static str> {
+            fields.iter().map(|(n, _)| *n).collect()
+        }
+        let parser = [
+            names(Account::KEY_FIELDS),
+            names(Profile::KEY_FIELDS),
+            names(Friend::KEY_FIELDS),
+            names(C2cMessage::KEY_FIELDS),
+            names(Group::KEY_FIELDS),
+            names(GroupMember::KEY_FIELDS),
+            names(GroupMessage::KEY_FIELDS),
+        ];
+        for (file, fields) in ExportFile::ALL.into_iter().zip(parser) {
+            assert_eq!(file.key_fields(), fields.as_slice(), "{file:?}");
+        }
+    }
 
     fn dir_with(manifest: Option<&str>, files: &[&str]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

@@ -35,16 +35,6 @@ pub enum KeySetError {
     Sql(#[from] rusqlite::Error),
 }
 
-/// The key fields of a kind's key set, as in its tombstones.
-fn key_fields(file: ExportFile) -> &'static [&'static str] {
-    match file {
-        ExportFile::Friends => &["owner", "friend"],
-        ExportFile::GroupMembers => &["group", "member"],
-        ExportFile::Profiles => &[],
-        _ => &["id"],
-    }
-}
-
 /// The key set file of `kind` in the export at `root`, when the export has one.
 pub(crate) fn path_of(root: &Path, kind: Kind) -> Option<PathBuf> {
     let path = root
@@ -81,7 +71,7 @@ fn load(tx: &Transaction<'_>, path: &Path, file: ExportFile) -> Result<(), KeySe
     };
     let reader = BufReader::new(std::fs::File::open(path).map_err(io)?);
     let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO temp.key_set (key) VALUES (?1)")?;
-    let fields = key_fields(file);
+    let fields = file.key_fields();
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(io)?;
         if line.trim().is_empty() {
