@@ -234,11 +234,13 @@ fn deletion_notes(report: &ValidationReport) -> Vec<String> {
     let keys = report.export.join("keys");
     for file in crate::source::ExportFile::ALL {
         let path = keys.join(format!("{}.jsonl", file.stem()));
-        let Ok(text) = std::fs::read(&path) else {
+        // Counted a line at a time: a key set can hold millions of keys.
+        let Ok(opened) = std::fs::File::open(&path) else {
             continue;
         };
-        let n = text
-            .split(|b| *b == b'\n')
+        let lines = io::BufRead::split(io::BufReader::new(opened), b'\n');
+        let n = lines
+            .map_while(Result::ok)
             .filter(|l| !l.is_empty())
             .count();
         notes.push(format!(
