@@ -33,6 +33,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the runbook: preflight, stop service, import, start sync, resume service, verify.
     Run(RunArgs),
+    /// Open the console of a live `cutover run` of this host (through the control socket
+    /// beside its store): every control, or read-only while another console controls it.
+    Attach(AttachArgs),
     /// Show a run's progress from its store (works from another shell while it runs).
     Status(StatusArgs),
     /// List failed items grouped by API and error code, or export them.
@@ -262,6 +265,14 @@ pub struct RunArgs {
     /// what the store holds). Stands in for the runbook's source.
     #[arg(long, value_name = "DIR")]
     pub(crate) delta: Option<PathBuf>,
+}
+
+/// `cutover attach`
+#[derive(Debug, clap::Args)]
+pub struct AttachArgs {
+    /// The store of the run.
+    #[arg(long, value_name = "FILE")]
+    pub store: PathBuf,
 }
 
 /// `cutover status`

@@ -202,7 +202,7 @@ impl Demo {
             self.relay_port,
         ));
         let exit = if std::io::stdout().is_terminal() {
-            crate::ui::tui::runtime::run(runner, self.log).await?
+            crate::ui::tui::runtime::run(runner, self.log, Default::default()).await?
         } else {
             writeln!(out, "  headless (stdout is not a terminal): the stop/resume hooks only reach the demo old system, so the demo confirms them itself")?;
             writeln!(

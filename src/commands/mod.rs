@@ -1,5 +1,6 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
+mod attach;
 pub(crate) mod demo;
 mod demo_trickle;
 pub(crate) mod export;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Init(args) => init::run(&args, out),
         Command::Demo(args) => demo::run(&args, out),
         Command::Run(args) => run::run(&args, out),
+        Command::Attach(args) => attach::run(&args, out),
         Command::Status(args) => store_cmds::status(&args, out),
         Command::Errors(args) => store_cmds::errors(&args, out),
         Command::Retry(args) => store_cmds::retry(&args, out),

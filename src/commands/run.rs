@@ -8,6 +8,8 @@ use crate::model::phase::Phase;
 use crate::runbook::runner::{RunOptions, Runner};
 use crate::tim::SecretKey;
 use crate::ui::headless;
+use crate::ui::tui::control::server::{ControlServer, PeerEvent};
+use crate::ui::tui::runtime::{Outside, Signal};
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -85,6 +87,19 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome
     });
     let _guard = crate::logging::to_file(&log_path)?;
     let _lock = super::store_lock::take(&rb.store, "run")?;
+    // So that `cutover status` can say how to carry the run on once nothing runs it.
+    // (Only the cutover program's own command line: a test calling in has another.)
+    let mut argv = std::env::args();
+    let program = argv.next().unwrap_or_default();
+    if Path::new(&program)
+        .file_name()
+        .is_some_and(|n| n == "cutover")
+    {
+        let argv: Vec<String> = argv.collect();
+        if let Err(e) = crate::store::liveness::record_last_run(&rb.store, argv) {
+            tracing::warn!(%e, "cannot record how this run was started");
+        }
+    }
     tracing::info!(store = %rb.store.display(), source = %rb.source.display(), "run starts");
     let console = !args.headless && !args.json && std::io::stdout().is_terminal();
     let opts = RunOptions {
@@ -97,14 +112,90 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let store = rb.store.clone();
     let exit = runtime.block_on(async {
         let runner = Runner::new(rb, opts)?;
         if console {
-            crate::ui::tui::runtime::run(runner, log_path.clone()).await
+            // From here on a hangup never ends the run.
+            let signals = crate::ui::tui::runtime::signals()?;
+            let control = control_channel(&store, &log_path, out);
+            let outside = Outside {
+                control,
+                signals: Some(signals),
+            };
+            crate::ui::tui::runtime::run(runner, log_path.clone(), outside).await
         } else {
-            headless::run(runner, out, args.json, every, args.yes, None).await
+            say(
+                out,
+                &format!(
+                    "running headless (pid {}); `cutover status --store {}` shows where it is, \
+                     its log is {}",
+                    std::process::id(),
+                    store.display(),
+                    log_path.display()
+                ),
+            );
+            let hangups = crate::ui::tui::runtime::hangups()?;
+            let hangups = tokio::spawn(ride_out_hangups(hangups));
+            let exit = headless::run(runner, out, args.json, every, args.yes, None).await;
+            hangups.abort();
+            exit
         }
     })?;
     tracing::info!(exit = exit as u8, "run ends");
     Ok(Outcome::Exit(exit as u8))
+}
+
+/// Opens the run's control channel and says how to attach to it; without it (a socket that
+/// cannot be made), the run goes on and the log says why.
+fn control_channel(
+    store: &Path,
+    log: &Path,
+    out: &mut dyn Write,
+) -> Option<(
+    ControlServer,
+    tokio::sync::mpsc::UnboundedReceiver<PeerEvent>,
+)> {
+    match ControlServer::start(store) {
+        Ok(control) => {
+            let line = format!(
+                "the console of this run (pid {}) opens on any terminal of this host with \
+                 `cutover attach --store {}`; if this terminal goes, the run goes on (log: {})",
+                std::process::id(),
+                store.display(),
+                log.display()
+            );
+            tracing::info!(socket = %control.0.path().display(), "{line}");
+            say(out, &line);
+            Some(control)
+        }
+        Err(e) => {
+            let line = format!(
+                "no control channel ({}: {e}): `cutover attach` cannot reach this run; if this \
+                 terminal goes, the run goes on without a console (log: {})",
+                crate::ui::tui::control::server::socket_path(store).display(),
+                log.display()
+            );
+            tracing::warn!("{line}");
+            say(out, &line);
+            None
+        }
+    }
+}
+
+/// A line to stdout; a stdout that is gone does not stop the run.
+fn say(out: &mut dyn Write, line: &str) {
+    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+        tracing::warn!("stdout is gone; the run goes on: {line}");
+    }
+}
+
+/// A headless run outlives its terminal: SIGHUP is logged, not obeyed. (SIGINT and SIGTERM
+/// keep their meaning: the headless flow stops the run cleanly on them.)
+async fn ride_out_hangups(mut signals: tokio::sync::mpsc::UnboundedReceiver<Signal>) {
+    while let Some(signal) = signals.recv().await {
+        if signal == Signal::Hangup {
+            tracing::warn!("the terminal hung up (SIGHUP): the headless run goes on");
+        }
+    }
 }

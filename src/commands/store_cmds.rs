@@ -5,6 +5,7 @@
 pub use super::plan::plan;
 use super::Outcome;
 use crate::cli::{ActionArgs, ErrorsArgs, StatusArgs};
+use crate::store::liveness::{last_activity, last_run, liveness, Liveness};
 use crate::store::queries::{self, FailureFilter};
 use crate::store::verify::{EntityCounts, Pass};
 use crate::store::{audit, open_for_reading, open_for_writing, run, ItemState, Kind};
@@ -14,20 +15,62 @@ use rusqlite::Connection;
 use serde_json::json;
 use std::io::Write;
 
-/// The run's row: state, reason, and whether a process is running it now.
-fn run_row(conn: &Connection) -> anyhow::Result<Option<(String, String, bool, String)>> {
-    Ok(run::get(conn)?.map(|r| {
-        let live = r.live();
-        (r.state, r.reason, live, r.target)
-    }))
+/// The run's row: state, reason, target.
+fn run_row(conn: &Connection) -> anyhow::Result<Option<(String, String, String)>> {
+    Ok(run::get(conn)?.map(|r| (r.state, r.reason, r.target)))
+}
+
+/// Who runs the store now, for a person: the short form for the first line, then a line of
+/// detail (who, or since when nothing has and how to carry on).
+fn liveness_text(store: &std::path::Path, liveness: &Liveness) -> (&'static str, String) {
+    match liveness {
+        Liveness::Running(h) => (
+            "a process is running it now",
+            format!("process: {} is running it now", h.describe()),
+        ),
+        Liveness::Elsewhere(h) => (
+            "held by a process of another host",
+            format!(
+                "process: {} holds it; from this host it cannot be told whether that process \
+                 still runs",
+                h.describe()
+            ),
+        ),
+        Liveness::Idle => {
+            let since = last_activity(store)
+                .map(|t| format!(" since {} (its last write)", crate::timefmt::utc(t)))
+                .unwrap_or_default();
+            (
+                "no process is running it",
+                format!(
+                    "nothing has run it{since}; to carry on: {}",
+                    resume_command(store)
+                ),
+            )
+        }
+    }
+}
+
+/// The command that carries the run of `store` on: the last `cutover run` as it was typed.
+fn resume_command(store: &std::path::Path) -> String {
+    match last_run(store) {
+        Some(run) => format!("`{}` (in {})", run.command(), run.cwd.display()),
+        None => format!(
+            "`cutover run --config RUNBOOK --store {}` with the runbook and flags it was started with",
+            store.display()
+        ),
+    }
 }
 
 /// `cutover status`
 pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let conn = open_for_reading(&args.store)?;
-    let Some((state, reason, live, target)) = run_row(&conn)? else {
+    let Some((state, reason, target)) = run_row(&conn)? else {
         bail!("store {} holds no run yet", args.store.display());
     };
+    let liveness = liveness(&args.store);
+    let live = matches!(liveness, Liveness::Running(_));
+    let (live_text, live_detail) = liveness_text(&args.store, &liveness);
     let in_flight = queries::in_flight(&conn)?;
     let steps = crate::store::steps::all(&conn)?;
     // Per stage: source, invalid, imported, failed, skipped, pending and the read-back.
@@ -65,17 +108,22 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             .collect();
         let sync =
             crate::store::sync::any(&conn)?.map(|[a, b]| json!({"old_to_new": a, "new_to_old": b}));
+        let process = match &liveness {
+            Liveness::Running(h) | Liveness::Elsewhere(h) => json!(h),
+            Liveness::Idle => json!(null),
+        };
+        let idle = match liveness {
+            Liveness::Idle => json!({"since": last_activity(&args.store),
+                                     "resume": resume_command(&args.store)}),
+            _ => json!(null),
+        };
         let doc = json!({"state": state, "reason": reason, "live": live, "target": target,
+                         "process": process, "idle": idle,
                          "in_flight": in_flight, "steps": steps, "stages": stages,
                          "verification": pass, "sync": sync});
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Ok);
     }
-    let live_text = if live {
-        "a process is running it now"
-    } else {
-        "no process is running it"
-    };
     writeln!(
         out,
         "run: {state}{} ({live_text}) — target {target}",
@@ -85,6 +133,7 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
             format!(": {reason}")
         }
     )?;
+    writeln!(out, "  {live_detail}")?;
     for s in &steps {
         let r = match s.state.reason() {
             "" => String::new(),
@@ -321,7 +370,8 @@ fn move_failed(
         bail!("no store at {}", args.store.display());
     }
     let conn = open_for_writing(&args.store)?;
-    if let Some((_, _, true, _)) = run_row(&conn)? {
+    // The lock is ours; a fresh heartbeat is a run of another host writing the same file.
+    if run::get(&conn)?.is_some_and(|r| r.live()) {
         bail!("a run is active on this store: change it from that run's console, or stop the run first");
     }
     let tx = conn.unchecked_transaction()?;

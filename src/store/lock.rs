@@ -169,7 +169,7 @@ pub(crate) fn acquire_within(
     }
 }
 
-fn read_holder(file: &mut File) -> Option<Holder> {
+pub(crate) fn read_holder(file: &mut File) -> Option<Holder> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
     file.read_to_string(&mut text).ok()?;

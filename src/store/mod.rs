@@ -24,6 +24,7 @@ pub(crate) mod batch;
 pub(crate) mod deletions;
 pub(crate) mod export;
 mod kind;
+pub mod liveness;
 pub mod lock;
 pub mod order;
 pub(crate) mod pending;

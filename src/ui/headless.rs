@@ -20,17 +20,57 @@ pub(crate) use crate::runbook::drive::RunExit;
 
 /// Writes events as text or JSON lines.
 pub(crate) struct Printer<'a> {
-    out: &'a mut dyn Write,
+    out: Lenient<'a>,
     json: bool,
     start: Instant,
     window_end: Option<i64>,
+}
+
+/// Stdout that may go away (a closed pipe, a terminal that hung up) without stopping the run:
+/// the first failed write is logged, and what follows is dropped.
+struct Lenient<'a> {
+    out: &'a mut dyn Write,
+    gone: bool,
+}
+
+impl Lenient<'_> {
+    fn failed(&mut self, e: &std::io::Error) {
+        if !self.gone {
+            tracing::warn!(%e, "stdout is gone; the run goes on, writing only its log");
+            self.gone = true;
+        }
+    }
+}
+
+impl Write for Lenient<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.gone {
+            return Ok(buf.len());
+        }
+        match self.out.write_all(buf) {
+            Ok(()) => Ok(buf.len()),
+            Err(e) => {
+                self.failed(&e);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.gone {
+            if let Err(e) = self.out.flush() {
+                self.failed(&e);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Printer<'_> {
     /// A printer to `out`.
     pub(crate) fn new(out: &mut dyn Write, json: bool) -> Printer<'_> {
         Printer {
-            out,
+            out: Lenient { out, gone: false },
             json,
             start: Instant::now(),
             window_end: None,

@@ -11,22 +11,22 @@ use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
 
-struct Screen {
-    parser: Arc<Mutex<vt100::Parser>>,
+pub(crate) struct Screen {
+    pub(crate) parser: Arc<Mutex<vt100::Parser>>,
 }
 
 impl Screen {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.parser.lock().unwrap().screen().contents()
     }
 
     /// Waits until the screen shows `what`; the screen then.
-    async fn wait_for(&self, what: &str) -> String {
+    pub(crate) async fn wait_for(&self, what: &str) -> String {
         self.wait_for_any(&[what]).await
     }
 
     /// Waits until the screen shows one of `whats`; the screen then.
-    async fn wait_for_any(&self, whats: &[&str]) -> String {
+    pub(crate) async fn wait_for_any(&self, whats: &[&str]) -> String {
         // Line by line, so that a timeout prints a readable screen.
         let screen = || self.text().lines().map(str::to_string).collect::<Vec<_>>();
         let shows = |lines: &Vec<String>| {
@@ -40,7 +40,7 @@ impl Screen {
 
 /// The real binary with `args` in a pseudo-terminal of 30×100: the screen it draws, the keys
 /// to send, the child.
-fn in_a_pty(
+pub(crate) fn in_a_pty(
     args: &[&str],
     setup: impl FnOnce(&mut CommandBuilder),
 ) -> (

@@ -207,6 +207,10 @@ pub struct App {
     pub strategy: String,
     /// Exactly what a rollback does (stop what, the resume-service hook), for its dialog.
     pub rollback_plan: String,
+    /// Attached over the control channel (`cutover attach`): `q` leaves, the run goes on.
+    pub attached: bool,
+    /// Another console controls the run: this one watches, its controls are refused.
+    pub read_only: bool,
 }
 
 /// The current screen (a newtype so `App` can derive Default).
@@ -342,7 +346,7 @@ impl App {
     }
 
     fn ask_quit(&mut self) -> Vec<Effect> {
-        if self.running() {
+        if self.running() && !self.attached {
             self.modal = Some(Modal::ConfirmQuit);
             Vec::new()
         } else {

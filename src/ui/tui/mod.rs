@@ -4,10 +4,13 @@
 //! log ([`log_tail`]) off that loop.
 
 pub mod app;
+pub mod control;
+pub(crate) mod host;
 pub(crate) mod link;
 pub(crate) mod log_tail;
 pub mod runtime;
 pub(crate) mod sampler;
 pub(crate) mod screens;
+pub(crate) mod seat;
 pub(crate) mod verify_screen;
 pub mod view;

@@ -85,6 +85,12 @@ pub(crate) fn status_line(app: &App) -> Line<'static> {
         format!(" {word} "),
         Style::new().fg(Color::Black).bg(color),
     )];
+    if app.read_only {
+        spans.push(Span::styled(
+            " READ-ONLY ",
+            Style::new().fg(Color::Black).bg(Color::Yellow),
+        ));
+    }
     if !reason.is_empty() {
         spans.push(Span::raw(format!(" {reason}")));
     }
