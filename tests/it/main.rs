@@ -44,6 +44,7 @@ mod sync_apply;
 mod sync_crash;
 mod sync_deletions;
 mod sync_faults;
+mod tui_attach;
 mod tui_detach;
 mod tui_flow;
 mod tui_pty;
