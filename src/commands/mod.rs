@@ -1,5 +1,6 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
+mod custom_keys;
 pub(crate) mod demo;
 mod demo_trickle;
 pub(crate) mod export;

@@ -205,7 +205,7 @@ impl Undeclared {
 }
 
 /// Per custom key, how many valid records use it; group keys per group type.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyInventory {
     /// Profiles per `Tag_Profile_Custom_<Key>` key.
     pub profile: BTreeMap<String, u64>,
