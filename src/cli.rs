@@ -73,6 +73,10 @@ pub struct ValidateArgs {
     /// How many problems to show on screen (or in --json); 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub(crate) max_shown: usize,
+    /// The runbook: the export's custom keys are checked against its `[app]` (the custom
+    /// fields created in the Tencent console) and `[import] drop_custom`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 /// `cutover export`
@@ -146,6 +150,10 @@ pub struct GenArgs {
     /// When the export was taken (unix seconds); every generated time is earlier.
     #[arg(long, value_name = "T", default_value_t = 1_732_000_000)]
     pub(crate) exported_at: i64,
+    /// Also write custom profile tags, friend tags and a group custom field (a fresh Tencent
+    /// app has none: declare them in the runbook's and the simulator's `[app]`).
+    #[arg(long)]
+    pub(crate) custom_keys: bool,
 }
 
 /// `cutover usersig`

@@ -5,6 +5,7 @@
 use super::Outcome;
 use crate::cli::DemoArgs;
 use crate::config::{parse_file, resolve, Flags};
+use crate::model::console::GroupCustomFields;
 use crate::runbook::runner::{RunOptions, Runner};
 use crate::sim::config::{Faults, SimConfig};
 use crate::sim::old_system::OldSystem;
@@ -37,16 +38,17 @@ fn sample_data() -> anyhow::Result<PathBuf> {
         )
 }
 
-/// The simulated app: the sample's custom keys exist except the friend key `Tag`, so a few
-/// friend entries fail for good (30001) and the error table has something real to show; 2 %
-/// of calls answer HTTP 503 (retried) and every call takes 20–60 ms.
+/// The simulated app: the sample's custom keys exist except the friend key `Tag`, which the
+/// runbook declares but nobody created in the console, so a few friend entries fail for good
+/// (30001) and the error table has something real to show; 2 % of calls answer HTTP 503
+/// (retried) and every call takes 20–60 ms.
 fn demo_app(relay_port: u16) -> SimConfig {
     let mut c = SimConfig::default();
     // Tencent's callbacks go to the relay the runbook's [sync] starts (signed with the token).
     c.callback.url = Some(format!("http://127.0.0.1:{relay_port}/tim/callback"));
     c.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
     c.app.friend_custom_tags = vec!["Close".into()];
-    c.app.group_custom_keys = vec!["Category".into()];
+    c.app.group_custom_fields = GroupCustomFields::every_type(&["Category"]);
     c.app.roaming_days = 0;
     let faults = Faults {
         latency_ms: 20,
@@ -71,6 +73,11 @@ fn demo_runbook(old: &OldSystem, relay_port: u16) -> String {
          [scenario]\nold_system = \"self_built\"\naccounts_in_old_system = false\n\
          message_routing = true\nricher_callbacks = true\n\n\
          [window]\nends_at = \"{ends_at}\"\n\n\
+         # The custom fields created in the app's console (`cutover validate --config` checks\n\
+         # the export's against them); the demo console lacks `Tag`, so its entries fail.\n\
+         [app]\nprofile_custom_tags = [\"Hobby\", \"Vip\"]\nfriend_custom_tags = [\"Close\", \"Tag\"]\n\
+         [app.group_custom_fields]\nChatRoom = [\"Category\"]\nCommunity = [\"Category\"]\n\
+         Private = [\"Category\"]\nPublic = [\"Category\"]\n\n\
          [hooks.stop_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
          [hooks.resume_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
          # Slow the one-to-one lane so the progress is there to watch.\n[limits.importmsg]\nrate = 100\n\n\

@@ -2,7 +2,7 @@
 
 use crate::cli::GenArgs;
 use crate::commands::Outcome;
-use crate::source::gen::{generate, GenConfig, GenStats};
+use crate::source::gen::{generate, GenConfig, GenStats, CUSTOM_KEYS_APP};
 use std::io::{self, Write};
 
 /// The generator config the command line asks for.
@@ -19,6 +19,7 @@ pub(crate) fn config(args: &GenArgs) -> GenConfig {
         gzip: args.gzip,
         force: args.force,
         exported_at: args.exported_at,
+        custom_keys: args.custom_keys,
     }
 }
 
@@ -65,7 +66,21 @@ fn write_summary(cfg: &GenConfig, stats: &GenStats, out: &mut dyn Write) -> io::
         "took {:.2} s, {:.0} records/s",
         stats.elapsed.as_secs_f64(),
         stats.records_per_sec()
-    )
+    )?;
+    writeln!(out)?;
+    if cfg.custom_keys {
+        writeln!(
+            out,
+            "The export uses custom keys: create them in the Tencent console and declare them in \
+             the runbook (the same lines make `cutover sim --config FILE` enable them):\n"
+        )?;
+        write!(out, "{CUSTOM_KEYS_APP}")
+    } else {
+        writeln!(
+            out,
+            "No custom keys (a fresh Tencent app has none); --custom-keys adds some."
+        )
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +111,26 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("c2c_messages.jsonl"), "{text}");
         assert!(text.contains("records/s"), "{text}");
+        assert!(text.contains("No custom keys"), "{text}");
+        let dir2 = tempfile::tempdir().unwrap();
+        let mut keyed = Vec::new();
+        let argv2 = [
+            "cutover",
+            "gen",
+            "--out",
+            dir2.path().to_str().unwrap(),
+            "--seed",
+            "1",
+            "--accounts",
+            "40",
+            "--custom-keys",
+        ];
+        crate::commands::run(Cli::try_parse_from(argv2).unwrap(), &mut keyed).unwrap();
+        let keyed = String::from_utf8(keyed).unwrap();
+        assert!(
+            keyed.contains("profile_custom_tags = [\"Hobby\", \"Vip\"]"),
+            "{keyed}"
+        );
         assert!(crate::commands::run(argv(&[]), &mut Vec::new()).is_err());
         crate::commands::run(argv(&["--force", "--gzip"]), &mut Vec::new()).unwrap();
         assert!(out_dir.join("groups.jsonl.gz").exists());

@@ -1,6 +1,7 @@
 //! The subcommands, each writing its output to a `Write` so tests can read it.
 
 mod attach;
+mod custom_keys;
 pub(crate) mod demo;
 mod demo_trickle;
 pub(crate) mod export;

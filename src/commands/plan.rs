@@ -57,6 +57,12 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     } else {
         print_plan(&p.pending, out)?;
         print_window_plan(&p, out)?;
+        let declared = args.config.as_ref().map(|_| super::custom_keys::Declared {
+            console: rb.console.clone(),
+            drop: rb.drop_custom.clone(),
+        });
+        let keys = crate::store::custom_keys::inventory(&conn)?;
+        super::custom_keys::write(&keys, declared.as_ref(), out)?;
     }
     Ok(Outcome::Ok)
 }

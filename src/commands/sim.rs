@@ -11,6 +11,36 @@ use std::io::Write;
 /// The real service allows at most 10 admins per app.
 const MAX_ADMINS: usize = 10;
 
+/// The top-level tables only a runbook has: a file with one is a runbook, and the simulator
+/// takes its `[app]`.
+const RUNBOOK_ONLY: [&str; 8] = [
+    "target", "source", "store", "hooks", "window", "import", "scenario", "strategy",
+];
+
+/// A simulator config, or a runbook whose `[app]` the simulated app takes (its custom
+/// fields and roaming period: the simulator then behaves like the app the runbook describes).
+fn load(path: &std::path::Path) -> anyhow::Result<SimConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
+    if !RUNBOOK_ONLY.iter().any(|k| table.contains_key(*k)) {
+        return Ok(SimConfig::load(path)?);
+    }
+    let file = crate::config::parse_file(&text, &path.display().to_string())
+        .map_err(anyhow::Error::msg)?;
+    let mut config = SimConfig::default();
+    let app = &file.app;
+    config.app.profile_custom_tags = app.profile_custom_tags.clone();
+    config.app.friend_custom_tags = app.friend_custom_tags.clone();
+    config.app.group_custom_fields = app.group_custom_fields.clone();
+    if let Some(days) = app.roaming_days {
+        config.app.roaming_days = u32::try_from(days)
+            .with_context(|| format!("[app] roaming_days = {days} in {}", path.display()))?;
+    }
+    Ok(config)
+}
+
 /// Runs `cutover sim`.
 pub(crate) fn run(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let Some(key) = SecretKey::from_env() else {
@@ -19,7 +49,7 @@ pub(crate) fn run(args: &SimArgs, out: &mut dyn Write) -> anyhow::Result<Outcome
         );
     };
     let mut config = match &args.config {
-        Some(path) => SimConfig::load(path)?,
+        Some(path) => load(path)?,
         None => SimConfig::default(),
     };
     config.lean |= args.lean;

@@ -38,6 +38,10 @@ impl ProblemSink {
 /// Runs `cutover validate`.
 pub(crate) fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let export = ExportDir::open(&args.dir)?;
+    let declared = match &args.config {
+        Some(path) => Some(super::custom_keys::declared(path)?),
+        None => None,
+    };
     let file = match &args.problems_out {
         Some(path) => Some(BufWriter::new(
             crate::private::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -74,13 +78,19 @@ pub(crate) fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Ou
     if let (Some(e), Some(path)) = (sink.file_error, &args.problems_out) {
         return Err(anyhow::Error::new(e).context(format!("writing {}", path.display())));
     }
+    let undeclared = match &declared {
+        Some(d) => super::custom_keys::advice(&report.custom_keys, d),
+        None => Vec::new(),
+    };
     if args.json {
-        write_json(&report, &sink.shown, &shifts, out)?;
+        let keys = super::custom_keys::rows(&report.custom_keys, declared.as_ref());
+        write_json(&report, &sink.shown, &shifts, (&keys, &undeclared), out)?;
     } else {
         write_text(&report, &sink.shown, args, out)?;
         write_shifts(&shifts, out)?;
+        super::custom_keys::write(&report.custom_keys, declared.as_ref(), out)?;
     }
-    Ok(if report.is_clean() {
+    Ok(if report.is_clean() && undeclared.is_empty() {
         Outcome::Ok
     } else {
         Outcome::Problems
@@ -96,6 +106,10 @@ struct JsonReport<'a> {
     problems_shown: usize,
     clean: bool,
     same_second: &'a Shifts,
+    /// Each custom key with its records and, given a runbook, its status.
+    custom_key_status: &'a [super::custom_keys::KeyRow],
+    /// What to do about each key the runbook does not declare.
+    undeclared_custom_keys: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -110,6 +124,7 @@ fn write_json(
     report: &ValidationReport,
     shown: &[Problem],
     shifts: &Shifts,
+    (keys, undeclared): (&[super::custom_keys::KeyRow], &[String]),
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let json = JsonReport {
@@ -124,6 +139,8 @@ fn write_json(
         problems_shown: shown.len(),
         clean: report.is_clean(),
         same_second: shifts,
+        custom_key_status: keys,
+        undeclared_custom_keys: undeclared,
     };
     serde_json::to_writer_pretty(&mut *out, &json)?;
     writeln!(out)

@@ -1,5 +1,6 @@
 //! The runbook file (TOML) as written: every section optional, so that flags can fill in.
 
+use crate::model::console::GroupCustomFields;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -53,13 +54,19 @@ pub(crate) struct ScenarioSection {
     pub(crate) richer_callbacks: Option<bool>,
 }
 
-/// `[app]`
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+/// `[app]`: what the Tencent app itself keeps, and the custom fields created in its console.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct AppSection {
     /// The app's roaming period in days: Tencent keeps one-to-one and group history this long
     /// (7 unless bought longer; 0: no limit).
     pub(crate) roaming_days: Option<i64>,
+    /// The `<Key>`s of the `Tag_Profile_Custom_<Key>` profile fields created in the console.
+    pub(crate) profile_custom_tags: Vec<String>,
+    /// The `<Key>`s of the `Tag_SNS_Custom_<Key>` friend fields created in the console.
+    pub(crate) friend_custom_tags: Vec<String>,
+    /// `[app.group_custom_fields]`: per group type, the group custom fields enabled.
+    pub(crate) group_custom_fields: GroupCustomFields,
 }
 
 /// `[import]`
@@ -78,6 +85,9 @@ pub(crate) struct ImportSection {
     /// Messages sent before this are skipped at staging: a UTC date (`2026-11-01`), an
     /// RFC 3339 time, or `roaming` (the `[app] roaming_days` before staging).
     pub(crate) history_since: Option<String>,
+    /// Custom keys left out of every request (`Tag_Profile_Custom_<Key>`,
+    /// `Tag_SNS_Custom_<Key>`, `group:<Key>`): the rest of each record is imported.
+    pub(crate) drop_custom: Vec<String>,
 }
 
 /// `[window]`

@@ -2,6 +2,7 @@
 //! that override it, and the secret key from the environment — resolved in one place, with
 //! one precedence (flag, then file, then default), checked with every problem reported at once.
 
+mod app;
 pub(crate) mod file;
 mod resolve;
 mod sections;

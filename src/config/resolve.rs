@@ -133,6 +133,10 @@ pub struct Runbook {
     /// The fraction of a pre-copy's imported items read back (`[verify] precopy_sample`,
     /// default 0.01).
     pub(crate) verify_precopy_sample: f64,
+    /// The custom fields created in the app's console (`[app]`).
+    pub(crate) console: crate::model::console::ConsoleSettings,
+    /// Custom keys left out of the import (`[import] drop_custom`).
+    pub(crate) drop_custom: crate::model::console::DropCustom,
 }
 
 /// What staging does with a group message whose time is not greater than the previous one
@@ -316,6 +320,8 @@ pub fn resolve(
     let verify = verify_config(file, &mut problems);
     let verify_precopy_sample = precopy_sample(file, &mut problems);
     let roaming_days = roaming_days(file, &mut problems);
+    let console = super::app::console(file, &mut problems);
+    let drop_custom = super::app::drop_custom(file, &console, &mut problems);
     let history_since = history_since(file, roaming_days, &mut problems);
     let sync = file
         .sync
@@ -369,6 +375,8 @@ pub fn resolve(
                 roaming_days,
                 history_since,
                 verify_precopy_sample,
+                console,
+                drop_custom,
             })
         }
         _ => Err(problems),

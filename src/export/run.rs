@@ -115,11 +115,11 @@ pub async fn export(
         validator,
         ..
     } = sink;
-    let files = validator
+    let (files, custom_keys) = validator
         .unwrap_or_else(|| {
             StreamValidator::new(opts.until, &Known::default(), opts.since.is_some())
         })
-        .finish();
+        .finish_with_keys();
 
     let manifest = write_manifest(opts, &staging)?;
     move_into_place(&staging, &opts.out)?;
@@ -127,6 +127,7 @@ pub async fn export(
         export: opts.out.clone(),
         manifest: manifest.clone(),
         files,
+        custom_keys,
     };
     Ok(ExportSummary {
         manifest,

@@ -1,5 +1,6 @@
 //! The canonical records of the export format (export-format.md) and their per-record rules.
 
+pub mod console;
 pub(crate) mod element;
 pub(crate) mod fields;
 pub mod group_id;

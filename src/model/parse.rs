@@ -40,6 +40,8 @@ pub trait ExportRecord: Sized {
     /// The key fields a tombstone of this kind carries (name, most bytes); none when the kind
     /// has no tombstone.
     const KEY_FIELDS: &'static [(&'static str, usize)];
+    /// Leaves out the custom keys `drop` names (`[import] drop_custom`); most kinds have none.
+    fn drop_custom(&mut self, _drop: &super::console::DropCustom) {}
 }
 
 /// Parses one line (without its `\n`) as a record of type `T`.
@@ -296,6 +298,10 @@ impl ExportRecord for Account {
 }
 
 impl ExportRecord for Profile {
+    fn drop_custom(&mut self, drop: &super::console::DropCustom) {
+        drop.strip_profile(self);
+    }
+
     const KEY_FIELDS: &'static [(&'static str, usize)] = &[];
 
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
@@ -338,6 +344,10 @@ impl ExportRecord for Profile {
 }
 
 impl ExportRecord for Friend {
+    fn drop_custom(&mut self, drop: &super::console::DropCustom) {
+        drop.strip_friend(self);
+    }
+
     const KEY_FIELDS: &'static [(&'static str, usize)] =
         &[("owner", ACCOUNT_ID_MAX), ("friend", ACCOUNT_ID_MAX)];
 
@@ -457,6 +467,10 @@ impl ExportRecord for C2cMessage {
 }
 
 impl ExportRecord for Group {
+    fn drop_custom(&mut self, drop: &super::console::DropCustom) {
+        drop.strip_group(self);
+    }
+
     const KEY_FIELDS: &'static [(&'static str, usize)] = &[("id", OTHER_ID_MAX)];
 
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {

@@ -179,7 +179,7 @@ pub struct C2cMessage {
 }
 
 /// Group type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupType {
     /// `private` (Tencent Work).
@@ -205,8 +205,32 @@ impl ExportEnum for GroupType {
 }
 
 impl GroupType {
+    /// Tencent's name of the type (`Type` of import_group, the console's group types).
+    pub fn tencent_name(self) -> &'static str {
+        match self {
+            GroupType::Private => "Private",
+            GroupType::Public => "Public",
+            GroupType::Chatroom => "ChatRoom",
+            GroupType::Community => "Community",
+            GroupType::Avchatroom => "AVChatRoom",
+        }
+    }
+
+    /// The type Tencent names `name`.
+    pub fn from_tencent_name(name: &str) -> Option<GroupType> {
+        [
+            GroupType::Private,
+            GroupType::Public,
+            GroupType::Chatroom,
+            GroupType::Community,
+            GroupType::Avchatroom,
+        ]
+        .into_iter()
+        .find(|t| t.tencent_name() == name)
+    }
+
     /// The four types Tencent can import into.
-    pub(crate) const IMPORTABLE: [GroupType; 4] = [
+    pub const IMPORTABLE: [GroupType; 4] = [
         GroupType::Private,
         GroupType::Public,
         GroupType::Chatroom,

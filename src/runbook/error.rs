@@ -39,6 +39,9 @@ pub enum RunbookError {
     /// The target refused the credentials, or does not speak Tencent IM.
     #[error("{0}")]
     Target(String),
+    /// The export uses custom keys the app's console does not have.
+    #[error("{0}")]
+    CustomKeys(String),
     /// A staged record could not be read back from the export.
     #[error("{0}")]
     Records(String),

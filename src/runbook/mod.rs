@@ -4,6 +4,7 @@
 //! does: `cutover run` in docs/commands.md).
 
 pub(crate) mod book;
+mod custom_keys;
 pub(crate) mod deletions;
 pub mod drive;
 pub(crate) mod error;

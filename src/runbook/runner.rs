@@ -132,6 +132,7 @@ impl Runner {
             history_since: rb.history_since,
         };
         let staged = stage_export_with(&mut conn, &rb.store, &export, options)?;
+        super::custom_keys::check(&conn, rb)?;
         let check = AccountCheck {
             CheckItem: vec![CheckItem {
                 UserID: rb.admin.clone(),

@@ -23,10 +23,16 @@
 //! [callback]
 //! url = "http://127.0.0.1:9000/im-callback"
 //! token = "xxxxyyyy"           # or CUTOVER_CALLBACK_TOKEN
-//! [app]
+//! [app]                        # the console's settings, as a runbook's [app] declares them
 //! profile_custom_tags = ["Hobby"]
+//! friend_custom_tags = ["Close"]
+//! [app.group_custom_fields]    # per group type: Private, Public, ChatRoom, Community
+//! Public = ["Category"]
 //! ```
+//!
+//! `cutover sim --config` also takes a runbook file, and then uses only its `[app]`.
 
+use crate::model::console::GroupCustomFields;
 use crate::tim::api::Api;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -131,8 +137,8 @@ pub struct AppSettings {
     pub profile_custom_tags: Vec<String>,
     /// `Tag_SNS_Custom_<key>` fields created in the console (others: 30001).
     pub friend_custom_tags: Vec<String>,
-    /// Group custom-data keys enabled in the console (others: 10004).
-    pub group_custom_keys: Vec<String>,
+    /// Group custom-data keys enabled in the console, per group type (others: 10004).
+    pub group_custom_fields: GroupCustomFields,
     /// Most accounts the plan allows (trial plans: 100; 70398 beyond); none = unlimited.
     pub(crate) max_accounts: Option<usize>,
     /// Largest message, bytes of `MsgBody` JSON (12 KB CURRENT).
@@ -153,7 +159,7 @@ impl Default for AppSettings {
         Self {
             profile_custom_tags: Vec::new(),
             friend_custom_tags: Vec::new(),
-            group_custom_keys: Vec::new(),
+            group_custom_fields: GroupCustomFields::default(),
             max_accounts: None,
             max_message_bytes: 12 * 1024,
             group_msgs_per_sec: 40,
@@ -296,6 +302,9 @@ mod tests {
         assert_eq!(c.faults(Api::SendMsg).unwrap().latency_ms, 20);
         assert_eq!(c.faults(Api::SendMsg).unwrap().seed, 42);
         assert_eq!(c.faults(Api::ImportMsg).unwrap().seed, 7);
+        let public = crate::model::GroupType::Public;
+        assert!(c.app.group_custom_fields.enabled(public, "Category"));
+        assert!(SimConfig::parse("[app.group_custom_fields]\nWork = []\n").is_err());
     }
 
     #[test]

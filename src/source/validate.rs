@@ -5,6 +5,7 @@ use super::export_dir::{ExportDir, ExportDirError, ExportFile};
 use super::memory::{CrossMemory, InMemory};
 use super::pipeline::{parse_in_order, Loc, ReadFailure};
 use super::reader::{open_lines, LineReader};
+use crate::model::console::KeyInventory;
 use crate::model::{Account, C2cMessage, Friend, Group, GroupMember, GroupMessage, Profile};
 use crate::model::{ExportRecord, Manifest, Parsed, Rule, Tombstone};
 use serde::Serialize;
@@ -72,6 +73,10 @@ pub struct ValidationReport {
     pub(crate) manifest: Manifest,
     /// One summary per file of the format, in order.
     pub files: Vec<FileSummary>,
+    /// The custom keys the valid records use, with how many records use each (JSON gets them
+    /// as rows from the command, with their status).
+    #[serde(skip)]
+    pub custom_keys: KeyInventory,
 }
 
 impl ValidationReport {
@@ -210,6 +215,11 @@ pub fn validate_with_memory(
         cross.know_group(id, *created_at);
     }
     let mut files = Vec::new();
+    let mut keys = KeyInventory::default();
+    let visit = &mut |loc: Loc, record: Valid<'_>| {
+        count_keys(&mut keys, record);
+        visit(loc, record);
+    };
     for file in ExportFile::ALL {
         let name = export.display_name(file);
         let summary = match export.path(file) {
@@ -235,7 +245,19 @@ pub fn validate_with_memory(
         export: export.root.clone(),
         manifest: export.manifest.clone(),
         files,
+        custom_keys: keys,
     })
+}
+
+/// Counts the custom keys of a valid record: a match, and a map look-up per key only for the
+/// few records that have custom fields.
+fn count_keys(keys: &mut KeyInventory, record: Valid<'_>) {
+    match record {
+        Valid::Profile(p) if !p.custom.is_empty() => keys.profile(p),
+        Valid::Friend(f) if !f.custom.is_empty() => keys.friend(f),
+        Valid::Group(g) if !g.custom.is_empty() => keys.group(g),
+        _ => {}
+    }
 }
 
 /// Validates the lines of one file of kind `file`, named `name`, with the cross-file state of
@@ -309,6 +331,7 @@ fn scan<T: ExportRecord + AsValid + Send, R: BufRead + Send>(
 pub struct StreamValidator {
     cross: CrossRef,
     files: Vec<FileSummary>,
+    keys: KeyInventory,
 }
 
 impl StreamValidator {
@@ -326,6 +349,7 @@ impl StreamValidator {
         Self {
             cross,
             files: Vec::new(),
+            keys: KeyInventory::default(),
         }
     }
 
@@ -339,10 +363,22 @@ impl StreamValidator {
         sink: &mut dyn FnMut(Problem),
         visit: &mut dyn FnMut(Loc, Valid<'_>),
     ) -> Result<(), ReadFailure> {
+        let keys = &mut self.keys;
+        let visit = &mut |loc: Loc, record: Valid<'_>| {
+            count_keys(keys, record);
+            visit(loc, record);
+        };
         let summary = scan_kind(&mut self.cross, file, name, lines, sink, visit)?;
         self.cross.next_file();
         self.files.push(summary);
         Ok(())
+    }
+
+    /// One summary per file of the format, in order (absent ones included), and the custom
+    /// keys the valid records use.
+    pub(crate) fn finish_with_keys(self) -> (Vec<FileSummary>, KeyInventory) {
+        let keys = self.keys.clone();
+        (self.finish(), keys)
     }
 
     /// One summary per file of the format, in order (absent ones included).

@@ -21,6 +21,7 @@
 
 pub mod audit;
 pub(crate) mod batch;
+pub mod custom_keys;
 pub(crate) mod deletions;
 pub(crate) mod export;
 mod kind;

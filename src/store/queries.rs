@@ -387,7 +387,7 @@ pub(crate) fn last_request(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// Where to read each export's files: (export, kind) → path.
-pub(crate) fn read_paths(conn: &Connection) -> rusqlite::Result<HashMap<(i64, Kind), PathBuf>> {
+pub(crate) fn read_paths(conn: &Connection) -> rusqlite::Result<SourcePaths> {
     let mut stmt = conn.prepare("SELECT export_id, kind, read_path FROM source_file")?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -396,14 +396,33 @@ pub(crate) fn read_paths(conn: &Connection) -> rusqlite::Result<HashMap<(i64, Ki
             r.get::<_, String>(2)?,
         ))
     })?;
-    let mut out = HashMap::new();
+    let mut files = HashMap::new();
     for row in rows {
         let (export, kind, path) = row?;
         if let Some(kind) = Kind::from_code(kind) {
-            out.insert((export, kind), PathBuf::from(path));
+            files.insert((export, kind), PathBuf::from(path));
         }
     }
-    Ok(out)
+    let dropped = super::custom_keys::dropped(conn)?;
+    Ok(SourcePaths { files, dropped })
+}
+
+/// Where the staged records are read back from ((export, kind) → readable path), and the
+/// custom keys the run drops from them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourcePaths {
+    /// (export, kind) → readable path.
+    pub(crate) files: HashMap<(i64, Kind), PathBuf>,
+    /// `[import] drop_custom`, as the run recorded it.
+    pub(crate) dropped: crate::model::console::DropCustom,
+}
+
+impl std::ops::Deref for SourcePaths {
+    type Target = HashMap<(i64, Kind), PathBuf>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.files
+    }
 }
 
 /// Failures grouped by API and code.

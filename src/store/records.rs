@@ -1,7 +1,8 @@
 //! Reading staged records back from the export by their byte range.
 
+use crate::model::console::DropCustom;
 use crate::model::{parse_line, ExportRecord};
-use crate::store::queries::PendingItem;
+use crate::store::queries::{PendingItem, SourcePaths};
 use crate::store::Kind;
 use std::collections::HashMap;
 use std::fs::File;
@@ -11,13 +12,16 @@ use std::path::PathBuf;
 /// The export files of a run, open for reading at any offset (by any number of tasks at once).
 pub(crate) struct Sources {
     files: HashMap<(i64, Kind), (PathBuf, File)>,
+    /// Custom keys left out of every record read (`[import] drop_custom`).
+    dropped: DropCustom,
 }
 
 impl Sources {
-    /// Opens every file in `paths` ((export, kind) → readable path).
-    pub(crate) fn open(paths: HashMap<(i64, Kind), PathBuf>) -> Result<Sources, String> {
+    /// Opens every file in `paths` ((export, kind) → readable path); the records read leave
+    /// out the custom keys `paths` says the run drops.
+    pub(crate) fn open(paths: SourcePaths) -> Result<Sources, String> {
         let mut files = HashMap::new();
-        for (key, path) in paths {
+        for (key, path) in paths.files {
             let file = File::open(&path).map_err(|e| {
                 format!(
                     "cannot open {} (staged from the export): {e}",
@@ -26,7 +30,10 @@ impl Sources {
             })?;
             files.insert(key, (path, file));
         }
-        Ok(Sources { files })
+        Ok(Sources {
+            files,
+            dropped: paths.dropped,
+        })
     }
 
     /// The record of `item`, parsed again; an error names the file and line.
@@ -49,7 +56,10 @@ impl Sources {
             .map_err(|e| format!("{}: cannot read the record back: {e}", where_()))?;
         let parsed = parse_line::<T>(&buf);
         match parsed.record {
-            Some(record) => Ok(record),
+            Some(mut record) => {
+                record.drop_custom(&self.dropped);
+                Ok(record)
+            }
             None => Err(format!(
                 "{}: the record changed since it was staged (the export must not change during a run)",
                 where_()

@@ -296,6 +296,24 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX sync_message_by_target ON sync_message (kind, place, target);
     "#,
+    // 13: custom keys. Per staged export, the custom keys its valid records use and how many
+    // records use each (kind 0: profile tag, 1: friend tag, 2: group field, whose
+    // `group_type` is Tencent's type name; '' otherwise), so a resumed run or a window's
+    // delta is checked against the console too. `custom_drop`: the keys the last run left
+    // out (`[import] drop_custom`), which every read of a record back leaves out.
+    r#"
+    CREATE TABLE custom_key (
+        export_id       INTEGER NOT NULL,
+        kind            INTEGER NOT NULL,
+        group_type      TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        records         INTEGER NOT NULL,
+        PRIMARY KEY (export_id, kind, group_type, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE custom_drop (
+        name            TEXT PRIMARY KEY
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -201,13 +201,7 @@ pub(crate) fn import_msg(msg: &C2cMessage, seq: Option<u32>) -> ImportMsg {
 /// Tencent's group `Type`. `avchatroom` (never importable, refused by validation) maps to
 /// `AVChatRoom`, which Tencent answers with 10007.
 fn group_type_name(kind: GroupType) -> &'static str {
-    match kind {
-        GroupType::Private => "Private",
-        GroupType::Public => "Public",
-        GroupType::Chatroom => "ChatRoom",
-        GroupType::Community => "Community",
-        GroupType::Avchatroom => "AVChatRoom",
-    }
+    kind.tencent_name()
 }
 
 /// Tencent's `ApplyJoinOption`.

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::engine::{app_config, runbook, sample_data};
+use common::engine::{app_config, runbook, sample_data, with_app_keys};
 use common::{wait_for, PATIENCE};
 use cutover::cli::PlanArgs;
 use cutover::commands::store_cmds;
@@ -17,7 +17,7 @@ use std::time::Duration;
 async fn sigterm_finishes_in_flight_requests_and_exits_4() {
     let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
     let rb = dir.path().join("runbook.toml");
-    std::fs::write(&rb, "[limits.importmsg]\nrate = 40\n").unwrap();
+    std::fs::write(&rb, with_app_keys("[limits.importmsg]\nrate = 40\n")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args([
             "run",
@@ -202,10 +202,10 @@ async fn headless_without_yes_stops_waiting_for_confirmation_then_resumes_with_i
     let rb = dir.path().join("runbook.toml");
     std::fs::write(
         &rb,
-        format!(
+        with_app_keys(&format!(
             "[hooks.stop_service]\ncommand = \"echo stopped > {}\"\n",
             stopped.display()
-        ),
+        )),
     )
     .unwrap();
     let run = |yes: bool| {

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::engine::{app_config, assert_same, sample_data};
+use common::engine::{app_config, assert_same, sample_data, with_app_keys};
 use common::{wait_for, PATIENCE};
 use cutover::sim::config::{Faults, NoAnswer};
 use cutover::store::{open_for_reading, queries, Kind};
@@ -86,7 +86,7 @@ async fn killed_runs_resume_to_exactly_the_export() {
     config.faults.insert("import_group_msg".into(), lossy);
     let common::Rig { handle, store, dir } = common::Rig::new(config).await;
     let runbook = dir.path().join("runbook.toml");
-    std::fs::write(&runbook, RUNBOOK).unwrap();
+    std::fs::write(&runbook, with_app_keys(RUNBOOK)).unwrap();
 
     // Each kill waits for a positive sign that the run is where the kill should strike: some
     // progress committed since the run started, or a group message batch in flight.

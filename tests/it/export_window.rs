@@ -9,7 +9,7 @@
 use crate::common;
 use crate::db_rig;
 
-use common::engine::{actual, app_config, group_names as names, run_to_end as run};
+use common::engine::{actual, app_config, group_names as names, run_to_end as run, with_app_keys};
 use cutover::export::url::Engine;
 use cutover::sim::SimHandle;
 use cutover::store::Kind;
@@ -122,7 +122,7 @@ fn precopy_then_window(engine: Engine) {
         assert!(tombstones > 0, "{kind}: a tombstone in the delta");
     }
     let book = dir.join("runbook.toml");
-    std::fs::write(&book, RUNBOOK).unwrap();
+    std::fs::write(&book, with_app_keys(RUNBOOK)).unwrap();
     let first = window(&target, &store, &full, &delta, &book);
     let vanished = first
         .text

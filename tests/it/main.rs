@@ -11,6 +11,7 @@ mod canary;
 mod client_sim;
 mod client_sim_deletions;
 mod client_sim_groups;
+mod custom_keys;
 mod docs;
 mod engine_cli;
 mod engine_commands;

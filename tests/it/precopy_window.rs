@@ -8,6 +8,7 @@ use crate::common;
 
 use common::engine::{
     actual, app_config, group_names as names, run_command as command, run_to_end as run,
+    with_app_keys,
 };
 use cutover::sim::config::SimConfig;
 use cutover::sim::SimHandle;
@@ -386,7 +387,7 @@ async fn a_window_killed_during_the_delta_import_resumes_to_the_same_end_state()
 
     // One-to-one messages at 2/s: the window is still importing when it is killed.
     let slow = dir.path().join("slow.toml");
-    std::fs::write(&slow, "[limits.importmsg]\nrate = 2\n").unwrap();
+    std::fs::write(&slow, with_app_keys("[limits.importmsg]\nrate = 2\n")).unwrap();
     let delta_arg = delta_dir.to_str().unwrap();
     let args = [
         "--phase",

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::engine::{app_config, sample_data};
+use common::engine::{app_config, sample_data, with_app_keys};
 use common::{wait_for, Rig, PATIENCE};
 use cutover::store::{open_for_reading, queries};
 use std::process::{Command, Stdio};
@@ -33,7 +33,9 @@ async fn a_rollback_mid_import_stops_the_run_and_resumes_the_old_service() {
     let rb = dir.path().join("runbook.toml");
     std::fs::write(
         &rb,
-        format!("[hooks.resume_service]\nurl = \"{resume}\"\n[limits.importmsg]\nrate = 20\n"),
+        with_app_keys(&format!(
+            "[hooks.resume_service]\nurl = \"{resume}\"\n[limits.importmsg]\nrate = 20\n"
+        )),
     )
     .unwrap();
     let common_args = |cmd: &mut Command| {

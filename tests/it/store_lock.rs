@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::engine::{app_config, sample_data};
+use common::engine::{app_config, sample_data, with_app_keys};
 use common::{wait_for, Rig, PATIENCE};
 use cutover::store::lock::{lock_path, this_host, Holder};
 use std::path::Path;
@@ -43,7 +43,7 @@ async fn a_second_run_is_refused_and_a_dead_runs_lock_is_taken_over() {
     let rig = Rig::new(app_config()).await;
     // Slow enough that the first run is still importing while the second one tries.
     let slow = rig.path("slow.toml");
-    std::fs::write(&slow, "[limits.importmsg]\nrate = 5\n").unwrap();
+    std::fs::write(&slow, with_app_keys("[limits.importmsg]\nrate = 5\n")).unwrap();
     let mut first = run_command(&rig, &slow)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -84,7 +84,7 @@ async fn a_second_run_is_refused_and_a_dead_runs_lock_is_taken_over() {
     first.wait().unwrap();
     assert_eq!(holder(&rig.store).map(|h| h.pid), Some(pid));
     let fast = rig.path("fast.toml");
-    std::fs::write(&fast, "").unwrap();
+    std::fs::write(&fast, with_app_keys("")).unwrap();
     let third = output(run_command(&rig, &fast)).await;
     let said = String::from_utf8_lossy(&third.stderr);
     assert!(third.status.success(), "{said}");

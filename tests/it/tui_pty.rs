@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::engine::{app_config, sample_data};
+use common::engine::{app_config, sample_data, with_app_keys};
 use common::{wait_for, wait_until, PATIENCE};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use std::io::{Read, Write};
@@ -111,7 +111,7 @@ async fn the_demo_forgives_a_declined_confirmation_and_imports_once_confirmed() 
 async fn pause_resume_finish_and_quit_in_a_real_terminal() {
     let common::Rig { handle, store, dir } = common::Rig::new(app_config()).await;
     let runbook = dir.path().join("runbook.toml");
-    std::fs::write(&runbook, "[limits.importmsg]\nrate = 60\n").unwrap();
+    std::fs::write(&runbook, with_app_keys("[limits.importmsg]\nrate = 60\n")).unwrap();
 
     let (url, sdkappid) = (handle.url(), common::SDKAPPID.to_string());
     let source = sample_data().display().to_string();

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::engine::{actual, app_config, run_to_end as run};
+use common::engine::{actual, app_config, run_to_end as run, with_app_keys};
 use cutover::sim::SimHandle;
 use cutover::tim::api::Api;
 use serde_json::{json, Value};
@@ -177,7 +177,7 @@ pub(crate) fn exports(dir: &Path, more: usize, book: &str) -> (PathBuf, PathBuf,
     write(&full, &old_system(more, false), false);
     write(&delta_dir, &delta(more), true);
     let book_path = dir.join("runbook.toml");
-    std::fs::write(&book_path, book).unwrap();
+    std::fs::write(&book_path, with_app_keys(book)).unwrap();
     (full, delta_dir, book_path)
 }
 

@@ -195,7 +195,13 @@ pub(crate) fn bench_runbook(
     store: &Path,
     url: &str,
 ) -> anyhow::Result<Runbook> {
-    let file = parse_file(toml, "bench").map_err(anyhow::Error::msg)?;
+    // The generated exports' custom keys exist in the simulated console: declare them too.
+    let toml = if toml.contains("[app]") {
+        toml.to_string()
+    } else {
+        format!("{toml}\n{}", cutover::source::gen::CUSTOM_KEYS_APP)
+    };
+    let file = parse_file(&toml, "bench").map_err(anyhow::Error::msg)?;
     let flags = Flags {
         source: Some(source.to_path_buf()),
         store: Some(store.to_path_buf()),
@@ -215,7 +221,8 @@ pub(crate) fn bench_setup(b: &ImportBench) -> (SimConfig, String) {
     };
     config.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
     config.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
-    config.app.group_custom_keys = vec!["Category".into()];
+    config.app.group_custom_fields =
+        cutover::model::console::GroupCustomFields::every_type(&["Category"]);
     config.app.roaming_days = 0;
     let mut toml = String::from(NO_BUDGET);
     if b.no_limits {

@@ -68,8 +68,9 @@ fn start_sim_process(dir: &Path) -> anyhow::Result<(SimChild, String)> {
     let config = dir.join("sim.toml");
     let mut toml = String::from(
         "lean = true\n[app]\nprofile_custom_tags = [\"Hobby\", \"Vip\"]\n\
-         friend_custom_tags = [\"Close\", \"Tag\"]\ngroup_custom_keys = [\"Category\"]\n\
-         roaming_days = 0\ngroup_msgs_per_sec = 0\n",
+         friend_custom_tags = [\"Close\", \"Tag\"]\nroaming_days = 0\ngroup_msgs_per_sec = 0\n\
+         [app.group_custom_fields]\nPrivate = [\"Category\"]\nPublic = [\"Category\"]\n\
+         ChatRoom = [\"Category\"]\nCommunity = [\"Category\"]\n",
     );
     for api in Api::ALL {
         toml.push_str(&format!("[limits.{}]\nrate = 0\n", api.command()));
@@ -118,7 +119,10 @@ async fn drive(
     url: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let toml = unlimited_runbook_toml("[app]\nroaming_days = 0\n");
+    // The generated export's custom keys, declared as the simulated console has them.
+    let app =
+        cutover::source::gen::CUSTOM_KEYS_APP.replacen("[app]\n", "[app]\nroaming_days = 0\n", 1);
+    let toml = unlimited_runbook_toml(&app);
     let rb = bench_runbook(&toml, source, store, url)?;
     let runner = Runner::new(rb, RunOptions::default())?;
     writeln!(out, "engine alone (the simulator runs in its own process):")?;

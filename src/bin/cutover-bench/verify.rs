@@ -42,7 +42,8 @@ fn app(b: &VerifyBench) -> SimConfig {
     let mut config = SimConfig::default();
     config.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
     config.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
-    config.app.group_custom_keys = vec!["Category".into()];
+    config.app.group_custom_fields =
+        cutover::model::console::GroupCustomFields::every_type(&["Category"]);
     config.app.roaming_days = 0;
     config.app.group_msgs_per_sec = 0;
     for api in Api::ALL.iter().filter(|a| !a.is_read_only()) {
@@ -104,6 +105,7 @@ async fn drive(
     for api in Api::ALL.iter().filter(|a| !a.is_read_only()) {
         toml.push_str(&format!("[limits.{}]\nrate = 1000000\n", api.command()));
     }
+    toml.push_str(cutover::source::gen::CUSTOM_KEYS_APP);
     let file = parse_file(&toml, "bench").map_err(anyhow::Error::msg)?;
     let flags = Flags {
         source: Some(export),

@@ -1,6 +1,7 @@
 //! What the group APIs share: id and field rules (§3.6), finding a group, custom data.
 
 use super::Ctx;
+use crate::model::GroupType;
 use crate::sim::body::{max_bytes, object, ApiError, ApiResult, Body};
 use crate::sim::state::Group;
 use serde_json::{json, Value};
@@ -63,9 +64,14 @@ pub(crate) fn apply_join(body: Body<'_>) -> ApiResult<Option<String>> {
     }
 }
 
-/// `AppDefinedData` checked against the console's keys: ≤ 10 keys of ≤ 16 bytes
-/// `[A-Za-z0-9_]`, values ≤ 512 bytes. Returns (key, value) pairs.
-pub(crate) fn app_defined(ctx: &Ctx<'_>, body: Body<'_>) -> ApiResult<Vec<(String, String)>> {
+/// `AppDefinedData` checked against the console's keys for groups of type `kind` (Tencent's
+/// name): ≤ 10 keys of ≤ 16 bytes `[A-Za-z0-9_]`, values ≤ 512 bytes. Returns (key, value)
+/// pairs.
+pub(crate) fn app_defined(
+    ctx: &Ctx<'_>,
+    body: Body<'_>,
+    kind: &str,
+) -> ApiResult<Vec<(String, String)>> {
     let Some(items) = body.opt_array("AppDefinedData", 10004)? else {
         return Ok(Vec::new());
     };
@@ -80,10 +86,12 @@ pub(crate) fn app_defined(ctx: &Ctx<'_>, body: Body<'_>) -> ApiResult<Vec<(Strin
         let shape_ok = !key.is_empty()
             && key.len() <= 16
             && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !shape_ok || !ctx.config.app.group_custom_keys.iter().any(|k| k == key) {
+        let enabled = GroupType::from_tencent_name(kind)
+            .is_some_and(|t| ctx.config.app.group_custom_fields.enabled(t, key));
+        if !shape_ok || !enabled {
             return Err(ApiError::new(
                 10004,
-                format!("custom key {key:?} is not enabled in the console"),
+                format!("custom key {key:?} is not enabled in the console for {kind} groups"),
             ));
         }
         max_bytes("AppDefinedData Value", value, 512, 10004)?;
@@ -155,7 +163,7 @@ pub(crate) fn new_group(
         .opt_uint("MaxMemberCount", u64::from(u32::MAX), 10004)?
         .unwrap_or(ctx.config.app.default_max_members);
     let apply_join = apply_join(body)?.unwrap_or_else(|| "NeedPermission".into());
-    let custom = app_defined(ctx, body)?;
+    let custom = app_defined(ctx, body, kind)?;
     if body.has("SupportTopic") {
         body.opt_uint("SupportTopic", 1, 10004)?;
         if !community {

@@ -1,3 +1,5 @@
+use crate::model::console::GroupCustomFields;
+use crate::model::GroupType;
 use crate::sim::config::SimConfig;
 use crate::sim::handlers::testing::{ok, refused, serve};
 use crate::sim::state::State;
@@ -109,8 +111,16 @@ fn group_ids_follow_the_rules() {
         refused(&mut s, Api::ImportGroup, NOW, custom.clone()),
         10004
     );
+    // Enabled for another group type only: still 10004, as the console's per-type fields.
     let mut config = SimConfig::default();
-    config.app.group_custom_keys = vec!["Level".into()];
+    config.app.group_custom_fields =
+        GroupCustomFields([(GroupType::Private, vec!["Level".to_string()])].into());
+    assert!(
+        serve(&mut s, &config, Api::ImportGroup, NOW, custom.clone())
+            .result
+            .is_err()
+    );
+    config.app.group_custom_fields = GroupCustomFields::every_type(&["Level"]);
     assert!(serve(&mut s, &config, Api::ImportGroup, NOW, custom)
         .result
         .is_ok());

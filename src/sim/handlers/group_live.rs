@@ -174,7 +174,8 @@ pub(crate) fn modify_group_base_info(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiRe
             ))
         }
     };
-    let custom = app_defined(ctx, body)?;
+    let kind = group(ctx, group_id)?.kind.clone();
+    let custom = app_defined(ctx, body, &kind)?;
     let (operator, now) = (ctx.operator.to_string(), ctx.now);
     let group = group_mut(ctx, group_id)?;
     let mut cb = json!({"GroupId": group_id, "Type": group.kind, "Operator_Account": operator});

@@ -73,7 +73,9 @@ pub(super) fn groups(w: &World, dir: &Path) -> Result<FileStats, super::GenError
         let mut custom = BTreeMap::new();
         if rng.gen_ratio(1, 10) {
             let category = content::pick(&mut rng, &["sports", "study", "work", "家庭"]);
-            custom.insert("Category".to_string(), category.to_string());
+            if w.cfg.custom_keys {
+                custom.insert("Category".to_string(), category.to_string());
+            }
         }
         let rec = Group {
             kind,

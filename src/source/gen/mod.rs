@@ -80,7 +80,18 @@ pub struct GenConfig {
     pub force: bool,
     /// When the export was "taken" (unix seconds); every time in it is earlier.
     pub exported_at: i64,
+    /// Write custom keys: profile tags `Hobby` and `Vip`, friend tags `Close` and `Tag`, the
+    /// group field `Category` (see [`CUSTOM_KEYS_APP`]). A fresh Tencent app has none, so
+    /// `cutover gen` writes them only when asked; the library's default keeps them, for the
+    /// tests and benchmarks that exercise them. The random draws are the same either way.
+    pub custom_keys: bool,
 }
+
+/// The `[app]` lines that declare the custom keys the generator writes (for a runbook, and
+/// for `cutover sim --config`).
+pub const CUSTOM_KEYS_APP: &str = "[app]\nprofile_custom_tags = [\"Hobby\", \"Vip\"]\n\
+friend_custom_tags = [\"Close\", \"Tag\"]\n[app.group_custom_fields]\nPrivate = [\"Category\"]\n\
+Public = [\"Category\"]\nChatRoom = [\"Category\"]\nCommunity = [\"Category\"]\n";
 
 impl Default for GenConfig {
     fn default() -> Self {
@@ -96,6 +107,7 @@ impl Default for GenConfig {
             gzip: false,
             force: false,
             exported_at: 1_732_000_000,
+            custom_keys: true,
         }
     }
 }

@@ -89,7 +89,10 @@ pub(super) fn profiles(w: &World, dir: &Path) -> Result<FileStats, super::GenErr
         if !rng.gen_bool(0.85) {
             continue;
         }
-        let rec = profile(&mut rng, w.account_id(i));
+        let mut rec = profile(&mut rng, w.account_id(i));
+        if !w.cfg.custom_keys {
+            rec.custom.clear();
+        }
         spoiler.write_keyed(&mut out, &rec, &rec.id, &mut prev, false, None)?;
     }
     out.finish()
@@ -152,7 +155,10 @@ pub(super) fn friends(w: &World, dir: &Path) -> Result<FileStats, super::GenErro
                 let back_at = (at + rng.gen_range(0..3600)).min(latest);
                 entry(&mut rng, b, a, source, back_at)
             });
-            for rec in std::iter::once(forward).chain(back) {
+            for mut rec in std::iter::once(forward).chain(back) {
+                if !w.cfg.custom_keys {
+                    rec.custom.clear();
+                }
                 let ctx = BadCtx {
                     prev: prev.as_ref().map(|(o, f)| (o.as_str(), f.as_str())),
                     group_created_at: None,

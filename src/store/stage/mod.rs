@@ -252,6 +252,7 @@ pub(crate) fn stage_export_chunked(
     // One transaction: the export row (first: files refer to it), its files, the order.
     resume::complete(&tx, export_id).map_err(sql)?;
     insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
+    super::custom_keys::save(&tx, export_id, &report.custom_keys).map_err(sql)?;
     super::order::assign(&tx, export_id, options.same_second).map_err(sql)?;
     let vanished = match export.manifest.delta_of {
         Some(_) => key_sets::apply(&tx, &export.root)?,

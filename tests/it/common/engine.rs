@@ -6,6 +6,7 @@
 use super::{ADMIN, KEY, SDKAPPID};
 use cutover::config::{parse_file, resolve, Flags, Runbook};
 use cutover::engine::import::Ending;
+use cutover::model::console::GroupCustomFields;
 use cutover::model::group_id::target_group_id;
 use cutover::runbook::runner::{RunOptions, Runner};
 use cutover::sim::config::SimConfig;
@@ -27,14 +28,28 @@ pub(crate) fn app_config() -> SimConfig {
     let mut c = SimConfig::default();
     c.app.profile_custom_tags = vec!["Hobby".into(), "Vip".into()];
     c.app.friend_custom_tags = vec!["Close".into(), "Tag".into()];
-    c.app.group_custom_keys = vec!["Category".into()];
+    c.app.group_custom_fields = GroupCustomFields::every_type(&["Category"]);
     c.app.roaming_days = 0;
     c
 }
 
-/// The runbook of a run from `source` into `handle`, with `extra` TOML (limits, budget).
+/// The `[app]` of [`app_config`]'s console, for runbooks: the custom keys of the sample and
+/// of generated exports.
+pub(crate) const APP_KEYS: &str = cutover::source::gen::CUSTOM_KEYS_APP;
+
+/// `extra` runbook TOML with [`APP_KEYS`] declared, unless it has an `[app]` of its own.
+pub(crate) fn with_app_keys(extra: &str) -> String {
+    if extra.contains("[app]") {
+        extra.to_string()
+    } else {
+        format!("{extra}\n{APP_KEYS}")
+    }
+}
+
+/// The runbook of a run from `source` into `handle`, with `extra` TOML (limits, budget) and
+/// [`app_config`]'s custom keys declared (unless `extra` has an `[app]`).
 pub(crate) fn runbook(handle: &SimHandle, source: &Path, store: &Path, extra: &str) -> Runbook {
-    let file = parse_file(extra, "test").unwrap();
+    let file = parse_file(&with_app_keys(extra), "test").unwrap();
     let flags = Flags {
         source: Some(source.to_path_buf()),
         store: Some(store.to_path_buf()),
@@ -178,7 +193,8 @@ pub(crate) fn assert_same(handle: &SimHandle, dir: &Path) {
 }
 
 /// `cutover run --headless` from `source` into `handle` through `store`, with `args`; not
-/// started yet (stdin closed, stdout not kept).
+/// started yet (stdin closed, stdout not kept). Without `--config` in `args`, a runbook
+/// beside the store declares [`APP_KEYS`].
 pub(crate) fn run_command(
     handle: &SimHandle,
     store: &Path,
@@ -203,6 +219,11 @@ pub(crate) fn run_command(
     .env("CUTOVER_SECRET_KEY", KEY)
     .stdin(std::process::Stdio::null())
     .stdout(std::process::Stdio::null());
+    if !args.contains(&"--config") {
+        let book = store.with_extension("app.toml");
+        std::fs::write(&book, APP_KEYS).unwrap();
+        cmd.arg("--config").arg(book);
+    }
     cmd
 }
 
