@@ -29,6 +29,7 @@ mod hygiene;
 mod paging;
 mod plan_window;
 mod precopy_window;
+mod preflight_target;
 mod report;
 mod robustness;
 mod rollback;
