@@ -27,6 +27,7 @@ mod export_window;
 mod history_since;
 mod hygiene;
 mod paging;
+mod plan_whole_window;
 mod plan_window;
 mod precopy_window;
 mod preflight_target;
