@@ -21,10 +21,9 @@ use std::time::{Duration, Instant};
 /// take, with room for a loaded machine.
 const AT_ONCE: Duration = Duration::from_secs(5);
 
-/// A TLS listener on 127.0.0.1 with a self-signed certificate for 127.0.0.1 and localhost (a
-/// CA certificate when `ca`), counting the connections it accepts. It never gets to speak HTTP:
-/// the client refuses the certificate.
-async fn tls_target(ca: bool) -> (String, Arc<AtomicUsize>) {
+/// A self-signed certificate for 127.0.0.1 and localhost (a CA certificate when `ca`): its
+/// PEM and its key's PKCS#8 DER.
+fn self_signed(ca: bool) -> (String, Vec<u8>) {
     let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
     let mut params = rcgen::CertificateParams::new(names).unwrap();
     if ca {
@@ -32,14 +31,27 @@ async fn tls_target(ca: bool) -> (String, Arc<AtomicUsize>) {
     }
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_der())
+}
+
+/// A TLS listener on 127.0.0.1 presenting `cert` (PEM) with `key`, counting the connections
+/// it accepts; each is passed on to `forward` when given, else left once the handshake ends
+/// (the client refuses the certificate, so it never gets to speak HTTP).
+async fn tls_listener(
+    cert: &str,
+    key: Vec<u8>,
+    forward: Option<SocketAddr>,
+) -> (String, Arc<AtomicUsize>) {
+    use rustls::pki_types::pem::PemObject;
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            vec![der],
+            rustls::pki_types::PrivatePkcs8KeyDer::from(key).into(),
         )
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
@@ -52,11 +64,23 @@ async fn tls_target(ca: bool) -> (String, Arc<AtomicUsize>) {
             count.fetch_add(1, Ordering::SeqCst);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let _ = acceptor.accept(tcp).await;
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                if let Some(to) = forward {
+                    let mut plain = tokio::net::TcpStream::connect(to).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
             });
         }
     });
     (format!("https://{addr}"), accepted)
+}
+
+/// A TLS target with a fresh self-signed certificate (a CA certificate when `ca`).
+async fn tls_target(ca: bool) -> (String, Arc<AtomicUsize>) {
+    let (cert, key) = self_signed(ca);
+    tls_listener(&cert, key, None).await
 }
 
 /// A proxy in the way that answers every request with `status`, counting them.
@@ -234,4 +258,51 @@ async fn a_declared_profile_tag_the_target_lacks_fails_the_checks_naming_it() {
         "{apis:?}"
     );
     assert_eq!(sim.sim().count(Api::PortraitGet, 40009), 1);
+}
+
+/// Where the child process of the next test finds the certificate's key.
+const KEY_FILE_VAR: &str = "CUTOVER_TEST_TLS_KEY";
+
+#[test]
+fn trusting_the_certificate_as_the_message_says_lets_the_preflight_through() {
+    // SSL_CERT_FILE is read by every client the process builds: a process of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = match std::env::var(KEY_FILE_VAR) {
+        Ok(key) => (std::env::var("SSL_CERT_FILE").unwrap(), key),
+        Err(_) => {
+            let (cert, key) = self_signed(false);
+            let (c, k) = (dir.path().join("cert.pem"), dir.path().join("key.der"));
+            std::fs::write(&c, cert).unwrap();
+            std::fs::write(&k, key).unwrap();
+            let text = |p: &Path| p.to_str().unwrap().to_string();
+            (text(&c), text(&k))
+        }
+    };
+    let name = "trusting_the_certificate_as_the_message_says_lets_the_preflight_through";
+    let vars = [
+        ("SSL_CERT_FILE", cert_file.as_str()),
+        (KEY_FILE_VAR, key_file.as_str()),
+    ];
+    if !common::alone::in_own_process(module_path!(), name, &vars) {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sim = common::sim(app_config()).await;
+        let to: SocketAddr = sim.url().trim_start_matches("http://").parse().unwrap();
+        let cert = std::fs::read_to_string(&cert_file).unwrap();
+        let (url, _) = tls_listener(&cert, std::fs::read(&key_file).unwrap(), Some(to)).await;
+        let store = dir.path().join("run.db");
+        let runner = Runner::new(runbook_at(&url, &store, ""), RunOptions::default()).unwrap();
+        let pre = runner.preflight().await.unwrap();
+        assert!(
+            pre.target.contains("credentials of administrator ok"),
+            "{}",
+            pre.target
+        );
+    });
 }
