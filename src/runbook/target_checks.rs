@@ -216,10 +216,9 @@ fn refused(rb: &Runbook, what: &str, e: &CallError) -> RunbookError {
             rb.target.base()
         ),
         // No answer from Tencent at all: the connection or a proxy in the way.
-        ErrorClass::Fatal if e.code().is_none() => format!(
-            "cannot use the target {} (nothing was stopped or imported): {e}",
-            rb.target.base()
-        ),
+        ErrorClass::Fatal if e.code().is_none() => {
+            format!("{e}; nothing was stopped or imported")
+        }
         ErrorClass::Fatal | ErrorClass::Item => format!("{what} failed: {e}"),
         _ => format!("{what} failed after {} tries: {e}", TRANSIENT_TRIES + 1),
     })

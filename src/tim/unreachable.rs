@@ -53,7 +53,7 @@ impl Unreachable {
         match self {
             Unreachable::UntrustedCertificate => TRUST_ADVICE,
             Unreachable::CaAsServerCertificate => {
-                "a CA certificate is refused as a server's even when trusted: give the server (or proxy) a certificate issued by that CA, and trust the CA (SSL_CERT_FILE=/path/ca-bundle.pem, a PEM bundle that replaces the system's roots, so include them; or add it to the system store)"
+                "a CA certificate is refused as a server's even when trusted: give the server (or proxy) a certificate issued by that CA, or a self-signed one that is not a CA (openssl req -x509 … -addext basicConstraints=critical,CA:FALSE), and trust that (SSL_CERT_FILE=/path/ca-bundle.pem, a PEM bundle that replaces the system's roots, so include them; or add it to the system store)"
             }
             Unreachable::CertificateExpired => {
                 "renew the server's certificate, or check this machine's clock (date -u)"
