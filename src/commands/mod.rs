@@ -8,6 +8,7 @@ pub(crate) mod export;
 pub(crate) mod gen;
 pub(crate) mod init;
 pub mod plan;
+mod plan_duration;
 pub(crate) mod plan_scenario;
 pub mod report;
 pub(crate) mod rollback;

@@ -7,6 +7,7 @@ use crate::cli::PlanArgs;
 use crate::config::{resolve, Flags};
 use crate::engine::import::ImportSettings;
 use crate::engine::plan::{LanePlan, Plan};
+use crate::engine::plan_duration::{window_duration, WindowDuration};
 use crate::engine::plan_window::{window_plan, Fit, WindowFit, WindowPlan};
 use crate::source::ExportDir;
 use crate::store::{open_for_reading, open_for_writing};
@@ -51,12 +52,19 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         }
         (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),
     };
-    let p = window_plan(&conn, &settings, rb.window_end, crate::timefmt::now_secs())?;
+    let now = crate::timefmt::now_secs();
+    let p = window_plan(&conn, &settings, rb.window_end, now)?;
+    let whole = window_duration(&conn, &rb, p.pending.t_limit_secs, now)?;
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&p)?)?;
+        let json = PlanJson {
+            plan: &p,
+            window_duration: &whole,
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     } else {
         print_plan(&p.pending, out)?;
         print_window_plan(&p, out)?;
+        super::plan_duration::print(&whole, out)?;
         let declared = args.config.as_ref().map(|_| super::custom_keys::Declared {
             console: rb.console.clone(),
             drop: rb.drop_custom.clone(),
@@ -65,6 +73,14 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         super::custom_keys::write(&keys, declared.as_ref(), out)?;
     }
     Ok(Outcome::Ok)
+}
+
+/// `--json`: the plan's figures and the whole window's.
+#[derive(serde::Serialize)]
+struct PlanJson<'a> {
+    #[serde(flatten)]
+    plan: &'a WindowPlan,
+    window_duration: &'a WindowDuration,
 }
 
 /// After a pre-copy: the delta next to a full import, the window, the history cut-off.

@@ -34,6 +34,16 @@ fn http(kind: Kind, status: u16) -> CallError {
     }
 }
 
+/// A connection refused for a certificate this machine does not trust: nothing was sent.
+fn untrusted(kind: Kind) -> CallError {
+    CallError::Unreachable {
+        api: kind.api(),
+        host: "https://im.example".into(),
+        why: crate::tim::unreachable::Unreachable::UntrustedCertificate,
+        reason: "invalid peer certificate: UnknownIssuer".into(),
+    }
+}
+
 fn policy() -> Policy {
     Policy {
         max_retry: MAX_RETRY,
@@ -178,6 +188,8 @@ fn every_line_of_the_outcome_table() {
         ("502 on group messages, retries long over", &messages, call(http(Kind::GroupMessage, 502)), long, later,
             expect("read back", KeepOpen, "transient", false, (0, 0, 0, 4), false, false)),
         ("HTTP 401 on group messages", &messages, call(http(Kind::GroupMessage, 401)), fresh, at(t0),
+            expect("stop", Close, "none", false, (0, 0, 0, 4), true, false)),
+        ("an untrusted certificate mid-import", &messages, call(untrusted(Kind::GroupMessage)), fresh, at(t0),
             expect("stop", Close, "none", false, (0, 0, 0, 4), true, false)),
         // Answered: item by item.
         ("an answer item by item", &accounts, Ok(answer.clone()), fresh, at(t0),

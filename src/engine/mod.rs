@@ -17,6 +17,7 @@ pub mod import;
 pub(crate) mod job;
 pub(crate) mod kinds;
 pub mod plan;
+pub mod plan_duration;
 pub mod plan_window;
 pub(crate) mod send;
 pub(crate) mod work;

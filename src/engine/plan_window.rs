@@ -48,7 +48,8 @@ pub struct Fit {
 }
 
 impl Fit {
-    fn of(needs_secs: f64, now: i64, ends_at: i64) -> Fit {
+    /// `needs_secs` started at `now` against `ends_at`.
+    pub(super) fn of(needs_secs: f64, now: i64, ends_at: i64) -> Fit {
         let finish_at = now.saturating_add(needs_secs.ceil() as i64);
         Fit {
             needs_secs,

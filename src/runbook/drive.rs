@@ -146,6 +146,7 @@ async fn preflight_step(runner: &Runner, obs: &mut dyn Observer) -> Result<bool,
     if let Some(canary) = &pre.canary {
         note.push_str(&format!("; {canary}"));
     }
+    note.push_str(&format!("; {}", pre.target));
     change(runner, obs, Step::Preflight, StepState::done(note))?;
     Ok(true)
 }

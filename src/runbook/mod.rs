@@ -12,5 +12,6 @@ pub mod hooks;
 pub(crate) mod phase;
 pub(crate) mod rollback;
 pub mod runner;
+pub mod target_checks;
 
 pub(crate) use error::RunbookError;

@@ -16,8 +16,6 @@ use crate::store::queries::{self, RunIdentity};
 use crate::store::stage::{fingerprint, stage_export_with, StageOptions, Staged};
 use crate::sync::relay::{self, RelayHandle};
 use crate::tim::client::{ClientConfig, TimClient};
-use crate::tim::errors::ErrorClass;
-use crate::tim::wire::account::{AccountCheck, CheckItem};
 use crate::verify::{self, Progress, Summary, VerifySettings};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -51,6 +49,8 @@ pub struct Preflight {
     pub(crate) staged: Staged,
     /// A canary run: what it keeps and skips, for a person.
     pub canary: Option<String>,
+    /// What the checks of the target found, and what they could not check.
+    pub target: String,
 }
 
 impl Runner {
@@ -103,7 +103,7 @@ impl Runner {
     }
 
     /// Preflight: binds the store to this target and export, stages the export (once), and
-    /// makes one cheap read call to prove the credentials.
+    /// checks the target with its read APIs ([`super::target_checks`]).
     pub async fn preflight(&self) -> Result<Preflight, RunbookError> {
         let rb = &self.runbook;
         let export = ExportDir::open(&rb.source)?;
@@ -133,37 +133,10 @@ impl Runner {
         };
         let staged = stage_export_with(&mut conn, &rb.store, &export, options)?;
         super::custom_keys::check(&conn, rb)?;
-        let check = AccountCheck {
-            CheckItem: vec![CheckItem {
-                UserID: rb.admin.clone(),
-            }],
-        };
-        // A transient answer (HTTP 503, a timeout, 60007) says nothing about the credentials:
-        // ask again a few times before calling the check failed. An answer that is not
-        // Tencent's (no envelope: `{}`, HTML) is asked again fewer times, then refused before
-        // anything is imported.
-        let mut attempt = 0;
-        loop {
-            match self.client.call(&check).await {
-                Ok(_) => break,
-                Err(e) if e.class() == ErrorClass::Protocol && attempt >= 2 => {
-                    return Err(RunbookError::Target(format!(
-                        "the target {} does not answer like Tencent IM, so nothing was imported \
-                         (is a proxy in the way, or the URL wrong?): {e}",
-                        rb.target.base()
-                    )))
-                }
-                Err(e) if e.class().is_retryable() && attempt < 5 => {
-                    tokio::time::sleep(crate::tim::lane::retry_delay(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    return Err(RunbookError::Target(format!(
-                        "the credentials check (account_check of the admin) failed: {e}"
-                    )))
-                }
-            }
-        }
+        // The declared custom profile tags are read back (friend tags and group fields have no
+        // read API: the note says so).
+        let target =
+            super::target_checks::check(&self.client, rb, &rb.console.profile_custom_tags).await?;
         let canary = match &rb.canary {
             None => None,
             Some(list) => {
@@ -185,7 +158,11 @@ impl Runner {
                 ))
             }
         };
-        Ok(Preflight { staged, canary })
+        Ok(Preflight {
+            staged,
+            canary,
+            target: target.note(),
+        })
     }
 
     /// The hook of a hook step, if configured and the phase runs hooks.

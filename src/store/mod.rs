@@ -45,6 +45,7 @@ pub mod sync_queue;
 pub mod verify;
 pub(crate) mod verify_gone;
 pub(crate) mod verify_pages;
+pub(crate) mod window_counts;
 pub(crate) mod writer;
 
 pub use kind::{ItemState, Kind};

@@ -13,6 +13,7 @@ use super::credentials::{Clock, Credentials, DEFAULT_SIG_VALIDITY_SECS};
 use super::errors::{self, ErrorClass};
 use super::secret::SecretKey;
 use super::target::Target;
+use super::unreachable::{self, Unreachable};
 use super::wire::{Envelope, Request, Response};
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -83,6 +84,20 @@ pub enum CallError {
         /// Why.
         reason: String,
     },
+    /// The target cannot be reached as it is configured, and retrying will not change that:
+    /// its certificate is not trusted or not for its host, or its host name does not resolve.
+    /// Nothing was sent.
+    #[error("{api}: cannot connect to the target {host}: {what}; {advice} — retrying does not help ({reason})", what = .why.what(), advice = .why.advice())]
+    Unreachable {
+        /// The API.
+        api: Api,
+        /// The target's base URL.
+        host: String,
+        /// What is wrong.
+        why: Unreachable,
+        /// The causes, as the TLS library or the resolver gave them.
+        reason: String,
+    },
     /// No answer within the timeout.
     #[error("{api}: no answer within {secs:.1} s: the request may or may not have been applied")]
     Timeout {
@@ -100,7 +115,7 @@ pub enum CallError {
         reason: String,
     },
     /// A status other than 200 (the service answers 200 even for errors, §1.2).
-    #[error("{api}: HTTP status {status}")]
+    #[error("{api}: HTTP status {status}{hint}", hint = http_hint(*.status))]
     Http {
         /// The API.
         api: Api,
@@ -134,6 +149,17 @@ pub enum CallError {
     },
 }
 
+/// What a status other than 200 says about the setup: Tencent answers 200 even for its
+/// errors (§1.2), so 401 and 403 come from something in the way that wants credentials the
+/// client does not give.
+fn http_hint(status: u16) -> &'static str {
+    match status {
+        401 | 403 => " (Tencent IM answers 200 even for its errors, so a proxy or gateway in the way refused the request: check [target] url and whether that proxy lets this machine through; retrying does not help)",
+        404 => " (check [target] url: no such API under it)",
+        _ => "",
+    }
+}
+
 /// Whether an HTTP `status` refuses this one request for good: a 4xx other than 401 and 403
 /// (the credentials or the address, which every request would meet) and 408 and 429 (a
 /// timeout or a rate limit: later may do).
@@ -147,6 +173,7 @@ impl CallError {
         match self {
             CallError::Api { api, .. }
             | CallError::Connect { api, .. }
+            | CallError::Unreachable { api, .. }
             | CallError::Timeout { api, .. }
             | CallError::Dropped { api, .. }
             | CallError::Http { api, .. }
@@ -166,7 +193,8 @@ impl CallError {
 
     /// What to do about it: the code's class from the one table, and for failures without a
     /// code, retry (transport errors and HTTP 5xx are transient; other statuses mean a wrong
-    /// URL or a proxy in the way, which retrying will not fix). An answer that is not
+    /// URL or a proxy in the way, which retrying will not fix; so does a target unreachable
+    /// as configured: an untrusted certificate, a host name that does not resolve). An answer that is not
     /// Tencent's has a class of its own: [`ErrorClass::Protocol`].
     pub fn class(&self) -> ErrorClass {
         match self {
@@ -174,6 +202,7 @@ impl CallError {
             // A timeout or rate limit from a proxy in the way: later may do.
             CallError::Http { status, .. } if matches!(*status, 408 | 429) => ErrorClass::Retry,
             CallError::Http { status, .. } if *status < 500 => ErrorClass::Fatal,
+            CallError::Unreachable { .. } => ErrorClass::Fatal,
             // The item cannot be put on the wire as it is; sending it again will not help.
             CallError::Encode { .. } => ErrorClass::Item,
             CallError::Protocol { .. } | CallError::Decode { .. } => ErrorClass::Protocol,
@@ -189,9 +218,10 @@ impl CallError {
     pub fn applied(&self) -> Applied {
         match self {
             CallError::Api { code, .. } if errors::maybe_applied(*code) => Applied::Unknown,
-            CallError::Api { .. } | CallError::Connect { .. } | CallError::Encode { .. } => {
-                Applied::No
-            }
+            CallError::Api { .. }
+            | CallError::Connect { .. }
+            | CallError::Unreachable { .. }
+            | CallError::Encode { .. } => Applied::No,
             CallError::Http { status, .. } if *status < 500 => Applied::No,
             _ => Applied::Unknown,
         }
@@ -343,6 +373,13 @@ impl TimClient {
                     .elapsed()
                     .as_secs_f64()
                     .max(self.timeout.as_secs_f64()),
+            }
+        } else if let Some(why) = unreachable::cause(e) {
+            CallError::Unreachable {
+                api,
+                host: self.target.base().to_string(),
+                why,
+                reason: describe(e),
             }
         } else if e.is_connect() {
             CallError::Connect {

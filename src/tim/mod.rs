@@ -21,6 +21,7 @@ pub use secret::{SecretKey, UserSig, SECRET_KEY_ENV};
 pub(crate) mod client;
 pub(crate) mod credentials;
 pub(crate) mod target;
+pub(crate) mod unreachable;
 
 pub use client::{Applied, CallError, ClientConfig, TimClient};
 pub use target::Target;

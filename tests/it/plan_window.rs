@@ -38,7 +38,7 @@ fn settings() -> ImportSettings {
 /// A generated export as the pre-copy, staged and all imported; then a hand-made delta of it:
 /// the first group (and its owner) again, a new account, 3 one-to-one and 8 group messages.
 /// Returns the store's path.
-fn precopy_then_delta(dir: &Path, history_since: Option<i64>) -> std::path::PathBuf {
+pub(crate) fn precopy_then_delta(dir: &Path, history_since: Option<i64>) -> std::path::PathBuf {
     let pre = dir.join("pre");
     let cfg = GenConfig {
         seed: 7,

@@ -106,7 +106,8 @@ pub(crate) fn portrait_set(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answe
     Ok(Answer::new())
 }
 
-/// `portrait_get`.
+/// `portrait_get`: every tag of `TagList` must exist (a custom tag only when created in the
+/// console, `[app]`), or the whole call answers 40009 naming it.
 pub(crate) fn portrait_get(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answer> {
     let accounts = body.strings("To_Account", 40001)?;
     if accounts.is_empty() {
@@ -120,6 +121,13 @@ pub(crate) fn portrait_get(ctx: &mut Ctx<'_>, body: Body<'_>) -> ApiResult<Answe
     let mut items = Vec::with_capacity(accounts.len());
     let mut failed = Vec::new();
     for id in accounts {
+        if id == ctx.operator && ctx.state.account_idx(id).is_none() {
+            // An app admin is an account made in the console: it is there, with no profile.
+            items.push(
+                json!({"To_Account": id, "ProfileItem": [], "ResultCode": 0, "ResultInfo": ""}),
+            );
+            continue;
+        }
         let Some(idx) = ctx.state.account_idx(id) else {
             items.push(
                 json!({"To_Account": id, "ProfileItem": [], "ResultCode": 40003,
@@ -226,6 +234,36 @@ mod tests {
         assert!(serve(&mut s, &config, Api::PortraitSet, 0, body)
             .result
             .is_ok());
+    }
+
+    #[test]
+    fn portrait_get_answers_40009_for_a_custom_tag_not_created() {
+        let mut s = with_account();
+        let mut config = SimConfig::default();
+        config.app.profile_custom_tags = vec!["Hobby".into()];
+        let get = |tag: &str| json!({"To_Account": ["admin"], "TagList": [tag]});
+        let mut get_code = |tag: &str| {
+            serve(&mut s, &config, Api::PortraitGet, 0, get(tag))
+                .result
+                .err()
+                .map(|e| e.code)
+        };
+        assert_eq!(get_code("Tag_Profile_Custom_Vip"), Some(40009));
+        assert_eq!(get_code("Tag_Profile_SNS_Whatever"), Some(40009));
+        assert_eq!(get_code("Tag_Profile_IM_Nick"), None);
+        // Created in the console: the calling admin's (empty) profile is read.
+        let served = serve(
+            &mut s,
+            &config,
+            Api::PortraitGet,
+            0,
+            get("Tag_Profile_Custom_Hobby"),
+        );
+        let mut a = served.result.unwrap();
+        a.insert("ActionStatus".into(), json!("OK"));
+        let r: PortraitGetResponse = serde_json::from_value(a.into()).unwrap();
+        assert_eq!(r.UserProfileItem[0].ResultCode, 0);
+        assert!(r.Fail_Account.is_empty());
     }
 
     #[test]
