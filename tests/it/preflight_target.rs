@@ -109,7 +109,7 @@ fn runbook_at(url: &str, store: &Path, extra: &str) -> Runbook {
         sdkappid: Some(common::SDKAPPID),
         admin: Some(common::ADMIN.into()),
     };
-    let file = parse_file(extra, "test").unwrap();
+    let file = parse_file(&common::engine::with_app_keys(extra), "test").unwrap();
     resolve(&file, &flags, Some(SecretKey::new(common::KEY))).unwrap()
 }
 

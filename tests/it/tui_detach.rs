@@ -73,7 +73,7 @@ async fn a_run_outlives_its_terminal_and_an_attached_console_confirms_the_waitin
          [hooks.resume_service]\ncommand = \"echo resumed >> {h}\"\n",
         h = hooks.display()
     );
-    std::fs::write(&runbook, text).unwrap();
+    std::fs::write(&runbook, common::engine::with_app_keys(&text)).unwrap();
     let args = run_args(&rig, &runbook);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let key = |cmd: &mut portable_pty::CommandBuilder| cmd.env("CUTOVER_SECRET_KEY", common::KEY);
@@ -139,7 +139,8 @@ async fn a_run_outlives_its_terminal_and_an_attached_console_confirms_the_waitin
 async fn a_headless_run_whose_stdout_is_closed_goes_on_and_finishes() {
     let rig = common::Rig::new(app_config()).await;
     let runbook = rig.path("runbook.toml");
-    std::fs::write(&runbook, "[limits.importmsg]\nrate = 60\n").unwrap();
+    let text = common::engine::with_app_keys("[limits.importmsg]\nrate = 60\n");
+    std::fs::write(&runbook, text).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(run_args(&rig, &runbook))
         .arg("--headless")
@@ -173,7 +174,8 @@ async fn a_headless_run_whose_stdout_is_closed_goes_on_and_finishes() {
 async fn a_killed_run_is_not_reported_running_and_status_says_how_to_carry_on() {
     let rig = common::Rig::new(app_config()).await;
     let runbook = rig.path("runbook.toml");
-    std::fs::write(&runbook, "[limits.importmsg]\nrate = 5\n").unwrap();
+    let text = common::engine::with_app_keys("[limits.importmsg]\nrate = 5\n");
+    std::fs::write(&runbook, text).unwrap();
     let args = run_args(&rig, &runbook);
     let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(&args)
