@@ -187,11 +187,7 @@ impl Undeclared {
         let create = match &self.key {
             CustomKey::Group(k) => format!(
                 "enable the group custom field {k} for {} groups in the console ({})",
-                types
-                    .iter()
-                    .map(|t| t.tencent_name())
-                    .collect::<Vec<_>>()
-                    .join(" and "),
+                list(&types.iter().map(|t| t.tencent_name()).collect::<Vec<_>>()),
                 self.key.console_page()
             ),
             _ => format!("create {name} in the console ({})", self.key.console_page()),
@@ -201,6 +197,15 @@ impl Undeclared {
              `[import] drop_custom = [\"{name}\"]`",
             self.key.app_line(&types)
         )
+    }
+}
+
+/// `A`, `A and B`, `A, B and C`.
+fn list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -435,6 +440,13 @@ mod tests {
             .advice()
             .contains("drop_custom = [\"Tag_SNS_Custom_Close\"]"));
         assert_eq!(got[1].used_by(), "1 group (Private 1)");
+        assert!(got[1]
+            .advice()
+            .contains("field Category for Private groups"));
+        assert_eq!(
+            list(&["Private", "Public", "Community"]),
+            "Private, Public and Community"
+        );
         let drop = DropCustom([CustomKey::Friend("Close".into())].into());
         assert_eq!(inv.undeclared(&console, &drop).len(), 1);
     }
