@@ -55,21 +55,28 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let now = crate::timefmt::now_secs();
     let p = window_plan(&conn, &settings, rb.window_end, now)?;
     let whole = window_duration(&conn, &rb, p.pending.t_limit_secs, now)?;
+    let declared = args.config.as_ref().map(|_| super::custom_keys::Declared {
+        console: rb.console.clone(),
+        drop: rb.drop_custom.clone(),
+    });
+    let keys = crate::store::custom_keys::inventory(&conn)?;
     if args.json {
+        let rows = super::custom_keys::rows(&keys, declared.as_ref());
+        let undeclared = declared
+            .as_ref()
+            .map(|d| super::custom_keys::advice(&keys, d))
+            .unwrap_or_default();
         let json = PlanJson {
             plan: &p,
             window_duration: &whole,
+            custom_key_status: &rows,
+            undeclared_custom_keys: &undeclared,
         };
         writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     } else {
         print_plan(&p.pending, out)?;
         print_window_plan(&p, out)?;
         super::plan_duration::print(&whole, out)?;
-        let declared = args.config.as_ref().map(|_| super::custom_keys::Declared {
-            console: rb.console.clone(),
-            drop: rb.drop_custom.clone(),
-        });
-        let keys = crate::store::custom_keys::inventory(&conn)?;
         super::custom_keys::write(&keys, declared.as_ref(), out)?;
     }
     Ok(Outcome::Ok)
@@ -81,6 +88,11 @@ struct PlanJson<'a> {
     #[serde(flatten)]
     plan: &'a WindowPlan,
     window_duration: &'a WindowDuration,
+    /// Every custom key the staged exports use, with its count and whether the runbook
+    /// declares or drops it (as `cutover validate --json`).
+    custom_key_status: &'a [super::custom_keys::KeyRow],
+    /// With `--config`: what to do about each key the runbook neither declares nor drops.
+    undeclared_custom_keys: &'a [String],
 }
 
 /// After a pre-copy: the delta next to a full import, the window, the history cut-off.

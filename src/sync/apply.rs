@@ -37,6 +37,7 @@ use super::readback::{self, ReadBackError};
 use super::retry::RetryPolicy;
 use super::SyncError;
 use crate::config::{C2cMode, SyncConfig};
+use crate::model::console::DropCustom;
 use crate::model::sync_event::{Direction, EventKind, SyncEvent};
 use crate::store::sync::{EventState, Settle, StoredEvent};
 use crate::store::sync_msgs::SentMessage;
@@ -94,6 +95,8 @@ struct Shared {
     retry: RetryPolicy,
     /// Finds the messages recalls name.
     locator: Mutex<Locator>,
+    /// Custom keys left out of every request.
+    dropped: DropCustom,
 }
 
 /// What one scope task did.
@@ -132,7 +135,14 @@ pub async fn run(
     }
     let mut conn = Some(crate::store::open_for_reading(&store)?);
     let locator = Locator::new(store.clone());
-    let (shared, halt_tx) = shared_state(client, journal.clone(), &config, &rates, locator);
+    // The custom keys the import left out (`[import] drop_custom`) stay out of what the old
+    // system's events write too: Tencent would refuse them the same way.
+    let dropped = match conn.as_ref() {
+        Some(c) => crate::store::custom_keys::dropped(c)?,
+        None => DropCustom::default(),
+    };
+    let (shared, halt_tx) =
+        shared_state(client, journal.clone(), &config, &rates, (locator, dropped));
     let mut busy: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<ScopeDone> = JoinSet::new();
     let mut fatal: Option<CallError> = None;
@@ -200,7 +210,7 @@ fn shared_state(
     journal: Journal,
     config: &SyncConfig,
     rates: &HashMap<Api, u32>,
-    locator: Locator,
+    (locator, dropped): (Locator, DropCustom),
 ) -> (Arc<Shared>, watch::Sender<bool>) {
     let rate = |api: &Api| {
         rates
@@ -221,6 +231,7 @@ fn shared_state(
         journal,
         retry: RetryPolicy::of(config),
         locator: Mutex::new(locator),
+        dropped,
     });
     (shared, halt_tx)
 }
@@ -416,7 +427,7 @@ fn requests(shared: &Shared, event: &SyncEvent) -> Result<Vec<Call>, Outcome> {
         }
         _ => None,
     };
-    convert::calls(event, shared.mode, found.as_ref()).map_err(refused)
+    convert::calls(event, shared.mode, found.as_ref(), &shared.dropped).map_err(refused)
 }
 
 /// How the applier calls: a few attempts at once, with a halt cutting any wait short; a

@@ -10,6 +10,7 @@
 //! [`group_id_for`].
 
 use crate::config::C2cMode;
+use crate::model::console::DropCustom;
 use crate::model::fields::Fields;
 use crate::model::group_id::target_group_id;
 use crate::model::limits::*;
@@ -385,15 +386,17 @@ fn forbid_callbacks() -> Option<Vec<String>> {
 /// A recall needs the message as the target knows it, which only the store can say: here
 /// (without it) a recall has no request; the applier finds it and calls [`calls`].
 pub fn request_for(event: &SyncEvent, mode: C2cMode) -> Result<Vec<Call>, ConvertError> {
-    calls(event, mode, None)
+    calls(event, mode, None, &DropCustom::default())
 }
 
 /// The requests that apply `event` (see [`request_for`]); a recall's with `found`, the
-/// message as the target knows it (none without it, or when it is of the other kind).
+/// message as the target knows it (none without it, or when it is of the other kind); the
+/// custom keys `dropped` left out.
 pub(crate) fn calls(
     event: &SyncEvent,
     mode: C2cMode,
     found: Option<&TargetMsg>,
+    dropped: &DropCustom,
 ) -> Result<Vec<Call>, ConvertError> {
     let call = match validate(event)? {
         Record::FriendGone(owner, friend) => Call::FriendDelete(FriendDelete {
@@ -427,7 +430,10 @@ pub(crate) fn calls(
             FaceUrl: a.avatar_url,
         }),
         Record::C2cMessage(m) => c2c_call(&m, mode),
-        Record::Group(g) => create_group_call(&g),
+        Record::Group(mut g) => {
+            dropped.strip_group(&mut g);
+            create_group_call(&g)
+        }
         Record::GroupChange(modify) => {
             let unchanged = ModifyGroupBaseInfo {
                 GroupId: modify.GroupId.clone(),

@@ -137,7 +137,13 @@ fn deletions_become_their_requests_and_recalls_name_the_message_found() {
          json!({"GroupId": "g1", "MsgSeqList": [{"MsgSeq": 12}]})),
     ];
     for (kind, record, found, want) in cases {
-        let got = calls(&ev(kind, record), C2cMode::Sendmsg, found).unwrap();
+        let got = calls(
+            &ev(kind, record),
+            C2cMode::Sendmsg,
+            found,
+            &DropCustom::default(),
+        )
+        .unwrap();
         assert_eq!(got.len(), 1, "{kind:?}");
         assert_eq!(got[0].api(), api_for(kind, C2cMode::Importmsg));
         assert_eq!(serde_json::to_value(&got[0]).unwrap(), want, "{kind:?}");
@@ -146,7 +152,12 @@ fn deletions_become_their_requests_and_recalls_name_the_message_found() {
     let recall = ev(C2cMessageRecalled, json!({"id": "m1"}));
     assert_eq!(request_for(&recall, C2cMode::Importmsg), Ok(Vec::new()));
     assert_eq!(
-        calls(&recall, C2cMode::Importmsg, Some(&group_found)),
+        calls(
+            &recall,
+            C2cMode::Importmsg,
+            Some(&group_found),
+            &DropCustom::default()
+        ),
         Ok(Vec::new())
     );
     let named = validate(&ev(
@@ -173,4 +184,16 @@ fn deletions_become_their_requests_and_recalls_name_the_message_found() {
         let e = validate(&ev(kind, record)).unwrap_err();
         assert_eq!((e.field(), e.rule()), (field, rule), "{e}");
     }
+}
+
+#[test]
+fn a_created_group_leaves_out_the_custom_fields_the_import_dropped() {
+    let group = json!({"id": "g1", "type": "public", "name": "Chess", "owner": "u1",
+        "created_at": 5, "custom": {"Category": "games", "Level": "3"}});
+    let dropped = DropCustom([crate::model::console::CustomKey::Group("Category".into())].into());
+    let calls = calls(&ev(GroupCreated, group), C2cMode::Importmsg, None, &dropped).unwrap();
+    let body = serde_json::to_value(&calls[0]).unwrap();
+    let text = body.to_string();
+    assert!(!text.contains("Category"), "{body}");
+    assert!(text.contains("Level"), "{body}");
 }

@@ -179,7 +179,13 @@ mod tests {
         for (kind, record, want) in cases {
             assert_eq!(ledger_keys(&ev(kind, record)), want, "{kind:?}");
         }
-        let sent = calls(&ev(C2cMessage, c2c()), C2cMode::Sendmsg, None).unwrap();
+        let sent = calls(
+            &ev(C2cMessage, c2c()),
+            C2cMode::Sendmsg,
+            None,
+            &Default::default(),
+        )
+        .unwrap();
         assert_eq!(
             call_keys(&sent),
             [c2c_key.as_str()],
@@ -191,14 +197,26 @@ mod tests {
             msg_key: "1_2_3".into(),
         };
         let recall = ev(C2cMessageRecalled, json!({"id": "m1"}));
-        let withdraw = calls(&recall, C2cMode::Importmsg, Some(&found)).unwrap();
+        let withdraw = calls(
+            &recall,
+            C2cMode::Importmsg,
+            Some(&found),
+            &Default::default(),
+        )
+        .unwrap();
         assert_eq!(call_keys(&withdraw), ["c2c:u1:u2:recall:1_2_3"]);
         let found = TargetMsg::Group {
             group_id: "g1".into(),
             msg_seq: 12,
         };
         let recall = ev(GroupMessageRecalled, json!({"group": "g1", "id": "gm"}));
-        let recalled = calls(&recall, C2cMode::Importmsg, Some(&found)).unwrap();
+        let recalled = calls(
+            &recall,
+            C2cMode::Importmsg,
+            Some(&found),
+            &Default::default(),
+        )
+        .unwrap();
         assert_eq!(call_keys(&recalled), ["group:g1:recall:12"]);
     }
 }

@@ -213,6 +213,17 @@ fn validate_and_plan_list_the_keys_with_counts() {
         text.contains("Community groups") || text.contains("Public groups"),
         "{text}"
     );
+    let book = book.to_str().unwrap();
+    let (text, code) = cutover(&["plan", "--source", src, "--config", book, "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let undeclared = doc["undeclared_custom_keys"].to_string();
+    assert!(undeclared.contains("Tag_SNS_Custom_Close"), "{text}");
+    let rows = doc["custom_key_status"].as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r.to_string().contains(&n.to_string())),
+        "{text}"
+    );
     let plain = export(dir.path(), false);
     let (text, _) = cutover(&["validate", plain.to_str().unwrap()]);
     assert!(text.contains("custom keys: none"), "{text}");
