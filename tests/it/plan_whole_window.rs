@@ -3,7 +3,7 @@
 //! against `[window] ends_at` — in text and in `--json`.
 #![allow(clippy::unwrap_used)]
 
-use super::plan_window::precopy_then_delta;
+use super::plan_window::{plan_of, precopy_then_delta};
 use cutover::engine::plan_duration::DEFAULT_STAGING_RATE;
 use serde_json::Value;
 use std::fs;
@@ -18,18 +18,7 @@ fn the_whole_window_adds_staging_import_verification_and_hooks_against_its_end()
     let store = precopy_then_delta(dir.path(), None);
     let config = dir.path().join("rb.toml");
     fs::write(&config, RUNBOOK).unwrap();
-    let run = |json: bool| {
-        let mut out = Vec::new();
-        let args = cutover::cli::PlanArgs {
-            store: Some(store.clone()),
-            source: None,
-            config: Some(config.clone()),
-            json,
-            ..Default::default()
-        };
-        cutover::commands::plan::plan(&args, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    };
+    let run = |json: bool| plan_of(&store, &config, json);
     let v: Value = serde_json::from_str(&run(true)).unwrap();
     let w = &v["window_duration"];
     let parts: Vec<(&str, f64)> = w["parts"]

@@ -226,18 +226,7 @@ fn the_plan_command_prints_and_serializes_the_same_figures() {
     let store = precopy_then_delta(dir.path(), cutoff());
     let config = dir.path().join("rb.toml");
     fs::write(&config, "[window]\nends_at = \"2999-01-01T00:00:00Z\"\n").unwrap();
-    let run = |json: bool| {
-        let mut out = Vec::new();
-        let args = cutover::cli::PlanArgs {
-            store: Some(store.clone()),
-            source: None,
-            config: Some(config.clone()),
-            json,
-            ..Default::default()
-        };
-        cutover::commands::plan::plan(&args, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    };
+    let run = |json: bool| plan_of(&store, &config, json);
     let v: Value = serde_json::from_str(&run(true)).unwrap();
     assert_eq!(v["exports"], 2);
     assert_eq!(v["lanes"][3]["items"], 3, "pending c2c: the delta's");
@@ -257,4 +246,18 @@ fn the_plan_command_prints_and_serializes_the_same_figures() {
     ] {
         assert!(text.contains(want), "{want:?} not in:\n{text}");
     }
+}
+
+/// What `cutover plan --store STORE --config CONFIG [--json]` prints.
+pub(crate) fn plan_of(store: &Path, config: &Path, json: bool) -> String {
+    let mut out = Vec::new();
+    let args = cutover::cli::PlanArgs {
+        store: Some(store.to_path_buf()),
+        source: None,
+        config: Some(config.to_path_buf()),
+        json,
+        ..Default::default()
+    };
+    cutover::commands::plan::plan(&args, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
 }
