@@ -6,6 +6,7 @@ pub(crate) mod fields;
 pub mod group_id;
 pub mod history;
 pub(crate) mod limits;
+pub mod media;
 pub(crate) mod parse;
 mod parse_element;
 pub mod phase;

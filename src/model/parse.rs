@@ -42,6 +42,17 @@ pub trait ExportRecord: Sized {
     const KEY_FIELDS: &'static [(&'static str, usize)];
     /// Leaves out the custom keys `drop` names (`[import] drop_custom`); most kinds have none.
     fn drop_custom(&mut self, _drop: &super::console::DropCustom) {}
+    /// The media URLs of its message body (none for the kinds without one).
+    fn media(&self) -> Vec<super::media::MediaRef<'_>> {
+        Vec::new()
+    }
+    /// Rewrites the media URLs of its message body by `fate` (see
+    /// [`super::media::MediaFate`]).
+    fn rewrite_media(
+        &mut self,
+        _fate: &mut dyn FnMut(super::media::MediaElem, &str) -> super::media::MediaFate,
+    ) {
+    }
 }
 
 /// Parses one line (without its `\n`) as a record of type `T`.
@@ -439,6 +450,17 @@ fn message_body(f: &mut Fields<'_>) -> (Option<Vec<Element>>, Option<String>) {
 }
 
 impl ExportRecord for C2cMessage {
+    fn media(&self) -> Vec<super::media::MediaRef<'_>> {
+        super::media::media_refs(&self.body)
+    }
+
+    fn rewrite_media(
+        &mut self,
+        fate: &mut dyn FnMut(super::media::MediaElem, &str) -> super::media::MediaFate,
+    ) {
+        super::media::rewrite_media(&mut self.body, fate);
+    }
+
     const KEY_FIELDS: &'static [(&'static str, usize)] = &[("id", OTHER_ID_MAX)];
 
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
@@ -539,6 +561,17 @@ impl ExportRecord for GroupMember {
 }
 
 impl ExportRecord for GroupMessage {
+    fn media(&self) -> Vec<super::media::MediaRef<'_>> {
+        super::media::media_refs(&self.body)
+    }
+
+    fn rewrite_media(
+        &mut self,
+        fate: &mut dyn FnMut(super::media::MediaElem, &str) -> super::media::MediaFate,
+    ) {
+        super::media::rewrite_media(&mut self.body, fate);
+    }
+
     const KEY_FIELDS: &'static [(&'static str, usize)] = &[("id", OTHER_ID_MAX)];
 
     fn identity(map: &Map<String, Value>) -> (String, Option<String>) {
