@@ -38,6 +38,8 @@ pub struct RunbookFile {
     pub(crate) app: AppSection,
     /// The four facts of the migration guide's scenario table (absent: not stated).
     pub(crate) scenario: Option<ScenarioSection>,
+    /// Media: which hosts are copied into a bucket, and the bucket.
+    pub(crate) media: super::media::MediaSection,
 }
 
 /// `[scenario]`: the facts `cutover plan --scenario` asks for.

@@ -4,6 +4,7 @@
 
 mod app;
 pub(crate) mod file;
+pub mod media;
 mod resolve;
 mod sections;
 

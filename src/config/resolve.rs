@@ -137,6 +137,8 @@ pub struct Runbook {
     pub(crate) console: crate::model::console::ConsoleSettings,
     /// Custom keys left out of the import (`[import] drop_custom`).
     pub(crate) drop_custom: crate::model::console::DropCustom,
+    /// Media: what is rehosted, where, and what a message carries when a copy failed.
+    pub(crate) media: super::media::MediaPolicy,
 }
 
 /// What staging does with a group message whose time is not greater than the previous one
@@ -323,6 +325,7 @@ pub fn resolve(
     let console = super::app::console(file, &mut problems);
     let drop_custom = super::app::drop_custom(file, &console, &mut problems);
     let history_since = history_since(file, roaming_days, &mut problems);
+    let media = super::media::media_policy(&file.media, &mut problems);
     let sync = file
         .sync
         .as_ref()
@@ -377,6 +380,7 @@ pub fn resolve(
                 verify_precopy_sample,
                 console,
                 drop_custom,
+                media,
             })
         }
         _ => Err(problems),

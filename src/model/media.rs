@@ -55,6 +55,8 @@ pub struct MediaRef<'a> {
     pub elem: MediaElem,
     /// The URL, as exported.
     pub url: &'a str,
+    /// The size the export gives the object, if any (what an ETA can go by).
+    pub size_hint: Option<u64>,
 }
 
 /// The media URLs of a message body, in element order (a video gives its video, then its
@@ -62,20 +64,37 @@ pub struct MediaRef<'a> {
 pub(crate) fn media_refs(body: &[Element]) -> Vec<MediaRef<'_>> {
     let mut refs = Vec::new();
     for element in body {
-        let urls: [(MediaElem, &String); 2] = match element {
-            Element::Image { url, .. } => [(MediaElem::Image, url), (MediaElem::Image, &EMPTY)],
-            Element::File { url, .. } => [(MediaElem::File, url), (MediaElem::File, &EMPTY)],
-            Element::Sound { url, .. } => [(MediaElem::Sound, url), (MediaElem::Sound, &EMPTY)],
-            Element::Video { url, thumb_url, .. } => {
-                [(MediaElem::Video, url), (MediaElem::VideoThumb, thumb_url)]
-            }
+        let urls: [(MediaElem, &String, Option<u64>); 2] = match element {
+            Element::Image { url, size, .. } => [
+                (MediaElem::Image, url, *size),
+                (MediaElem::Image, &EMPTY, None),
+            ],
+            Element::File { url, size, .. } => [
+                (MediaElem::File, url, Some(*size)),
+                (MediaElem::File, &EMPTY, None),
+            ],
+            Element::Sound { url, size, .. } => [
+                (MediaElem::Sound, url, Some(*size)),
+                (MediaElem::Sound, &EMPTY, None),
+            ],
+            Element::Video {
+                url,
+                size,
+                thumb_url,
+                ..
+            } => [
+                (MediaElem::Video, url, Some(*size)),
+                (MediaElem::VideoThumb, thumb_url, None),
+            ],
             _ => continue,
         };
-        refs.extend(
-            urls.into_iter()
-                .filter(|(_, url)| !url.is_empty())
-                .map(|(elem, url)| MediaRef { elem, url }),
-        );
+        refs.extend(urls.into_iter().filter(|(_, url, _)| !url.is_empty()).map(
+            |(elem, url, size_hint)| MediaRef {
+                elem,
+                url,
+                size_hint,
+            },
+        ));
     }
     refs
 }
@@ -97,6 +116,53 @@ pub fn host_of(url: &str) -> Option<String> {
         host_port.split(':').next().unwrap_or("")
     };
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// Which hosts a `[[media.host]]` rule covers: one host, a domain's subdomains (`*.example.com`,
+/// not `example.com` itself) or every host (`*`). Hosts compare lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPattern(String);
+
+impl HostPattern {
+    /// Every host.
+    pub fn any() -> HostPattern {
+        HostPattern("*".into())
+    }
+
+    /// Reads a pattern; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<HostPattern, String> {
+        let text = text.trim().to_ascii_lowercase();
+        let host = text.strip_prefix("*.").unwrap_or(&text);
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_');
+        if text == "*" || (!host.is_empty() && host.chars().all(ok_char)) {
+            Ok(HostPattern(text))
+        } else {
+            Err(format!(
+                "\"{text}\" is not a host pattern: write a host (cdn.example.com), its \
+                 subdomains (*.example.com) or * for every host"
+            ))
+        }
+    }
+
+    /// True when `host` (lower-case, as [`host_of`] gives it) is covered.
+    pub fn matches(&self, host: &str) -> bool {
+        match self.0.strip_prefix('*') {
+            Some("") => true,
+            Some(suffix) => host.len() > suffix.len() && host.ends_with(suffix),
+            None => self.0 == host,
+        }
+    }
+
+    /// The pattern as written (lower-cased).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for HostPattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
 }
 
 /// Query parameters that make a URL signed or expiring (S3 presigned, COS, OSS, CDN tokens):
@@ -279,6 +345,19 @@ mod tests {
         assert_eq!(host_of("http://[::1]:80/x").as_deref(), Some("::1"));
         assert_eq!(host_of("ftp://h/x"), None);
         assert_eq!(host_of("/relative"), None);
+    }
+
+    #[test]
+    fn host_patterns_cover_a_host_its_subdomains_or_all() {
+        let sub = HostPattern::parse("*.Old.example").unwrap();
+        assert!(sub.matches("img.old.example"));
+        assert!(!sub.matches("old.example"));
+        assert!(!sub.matches("xold.example"));
+        assert!(HostPattern::parse("cdn.x").unwrap().matches("cdn.x"));
+        assert!(!HostPattern::parse("cdn.x").unwrap().matches("a.cdn.x"));
+        assert!(HostPattern::any().matches("anything"));
+        assert!(HostPattern::parse("a b").is_err());
+        assert!(HostPattern::parse("").is_err());
     }
 
     #[test]

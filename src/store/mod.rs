@@ -27,6 +27,7 @@ pub(crate) mod export;
 mod kind;
 pub mod liveness;
 pub mod lock;
+pub mod media;
 pub mod order;
 pub(crate) mod pending;
 pub(crate) mod phase;

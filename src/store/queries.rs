@@ -404,7 +404,12 @@ pub(crate) fn read_paths(conn: &Connection) -> rusqlite::Result<SourcePaths> {
         }
     }
     let dropped = super::custom_keys::dropped(conn)?;
-    Ok(SourcePaths { files, dropped })
+    let media = super::media::reads(conn)?;
+    Ok(SourcePaths {
+        files,
+        dropped,
+        media,
+    })
 }
 
 /// Where the staged records are read back from ((export, kind) → readable path), and the
@@ -415,6 +420,8 @@ pub(crate) struct SourcePaths {
     pub(crate) files: HashMap<(i64, Kind), PathBuf>,
     /// `[import] drop_custom`, as the run recorded it.
     pub(crate) dropped: crate::model::console::DropCustom,
+    /// How media URLs are rewritten (none when no object was copied, failed or skipped).
+    pub(crate) media: Option<super::media::MediaReads>,
 }
 
 impl std::ops::Deref for SourcePaths {

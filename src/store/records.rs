@@ -2,18 +2,23 @@
 
 use crate::model::console::DropCustom;
 use crate::model::{parse_line, ExportRecord};
+use crate::store::media::{self, MediaReads};
 use crate::store::queries::{PendingItem, SourcePaths};
 use crate::store::Kind;
+use rusqlite::Connection;
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 /// The export files of a run, open for reading at any offset (by any number of tasks at once).
 pub(crate) struct Sources {
     files: HashMap<(i64, Kind), (PathBuf, File)>,
     /// Custom keys left out of every record read (`[import] drop_custom`).
     dropped: DropCustom,
+    /// Media URLs rewritten to their copies (a connection of its own to look them up).
+    media: Option<(Mutex<Connection>, MediaReads)>,
 }
 
 impl Sources {
@@ -30,9 +35,18 @@ impl Sources {
             })?;
             files.insert(key, (path, file));
         }
+        let media = match paths.media {
+            Some(reads) => {
+                let conn = crate::store::open_for_reading(&reads.store)
+                    .map_err(|e| format!("cannot open the store to read media copies: {e}"))?;
+                Some((Mutex::new(conn), reads))
+            }
+            None => None,
+        };
         Ok(Sources {
             files,
             dropped: paths.dropped,
+            media,
         })
     }
 
@@ -58,6 +72,8 @@ impl Sources {
         match parsed.record {
             Some(mut record) => {
                 record.drop_custom(&self.dropped);
+                self.rewrite_media(&mut record)
+                    .map_err(|e| format!("{}: cannot look its media up in the store: {e}", where_()))?;
                 Ok(record)
             }
             None => Err(format!(
@@ -65,6 +81,27 @@ impl Sources {
                 where_()
             )),
         }
+    }
+
+    /// Points the record's media at their copies (or placeholders), as the store says.
+    fn rewrite_media<T: ExportRecord>(&self, record: &mut T) -> rusqlite::Result<()> {
+        let Some((conn, reads)) = &self.media else {
+            return Ok(());
+        };
+        if record.media().is_empty() {
+            return Ok(());
+        }
+        // A poisoned lock only means another reader panicked mid-lookup; the connection
+        // itself holds no half-done state (lookups only read).
+        let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut failure = None;
+        record.rewrite_media(&mut |_, url| {
+            media::fate_of(&conn, reads, url).unwrap_or_else(|e| {
+                failure = Some(e);
+                crate::model::media::MediaFate::Keep
+            })
+        });
+        failure.map_or(Ok(()), Err)
     }
 
     /// The records of every item of a job, in order.

@@ -314,6 +314,41 @@ const MIGRATIONS: &[&str] = &[
         name            TEXT PRIMARY KEY
     ) WITHOUT ROWID;
     "#,
+    // 14: media. One row per distinct media URL of the staged messages (the first message
+    // that uses it: export, kind, line; how many use it; the export's size, if it gives one),
+    // and what became of it: 0 pending, 1 copied (key, new_url, size, sha256), 2 failed
+    // (reason, retryable), 3 skipped. `verified`: the verification's HEAD (1 equal, 0 not,
+    // with verify_detail). `media_policy`: what the last run's messages carry for a URL that
+    // failed or was skipped, which every read of a record back applies.
+    r#"
+    CREATE TABLE media_object (
+        id              INTEGER PRIMARY KEY,
+        url             TEXT NOT NULL UNIQUE,
+        host            TEXT NOT NULL,
+        elem            TEXT NOT NULL,
+        export_id       INTEGER NOT NULL,
+        kind            INTEGER NOT NULL,
+        line            INTEGER NOT NULL,
+        refs            INTEGER NOT NULL,
+        size_hint       INTEGER,
+        state           INTEGER NOT NULL DEFAULT 0,
+        key             TEXT,
+        new_url         TEXT,
+        size            INTEGER,
+        sha256          TEXT,
+        reason          TEXT NOT NULL DEFAULT '',
+        retryable       INTEGER NOT NULL DEFAULT 0,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        updated_at      INTEGER,
+        verified        INTEGER,
+        verify_detail   TEXT
+    );
+    CREATE INDEX media_object_host_state ON media_object (host, state);
+    CREATE TABLE media_policy (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        on_unreachable  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

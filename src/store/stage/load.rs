@@ -129,9 +129,25 @@ impl<'c> Loader<'c> {
                 if stored == id {
                     self.next_id.insert(place.kind, id + 1);
                 }
+                if !place.too_old {
+                    self.media(loc, place.kind, record);
+                }
             }
             Err(e) => self.keep_error(Err(e)),
         }
+    }
+
+    /// Records the media URLs a newly staged message uses (the media stage copies them).
+    fn media(&mut self, loc: Loc, kind: Kind, record: Valid<'_>) {
+        use crate::model::ExportRecord;
+        let refs = match record {
+            Valid::C2cMessage(m) => m.media(),
+            Valid::GroupMessage(m) => m.media(),
+            _ => return,
+        };
+        let result =
+            crate::store::media::record_refs(self.conn, self.export_id, kind, loc.line, &refs);
+        self.keep_error(result);
     }
 
     /// Stages the tombstone at `loc` of a record of `kind`.
