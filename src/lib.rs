@@ -9,6 +9,8 @@
 //! - [`store`] (the SQLite progress store; the only place with SQL);
 //! - [`engine`] (the import), [`verify`] (read-back verification) and [`sync`] (the two-way
 //!   relay): siblings, none uses another;
+//! - [`media`] (media objects copied into a bucket: fetching them, the S3 client), their
+//!   sibling too;
 //! - [`runbook`] (the steps in order over those three);
 //! - [`report`] (the run's record from its store);
 //! - [`ui`] (the console and the headless lines);
@@ -28,6 +30,7 @@ pub mod config;
 pub mod engine;
 pub mod export;
 pub mod logging;
+pub mod media;
 pub mod model;
 pub mod private;
 pub mod report;

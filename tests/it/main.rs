@@ -1,11 +1,12 @@
 //! The integration tests, one binary: each module is one area's tests (`cargo test canary::`
-//! runs one of them), `common` and `db_rig` are what they share. One binary links once
+//! runs one of them), `common`, `db_rig` and `s3_rig` are what they share. One binary links once
 //! instead of once per file. A test that needs a process of its own (it sets environment
 //! variables, or installs the global logger) runs its body in a child of this binary
 //! (`common::alone`).
 
 mod common;
 mod db_rig;
+mod s3_rig;
 
 mod canary;
 mod client_sim;
@@ -27,6 +28,8 @@ mod export_deletions;
 mod export_window;
 mod history_since;
 mod hygiene;
+mod media_fetch;
+mod media_s3;
 mod paging;
 mod plan_whole_window;
 mod plan_window;

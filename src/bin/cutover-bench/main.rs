@@ -8,6 +8,7 @@ mod delta_split;
 mod export;
 mod export_db;
 mod import;
+mod media;
 mod memory;
 mod rss;
 mod sim;
@@ -67,6 +68,10 @@ enum Bench {
     /// Fill the example schema (assets/example-im) of an empty database with a generated
     /// export of about 1.07 M rows, then `cutover export` it: rows/s and peak RSS.
     ExportDb(export_db::ExportDbBench),
+    /// Copy objects of a size (`--size 1MB --count 200`) from a local HTTP server into a local
+    /// S3 server (s3s-fs, scripts/s3/) as the media stage does: GET to a temporary file with
+    /// its SHA-256, then PUT (multipart above 16 MiB); print objects/s, MB/s and peak RSS.
+    Media(media::MediaBench),
     /// The simulator of `cutover sim`: the `memory` benchmark's child process.
     #[command(hide = true)]
     Simulator(cutover::cli::SimArgs),
@@ -101,6 +106,7 @@ fn run(bench: Bench, out: &mut dyn Write) -> anyhow::Result<()> {
         Bench::Window(b) => window::run_window_bench(&b, out),
         Bench::Memory(b) => memory::run_memory_bench(&b, out),
         Bench::ExportDb(b) => export_db::run_export_db_bench(&b, out),
+        Bench::Media(b) => media::run_media_bench(&b, out),
         Bench::Simulator(args) => {
             let cli = cutover::cli::Cli {
                 command: cutover::cli::Command::Sim(args),
