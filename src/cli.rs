@@ -321,7 +321,8 @@ pub struct ActionArgs {
     #[arg(long)]
     pub code: Option<i64>,
     /// Only this stage (accounts, profiles, friends, c2c_messages, groups, group_members,
-    /// group_messages), or `sync` for failed sync events.
+    /// group_messages), `sync` for failed sync events, or `media` for media objects that
+    /// could not be copied.
     #[arg(long)]
     pub stage: Option<String>,
     /// Why (kept in the audit trail; required for skip).
@@ -413,6 +414,10 @@ pub struct DemoArgs {
     /// demo store yet) instead of a new temporary one. Paths are shown as given.
     #[arg(long, value_name = "DIR")]
     pub(crate) dir: Option<PathBuf>,
+    /// Copy the sample's media from the demo old system into a local S3 server (s3s-fs,
+    /// installed by scripts/s3/install.sh) and import the messages with the copies' URLs.
+    #[arg(long)]
+    pub(crate) rehost: bool,
 }
 
 /// `cutover plan`

@@ -61,7 +61,21 @@ fn demo_app(relay_port: u16) -> SimConfig {
     c
 }
 
-fn demo_runbook(old: &OldSystem, relay_port: u16) -> String {
+fn demo_runbook(
+    old: &OldSystem,
+    relay_port: u16,
+    bucket: Option<&super::demo_media::DemoBucket>,
+) -> String {
+    let media = bucket.map_or(String::new(), |b| {
+        format!(
+            "\n{}",
+            super::demo_media::runbook_section(&old.url("/media"), b)
+        )
+    });
+    base_runbook(old, relay_port) + &media
+}
+
+fn base_runbook(old: &OldSystem, relay_port: u16) -> String {
     // A window closing 20 minutes from now, so the Runbook header has one to show.
     let ends_at = crate::timefmt::utc(crate::timefmt::now_secs() + 20 * 60)
         .trim_end_matches(" UTC")
@@ -125,6 +139,10 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
     let store = dir.join("demo.db");
     let log = dir.join("demo.log");
     set_relay_tokens();
+    let bucket = match args.rehost {
+        true => Some(super::demo_media::start(&dir)?),
+        false => None,
+    };
     let relay_port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -141,6 +159,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
         log,
         relay_port,
         key,
+        bucket,
     };
     let exit = runtime.block_on(demo.run(out))?;
     print_next_steps(out, &dir, &store)?;
@@ -158,6 +177,7 @@ struct Demo {
     log: PathBuf,
     relay_port: u16,
     key: String,
+    bucket: Option<super::demo_media::DemoBucket>,
 }
 
 impl Demo {
@@ -174,7 +194,7 @@ impl Demo {
         })
         .await?;
         let old = OldSystem::start().await?;
-        let text = demo_runbook(&old, self.relay_port);
+        let text = demo_runbook(&old, self.relay_port, self.bucket.as_ref());
         std::fs::write(self.dir.join("runbook.toml"), &text)?;
         let file = parse_file(&text, "demo runbook").map_err(anyhow::Error::msg)?;
         let flags = Flags {
@@ -228,6 +248,7 @@ impl Demo {
         };
         trickle.abort();
         print_received(out, &old)?;
+        print_media(out, &self.store, self.bucket.as_ref())?;
         Ok(exit)
     }
 }
@@ -251,6 +272,31 @@ fn print_received(out: &mut dyn Write, old: &OldSystem) -> std::io::Result<()> {
         "  {} sync events on /sync/webhook{first}",
         events.len()
     )
+}
+
+/// What became of the sample's media: copied into the demo bucket, or kept as exported.
+fn print_media(
+    out: &mut dyn Write,
+    store: &Path,
+    bucket: Option<&super::demo_media::DemoBucket>,
+) -> anyhow::Result<()> {
+    let conn = crate::store::open_for_reading(store)?;
+    let hosts = crate::store::media::hosts(&conn)?;
+    let objects: u64 = hosts.iter().map(|h| h.objects).sum();
+    let copied: u64 = hosts.iter().map(|h| h.copied).sum();
+    let failed: u64 = hosts.iter().map(|h| h.failed).sum();
+    match bucket {
+        Some(b) => writeln!(
+            out,
+            "media: {copied} of {objects} objects copied into the S3 server at {} ({failed} failed); the messages carry the copies' URLs",
+            b.endpoint
+        )?,
+        None => writeln!(
+            out,
+            "media: {objects} objects kept at their exported URLs (`cutover demo --rehost` copies them into a local S3 server)"
+        )?,
+    }
+    Ok(())
 }
 
 /// Where the demo's files are, and the commands that read its store.

@@ -3,10 +3,12 @@
 mod attach;
 mod custom_keys;
 pub(crate) mod demo;
+mod demo_media;
 mod demo_trickle;
 pub(crate) mod export;
 pub(crate) mod gen;
 pub(crate) mod init;
+mod media_cmds;
 pub mod plan;
 mod plan_duration;
 pub(crate) mod plan_scenario;

@@ -272,6 +272,7 @@ pub(crate) fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<O
     if groups.is_empty() {
         writeln!(out, "no failed items")?;
         super::sync_cmds::print_failures(&conn, out)?;
+        super::media_cmds::print_failures(&conn, out)?;
         return Ok(Outcome::Ok);
     }
     writeln!(
@@ -295,6 +296,7 @@ pub(crate) fn errors(args: &ErrorsArgs, out: &mut dyn Write) -> anyhow::Result<O
         "{total} failed items; `--export FILE` lists them one by one"
     )?;
     super::sync_cmds::print_failures(&conn, out)?;
+    super::media_cmds::print_failures(&conn, out)?;
     Ok(Outcome::Ok)
 }
 
@@ -355,6 +357,18 @@ fn move_failed(
             "failed or held sync events will be applied again by the running (or next) relay"
         } else {
             "failed, held or still-failing sync events skipped (their scopes go on)"
+        };
+        writeln!(out, "{n} {what}")?;
+        return Ok(Outcome::Ok);
+    }
+    if args.stage.as_deref() == Some("media") {
+        let _lock = super::store_lock::take(&args.store, action)?;
+        let conn = open_for_writing(&args.store)?;
+        let n = super::media_cmds::move_failed(&conn, to == ItemState::Pending, action, &reason)?;
+        let what = if to == ItemState::Pending {
+            "failed media objects will be copied again at the next `cutover run` (messages already imported keep what they carry)"
+        } else {
+            "failed media objects skipped (their messages carry `[media] on_unreachable`)"
         };
         writeln!(out, "{n} {what}")?;
         return Ok(Outcome::Ok);

@@ -53,6 +53,18 @@ pub(crate) trait Observer {
     /// The relay is running: the front end keeps it until the operator stops it, then stops it
     /// with [`RelayHandle::stop`].
     fn sync_started(&mut self, relay: RelayHandle);
+    /// The media stage started: watch it through `progress`.
+    fn media_started(&mut self, progress: &Arc<crate::media::progress::MediaProgress>) {
+        let _ = progress;
+    }
+    /// Called every tick while the media stage runs.
+    fn media_tick(
+        &mut self,
+        progress: &crate::media::progress::MediaProgress,
+    ) -> std::io::Result<()> {
+        let _ = progress;
+        Ok(())
+    }
     /// Called every tick while verification runs.
     fn verify_tick(&mut self, progress: &Progress) -> std::io::Result<()> {
         let _ = progress;
@@ -158,6 +170,10 @@ async fn import_step(
     every: Duration,
 ) -> Result<RunExit, RunbookError> {
     change(runner, obs, Step::Import, StepState::running(""))?;
+    let media_failed = match super::media::stage(runner, obs, every).await? {
+        super::media::MediaGo::Go(failed) => failed,
+        super::media::MediaGo::Stop(exit) => return Ok(exit),
+    };
     let held = match super::deletions::gate(runner, obs).await? {
         super::deletions::Gate::Go { held } => held,
         super::deletions::Gate::Refused(exit) => return Ok(exit),
@@ -195,6 +211,7 @@ async fn import_step(
         Err(e) => Ending::Fatal(format!("{e:#}")),
     };
     let (state, exit) = import_outcome(&ending, &runner.runbook.store.display().to_string());
+    let (state, exit) = super::media::with_failures(state, exit, media_failed, runner);
     if matches!(exit, RunExit::Complete | RunExit::Failures) {
         if let Some(state) = super::deletions::held_state(&held_back) {
             change(runner, obs, Step::Import, state)?;
@@ -281,6 +298,7 @@ pub(crate) async fn verify_step(
         Ok(s) if !s.finished => (StepState::stopped(line(&s)), RunExit::Cancelled),
         Ok(s) => (StepState::done(line(&s)), exit),
     };
+    let (state, exit) = super::media::verify(runner, state, exit).await;
     change(runner, obs, Step::Verify, state)?;
     Ok(exit)
 }

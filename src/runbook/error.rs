@@ -42,6 +42,10 @@ pub enum RunbookError {
     /// The export uses custom keys the app's console does not have.
     #[error("{0}")]
     CustomKeys(String),
+    /// The export's media cannot go as `[media]` says (signed URLs kept by default, a bucket
+    /// that refuses).
+    #[error("{0}")]
+    Media(String),
     /// A staged record could not be read back from the export.
     #[error("{0}")]
     Records(String),

@@ -9,6 +9,8 @@ pub(crate) mod deletions;
 pub mod drive;
 pub(crate) mod error;
 pub mod hooks;
+mod media;
+mod media_preflight;
 pub(crate) mod phase;
 pub(crate) mod rollback;
 pub mod runner;

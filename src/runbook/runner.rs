@@ -133,6 +133,7 @@ impl Runner {
         };
         let staged = stage_export_with(&mut conn, &rb.store, &export, options)?;
         super::custom_keys::check(&conn, rb)?;
+        let media = super::media_preflight::check(&conn, rb).await?;
         // The declared custom profile tags are read back (friend tags and group fields have no
         // read API: the note says so).
         let target =
@@ -161,7 +162,11 @@ impl Runner {
         Ok(Preflight {
             staged,
             canary,
-            target: target.note(),
+            target: [target.note(), media]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
         })
     }
 

@@ -358,6 +358,18 @@ pub(crate) fn fate(
     .optional()
 }
 
+/// Calls `each` with the host and URL of every object whose URL has a query string (where
+/// signatures and expiries are), without holding them all in memory.
+pub fn each_query_url(conn: &Connection, mut each: impl FnMut(&str, &str)) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT host, url FROM media_object WHERE instr(url, '?') > 0")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (host, url): (String, String) = (row.get(0)?, row.get(1)?);
+        each(&host, &url);
+    }
+    Ok(())
+}
+
 /// One copied object, for verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopiedObject {
@@ -406,8 +418,19 @@ pub fn mark_verified(
     Ok(())
 }
 
-/// What verification found of the copied objects: (checked, equal, the first differences).
-pub fn verified(conn: &Connection) -> rusqlite::Result<(u64, u64, Vec<(String, String)>)> {
+/// What verification found of the copied objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MediaVerified {
+    /// Copies checked.
+    pub checked: u64,
+    /// Of which equal.
+    pub equal: u64,
+    /// The first differences: (URL as exported, what differs).
+    pub differences: Vec<(String, String)>,
+}
+
+/// What verification found of the copied objects, with the first 20 differences.
+pub fn verified(conn: &Connection) -> rusqlite::Result<MediaVerified> {
     let (checked, equal) = conn.query_row(
         "SELECT COUNT(verified), COALESCE(SUM(verified), 0) FROM media_object WHERE state = 1",
         [],
@@ -418,7 +441,11 @@ pub fn verified(conn: &Connection) -> rusqlite::Result<(u64, u64, Vec<(String, S
          ORDER BY id LIMIT 20",
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok((checked, equal, rows.collect::<rusqlite::Result<_>>()?))
+    Ok(MediaVerified {
+        checked,
+        equal,
+        differences: rows.collect::<rusqlite::Result<_>>()?,
+    })
 }
 
 #[cfg(test)]

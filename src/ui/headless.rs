@@ -354,6 +354,31 @@ impl Observer for Headless<'_> {
         self.p.verify_progress(progress)
     }
 
+    fn media_tick(
+        &mut self,
+        progress: &crate::media::progress::MediaProgress,
+    ) -> std::io::Result<()> {
+        let figures = progress.figures();
+        // Nothing to copy: no line (the stage's note says which hosts it rehosted).
+        if figures.objects == 0 {
+            return Ok(());
+        }
+        if self.p.json {
+            let line = serde_json::json!({"event": "media_progress", "elapsed": self.p.start.elapsed().as_secs_f64(),
+                "objects": figures.objects, "copied": figures.copied, "failed": figures.failed,
+                "skipped": figures.skipped, "bytes": figures.bytes,
+                "bytes_per_sec": figures.bytes_per_sec, "eta_secs": figures.eta.map(|d| d.as_secs())});
+            writeln!(self.p.out, "{line}")
+        } else {
+            let stamp = self.p.stamp();
+            writeln!(
+                self.p.out,
+                "{stamp} {}",
+                crate::ui::progress::media_line(&figures)
+            )
+        }
+    }
+
     fn sync_started(&mut self, relay: RelayHandle) {
         self.relay = Some(relay);
     }

@@ -161,6 +161,29 @@ pub(crate) fn window_note(
     })
 }
 
+/// The media stage in one line: `120/300 objects copied · 35.2 MB at 4.1 MB/s · ETA 42 s ·
+/// 2 failed (last: GET …: HTTP 404 Not Found)`.
+pub(crate) fn media_line(f: &crate::media::progress::MediaFigures) -> String {
+    use crate::media::progress::bytes_text;
+    let mut line = format!(
+        "{}/{} media objects copied · {} at {}/s",
+        f.copied,
+        f.objects,
+        bytes_text(f.bytes as f64),
+        bytes_text(f.bytes_per_sec)
+    );
+    if let Some(eta) = f.eta {
+        line.push_str(&format!(" · ETA {} s", eta.as_secs()));
+    }
+    if f.failed > 0 {
+        line.push_str(&format!(" · {} failed", f.failed));
+        if let Some(last) = &f.last_failure {
+            line.push_str(&format!(" (last: {last})"));
+        }
+    }
+    line
+}
+
 #[cfg(test)]
 mod window_tests {
     use super::window_note;

@@ -128,6 +128,7 @@ fn snapshot() -> Snapshot {
         window_end: None,
         now_secs: 1_764_400_000,
         rolled_back: None,
+        media: None,
     }
 }
 

@@ -132,6 +132,8 @@ pub struct Snapshot {
     pub now_secs: i64,
     /// The run was rolled back from the console: what happened.
     pub rolled_back: Option<String>,
+    /// The media stage, once it started: objects and bytes copied, rate, time left.
+    pub media: Option<crate::media::progress::MediaFigures>,
 }
 
 /// A dialog on top of the screen.

@@ -314,6 +314,7 @@ impl<'r> Host<'r> {
                 .as_ref()
                 .map(|(p, _)| p.kinds())
                 .unwrap_or_default(),
+            media: lock(&self.link.media).as_ref().map(|p| p.figures()),
         }
     }
 

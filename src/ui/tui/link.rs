@@ -4,6 +4,7 @@
 
 use super::app::StepView;
 use crate::engine::import::ImportHandle;
+use crate::media::progress::MediaProgress;
 use crate::model::step::{Step, StepState};
 use crate::runbook::drive::Observer;
 use crate::sync::relay::RelayHandle;
@@ -35,6 +36,8 @@ pub(crate) struct Link {
     pub(crate) verify: Arc<Mutex<Option<VerifyHandle>>>,
     /// The relay, once started.
     pub(crate) relay: Arc<Mutex<Option<RelayHandle>>>,
+    /// The media stage, once started.
+    pub(crate) media: Arc<Mutex<Option<Arc<MediaProgress>>>>,
 }
 
 /// Locks `m`; a panic elsewhere while it was held leaves plain data that is still usable.
@@ -105,6 +108,10 @@ impl Observer for Link {
 
     fn verify_started(&mut self, progress: &Arc<Progress>, stop: &Arc<watch::Sender<bool>>) {
         *lock(&self.verify) = Some((Arc::clone(progress), Arc::clone(stop)));
+    }
+
+    fn media_started(&mut self, progress: &Arc<MediaProgress>) {
+        *lock(&self.media) = Some(Arc::clone(progress));
     }
 
     fn sync_started(&mut self, relay: RelayHandle) {

@@ -26,6 +26,7 @@ pub(crate) struct Live {
     pub(crate) rolled_back: Option<String>,
     pub(crate) sync_running: Option<String>,
     pub(crate) verify_progress: Vec<(Kind, u64, u64)>,
+    pub(crate) media: Option<crate::media::progress::MediaFigures>,
 }
 
 impl Live {
@@ -41,6 +42,7 @@ impl Live {
         snap.rolled_back = self.rolled_back.clone();
         snap.sync_running = self.sync_running.clone();
         snap.verify_progress = self.verify_progress.clone();
+        snap.media = self.media.clone();
         snap
     }
 }

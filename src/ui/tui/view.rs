@@ -140,6 +140,13 @@ fn outside_import(app: &App) -> Status {
         let why = format!("{} waits: Enter, then y (Runbook)", s.step);
         return ("CONFIRM".into(), Color::Yellow, why);
     }
+    if let Some(media) = snap.media.as_ref().filter(|m| m.running) {
+        return (
+            "COPYING MEDIA".into(),
+            Color::Cyan,
+            crate::ui::progress::media_line(media),
+        );
+    }
     let verifying = snap
         .steps
         .iter()

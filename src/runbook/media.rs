@@ -1,0 +1,143 @@
+//! The import step's media stage and the verify step's media check: the rehosted hosts'
+//! objects are copied into the bucket before any message is sent (so every message goes in
+//! with its final URLs, never one to rewrite later at one modify call per message), and the
+//! copies are checked by HEAD when the target is read back.
+
+use super::drive::{change, wait_for_signal, Observer, RunExit};
+use super::runner::Runner;
+use super::RunbookError;
+use crate::media::progress::MediaProgress;
+use crate::media::stage::{self, StageSummary};
+use crate::model::step::{Step, StepState};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// What the import does after the media stage.
+pub(crate) enum MediaGo {
+    /// Go on to the messages; this many objects could not be copied (they carry the policy).
+    Go(u64),
+    /// The run stops here with this exit (the step's state says why).
+    Stop(RunExit),
+}
+
+/// Runs the media stage, telling `obs` its progress every `every`.
+pub(crate) async fn stage(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    every: Duration,
+) -> Result<MediaGo, RunbookError> {
+    let policy = &runner.runbook.media;
+    let progress = Arc::new(MediaProgress::default());
+    let (stop_tx, stop) = watch::channel(false);
+    obs.media_started(&progress);
+    let signals = tokio::spawn(async move {
+        let name = wait_for_signal().await;
+        tracing::warn!(signal = name, "stopping the media stage");
+        let _ = stop_tx.send(true);
+    });
+    let run = stage::run(&runner.runbook.store, policy, Arc::clone(&progress), stop);
+    tokio::pin!(run);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    let result = loop {
+        tokio::select! {
+            result = &mut run => break result,
+            _ = tick.tick() => obs.media_tick(&progress)?,
+        }
+    };
+    signals.abort();
+    obs.media_tick(&progress)?;
+    match result {
+        Err(e) => {
+            change(runner, obs, Step::Import, StepState::failed(e.to_string()))?;
+            Ok(MediaGo::Stop(RunExit::Fatal))
+        }
+        Ok(StageSummary { stopped: true, .. }) => {
+            let why =
+                "interrupted during the media stage (copied objects are kept); run again to resume";
+            change(runner, obs, Step::Import, StepState::stopped(why))?;
+            Ok(MediaGo::Stop(RunExit::Cancelled))
+        }
+        Ok(summary) => {
+            if !summary.hosts.is_empty() {
+                let note = format!(
+                    "media of {}: {} copied now, {} not copied; importing",
+                    summary.hosts.join(", "),
+                    summary.copied,
+                    summary.failed
+                );
+                change(runner, obs, Step::Import, StepState::running(note))?;
+            }
+            Ok(MediaGo::Go(summary.failed))
+        }
+    }
+}
+
+/// The import's state and exit once media objects could not be copied: the run ends with
+/// failures, and the step says where to look and what the messages carry.
+pub(crate) fn with_failures(
+    state: StepState,
+    exit: RunExit,
+    failed: u64,
+    runner: &Runner,
+) -> (StepState, RunExit) {
+    if failed == 0 || !matches!(exit, RunExit::Complete | RunExit::Failures) {
+        return (state, exit);
+    }
+    let carry = match runner.runbook.media.on_unreachable {
+        crate::config::media::OnUnreachable::KeepUrl => "their old URL (a placeholder if signed)",
+        crate::config::media::OnUnreachable::Placeholder => "a placeholder",
+    };
+    let note = format!(
+        "{failed} media objects not copied, their messages carry {carry}: see `cutover errors --store {}`",
+        runner.runbook.store.display()
+    );
+    let note = match &state {
+        StepState::Done { note: before } if !before.is_empty() => format!("{before}; {note}"),
+        _ => note,
+    };
+    match state {
+        StepState::Done { .. } => (StepState::done(note), RunExit::Failures),
+        other => (other, exit),
+    }
+}
+
+/// Folds the media check into the verify step's state and exit: a copy missing or different
+/// in the bucket is a mismatch.
+pub(crate) async fn verify(
+    runner: &Runner,
+    state: StepState,
+    exit: RunExit,
+) -> (StepState, RunExit) {
+    let check =
+        match crate::media::verify::verify(&runner.runbook.store, &runner.runbook.media).await {
+            Ok(check) => check,
+            Err(e) => return (StepState::failed(e.to_string()), RunExit::Fatal),
+        };
+    if check.checked == 0 {
+        return (state, exit);
+    }
+    let mut line = format!(
+        "media: {} of {} copies equal in the bucket ({} downloaded and hashed)",
+        check.equal, check.checked, check.downloaded
+    );
+    if let Some((url, detail)) = check.differences.first() {
+        line.push_str(&format!("; first difference: {url}: {detail}"));
+    }
+    let joined = |note: &str| {
+        if note.is_empty() {
+            line.clone()
+        } else {
+            format!("{note}; {line}")
+        }
+    };
+    match state {
+        StepState::Done { note } if check.equal < check.checked => {
+            (StepState::failed(joined(&note)), RunExit::Mismatches)
+        }
+        StepState::Done { note } => (StepState::done(joined(&note)), exit),
+        StepState::Failed { reason } => (StepState::failed(joined(&reason)), exit),
+        other => (other, exit),
+    }
+}
