@@ -29,7 +29,7 @@ pub(crate) async fn check(conn: &Connection, rb: &Runbook) -> Result<String, Run
     let objects: u64 = hosts.iter().map(|h| h.objects).sum();
     if rehosted.is_empty() {
         return Ok(format!(
-            "media: {objects} objects on {} hosts, kept as exported ([media] rehosts none)",
+            "media: {objects} objects on {} host(s), kept as exported ([media] rehosts none)",
             hosts.len()
         ));
     }
@@ -48,7 +48,7 @@ pub(crate) async fn check(conn: &Connection, rb: &Runbook) -> Result<String, Run
         ))
     })?;
     Ok(format!(
-        "media: {objects} objects on {} hosts; {} rehosted into {} (bucket answered)",
+        "media: {objects} objects on {} host(s); {} rehosted into {} (bucket answered)",
         hosts.len(),
         rehosted.join(", "),
         settings.bucket
