@@ -28,6 +28,7 @@ pub mod config;
 pub mod engine;
 pub mod export;
 pub mod logging;
+pub(crate) mod media;
 pub mod model;
 pub mod private;
 pub mod report;
