@@ -7,6 +7,7 @@ mod demo_trickle;
 pub(crate) mod export;
 pub(crate) mod gen;
 pub(crate) mod init;
+mod media;
 pub mod plan;
 mod plan_duration;
 pub(crate) mod plan_scenario;
