@@ -170,13 +170,17 @@ fn write_notes(s: &MediaSummary, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     if let Some(h) = s.hosts.iter().find(|h| !h.absolute) {
+        let (verb, pronoun) = match h.distinct_urls {
+            1 => (" is", "it"),
+            _ => ("s are", "they"),
+        };
         writeln!(
             out,
-            "{} URL{} not absolute http(s) (e.g. {}): they can be neither probed nor rehosted, \
-             and Tencent's clients cannot download them",
+            "{} URL{verb} not absolute http(s) (e.g. {}): {pronoun} can be neither probed nor \
+             rehosted, and Tencent's clients cannot download {}",
             h.distinct_urls,
-            if h.distinct_urls == 1 { " is" } else { "s are" },
-            example(h)
+            example(h),
+            if pronoun == "it" { "it" } else { "them" }
         )?;
     }
     Ok(())
