@@ -27,6 +27,7 @@ mod export_deletions;
 mod export_window;
 mod history_since;
 mod hygiene;
+mod media_inventory;
 mod paging;
 mod plan_whole_window;
 mod plan_window;
