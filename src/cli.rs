@@ -77,6 +77,10 @@ pub struct ValidateArgs {
     /// fields created in the Tencent console) and `[import] drop_custom`.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// Send a HEAD request to up to N sample URLs of each media host (1 to 10; 10 s timeout
+    /// each): which answer, why the others do not, the sizes they announce.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub(crate) probe: Option<u8>,
 }
 
 /// `cutover export`
@@ -435,6 +439,11 @@ pub struct PlanArgs {
     /// JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// With --source: send a HEAD request to up to N sample URLs of each media host (1 to 10;
+    /// 10 s timeout each), as `cutover validate --probe N`.
+    #[arg(long, value_name = "N", requires = "source",
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub probe: Option<u8>,
     /// The scenario advisor: which strategies the migration guide allows for the old system's
     /// four facts (the flags below; missing ones are asked on a terminal).
     #[arg(long)]

@@ -8,6 +8,7 @@ mod demo_trickle;
 pub(crate) mod export;
 pub(crate) mod gen;
 pub(crate) mod init;
+mod media;
 mod media_cmds;
 pub mod plan;
 mod plan_duration;

@@ -32,8 +32,8 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let key = crate::tim::SecretKey::new("plan-only".to_string());
     let rb = resolve(&file, &flags, Some(key)).map_err(|p| anyhow::anyhow!(p.join("; ")))?;
     let settings = ImportSettings::from_runbook(&rb);
-    let (_temp, conn) = match (&args.store, &args.source) {
-        (Some(store), _) => (None, open_for_reading(store)?),
+    let (_temp, conn, media) = match (&args.store, &args.source) {
+        (Some(store), _) => (None, open_for_reading(store)?, None),
         (None, Some(source)) => {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("plan.db");
@@ -47,8 +47,9 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 same_second,
                 history_since: rb.history_since,
             };
-            crate::store::stage::stage_export_with(&mut conn, &path, &export, options)?;
-            (Some(dir), conn)
+            let staged =
+                crate::store::stage::stage_export_with(&mut conn, &path, &export, options)?;
+            (Some(dir), conn, Some(staged.media))
         }
         (None, None) => bail!("give --store FILE (a run's store) or --source DIR (an export)"),
     };
@@ -60,6 +61,10 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         drop: rb.drop_custom.clone(),
     });
     let keys = crate::store::custom_keys::inventory(&conn)?;
+    // The media inventory comes from staging: with --source only (a store does not keep it).
+    let media = media
+        .map(|m| super::media::MediaReport::new(&m, args.probe))
+        .transpose()?;
     if args.json {
         let rows = super::custom_keys::rows(&keys, declared.as_ref());
         let undeclared = declared
@@ -71,6 +76,7 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             window_duration: &whole,
             custom_key_status: &rows,
             undeclared_custom_keys: &undeclared,
+            media: media.as_ref().map(super::media::MediaReport::json),
         };
         writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     } else {
@@ -78,6 +84,9 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         print_window_plan(&p, out)?;
         super::plan_duration::print(&whole, out)?;
         super::custom_keys::write(&keys, declared.as_ref(), out)?;
+        if let Some(media) = &media {
+            media.write(out)?;
+        }
     }
     Ok(Outcome::Ok)
 }
@@ -93,6 +102,9 @@ struct PlanJson<'a> {
     custom_key_status: &'a [super::custom_keys::KeyRow],
     /// With `--config`: what to do about each key the runbook neither declares nor drops.
     undeclared_custom_keys: &'a [String],
+    /// With `--source`: the media the export's messages reference, per host (and what
+    /// `--probe` found), as `cutover validate --json`; null for a store.
+    media: Option<super::media::MediaJson<'a>>,
 }
 
 /// After a pre-copy: the delta next to a full import, the window, the history cut-off.

@@ -82,13 +82,16 @@ pub(crate) fn run(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Ou
         Some(d) => super::custom_keys::advice(&report.custom_keys, d),
         None => Vec::new(),
     };
+    let media = super::media::MediaReport::new(&report.media, args.probe)?;
     if args.json {
         let keys = super::custom_keys::rows(&report.custom_keys, declared.as_ref());
-        write_json(&report, &sink.shown, &shifts, (&keys, &undeclared), out)?;
+        let extra = (&keys[..], &undeclared[..], media.json());
+        write_json(&report, &sink.shown, &shifts, extra, out)?;
     } else {
         write_text(&report, &sink.shown, args, out)?;
         write_shifts(&shifts, out)?;
         super::custom_keys::write(&report.custom_keys, declared.as_ref(), out)?;
+        media.write(out)?;
     }
     Ok(if report.is_clean() && undeclared.is_empty() {
         Outcome::Ok
@@ -110,6 +113,8 @@ struct JsonReport<'a> {
     custom_key_status: &'a [super::custom_keys::KeyRow],
     /// What to do about each key the runbook does not declare.
     undeclared_custom_keys: &'a [String],
+    /// The media the valid messages reference, per host (and what `--probe` found).
+    media: super::media::MediaJson<'a>,
 }
 
 #[derive(Serialize)]
@@ -124,7 +129,11 @@ fn write_json(
     report: &ValidationReport,
     shown: &[Problem],
     shifts: &Shifts,
-    (keys, undeclared): (&[super::custom_keys::KeyRow], &[String]),
+    (keys, undeclared, media): (
+        &[super::custom_keys::KeyRow],
+        &[String],
+        super::media::MediaJson<'_>,
+    ),
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let json = JsonReport {
@@ -141,6 +150,7 @@ fn write_json(
         same_second: shifts,
         custom_key_status: keys,
         undeclared_custom_keys: undeclared,
+        media,
     };
     serde_json::to_writer_pretty(&mut *out, &json)?;
     writeln!(out)

@@ -115,11 +115,11 @@ pub async fn export(
         validator,
         ..
     } = sink;
-    let (files, custom_keys) = validator
+    let (files, custom_keys, media) = validator
         .unwrap_or_else(|| {
             StreamValidator::new(opts.until, &Known::default(), opts.since.is_some())
         })
-        .finish_with_keys();
+        .finish_with_inventories();
 
     let manifest = write_manifest(opts, &staging)?;
     move_into_place(&staging, &opts.out)?;
@@ -128,6 +128,7 @@ pub async fn export(
         manifest: manifest.clone(),
         files,
         custom_keys,
+        media,
     };
     Ok(ExportSummary {
         manifest,

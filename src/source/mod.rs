@@ -4,6 +4,7 @@ mod crossref;
 pub(crate) mod export_dir;
 pub(crate) mod friend_lists;
 pub mod gen;
+pub(crate) mod media_inventory;
 pub(crate) mod memory;
 pub(crate) mod pipeline;
 pub(crate) mod reader;

@@ -2,6 +2,7 @@
 
 use super::crossref::CrossRef;
 use super::export_dir::{ExportDir, ExportDirError, ExportFile};
+use super::media_inventory::MediaInventory;
 use super::memory::{CrossMemory, InMemory};
 use super::pipeline::{parse_in_order, Loc, ReadFailure};
 use super::reader::{open_lines, LineReader};
@@ -77,6 +78,9 @@ pub struct ValidationReport {
     /// as rows from the command, with their status).
     #[serde(skip)]
     pub custom_keys: KeyInventory,
+    /// The media URLs the valid messages reference, per host (shown by the commands).
+    #[serde(skip)]
+    pub(crate) media: MediaInventory,
 }
 
 impl ValidationReport {
@@ -216,8 +220,10 @@ pub fn validate_with_memory(
     }
     let mut files = Vec::new();
     let mut keys = KeyInventory::default();
+    let mut media = MediaInventory::default();
     let visit = &mut |loc: Loc, record: Valid<'_>| {
         count_keys(&mut keys, record);
+        count_media(&mut media, record);
         visit(loc, record);
     };
     for file in ExportFile::ALL {
@@ -246,6 +252,7 @@ pub fn validate_with_memory(
         manifest: export.manifest.clone(),
         files,
         custom_keys: keys,
+        media,
     })
 }
 
@@ -256,6 +263,16 @@ fn count_keys(keys: &mut KeyInventory, record: Valid<'_>) {
         Valid::Profile(p) if !p.custom.is_empty() => keys.profile(p),
         Valid::Friend(f) if !f.custom.is_empty() => keys.friend(f),
         Valid::Group(g) if !g.custom.is_empty() => keys.group(g),
+        _ => {}
+    }
+}
+
+/// Counts the media URLs of a valid message (none for the other records, and no allocation for
+/// a message without media).
+fn count_media(media: &mut MediaInventory, record: Valid<'_>) {
+    match record {
+        Valid::C2cMessage(m) => media.add(&m.media()),
+        Valid::GroupMessage(m) => media.add(&m.media()),
         _ => {}
     }
 }
@@ -332,6 +349,7 @@ pub struct StreamValidator {
     cross: CrossRef,
     files: Vec<FileSummary>,
     keys: KeyInventory,
+    media: MediaInventory,
 }
 
 impl StreamValidator {
@@ -350,6 +368,7 @@ impl StreamValidator {
             cross,
             files: Vec::new(),
             keys: KeyInventory::default(),
+            media: MediaInventory::default(),
         }
     }
 
@@ -363,9 +382,10 @@ impl StreamValidator {
         sink: &mut dyn FnMut(Problem),
         visit: &mut dyn FnMut(Loc, Valid<'_>),
     ) -> Result<(), ReadFailure> {
-        let keys = &mut self.keys;
+        let (keys, media) = (&mut self.keys, &mut self.media);
         let visit = &mut |loc: Loc, record: Valid<'_>| {
             count_keys(keys, record);
+            count_media(media, record);
             visit(loc, record);
         };
         let summary = scan_kind(&mut self.cross, file, name, lines, sink, visit)?;
@@ -374,11 +394,14 @@ impl StreamValidator {
         Ok(())
     }
 
-    /// One summary per file of the format, in order (absent ones included), and the custom
-    /// keys the valid records use.
-    pub(crate) fn finish_with_keys(self) -> (Vec<FileSummary>, KeyInventory) {
-        let keys = self.keys.clone();
-        (self.finish(), keys)
+    /// One summary per file of the format, in order (absent ones included), the custom keys
+    /// the valid records use and the media their messages reference.
+    pub(crate) fn finish_with_inventories(
+        mut self,
+    ) -> (Vec<FileSummary>, KeyInventory, MediaInventory) {
+        let keys = std::mem::take(&mut self.keys);
+        let media = std::mem::take(&mut self.media);
+        (self.finish(), keys, media)
     }
 
     /// One summary per file of the format, in order (absent ones included).

@@ -29,6 +29,7 @@ mod export_window;
 mod history_since;
 mod hygiene;
 mod media_fetch;
+mod media_inventory;
 mod media_rehost;
 mod media_s3;
 mod paging;

@@ -23,7 +23,11 @@ const CDN: &str = "cdn.example-im.com";
 
 /// The bytes the old CDN serves at `path`: 1 to 9 kB, a function of the path.
 fn bytes_of(path: &str) -> Vec<u8> {
-    let seed = u64::from_le_bytes(sha2::Sha256::digest(path.as_bytes())[..8].try_into().unwrap());
+    let seed = u64::from_le_bytes(
+        sha2::Sha256::digest(path.as_bytes())[..8]
+            .try_into()
+            .unwrap(),
+    );
     crate::s3_rig::content(seed, 1000 + (seed % 8000) as usize)
 }
 
@@ -129,7 +133,12 @@ fn runbook(dir: &Path, cdn: &OldCdn, s3: &S3, public: &str, on_unreachable: &str
 fn imported_media_urls(handle: &cutover::sim::SimHandle) -> Vec<String> {
     let dump = handle.sim().dump().to_string();
     let mut urls = Vec::new();
-    for key in ["\"URL\":\"", "\"Url\":\"", "\"VideoUrl\":\"", "\"ThumbUrl\":\""] {
+    for key in [
+        "\"URL\":\"",
+        "\"Url\":\"",
+        "\"VideoUrl\":\"",
+        "\"ThumbUrl\":\"",
+    ] {
         for piece in dump.split(key).skip(1) {
             urls.push(piece.split('"').next().unwrap().to_string());
         }
@@ -153,11 +162,24 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     let s3 = S3::start();
     let public = PublicBase::start(s3.bucket_dir()).await;
     let book = runbook(rig.dir.path(), &cdn, &s3, &public.url(), "placeholder");
-    let mut cmd = run_command(&rig.handle, &rig.store, &export, &["--yes", "--config", book.to_str().unwrap()]);
-    let out = with_s3_env(&mut cmd).stdout(std::process::Stdio::piped()).output().unwrap();
+    let mut cmd = run_command(
+        &rig.handle,
+        &rig.store,
+        &export,
+        &["--yes", "--config", book.to_str().unwrap()],
+    );
+    let out = with_s3_env(&mut cmd)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     // Exit 3: every item settled, one media object failed (404).
-    assert_eq!(out.status.code(), Some(3), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("media objects not copied"), "{text}");
 
     // Each URL was fetched once, the shared one included.
@@ -187,7 +209,10 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     let urls = imported_media_urls(&rig.handle);
     assert!(!urls.is_empty());
     for url in urls.iter().filter(|u| !u.is_empty()) {
-        assert!(url.starts_with(&format!("{}/im/", public.url())), "{url} points at the bucket");
+        assert!(
+            url.starts_with(&format!("{}/im/", public.url())),
+            "{url} points at the bucket"
+        );
     }
     assert!(!urls.iter().any(|u| u.contains(CDN)), "no old URL is left");
     // With the old CDN stopped, the copies still serve the original bytes.
@@ -210,7 +235,14 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     assert!(errors.contains("HTTP 404"), "{errors}");
     assert!(errors.contains("c2c_messages.jsonl:5"), "{errors}");
     let status = common::status_text(&rig.store);
-    assert!(status.contains(&format!("media: {} of {} copies equal", paths.len() - 1, paths.len() - 1)), "{status}");
+    assert!(
+        status.contains(&format!(
+            "media: {} of {} copies equal",
+            paths.len() - 1,
+            paths.len() - 1
+        )),
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,22 +267,49 @@ async fn a_killed_media_stage_resumes_without_copying_a_finished_object_again() 
             Ok(s) => s,
             Err(_) => return BTreeSet::new(),
         };
-        stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
-    common::wait_until("a dozen objects copied", common::PATIENCE, || copied().len() >= 12).await;
+    common::wait_until("a dozen objects copied", common::PATIENCE, || {
+        copied().len() >= 12
+    })
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
     let before = copied();
-    assert!(before.len() < paths.len(), "killed in the middle of the stage");
+    assert!(
+        before.len() < paths.len(),
+        "killed in the middle of the stage"
+    );
 
     let mut cmd = run_command(&rig.handle, &rig.store, &export, &args);
-    let out = with_s3_env(&mut cmd).stdout(std::process::Stdio::piped()).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = with_s3_env(&mut cmd)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let gets = cdn.gets();
     for url in &before {
         let path = url.split_once(CDN).unwrap().1;
-        assert_eq!(gets.get(path), Some(&1), "{path} was copied before the kill: fetched once");
+        assert_eq!(
+            gets.get(path),
+            Some(&1),
+            "{path} was copied before the kill: fetched once"
+        );
     }
-    assert_eq!(copied().len(), paths.len(), "every object copied in the end");
-    assert!(imported_media_urls(&rig.handle).iter().all(|u| !u.contains(CDN)));
+    assert_eq!(
+        copied().len(),
+        paths.len(),
+        "every object copied in the end"
+    );
+    assert!(imported_media_urls(&rig.handle)
+        .iter()
+        .all(|u| !u.contains(CDN)));
 }

@@ -21,6 +21,7 @@ use super::order::SameSecond;
 use super::scratch::ScratchMemory;
 use super::{cache_dir, Kind, StoreError};
 use crate::model::history::HistorySince;
+use crate::source::media_inventory::MediaInventory;
 use crate::source::{validate_with_memory, ExportDir, ExportDirError, Known};
 use crate::timefmt::now_secs;
 use load::{know_earlier, Loader};
@@ -87,6 +88,9 @@ pub struct Staged {
     /// Per deletion kind: records on the target whose keys left the export's key sets
     /// (`keys/`), now to delete (only when staged now).
     pub(crate) vanished: Vec<(Kind, u64)>,
+    /// The media the valid messages reference, per host (only when staged now: it is not
+    /// kept in the store).
+    pub(crate) media: MediaInventory,
 }
 
 /// A fingerprint of an export: its manifest and its files' names and sizes.
@@ -188,6 +192,7 @@ pub(crate) fn stage_export_chunked(
                 fresh: false,
                 counts,
                 vanished: Vec::new(),
+                media: MediaInventory::default(),
             });
         }
         Found::Other(root) => {
@@ -266,6 +271,7 @@ pub(crate) fn stage_export_chunked(
         fresh: true,
         counts,
         vanished,
+        media: report.media,
     })
 }
 
