@@ -439,9 +439,9 @@ pub struct PlanArgs {
     /// JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// With --source: send a HEAD request to up to N sample URLs of each media host (1 to 10;
-    /// 10 s timeout each), as `cutover validate --probe N`.
-    #[arg(long, value_name = "N", requires = "source",
+    /// Send a HEAD request to up to N sample URLs of each media host (1 to 10; 10 s timeout
+    /// each), as `cutover validate --probe N`.
+    #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u8).range(1..=10))]
     pub probe: Option<u8>,
     /// The scenario advisor: which strategies the migration guide allows for the old system's

@@ -33,7 +33,11 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let rb = resolve(&file, &flags, Some(key)).map_err(|p| anyhow::anyhow!(p.join("; ")))?;
     let settings = ImportSettings::from_runbook(&rb);
     let (_temp, conn, media) = match (&args.store, &args.source) {
-        (Some(store), _) => (None, open_for_reading(store)?, None),
+        (Some(store), _) => {
+            let conn = open_for_reading(store)?;
+            let media = stored_media(&conn)?;
+            (None, conn, Some(media))
+        }
         (None, Some(source)) => {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("plan.db");
@@ -61,7 +65,7 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         drop: rb.drop_custom.clone(),
     });
     let keys = crate::store::custom_keys::inventory(&conn)?;
-    // The media inventory comes from staging: with --source only (a store does not keep it).
+    // The media inventory: from staging with --source, from the store's objects with --store.
     let media = media
         .map(|m| super::media::MediaReport::new(&m, args.probe))
         .transpose()?;
@@ -102,8 +106,8 @@ struct PlanJson<'a> {
     custom_key_status: &'a [super::custom_keys::KeyRow],
     /// With `--config`: what to do about each key the runbook neither declares nor drops.
     undeclared_custom_keys: &'a [String],
-    /// With `--source`: the media the export's messages reference, per host (and what
-    /// `--probe` found), as `cutover validate --json`; null for a store.
+    /// The media the messages reference, per host (and what `--probe` found), as `cutover
+    /// validate --json` (from a store: its absolute http(s) URLs only).
     media: Option<super::media::MediaJson<'a>>,
 }
 
@@ -250,4 +254,23 @@ fn print_plan(p: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The media inventory of a store's staged messages (its absolute http(s) URLs: the store
+/// keeps no others).
+fn stored_media(
+    conn: &rusqlite::Connection,
+) -> anyhow::Result<crate::source::media_inventory::MediaInventory> {
+    let mut inventory = crate::source::media_inventory::MediaInventory::default();
+    crate::store::media::each_object(conn, |elem, url, refs| {
+        let one = [crate::model::media::MediaRef {
+            elem,
+            url,
+            size_hint: None,
+        }];
+        for _ in 0..refs {
+            inventory.add(&one);
+        }
+    })?;
+    Ok(inventory)
 }

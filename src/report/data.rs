@@ -51,6 +51,9 @@ pub struct ReportData {
     /// and cut-off (they are in the entities' `skipped`).
     #[serde(default)]
     pub(crate) history_since: Vec<HistorySkipRow>,
+    /// Media referenced by the messages, per host, and what became of it (absent: none).
+    #[serde(default)]
+    pub(crate) media: Option<super::media::MediaReport>,
 }
 
 /// Messages of one kind skipped at staging for one history cut-off.

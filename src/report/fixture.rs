@@ -157,5 +157,6 @@ pub(crate) fn report() -> ReportData {
         sync: None,
         same_second: Default::default(),
         history_since: Vec::new(),
+        media: None,
     }
 }

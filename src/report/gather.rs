@@ -61,6 +61,7 @@ pub fn gather(conn: &Connection, path: &Path) -> Result<ReportData, StoreError> 
         sync: sync_figures(conn).map_err(sql)?,
         same_second: crate::store::order::shifts(conn).map_err(sql)?,
         history_since: history_skips(conn).map_err(sql)?,
+        media: super::media::gather(conn).map_err(sql)?,
         steps,
         entities,
         totals,

@@ -117,6 +117,7 @@ fn write_all(s: &mut String, r: &ReportData) -> std::fmt::Result {
     entities(s, r)?;
     failures(s, r)?;
     verification(s, r)?;
+    media(s, r)?;
     let sync = sections::sync(r);
     table_section(s, "Two-way sync", &sync, "No sync event either way.")?;
     throughput(s, r)?;
@@ -319,6 +320,24 @@ fn throughput(s: &mut String, r: &ReportData) -> std::fmt::Result {
 }
 
 /// A section of one table under `heading`, or of the sentence `none` when it has no rows.
+/// The media section, when the messages reference any.
+fn media(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    let Some(m) = &r.media else { return Ok(()) };
+    write!(
+        s,
+        "<section><h2>Media</h2><p>{}</p>",
+        esc(&super::media::summary(m))
+    )?;
+    table(s, &super::media::hosts_table(m))?;
+    let failed = super::media::failed_table(m);
+    if !failed.rows.is_empty() {
+        s.push_str("<p>Objects that could not be copied:</p>");
+        table(s, &failed)?;
+    }
+    s.push_str("</section>\n");
+    Ok(())
+}
+
 fn table_section(s: &mut String, heading: &str, t: &Table, none: &str) -> std::fmt::Result {
     write!(s, "<section><h2>{heading}</h2>")?;
     if t.rows.is_empty() {

@@ -38,6 +38,7 @@ mod tests {
                 "failures",
                 "generated_at",
                 "history_since",
+                "media",
                 "report_version",
                 "run",
                 "same_second",

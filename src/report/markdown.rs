@@ -35,9 +35,25 @@ fn write_all(s: &mut String, r: &ReportData) -> std::fmt::Result {
     entities(s, r)?;
     failures(s, r)?;
     verification(s, r)?;
+    media(s, r)?;
     let sync = sections::sync(r);
     table_section(s, "Two-way sync", &sync, "No sync event either way.")?;
     throughput(s, r)
+}
+
+/// The media section, when the messages reference any.
+fn media(s: &mut String, r: &ReportData) -> std::fmt::Result {
+    let Some(m) = &r.media else { return Ok(()) };
+    writeln!(s, "## Media\n\n{}\n", super::media::summary(m))?;
+    table(s, &super::media::hosts_table(m))?;
+    writeln!(s)?;
+    let failed = super::media::failed_table(m);
+    if !failed.rows.is_empty() {
+        writeln!(s, "Objects that could not be copied:\n")?;
+        table(s, &failed)?;
+        writeln!(s)?;
+    }
+    Ok(())
 }
 
 fn run(s: &mut String, r: &ReportData) -> std::fmt::Result {

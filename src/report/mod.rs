@@ -12,6 +12,7 @@ pub mod gather;
 pub(crate) mod html;
 pub(crate) mod json;
 pub mod markdown;
+mod media;
 mod sections;
 pub(crate) mod svg;
 mod table;

@@ -370,6 +370,25 @@ pub fn each_query_url(conn: &Connection, mut each: impl FnMut(&str, &str)) -> ru
     Ok(())
 }
 
+/// Calls `each` with the element, URL and references of every object (the store's
+/// inventory of the staged messages' media), without holding them all in memory.
+pub fn each_object(
+    conn: &Connection,
+    mut each: impl FnMut(MediaElem, &str, u64),
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT elem, url, refs FROM media_object ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (elem, url, refs): (String, String, u64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        each(
+            MediaElem::from_name(&elem).unwrap_or(MediaElem::File),
+            &url,
+            refs,
+        );
+    }
+    Ok(())
+}
+
 /// One copied object, for verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopiedObject {
