@@ -234,6 +234,15 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     let errors = String::from_utf8_lossy(&errors.stdout);
     assert!(errors.contains("HTTP 404"), "{errors}");
     assert!(errors.contains("c2c_messages.jsonl:5"), "{errors}");
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["report", "--format", "md", "--store"])
+        .arg(&rig.store)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    let copied = format!("{} of {} media objects copied", paths.len() - 1, paths.len());
+    assert!(report.contains("## Media") && report.contains(&copied), "{report}");
+    assert!(report.contains("HTTP 404"), "{report}");
     let status = common::status_text(&rig.store);
     assert!(
         status.contains(&format!(

@@ -167,34 +167,30 @@ pub(crate) fn import(frame: &mut Frame<'_>, app: &App, area: Rect) {
     frame.render_widget(throughput(app), spark_area);
 }
 
-/// Per stage: a progress bar, settled of total, rate, ETA and failures.
+/// Per stage: a progress bar, settled of total, rate, ETA and failures; the media stage
+/// first, once it has objects (its name carries the bytes copied).
 fn stage_table(app: &App) -> Table<'static> {
-    let stage_rows = app.snap.stages.iter().map(|s| {
-        let pct = if s.total == 0 {
-            100.0
-        } else {
-            s.settled() as f64 * 100.0 / s.total as f64
-        };
-        let width = 16usize;
-        let filled = ((pct / 100.0) * width as f64).round() as usize;
-        let bar = format!(
-            "{}{}",
-            "█".repeat(filled),
-            "░".repeat(width - filled.min(width))
+    let media = app.snap.media.as_ref().filter(|m| m.objects > 0).map(|m| {
+        let name = format!(
+            "media {}",
+            crate::media::progress::bytes_text(m.bytes as f64)
         );
-        Row::new(vec![
-            Cell::from(s.stage),
-            Cell::from(bar),
-            Cell::from(format!("{}/{}", s.settled(), s.total)),
-            Cell::from(format!("{:.0}/s", s.per_sec)),
-            Cell::from(eta(s.eta_secs)),
-            Cell::from(s.failed.to_string()).style(if s.failed > 0 {
-                Style::new().fg(Color::Red)
-            } else {
-                Style::new()
-            }),
-        ])
+        let eta_secs = m.eta.map(|d| d.as_secs_f64());
+        let settled = m.copied + m.failed + m.skipped;
+        stage_row(
+            name,
+            settled,
+            m.objects,
+            m.objects_per_sec,
+            eta_secs,
+            m.failed,
+        )
     });
+    let stages = app.snap.stages.iter().map(|s| {
+        let name = s.stage.to_string();
+        stage_row(name, s.settled(), s.total, s.per_sec, s.eta_secs, s.failed)
+    });
+    let stage_rows = media.into_iter().chain(stages);
     grid(
         stage_rows,
         &[
@@ -208,6 +204,41 @@ fn stage_table(app: &App) -> Table<'static> {
         &["stage", "", "settled", "rate", "ETA", "failed"],
         " stages ",
     )
+}
+
+/// One stage's row: its name, a bar of settled of total, the rate, the ETA and failures.
+fn stage_row(
+    name: String,
+    settled: u64,
+    total: u64,
+    per_sec: f64,
+    eta_secs: Option<f64>,
+    failed: u64,
+) -> Row<'static> {
+    let pct = if total == 0 {
+        100.0
+    } else {
+        settled as f64 * 100.0 / total as f64
+    };
+    let width = 16usize;
+    let filled = ((pct / 100.0) * width as f64).round() as usize;
+    let bar = format!(
+        "{}{}",
+        "█".repeat(filled),
+        "░".repeat(width - filled.min(width))
+    );
+    Row::new(vec![
+        Cell::from(name),
+        Cell::from(bar),
+        Cell::from(format!("{settled}/{total}")),
+        Cell::from(format!("{per_sec:.0}/s")),
+        Cell::from(eta(eta_secs)),
+        Cell::from(failed.to_string()).style(if failed > 0 {
+            Style::new().fg(Color::Red)
+        } else {
+            Style::new()
+        }),
+    ])
 }
 
 /// Per lane: calls per second used of the limit, in flight, latency, calls, back-off.
