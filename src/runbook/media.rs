@@ -104,25 +104,31 @@ pub(crate) fn with_failures(
 }
 
 /// Folds the media check into the verify step's state and exit: a copy missing or different
-/// in the bucket is a mismatch.
+/// in the bucket is a mismatch. Copies an earlier pass found equal are not asked again; the
+/// note counts them all.
 pub(crate) async fn verify(
     runner: &Runner,
     state: StepState,
     exit: RunExit,
 ) -> (StepState, RunExit) {
-    let check =
-        match crate::media::verify::verify(&runner.runbook.store, &runner.runbook.media).await {
-            Ok(check) => check,
-            Err(e) => return (StepState::failed(e.to_string()), RunExit::Fatal),
-        };
-    if check.checked == 0 {
+    let store = &runner.runbook.store;
+    let pass = match crate::media::verify::verify(store, &runner.runbook.media).await {
+        Ok(pass) => pass,
+        Err(e) => return (StepState::failed(e.to_string()), RunExit::Fatal),
+    };
+    let totals = match runner.conn().map(|c| crate::store::media::verified(&c)) {
+        Ok(Ok(totals)) => totals,
+        Ok(Err(e)) => return (StepState::failed(format!("the store: {e}")), RunExit::Fatal),
+        Err(e) => return (StepState::failed(e.to_string()), RunExit::Fatal),
+    };
+    if totals.checked == 0 {
         return (state, exit);
     }
     let mut line = format!(
-        "media: {} of {} copies equal in the bucket ({} downloaded and hashed)",
-        check.equal, check.checked, check.downloaded
+        "media: {} of {} copies equal in the bucket ({} checked now, {} downloaded and hashed)",
+        totals.equal, totals.checked, pass.checked, pass.downloaded
     );
-    if let Some((url, detail)) = check.differences.first() {
+    if let Some((url, detail)) = totals.differences.first() {
         line.push_str(&format!("; first difference: {url}: {detail}"));
     }
     let joined = |note: &str| {
@@ -133,7 +139,7 @@ pub(crate) async fn verify(
         }
     };
     match state {
-        StepState::Done { note } if check.equal < check.checked => {
+        StepState::Done { note } if totals.equal < totals.checked => {
             (StepState::failed(joined(&note)), RunExit::Mismatches)
         }
         StepState::Done { note } => (StepState::done(joined(&note)), exit),

@@ -400,7 +400,8 @@ pub struct CopiedObject {
     pub copied: Copied,
 }
 
-/// Up to `limit` copied objects after row `after`, in row order.
+/// Up to `limit` copied objects after row `after` that no verification found equal yet (a
+/// copy found equal stays so: objects are content-addressed and never rewritten), in row order.
 pub fn copied_page(
     conn: &Connection,
     after: i64,
@@ -408,7 +409,7 @@ pub fn copied_page(
 ) -> rusqlite::Result<Vec<CopiedObject>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, url, key, new_url, size, sha256 FROM media_object
-         WHERE state = 1 AND id > ?1 ORDER BY id LIMIT ?2",
+         WHERE state = 1 AND id > ?1 AND verified IS NOT 1 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![after, limit as i64], |r| {
         Ok(CopiedObject {
@@ -532,6 +533,75 @@ mod tests {
             }
         );
         assert_eq!(fate(&conn, "https://none/x").unwrap(), None);
+    }
+
+    #[test]
+    fn the_policy_decides_what_a_failed_url_carries_and_a_signed_one_is_never_kept() {
+        use crate::model::media::MediaFate;
+        let (_d, conn) = store();
+        let (plain, signed) = ("https://a.example/x.png", "https://a.example/y.png?sign=ab");
+        record_refs(&conn, 1, Kind::C2cMessage, 3, &[r(plain), r(signed)]).unwrap();
+        for object in pending_page(&conn, "a.example", 0, 10).unwrap() {
+            mark_failed(&conn, object.id, "HTTP 404 Not Found", false).unwrap();
+        }
+        set_policy(&conn, "keep_url").unwrap();
+        let keep = reads(&conn).unwrap().unwrap();
+        assert_eq!(fate_of(&conn, &keep, plain).unwrap(), MediaFate::Keep);
+        assert_eq!(
+            fate_of(&conn, &keep, signed).unwrap(),
+            MediaFate::Placeholder
+        );
+        assert_eq!(
+            fate_of(&conn, &keep, "https://other/z").unwrap(),
+            MediaFate::Keep
+        );
+        set_policy(&conn, "placeholder").unwrap();
+        let placeholder = reads(&conn).unwrap().unwrap();
+        assert_eq!(
+            fate_of(&conn, &placeholder, plain).unwrap(),
+            MediaFate::Placeholder
+        );
+    }
+
+    #[test]
+    fn a_copy_found_equal_is_not_checked_again() {
+        let (_d, conn) = store();
+        record_refs(
+            &conn,
+            1,
+            Kind::C2cMessage,
+            3,
+            &[r("https://a.example/1"), r("https://a.example/2")],
+        )
+        .unwrap();
+        let copied = Copied {
+            key: "k".into(),
+            new_url: "u".into(),
+            size: 1,
+            sha256: "s".into(),
+        };
+        let ids: Vec<i64> = pending_page(&conn, "a.example", 0, 10)
+            .unwrap()
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        for id in &ids {
+            mark_copied(&conn, *id, &copied).unwrap();
+        }
+        mark_verified(&conn, ids[0], true, "").unwrap();
+        mark_verified(&conn, ids[1], false, "missing").unwrap();
+        let page: Vec<i64> = copied_page(&conn, 0, 10)
+            .unwrap()
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(
+            page,
+            [ids[1]],
+            "the equal one is done; the different one is asked again"
+        );
+        let v = verified(&conn).unwrap();
+        assert_eq!((v.checked, v.equal, v.differences.len()), (2, 1, 1));
     }
 
     #[test]

@@ -156,9 +156,12 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     let rig = common::Rig::new(app_config()).await;
     let (export, shared) = export_with_shared_url(rig.dir.path());
     let paths = media_paths(&export);
-    let gone = "/thumb/026feb7e3373d741c8a62b2edb826aa5.jpg".to_string();
-    assert!(paths.contains_key(&gone));
-    let cdn = OldCdn::start([gone.clone()].into(), Duration::ZERO).await;
+    // Two objects the old CDN lost: a video's thumbnail (c2c line 5) and a file (line 3).
+    let thumb = "/thumb/026feb7e3373d741c8a62b2edb826aa5.jpg";
+    let file = "/file/a4d0f60bc123d127f8afd8ba1f76e74f.bin";
+    let gone: BTreeSet<String> = [thumb.to_string(), file.to_string()].into();
+    assert!(gone.iter().all(|g| paths.contains_key(g)));
+    let cdn = OldCdn::start(gone.clone(), Duration::ZERO).await;
     let s3 = S3::start();
     let public = PublicBase::start(s3.bucket_dir()).await;
     let book = runbook(rig.dir.path(), &cdn, &s3, &public.url(), "placeholder");
@@ -173,7 +176,7 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    // Exit 3: every item settled, one media object failed (404).
+    // Exit 3: every item settled, two media objects failed (404).
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -186,7 +189,7 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     let gets = cdn.gets();
     let url_path = shared.split_once(CDN).unwrap().1;
     assert_eq!(paths[url_path], 2, "two messages share it");
-    for path in paths.keys().filter(|p| **p != gone) {
+    for path in paths.keys().filter(|p| !gone.contains(*p)) {
         assert_eq!(gets.get(path), Some(&1), "{path} fetched once: {gets:?}");
     }
 
@@ -196,7 +199,7 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
         .collect();
-    assert_eq!(stored.len(), paths.len() - 1, "one object per URL copied");
+    assert_eq!(stored.len(), paths.len() - 2, "one object per URL copied");
     for file in &stored {
         let bytes = std::fs::read(file).unwrap();
         let name = file.file_name().unwrap().to_str().unwrap();
@@ -204,7 +207,8 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
         assert!(name.starts_with(&sha), "{name} is its content's hash");
     }
 
-    // Every media element the target holds points at the bucket; the lost thumbnail is gone.
+    // Every media element the target holds points at the bucket; the lost thumbnail is gone
+    // from its video, and the lost file's message says what was there.
     drop(cdn);
     let urls = imported_media_urls(&rig.handle);
     assert!(!urls.is_empty());
@@ -215,9 +219,14 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
         );
     }
     assert!(!urls.iter().any(|u| u.contains(CDN)), "no old URL is left");
+    let dump = rig.handle.sim().dump().to_string();
+    assert!(
+        dump.contains("[file no longer available: 报告.pdf]"),
+        "the placeholder"
+    );
     // With the old CDN stopped, the copies still serve the original bytes.
     let client = reqwest::Client::new();
-    for (path, _) in paths.iter().filter(|(p, _)| **p != gone).take(5) {
+    for (path, _) in paths.iter().filter(|(p, _)| !gone.contains(*p)).take(5) {
         let want = bytes_of(path);
         let sha = format!("{:x}", sha2::Sha256::digest(&want));
         let hit = urls.iter().find(|u| u.contains(&sha)).unwrap();
@@ -234,21 +243,29 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     let errors = String::from_utf8_lossy(&errors.stdout);
     assert!(errors.contains("HTTP 404"), "{errors}");
     assert!(errors.contains("c2c_messages.jsonl:5"), "{errors}");
+    assert!(errors.contains("c2c_messages.jsonl:3"), "{errors}");
     let report = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(["report", "--format", "md", "--store"])
         .arg(&rig.store)
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&report.stdout);
-    let copied = format!("{} of {} media objects copied", paths.len() - 1, paths.len());
-    assert!(report.contains("## Media") && report.contains(&copied), "{report}");
+    let copied = format!(
+        "{} of {} media objects copied",
+        paths.len() - 2,
+        paths.len()
+    );
+    assert!(
+        report.contains("## Media") && report.contains(&copied),
+        "{report}"
+    );
     assert!(report.contains("HTTP 404"), "{report}");
     let status = common::status_text(&rig.store);
     assert!(
         status.contains(&format!(
             "media: {} of {} copies equal",
-            paths.len() - 1,
-            paths.len() - 1
+            paths.len() - 2,
+            paths.len() - 2
         )),
         "{status}"
     );
@@ -321,4 +338,28 @@ async fn a_killed_media_stage_resumes_without_copying_a_finished_object_again() 
     assert!(imported_media_urls(&rig.handle)
         .iter()
         .all(|u| !u.contains(CDN)));
+}
+
+#[test]
+fn the_demo_rehosts_the_samples_media_into_a_local_s3_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["demo", "--rehost", "--dir"])
+        .arg(dir.path().join("demo"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = media_paths(&sample_data()).len();
+    let copied = format!("media: {objects} of {objects} objects copied into the S3 server");
+    assert!(text.contains(&copied), "{text}");
+    let equal = format!("media: {objects} of {objects} copies equal");
+    assert!(text.contains(&equal), "{text}");
 }
