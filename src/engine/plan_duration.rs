@@ -27,7 +27,7 @@ pub const DEFAULT_STAGING_RATE: f64 = 10_000.0;
 /// One part of the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Part {
-    /// `staging`, `import`, `verification`, `stop_service`, `resume_service`.
+    /// `staging`, `stop_service`, `media`, `import`, `verification`, `resume_service`.
     pub name: &'static str,
     /// Its expected time, seconds.
     pub secs: f64,
@@ -57,9 +57,12 @@ pub fn window_duration(
     let delta = newest_delta(conn)?;
     let stored = steps::all(conn)?;
     let staged = exports(conn)?;
-    let parts = vec![
+    let mut parts = vec![
         staging(&staged, &stored, delta),
         hook(rb, &stored, Step::StopService),
+    ];
+    parts.extend(media(conn, rb)?);
+    parts.extend([
         Part {
             name: "import",
             secs: import_secs,
@@ -67,13 +70,40 @@ pub fn window_duration(
         },
         verification(conn, rb, delta)?,
         hook(rb, &stored, Step::ResumeService),
-    ];
+    ]);
     let total_secs = parts.iter().map(|p| p.secs).sum();
     Ok(WindowDuration {
         fit: rb.window_end.map(|ends| Fit::of(total_secs, now, ends)),
         parts,
         total_secs,
     })
+}
+
+/// The media stage: the objects still pending on the rehosted hosts, each host at `[media]
+/// per_host_rate` (hosts side by side, so the busiest bounds it); none when nothing is
+/// rehosted or pending. The bytes are not counted: at the default rate a host's requests, not
+/// its bandwidth, bound small objects (docs/performance.md#media).
+fn media(conn: &Connection, rb: &Runbook) -> rusqlite::Result<Option<Part>> {
+    use crate::config::media::MediaAction;
+    let pending: Vec<(String, u64)> = crate::store::media::hosts(conn)?
+        .into_iter()
+        .filter(|h| h.pending > 0 && rb.media.rule_for(&h.host).action == MediaAction::Rehost)
+        .map(|h| (h.host, h.pending))
+        .collect();
+    let Some((host, most)) = pending.iter().max_by_key(|(_, n)| *n) else {
+        return Ok(None);
+    };
+    let rate = f64::from(rb.media.per_host_rate);
+    let objects: u64 = pending.iter().map(|(_, n)| n).sum();
+    Ok(Some(Part {
+        name: "media",
+        secs: *most as f64 / rate,
+        basis: format!(
+            "{objects} media objects to copy on {} host(s), the busiest ({host}: {most}) at \
+             [media] per_host_rate {rate}/s; their bytes not counted",
+            pending.len()
+        ),
+    }))
 }
 
 fn records(e: &StagedExport) -> u64 {
@@ -296,13 +326,8 @@ mod tests {
         assert_eq!(measured_rate(&staged, &quick).map(|m| m.3), Some(1));
     }
 
-    #[test]
-    fn a_hook_counts_its_measured_time_or_its_timeout() {
-        let file = crate::config::parse_file(
-            "[hooks.stop_service]\ncommand = \"true\"\ntimeout_secs = 120\n",
-            "t",
-        )
-        .unwrap();
+    fn runbook(text: &str) -> Runbook {
+        let file = crate::config::parse_file(text, "t").unwrap();
         let flags = crate::config::Flags {
             source: Some(".".into()),
             store: Some(".".into()),
@@ -311,7 +336,54 @@ mod tests {
             admin: Some("a".into()),
         };
         let key = crate::tim::SecretKey::new("k".to_string());
-        let rb = crate::config::resolve(&file, &flags, Some(key)).unwrap();
+        crate::config::resolve(&file, &flags, Some(key)).unwrap()
+    }
+
+    #[test]
+    fn media_to_copy_is_timed_at_the_busiest_hosts_rate() {
+        use crate::model::media::{MediaElem, MediaRef};
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open_for_writing(&dir.path().join("s.db")).unwrap();
+        let url = |host: &str, i: u32| format!("https://{host}/{i}.png");
+        for (host, n) in [("a.example", 40), ("b.example", 10), ("kept.example", 500)] {
+            for i in 0..n {
+                let u = url(host, i);
+                let r = [MediaRef {
+                    elem: MediaElem::Image,
+                    url: &u,
+                    size_hint: None,
+                }];
+                crate::store::media::record_refs(&conn, 1, Kind::C2cMessage, 1, &r).unwrap();
+            }
+        }
+        let rb = runbook(
+            "[media]\nper_host_rate = 20\n[media.bucket]\nendpoint = \"http://s3\"\n\
+             region = \"r\"\nbucket = \"b\"\npublic_base = \"http://p\"\n\
+             [[media.host]]\npattern = \"*.example\"\naction = \"rehost\"\n\
+             [[media.host]]\npattern = \"kept.example\"\n",
+        );
+        // kept.example matches the first rule too: rules go in order, first match wins.
+        let part = media(&conn, &rb).unwrap().unwrap();
+        assert_eq!(part.secs, 25.0, "kept.example's 500 at 20/s: {part:?}");
+        let rb = runbook(
+            "[media]\nper_host_rate = 20\n[media.bucket]\nendpoint = \"http://s3\"\n\
+             region = \"r\"\nbucket = \"b\"\npublic_base = \"http://p\"\n\
+             [[media.host]]\npattern = \"kept.example\"\n\
+             [[media.host]]\npattern = \"*.example\"\naction = \"rehost\"\n",
+        );
+        let part = media(&conn, &rb).unwrap().unwrap();
+        assert_eq!(part.secs, 2.0, "a.example's 40 at 20/s: {part:?}");
+        assert!(part.basis.contains("50 media objects"), "{part:?}");
+        assert_eq!(
+            media(&conn, &runbook("")).unwrap(),
+            None,
+            "nothing rehosted"
+        );
+    }
+
+    #[test]
+    fn a_hook_counts_its_measured_time_or_its_timeout() {
+        let rb = runbook("[hooks.stop_service]\ncommand = \"true\"\ntimeout_secs = 120\n");
         assert_eq!(hook(&rb, &[], Step::StopService).secs, 120.0);
         let ran = [step(Step::StopService, done("stopped"), (100, 107))];
         let part = hook(&rb, &ran, Step::StopService);
