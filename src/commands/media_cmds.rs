@@ -33,7 +33,13 @@ pub(crate) fn print_failures(conn: &Connection, out: &mut dyn Write) -> anyhow::
         writeln!(
             out,
             "  {}:{} {} {} ({} messages, {} attempts, {state}): {}",
-            f.file, f.line, f.elem, f.url, f.refs, f.attempts, f.reason
+            f.file,
+            f.line,
+            f.elem,
+            crate::model::media::shown_url(&f.url),
+            f.refs,
+            f.attempts,
+            f.reason
         )?;
     }
     if failures.len() > SHOWN {

@@ -28,7 +28,7 @@ pub(crate) struct MediaSection {
     /// Requests per second to one host (default 20).
     pub(crate) per_host_rate: Option<u32>,
     /// The share (0 to 1) of rehosted objects the verification downloads and hashes again
-    /// (every one is checked by HEAD; default 0).
+    /// (every one is checked by HEAD; default 0.01).
     pub(crate) verify_download: Option<f64>,
     /// `[media.bucket]`: where rehosted objects go.
     pub(crate) bucket: Option<BucketSection>,
@@ -163,7 +163,9 @@ impl Default for MediaPolicy {
             max_object_bytes: DEFAULT_MAX_OBJECT_MB << 20,
             per_host_concurrency: DEFAULT_PER_HOST_CONCURRENCY,
             per_host_rate: DEFAULT_PER_HOST_RATE,
-            verify_download: 0.0,
+            // A HEAD proves the size and the hash cutover recorded, not the bytes: a share
+            // is read back whole and hashed.
+            verify_download: 0.01,
         }
     }
 }
@@ -231,7 +233,7 @@ pub(super) fn media_policy(section: &MediaSection, problems: &mut Vec<String>) -
     if max_object_mb == 0 {
         problems.push("[media] max_object_mb must be at least 1".into());
     }
-    let verify_download = section.verify_download.unwrap_or(0.0);
+    let verify_download = section.verify_download.unwrap_or(defaults.verify_download);
     if !(0.0..=1.0).contains(&verify_download) {
         problems.push(format!(
             "[media] verify_download must be between 0 and 1 (got {verify_download})"

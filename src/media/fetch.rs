@@ -215,8 +215,8 @@ fn innermost(e: &reqwest::Error) -> String {
 }
 
 /// `url` without its query string and fragment.
-fn without_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
+fn without_query(url: &str) -> String {
+    crate::model::media::without_user_info(url.split(['?', '#']).next().unwrap_or(url))
 }
 
 #[cfg(test)]

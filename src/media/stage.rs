@@ -75,8 +75,11 @@ struct Outcome {
 struct Failure {
     reason: String,
     retryable: bool,
-    /// The bucket itself refused (credentials, settings): nothing else can be copied either.
+    /// The bucket failed (refused, or kept failing after the client's retries): the object is
+    /// not at fault, and nothing else could be stored either. It stays pending; the stage stops.
     fatal: Option<MediaError>,
+    /// The stage was stopped before the object's next attempt: it stays pending.
+    untried: bool,
 }
 
 /// What every host's worker shares.
@@ -123,6 +126,8 @@ pub async fn run(
     };
     let bucket = Bucket::connect(&bucket_config(settings))?;
     let temp = temp_dir(store_path);
+    // What a killed run left there is of no use (the store lock is ours: no one else uses it).
+    let _ = std::fs::remove_dir_all(&temp);
     std::fs::create_dir_all(&temp).map_err(|error| StageError::TempDir {
         path: temp.clone(),
         error,
@@ -207,6 +212,8 @@ fn record(
         }
         // Left pending: it was never tried against a bucket that works.
         Err(Failure { fatal: Some(e), .. }) => Ok(Some(e)),
+        // Left pending: the stage stopped before its next attempt.
+        Err(Failure { untried: true, .. }) => Ok(None),
         Err(failure) => {
             stored::mark_failed(conn, outcome.id, &failure.reason, failure.retryable)?;
             tracing::warn!(object = outcome.id, reason = %failure.reason, "media object not copied");
@@ -275,15 +282,14 @@ async fn copy_with_retries(
 ) -> Result<Copied, Failure> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
+    let stopped = || *copier.stop.borrow() || copier.halt.load(Ordering::Relaxed);
     loop {
         limiter.until_ready().await;
         match copy_one(copier, fetch_from, object).await {
-            Err(f)
-                if f.retryable
-                    && f.fatal.is_none()
-                    && attempt < ATTEMPTS
-                    && !*copier.stop.borrow() =>
-            {
+            Err(f) if f.retryable && f.fatal.is_none() && stopped() => {
+                return Err(Failure { untried: true, ..f })
+            }
+            Err(f) if f.retryable && f.fatal.is_none() && attempt < ATTEMPTS => {
                 tracing::info!(object = object.id, attempt, reason = %f.reason, "media object: trying again");
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
@@ -313,12 +319,22 @@ async fn copy_one(
             reason: e.to_string(),
             retryable: e.retry_can_help(),
             fatal: None,
+            untried: false,
         })?;
     let key = copier
         .bucket
         .key_for(&fetched.sha256_hex, extension(&object.url));
     let there = copier.bucket.head(&key).await.map_err(bucket_failure)?;
-    if there.is_none_or(|info| info.size != fetched.size) {
+    // Content already there (the same bytes under another URL, or a copy a killed run
+    // finished): stored once. A size or recorded hash that differs is stored again.
+    let same = |info: &super::s3::ObjectInfo| {
+        info.size == fetched.size
+            && info
+                .sha256
+                .as_ref()
+                .is_none_or(|s| *s == fetched.sha256_hex)
+    };
+    if !there.as_ref().is_some_and(same) {
         copier
             .bucket
             .put_file(&key, fetched.path.path(), fetched.size, &fetched.sha256_hex)
@@ -333,14 +349,16 @@ async fn copy_one(
     })
 }
 
-/// A bucket error as an object's failure: fatal to the stage when no retry can help (the
-/// credentials or settings are wrong for every object alike).
+/// A bucket error as an object's failure: always fatal to the stage. The client has retried
+/// what can be retried; what still fails (refused credentials, a 400 for a header, a 5xx that
+/// outlasted the retries) would fail every object alike, and is no fault of the old system's
+/// object, which stays pending for the next run.
 fn bucket_failure(e: MediaError) -> Failure {
-    let retryable = e.retry_can_help();
     Failure {
         reason: e.to_string(),
-        retryable,
-        fatal: (!retryable).then_some(e),
+        retryable: e.retry_can_help(),
+        fatal: Some(e),
+        untried: false,
     }
 }
 

@@ -133,7 +133,8 @@ impl HostPattern {
     pub fn parse(text: &str) -> Result<HostPattern, String> {
         let text = text.trim().to_ascii_lowercase();
         let host = text.strip_prefix("*.").unwrap_or(&text);
-        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_');
+        // No port: hosts compare without theirs (see `host_of`).
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
         if text == "*" || (!host.is_empty() && host.chars().all(ok_char)) {
             Ok(HostPattern(text))
         } else {
@@ -194,6 +195,28 @@ pub fn signed_marker(url: &str) -> Option<&'static str> {
     })
 }
 
+/// `url` without user info (`user:pass@`): a credential, never shown or stored in a reason.
+pub fn without_user_info(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// A URL as shown to people (errors, the report, notes): without user info, and a signed or
+/// expiring one without its query (its signature is a credential, however short-lived).
+pub fn shown_url(url: &str) -> String {
+    let url = without_user_info(url);
+    match (signed_marker(&url), url.split_once('?')) {
+        (Some(_), Some((base, _))) => format!("{base}?…"),
+        _ => url,
+    }
+}
+
 /// What one media URL of a body becomes at import.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaFate {
@@ -221,17 +244,20 @@ pub(crate) fn rewrite_media(
     for element in body.iter_mut() {
         let replacement = match element {
             Element::Image { url, uuid, .. } => {
-                apply(fate(MediaElem::Image, url), url, uuid).then(|| placeholder("image", None))
+                apply(ask(&mut fate, MediaElem::Image, url), url, uuid)
+                    .then(|| placeholder("image", None))
             }
             Element::File {
                 url, uuid, name, ..
             } => {
                 let name = name.clone();
-                apply(fate(MediaElem::File, url), url, uuid)
+                apply(ask(&mut fate, MediaElem::File, url), url, uuid)
                     .then(|| placeholder("file", Some(&name)))
             }
-            Element::Sound { url, uuid, .. } => apply(fate(MediaElem::Sound, url), url, uuid)
-                .then(|| placeholder("voice message", None)),
+            Element::Sound { url, uuid, .. } => {
+                apply(ask(&mut fate, MediaElem::Sound, url), url, uuid)
+                    .then(|| placeholder("voice message", None))
+            }
             Element::Video {
                 url,
                 uuid,
@@ -239,7 +265,7 @@ pub(crate) fn rewrite_media(
                 thumb_uuid,
                 ..
             } => {
-                let lost = apply(fate(MediaElem::Video, url), url, uuid);
+                let lost = apply(ask(&mut fate, MediaElem::Video, url), url, uuid);
                 if apply(
                     fate(MediaElem::VideoThumb, thumb_url),
                     thumb_url,
@@ -258,11 +284,20 @@ pub(crate) fn rewrite_media(
     }
 }
 
+/// The fate of `url` (an empty URL has nothing to ask about: kept).
+fn ask(
+    fate: &mut impl FnMut(MediaElem, &str) -> MediaFate,
+    elem: MediaElem,
+    url: &str,
+) -> MediaFate {
+    if url.is_empty() {
+        return MediaFate::Keep;
+    }
+    fate(elem, url)
+}
+
 /// Applies one fate to a URL and its UUID; true when the element is to become a placeholder.
 fn apply(fate: MediaFate, url: &mut String, uuid: &mut String) -> bool {
-    if url.is_empty() {
-        return false;
-    }
     match fate {
         MediaFate::Keep => false,
         MediaFate::Rehosted { url: new, uuid: id } => {
@@ -357,7 +392,25 @@ mod tests {
         assert!(!HostPattern::parse("cdn.x").unwrap().matches("a.cdn.x"));
         assert!(HostPattern::any().matches("anything"));
         assert!(HostPattern::parse("a b").is_err());
+        assert!(
+            HostPattern::parse("cdn.x:8080").is_err(),
+            "ports never match"
+        );
         assert!(HostPattern::parse("").is_err());
+    }
+
+    #[test]
+    fn shown_urls_lose_credentials_and_signatures() {
+        assert_eq!(
+            shown_url("https://u:p@h.example/a.jpg?w=1"),
+            "https://h.example/a.jpg?w=1"
+        );
+        assert_eq!(
+            shown_url("https://h/a.jpg?X-Amz-Signature=s&x=1"),
+            "https://h/a.jpg?…"
+        );
+        assert_eq!(without_user_info("https://h/a@b.jpg"), "https://h/a@b.jpg");
+        assert_eq!(without_user_info("relative/a.jpg"), "relative/a.jpg");
     }
 
     #[test]

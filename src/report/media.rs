@@ -90,7 +90,7 @@ fn failed_row(f: MediaFailure) -> FailedRow {
         _ => "",
     };
     FailedRow {
-        url: f.url,
+        url: crate::model::media::shown_url(&f.url),
         element: f.elem,
         file: f.file,
         line: f.line,

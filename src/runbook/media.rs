@@ -3,9 +3,10 @@
 //! with its final URLs, never one to rewrite later at one modify call per message), and the
 //! copies are checked by HEAD when the target is read back.
 
-use super::drive::{change, wait_for_signal, Observer, RunExit};
+use super::drive::{change, wait_for_signal, Observer, RunExit, WAITING_FOR_CONFIRMATION};
 use super::runner::Runner;
 use super::RunbookError;
+use crate::config::media::OnUnreachable;
 use crate::media::progress::MediaProgress;
 use crate::media::stage::{self, StageSummary};
 use crate::model::step::{Step, StepState};
@@ -69,9 +70,64 @@ pub(crate) async fn stage(
                 );
                 change(runner, obs, Step::Import, StepState::running(note))?;
             }
+            if let Some(exit) = gate(runner, obs).await? {
+                return Ok(MediaGo::Stop(exit));
+            }
+            let placeholder = policy.on_unreachable == OnUnreachable::Placeholder;
+            crate::store::media::decide(&runner.conn()?, placeholder)?;
             Ok(MediaGo::Go(summary.failed))
         }
     }
+}
+
+/// What a message whose object could not be copied carries, in words.
+fn carried(policy: OnUnreachable) -> &'static str {
+    match policy {
+        OnUnreachable::KeepUrl => "their old URL (a placeholder if signed)",
+        OnUnreachable::Placeholder => "a placeholder",
+    }
+}
+
+/// Objects that could not be copied and whose messages' fate is still open: the operator
+/// confirms that their messages go with `[media] on_unreachable` (decided for good then), or
+/// the run stops here for `cutover retry --stage media` / `skip`. `None` when it goes on.
+async fn gate(runner: &Runner, obs: &mut dyn Observer) -> Result<Option<RunExit>, RunbookError> {
+    let conn = runner.conn()?;
+    let (n, first) = crate::store::media::undecided_failures(&conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let first = first.map_or(String::new(), |(url, reason)| {
+        format!(" (the first: {url}: {reason})")
+    });
+    let what = format!(
+        "import the messages of {n} media objects that could not be copied{first}: they carry {}",
+        carried(runner.runbook.media.on_unreachable)
+    );
+    change(
+        runner,
+        obs,
+        Step::Import,
+        StepState::NeedsConfirmation { what: what.clone() },
+    )?;
+    if !obs.confirm(Step::Import, &what).await.unwrap_or(false) {
+        let reason = format!(
+            "{WAITING_FOR_CONFIRMATION}: no message was sent ({what}); `cutover errors` lists \
+             them, `cutover retry --stage media` copies them again at the next run, `cutover \
+             skip --stage media` gives them up; run again and confirm (headless: --yes)"
+        );
+        change(runner, obs, Step::Import, StepState::stopped(reason))?;
+        return Ok(Some(RunExit::AwaitingConfirmation));
+    }
+    crate::store::audit::record(
+        &conn,
+        "operator",
+        "import media failures",
+        &what,
+        "confirmed",
+    )?;
+    change(runner, obs, Step::Import, StepState::running(""))?;
+    Ok(None)
 }
 
 /// The import's state and exit once media objects could not be copied: the run ends with
@@ -85,10 +141,7 @@ pub(crate) fn with_failures(
     if failed == 0 || !matches!(exit, RunExit::Complete | RunExit::Failures) {
         return (state, exit);
     }
-    let carry = match runner.runbook.media.on_unreachable {
-        crate::config::media::OnUnreachable::KeepUrl => "their old URL (a placeholder if signed)",
-        crate::config::media::OnUnreachable::Placeholder => "a placeholder",
-    };
+    let carry = carried(runner.runbook.media.on_unreachable);
     let note = format!(
         "{failed} media objects not copied, their messages carry {carry}: see `cutover errors --store {}`",
         runner.runbook.store.display()
@@ -129,6 +182,7 @@ pub(crate) async fn verify(
         totals.equal, totals.checked, pass.checked, pass.downloaded
     );
     if let Some((url, detail)) = totals.differences.first() {
+        let url = crate::model::media::shown_url(url);
         line.push_str(&format!("; first difference: {url}: {detail}"));
     }
     let joined = |note: &str| {

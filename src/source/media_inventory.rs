@@ -194,10 +194,7 @@ pub(crate) struct ByType {
 /// A URL as shown: a signed or expiring one loses its query (its signature is a credential,
 /// however short-lived), the rest is shown as exported.
 pub(crate) fn shown_url(url: &str) -> String {
-    match (signed_marker(url), url.split_once('?')) {
-        (Some(_), Some((base, _))) => format!("{base}?…"),
-        _ => url.to_string(),
-    }
+    crate::model::media::shown_url(url)
 }
 
 /// The hasher of a set of hashes: xxh3 has mixed them already, so a key is its own hash.

@@ -250,22 +250,94 @@ pub fn failures(conn: &Connection) -> rusqlite::Result<Vec<MediaFailure>> {
     rows.collect()
 }
 
-/// Makes the failed objects pending again (`cutover retry --stage media`); how many.
+/// Makes the failed objects whose messages' fate is not decided yet pending again (`cutover
+/// retry --stage media`); how many.
 pub fn retry_failed(conn: &Connection) -> rusqlite::Result<u64> {
     let n = conn.execute(
-        "UPDATE media_object SET state = 0, updated_at = ?1 WHERE state = 2",
+        "UPDATE media_object SET state = 0, updated_at = ?1 WHERE state = 2 AND carried IS NULL",
         [now_secs()],
     )?;
     Ok(n as u64)
 }
 
-/// Gives the failed objects up (`cutover skip --stage media`); how many.
+/// Gives up the failed objects whose messages' fate is not decided yet (`cutover skip --stage
+/// media`); how many.
 pub fn skip_failed(conn: &Connection) -> rusqlite::Result<u64> {
     let n = conn.execute(
-        "UPDATE media_object SET state = 3, updated_at = ?1 WHERE state = 2",
+        "UPDATE media_object SET state = 3, updated_at = ?1 WHERE state = 2 AND carried IS NULL",
         [now_secs()],
     )?;
     Ok(n as u64)
+}
+
+/// Failed objects whose messages' fate is decided already (their messages may have gone):
+/// neither retry nor skip changes them.
+pub fn decided_failures(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM media_object WHERE state IN (2, 3) AND carried IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Failed objects whose messages' fate is still open: (how many, the first one's shown URL
+/// and reason).
+pub fn undecided_failures(conn: &Connection) -> rusqlite::Result<(u64, Option<(String, String)>)> {
+    let n = conn.query_row(
+        "SELECT COUNT(*) FROM media_object WHERE state IN (2, 3) AND carried IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    let first = conn
+        .query_row(
+            "SELECT url, reason FROM media_object WHERE state IN (2, 3) AND carried IS NULL
+             ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?;
+    Ok((
+        n,
+        first.map(|(url, reason)| (crate::model::media::shown_url(&url), reason)),
+    ))
+}
+
+/// Decides, once and for good, what the messages of every object not decided yet carry,
+/// before the first of them may be sent: a copied object its copy; one that failed or was
+/// skipped a placeholder (`placeholder`) or its URL; one not copied (a kept host) its URL. A
+/// signed or expiring URL is never kept: a placeholder. How many became placeholders.
+pub fn decide(conn: &Connection, placeholder: bool) -> rusqlite::Result<u64> {
+    use crate::model::media::signed_marker;
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
+        "UPDATE media_object SET carried = 'copy' WHERE state = 1 AND carried IS NULL",
+        [],
+    )?;
+    let mut lost = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT id, url, state FROM media_object WHERE carried IS NULL
+             AND (state IN (2, 3) OR instr(url, '?') > 0)",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let (id, url, state): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            if signed_marker(&url).is_some() || (placeholder && state != 0) {
+                lost.push(id);
+            }
+        }
+    }
+    let mut mark = tx.prepare("UPDATE media_object SET carried = 'placeholder' WHERE id = ?1")?;
+    for id in &lost {
+        mark.execute([id])?;
+    }
+    drop(mark);
+    tx.execute(
+        "UPDATE media_object SET carried = 'keep' WHERE carried IS NULL",
+        [],
+    )?;
+    tx.commit()?;
+    Ok(lost.len() as u64)
 }
 
 /// Records what messages carry for a URL that failed or was skipped (`keep_url` or
@@ -285,77 +357,56 @@ pub fn policy(conn: &Connection) -> rusqlite::Result<Option<String>> {
         .optional()
 }
 
-/// What rewriting the records read back needs: the store to look URLs up in and the policy
-/// for a URL that could not be copied.
+/// What rewriting the records read back needs: the store to look URLs up in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MediaReads {
     /// The store file (looked up through a connection of the reader's own).
     pub(crate) store: std::path::PathBuf,
-    /// A URL that failed or was skipped becomes a placeholder (else it is kept, unless signed).
-    pub(crate) placeholder: bool,
 }
 
-/// How records read back from `conn`'s store rewrite their media: `None` when no object was
-/// copied, failed or skipped (the records are read as exported, at no cost).
+/// How records read back from `conn`'s store rewrite their media: `None` when no message
+/// carries anything but its exported URLs (the records are read as exported, at no cost).
 pub(crate) fn reads(conn: &Connection) -> rusqlite::Result<Option<MediaReads>> {
-    let settled: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM media_object WHERE state != 0)",
+    let rewrites: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM media_object WHERE carried IN ('copy', 'placeholder'))",
         [],
         |r| r.get(0),
     )?;
-    let Some(store) = conn.path().filter(|p| settled && !p.is_empty()) else {
+    let Some(store) = conn.path().filter(|p| rewrites && !p.is_empty()) else {
         return Ok(None);
     };
     Ok(Some(MediaReads {
         store: store.into(),
-        placeholder: policy(conn)?.as_deref() == Some("placeholder"),
     }))
 }
 
-/// What a message read back carries for `url`, by the store's word.
+/// What a message read back carries for `url`: what [`decide`] decided (an object not
+/// decided yet: its URL, as no message that uses it has been sent).
 pub(crate) fn fate_of(
     conn: &Connection,
-    reads: &MediaReads,
     url: &str,
 ) -> rusqlite::Result<crate::model::media::MediaFate> {
-    use crate::model::media::{signed_marker, MediaFate};
-    Ok(match fate(conn, url)? {
-        Some((MediaState::Copied, Some(c))) => MediaFate::Rehosted {
-            url: c.new_url,
-            uuid: c.sha256,
-        },
-        // A signed or expiring URL would go dead in history: never kept.
-        Some((MediaState::Failed | MediaState::Skipped, _))
-            if reads.placeholder || signed_marker(url).is_some() =>
-        {
-            MediaFate::Placeholder
+    use crate::model::media::MediaFate;
+    let found = conn
+        .prepare_cached("SELECT carried, new_url, sha256 FROM media_object WHERE url = ?1")?
+        .query_row([url], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .optional()?;
+    Ok(match found {
+        Some((Some(carried), Some(new_url), Some(sha256))) if carried == "copy" => {
+            MediaFate::Rehosted {
+                url: new_url,
+                uuid: sha256,
+            }
         }
+        Some((Some(carried), _, _)) if carried == "placeholder" => MediaFate::Placeholder,
         _ => MediaFate::Keep,
     })
-}
-
-/// What the store says of `url`: its state, and where its copy is when copied.
-pub(crate) fn fate(
-    conn: &Connection,
-    url: &str,
-) -> rusqlite::Result<Option<(MediaState, Option<Copied>)>> {
-    conn.prepare_cached(
-        "SELECT state, key, new_url, size, sha256 FROM media_object WHERE url = ?1",
-    )?
-    .query_row([url], |r| {
-        let state = MediaState::from_code(r.get(0)?);
-        let copied = match state {
-            MediaState::Copied => Some(Copied {
-                key: r.get(1)?,
-                new_url: r.get(2)?,
-                size: r.get::<_, i64>(3)? as u64,
-                sha256: r.get(4)?,
-            }),
-            _ => None,
-        };
-        Ok((state, copied))
-    })
-    .optional()
 }
 
 /// Calls `each` with the host and URL of every object whose URL has a query string (where
@@ -469,167 +520,5 @@ pub fn verified(conn: &Connection) -> rusqlite::Result<MediaVerified> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = super::super::open_for_writing(&dir.path().join("s.db")).unwrap();
-        (dir, conn)
-    }
-
-    fn r(url: &str) -> MediaRef<'_> {
-        MediaRef {
-            elem: MediaElem::Image,
-            url,
-            size_hint: Some(10),
-        }
-    }
-
-    #[test]
-    fn a_url_is_one_object_however_many_messages_use_it() {
-        let (_d, conn) = store();
-        let refs = [r("https://a.example/1.png"), r("/relative.png")];
-        record_refs(&conn, 1, Kind::C2cMessage, 3, &refs).unwrap();
-        record_refs(&conn, 1, Kind::GroupMessage, 9, &refs[..1]).unwrap();
-        record_refs(
-            &conn,
-            1,
-            Kind::C2cMessage,
-            4,
-            &[r("https://b.example/2.png")],
-        )
-        .unwrap();
-        let hosts = hosts(&conn).unwrap();
-        assert_eq!(
-            hosts.len(),
-            2,
-            "the relative URL is not an object: {hosts:?}"
-        );
-        assert_eq!(
-            (hosts[0].host.as_str(), hosts[0].objects, hosts[0].refs),
-            ("a.example", 1, 2)
-        );
-        assert_eq!(hosts[0].bytes_pending_hint, 10);
-        let page = pending_page(&conn, "a.example", 0, 10).unwrap();
-        assert_eq!(page.len(), 1);
-        let copied = Copied {
-            key: "k".into(),
-            new_url: "https://new/k".into(),
-            size: 7,
-            sha256: "ab".into(),
-        };
-        mark_copied(&conn, page[0].id, &copied).unwrap();
-        assert!(pending_page(&conn, "a.example", 0, 10).unwrap().is_empty());
-        let (state, got) = fate(&conn, "https://a.example/1.png").unwrap().unwrap();
-        assert_eq!((state, got), (MediaState::Copied, Some(copied)));
-        let reads = reads(&conn).unwrap().expect("an object was copied");
-        assert!(!reads.placeholder);
-        assert_eq!(
-            fate_of(&conn, &reads, "https://a.example/1.png").unwrap(),
-            crate::model::media::MediaFate::Rehosted {
-                url: "https://new/k".into(),
-                uuid: "ab".into()
-            }
-        );
-        assert_eq!(fate(&conn, "https://none/x").unwrap(), None);
-    }
-
-    #[test]
-    fn the_policy_decides_what_a_failed_url_carries_and_a_signed_one_is_never_kept() {
-        use crate::model::media::MediaFate;
-        let (_d, conn) = store();
-        let (plain, signed) = ("https://a.example/x.png", "https://a.example/y.png?sign=ab");
-        record_refs(&conn, 1, Kind::C2cMessage, 3, &[r(plain), r(signed)]).unwrap();
-        for object in pending_page(&conn, "a.example", 0, 10).unwrap() {
-            mark_failed(&conn, object.id, "HTTP 404 Not Found", false).unwrap();
-        }
-        set_policy(&conn, "keep_url").unwrap();
-        let keep = reads(&conn).unwrap().unwrap();
-        assert_eq!(fate_of(&conn, &keep, plain).unwrap(), MediaFate::Keep);
-        assert_eq!(
-            fate_of(&conn, &keep, signed).unwrap(),
-            MediaFate::Placeholder
-        );
-        assert_eq!(
-            fate_of(&conn, &keep, "https://other/z").unwrap(),
-            MediaFate::Keep
-        );
-        set_policy(&conn, "placeholder").unwrap();
-        let placeholder = reads(&conn).unwrap().unwrap();
-        assert_eq!(
-            fate_of(&conn, &placeholder, plain).unwrap(),
-            MediaFate::Placeholder
-        );
-    }
-
-    #[test]
-    fn a_copy_found_equal_is_not_checked_again() {
-        let (_d, conn) = store();
-        record_refs(
-            &conn,
-            1,
-            Kind::C2cMessage,
-            3,
-            &[r("https://a.example/1"), r("https://a.example/2")],
-        )
-        .unwrap();
-        let copied = Copied {
-            key: "k".into(),
-            new_url: "u".into(),
-            size: 1,
-            sha256: "s".into(),
-        };
-        let ids: Vec<i64> = pending_page(&conn, "a.example", 0, 10)
-            .unwrap()
-            .iter()
-            .map(|o| o.id)
-            .collect();
-        for id in &ids {
-            mark_copied(&conn, *id, &copied).unwrap();
-        }
-        mark_verified(&conn, ids[0], true, "").unwrap();
-        mark_verified(&conn, ids[1], false, "missing").unwrap();
-        let page: Vec<i64> = copied_page(&conn, 0, 10)
-            .unwrap()
-            .iter()
-            .map(|o| o.id)
-            .collect();
-        assert_eq!(
-            page,
-            [ids[1]],
-            "the equal one is done; the different one is asked again"
-        );
-        let v = verified(&conn).unwrap();
-        assert_eq!((v.checked, v.equal, v.differences.len()), (2, 1, 1));
-    }
-
-    #[test]
-    fn failures_are_listed_retried_and_skipped() {
-        let (_d, conn) = store();
-        record_refs(
-            &conn,
-            1,
-            Kind::C2cMessage,
-            3,
-            &[r("https://a.example/gone")],
-        )
-        .unwrap();
-        let id = pending_page(&conn, "a.example", 0, 1).unwrap()[0].id;
-        mark_failed(&conn, id, "HTTP 404 Not Found", false).unwrap();
-        let f = failures(&conn).unwrap();
-        assert_eq!(
-            (f[0].reason.as_str(), f[0].line, f[0].state),
-            ("HTTP 404 Not Found", 3, MediaState::Failed)
-        );
-        assert_eq!(retry_failed(&conn).unwrap(), 1);
-        assert_eq!(pending_page(&conn, "a.example", 0, 1).unwrap().len(), 1);
-        mark_failed(&conn, id, "timeout", true).unwrap();
-        assert_eq!(skip_failed(&conn).unwrap(), 1);
-        assert_eq!(failures(&conn).unwrap()[0].state, MediaState::Skipped);
-        assert_eq!(policy(&conn).unwrap(), None);
-        set_policy(&conn, "placeholder").unwrap();
-        set_policy(&conn, "keep_url").unwrap();
-        assert_eq!(policy(&conn).unwrap().as_deref(), Some("keep_url"));
-    }
-}
+#[path = "media_tests.rs"]
+mod tests;

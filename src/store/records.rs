@@ -85,7 +85,7 @@ impl Sources {
 
     /// Points the record's media at their copies (or placeholders), as the store says.
     fn rewrite_media<T: ExportRecord>(&self, record: &mut T) -> rusqlite::Result<()> {
-        let Some((conn, reads)) = &self.media else {
+        let Some((conn, _)) = &self.media else {
             return Ok(());
         };
         if record.media().is_empty() {
@@ -96,7 +96,7 @@ impl Sources {
         let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut failure = None;
         record.rewrite_media(&mut |_, url| {
-            media::fate_of(&conn, reads, url).unwrap_or_else(|e| {
+            media::fate_of(&conn, url).unwrap_or_else(|e| {
                 failure = Some(e);
                 crate::model::media::MediaFate::Keep
             })

@@ -317,9 +317,11 @@ const MIGRATIONS: &[&str] = &[
     // 14: media. One row per distinct media URL of the staged messages (the first message
     // that uses it: export, kind, line; how many use it; the export's size, if it gives one),
     // and what became of it: 0 pending, 1 copied (key, new_url, size, sha256), 2 failed
-    // (reason, retryable), 3 skipped. `verified`: the verification's HEAD (1 equal, 0 not,
-    // with verify_detail). `media_policy`: what the last run's messages carry for a URL that
-    // failed or was skipped, which every read of a record back applies.
+    // (reason, retryable), 3 skipped. `carried`: what its messages carry ('copy',
+    // 'placeholder', 'keep'), decided once before the first message that may use it is sent
+    // and never changed, which every read of a record back applies. `verified`: the
+    // verification's HEAD (1 equal, 0 not, with verify_detail). `media_policy`: the last
+    // run's `[media] on_unreachable`, for the report.
     r#"
     CREATE TABLE media_object (
         id              INTEGER PRIMARY KEY,
@@ -340,6 +342,7 @@ const MIGRATIONS: &[&str] = &[
         retryable       INTEGER NOT NULL DEFAULT 0,
         attempts        INTEGER NOT NULL DEFAULT 0,
         updated_at      INTEGER,
+        carried         TEXT,
         verified        INTEGER,
         verify_detail   TEXT
     );

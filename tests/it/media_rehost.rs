@@ -36,6 +36,7 @@ fn bytes_of(path: &str) -> Vec<u8> {
 struct OldCdn {
     url: String,
     gets: Arc<Mutex<BTreeMap<String, u64>>>,
+    missing: Arc<Mutex<BTreeSet<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -45,13 +46,15 @@ impl OldCdn {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let gets = Arc::new(Mutex::new(BTreeMap::new()));
         let counted = Arc::clone(&gets);
+        let missing = Arc::new(Mutex::new(missing));
+        let lost = Arc::clone(&missing);
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-            let (counted, missing) = (Arc::clone(&counted), missing.clone());
+            let (counted, lost) = (Arc::clone(&counted), Arc::clone(&lost));
             async move {
                 let path = uri.path().to_string();
                 *counted.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
                 tokio::time::sleep(delay).await;
-                if missing.contains(&path) {
+                if lost.lock().unwrap().contains(&path) {
                     return Err(axum::http::StatusCode::NOT_FOUND);
                 }
                 Ok(bytes_of(&path))
@@ -60,7 +63,17 @@ impl OldCdn {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        OldCdn { url, gets, task }
+        OldCdn {
+            url,
+            gets,
+            missing,
+            task,
+        }
+    }
+
+    /// The lost objects are found again.
+    fn restore(&self) {
+        self.missing.lock().unwrap().clear();
     }
 
     fn gets(&self) -> BTreeMap<String, u64> {
@@ -362,4 +375,67 @@ fn the_demo_rehosts_the_samples_media_into_a_local_s3_server() {
     assert!(text.contains(&copied), "{text}");
     let equal = format!("media: {objects} of {objects} copies equal");
     assert!(text.contains(&equal), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_object_stops_before_any_message_and_a_retry_copies_it() {
+    let rig = common::Rig::new(app_config()).await;
+    let export = sample_data();
+    let file = "/file/a4d0f60bc123d127f8afd8ba1f76e74f.bin";
+    let cdn = OldCdn::start([file.to_string()].into(), Duration::ZERO).await;
+    let s3 = S3::start();
+    let public = PublicBase::start(s3.bucket_dir()).await;
+    let book = runbook(rig.dir.path(), &cdn, &s3, &public.url(), "placeholder");
+    // Headless without --yes: the messages of the lost file wait for a confirmation.
+    let args = ["--config", book.to_str().unwrap()];
+    let mut cmd = run_command(&rig.handle, &rig.store, &export, &args);
+    let out = with_s3_env(&mut cmd)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(7), "{text}");
+    assert!(text.contains("could not be copied"), "{text}");
+    let dump = rig.handle.sim().dump();
+    assert_eq!(
+        dump["c2c_messages"].as_array().map_or(0, Vec::len),
+        0,
+        "no message sent"
+    );
+
+    let retry = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["retry", "--stage", "media", "--store"])
+        .arg(&rig.store)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&retry.stdout);
+    assert!(
+        said.starts_with("1 failed media objects will be copied again"),
+        "{said}"
+    );
+    cdn.restore();
+    let mut cmd = run_command(&rig.handle, &rig.store, &export, &args);
+    let out = with_s3_env(&mut cmd)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dump = rig.handle.sim().dump().to_string();
+    assert!(
+        !dump.contains("no longer available"),
+        "the copy, not a placeholder"
+    );
+    assert!(imported_media_urls(&rig.handle)
+        .iter()
+        .all(|u| !u.contains(CDN)));
+    assert_eq!(
+        cdn.gets().get(file),
+        Some(&2),
+        "fetched again after the retry"
+    );
 }
