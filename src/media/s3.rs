@@ -43,25 +43,10 @@ pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// The user metadata (`x-amz-meta-…`) holding the object's SHA-256.
 const SHA256_META: &str = "sha256";
 
-/// Where the objects go: the `[media]` rehost target of the runbook.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BucketConfig {
-    /// The S3 endpoint, `https://cos.ap-guangzhou.myqcloud.com` or `http://127.0.0.1:9000`
-    /// (without the bucket: it is added as the path or as the host's first label).
-    pub endpoint: String,
-    /// The region the requests are signed for.
-    pub region: String,
-    /// The bucket.
-    pub bucket: String,
-    /// Prepended to every key (`im-media` gives `im-media/<sha256>.jpg`; may be empty).
-    pub prefix: String,
-    /// The base URL that serves the bucket's objects to the clients (a CDN or the bucket's
-    /// public URL): an object's URL is this, `/`, and its key.
-    pub public_base: String,
-    /// Path-style requests (`endpoint/bucket/key`) rather than virtual-hosted ones
-    /// (`bucket.endpoint/key`).
-    pub path_style: bool,
-}
+/// Where the objects go: the runbook's `[media.bucket]` (endpoint without the bucket, which
+/// is added as the path or as the host's first label; the prefix prepended to every key; the
+/// public base an object's URL is made of, `/`, and its key).
+pub type BucketConfig = crate::config::media::BucketSettings;
 
 /// An access key and its secret (the secret is never shown, `Debug` included).
 #[derive(Clone)]

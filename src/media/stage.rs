@@ -7,7 +7,7 @@
 
 use super::fetch::fetch_to_file;
 use super::progress::MediaProgress;
-use super::s3::{Bucket, BucketConfig};
+use super::s3::Bucket;
 use super::MediaError;
 use crate::config::media::{MediaAction, MediaPolicy};
 use crate::store::media::{self as stored, Copied, PendingObject};
@@ -124,7 +124,7 @@ pub async fn run(
     let Some(settings) = &policy.bucket else {
         return Err(StageError::NoBucket(busy.join(", ")));
     };
-    let bucket = Bucket::connect(&bucket_config(settings))?;
+    let bucket = Bucket::connect(settings)?;
     let temp = temp_dir(store_path);
     // What a killed run left there is of no use (the store lock is ours: no one else uses it).
     let _ = std::fs::remove_dir_all(&temp);
@@ -414,18 +414,6 @@ fn limiter(per_second: u32) -> DefaultDirectRateLimiter {
     RateLimiter::direct(Quota::per_second(
         NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN),
     ))
-}
-
-/// The S3 client's settings from the runbook's.
-pub(crate) fn bucket_config(s: &crate::config::media::BucketSettings) -> BucketConfig {
-    BucketConfig {
-        endpoint: s.endpoint.clone(),
-        region: s.region.clone(),
-        bucket: s.bucket.clone(),
-        prefix: s.prefix.clone(),
-        public_base: s.public_base.clone(),
-        path_style: s.path_style,
-    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub async fn verify(store_path: &Path, policy: &MediaPolicy) -> Result<MediaChec
     if stored::copied_page(&conn, 0, 1)?.is_empty() {
         return Ok(check);
     }
-    let bucket = Bucket::connect(&super::stage::bucket_config(settings))?;
+    let bucket = Bucket::connect(settings)?;
     let mut after = 0;
     loop {
         let page = stored::copied_page(&conn, after, PAGE)?;

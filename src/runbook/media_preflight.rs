@@ -39,8 +39,8 @@ pub(crate) async fn check(conn: &Connection, rb: &Runbook) -> Result<String, Run
             rehosted.join(", ")
         )));
     };
-    let bucket = Bucket::connect(&crate::media::stage::bucket_config(settings))
-        .map_err(|e| RunbookError::Media(format!("media bucket: {e}")))?;
+    let bucket =
+        Bucket::connect(settings).map_err(|e| RunbookError::Media(format!("media bucket: {e}")))?;
     bucket.head(PROBE_KEY).await.map_err(|e| {
         RunbookError::Media(format!(
             "media bucket: {e}: check [media.bucket] and the credentials in {} before the window",

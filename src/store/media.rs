@@ -270,6 +270,15 @@ pub fn skip_failed(conn: &Connection) -> rusqlite::Result<u64> {
     Ok(n as u64)
 }
 
+/// Objects that failed or were skipped.
+pub fn not_copied(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM media_object WHERE state IN (2, 3)",
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// Failed objects whose messages' fate is decided already (their messages may have gone):
 /// neither retry nor skip changes them.
 pub fn decided_failures(conn: &Connection) -> rusqlite::Result<u64> {

@@ -129,6 +129,7 @@ fn snapshot() -> Snapshot {
         now_secs: 1_764_400_000,
         rolled_back: None,
         media: None,
+        media_not_copied: 0,
     }
 }
 

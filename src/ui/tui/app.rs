@@ -134,6 +134,8 @@ pub struct Snapshot {
     pub rolled_back: Option<String>,
     /// The media stage, once it started: objects and bytes copied, rate, time left.
     pub media: Option<crate::media::progress::MediaFigures>,
+    /// Media objects that failed or were skipped (listed by `cutover errors`).
+    pub media_not_copied: u64,
 }
 
 /// A dialog on top of the screen.

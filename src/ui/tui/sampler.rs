@@ -210,6 +210,9 @@ fn read_store(conn: &Connection, snap: &mut Snapshot, request: &Request) {
     if let Ok(groups) = queries::failure_groups(conn) {
         snap.errors = groups;
     }
+    if let Ok(n) = crate::store::media::not_copied(conn) {
+        snap.media_not_copied = n;
+    }
     (snap.items, snap.items_offset, snap.items_total) = match &request.drill {
         Some((filter, offset)) => {
             let page = queries::failures_page(conn, filter, *offset as u64, ITEMS_PAGE as u64)

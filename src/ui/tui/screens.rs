@@ -404,13 +404,16 @@ pub(crate) fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Constraint::Min(10),
         ],
         &["api", "code", "items", "retry", "meaning"],
-        format!(" errors — R retry · s skip · / filter{filter}"),
+        format!(
+            " errors — R retry · s skip · / filter{filter}{}",
+            media_note(app)
+        ),
     );
     if visible.is_empty() {
         let text = if app.snap.errors.is_empty() {
-            "no failed items"
+            format!("no failed items{}", media_note(app))
         } else {
-            "no failures match the filter"
+            "no failures match the filter".to_string()
         };
         frame.render_widget(
             Paragraph::new(text).block(Block::new().borders(Borders::ALL).title(" errors ")),
@@ -418,6 +421,14 @@ pub(crate) fn errors(frame: &mut Frame<'_>, app: &App, area: Rect) {
         );
     } else {
         frame.render_widget(table, area);
+    }
+}
+
+/// The media objects not copied, which this screen does not list: where they are.
+fn media_note(app: &App) -> String {
+    match app.snap.media_not_copied {
+        0 => String::new(),
+        n => format!(" · {n} media objects not copied: `cutover errors` lists them "),
     }
 }
 
