@@ -31,6 +31,7 @@ pub mod engine;
 pub mod export;
 pub mod logging;
 pub mod media;
+pub mod metrics;
 pub mod model;
 pub mod private;
 pub mod report;

@@ -10,6 +10,7 @@ pub(crate) mod gen;
 pub(crate) mod init;
 mod media;
 mod media_cmds;
+mod metrics;
 pub mod plan;
 mod plan_duration;
 pub(crate) mod plan_scenario;

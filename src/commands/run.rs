@@ -113,6 +113,8 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome
         .build()
         .context("cannot start the async runtime")?;
     let store = rb.store.clone();
+    let metrics = super::metrics::start(rb.metrics, &store, rb.window_end, out);
+    let _metrics = runtime.block_on(metrics)?;
     let exit = runtime.block_on(async {
         let runner = Runner::new(rb, opts)?;
         if console {

@@ -37,6 +37,7 @@ pub(crate) fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
         .context("cannot start the async runtime")?;
     let every = Duration::from_secs_f64(args.progress_secs.max(0.1));
     runtime.block_on(async {
+        let _metrics = super::metrics::start(rb.metrics, &rb.store, None, out).await?;
         let relay = relay::start(&rb, &cfg).await?;
         let mut p = Printer::new(out, args.json);
         match relay.health(&cfg).await {

@@ -40,6 +40,8 @@ pub struct RunbookFile {
     pub(crate) scenario: Option<ScenarioSection>,
     /// Media: which hosts are copied into a bucket, and the bucket.
     pub(crate) media: super::media::MediaSection,
+    /// The `/metrics` endpoint (absent: none).
+    pub(crate) metrics: Option<super::metrics::MetricsSection>,
 }
 
 /// `[scenario]`: the facts `cutover plan --scenario` asks for.

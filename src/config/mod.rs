@@ -5,6 +5,7 @@
 mod app;
 pub(crate) mod file;
 pub mod media;
+pub mod metrics;
 mod resolve;
 mod sections;
 

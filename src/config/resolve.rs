@@ -139,6 +139,8 @@ pub struct Runbook {
     pub(crate) drop_custom: crate::model::console::DropCustom,
     /// Media: what is rehosted, where, and what a message carries when a copy failed.
     pub(crate) media: super::media::MediaPolicy,
+    /// The `/metrics` endpoint, when the runbook has `[metrics]`.
+    pub metrics: Option<super::metrics::MetricsConfig>,
 }
 
 /// What staging does with a group message whose time is not greater than the previous one
@@ -326,6 +328,7 @@ pub fn resolve(
     let drop_custom = super::app::drop_custom(file, &console, &mut problems);
     let history_since = history_since(file, roaming_days, &mut problems);
     let media = super::media::media_policy(&file.media, &mut problems);
+    let metrics = super::metrics::metrics_config(file.metrics.as_ref(), &mut problems);
     let sync = file
         .sync
         .as_ref()
@@ -381,6 +384,7 @@ pub fn resolve(
                 console,
                 drop_custom,
                 media,
+                metrics,
             })
         }
         _ => Err(problems),

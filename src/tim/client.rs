@@ -284,6 +284,14 @@ impl TimClient {
     /// that answers every item) without a result for an item sent, is a
     /// [`CallError::Protocol`].
     pub async fn call<R: Request>(&self, request: &R) -> Result<R::Response, CallError> {
+        let started = Instant::now();
+        let outcome = self.call_unrecorded(request).await;
+        super::stats::record(R::API, &outcome, started.elapsed());
+        outcome
+    }
+
+    /// [`Self::call`], not counted in [`super::stats`].
+    async fn call_unrecorded<R: Request>(&self, request: &R) -> Result<R::Response, CallError> {
         let api = R::API;
         let body = serde_json::to_vec(request).map_err(|e| CallError::Encode {
             api,

@@ -12,6 +12,7 @@ pub mod paced;
 pub(crate) mod paging;
 pub(crate) mod requests;
 pub(crate) mod secret;
+pub mod stats;
 pub mod usersig;
 pub mod wire;
 

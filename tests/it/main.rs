@@ -32,6 +32,7 @@ mod media_fetch;
 mod media_inventory;
 mod media_rehost;
 mod media_s3;
+mod metrics_scrape;
 mod paging;
 mod plan_whole_window;
 mod plan_window;

@@ -1,0 +1,83 @@
+//! The `/metrics` endpoint: an axum server on `[metrics] listen` that scrapes the store on each
+//! request ([`super::collect::scrape`]); it stops when its handle is dropped.
+
+use crate::config::metrics::MetricsConfig;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The OpenMetrics text format's content type.
+const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A running `/metrics` endpoint; stops when dropped.
+#[derive(Debug)]
+pub struct MetricsServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What a scrape reads.
+struct Source {
+    store: PathBuf,
+    window_end: Option<i64>,
+}
+
+/// Serves `/metrics` of the store at `store` on `cfg.listen`.
+pub async fn serve(
+    cfg: &MetricsConfig,
+    store: PathBuf,
+    window_end: Option<i64>,
+) -> std::io::Result<MetricsServer> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("[metrics] listen {}: cannot listen: {e}", cfg.listen),
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let source = Arc::new(Source { store, window_end });
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(source);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    tracing::info!(%addr, "metrics served at /metrics");
+    Ok(MetricsServer { addr, task })
+}
+
+async fn metrics(
+    axum::extract::State(source): axum::extract::State<Arc<Source>>,
+) -> impl IntoResponse {
+    let now = crate::timefmt::now_secs();
+    let scraped = tokio::task::spawn_blocking(move || {
+        super::collect::scrape(&source.store, source.window_end, now)
+    })
+    .await;
+    match scraped {
+        Ok(Ok(text)) => (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], text),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            e,
+        ),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            e.to_string(),
+        ),
+    }
+}
