@@ -119,4 +119,35 @@ async fn a_scrape_parses_as_openmetrics_and_says_what_status_says() {
     assert!(checks >= 1.0, "{checks}");
     let latency = family("cutover_api_latency_seconds");
     assert!(value(latency, &[("api", "account_check")]).unwrap() >= 1.0);
+
+    // The Grafana dashboard asks only for what a scrape has.
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/grafana-dashboard.json"
+    ))
+    .unwrap();
+    let _: Value = serde_json::from_str(&dashboard).unwrap();
+    let mut asked = 0;
+    for piece in dashboard.split("cutover_").skip(1) {
+        let name: String = piece
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
+        let name = ["_total", "_bucket", "_sum", "_count"]
+            .iter()
+            .fold(name.clone(), |n, suffix| {
+                n.strip_suffix(suffix).map_or(n.clone(), str::to_string)
+            });
+        if name.is_empty() || name == "run" {
+            continue; // the dashboard's uid
+        }
+        // The lag has no sample before an event was applied (this run has no sync).
+        if name == "sync_lag_seconds" && status["sync"].is_null() {
+            continue;
+        }
+        let declared = text.contains(&format!("# TYPE cutover_{name} "));
+        assert!(declared, "{name} in no scrape");
+        asked += 1;
+    }
+    assert!(asked >= 10, "{asked}");
 }
