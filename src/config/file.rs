@@ -40,6 +40,8 @@ pub struct RunbookFile {
     pub(crate) scenario: Option<ScenarioSection>,
     /// Media: which hosts are copied into a bucket, and the bucket.
     pub(crate) media: super::media::MediaSection,
+    /// Alerts to chat robots: thresholds and `[[alerts.channel]]`.
+    pub(crate) alerts: super::alerts::AlertsSection,
 }
 
 /// `[scenario]`: the facts `cutover plan --scenario` asks for.

@@ -139,6 +139,8 @@ pub struct Runbook {
     pub(crate) drop_custom: crate::model::console::DropCustom,
     /// Media: what is rehosted, where, and what a message carries when a copy failed.
     pub(crate) media: super::media::MediaPolicy,
+    /// Alerts to chat robots (`[alerts]`; no channel: off).
+    pub(crate) alerts: super::alerts::AlertsConfig,
 }
 
 /// What staging does with a group message whose time is not greater than the previous one
@@ -326,6 +328,7 @@ pub fn resolve(
     let drop_custom = super::app::drop_custom(file, &console, &mut problems);
     let history_since = history_since(file, roaming_days, &mut problems);
     let media = super::media::media_policy(&file.media, &mut problems);
+    let alerts = super::alerts::alerts_config(&file.alerts, &mut problems);
     let sync = file
         .sync
         .as_ref()
@@ -381,6 +384,7 @@ pub fn resolve(
                 console,
                 drop_custom,
                 media,
+                alerts,
             })
         }
         _ => Err(problems),
