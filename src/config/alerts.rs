@@ -198,23 +198,40 @@ fn channel(
     let name = match c.name.as_deref().map(str::trim) {
         Some(n) if !n.is_empty() => n.to_string(),
         _ => {
-            problems.push(format!("{at}: name is missing (the name shown in the console and the log)"));
+            problems.push(format!(
+                "{at}: name is missing (the name shown in the console and the log)"
+            ));
             String::new()
         }
     };
-    let at = if name.is_empty() { at } else { format!("{at} \"{name}\"") };
+    let at = if name.is_empty() {
+        at
+    } else {
+        format!("{at} \"{name}\"")
+    };
     let kind = match c.kind.as_deref() {
         None => {
-            problems.push(format!("{at}: type is missing: use wecom, dingtalk, feishu, slack or webhook"));
+            problems.push(format!(
+                "{at}: type is missing: use wecom, dingtalk, feishu, slack or webhook"
+            ));
             None
         }
         Some(k) => ChannelKind::from_name(k).or_else(|| {
-            problems.push(format!("{at}: type = \"{k}\": use wecom, dingtalk, feishu, slack or webhook"));
+            problems.push(format!(
+                "{at}: type = \"{k}\": use wecom, dingtalk, feishu, slack or webhook"
+            ));
             None
         }),
     };
     let url_env = env_name(&at, "url_env", c.url_env.as_deref(), true, is_set, problems);
-    let secret_env = env_name(&at, "secret_env", c.secret_env.as_deref(), false, is_set, problems);
+    let secret_env = env_name(
+        &at,
+        "secret_env",
+        c.secret_env.as_deref(),
+        false,
+        is_set,
+        problems,
+    );
     if let (Some(k), Some(_)) = (kind, &c.secret_env) {
         if !k.takes_secret() {
             problems.push(format!(
@@ -224,7 +241,7 @@ fn channel(
         }
     }
     let repeat_minutes = c.repeat_minutes.unwrap_or(default_repeat);
-    if repeat_minutes == 0 {
+    if c.repeat_minutes == Some(0) {
         problems.push(format!("{at}: repeat_minutes must be at least 1"));
     }
     match (kind, url_env) {
@@ -267,7 +284,9 @@ fn env_name(
         return None;
     }
     if !is_set(v) {
-        problems.push(format!("{at}: {field} names {v}, which is not set: export it"));
+        problems.push(format!(
+            "{at}: {field} names {v}, which is not set: export it"
+        ));
         return None;
     }
     Some(v.to_string())
