@@ -20,18 +20,19 @@ tim:      model timefmt
 source:   model timefmt
 export:   model source timefmt
 config:   model tim timefmt
+alerts:   model config timefmt private
 store:    model tim source private timefmt
 engine:   model tim source config store timefmt
 verify:   model tim source config store timefmt
 sync:     model tim source config store private timefmt
 media:    model tim source config store timefmt
-metrics:  model tim source config store timefmt
-runbook:  model tim source config store engine verify sync media timefmt
+metrics:  model tim source config store alerts timefmt
+runbook:  model tim source config store engine verify sync media alerts timefmt
 report:   model tim source config store runbook timefmt
-ui:       model tim source config store engine verify sync media runbook report timefmt
+ui:       model tim source config store engine verify sync media alerts runbook report timefmt
 sim:      model tim timefmt
 cli:      model tim source config report timefmt
-commands: model tim source config store engine verify sync media metrics runbook report ui sim cli logging export private timefmt
+commands: model tim source config store engine verify sync media alerts metrics runbook report ui sim cli logging export private timefmt
 '
 # Paths inside one module that must not use another part of it: "folder pattern".
 FORBIDDEN_WITHIN='

@@ -11,6 +11,8 @@
 //!   relay): siblings, none uses another;
 //! - [`media`] (media objects copied into a bucket: fetching them, the S3 client), their
 //!   sibling too;
+//! - [`alerts`] (alerts to chat robots: WeCom, DingTalk, Feishu, Slack, a webhook): uses
+//!   [`config`] and [`timefmt`]; [`runbook`], [`ui`] and [`commands`] use it;
 //! - [`runbook`] (the steps in order over those three);
 //! - [`report`] (the run's record from its store);
 //! - [`ui`] (the console and the headless lines);
@@ -24,6 +26,7 @@
 //! The benchmarks are a binary of their own, `cutover-bench` (src/bin/cutover-bench/), not a
 //! module of this library: they use it only through its public API.
 
+pub mod alerts;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -42,6 +42,8 @@ pub struct RunbookFile {
     pub(crate) media: super::media::MediaSection,
     /// The `/metrics` endpoint (absent: none).
     pub(crate) metrics: Option<super::metrics::MetricsSection>,
+    /// Alerts to chat robots: thresholds and `[[alerts.channel]]`.
+    pub(crate) alerts: super::alerts::AlertsSection,
 }
 
 /// `[scenario]`: the facts `cutover plan --scenario` asks for.

@@ -2,6 +2,7 @@
 //! that override it, and the secret key from the environment — resolved in one place, with
 //! one precedence (flag, then file, then default), checked with every problem reported at once.
 
+pub mod alerts;
 mod app;
 pub(crate) mod file;
 pub mod media;

@@ -141,6 +141,8 @@ pub struct Runbook {
     pub(crate) media: super::media::MediaPolicy,
     /// The `/metrics` endpoint, when the runbook has `[metrics]`.
     pub metrics: Option<super::metrics::MetricsConfig>,
+    /// Alerts to chat robots (`[alerts]`; no channel: off).
+    pub(crate) alerts: super::alerts::AlertsConfig,
 }
 
 /// What staging does with a group message whose time is not greater than the previous one
@@ -329,6 +331,7 @@ pub fn resolve(
     let history_since = history_since(file, roaming_days, &mut problems);
     let media = super::media::media_policy(&file.media, &mut problems);
     let metrics = super::metrics::metrics_config(file.metrics.as_ref(), &mut problems);
+    let alerts = super::alerts::alerts_config(&file.alerts, &mut problems);
     let sync = file
         .sync
         .as_ref()
@@ -385,6 +388,7 @@ pub fn resolve(
                 drop_custom,
                 media,
                 metrics,
+                alerts,
             })
         }
         _ => Err(problems),

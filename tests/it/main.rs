@@ -8,6 +8,7 @@ mod common;
 mod db_rig;
 mod s3_rig;
 
+mod alerts_robots;
 mod canary;
 mod client_sim;
 mod client_sim_deletions;

@@ -1,0 +1,167 @@
+//! One channel's delivery task: it takes the messages meant for its robot, sends each as its
+//! limits allow, folds what waited for the limit into one digest, reads the robot's answer,
+//! and counts what was sent and what failed (logging why, never the URL or a secret).
+
+use super::limits::{Limit, Limiter};
+use super::message::Message;
+use super::{answer, payload, Delivery};
+use crate::config::alerts::ChannelKind;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long one post may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A channel ready to start: where its robot is and how fast it may be told.
+#[derive(Debug, Clone)]
+pub struct ChannelSetup {
+    /// The channel's name.
+    pub name: String,
+    /// Which robot.
+    pub kind: ChannelKind,
+    /// The robot's URL, or why there is none (its variable was not set).
+    pub url: Result<String, String>,
+    /// The signing secret or bearer token.
+    pub secret: Option<String>,
+    /// Time between repeats of an alert that holds.
+    pub repeat: Duration,
+    /// The limits it is held to (see [`super::limits`]).
+    pub limits: Vec<Limit>,
+}
+
+/// The delivery task of channel `slot`.
+pub(crate) struct Worker {
+    pub(crate) slot: usize,
+    pub(crate) setup: ChannelSetup,
+    pub(crate) delivery: Arc<Delivery>,
+    pub(crate) rx: mpsc::UnboundedReceiver<Message>,
+}
+
+impl Worker {
+    /// Runs until the dispatcher is gone and everything it handed over is sent.
+    pub(crate) async fn run(mut self) {
+        let limiter = Limiter::new(&self.setup.limits);
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))
+            .build();
+        let http = match http {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::error!(channel = %self.setup.name, "alerts: no HTTP client: {}", e.without_url());
+                None
+            }
+        };
+        let mut pending: VecDeque<Message> = VecDeque::new();
+        let mut waited = false;
+        loop {
+            if pending.is_empty() {
+                match self.rx.recv().await {
+                    Some(m) => pending.push_back(m),
+                    None => return,
+                }
+            }
+            while let Ok(m) = self.rx.try_recv() {
+                pending.push_back(m);
+            }
+            if let Err(wait) = limiter.check() {
+                waited = true;
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            // What waited for the limit goes as one digest; a message alone goes as itself.
+            let batch: Vec<Message> = if waited && pending.len() > 1 {
+                pending.drain(..).collect()
+            } else {
+                pending.pop_front().into_iter().collect()
+            };
+            waited = false;
+            let msg = match batch.as_slice() {
+                [one] => one.clone(),
+                many => Message::digest(many, "over the robot's rate limit"),
+            };
+            let result = match &http {
+                Some(http) => self.send(http, &msg).await,
+                None => Err("no HTTP client".into()),
+            };
+            self.count(batch.len(), result);
+        }
+    }
+
+    /// Posts `msg` and reads the answer.
+    async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), String> {
+        let url = self.setup.url.as_ref().map_err(Clone::clone)?;
+        let now_ms = crate::timefmt::now_ms();
+        let req = payload::request(
+            self.setup.kind,
+            url,
+            self.setup.secret.as_deref(),
+            msg,
+            now_ms,
+        );
+        let body = serde_json::to_vec(&req.body).map_err(|e| format!("the body as JSON: {e}"))?;
+        let mut post = http
+            .post(&req.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(token) = &req.bearer {
+            post = post.bearer_auth(token);
+        }
+        let answer = post.send().await.map_err(describe)?;
+        let status = answer.status().as_u16();
+        let text = answer.text().await.map_err(describe)?;
+        answer::read(self.setup.kind, status, &text)
+    }
+
+    /// Counts one post standing for `messages` messages.
+    fn count(&self, messages: usize, result: Result<(), String>) {
+        {
+            let mut figures = self.delivery.figures();
+            if let Some(f) = figures.get_mut(self.slot) {
+                if messages > 1 {
+                    f.folded += messages as u64;
+                }
+                match &result {
+                    Ok(()) => f.sent += 1,
+                    Err(why) => {
+                        f.failed += 1;
+                        f.last_failure = Some(why.clone());
+                    }
+                }
+            }
+        }
+        if let Err(why) = result {
+            tracing::warn!(
+                channel = %self.setup.name,
+                kind = self.setup.kind.name(),
+                "alert not delivered: {why}"
+            );
+        }
+        self.delivery
+            .outstanding
+            .fetch_sub(messages as u64, Ordering::SeqCst);
+        self.delivery.progress.notify_waiters();
+    }
+}
+
+/// A transport error without its URL (the URL carries the robot's key).
+fn describe(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let e = e.without_url();
+    let mut why = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        why.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    why
+}
