@@ -12,10 +12,11 @@ pub(crate) async fn start(
     cfg: Option<MetricsConfig>,
     store: &Path,
     window_end: Option<i64>,
+    alerter: crate::alerts::Alerter,
     out: &mut dyn Write,
 ) -> anyhow::Result<Option<MetricsServer>> {
     let Some(cfg) = cfg else { return Ok(None) };
-    let server = serve(&cfg, store.to_path_buf(), window_end).await?;
+    let server = serve(&cfg, store.to_path_buf(), window_end, alerter).await?;
     // A closed stdout must not stop the run: the log has the address too.
     let _ = writeln!(out, "metrics: http://{}/metrics", server.addr);
     Ok(Some(server))

@@ -44,14 +44,27 @@ pub(crate) fn run(args: &RollbackArgs, out: &mut dyn Write) -> anyhow::Result<Ou
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let detail = runtime.block_on(rollback::resume_and_record(
-        &rb.store,
-        &steps,
-        hook.as_ref(),
-        &stopped,
-        "cli",
-        &args.reason,
-    ))?;
+    let detail = runtime.block_on(async {
+        let done = rollback::resume_and_record(
+            &rb.store,
+            &steps,
+            hook.as_ref(),
+            &stopped,
+            "cli",
+            &args.reason,
+        )
+        .await;
+        let alerter = crate::alerts::Alerter::start(&rb.alerts, &rb.store.display().to_string());
+        let told = done.as_ref().map(String::clone).map_err(|e| e.to_string());
+        crate::runbook::alerting::rollback(
+            &alerter,
+            &rb.store.display().to_string(),
+            &told,
+            &args.reason,
+        );
+        alerter.flush(std::time::Duration::from_secs(10)).await;
+        done
+    })?;
     writeln!(
         out,
         "rolled back: {detail}; reason recorded: {}",

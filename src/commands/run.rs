@@ -113,10 +113,15 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome
         .build()
         .context("cannot start the async runtime")?;
     let store = rb.store.clone();
-    let metrics = super::metrics::start(rb.metrics, &store, rb.window_end, out);
+    let alerter = {
+        // The delivery tasks run on this runtime.
+        let _inside = runtime.enter();
+        crate::alerts::Alerter::start(&rb.alerts, &store.display().to_string())
+    };
+    let metrics = super::metrics::start(rb.metrics, &store, rb.window_end, alerter.clone(), out);
     let _metrics = runtime.block_on(metrics)?;
     let exit = runtime.block_on(async {
-        let runner = Runner::new(rb, opts)?;
+        let runner = Runner::new(rb, opts)?.with_alerter(alerter);
         if console {
             // From here on a hangup never ends the run.
             let signals = crate::ui::tui::runtime::signals()?;

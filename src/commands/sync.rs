@@ -37,7 +37,9 @@ pub(crate) fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
         .context("cannot start the async runtime")?;
     let every = Duration::from_secs_f64(args.progress_secs.max(0.1));
     runtime.block_on(async {
-        let _metrics = super::metrics::start(rb.metrics, &rb.store, None, out).await?;
+        let alerter = crate::alerts::Alerter::start(&rb.alerts, &rb.store.display().to_string());
+        let metrics = super::metrics::start(rb.metrics, &rb.store, None, alerter.clone(), out);
+        let _metrics = metrics.await?;
         let relay = relay::start(&rb, &cfg).await?;
         let mut p = Printer::new(out, args.json);
         match relay.health(&cfg).await {
@@ -48,7 +50,8 @@ pub(crate) fn run(args: &SyncArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
                 return anyhow::Ok(Outcome::Exit(2));
             }
         }
-        follow_sync(relay, &mut p, every, None).await?;
+        follow_sync(relay, &mut p, every, None, (&alerter, &rb.alerts)).await?;
+        alerter.flush(Duration::from_secs(10)).await;
         anyhow::Ok(Outcome::Ok)
     })
 }

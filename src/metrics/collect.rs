@@ -54,7 +54,12 @@ type FloatGauges<L> = Family<L, Gauge<f64, AtomicU64>>;
 
 /// Everything one scrape shows, as OpenMetrics text. `window_end` (unix seconds) gives the
 /// window's time left; `now` is the scrape's time.
-pub fn scrape(store: &Path, window_end: Option<i64>, now: i64) -> Result<String, String> {
+pub fn scrape(
+    store: &Path,
+    window_end: Option<i64>,
+    alerts: &[crate::alerts::ChannelFigures],
+    now: i64,
+) -> Result<String, String> {
     let conn = open_for_reading(store).map_err(|e| e.to_string())?;
     let sql = |e: rusqlite::Error| format!("the store {}: {e}", store.display());
     let mut registry = Registry::with_prefix("cutover");
@@ -71,6 +76,7 @@ pub fn scrape(store: &Path, window_end: Option<i64>, now: i64) -> Result<String,
             left,
         );
     }
+    alerts_sent(alerts, &mut registry);
     let stats = crate::tim::stats::stats();
     registry.register(
         "api_calls",
@@ -227,4 +233,30 @@ fn media(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Resu
         family,
     );
     Ok(())
+}
+
+/// Labels of a channel's deliveries.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabels {
+    channel: String,
+    result: String,
+}
+
+/// Alert messages per channel and result (sent, failed, folded into a digest).
+fn alerts_sent(alerts: &[crate::alerts::ChannelFigures], registry: &mut Registry) {
+    let family: Gauges<ChannelLabels> = Family::default();
+    for c in alerts {
+        for (result, n) in [("sent", c.sent), ("failed", c.failed), ("folded", c.folded)] {
+            let labels = ChannelLabels {
+                channel: c.name.clone(),
+                result: result.into(),
+            };
+            family.get_or_create(&labels).set(n as i64);
+        }
+    }
+    registry.register(
+        "alerts",
+        "Alert messages per channel and result: sent, failed, folded into a digest",
+        family,
+    );
 }

@@ -31,13 +31,16 @@ impl Drop for MetricsServer {
 struct Source {
     store: PathBuf,
     window_end: Option<i64>,
+    alerter: crate::alerts::Alerter,
 }
 
-/// Serves `/metrics` of the store at `store` on `cfg.listen`.
+/// Serves `/metrics` of the store at `store` on `cfg.listen`, with the deliveries of
+/// `alerter`'s channels.
 pub async fn serve(
     cfg: &MetricsConfig,
     store: PathBuf,
     window_end: Option<i64>,
+    alerter: crate::alerts::Alerter,
 ) -> std::io::Result<MetricsServer> {
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -48,7 +51,11 @@ pub async fn serve(
             )
         })?;
     let addr = listener.local_addr()?;
-    let source = Arc::new(Source { store, window_end });
+    let source = Arc::new(Source {
+        store,
+        window_end,
+        alerter,
+    });
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(source);
@@ -64,7 +71,8 @@ async fn metrics(
 ) -> impl IntoResponse {
     let now = crate::timefmt::now_secs();
     let scraped = tokio::task::spawn_blocking(move || {
-        super::collect::scrape(&source.store, source.window_end, now)
+        let alerts = source.alerter.deliveries();
+        super::collect::scrape(&source.store, source.window_end, &alerts, now)
     })
     .await;
     match scraped {

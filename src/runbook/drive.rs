@@ -89,6 +89,24 @@ pub(crate) async fn drive(
     obs: &mut dyn Observer,
     every: Duration,
 ) -> Result<RunExit, RunbookError> {
+    let label = super::alerting::RunLabel {
+        store: runner.runbook.store.display().to_string(),
+        window_end: runner.runbook.window_end,
+        margin_secs: runner.runbook.alerts.window_margin_minutes as i64 * 60,
+    };
+    let mut alerting = super::alerting::Alerting::new(obs, runner.alerter.clone(), label);
+    let exit = drive_steps(runner, &mut alerting, every).await;
+    // The last alerts (the import's end, a failure) go out before the process may end.
+    runner.alerter.flush(Duration::from_secs(10)).await;
+    exit
+}
+
+/// The steps of [`drive`], in order.
+async fn drive_steps(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    every: Duration,
+) -> Result<RunExit, RunbookError> {
     if !preflight_step(runner, obs).await? {
         return Ok(RunExit::Fatal);
     }

@@ -3,6 +3,7 @@
 //! resume service and verify, with each step's state kept in the store (the steps and what each
 //! does: `cutover run` in docs/commands.md).
 
+pub(crate) mod alerting;
 pub(crate) mod book;
 mod custom_keys;
 pub(crate) mod deletions;
@@ -14,6 +15,7 @@ mod media_preflight;
 pub(crate) mod phase;
 pub(crate) mod rollback;
 pub mod runner;
+pub(crate) mod sync_alerts;
 pub mod target_checks;
 
 pub(crate) use error::RunbookError;

@@ -40,6 +40,8 @@ pub struct Runner {
     opts: RunOptions,
     client: Arc<TimClient>,
     steps: StepBook,
+    /// Where the run's alerts go (off unless [`Runner::with_alerter`] says).
+    pub(crate) alerter: crate::alerts::Alerter,
 }
 
 /// What preflight found.
@@ -80,7 +82,14 @@ impl Runner {
             opts,
             client,
             steps,
+            alerter: crate::alerts::Alerter::disabled(),
         })
+    }
+
+    /// The same runner, its alerts going through `alerter`.
+    pub fn with_alerter(mut self, alerter: crate::alerts::Alerter) -> Runner {
+        self.alerter = alerter;
+        self
     }
 
     pub(crate) fn conn(&self) -> Result<Connection, RunbookError> {

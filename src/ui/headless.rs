@@ -274,7 +274,12 @@ pub(crate) async fn follow_sync(
     p: &mut Printer<'_>,
     every: Duration,
     until: Option<Duration>,
+    alerts: (
+        &crate::alerts::Alerter,
+        &crate::config::alerts::AlertsConfig,
+    ),
 ) -> Result<(), UiError> {
+    let store = relay.store.display().to_string();
     p.note(
         "sync is running; Ctrl-C (SIGINT) or SIGTERM stops it",
         json!({"listen": relay.addr.to_string()}),
@@ -294,8 +299,11 @@ pub(crate) async fn follow_sync(
                 break;
             }
             _ = tokio::time::sleep(every) => {
-                p.sync_progress(&relay.counts()?)?;
-                if let Some(why) = relay.broken() {
+                let counts = relay.counts()?;
+                p.sync_progress(&counts)?;
+                let broken = relay.broken();
+                crate::runbook::sync_alerts::check(alerts.0, alerts.1, &store, &counts, broken.as_deref());
+                if let Some(why) = broken {
                     p.note(&why, json!({}))?;
                     break;
                 }
@@ -423,7 +431,9 @@ pub async fn run(
             Ok(RunExit::Complete | RunExit::Failures | RunExit::Mismatches)
         ) {
             // The runbook is done; the sync goes on until the operator stops it.
-            follow_sync(relay, &mut obs.p, every, sync_for).await?;
+            let alerts = (&runner.alerter, &runner.runbook.alerts);
+            follow_sync(relay, &mut obs.p, every, sync_for, alerts).await?;
+            runner.alerter.flush(Duration::from_secs(10)).await;
         } else {
             relay.stop().await?;
         }

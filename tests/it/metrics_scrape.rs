@@ -55,7 +55,8 @@ async fn a_scrape_parses_as_openmetrics_and_says_what_status_says() {
         listen: "127.0.0.1:0".parse().unwrap(),
     };
     let window_end = cutover::timefmt::now_secs() + 3600;
-    let server = serve(&cfg, rig.store.clone(), Some(window_end))
+    let alerter = cutover::alerts::Alerter::disabled();
+    let server = serve(&cfg, rig.store.clone(), Some(window_end), alerter)
         .await
         .unwrap();
     let answer = reqwest::get(format!("http://{}/metrics", server.addr))

@@ -175,7 +175,7 @@ impl<'r> Host<'r> {
             };
             let rb = &runner.runbook;
             let hook = rb.resume_service.as_ref();
-            rollback::resume_and_record(
+            let done = rollback::resume_and_record(
                 &rb.store,
                 runner.steps(),
                 hook,
@@ -185,7 +185,10 @@ impl<'r> Host<'r> {
             )
             .await
             .map(|detail| format!("{detail}; reason: {reason}"))
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+            let store = rb.store.display().to_string();
+            crate::runbook::alerting::rollback(&runner.alerter, &store, &done, &reason);
+            done
         }))
     }
 
