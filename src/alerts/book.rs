@@ -51,6 +51,10 @@ impl Book {
             return (Vec::new(), false);
         }
         let out = self.to_all(&alert, State::Firing, false);
+        // News (the import finished): told once, never held, repeated or resolved.
+        if alert.severity == super::Severity::Info {
+            return (out, true);
+        }
         let told = vec![now; self.repeats.len()];
         self.held.insert(alert.key.clone(), Held { alert, told });
         (out, true)
@@ -115,6 +119,24 @@ mod tests {
             title: key.into(),
             body: body.into(),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn news_is_told_once_and_never_held() {
+        let mut book = Book::new(vec![Duration::from_secs(60)]);
+        let news = Alert {
+            severity: Severity::Info,
+            ..alert("import_done", "done")
+        };
+        let (out, new) = book.fire(news.clone(), Instant::now());
+        assert_eq!((out.len(), new), (1, true));
+        assert_eq!(book.next_due(), None, "nothing held, nothing repeats");
+        assert!(book.resolve("import_done").is_empty());
+        assert_eq!(
+            book.fire(news, Instant::now()).0.len(),
+            1,
+            "told again if it happens again"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const SDKAPPID: u64 = 1_400_000_000;
+/// The environment variable that names the demo's alert webhook (its old system's `/alerts`).
+const DEMO_ALERTS_ENV: &str = "CUTOVER_DEMO_ALERTS_URL";
 const ADMIN: &str = "administrator";
 
 /// Where the bundled sample export is: `./sample-data` when run from the source tree (so the
@@ -96,6 +98,7 @@ fn base_runbook(old: &OldSystem, relay_port: u16) -> String {
          [hooks.resume_service]\nurl = \"{}\"\nmethod = \"POST\"\nexpect_status = 200\ntimeout_secs = 10\n\n\
          # Slow the one-to-one lane so the progress is there to watch.\n[limits.importmsg]\nrate = 100\n\n\
          # The demo app keeps all history readable (a real app: 7 days unless it pays for more).\n[verify]\nroaming_days = 0\n\n\
+         # Alerts go to the demo old system's /alerts, a plain JSON webhook.\n[[alerts.channel]]\nname = \"demo-webhook\"\ntype = \"webhook\"\nurl_env = \"{DEMO_ALERTS_ENV}\"\n\n\
          # Coexistence: Tencent's callbacks and the old system's events both ways.\n[sync]\nlisten = \"127.0.0.1:{relay_port}\"\nold_webhook = \"{}\"\nreconcile_secs = 10\n",
         old.url("/maintenance/stop"),
         old.url("/maintenance/resume"),
@@ -139,6 +142,14 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
     let store = dir.join("demo.db");
     let log = dir.join("demo.log");
     set_relay_tokens();
+    let old_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    // Before any thread runs: the alerts' webhook is named by the environment.
+    std::env::set_var(
+        DEMO_ALERTS_ENV,
+        format!("http://127.0.0.1:{old_port}/alerts"),
+    );
     let bucket = match args.rehost {
         true => Some(super::demo_media::start(&dir)?),
         false => None,
@@ -160,6 +171,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
         relay_port,
         key,
         bucket,
+        old_port,
     };
     let exit = runtime.block_on(demo.run(out))?;
     print_next_steps(out, &dir, &store)?;
@@ -178,6 +190,9 @@ struct Demo {
     relay_port: u16,
     key: String,
     bucket: Option<super::demo_media::DemoBucket>,
+    /// The demo old system's port, known before the runtime starts (its `/alerts` is the
+    /// alerts' webhook, whose URL goes into the environment then).
+    old_port: u16,
 }
 
 impl Demo {
@@ -193,7 +208,7 @@ impl Demo {
             config: demo_app(self.relay_port),
         })
         .await?;
-        let old = OldSystem::start().await?;
+        let old = OldSystem::start(self.old_port).await?;
         let text = demo_runbook(&old, self.relay_port, self.bucket.as_ref());
         std::fs::write(self.dir.join("runbook.toml"), &text)?;
         let file = parse_file(&text, "demo runbook").map_err(anyhow::Error::msg)?;
@@ -213,6 +228,7 @@ impl Demo {
             old.addr,
             self.source.display()
         )?;
+        let alerter = crate::alerts::Alerter::start(&rb.alerts, &self.store.display().to_string());
         let runner = Runner::new(
             rb,
             RunOptions {
@@ -220,7 +236,8 @@ impl Demo {
                 reuse_store: false,
                 phase: Some(crate::model::phase::Phase::Full),
             },
-        )?;
+        )?
+        .with_alerter(alerter);
         let trickle = tokio::spawn(super::demo_trickle::run(
             sim.url(),
             SDKAPPID,
@@ -257,7 +274,10 @@ impl Demo {
 fn print_received(out: &mut dyn Write, old: &OldSystem) -> std::io::Result<()> {
     writeln!(out, "the demo old system received:")?;
     let received = old.received();
-    for r in received.iter().filter(|r| r.path != "/sync/webhook") {
+    for r in received
+        .iter()
+        .filter(|r| r.path.starts_with("/maintenance/"))
+    {
         writeln!(out, "  POST {} {}", r.path, r.body)?;
     }
     let events: Vec<_> = received
@@ -271,6 +291,24 @@ fn print_received(out: &mut dyn Write, old: &OldSystem) -> std::io::Result<()> {
         out,
         "  {} sync events on /sync/webhook{first}",
         events.len()
+    )?;
+    let alerts: Vec<String> = received
+        .iter()
+        .filter(|r| r.path == "/alerts")
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok())
+        .map(|a| {
+            format!(
+                "{} {}",
+                a["state"].as_str().unwrap_or("?"),
+                a["title"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    writeln!(
+        out,
+        "  {} alerts on /alerts: {}",
+        alerts.len(),
+        alerts.join("; ")
     )
 }
 

@@ -5,7 +5,7 @@
 //! verification mismatches — and resolves each when it no longer holds. It never blocks the
 //! flow: [`Alerter`] queues and delivers on its own.
 
-use super::drive::Observer;
+use super::drive::{Observer, WAITING_FOR_CONFIRMATION};
 use crate::alerts::{Alert, Alerter, Severity};
 use crate::engine::control::RunState;
 use crate::engine::import::ImportHandle;
@@ -63,7 +63,8 @@ impl<'a> Alerting<'a> {
 
     /// Alerts of a step's new state.
     fn on_step(&mut self, step: Step, state: &StepState) {
-        let key = format!("confirm_{}", step.name());
+        let name = step.name().replace(' ', "_");
+        let key = format!("confirm_{name}");
         match state {
             StepState::NeedsConfirmation { what } => self.fire(
                 &key,
@@ -77,7 +78,7 @@ impl<'a> Alerting<'a> {
             StepState::Failed { reason } => {
                 self.alerter.resolve(&key);
                 self.fire(
-                    &format!("failed_{}", step.name()),
+                    &format!("failed_{name}"),
                     Severity::Critical,
                     format!("{step} failed"),
                     reason.clone(),
@@ -92,6 +93,8 @@ impl<'a> Alerting<'a> {
                     note.clone(),
                 );
             }
+            // Still waiting, with the run stopped for it: nothing resolved.
+            StepState::Stopped { reason } if reason.starts_with(WAITING_FOR_CONFIRMATION) => {}
             _ => self.alerter.resolve(&key),
         }
     }

@@ -1,6 +1,7 @@
 //! The demo "old system": an HTTP server that stands in for the app's own IM during
 //! `cutover demo`. Its maintenance endpoints (the stop/resume hooks) and its sync webhook only
-//! record what they received, so the demo shows exactly what the console did to it. Its media
+//! record what they received, so the demo shows exactly what the console did to it; so does
+//! its `/alerts`, the webhook the demo's alerts go to. Its media
 //! server answers `GET /media/<path>` with bytes generated from the path (4 to 64 kB, the same
 //! bytes every time), standing in for the CDN the sample export's media URLs name.
 
@@ -28,15 +29,16 @@ pub(crate) struct OldSystem {
 }
 
 impl OldSystem {
-    /// Starts it on 127.0.0.1 (port chosen by the system).
-    pub(crate) async fn start() -> std::io::Result<OldSystem> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// Starts it on 127.0.0.1 at `port` (0: chosen by the system).
+    pub(crate) async fn start(port: u16) -> std::io::Result<OldSystem> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let received = Arc::new(Mutex::new(Vec::new()));
         let app = Router::new()
             .route("/maintenance/stop", post(record))
             .route("/maintenance/resume", post(record))
             .route("/sync/webhook", post(record))
+            .route("/alerts", post(record))
             .route("/media/{*path}", axum::routing::get(media))
             .with_state(Arc::clone(&received));
         let task = tokio::spawn(async move {

@@ -9,6 +9,7 @@ mod db_rig;
 mod s3_rig;
 
 mod alerts_robots;
+mod alerts_runbook;
 mod canary;
 mod client_sim;
 mod client_sim_deletions;
