@@ -28,7 +28,7 @@ pub struct ChannelSetup {
     pub secret: Option<String>,
     /// Time between repeats of an alert that holds.
     pub repeat: Duration,
-    /// The limits it is held to (see [`super::limits`]).
+    /// The limits it is held to (each robot's defaults are in docs/alerts.md).
     pub limits: Vec<Limit>,
 }
 
@@ -51,7 +51,8 @@ impl Worker {
         let http = match http {
             Ok(h) => Some(h),
             Err(e) => {
-                tracing::error!(channel = %self.setup.name, "alerts: no HTTP client: {}", e.without_url());
+                let e = e.without_url();
+                tracing::error!(channel = %self.setup.name, "alerts: no HTTP client: {e}");
                 None
             }
         };
