@@ -2,9 +2,10 @@
 //! limits allow, folds what waited for the limit into one digest, reads the robot's answer,
 //! and counts what was sent and what failed (logging why, never the URL or a secret).
 
+use super::answer::{self, Refusal};
 use super::limits::{Limit, Limiter};
 use super::message::Message;
-use super::{answer, payload, Delivery};
+use super::{payload, Delivery};
 use crate::config::alerts::ChannelKind;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -86,15 +87,27 @@ impl Worker {
             };
             let result = match &http {
                 Some(http) => self.send(http, &msg).await,
-                None => Err("no HTTP client".into()),
+                None => Err(Refusal::from("no HTTP client".to_string())),
             };
-            self.count(batch.len(), result);
+            let back_off = result.as_ref().err().and_then(|r| r.back_off);
+            self.count(batch.len(), result.map_err(|r| r.why));
+            if let Some(pause) = back_off {
+                // The robot throttles: what comes meanwhile waits and goes as one digest.
+                let secs = pause.as_secs();
+                tracing::warn!(channel = %self.setup.name, "alerts: throttled, waiting {secs}s");
+                waited = true;
+                tokio::time::sleep(pause).await;
+            }
         }
     }
 
     /// Posts `msg` and reads the answer.
-    async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), String> {
-        let url = self.setup.url.as_ref().map_err(Clone::clone)?;
+    async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), Refusal> {
+        let url = self
+            .setup
+            .url
+            .as_ref()
+            .map_err(|why| Refusal::from(why.clone()))?;
         let now_ms = crate::timefmt::now_ms();
         let req = payload::request(
             self.setup.kind,
@@ -103,7 +116,8 @@ impl Worker {
             msg,
             now_ms,
         );
-        let body = serde_json::to_vec(&req.body).map_err(|e| format!("the body as JSON: {e}"))?;
+        let body = serde_json::to_vec(&req.body)
+            .map_err(|e| Refusal::from(format!("the body as JSON: {e}")))?;
         let mut post = http
             .post(&req.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -113,8 +127,13 @@ impl Worker {
         }
         let answer = post.send().await.map_err(describe)?;
         let status = answer.status().as_u16();
+        let retry_after = answer
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let text = answer.text().await.map_err(describe)?;
-        answer::read(self.setup.kind, status, &text)
+        answer::judge(self.setup.kind, status, retry_after, &text)
     }
 
     /// Counts one post standing for `messages` messages.
@@ -149,7 +168,7 @@ impl Worker {
 }
 
 /// A transport error without its URL (the URL carries the robot's key).
-fn describe(e: reqwest::Error) -> String {
+fn describe(e: reqwest::Error) -> Refusal {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -164,5 +183,5 @@ fn describe(e: reqwest::Error) -> String {
         why.push_str(&format!(": {s}"));
         source = s.source();
     }
-    why
+    Refusal::from(why)
 }
