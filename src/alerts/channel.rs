@@ -16,8 +16,9 @@ use tokio::sync::mpsc;
 /// How long one post may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A channel ready to start: where its robot is and how fast it may be told.
-#[derive(Debug, Clone)]
+/// A channel ready to start: where its robot is and how fast it may be told. Its `Debug`
+/// leaves out the URL and the secret.
+#[derive(Clone)]
 pub struct ChannelSetup {
     /// The channel's name.
     pub name: String,
@@ -31,6 +32,19 @@ pub struct ChannelSetup {
     pub repeat: Duration,
     /// The limits it is held to (each robot's defaults are in docs/alerts.md).
     pub limits: Vec<Limit>,
+}
+
+impl std::fmt::Debug for ChannelSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelSetup")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &self.url.as_ref().map(|_| "(set)"))
+            .field("secret", &self.secret.as_ref().map(|_| "(set)"))
+            .field("repeat", &self.repeat)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 /// The delivery task of channel `slot`.

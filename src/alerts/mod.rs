@@ -292,6 +292,11 @@ mod tests {
         assert_eq!(s.secret.as_deref(), Some("value of SECRET"));
         assert_eq!(s.repeat, Duration::from_secs(1800));
         assert_eq!(s.limits, limits::defaults(ChannelKind::Dingtalk));
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("value of"),
+            "Debug shows no URL or secret: {shown}"
+        );
         let s = setup(&channel(Some("SECRET")), &env(&["URL"]));
         assert_eq!(s.url, Err("SECRET is not set".into()));
         let s = setup(&channel(None), &env(&[]));
