@@ -2,9 +2,10 @@
 //! limits allow, folds what waited for the limit into one digest, reads the robot's answer,
 //! and counts what was sent and what failed (logging why, never the URL or a secret).
 
+use super::answer::{self, Refusal};
 use super::limits::{Limit, Limiter};
 use super::message::Message;
-use super::{answer, payload, Delivery};
+use super::{payload, Delivery};
 use crate::config::alerts::ChannelKind;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -15,8 +16,9 @@ use tokio::sync::mpsc;
 /// How long one post may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A channel ready to start: where its robot is and how fast it may be told.
-#[derive(Debug, Clone)]
+/// A channel ready to start: where its robot is and how fast it may be told. Its `Debug`
+/// leaves out the URL and the secret.
+#[derive(Clone)]
 pub struct ChannelSetup {
     /// The channel's name.
     pub name: String,
@@ -28,8 +30,21 @@ pub struct ChannelSetup {
     pub secret: Option<String>,
     /// Time between repeats of an alert that holds.
     pub repeat: Duration,
-    /// The limits it is held to (see [`super::limits`]).
+    /// The limits it is held to (each robot's defaults are in docs/alerts.md).
     pub limits: Vec<Limit>,
+}
+
+impl std::fmt::Debug for ChannelSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelSetup")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &self.url.as_ref().map(|_| "(set)"))
+            .field("secret", &self.secret.as_ref().map(|_| "(set)"))
+            .field("repeat", &self.repeat)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 /// The delivery task of channel `slot`.
@@ -51,7 +66,8 @@ impl Worker {
         let http = match http {
             Ok(h) => Some(h),
             Err(e) => {
-                tracing::error!(channel = %self.setup.name, "alerts: no HTTP client: {}", e.without_url());
+                let e = e.without_url();
+                tracing::error!(channel = %self.setup.name, "alerts: no HTTP client: {e}");
                 None
             }
         };
@@ -85,15 +101,27 @@ impl Worker {
             };
             let result = match &http {
                 Some(http) => self.send(http, &msg).await,
-                None => Err("no HTTP client".into()),
+                None => Err(Refusal::from("no HTTP client".to_string())),
             };
-            self.count(batch.len(), result);
+            let back_off = result.as_ref().err().and_then(|r| r.back_off);
+            self.count(batch.len(), result.map_err(|r| r.why));
+            if let Some(pause) = back_off {
+                // The robot throttles: what comes meanwhile waits and goes as one digest.
+                let secs = pause.as_secs();
+                tracing::warn!(channel = %self.setup.name, "alerts: throttled, waiting {secs}s");
+                waited = true;
+                tokio::time::sleep(pause).await;
+            }
         }
     }
 
     /// Posts `msg` and reads the answer.
-    async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), String> {
-        let url = self.setup.url.as_ref().map_err(Clone::clone)?;
+    async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), Refusal> {
+        let url = self
+            .setup
+            .url
+            .as_ref()
+            .map_err(|why| Refusal::from(why.clone()))?;
         let now_ms = crate::timefmt::now_ms();
         let req = payload::request(
             self.setup.kind,
@@ -102,7 +130,8 @@ impl Worker {
             msg,
             now_ms,
         );
-        let body = serde_json::to_vec(&req.body).map_err(|e| format!("the body as JSON: {e}"))?;
+        let body = serde_json::to_vec(&req.body)
+            .map_err(|e| Refusal::from(format!("the body as JSON: {e}")))?;
         let mut post = http
             .post(&req.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -112,8 +141,13 @@ impl Worker {
         }
         let answer = post.send().await.map_err(describe)?;
         let status = answer.status().as_u16();
+        let retry_after = answer
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let text = answer.text().await.map_err(describe)?;
-        answer::read(self.setup.kind, status, &text)
+        answer::judge(self.setup.kind, status, retry_after, &text)
     }
 
     /// Counts one post standing for `messages` messages.
@@ -148,7 +182,7 @@ impl Worker {
 }
 
 /// A transport error without its URL (the URL carries the robot's key).
-fn describe(e: reqwest::Error) -> String {
+fn describe(e: reqwest::Error) -> Refusal {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -163,5 +197,5 @@ fn describe(e: reqwest::Error) -> String {
         why.push_str(&format!(": {s}"));
         source = s.source();
     }
-    why
+    Refusal::from(why)
 }

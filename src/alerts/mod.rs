@@ -3,16 +3,17 @@
 //! its own, each channel held to its robot's rate limit, a backlog folded into one digest, and
 //! every delivery counted per channel ([`Alerter::deliveries`]).
 //!
-//! One concern per module: [`message`] (what a message says), [`sign`] (the robots'
-//! signatures), [`payload`] (each robot's request), [`answer`] (reading its answer, where HTTP
-//! 200 can still be a refusal), [`limits`] (the rate limits), [`book`] (fire, repeat, resolve),
-//! `dispatch` (the task that keeps the book) and `channel` (one robot's delivery task).
+//! One concern per module: `message` (what a message says), `sign` (the robots' signatures),
+//! `payload` (each robot's request), `answer` (reading its answer, where HTTP 200 can still be
+//! a refusal), `limits` (the rate limits), `book` (fire, repeat, resolve), `dispatch` (the task
+//! that keeps the book) and `channel` (one robot's delivery task). docs/alerts.md tells the
+//! operator's side.
 
 mod answer;
 mod book;
 mod channel;
 mod dispatch;
-pub mod limits;
+mod limits;
 mod message;
 mod payload;
 mod sign;
@@ -20,7 +21,7 @@ mod sign;
 pub use channel::ChannelSetup;
 pub use limits::Limit;
 
-use crate::config::alerts::{AlertsConfig, ChannelKind};
+use crate::config::alerts::{AlertsConfig, ChannelConfig, ChannelKind};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -117,6 +118,24 @@ impl Delivery {
     }
 }
 
+/// The setup of channel `c`, its variables read through `env`.
+fn setup(c: &ChannelConfig, env: &dyn Fn(&str) -> Result<String, String>) -> ChannelSetup {
+    let secret = c.secret_env.as_deref().map(env).transpose();
+    let url = match (secret.as_ref(), env(&c.url_env)) {
+        // A secret named but not set: no post at all rather than an unsigned one.
+        (Err(why), _) => Err(why.clone()),
+        (Ok(_), url) => url,
+    };
+    ChannelSetup {
+        name: c.name.clone(),
+        kind: c.kind,
+        url,
+        secret: secret.ok().flatten(),
+        repeat: Duration::from_secs(c.repeat_minutes.saturating_mul(60)),
+        limits: limits::defaults(c.kind),
+    }
+}
+
 /// Sends alerts to the runbook's chat robots; cloning it is cheap, and no call blocks.
 #[derive(Clone)]
 pub struct Alerter {
@@ -130,18 +149,7 @@ impl Alerter {
     /// channel, or no runtime: alerts are off.
     pub fn start(cfg: &AlertsConfig, run_name: &str) -> Alerter {
         let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-        let setups = cfg
-            .channels
-            .iter()
-            .map(|c| ChannelSetup {
-                name: c.name.clone(),
-                kind: c.kind,
-                url: env(&c.url_env),
-                secret: c.secret_env.as_deref().and_then(|s| env(s).ok()),
-                repeat: Duration::from_secs(c.repeat_minutes.saturating_mul(60)),
-                limits: limits::defaults(c.kind),
-            })
-            .collect();
+        let setups = cfg.channels.iter().map(|c| setup(c, &env)).collect();
         Self::start_with(setups, run_name, QUEUE)
     }
 
@@ -253,5 +261,60 @@ impl Alerter {
             }
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(secret_env: Option<&str>) -> ChannelConfig {
+        ChannelConfig {
+            name: "ops".into(),
+            kind: ChannelKind::Dingtalk,
+            url_env: "URL".into(),
+            secret_env: secret_env.map(str::to_string),
+            repeat_minutes: 30,
+        }
+    }
+
+    #[test]
+    fn a_channel_reads_its_variables_and_fails_whole_without_them() {
+        let env = |set: &'static [&'static str]| {
+            move |n: &str| {
+                set.contains(&n)
+                    .then(|| format!("value of {n}"))
+                    .ok_or_else(|| format!("{n} is not set"))
+            }
+        };
+        let s = setup(&channel(Some("SECRET")), &env(&["URL", "SECRET"]));
+        assert_eq!(s.url, Ok("value of URL".into()));
+        assert_eq!(s.secret.as_deref(), Some("value of SECRET"));
+        assert_eq!(s.repeat, Duration::from_secs(1800));
+        assert_eq!(s.limits, limits::defaults(ChannelKind::Dingtalk));
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("value of"),
+            "Debug shows no URL or secret: {shown}"
+        );
+        let s = setup(&channel(Some("SECRET")), &env(&["URL"]));
+        assert_eq!(s.url, Err("SECRET is not set".into()));
+        let s = setup(&channel(None), &env(&[]));
+        assert_eq!(s.url, Err("URL is not set".into()));
+    }
+
+    #[tokio::test]
+    async fn no_channel_or_disabled_sends_nothing_and_never_blocks() {
+        let a = Alerter::start(&AlertsConfig::default(), "r");
+        a.fire(Alert {
+            key: "k".into(),
+            severity: Severity::Info,
+            title: String::new(),
+            body: String::new(),
+        });
+        a.resolve("k");
+        a.flush(Duration::from_secs(1)).await;
+        assert!(a.deliveries().is_empty());
+        assert_eq!(Alerter::disabled().overflowed(), 0);
     }
 }

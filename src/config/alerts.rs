@@ -387,6 +387,34 @@ type = "webhook"
     }
 
     #[test]
+    fn the_examples_alerts_uncommented_resolve() {
+        let mut on = false;
+        let mut text = String::new();
+        for line in crate::config::EXAMPLE.lines() {
+            on |= line == "# [alerts]";
+            if let Some(code) = line.strip_prefix("# ").filter(|_| on) {
+                let toml_line = code.starts_with('[') || code.contains(" = ");
+                if toml_line {
+                    text.push_str(code);
+                    text.push('\n');
+                }
+            }
+        }
+        let (cfg, problems) = resolve(
+            &text,
+            &[
+                "CUTOVER_DINGTALK_URL",
+                "CUTOVER_DINGTALK_SECRET",
+                "CUTOVER_WECOM_URL",
+            ],
+        );
+        assert!(problems.is_empty(), "{problems:?}\n{text}");
+        let kinds: Vec<ChannelKind> = cfg.channels.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, vec![ChannelKind::Dingtalk, ChannelKind::Wecom]);
+        assert_eq!(cfg.channels[0].repeat_minutes, 60);
+    }
+
+    #[test]
     fn a_name_used_twice_is_a_problem() {
         let (_, problems) = resolve(
             r#"[[alerts.channel]]

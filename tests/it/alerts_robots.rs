@@ -31,6 +31,8 @@ struct Rx {
     got: Arc<Mutex<Vec<Got>>>,
     count: Arc<watch::Sender<usize>>,
     answer: &'static str,
+    /// The first post is answered 429 with `Retry-After: 1`.
+    throttle_first: bool,
 }
 
 /// A local robot on 127.0.0.1:0 answering every post with `answer` (HTTP 200).
@@ -41,10 +43,15 @@ struct Receiver {
 
 impl Receiver {
     async fn start(answer: &'static str) -> Receiver {
+        Self::start_as(answer, false).await
+    }
+
+    async fn start_as(answer: &'static str, throttle_first: bool) -> Receiver {
         let rx = Rx {
             got: Arc::default(),
             count: Arc::new(watch::channel(0).0),
             answer,
+            throttle_first,
         };
         let app = axum::Router::new().fallback(take).with_state(rx.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -68,7 +75,13 @@ impl Receiver {
     }
 }
 
-async fn take(State(rx): State<Rx>, uri: Uri, headers: HeaderMap, body: Bytes) -> &'static str {
+async fn take(
+    State(rx): State<Rx>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let got = Got {
         query: uri.query().unwrap_or("").to_string(),
         auth: headers
@@ -76,9 +89,17 @@ async fn take(State(rx): State<Rx>, uri: Uri, headers: HeaderMap, body: Bytes) -
             .map(|v| v.to_str().unwrap().to_string()),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };
-    rx.got.lock().unwrap().push(got);
+    let first = {
+        let mut all = rx.got.lock().unwrap();
+        all.push(got);
+        all.len() == 1
+    };
     rx.count.send_modify(|c| *c += 1);
-    rx.answer
+    if first && rx.throttle_first {
+        let status = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        return (status, [("retry-after", "1")], "rate_limited").into_response();
+    }
+    rx.answer.into_response()
 }
 
 fn hmac_b64(key: &[u8], msg: &[u8]) -> String {
@@ -375,4 +396,30 @@ async fn an_alert_repeats_while_it_holds_and_resolves_once() {
     alerter.resolve("waiting");
     alerter.flush(Duration::from_secs(10)).await;
     assert_eq!(hook.got().len(), got.len());
+}
+
+#[tokio::test]
+async fn a_robot_answering_429_is_left_alone_for_its_retry_after_then_gets_a_digest() {
+    let slack = Receiver::start_as("ok", true).await;
+    let alerter = Alerter::start_with(
+        vec![setup(
+            "s",
+            ChannelKind::Slack,
+            format!("{}/services/X", slack.base),
+            None,
+        )],
+        "nightly",
+        16,
+    );
+    for i in 0..3 {
+        alerter.fire(alert(&format!("k{i}")));
+    }
+    let got = slack.wait_for(2).await;
+    alerter.flush(Duration::from_secs(10)).await;
+    assert_eq!(slack.got().len(), 2, "{got:?}");
+    let text = got[1].body["text"].as_str().unwrap();
+    assert!(text.contains("2 messages folded into this one"), "{text}");
+    let f = &alerter.deliveries()[0];
+    assert_eq!((f.sent, f.failed, f.folded), (1, 1, 2));
+    assert_eq!(f.last_failure.as_deref(), Some("HTTP 429: rate_limited"));
 }
