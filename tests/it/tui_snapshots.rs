@@ -130,6 +130,7 @@ fn snapshot() -> Snapshot {
         rolled_back: None,
         media: None,
         media_not_copied: 0,
+        alerts_failing: None,
     }
 }
 

@@ -136,6 +136,8 @@ pub struct Snapshot {
     pub media: Option<crate::media::progress::MediaFigures>,
     /// Media objects that failed or were skipped (listed by `cutover errors`).
     pub media_not_copied: u64,
+    /// Alert channels whose last post failed: `name: why` (the log has every failure).
+    pub alerts_failing: Option<String>,
 }
 
 /// A dialog on top of the screen.

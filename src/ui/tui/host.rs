@@ -318,6 +318,7 @@ impl<'r> Host<'r> {
                 .map(|(p, _)| p.kinds())
                 .unwrap_or_default(),
             media: lock(&self.link.media).as_ref().map(|p| p.figures()),
+            alerts_failing: alerts_failing(&self.runner.alerter),
         }
     }
 
@@ -497,4 +498,15 @@ impl<'r> Host<'r> {
         }
         Ok(exit)
     }
+}
+
+/// The alert channels whose posts failed and not one succeeded since: `name: why`, joined.
+fn alerts_failing(alerter: &crate::alerts::Alerter) -> Option<String> {
+    let failing: Vec<String> = alerter
+        .deliveries()
+        .into_iter()
+        .filter(|c| c.failed > 0)
+        .filter_map(|c| c.last_failure.map(|why| format!("{}: {why}", c.name)))
+        .collect();
+    (!failing.is_empty()).then(|| failing.join("; "))
 }

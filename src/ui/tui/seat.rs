@@ -27,6 +27,7 @@ pub(crate) struct Live {
     pub(crate) sync_running: Option<String>,
     pub(crate) verify_progress: Vec<(Kind, u64, u64)>,
     pub(crate) media: Option<crate::media::progress::MediaFigures>,
+    pub(crate) alerts_failing: Option<String>,
 }
 
 impl Live {
@@ -43,6 +44,7 @@ impl Live {
         snap.sync_running = self.sync_running.clone();
         snap.verify_progress = self.verify_progress.clone();
         snap.media = self.media.clone();
+        snap.alerts_failing = self.alerts_failing.clone();
         snap
     }
 }

@@ -206,6 +206,12 @@ fn items_and_notice(app: &App) -> Vec<Span<'static>> {
             Style::new().add_modifier(Modifier::ITALIC),
         ));
     }
+    if let Some(failed) = &app.snap.alerts_failing {
+        spans.push(Span::styled(
+            format!(" · ALERTS NOT DELIVERED: {failed}"),
+            Style::new().fg(Color::Red),
+        ));
+    }
     spans
 }
 
