@@ -76,6 +76,7 @@ pub fn scrape(
             left,
         );
     }
+    eta(&conn, &mut registry).map_err(sql)?;
     alerts_sent(alerts, &mut registry);
     let stats = crate::tim::stats::stats();
     registry.register(
@@ -259,4 +260,26 @@ fn alerts_sent(alerts: &[crate::alerts::ChannelFigures], registry: &mut Registry
         "Alert messages per channel and result: sent, failed, folded into a digest",
         family,
     );
+}
+
+/// The import's time left: the pending items at the rate of the last minute's samples (none
+/// while nothing is pending or nothing settled lately).
+fn eta(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Result<()> {
+    let pending: u64 = crate::store::verify::entity_counts(conn)?
+        .iter()
+        .map(|e| e.pending)
+        .sum();
+    let family: FloatGauges<StateLabels> = Family::default();
+    if let (true, Some(rate)) = (pending > 0, crate::store::samples::recent_rate(conn, 60)?) {
+        let labels = StateLabels {
+            state: "importing".into(),
+        };
+        family.get_or_create(&labels).set(pending as f64 / rate);
+    }
+    registry.register(
+        "eta_seconds",
+        "The import's time left: its pending items at the last minute's rate",
+        family,
+    );
+    Ok(())
 }

@@ -34,7 +34,7 @@ pub(crate) mod phase;
 pub mod queries;
 pub(crate) mod records;
 pub(crate) mod run;
-pub(crate) mod samples;
+pub mod samples;
 mod schema;
 mod scratch;
 pub mod stage;

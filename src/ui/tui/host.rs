@@ -75,6 +75,8 @@ pub(crate) struct Host<'r> {
     pub(crate) quitting: bool,
     /// A rollback asked for from a console, and how far it got.
     rollback: Rollback,
+    /// When the relay's alerts were last checked.
+    sync_checked: Option<Instant>,
 }
 
 impl<'r> Host<'r> {
@@ -92,6 +94,7 @@ impl<'r> Host<'r> {
             exit: None,
             quitting: false,
             rollback: Rollback::No,
+            sync_checked: None,
         };
         host.local = Some(host.seat());
         host
@@ -254,6 +257,7 @@ impl<'r> Host<'r> {
     /// One frame: the latest figures into every console, each drawn. A terminal that cannot
     /// be drawn on any more detaches its console.
     pub(crate) fn frame<B: Backend>(&mut self, terminal: &mut Terminal<B>) {
+        self.check_sync();
         let live = self.live();
         let (finished, staged) = (self.exit.is_some(), self.staged());
         let mut broken = None;
@@ -281,6 +285,24 @@ impl<'r> Host<'r> {
         if matches!(self.rollback, Rollback::Asked { .. }) {
             // The operator is rolling back: a risky step asked meanwhile does not run.
             self.link.decline();
+        }
+    }
+
+    /// The relay's alerts (lag, backlog, held events, stopped), every few seconds while it
+    /// runs after the runbook.
+    fn check_sync(&mut self) {
+        const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+        if self.sync_checked.is_some_and(|t| t.elapsed() < EVERY) {
+            return;
+        }
+        self.sync_checked = Some(Instant::now());
+        let relay = lock(&self.link.relay);
+        let Some(relay) = relay.as_ref() else { return };
+        if let Ok(counts) = relay.counts() {
+            let store = relay.store.display().to_string();
+            let (alerter, cfg) = (&self.runner.alerter, &self.runner.runbook.alerts);
+            let broken = relay.broken();
+            crate::runbook::sync_alerts::check(alerter, cfg, &store, &counts, broken.as_deref());
         }
     }
 
