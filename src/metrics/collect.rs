@@ -52,6 +52,19 @@ type Gauges<L> = Family<L, Gauge>;
 /// A gauge family of float values.
 type FloatGauges<L> = Family<L, Gauge<f64, AtomicU64>>;
 
+/// Sets one gauge of `family` per (name, value), labelled by `labels(name)`.
+fn set_each<'a, L>(
+    family: &Gauges<L>,
+    values: impl IntoIterator<Item = (&'a str, u64)>,
+    labels: impl Fn(&str) -> L,
+) where
+    L: Clone + std::hash::Hash + Eq,
+{
+    for (name, n) in values {
+        family.get_or_create(&labels(name)).set(n as i64);
+    }
+}
+
 /// Everything one scrape shows, as OpenMetrics text. `window_end` (unix seconds) gives the
 /// window's time left; `now` is the scrape's time.
 pub fn scrape(
@@ -101,33 +114,28 @@ fn stages(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Res
     let mut mismatched = 0;
     for e in crate::store::verify::entity_counts(conn)? {
         let stage = e.kind.map_or("", Kind::name).to_string();
-        let set = |family: &Gauges<StageLabels>, outcome: &str, n: u64| {
-            let labels = StageLabels {
-                stage: stage.clone(),
-                outcome: outcome.into(),
-            };
-            family.get_or_create(&labels).set(n as i64);
+        let labels = |outcome: &str| StageLabels {
+            stage: stage.clone(),
+            outcome: outcome.into(),
         };
-        for (outcome, n) in [
+        let outcomes = [
             ("source", e.source),
             ("invalid", e.invalid),
             ("pending", e.pending),
             ("imported", e.imported),
             ("failed", e.failed),
             ("skipped", e.skipped),
-        ] {
-            set(&items, outcome, n);
-        }
-        for (outcome, n) in [
+        ];
+        set_each(&items, outcomes, labels);
+        let results = [
             ("verified", e.verified),
             ("missing", e.missing),
             ("differs", e.differs),
             ("extra", e.extra),
             ("unreadable", e.unreadable),
             ("unchecked", e.unchecked),
-        ] {
-            set(&verified, outcome, n);
-        }
+        ];
+        set_each(&verified, results, labels);
         mismatched += e.missing + e.differs;
     }
     registry.register("items", "Items per stage and outcome, as committed", items);
@@ -177,7 +185,7 @@ fn sync(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Resul
         (Direction::NewToOld, "new_to_old"),
     ] {
         let c = crate::store::sync::counts(conn, direction)?;
-        for (state, n) in [
+        let states = [
             ("received", c.received),
             ("applied", c.applied),
             ("failed", c.failed),
@@ -186,13 +194,11 @@ fn sync(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Resul
             ("skipped", c.skipped),
             ("dropped_as_echo", c.dropped_as_echo),
             ("recovered", c.recovered),
-        ] {
-            let labels = SyncLabels {
-                direction: name.into(),
-                state: state.into(),
-            };
-            events.get_or_create(&labels).set(n as i64);
-        }
+        ];
+        set_each(&events, states, |state| SyncLabels {
+            direction: name.into(),
+            state: state.into(),
+        });
         for (quantile, ms) in [("0.5", c.lag_p50_ms), ("0.99", c.lag_p99_ms)] {
             if let Some(ms) = ms {
                 let labels = DirectionLabels {
@@ -217,17 +223,15 @@ fn media(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Resu
     let all = hosts(conn)?;
     let family: Gauges<StateLabels> = Family::default();
     let sum = |f: fn(&crate::store::media::HostObjects) -> u64| all.iter().map(f).sum::<u64>();
-    for (state, n) in [
+    let states = [
         ("pending", sum(|h| h.pending)),
         ("copied", sum(|h| h.copied)),
         ("failed", sum(|h| h.failed)),
         ("skipped", sum(|h| h.skipped)),
-    ] {
-        let labels = StateLabels {
-            state: state.into(),
-        };
-        family.get_or_create(&labels).set(n as i64);
-    }
+    ];
+    set_each(&family, states, |state| StateLabels {
+        state: state.into(),
+    });
     registry.register(
         "media_objects",
         "Media objects of the messages per state",
@@ -247,13 +251,11 @@ struct ChannelLabels {
 fn alerts_sent(alerts: &[crate::alerts::ChannelFigures], registry: &mut Registry) {
     let family: Gauges<ChannelLabels> = Family::default();
     for c in alerts {
-        for (result, n) in [("sent", c.sent), ("failed", c.failed), ("folded", c.folded)] {
-            let labels = ChannelLabels {
-                channel: c.name.clone(),
-                result: result.into(),
-            };
-            family.get_or_create(&labels).set(n as i64);
-        }
+        let results = [("sent", c.sent), ("failed", c.failed), ("folded", c.folded)];
+        set_each(&family, results, |result| ChannelLabels {
+            channel: c.name.clone(),
+            result: result.into(),
+        });
     }
     registry.register(
         "alerts",
