@@ -159,7 +159,11 @@ impl Worker {
                     f.folded += messages as u64;
                 }
                 match &result {
-                    Ok(()) => f.sent += 1,
+                    Ok(()) => {
+                        f.sent += 1;
+                        // Delivering again: no longer failing.
+                        f.last_failure = None;
+                    }
                     Err(why) => {
                         f.failed += 1;
                         f.last_failure = Some(why.clone());

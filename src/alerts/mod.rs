@@ -89,7 +89,8 @@ pub struct ChannelFigures {
     pub failed: u64,
     /// Messages that went folded into a digest.
     pub folded: u64,
-    /// Why the last failed post failed (no URL, no secret).
+    /// While the channel is failing: why its last post failed (no URL, no secret); cleared
+    /// by the next post that goes through (the log keeps every failure).
     pub last_failure: Option<String>,
 }
 

@@ -9,6 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The most minutes `repeat_minutes` and `window_margin_minutes` take: a week.
+const MAX_MINUTES: u64 = 7 * 24 * 60;
+
 /// Minutes between repeats of an alert that still holds, unless `repeat_minutes` says.
 const DEFAULT_REPEAT_MINUTES: u64 = 30;
 /// Minutes before `[window] ends_at` a projected finish alerts, unless the runbook says.
@@ -158,8 +161,10 @@ fn resolve_with(
 ) -> AlertsConfig {
     let d = AlertsConfig::default();
     let repeat_minutes = section.repeat_minutes.unwrap_or(d.repeat_minutes);
-    if repeat_minutes == 0 {
-        problems.push("[alerts] repeat_minutes must be at least 1".into());
+    if repeat_minutes == 0 || repeat_minutes > MAX_MINUTES {
+        problems.push(format!(
+            "[alerts] repeat_minutes must be 1 to {MAX_MINUTES} (a week)"
+        ));
     }
     let mut channels: Vec<ChannelConfig> = Vec::new();
     for (i, c) in section.channel.iter().enumerate() {
@@ -178,7 +183,8 @@ fn resolve_with(
         repeat_minutes,
         window_margin_minutes: section
             .window_margin_minutes
-            .unwrap_or(d.window_margin_minutes),
+            .unwrap_or(d.window_margin_minutes)
+            .min(MAX_MINUTES),
         sync_lag_secs: section.sync_lag_secs.unwrap_or(d.sync_lag_secs),
         sync_backlog: section.sync_backlog.unwrap_or(d.sync_backlog),
         channels,
@@ -241,8 +247,10 @@ fn channel(
         }
     }
     let repeat_minutes = c.repeat_minutes.unwrap_or(default_repeat);
-    if c.repeat_minutes == Some(0) {
-        problems.push(format!("{at}: repeat_minutes must be at least 1"));
+    if c.repeat_minutes.is_some_and(|m| m == 0 || m > MAX_MINUTES) {
+        problems.push(format!(
+            "{at}: repeat_minutes must be 1 to {MAX_MINUTES} (a week)"
+        ));
     }
     match (kind, url_env) {
         (Some(kind), Some(url_env)) if problems.len() == before => Some(ChannelConfig {
@@ -370,7 +378,7 @@ type = "webhook"
         assert!(cfg.channels.is_empty());
         let all = problems.join("\n");
         for needle in [
-            "[alerts] repeat_minutes must be at least 1",
+            "[alerts] repeat_minutes must be 1 to 10080",
             "#1: name is missing",
             "#1: type = \"teams\"",
             "#1: url_env is not an environment variable's name",

@@ -76,7 +76,8 @@ pub fn scrape(
     let conn = open_for_reading(store).map_err(|e| e.to_string())?;
     let sql = |e: rusqlite::Error| format!("the store {}: {e}", store.display());
     let mut registry = Registry::with_prefix("cutover");
-    stages(&conn, &mut registry).map_err(sql)?;
+    let entities = crate::store::verify::entity_counts(&conn).map_err(sql)?;
+    stages(&entities, &mut registry);
     steps(&conn, &mut registry).map_err(sql)?;
     sync(&conn, &mut registry).map_err(sql)?;
     media(&conn, &mut registry).map_err(sql)?;
@@ -89,7 +90,8 @@ pub fn scrape(
             left,
         );
     }
-    eta(&conn, &mut registry).map_err(sql)?;
+    let pending = entities.iter().map(|e| e.pending).sum();
+    eta(&conn, pending, &mut registry).map_err(sql)?;
     alerts_sent(alerts, &mut registry);
     let stats = crate::tim::stats::stats();
     registry.register(
@@ -108,11 +110,11 @@ pub fn scrape(
 }
 
 /// Items per stage and outcome (`status --json`'s stages), and the read-back's results.
-fn stages(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Result<()> {
+fn stages(entities: &[crate::store::verify::EntityCounts], registry: &mut Registry) {
     let items: Gauges<StageLabels> = Family::default();
     let verified: Gauges<StageLabels> = Family::default();
     let mut mismatched = 0;
-    for e in crate::store::verify::entity_counts(conn)? {
+    for e in entities {
         let stage = e.kind.map_or("", Kind::name).to_string();
         let labels = |outcome: &str| StageLabels {
             stage: stage.clone(),
@@ -151,7 +153,6 @@ fn stages(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Res
         "Items read back missing or different",
         mismatches,
     );
-    Ok(())
 }
 
 /// Each step's state: 1 for the state it is in.
@@ -266,11 +267,7 @@ fn alerts_sent(alerts: &[crate::alerts::ChannelFigures], registry: &mut Registry
 
 /// The import's time left: the pending items at the rate of the last minute's samples (none
 /// while nothing is pending or nothing settled lately).
-fn eta(conn: &rusqlite::Connection, registry: &mut Registry) -> rusqlite::Result<()> {
-    let pending: u64 = crate::store::verify::entity_counts(conn)?
-        .iter()
-        .map(|e| e.pending)
-        .sum();
+fn eta(conn: &rusqlite::Connection, pending: u64, registry: &mut Registry) -> rusqlite::Result<()> {
     let family: FloatGauges<StateLabels> = Family::default();
     if let (true, Some(rate)) = (pending > 0, crate::store::samples::recent_rate(conn, 60)?) {
         let labels = StateLabels {

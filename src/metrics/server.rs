@@ -27,11 +27,15 @@ impl Drop for MetricsServer {
     }
 }
 
-/// What a scrape reads.
+/// A scrape is answered from the last one this young (each reads the whole store's counts).
+const FRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What a scrape reads, and the last one (one scrape at a time reads the store).
 struct Source {
     store: PathBuf,
     window_end: Option<i64>,
     alerter: crate::alerts::Alerter,
+    last: tokio::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
 
 /// Serves `/metrics` of the store at `store` on `cfg.listen`, with the deliveries of
@@ -55,6 +59,7 @@ pub async fn serve(
         store,
         window_end,
         alerter,
+        last: tokio::sync::Mutex::new(None),
     });
     let app = Router::new()
         .route("/metrics", get(metrics))
@@ -69,14 +74,28 @@ pub async fn serve(
 async fn metrics(
     axum::extract::State(source): axum::extract::State<Arc<Source>>,
 ) -> impl IntoResponse {
+    // Scrapes wait for each other: at most one reads the store, and a second one within
+    // FRESH gets the same text.
+    let mut last = source.last.lock().await;
+    if let Some((_, text)) = last.as_ref().filter(|(at, _)| at.elapsed() < FRESH) {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, CONTENT_TYPE)],
+            text.clone(),
+        );
+    }
     let now = crate::timefmt::now_secs();
+    let reading = Arc::clone(&source);
     let scraped = tokio::task::spawn_blocking(move || {
-        let alerts = source.alerter.deliveries();
-        super::collect::scrape(&source.store, source.window_end, &alerts, now)
+        let alerts = reading.alerter.deliveries();
+        super::collect::scrape(&reading.store, reading.window_end, &alerts, now)
     })
     .await;
     match scraped {
-        Ok(Ok(text)) => (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], text),
+        Ok(Ok(text)) => {
+            *last = Some((std::time::Instant::now(), text.clone()));
+            (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], text)
+        }
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -65,6 +65,20 @@ impl<'a> Alerting<'a> {
     fn on_step(&mut self, step: Step, state: &StepState) {
         let name = step.name().replace(' ', "_");
         let key = format!("confirm_{name}");
+        if !matches!(state, StepState::Failed { .. }) {
+            self.alerter.resolve(&format!("failed_{name}"));
+        }
+        let import_over = step == Step::Import
+            && matches!(
+                state,
+                StepState::Done { .. } | StepState::Failed { .. } | StepState::Stopped { .. }
+            );
+        if import_over {
+            // No tick will come again to resolve what the import's ticks fired.
+            for k in ["window_overrun", "paused", "error_budget"] {
+                self.alerter.resolve(k);
+            }
+        }
         match state {
             StepState::NeedsConfirmation { what } => self.fire(
                 &key,
@@ -163,9 +177,10 @@ pub(crate) fn rollback(
         Ok(detail) => format!("{detail}\nreason: {reason}"),
         Err(why) => format!("the rollback FAILED: {why}\nreason: {reason}"),
     };
+    // News: told once (nothing would ever resolve it).
     alerter.fire(Alert {
         key: "rollback".into(),
-        severity: Severity::Critical,
+        severity: Severity::Info,
         title: "the run was rolled back".into(),
         body: format!(
             "{body}\nrun: {store}\nlook closer: cutover report --store {store} --format md"

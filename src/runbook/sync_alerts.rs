@@ -64,12 +64,13 @@ pub(crate) fn check(
             alerter.resolve(&key);
         }
     }
-    if let Some(why) = broken {
-        alerter.fire(Alert {
+    match broken {
+        Some(why) => alerter.fire(Alert {
             key: "relay_stopped".into(),
             severity: Severity::Critical,
             title: "the sync relay stopped".into(),
             body: format!("{why}{look}"),
-        });
+        }),
+        None => alerter.resolve("relay_stopped"),
     }
 }

@@ -75,8 +75,9 @@ pub(crate) struct Host<'r> {
     pub(crate) quitting: bool,
     /// A rollback asked for from a console, and how far it got.
     rollback: Rollback,
-    /// When the relay's alerts were last checked.
+    /// When the relay's alerts were last checked, and whether a check is still reading.
     sync_checked: Option<Instant>,
+    sync_checking: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<'r> Host<'r> {
@@ -95,6 +96,7 @@ impl<'r> Host<'r> {
             quitting: false,
             rollback: Rollback::No,
             sync_checked: None,
+            sync_checking: Arc::default(),
         };
         host.local = Some(host.seat());
         host
@@ -291,19 +293,40 @@ impl<'r> Host<'r> {
     /// The relay's alerts (lag, backlog, held events, stopped), every few seconds while it
     /// runs after the runbook.
     fn check_sync(&mut self) {
-        const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-        if self.sync_checked.is_some_and(|t| t.elapsed() < EVERY) {
+        use std::sync::atomic::Ordering;
+        const EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+        let reading = self.sync_checking.load(Ordering::Relaxed);
+        if reading || self.sync_checked.is_some_and(|t| t.elapsed() < EVERY) {
             return;
         }
         self.sync_checked = Some(Instant::now());
-        let relay = lock(&self.link.relay);
-        let Some(relay) = relay.as_ref() else { return };
-        if let Ok(counts) = relay.counts() {
-            let store = relay.store.display().to_string();
-            let (alerter, cfg) = (&self.runner.alerter, &self.runner.runbook.alerts);
-            let broken = relay.broken();
-            crate::runbook::sync_alerts::check(alerter, cfg, &store, &counts, broken.as_deref());
-        }
+        let Some((store, broken)) = lock(&self.link.relay)
+            .as_ref()
+            .map(|r| (r.store.clone(), r.broken()))
+        else {
+            return;
+        };
+        let (alerter, cfg) = (
+            self.runner.alerter.clone(),
+            self.runner.runbook.alerts.clone(),
+        );
+        let checking = Arc::clone(&self.sync_checking);
+        checking.store(true, Ordering::Relaxed);
+        // The counts read the store: off the drawing loop, without the relay's lock, one at a
+        // time.
+        tokio::task::spawn_blocking(move || {
+            if let Ok(counts) = crate::sync::relay::counts(&store) {
+                let name = store.display().to_string();
+                crate::runbook::sync_alerts::check(
+                    &alerter,
+                    &cfg,
+                    &name,
+                    &counts,
+                    broken.as_deref(),
+                );
+            }
+            checking.store(false, Ordering::Relaxed);
+        });
     }
 
     /// What is live in this process, for every console.
