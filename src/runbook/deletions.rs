@@ -73,13 +73,7 @@ pub(crate) async fn gate(runner: &Runner, obs: &mut dyn Observer) -> Result<Gate
         }
         (AccountDeletions::Confirm, false) => {
             let what = what(accounts);
-            change(
-                runner,
-                obs,
-                Step::Import,
-                StepState::NeedsConfirmation { what: what.clone() },
-            )?;
-            if obs.confirm(Step::Import, &what).await.unwrap_or(false) {
+            if super::drive::ask(runner, obs, Step::Import, &what).await? {
                 let why = "confirmed in the console";
                 crate::store::audit::record(&conn, "operator", "delete accounts", &what, why)?;
                 change(runner, obs, Step::Import, StepState::running(""))?;

@@ -83,6 +83,21 @@ pub(crate) fn change(
     Ok(obs.step(step, &state)?)
 }
 
+/// Asks the operator to confirm `what` on `step` (the step shows it as waiting): true to run it.
+/// A front end gone without an answer is a no.
+pub(crate) async fn ask(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    step: Step,
+    what: &str,
+) -> Result<bool, RunbookError> {
+    let waiting = StepState::NeedsConfirmation {
+        what: what.to_string(),
+    };
+    change(runner, obs, step, waiting)?;
+    Ok(obs.confirm(step, what).await.unwrap_or(false))
+}
+
 /// Runs the runbook, telling `obs` what happens, with a tick every `every` during the import.
 pub(crate) async fn drive(
     runner: &Runner,
@@ -332,14 +347,7 @@ async fn hook_step(
     if let Some(hook) = runner.hook(step) {
         if !runner.steps().get(step).is_settled() {
             let what = super::hooks::describe(hook);
-            change(
-                runner,
-                obs,
-                step,
-                StepState::NeedsConfirmation { what: what.clone() },
-            )?;
-            let answer = obs.confirm(step, &what).await.unwrap_or(false);
-            if !answer {
+            if !ask(runner, obs, step, &what).await? {
                 let reason = format!(
                     "{WAITING_FOR_CONFIRMATION}: nothing ran ({what}); run again and confirm it \
                      in the console, or headless with --yes"

@@ -104,13 +104,7 @@ async fn gate(runner: &Runner, obs: &mut dyn Observer) -> Result<Option<RunExit>
         "import the messages of {n} media objects that could not be copied{first}: they carry {}",
         carried(runner.runbook.media.on_unreachable)
     );
-    change(
-        runner,
-        obs,
-        Step::Import,
-        StepState::NeedsConfirmation { what: what.clone() },
-    )?;
-    if !obs.confirm(Step::Import, &what).await.unwrap_or(false) {
+    if !super::drive::ask(runner, obs, Step::Import, &what).await? {
         let reason = format!(
             "{WAITING_FOR_CONFIRMATION}: no message was sent ({what}); `cutover errors` lists \
              them, `cutover retry --stage media` copies them again at the next run, `cutover \
