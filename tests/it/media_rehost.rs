@@ -164,6 +164,22 @@ fn with_s3_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
         .env("CUTOVER_S3_SECRET_ACCESS_KEY", SECRET_KEY)
 }
 
+/// `cutover run` of `export` into the rig with `args` and the bucket's credentials, to its
+/// end: its exit code, and its stdout then stderr (for the assertion messages).
+fn run_with_s3(rig: &common::Rig, export: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut cmd = run_command(&rig.handle, &rig.store, export, args);
+    let out = with_s3_env(&mut cmd)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     let rig = common::Rig::new(app_config()).await;
@@ -178,24 +194,10 @@ async fn every_element_points_at_the_bucket_and_outlives_the_old_cdn() {
     let s3 = S3::start();
     let public = PublicBase::start(s3.bucket_dir()).await;
     let book = runbook(rig.dir.path(), &cdn, &s3, &public.url(), "placeholder");
-    let mut cmd = run_command(
-        &rig.handle,
-        &rig.store,
-        &export,
-        &["--yes", "--config", book.to_str().unwrap()],
-    );
-    let out = with_s3_env(&mut cmd)
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let args = ["--yes", "--config", book.to_str().unwrap()];
+    let (code, text) = run_with_s3(&rig, &export, &args);
     // Exit 3: every item settled, two media objects failed (404).
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(code, Some(3), "{text}");
     assert!(text.contains("media objects not copied"), "{text}");
 
     // Each URL was fetched once, the shared one included.
@@ -323,17 +325,8 @@ async fn a_killed_media_stage_resumes_without_copying_a_finished_object_again() 
         "killed in the middle of the stage"
     );
 
-    let mut cmd = run_command(&rig.handle, &rig.store, &export, &args);
-    let out = with_s3_env(&mut cmd)
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, text) = run_with_s3(&rig, &export, &args);
+    assert_eq!(code, Some(0), "{text}");
     let gets = cdn.gets();
     for url in &before {
         let path = url.split_once(CDN).unwrap().1;
@@ -388,13 +381,8 @@ async fn a_failed_object_stops_before_any_message_and_a_retry_copies_it() {
     let book = runbook(rig.dir.path(), &cdn, &s3, &public.url(), "placeholder");
     // Headless without --yes: the messages of the lost file wait for a confirmation.
     let args = ["--config", book.to_str().unwrap()];
-    let mut cmd = run_command(&rig.handle, &rig.store, &export, &args);
-    let out = with_s3_env(&mut cmd)
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(7), "{text}");
+    let (code, text) = run_with_s3(&rig, &export, &args);
+    assert_eq!(code, Some(7), "{text}");
     assert!(text.contains("could not be copied"), "{text}");
     let dump = rig.handle.sim().dump();
     assert_eq!(
@@ -414,17 +402,8 @@ async fn a_failed_object_stops_before_any_message_and_a_retry_copies_it() {
         "{said}"
     );
     cdn.restore();
-    let mut cmd = run_command(&rig.handle, &rig.store, &export, &args);
-    let out = with_s3_env(&mut cmd)
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, text) = run_with_s3(&rig, &export, &args);
+    assert_eq!(code, Some(0), "{text}");
     let dump = rig.handle.sim().dump().to_string();
     assert!(
         !dump.contains("no longer available"),
