@@ -27,7 +27,7 @@ verify:   model tim source config store timefmt
 sync:     model tim source config store private timefmt
 media:    model tim source config store timefmt
 metrics:  model tim source config store alerts timefmt
-runbook:  model tim source config store engine verify sync media alerts timefmt
+runbook:  model tim source export config store engine verify sync media alerts timefmt
 report:   model tim source config store runbook timefmt
 ui:       model tim source config store engine verify sync media alerts runbook report timefmt
 sim:      model tim timefmt

@@ -269,14 +269,27 @@ pub struct RunArgs {
     #[arg(long, value_name = "accounts:FILE")]
     pub(crate) only: Option<String>,
     /// The part of the cutover: `full` (everything in one window), `precopy` (import a full
-    /// export while the old system is live: no hooks, no sync) or `window` (import the
-    /// `--delta` export into the pre-copy's store, then sync, resume and verify).
+    /// export while the old system is live: no hooks, no sync), `window` (import the
+    /// `--delta` export into the pre-copy's store, then sync, resume and verify) or `follow`
+    /// (rounds of what changed in the old database, `--from`/`--map`, until the stop is
+    /// confirmed; then a last round, sync, resume and verify).
     #[arg(long, value_name = "PHASE", default_value = "full")]
     pub(crate) phase: crate::model::phase::Phase,
     /// With `--phase window`: the delta export (its manifest's `delta_of` is the watermark of
     /// what the store holds). Stands in for the runbook's source.
     #[arg(long, value_name = "DIR")]
     pub(crate) delta: Option<PathBuf>,
+    /// With `--phase follow`: the old system's database (`mysql://`, `postgres://`,
+    /// `sqlite://`; the password from CUTOVER_SOURCE_PASSWORD), as for `cutover export`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) from: Option<String>,
+    /// With `--phase follow`: the mapping file (one query per kind, each with `:since`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) map: Option<PathBuf>,
+    /// With `--phase follow`: confirm the stop-service step at this time (unix seconds, a
+    /// date or an RFC 3339 time): the rounds go on until then.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) stop_at: Option<String>,
 }
 
 /// `cutover attach`

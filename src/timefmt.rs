@@ -14,7 +14,7 @@ pub fn now_secs() -> i64 {
 
 /// Now, in milliseconds since the unix epoch (sync events' time unit); 0 if the system clock
 /// reads before 1970.
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

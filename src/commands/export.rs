@@ -10,7 +10,7 @@ use anyhow::Context;
 use std::io::Write;
 
 /// Unix seconds of a `--since`/`--until` value: an integer, a date or an RFC 3339 time.
-fn parse_time(flag: &str, text: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_time(flag: &str, text: &str) -> anyhow::Result<i64> {
     text.trim()
         .parse::<i64>()
         .ok()
@@ -36,13 +36,9 @@ pub(crate) fn run(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outc
         None => crate::timefmt::now_secs(),
     };
     let opts = ExportOptions {
-        url,
-        mapping,
-        out: args.out.clone(),
-        since,
-        until,
         gzip: args.gzip,
         force: args.force,
+        ..ExportOptions::new(url, mapping, args.out.clone(), since, until)
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -63,18 +63,57 @@ fn run_runbook(args: &RunArgs) -> anyhow::Result<Runbook> {
             "--phase window imports a delta export: give it with --delta DIR (the full export \
              was staged by the pre-copy)"
         ),
+        (Phase::Follow, Some(_)) => anyhow::bail!(
+            "--delta is for --phase window: a follow run reads its rounds from the old \
+             database (--from URL --map FILE)"
+        ),
         (phase, Some(_)) => anyhow::bail!(
             "--delta is for --phase window (this run is --phase {phase}); a pre-copy or a full \
              run takes the runbook's source"
         ),
         (_, None) => {}
     }
+    let follow_flags = args.from.is_some() || args.map.is_some() || args.stop_at.is_some();
+    if args.phase != Phase::Follow && follow_flags {
+        anyhow::bail!(
+            "--from, --map and --stop-at are for --phase follow (this run is --phase {})",
+            args.phase
+        );
+    }
     Ok(rb)
+}
+
+/// The old database of a follow run (`None` for the other phases).
+fn follow_source(
+    args: &RunArgs,
+    rb: &Runbook,
+) -> anyhow::Result<Option<crate::runbook::follow::FollowSource>> {
+    use crate::export::{url::PASSWORD_ENV, Mapping, SourceUrl};
+    if args.phase != Phase::Follow {
+        return Ok(None);
+    }
+    let (Some(from), Some(map)) = (&args.from, &args.map) else {
+        anyhow::bail!(
+            "--phase follow reads what changes in the old database: give --from URL and --map \
+             FILE (those of `cutover export`)"
+        );
+    };
+    let url = SourceUrl::parse(from, std::env::var(PASSWORD_ENV).ok())?;
+    let mapping = Mapping::load(map)?;
+    let stop_at = args
+        .stop_at
+        .as_deref()
+        .map(|t| super::export::parse_time("--stop-at", t))
+        .transpose()?;
+    let source = crate::runbook::follow::FollowSource::new(url, mapping, &rb.store, stop_at)
+        .map_err(|why| anyhow::anyhow!("{}: {why}", map.display()))?;
+    Ok(Some(source))
 }
 
 /// Runs `cutover run`.
 pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut rb = run_runbook(args)?;
+    let follow = follow_source(args, &rb)?;
     rb.deletions.confirmed = args.delete_accounts;
     if let Some(why) = rb.scenario_refusal() {
         // Refused before the log, the lock or the store: nothing has run.
@@ -121,7 +160,10 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome
     let metrics = super::metrics::start(rb.metrics, &store, rb.window_end, alerter.clone(), out);
     let _metrics = runtime.block_on(metrics)?;
     let exit = runtime.block_on(async {
-        let runner = Runner::new(rb, opts)?.with_alerter(alerter);
+        let mut runner = Runner::new(rb, opts)?.with_alerter(alerter);
+        if let Some(source) = follow {
+            runner = runner.with_follow(source);
+        }
         if console {
             // From here on a hangup never ends the run.
             let signals = crate::ui::tui::runtime::signals()?;

@@ -44,6 +44,8 @@ pub struct RunbookFile {
     pub(crate) metrics: Option<super::metrics::MetricsSection>,
     /// Alerts to chat robots: thresholds and `[[alerts.channel]]`.
     pub(crate) alerts: super::alerts::AlertsSection,
+    /// How `--phase follow` paces its rounds (absent: the defaults).
+    pub(crate) follow: Option<super::follow::FollowSection>,
 }
 
 /// `[scenario]`: the facts `cutover plan --scenario` asks for.

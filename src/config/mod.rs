@@ -5,6 +5,7 @@
 pub mod alerts;
 mod app;
 pub(crate) mod file;
+pub mod follow;
 pub mod media;
 pub mod metrics;
 mod resolve;

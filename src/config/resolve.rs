@@ -143,6 +143,8 @@ pub struct Runbook {
     pub metrics: Option<super::metrics::MetricsConfig>,
     /// Alerts to chat robots (`[alerts]`; no channel: off).
     pub(crate) alerts: super::alerts::AlertsConfig,
+    /// How `--phase follow` paces its rounds (`[follow]`).
+    pub follow: super::follow::FollowConfig,
 }
 
 /// What staging does with a group message whose time is not greater than the previous one
@@ -332,6 +334,7 @@ pub fn resolve(
     let media = super::media::media_policy(&file.media, &mut problems);
     let metrics = super::metrics::metrics_config(file.metrics.as_ref(), &mut problems);
     let alerts = super::alerts::alerts_config(&file.alerts, &mut problems);
+    let follow = super::follow::follow_config(file.follow.as_ref(), &mut problems);
     let sync = file
         .sync
         .as_ref()
@@ -389,6 +392,7 @@ pub fn resolve(
                 media,
                 metrics,
                 alerts,
+                follow,
             })
         }
         _ => Err(problems),

@@ -101,6 +101,19 @@ impl Mapping {
         })
     }
 
+    /// The kinds whose query never binds `:since`: they would read their whole table each
+    /// time, so a follow round refuses them.
+    pub(crate) fn without_since(&self) -> Vec<ExportFile> {
+        self.queries
+            .iter()
+            .filter(|(_, sql)| {
+                let (_, params) = translate(sql, Engine::Sqlite);
+                !params.contains(&Param::Since)
+            })
+            .map(|(kind, _)| *kind)
+            .collect()
+    }
+
     /// The query of `kind`, if the mapping has one.
     pub(crate) fn query(&self, kind: ExportFile) -> Option<&str> {
         self.queries

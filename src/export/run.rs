@@ -35,6 +35,41 @@ pub struct ExportOptions {
     pub gzip: bool,
     /// Replace an export already in the output directory.
     pub force: bool,
+    /// With `since`: the queries also read this many seconds before it (rows whose change
+    /// time was set before a transaction that committed after the previous export read);
+    /// the manifest's `delta_of` stays `since`.
+    pub reread_secs: i64,
+    /// With `since`: read the ids of the accounts and groups of earlier exports, so that the
+    /// export's own report tells a dangling reference from an earlier record (a follow round
+    /// leaves that to staging, which knows them from the store).
+    pub known_ids: bool,
+    /// With `since`: read the `[keys]` key sets (a follow round reads them in its last round).
+    pub key_sets: bool,
+}
+
+impl ExportOptions {
+    /// A full export (`since` = `None`) or a delta of `url` through `mapping` into `out`,
+    /// with the command's defaults: no re-read, known ids and key sets read.
+    pub fn new(
+        url: SourceUrl,
+        mapping: Mapping,
+        out: PathBuf,
+        since: Option<i64>,
+        until: i64,
+    ) -> Self {
+        ExportOptions {
+            url,
+            mapping,
+            out,
+            since,
+            until,
+            gzip: false,
+            force: false,
+            reread_secs: 0,
+            known_ids: true,
+            key_sets: true,
+        }
+    }
 }
 
 /// A problem of the written export, with the source row it came from.
@@ -142,11 +177,14 @@ pub async fn export(
 fn plan(opts: &ExportOptions) -> (Vec<Job>, Vec<Target>) {
     let unit = opts.mapping.unit;
     let until = Bound::at(opts.until, unit);
-    let since = Bound::at(opts.since.unwrap_or(0), unit);
+    let reread = opts
+        .since
+        .map_or(0, |s| (s - opts.reread_secs.max(0)).max(0));
+    let since = Bound::at(reread, unit);
     let engine = opts.url.engine;
     let mut jobs = Vec::new();
     let mut plan = Vec::new();
-    if opts.since.is_some() {
+    if opts.since.is_some() && opts.known_ids {
         // A delta refers to accounts and groups of earlier exports: their ids, read in the same
         // snapshot, let the validator tell a dangling reference from an earlier record.
         for kind in [ExportFile::Accounts, ExportFile::Groups] {
@@ -161,7 +199,7 @@ fn plan(opts: &ExportOptions) -> (Vec<Job>, Vec<Target>) {
         jobs.push(Job::new(kind.stem(), sql, engine, since, until));
         plan.push(Target::File(*kind));
     }
-    if opts.since.is_some() {
+    if opts.since.is_some() && opts.key_sets {
         // The whole current key set of each kind, in the same snapshot: what vanished from it
         // since the pre-copy was deleted outright.
         for (kind, sql) in &opts.mapping.keys {

@@ -16,6 +16,10 @@ pub enum Phase {
     /// Inside the window: a delta export of what changed since the store's watermark, then
     /// the whole runbook with a window-sized verification.
     Window,
+    /// On the store of a pre-copy, while the old system is live: rounds of "export what
+    /// changed since the watermark, stage it, import it" until the operator confirms the stop;
+    /// then a last round after the stop, sync, resume and a window-sized verification.
+    Follow,
 }
 
 impl Phase {
@@ -25,7 +29,14 @@ impl Phase {
             Phase::Full => "full",
             Phase::Precopy => "precopy",
             Phase::Window => "window",
+            Phase::Follow => "follow",
         }
+    }
+
+    /// Whether this phase imports what changed since the store's watermark (and verifies
+    /// window-sized: the delta whole, the pre-copy sampled).
+    pub(crate) fn is_delta(self) -> bool {
+        matches!(self, Phase::Window | Phase::Follow)
     }
 
     /// Whether this phase runs the stop/resume hooks and starts sync.
@@ -48,8 +59,9 @@ impl FromStr for Phase {
             "full" => Ok(Phase::Full),
             "precopy" | "pre-copy" => Ok(Phase::Precopy),
             "window" => Ok(Phase::Window),
+            "follow" => Ok(Phase::Follow),
             other => Err(format!(
-                "unknown phase {other:?}: give full, precopy or window"
+                "unknown phase {other:?}: give full, precopy, window or follow"
             )),
         }
     }
@@ -61,7 +73,7 @@ mod tests {
 
     #[test]
     fn phases_read_back_from_their_names() {
-        for p in [Phase::Full, Phase::Precopy, Phase::Window] {
+        for p in [Phase::Full, Phase::Precopy, Phase::Window, Phase::Follow] {
             assert_eq!(p.name().parse::<Phase>(), Ok(p));
         }
         assert!("delta".parse::<Phase>().unwrap_err().contains("precopy"));

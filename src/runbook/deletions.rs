@@ -4,7 +4,7 @@
 //! wait for their own confirmation (`--delete-accounts` headless) or are skipped by the
 //! runbook (`[window] delete_accounts = "skip"`).
 
-use super::drive::{change, Observer, RunExit, WAITING_FOR_CONFIRMATION};
+use super::drive::{change, Asking, Observer, RunExit, WAITING_FOR_CONFIRMATION};
 use super::runner::Runner;
 use super::RunbookError;
 use crate::config::AccountDeletions;
@@ -41,7 +41,13 @@ pub(crate) fn too_much(share: &DeletionShare, max: f64) -> String {
 }
 
 /// Checks the pending deletions against the runbook, asking for the accounts' confirmation.
-pub(crate) async fn gate(runner: &Runner, obs: &mut dyn Observer) -> Result<Gate, RunbookError> {
+/// Without `asking` (a follow run's round), unconfirmed account deletions are held back,
+/// pending, for the last round to ask.
+pub(crate) async fn gate(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    asking: Asking,
+) -> Result<Gate, RunbookError> {
     let policy = runner.runbook.deletions;
     let mut conn = runner.conn()?;
     let shares = deletions::shares(&conn)?;
@@ -71,6 +77,9 @@ pub(crate) async fn gate(runner: &Runner, obs: &mut dyn Observer) -> Result<Gate
             )?;
             Ok(Gate::Go { held: Vec::new() })
         }
+        (AccountDeletions::Confirm, false) if asking == Asking::No => Ok(Gate::Go {
+            held: vec![Kind::AccountDeletion],
+        }),
         (AccountDeletions::Confirm, false) => {
             let what = what(accounts);
             if super::drive::ask(runner, obs, Step::Import, &what).await? {

@@ -122,6 +122,9 @@ async fn drive_steps(
     obs: &mut dyn Observer,
     every: Duration,
 ) -> Result<RunExit, RunbookError> {
+    if runner.phase() == crate::model::phase::Phase::Follow {
+        return super::follow::steps(runner, obs, every).await;
+    }
     if !preflight_step(runner, obs).await? {
         return Ok(RunExit::Fatal);
     }
@@ -129,6 +132,17 @@ async fn drive_steps(
         return Ok(stop);
     }
     let exit = import_step(runner, obs, every).await?;
+    after_import(runner, obs, every, exit).await
+}
+
+/// What follows the import: start sync, resume the service, verify (not when the import
+/// ended otherwise than complete, with or without failures).
+pub(crate) async fn after_import(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    every: Duration,
+    exit: RunExit,
+) -> Result<RunExit, RunbookError> {
     if !matches!(exit, RunExit::Complete | RunExit::Failures) {
         return Ok(exit);
     }
@@ -155,7 +169,10 @@ async fn drive_steps(
 }
 
 /// Preflight: false when it failed (the run stops there).
-async fn preflight_step(runner: &Runner, obs: &mut dyn Observer) -> Result<bool, RunbookError> {
+pub(crate) async fn preflight_step(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+) -> Result<bool, RunbookError> {
     change(runner, obs, Step::Preflight, StepState::running(""))?;
     let pre = match runner.preflight().await {
         Ok(pre) => pre,
@@ -203,14 +220,62 @@ async fn import_step(
     every: Duration,
 ) -> Result<RunExit, RunbookError> {
     change(runner, obs, Step::Import, StepState::running(""))?;
-    let media_failed = match super::media::stage(runner, obs, every).await? {
-        super::media::MediaGo::Go(failed) => failed,
-        super::media::MediaGo::Stop(exit) => return Ok(exit),
+    let pass = import_pass(runner, obs, every, Asking::Yes).await?;
+    let (state, exit) = match pass {
+        Pass::Stopped(exit) => return Ok(exit),
+        Pass::Ended { state, exit, held } => {
+            if matches!(exit, RunExit::Complete | RunExit::Failures) {
+                if let Some(state) = super::deletions::held_state(&held) {
+                    change(runner, obs, Step::Import, state)?;
+                    return Ok(RunExit::AwaitingConfirmation);
+                }
+            }
+            (state, exit)
+        }
     };
-    let held = match super::deletions::gate(runner, obs).await? {
-        super::deletions::Gate::Go { held } => held,
-        super::deletions::Gate::Refused(exit) => return Ok(exit),
+    change(runner, obs, Step::Import, state)?;
+    Ok(exit)
+}
+
+/// Whether the import's gates (failed media, account deletions) may ask the operator: not
+/// during a follow run's rounds, where the stop-service step is the question asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asking {
+    /// They ask (or stop the run waiting for the answer).
+    Yes,
+    /// They hold what needs an answer back, pending, and go on.
+    No,
+}
+
+/// How an import pass ended.
+pub(crate) enum Pass {
+    /// A gate or the media stage stopped the run (the step says why).
+    Stopped(RunExit),
+    /// The import ran: the step's state and the exit it means, and the kinds held back.
+    Ended {
+        state: StepState,
+        exit: RunExit,
+        held: Vec<crate::store::Kind>,
+    },
+}
+
+/// One pass of the import step: the media stage, the deletion gate, then the import of every
+/// pending item with its ticks. The step's final state is left to the caller.
+pub(crate) async fn import_pass(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    every: Duration,
+    asking: Asking,
+) -> Result<Pass, RunbookError> {
+    let (media_failed, mut held) = match super::media::stage(runner, obs, every, asking).await? {
+        super::media::MediaGo::Go(failed) => (failed, Vec::new()),
+        super::media::MediaGo::HoldMessages(failed) => (failed, super::media::MESSAGES.to_vec()),
+        super::media::MediaGo::Stop(exit) => return Ok(Pass::Stopped(exit)),
     };
+    match super::deletions::gate(runner, obs, asking).await? {
+        super::deletions::Gate::Go { held: more } => held.extend(more),
+        super::deletions::Gate::Refused(exit) => return Ok(Pass::Stopped(exit)),
+    }
     let held_back = held.clone();
     let import = match runner.prepare_import_with(|s| s.held = held) {
         Ok(import) => import,
@@ -221,7 +286,7 @@ async fn import_step(
                 Step::Import,
                 StepState::failed(format!("{e:#}")),
             )?;
-            return Ok(RunExit::Fatal);
+            return Ok(Pass::Stopped(RunExit::Fatal));
         }
     };
     let handle = import.handle();
@@ -245,14 +310,11 @@ async fn import_step(
     };
     let (state, exit) = import_outcome(&ending, &runner.runbook.store.display().to_string());
     let (state, exit) = super::media::with_failures(state, exit, media_failed, runner);
-    if matches!(exit, RunExit::Complete | RunExit::Failures) {
-        if let Some(state) = super::deletions::held_state(&held_back) {
-            change(runner, obs, Step::Import, state)?;
-            return Ok(RunExit::AwaitingConfirmation);
-        }
-    }
-    change(runner, obs, Step::Import, state)?;
-    Ok(exit)
+    Ok(Pass::Ended {
+        state,
+        exit,
+        held: held_back,
+    })
 }
 
 /// How an import ending reads as the import step's state, and the run's exit code.
@@ -348,13 +410,37 @@ async fn hook_step(
         if !runner.steps().get(step).is_settled() {
             let what = super::hooks::describe(hook);
             if !ask(runner, obs, step, &what).await? {
-                let reason = format!(
-                    "{WAITING_FOR_CONFIRMATION}: nothing ran ({what}); run again and confirm it \
-                     in the console, or headless with --yes"
-                );
-                change(runner, obs, step, StepState::stopped(reason))?;
-                return Ok(Some(RunExit::AwaitingConfirmation));
+                return Ok(Some(unconfirmed(runner, obs, step, &what)?));
             }
+        }
+    }
+    confirmed_hook_step(runner, obs, step).await
+}
+
+/// A step left unconfirmed: stopped, waiting for confirmation (nothing of it ran).
+pub(crate) fn unconfirmed(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    step: Step,
+    what: &str,
+) -> Result<RunExit, RunbookError> {
+    let reason = format!(
+        "{WAITING_FOR_CONFIRMATION}: nothing ran ({what}); run again and confirm it in the \
+         console, or headless with --yes"
+    );
+    change(runner, obs, step, StepState::stopped(reason))?;
+    Ok(RunExit::AwaitingConfirmation)
+}
+
+/// A hook step the operator confirmed (or one with nothing to run): runs it.
+pub(crate) async fn confirmed_hook_step(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    step: Step,
+) -> Result<Option<RunExit>, RunbookError> {
+    if let Some(hook) = runner.hook(step) {
+        if !runner.steps().get(step).is_settled() {
+            let what = super::hooks::describe(hook);
             change(runner, obs, step, StepState::running(what))?;
         }
     }
@@ -368,7 +454,7 @@ async fn hook_step(
 pub(crate) const WAITING_FOR_CONFIRMATION: &str = "stopped, waiting for confirmation";
 
 /// SIGINT or SIGTERM: finish what is in flight, record it, stop.
-async fn cancel_on_signal(handle: ImportHandle) {
+pub(crate) async fn cancel_on_signal(handle: ImportHandle) {
     let name = wait_for_signal().await;
     tracing::warn!(signal = name, "stopping");
     handle.send(Command::Cancel {

@@ -46,6 +46,9 @@ pub enum RunbookError {
     /// that refuses).
     #[error("{0}")]
     Media(String),
+    /// A follow round could not read the old system's database.
+    #[error("reading the old system's database: {0}")]
+    Follow(#[from] crate::export::DbExportError),
     /// A staged record could not be read back from the export.
     #[error("{0}")]
     Records(String),

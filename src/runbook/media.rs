@@ -3,7 +3,7 @@
 //! with its final URLs, never one to rewrite later at one modify call per message), and the
 //! copies are checked by HEAD when the target is read back.
 
-use super::drive::{change, wait_for_signal, Observer, RunExit, WAITING_FOR_CONFIRMATION};
+use super::drive::{change, wait_for_signal, Asking, Observer, RunExit, WAITING_FOR_CONFIRMATION};
 use super::runner::Runner;
 use super::RunbookError;
 use crate::config::media::OnUnreachable;
@@ -18,15 +18,25 @@ use tokio::sync::watch;
 pub(crate) enum MediaGo {
     /// Go on to the messages; this many objects could not be copied (they carry the policy).
     Go(u64),
+    /// Go on with the messages held back, pending: this many objects could not be copied and
+    /// nobody was asked what their messages carry (a follow run's round).
+    HoldMessages(u64),
     /// The run stops here with this exit (the step's state says why).
     Stop(RunExit),
 }
+
+/// The kinds held back while failed objects wait for the operator's decision.
+pub(crate) const MESSAGES: [crate::store::Kind; 2] = [
+    crate::store::Kind::C2cMessage,
+    crate::store::Kind::GroupMessage,
+];
 
 /// Runs the media stage, telling `obs` its progress every `every`.
 pub(crate) async fn stage(
     runner: &Runner,
     obs: &mut dyn Observer,
     every: Duration,
+    asking: Asking,
 ) -> Result<MediaGo, RunbookError> {
     let policy = &runner.runbook.media;
     let progress = Arc::new(MediaProgress::default());
@@ -70,7 +80,12 @@ pub(crate) async fn stage(
                 );
                 change(runner, obs, Step::Import, StepState::running(note))?;
             }
-            if let Some(exit) = gate(runner, obs).await? {
+            if asking == Asking::No {
+                let (undecided, _) = crate::store::media::undecided_failures(&runner.conn()?)?;
+                if undecided > 0 {
+                    return Ok(MediaGo::HoldMessages(summary.failed));
+                }
+            } else if let Some(exit) = gate(runner, obs).await? {
                 return Ok(MediaGo::Stop(exit));
             }
             let placeholder = policy.on_unreachable == OnUnreachable::Placeholder;

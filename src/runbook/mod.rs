@@ -9,6 +9,7 @@ mod custom_keys;
 pub(crate) mod deletions;
 pub mod drive;
 pub(crate) mod error;
+pub mod follow;
 pub mod hooks;
 mod media;
 mod media_preflight;

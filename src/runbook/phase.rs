@@ -19,6 +19,9 @@ pub(crate) fn check_export(
     export: &ExportDir,
     fingerprint: &str,
 ) -> Result<(), RunbookError> {
+    if phase == Phase::Follow {
+        return check_follow(conn, store, export, fingerprint);
+    }
     if phase::export_with(conn, fingerprint)?.is_some() {
         return Ok(());
     }
@@ -31,7 +34,7 @@ pub(crate) fn check_export(
              (the exporter writes \"watermark\": the newest change time it includes)",
             manifest.display()
         )),
-        Phase::Precopy => Ok(()),
+        Phase::Precopy | Phase::Follow => Ok(()),
         Phase::Window => {
             let Some(delta_of) = export.manifest.delta_of else {
                 return refuse(format!(
@@ -57,4 +60,37 @@ pub(crate) fn check_export(
             }
         }
     }
+}
+
+/// A follow run goes on from a pre-copy: the store must hold one (with the watermark its
+/// rounds follow), and the runbook's source must be the export that pre-copy staged.
+fn check_follow(
+    conn: &Connection,
+    store: &Path,
+    export: &ExportDir,
+    fingerprint: &str,
+) -> Result<(), RunbookError> {
+    let refuse = |why: String| Err(RunbookError::Phase(why));
+    if !phase::has_precopy(conn)? {
+        return refuse(format!(
+            "a follow run goes on from a pre-copy, and the store {} holds none: run `cutover \
+             run --phase precopy` with the full export first",
+            store.display()
+        ));
+    }
+    if !matches!(phase::newest_export(conn)?, Some((_, Some(_)))) {
+        return refuse(format!(
+            "the store {}'s newest export has no watermark: a round could not know what \
+             changed since",
+            store.display()
+        ));
+    }
+    if phase::export_with(conn, fingerprint)?.is_none() {
+        return refuse(format!(
+            "the runbook's source {} is not an export this store staged: give the pre-copy's \
+             export as `source` (the rounds' exports are written beside the store)",
+            export.root.display()
+        ));
+    }
+    Ok(())
 }

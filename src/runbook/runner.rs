@@ -42,6 +42,8 @@ pub struct Runner {
     steps: StepBook,
     /// Where the run's alerts go (off unless [`Runner::with_alerter`] says).
     pub(crate) alerter: crate::alerts::Alerter,
+    /// A follow run's old database (`--phase follow`; [`Runner::with_follow`]).
+    pub(crate) follow: Option<super::follow::FollowSource>,
 }
 
 /// What preflight found.
@@ -83,12 +85,19 @@ impl Runner {
             client,
             steps,
             alerter: crate::alerts::Alerter::disabled(),
+            follow: None,
         })
     }
 
     /// The same runner, its alerts going through `alerter`.
     pub fn with_alerter(mut self, alerter: crate::alerts::Alerter) -> Runner {
         self.alerter = alerter;
+        self
+    }
+
+    /// The same runner, following the old database `source` (`--phase follow`).
+    pub fn with_follow(mut self, source: super::follow::FollowSource) -> Runner {
+        self.follow = Some(source);
         self
     }
 
@@ -108,7 +117,9 @@ impl Runner {
 
     /// In a window: the share of the pre-copy its verification reads back.
     pub(crate) fn window_sample(&self) -> Option<f64> {
-        (self.phase() == Phase::Window).then_some(self.runbook.verify_precopy_sample)
+        self.phase()
+            .is_delta()
+            .then_some(self.runbook.verify_precopy_sample)
     }
 
     /// Preflight: binds the store to this target and export, stages the export (once), and
@@ -124,24 +135,7 @@ impl Runner {
             config: serde_json::to_string(rb)?,
         };
         queries::ensure_run(&conn, &rb.store, &identity, self.opts.reuse_store)?;
-        let print = fingerprint(&export);
-        crate::store::phase::check_export(
-            &conn,
-            &rb.store,
-            &print,
-            export.manifest.delta_of,
-            self.opts.reuse_store,
-        )?;
-        let same_second = match rb.same_second {
-            crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
-            crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
-        };
-        let options = StageOptions {
-            same_second,
-            history_since: rb.history_since,
-        };
-        let staged = stage_export_with(&mut conn, &rb.store, &export, options)?;
-        super::custom_keys::check(&conn, rb)?;
+        let staged = self.stage(&mut conn, &export)?;
         let media = super::media_preflight::check(&conn, rb).await?;
         // The declared custom profile tags are read back (friend tags and group fields have no
         // read API: the note says so).
@@ -177,6 +171,34 @@ impl Runner {
                 .collect::<Vec<_>>()
                 .join("; "),
         })
+    }
+
+    /// Stages `export` (once: a staged one is found again) and checks its custom keys.
+    pub(crate) fn stage(
+        &self,
+        conn: &mut Connection,
+        export: &ExportDir,
+    ) -> Result<Staged, RunbookError> {
+        let rb = &self.runbook;
+        let print = fingerprint(export);
+        crate::store::phase::check_export(
+            conn,
+            &rb.store,
+            &print,
+            export.manifest.delta_of,
+            self.opts.reuse_store,
+        )?;
+        let same_second = match rb.same_second {
+            crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
+            crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
+        };
+        let options = StageOptions {
+            same_second,
+            history_since: rb.history_since,
+        };
+        let staged = stage_export_with(conn, &rb.store, export, options)?;
+        super::custom_keys::check(conn, rb)?;
+        Ok(staged)
     }
 
     /// The hook of a hook step, if configured and the phase runs hooks.
@@ -248,7 +270,7 @@ impl Runner {
         stop: watch::Receiver<bool>,
     ) -> Result<Summary, RunbookError> {
         let mut settings = VerifySettings::from_runbook(&self.runbook);
-        if self.phase() == Phase::Window {
+        if self.phase().is_delta() {
             // Window-sized: the delta whole, the pre-copy sampled; the full read-back runs
             // after the window with `cutover verify`.
             let conn = self.conn()?;

@@ -60,6 +60,15 @@ pub(crate) fn newest_export(conn: &Connection) -> rusqlite::Result<Option<(i64, 
     .optional()
 }
 
+/// Whether a pre-copy ever ran on the store.
+pub(crate) fn has_precopy(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM phase WHERE phase = 'precopy')",
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// The id of the export staged with `fingerprint`, if it is.
 pub(crate) fn export_with(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
@@ -70,13 +79,13 @@ pub(crate) fn export_with(conn: &Connection, fingerprint: &str) -> rusqlite::Res
     .optional()
 }
 
-/// The id of the first export staged by the current window phase: the items of it and of
-/// later exports are the delta. `None` outside a window phase.
+/// The id of the first export staged by the current window (or follow) phase: the items of it
+/// and of later exports are the delta. `None` outside those phases.
 pub(crate) fn window_exports_from(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
         "SELECT MIN(e.id) FROM export e
          WHERE e.staged_at >= (SELECT started_at FROM phase ORDER BY id DESC LIMIT 1)
-           AND (SELECT phase FROM phase ORDER BY id DESC LIMIT 1) = 'window'
+           AND (SELECT phase FROM phase ORDER BY id DESC LIMIT 1) IN ('window', 'follow')
            AND e.delta_of IS NOT NULL",
         [],
         |r| r.get(0),

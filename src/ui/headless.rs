@@ -323,6 +323,12 @@ struct Headless<'a> {
     meter: Option<ProgressMeter>,
     yes: bool,
     relay: Option<RelayHandle>,
+    /// Questions kept unanswered (see `hold_stop`).
+    unanswered: Vec<oneshot::Sender<bool>>,
+    /// A follow run whose stop is not confirmed here: it comes at `--stop-at` (even with
+    /// `--yes`, which confirms the rest), or, without `--yes`, never: the rounds go on until
+    /// SIGINT/SIGTERM.
+    hold_stop: bool,
 }
 
 impl Observer for Headless<'_> {
@@ -330,9 +336,13 @@ impl Observer for Headless<'_> {
         self.p.step(step, state)
     }
 
-    fn confirm(&mut self, _step: Step, _what: &str) -> oneshot::Receiver<bool> {
+    fn confirm(&mut self, step: Step, _what: &str) -> oneshot::Receiver<bool> {
         let (tx, rx) = oneshot::channel();
-        let _ = tx.send(self.yes);
+        if step == Step::StopService && self.hold_stop {
+            self.unanswered.push(tx);
+        } else {
+            let _ = tx.send(self.yes);
+        }
         rx
     }
 
@@ -404,6 +414,8 @@ pub(crate) async fn verify(
         meter: None,
         yes: false,
         relay: None,
+        unanswered: Vec::new(),
+        hold_stop: false,
     };
     Ok(crate::runbook::drive::verify_step(runner, &mut obs, every, RunExit::Complete).await?)
 }
@@ -423,6 +435,9 @@ pub async fn run(
         meter: None,
         yes,
         relay: None,
+        unanswered: Vec::new(),
+        hold_stop: runner.phase() == crate::model::phase::Phase::Follow
+            && (!yes || runner.follow.as_ref().is_some_and(|f| f.stop_at.is_some())),
     };
     let exit = drive(&runner, &mut obs, every).await;
     if let Some(relay) = obs.relay.take() {

@@ -28,6 +28,7 @@ mod exactly_once;
 mod export_db;
 mod export_deletions;
 mod export_window;
+mod follow;
 mod history_since;
 mod hygiene;
 mod media_fetch;

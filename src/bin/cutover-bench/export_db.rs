@@ -81,13 +81,8 @@ pub(crate) fn run_export_db_bench(b: &ExportDbBench, out: &mut dyn Write) -> any
 
     let mapping = Mapping::parse(MAPPING).map_err(anyhow::Error::msg)?;
     let opts = ExportOptions {
-        url,
-        mapping,
-        out: dir.path().join("export"),
-        since: None,
-        until: TAKEN_AT,
         gzip: b.gzip,
-        force: false,
+        ..ExportOptions::new(url, mapping, dir.path().join("export"), None, TAKEN_AT)
     };
     let reset = rss::reset_peak();
     let started = Instant::now();

@@ -15,7 +15,11 @@ fn open(url: &SourceUrl, flags: OpenFlags) -> Result<Connection, DbExportError> 
     if flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY) && !path.exists() {
         return Err(url.connect_error(format!("{} does not exist", path.display())));
     }
-    Connection::open_with_flags(&path, flags).map_err(|e| url.connect_error(e))
+    let conn = Connection::open_with_flags(&path, flags).map_err(|e| url.connect_error(e))?;
+    // A live old system writes while a follow round reads: wait out its write locks.
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(|e| url.connect_error(e))?;
+    Ok(conn)
 }
 
 /// Runs `jobs` in one read transaction of the file.

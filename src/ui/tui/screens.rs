@@ -149,6 +149,9 @@ pub(crate) fn runbook(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Phase::Full => " runbook — Enter confirms a waiting step · B roll back ",
             Phase::Precopy => " runbook · PRE-COPY: the old system stays live, no hooks, no sync ",
             Phase::Window => " runbook · WINDOW: the delta only — Enter confirms · B roll back ",
+            Phase::Follow => {
+                " runbook · FOLLOW: rounds until Enter confirms the stop · B roll back "
+            }
         },
     );
     frame.render_widget(table, area);

@@ -1,0 +1,248 @@
+//! One round of a follow run: what changed in the old database since the store's watermark,
+//! exported into a round directory beside the store, staged as a new generation, imported.
+//!
+//! Each step commits on its own, so a round killed anywhere resumes: an export cut short is
+//! written again (its files are moved into place only once whole), an export written but not
+//! (wholly) staged is staged (staging resumes after its last chunk), and what a staged round
+//! left pending is imported by the next round with what that one finds.
+
+use super::super::drive::{change, import_pass, wait_for_signal, Asking, Observer, Pass, RunExit};
+use super::super::runner::Runner;
+use super::super::RunbookError;
+use super::FollowSource;
+use crate::export::{export, ExportOptions};
+use crate::model::step::{Step, StepState};
+use crate::source::ExportDir;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which round: one while the old system is live, or the last one after the stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Which {
+    /// While the old system is live: its queries read up to now, no key sets; what needs an
+    /// answer (account deletions, media that could not be copied) is held for the last round.
+    Live,
+    /// After the stop: everything up to now (the second of the stop included), the key sets
+    /// (rows deleted outright since the pre-copy), and the gates ask.
+    Last,
+}
+
+/// What a round did.
+#[derive(Debug, Clone)]
+pub(crate) struct Round {
+    /// Its number (its directory's).
+    pub(crate) number: u64,
+    /// Records staged (changes and tombstones).
+    pub(crate) changes: u64,
+    /// Of them, invalid and skipped.
+    pub(crate) invalid: u64,
+    /// Rows deleted outright (gone from the key sets).
+    pub(crate) vanished: u64,
+    /// The watermark it brought the store to.
+    pub(crate) watermark: i64,
+    /// How the round's import ended: the step's state and its exit.
+    pub(crate) state: StepState,
+    /// The exit the import means.
+    pub(crate) exit: RunExit,
+    /// Kinds held back, pending.
+    pub(crate) held: Vec<crate::store::Kind>,
+}
+
+/// How a round ended.
+pub(crate) enum RoundEnd {
+    /// The round ran; the follow goes on (or ends, for the last round).
+    Ran(Round),
+    /// The run stops with this exit (the import step says why).
+    Stopped(RunExit),
+}
+
+/// Runs one round.
+pub(crate) async fn run(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    every: Duration,
+    source: &FollowSource,
+    which: Which,
+) -> Result<RoundEnd, RunbookError> {
+    let watermark = watermark(runner)?;
+    let (dir, number, needs_export) = round_dir(runner, &source.dir, watermark)?;
+    if needs_export {
+        let read = export_round(runner, source, &dir, watermark, which);
+        let stopped = tokio::select! {
+            read = read => { read?; None }
+            name = wait_for_signal() => Some(name),
+        };
+        if let Some(name) = stopped {
+            let why = format!(
+                "interrupted ({name}) while reading round {number} from the old database; run \
+                 again to resume"
+            );
+            change(runner, obs, Step::Import, StepState::stopped(why))?;
+            return Ok(RoundEnd::Stopped(RunExit::Cancelled));
+        }
+    }
+    let export = ExportDir::open(&dir)?;
+    let staged = runner.stage(&mut runner.conn()?, &export)?;
+    let watermark_now = watermark_of(&export).unwrap_or(watermark);
+    past_the_watermark(watermark_now).await;
+    let asking = match which {
+        Which::Live => Asking::No,
+        Which::Last => Asking::Yes,
+    };
+    let (state, exit, held) = match import_pass(runner, obs, every, asking).await? {
+        Pass::Stopped(exit) => return Ok(RoundEnd::Stopped(exit)),
+        Pass::Ended { state, exit, held } => (state, exit, held),
+    };
+    Ok(RoundEnd::Ran(Round {
+        number,
+        changes: staged.counts.iter().map(|(_, n, _)| n).sum(),
+        invalid: staged.counts.iter().map(|(_, _, n)| n).sum(),
+        vanished: staged.vanished.iter().map(|(_, n)| n).sum(),
+        watermark: watermark_now,
+        state,
+        exit,
+        held,
+    }))
+}
+
+/// Waits until the clock has passed `watermark` by a whole second. The target refuses a join
+/// or send time that is not in the past (a member who joined this second cannot be imported
+/// with that time until the next one), and a round reads changes up to its watermark.
+async fn past_the_watermark(watermark: i64) {
+    let wait_ms = (watermark + 1) * 1000 + 1 - crate::timefmt::now_ms();
+    if wait_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(wait_ms as u64)).await;
+    }
+}
+
+/// The store's watermark: where the next round starts.
+pub(crate) fn watermark(runner: &Runner) -> Result<i64, RunbookError> {
+    match crate::store::phase::newest_export(&runner.conn()?)? {
+        Some((_, Some(w))) => Ok(w),
+        _ => Err(RunbookError::Phase(
+            "the store's newest export has no watermark: a round could not know what changed \
+             since"
+                .into(),
+        )),
+    }
+}
+
+fn watermark_of(export: &ExportDir) -> Option<i64> {
+    export.manifest.watermark
+}
+
+/// Reads the round from the old database into `dir` (replacing what a cut-short export left).
+async fn export_round(
+    runner: &Runner,
+    source: &FollowSource,
+    dir: &Path,
+    watermark: i64,
+    which: Which,
+) -> Result<(), RunbookError> {
+    let now = crate::timefmt::now_secs();
+    // After the stop, the second of the stop itself is read too: nothing writes any more.
+    let until = match which {
+        Which::Live => now,
+        Which::Last => now + 1,
+    }
+    .max(watermark);
+    let opts = ExportOptions {
+        force: true,
+        reread_secs: runner.runbook.follow.reread_secs as i64,
+        known_ids: false,
+        key_sets: which == Which::Last,
+        ..ExportOptions::new(
+            source.url.clone(),
+            source.mapping.clone(),
+            dir.to_path_buf(),
+            Some(watermark),
+            until,
+        )
+    };
+    let mut problems = 0u64;
+    let mut quiet = std::io::sink();
+    let summary = export(&opts, &mut quiet, &mut |p| {
+        // Staging checks every record again against the store (which knows the earlier
+        // accounts and groups) and keeps what is wrong with its file and line.
+        problems += 1;
+        tracing::debug!(problem = %p.problem, "follow round: the export's own check");
+    })
+    .await?;
+    tracing::info!(
+        dir = %dir.display(),
+        since = watermark,
+        until,
+        records = summary.records(),
+        "follow round read"
+    );
+    Ok(())
+}
+
+/// The directory of the round to work on, its number, and whether it still needs its export:
+/// the last round's again when its export was cut short (no manifest) or is not wholly staged,
+/// else the next one.
+fn round_dir(
+    runner: &Runner,
+    root: &Path,
+    watermark: i64,
+) -> Result<(PathBuf, u64, bool), RunbookError> {
+    let last = last_round(root)?;
+    let Some(n) = last else {
+        return Ok((dir_of(root, 1), 1, true));
+    };
+    let dir = dir_of(root, n);
+    if !dir.join("manifest.json").is_file() {
+        return Ok((dir, n, true));
+    }
+    let export = ExportDir::open(&dir)?;
+    let staged = crate::store::phase::export_with(
+        &runner.conn()?,
+        &crate::store::stage::fingerprint(&export),
+    )?
+    .is_some();
+    if !staged && export.manifest.delta_of == Some(watermark) {
+        return Ok((dir, n, false));
+    }
+    Ok((dir_of(root, n + 1), n + 1, true))
+}
+
+/// The directory of round `n`.
+fn dir_of(root: &Path, n: u64) -> PathBuf {
+    root.join(format!("round-{n:06}"))
+}
+
+/// The highest round number under `root` (`None`: no round yet).
+fn last_round(root: &Path) -> Result<Option<u64>, RunbookError> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut last = None;
+    for entry in entries {
+        let name = entry?.file_name();
+        let n = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("round-"))
+            .and_then(|n| n.parse::<u64>().ok());
+        last = last.max(n);
+    }
+    Ok(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_round_is_the_highest_number() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(last_round(&dir.path().join("none")).unwrap(), None);
+        for n in [1, 12, 3] {
+            std::fs::create_dir_all(dir_of(dir.path(), n)).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("other")).unwrap();
+        assert_eq!(last_round(dir.path()).unwrap(), Some(12));
+        assert!(dir_of(dir.path(), 12).ends_with("round-000012"));
+    }
+}

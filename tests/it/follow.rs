@@ -1,0 +1,266 @@
+//! `cutover run --phase follow` against each real database while a writer changes and deletes
+//! rows: a pre-copy, then rounds while the writer writes, the stop hook stopping the writer, a
+//! last round, sync, resume and verify; the target then equals one import of the database as
+//! it was at the stop. And the refusals: no pre-copy, a mapping without `:since`.
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+use crate::db_rig;
+
+use common::engine::{
+    actual, app_config, group_names as names, run_command, run_to_end as run, with_app_keys,
+};
+use cutover::export::example::{insert, MAPPING};
+use cutover::export::url::Engine;
+use cutover::export::SourceUrl;
+use cutover::source::ExportFile;
+use db_rig::{change_after_t1, delete_after_t1, generated, records, said, Db, PASSWORD, T1};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// Rounds back to back (1 s apart), re-reading 5 s; the deletions the writer makes are far
+/// more than the default 1 % share of a small export.
+fn book(dir: &Path) -> PathBuf {
+    let stop = dir.join("stop");
+    let stopped = dir.join("stopped");
+    let text = format!(
+        "[window]\nmax_delete_share = 0.5\n[follow]\nevery_secs = 1\nreread_secs = 5\n\
+         [hooks.stop_service]\ncommand = \"touch {} && while [ ! -e {} ]; do sleep 0.05; done\"\n\
+         timeout_secs = 60\n",
+        stop.display(),
+        stopped.display()
+    );
+    let path = dir.join("runbook.toml");
+    std::fs::write(&path, with_app_keys(&text)).unwrap();
+    path
+}
+
+/// What the writer did.
+#[derive(Debug, Default)]
+struct Written {
+    writes: u64,
+}
+
+/// Writes to the old database about 50 times a second, each change stamped with the time it
+/// is made, until the stop hook asks it to stop (`dir/stop`); then says so (`dir/stopped`).
+/// New accounts with a message each, members joining a group, the group renamed, messages it
+/// wrote deleted softly, memberships it made deleted outright.
+fn writer(
+    url: SourceUrl,
+    engine: Engine,
+    dir: PathBuf,
+    first_user: String,
+    group: String,
+) -> Written {
+    let rt = db_rig::runtime();
+    let exec = |sql: String| {
+        rt.block_on(cutover::export::db::execute(&url, &[sql]))
+            .unwrap();
+    };
+    let mut w = Written::default();
+    let mut i = 0u64;
+    while !dir.join("stop").exists() {
+        let ms = cutover::timefmt::now_ms();
+        let (user, prev) = (format!("u8{i:04}"), format!("u8{:04}", i.saturating_sub(1)));
+        match i % 6 {
+            0 => exec(insert(
+                ExportFile::Accounts,
+                &[json!({"id": user, "nick": format!("live {i}"), "created_at": ms / 1000})],
+                engine,
+                ms,
+            )),
+            1 => exec(insert(
+                ExportFile::C2cMessages,
+                &[
+                    json!({"id": format!("m8{i:04}"), "from": prev, "to": first_user,
+                         "sent_at": ms / 1000, "seq": i, "random": i,
+                         "body": [{"type": "text", "text": format!("live {i}")}]}),
+                ],
+                engine,
+                ms,
+            )),
+            2 => exec(insert(
+                ExportFile::GroupMembers,
+                &[
+                    json!({"group": group, "member": format!("u8{:04}", i - 2), "role": "member",
+                         "joined_at": ms / 1000}),
+                ],
+                engine,
+                ms,
+            )),
+            3 => exec(format!(
+                "UPDATE chat_groups SET name = 'Renamed {i}', updated_at = {ms} \
+                 WHERE group_id = '{group}'"
+            )),
+            // A message written two cycles ago, deleted softly.
+            4 if i >= 12 => exec(format!(
+                "UPDATE messages SET is_deleted = TRUE, updated_at = {ms} WHERE msg_id = 'm8{:04}'",
+                i - 15
+            )),
+            // A membership made two cycles ago, deleted outright (only the key set shows it).
+            5 if i >= 12 => exec(format!(
+                "DELETE FROM group_members WHERE group_id = '{group}' AND user_id = 'u8{:04}'",
+                i - 17
+            )),
+            _ => {}
+        }
+        w.writes += 1;
+        i += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(dir.join("stopped"), "").unwrap();
+    w
+}
+
+/// The follow run's command: the example mapping over `db`, `args` added.
+fn follow_command(
+    target: &cutover::sim::SimHandle,
+    db: &Db,
+    store: &Path,
+    full: &Path,
+    args: &[&str],
+) -> std::process::Command {
+    let map = db.dir.path().join("mapping.toml");
+    std::fs::write(&map, MAPPING).unwrap();
+    let mut all = vec![
+        "--phase",
+        "follow",
+        "--from",
+        &db.url,
+        "--map",
+        map.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let mut cmd = run_command(target, store, full, &all);
+    cmd.env("CUTOVER_SOURCE_PASSWORD", PASSWORD);
+    cmd
+}
+
+/// Waits for `child` to end (at most 5 minutes: a hang fails the test) and returns its output.
+fn wait(child: Child) -> std::process::Output {
+    let started = Instant::now();
+    let id = child.id();
+    let watchdog = std::thread::spawn(move || {
+        while started.elapsed() < Duration::from_secs(300) {
+            std::thread::sleep(Duration::from_millis(200));
+            if std::fs::metadata(format!("/proc/{id}")).is_err() {
+                return;
+            }
+        }
+        let _ = std::process::Command::new("kill")
+            .arg(id.to_string())
+            .status();
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = watchdog.join();
+    out
+}
+
+fn follow_while_writing(engine: Engine) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = Db::start(engine);
+    let dir = db.dir.path().to_path_buf();
+    let gen_dir = generated(&dir);
+    let gen = records(&gen_dir);
+    db.fill(&gen_dir);
+    let full = dir.join("full");
+    let out = db.export(&full, &["--until", &T1.to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let target = rt.block_on(common::sim(app_config()));
+    let store = dir.join("follow.db");
+    let book = book(&dir);
+    let cfg = ["--config", book.to_str().unwrap()];
+    let out = run(
+        &target,
+        &store,
+        &full,
+        &[&["--phase", "precopy"][..], &cfg].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+
+    // Changed and deleted after the pre-copy (the first round reads them), then live writes.
+    change_after_t1(&db, &gen);
+    let deleted = delete_after_t1(&db, &gen);
+    let stop_at = (cutover::timefmt::now_secs() + 8).to_string();
+    let args = [
+        &cfg[..],
+        &["--yes", "--delete-accounts", "--stop-at", &stop_at],
+    ]
+    .concat();
+    let child = follow_command(&target, &db, &store, &full, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (url, first_user) = (
+        db.source(),
+        gen["accounts"][0]["id"].as_str().unwrap().to_string(),
+    );
+    let group = gen["groups"][0]["id"].as_str().unwrap().to_string();
+    let writing = {
+        let dir = dir.clone();
+        std::thread::spawn(move || writer(url, engine, dir, first_user, group))
+    };
+    let out = wait(child);
+    let written = writing.join().unwrap();
+    let errors = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["errors", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let text = format!("{}\n{}", said(&out), said(&errors));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(written.writes > 50, "{written:?}");
+    assert!(
+        text.contains("round 2 "),
+        "more than one round while live: {text}"
+    );
+    assert!(text.contains("last round"), "{text}");
+
+    // The database as it was at the stop, exported whole and imported in one go.
+    let now = dir.join("now");
+    let until = (cutover::timefmt::now_secs() + 1).to_string();
+    let out = db.export(&now, &["--until", &until]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let reference = rt.block_on(common::sim(app_config()));
+    let out = run(&reference, &dir.join("reference.db"), &now, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(
+        actual(&target.sim().dump()),
+        actual(&reference.sim().dump()),
+        "{text}"
+    );
+    assert_eq!(names(&target), names(&reference), "group names");
+    assert_eq!(
+        target.sim().dump()["deleted_accounts"],
+        json!(deleted.account_ids()),
+        "{deleted:?}"
+    );
+    let live: Value = json!(target.sim().dump()["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["UserID"].as_str().unwrap().starts_with("u8"))
+        .count());
+    assert!(
+        live.as_u64().unwrap() > 5,
+        "accounts written while following: {live}"
+    );
+}
+
+#[test]
+fn sqlite_follow_while_writing_ends_in_the_database_at_the_stop() {
+    follow_while_writing(Engine::Sqlite);
+}
+
+#[test]
+fn mariadb_follow_while_writing_ends_in_the_database_at_the_stop() {
+    follow_while_writing(Engine::MySql);
+}
+
+#[test]
+fn postgres_follow_while_writing_ends_in_the_database_at_the_stop() {
+    follow_while_writing(Engine::Postgres);
+}
