@@ -264,3 +264,145 @@ fn mariadb_follow_while_writing_ends_in_the_database_at_the_stop() {
 fn postgres_follow_while_writing_ends_in_the_database_at_the_stop() {
     follow_while_writing(Engine::Postgres);
 }
+
+/// The store of a pre-copy of the SQLite database `db` (filled from the generated export),
+/// into `target`: the store's path and the full export's.
+fn precopied(db: &Db, target: &cutover::sim::SimHandle, book: &Path) -> (PathBuf, PathBuf) {
+    let dir = db.dir.path();
+    let gen_dir = generated(dir);
+    db.fill(&gen_dir);
+    let full = dir.join("full");
+    let out = db.export(&full, &["--until", &T1.to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let store = dir.join("follow.db");
+    let cfg = ["--phase", "precopy", "--config", book.to_str().unwrap()];
+    let out = run(target, &store, &full, &cfg);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    (store, full)
+}
+
+#[test]
+fn sigkill_during_a_round_resumes_at_the_last_committed_round_with_nothing_duplicated() {
+    use std::io::BufRead;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = Db::start(Engine::Sqlite);
+    let dir = db.dir.path().to_path_buf();
+    let target = rt.block_on(common::sim(app_config()));
+    let book = book(&dir);
+    let (store, full) = precopied(&db, &target, &book);
+    let gen = records(&dir.join("generated"));
+    let (url, first_user) = (
+        db.source(),
+        gen["accounts"][0]["id"].as_str().unwrap().to_string(),
+    );
+    let group = gen["groups"][0]["id"].as_str().unwrap().to_string();
+    let writing = {
+        let dir = dir.clone();
+        std::thread::spawn(move || writer(url, Engine::Sqlite, dir, first_user, group))
+    };
+
+    // Following with nobody to confirm the stop: rounds until the kill.
+    let cfg = ["--config", book.to_str().unwrap()];
+    let mut child = follow_command(&target, &db, &store, &full, &cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    for line in lines.lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("round 2 read") {
+            break;
+        }
+    }
+    assert!(
+        seen.contains("round 2 read"),
+        "two rounds before the kill: {seen}"
+    );
+    // Somewhere in round 3: its wait past the watermark, its export, staging or import.
+    std::thread::sleep(Duration::from_millis(700));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let stop_at = (cutover::timefmt::now_secs() + 5).to_string();
+    let args = [&cfg[..], &["--yes", "--stop-at", &stop_at]].concat();
+    let child = follow_command(&target, &db, &store, &full, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait(child);
+    writing.join().unwrap();
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("last round"), "{text}");
+
+    let now = dir.join("now");
+    let until = (cutover::timefmt::now_secs() + 1).to_string();
+    let out = db.export(&now, &["--until", &until]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let reference = rt.block_on(common::sim(app_config()));
+    let out = run(&reference, &dir.join("reference.db"), &now, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    // `actual` counts each message (a duplicate would be a difference).
+    assert_eq!(
+        actual(&target.sim().dump()),
+        actual(&reference.sim().dump()),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_follow_run_refuses_a_store_without_a_pre_copy_and_a_mapping_without_since() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = Db::start(Engine::Sqlite);
+    let dir = db.dir.path().to_path_buf();
+    let gen_dir = generated(&dir);
+    db.fill(&gen_dir);
+    let target = rt.block_on(common::sim(app_config()));
+    let book = book(&dir);
+    let cfg = ["--config", book.to_str().unwrap(), "--yes"];
+
+    let store = dir.join("fresh.db");
+    let out = follow_command(&target, &db, &store, &gen_dir, &cfg)
+        .output()
+        .unwrap();
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("holds none") && text.contains("--phase precopy"),
+        "{text}"
+    );
+    assert_eq!(target.sim().counts().len(), 0, "nothing was called: {text}");
+
+    let map = dir.join("whole.toml");
+    let whole = MAPPING.replacen(
+        "FROM users WHERE updated_at >= :since AND updated_at < :until",
+        "FROM users WHERE updated_at < :until",
+        1,
+    );
+    assert_ne!(whole, MAPPING);
+    std::fs::write(&map, whole).unwrap();
+    let map = map.to_str().unwrap();
+    let args = [
+        &["--phase", "follow", "--from", &db.url, "--map", map][..],
+        &cfg,
+    ]
+    .concat();
+    let out = run_command(&target, &store, &gen_dir, &args)
+        .output()
+        .unwrap();
+    let text = said(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("accounts") && text.contains(":since"),
+        "{text}"
+    );
+    assert!(
+        !store.with_extension("db.follow").exists(),
+        "no round was written"
+    );
+}
