@@ -131,6 +131,11 @@ fn table(kind: ExportFile) -> (&'static str, &'static [(&'static str, &'static s
     }
 }
 
+/// A SQL text literal of `text` for `engine`.
+fn quote(text: &str, engine: Engine) -> String {
+    literal(Some(&Value::String(text.to_string())), Col::Plain, engine)
+}
+
 /// A SQL literal of `v` for `engine`.
 fn literal(v: Option<&Value>, col: Col, engine: Engine) -> String {
     let text = match (v, col) {
@@ -247,6 +252,60 @@ fn wrap(sql: &str, engine: Engine) -> String {
         Engine::MySql => format!("START TRANSACTION;\n{sql};\nCOMMIT"),
         _ => format!("BEGIN;\n{sql};\nCOMMIT"),
     }
+}
+
+/// The `i`-th change of a live old system to the example schema, made at `ms`: a cycle of
+/// six (a new account, a message from the account before, that account joining `group`, the
+/// group renamed, a message written 153 changes before deleted softly, a membership made 153
+/// changes before deleted outright: seconds apart at 50 changes a second, so that rounds
+/// import what is deleted later); `None` for the deletions of the first cycles. What the follow tests and the window benchmark write while
+/// a follow run reads.
+pub fn live_change(i: u64, ms: i64, engine: Engine, to: &str, group: &str) -> Option<String> {
+    let user = |n: u64| format!("u8{n:04}");
+    let secs = ms / 1000;
+    let sql = match i % 6 {
+        0 => insert(
+            ExportFile::Accounts,
+            &[serde_json::json!({"id": user(i), "nick": format!("live {i}"), "created_at": secs})],
+            engine,
+            ms,
+        ),
+        1 => insert(
+            ExportFile::C2cMessages,
+            &[
+                serde_json::json!({"id": format!("m8{i:04}"), "from": user(i - 1), "to": to,
+                     "sent_at": secs, "seq": i, "random": i,
+                     "body": [{"type": "text", "text": format!("live {i}")}]}),
+            ],
+            engine,
+            ms,
+        ),
+        2 => insert(
+            ExportFile::GroupMembers,
+            &[
+                serde_json::json!({"group": group, "member": user(i - 2), "role": "member",
+                     "joined_at": secs}),
+            ],
+            engine,
+            ms,
+        ),
+        3 => format!(
+            "UPDATE chat_groups SET name = 'Renamed {i}', updated_at = {ms} \
+             WHERE group_id = {}",
+            quote(group, engine)
+        ),
+        4 if i >= 155 => format!(
+            "UPDATE messages SET is_deleted = TRUE, updated_at = {ms} WHERE msg_id = 'm8{:04}'",
+            i - 153
+        ),
+        5 if i >= 155 => format!(
+            "DELETE FROM group_members WHERE group_id = {} AND user_id = '{}'",
+            quote(group, engine),
+            user(i - 155)
+        ),
+        _ => return None,
+    };
+    Some(sql)
 }
 
 #[cfg(test)]

@@ -10,10 +10,9 @@ use crate::db_rig;
 use common::engine::{
     actual, app_config, group_names as names, run_command, run_to_end as run, with_app_keys,
 };
-use cutover::export::example::{insert, MAPPING};
+use cutover::export::example::{live_change, MAPPING};
 use cutover::export::url::Engine;
 use cutover::export::SourceUrl;
-use cutover::source::ExportFile;
 use db_rig::{change_after_t1, delete_after_t1, generated, records, said, Db, PASSWORD, T1};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -43,10 +42,9 @@ struct Written {
     writes: u64,
 }
 
-/// Writes to the old database about 50 times a second, each change stamped with the time it
-/// is made, until the stop hook asks it to stop (`dir/stop`); then says so (`dir/stopped`).
-/// New accounts with a message each, members joining a group, the group renamed, messages it
-/// wrote deleted softly, memberships it made deleted outright.
+/// Writes to the old database about 50 times a second ([`live_change`], each stamped with the
+/// time it is made) until the stop hook asks it to stop (`dir/stop`); then says so
+/// (`dir/stopped`).
 fn writer(
     url: SourceUrl,
     engine: Engine,
@@ -63,48 +61,8 @@ fn writer(
     let mut i = 0u64;
     while !dir.join("stop").exists() {
         let ms = cutover::timefmt::now_ms();
-        let (user, prev) = (format!("u8{i:04}"), format!("u8{:04}", i.saturating_sub(1)));
-        match i % 6 {
-            0 => exec(insert(
-                ExportFile::Accounts,
-                &[json!({"id": user, "nick": format!("live {i}"), "created_at": ms / 1000})],
-                engine,
-                ms,
-            )),
-            1 => exec(insert(
-                ExportFile::C2cMessages,
-                &[
-                    json!({"id": format!("m8{i:04}"), "from": prev, "to": first_user,
-                         "sent_at": ms / 1000, "seq": i, "random": i,
-                         "body": [{"type": "text", "text": format!("live {i}")}]}),
-                ],
-                engine,
-                ms,
-            )),
-            2 => exec(insert(
-                ExportFile::GroupMembers,
-                &[
-                    json!({"group": group, "member": format!("u8{:04}", i - 2), "role": "member",
-                         "joined_at": ms / 1000}),
-                ],
-                engine,
-                ms,
-            )),
-            3 => exec(format!(
-                "UPDATE chat_groups SET name = 'Renamed {i}', updated_at = {ms} \
-                 WHERE group_id = '{group}'"
-            )),
-            // A message written two cycles ago, deleted softly.
-            4 if i >= 12 => exec(format!(
-                "UPDATE messages SET is_deleted = TRUE, updated_at = {ms} WHERE msg_id = 'm8{:04}'",
-                i - 15
-            )),
-            // A membership made two cycles ago, deleted outright (only the key set shows it).
-            5 if i >= 12 => exec(format!(
-                "DELETE FROM group_members WHERE group_id = '{group}' AND user_id = 'u8{:04}'",
-                i - 17
-            )),
-            _ => {}
+        if let Some(sql) = live_change(i, ms, engine, &first_user, &group) {
+            exec(sql);
         }
         w.writes += 1;
         i += 1;

@@ -15,6 +15,7 @@ mod sim;
 mod sync;
 mod verify;
 mod window;
+mod window_follow;
 mod window_steps;
 
 use clap::{Parser, Subcommand};
@@ -103,6 +104,7 @@ fn run(bench: Bench, out: &mut dyn Write) -> anyhow::Result<()> {
         Bench::Import(b) => import::run_import_bench(&b, out),
         Bench::Verify(b) => verify::run_verify_bench(&b, out),
         Bench::Sync(b) => sync::run_sync_bench(&b, out),
+        Bench::Window(b) if b.follow => window_follow::run_follow_bench(&b, out),
         Bench::Window(b) => window::run_window_bench(&b, out),
         Bench::Memory(b) => memory::run_memory_bench(&b, out),
         Bench::ExportDb(b) => export_db::run_export_db_bench(&b, out),

@@ -35,6 +35,17 @@ pub(crate) struct WindowBench {
     /// The share of each kind of the pre-copy the delta deletes (0: no tombstones).
     #[arg(long, default_value_t = 0.01)]
     pub(crate) delete_share: f64,
+    /// Instead: the window of a follow run (`--phase follow`) over a SQLite old database that
+    /// takes 50 writes a second while followed (`--scale 9.3`: about 3 M items).
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// With `--follow`: seconds of following before the stop.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) follow_secs: u64,
+    /// With `--follow`: the simulator's limits lifted (else the default limits, 40–120 ms
+    /// latency).
+    #[arg(long)]
+    pub(crate) no_limits: bool,
 }
 
 /// Runs the benchmark and prints its figures.

@@ -248,8 +248,10 @@ fn round_note(r: &Round, next_in: Duration) -> String {
 
 /// The import step's note after the last round.
 fn last_note(r: &Round) -> String {
+    let [read, staged, imported] = r.secs;
     format!(
-        "last round {} after the stop: {} records read{}, {} deleted outright",
+        "last round {} after the stop: {} records read{}, {} deleted outright (read {read:.1} \
+         s, staged {staged:.1} s, imported {imported:.1} s)",
         r.number,
         r.changes,
         invalid(r.invalid),

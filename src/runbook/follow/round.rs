@@ -46,6 +46,9 @@ pub(crate) struct Round {
     pub(crate) exit: RunExit,
     /// Kinds held back, pending.
     pub(crate) held: Vec<crate::store::Kind>,
+    /// Seconds spent reading the old database, staging, and importing (the media stage and
+    /// the wait past the watermark included).
+    pub(crate) secs: [f64; 3],
 }
 
 /// How a round ended.
@@ -66,6 +69,7 @@ pub(crate) async fn run(
 ) -> Result<RoundEnd, RunbookError> {
     let watermark = watermark(runner)?;
     let (dir, number, needs_export) = round_dir(runner, &source.dir, watermark)?;
+    let clock = std::time::Instant::now();
     if needs_export {
         let read = export_round(runner, source, &dir, watermark, which);
         let stopped = tokio::select! {
@@ -81,8 +85,10 @@ pub(crate) async fn run(
             return Ok(RoundEnd::Stopped(RunExit::Cancelled));
         }
     }
+    let read = clock.elapsed().as_secs_f64();
     let export = ExportDir::open(&dir)?;
     let staged = runner.stage(&mut runner.conn()?, &export)?;
+    let staging = clock.elapsed().as_secs_f64() - read;
     let watermark_now = watermark_of(&export).unwrap_or(watermark);
     past_the_watermark(watermark_now).await;
     let asking = match which {
@@ -102,6 +108,11 @@ pub(crate) async fn run(
         state,
         exit,
         held,
+        secs: [
+            read,
+            staging,
+            clock.elapsed().as_secs_f64() - read - staging,
+        ],
     }))
 }
 

@@ -1,0 +1,262 @@
+//! `cutover-bench window --follow`: the window of a follow run. The generated export (that of
+//! `cutover-bench import`, `--scale`) fills the example schema of a SQLite file, a full export
+//! of it is pre-copied into the in-process simulator, then `cutover run --phase follow` follows
+//! the file while a writer changes it 50 times a second, until `--follow-secs` have passed:
+//! the stop hook stops the writer, the last round reads what changed, sync is skipped (forced
+//! upgrade), the resume hook notes the time. Prints the downtime, from the stop hook's start to
+//! the resume hook's, and the last round's parts.
+
+use crate::import::{bench_runbook, bench_setup, reference, start_sim, ImportBench, KEY, SDKAPPID};
+use crate::window::WindowBench;
+use crate::window_steps::step_times;
+use anyhow::Context;
+use clap::Parser;
+use cutover::export::example::{fill, live_change, MAPPING};
+use cutover::export::{export, ExportOptions, Mapping, SourceUrl};
+use cutover::model::phase::Phase;
+use cutover::runbook::runner::{RunOptions, Runner};
+use cutover::source::gen::generate;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Runs the benchmark and prints its figures.
+pub(crate) fn run_follow_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::Result<()> {
+    std::env::set_var("CUTOVER_SECRET_KEY", KEY);
+    let dir = tempfile::tempdir()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let generated = dir.path().join("generated");
+    let cfg = reference(b.scale);
+    let t1 = cutover::timefmt::now_secs() - 60;
+    generate(&cfg, &generated)?;
+    let db = dir.path().join("oldim.db");
+    let url = SourceUrl::parse(&format!("sqlite://{}", db.display()), None)?;
+    let started = Instant::now();
+    // Changed well before the pre-copy's watermark: a round re-reads only seconds before it.
+    let rows = runtime.block_on(fill(&url, &generated, (t1 - 600) * 1000))?;
+    writeln!(
+        out,
+        "old database (SQLite, the example schema): {rows} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    )?;
+    let full = dir.path().join("full");
+    let mapping = Mapping::parse(MAPPING).map_err(anyhow::Error::msg)?;
+    let opts = ExportOptions::new(url.clone(), mapping, full.clone(), None, t1);
+    runtime.block_on(export(&opts, &mut std::io::sink(), &mut |_| {}))?;
+
+    let bench = ImportBench {
+        source: None,
+        scale: 1.0,
+        no_limits: b.no_limits,
+        latency_ms: if b.no_limits { 0 } else { 40 },
+        latency_spread_ms: if b.no_limits { 0 } else { 80 },
+        keep: None,
+        stop_after_ms: 0,
+    };
+    let (mut config, toml) = bench_setup(&bench);
+    // Message bodies kept, so that the window's read-back compares them.
+    config.lean = false;
+    let handle = runtime.block_on(start_sim(config))?;
+    let store = dir.path().join("bench.db");
+    let rb = bench_runbook(&toml, &full, &store, &handle.url())?;
+    let opts = RunOptions {
+        phase: Some(Phase::Precopy),
+        ..RunOptions::default()
+    };
+    let started = Instant::now();
+    let pre = Runner::new(rb, opts)?;
+    let lines = runtime.block_on(headless_run(pre))?;
+    writeln!(
+        out,
+        "pre-copy (app live, not window time): {:.1} s; {}",
+        started.elapsed().as_secs_f64(),
+        step_times(&lines)
+            .get("import")
+            .map_or(String::new(), |s| s.reason.clone())
+    )?;
+
+    let book = dir.path().join("runbook.toml");
+    std::fs::write(&book, follow_book(&toml, dir.path()))?;
+    let to = first_account(&generated)?;
+    let writer = {
+        let (url, dir) = (url.clone(), dir.path().to_path_buf());
+        std::thread::spawn(move || write_live(&url, &dir, &to.0, &to.1))
+    };
+    let stop_at = cutover::timefmt::now_secs() + b.follow_secs as i64;
+    let args = FollowArgs {
+        url: handle.url(),
+        db: &db,
+        store: &store,
+        full: &full,
+        book: &book,
+        stop_at,
+    };
+    let (lines, exit) = run_follow(&args)?;
+    let writes = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the writer panicked"))??;
+    report(out, &lines, exit, writes, dir.path())?;
+    let deletes: u64 = handle
+        .sim()
+        .counts()
+        .iter()
+        .filter(|((api, _), _)| *api == cutover::tim::api::Api::DeleteGroupMember)
+        .map(|(_, n)| *n)
+        .sum();
+    writeln!(out, "delete_group_member calls: {deletes}")?;
+    Ok(())
+}
+
+/// The bench's runbook with `[follow]` (rounds 5 s apart) and the hooks: the stop hook notes
+/// its start, asks the writer to stop and waits for it; the resume hook notes its time.
+fn follow_book(toml: &str, dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "{toml}\n{}\n[window]\nmax_delete_share = 0.5\n[follow]\nevery_secs = 5\n\
+         reread_secs = 5\n[hooks.stop_service]\ncommand = \"date +%s.%N > {d}/stop_started && \
+         touch {d}/stop && while [ ! -e {d}/stopped ]; do sleep 0.02; done\"\n\
+         [hooks.resume_service]\ncommand = \"date +%s.%N > {d}/resumed\"\n",
+        cutover::source::gen::CUSTOM_KEYS_APP
+    )
+}
+
+/// The first account and the first group that keeps members (not an AVChatRoom) of the
+/// generated export: the live changes' peer and group.
+fn first_account(generated: &Path) -> anyhow::Result<(String, String)> {
+    let first = |file: &str| -> anyhow::Result<String> {
+        let text = std::fs::read_to_string(generated.join(file))?;
+        let found = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["type"] != "AVChatRoom")
+            .context("no group that keeps members in the generated export")?;
+        Ok(found["id"].as_str().unwrap_or_default().to_string())
+    };
+    Ok((first("accounts.jsonl")?, first("groups.jsonl")?))
+}
+
+/// Changes the old database 50 times a second until the stop hook asks it to stop.
+fn write_live(url: &SourceUrl, dir: &Path, to: &str, group: &str) -> anyhow::Result<u64> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut i = 0u64;
+    let tick = std::time::Duration::from_millis(20);
+    let mut next = Instant::now();
+    while !dir.join("stop").exists() {
+        let ms = cutover::timefmt::now_ms();
+        if let Some(sql) = live_change(i, ms, cutover::export::url::Engine::Sqlite, to, group) {
+            rt.block_on(cutover::export::db::execute(url, &[sql]))?;
+        }
+        i += 1;
+        next += tick;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    std::fs::write(dir.join("stopped"), "")?;
+    Ok(i)
+}
+
+/// A headless run of `runner` to its end: its JSON lines.
+async fn headless_run(runner: Runner) -> anyhow::Result<String> {
+    let mut lines = Vec::new();
+    let every = std::time::Duration::from_secs(1);
+    cutover::ui::headless::run(runner, &mut lines, true, every, true, None).await?;
+    Ok(String::from_utf8_lossy(&lines).into_owned())
+}
+
+struct FollowArgs<'a> {
+    url: String,
+    db: &'a Path,
+    store: &'a Path,
+    full: &'a Path,
+    book: &'a Path,
+    stop_at: i64,
+}
+
+/// `cutover run --phase follow` as an operator runs it (in this process): its JSON lines and
+/// exit code.
+fn run_follow(a: &FollowArgs<'_>) -> anyhow::Result<(String, u8)> {
+    let path = |p: &Path| p.display().to_string();
+    let map: PathBuf = a.book.with_file_name("mapping.toml");
+    std::fs::write(&map, MAPPING)?;
+    let args = [
+        "cutover",
+        "run",
+        "--headless",
+        "--json",
+        "--progress-secs",
+        "1",
+        "--phase",
+        "follow",
+        "--yes",
+        "--delete-accounts",
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain([
+        "--from".into(),
+        format!("sqlite://{}", path(a.db)),
+        "--map".into(),
+        path(&map),
+        "--stop-at".into(),
+        a.stop_at.to_string(),
+        "--config".into(),
+        path(a.book),
+        "--source".into(),
+        path(a.full),
+        "--store".into(),
+        path(a.store),
+        "--target-url".into(),
+        a.url.clone(),
+        "--sdkappid".into(),
+        SDKAPPID.to_string(),
+        "--admin".into(),
+        "administrator".into(),
+    ]);
+    let cli = cutover::cli::Cli::try_parse_from(args)?;
+    let mut lines = Vec::new();
+    let exit = match cutover::run(cli, &mut lines)? {
+        cutover::Outcome::Ok => 0,
+        cutover::Outcome::Problems => 1,
+        cutover::Outcome::Exit(code) => code,
+    };
+    Ok((String::from_utf8_lossy(&lines).into_owned(), exit))
+}
+
+/// The downtime and its parts.
+fn report(
+    out: &mut dyn Write,
+    lines: &str,
+    exit: u8,
+    writes: u64,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let at = |name: &str| -> anyhow::Result<f64> {
+        let text = std::fs::read_to_string(dir.join(name))
+            .with_context(|| format!("the hook did not note {name}"))?;
+        Ok(text.trim().parse::<f64>()?)
+    };
+    let rounds = lines.matches("following: round ").count();
+    let steps = step_times(lines);
+    let reason = |name: &str| steps.get(name).map_or("", |s| s.reason.as_str());
+    writeln!(
+        out,
+        "follow (cutover run --phase follow, exit {exit}): {writes} changes written at 50/s \
+         while following, {rounds} round notes"
+    )?;
+    for note in lines.lines().filter(|l| l.contains("following: round ")) {
+        let v: serde_json::Value = serde_json::from_str(note).unwrap_or_default();
+        writeln!(out, "  {}", v["reason"].as_str().unwrap_or_default())?;
+    }
+    writeln!(out, "last round: {}", reason("import"))?;
+    writeln!(
+        out,
+        "downtime, stop hook start → resume hook: {:.1} s",
+        at("resumed")? - at("stop_started")?
+    )?;
+    writeln!(out, "verify (after the resume): {}", reason("verify"))?;
+    Ok(())
+}
