@@ -110,10 +110,34 @@ fn follow_source(
     Ok(Some(source))
 }
 
+/// A headless follow run stops the old system by itself (`--yes`, `--stop-at`): refused when
+/// the steps after the stop would wait for an answer nobody gives (the old system left down),
+/// or when no hook would stop it (the last round would read a live database).
+fn unattended_stop(args: &RunArgs, rb: &Runbook) -> anyhow::Result<()> {
+    if args.stop_at.is_some() && !args.yes {
+        anyhow::bail!(
+            "--stop-at stops the old system unattended: give --yes too, which confirms the \
+             steps after the stop (the resume among them)"
+        );
+    }
+    if args.yes && rb.stop_service.is_none() {
+        anyhow::bail!(
+            "a follow run stopped unattended (--yes) needs [hooks.stop_service]: without it \
+             nothing stops the old system before the last round reads it; run it in the \
+             console, stop the old system yourself, then confirm"
+        );
+    }
+    Ok(())
+}
+
 /// Runs `cutover run`.
 pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut rb = run_runbook(args)?;
     let follow = follow_source(args, &rb)?;
+    let console = !args.headless && !args.json && std::io::stdout().is_terminal();
+    if follow.is_some() && !console {
+        unattended_stop(args, &rb)?;
+    }
     rb.deletions.confirmed = args.delete_accounts;
     if let Some(why) = rb.scenario_refusal() {
         // Refused before the log, the lock or the store: nothing has run.
@@ -140,7 +164,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<Outcome
         }
     }
     tracing::info!(store = %rb.store.display(), source = %rb.source.display(), "run starts");
-    let console = !args.headless && !args.json && std::io::stdout().is_terminal();
+
     let opts = RunOptions {
         yes: args.yes,
         reuse_store: args.reuse_store,

@@ -179,26 +179,24 @@ impl Runner {
         conn: &mut Connection,
         export: &ExportDir,
     ) -> Result<Staged, RunbookError> {
-        let rb = &self.runbook;
-        let print = fingerprint(export);
-        crate::store::phase::check_export(
-            conn,
-            &rb.store,
-            &print,
-            export.manifest.delta_of,
+        stage_with(&self.runbook, self.opts.reuse_store, conn, export)
+    }
+
+    /// [`Runner::stage`] of the export in `dir` on a blocking thread, so that the console and
+    /// the signals go on meanwhile.
+    pub(crate) async fn stage_dir(&self, dir: &std::path::Path) -> Result<Staged, RunbookError> {
+        let (rb, reuse, dir) = (
+            self.runbook.clone(),
             self.opts.reuse_store,
-        )?;
-        let same_second = match rb.same_second {
-            crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
-            crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
-        };
-        let options = StageOptions {
-            same_second,
-            history_since: rb.history_since,
-        };
-        let staged = stage_export_with(conn, &rb.store, export, options)?;
-        super::custom_keys::check(conn, rb)?;
-        Ok(staged)
+            dir.to_path_buf(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let export = ExportDir::open(&dir)?;
+            let mut conn = open_for_writing(&rb.store)?;
+            stage_with(&rb, reuse, &mut conn, &export)
+        })
+        .await
+        .map_err(|e| RunbookError::Phase(format!("staging stopped: {e}")))?
     }
 
     /// The hook of a hook step, if configured and the phase runs hooks.
@@ -303,4 +301,32 @@ impl Runner {
         adjust(&mut settings);
         Ok(Import::prepare(conn, Arc::clone(&self.client), &settings)?)
     }
+}
+
+/// Stages `export` into the store of `rb` (once) and checks its custom keys.
+fn stage_with(
+    rb: &Runbook,
+    reuse_store: bool,
+    conn: &mut Connection,
+    export: &ExportDir,
+) -> Result<Staged, RunbookError> {
+    let print = fingerprint(export);
+    crate::store::phase::check_export(
+        conn,
+        &rb.store,
+        &print,
+        export.manifest.delta_of,
+        reuse_store,
+    )?;
+    let same_second = match rb.same_second {
+        crate::config::SameSecond::Shift => crate::store::order::SameSecond::Shift,
+        crate::config::SameSecond::Refuse => crate::store::order::SameSecond::Refuse,
+    };
+    let options = StageOptions {
+        same_second,
+        history_since: rb.history_since,
+    };
+    let staged = stage_export_with(conn, &rb.store, export, options)?;
+    super::custom_keys::check(conn, rb)?;
+    Ok(staged)
 }

@@ -60,6 +60,16 @@ pub(crate) fn newest_export(conn: &Connection) -> rusqlite::Result<Option<(i64, 
     .optional()
 }
 
+/// The newest send time (unix seconds) of a pending message, as it will go (a group message's
+/// shifted time): the target refuses one that is not in the past.
+pub(crate) fn newest_pending_send_time(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT MAX(COALESCE(sent_t, t)) FROM item WHERE state = 0 AND kind IN (?1, ?2)",
+        [Kind::C2cMessage.code(), Kind::GroupMessage.code()],
+        |r| r.get(0),
+    )
+}
+
 /// Whether a pre-copy ever ran on the store.
 pub(crate) fn has_precopy(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(

@@ -59,7 +59,8 @@ fn writer(
     };
     let mut w = Written::default();
     let mut i = 0u64;
-    while !dir.join("stop").exists() {
+    // At least 60 changes, however slow the machine: the stop hook waits for this writer.
+    while i < 60 || !dir.join("stop").exists() {
         let ms = cutover::timefmt::now_ms();
         if let Some(sql) = live_change(i, ms, engine, &first_user, &group) {
             exec(sql);
@@ -116,68 +117,55 @@ fn wait(child: Child) -> std::process::Output {
     out
 }
 
-fn follow_while_writing(engine: Engine) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let db = Db::start(engine);
-    let dir = db.dir.path().to_path_buf();
-    let gen_dir = generated(&dir);
-    let gen = records(&gen_dir);
-    db.fill(&gen_dir);
-    let full = dir.join("full");
-    let out = db.export(&full, &["--until", &T1.to_string()]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    let target = rt.block_on(common::sim(app_config()));
-    let store = dir.join("follow.db");
-    let book = book(&dir);
-    let cfg = ["--config", book.to_str().unwrap()];
-    let out = run(
-        &target,
-        &store,
-        &full,
-        &[&["--phase", "precopy"][..], &cfg].concat(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+/// A running follow and the writer beside it.
+struct Following {
+    child: Child,
+    writing: std::thread::JoinHandle<Written>,
+}
 
-    // Changed and deleted after the pre-copy (the first round reads them), then live writes.
-    change_after_t1(&db, &gen);
-    let deleted = delete_after_t1(&db, &gen);
-    let stop_at = (cutover::timefmt::now_secs() + 8).to_string();
-    let args = [
-        &cfg[..],
-        &["--yes", "--delete-accounts", "--stop-at", &stop_at],
-    ]
-    .concat();
-    let child = follow_command(&target, &db, &store, &full, &args)
+/// Starts `cutover run --phase follow` with `args` and the writer on `db` (filled from the
+/// generated export `gen`).
+fn start_following(
+    target: &cutover::sim::SimHandle,
+    db: &Db,
+    (store, full): (&Path, &Path),
+    gen: &std::collections::BTreeMap<&'static str, Vec<Value>>,
+    args: &[&str],
+) -> Following {
+    let child = follow_command(target, db, store, full, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (url, first_user) = (
-        db.source(),
-        gen["accounts"][0]["id"].as_str().unwrap().to_string(),
-    );
-    let group = gen["groups"][0]["id"].as_str().unwrap().to_string();
-    let writing = {
-        let dir = dir.clone();
-        std::thread::spawn(move || writer(url, engine, dir, first_user, group))
-    };
-    let out = wait(child);
-    let written = writing.join().unwrap();
+    let s = |v: &Value| v.as_str().unwrap().to_string();
+    let (url, engine, dir) = (db.source(), db.engine, db.dir.path().to_path_buf());
+    let (to, group) = (s(&gen["accounts"][0]["id"]), s(&gen["groups"][0]["id"]));
+    let writing = std::thread::spawn(move || writer(url, engine, dir, to, group));
+    Following { child, writing }
+}
+
+/// The output of the ended run, then `cutover errors`; the writer's count.
+fn ended(following: Following, store: &Path) -> (Option<i32>, String, Written) {
+    let out = wait(following.child);
+    let written = following.writing.join().unwrap();
     let errors = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(["errors", "--store"])
-        .arg(&store)
+        .arg(store)
         .output()
         .unwrap();
     let text = format!("{}\n{}", said(&out), said(&errors));
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(written.writes > 50, "{written:?}");
-    assert!(
-        text.contains("round 2 "),
-        "more than one round while live: {text}"
-    );
-    assert!(text.contains("last round"), "{text}");
+    (out.status.code(), text, written)
+}
 
-    // The database as it was at the stop, exported whole and imported in one go.
+/// Asserts that `target` holds what one import of the database as it is now gives (each
+/// message counted: a duplicate is a difference).
+fn assert_equals_database(
+    rt: &tokio::runtime::Runtime,
+    db: &Db,
+    target: &cutover::sim::SimHandle,
+    text: &str,
+) {
+    let dir = db.dir.path();
     let now = dir.join("now");
     let until = (cutover::timefmt::now_secs() + 1).to_string();
     let out = db.export(&now, &["--until", &until]);
@@ -190,21 +178,74 @@ fn follow_while_writing(engine: Engine) {
         actual(&reference.sim().dump()),
         "{text}"
     );
-    assert_eq!(names(&target), names(&reference), "group names");
+    assert_eq!(names(target), names(&reference), "group names");
+}
+
+/// The round directories a follow run wrote beside `store`.
+fn rounds(store: &Path) -> usize {
+    let mut dir = store.as_os_str().to_owned();
+    dir.push(".follow");
+    std::fs::read_dir(PathBuf::from(dir)).map_or(0, |d| d.count())
+}
+
+fn follow_while_writing(engine: Engine) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = Db::start(engine);
+    let dir = db.dir.path().to_path_buf();
+    let target = rt.block_on(common::sim(app_config()));
+    let book = book(&dir);
+    let (store, full) = precopied(&db, &target, &book);
+    let gen = records(&dir.join("generated"));
+    let cfg = ["--config", book.to_str().unwrap()];
+
+    // Changed and deleted after the pre-copy (the first round reads them), then live writes.
+    change_after_t1(&db, &gen);
+    let deleted = delete_after_t1(&db, &gen);
+    let stop_at = (cutover::timefmt::now_secs() + 12).to_string();
+    let args = [
+        &cfg[..],
+        &["--yes", "--delete-accounts", "--stop-at", &stop_at],
+    ]
+    .concat();
+    let following = start_following(&target, &db, (&store, &full), &gen, &args);
+    let (code, text, written) = ended(following, &store);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(written.writes >= 60, "{written:?}");
+    assert!(
+        text.contains("following: round 2 ·"),
+        "more than one round while live: {text}"
+    );
+    assert!(text.contains("last round"), "{text}");
+    assert_equals_database(&rt, &db, &target, &text);
+    let dump = target.sim().dump();
     assert_eq!(
-        target.sim().dump()["deleted_accounts"],
+        dump["deleted_accounts"],
         json!(deleted.account_ids()),
         "{deleted:?}"
     );
-    let live: Value = json!(target.sim().dump()["accounts"]
-        .as_array()
-        .unwrap()
+    let accounts = dump["accounts"].as_array().unwrap();
+    let live = accounts
         .iter()
-        .filter(|a| a["UserID"].as_str().unwrap().starts_with("u8"))
-        .count());
-    assert!(
-        live.as_u64().unwrap() > 5,
-        "accounts written while following: {live}"
+        .filter(|a| a["UserID"].as_str().unwrap().starts_with("u8"));
+    assert!(live.count() > 5, "accounts written while following");
+
+    // Run again after the last round: the old database is not read again.
+    let before = (rounds(&store), target.sim().counts());
+    let out = follow_command(&target, &db, &store, &full, &args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(rounds(&store), before.0, "no new round: {}", said(&out));
+    let imports = |c: &std::collections::BTreeMap<(cutover::tim::api::Api, i64), u64>| {
+        c.iter()
+            .filter(|((api, _), _)| api.command().starts_with("import"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    assert_eq!(
+        imports(&target.sim().counts()),
+        imports(&before.1),
+        "nothing imported again"
     );
 }
 
@@ -249,42 +290,30 @@ fn sigkill_during_a_round_resumes_at_the_last_committed_round_with_nothing_dupli
     let book = book(&dir);
     let (store, full) = precopied(&db, &target, &book);
     let gen = records(&dir.join("generated"));
-    let (url, first_user) = (
-        db.source(),
-        gen["accounts"][0]["id"].as_str().unwrap().to_string(),
-    );
-    let group = gen["groups"][0]["id"].as_str().unwrap().to_string();
-    let writing = {
-        let dir = dir.clone();
-        std::thread::spawn(move || writer(url, Engine::Sqlite, dir, first_user, group))
-    };
 
     // Following with nobody to confirm the stop: rounds until the kill.
     let cfg = ["--config", book.to_str().unwrap()];
-    let mut child = follow_command(&target, &db, &store, &full, &cfg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut following = start_following(&target, &db, (&store, &full), &gen, &cfg);
+    let lines = std::io::BufReader::new(following.child.stdout.take().unwrap());
     let mut seen = String::new();
     for line in lines.lines() {
         let line = line.unwrap();
         seen.push_str(&line);
         seen.push('\n');
-        if line.contains("round 2 read") {
+        if line.contains("following: round 2 ·") {
             break;
         }
     }
     assert!(
-        seen.contains("round 2 read"),
+        seen.contains("following: round 2 ·"),
         "two rounds before the kill: {seen}"
     );
-    // Somewhere in round 3: its wait past the watermark, its export, staging or import.
+    // Somewhere in round 3: its export, staging, wait or import.
     std::thread::sleep(Duration::from_millis(700));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    following.child.kill().unwrap();
+    following.child.wait().unwrap();
 
+    // The writer goes on; a second run follows on and stops.
     let stop_at = (cutover::timefmt::now_secs() + 5).to_string();
     let args = [&cfg[..], &["--yes", "--stop-at", &stop_at]].concat();
     let child = follow_command(&target, &db, &store, &full, &args)
@@ -292,25 +321,16 @@ fn sigkill_during_a_round_resumes_at_the_last_committed_round_with_nothing_dupli
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = wait(child);
-    writing.join().unwrap();
-    let text = said(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("last round"), "{text}");
-
-    let now = dir.join("now");
-    let until = (cutover::timefmt::now_secs() + 1).to_string();
-    let out = db.export(&now, &["--until", &until]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    let reference = rt.block_on(common::sim(app_config()));
-    let out = run(&reference, &dir.join("reference.db"), &now, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
-    // `actual` counts each message (a duplicate would be a difference).
-    assert_eq!(
-        actual(&target.sim().dump()),
-        actual(&reference.sim().dump()),
-        "{text}"
+    let (code, text, _) = ended(
+        Following {
+            child,
+            writing: following.writing,
+        },
+        &store,
     );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("last round"), "{text}");
+    assert_equals_database(&rt, &db, &target, &text);
 }
 
 #[test]
@@ -363,4 +383,31 @@ fn a_follow_run_refuses_a_store_without_a_pre_copy_and_a_mapping_without_since()
         !store.with_extension("db.follow").exists(),
         "no round was written"
     );
+
+    // Headless, an unattended stop needs --yes (the resume) and a stop hook.
+    let (map, full) = (dir.join("mapping.toml"), gen_dir.to_str().unwrap());
+    std::fs::write(&map, MAPPING).unwrap();
+    let bare = dir.join("bare.toml");
+    std::fs::write(&bare, with_app_keys("")).unwrap();
+    for (book, extra, says) in [
+        (&book, "--stop-at", "give --yes too"),
+        (&bare, "--yes", "needs [hooks.stop_service]"),
+    ] {
+        let mut args = vec!["--phase", "follow", "--from", &db.url, "--map"];
+        args.extend([
+            map.to_str().unwrap(),
+            "--config",
+            book.to_str().unwrap(),
+            extra,
+        ]);
+        if extra == "--stop-at" {
+            args.push("2030-01-01");
+        }
+        let out = run_command(&target, &store, Path::new(full), &args)
+            .output()
+            .unwrap();
+        let text = said(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains(says), "{text}");
+    }
 }

@@ -6,10 +6,10 @@
 //! (wholly) staged is staged (staging resumes after its last chunk), and what a staged round
 //! left pending is imported by the next round with what that one finds.
 
-use super::super::drive::{change, import_pass, wait_for_signal, Asking, Observer, Pass, RunExit};
+use super::super::drive::{change, import_pass, Asking, Observer, Pass, RunExit};
 use super::super::runner::Runner;
 use super::super::RunbookError;
-use super::FollowSource;
+use super::{FollowSource, Interrupt};
 use crate::export::{export, ExportOptions};
 use crate::model::step::{Step, StepState};
 use crate::source::ExportDir;
@@ -66,31 +66,29 @@ pub(crate) async fn run(
     every: Duration,
     source: &FollowSource,
     which: Which,
+    interrupt: &Interrupt,
 ) -> Result<RoundEnd, RunbookError> {
     let watermark = watermark(runner)?;
     let (dir, number, needs_export) = round_dir(runner, &source.dir, watermark)?;
     let clock = std::time::Instant::now();
+    // What the round reads changed before this (by this host's clock).
+    let mut read_at = watermark.min(crate::timefmt::now_secs());
     if needs_export {
+        read_at = crate::timefmt::now_secs();
         let read = export_round(runner, source, &dir, watermark, which);
-        let stopped = tokio::select! {
-            read = read => { read?; None }
-            name = wait_for_signal() => Some(name),
-        };
-        if let Some(name) = stopped {
-            let why = format!(
-                "interrupted ({name}) while reading round {number} from the old database; run \
-                 again to resume"
-            );
-            change(runner, obs, Step::Import, StepState::stopped(why))?;
-            return Ok(RoundEnd::Stopped(RunExit::Cancelled));
+        tokio::select! {
+            read = read => read?,
+            name = interrupt.wait() => return interrupted(runner, obs, number, name, "reading"),
         }
     }
     let read = clock.elapsed().as_secs_f64();
-    let export = ExportDir::open(&dir)?;
-    let staged = runner.stage(&mut runner.conn()?, &export)?;
+    let staged = runner.stage_dir(&dir).await?;
     let staging = clock.elapsed().as_secs_f64() - read;
-    let watermark_now = watermark_of(&export).unwrap_or(watermark);
-    past_the_watermark(watermark_now).await;
+    if let Some(name) = interrupt.seen() {
+        return interrupted(runner, obs, number, name, "staging");
+    }
+    let export = ExportDir::open(&dir)?;
+    in_the_past(runner, read_at).await?;
     let asking = match which {
         Which::Live => Asking::No,
         Which::Last => Asking::Yes,
@@ -104,7 +102,7 @@ pub(crate) async fn run(
         changes: staged.counts.iter().map(|(_, n, _)| n).sum(),
         invalid: staged.counts.iter().map(|(_, _, n)| n).sum(),
         vanished: staged.vanished.iter().map(|(_, n)| n).sum(),
-        watermark: watermark_now,
+        watermark: export.manifest.watermark.unwrap_or(watermark).min(read_at),
         state,
         exit,
         held,
@@ -116,14 +114,43 @@ pub(crate) async fn run(
     }))
 }
 
-/// Waits until the clock has passed `watermark` by a whole second. The target refuses a join
-/// or send time that is not in the past (a member who joined this second cannot be imported
-/// with that time until the next one), and a round reads changes up to its watermark.
-async fn past_the_watermark(watermark: i64) {
-    let wait_ms = (watermark + 1) * 1000 + 1 - crate::timefmt::now_ms();
+/// A round stopped by a signal while `doing`: what it committed stays (the next run resumes
+/// there).
+fn interrupted(
+    runner: &Runner,
+    obs: &mut dyn Observer,
+    number: u64,
+    name: &str,
+    doing: &str,
+) -> Result<RoundEnd, RunbookError> {
+    let why = format!(
+        "interrupted ({name}) while {doing} round {number}; run again to resume from its last \
+         committed part"
+    );
+    change(runner, obs, Step::Import, StepState::stopped(why))?;
+    Ok(RoundEnd::Stopped(RunExit::Cancelled))
+}
+
+/// The longest the import of a round waits for its times to be in the past: a message stamped
+/// further ahead (a client clock far off) goes, and fails with the target's reason.
+const MAX_WAIT_SECS: i64 = 10;
+
+/// Waits until the clock has passed, by a whole second, both `read_at` (the changes the round
+/// read: a member who joined this second cannot be imported with that time until the next)
+/// and the newest send time of a pending message (a group's burst in one second is spread
+/// over the seconds after it), at most [`MAX_WAIT_SECS`]: the target refuses a join or send
+/// time that is not in the past.
+async fn in_the_past(runner: &Runner, read_at: i64) -> Result<(), RunbookError> {
+    let newest = crate::store::phase::newest_pending_send_time(&runner.conn()?)?;
+    let now_ms = crate::timefmt::now_ms();
+    let past = read_at
+        .max(newest.unwrap_or(0))
+        .min(now_ms / 1000 + MAX_WAIT_SECS);
+    let wait_ms = (past + 1) * 1000 + 1 - now_ms;
     if wait_ms > 0 {
         tokio::time::sleep(Duration::from_millis(wait_ms as u64)).await;
     }
+    Ok(())
 }
 
 /// The store's watermark: where the next round starts.
@@ -138,10 +165,6 @@ pub(crate) fn watermark(runner: &Runner) -> Result<i64, RunbookError> {
     }
 }
 
-fn watermark_of(export: &ExportDir) -> Option<i64> {
-    export.manifest.watermark
-}
-
 /// Reads the round from the old database into `dir` (replacing what a cut-short export left).
 async fn export_round(
     runner: &Runner,
@@ -151,15 +174,18 @@ async fn export_round(
     which: Which,
 ) -> Result<(), RunbookError> {
     let now = crate::timefmt::now_secs();
-    // After the stop, the second of the stop itself is read too: nothing writes any more.
+    let reread = runner.runbook.follow.reread_secs as i64;
+    // After the stop nothing writes: the last round reads past now too, by the second of the
+    // stop and the re-read margin, for an old database whose clock runs ahead of this host's
+    // (a follow run again after a rollback re-reads from there, so nothing is skipped).
     let until = match which {
         Which::Live => now,
-        Which::Last => now + 1,
+        Which::Last => now + 1 + reread,
     }
     .max(watermark);
     let opts = ExportOptions {
         force: true,
-        reread_secs: runner.runbook.follow.reread_secs as i64,
+        reread_secs: reread,
         known_ids: false,
         key_sets: which == Which::Last,
         ..ExportOptions::new(
