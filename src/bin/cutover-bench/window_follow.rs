@@ -28,71 +28,22 @@ pub(crate) fn run_follow_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let generated = dir.path().join("generated");
-    let cfg = reference(b.scale);
-    let t1 = cutover::timefmt::now_secs() - 60;
-    generate(&cfg, &generated)?;
-    let db = dir.path().join("oldim.db");
-    let url = SourceUrl::parse(&format!("sqlite://{}", db.display()), None)?;
-    let started = Instant::now();
-    // Changed well before the pre-copy's watermark: a round re-reads only seconds before it.
-    let rows = runtime.block_on(fill(&url, &generated, (t1 - 600) * 1000))?;
-    writeln!(
-        out,
-        "old database (SQLite, the example schema): {rows} rows in {:.1} s",
-        started.elapsed().as_secs_f64()
-    )?;
-    let full = dir.path().join("full");
-    let mapping = Mapping::parse(MAPPING).map_err(anyhow::Error::msg)?;
-    let opts = ExportOptions::new(url.clone(), mapping, full.clone(), None, t1);
-    runtime.block_on(export(&opts, &mut std::io::sink(), &mut |_| {}))?;
-
-    let bench = ImportBench {
-        source: None,
-        scale: 1.0,
-        no_limits: b.no_limits,
-        latency_ms: if b.no_limits { 0 } else { 40 },
-        latency_spread_ms: if b.no_limits { 0 } else { 80 },
-        keep: None,
-        stop_after_ms: 0,
-    };
-    let (mut config, toml) = bench_setup(&bench);
-    // Message bodies kept, so that the window's read-back compares them.
-    config.lean = false;
-    let handle = runtime.block_on(start_sim(config))?;
-    let store = dir.path().join("bench.db");
-    let rb = bench_runbook(&toml, &full, &store, &handle.url())?;
-    let opts = RunOptions {
-        phase: Some(Phase::Precopy),
-        ..RunOptions::default()
-    };
-    let started = Instant::now();
-    let pre = Runner::new(rb, opts)?;
-    let lines = runtime.block_on(headless_run(pre))?;
-    writeln!(
-        out,
-        "pre-copy (app live, not window time): {:.1} s; {}",
-        started.elapsed().as_secs_f64(),
-        step_times(&lines)
-            .get("import")
-            .map_or(String::new(), |s| s.reason.clone())
-    )?;
-
+    let old = old_database(&runtime, dir.path(), b.scale, out)?;
+    let (handle, toml) = precopy(&runtime, dir.path(), b.no_limits, out)?;
     let book = dir.path().join("runbook.toml");
     std::fs::write(&book, follow_book(&toml, dir.path()))?;
-    let to = first_account(&generated)?;
+    let to = first_account(&dir.path().join("generated"))?;
     let writer = {
-        let (url, dir) = (url.clone(), dir.path().to_path_buf());
+        let (url, dir) = (old.url.clone(), dir.path().to_path_buf());
         std::thread::spawn(move || write_live(&url, &dir, &to.0, &to.1))
     };
-    let stop_at = cutover::timefmt::now_secs() + b.follow_secs as i64;
     let args = FollowArgs {
         url: handle.url(),
-        db: &db,
-        store: &store,
-        full: &full,
+        db: &old.path,
+        store: &dir.path().join("bench.db"),
+        full: &dir.path().join("full"),
         book: &book,
-        stop_at,
+        stop_at: cutover::timefmt::now_secs() + b.follow_secs as i64,
     };
     let (lines, exit) = run_follow(&args)?;
     let writes = writer
@@ -108,6 +59,84 @@ pub(crate) fn run_follow_bench(b: &WindowBench, out: &mut dyn Write) -> anyhow::
         .sum();
     writeln!(out, "delete_group_member calls: {deletes}")?;
     Ok(())
+}
+
+/// The old system's SQLite database.
+struct OldDatabase {
+    path: PathBuf,
+    url: SourceUrl,
+}
+
+/// Generates the export of `scale` into `dir/generated`, fills the example schema of
+/// `dir/oldim.db` with it (changed ten minutes ago) and exports it whole into `dir/full`
+/// (the pre-copy's export, watermark a minute ago).
+fn old_database(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    scale: f64,
+    out: &mut dyn Write,
+) -> anyhow::Result<OldDatabase> {
+    let generated = dir.join("generated");
+    let t1 = cutover::timefmt::now_secs() - 60;
+    generate(&reference(scale), &generated)?;
+    let path = dir.join("oldim.db");
+    let url = SourceUrl::parse(&format!("sqlite://{}", path.display()), None)?;
+    let started = Instant::now();
+    // Changed well before the pre-copy's watermark: a round re-reads only seconds before it.
+    let rows = runtime.block_on(fill(&url, &generated, (t1 - 600) * 1000))?;
+    writeln!(
+        out,
+        "old database (SQLite, the example schema): {rows} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    )?;
+    let mapping = Mapping::parse(MAPPING).map_err(anyhow::Error::msg)?;
+    let opts = ExportOptions::new(url.clone(), mapping, dir.join("full"), None, t1);
+    runtime.block_on(export(&opts, &mut std::io::sink(), &mut |_| {}))?;
+    Ok(OldDatabase { path, url })
+}
+
+/// Pre-copies `dir/full` through `dir/bench.db` into a simulator (limits lifted or the
+/// defaults with 40–120 ms latency): the simulator and the bench's runbook text.
+fn precopy(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    no_limits: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<(cutover::sim::SimHandle, String)> {
+    let bench = ImportBench {
+        source: None,
+        scale: 1.0,
+        no_limits,
+        latency_ms: if no_limits { 0 } else { 40 },
+        latency_spread_ms: if no_limits { 0 } else { 80 },
+        keep: None,
+        stop_after_ms: 0,
+    };
+    let (mut config, toml) = bench_setup(&bench);
+    // Message bodies kept, so that the window's read-back compares them.
+    config.lean = false;
+    let handle = runtime.block_on(start_sim(config))?;
+    let rb = bench_runbook(
+        &toml,
+        &dir.join("full"),
+        &dir.join("bench.db"),
+        &handle.url(),
+    )?;
+    let opts = RunOptions {
+        phase: Some(Phase::Precopy),
+        ..RunOptions::default()
+    };
+    let started = Instant::now();
+    let lines = runtime.block_on(headless_run(Runner::new(rb, opts)?))?;
+    let reason = step_times(&lines)
+        .get("import")
+        .map_or(String::new(), |s| s.reason.clone());
+    writeln!(
+        out,
+        "pre-copy (app live, not window time): {:.1} s; {reason}",
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok((handle, toml))
 }
 
 /// The bench's runbook with `[follow]` (rounds 5 s apart) and the hooks: the stop hook notes
