@@ -109,18 +109,89 @@ impl KeyReader {
 /// closes the channel: the console detaches).
 fn read_events(tx: mpsc::UnboundedSender<Event>, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
-        match event::poll(Duration::from_millis(100)) {
-            Ok(true) => match event::read() {
-                Ok(ev) => {
-                    if tx.send(ev).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => return,
-            },
-            Ok(false) => {}
-            Err(_) => return,
+        match terminal_ready(Duration::from_millis(100)) {
+            Ready::Gone => return,
+            Ready::Nothing => continue,
+            Ready::Input => {}
         }
+        // Every event crossterm has (it may have parsed several from one read).
+        loop {
+            match event::poll(Duration::ZERO) {
+                Ok(true) => match event::read() {
+                    Ok(ev) => {
+                        if tx.send(ev).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => return,
+                },
+                Ok(false) => break,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// What the terminal has.
+#[derive(Debug, PartialEq, Eq)]
+enum Ready {
+    /// Input (or crossterm may have some).
+    Input,
+    /// Nothing within the wait.
+    Nothing,
+    /// It hung up or failed: no input will ever come.
+    Gone,
+}
+
+/// Waits up to `wait` for the terminal's input. On a terminal that hung up, crossterm's own
+/// poll spins without end (a core busy, and the process never ends), so the terminal is
+/// waited on here, where a hang-up is seen.
+#[cfg(unix)]
+fn terminal_ready(wait: Duration) -> Ready {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        // crossterm reads /dev/tty then: leave the waiting to it.
+        return match event::poll(wait) {
+            Ok(true) => Ready::Input,
+            Ok(false) => Ready::Nothing,
+            Err(_) => Ready::Gone,
+        };
+    }
+    wait_on(&stdin, wait)
+}
+
+/// Waits up to `wait` for input on `fd`; [`Ready::Gone`] once it hung up or failed.
+#[cfg(unix)]
+fn wait_on(fd: &impl std::os::fd::AsFd, wait: Duration) -> Ready {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: wait.as_secs() as i64,
+        tv_nsec: i64::from(wait.subsec_nanos()),
+    };
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(0) => Ready::Nothing,
+        Ok(_) => {
+            let got = fds[0].revents();
+            if got.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) {
+                Ready::Gone
+            } else {
+                Ready::Input
+            }
+        }
+        Err(rustix::io::Errno::INTR) => Ready::Nothing,
+        Err(_) => Ready::Gone,
+    }
+}
+
+/// Waits up to `wait` for the terminal's input (crossterm's poll).
+#[cfg(not(unix))]
+fn terminal_ready(wait: Duration) -> Ready {
+    match event::poll(wait) {
+        Ok(true) => Ready::Input,
+        Ok(false) => Ready::Nothing,
+        Err(_) => Ready::Gone,
     }
 }
 
@@ -255,5 +326,27 @@ pub(crate) fn export(store: &Path, filter: &FailureFilter) -> String {
     match result {
         Ok(n) => format!("wrote {n} failed items to {}", path.display()),
         Err(e) => format!("export failed: {e}"),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn input_is_seen_and_a_hang_up_ends_the_wait() {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let wait = Duration::from_millis(20);
+        assert_eq!(wait_on(&reader, wait), Ready::Nothing);
+        writer.write_all(b"q").unwrap();
+        assert_eq!(wait_on(&reader, wait), Ready::Input);
+        drop(writer);
+        // Still a byte to read, and the other end gone: either way the reader stops waiting
+        // for ever once the byte is read.
+        let mut reader = reader;
+        let mut byte = [0u8; 1];
+        std::io::Read::read_exact(&mut reader, &mut byte).unwrap();
+        assert_eq!(wait_on(&reader, wait), Ready::Gone);
     }
 }
