@@ -11,6 +11,8 @@ pub(crate) struct FollowSection {
     /// Seconds before the watermark each round reads again, for rows whose change time was
     /// set before a transaction that committed after the previous round read.
     pub(crate) reread_secs: Option<u64>,
+    /// Seconds between two reads of the `[keys]` key sets during the follow.
+    pub(crate) key_sets_every_secs: Option<u64>,
 }
 
 /// `[follow]`, resolved.
@@ -20,6 +22,9 @@ pub struct FollowConfig {
     pub every_secs: u64,
     /// Seconds before the watermark each round reads again.
     pub reread_secs: u64,
+    /// Seconds between two reads of the `[keys]` key sets while live (the last round always
+    /// reads them): rows deleted outright stay on the target at most this long.
+    pub key_sets_every_secs: u64,
 }
 
 impl Default for FollowConfig {
@@ -27,6 +32,7 @@ impl Default for FollowConfig {
         FollowConfig {
             every_secs: 10,
             reread_secs: 30,
+            key_sets_every_secs: 300,
         }
     }
 }
@@ -54,6 +60,11 @@ pub(super) fn follow_config(
     FollowConfig {
         every_secs: read("every_secs", s.every_secs, d.every_secs),
         reread_secs: read("reread_secs", s.reread_secs, d.reread_secs),
+        key_sets_every_secs: read(
+            "key_sets_every_secs",
+            s.key_sets_every_secs,
+            d.key_sets_every_secs,
+        ),
     }
 }
 
@@ -68,6 +79,7 @@ mod tests {
         let s = FollowSection {
             every_secs: Some(0),
             reread_secs: Some(100_000),
+            key_sets_every_secs: None,
         };
         let cfg = follow_config(Some(&s), &mut problems);
         assert_eq!(cfg.every_secs, 0);

@@ -27,6 +27,7 @@ pub use mapping::{Mapping, TimeUnit};
 pub use run::{export, ExportOptions, ExportSummary, SourceProblem};
 pub use sink::{Deletions, KeySetSummary, KindSummary};
 pub use url::SourceUrl;
+pub(crate) use write::KEYS_DIR;
 
 /// Why an export from a database failed.
 #[derive(Debug, thiserror::Error)]

@@ -40,7 +40,13 @@ pub(crate) fn shares(conn: &Connection) -> rusqlite::Result<Vec<DeletionShare>> 
         if pending == 0 {
             continue;
         }
-        let imported = count(kind.record(), ItemState::Done)?;
+        // Imported once, whether done now or staged again by a later change (a follow round
+        // or a delta restates changed records: they are still on the target).
+        let imported: u64 = conn.query_row(
+            "SELECT COUNT(*) FROM item WHERE kind = ?1 AND (state = ?2 OR imported_before = 1)",
+            params![kind.record().code(), ItemState::Done.code()],
+            |r| r.get(0),
+        )?;
         out.push(DeletionShare {
             kind,
             pending,

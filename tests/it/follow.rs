@@ -19,13 +19,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-/// Rounds back to back (1 s apart), re-reading 5 s; the deletions the writer makes are far
-/// more than the default 1 % share of a small export.
+/// Rounds back to back (1 s apart), re-reading 5 s, the key sets read every 3 s while live;
+/// the deletions the writer makes are far more than the default 1 % share of a small export.
 fn book(dir: &Path) -> PathBuf {
     let stop = dir.join("stop");
     let stopped = dir.join("stopped");
     let text = format!(
         "[window]\nmax_delete_share = 0.5\n[follow]\nevery_secs = 1\nreread_secs = 5\n\
+         key_sets_every_secs = 3\n\
          [hooks.stop_service]\ncommand = \"touch {} && while [ ! -e {} ]; do sleep 0.05; done\"\n\
          timeout_secs = 60\n",
         stop.display(),
@@ -121,6 +122,8 @@ fn wait(child: Child) -> std::process::Output {
 struct Following {
     child: Child,
     writing: std::thread::JoinHandle<Written>,
+    /// Where the writer looks for `stop`.
+    dir: PathBuf,
 }
 
 /// Starts `cutover run --phase follow` with `args` and the writer on `db` (filled from the
@@ -140,13 +143,23 @@ fn start_following(
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let (url, engine, dir) = (db.source(), db.engine, db.dir.path().to_path_buf());
     let (to, group) = (s(&gen["accounts"][0]["id"]), s(&gen["groups"][0]["id"]));
-    let writing = std::thread::spawn(move || writer(url, engine, dir, to, group));
-    Following { child, writing }
+    let writing = {
+        let dir = dir.clone();
+        std::thread::spawn(move || writer(url, engine, dir, to, group))
+    };
+    Following {
+        child,
+        writing,
+        dir,
+    }
 }
 
 /// The output of the ended run, then `cutover errors`; the writer's count.
 fn ended(following: Following, store: &Path) -> (Option<i32>, String, Written) {
     let out = wait(following.child);
+    // A run that ended without its stop hook (it failed) still stops the writer.
+    let dir = following.dir;
+    std::fs::write(dir.join("stop"), "").unwrap();
     let written = following.writing.join().unwrap();
     let errors = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(["errors", "--store"])
@@ -325,6 +338,7 @@ fn sigkill_during_a_round_resumes_at_the_last_committed_round_with_nothing_dupli
         Following {
             child,
             writing: following.writing,
+            dir: dir.clone(),
         },
         &store,
     );

@@ -152,19 +152,29 @@ fn follow_book(toml: &str, dir: &Path) -> String {
     )
 }
 
-/// The first account and the first group that keeps members (not an AVChatRoom) of the
-/// generated export: the live changes' peer and group.
+/// The first account, and the group with the most room of the generated export (a ChatRoom,
+/// else a Public group, else any that keeps members): the live changes' peer and group. (The
+/// members the writer adds stay on the target until the next read of the key sets.)
 fn first_account(generated: &Path) -> anyhow::Result<(String, String)> {
-    let first = |file: &str| -> anyhow::Result<String> {
+    let read = |file: &str| -> anyhow::Result<Vec<serde_json::Value>> {
         let text = std::fs::read_to_string(generated.join(file))?;
-        let found = text
+        Ok(text
             .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["type"] != "AVChatRoom")
-            .context("no group that keeps members in the generated export")?;
-        Ok(found["id"].as_str().unwrap_or_default().to_string())
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
     };
-    Ok((first("accounts.jsonl")?, first("groups.jsonl")?))
+    let id = |v: &serde_json::Value| v["id"].as_str().unwrap_or_default().to_string();
+    let account = read("accounts.jsonl")?
+        .first()
+        .map(id)
+        .context("no account in the generated export")?;
+    let groups = read("groups.jsonl")?;
+    let group = ["ChatRoom", "Public", "Private", "Community"]
+        .iter()
+        .find_map(|t| groups.iter().find(|g| g["type"] == *t))
+        .map(id)
+        .context("no group that keeps members in the generated export")?;
+    Ok((account, group))
 }
 
 /// Changes the old database 50 times a second until the stop hook asks it to stop.

@@ -187,7 +187,7 @@ async fn export_round(
         force: true,
         reread_secs: reread,
         known_ids: false,
-        key_sets: which == Which::Last,
+        key_sets: which == Which::Last || key_sets_due(runner, dir, now),
         ..ExportOptions::new(
             source.url.clone(),
             source.mapping.clone(),
@@ -241,6 +241,25 @@ fn round_dir(
         return Ok((dir, n, false));
     }
     Ok((dir_of(root, n + 1), n + 1, true))
+}
+
+/// Whether a live round reads the key sets: no round under the rounds' directory read them
+/// within `[follow] key_sets_every_secs` of `now` (the round's own directory aside).
+fn key_sets_due(runner: &Runner, dir: &Path, now: i64) -> bool {
+    let every = runner.runbook.follow.key_sets_every_secs as i64;
+    let Some(root) = dir.parent() else {
+        return true;
+    };
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return true;
+    };
+    let last = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p != dir && p.join(crate::export::KEYS_DIR).is_dir())
+        .filter_map(|p| ExportDir::open(&p).ok()?.manifest.watermark)
+        .max();
+    last.is_none_or(|at| now - at >= every)
 }
 
 /// The directory of round `n`.
