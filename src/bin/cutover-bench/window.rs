@@ -186,6 +186,11 @@ fn run_window(a: &WindowArgs<'_>) -> anyhow::Result<(String, u8)> {
         "--admin".into(),
         "administrator".into(),
     ];
+    run_cutover(args)
+}
+
+/// `cutover` with `args` (the program's name first), in this process: its output and exit code.
+pub(crate) fn run_cutover(args: impl IntoIterator<Item = String>) -> anyhow::Result<(String, u8)> {
     let cli = cutover::cli::Cli::try_parse_from(args)?;
     let mut lines = Vec::new();
     let exit = match cutover::run(cli, &mut lines)? {

@@ -10,7 +10,6 @@ use crate::import::{bench_runbook, bench_setup, reference, start_sim, ImportBenc
 use crate::window::WindowBench;
 use crate::window_steps::step_times;
 use anyhow::Context;
-use clap::Parser;
 use cutover::export::example::{fill, live_change, MAPPING};
 use cutover::export::{export, ExportOptions, Mapping, SourceUrl};
 use cutover::model::phase::Phase;
@@ -255,14 +254,7 @@ fn run_follow(a: &FollowArgs<'_>) -> anyhow::Result<(String, u8)> {
         "--admin".into(),
         "administrator".into(),
     ]);
-    let cli = cutover::cli::Cli::try_parse_from(args)?;
-    let mut lines = Vec::new();
-    let exit = match cutover::run(cli, &mut lines)? {
-        cutover::Outcome::Ok => 0,
-        cutover::Outcome::Problems => 1,
-        cutover::Outcome::Exit(code) => code,
-    };
-    Ok((String::from_utf8_lossy(&lines).into_owned(), exit))
+    crate::window::run_cutover(args)
 }
 
 /// The downtime and its parts.
