@@ -151,8 +151,8 @@ fn follow_book(toml: &str, dir: &Path) -> String {
     )
 }
 
-/// The first account, and the group with the most room of the generated export (a ChatRoom,
-/// else a Public group, else any that keeps members): the live changes' peer and group. (The
+/// The first account, and the group with the most room of the generated export (a chat room,
+/// else a public group, else any that keeps members): the live changes' peer and group. (The
 /// members the writer adds stay on the target until the next read of the key sets.)
 fn first_account(generated: &Path) -> anyhow::Result<(String, String)> {
     let read = |file: &str| -> anyhow::Result<Vec<serde_json::Value>> {
@@ -168,9 +168,16 @@ fn first_account(generated: &Path) -> anyhow::Result<(String, String)> {
         .map(id)
         .context("no account in the generated export")?;
     let groups = read("groups.jsonl")?;
-    let group = ["ChatRoom", "Public", "Private", "Community"]
+    let group = ["chatroom", "public", "private", "community"]
         .iter()
-        .find_map(|t| groups.iter().find(|g| g["type"] == *t))
+        .find_map(|t| {
+            let of_type = |g: &&serde_json::Value| {
+                g["type"]
+                    .as_str()
+                    .is_some_and(|k| k.eq_ignore_ascii_case(t))
+            };
+            groups.iter().find(of_type)
+        })
         .map(id)
         .context("no group that keeps members in the generated export")?;
     Ok((account, group))
