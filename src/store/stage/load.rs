@@ -12,9 +12,11 @@ use crate::store::{pair_key, ItemState, Kind};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 
-/// Account and group item ids the loader keeps at most, per kind, before it starts over:
-/// recent ones are found again without a query, and memory stays bounded at any size.
-const IDS_CACHED: usize = 100_000;
+/// Account and group item ids the loader keeps in memory at most, per kind (7/8 of 2²¹: the
+/// most a table of 2²¹ slots of 16 bytes, 32 MiB, holds before it doubles); past that, ids are
+/// looked up in the store. Keyed by the id's hash, as the validator remembers it: two valid
+/// accounts (or groups) never share one, the validator refusing the second as a duplicate.
+const IDS_CACHED: usize = (1 << 21) / 8 * 7;
 
 /// Where one staged item goes: see [`Loader::placement`].
 struct Placement {
@@ -33,8 +35,9 @@ pub(super) struct Loader<'c> {
     chunks: Chunks<'c>,
     export_id: i64,
     next_id: HashMap<Kind, i64>,
-    /// Recently looked-up item ids by key: accounts, then groups.
-    ids: [HashMap<String, i64>; 2],
+    /// Item ids by their key's hash, the first [`IDS_CACHED`] looked up: accounts, then
+    /// groups.
+    ids: [HashMap<u64, i64>; 2],
     /// The validator's memory failed: its judgement of the records from there on is void.
     memory_failure: ScratchFailure,
     /// Messages sent before this (unix seconds) are staged as skipped.
@@ -227,45 +230,96 @@ impl<'c> Loader<'c> {
 
     /// Stages one item as `id`, or updates the item of the same key an earlier export staged;
     /// the id it is stored under (`None`: a message staged before, left as it was).
+    ///
+    /// A plain insert that ignores a conflict, then (only on one) the update: an upsert, which
+    /// may fail half-way through the item's indexes, makes SQLite copy every page it touches
+    /// into a statement journal first; an ignoring insert never fails half-way. No column is
+    /// ever NULL where it may not be, so the key is the only conflict it can ignore.
     fn insert(&self, id: i64, loc: Loc, place: &Placement) -> rusqlite::Result<Option<i64>> {
-        // Messages are added once; every other kind takes the newest export's version.
-        let on_conflict = match place.kind {
-            Kind::C2cMessage | Kind::GroupMessage => "DO NOTHING",
-            _ => {
-                "DO UPDATE SET export_id = excluded.export_id, line = excluded.line,
-                  offset = excluded.offset, len = excluded.len, needs = excluded.needs,
-                  t = excluded.t, state = 0,
-                  imported_before = MAX(imported_before, state = 1)"
-            }
+        let state = if place.too_old {
+            ItemState::Skipped.code()
+        } else {
+            ItemState::Pending.code()
         };
-        let sql = format!(
-            "INSERT INTO item (kind, id, export_id, key, line, offset, len, parent, needs, t, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (kind, key) {on_conflict} RETURNING id"
-        );
-        self.conn.prepare_cached(&sql).and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    place.kind.code(),
-                    id,
-                    self.export_id,
-                    place.key,
-                    loc.line,
-                    loc.offset,
-                    loc.len,
-                    place.parent,
-                    place.needs,
-                    place.t,
-                    if place.too_old {
-                        ItemState::Skipped.code()
-                    } else {
-                        ItemState::Pending.code()
-                    }
-                ],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-        })
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO item
+                 (kind, id, export_id, key, line, offset, len, parent, needs, t, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                place.kind.code(),
+                id,
+                self.export_id,
+                place.key,
+                loc.line,
+                loc.offset,
+                loc.len,
+                place.parent,
+                place.needs,
+                place.t,
+                state
+            ])?;
+        if inserted == 1 {
+            return Ok(Some(id));
+        }
+        self.update(id, loc, place)
+    }
+
+    /// After an insert was ignored: the item of `place`'s key that an earlier export staged,
+    /// brought to this export's version (messages are added once and left as they are: `None`;
+    /// every other kind takes the newest export's version); the id it is stored under.
+    fn update(&self, id: i64, loc: Loc, place: &Placement) -> rusqlite::Result<Option<i64>> {
+        let kind = place.kind.code();
+        if matches!(place.kind, Kind::C2cMessage | Kind::GroupMessage) {
+            let sql = "SELECT EXISTS (SELECT 1 FROM item WHERE kind = ?1 AND key = ?2)";
+            let staged: bool = self
+                .conn
+                .prepare_cached(sql)?
+                .query_row(params![kind, place.key], |r| r.get(0))?;
+            if staged {
+                return Ok(None);
+            }
+        } else {
+            let sql = "UPDATE item SET export_id = ?3, line = ?4, offset = ?5, len = ?6,
+                    needs = ?7, t = ?8, state = 0,
+                    imported_before = MAX(imported_before, state = 1)
+                WHERE kind = ?1 AND key = ?2 RETURNING id";
+            let (l, at) = (loc, place);
+            let values = params![
+                kind,
+                at.key,
+                self.export_id,
+                l.line,
+                l.offset,
+                l.len,
+                at.needs,
+                at.t
+            ];
+            let stored = self
+                .conn
+                .prepare_cached(sql)?
+                .query_row(values, |r| r.get::<_, i64>(0))
+                .optional()?;
+            if stored.is_some() {
+                return Ok(stored);
+            }
+        }
+        // Not the key: the id was taken, which the store refuses as it always did.
+        let sql = "INSERT INTO item (kind, id, export_id, key, line, offset, len, needs)
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+        let values = params![
+            kind,
+            id,
+            self.export_id,
+            place.key,
+            loc.line,
+            loc.offset,
+            loc.len,
+            place.needs
+        ];
+        self.conn.execute(sql, values).map(|_| Some(id))
     }
 
     /// Whether to write the rows of `line` of `kind`'s file: not after a failure, nor when a
@@ -289,8 +343,9 @@ impl<'c> Loader<'c> {
     /// The item id of the account or group `key` (`None`: not staged), from the cache or the
     /// store (whose uncommitted chunk this connection sees).
     fn item_id(&mut self, kind: Kind, key: &str) -> Option<i64> {
+        let h = id_hash(key);
         let cache = &self.ids[usize::from(kind == Kind::Group)];
-        if let Some(id) = cache.get(key) {
+        if let Some(id) = cache.get(&h) {
             return Some(*id);
         }
         let found = self
@@ -309,10 +364,9 @@ impl<'c> Loader<'c> {
         };
         if let Some(id) = found {
             let cache = &mut self.ids[usize::from(kind == Kind::Group)];
-            if cache.len() >= IDS_CACHED {
-                cache.clear();
+            if cache.len() < IDS_CACHED {
+                cache.insert(h, id);
             }
-            cache.insert(key.to_string(), id);
         }
         found
     }

@@ -18,6 +18,7 @@ mod resume;
 mod tombstones;
 
 use super::order::SameSecond;
+use super::schema::{create_missing_indexes, DEFERRABLE_ITEM_INDEXES};
 use super::scratch::ScratchMemory;
 use super::{cache_dir, Kind, StoreError};
 use crate::model::history::HistorySince;
@@ -211,6 +212,7 @@ pub(crate) fn stage_export_chunked(
     let readable = readable_copy(export, &cache_dir(store_path))?;
     let export_id = begun.export_id;
     let conn: &Connection = conn;
+    let _tuned = Tuning::apply(conn).map_err(sql)?;
     // The validator's memory on disk, so that staging's own memory does not grow with the
     // export; it knows the accounts and groups of earlier exports, for a delta.
     let (mut memory, memory_failure) =
@@ -234,6 +236,7 @@ pub(crate) fn stage_export_chunked(
     )
     .map_err(sql)?;
     let loader = RefCell::new(loader);
+    let started = std::time::Instant::now();
     let report = validate_with_memory(
         &readable,
         Box::new(memory),
@@ -254,17 +257,28 @@ pub(crate) fn stage_export_chunked(
     let Some(tx) = loader.into_chunks().last() else {
         return Err(StageError::Interrupted { chunks: 0 });
     };
+    let secs = |since: std::time::Instant| since.elapsed().as_secs_f64();
+    tracing::debug!(secs = secs(started), "staging: every line read and written");
+    let finishing = std::time::Instant::now();
     // One transaction: the export row (first: files refer to it), its files, the order.
     resume::complete(&tx, export_id).map_err(sql)?;
     insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
     super::custom_keys::save(&tx, export_id, &report.custom_keys).map_err(sql)?;
+    // A bulk staging left out the indexes it did not need: the order's pass reads one, and
+    // the others are built after it (its updates then touch none of them).
+    create_missing_indexes(&tx, &["item_by_export_order"]).map_err(sql)?;
+    tracing::debug!(secs = secs(finishing), "staging: order index");
     super::order::assign(&tx, export_id, options.same_second).map_err(sql)?;
+    tracing::debug!(secs = secs(finishing), "staging: order assigned");
+    create_missing_indexes(&tx, &DEFERRABLE_ITEM_INDEXES.map(|(name, _)| name)).map_err(sql)?;
+    tracing::debug!(secs = secs(finishing), "staging: indexes built");
     let vanished = match export.manifest.delta_of {
         Some(_) => key_sets::apply(&tx, &export.root)?,
         None => Vec::new(),
     };
     tombstones::fold_into_destroyed_groups(&tx).map_err(sql)?;
     tx.commit().map_err(sql)?;
+    tracing::debug!(secs = secs(finishing), "staging: committed");
     let counts = file_counts(conn, export_id).map_err(sql)?;
     Ok(Staged {
         export_id,
@@ -273,6 +287,45 @@ pub(crate) fn stage_export_chunked(
         vanished,
         media: report.media,
     })
+}
+
+/// Page cache of the store while it stages (KiB, as SQLite's negative `cache_size` takes it):
+/// the pages of the item table and its key index that the inserts touch stay in memory. An
+/// index build sorts in runs of this size too, one per thread.
+const STAGING_CACHE_KIB: i64 = 32 * 1024;
+
+/// Helper threads SQLite may sort with while it builds the deferred indexes: one sorts a run
+/// while the staging thread fills the next.
+const SORT_THREADS: i64 = 1;
+
+/// The staging connection's settings for the time of a staging: a larger page cache and
+/// threads for the index builds' sorts; dropping it puts back what the connection had.
+struct Tuning<'c> {
+    conn: &'c Connection,
+    cache_size: i64,
+    threads: i64,
+}
+
+impl<'c> Tuning<'c> {
+    fn apply(conn: &'c Connection) -> rusqlite::Result<Self> {
+        let cache_size = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        let threads = conn.query_row("PRAGMA threads", [], |r| r.get(0))?;
+        conn.pragma_update(None, "cache_size", -STAGING_CACHE_KIB)?;
+        conn.pragma_update(None, "threads", SORT_THREADS)?;
+        Ok(Self {
+            conn,
+            cache_size,
+            threads,
+        })
+    }
+}
+
+impl Drop for Tuning<'_> {
+    fn drop(&mut self) {
+        // Best effort: a connection that refuses keeps the larger cache until it closes.
+        let _ = self.conn.pragma_update(None, "cache_size", self.cache_size);
+        let _ = self.conn.pragma_update(None, "threads", self.threads);
+    }
 }
 
 /// One row per file present: its name, the path items are read back from, and its counts.
