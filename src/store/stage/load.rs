@@ -2,13 +2,12 @@
 //! through [`Chunks`], which commits them in chunks and skips the lines a staging cut short
 //! committed already.
 
+use super::item::Item;
 use super::resume::{Chunks, Stop};
 use super::tombstones;
-use crate::model::Tombstone;
 use crate::source::memory::CrossMemory;
-use crate::source::{id_hash, Loc, Problem, Valid};
-use crate::store::scratch::ScratchFailure;
-use crate::store::{pair_key, ItemState, Kind};
+use crate::source::{id_hash, Loc, Problem};
+use crate::store::{ItemState, Kind};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 
@@ -19,9 +18,9 @@ use std::collections::HashMap;
 const IDS_CACHED: usize = (1 << 21) / 8 * 7;
 
 /// Where one staged item goes: see [`Loader::placement`].
-struct Placement {
+struct Placement<'i> {
     kind: Kind,
-    key: String,
+    key: &'i str,
     parent: Option<i64>,
     needs: i64,
     t: i64,
@@ -38,8 +37,6 @@ pub(super) struct Loader<'c> {
     /// Item ids by their key's hash, the first [`IDS_CACHED`] looked up: accounts, then
     /// groups.
     ids: [HashMap<u64, i64>; 2],
-    /// The validator's memory failed: its judgement of the records from there on is void.
-    memory_failure: ScratchFailure,
     /// Messages sent before this (unix seconds) are staged as skipped.
     cutoff: Option<i64>,
     /// The store holds deletion items: an upsert may supersede one of its key.
@@ -51,13 +48,12 @@ pub(super) struct Loader<'c> {
 impl<'c> Loader<'c> {
     /// A loader of `export_id` writing through `chunks` (on `conn`); ids continue after the
     /// items staged already, including those of committed chunks. It stops at the first
-    /// failure of the validator's memory, which `memory_failure` receives.
+    /// failure of the validator's memory, which [`Loader::memory_failed`] tells it.
     pub(crate) fn new(
         conn: &'c Connection,
         chunks: Chunks<'c>,
         export_id: i64,
         cutoff: Option<i64>,
-        memory_failure: ScratchFailure,
     ) -> rusqlite::Result<Self> {
         let mut next_id = HashMap::new();
         let deletions = tombstones::any(conn)?;
@@ -75,7 +71,6 @@ impl<'c> Loader<'c> {
             export_id,
             next_id,
             ids: [HashMap::new(), HashMap::new()],
-            memory_failure,
             cutoff,
             deletions,
             error: None,
@@ -110,21 +105,20 @@ impl<'c> Loader<'c> {
     }
 
     /// Stages a valid record or tombstone (not one a committed chunk holds).
-    pub(crate) fn valid(&mut self, loc: Loc, record: Valid<'_>) {
-        if !self.enter(kind_of(record).code(), loc.line) {
+    pub(crate) fn valid(&mut self, item: &Item) {
+        if !self.enter(item.kind.code(), item.loc.line) {
             return;
         }
-        let record = match record {
-            Valid::Deleted(_, tombstone) => return self.deleted(loc, kind_of(record), tombstone),
-            record => record,
-        };
-        let place = self.placement(record);
+        if item.deleted {
+            return self.deleted(item);
+        }
+        let place = self.placement(item);
         if self.deletions {
-            let result = tombstones::supersede(self.conn, place.kind, &place.key);
+            let result = tombstones::supersede(self.conn, place.kind, place.key);
             self.keep_error(result);
         }
         let id = self.next_id.get(&place.kind).copied().unwrap_or(0);
-        match self.insert(id, loc, &place) {
+        match self.insert(id, item.loc, &place) {
             // A message staged before, left as it was: no id taken, so ids stay one past the
             // largest stored (what a resumed staging continues from).
             Ok(None) => {}
@@ -132,8 +126,8 @@ impl<'c> Loader<'c> {
                 if stored == id {
                     self.next_id.insert(place.kind, id + 1);
                 }
-                if !place.too_old {
-                    self.media(loc, place.kind, record);
+                if !place.too_old && !item.media.is_empty() {
+                    self.media(item);
                 }
             }
             Err(e) => self.keep_error(Err(e)),
@@ -141,29 +135,21 @@ impl<'c> Loader<'c> {
     }
 
     /// Records the media URLs a newly staged message uses (the media stage copies them).
-    fn media(&mut self, loc: Loc, kind: Kind, record: Valid<'_>) {
-        use crate::model::ExportRecord;
-        let refs = match record {
-            Valid::C2cMessage(m) => m.media(),
-            Valid::GroupMessage(m) => m.media(),
-            _ => return,
-        };
-        let result =
-            crate::store::media::record_refs(self.conn, self.export_id, kind, loc.line, &refs);
+    fn media(&mut self, item: &Item) {
+        let refs = item.media_refs();
+        let (kind, line) = (item.kind, item.loc.line);
+        let result = crate::store::media::record_refs(self.conn, self.export_id, kind, line, &refs);
         self.keep_error(result);
     }
 
-    /// Stages the tombstone at `loc` of a record of `kind`.
-    fn deleted(&mut self, loc: Loc, kind: Kind, tombstone: &Tombstone) {
-        let Some(deletion) = kind.deletion() else {
+    /// Stages the tombstone `item`.
+    fn deleted(&mut self, item: &Item) {
+        let Some(deletion) = item.kind.deletion() else {
             return;
         };
-        let key = match tombstone.second() {
-            Some(second) => pair_key(tombstone.first(), second),
-            None => tombstone.first().to_string(),
-        };
         let id = self.next_id.get(&deletion).copied().unwrap_or(0);
-        match tombstones::stage(self.conn, self.export_id, loc, kind, &key, id) {
+        let (loc, kind, key) = (item.loc, item.kind, &item.key);
+        match tombstones::stage(self.conn, self.export_id, loc, kind, key, id) {
             Ok(stored) => {
                 self.deletions = true;
                 if stored == Some(id) {
@@ -174,54 +160,43 @@ impl<'c> Loader<'c> {
         }
     }
 
+    /// The validator's memory failed before the next line: staging stops with its error.
+    pub(crate) fn memory_failed(&mut self, e: rusqlite::Error) {
+        self.keep_error(Err(e));
+    }
+
     /// Where a valid record goes: its kind, natural key, parent, the newest account it waits
     /// for (-1: none, or one not staged), its time, and whether it is a message older than
     /// the history cut-off (one sent exactly at the cut-off is kept).
-    fn placement(&mut self, record: Valid<'_>) -> Placement {
-        let mut account = |id: &str| self.item_id(Kind::Account, id).unwrap_or(-1);
-        let (kind, key, parent, needs, t) = match record {
-            Valid::Account(a) => (Kind::Account, a.id.clone(), None, -1, 0),
-            Valid::Profile(p) => (Kind::Profile, p.id.clone(), None, account(&p.id), 0),
-            Valid::Friend(f) => {
-                let owner = account(&f.owner);
-                let needs = owner.max(account(&f.friend));
-                let key = pair_key(&f.owner, &f.friend);
-                (Kind::Friend, key, Some(owner), needs, 0)
+    fn placement<'i>(&mut self, item: &'i Item) -> Placement<'i> {
+        let [first, second] = &item.accounts;
+        let mut account = |id: &Option<String>| match id {
+            Some(id) => self.item_id(Kind::Account, id).unwrap_or(-1),
+            None => -1,
+        };
+        let (kind, t) = (item.kind, item.t);
+        let (parent, needs) = match kind {
+            Kind::Profile | Kind::Group => (None, account(first)),
+            Kind::Friend => {
+                let owner = account(first);
+                (Some(owner), owner.max(account(second)))
             }
-            Valid::C2cMessage(m) => {
-                let (from, to) = (account(&m.from), account(&m.to));
-                let conversation = crate::store::order::conversation(from, to);
-                (
-                    Kind::C2cMessage,
-                    m.id.clone(),
-                    conversation,
-                    from.max(to),
-                    m.sent_at,
-                )
+            Kind::C2cMessage => {
+                let (from, to) = (account(first), account(second));
+                (crate::store::order::conversation(from, to), from.max(to))
             }
-            Valid::Group(g) => {
-                let needs = g.owner.as_deref().map_or(-1, account);
-                (Kind::Group, g.id.clone(), None, needs, g.created_at)
+            Kind::GroupMember | Kind::GroupMessage => {
+                let needs = account(first);
+                let group = item.group.as_deref();
+                (group.and_then(|g| self.item_id(Kind::Group, g)), needs)
             }
-            Valid::GroupMember(m) => {
-                let needs = account(&m.member);
-                let group = self.item_id(Kind::Group, &m.group);
-                let key = pair_key(&m.group, &m.member);
-                (Kind::GroupMember, key, group, needs, 0)
-            }
-            Valid::GroupMessage(m) => {
-                let needs = account(&m.from);
-                let group = self.item_id(Kind::Group, &m.group);
-                (Kind::GroupMessage, m.id.clone(), group, needs, m.sent_at)
-            }
-            // Staged by `deleted`, never placed.
-            Valid::Deleted(..) => (kind_of(record), String::new(), None, -1, 0),
+            _ => (None, -1),
         };
         let message = matches!(kind, Kind::C2cMessage | Kind::GroupMessage);
         Placement {
             too_old: message && self.cutoff.is_some_and(|c| t < c),
             kind,
-            key,
+            key: &item.key,
             parent,
             needs,
             t,
@@ -235,7 +210,7 @@ impl<'c> Loader<'c> {
     /// may fail half-way through the item's indexes, makes SQLite copy every page it touches
     /// into a statement journal first; an ignoring insert never fails half-way. No column is
     /// ever NULL where it may not be, so the key is the only conflict it can ignore.
-    fn insert(&self, id: i64, loc: Loc, place: &Placement) -> rusqlite::Result<Option<i64>> {
+    fn insert(&self, id: i64, loc: Loc, place: &Placement<'_>) -> rusqlite::Result<Option<i64>> {
         let state = if place.too_old {
             ItemState::Skipped.code()
         } else {
@@ -270,7 +245,7 @@ impl<'c> Loader<'c> {
     /// After an insert was ignored: the item of `place`'s key that an earlier export staged,
     /// brought to this export's version (messages are added once and left as they are: `None`;
     /// every other kind takes the newest export's version); the id it is stored under.
-    fn update(&self, id: i64, loc: Loc, place: &Placement) -> rusqlite::Result<Option<i64>> {
+    fn update(&self, id: i64, loc: Loc, place: &Placement<'_>) -> rusqlite::Result<Option<i64>> {
         let kind = place.kind.code();
         if matches!(place.kind, Kind::C2cMessage | Kind::GroupMessage) {
             let sql = "SELECT EXISTS (SELECT 1 FROM item WHERE kind = ?1 AND key = ?2)";
@@ -325,9 +300,6 @@ impl<'c> Loader<'c> {
     /// Whether to write the rows of `line` of `kind`'s file: not after a failure, nor when a
     /// committed chunk holds them.
     fn enter(&mut self, kind: i64, line: u64) -> bool {
-        if let Some(e) = self.memory_failure.take() {
-            self.keep_error(Err(e));
-        }
         if self.error.is_some() {
             return false;
         }
@@ -380,23 +352,6 @@ impl<'c> Loader<'c> {
     /// The chunks, to complete the export in the last one.
     pub(crate) fn into_chunks(self) -> Chunks<'c> {
         self.chunks
-    }
-}
-
-/// The kind of a valid record.
-fn kind_of(record: Valid<'_>) -> Kind {
-    match record {
-        Valid::Account(_) => Kind::Account,
-        Valid::Profile(_) => Kind::Profile,
-        Valid::Friend(_) => Kind::Friend,
-        Valid::C2cMessage(_) => Kind::C2cMessage,
-        Valid::Group(_) => Kind::Group,
-        Valid::GroupMember(_) => Kind::GroupMember,
-        Valid::GroupMessage(_) => Kind::GroupMessage,
-        Valid::Deleted(file, _) => Kind::RECORDS
-            .into_iter()
-            .find(|k| k.file() == file)
-            .unwrap_or(Kind::Account),
     }
 }
 

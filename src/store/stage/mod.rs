@@ -12,6 +12,7 @@
 //! over the whole export: the new messages' order, group messages' send times (same-second
 //! bursts) and one-to-one messages' MsgSeq.
 
+mod item;
 mod key_sets;
 mod load;
 mod resume;
@@ -19,11 +20,12 @@ mod tombstones;
 
 use super::order::SameSecond;
 use super::schema::{create_missing_indexes, DEFERRABLE_ITEM_INDEXES};
-use super::scratch::ScratchMemory;
+use super::scratch::{ScratchFailure, ScratchMemory};
 use super::{cache_dir, Kind, StoreError};
 use crate::model::history::HistorySince;
 use crate::source::media_inventory::MediaInventory;
-use crate::source::{validate_with_memory, ExportDir, ExportDirError, Known};
+use crate::source::{validate_with_memory, ExportDir, ExportDirError, Known, ValidationReport};
+use item::{Item, Judged};
 use crate::timefmt::now_secs;
 use load::{know_earlier, Loader};
 #[cfg(any(test, feature = "test-support"))]
@@ -34,6 +36,8 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
 
 /// Why staging failed.
 #[derive(Debug, thiserror::Error)]
@@ -227,27 +231,9 @@ pub(crate) fn stage_export_chunked(
         resumed,
     )
     .map_err(sql)?;
-    let loader = Loader::new(
-        conn,
-        chunks,
-        export_id,
-        begun.cutoff,
-        memory_failure.clone(),
-    )
-    .map_err(sql)?;
-    let loader = RefCell::new(loader);
+    let mut loader = Loader::new(conn, chunks, export_id, begun.cutoff).map_err(sql)?;
     let started = std::time::Instant::now();
-    let report = validate_with_memory(
-        &readable,
-        Box::new(memory),
-        &Known::default(),
-        &mut |p| loader.borrow_mut().invalid(&p),
-        &mut |loc, record| loader.borrow_mut().valid(loc, record),
-    )?;
-    if let Some(e) = memory_failure.take() {
-        return Err(sql(e).into());
-    }
-    let mut loader = loader.into_inner();
+    let report = validate_and_load(&readable, memory, memory_failure, &mut loader)?;
     match loader.error.take() {
         Some(Stop::Sql(e)) => return Err(sql(e).into()),
         Some(Stop::Interrupted(chunks)) => return Err(StageError::Interrupted { chunks }),
@@ -286,6 +272,66 @@ pub(crate) fn stage_export_chunked(
         counts,
         vanished,
         media: report.media,
+    })
+}
+
+/// Judged lines per batch the validating thread hands over, and batches in flight.
+const HANDOFF_BATCH: usize = 1024;
+const HANDOFF_DEPTH: usize = 8;
+
+/// Validates `export` on a thread of its own, with `memory` (whose first failure goes to
+/// `memory_failure`), while this thread stages each judged line through `loader` in the
+/// validator's order: judging and writing run on two cores at once. A failure of the memory
+/// reaches the loader just before the first line judged after it, as if it were one thread.
+fn validate_and_load(
+    export: &ExportDir,
+    memory: ScratchMemory,
+    memory_failure: ScratchFailure,
+    loader: &mut Loader<'_>,
+) -> Result<ValidationReport, ExportDirError> {
+    let (handoff, judged) = mpsc::sync_channel::<Vec<Judged>>(HANDOFF_DEPTH);
+    thread::scope(|scope| {
+        let validation = scope.spawn(move || {
+            let batch = RefCell::new(Vec::with_capacity(HANDOFF_BATCH));
+            let push = |line: Judged| {
+                let mut batch = batch.borrow_mut();
+                if let Some(e) = memory_failure.take() {
+                    batch.push(Judged::MemoryFailed(e));
+                }
+                batch.push(line);
+                if batch.len() >= HANDOFF_BATCH {
+                    let full = std::mem::replace(&mut *batch, Vec::with_capacity(HANDOFF_BATCH));
+                    // The receiver reads until this thread ends: a send cannot fail.
+                    let _ = handoff.send(full);
+                }
+            };
+            let report = validate_with_memory(
+                export,
+                Box::new(memory),
+                &Known::default(),
+                &mut |p| push(Judged::Problem(p)),
+                &mut |loc, record| push(Judged::Item(Item::of(loc, record))),
+            );
+            let mut rest = batch.into_inner();
+            if let Some(e) = memory_failure.take() {
+                rest.push(Judged::MemoryFailed(e));
+            }
+            let _ = handoff.send(rest);
+            report
+        });
+        for batch in judged.iter() {
+            for line in batch {
+                match line {
+                    Judged::Problem(p) => loader.invalid(&p),
+                    Judged::Item(item) => loader.valid(&item),
+                    Judged::MemoryFailed(e) => loader.memory_failed(e),
+                }
+            }
+        }
+        match validation.join() {
+            Ok(report) => report,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     })
 }
 
