@@ -34,8 +34,8 @@ pub(super) struct Loader<'c> {
     chunks: Chunks<'c>,
     export_id: i64,
     next_id: HashMap<Kind, i64>,
-    /// Item ids by their key's hash, the first [`IDS_CACHED`] looked up: accounts, then
-    /// groups.
+    /// Item ids by their key's hash, the first [`IDS_CACHED`] staged or looked up: accounts,
+    /// then groups.
     ids: [HashMap<u64, i64>; 2],
     /// Messages sent before this (unix seconds) are staged as skipped.
     cutoff: Option<i64>,
@@ -125,6 +125,9 @@ impl<'c> Loader<'c> {
             Ok(Some(stored)) => {
                 if stored == id {
                     self.next_id.insert(place.kind, id + 1);
+                }
+                if matches!(place.kind, Kind::Account | Kind::Group) {
+                    self.remember_id(place.kind, place.key, stored);
                 }
                 if !place.too_old && !item.media.is_empty() {
                     self.media(item);
@@ -335,12 +338,18 @@ impl<'c> Loader<'c> {
             }
         };
         if let Some(id) = found {
-            let cache = &mut self.ids[usize::from(kind == Kind::Group)];
-            if cache.len() < IDS_CACHED {
-                cache.insert(h, id);
-            }
+            self.remember_id(kind, key, id);
         }
         found
+    }
+
+    /// Keeps the item id of the account or group `key` (just staged, or looked up), while
+    /// there is room: the records after it that refer to it find it without a query.
+    fn remember_id(&mut self, kind: Kind, key: &str, id: i64) {
+        let cache = &mut self.ids[usize::from(kind == Kind::Group)];
+        if cache.len() < IDS_CACHED {
+            cache.insert(id_hash(key), id);
+        }
     }
 
     fn keep_error(&mut self, result: rusqlite::Result<()>) {

@@ -25,8 +25,8 @@ use super::{cache_dir, Kind, StoreError};
 use crate::model::history::HistorySince;
 use crate::source::media_inventory::MediaInventory;
 use crate::source::{validate_with_memory, ExportDir, ExportDirError, Known, ValidationReport};
-use item::{Item, Judged};
 use crate::timefmt::now_secs;
+use item::{Item, Judged};
 use load::{know_earlier, Loader};
 #[cfg(any(test, feature = "test-support"))]
 pub use resume::unfinished_lines;
