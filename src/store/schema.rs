@@ -381,6 +381,50 @@ pub(crate) const DEFERRABLE_ITEM_INDEXES: [(&str, &str); 4] = [
     ),
 ];
 
+/// The key index, which a bulk staging of a full export (not a delta) into an empty store
+/// builds after its inserts too: no key can repeat there (the validator refuses a line whose
+/// id, or pair of ids, an earlier line of its file had), and building it unique would fail
+/// the staging if one did. Its random inserts were most of the cost of staging 30 M items.
+pub(crate) const ITEM_KEY_INDEX: (&str, &str) = (
+    "item_by_key",
+    "CREATE UNIQUE INDEX item_by_key ON item (kind, key)",
+);
+
+/// While [`ITEM_KEY_INDEX`] is left out: the keys of the accounts (kind 0) and the groups
+/// (kind 4), which the loader looks their item ids up by (queries with the kind spelled out
+/// use them). Dropped when the key index is back.
+pub(crate) const STAGING_KEY_INDEXES: [(&str, &str); 2] = [
+    (
+        "staging_account_key",
+        "CREATE UNIQUE INDEX staging_account_key ON item (key) WHERE kind = 0",
+    ),
+    (
+        "staging_group_key",
+        "CREATE UNIQUE INDEX staging_group_key ON item (key) WHERE kind = 4",
+    ),
+];
+
+/// Leaves the key index out for a bulk staging (in the caller's transaction): drops it and
+/// creates the [`STAGING_KEY_INDEXES`].
+pub(crate) fn defer_key_index(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("DROP INDEX IF EXISTS {}", ITEM_KEY_INDEX.0))?;
+    for (_, sql) in STAGING_KEY_INDEXES {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
+}
+
+/// Builds the key index if it was left out, and drops the [`STAGING_KEY_INDEXES`].
+pub(crate) fn restore_key_index(conn: &Connection) -> rusqlite::Result<()> {
+    if !index_exists(conn, ITEM_KEY_INDEX.0)? {
+        conn.execute_batch(ITEM_KEY_INDEX.1)?;
+    }
+    for (name, _) in STAGING_KEY_INDEXES {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+    }
+    Ok(())
+}
+
 /// Drops the [`DEFERRABLE_ITEM_INDEXES`] (in the caller's transaction).
 pub(crate) fn drop_deferrable_indexes(conn: &Connection) -> rusqlite::Result<()> {
     for (name, _) in DEFERRABLE_ITEM_INDEXES {
@@ -491,6 +535,10 @@ mod tests {
         let names = DEFERRABLE_ITEM_INDEXES.map(|(n, _)| n);
         assert_eq!(create_missing_indexes(&conn, &names).unwrap(), names.len());
         assert_eq!(create_missing_indexes(&conn, &names).unwrap(), 0);
+        assert_eq!(definitions(&conn), before);
+        defer_key_index(&conn).unwrap();
+        assert_eq!(definitions(&conn).len(), before.len() + 1);
+        restore_key_index(&conn).unwrap();
         assert_eq!(definitions(&conn), before);
     }
 }

@@ -323,13 +323,15 @@ impl<'c> Loader<'c> {
         if let Some(id) = cache.get(&h) {
             return Some(*id);
         }
+        // The kind spelled out: a bulk staging looks keys up in an index of that kind's alone.
+        let sql = match kind {
+            Kind::Group => "SELECT id FROM item WHERE kind = 4 AND key = ?1",
+            _ => "SELECT id FROM item WHERE kind = 0 AND key = ?1",
+        };
         let found = self
             .conn
-            .prepare_cached("SELECT id FROM item WHERE kind = ?1 AND key = ?2")
-            .and_then(|mut stmt| {
-                stmt.query_row(params![kind.code(), key], |r| r.get(0))
-                    .optional()
-            });
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.query_row([key], |r| r.get(0)).optional());
         let found = match found {
             Ok(found) => found,
             Err(e) => {

@@ -19,7 +19,7 @@ mod resume;
 mod tombstones;
 
 use super::order::SameSecond;
-use super::schema::{create_missing_indexes, DEFERRABLE_ITEM_INDEXES};
+use super::schema::{create_missing_indexes, restore_key_index, DEFERRABLE_ITEM_INDEXES};
 use super::scratch::{ScratchFailure, ScratchMemory};
 use super::{cache_dir, Kind, StoreError};
 use crate::model::history::HistorySince;
@@ -257,6 +257,7 @@ pub(crate) fn stage_export_chunked(
     super::order::assign(&tx, export_id, options.same_second).map_err(sql)?;
     tracing::debug!(secs = secs(finishing), "staging: order assigned");
     create_missing_indexes(&tx, &DEFERRABLE_ITEM_INDEXES.map(|(name, _)| name)).map_err(sql)?;
+    restore_key_index(&tx).map_err(sql)?;
     tracing::debug!(secs = secs(finishing), "staging: indexes built");
     let vanished = match export.manifest.delta_of {
         Some(_) => key_sets::apply(&tx, &export.root)?,

@@ -99,6 +99,11 @@ pub(super) fn begin(
     let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM item)", [], |r| r.get(0))?;
     if empty {
         crate::store::schema::drop_deferrable_indexes(&tx)?;
+        // A full export's keys cannot repeat: its key index is built at the end too. (A
+        // delta's tombstones and updates look items up by key.)
+        if m.delta_of.is_none() {
+            crate::store::schema::defer_key_index(&tx)?;
+        }
     }
     tx.commit()?;
     Ok(Begun {
