@@ -48,7 +48,7 @@ pub(super) struct Caps {
     pub(crate) seen: usize,
     /// Owners whose friend counts and group names are in memory (12 bytes each).
     pub(crate) owners: u32,
-    /// Distinct friend group names kept as bits (at most 64).
+    /// Distinct friend group names kept as bits (at most 32).
     pub(crate) names: usize,
     /// (owner, friend) pairs in memory before they go to the file as a sorted run.
     pub(crate) pairs: usize,

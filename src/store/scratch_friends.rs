@@ -3,8 +3,8 @@
 //! no random page of the file.
 //!
 //! - Per owner (those of account index below [`OWNERS_IN_MEMORY`]): the count of friends and
-//!   of group names in a vector, and its group names as bits of an interned set of at most 64
-//!   names. Past 64 distinct names in the file, every owner's names go to the file's
+//!   of group names in a vector, and its group names as bits of an interned set of at most 32
+//!   names. Past 32 distinct names in the file, every owner's names go to the file's
 //!   `friend_group` table, as do those of the owners past the cap, with their counts.
 //! - The (owner, friend) pairs: a Bloom filter in memory (32 MiB) answers "never seen" for
 //!   nearly every new entry; the pairs themselves are kept exactly, the newest in memory and
@@ -16,25 +16,25 @@ use crate::source::memory::ListView;
 use rusqlite::params;
 use std::collections::{HashMap, HashSet};
 
-/// Owners (account indexes) whose counts and names are kept in memory: 12 bytes each, at
-/// most 48 MiB.
+/// Owners (account indexes) whose counts and names are kept in memory: 8 bytes each, at
+/// most 32 MiB.
 pub(super) const OWNERS_IN_MEMORY: u32 = 1 << 22;
 /// Distinct group names that get a bit.
-pub(super) const NAME_BITS: usize = 64;
+pub(super) const NAME_BITS: usize = 32;
 /// Bits of the Bloom filter (2²⁸: 32 MiB), and its hash functions: about 0.3 % of new pairs
 /// are looked up after 18 M pairs.
 const BLOOM_BITS: u64 = 1 << 28;
 const BLOOM_HASHES: u64 = 4;
-/// Pairs in memory before they go to the file as a sorted run (7/8 of 2²¹: a set of 2²¹
-/// slots, 18 MiB).
-pub(super) const PENDING_PAIRS: usize = (1 << 21) / 8 * 7;
+/// Pairs in memory before they go to the file as a sorted run (7/8 of 2²⁰: a set of 2²⁰
+/// slots, 9 MiB).
+pub(super) const PENDING_PAIRS: usize = (1 << 20) / 8 * 7;
 
 /// The friend lists' state (of the current file).
 pub(super) struct FriendState {
     /// Per owner below the cap: friends (low 16 bits) and group names (high 16).
     tally: Vec<u32>,
     /// Per owner below the cap: its group names, as bits of `names`.
-    masks: Vec<u64>,
+    masks: Vec<u32>,
     /// The names with a bit; `None` once one more came than there are bits.
     names: Option<HashMap<String, u32>>,
     /// The Bloom filter of the pairs pushed (empty until the first).

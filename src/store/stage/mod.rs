@@ -246,6 +246,8 @@ pub(crate) fn stage_export_chunked(
     let secs = |since: std::time::Instant| since.elapsed().as_secs_f64();
     tracing::debug!(secs = secs(started), "staging: every line read and written");
     let finishing = std::time::Instant::now();
+    conn.pragma_update(None, "cache_size", -INDEX_BUILD_CACHE_KIB)
+        .map_err(sql)?;
     // One transaction: the export row (first: files refer to it), its files, the order.
     resume::complete(&tx, export_id).map_err(sql)?;
     insert_files(&tx, export_id, &readable, &report.files).map_err(sql)?;
@@ -337,9 +339,12 @@ fn validate_and_load(
 }
 
 /// Page cache of the store while it stages (KiB, as SQLite's negative `cache_size` takes it):
-/// the pages of the item table and its key index that the inserts touch stay in memory. An
-/// index build sorts in runs of this size too, one per thread.
-const STAGING_CACHE_KIB: i64 = 32 * 1024;
+/// the pages the inserts touch stay in memory (they mostly append).
+const STAGING_CACHE_KIB: i64 = 16 * 1024;
+
+/// Page cache of the last transaction, once the validator's memory is gone: the deferred
+/// index builds sort in runs of this size, one per thread.
+const INDEX_BUILD_CACHE_KIB: i64 = 32 * 1024;
 
 /// Helper threads SQLite may sort with while it builds the deferred indexes: one sorts a run
 /// while the staging thread fills the next.
