@@ -354,6 +354,107 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// The item indexes a bulk staging may build after its inserts rather than during them (see
+/// `stage`): those whose order is not the inserts' order, by name, each with
+/// the statement that creates it as its migration did. Inserting rows into a table and then
+/// building an index sorts once; keeping these up to date lands every insert in four more
+/// random pages.
+/// (`item_by_state` is not among them: staged items all go in at the end of it.)
+pub(crate) const DEFERRABLE_ITEM_INDEXES: [(&str, &str); 4] = [
+    (
+        "item_by_export_order",
+        "CREATE INDEX item_by_export_order ON item (kind, export_id, parent, t, line)",
+    ),
+    (
+        "item_pending_flat",
+        "CREATE INDEX item_pending_flat ON item (kind, needs, id) WHERE state = 0",
+    ),
+    (
+        "item_pending_scoped",
+        "CREATE INDEX item_pending_scoped ON item
+        (kind, COALESCE(parent, -1), COALESCE(sent_t, t), COALESCE(seq, 0), id) WHERE state = 0",
+    ),
+    (
+        "item_by_scope",
+        "CREATE INDEX item_by_scope ON item
+        (kind, COALESCE(parent, -1), COALESCE(sent_t, t), COALESCE(seq, 0), id)",
+    ),
+];
+
+/// The key index, which a bulk staging of a full export (not a delta) into an empty store
+/// builds after its inserts too: no key can repeat there (the validator refuses a line whose
+/// id, or pair of ids, an earlier line of its file had), and building it unique would fail
+/// the staging if one did. Its random inserts were most of the cost of staging 30 M items.
+pub(crate) const ITEM_KEY_INDEX: (&str, &str) = (
+    "item_by_key",
+    "CREATE UNIQUE INDEX item_by_key ON item (kind, key)",
+);
+
+/// While [`ITEM_KEY_INDEX`] is left out: the keys of the accounts (kind 0) and the groups
+/// (kind 4), which the loader looks their item ids up by (queries with the kind spelled out
+/// use them). Dropped when the key index is back.
+pub(crate) const STAGING_KEY_INDEXES: [(&str, &str); 2] = [
+    (
+        "staging_account_key",
+        "CREATE UNIQUE INDEX staging_account_key ON item (key) WHERE kind = 0",
+    ),
+    (
+        "staging_group_key",
+        "CREATE UNIQUE INDEX staging_group_key ON item (key) WHERE kind = 4",
+    ),
+];
+
+/// Leaves the key index out for a bulk staging (in the caller's transaction): drops it and
+/// creates the [`STAGING_KEY_INDEXES`].
+pub(crate) fn defer_key_index(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("DROP INDEX IF EXISTS {}", ITEM_KEY_INDEX.0))?;
+    for (_, sql) in STAGING_KEY_INDEXES {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
+}
+
+/// Builds the key index if it was left out, and drops the [`STAGING_KEY_INDEXES`].
+pub(crate) fn restore_key_index(conn: &Connection) -> rusqlite::Result<()> {
+    if !index_exists(conn, ITEM_KEY_INDEX.0)? {
+        conn.execute_batch(ITEM_KEY_INDEX.1)?;
+    }
+    for (name, _) in STAGING_KEY_INDEXES {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+    }
+    Ok(())
+}
+
+/// Drops the [`DEFERRABLE_ITEM_INDEXES`] (in the caller's transaction).
+pub(crate) fn drop_deferrable_indexes(conn: &Connection) -> rusqlite::Result<()> {
+    for (name, _) in DEFERRABLE_ITEM_INDEXES {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+    }
+    Ok(())
+}
+
+/// Creates those of `names` (of [`DEFERRABLE_ITEM_INDEXES`]) the store lacks; how many it
+/// created.
+pub(crate) fn create_missing_indexes(conn: &Connection, names: &[&str]) -> rusqlite::Result<usize> {
+    let mut created = 0;
+    for (name, sql) in DEFERRABLE_ITEM_INDEXES {
+        if names.contains(&name) && !index_exists(conn, name)? {
+            conn.execute_batch(sql)?;
+            created += 1;
+        }
+    }
+    Ok(created)
+}
+
+/// Whether the store has the index `name`.
+pub(crate) fn index_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+}
+
 /// The schema version this build writes.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -405,5 +506,39 @@ mod tests {
             migrate(&mut conn),
             Err(SchemaError::TooNew { .. })
         ));
+    }
+
+    /// Deferred indexes come back exactly as the migrations made them.
+    #[test]
+    fn deferrable_indexes_are_the_migrations_own() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let definitions = |conn: &Connection| -> Vec<(String, String)> {
+            let mut stmt = conn
+                .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'item' AND sql IS NOT NULL ORDER BY name")
+                .unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)));
+            let squeeze = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            rows.unwrap()
+                .map(|r| r.unwrap())
+                .map(|(n, s)| (n, squeeze(s)))
+                .collect()
+        };
+        let before = definitions(&conn);
+        assert_eq!(
+            before.len(),
+            DEFERRABLE_ITEM_INDEXES.len() + 2,
+            "{before:?}"
+        );
+        drop_deferrable_indexes(&conn).unwrap();
+        assert_eq!(definitions(&conn).len(), 2);
+        let names = DEFERRABLE_ITEM_INDEXES.map(|(n, _)| n);
+        assert_eq!(create_missing_indexes(&conn, &names).unwrap(), names.len());
+        assert_eq!(create_missing_indexes(&conn, &names).unwrap(), 0);
+        assert_eq!(definitions(&conn), before);
+        defer_key_index(&conn).unwrap();
+        assert_eq!(definitions(&conn).len(), before.len() + 1);
+        restore_key_index(&conn).unwrap();
+        assert_eq!(definitions(&conn), before);
     }
 }

@@ -1,6 +1,11 @@
 //! The validator's cross-file memory on disk, for staging: a throwaway SQLite file beside the
 //! store (in its `.files` directory, deleted when staging ends) with a small page cache, so
-//! that staging an export of any size keeps the same few MiB of it in this process.
+//! that staging an export of any size keeps a bounded amount of it in this process.
+//!
+//! The accounts, the groups and the ids seen in the current file are held in memory first,
+//! up to a fixed number of each ([`Caps`]: at most about 52, 26 and 38 MiB); only past that
+//! do they go to the file, whose inserts land in random pages. A lookup asks the file only
+//! once something of its kind went there.
 //!
 //! The trait's calls cannot fail, so the first SQLite error is kept in a [`ScratchFailure`]
 //! that the loader checks before it writes each record: a record judged after a failure is
@@ -8,11 +13,12 @@
 
 use crate::source::memory::{AccountEntry, CrossMemory, GroupEntry, ListView};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Page cache of the scratch file (KiB, as SQLite's negative `cache_size` takes it).
-const CACHE_KIB: i64 = 16 * 1024;
+const CACHE_KIB: i64 = 4 * 1024;
 /// Writes per scratch transaction (nothing is synced: the file dies with the staging).
 const WRITES_PER_COMMIT: u64 = 100_000;
 
@@ -23,13 +29,77 @@ CREATE TABLE grp (h INTEGER PRIMARY KEY, line INTEGER NOT NULL, rejected INTEGER
     earlier INTEGER NOT NULL, created_at INTEGER NOT NULL, owner INTEGER,
     member_owner_line INTEGER);
 CREATE TABLE first_line (h INTEGER PRIMARY KEY, line INTEGER NOT NULL);
-CREATE TABLE friend (owner INTEGER NOT NULL, friend INTEGER NOT NULL,
-    PRIMARY KEY (owner, friend)) WITHOUT ROWID;
 CREATE TABLE friend_tally (owner INTEGER PRIMARY KEY, friends INTEGER NOT NULL,
     groups INTEGER NOT NULL);
 CREATE TABLE friend_group (owner INTEGER NOT NULL, name TEXT NOT NULL,
     PRIMARY KEY (owner, name)) WITHOUT ROWID;
 ";
+
+/// How many entries of each kind stay in memory before the rest go to the file. Each is 7/8
+/// of a power of two: the most a hash table of that many slots holds before it doubles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Caps {
+    /// Accounts (24 bytes a slot: about 52 MiB at most).
+    pub(crate) accounts: usize,
+    /// Groups (48 bytes a slot: about 26 MiB at most).
+    pub(crate) groups: usize,
+    /// Ids seen in the current file (8 bytes a slot: about 38 MiB at most), and first lines
+    /// (16 bytes a slot).
+    pub(crate) seen: usize,
+    /// Owners whose friend counts and group names are in memory (12 bytes each).
+    pub(crate) owners: u32,
+    /// Distinct friend group names kept as bits (at most 32).
+    pub(crate) names: usize,
+    /// (owner, friend) pairs in memory before they go to the file as a sorted run.
+    pub(crate) pairs: usize,
+}
+
+/// The most entries a hash table of `2^bits` slots holds before it grows.
+const fn full(bits: u32) -> usize {
+    (1 << bits) / 8 * 7
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Self {
+            accounts: full(21),
+            groups: full(19),
+            seen: full(22),
+            owners: friends::OWNERS_IN_MEMORY,
+            names: friends::NAME_BITS,
+            pairs: friends::PENDING_PAIRS,
+        }
+    }
+}
+
+/// One kind of entry: in memory up to a cap, then in the file.
+struct Tier<K, V> {
+    memory: HashMap<K, V>,
+    cap: usize,
+    /// Some entry went to the file: a lookup missing in memory must ask it.
+    spilled: bool,
+}
+
+impl<K: std::hash::Hash + Eq, V> Tier<K, V> {
+    fn new(cap: usize) -> Self {
+        Self {
+            memory: HashMap::new(),
+            cap,
+            spilled: false,
+        }
+    }
+
+    /// Whether a new entry may still go to memory.
+    fn room(&self) -> bool {
+        self.memory.len() < self.cap
+    }
+
+    /// Forgets every entry (the file's table is emptied by the caller).
+    fn clear(&mut self) {
+        self.memory = HashMap::new();
+        self.spilled = false;
+    }
+}
 
 /// The first error of a [`ScratchMemory`], shared with whoever must stop on it.
 #[derive(Clone, Default)]
@@ -56,6 +126,17 @@ pub(super) struct ScratchMemory {
     accounts: u32,
     writes: u64,
     failure: ScratchFailure,
+    account_tier: Tier<u64, AccountEntry>,
+    group_tier: Tier<u64, GroupEntry>,
+    /// First lines of the current file's keys (in memory).
+    first_lines: Tier<u64, u32>,
+    /// Keys seen in the current file (in memory); the file keeps both in one table, as a
+    /// file uses one or the other.
+    seen: HashSet<u64>,
+    seen_spilled: bool,
+    caps: Caps,
+    /// The friend lists of friends.jsonl (see `scratch_friends.rs`).
+    friends: FriendState,
 }
 
 const PREFIX: &str = "crossref-";
@@ -85,6 +166,11 @@ fn key(h: u64) -> i64 {
 impl ScratchMemory {
     /// A new, empty memory in a file of `dir`, and the slot its first error goes to.
     pub(crate) fn create(dir: &Path) -> rusqlite::Result<(Self, ScratchFailure)> {
+        Self::with_caps(dir, Caps::default())
+    }
+
+    /// [`Self::create`], keeping at most `caps` entries of each kind in memory.
+    pub(crate) fn with_caps(dir: &Path, caps: Caps) -> rusqlite::Result<(Self, ScratchFailure)> {
         let cannot = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
         crate::private::create_dir_all(dir).map_err(cannot)?;
         remove_stale(dir);
@@ -107,6 +193,13 @@ impl ScratchMemory {
             accounts: 0,
             writes: 0,
             failure: failure.clone(),
+            account_tier: Tier::new(caps.accounts),
+            group_tier: Tier::new(caps.groups),
+            first_lines: Tier::new(caps.seen),
+            seen: HashSet::new(),
+            seen_spilled: false,
+            caps,
+            friends: FriendState::default(),
         };
         Ok((memory, failure))
     }
@@ -145,6 +238,12 @@ impl ScratchMemory {
 
 impl CrossMemory for ScratchMemory {
     fn account(&mut self, id: u64) -> Option<AccountEntry> {
+        if let Some(entry) = self.account_tier.memory.get(&id) {
+            return Some(*entry);
+        }
+        if !self.account_tier.spilled {
+            return None;
+        }
         self.read(
             "SELECT idx, line, rejected, earlier FROM account WHERE h = ?1",
             [key(id)],
@@ -160,15 +259,28 @@ impl CrossMemory for ScratchMemory {
     }
 
     fn put_account(&mut self, id: u64, e: AccountEntry) {
+        if let Some(slot) = self.account_tier.memory.get_mut(&id) {
+            *slot = e;
+            return;
+        }
         let values = params![key(id), e.index, e.line, e.rejected, e.earlier];
-        let sql = "UPDATE account SET idx = ?2, line = ?3, rejected = ?4, earlier = ?5
-                   WHERE h = ?1";
-        if self.write(sql, values) == 0 {
-            let sql = "INSERT INTO account (h, idx, line, rejected, earlier)
-                       VALUES (?1, ?2, ?3, ?4, ?5)";
-            if self.write(sql, values) == 1 {
-                self.accounts = self.accounts.saturating_add(1);
+        if self.account_tier.spilled {
+            let sql = "UPDATE account SET idx = ?2, line = ?3, rejected = ?4, earlier = ?5
+                       WHERE h = ?1";
+            if self.write(sql, values) > 0 {
+                return;
             }
+        }
+        if self.account_tier.room() {
+            self.account_tier.memory.insert(id, e);
+            self.accounts = self.accounts.saturating_add(1);
+            return;
+        }
+        self.account_tier.spilled = true;
+        let sql = "INSERT INTO account (h, idx, line, rejected, earlier)
+                   VALUES (?1, ?2, ?3, ?4, ?5)";
+        if self.write(sql, values) == 1 {
+            self.accounts = self.accounts.saturating_add(1);
         }
     }
 
@@ -177,6 +289,12 @@ impl CrossMemory for ScratchMemory {
     }
 
     fn group(&mut self, id: u64) -> Option<GroupEntry> {
+        if let Some(entry) = self.group_tier.memory.get(&id) {
+            return Some(*entry);
+        }
+        if !self.group_tier.spilled {
+            return None;
+        }
         self.read(
             "SELECT line, rejected, earlier, created_at, owner, member_owner_line
              FROM grp WHERE h = ?1",
@@ -197,6 +315,17 @@ impl CrossMemory for ScratchMemory {
     }
 
     fn put_group(&mut self, id: u64, e: GroupEntry) {
+        if let Some(slot) = self.group_tier.memory.get_mut(&id) {
+            *slot = e;
+            return;
+        }
+        // A group is either in memory or in the file: one that went to the file is replaced
+        // there.
+        if self.group_tier.room() && !(self.group_tier.spilled && self.group(id).is_some()) {
+            self.group_tier.memory.insert(id, e);
+            return;
+        }
+        self.group_tier.spilled = true;
         let sql = "INSERT OR REPLACE INTO grp
                    (h, line, rejected, earlier, created_at, owner, member_owner_line)
                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -214,6 +343,14 @@ impl CrossMemory for ScratchMemory {
     }
 
     fn first_line(&mut self, h: u64, line: u32) -> Option<u32> {
+        if let Some(first) = self.first_lines.memory.get(&h) {
+            return Some(*first);
+        }
+        if !self.first_lines.spilled && self.first_lines.room() {
+            self.first_lines.memory.insert(h, line);
+            return None;
+        }
+        self.first_lines.spilled = true;
         let sql = "INSERT INTO first_line (h, line) VALUES (?1, ?2) ON CONFLICT (h) DO NOTHING";
         if self.write(sql, params![key(h), line]) == 1 {
             return None;
@@ -224,58 +361,42 @@ impl CrossMemory for ScratchMemory {
     }
 
     fn seen_before(&mut self, h: u64) -> bool {
+        if self.seen.contains(&h) {
+            return true;
+        }
+        if !self.seen_spilled && self.seen.len() < self.caps.seen {
+            self.seen.insert(h);
+            return false;
+        }
+        self.seen_spilled = true;
         let sql = "INSERT INTO first_line (h, line) VALUES (?1, 0) ON CONFLICT (h) DO NOTHING";
         // After an error (kept by `write`) the record is not staged: any answer does.
         self.write(sql, [key(h)]) == 0
     }
 
     fn friend_view(&mut self, owner: u32, friend: u32, names: &[&String]) -> ListView {
-        let duplicate = "SELECT 1 FROM friend WHERE owner = ?1 AND friend = ?2";
-        let tally = "SELECT friends, groups FROM friend_tally WHERE owner = ?1";
-        let has_name = "SELECT 1 FROM friend_group WHERE owner = ?1 AND name = ?2";
-        let (friends, groups) = self
-            .read(tally, [owner], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap_or((0, 0));
-        ListView {
-            duplicate: self
-                .read(duplicate, [owner, friend], |r| r.get::<_, i64>(0))
-                .is_some(),
-            friends,
-            groups,
-            new_names: names
-                .iter()
-                .filter(|n| {
-                    self.read(has_name, params![owner, n], |r| r.get::<_, i64>(0))
-                        .is_none()
-                })
-                .map(|n| (*n).clone())
-                .collect(),
-        }
+        self.view_list(owner, friend, names)
     }
 
     fn friend_push(&mut self, owner: u32, friend: u32, new_names: &[String]) {
-        self.write(
-            "INSERT INTO friend (owner, friend) VALUES (?1, ?2)",
-            [owner, friend],
-        );
-        for name in new_names {
-            let sql = "INSERT INTO friend_group (owner, name) VALUES (?1, ?2)";
-            self.write(sql, params![owner, name]);
-        }
-        let sql = "INSERT INTO friend_tally (owner, friends, groups) VALUES (?1, 1, ?2)
-                   ON CONFLICT (owner) DO UPDATE SET friends = friends + 1,
-                   groups = groups + excluded.groups";
-        self.write(sql, params![owner, new_names.len()]);
+        self.push_list(owner, friend, new_names);
     }
 
     fn next_file(&mut self) {
         // DELETE without WHERE drops the pages at once (SQLite's truncate optimization).
-        let sql = "DELETE FROM first_line; DELETE FROM friend; DELETE FROM friend_tally;
-                   DELETE FROM friend_group";
+        let sql = "DELETE FROM first_line; DELETE FROM friend_tally; DELETE FROM friend_group";
         let result = self.conn.execute_batch(sql);
         self.ok(result);
+        self.forget_lists();
+        self.first_lines.clear();
+        self.seen = HashSet::new();
+        self.seen_spilled = false;
     }
 }
+
+#[path = "scratch_friends.rs"]
+mod friends;
+use friends::FriendState;
 
 #[cfg(test)]
 #[path = "scratch_tests.rs"]

@@ -54,6 +54,23 @@ fn scratch_memory_judges_a_spoiled_export_as_memory_does() {
     let in_memory = judge(&export, Box::new(InMemory::default()));
     let on_disk = judge(&export, Box::new(scratch(dir.path())));
     assert_eq!(in_memory, on_disk);
+    // Past its caps, the memory goes to the file and still judges alike.
+    for cap in [0, 7, 150] {
+        let caps = Caps {
+            accounts: cap,
+            groups: cap / 2,
+            seen: cap * 2,
+            owners: u32::try_from(cap).unwrap(),
+            names: cap.min(3),
+            pairs: cap + 1,
+        };
+        let (spilling, _) = ScratchMemory::with_caps(dir.path(), caps).unwrap();
+        assert_eq!(
+            judge(&export, Box::new(spilling)),
+            in_memory,
+            "caps {caps:?}"
+        );
+    }
     let rules: BTreeSet<&str> = in_memory
         .0
         .iter()
@@ -73,7 +90,23 @@ fn add(m: &mut ScratchMemory, owner: u32, friend: u32, groups: &[&str]) -> Vec<R
 #[test]
 fn friend_lists_on_disk_keep_the_limits() {
     let dir = tempfile::tempdir().unwrap();
-    let mut m = scratch(dir.path());
+    let in_file = Caps {
+        owners: 1,
+        names: 5,
+        pairs: 2,
+        ..Caps::default()
+    };
+    // Owner 1's names overflow the bits: every name goes to the file from then on.
+    let overflowing = Caps {
+        owners: 2,
+        ..in_file
+    };
+    for caps in [Caps::default(), in_file, overflowing] {
+        friend_lists_keep_the_limits(ScratchMemory::with_caps(dir.path(), caps).unwrap().0);
+    }
+}
+
+fn friend_lists_keep_the_limits(mut m: ScratchMemory) {
     let max = crate::model::limits::FRIENDS_PER_OWNER_MAX as u32;
     for f in 1..=max {
         assert!(add(&mut m, 0, f, &[]).is_empty());
@@ -99,11 +132,27 @@ fn friend_lists_on_disk_keep_the_limits() {
 #[test]
 fn first_lines_are_per_file_and_accounts_count_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut m = scratch(dir.path());
+    let tiny = Caps {
+        accounts: 1,
+        groups: 0,
+        seen: 1,
+        ..Caps::default()
+    };
+    for caps in [Caps::default(), tiny] {
+        first_lines_and_accounts(ScratchMemory::with_caps(dir.path(), caps).unwrap().0);
+    }
+}
+
+fn first_lines_and_accounts(mut m: ScratchMemory) {
     assert_eq!(m.first_line(7, 3), None);
     assert_eq!(m.first_line(7, 9), Some(3));
+    assert_eq!(m.first_line(17, 4), None);
+    assert_eq!(m.first_line(17, 5), Some(4));
+    m.next_file();
     assert!(!m.seen_before(8));
     assert!(m.seen_before(8));
+    assert!(!m.seen_before(18));
+    assert!(m.seen_before(18));
     m.next_file();
     assert_eq!(m.first_line(7, 9), None);
     assert!(!m.seen_before(8));
@@ -121,8 +170,14 @@ fn first_lines_are_per_file_and_accounts_count_once() {
 #[test]
 fn an_sql_failure_is_kept_for_the_loader() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut m, failure) = ScratchMemory::create(dir.path()).unwrap();
+    // No account fits in memory: they go to the file.
+    let caps = Caps {
+        accounts: 0,
+        ..Caps::default()
+    };
+    let (mut m, failure) = ScratchMemory::with_caps(dir.path(), caps).unwrap();
     m.conn.execute_batch("DROP TABLE account").unwrap();
+    m.know_account(1);
     assert_eq!(m.account(1), None);
     let error = failure.take().expect("the failure is kept");
     assert!(error.to_string().contains("account"), "{error}");

@@ -12,6 +12,7 @@ mod media;
 mod memory;
 mod rss;
 mod sim;
+mod stage;
 mod sync;
 mod verify;
 mod window;
@@ -66,6 +67,9 @@ enum Bench {
     /// every limit lifted; prints each step's time and peak RSS, and when the resumed import's
     /// first request left.
     Memory(memory::MemoryBench),
+    /// Stage a generated export into a new store, nothing else: print records/s, peak RSS
+    /// and the store's size.
+    Stage(stage::StageBench),
     /// Fill the example schema (assets/example-im) of an empty database with a generated
     /// export of about 1.07 M rows, then `cutover export` it: rows/s and peak RSS.
     ExportDb(export_db::ExportDbBench),
@@ -107,6 +111,7 @@ fn run(bench: Bench, out: &mut dyn Write) -> anyhow::Result<()> {
         Bench::Window(b) if b.follow => window_follow::run_follow_bench(&b, out),
         Bench::Window(b) => window::run_window_bench(&b, out),
         Bench::Memory(b) => memory::run_memory_bench(&b, out),
+        Bench::Stage(b) => stage::run_stage_bench(&b, out),
         Bench::ExportDb(b) => export_db::run_export_db_bench(&b, out),
         Bench::Media(b) => media::run_media_bench(&b, out),
         Bench::Simulator(args) => {

@@ -93,6 +93,18 @@ pub(super) fn begin(
             cutoff
         ],
     )?;
+    // Into a store without items, the export comes in bulk: the item indexes it does not
+    // need are built once it is in (by `complete_indexes`), not kept up to date row by row.
+    // A staging cut short leaves them out until it is resumed and finishes.
+    let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM item)", [], |r| r.get(0))?;
+    if empty {
+        crate::store::schema::drop_deferrable_indexes(&tx)?;
+        // A full export's keys cannot repeat: its key index is built at the end too. (A
+        // delta's tombstones and updates look items up by key.)
+        if m.delta_of.is_none() {
+            crate::store::schema::defer_key_index(&tx)?;
+        }
+    }
     tx.commit()?;
     Ok(Begun {
         export_id,
@@ -173,6 +185,8 @@ pub(super) struct Chunks<'c> {
     handled: u64,
     /// Chunks committed.
     committed: u64,
+    /// When the first chunk opened (for the debug log's timings).
+    opened: std::time::Instant,
 }
 
 impl<'c> Chunks<'c> {
@@ -198,6 +212,7 @@ impl<'c> Chunks<'c> {
             current: None,
             handled: 0,
             committed: 0,
+            opened: std::time::Instant::now(),
         })
     }
 
@@ -214,6 +229,10 @@ impl<'c> Chunks<'c> {
         if let Some((k, l)) = self.current {
             self.done.insert(k, l);
             self.handled += 1;
+            if k != kind {
+                let secs = self.opened.elapsed().as_secs_f64();
+                tracing::debug!(kind = k, lines = l, secs, "staging: a file written");
+            }
         }
         self.current = Some((kind, line));
         if self.handled >= self.records {
