@@ -418,7 +418,7 @@ async fn hook_step(
 }
 
 /// A step left unconfirmed: stopped, waiting for confirmation (nothing of it ran).
-pub(crate) fn unconfirmed(
+fn unconfirmed(
     runner: &Runner,
     obs: &mut dyn Observer,
     step: Step,

@@ -75,7 +75,7 @@ pub(crate) async fn run(
     let mut read_at = watermark.min(crate::timefmt::now_secs());
     if needs_export {
         read_at = crate::timefmt::now_secs();
-        let read = export_round(runner, source, &dir, watermark, which);
+        let read = export_round(runner, source, (&dir, number), watermark, which);
         tokio::select! {
             read = read => read?,
             name = interrupt.wait() => return interrupted(runner, obs, number, name, "reading"),
@@ -169,7 +169,7 @@ pub(crate) fn watermark(runner: &Runner) -> Result<i64, RunbookError> {
 async fn export_round(
     runner: &Runner,
     source: &FollowSource,
-    dir: &Path,
+    (dir, number): (&Path, u64),
     watermark: i64,
     which: Which,
 ) -> Result<(), RunbookError> {
@@ -187,7 +187,7 @@ async fn export_round(
         force: true,
         reread_secs: reread,
         known_ids: false,
-        key_sets: which == Which::Last || key_sets_due(runner, dir, now),
+        key_sets: which == Which::Last || key_sets_due(runner, &source.dir, number, now),
         ..ExportOptions::new(
             source.url.clone(),
             source.mapping.clone(),
@@ -243,22 +243,17 @@ fn round_dir(
     Ok((dir_of(root, n + 1), n + 1, true))
 }
 
-/// Whether a live round reads the key sets: no round under the rounds' directory read them
-/// within `[follow] key_sets_every_secs` of `now` (the round's own directory aside).
-fn key_sets_due(runner: &Runner, dir: &Path, now: i64) -> bool {
+/// Whether a live round (number `n`) reads the key sets: the newest earlier round that read
+/// them did so `[follow] key_sets_every_secs` or more before `now`, or none did. Rounds are
+/// walked back from `n` and the walk stops at the first with key sets, so its cost does not grow
+/// with the rounds of a long follow.
+fn key_sets_due(runner: &Runner, root: &Path, n: u64, now: i64) -> bool {
     let every = runner.runbook.follow.key_sets_every_secs as i64;
-    let Some(root) = dir.parent() else {
-        return true;
-    };
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return true;
-    };
-    let last = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p != dir && p.join(crate::export::KEYS_DIR).is_dir())
-        .filter_map(|p| ExportDir::open(&p).ok()?.manifest.watermark)
-        .max();
+    let last = (1..n)
+        .rev()
+        .map(|k| dir_of(root, k))
+        .find(|d| d.join(crate::export::KEYS_DIR).is_dir())
+        .and_then(|d| ExportDir::open(&d).ok()?.manifest.watermark);
     last.is_none_or(|at| now - at >= every)
 }
 
