@@ -38,7 +38,8 @@ pub(crate) struct Round {
     pub(crate) invalid: u64,
     /// Rows deleted outright (gone from the key sets).
     pub(crate) vanished: u64,
-    /// The watermark it brought the store to.
+    /// What it read changed before (its export's start; for a resumed export, the watermark it
+    /// followed): how far behind the old system the target is.
     pub(crate) watermark: i64,
     /// How the round's import ended: the step's state and its exit.
     pub(crate) state: StepState,
@@ -87,7 +88,6 @@ pub(crate) async fn run(
     if let Some(name) = interrupt.seen() {
         return interrupted(runner, obs, number, name, "staging");
     }
-    let export = ExportDir::open(&dir)?;
     in_the_past(runner, read_at).await?;
     let asking = match which {
         Which::Live => Asking::No,
@@ -102,7 +102,7 @@ pub(crate) async fn run(
         changes: staged.counts.iter().map(|(_, n, _)| n).sum(),
         invalid: staged.counts.iter().map(|(_, _, n)| n).sum(),
         vanished: staged.vanished.iter().map(|(_, n)| n).sum(),
-        watermark: export.manifest.watermark.unwrap_or(watermark).min(read_at),
+        watermark: read_at,
         state,
         exit,
         held,
