@@ -142,9 +142,16 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
     let store = dir.join("demo.db");
     let log = dir.join("demo.log");
     set_relay_tokens();
-    let old_port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    // Three loopback ports held at once, so they differ: a port probed and let go could be
+    // handed to the simulator next (the relay then could not listen).
+    let [old_port, relay_port, sim_port] = {
+        let held = [(); 3].map(|()| std::net::TcpListener::bind("127.0.0.1:0"));
+        let mut ports = [0u16; 3];
+        for (port, listener) in ports.iter_mut().zip(held) {
+            *port = listener?.local_addr()?.port();
+        }
+        ports
+    };
     // Before any thread runs: the alerts' webhook is named by the environment.
     std::env::set_var(
         DEMO_ALERTS_ENV,
@@ -154,9 +161,6 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
         true => Some(super::demo_media::start(&dir)?),
         false => None,
     };
-    let relay_port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
     let _guard = crate::logging::to_file(&log)?;
     let key = format!("{:032x}", rand::thread_rng().gen::<u128>());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -172,6 +176,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<Outcom
         key,
         bucket,
         old_port,
+        sim_port,
     };
     let exit = runtime.block_on(demo.run(out))?;
     print_next_steps(out, &dir, &store)?;
@@ -193,6 +198,8 @@ struct Demo {
     /// The demo old system's port, known before the runtime starts (its `/alerts` is the
     /// alerts' webhook, whose URL goes into the environment then).
     old_port: u16,
+    /// The simulator's port, distinct from the two above.
+    sim_port: u16,
 }
 
 impl Demo {
@@ -201,7 +208,7 @@ impl Demo {
     /// says what the old system received.
     async fn run(self, out: &mut dyn Write) -> anyhow::Result<RunExit> {
         let sim = start(SimOptions {
-            listen: "127.0.0.1:0".parse()?,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], self.sim_port)),
             sdkappid: SDKAPPID,
             admins: vec![ADMIN.into(), "cutover_sync".into()],
             key: SecretKey::new(self.key.clone()),
